@@ -1,0 +1,47 @@
+"""The advertisement value: one received BLE advertisement, the fields of bleak's ``AdvertisementData``.
+
+``address`` exists only inside the process: it is never an identity (phones randomise it) and
+never written to an event, a row or a log line. Identity comes from payloads that resolve against
+the consent roster (:mod:`edge.identity`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+EDDYSTONE_UUID = "0000feaa-0000-1000-8000-00805f9b34fb"
+"""Eddystone's 16-bit service UUID 0xFEAA, in the 128-bit form bleak uses for service data keys."""
+
+APPLE_COMPANY_ID = 0x004C
+"""Bluetooth SIG company identifier of Apple, under which iBeacon frames are sent."""
+
+RUUVI_COMPANY_ID = 0x0499
+"""Bluetooth SIG company identifier of Ruuvi Innovations (RuuviTag data formats)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Advertisement:
+    """One advertisement as heard by one scanner.
+
+    Attributes:
+        at: when it was heard, Unix seconds (trace header start + ``t`` during a replay).
+        scanner: id of the radio that heard it (a zone's ``scanners`` refer to it).
+        address: the sender's Bluetooth address; in-process only, never an identity.
+        rssi: received signal strength in dBm.
+        tx_power: advertised TX power in dBm, if the packet carries it.
+        local_name: advertised local name, if any.
+        manufacturer_data: company id → payload after the company id.
+        service_data: 128-bit service UUID (lower case) → payload.
+        service_uuids: advertised service UUIDs.
+    """
+
+    at: float
+    scanner: str
+    address: str
+    rssi: int
+    tx_power: int | None = None
+    local_name: str | None = None
+    manufacturer_data: Mapping[int, bytes] = field(default_factory=dict)
+    service_data: Mapping[str, bytes] = field(default_factory=dict)
+    service_uuids: tuple[str, ...] = ()

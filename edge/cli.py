@@ -1,0 +1,153 @@
+"""The ``edge`` command line (shared/DESIGN.md): demo, run, replay, record."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import signal
+import sys
+from pathlib import Path
+
+from edge import __version__
+from edge.config import Config, load
+from edge.errors import EdgeError, TraceError
+from edge.events import Event
+
+log = logging.getLogger("edge")
+
+EXIT_USAGE = 2
+"""Exit code for bad input (a bad trace line, config or argument), as argparse uses."""
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _config(path: str | None) -> Config:
+    if path is None:
+        from edge.sim.store import default_config
+
+        return default_config()
+    return load(Path(path))
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from edge import app
+    from edge.beacons.replay import ReplaySource
+
+    config = _config(args.config)
+    source = ReplaySource(Path(args.trace), speed=None, strict=True)
+    out = sys.stdout.buffer
+    factory_source = f"urn:edge:{config.gateway.store}:{config.gateway.gateway}"
+
+    def sink(event: Event) -> None:
+        out.write(event.to_json(factory_source) + b"\n")
+
+    rng = random.Random(f"edge-replay:{source.start}")  # noqa: S311 - ids, not secrets: same trace, same ids
+    if config.gateway.state_dir:
+        asyncio.run(app.run(config, source, sinks=[sink], fast=True, rng=rng))
+    else:
+        with app.temporary_state() as state:
+            asyncio.run(app.run(config, source, sinks=[sink], fast=True, rng=rng, state_dir=Path(state)))
+    out.flush()
+    return 0
+
+
+def _install_stop(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from edge import app
+    from edge.beacons.source import open_source
+
+    config = load(Path(args.config))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _install_stop(stop)
+        source = open_source(config)
+        log.info("gateway %s/%s starting (ble: %s)", config.gateway.store, config.gateway.gateway, config.ble.backend)
+        await app.run(config, source, stop=stop)
+        log.info("gateway stopped")
+
+    asyncio.run(main())
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from edge.demo import run_demo
+
+    return run_demo(seconds=args.seconds, speed=args.speed, seed=args.seed)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from edge.recording import run_record
+
+    return run_record(
+        out=Path(args.out),
+        seconds=args.seconds,
+        config=load(Path(args.config)) if args.config else None,
+        roster=Path(args.roster) if args.roster else None,
+        everything=args.all,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edge", description="instore-edge: the in-store edge gateway")
+    parser.add_argument("--version", action="version", version=f"edge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the simulated store through the whole pipeline, in real time")
+    demo.add_argument("--seconds", type=_positive, default=None, help="stop after N seconds (default: run until Ctrl-C)")
+    demo.add_argument("--speed", type=_positive, default=1.0, help="simulation speed (1.0 = real time)")
+    demo.add_argument("--seed", type=int, default=7, help="the simulated store's random seed")
+    demo.set_defaults(func=_cmd_demo)
+
+    run = sub.add_parser("run", help="the gateway daemon (systemd runs this)")
+    run.add_argument("--config", required=True, help="the TOML config file")
+    run.set_defaults(func=_cmd_run)
+
+    replay = sub.add_parser("replay", help="a recorded trace as fast as possible; CloudEvents as JSON lines on stdout")
+    replay.add_argument("trace", help="the trace file (JSON Lines)")
+    replay.add_argument("--config", default=None, help="the TOML config (default: the simulated store's)")
+    replay.set_defaults(func=_cmd_replay)
+
+    record = sub.add_parser("record", help="record advertisements from the BLE adapter into a trace")
+    record.add_argument("out", help="the trace file to write")
+    record.add_argument("--seconds", type=_positive, required=True, help="how long to record")
+    record.add_argument("--config", default=None, help="the TOML config (adapter, scanner id)")
+    record.add_argument("--roster", default=None, help="keep only adverts that resolve against this roster")
+    record.add_argument(
+        "--all", action="store_true", help="keep every advert (a shielded lab only: bystanders' devices are recorded)"
+    )
+    record.set_defaults(func=_cmd_record)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from edge.app import setup_logging
+
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except TraceError as err:
+        print(f"edge {args.command}: bad trace: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except EdgeError as err:
+        print(f"edge {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

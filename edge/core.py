@@ -1,0 +1,188 @@
+"""The gateway's pure core: items in, events out, no I/O.
+
+Resolves advertisements against the roster (dropping everyone else at once), feeds the presence
+engine, turns shelf readings and downlinks into state changes and events, and runs the timers.
+The async :mod:`edge.pipeline` around it does the I/O (source, outbox, sinks).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import msgspec
+
+from edge import events as ev
+from edge.beacons.advert import Advertisement
+from edge.config import Config
+from edge.errors import DownlinkError, RosterError
+from edge.events import Event, EventFactory
+from edge.identity import Resolver
+from edge.inputs import Downlink, Item, ShelfReading
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.roster import Roster, parse_roster
+
+log = logging.getLogger(__name__)
+
+MAX_TICKS_PER_STEP = 400
+"""Timer steps run for one jump of the clock; a longer gap (a paused trace, a suspended box) is
+crossed in one final step at the new time, so a jump of hours costs no more than 100 s of ticks."""
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the core has seen; reported in ``edge.gateway.health``."""
+
+    adverts_seen: int = 0
+    adverts_resolved: int = 0
+    adverts_dropped: int = 0
+    shelf_readings: int = 0
+    downlinks: int = 0
+    downlinks_rejected: int = 0
+    withdrawals: int = 0
+    events: int = 0
+
+
+class _Withdraw(msgspec.Struct, forbid_unknown_fields=False):
+    token: str
+
+
+class Core:
+    """See the module docstring. ``withdrawn`` holds tokens whose rows the I/O side must purge."""
+
+    def __init__(self, config: Config, factory: EventFactory) -> None:
+        self.config = config
+        self.factory = factory
+        self.resolver = Resolver()
+        self.engine = PresenceEngine(config.zones, config.presence)
+        self.counters = Counters()
+        self.withdrawn: list[str] = []
+        self._shelf_zone = {shelf.id: shelf.zone for shelf in config.shelves}
+        store = config.gateway.store
+        self._roster_topic = f"cdp/v1/{store}/roster"
+        self._withdraw_topic = f"cdp/v1/{store}/consent/withdraw"
+        self._tick_s = config.presence.tick_interval_s
+        self._next_tick: float | None = None
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def advance(self, now: float) -> list[Event]:
+        """Run the timers up to ``now`` (exits, dwell) and return their events."""
+        if self._next_tick is None:
+            self._next_tick = now + self._tick_s
+            return []
+        out: list[Event] = []
+        steps = 0
+        while self._next_tick <= now and steps < MAX_TICKS_PER_STEP:
+            out.extend(self._presence(self.engine.tick(self._next_tick)))
+            self._next_tick += self._tick_s
+            steps += 1
+        if self._next_tick <= now:
+            out.extend(self._presence(self.engine.tick(now)))
+            self._next_tick = now + self._tick_s
+        return out
+
+    # --- items -----------------------------------------------------------------------------
+
+    def handle(self, item: Item) -> list[Event]:
+        if type(item) is Advertisement:
+            return self.on_advert(item)
+        if type(item) is ShelfReading:
+            return self.on_shelf(item)
+        assert type(item) is Downlink
+        return self.on_downlink(item)
+
+    def on_advert(self, adv: Advertisement) -> list[Event]:
+        counters = self.counters
+        counters.adverts_seen += 1
+        resolved = self.resolver.resolve(adv, adv.at)
+        if resolved is None:
+            counters.adverts_dropped += 1
+            return []
+        counters.adverts_resolved += 1
+        found = self.engine.observe(
+            Sighting(resolved.shopper.token, resolved.via, adv.scanner, adv.rssi, resolved.measured_power_1m_dbm, adv.at)
+        )
+        return self._presence(found) if found else []
+
+    def on_shelf(self, reading: ShelfReading) -> list[Event]:
+        self.counters.shelf_readings += 1
+        zone = self._shelf_zone.get(reading.shelf)
+        data = {"shelf": reading.shelf, "zone": zone, "action": reading.action, "sku": reading.sku, "token": None}
+        return self._count([self.factory.make(ev.SHELF_INTERACTION, reading.at, reading.shelf, data)])
+
+    def on_downlink(self, downlink: Downlink) -> list[Event]:
+        self.counters.downlinks += 1
+        try:
+            if downlink.topic == self._roster_topic:
+                return self.set_roster(parse_roster(downlink.payload), downlink.at)
+            if downlink.topic == self._withdraw_topic:
+                try:
+                    message = msgspec.json.decode(downlink.payload, type=_Withdraw)
+                except msgspec.DecodeError as err:
+                    raise DownlinkError(f"withdrawal rejected: {err}", topic=downlink.topic) from None
+                self.withdraw(message.token)
+                return []
+        except (RosterError, DownlinkError) as err:
+            self.counters.downlinks_rejected += 1
+            log.error("%s: %s (the last good state stays in force)", downlink.topic, err)
+            return []
+        return []
+
+    # --- consent ---------------------------------------------------------------------------
+
+    def set_roster(self, roster: Roster, now: float) -> list[Event]:
+        """Put a roster in force; tokens it no longer lists are withdrawn at once."""
+        old = self.resolver.roster
+        self.resolver.set_roster(roster)
+        if old is not None:
+            kept = {s.token for s in roster.shoppers}
+            for shopper in old.shoppers:
+                if shopper.token not in kept:
+                    self.withdraw(shopper.token)
+        if roster.expired(now):
+            log.warning("the roster (version %d) has expired: nobody is resolved until a new one", roster.version)
+        return []
+
+    def withdraw(self, token: str) -> None:
+        """Stop everything about ``token`` now; its rows are purged by the I/O side."""
+        self.resolver.withdraw(token)
+        self.engine.forget(token)
+        self.counters.withdrawals += 1
+        self.withdrawn.append(token)
+
+    def withdrawn_event(self, token: str, purged_rows: int, now: float) -> Event:
+        data = {"token": token, "purged_rows": purged_rows}
+        # token=None on the row: the acknowledgement itself is not purged by a later purge.
+        event = self.factory.make(ev.CONSENT_WITHDRAWN, now, self.config.gateway.gateway, data)
+        return self._count([event])[0]
+
+    def health_event(self, now: float, extra: dict[str, int]) -> Event:
+        data: dict[str, object] = dict(asdict(self.counters))
+        data.update(extra)
+        return self._count([self.factory.make(ev.GATEWAY_HEALTH, now, self.config.gateway.gateway, data)])[0]
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _presence(self, found: list[PresenceEvent]) -> list[Event]:
+        out = []
+        make = self.factory.make
+        for p in found:
+            if p.kind == "entered":
+                data: dict[str, object] = {
+                    "token": p.token,
+                    "zone": p.zone,
+                    "via": p.via,
+                    "rssi": round(p.rssi, 1),
+                    "distance_m": round(p.distance_m, 2),
+                }
+                type_ = ev.PRESENCE_ENTERED
+            else:
+                data = {"token": p.token, "zone": p.zone, "dwell_s": round(p.dwell_s, 1)}
+                type_ = ev.PRESENCE_DWELL if p.kind == "dwell" else ev.PRESENCE_EXITED
+            out.append(make(type_, p.at, p.zone, data, token=p.token))
+        return self._count(out)
+
+    def _count(self, out: list[Event]) -> list[Event]:
+        self.counters.events += len(out)
+        return out

@@ -1,0 +1,160 @@
+"""Identity resolution: an advertisement → an opted-in shopper, or nobody.
+
+Identity comes only from payloads that resolve against the consent roster: iBeacon and
+Eddystone-UID by lookup, Eddystone-EID through a table of the EIDs each rostered temporary key
+broadcasts in the current and the neighbouring rotation windows, recomputed at window edges.
+Everything else resolves to ``None`` and the caller drops it at once. The address is never
+looked at. An expired roster, or none, resolves nobody (fail closed).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+from edge.beacons.advert import APPLE_COMPANY_ID, EDDYSTONE_UUID, Advertisement
+from edge.beacons.frames import EddystoneEID, EddystoneUID
+from edge.beacons.parse import parse_eddystone, parse_ibeacon
+from edge.eid import eid_for_counter
+from edge.errors import ParseError
+from edge.roster import EddystoneEidId, EddystoneUidId, IBeaconId, Roster, Shopper, Via
+
+EDDYSTONE_1M_LOSS_DB = 41
+"""Eddystone advertises its power at 0 m; the specification's 41 dB of loss gives the 1 m value."""
+
+EID_NEIGHBOUR_WINDOWS = 1
+"""Windows either side of the current one whose EIDs are accepted: covers beacon clock drift and
+a scanner hearing an advert just across an edge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    shopper: Shopper
+    via: Via
+    measured_power_1m_dbm: float | None
+
+    @property
+    def token(self) -> str:
+        return self.shopper.token
+
+
+class _EidTable:
+    """EIDs of every rostered temporary key for windows w-1, w, w+1, rolled forward at edges."""
+
+    def __init__(self, entries: list[tuple[Shopper, EddystoneEidId]]) -> None:
+        self._entries = entries
+        self._eids: dict[bytes, Shopper] = {}
+        self._by_entry: list[list[bytes]] = [[] for _ in entries]
+        self._edges: list[tuple[float, int]] = []
+        self._built_at: float | None = None
+
+    def _fill(self, index: int, now: float) -> None:
+        shopper, ident = self._entries[index]
+        for old in self._by_entry[index]:
+            if self._eids.get(old) is shopper:
+                del self._eids[old]
+        counter = int(now - ident.t0)
+        fresh: list[bytes] = []
+        if counter >= 0:
+            window = counter >> ident.k
+            for w in range(window - EID_NEIGHBOUR_WINDOWS, window + EID_NEIGHBOUR_WINDOWS + 1):
+                if 0 <= w and (w << ident.k) <= 0xFFFFFFFF:
+                    eid = eid_for_counter(ident.tk, ident.k, w << ident.k)
+                    self._eids[eid] = shopper
+                    fresh.append(eid)
+            next_edge = ident.t0 + ((window + 1) << ident.k)
+        else:
+            next_edge = float(ident.t0)
+        self._by_entry[index] = fresh
+        heapq.heappush(self._edges, (next_edge, index))
+
+    def _rebuild(self, now: float) -> None:
+        self._eids.clear()
+        self._edges.clear()
+        self._by_entry = [[] for _ in self._entries]
+        for index in range(len(self._entries)):
+            self._fill(index, now)
+        self._built_at = now
+
+    def lookup(self, eid: bytes, now: float) -> Shopper | None:
+        if self._built_at is None or now < self._built_at:
+            self._rebuild(now)
+        edges = self._edges
+        while edges and edges[0][0] <= now:
+            _, index = heapq.heappop(edges)
+            self._fill(index, now)
+        self._built_at = now
+        return self._eids.get(eid)
+
+
+class Resolver:
+    """Resolves advertisements against the roster in force; see the module docstring."""
+
+    def __init__(self, roster: Roster | None = None) -> None:
+        self.roster: Roster | None = None
+        self._ibeacon: dict[tuple[bytes, int, int], Shopper] = {}
+        self._uid: dict[tuple[bytes, bytes], Shopper] = {}
+        self._eid = _EidTable([])
+        if roster is not None:
+            self.set_roster(roster)
+
+    def set_roster(self, roster: Roster | None) -> None:
+        """Put a roster in force (``None``: nobody resolves)."""
+        self.roster = roster
+        self._ibeacon = {}
+        self._uid = {}
+        eid_entries: list[tuple[Shopper, EddystoneEidId]] = []
+        for shopper in roster.shoppers if roster else ():
+            if not shopper.has("presence"):
+                continue
+            for ident in shopper.ids:
+                if isinstance(ident, IBeaconId):
+                    self._ibeacon[(ident.uuid.bytes, ident.major, ident.minor)] = shopper
+                elif isinstance(ident, EddystoneUidId):
+                    self._uid[(ident.namespace, ident.instance)] = shopper
+                else:
+                    eid_entries.append((shopper, ident))
+        self._eid = _EidTable(eid_entries)
+
+    def withdraw(self, token: str) -> bool:
+        """Stop resolving ``token`` at once; True if it was in the roster."""
+        if self.roster is None or self.roster.get(token) is None:
+            return False
+        self.set_roster(self.roster.without(token))
+        return True
+
+    def expired(self, now: float) -> bool:
+        return self.roster is None or self.roster.expired(now)
+
+    def resolve(self, adv: Advertisement, now: float) -> Resolved | None:
+        """The opted-in shopper ``adv`` comes from, or None (drop it: no event, row or log)."""
+        roster = self.roster
+        if roster is None or now >= roster.expires_at:
+            return None
+        if self._ibeacon:
+            payload = adv.manufacturer_data.get(APPLE_COMPANY_ID)
+            if payload is not None:
+                try:
+                    frame = parse_ibeacon(payload)
+                except ParseError:
+                    pass
+                else:
+                    shopper = self._ibeacon.get((frame.uuid.bytes, frame.major, frame.minor))
+                    if shopper is not None:
+                        return Resolved(shopper, "ibeacon", float(frame.measured_power))
+        payload = adv.service_data.get(EDDYSTONE_UUID)
+        if payload is None:
+            return None
+        try:
+            eddystone = parse_eddystone(payload)
+        except ParseError:
+            return None
+        if type(eddystone) is EddystoneEID:
+            shopper = self._eid.lookup(eddystone.eid, now)
+            if shopper is not None:
+                return Resolved(shopper, "eddystone-eid", float(eddystone.tx_power - EDDYSTONE_1M_LOSS_DB))
+        elif type(eddystone) is EddystoneUID:
+            shopper = self._uid.get((eddystone.namespace, eddystone.instance))
+            if shopper is not None:
+                return Resolved(shopper, "eddystone-uid", float(eddystone.tx_power - EDDYSTONE_1M_LOSS_DB))
+        return None
