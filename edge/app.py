@@ -43,6 +43,10 @@ def load_roster_file(core: Core, path: Path, now: float) -> None:
     core.set_roster(roster, now)
 
 
+def build_core(config: Config, rng: random.Random | None = None) -> Core:
+    return Core(config, EventFactory(config.gateway.store, config.gateway.gateway, rng))
+
+
 async def run(
     config: Config,
     source: Source,
@@ -52,16 +56,17 @@ async def run(
     stop: asyncio.Event | None = None,
     state_dir: Path | None = None,
     rng: random.Random | None = None,
+    core: Core | None = None,
 ) -> Core:
     """Run the pipeline until the source ends (or ``stop`` is set); returns the core for its counters.
 
-    ``state_dir`` None: the config's state directory. The outbox lives there.
+    ``state_dir`` None: the config's state directory. The outbox lives there. ``core``: one built by
+    :func:`build_core` when the caller wants to watch it while it runs (the demo's summary).
     """
-    factory = EventFactory(config.gateway.store, config.gateway.gateway, rng)
-    core = Core(config, factory)
+    core = core or build_core(config, rng)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(source)
-        outbox = await stack.enter_async_context(Outbox(state_dir or config.state_path(), factory.source))
+        outbox = await stack.enter_async_context(Outbox(state_dir or config.state_path(), core.factory.source))
         if config.gateway.roster_file:
             load_roster_file(core, Path(config.gateway.roster_file), source.clock.now())
         pipeline = Pipeline(core, outbox, sinks)

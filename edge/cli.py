@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="the simulated store through the whole pipeline, in real time")
-    demo.add_argument("--seconds", type=_positive, default=None, help="stop after N seconds (default: run until Ctrl-C)")
+    demo.add_argument(
+        "--seconds", type=_positive, default=None, help="stop after N seconds (default: run until Ctrl-C)"
+    )
     demo.add_argument("--speed", type=_positive, default=1.0, help="simulation speed (1.0 = real time)")
     demo.add_argument("--seed", type=int, default=7, help="the simulated store's random seed")
     demo.set_defaults(func=_cmd_demo)

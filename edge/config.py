@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,11 +19,7 @@ from edge import constants as c
 from edge.errors import ConfigError
 
 
-class _Frozen(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    pass
-
-
-class GatewayConfig(_Frozen):
+class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     store: str = "store-1"
     gateway: str = "gw-1"
     state_dir: str | None = None
@@ -31,7 +28,7 @@ class GatewayConfig(_Frozen):
     """A roster snapshot (JSON) to start with until the CDP sends one."""
 
 
-class BleConfig(_Frozen):
+class BleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     backend: Literal["bleak", "replay"] = "bleak"
     trace: str | None = None
     """The trace to play with the replay backend."""
@@ -45,11 +42,11 @@ class BleConfig(_Frozen):
     start_timeout_s: float = c.SCANNER_START_TIMEOUT_S
 
 
-class MqttConfig(_Frozen):
+class MqttConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     url: str | None = None
 
 
-class PresenceConfig(_Frozen):
+class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     measured_power_1m_dbm: float = c.MEASURED_POWER_1M_DBM
     path_loss_exponent: float = c.PATH_LOSS_EXPONENT
     rssi_window_s: float = c.RSSI_WINDOW_S
@@ -57,7 +54,7 @@ class PresenceConfig(_Frozen):
     health_interval_s: float = c.HEALTH_INTERVAL_S
 
 
-class ZoneConfig(_Frozen):
+class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     id: str
     scanners: tuple[str, ...]
     tags: tuple[str, ...] = ()
@@ -69,23 +66,23 @@ class ZoneConfig(_Frozen):
     dwell_interval_s: float = c.DWELL_INTERVAL_S
 
 
-class ScreenConfig(_Frozen):
+class ScreenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     id: str
     zone: str
 
 
-class ShelfConfig(_Frozen):
+class ShelfConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     id: str
     zone: str
 
 
-class VisionConfig(_Frozen):
+class VisionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     enabled: bool = False
     source: str = "/dev/video0"
     screen: str | None = None
 
 
-class Config(_Frozen):
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     gateway: GatewayConfig = msgspec.field(default_factory=GatewayConfig)
     ble: BleConfig = msgspec.field(default_factory=BleConfig)
     mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
@@ -123,7 +120,12 @@ def _check(config: Config, source: str) -> None:
         "gateway.store": config.gateway.store,
         "gateway.gateway": config.gateway.gateway,
     }
-    for kind, items in (("zones", config.zones), ("screens", config.screens), ("shelves", config.shelves)):
+    groups: tuple[tuple[str, Sequence[ZoneConfig | ScreenConfig | ShelfConfig]], ...] = (
+        ("zones", config.zones),
+        ("screens", config.screens),
+        ("shelves", config.shelves),
+    )
+    for kind, items in groups:
         seen: set[str] = set()
         for index, item in enumerate(items):
             ids[f"{kind}[{index}].id"] = item.id
@@ -152,7 +154,11 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError("must be >= 1", where=f"{where}.handoff_samples")
         if zone.handoff_margin_db < 0:
             raise ConfigError("must be >= 0 dB", where=f"{where}.handoff_margin_db")
-    for kind, items2 in (("screens", config.screens), ("shelves", config.shelves)):
+    placed: tuple[tuple[str, Sequence[ScreenConfig | ShelfConfig]], ...] = (
+        ("screens", config.screens),
+        ("shelves", config.shelves),
+    )
+    for kind, items2 in placed:
         for index, item in enumerate(items2):
             if item.zone not in zone_ids:
                 raise ConfigError(f"no zone {item.zone!r} is configured", where=f"{source}: {kind}[{index}].zone")

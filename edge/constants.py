@@ -27,6 +27,14 @@ margin against flapping between two scanners that both hear the shopper."""
 HANDOFF_SAMPLES = 3
 """Consecutive samples in which the new zone must lead by HANDOFF_MARGIN_DB before the hand-off."""
 
+ENTER_SAMPLES = 2
+"""Consecutive samples of a zone at or above its enter threshold before a shopper in no zone
+enters it: one lucky sample (its window may hold only itself) must not make an entry."""
+
+MEASURED_POWER_CORRECTION_MAX_DB = 12.0
+"""Largest shift applied to a sighting's RSSI for its own calibrated power at 1 m: real tags and
+phones span about -70..-50 dBm; a value beyond that is a misconfigured beacon, not a stronger one."""
+
 DWELL_INTERVAL_S = 30.0
 """Seconds between ``edge.presence.dwell`` events while a shopper stays in a zone."""
 
@@ -40,6 +48,14 @@ with shelving; calibrate per site with ``edge calibrate``."""
 
 RSSI_WINDOW_S = 2.0
 """Seconds of samples the RSSI smoother keeps per (shopper, scanner)."""
+
+RSSI_WINDOW_MAX_SAMPLES = 16
+"""Most samples one RSSI window keeps, whatever its length in seconds: bounds the cost of the
+trimmed mean (a sort) for phones advertising at 10-20 Hz, which have plenty of samples anyway."""
+
+RSSI_TRIM_FRACTION = 0.2
+"""Share of the sorted window dropped at each end before averaging (a 20 % trimmed mean): nearly
+as efficient as the mean against Gaussian shadowing and deaf to single deep fades or spikes."""
 
 TICK_INTERVAL_S = 0.25
 """How often the presence timers (exits, dwell) are checked, in trace or wall-clock seconds."""
@@ -86,8 +102,8 @@ RECORD_FLUSH_BYTES = 64 * 1024
 every RECORD_FLUSH_INTERVAL_S), so the event loop never blocks on the disk."""
 
 RECORD_FLUSH_INTERVAL_S = 1.0
-"""Longest a recorded line waits in memory before it is written: at most one second of a
-recording is lost if the process is killed."""
+"""Longest a recorded line waits in memory while adverts keep arriving (checked as each one is
+written): about one second of a recording is lost if the process is killed."""
 
 # --- Outbox (edge.outbox) ----------------------------------------------------------------------
 

@@ -101,7 +101,9 @@ class Core:
             return []
         counters.adverts_resolved += 1
         found = self.engine.observe(
-            Sighting(resolved.shopper.token, resolved.via, adv.scanner, adv.rssi, resolved.measured_power_1m_dbm, adv.at)
+            Sighting(
+                resolved.shopper.token, resolved.via, adv.scanner, adv.rssi, resolved.measured_power_1m_dbm, adv.at
+            )
         )
         return self._presence(found) if found else []
 

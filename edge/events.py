@@ -73,7 +73,5 @@ class EventFactory:
         self.source = f"urn:edge:{store}:{gateway}"
         self._rng = rng if rng is not None else random.SystemRandom()
 
-    def make(
-        self, type_: str, at: float, subject: str, data: dict[str, Any], *, token: str | None = None
-    ) -> Event:
+    def make(self, type_: str, at: float, subject: str, data: dict[str, Any], *, token: str | None = None) -> Event:
         return Event(uuid7(at, self._rng), type_, at, subject, data, token)

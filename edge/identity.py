@@ -58,11 +58,11 @@ class _EidTable:
         if counter >= 0:
             window = counter >> ident.k
             for w in range(window - EID_NEIGHBOUR_WINDOWS, window + EID_NEIGHBOUR_WINDOWS + 1):
-                if 0 <= w and (w << ident.k) <= 0xFFFFFFFF:
+                if w >= 0 and (w << ident.k) <= 0xFFFFFFFF:
                     eid = eid_for_counter(ident.tk, ident.k, w << ident.k)
                     self._eids[eid] = shopper
                     fresh.append(eid)
-            next_edge = ident.t0 + ((window + 1) << ident.k)
+            next_edge = float(ident.t0 + ((window + 1) << ident.k))
         else:
             next_edge = float(ident.t0)
         self._by_entry[index] = fresh

@@ -54,9 +54,7 @@ class Outbox:
             await db.commit()
         except (OSError, aiosqlite.Error) as err:
             await self._stack.aclose()
-            raise OutboxError(
-                f"cannot open the outbox {self.path}: {err}; check that state_dir is writable"
-            ) from None
+            raise OutboxError(f"cannot open the outbox {self.path}: {err}; check that state_dir is writable") from None
         self._db = db
         return self
 

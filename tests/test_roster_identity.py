@@ -91,17 +91,26 @@ def test_each_identifier_type_resolves() -> None:
     card = resolver.resolve(card_advert(START), START)
     app = resolver.resolve(app_advert(START), START)
     uid = resolver.resolve(uid_advert(START), START)
-    assert card is not None and (card.token, card.via, card.measured_power_1m_dbm) == ("s-card", "ibeacon", -59)
-    assert app is not None and (app.token, app.via, app.measured_power_1m_dbm) == ("s-app", "eddystone-eid", -59)
-    assert uid is not None and (uid.token, uid.via) == ("s-uid", "eddystone-uid")
+    assert card is not None
+    assert (card.token, card.via, card.measured_power_1m_dbm) == ("s-card", "ibeacon", -59)
+    assert app is not None
+    assert (app.token, app.via, app.measured_power_1m_dbm) == ("s-app", "eddystone-eid", -59)
+    assert uid is not None
+    assert (uid.token, uid.via) == ("s-uid", "eddystone-uid")
 
 
 def test_unknown_and_malformed_adverts_resolve_to_nobody() -> None:
     resolver = Resolver(parse_roster(roster_bytes()))
     assert resolver.resolve(card_advert(START, minor=3), START) is None
     assert resolver.resolve(app_advert(START, tk=bytes(16)), START) is None
-    junk = Advertisement(START, "gw-1", "x", -50, manufacturer_data={APPLE_COMPANY_ID: b"\x02\x15\x00"},
-                         service_data={EDDYSTONE_UUID: b"\x30"})
+    junk = Advertisement(
+        START,
+        "gw-1",
+        "x",
+        -50,
+        manufacturer_data={APPLE_COMPANY_ID: b"\x02\x15\x00"},
+        service_data={EDDYSTONE_UUID: b"\x30"},
+    )
     assert resolver.resolve(junk, START) is None
 
 

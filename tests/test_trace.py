@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,14 @@ def test_items_round_trip_through_lines() -> None:
         (b'{"t": -1, "kind": "shelf", "shelf": "s", "action": "pickup", "sku": "1"}', "t must be"),
         (b'{"t": 1, "kind": "shelf", "shelf": "s", "action": "steal", "sku": "1"}', "action"),
         (b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": 99}', "rssi 99 dBm"),
-        (b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": -50, "manufacturer_data": {"76": "zz"}}',
-         "not hex"),
-        (b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": -50, "manufacturer_data": {"70000": ""}}',
-         "company id"),
+        (
+            b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": -50, "manufacturer_data": {"76": "zz"}}',
+            "not hex",
+        ),
+        (
+            b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": -50, "manufacturer_data": {"70000": ""}}',
+            "company id",
+        ),
         (b"not json", "malformed"),
     ],
 )
@@ -97,7 +102,5 @@ def test_start_parses_rfc3339() -> None:
 def test_any_line_reads_or_raises_trace_error(line: bytes) -> None:
     raw = header_line(START) + line.replace(b"\n", b" ") + b"\n"
     reader = TraceReader(iter(raw.splitlines(keepends=True)), path="t")
-    try:
+    with contextlib.suppress(TraceError):
         list(reader)
-    except TraceError:
-        pass

@@ -1,0 +1,424 @@
+"""The ``bleak`` backend of the source facade: live advertisements from a BlueZ adapter.
+
+bleak's detection callback turns each (``BLEDevice``, ``AdvertisementData``) into an
+:class:`~edge.beacons.advert.Advertisement` and puts it on a bounded queue (full: dropped and
+counted). Scanning is passive where BlueZ offers it (its AdvertisementMonitor API: BlueZ >= 5.56
+with ``--experimental``, kernel >= 5.10), active otherwise; ``mode`` tells which one runs.
+
+Self-healing, after habluetooth: a bounded start, retries with capped exponential back-off and
+jitter, and a watchdog that restarts scanning when no advertisement arrived for ``watchdog_s``.
+Every wait on BlueZ has a timeout. Failures become :class:`~edge.errors.ScannerError` with a
+reason and a message that says what to do.
+
+Privacy: this module logs adapter-level events only, never a device address. bleak's own debug
+log prints device object paths (which contain the address), so bleak's and dbus_fast's loggers
+are held at INFO or above while a source exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Final, Literal, Self, TypeAlias
+
+from bleak import BleakScanner
+from bleak.args.bluez import BlueZScannerArgs, OrPattern
+from bleak.assigned_numbers import AdvertisementDataType
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakError,
+)
+from dbus_fast import AuthError, BusType, Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from edge import constants as c
+from edge.beacons.advert import APPLE_COMPANY_ID, RUUVI_COMPANY_ID, Advertisement
+from edge.beacons.source import SourceCounters
+from edge.clock import Clock, SystemClock
+from edge.errors import ScannerError, ScannerFailureReason
+
+logger = logging.getLogger(__name__)
+
+ScanMode: TypeAlias = Literal["passive", "active"]
+
+PASSIVE_PATTERNS: Final = (
+    OrPattern(
+        0,
+        AdvertisementDataType.MANUFACTURER_SPECIFIC_DATA,
+        APPLE_COMPANY_ID.to_bytes(2, "little") + b"\x02\x15",
+    ),
+    OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, b"\xaa\xfe"),
+    OrPattern(0, AdvertisementDataType.COMPLETE_LIST_SERVICE_UUID16, b"\xaa\xfe"),
+    OrPattern(0, AdvertisementDataType.MANUFACTURER_SPECIFIC_DATA, RUUVI_COMPANY_ID.to_bytes(2, "little")),
+)
+"""What passive scanning asks BlueZ to report: iBeacon frames (Apple company id, then 02 15),
+Eddystone service data and service list (0xFEAA), RuuviTag data. BlueZ drops every other advert
+before it reaches D-Bus, which is what a store full of phones needs."""
+
+RSSI_UNAVAILABLE_DBM: Final = -127
+"""What bleak reports when BlueZ has no RSSI for a device (HCI's "RSSI not available")."""
+
+_NEEDS_A_PERSON: Final = frozenset(
+    {
+        ScannerFailureReason.NO_ADAPTER,
+        ScannerFailureReason.POWERED_OFF,
+        ScannerFailureReason.PERMISSION,
+        ScannerFailureReason.NO_BLUEZ,
+    }
+)
+"""Failures that no retry fixes at the first start: they fail at once with their message."""
+
+_QUIET_LOGGERS: Final = ("bleak", "dbus_fast")
+
+_DBUS_ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+_DBUS_NO_SERVICE = frozenset(
+    {"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"}
+)
+_DBUS_NO_OBJECT = frozenset(
+    {"org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod"}
+)
+_BLUEZ_NOT_READY = "org.bluez.Error.NotReady"
+
+
+def _hush_device_level_logs() -> None:
+    """Keep bleak and dbus_fast from logging at DEBUG: their debug lines carry device addresses."""
+    for name in _QUIET_LOGGERS:
+        quiet = logging.getLogger(name)
+        if quiet.getEffectiveLevel() < logging.INFO:
+            quiet.setLevel(logging.INFO)
+
+
+def _adapter_label(adapter: str | None) -> str:
+    return f"adapter {adapter}" if adapter else "the default adapter"
+
+
+def scanner_error(err: BaseException, *, adapter: str | None, start_timeout_s: float) -> ScannerError:
+    """The :class:`ScannerError` for a failure of bleak, BlueZ or D-Bus, with what to do about it."""
+    label = _adapter_label(adapter)
+    reason = ScannerFailureReason.OTHER
+    detail = str(err) or type(err).__name__
+    if isinstance(err, BleakBluetoothNotAvailableError):
+        reason = {
+            BleakBluetoothNotAvailableReason.NO_BLUETOOTH: ScannerFailureReason.NO_ADAPTER,
+            BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: ScannerFailureReason.NO_ADAPTER,
+            BleakBluetoothNotAvailableReason.POWERED_OFF: ScannerFailureReason.POWERED_OFF,
+            BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM: ScannerFailureReason.PERMISSION,
+            BleakBluetoothNotAvailableReason.DENIED_BY_USER: ScannerFailureReason.PERMISSION,
+            BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN: ScannerFailureReason.PERMISSION,
+        }.get(err.reason, ScannerFailureReason.OTHER)
+        detail = str(err.args[0])
+        if err.reason is BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE:
+            return ScannerError(
+                "no Bluetooth adapter that can scan for BLE (central role): plug in a Bluetooth 4.0+ USB "
+                "adapter or enable the on-board one (dtoverlay), then `bluetoothctl list`",
+                reason=reason,
+            )
+    elif isinstance(err, BleakDBusError):
+        detail = err.dbus_error
+        if err.dbus_error == _DBUS_ACCESS_DENIED:
+            reason = ScannerFailureReason.PERMISSION
+        elif err.dbus_error in _DBUS_NO_SERVICE:
+            reason = ScannerFailureReason.NO_BLUEZ
+        elif err.dbus_error == _BLUEZ_NOT_READY:
+            reason = ScannerFailureReason.POWERED_OFF
+        elif err.dbus_error in _DBUS_NO_OBJECT:
+            reason = ScannerFailureReason.NO_ADAPTER
+    elif isinstance(err, AuthError | PermissionError):
+        reason = ScannerFailureReason.PERMISSION
+    elif isinstance(err, FileNotFoundError | ConnectionRefusedError):
+        return ScannerError(
+            f"cannot reach the D-Bus system bus ({detail}): start dbus.service, then bluetooth.service "
+            "(`sudo systemctl start bluetooth`)",
+            reason=ScannerFailureReason.NO_BLUEZ,
+        )
+    elif isinstance(err, TimeoutError):
+        return ScannerError(
+            f"BlueZ did not start scanning on {label} within {start_timeout_s:g} s: restart "
+            "bluetooth.service (`sudo systemctl restart bluetooth`) or replug the adapter",
+            reason=ScannerFailureReason.START_TIMEOUT,
+        )
+    message = {
+        ScannerFailureReason.NO_ADAPTER: (
+            f"no Bluetooth adapter found ({label}): plug in a USB adapter or enable the on-board one "
+            "(dtoverlay), then `bluetoothctl list`"
+        ),
+        ScannerFailureReason.POWERED_OFF: (
+            f"the Bluetooth adapter is powered off ({label}): run `bluetoothctl power on`, and "
+            "`rfkill unblock bluetooth` if it is blocked"
+        ),
+        ScannerFailureReason.PERMISSION: (
+            f"not allowed to use BlueZ ({detail}): run as a user in the `bluetooth` group or add the D-Bus "
+            "policy; under systemd add SupplementaryGroups=bluetooth"
+        ),
+        ScannerFailureReason.NO_BLUEZ: (
+            "BlueZ (bluetoothd) is not running: start bluetooth.service (`sudo systemctl start bluetooth`)"
+        ),
+    }.get(reason, f"BLE scanning on {label} failed: {detail}")
+    return ScannerError(message, reason=reason)
+
+
+async def _probe_adapter(adapter: str) -> None:
+    """Fails unless ``/org/bluez/{adapter}`` exists and is powered.
+
+    bleak checks this only for the default adapter; for a named one it would start scanning on a
+    powered-off adapter (passive: silently nothing) or fail with a bare "not found".
+    """
+    from bleak.backends.bluezdbus.utils import get_dbus_authenticator
+
+    bus = MessageBus(bus_type=BusType.SYSTEM, auth=get_dbus_authenticator())
+    try:
+        await bus.connect()
+        reply = await bus.call(
+            Message(
+                destination="org.bluez",
+                path=f"/org/bluez/{adapter}",
+                interface="org.freedesktop.DBus.Properties",
+                member="Get",
+                signature="ss",
+                body=["org.bluez.Adapter1", "Powered"],
+            )
+        )
+    finally:
+        bus.disconnect()
+    if reply.message_type is MessageType.ERROR:
+        raise BleakDBusError(reply.error_name or "org.freedesktop.DBus.Error.Failed", reply.body)
+    if not reply.body[0].value:
+        raise BleakBluetoothNotAvailableError(
+            f"adapter {adapter} is powered off", BleakBluetoothNotAvailableReason.POWERED_OFF
+        )
+
+
+class BleakSource:
+    """Advertisements from a BlueZ adapter via bleak: an async context manager and async iterator.
+
+    Args:
+        scanner_id: the ``scanner`` every advertisement carries (a zone's ``scanners`` name it).
+        adapter: the BlueZ adapter (``hci0``); ``None`` for BlueZ's first powered one.
+        watchdog_s: restart scanning when no advertisement arrived for this long.
+        start_timeout_s: bound on one scanner start (and on each stop).
+        passive: try passive scanning first (falls back to active where BlueZ lacks it).
+        queue_max: advertisements buffered for the consumer; beyond it they are dropped and counted.
+        start_attempts: attempts at the first start before a transient failure is raised.
+        retry_initial_s, retry_max_s: the back-off ladder between attempts.
+    """
+
+    def __init__(
+        self,
+        *,
+        scanner_id: str,
+        adapter: str | None = None,
+        watchdog_s: float = c.SCANNER_WATCHDOG_S,
+        start_timeout_s: float = c.SCANNER_START_TIMEOUT_S,
+        stop_timeout_s: float = c.SCANNER_STOP_TIMEOUT_S,
+        passive: bool = True,
+        queue_max: int = c.SCANNER_QUEUE_MAX,
+        start_attempts: int = c.SCANNER_START_ATTEMPTS,
+        retry_initial_s: float = c.SCANNER_RETRY_INITIAL_S,
+        retry_max_s: float = c.SCANNER_RETRY_MAX_S,
+        clock: Clock | None = None,
+    ) -> None:
+        if watchdog_s <= 0 or start_timeout_s <= 0 or stop_timeout_s <= 0:
+            raise ValueError("watchdog_s, start_timeout_s and stop_timeout_s must be > 0")
+        if queue_max < 1 or start_attempts < 1:
+            raise ValueError("queue_max and start_attempts must be >= 1")
+        self.scanner_id = scanner_id
+        self.adapter = adapter
+        self.clock: Clock = clock or SystemClock()
+        self.counters = SourceCounters()
+        self.mode: ScanMode | None = None
+        """The scanning mode in use once started; stays ``active`` once passive has failed."""
+        self._watchdog_s = watchdog_s
+        self._start_timeout_s = start_timeout_s
+        self._stop_timeout_s = stop_timeout_s
+        self._passive = passive
+        self._start_attempts = start_attempts
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._queue: asyncio.Queue[Advertisement] = asyncio.Queue(maxsize=queue_max)
+        self._scanner: BleakScanner | None = None
+        self._stack: AsyncExitStack | None = None
+        self._last_heard = time.monotonic()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("this BleakSource is already running")
+        _hush_device_level_logs()
+        async with AsyncExitStack() as stack:
+            await self._start_with_retries(attempts=self._start_attempts)
+            stack.push_async_callback(self._stop_scanner)
+            watchdog = asyncio.create_task(self._watch(), name=f"ble-watchdog-{self.scanner_id}")
+            stack.push_async_callback(_cancel_and_wait, watchdog)
+            self._stack = stack.pop_all()
+        logger.info("scanning on %s (%s)", _adapter_label(self.adapter), self.mode)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    @property
+    def running(self) -> bool:
+        """Between a successful ``__aenter__`` and ``__aexit__``."""
+        return self._stack is not None
+
+    def __aiter__(self) -> AsyncGenerator[Advertisement, None]:
+        return self._items()
+
+    async def _items(self) -> AsyncGenerator[Advertisement, None]:
+        if self._drained():
+            raise RuntimeError("iterate a BleakSource inside `async with`")
+        while not self._drained():
+            yield await self._queue.get()
+
+    def _drained(self) -> bool:
+        """Stopped, and every advertisement handed out (a method: mypy must not narrow it)."""
+        return self._stack is None and self._queue.empty()
+
+    # --- bleak's callback ----------------------------------------------------------------------
+
+    def _on_advertisement(self, device: BLEDevice, data: AdvertisementData) -> None:
+        if data.rssi == RSSI_UNAVAILABLE_DBM:
+            # not an advertisement: bluetoothd invalidates RSSI on every device when any client's
+            # discovery stops (`bluetoothctl scan off` during a check), and bleak reports that too
+            return
+        self._last_heard = time.monotonic()
+        self.counters.adverts += 1
+        advert = Advertisement(
+            at=self.clock.now(),
+            scanner=self.scanner_id,
+            address=device.address,
+            rssi=data.rssi,
+            tx_power=data.tx_power,
+            local_name=data.local_name,
+            manufacturer_data=dict(data.manufacturer_data),
+            service_data={uuid.lower(): payload for uuid, payload in data.service_data.items()},
+            service_uuids=tuple(uuid.lower() for uuid in data.service_uuids),
+        )
+        try:
+            self._queue.put_nowait(advert)
+        except asyncio.QueueFull:
+            self.counters.queue_drops += 1
+
+    # --- start, stop, restart ------------------------------------------------------------------
+
+    async def _start_once(self, mode: ScanMode) -> None:
+        bluez = (
+            BlueZScannerArgs(or_patterns=list(PASSIVE_PATTERNS)) if mode == "passive" else BlueZScannerArgs()
+        )
+        if self.adapter:
+            bluez["adapter"] = self.adapter
+        try:
+            async with asyncio.timeout(self._start_timeout_s):
+                if self.adapter:
+                    await _probe_adapter(self.adapter)
+                scanner = BleakScanner(self._on_advertisement, scanning_mode=mode, bluez=bluez)
+                await scanner.start()
+        except (BleakError, OSError, ValueError, TimeoutError) as err:
+            raise scanner_error(err, adapter=self.adapter, start_timeout_s=self._start_timeout_s) from err
+        self._scanner = scanner
+        self.mode = mode
+        self._last_heard = time.monotonic()
+
+    async def _start_scanner(self) -> None:
+        if self._passive and self.mode != "active":
+            try:
+                await self._start_once("passive")
+            except ScannerError as err:
+                if err.reason is not ScannerFailureReason.OTHER:
+                    raise
+                # for the life of this source: active scanning works on every BlueZ
+                logger.info(
+                    "passive scanning is not available on %s (%s); scanning actively",
+                    _adapter_label(self.adapter),
+                    err.__cause__,
+                )
+            else:
+                return
+        await self._start_once("active")
+
+    async def _start_with_retries(self, *, attempts: int | None) -> None:
+        """Starts scanning; ``attempts=None`` retries every failure without limit."""
+        delay = self._retry_initial_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._start_scanner()
+            except ScannerError as err:
+                if attempts is not None and (attempt >= attempts or err.reason in _NEEDS_A_PERSON):
+                    raise
+                pause = delay * (1.0 - c.SCANNER_RETRY_JITTER * random.random())  # noqa: S311 - jitter, not crypto
+                logger.warning(
+                    "scanner start %d on %s failed (%s): %s; retrying in %.1f s",
+                    attempt,
+                    _adapter_label(self.adapter),
+                    err.reason.value,
+                    err,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                delay = min(delay * 2, self._retry_max_s)
+            else:
+                return
+
+    async def _stop_scanner(self) -> None:
+        scanner, self._scanner = self._scanner, None
+        if scanner is None:
+            return
+        try:
+            async with asyncio.timeout(self._stop_timeout_s):
+                await scanner.stop()
+        except (BleakError, OSError, ValueError, TimeoutError) as err:
+            # the adapter may be gone (unplugged, bluetoothd restarted): nothing left to stop
+            logger.warning("stopping the scanner on %s failed: %r", _adapter_label(self.adapter), err)
+
+    async def _watch(self) -> None:
+        """Restarts scanning whenever no advertisement arrived for ``watchdog_s``.
+
+        The first restart of a silent spell is a warning; the next ones (a closed store at night)
+        are logged at debug level, until an advertisement arrives again.
+        """
+        adverts_at_restart = -1
+        while True:
+            silent_s = time.monotonic() - self._last_heard
+            if silent_s < self._watchdog_s:
+                await asyncio.sleep(self._watchdog_s - silent_s)
+                continue
+            logger.log(
+                logging.DEBUG if self.counters.adverts == adverts_at_restart else logging.WARNING,
+                "no advertisement on %s for %.1f s: restarting the scanner",
+                _adapter_label(self.adapter),
+                silent_s,
+            )
+            adverts_at_restart = self.counters.adverts
+            self.counters.restarts += 1
+            try:
+                await self._stop_scanner()
+                await self._start_with_retries(attempts=None)
+            except Exception:
+                # a bug, not BlueZ (those are retried above): keep healing rather than go deaf
+                logger.exception("restarting the scanner on %s failed", _adapter_label(self.adapter))
+                self._last_heard = time.monotonic()
+
+
+async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.config import load
+from edge.errors import ConfigError
+
+GOOD = """
+[gateway]
+store = "store-1"
+gateway = "gw-1"
+state_dir = "state"
+
+[ble]
+backend = "replay"
+trace = "trace.jsonl"
+speed = 4.0
+
+[[zones]]
+id = "baby"
+scanners = ["gw-1"]
+tags = ["baby"]
+exit_timeout_s = 4.0
+
+[[screens]]
+id = "screen-1"
+zone = "baby"
+
+[[shelves]]
+id = "shelf-a3"
+zone = "baby"
+
+[vision]
+enabled = false
+source = "/dev/video0"
+screen = "screen-1"
+"""
+
+
+def test_the_design_keys_load(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(GOOD)
+    config = load(path)
+    assert config.gateway.store == "store-1"
+    assert config.ble.trace == str(tmp_path / "trace.jsonl")
+    assert config.zones[0].tags == ("baby",)
+    assert config.zones[0].exit_timeout_s == 4.0
+    assert config.zones[0].enter_rssi_dbm > config.zones[0].exit_rssi_dbm
+    assert config.state_path() == Path("state")
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "what"),
+    [
+        (("speed = 4.0", 'speed = "fast"'), "ble.speed", "Expected `float`"),
+        (("speed = 4.0", "speed = 0"), "ble.speed", "> 0"),
+        (('tags = ["baby"]', 'tags = ["baby"]\ncolour = 1'), "zones[0]", "unknown field `colour`"),
+        (('zone = "baby"\n\n[[shelves]]', 'zone = "toys"\n\n[[shelves]]'), "screens[0].zone", "no zone 'toys'"),
+        (("exit_timeout_s = 4.0", "exit_rssi_dbm = -10.0"), "zones[0].exit_rssi_dbm", "must not be above"),
+        (('store = "store-1"', 'store = "store/1"'), "gateway.store", "not a valid id"),
+        (('backend = "replay"', 'backend = "hci"'), "ble.backend", "Invalid enum value 'hci'"),
+        (('screen = "screen-1"', 'screen = "screen-9"'), "vision.screen", "no screen"),
+    ],
+)
+def test_a_bad_key_is_named_with_the_problem(tmp_path: Path, change: tuple[str, str], where: str, what: str) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(GOOD.replace(*change))
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}: {where}")
+    assert what in str(err.value)
+
+
+def test_unreadable_and_invalid_toml_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[gateway\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(bad)
