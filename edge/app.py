@@ -29,6 +29,8 @@ def setup_logging(verbose: bool = False) -> None:
     if not os.environ.get("JOURNAL_STREAM"):
         fmt = "%(asctime)s " + fmt
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=fmt, stream=sys.stderr)
+    # aiosqlite logs every statement with its parameters at debug: event bodies, not for a journal.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def load_roster_file(core: Core, path: Path, now: float) -> None:
