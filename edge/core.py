@@ -68,18 +68,22 @@ class Core:
 
     def advance(self, now: float) -> list[Event]:
         """Run the timers up to ``now`` (exits, dwell) and return their events."""
-        if self._next_tick is None:
+        next_tick = self._next_tick
+        if next_tick is None:
             self._next_tick = now + self._tick_s
+            return []
+        if now < next_tick:
             return []
         out: list[Event] = []
         steps = 0
-        while self._next_tick <= now and steps < MAX_TICKS_PER_STEP:
-            out.extend(self._presence(self.engine.tick(self._next_tick)))
-            self._next_tick += self._tick_s
+        while next_tick <= now and steps < MAX_TICKS_PER_STEP:
+            out.extend(self._presence(self.engine.tick(next_tick)))
+            next_tick += self._tick_s
             steps += 1
-        if self._next_tick <= now:
+        if next_tick <= now:
             out.extend(self._presence(self.engine.tick(now)))
-            self._next_tick = now + self._tick_s
+            next_tick = now + self._tick_s
+        self._next_tick = next_tick
         return out
 
     # --- items -----------------------------------------------------------------------------

@@ -7,11 +7,10 @@ naming the file, the line and the problem.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 import msgspec
 
@@ -29,27 +28,35 @@ class _Header(msgspec.Struct, tag_field="kind", tag="header", forbid_unknown_fie
     start: str
 
 
-class _Ble(msgspec.Struct, tag_field="kind", tag="ble"):
-    t: float
+T_MAX_S = 10 * 365 * 86_400.0
+"""A trace longer than ten years is a corrupt ``t``, not a recording."""
+
+_T = Annotated[float, msgspec.Meta(ge=0.0, le=T_MAX_S)]
+_Rssi = Annotated[int, msgspec.Meta(ge=RSSI_MIN_DBM, le=RSSI_MAX_DBM)]
+_CompanyId = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
+
+
+class _Ble(msgspec.Struct, tag_field="kind", tag="ble", gc=False):
+    t: _T
     scanner: str
     address: str
-    rssi: int
+    rssi: _Rssi
     tx_power: int | None = None
     local_name: str | None = None
-    manufacturer_data: dict[int, str] = msgspec.field(default_factory=dict)
+    manufacturer_data: dict[_CompanyId, str] = msgspec.field(default_factory=dict)
     service_data: dict[str, str] = msgspec.field(default_factory=dict)
     service_uuids: list[str] = msgspec.field(default_factory=list)
 
 
 class _Shelf(msgspec.Struct, tag_field="kind", tag="shelf"):
-    t: float
+    t: _T
     shelf: str
     action: Literal["pickup", "putback", "touch"]
     sku: str
 
 
 class _Downlink(msgspec.Struct, tag_field="kind", tag="downlink"):
-    t: float
+    t: _T
     topic: str
     payload: msgspec.Raw
 
@@ -73,34 +80,29 @@ def format_time(unix: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _check_t(t: float) -> None:
-    if not math.isfinite(t) or t < 0:
-        raise ValueError(f"t must be a finite number of seconds >= 0, got {t!r}")
+_fromhex = bytes.fromhex
 
 
 def _to_item(line: _Ble | _Shelf | _Downlink, start: float) -> Item:
-    _check_t(line.t)
+    """A decoded line → its item (msgspec has checked the ranges; this checks the hex)."""
     if type(line) is _Ble:
-        if not RSSI_MIN_DBM <= line.rssi <= RSSI_MAX_DBM:
-            raise ValueError(f"rssi {line.rssi} dBm is outside {RSSI_MIN_DBM}..{RSSI_MAX_DBM}")
         try:
-            manufacturer = {cid: bytes.fromhex(hexa) for cid, hexa in line.manufacturer_data.items()}
-            service = {uuid.lower(): bytes.fromhex(hexa) for uuid, hexa in line.service_data.items()}
+            manufacturer = (
+                {cid: _fromhex(h) for cid, h in line.manufacturer_data.items()} if line.manufacturer_data else {}
+            )
+            service = {uuid.lower(): _fromhex(h) for uuid, h in line.service_data.items()} if line.service_data else {}
         except ValueError as err:
             raise ValueError(f"payload is not hex: {err}") from None
-        for cid in manufacturer:
-            if not 0 <= cid <= 0xFFFF:
-                raise ValueError(f"company id {cid} is outside 0..65535")
         return Advertisement(
-            at=start + line.t,
-            scanner=line.scanner,
-            address=line.address,
-            rssi=line.rssi,
-            tx_power=line.tx_power,
-            local_name=line.local_name,
-            manufacturer_data=manufacturer,
-            service_data=service,
-            service_uuids=tuple(line.service_uuids),
+            start + line.t,
+            line.scanner,
+            line.address,
+            line.rssi,
+            line.tx_power,
+            line.local_name,
+            manufacturer,
+            service,
+            tuple(line.service_uuids) if line.service_uuids else (),
         )
     if type(line) is _Shelf:
         return ShelfReading(at=start + line.t, shelf=line.shelf, action=line.action, sku=line.sku)

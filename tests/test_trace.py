@@ -49,16 +49,19 @@ def test_items_round_trip_through_lines() -> None:
     [
         (b'{"t": 1, "kind": "ble"}', "missing required field `scanner`"),
         (b'{"t": 1, "kind": "bogus"}', "Invalid value 'bogus'"),
-        (b'{"t": -1, "kind": "shelf", "shelf": "s", "action": "pickup", "sku": "1"}', "t must be"),
+        (
+            b'{"t": -1, "kind": "shelf", "shelf": "s", "action": "pickup", "sku": "1"}',
+            "expected `float` >= 0.0 - at `$.t`",
+        ),
         (b'{"t": 1, "kind": "shelf", "shelf": "s", "action": "steal", "sku": "1"}', "action"),
-        (b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": 99}', "rssi 99 dBm"),
+        (b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": 99}', "expected `int` <= 20 - at `$.rssi`"),
         (
             b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": -50, "manufacturer_data": {"76": "zz"}}',
             "not hex",
         ),
         (
             b'{"t": 1, "kind": "ble", "scanner": "g", "address": "a", "rssi": -50, "manufacturer_data": {"70000": ""}}',
-            "company id",
+            "<= 65535 - at `key` in `$.manufacturer_data`",
         ),
         (b"not json", "malformed"),
     ],

@@ -11,13 +11,14 @@ only rostered adverts.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+import msgspec
 
 from edge import constants as c
 from edge.beacons.advert import Advertisement
@@ -84,7 +85,7 @@ async def _write(
             async for item in source:
                 if not isinstance(item, Advertisement) or not keep(item):
                     continue
-                line = item_line(dataclasses.replace(item, address=pseudonym(item.address)), start)
+                line = item_line(msgspec.structs.replace(item, address=pseudonym(item.address)), start)
                 pending.append(line)
                 pending_bytes += len(line)
                 lines += 1
