@@ -23,7 +23,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     store: str = "store-1"
     gateway: str = "gw-1"
     state_dir: str | None = None
-    """SQLite outbox and last-good state; default: systemd's StateDirectory or ~/.local/state/edge."""
+    """SQLite outbox and last-good state; default: systemd's StateDirectory or ~/.local/state/edge.
+    Relative paths (here and in ``ble.trace``, ``roster_file``) are relative to the config file."""
     roster_file: str | None = None
     """A roster snapshot (JSON) to start with until the CDP sends one."""
 
@@ -202,7 +203,9 @@ def load(path: Path) -> Config:
     if config.ble.trace and not Path(config.ble.trace).is_absolute():
         ble = msgspec.structs.replace(config.ble, trace=str(path.parent / config.ble.trace))
         config = msgspec.structs.replace(config, ble=ble)
-    if config.gateway.roster_file and not Path(config.gateway.roster_file).is_absolute():
-        gateway = msgspec.structs.replace(config.gateway, roster_file=str(path.parent / config.gateway.roster_file))
-        config = msgspec.structs.replace(config, gateway=gateway)
-    return config
+    gateway = config.gateway
+    for key in ("roster_file", "state_dir"):
+        value = getattr(gateway, key)
+        if value and not Path(value).expanduser().is_absolute():
+            gateway = msgspec.structs.replace(gateway, **{key: str(path.parent / value)})
+    return msgspec.structs.replace(config, gateway=gateway)

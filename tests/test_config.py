@@ -48,7 +48,7 @@ def test_the_design_keys_load(tmp_path: Path) -> None:
     assert config.zones[0].tags == ("baby",)
     assert config.zones[0].exit_timeout_s == 4.0
     assert config.zones[0].enter_rssi_dbm > config.zones[0].exit_rssi_dbm
-    assert config.state_path() == Path("state")
+    assert config.state_path() == tmp_path / "state"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,75 @@
+"""`edge demo` and `edge run` as a user starts them."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from edge.sim.store import SimulatedStore
+
+
+def test_demo_runs_with_no_config_and_no_terminal() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "demo", "--seconds", "4", "--speed", "30"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "who is where" in result.stdout
+    assert "demo done:" in result.stdout
+    assert "edge.presence.entered" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_run_with_the_replay_backend_writes_the_outbox_and_stops_on_sigterm(tmp_path: Path) -> None:
+    store = SimulatedStore(seed=5)
+    trace = tmp_path / "store.jsonl"
+    store.write_trace(trace, 120)
+    config = tmp_path / "edge.toml"
+    zones = "\n".join(
+        f'[[zones]]\nid = "{z.id}"\nscanners = {list(z.scanners)!r}\ntags = {list(z.tags)!r}\n'.replace("'", '"')
+        for z in store.config.zones
+    )
+    config.write_text(
+        f'[gateway]\nstore = "store-1"\ngateway = "gw-1"\nstate_dir = "state"\n\n'
+        f'[ble]\nbackend = "replay"\ntrace = "store.jsonl"\nspeed = 20.0\n\n{zones}'
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outbox = tmp_path / "state" / "outbox.sqlite"
+    deadline = time.monotonic() + 30
+    rows = 0
+    while time.monotonic() < deadline and rows == 0:
+        time.sleep(0.5)
+        if outbox.exists():
+            with sqlite3.connect(outbox) as db:
+                rows = db.execute("SELECT count(*) FROM outbox WHERE type = 'edge.presence.entered'").fetchone()[0]
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert rows > 0
+    assert "gateway stopped" in stderr
+
+
+def test_run_names_a_bad_config_key(tmp_path: Path) -> None:
+    config = tmp_path / "edge.toml"
+    config.write_text('[ble]\nbackend = "replay"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "ble.trace" in result.stderr
