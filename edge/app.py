@@ -10,6 +10,8 @@ import sys
 import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from edge.beacons.source import Source
 from edge.config import Config
@@ -49,6 +51,60 @@ def build_core(config: Config, rng: random.Random | None = None) -> Core:
     return Core(config, EventFactory(config.gateway.store, config.gateway.gateway, rng))
 
 
+class Gateway:
+    """The assembled gateway as an async context manager: entering opens the source and the outbox
+    and loads the starting roster; :meth:`run` runs the pipeline. Other parts (MQTT sync, signage,
+    vision) attach between the two through ``core`` (state, downlink handlers) and ``pipeline``
+    (``publish`` for their events, ``sinks`` for committed events)."""
+
+    def __init__(
+        self,
+        config: Config,
+        source: Source,
+        *,
+        sinks: list[Sink] | None = None,
+        state_dir: Path | None = None,
+        rng: random.Random | None = None,
+        core: Core | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.core = core or build_core(config, rng)
+        self.state_dir = state_dir or config.state_path()
+        self._sinks = list(sinks or [])
+        self._stack = AsyncExitStack()
+        self._pipeline: Pipeline | None = None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("enter the gateway first (async with)")
+        return self._pipeline
+
+    async def __aenter__(self) -> Self:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self.source)
+            outbox = await stack.enter_async_context(Outbox(self.state_dir, self.core.factory.source))
+            self.outbox = outbox
+            if self.config.gateway.roster_file:
+                load_roster_file(self.core, Path(self.config.gateway.roster_file), self.source.clock.now())
+            self._pipeline = Pipeline(self.core, outbox, self._sinks)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def run(self, *, fast: bool = False, stop: asyncio.Event | None = None) -> None:
+        """Until the source ends (or ``stop`` is set); ``fast``: as fast as possible (a replay)."""
+        if fast:
+            await self.pipeline.run_fast(self.source)
+        else:
+            await self.pipeline.run_live(self.source, stop or asyncio.Event())
+
+
 async def run(
     config: Config,
     source: Source,
@@ -60,23 +116,15 @@ async def run(
     rng: random.Random | None = None,
     core: Core | None = None,
 ) -> Core:
-    """Run the pipeline until the source ends (or ``stop`` is set); returns the core for its counters.
+    """Run the gateway until the source ends (or ``stop`` is set); returns the core for its counters.
 
-    ``state_dir`` None: the config's state directory. The outbox lives there. ``core``: one built by
-    :func:`build_core` when the caller wants to watch it while it runs (the demo's summary).
+    ``state_dir`` None: the config's state directory. ``core``: one built by :func:`build_core`
+    when the caller wants to watch it while it runs (the demo's summary).
     """
-    core = core or build_core(config, rng)
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(source)
-        outbox = await stack.enter_async_context(Outbox(state_dir or config.state_path(), core.factory.source))
-        if config.gateway.roster_file:
-            load_roster_file(core, Path(config.gateway.roster_file), source.clock.now())
-        pipeline = Pipeline(core, outbox, sinks)
-        if fast:
-            await pipeline.run_fast(source)
-        else:
-            await pipeline.run_live(source, stop or asyncio.Event())
-    return core
+    gateway = Gateway(config, source, sinks=sinks, state_dir=state_dir, rng=rng, core=core)
+    async with gateway:
+        await gateway.run(fast=fast, stop=stop)
+    return gateway.core
 
 
 def temporary_state() -> tempfile.TemporaryDirectory[str]:

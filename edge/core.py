@@ -8,6 +8,7 @@ The async :mod:`edge.pipeline` around it does the I/O (source, outbox, sinks).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import msgspec
@@ -39,8 +40,12 @@ class Counters:
     shelf_readings: int = 0
     downlinks: int = 0
     downlinks_rejected: int = 0
+    downlinks_ignored: int = 0
     withdrawals: int = 0
     events: int = 0
+
+
+DownlinkHandler = Callable[[Downlink], list[Event]]
 
 
 class _Withdraw(msgspec.Struct, forbid_unknown_fields=False):
@@ -63,6 +68,10 @@ class Core:
         self._withdraw_topic = f"cdp/v1/{store}/consent/withdraw"
         self._tick_s = config.presence.tick_interval_s
         self._next_tick: float | None = None
+        self.downlink_handlers: dict[str, DownlinkHandler] = {}
+        """Full topic → handler, for the CDP topics other parts own (offers, rules, config, check-in).
+        A handler validates and applies the payload, or raises DownlinkError (counted, logged, the
+        last good state stays in force); it returns the events it causes."""
 
     # --- timers ----------------------------------------------------------------------------
 
@@ -129,10 +138,14 @@ class Core:
                     raise DownlinkError(f"withdrawal rejected: {err}", topic=downlink.topic) from None
                 self.withdraw(message.token)
                 return []
+            handler = self.downlink_handlers.get(downlink.topic)
+            if handler is not None:
+                return handler(downlink)
         except (RosterError, DownlinkError) as err:
             self.counters.downlinks_rejected += 1
             log.error("%s: %s (the last good state stays in force)", downlink.topic, err)
             return []
+        self.counters.downlinks_ignored += 1
         return []
 
     # --- consent ---------------------------------------------------------------------------

@@ -44,6 +44,11 @@ class Pipeline:
             for sink in self.sinks:
                 sink(event)
 
+    async def publish(self, events: list[Event]) -> None:
+        """Events from another part of the gateway (impressions, verifications): committed, then sunk."""
+        self._pending.extend(events)
+        await self.flush()
+
     async def _purge_withdrawn(self, now: float) -> None:
         core = self.core
         while core.withdrawn:
