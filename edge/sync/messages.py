@@ -1,0 +1,89 @@
+"""Downlink and status payloads as msgspec types, and the JSON Schemas published from them.
+
+``edge/schemas/*.json`` are generated from these types (``python -m edge.sync.messages``; a test
+fails when a file is stale). The roster's types live in :mod:`edge.roster`. Offers, rules and
+remote config belong to the parts that consume them (signage, operations): they add their type
+to :data:`SCHEMA_TYPES` here and register a handler in ``Core.downlink_handlers``; until then
+the sync accepts any JSON object on those topics and keeps the last one for them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from edge.roster import _Roster
+
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
+class Withdraw(msgspec.Struct, forbid_unknown_fields=False):
+    """``cdp/v1/{store}/consent/withdraw``: the shopper's consent is withdrawn, effective at once."""
+
+    token: Token
+
+
+class Checkin(msgspec.Struct, forbid_unknown_fields=False):
+    """``cdp/v1/{store}/checkin``: a shopper asks the camera beside ``screen`` to verify them."""
+
+    token: Token
+    screen: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Status(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
+    """``edge/v1/{store}/{gateway}/status`` (retained): birth ``online``, last will ``offline``.
+
+    ``session`` grows by one per connection (Sparkplug's bdSeq): a consumer ignores an
+    ``offline`` whose session is lower than the last ``online`` it saw, so a late last will of an
+    old connection cannot mark a live gateway offline."""
+
+    state: Literal["online", "offline"]
+    session: int
+    version: str
+    gateway: str
+    health: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class AnyObject(msgspec.Struct, forbid_unknown_fields=False):
+    """Placeholder for topics whose owner has not published a schema yet (offers, rules, config)."""
+
+
+SCHEMA_TYPES: dict[str, Any] = {
+    "roster": _Roster,
+    "withdraw": Withdraw,
+    "checkin": Checkin,
+    "status": Status,
+    # "offers", "rules", "config": owned by signage / operations; add their types here.
+}
+"""Schema file name (without ``.json``) → msgspec type."""
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def schema_of(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = msgspec.json.schema(SCHEMA_TYPES[name])
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://instore-edge.example/schemas/{name}.json"
+    return schema
+
+
+def render(name: str) -> str:
+    return json.dumps(schema_of(name), indent=2, sort_keys=True) + "\n"
+
+
+def write_all(directory: Path = SCHEMA_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in SCHEMA_TYPES:
+        path = directory / f"{name}.json"
+        path.write_text(render(name), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write_all():
+        print(written_path)

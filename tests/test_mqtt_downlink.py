@@ -1,0 +1,103 @@
+"""Downlinks: malformed and oversized payloads (Hypothesis) are rejected, counted, answered with a
+health event, and the last good state stays; a withdrawal over a real broker within its budget."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge import events as ev
+from edge.app import Gateway
+from edge.sync.downlink import Downlinks, Incoming
+from edge.sync.state import StateStore
+from edge.sync.topics import Topics
+from tests.helpers import roster_bytes
+from tests.mosquitto import Collector, Mosquitto
+from tests.test_mqtt_sync import TOPIC, make_config, source, wait_until
+
+TOPICS = Topics("store-1", "gw-1")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+payloads = st.one_of(
+    st.binary(max_size=200),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"token": json_values}).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {"version": json_values, "issued_at": json_values, "expires_at": json_values, "shoppers": json_values}
+    ).map(lambda v: json.dumps(v).encode()),
+)
+
+
+async def _apply_bad(state_dir: Path, topic: str, payload: bytes) -> None:
+    events: list[ev.Event] = []
+    async with Gateway(make_config(state_dir, None), source(), sinks=[events.append]) as gateway:
+        core = gateway.core
+        store = StateStore(gateway.outbox.db, gateway.outbox.lock)
+        await store.open()
+        downlinks = Downlinks(core, gateway.pipeline, store, TOPICS, gateway.source.clock, dict, max_bytes=1000)
+        await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2), 1, 1))
+        good = core.resolver.roster
+        before = core.counters.downlinks_rejected
+        downlinks.on_message(None, topic, payload, 2, 1)
+        await downlinks.apply(downlinks.queue.get_nowait())
+        if core.counters.downlinks_rejected > before:
+            assert events[-1].type == ev.GATEWAY_HEALTH
+        if topic == TOPICS.roster:
+            assert core.resolver.roster is good or core.counters.downlinks_rejected == before
+        assert (await store.load())[TOPICS.roster] == roster_bytes(version=2) or topic == TOPICS.roster
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(topic=st.sampled_from([TOPICS.roster, TOPICS.withdraw, TOPICS.offers, TOPICS.checkin]), payload=payloads)
+def test_malformed_downlinks_never_break_the_last_good_state(topic: str, payload: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(_apply_bad(Path(tmp), topic, payload))
+
+
+async def test_oversized_downlink_is_rejected(tmp_path: Path) -> None:
+    async with Gateway(make_config(tmp_path, None), source()) as gateway:
+        store = StateStore(gateway.outbox.db, gateway.outbox.lock)
+        await store.open()
+        downlinks = Downlinks(gateway.core, gateway.pipeline, store, TOPICS, gateway.source.clock, dict, max_bytes=100)
+        await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2), 1, 1))
+        assert gateway.core.counters.downlinks_rejected == 1
+        assert gateway.core.resolver.roster is None
+
+
+async def test_withdrawal_within_100_ms_and_purge_within_1_s(tmp_path: Path) -> None:
+    with Mosquitto(tmp_path / "broker") as broker:
+        cdp = Collector(broker, (f"{TOPIC}/events/#",))
+        try:
+            cdp.publish("cdp/v1/store-1/roster", roster_bytes(version=1), retain=True)
+            async with Gateway(make_config(tmp_path, broker.url), source()) as gateway:
+                core = gateway.core
+                await wait_until(lambda: core.resolver.roster is not None)
+                make = core.factory.make
+                await gateway.pipeline.publish(
+                    [make(ev.PRESENCE_DWELL, time.time(), "baby", {"token": "s-app"}, token="s-app") for _ in range(50)]
+                )
+                withdrawals = core.counters.withdrawals
+                sent = time.monotonic()
+                await asyncio.to_thread(cdp.publish, "cdp/v1/store-1/consent/withdraw", b'{"token": "s-app"}')
+                await wait_until(lambda: core.counters.withdrawals > withdrawals, within_s=1)
+                stopped = time.monotonic() - sent
+                await cdp.until(lambda ms: any(b"edge.consent.withdrawn" in m.payload for m in ms), within_s=2)
+                acked = max(
+                    t for t, m in zip(cdp.arrived, cdp.messages, strict=True) if b"consent.withdrawn" in m.payload
+                )
+                assert await gateway.outbox.count_token("s-app") == 0
+            assert stopped <= 0.1
+            assert acked - sent <= 1.0
+        finally:
+            cdp.publish("cdp/v1/store-1/roster", b"", retain=True)
+            cdp.close()
