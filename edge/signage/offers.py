@@ -1,0 +1,328 @@
+"""The offer catalogue and the merchandising rules: the payloads of ``cdp/v1/{store}/offers`` and
+``cdp/v1/{store}/rules``, validated whole into frozen values.
+
+The msgspec types below are the contract: ``edge/schemas/offers.json`` and ``rules.json`` are
+generated from them (``python -m edge.signage.offers`` rewrites both; a test keeps them in step).
+An invalid payload raises :class:`~edge.errors.DownlinkError` naming the entry and the field, and
+the last good catalogue or rules stay in force.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from edge import constants as c
+from edge.errors import DownlinkError
+from edge.trace import parse_start
+
+_Id = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="an id: letters, digits, . _ -")
+]
+_Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 language code")]
+_Texts = Annotated[
+    dict[_Lang, Annotated[str, msgspec.Meta(min_length=1, max_length=400)]],
+    msgspec.Meta(min_length=1, description="the same text by language; the shopper's language is shown if present"),
+]
+_Image = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.(png|jpg|jpeg)$",
+        description="a file name in the local content cache (no directories)",
+    ),
+]
+_Time = Annotated[str, msgspec.Meta(description="RFC 3339 time")]
+_HourMinute = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+
+
+class Price(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    cents: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "EUR"
+    was_cents: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)] | None = None
+
+
+class Target(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Who may see the offer: listed tokens, or members of listed segments; both empty: every
+    opted-in shopper (with the ``personalization`` scope)."""
+
+    tokens: list[Annotated[str, msgspec.Meta(min_length=1, max_length=128)]] = msgspec.field(default_factory=list)
+    segments: list[str] = msgspec.field(default_factory=list)
+
+
+class Daypart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A weekly window in the catalogue's time zone; ``days`` 0 = Monday."""
+
+    days: list[Annotated[int, msgspec.Meta(ge=0, le=6)]] = msgspec.field(default_factory=lambda: list(range(7)))
+    start: _HourMinute = "00:00"
+    end: _HourMinute = "24:00"
+
+
+class OfferSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    id: _Id
+    campaign: _Id
+    headline: _Texts
+    text: dict[_Lang, str] = msgspec.field(default_factory=dict)
+    price: Price | None = None
+    image: _Image | None = None
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    skus: list[str] = msgspec.field(default_factory=list)
+    target: Target = msgspec.field(default_factory=Target)
+    zones: list[_Id] = msgspec.field(default_factory=list)
+    valid_from: _Time | None = None
+    valid_until: _Time | None = None
+    dayparts: list[Daypart] = msgspec.field(default_factory=list)
+    priority: Annotated[int, msgspec.Meta(ge=0, le=100)] = 50
+    code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9-]{3,32}$")] | None = None
+    redeem_url: Annotated[str, msgspec.Meta(pattern=r"^https://", max_length=200)] | None = None
+
+
+class PlaylistItemSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    id: _Id
+    headline: _Texts
+    text: dict[_Lang, str] = msgspec.field(default_factory=dict)
+    image: _Image | None = None
+    duration_s: Annotated[float, msgspec.Meta(ge=1.0, le=300.0)] = c.SIGNAGE_PLAY_S
+
+
+class OffersPayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    """``cdp/v1/{store}/offers`` (retained): the whole catalogue and the generic playlist."""
+
+    version: Annotated[int, msgspec.Meta(ge=0)]
+    issued_at: _Time
+    timezone: str = "UTC"
+    default_language: _Lang = "en"
+    offers: list[OfferSpec]
+    playlist: list[PlaylistItemSpec] = msgspec.field(default_factory=list)
+
+
+class ExclusionSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Never an offer of ``category`` on a screen whose zone has any of ``zone_tags``."""
+
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    zone_tags: Annotated[list[str], msgspec.Meta(min_length=1)]
+
+
+class CapsSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    shopper_offer_per_day: Annotated[int, msgspec.Meta(ge=0)] = c.SIGNAGE_CAP_SHOPPER_OFFER_PER_DAY
+    screen_offer_per_hour: Annotated[int, msgspec.Meta(ge=0)] = c.SIGNAGE_CAP_SCREEN_OFFER_PER_HOUR
+
+
+class HoldoutSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    share: Annotated[float, msgspec.Meta(ge=0.0, le=0.5)] = c.SIGNAGE_HOLDOUT_SHARE
+
+
+class RulesPayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
+    """``cdp/v1/{store}/rules`` (retained): exclusions, frequency caps, the holdout share."""
+
+    version: Annotated[int, msgspec.Meta(ge=0)]
+    issued_at: _Time
+    exclusions: list[ExclusionSpec] = msgspec.field(default_factory=list)
+    exclude_recent_purchases: bool = True
+    caps: CapsSpec = msgspec.field(default_factory=CapsSpec)
+    holdout: HoldoutSpec = msgspec.field(default_factory=HoldoutSpec)
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Offer:
+    id: str
+    campaign: str
+    headline: dict[str, str]
+    text: dict[str, str]
+    category: str
+    skus: frozenset[str]
+    tokens: frozenset[str]
+    segments: frozenset[str]
+    zones: frozenset[str]
+    valid_from: float
+    valid_until: float
+    dayparts: tuple[tuple[frozenset[int], int, int], ...]
+    """(weekdays, start minute, end minute) in the catalogue's time zone; empty: always."""
+    priority: int
+    price: Price | None = None
+    image: str | None = None
+    code: str | None = None
+    redeem_url: str | None = None
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.tokens or self.segments)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PlaylistItem:
+    id: str
+    headline: dict[str, str]
+    text: dict[str, str]
+    image: str | None
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Catalogue:
+    version: int
+    issued_at: float
+    timezone: zoneinfo.ZoneInfo
+    default_language: str
+    offers: tuple[Offer, ...]
+    playlist: tuple[PlaylistItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    version: int
+    exclusions: tuple[tuple[str, frozenset[str]], ...]
+    """(category, zone tags)."""
+    exclude_recent_purchases: bool = True
+    cap_shopper_offer_per_day: int = c.SIGNAGE_CAP_SHOPPER_OFFER_PER_DAY
+    cap_screen_offer_per_hour: int = c.SIGNAGE_CAP_SCREEN_OFFER_PER_HOUR
+    holdout_share: float = c.SIGNAGE_HOLDOUT_SHARE
+
+    def excluded_categories(self, zone_tags: frozenset[str]) -> frozenset[str]:
+        """The categories never shown in a zone with these tags."""
+        return frozenset(category for category, tags in self.exclusions if tags & zone_tags)
+
+
+EMPTY_PLAYLIST_ITEM = PlaylistItem("g-house", {"en": "Welcome"}, {}, None, c.SIGNAGE_PLAY_S)
+"""Shown when a catalogue has no playlist (or none arrived yet): the screen is never black."""
+
+
+def localise(texts: dict[str, str], language: str | None, default: str) -> str:
+    """The text in ``language``, else in the catalogue's default language, else any."""
+    if language and language in texts:
+        return texts[language]
+    if default in texts:
+        return texts[default]
+    return next(iter(texts.values()), "")
+
+
+def _time(value: str | None, where: str, fallback: float) -> float:
+    if value is None:
+        return fallback
+    try:
+        return parse_start(value)
+    except ValueError:
+        raise ValueError(f"{where}: {value!r} is not an RFC 3339 time") from None
+
+
+def _minute(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _offer(spec: OfferSpec, where: str) -> Offer:
+    start = _time(spec.valid_from, f"{where}.valid_from", -math.inf)
+    end = _time(spec.valid_until, f"{where}.valid_until", math.inf)
+    if end <= start:
+        raise ValueError(f"{where}.valid_until must be after valid_from")
+    dayparts = []
+    for index, part in enumerate(spec.dayparts):
+        first, last = _minute(part.start), _minute(part.end)
+        if last <= first:
+            raise ValueError(f"{where}.dayparts[{index}]: end must be after start (split a window across midnight)")
+        dayparts.append((frozenset(part.days), first, last))
+    return Offer(
+        id=spec.id,
+        campaign=spec.campaign,
+        headline=dict(spec.headline),
+        text=dict(spec.text),
+        category=spec.category,
+        skus=frozenset(spec.skus),
+        tokens=frozenset(spec.target.tokens),
+        segments=frozenset(spec.target.segments),
+        zones=frozenset(spec.zones),
+        valid_from=start,
+        valid_until=end,
+        dayparts=tuple(dayparts),
+        priority=spec.priority,
+        price=spec.price,
+        image=spec.image,
+        code=spec.code,
+        redeem_url=spec.redeem_url,
+    )
+
+
+def _catalogue(raw: OffersPayload) -> Catalogue:
+    issued = _time(raw.issued_at, "issued_at", 0.0)
+    try:
+        tz = zoneinfo.ZoneInfo(raw.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone: {raw.timezone!r} is not an IANA time zone") from None
+    offers = []
+    seen: set[str] = set()
+    for index, spec in enumerate(raw.offers):
+        if spec.id in seen:
+            raise ValueError(f"offers[{index}].id: duplicate id {spec.id!r}")
+        seen.add(spec.id)
+        offers.append(_offer(spec, f"offers[{index}]"))
+    playlist = []
+    for index, item in enumerate(raw.playlist):
+        if item.id in seen:
+            raise ValueError(f"playlist[{index}].id: duplicate id {item.id!r}")
+        seen.add(item.id)
+        playlist.append(PlaylistItem(item.id, dict(item.headline), dict(item.text), item.image, item.duration_s))
+    return Catalogue(raw.version, issued, tz, raw.default_language, tuple(offers), tuple(playlist))
+
+
+def parse_offers(payload: bytes, *, topic: str = "offers") -> Catalogue:
+    """Validate an offer catalogue; :class:`DownlinkError` says what is wrong and where."""
+    try:
+        return _catalogue(msgspec.json.decode(payload, type=OffersPayload))
+    except (msgspec.DecodeError, ValueError) as err:
+        raise DownlinkError(f"offers rejected: {err}", topic=topic) from None
+
+
+def parse_rules(payload: bytes, *, topic: str = "rules") -> Rules:
+    """Validate merchandising rules; :class:`DownlinkError` says what is wrong and where."""
+    try:
+        raw = msgspec.json.decode(payload, type=RulesPayload)
+        _time(raw.issued_at, "issued_at", 0.0)
+    except (msgspec.DecodeError, ValueError) as err:
+        raise DownlinkError(f"rules rejected: {err}", topic=topic) from None
+    return Rules(
+        version=raw.version,
+        exclusions=tuple((rule.category, frozenset(rule.zone_tags)) for rule in raw.exclusions),
+        exclude_recent_purchases=raw.exclude_recent_purchases,
+        cap_shopper_offer_per_day=raw.caps.shopper_offer_per_day,
+        cap_screen_offer_per_hour=raw.caps.screen_offer_per_hour,
+        holdout_share=raw.holdout.share,
+    )
+
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas of the two payloads, as ``edge/schemas/{offers,rules}.json`` hold them."""
+    out = {}
+    for name, kind, topic in (
+        ("offers", OffersPayload, "cdp/v1/{store}/offers"),
+        ("rules", RulesPayload, "cdp/v1/{store}/rules"),
+    ):
+        schema = msgspec.json.schema(kind)
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"urn:instore-edge:schema:{name}",
+            "title": f"{topic} payload",
+            **schema,
+        }
+        out[name] = schema
+    return out
+
+
+def write_schemas(directory: Path = SCHEMA_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (directory / f"{name}.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    write_schemas()

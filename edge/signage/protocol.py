@@ -1,0 +1,85 @@
+"""The messages between the gateway and its player process: JSON lines over stdin and stdout.
+
+Gateway → player: :class:`Show` a card, :class:`Snapshot` the screen to a PNG, :class:`Quit`.
+Player → gateway: :class:`Ready`, :class:`Started` (first presented frame of a play),
+:class:`Ended` (last presented frame of a play), :class:`Heartbeat` (still presenting),
+:class:`Dropped` (a play replaced before it was ever presented), :class:`Saved` (a PNG written).
+Times are ``time.monotonic()`` of the player, which on Linux is the gateway's monotonic clock too.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from edge import constants as c
+from edge.signage.cards import Card
+
+
+class PlayerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    backend: Literal["window", "headless"] = "window"
+    width: int = 1920
+    height: int = 1080
+    fullscreen: bool = True
+    fps: int = c.SIGNAGE_FPS
+    crossfade_s: float = c.SIGNAGE_CROSSFADE_S
+    content_dirs: tuple[str, ...] = ()
+    frames_dir: str | None = None
+    frame_every_s: float = 0.0
+    """Headless: write a PNG this often (0: only on request)."""
+    heartbeat_s: float = c.SIGNAGE_HEARTBEAT_S
+    title: str = "instore-edge signage"
+
+
+class Show(msgspec.Struct, frozen=True, tag="show"):
+    card: Card
+
+
+class Snapshot(msgspec.Struct, frozen=True, tag="snapshot"):
+    path: str
+
+
+class Quit(msgspec.Struct, frozen=True, tag="quit"):
+    pass
+
+
+Command = Show | Snapshot | Quit
+
+
+class Ready(msgspec.Struct, frozen=True, tag="ready"):
+    mono: float
+    driver: str
+
+
+class Started(msgspec.Struct, frozen=True, tag="started"):
+    play: int
+    mono: float
+
+
+class Ended(msgspec.Struct, frozen=True, tag="ended"):
+    play: int
+    mono: float
+
+
+class Heartbeat(msgspec.Struct, frozen=True, tag="heartbeat"):
+    play: int
+    mono: float
+    frames: int
+    frame_ms_max: float
+
+
+class Dropped(msgspec.Struct, frozen=True, tag="dropped"):
+    play: int
+
+
+class Saved(msgspec.Struct, frozen=True, tag="saved"):
+    path: str
+    mono: float
+
+
+Report = Ready | Started | Ended | Heartbeat | Dropped | Saved
+
+command_decoder = msgspec.json.Decoder(Command)
+report_decoder = msgspec.json.Decoder(Report)
+encoder = msgspec.json.Encoder()

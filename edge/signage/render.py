@@ -1,0 +1,251 @@
+"""Draws a :class:`~edge.signage.cards.Card` onto a pygame surface, at any resolution.
+
+Layout is in units of a 1920x1080 screen scaled to the real size. An offer card: the product on a
+tinted panel on the left; on the right the "your offer" label, headline, text, price (with the old
+price struck through) and, at the bottom, the redemption code beside its QR code. A generic card:
+a full-bleed gradient with the headline and the image. Fonts are pygame's bundled FreeSans Bold,
+which covers Latin scripts; large-text preference scales every text by LARGE_TEXT_SCALE.
+
+Only the player process imports this module (pygame is imported here).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pygame
+import segno
+
+from edge.signage.cards import Card
+
+log = logging.getLogger(__name__)
+
+LARGE_TEXT_SCALE = 1.3
+"""Text size for shoppers who asked for large text: +30 %, still three lines of headline."""
+BACKGROUND = (247, 244, 238)
+INK = (28, 28, 36)
+MUTED = (92, 92, 104)
+WHITE = (255, 255, 255)
+
+BUNDLED_CONTENT = Path(__file__).resolve().parent / "content"
+
+
+class ContentCache:
+    """Images by name from the local content directories (first match wins), loaded once."""
+
+    def __init__(self, directories: list[Path]) -> None:
+        self.directories = [d.resolve() for d in directories]
+        self._images: dict[str, pygame.Surface | None] = {}
+        self._scaled: dict[tuple[str, int, int], pygame.Surface] = {}
+
+    def _load(self, name: str) -> pygame.Surface | None:
+        if name in self._images:
+            return self._images[name]
+        image = None
+        if "/" not in name and "\\" not in name and not name.startswith("."):
+            for directory in self.directories:
+                path = directory / name
+                if path.is_file():
+                    try:
+                        image = pygame.image.load(str(path)).convert_alpha()
+                    except (pygame.error, OSError) as err:
+                        log.warning("content %s cannot be loaded (%s): a placeholder is shown", name, err)
+                    break
+        self._images[name] = image
+        return image
+
+    def fit(self, name: str | None, width: int, height: int) -> pygame.Surface | None:
+        """The image scaled to fit ``width`` x ``height`` (aspect kept), or None if missing."""
+        if not name:
+            return None
+        key = (name, width, height)
+        if key in self._scaled:
+            return self._scaled[key]
+        image = self._load(name)
+        if image is None:
+            return None
+        scale = min(width / image.get_width(), height / image.get_height())
+        size = (max(1, int(image.get_width() * scale)), max(1, int(image.get_height() * scale)))
+        scaled = pygame.transform.smoothscale(image, size)
+        self._scaled[key] = scaled
+        return scaled
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
+
+
+class CardRenderer:
+    """Renders cards at ``size``; keeps fonts per pixel size."""
+
+    def __init__(self, size: tuple[int, int], content: ContentCache) -> None:
+        self.size = size
+        self.content = content
+        self.scale = min(size[0] / 1920, size[1] / 1080)
+        self._fonts: dict[int, pygame.font.Font] = {}
+
+    def font(self, points: float, large: bool = False) -> pygame.font.Font:
+        pixels = max(8, round(points * self.scale * (LARGE_TEXT_SCALE if large else 1.0)))
+        if pixels not in self._fonts:
+            self._fonts[pixels] = pygame.font.Font(None, pixels)  # None: the bundled freesansbold.ttf
+        return self._fonts[pixels]
+
+    def render(self, card: Card) -> pygame.Surface:
+        surface = pygame.Surface(self.size).convert()
+        if card.kind == "offer":
+            self._offer(surface, card)
+        else:
+            self._generic(surface, card)
+        return surface
+
+    # --- text ------------------------------------------------------------------------------
+
+    @staticmethod
+    def wrap(font: pygame.font.Font, text: str, width: int, max_lines: int) -> list[str]:
+        lines: list[str] = []
+        line = ""
+        for word in text.split():
+            while font.size(word)[0] > width and len(word) > 1:  # a word wider than the column
+                cut = len(word) - 1
+                while cut > 1 and font.size(word[:cut] + "-")[0] > width:
+                    cut -= 1
+                lines.append(word[:cut] + "-")
+                word = word[cut:]
+            candidate = f"{line} {word}".strip()
+            if font.size(candidate)[0] <= width:
+                line = candidate
+            else:
+                lines.append(line)
+                line = word
+        if line:
+            lines.append(line)
+        lines = [entry for entry in lines if entry]
+        if len(lines) > max_lines:
+            lines = lines[:max_lines]
+            last = lines[-1]
+            while last and font.size(last + "…")[0] > width:
+                last = last[:-1]
+            lines[-1] = last.rstrip() + "…"
+        return lines
+
+    def _text(
+        self, surface: pygame.Surface, text: str, font: pygame.font.Font, colour: tuple[int, int, int],
+        x: int, y: int, width: int, max_lines: int, spacing: float = 1.08,
+    ) -> int:  # fmt: skip
+        """Draw wrapped text from (x, y); returns the y below it."""
+        step = round(font.get_linesize() * spacing)
+        for line in self.wrap(font, text, width, max_lines):
+            surface.blit(font.render(line, True, colour), (x, y))
+            y += step
+        return y
+
+    # --- cards -----------------------------------------------------------------------------
+
+    def _image_or_placeholder(self, surface: pygame.Surface, card: Card, box: pygame.Rect) -> None:
+        image = self.content.fit(card.image, box.width, box.height)
+        if image is not None:
+            surface.blit(image, image.get_rect(center=box.center))
+            return
+        radius = min(box.width, box.height) // 3
+        pygame.draw.circle(surface, card.accent, box.center, radius)
+        initial = self.font(radius * 1.2 / self.scale).render((card.headline[:1] or "?").upper(), True, WHITE)
+        surface.blit(initial, initial.get_rect(center=box.center))
+
+    def _offer(self, surface: pygame.Surface, card: Card) -> None:
+        w, h = self.size
+        s = self.scale
+        large = card.large_text
+        surface.fill(BACKGROUND)
+        panel = pygame.Rect(0, 0, round(w * 0.44), h)
+        surface.fill(_mix(card.accent, WHITE, 0.82), panel)
+        pygame.draw.rect(surface, card.accent, pygame.Rect(panel.right - round(12 * s), 0, round(12 * s), h))
+        shadow = pygame.Rect(0, 0, round(panel.width * 0.55), round(44 * s))
+        shadow.center = (panel.centerx, round(h * 0.86))
+        pygame.draw.ellipse(surface, _mix(card.accent, WHITE, 0.62), shadow)
+        self._image_or_placeholder(surface, card, panel.inflate(-round(panel.width * 0.22), -round(h * 0.2)))
+
+        x = panel.right + round(80 * s)
+        column = w - x - round(90 * s)
+        y = round(90 * s)
+        if card.label:
+            font = self.font(40, large)
+            text = font.render(card.label.upper(), True, WHITE)
+            pill = text.get_rect(topleft=(x, y)).inflate(round(44 * s), round(20 * s))
+            pill.topleft = (x, y)
+            pygame.draw.rect(surface, card.accent, pill, border_radius=pill.height // 2)
+            surface.blit(text, text.get_rect(center=pill.center))
+            y = pill.bottom + round(40 * s)
+        y = self._text(surface, card.headline, self.font(96, large), INK, x, y, column, 3, 1.0)
+        if card.text:
+            y = self._text(surface, card.text, self.font(44, large), MUTED, x, y + round(18 * s), column, 3)
+        if card.price:
+            price = self.font(150, large).render(card.price, True, card.accent)
+            top = y + round(20 * s)
+            surface.blit(price, (x, top))
+            if card.was_price:
+                was = self.font(44, large).render(card.was_price, True, MUTED)
+                spot = was.get_rect(midleft=(x + price.get_width() + round(36 * s), top + price.get_height() // 2))
+                surface.blit(was, spot)
+                pygame.draw.line(surface, MUTED, spot.midleft, spot.midright, max(2, round(4 * s)))
+        if card.qr:
+            self._qr_block(surface, card, x, column)
+
+    def _qr_block(self, surface: pygame.Surface, card: Card, x: int, column: int) -> None:
+        w, h = self.size
+        s = self.scale
+        side = round(250 * s)
+        qr = self.qr(card.qr or "", side)
+        box = pygame.Rect(0, 0, side + round(24 * s), side + round(24 * s))
+        box.bottomright = (w - round(90 * s), h - round(70 * s))
+        pygame.draw.rect(surface, WHITE, box, border_radius=round(16 * s))
+        pygame.draw.rect(surface, _mix(MUTED, WHITE, 0.6), box, max(1, round(2 * s)), border_radius=round(16 * s))
+        surface.blit(qr, qr.get_rect(center=box.center))
+        text_right = box.left - round(40 * s)
+        y = box.top + round(30 * s)
+        if card.code:
+            label = self.font(36, card.large_text).render(card.code_label or "Code", True, MUTED)
+            surface.blit(label, label.get_rect(topright=(text_right, y)))
+            y += label.get_height() + round(8 * s)
+            code = self.font(64, card.large_text).render(card.code, True, INK)
+            surface.blit(code, code.get_rect(topright=(text_right, y)))
+            y += code.get_height() + round(16 * s)
+        if card.scan_hint:
+            hint = self.font(34, card.large_text).render(card.scan_hint, True, card.accent)
+            surface.blit(hint, hint.get_rect(topright=(text_right, y)))
+
+    def qr(self, data: str, side: int) -> pygame.Surface:
+        """A QR code (segno, quiet zone included) as black modules on white, ``side`` pixels at most."""
+        rows = list(segno.make(data, error="m", micro=False).matrix_iter(scale=1, border=2))
+        n = len(rows)
+        modules = pygame.Surface((n, n))
+        modules.fill(WHITE)
+        for r, row in enumerate(rows):
+            for col, dark in enumerate(row):
+                if dark:
+                    modules.set_at((col, r), (0, 0, 0))
+        scale = max(1, side // n)
+        return pygame.transform.scale(modules, (n * scale, n * scale))
+
+    def _generic(self, surface: pygame.Surface, card: Card) -> None:
+        w, h = self.size
+        s = self.scale
+        top, bottom = _mix(card.accent, WHITE, 0.08), _mix(card.accent, (0, 0, 0), 0.45)
+        band = max(1, h // 120)
+        for y in range(0, h, band):
+            surface.fill(_mix(top, bottom, y / h), pygame.Rect(0, y, w, band))
+        art = pygame.Rect(round(w * 0.56), round(h * 0.14), round(w * 0.38), round(h * 0.72))
+        if card.image:
+            self._image_or_placeholder(surface, card, art)
+        x, column = round(130 * s), round(w * 0.48)
+        lines = self.wrap(self.font(110, card.large_text), card.headline, column, 3)
+        text_lines = self.wrap(self.font(50, card.large_text), card.text, column, 3) if card.text else []
+        height = len(lines) * self.font(110, card.large_text).get_linesize() + len(text_lines) * round(
+            self.font(50, card.large_text).get_linesize() * 1.1
+        )
+        y = max(round(80 * s), (h - height) // 2)
+        pygame.draw.rect(surface, WHITE, pygame.Rect(x, y - round(50 * s), round(120 * s), round(12 * s)))
+        y = self._text(surface, card.headline, self.font(110, card.large_text), WHITE, x, y, column, 3, 1.0)
+        if card.text:
+            body = self.font(50, card.large_text)
+            self._text(surface, card.text, body, (236, 236, 242), x, y + round(24 * s), column, 3)

@@ -1,0 +1,267 @@
+"""The asyncio side of signage: downlinks and presence in, decisions to the player, impressions out.
+
+``async with Signage(gateway):`` between entering the gateway and running it. It registers the
+``cdp/v1/{store}/offers`` and ``rules`` downlink handlers (the last good payloads are kept in the
+state directory, so a restarted box plays on without the CDP), listens to committed events
+(presence in the screen's zone wakes a decision at once; shelf interactions with a token are
+interest; a withdrawal forgets the shopper), decides every SIGNAGE_DECIDE_INTERVAL_S, and turns
+the player's reports of presented frames into ``edge.offer.impression`` events published through
+the pipeline, so they are in the outbox before anything else sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from edge import constants as c
+from edge import events as ev
+from edge.config import SignageConfig
+from edge.errors import DownlinkError
+from edge.events import Event
+from edge.inputs import Downlink
+from edge.signage import protocol as p
+from edge.signage.caps import CapLedger
+from edge.signage.cards import card_for
+from edge.signage.decide import Inputs, Play, ScreenDecider, Timing
+from edge.signage.offers import Catalogue, Rules, parse_offers, parse_rules
+from edge.signage.rank import Place
+from edge.signage.supervisor import PlayerProcess
+from edge.trace import format_time
+
+if TYPE_CHECKING:
+    from edge.app import Gateway
+
+log = logging.getLogger(__name__)
+
+LAST_GOOD_DIR = "signage"
+"""Under the state directory: the last accepted offers.json and rules.json."""
+
+
+def player_settings(config: SignageConfig, content_dirs: tuple[str, ...]) -> p.PlayerSettings:
+    return p.PlayerSettings(
+        backend=config.backend,
+        width=config.width,
+        height=config.height,
+        fullscreen=config.fullscreen,
+        fps=config.fps,
+        crossfade_s=config.crossfade_s,
+        content_dirs=content_dirs,
+        frames_dir=config.frames_dir,
+        frame_every_s=config.frame_every_s,
+    )
+
+
+class Signage:
+    """One screen of the gateway; see the module docstring."""
+
+    def __init__(self, gateway: Gateway, config: SignageConfig | None = None) -> None:
+        self.gateway = gateway
+        self.core = gateway.core
+        self.config = config or gateway.config.signage
+        screens = gateway.config.screens
+        if not screens:
+            raise ValueError("signage needs a [[screens]] entry")
+        screen_id = self.config.screen or screens[0].id
+        screen = next(s for s in screens if s.id == screen_id)
+        zone = next(z for z in gateway.config.zones if z.id == screen.zone)
+        self.place = Place(screen.id, zone.id, frozenset(zone.tags))
+        timing = Timing(self.config.play_s, self.config.min_display_s, self.config.sticky_margin_m)
+        self.decider = ScreenDecider(self.place, CapLedger(), timing)
+        self.catalogue: Catalogue | None = None
+        self.rules: Rules | None = None
+        self.interests: dict[str, dict[str, float]] = {}
+        self.impressions = 0
+        self.on_started: list[Callable[[Play, float], None]] = []
+        """Called with each play and the monotonic time of its first presented frame."""
+        self.showing: Play | None = None
+        store = gateway.config.gateway.store
+        self._topics = {f"cdp/v1/{store}/offers": "offers", f"cdp/v1/{store}/rules": "rules"}
+        self._last_good = gateway.state_dir / LAST_GOOD_DIR
+        content = self.config.content_dir or str(gateway.state_dir / "content")
+        self.player = PlayerProcess(player_settings(self.config, (content,)), self._on_report, self._on_player_exit)
+        self._plays: dict[int, Play] = {}
+        self._open: dict[int, list[float]] = {}
+        self._play_id = 0
+        self._outgoing: list[Event] = []
+        self._to_save: dict[str, bytes] = {}
+        self._wake = asyncio.Event()
+        self._stack = AsyncExitStack()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        for name in ("offers", "rules"):
+            path = self._last_good / f"{name}.json"
+            with contextlib.suppress(OSError, DownlinkError):
+                self._apply(name, await asyncio.to_thread(path.read_bytes))
+                log.info("signage: last good %s loaded from %s", name, path)
+        async with AsyncExitStack() as stack:
+            for topic in self._topics:
+                self.core.downlink_handlers[topic] = self._on_downlink
+                stack.callback(self.core.downlink_handlers.pop, topic, None)
+            self.gateway.pipeline.sinks.append(self._on_event)
+            stack.callback(self.gateway.pipeline.sinks.remove, self._on_event)
+            await stack.enter_async_context(self.player)
+            task = asyncio.create_task(self._loop(), name=f"signage-{self.place.screen}")
+            stack.push_async_callback(self._stop, task)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _stop(self, task: asyncio.Task[None]) -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        now = time.monotonic()
+        for play_id, (start, _) in list(self._open.items()):
+            self._impression(play_id, start, now)
+        self._open.clear()
+        await self._flush()
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    def _apply(self, name: str, payload: bytes) -> None:
+        topic = next(t for t, n in self._topics.items() if n == name)
+        if name == "offers":
+            self.catalogue = parse_offers(payload, topic=topic)
+        else:
+            self.rules = parse_rules(payload, topic=topic)
+
+    def _on_downlink(self, downlink: Downlink) -> list[Event]:
+        name = self._topics[downlink.topic]
+        self._apply(name, downlink.payload)
+        self._to_save[name] = downlink.payload
+        self._wake.set()
+        return []
+
+    def _on_event(self, event: Event) -> None:
+        kind = event.type
+        if kind.startswith("edge.presence.") and event.data.get("zone") == self.place.zone:
+            self._wake.set()
+        elif kind == ev.SHELF_INTERACTION and event.token is not None and event.data.get("sku"):
+            self.interests.setdefault(event.token, {})[str(event.data["sku"])] = event.time
+        elif kind == ev.CONSENT_WITHDRAWN:
+            token = str(event.data.get("token"))
+            self.interests.pop(token, None)
+            self.decider.forget(token)
+            self._wake.set()
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.gateway.source.clock.now()
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), c.SIGNAGE_DECIDE_INTERVAL_S)
+            self._wake.clear()
+            self.step()
+            await self._flush()
+
+    def step(self) -> Play | None:
+        """Decide now; a new play goes to the player at once."""
+        core = self.core
+        inputs = Inputs(
+            now=self.now(),
+            roster=core.resolver.roster,
+            occupants=core.engine.occupants(self.place.zone),
+            catalogue=self.catalogue,
+            rules=self.rules,
+            interests=self.interests,
+        )
+        play = self.decider.step(inputs)
+        if play is not None:
+            self._play_id += 1
+            self._plays[self._play_id] = play
+            self.player.show(card_for(play, self.catalogue, self._play_id))
+            log.info("%s: %s %s (%s)", self.place.screen, play.kind, play.content, ", ".join(play.reasons))
+            log.debug("%s: play %d is for %s", self.place.screen, self._play_id, play.token)
+        return play
+
+    async def _flush(self) -> None:
+        if self._outgoing:
+            batch = self._outgoing[:]
+            self._outgoing.clear()
+            await self.gateway.pipeline.publish(batch)
+        if self._to_save:
+            saving = dict(self._to_save)
+            self._to_save.clear()
+            await asyncio.to_thread(self._save, saving)
+
+    def _save(self, payloads: dict[str, bytes]) -> None:
+        try:
+            self._last_good.mkdir(parents=True, exist_ok=True)
+            for name, payload in payloads.items():
+                tmp = self._last_good / f".{name}.json.tmp"
+                tmp.write_bytes(payload)
+                tmp.replace(self._last_good / f"{name}.json")
+        except OSError as err:
+            log.error("signage: cannot keep the last good payloads in %s: %s", self._last_good, err.strerror)
+
+    # --- reports from the player -----------------------------------------------------------
+
+    def _on_report(self, report: p.Report) -> None:
+        if isinstance(report, p.Started):
+            play = self._plays.get(report.play)
+            if play is None:
+                return
+            self._open[report.play] = [report.mono, report.mono]
+            self.showing = play
+            for listener in self.on_started:
+                listener(play, report.mono)
+        elif isinstance(report, p.Heartbeat):
+            if report.play in self._open:
+                self._open[report.play][1] = report.mono
+        elif isinstance(report, p.Ended):
+            span = self._open.pop(report.play, None)
+            if span is not None:
+                self._impression(report.play, span[0], report.mono)
+            self._plays.pop(report.play, None)
+        elif isinstance(report, p.Dropped):
+            self._plays.pop(report.play, None)
+
+    def _on_player_exit(self, code: int | None) -> None:
+        """The player crashed: what it was presenting ends at its last report."""
+        for play_id, (start, last) in list(self._open.items()):
+            self._impression(play_id, start, last)
+        self._open.clear()
+        self._wake.set()
+
+    def _to_clock(self, mono: float) -> float:
+        return self.now() - (time.monotonic() - mono)
+
+    def _impression(self, play_id: int, start_mono: float, end_mono: float) -> None:
+        play = self._plays.get(play_id)
+        if play is None:
+            return
+        roster = self.core.resolver.roster
+        token = play.token if play.token is not None and roster is not None and roster.get(play.token) else None
+        start, end = self._to_clock(start_mono), self._to_clock(max(end_mono, start_mono))
+        data: dict[str, object] = {
+            "screen": self.place.screen,
+            "offer": play.content,
+            "kind": play.kind,
+            "campaign": play.campaign,
+            "token": token,
+            "start": format_time(start),
+            "end": format_time(end),
+            "duration_s": round(end - start, 3),
+            "holdout": play.holdout,
+            "withheld_offer": play.withheld,
+            "reason": list(play.reasons),
+        }
+        self._outgoing.append(self.core.factory.make(ev.OFFER_IMPRESSION, start, self.place.screen, data, token=token))
+        self.impressions += 1
+        self._wake.set()

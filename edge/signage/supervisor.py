@@ -1,0 +1,170 @@
+"""The gateway's side of the player process: start it, feed it, read its reports, restart it.
+
+The player is a child process (``python -m edge.signage.player``), so a crash there (an exception,
+a segfault in SDL, a kill) costs the screen a restart and nothing else: the asyncio loop only
+reads its stdout. A player that exits or never becomes ready is restarted with exponential
+back-off; it is sent the last card again at once, so the screen comes back where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+import msgspec
+
+from edge import constants as c
+from edge.signage import protocol as p
+from edge.signage.cards import Card
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 5.0
+"""How long a quitting player may take before it is killed."""
+
+
+class PlayerProcess:
+    """See the module docstring. ``on_report`` gets every report; ``on_exit`` the exit code of a
+    player that ended by itself (a crash), before the restart."""
+
+    def __init__(
+        self,
+        settings: p.PlayerSettings,
+        on_report: Callable[[p.Report], None],
+        on_exit: Callable[[int | None], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._on_report = on_report
+        self._on_exit = on_exit
+        self._proc: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._last: Card | None = None
+        self._ready = asyncio.Event()
+        self._saved: dict[str, asyncio.Future[None]] = {}
+        self.restarts = 0
+        self.driver = ""
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.returncode is None else None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._supervise(), name="signage-player")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._closing = True
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            self._send(p.Quit())
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("the signage player did not quit in %.0f s: killed", STOP_TIMEOUT_S)
+                proc.kill()
+                await proc.wait()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for future in self._saved.values():
+            future.cancel()
+
+    async def wait_ready(self, within_s: float = c.SIGNAGE_PLAYER_START_TIMEOUT_S) -> None:
+        await asyncio.wait_for(self._ready.wait(), within_s)
+
+    def show(self, card: Card) -> None:
+        self._last = card
+        self._send(p.Show(card))
+
+    async def snapshot(self, path: str, within_s: float = 10.0) -> None:
+        """Ask for the screen as a PNG at ``path`` and wait until it is written."""
+        future = asyncio.get_running_loop().create_future()
+        self._saved[path] = future
+        self._send(p.Snapshot(path))
+        try:
+            await asyncio.wait_for(future, within_s)
+        finally:
+            self._saved.pop(path, None)
+
+    def _send(self, command: p.Command) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.returncode is not None or not self._ready.is_set():
+            return  # sent again (the last card) once a player is ready
+        # A gone player: the supervisor sees its exit and restarts it.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, RuntimeError):
+            proc.stdin.write(p.encoder.encode(command) + b"\n")
+
+    async def _supervise(self) -> None:
+        delay = c.SIGNAGE_RESTART_INITIAL_S
+        while True:
+            code = await self._run_once()
+            if self.closing:
+                return
+            if self._ready.is_set():  # it ran: a fresh crash, not a player that cannot start
+                delay = c.SIGNAGE_RESTART_INITIAL_S
+            self._ready.clear()
+            self.restarts += 1
+            log.error("the signage player exited (code %s); restarting in %.1f s", code, delay)
+            if self._on_exit is not None:
+                self._on_exit(code)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, c.SIGNAGE_RESTART_MAX_S)
+
+    async def _run_once(self) -> int | None:
+        env = dict(os.environ, PYGAME_HIDE_SUPPORT_PROMPT="1")
+        settings = msgspec.json.encode(self.settings).decode()
+        proc = self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edge.signage.player", settings,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        try:
+            first = await asyncio.wait_for(proc.stdout.readline(), c.SIGNAGE_PLAYER_START_TIMEOUT_S)
+        except TimeoutError:
+            log.error("the signage player did not start in %.0f s", c.SIGNAGE_PLAYER_START_TIMEOUT_S)
+            first = b""
+        if first:
+            self._report(first)
+        while first and not proc.stdout.at_eof():
+            line = await proc.stdout.readline()
+            if line:
+                self._report(line)
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        return await proc.wait()
+
+    def _report(self, line: bytes) -> None:
+        try:
+            report = p.report_decoder.decode(line)
+        except msgspec.DecodeError:
+            log.warning("unreadable line from the signage player ignored")
+            return
+        if isinstance(report, p.Ready):
+            self.driver = report.driver
+            self._ready.set()
+            if self._last is not None:
+                self._send(p.Show(self._last))
+        elif isinstance(report, p.Saved):
+            future = self._saved.get(report.path)
+            if future is not None and not future.done():
+                future.set_result(None)
+        self._on_report(report)
