@@ -1,0 +1,1 @@
+"""Operations: systemd integration (notify, watchdog), provisioning, doctor, metrics, calibration."""

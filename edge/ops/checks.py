@@ -1,0 +1,287 @@
+"""The checks of ``edge doctor``: each returns a :class:`Result` with what to do when it fails.
+
+Checks never raise: a failure of the check itself is a failed result with its reason. Network and
+hardware checks are bounded by ``DOCTOR_TIMEOUT_S``. Files the config names are looked up under
+``--root`` (a provisioned tree), the hardware is always this machine's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from edge import constants as c
+from edge.config import Config
+from edge.errors import EdgeError
+
+Status = Literal["ok", "fail", "warn", "skip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def rooted(root: Path, path: str | Path) -> Path:
+    """``path`` as seen from inside ``root`` (an absolute path of the box under a provisioned tree)."""
+    p = Path(path)
+    return root / p.relative_to("/") if p.is_absolute() else p
+
+
+def nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+# --- Bluetooth ---------------------------------------------------------------------------------
+
+
+async def check_adapter(config: Config) -> Result:
+    if config.ble.backend != "bleak":
+        return Result("bluetooth adapter", "skip", f"ble.backend = {config.ble.backend!r}: no adapter used")
+    from edge.beacons.bleak_backend import _probe_adapter, scanner_error
+
+    adapter = config.ble.adapter or "hci0"
+    try:
+        await asyncio.wait_for(_probe_adapter(adapter), c.DOCTOR_TIMEOUT_S)
+    except Exception as err:  # noqa: BLE001 - every failure becomes a result with its fix
+        error = scanner_error(err, adapter=adapter, start_timeout_s=c.DOCTOR_TIMEOUT_S)
+        problem, _, fix = str(error).partition(": ")
+        return Result("bluetooth adapter", "fail", f"{adapter}: {problem}", fix or str(error))
+    return Result("bluetooth adapter", "ok", f"{adapter} present and powered (BlueZ over D-Bus)")
+
+
+# --- files, permissions, units -----------------------------------------------------------------
+
+
+def check_permissions(config: Config, root: Path) -> Result:
+    problems: list[str] = []
+    fixes: list[str] = []
+    for key in ("key_file", "password_file"):
+        value = getattr(config.mqtt, key)
+        if not value:
+            continue
+        path = rooted(root, value)
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue  # the broker check names missing TLS files
+        if mode & 0o077:
+            problems.append(f"mqtt.{key} {path} is readable by others ({oct(mode & 0o777)})")
+            fixes.append(f"chmod 600 {path}")
+    units = rooted(root, "/etc/systemd/system/edge-gateway.service")
+    if not units.exists():
+        problems.append(f"{units} is not installed")
+        fixes.append("edge provision … (installs the units)")
+    else:
+        text = units.read_text(encoding="utf-8")
+        if "SupplementaryGroups=bluetooth" not in text:
+            problems.append("the unit's user is not in the bluetooth group: BlueZ will refuse it")
+            fixes.append("add SupplementaryGroups=bluetooth to edge-gateway.service")
+        if "CapabilityBoundingSet=\n" not in text:
+            problems.append("the unit grants capabilities; the gateway needs none")
+            fixes.append("set CapabilityBoundingSet= (empty) in edge-gateway.service")
+    if problems:
+        return Result("permissions", "fail", "; ".join(problems), "; ".join(fixes))
+    return Result("permissions", "ok", "unit installed without capabilities, in the bluetooth group; keys 0600")
+
+
+def check_disk(config: Config, root: Path) -> Result:
+    state = rooted(root, config.state_path())
+    where = nearest_existing(state)
+    if not os.access(where, os.W_OK) and where == state:
+        return Result("disk", "fail", f"{state} is not writable", f"chown the directory to the service user: {state}")
+    free = shutil.disk_usage(where).free
+    need = max(c.DOCTOR_MIN_FREE_BYTES, 2 * config.mqtt.outbox_max_bytes)
+    depth = ""
+    outbox = state / "outbox.sqlite"
+    if outbox.exists():
+        try:
+            with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True, timeout=1) as db:
+                unsent = db.execute("SELECT count(*) FROM outbox WHERE NOT sent").fetchone()[0]
+            depth = f"; {unsent} unsent events in the outbox"
+        except sqlite3.Error as err:
+            depth = f"; outbox unreadable ({err})"
+    detail = f"{free / 2**20:.0f} MiB free at {where}{depth}"
+    if free < need:
+        return Result("disk", "fail", detail, f"free {need / 2**20:.0f} MiB (or lower mqtt.outbox_max_bytes)")
+    return Result("disk", "ok", detail)
+
+
+# --- clock ---------------------------------------------------------------------------------------
+
+
+class _Timex(ctypes.Structure):
+    _fields_ = [
+        ("modes", ctypes.c_uint),
+        ("offset", ctypes.c_long),
+        ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long),
+        ("esterror", ctypes.c_long),
+        ("status", ctypes.c_int),
+        ("constant", ctypes.c_long),
+        ("precision", ctypes.c_long),
+        ("tolerance", ctypes.c_long),
+        ("time_sec", ctypes.c_long),
+        ("time_usec", ctypes.c_long),
+        ("tick", ctypes.c_long),
+        ("ppsfreq", ctypes.c_long),
+        ("jitter", ctypes.c_long),
+        ("shift", ctypes.c_int),
+        ("stabil", ctypes.c_long),
+        ("jitcnt", ctypes.c_long),
+        ("calcnt", ctypes.c_long),
+        ("errcnt", ctypes.c_long),
+        ("stbcnt", ctypes.c_long),
+        ("tai", ctypes.c_int),
+        ("padding", ctypes.c_int * 11),
+    ]
+
+
+TIME_ERROR = 5
+"""adjtimex's return value when the kernel clock is not synchronised (STA_UNSYNC)."""
+
+
+def adjtimex() -> tuple[bool, float]:
+    """(synchronised, max error in seconds) from the kernel's NTP state (read-only: modes = 0)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    timex = _Timex()
+    state = libc.adjtimex(ctypes.byref(timex))
+    if state < 0:
+        raise OSError(ctypes.get_errno(), "adjtimex failed")
+    return state != TIME_ERROR, timex.maxerror / 1e6
+
+
+def check_clock() -> Result:
+    fix = "enable time sync: `sudo timedatectl set-ntp true` (systemd-timesyncd) and allow UDP 123 to the NTP server"
+    timedatectl = shutil.which("timedatectl")
+    if timedatectl:
+        try:
+            out = subprocess.run(  # noqa: S603 - a fixed command
+                [timedatectl, "show", "-p", "NTPSynchronized", "--value"],
+                capture_output=True,
+                text=True,
+                timeout=c.DOCTOR_TIMEOUT_S,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            out = None
+        if out is not None and out.returncode == 0 and out.stdout.strip() in ("yes", "no"):
+            if out.stdout.strip() == "yes":
+                return Result("clock", "ok", "synchronised (timedatectl)")
+            return Result("clock", "fail", "not synchronised (timedatectl)", fix)
+    try:
+        synced, max_error_s = adjtimex()
+    except OSError as err:
+        return Result("clock", "warn", f"cannot read the kernel's clock state: {err}", fix)
+    if not synced:
+        return Result("clock", "fail", "the kernel clock is not synchronised (adjtimex)", fix)
+    if max_error_s > c.DOCTOR_CLOCK_MAX_ERROR_S:
+        return Result("clock", "fail", f"synchronised, but the error may be {max_error_s:.1f} s", fix)
+    return Result("clock", "ok", f"synchronised (adjtimex; max error {max_error_s * 1000:.0f} ms)")
+
+
+# --- camera and display --------------------------------------------------------------------------
+
+
+def _camera_opens(source: str) -> bool:
+    import cv2
+
+    capture = cv2.VideoCapture(source)
+    try:
+        return bool(capture.isOpened()) and bool(capture.read()[0])
+    finally:
+        capture.release()
+
+
+async def check_camera(config: Config) -> Result:
+    if not config.vision.enabled:
+        return Result("camera", "skip", "vision.enabled = false")
+    source = config.vision.source
+    try:
+        opened = await asyncio.wait_for(asyncio.to_thread(_camera_opens, source), c.DOCTOR_TIMEOUT_S)
+    except ImportError:
+        return Result("camera", "fail", "OpenCV is not installed", "pip install opencv-python-headless")
+    except TimeoutError:
+        opened = False
+    if not opened:
+        fix = "plug in the camera and check `v4l2-ctl --list-devices`; the service user needs the video group"
+        if not source.startswith("/dev/"):
+            fix = "check vision.source (a file, an RTSP URL reachable from here, or a folder of images)"
+        return Result("camera", "fail", f"{source} does not open or gives no frame", fix)
+    return Result("camera", "ok", f"{source} opens and gives frames")
+
+
+def check_display(config: Config) -> Result:
+    signage = config.signage
+    if not signage.enabled or not config.screens:
+        return Result("display", "skip", "no screen configured")
+    if signage.backend == "headless":
+        return Result("display", "skip", "signage.backend = headless")
+    if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY"):
+        return Result("display", "ok", "a desktop session is available")
+    cards = sorted(Path("/dev/dri").glob("card*"))
+    if cards:
+        return Result("display", "ok", f"KMS/DRM device {cards[0]}")
+    return Result(
+        "display",
+        "fail",
+        "no display: neither a desktop session nor a KMS/DRM device (/dev/dri/card*)",
+        "connect the screen and enable KMS (dtoverlay=vc4-kms-v3d in /boot/firmware/config.txt), "
+        'or set signage.backend = "headless"',
+    )
+
+
+# --- roster ---------------------------------------------------------------------------------------
+
+
+def check_roster(config: Config, root: Path, now: float | None = None) -> Result:
+    from edge.roster import parse_roster
+
+    now = time.time() if now is None else now
+    state = rooted(root, config.state_path()) / "outbox.sqlite"
+    payload: bytes | None = None
+    received: float | None = None
+    if state.exists():
+        try:
+            with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as db:
+                row = db.execute(
+                    "SELECT payload, received FROM downlink_state WHERE topic = ?",
+                    (f"cdp/v1/{config.gateway.store}/roster",),
+                ).fetchone()
+            if row is not None:
+                payload, received = bytes(row[0]), float(row[1])
+        except sqlite3.Error:
+            payload = None
+    if payload is None and config.gateway.roster_file:
+        path = rooted(root, config.gateway.roster_file)
+        try:
+            payload, received = path.read_bytes(), path.stat().st_mtime
+        except OSError:
+            payload = None
+    fix = f"check that the CDP publishes cdp/v1/{config.gateway.store}/roster (retained) and the broker ACL"
+    if payload is None or received is None:
+        return Result("roster", "warn", "no roster received yet: nobody is recognised", fix)
+    try:
+        roster = parse_roster(payload)
+    except EdgeError as err:
+        return Result("roster", "fail", f"the stored roster is invalid: {err}", fix)
+    age = now - received
+    if roster.expired(now):
+        return Result("roster", "fail", f"version {roster.version} has expired: nobody is recognised", fix)
+    if age > c.DOCTOR_ROSTER_MAX_AGE_S:
+        return Result("roster", "fail", f"version {roster.version} is {age / 3600:.0f} h old", fix)
+    return Result("roster", "ok", f"version {roster.version}, {age / 60:.0f} min old")

@@ -1,0 +1,177 @@
+"""``edge doctor [--config FILE] [--root DIR]``: every check in one table, with the fix for each failure.
+
+Exit 0 when nothing failed (warnings and skipped checks allowed), 1 otherwise. The broker check
+connects with edge.sync's own :class:`~edge.sync.client.Link` (same TLS and login code as the
+gateway) under a separate client id, so a running gateway keeps its session, and publishes one
+QoS 1 message to ``edge/v1/{store}/{gateway}/doctor``: under MQTT 5 the PUBACK's reason code says
+whether the ACL lets this gateway publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import sys
+from pathlib import Path
+
+from edge import constants as c
+from edge.config import Config, load
+from edge.errors import ConfigError
+from edge.ops.checks import (
+    Result,
+    check_adapter,
+    check_camera,
+    check_clock,
+    check_disk,
+    check_display,
+    check_permissions,
+    check_roster,
+    rooted,
+)
+
+
+def _tls_files(config: Config, root: Path) -> Result | None:
+    mqtt = config.mqtt
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(mqtt, key)
+        if value and not rooted(root, value).is_file():
+            fix = "edge provision --ca FILE …" if key == "ca_file" else "check the path"
+            if key == "cert_file":
+                fix = f"have {Path(value).with_suffix('.csr')} signed by the store's CA and save it as {value}"
+            return Result("broker", "fail", f"mqtt.{key} {value} does not exist", fix)
+    if mqtt.cert_file:
+        from cryptography import x509
+
+        cert = x509.load_pem_x509_certificate(rooted(root, mqtt.cert_file).read_bytes())
+        left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+        if left.total_seconds() <= 0:
+            return Result(
+                "broker",
+                "fail",
+                f"the device certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}",
+                "renew it: a new CSR from the same key (edge provision --force), signed by the CA",
+            )
+    return None
+
+
+async def check_broker(config: Config, root: Path) -> Result:
+    if not config.mqtt.url:
+        return Result("broker", "skip", "no mqtt.url: events stay in the outbox")
+    bad = _tls_files(config, root)
+    if bad is not None:
+        return bad
+    from edge.sync.client import Link, LinkError, LinkSettings
+    from edge.sync.topics import Topics
+
+    mqtt = config.mqtt
+    try:
+        settings = LinkSettings.from_config(config)
+    except LinkError as err:
+        return Result("broker", "fail", str(err), "fix mqtt.password_file")
+    settings = dataclasses.replace(
+        settings,
+        client_id=f"{settings.client_id}-doctor"[:64],  # a running gateway keeps its own session
+        session_expiry_s=0,
+        connect_timeout_s=c.DOCTOR_TIMEOUT_S,
+        ca_file=str(rooted(root, mqtt.ca_file)) if mqtt.ca_file else None,
+        cert_file=str(rooted(root, mqtt.cert_file)) if mqtt.cert_file else None,
+        key_file=str(rooted(root, mqtt.key_file)) if mqtt.key_file else None,
+    )
+    where = f"{settings.host}:{settings.port}"
+    topic = f"{Topics(config.gateway.store, config.gateway.gateway).up}/doctor"
+    acked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def on_puback(_mid: int, accepted: bool) -> None:
+        if not acked.done():
+            acked.set_result(accepted)
+
+    try:
+        link = Link(settings, on_message=lambda _link, _msg: None, on_puback=on_puback)
+    except LinkError as err:
+        return Result("broker", "fail", str(err), "check mqtt.ca_file / cert_file / key_file")
+    try:
+        await link.connect(will_topic=topic, will=b"")
+    except LinkError as err:
+        text = str(err)
+        fix = "check that the broker runs and its port is open (`nc -vz host port`), and mqtt.url"
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
+            fix = "the broker's certificate does not verify: set mqtt.ca_file to the store CA, check the host name"
+        elif err.reason:  # the broker answered: a CONNACK refusal
+            fix = "the broker refused the login: check the device certificate (CN) or username/password"
+        return Result("broker", "fail", f"{where}: {text}", fix)
+    try:
+        link.publish(topic, b"", retain=False)
+        try:
+            accepted = await asyncio.wait_for(acked, c.DOCTOR_TIMEOUT_S)
+        except TimeoutError:
+            return Result("broker", "fail", f"{where}: no PUBACK for a test publish", "check the broker's ACL")
+        if not accepted:
+            return Result(
+                "broker",
+                "fail",
+                f"{where}: the broker refused a publish to {topic}",
+                f"allow this gateway to publish to edge/v1/{config.gateway.store}/{config.gateway.gateway}/# "
+                "in the broker ACL",
+            )
+    finally:
+        await link.close()
+    tls = "TLS verified" if settings.tls else "no TLS (mqtt://): use mqtts:// outside a lab"
+    return Result(
+        "broker",
+        "ok" if settings.tls or settings.host in ("127.0.0.1", "localhost") else "warn",
+        f"{where}: connected, {tls}, publish acknowledged",
+    )
+
+
+def check_config(path: Path) -> tuple[Result, Config | None]:
+    try:
+        config = load(path)
+    except ConfigError as err:
+        return Result("config", "fail", str(err), "fix the key named (README: Configuration)"), None
+    return Result("config", "ok", f"{path} is valid"), config
+
+
+async def run_checks(config_path: Path, root: Path) -> list[Result]:
+    result, config = check_config(config_path)
+    results = [result]
+    if config is None:
+        return results
+    results.append(await check_adapter(config))
+    results.append(check_permissions(config, root))
+    results.append(await check_camera(config))
+    results.append(check_display(config))
+    results.append(await check_broker(config, root))
+    results.append(check_clock())
+    results.append(check_disk(config, root))
+    results.append(check_roster(config, root))
+    return results
+
+
+_STYLE = {"ok": "[green]ok[/]", "fail": "[bold red]FAIL[/]", "warn": "[yellow]warn[/]", "skip": "[dim]skip[/]"}
+
+
+def print_table(results: list[Result]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="edge doctor", show_lines=False)
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("detail", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    for r in results:
+        table.add_row(r.name, _STYLE[r.status], r.detail, r.fix)
+    Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None).print(table)
+
+
+def doctor(config_path: Path | None, root: Path) -> int:
+    path = config_path or rooted(root, "/etc/edge/edge.toml")
+    results = asyncio.run(run_checks(path, root))
+    print_table(results)
+    failed = [r.name for r in results if r.status == "fail"]
+    if failed:
+        print(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+        return 1
+    print("all checks passed")
+    return 0
