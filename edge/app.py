@@ -11,16 +11,20 @@ import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from edge.beacons.source import Source
-from edge.config import Config
+from edge.config import Config, SignageConfig
 from edge.core import Core
 from edge.errors import RosterError
 from edge.events import EventFactory
 from edge.outbox import Outbox
 from edge.pipeline import Pipeline, Sink
 from edge.roster import parse_roster
+
+if TYPE_CHECKING:
+    from edge.signage.service import Signage
+    from edge.sync.service import MqttSync
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +70,20 @@ class Gateway:
         state_dir: Path | None = None,
         rng: random.Random | None = None,
         core: Core | None = None,
+        signage: SignageConfig | None = None,
     ) -> None:
         self.config = config
         self.source = source
+        self._signage_config = signage
+        self.signage: Signage | None = None
+        """The screen (edge.signage) when ``signage`` is given: entered after sync, left before it."""
         self.core = core or build_core(config, rng)
         self.state_dir = state_dir or config.state_path()
         self._sinks = list(sinks or [])
         self._stack = AsyncExitStack()
         self._pipeline: Pipeline | None = None
+        self.sync: MqttSync | None = None
+        """The MQTT link to the CDP when ``mqtt.url`` is configured (entered with the gateway)."""
 
     @property
     def pipeline(self) -> Pipeline:
@@ -84,11 +94,28 @@ class Gateway:
     async def __aenter__(self) -> Self:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(self.source)
-            outbox = await stack.enter_async_context(Outbox(self.state_dir, self.core.factory.source))
+            mqtt = self.config.mqtt
+            outbox = await stack.enter_async_context(
+                Outbox(
+                    self.state_dir,
+                    self.core.factory.source,
+                    max_rows=mqtt.outbox_max_rows,
+                    max_bytes=mqtt.outbox_max_bytes,
+                )
+            )
             self.outbox = outbox
             if self.config.gateway.roster_file:
                 load_roster_file(self.core, Path(self.config.gateway.roster_file), self.source.clock.now())
             self._pipeline = Pipeline(self.core, outbox, self._sinks)
+            if mqtt.url:
+                from edge.sync.service import MqttSync
+
+                self.sync = await stack.enter_async_context(MqttSync(self))
+                self._pipeline.health_extra.append(self.sync.health)
+            if self._signage_config is not None:
+                from edge.signage.service import Signage
+
+                self.signage = await stack.enter_async_context(Signage(self, self._signage_config))
             self._stack = stack.pop_all()
         return self
 
@@ -115,13 +142,14 @@ async def run(
     state_dir: Path | None = None,
     rng: random.Random | None = None,
     core: Core | None = None,
+    signage: SignageConfig | None = None,
 ) -> Core:
     """Run the gateway until the source ends (or ``stop`` is set); returns the core for its counters.
 
     ``state_dir`` None: the config's state directory. ``core``: one built by :func:`build_core`
     when the caller wants to watch it while it runs (the demo's summary).
     """
-    gateway = Gateway(config, source, sinks=sinks, state_dir=state_dir, rng=rng, core=core)
+    gateway = Gateway(config, source, sinks=sinks, state_dir=state_dir, rng=rng, core=core, signage=signage)
     async with gateway:
         await gateway.run(fast=fast, stop=stop)
     return gateway.core

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import random
-import signal
 import sys
 from pathlib import Path
 
@@ -61,34 +60,25 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _install_stop(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
-    from edge import app
-    from edge.beacons.source import open_source
+    # edge.ops.service: systemd notify (READY/WATCHDOG/STOPPING), metrics, remote config overrides.
+    from edge.ops.service import run_gateway
 
-    config = load(Path(args.config))
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        _install_stop(stop)
-        source = open_source(config)
-        log.info("gateway %s/%s starting (ble: %s)", config.gateway.store, config.gateway.gateway, config.ble.backend)
-        await app.run(config, source, stop=stop)
-        log.info("gateway stopped")
-
-    asyncio.run(main())
-    return 0
+    return run_gateway(Path(args.config))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from edge.demo import run_demo
 
-    return run_demo(seconds=args.seconds, speed=args.speed, seed=args.seed)
+    return run_demo(
+        seconds=args.seconds,
+        speed=args.speed,
+        seed=args.seed,
+        broker=args.broker,
+        headless=Path(args.headless) if args.headless else None,
+        screen=args.screen,
+        windowed=args.windowed,
+    )
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -103,6 +93,15 @@ def _cmd_record(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_vision_enroll(args: argparse.Namespace) -> int:
+    import json
+
+    from edge.vision.enroll import enroll
+
+    print(json.dumps(enroll(Path(args.image))))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge", description="instore-edge: the in-store edge gateway")
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
@@ -115,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--speed", type=_positive, default=1.0, help="simulation speed (1.0 = real time)")
     demo.add_argument("--seed", type=int, default=7, help="the simulated store's random seed")
+    demo.add_argument(
+        "--broker", default=None, metavar="URL", help="also publish to this MQTT broker (mqtt://host:1883)"
+    )
+    demo.add_argument("--headless", default=None, metavar="DIR", help="no window: write the screen as PNG frames here")
+    demo.add_argument("--screen", default="screen-1", help="the screen to show (screen-1: baby, screen-2: drinks)")
+    demo.add_argument("--windowed", action="store_true", help="a 960x540 window instead of fullscreen")
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="the gateway daemon (systemd runs this)")
@@ -135,6 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="keep every advert (a shielded lab only: bystanders' devices are recorded)"
     )
     record.set_defaults(func=_cmd_record)
+
+    vision = sub.add_parser("vision", help="the consent-gated camera")
+    vision_sub = vision.add_subparsers(dest="vision_command", required=True)
+    enroll = vision_sub.add_parser("enroll", help="print the roster face entry (JSON) for the one face in IMAGE")
+    enroll.add_argument("image", help="a photo with exactly one face")
+    enroll.set_defaults(func=_cmd_vision_enroll)
+
+    from edge.ops.commands import add_commands
+
+    add_commands(sub)  # provision, doctor, calibrate
     return parser
 
 

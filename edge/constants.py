@@ -31,6 +31,9 @@ ENTER_SAMPLES = 2
 """Consecutive samples of a zone at or above its enter threshold before a shopper in no zone
 enters it: one lucky sample (its window may hold only itself) must not make an entry."""
 
+ENTER_LEAD_DB = 0.0
+"""How much louder than every other zone a zone must be for a shopper in no zone to enter it."""
+
 MEASURED_POWER_CORRECTION_MAX_DB = 12.0
 """Largest shift applied to a sighting's RSSI for its own calibrated power at 1 m: real tags and
 phones span about -70..-50 dBm; a value beyond that is a misconfigured beacon, not a stronger one."""
@@ -48,6 +51,12 @@ with shelving; calibrate per site with ``edge calibrate``."""
 
 RSSI_WINDOW_S = 2.0
 """Seconds of samples the RSSI smoother keeps per (shopper, scanner)."""
+
+RSSI_WINDOW_MIN_SAMPLES = 4
+"""Samples a window keeps even when older than RSSI_WINDOW_S (up to RSSI_WINDOW_STRETCH times it)."""
+
+RSSI_WINDOW_STRETCH = 2.0
+"""How far (as a multiple of RSSI_WINDOW_S) a window stretches back to hold RSSI_WINDOW_MIN_SAMPLES."""
 
 RSSI_WINDOW_MAX_SAMPLES = 16
 """Most samples one RSSI window keeps, whatever its length in seconds: bounds the cost of the
@@ -113,3 +122,253 @@ OUTBOX_BATCH_MAX = 1000
 OUTBOX_FLUSH_INTERVAL_S = 0.05
 """Longest an event waits for its batch to be committed during a real-time run (50 ms keeps the
 presence → screen budget of 300 ms)."""
+
+OUTBOX_MAX_ROWS = 200_000
+"""Bound on outbox rows (``mqtt.outbox_max_rows``): a busy store makes ~5 k events an hour, so
+this holds well over a day offline; past it the drop policy of edge.sync.policy applies."""
+
+OUTBOX_MAX_BYTES = 100 * 1024 * 1024
+"""Bound on outbox payload bytes (``mqtt.outbox_max_bytes``): 100 MiB, a small share of a Pi's SD card."""
+
+OUTBOX_KEEP_SENT_ROWS = 10_000
+"""Sent rows kept (for a replay after a sequence gap the CDP reports) before the oldest are deleted."""
+
+# --- MQTT sync (edge.sync) --------------------------------------------------------------------
+
+MQTT_INFLIGHT_MAX = 256
+"""QoS 1 publishes awaiting their PUBACK at once: enough to keep a LAN broker busy (a 2 ms round
+trip at 4 k msg/s needs ~8), small enough that a reconnect resends little; paho's own queue is
+capped to it, so nothing ever waits in paho's memory."""
+
+MQTT_ACK_COMMIT_S = 0.02
+"""PUBACKs are marked sent in one transaction at most this often (one fsync per batch, not per ack)."""
+
+MQTT_KEEPALIVE_S = 30
+"""MQTT keep-alive: a dead link is noticed within 1.5 x this."""
+
+MQTT_SESSION_EXPIRY_S = 3600
+"""MQTT 5 session expiry: QoS 1 downlinks (a withdrawal) queued by the broker survive an hour offline."""
+
+MQTT_CONNECT_TIMEOUT_S = 10.0
+"""Bound on TCP + TLS + CONNACK."""
+
+MQTT_RECONNECT_INITIAL_S = 0.5
+"""First reconnect delay; doubled per failure."""
+
+MQTT_RECONNECT_MAX_S = 60.0
+"""Cap on the reconnect delay: a store's gateways come back within a minute of the broker."""
+
+MQTT_RECONNECT_JITTER = 0.5
+"""Fraction of each reconnect delay that is random, so a store's gateways do not reconnect in step."""
+
+MQTT_DOWNLINK_MAX_BYTES = 4 * 1024 * 1024
+"""Largest downlink accepted; a roster of 5 k shoppers with face templates is ~3.5 MiB. Larger is rejected."""
+
+MQTT_CLOSE_TIMEOUT_S = 2.0
+"""Bound on the offline status publish and DISCONNECT at shutdown."""
+
+# --- Shelf interactions (edge.shelf) -------------------------------------------------------------
+
+ATTRIBUTION_MARGIN_DB = 6.0
+"""How much nearer (in dB of path loss, each device's own calibrated power taken into account)
+the nearest opted-in shopper must be than everyone else present in the zone for a shelf
+interaction to be theirs. Two smoothed RSSI values each carry about 2 dB of noise after the
+trimmed mean, so their difference about 3 dB: 6 dB is two standard deviations, the same margin the
+presence hand-off uses. Closer than that is "too close to call" and the token is null."""
+
+RECENT_INTERACTIONS_MAX = 20
+"""Shelf interactions kept per shopper for the decision engine (cross-sell on the nearby screen):
+one trip's worth of pickups; a bound on memory whatever a shopper does."""
+
+RECENT_INTERACTIONS_MAX_AGE_S = 900.0
+"""Age after which a shopper's shelf interaction is forgotten: longer than a typical visit
+(15 minutes), so an offer can follow a pickup, short enough not to outlive the visit by much."""
+
+SHELF_MESSAGE_MAX_BYTES = 1024
+"""Largest shelf-controller MQTT payload accepted: a reading is under 200 bytes; anything bigger
+is a misbehaving controller, rejected before it is decoded."""
+
+SHELF_REJECT_LOG_INTERVAL_S = 60.0
+"""A rejected shelf reading is logged at most once per this many seconds per topic or shelf (the
+rest are counted only): a broken controller publishing at 10 Hz must not flood the journal."""
+
+SHELF_REJECT_LOG_TOPICS_MAX = 1000
+"""Topics whose last rejection time is remembered for the rate limit above; beyond that the memory
+is cleared (a flood of made-up topics costs at most one extra log line each, not memory)."""
+
+MOTION_TAG_LIFT_MG = 250.0
+"""A motion tag counts as lifted when its movement counter went up and its acceleration vector
+is at least this far (mg) from its resting one: tilting a product by ~15 degrees, or carrying it.
+A bump against the shelf moves the counter but leaves the tag at rest, so it is not a pickup."""
+
+MOTION_TAG_REST_MG = 120.0
+"""A lifted tag is back at rest when its acceleration is within this distance (mg) of the resting
+vector: the accelerometer's noise and a slightly different placement stay well inside it."""
+
+MOTION_TAG_SETTLE_S = 3.0
+"""Seconds a lifted tag must stay at rest (no movement counts) before a putback is reported: a
+product held still in the hand at shelf height for a moment is not yet put back."""
+
+MOTION_TAG_DEBOUNCE_S = 2.0
+"""Least time between two reported interactions of one tag: a shaky pickup, or a pickup straight
+after a putback, within this time is one interaction, not several."""
+
+MOTION_TAG_FORGET_S = 600.0
+"""A tag unheard for this long is forgotten (taken out of range, battery out); the next advert
+starts from a fresh resting state."""
+
+# --- Signage (edge.signage) --------------------------------------------------------------------
+
+SIGNAGE_PLAY_S = 10.0
+"""Seconds one offer or playlist item plays before the next decision: long enough to read a
+headline, a price and scan a QR code from a trolley's distance, short enough to rotate offers
+while a shopper browses one bay (typical dwell 20-120 s)."""
+
+SIGNAGE_MIN_DISPLAY_S = 4.0
+"""Least time a personalised offer stays up before another shopper (or the generic playlist)
+may take the screen: below ~3 s a viewer cannot take in a card, and shoppers criss-crossing in
+front of a screen would make it flicker. Generic content yields at once (the 300 ms budget)."""
+
+SIGNAGE_STICKY_MARGIN_M = 1.5
+"""A second shopper takes the screen from the one it is showing an offer to only when this much
+closer: the dead band of the BLE distance estimate (±1-2 m at 2-4 m), against flapping."""
+
+SIGNAGE_DWELL_CREDIT_MAX_S = 30.0
+"""Choosing between shoppers, each second of dwell counts as DWELL_CREDIT_M_PER_S metres closer,
+up to this many seconds: someone who stopped at the bay is a better viewer than a passer-by."""
+
+SIGNAGE_DWELL_CREDIT_M_PER_S = 0.05
+"""Metres of distance one second of dwell is worth (30 s of dwell = 1.5 m)."""
+
+SIGNAGE_INTEREST_WINDOW_S = 600.0
+"""Shelf interactions younger than this count as interest in an offer's SKUs (one visit)."""
+
+SIGNAGE_CAP_SHOPPER_OFFER_PER_DAY = 3
+"""Default plays of one offer to one shopper in 24 h (rolling), unless the rules say otherwise:
+the usual retail-media frequency cap; more is wear-out, not reach."""
+
+SIGNAGE_CAP_SCREEN_OFFER_PER_HOUR = 30
+"""Default plays of one offer on one screen in 1 h (rolling): at 10 s a play, half the hour."""
+
+SIGNAGE_HOLDOUT_SHARE = 0.1
+"""Default share of shoppers (per campaign, by hash) held out to measure lift: 10 % gives a
+control group big enough for a store-week while costing little reach."""
+
+SIGNAGE_DECIDE_INTERVAL_S = 0.25
+"""How often the signage service re-decides without a presence event (timers, expiry); a
+presence event wakes it at once."""
+
+SIGNAGE_CROSSFADE_S = 0.5
+"""Length of the crossfade between two items: reads as a transition, not a cut, and ends before
+the eye looks for the next content."""
+
+SIGNAGE_FPS = 30
+"""Frames per second of the player: enough for a smooth crossfade on a Pi 4 at 1080p."""
+
+SIGNAGE_HEARTBEAT_S = 0.5
+"""The player reports what it presents at least this often; an impression cut short by a player
+crash ends at the last report (at most this much is lost from its duration)."""
+
+SIGNAGE_RESTART_INITIAL_S = 0.5
+"""First delay before restarting a crashed player; doubled each time up to the cap below."""
+
+SIGNAGE_RESTART_MAX_S = 30.0
+"""Cap on the player restart back-off (a broken display must not spin a core)."""
+
+SIGNAGE_PLAYER_START_TIMEOUT_S = 20.0
+"""Bound on the player process becoming ready (Python + pygame + a display): a Pi takes ~3 s."""
+
+SIGNAGE_FRAME_EVERY_S = 2.0
+"""``edge demo --headless DIR`` writes one PNG frame this often."""
+
+# --- Camera (edge.vision) ------------------------------------------------------------------------
+
+FACE_DETECT_SCORE_MIN = 0.9
+"""YuNet score (sqrt(class x objectness)) a detection needs: OpenCV Zoo's own default. Lower
+admits back-of-head and poster false detections, which then only cost an embedding each."""
+
+FACE_DETECT_NMS_IOU = 0.3
+"""Overlap (IoU) above which the weaker of two detections is suppressed (OpenCV Zoo's default)."""
+
+FACE_MIN_SIZE_PX = 40.0
+"""Smallest face (box side, pixels) that is compared: below this SFace's 112 px crop is mostly
+upsampling and its embeddings scatter. 40 px is a face about 3 m from a 640x480 camera with a
+70 degree lens, beyond which nobody is checking in at the screen anyway."""
+
+FACE_MATCH_COSINE_MIN = 0.5
+"""Cosine similarity at or above which a face is the checked-in shopper. OpenCV Zoo publishes
+0.363 for SFace (best accuracy on LFW pairs), but two different men from one photo shoot in the
+test photos score 0.40 against each other: a false accept here shows a stranger someone else's
+offers, while a false reject costs one more frame of a 10 s window at 8 fps. 0.5 keeps a margin
+of 0.1 over every impostor pair measured and 0.2 under every genuine one (README, vision)."""
+
+VISION_WINDOW_S = 10.0
+"""Seconds the camera looks for the checked-in shopper before it closes: time to look up from the
+phone at the screen's camera, and short enough that the camera is off nearly all the time."""
+
+VISION_WINDOW_MAX_S = 30.0
+"""Upper bound on ``vision.window_s``: consent is for a moment at the screen, not a session."""
+
+VISION_FPS = 8.0
+"""Frames per second the verifier looks at during a window: one frame costs about 40 ms of one
+core on a Pi 4-class CPU, so 8 fps leaves the other cores and most of this one to the gateway."""
+
+VISION_WORKER_START_TIMEOUT_S = 60.0
+"""Bound on the camera process loading its models and saying it is ready (about 1 s on a PC, a
+few on a Pi with a cold SD card)."""
+
+VISION_WORKER_STOP_TIMEOUT_S = 5.0
+"""Bound on the camera process closing its camera and exiting before it is killed."""
+
+VISION_TICK_S = 0.25
+"""How often the service re-checks an open window: a withdrawal or the shopper leaving the zone
+closes the camera within this time."""
+
+SHELF_MOTION_FRACTION = 0.02
+"""Share of a shelf region's pixels that must change between frames to count as a touch: a hand
+reaching in changes 5-30 %; sensor noise and lighting flicker, after the blur and the per-pixel
+threshold below, stay under 0.5 %."""
+
+SHELF_MOTION_PIXEL_DELTA = 25
+"""Grey-level change (0-255) for a pixel to count as moving, after a 5x5 blur: well above a
+camera's noise floor (2-6 levels), well below a hand against a shelf."""
+
+SHELF_MOTION_DEBOUNCE_S = 2.0
+"""Least time between two touches reported for one region: one reach is one interaction."""
+
+# --- Operations (edge.ops) ----------------------------------------------------------------------
+
+READY_BROKER_WAIT_S = 20.0
+"""How long ``edge run`` waits for the broker before telling systemd READY=1 anyway: two reconnect
+attempts on a slow uplink. Well inside the unit's TimeoutStartSec=90, and a store whose uplink is
+down must still capture into the outbox rather than fail its start and restart in a loop."""
+
+WATCHDOG_PING_FRACTION = 0.25
+"""Ping the systemd watchdog every WatchdogSec × this: systemd recommends at most half; a quarter
+leaves room for one late ping on a loaded Pi without a spurious restart."""
+
+METRICS_SNAPSHOT_TIMEOUT_S = 2.0
+"""Bound on a scrape waiting for the event loop's snapshot: a loop that busy is itself the news
+(the watchdog will say so); the scrape answers with the hook metrics only."""
+
+DOCTOR_TIMEOUT_S = 10.0
+"""Bound on each network or hardware check of ``edge doctor`` (broker connect, adapter probe)."""
+
+DOCTOR_MIN_FREE_BYTES = 2 * OUTBOX_MAX_BYTES
+"""Free space ``edge doctor`` wants where the outbox lives: room for a full outbox plus as much for
+SQLite's WAL and a VACUUM's copy."""
+
+DOCTOR_CLOCK_MAX_ERROR_S = 1.0
+"""Largest clock error (adjtimex's maxerror) ``edge doctor`` accepts: event times and Eddystone-EID
+windows (2^k s, k ≥ 8) both need the clock right to well under a second."""
+
+DOCTOR_ROSTER_MAX_AGE_S = 86_400.0
+"""A roster older than a day is reported: the CDP republishes on every change and at least daily,
+so an older one means the downlink is broken even if the roster has not expired yet."""
+
+CALIBRATE_SECONDS = 30.0
+"""Default length of ``edge calibrate``: at a 1 Hz beacon about 30 samples, enough for a median
+within ±1 dB."""
+
+CALIBRATE_MIN_SAMPLES = 10
+"""Fewest samples ``edge calibrate`` accepts before writing a value."""

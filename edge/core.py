@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import msgspec
 
 from edge import events as ev
-from edge.beacons.advert import Advertisement
+from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.config import Config
 from edge.errors import DownlinkError, RosterError
 from edge.events import Event, EventFactory
@@ -22,6 +22,9 @@ from edge.identity import Resolver
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.roster import Roster, parse_roster
+from edge.shelf.messages import ShelfReadingError, parse_shelf_message
+from edge.shelf.recent import Interaction
+from edge.shelf.tracker import ShelfTracker
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ class Counters:
     adverts_resolved: int = 0
     adverts_dropped: int = 0
     shelf_readings: int = 0
+    shelf_rejected: int = 0
+    shelf_attributed: int = 0
+    motion_adverts: int = 0
     downlinks: int = 0
     downlinks_rejected: int = 0
     downlinks_ignored: int = 0
@@ -62,7 +68,9 @@ class Core:
         self.engine = PresenceEngine(config.zones, config.presence)
         self.counters = Counters()
         self.withdrawn: list[str] = []
-        self._shelf_zone = {shelf.id: shelf.zone for shelf in config.shelves}
+        self.shelf = ShelfTracker(config, factory)
+        self._motion = self.shelf.motion
+        self._shelf_prefix = f"edge/v1/{config.gateway.store}/shelf/"
         store = config.gateway.store
         self._roster_topic = f"cdp/v1/{store}/roster"
         self._withdraw_topic = f"cdp/v1/{store}/consent/withdraw"
@@ -108,6 +116,12 @@ class Core:
     def on_advert(self, adv: Advertisement) -> list[Event]:
         counters = self.counters
         counters.adverts_seen += 1
+        motion = self._motion
+        if motion is not None and RUUVI_COMPANY_ID in adv.manufacturer_data:
+            readings = motion.observe(adv)  # None: not a configured tag, resolved (dropped) below
+            if readings is not None:
+                counters.motion_adverts += 1
+                return [event for reading in readings for event in self.on_shelf(reading)]
         resolved = self.resolver.resolve(adv, adv.at)
         if resolved is None:
             counters.adverts_dropped += 1
@@ -121,13 +135,42 @@ class Core:
         return self._presence(found) if found else []
 
     def on_shelf(self, reading: ShelfReading) -> list[Event]:
-        self.counters.shelf_readings += 1
-        zone = self._shelf_zone.get(reading.shelf)
-        data = {"shelf": reading.shelf, "zone": zone, "action": reading.action, "sku": reading.sku, "token": None}
-        return self._count([self.factory.make(ev.SHELF_INTERACTION, reading.at, reading.shelf, data)])
+        """Validate, attribute (edge.shelf.attribution) and emit ``edge.shelf.interaction``."""
+        counters = self.counters
+        counters.shelf_readings += 1
+        shelf = self.shelf
+        try:
+            zone = shelf.check(reading)
+        except ShelfReadingError as err:
+            counters.shelf_rejected += 1
+            shelf.log_rejected(err, reading.at)
+            return []
+        event = shelf.interaction(reading, zone, self.engine.occupants(zone), self.resolver.roster)
+        if event.token is not None:
+            counters.shelf_attributed += 1
+        return self._count([event])
+
+    def recent_interactions(self, token: str, now: float | None = None) -> list[Interaction]:
+        """The shopper's attributed shelf interactions, oldest first, at most ``attribution.recent_max``
+        and younger than ``attribution.recent_max_age_s`` at ``now`` (None: the core's last timer
+        step). Empty for a withdrawn token. ``self.shelf.recent.pickups(token, now)``: SKUs held."""
+        if now is None and self._next_tick is not None:
+            now = self._next_tick - self._tick_s
+        return self.shelf.recent.get(token, now)
 
     def on_downlink(self, downlink: Downlink) -> list[Event]:
         self.counters.downlinks += 1
+        if downlink.topic.startswith(self._shelf_prefix):
+            # A shelf controller's reading (MQTT or a trace downlink line): validated, then one path.
+            try:
+                reading = parse_shelf_message(
+                    downlink.topic, downlink.payload, downlink.at, store=self.config.gateway.store
+                )
+            except ShelfReadingError as err:
+                self.counters.shelf_rejected += 1
+                self.shelf.log_rejected(err, downlink.at)
+                return []
+            return self.on_shelf(reading)
         try:
             if downlink.topic == self._roster_topic:
                 return self.set_roster(parse_roster(downlink.payload), downlink.at)
@@ -167,6 +210,7 @@ class Core:
         """Stop everything about ``token`` now; its rows are purged by the I/O side."""
         self.resolver.withdraw(token)
         self.engine.forget(token)
+        self.shelf.forget(token)
         self.counters.withdrawals += 1
         self.withdrawn.append(token)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,10 @@ from rich.table import Table
 
 from edge import app
 from edge.beacons.replay import ItemsSource
+from edge.config import SignageConfig
+from edge.constants import SIGNAGE_FRAME_EVERY_S
 from edge.core import Core
+from edge.errors import ConfigError
 from edge.events import Event
 from edge.trace import format_time
 
@@ -61,6 +65,13 @@ def _render(core: Core, tally: _Tally, now: float, started: float, rate: float) 
     stats.add_row("adverts seen", f"{c.adverts_seen}", "resolved", f"{c.adverts_resolved}")
     stats.add_row("dropped as unknown", f"{c.adverts_dropped} ({dropped_pct:.0f} %)", "events/s", f"{rate:.1f}")
     stats.add_row("events", f"{tally.total}", "withdrawals", f"{c.withdrawals}")
+    shelf_events = c.shelf_readings - c.shelf_rejected
+    stats.add_row(
+        "shelf interactions",
+        f"{c.shelf_attributed} attributed, {shelf_events - c.shelf_attributed} anonymous",
+        "motion-tag adverts",
+        f"{c.motion_adverts}",
+    )
     recent = Table(title="latest events (committed to the outbox)", expand=True)
     for column in ("time", "type", "subject", "token"):
         recent.add_column(column)
@@ -70,11 +81,27 @@ def _render(core: Core, tally: _Tally, now: float, started: float, rate: float) 
     return Group(Panel(stats, title="instore-edge demo: simulated store"), zones, recent)
 
 
-async def _demo(seconds: float | None, speed: float, seed: int, state_dir: Path, console: Console) -> Core:
+async def _demo(
+    seconds: float | None,
+    speed: float,
+    seed: int,
+    state_dir: Path,
+    console: Console,
+    broker: str | None = None,
+    signage: SignageConfig | None = None,
+) -> Core:
     from edge.sim.store import SimulatedStore
 
     store = SimulatedStore(seed=seed)
     config = store.config
+    if broker is not None:
+        import msgspec
+
+        from edge.config import _check_mqtt
+
+        mqtt = msgspec.structs.replace(config.mqtt, url=broker)
+        _check_mqtt(mqtt, "--broker")
+        config = msgspec.structs.replace(config, mqtt=mqtt)
     source = ItemsSource(store.items(), start=store.start, speed=speed)
     core = app.build_core(config)
     tally = _Tally()
@@ -84,7 +111,12 @@ async def _demo(seconds: float | None, speed: float, seed: int, state_dir: Path,
         loop.add_signal_handler(sig, stop.set)
     if seconds is not None:
         loop.call_later(seconds, stop.set)
-    runner = asyncio.create_task(app.run(config, source, sinks=[tally], stop=stop, state_dir=state_dir, core=core))
+    if signage is not None and signage.screen not in {screen.id for screen in config.screens}:
+        known = ", ".join(screen.id for screen in config.screens)
+        raise ConfigError(f"no screen {signage.screen!r} in the simulated store (it has {known})", where="--screen")
+    runner = asyncio.create_task(
+        app.run(config, source, sinks=[tally], stop=stop, state_dir=state_dir, core=core, signage=signage)
+    )
     started = time.monotonic()
     last_total, last_at = 0, started
     rate = 0.0
@@ -116,13 +148,45 @@ async def _demo(seconds: float | None, speed: float, seed: int, state_dir: Path,
     return core
 
 
-def run_demo(*, seconds: float | None, speed: float, seed: int) -> int:
+def demo_signage(
+    headless: Path | None, screen: str = "screen-1", windowed: bool = False, console: Console | None = None
+) -> SignageConfig | None:
+    """The demo's screen: PNG frames into ``headless``, else a window where there is a display."""
+    if headless is not None:
+        return SignageConfig(
+            backend="headless",
+            screen=screen,
+            frames_dir=str(headless),
+            frame_every_s=SIGNAGE_FRAME_EVERY_S,
+        )
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        if console is not None:
+            console.print("no display: the signage screen is off (--headless DIR writes its frames as PNG files)")
+        return None
+    if windowed:
+        return SignageConfig(backend="window", screen=screen, fullscreen=False, width=960, height=540)
+    return SignageConfig(backend="window", screen=screen)
+
+
+def run_demo(
+    *,
+    seconds: float | None,
+    speed: float,
+    seed: int,
+    broker: str | None = None,
+    headless: Path | None = None,
+    screen: str = "screen-1",
+    windowed: bool = False,
+) -> int:
     console = Console()
+    signage = demo_signage(headless, screen, windowed, console)
     with app.temporary_state() as state:
-        core = asyncio.run(_demo(seconds, speed, seed, Path(state), console))
+        core = asyncio.run(_demo(seconds, speed, seed, Path(state), console, broker, signage))
     c = core.counters
     console.print(
         f"demo done: {c.adverts_seen} adverts, {c.adverts_resolved} resolved, {c.adverts_dropped} dropped as unknown, "
         f"{c.events} events"
     )
+    if headless is not None:
+        console.print(f"signage frames of {screen}: {headless}/frame-*.png")
     return 0

@@ -71,3 +71,24 @@ class ScannerError(EdgeError):
 
 class OutboxError(EdgeError):
     """The durable outbox cannot be opened or written."""
+
+
+class VisionFailureReason(enum.Enum):
+    """Why the camera pipeline could not do what was asked (carried by :class:`VisionError`)."""
+
+    NO_MODELS = "no-models"
+    MODEL_HASH = "model-hash"
+    MODEL_LOAD = "model-load"
+    NO_CAMERA = "no-camera"
+    UNREADABLE_IMAGE = "unreadable-image"
+    NO_FACE = "no-face"
+    MANY_FACES = "many-faces"
+    WORKER = "worker"
+
+
+class VisionError(EdgeError):
+    """The camera pipeline (edge.vision) cannot run or cannot answer; the message says what to do."""
+
+    def __init__(self, message: str, *, reason: VisionFailureReason) -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -32,6 +32,11 @@ class Pipeline:
         self._next_health: float | None = None
         self._health_due = float("-inf")
         self._source: Source | None = None
+        self.health_extra: list[Callable[[], dict[str, int]]] = []
+        """More counters for ``edge.gateway.health`` (the MQTT sync's), each called per health event."""
+        self.beats = 0
+        """Turns of the real-time loop (at least one per tick): the systemd watchdog pings only
+        while this moves (edge.ops.service), so a wedged loop gets the service restarted."""
 
     async def flush(self) -> None:
         """Commit the pending batch, then hand it to the sinks."""
@@ -67,7 +72,9 @@ class Pipeline:
         if now < self._next_health:
             return
         self._next_health = self._health_due = now + interval
-        extra = {"outbox_depth": await self.outbox.depth() + len(self._pending)}
+        extra = {"outbox_depth": await self.outbox.depth() + len(self._pending), "outbox_dropped": self.outbox.dropped}
+        for more in self.health_extra:
+            extra.update(more())
         if self._source is not None:
             extra.update({f"source_{k}": v for k, v in asdict(self._source.counters).items()})
         self._pending.append(self.core.health_event(now, extra))
@@ -137,6 +144,7 @@ class Pipeline:
         stopper = asyncio.create_task(stop.wait(), name="edge-stop")
         try:
             while not stop.is_set():
+                self.beats += 1
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, stopper}, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:

@@ -149,9 +149,7 @@ class FakeBlueZ:
         self._mock: subprocess.Popen[bytes] | None = None
         self._conn: Any = None
         # a unix socket path must fit in 108 bytes: a deep pytest tmp_path in CI may not
-        self._socket_dir = (
-            workdir if len(str(workdir)) <= _SOCKET_DIR_MAX else Path(tempfile.mkdtemp(dir="/tmp"))
-        )
+        self._socket_dir = workdir if len(str(workdir)) <= _SOCKET_DIR_MAX else Path(tempfile.mkdtemp(dir="/tmp"))
         self._socket = self._socket_dir / "system_bus_socket"
         self._mock_log = workdir / "dbusmock.stderr"
         self._daemon_log = workdir / "dbus-daemon.stderr"
@@ -206,8 +204,7 @@ class FakeBlueZ:
         if not line.strip():
             self._daemon.wait(timeout=START_TIMEOUT_S)
             pytest.fail(
-                f"dbus-daemon did not start (exit code {self._daemon.returncode}):\n"
-                f"{self._daemon_log.read_text()}",
+                f"dbus-daemon did not start (exit code {self._daemon.returncode}):\n{self._daemon_log.read_text()}",
                 pytrace=False,
             )
 
@@ -255,9 +252,7 @@ class FakeBlueZ:
     def add_adapter(self, name: str = "hci0", *, powered: bool = True) -> str:
         """Adds adapter ``name`` (``hciN``), powered or not; returns its object path."""
         path = str(self._call("/", BLUEZ_MOCK_IFACE, "AddAdapter", "ss", name, "edge-test"))
-        self._call(
-            path, MOCK_IFACE, "AddMethod", "sssss", ADAPTER_IFACE, "StartDiscovery", "", "", _START_DISCOVERY
-        )
+        self._call(path, MOCK_IFACE, "AddMethod", "sssss", ADAPTER_IFACE, "StartDiscovery", "", "", _START_DISCOVERY)
         self._call(path, MOCK_IFACE, "AddMethods", "sa(ssss)", _KNOBS_IFACE, _KNOBS)
         if not powered:
             self.set_powered(name, powered=False)
@@ -373,9 +368,7 @@ class FakeBlueZ:
             changed["ManufacturerData"] = _manufacturer_data(manufacturer_data)
         if service_data is not None:
             changed["ServiceData"] = _service_data(service_data)
-        self._call(
-            device_path(address, adapter), MOCK_IFACE, "UpdateProperties", "sa{sv}", DEVICE_IFACE, changed
-        )
+        self._call(device_path(address, adapter), MOCK_IFACE, "UpdateProperties", "sa{sv}", DEVICE_IFACE, changed)
 
 
 class FakeBlueZFactory:

@@ -170,9 +170,7 @@ async def _repeat(fake: FakeBlueZ, address: str, *, every_s: float) -> None:
 
 
 @pytest.mark.parametrize("monitor_api", [True, False], ids=["passive", "active"])
-async def test_watchdog_restarts_a_silent_scanner(
-    fake_bluez_factory: FakeBlueZFactory, monitor_api: bool
-) -> None:
+async def test_watchdog_restarts_a_silent_scanner(fake_bluez_factory: FakeBlueZFactory, monitor_api: bool) -> None:
     fake = fake_bluez_factory(monitor_api=monitor_api)
     async with BleakSource(scanner_id="gw-1", watchdog_s=0.2, retry_initial_s=RETRY_S) as source:
         await until(lambda: source.counters.restarts >= 2)
@@ -349,9 +347,7 @@ async def test_record_writes_a_trace_without_real_addresses(fake_bluez: FakeBlue
     assert source.counters.adverts > len(adverts)
 
 
-async def test_record_fails_with_the_scanner_error(
-    fake_bluez_factory: FakeBlueZFactory, tmp_path: Path
-) -> None:
+async def test_record_fails_with_the_scanner_error(fake_bluez_factory: FakeBlueZFactory, tmp_path: Path) -> None:
     fake_bluez_factory(powered=False)
     out = tmp_path / "never.jsonl"
     with pytest.raises(ScannerError, match="bluetoothctl power on"):

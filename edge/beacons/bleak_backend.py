@@ -80,12 +80,8 @@ _NEEDS_A_PERSON: Final = frozenset(
 _QUIET_LOGGERS: Final = ("bleak", "dbus_fast")
 
 _DBUS_ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
-_DBUS_NO_SERVICE = frozenset(
-    {"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"}
-)
-_DBUS_NO_OBJECT = frozenset(
-    {"org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod"}
-)
+_DBUS_NO_SERVICE = frozenset({"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"})
+_DBUS_NO_OBJECT = frozenset({"org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod"})
 _BLUEZ_NOT_READY = "org.bluez.Error.NotReady"
 
 
@@ -316,9 +312,7 @@ class BleakSource:
     # --- start, stop, restart ------------------------------------------------------------------
 
     async def _start_once(self, mode: ScanMode) -> None:
-        bluez = (
-            BlueZScannerArgs(or_patterns=list(PASSIVE_PATTERNS)) if mode == "passive" else BlueZScannerArgs()
-        )
+        bluez = BlueZScannerArgs(or_patterns=list(PASSIVE_PATTERNS)) if mode == "passive" else BlueZScannerArgs()
         if self.adapter:
             bluez["adapter"] = self.adapter
         try:

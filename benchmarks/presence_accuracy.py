@@ -1,0 +1,331 @@
+"""Presence accuracy on the simulated store, against ground truth, engine versus a naive baseline.
+
+    python benchmarks/presence_accuracy.py [--minutes 60] [--seed 1] [--shoppers 40]
+
+The simulator (:mod:`edge.sim`) plays ``--minutes`` of a store with ``--shoppers`` rostered people
+(and three times as many anonymous phones). Every item goes through the real :class:`Resolver`
+and :class:`PresenceEngine`, ticked every ``TICK_INTERVAL_S`` of trace time, exactly as the
+pipeline does. In the same run a BASELINE sees the same sightings: a naive nearest-scanner tracker
+(the loudest raw RSSI wins, one threshold for in and out, no smoothing, no dead band, no
+hand-off margin -- how ESPresense-style room presence behaves), with the same exit timeout.
+
+What is measured, for rostered shoppers (the withdrawn one only until the withdrawal):
+
+- **ground truth** (:mod:`edge.sim.plan`): in zone Z while within 4 m of one of Z's scanners;
+  in no zone in the aisle, the doorways and outside. Visits are computed exactly from the walks.
+- **enter / exit latency**: each true visit is matched to the tracker's visit of the same zone
+  overlapping it most (within [-5 s, +10 s] of it); latency = tracker time - true time. A true
+  visit the tracker never matched counts as an infinite enter latency.
+- **right zone**: every tick, the tracker's zone (None included) against the true one, over the
+  seconds the shopper is inside the building, plus any second the tracker places them in a zone
+  while they are not (a ghost after they left costs too).
+- **spurious zone changes**: each tracker visit not matched to a true visit (a ghost, a flap in and
+  out, a detour to a neighbour) is two zone changes that did not happen, per shopper-hour in store.
+
+Goals: enter p95 <= 2 s, exit p95 <= 10 s, right zone >= 95 %, spurious <= 1 per shopper-hour.
+The last line is one JSON object (``{"benchmark": "presence_accuracy", ...}``) for ``edge bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+from edge import constants as c
+from edge.beacons.advert import Advertisement
+from edge.config import Config
+from edge.identity import Resolver
+from edge.inputs import Downlink
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.roster import parse_roster
+from edge.sim.store import SimulatedStore
+
+MATCH_BEFORE_S = 5.0
+"""A tracker visit may start this long before the true one and still be the same visit."""
+MATCH_AFTER_S = 10.0
+"""...or end up to this long after it."""
+GOALS = {"enter_p95_s": 2.0, "exit_p95_s": 10.0, "right_zone_pct": 95.0, "spurious_per_shopper_hour": 1.0}
+
+
+class NaiveTracker:
+    """The baseline: the loudest raw RSSI wins; in and out at one threshold; timeout when unheard."""
+
+    def __init__(self, config: Config) -> None:
+        self._zone_of_scanner = {s: z.id for z in config.zones for s in z.scanners}
+        self._threshold = (c.ENTER_RSSI_DBM + c.EXIT_RSSI_DBM) / 2
+        self._timeout = c.EXIT_TIMEOUT_S
+        self._reference = config.presence.measured_power_1m_dbm
+        self._last: dict[str, dict[str, tuple[float, float]]] = {}
+        self.zone: dict[str, str] = {}
+        self.changes: list[tuple[str, str | None, float]] = []
+
+    def _set(self, token: str, zone: str | None, at: float) -> None:
+        if self.zone.get(token) != zone:
+            if zone is None:
+                del self.zone[token]
+            else:
+                self.zone[token] = zone
+            self.changes.append((token, zone, at))
+
+    def observe(self, s: Sighting) -> None:
+        zone = self._zone_of_scanner.get(s.scanner)
+        if zone is None:
+            return
+        level = s.rssi + (0.0 if s.measured_power_1m_dbm is None else self._reference - s.measured_power_1m_dbm)
+        heard = self._last.setdefault(s.token, {})
+        heard[zone] = (level, s.at)
+        current = self.zone.get(s.token)
+        if level >= self._threshold:
+            held = heard.get(current) if current is not None else None
+            if current is None or zone == current or held is None or held[1] < s.at - 1.0 or level > held[0]:
+                self._set(s.token, zone, s.at)
+        elif zone == current:
+            self._set(s.token, None, s.at)
+
+    def tick(self, now: float) -> None:
+        for token, zone in list(self.zone.items()):
+            if now - self._last[token][zone][1] >= self._timeout:
+                self._set(token, None, now)
+
+    def forget(self, token: str) -> None:
+        self._last.pop(token, None)
+        self.zone.pop(token, None)
+
+
+@dataclass
+class Score:
+    enter: list[float] = field(default_factory=list)
+    exit: list[float] = field(default_factory=list)
+    missed: int = 0
+    spurious_visits: int = 0
+    right: int = 0
+    counted: int = 0
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def _num(value: float) -> float | None:
+    """Rounded for the report; None where there is no finite figure (JSON has no inf or NaN)."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def _visits(changes: list[tuple[str | None, float]], end: float) -> list[tuple[str, float, float]]:
+    """A tracker's zone changes of one shopper → visits (zone, in, out); out = inf if still there."""
+    found: list[tuple[str, float, float]] = []
+    current: tuple[str, float] | None = None
+    for zone, at in changes:
+        if current is not None:
+            found.append((current[0], current[1], at))
+        current = (zone, at) if zone is not None else None
+    if current is not None:
+        found.append((current[0], current[1], math.inf))
+    return found
+
+
+def _match(
+    score: Score, truth: list[tuple[str, float, float]], seen: list[tuple[str, float, float]], end: float
+) -> None:
+    used: set[int] = set()
+    for zone, a, b in truth:
+        best, best_overlap = None, 0.0
+        for index, (z, a2, b2) in enumerate(seen):
+            if z != zone or index in used:
+                continue
+            overlap = min(b + MATCH_AFTER_S, b2) - max(a - MATCH_BEFORE_S, a2)
+            if overlap > best_overlap:
+                best, best_overlap = index, overlap
+        if best is None:
+            score.missed += 1
+            score.enter.append(math.inf)
+            continue
+        used.add(best)
+        _, a2, b2 = seen[best]
+        score.enter.append(a2 - a)
+        if b < end - MATCH_AFTER_S and b2 < math.inf:
+            score.exit.append(b2 - b)
+    score.spurious_visits += sum(1 for index, (_, a2, _) in enumerate(seen) if index not in used and a2 < end)
+
+
+def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
+    store = SimulatedStore(seed=seed, shoppers=shoppers)
+    config = store.config
+    start, end = store.start, store.start + minutes * 60
+    resolver = Resolver()
+    engine = PresenceEngine(config.zones, config.presence)
+    naive = NaiveTracker(config)
+    tick_s = config.presence.tick_interval_s
+    tokens = [s.token for s in store.shoppers]
+    stop_at = dict.fromkeys(tokens, end)
+    engine_changes: dict[str, list[tuple[str | None, float]]] = {token: [] for token in tokens}
+    in_store = {t: [(trip.legs[0].t1, trip.legs[-1].t0) for trip in store.trips(t, end)] for t in tokens}
+    truths = {t: store.visits(t, end) for t in tokens}
+    cursor = dict.fromkeys(tokens, 0)
+    vcursor = dict.fromkeys(tokens, 0)
+    scores = {"engine": Score(), "baseline": Score()}
+    adverts = resolved_n = 0
+
+    def note(events: list[PresenceEvent]) -> None:
+        for event in events:
+            if event.kind != "dwell" and event.token in engine_changes:
+                engine_changes[event.token].append((event.zone if event.kind == "entered" else None, event.at))
+
+    def sample(now: float) -> None:
+        for token in tokens:
+            if now >= stop_at[token]:
+                continue
+            trips = in_store[token]
+            i = cursor[token]
+            while i < len(trips) and trips[i][1] < now:
+                i += 1
+            cursor[token] = i
+            inside = i < len(trips) and trips[i][0] <= now
+            visits = truths[token]
+            j = vcursor[token]
+            while j < len(visits) and visits[j][2] < now:
+                j += 1
+            vcursor[token] = j
+            truth = visits[j][0] if j < len(visits) and visits[j][1] <= now else None
+            for name, zone in (("engine", engine.zone_of(token)), ("baseline", naive.zone.get(token))):
+                if inside or zone is not None:
+                    score = scores[name]
+                    score.counted += 1
+                    score.right += zone == truth
+
+    started = time.perf_counter()
+    next_tick = start + tick_s
+    for item in store.items():
+        at = item.at
+        while next_tick <= at and next_tick <= end:
+            note(engine.tick(next_tick))
+            naive.tick(next_tick)
+            sample(next_tick)
+            next_tick += tick_s
+        if at > end:
+            break
+        if type(item) is Advertisement:
+            adverts += 1
+            found = resolver.resolve(item, at)
+            if found is None:
+                continue
+            resolved_n += 1
+            sighting = Sighting(found.token, found.via, item.scanner, item.rssi, found.measured_power_1m_dbm, at)
+            events = engine.observe(sighting)
+            if events:
+                note(events)
+            naive.observe(sighting)
+        elif type(item) is Downlink:
+            if item.topic.endswith("/roster"):
+                resolver.set_roster(parse_roster(item.payload))
+            elif item.topic.endswith("/consent/withdraw"):
+                token = json.loads(item.payload)["token"]
+                resolver.withdraw(token)
+                engine.forget(token)
+                naive.forget(token)
+                stop_at[token] = at
+    elapsed = time.perf_counter() - started
+
+    naive_changes: dict[str, list[tuple[str | None, float]]] = {token: [] for token in tokens}
+    for token, zone, at in naive.changes:
+        naive_changes[token].append((zone, at))
+    shopper_s = 0.0
+    for token in tokens:
+        stop = stop_at[token]
+        truth = [v for v in truths[token] if v[1] < stop]
+        shopper_s += sum(max(0.0, min(b, stop) - a) for a, b in in_store[token] if a < stop)
+        for name, changes in (("engine", engine_changes[token]), ("baseline", naive_changes[token])):
+            seen = _visits([ch for ch in changes if ch[1] < stop], stop)
+            _match(scores[name], truth, seen, stop)
+    hours = shopper_s / 3600
+    report: dict[str, object] = {
+        "benchmark": "presence_accuracy",
+        "minutes": minutes,
+        "seed": seed,
+        "shoppers": shoppers,
+        "adverts": adverts,
+        "resolved": resolved_n,
+        "shopper_hours": round(hours, 2),
+        "runtime_s": round(elapsed, 1),
+    }
+    for name, score in scores.items():
+        finite_enter = [v for v in score.enter if v < math.inf]
+        report[name] = {
+            "enter_p50_s": _num(_pct(score.enter, 50)),
+            "enter_p95_s": _num(_pct(score.enter, 95)),
+            "exit_p50_s": _num(_pct(score.exit, 50)),
+            "exit_p95_s": _num(_pct(score.exit, 95)),
+            "right_zone_pct": round(100 * score.right / max(1, score.counted), 2),
+            "spurious_per_shopper_hour": round(2 * score.spurious_visits / max(hours, 1e-9), 2),
+            "visits": len(score.enter),
+            "missed_visits": score.missed,
+            "enter_mean_s": _num(statistics.fmean(finite_enter)) if finite_enter else None,
+        }
+    engine_figures = report["engine"]
+    assert isinstance(engine_figures, dict)
+    enter95, exit95 = engine_figures["enter_p95_s"], engine_figures["exit_p95_s"]
+    report["goals_met"] = (
+        enter95 is not None
+        and enter95 <= GOALS["enter_p95_s"]
+        and exit95 is not None
+        and exit95 <= GOALS["exit_p95_s"]
+        and engine_figures["right_zone_pct"] >= GOALS["right_zone_pct"]
+        and engine_figures["spurious_per_shopper_hour"] <= GOALS["spurious_per_shopper_hour"]
+    )
+    return report
+
+
+def _table(report: dict[str, object]) -> str:
+    engine, baseline = report["engine"], report["baseline"]
+    assert isinstance(engine, dict)
+    assert isinstance(baseline, dict)
+    rows = [
+        ("enter latency p50 (s)", "enter_p50_s", None),
+        ("enter latency p95 (s)", "enter_p95_s", "<= 2"),
+        ("exit latency p50 (s)", "exit_p50_s", None),
+        ("exit latency p95 (s)", "exit_p95_s", "<= 10"),
+        ("shopper-seconds in the right zone (%)", "right_zone_pct", ">= 95"),
+        ("spurious zone changes / shopper-hour", "spurious_per_shopper_hour", "<= 1"),
+        ("true visits (missed)", "visits", None),
+    ]
+    lines = [
+        f"presence accuracy: {report['minutes']} min, seed {report['seed']}, {report['shoppers']} rostered "
+        f"shoppers ({report['shopper_hours']} shopper-hours in store), {report['adverts']} adverts "
+        f"({report['resolved']} resolved), {report['runtime_s']} s",
+        f"{'metric':40} {'engine':>10} {'baseline':>10}  goal",
+    ]
+    for label, key, goal in rows:
+        if key == "visits":
+            e, b = (
+                f"{engine[key]} ({engine['missed_visits']})",
+                f"{baseline[key]} ({baseline['missed_visits']})",
+            )
+        else:
+            e, b = (f"{v:.2f}" if v is not None else "n/a" for v in (engine[key], baseline[key]))
+        lines.append(f"{label:40} {e:>10} {b:>10}  {goal or ''}")
+    lines.append(f"goals met: {'yes' if report['goals_met'] else 'NO'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--shoppers", type=int, default=40)
+    args = parser.parse_args(argv)
+    report = run(args.minutes, args.seed, args.shoppers)
+    print(_table(report))
+    print(json.dumps(report, allow_nan=False, default=str))
+    return 0 if report["goals_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

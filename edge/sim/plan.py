@@ -1,0 +1,159 @@
+"""The simulated store's floor plan, and the gateway config that matches it.
+
+A 40 m x 22 m supermarket, metres, origin at the front-left corner::
+
+    y=18   baby (6,18)          household (19,18)         drinks (32,18)
+    y=11   =================== main aisle (y = 11) ===================
+    y=4    entrance (5,4)       produce (19,4)            checkout (30,4)+(36,4)
+       door in (0,4)                                              door out (40,4)
+
+Each zone has a scanner at its centre (checkout has two, one per till). **Ground truth**: a
+shopper is in zone Z while within :data:`ZONE_RADIUS_M` of one of Z's scanners, and in no zone
+anywhere else (the aisle, the doorways, outside). Zones are at least 10 m apart, so the discs
+never touch: between two zones there is always a stretch of "no zone". Shoppers walk from a zone
+to the aisle, along it, and into the next zone; the aisle is 7 m from every scanner.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from edge.config import Config, GatewayConfig, MotionTagConfig, ScreenConfig, ShelfConfig, ZoneConfig
+
+Point = tuple[float, float]
+
+ZONE_RADIUS_M = 4.0
+"""Ground-truth radius of a zone around each of its scanners: the reach of one department
+(a few shelf bays and the screen above them)."""
+
+STAND_RADIUS_M = 2.5
+"""Where shoppers stop while in a zone: uniformly within this distance of one of its scanners,
+so a shopper who is browsing is never on the edge of the zone."""
+
+STORE_WIDTH_M = 40.0
+STORE_DEPTH_M = 24.0
+"""The building; outside it the walls cost :data:`edge.sim.radio.WALL_LOSS_DB`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShelfPlan:
+    id: str
+    skus: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ZonePlan:
+    """One zone: its scanners (id and position), where it meets the aisle, how long people stay."""
+
+    id: str
+    tags: tuple[str, ...]
+    scanners: tuple[tuple[str, Point], ...]
+    aisle: Point
+    dwell_s: tuple[float, float]
+    shelves: tuple[ShelfPlan, ...] = ()
+    screen: str | None = None
+
+    def contains(self, x: float, y: float) -> bool:
+        r2 = ZONE_RADIUS_M * ZONE_RADIUS_M
+        return any((x - sx) ** 2 + (y - sy) ** 2 <= r2 for _, (sx, sy) in self.scanners)
+
+
+@dataclass(frozen=True, slots=True)
+class FloorPlan:
+    zones: tuple[ZonePlan, ...]
+    entrance: str
+    checkout: str
+    aisles: tuple[str, ...]
+    """The zones a trip picks its middle stops from."""
+    outside_in: Point
+    door_in: Point
+    door_out: Point
+    outside_out: Point
+
+    def zone(self, zone_id: str) -> ZonePlan:
+        return next(zone for zone in self.zones if zone.id == zone_id)
+
+    @property
+    def scanners(self) -> tuple[tuple[str, Point], ...]:
+        return tuple(scanner for zone in self.zones for scanner in zone.scanners)
+
+    def zone_at(self, x: float, y: float) -> str | None:
+        """Ground truth: the zone whose radius (x, y) is in, or None."""
+        for zone in self.zones:
+            if zone.contains(x, y):
+                return zone.id
+        return None
+
+
+def inside_building(x: float, y: float) -> bool:
+    return 0.0 <= x <= STORE_WIDTH_M and 0.0 <= y <= STORE_DEPTH_M
+
+
+def distance(a: Point, b: Point) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def _zone(
+    zone_id: str,
+    tags: tuple[str, ...],
+    scanners: dict[str, Point],
+    aisle: Point,
+    dwell_s: tuple[float, float] = (20.0, 120.0),
+    shelves: dict[str, tuple[str, ...]] | None = None,
+    screen: str | None = None,
+) -> ZonePlan:
+    shelf_plans = tuple(ShelfPlan(shelf, skus) for shelf, skus in (shelves or {}).items())
+    return ZonePlan(zone_id, tags, tuple(scanners.items()), aisle, dwell_s, shelf_plans, screen)
+
+
+DEFAULT_PLAN = FloorPlan(
+    zones=(
+        _zone("entrance", ("entrance", "promotions"), {"scn-entrance": (5.0, 4.0)}, (5.0, 12.0), (20.0, 40.0),
+              screen="screen-3"),
+        _zone("produce", ("fresh", "produce"), {"scn-produce": (19.0, 4.0)}, (19.0, 12.0),
+              shelves={"shelf-b1": ("4011", "4015", "4062", "2000000012340")}),
+        _zone("checkout", ("checkout",), {"scn-checkout-a": (30.0, 4.0), "scn-checkout-b": (36.0, 4.0)},
+              (33.0, 12.0), (30.0, 120.0)),
+        _zone("baby", ("baby", "families"), {"scn-baby": (6.0, 20.0)}, (6.0, 12.0),
+              shelves={"shelf-a3": ("4006381333931", "4062300020719", "4066447244320")}, screen="screen-1"),
+        _zone("household", ("household",), {"scn-household": (19.0, 20.0)}, (19.0, 12.0),
+              shelves={"shelf-d1": ("4015000961502", "8710447348247")}),
+        _zone("drinks", ("drinks", "alcohol"), {"scn-drinks": (32.0, 20.0)}, (32.0, 12.0),
+              shelves={"shelf-c2": ("4008287054207", "4104450004642", "3263280102605")}, screen="screen-2"),
+    ),
+    entrance="entrance",
+    checkout="checkout",
+    aisles=("produce", "baby", "household", "drinks"),
+    outside_in=(-6.0, 4.0),
+    door_in=(0.0, 4.0),
+    door_out=(40.0, 4.0),
+    outside_out=(46.0, 4.0),
+)  # fmt: skip
+
+
+def default_config(plan: FloorPlan = DEFAULT_PLAN) -> Config:
+    """The demo gateway's config: store-1/gw-1, one zone per plan zone, its screens and shelves."""
+    zones = tuple(
+        ZoneConfig(id=zone.id, scanners=tuple(scanner for scanner, _ in zone.scanners), tags=zone.tags)
+        for zone in plan.zones
+    )
+    screens = tuple(ScreenConfig(id=zone.screen, zone=zone.id) for zone in plan.zones if zone.screen)
+    shelves = tuple(
+        ShelfConfig(id=shelf.id, zone=zone.id, skus=shelf.skus) for zone in plan.zones for shelf in zone.shelves
+    )
+    from edge.sim.tags import MOTION_TAGS  # the configured ones; the stray sensor is left out on purpose
+
+    on_shelves = {shelf.id for shelf in shelves}
+    motion_tags = tuple(
+        MotionTagConfig(id=tag.id, mac=tag.mac, shelf=tag.shelf, sku=tag.sku)
+        for tag in MOTION_TAGS
+        if tag.shelf in on_shelves and tag.sku is not None
+    )
+    return Config(
+        gateway=GatewayConfig(store="store-1", gateway="gw-1"),
+        zones=zones,
+        screens=screens,
+        shelves=shelves,
+        motion_tags=motion_tags,
+    )
