@@ -111,17 +111,13 @@ class Device:
             self.address = _mac(self.rng, static=False)
             if self.kind == "anonymous":
                 company = self.rng.choice(_ANON_COMPANIES)
-                self.manufacturer = {
-                    company: bytes([0x10, 0x05]) + self.rng.randbytes(self.rng.randint(4, 20))
-                }
+                self.manufacturer = {company: bytes([0x10, 0x05]) + self.rng.randbytes(self.rng.randint(4, 20))}
         if self.kind == "eid":
             window = int(at - self.t0) >> EID_K
             if window != self._eid_window:
                 self._eid_window = window
                 eid = eid_at(self.tk, EID_K, self.t0, at)
-                self.service = {
-                    EDDYSTONE_UUID: eddystone_eid_payload(eid, self.declared_dbm + EDDYSTONE_0M_TO_1M_DB)
-                }
+                self.service = {EDDYSTONE_UUID: eddystone_eid_payload(eid, self.declared_dbm + EDDYSTONE_0M_TO_1M_DB)}
 
     def heard(self, rng: random.Random, at: float, distance_m: float, outside: bool) -> int | None:
         """The RSSI one scanner reads for one advert, or None when it misses it."""

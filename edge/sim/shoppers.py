@@ -185,9 +185,7 @@ def visits(plan: FloorPlan, trip: Trip) -> list[tuple[str, float, float]]:
     """Ground-truth zone visits of one trip: (zone, entered, left), exact, in time order."""
     found: list[tuple[str, float, float]] = []
     for zone in plan.zones:
-        spans = sorted(
-            span for leg in trip.legs for _, c in zone.scanners if (span := _disc_interval(leg, c))
-        )
+        spans = sorted(span for leg in trip.legs for _, c in zone.scanners if (span := _disc_interval(leg, c)))
         for t0, t1 in spans:
             if found and found[-1][0] == zone.id and t0 <= found[-1][2] + 1e-6:
                 found[-1] = (zone.id, found[-1][1], max(found[-1][2], t1))

@@ -107,9 +107,7 @@ class SimulatedStore:
             tokens.add(token)
             kind: Kind = "eid" if index % 5 in EID_EVERY else "ibeacon"
             first = start + (2.0 if index == 0 else rng.uniform(0.0, 600.0))
-            self.shoppers.append(
-                SimShopper(index, token, kind, Person(plan, seed, index, kind, first_arrival=first))
-            )
+            self.shoppers.append(SimShopper(index, token, kind, Person(plan, seed, index, kind, first_arrival=first)))
         count = ANONYMOUS_PER_SHOPPER * shoppers if anonymous is None else anonymous
         self.anonymous = [
             Person(plan, seed, index, "anonymous", first_arrival=start + rng.uniform(0.0, 600.0))
