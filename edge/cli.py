@@ -102,6 +102,12 @@ def _cmd_vision_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from edge.bench import command
+
+    return command(args.only or (), quick=args.quick, as_json=args.json, markdown_out=args.markdown)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge", description="instore-edge: the in-store edge gateway")
     parser.add_argument("--version", action="version", version=f"edge {__version__}")
@@ -146,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     enroll = vision_sub.add_parser("enroll", help="print the roster face entry (JSON) for the one face in IMAGE")
     enroll.add_argument("image", help="a photo with exactly one face")
     enroll.set_defaults(func=_cmd_vision_enroll)
+
+    bench = sub.add_parser("bench", help="run benchmarks/ and print every figure beside its goal and peer")
+    bench.add_argument("--only", nargs="+", metavar="NAME", help="just these benchmarks (e.g. parsing footprint)")
+    bench.add_argument("--quick", action="store_true", help="small runs (seconds each): plumbing, not figures")
+    output = bench.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON document on stdout, for machines")
+    output.add_argument("--markdown", action="store_true", help="the README's markdown table on stdout")
+    bench.set_defaults(func=_cmd_bench)
 
     from edge.ops.commands import add_commands
 

@@ -138,7 +138,11 @@ class Pipeline:
                 async for item in source:
                     await queue.put(item)
             finally:
-                await queue.put(None)
+                task = asyncio.current_task()
+                # Cancelled on a stop: nobody reads the queue any more, and on a full one (a backlog)
+                # putting the end marker would wait forever and hang the shutdown.
+                if task is None or not task.cancelling():
+                    await queue.put(None)
 
         feeder = asyncio.create_task(feed(), name="edge-source")
         stopper = asyncio.create_task(stop.wait(), name="edge-stop")

