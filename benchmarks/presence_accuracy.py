@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -105,6 +104,7 @@ class Score:
     spurious_visits: int = 0
     right: int = 0
     counted: int = 0
+    shopper_s: float = 0.0
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -156,6 +156,20 @@ def _match(
     score.spurious_visits += sum(1 for index, (_, a2, _) in enumerate(seen) if index not in used and a2 < end)
 
 
+def _figures(score: Score) -> dict[str, object]:
+    hours = score.shopper_s / 3600
+    return {
+        "enter_p50_s": _num(_pct(score.enter, 50)),
+        "enter_p95_s": _num(_pct(score.enter, 95)),
+        "exit_p50_s": _num(_pct(score.exit, 50)),
+        "exit_p95_s": _num(_pct(score.exit, 95)),
+        "right_zone_pct": round(100 * score.right / max(1, score.counted), 2),
+        "spurious_per_shopper_hour": round(2 * score.spurious_visits / max(hours, 1e-9), 2),
+        "visits": len(score.enter),
+        "missed_visits": score.missed,
+    }
+
+
 def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
     store = SimulatedStore(seed=seed, shoppers=shoppers)
     config = store.config
@@ -171,7 +185,9 @@ def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
     truths = {t: store.visits(t, end) for t in tokens}
     cursor = dict.fromkeys(tokens, 0)
     vcursor = dict.fromkeys(tokens, 0)
-    scores = {"engine": Score(), "baseline": Score()}
+    via = {s.token: "eddystone-eid" if s.kind == "eid" else "ibeacon" for s in store.shoppers}
+    groups = [(name, kind) for name in ("engine", "baseline") for kind in ("all", "eddystone-eid", "ibeacon")]
+    scores = {group: Score() for group in groups}
     adverts = resolved_n = 0
 
     def note(events: list[PresenceEvent]) -> None:
@@ -197,9 +213,10 @@ def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
             truth = visits[j][0] if j < len(visits) and visits[j][1] <= now else None
             for name, zone in (("engine", engine.zone_of(token)), ("baseline", naive.zone.get(token))):
                 if inside or zone is not None:
-                    score = scores[name]
-                    score.counted += 1
-                    score.right += zone == truth
+                    for group in ((name, "all"), (name, via[token])):
+                        score = scores[group]
+                        score.counted += 1
+                        score.right += zone == truth
 
     started = time.perf_counter()
     next_tick = start + tick_s
@@ -237,14 +254,16 @@ def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
     naive_changes: dict[str, list[tuple[str | None, float]]] = {token: [] for token in tokens}
     for token, zone, at in naive.changes:
         naive_changes[token].append((zone, at))
-    shopper_s = 0.0
     for token in tokens:
         stop = stop_at[token]
         truth = [v for v in truths[token] if v[1] < stop]
-        shopper_s += sum(max(0.0, min(b, stop) - a) for a, b in in_store[token] if a < stop)
+        in_store_s = sum(max(0.0, min(b, stop) - a) for a, b in in_store[token] if a < stop)
         for name, changes in (("engine", engine_changes[token]), ("baseline", naive_changes[token])):
             seen = _visits([ch for ch in changes if ch[1] < stop], stop)
-            _match(scores[name], truth, seen, stop)
+            for group in ((name, "all"), (name, via[token])):
+                _match(scores[group], truth, seen, stop)
+                scores[group].shopper_s += in_store_s
+    shopper_s = scores["engine", "all"].shopper_s
     hours = shopper_s / 3600
     report: dict[str, object] = {
         "benchmark": "presence_accuracy",
@@ -256,19 +275,12 @@ def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
         "shopper_hours": round(hours, 2),
         "runtime_s": round(elapsed, 1),
     }
-    for name, score in scores.items():
-        finite_enter = [v for v in score.enter if v < math.inf]
-        report[name] = {
-            "enter_p50_s": _num(_pct(score.enter, 50)),
-            "enter_p95_s": _num(_pct(score.enter, 95)),
-            "exit_p50_s": _num(_pct(score.exit, 50)),
-            "exit_p95_s": _num(_pct(score.exit, 95)),
-            "right_zone_pct": round(100 * score.right / max(1, score.counted), 2),
-            "spurious_per_shopper_hour": round(2 * score.spurious_visits / max(hours, 1e-9), 2),
-            "visits": len(score.enter),
-            "missed_visits": score.missed,
-            "enter_mean_s": _num(statistics.fmean(finite_enter)) if finite_enter else None,
-        }
+    for (name, kind), score in scores.items():
+        figures = _figures(score)
+        if kind == "all":
+            report[name] = figures
+        else:
+            report.setdefault(f"{name}_by_via", {})[kind] = figures  # type: ignore[union-attr]
     engine_figures = report["engine"]
     assert isinstance(engine_figures, dict)
     enter95, exit95 = engine_figures["enter_p95_s"], engine_figures["exit_p95_s"]
@@ -311,6 +323,13 @@ def _table(report: dict[str, object]) -> str:
         else:
             e, b = (f"{v:.2f}" if v is not None else "n/a" for v in (engine[key], baseline[key]))
         lines.append(f"{label:40} {e:>10} {b:>10}  {goal or ''}")
+    by_via = report.get("engine_by_via")
+    if isinstance(by_via, dict):
+        for kind, figures in by_via.items():
+            lines.append(
+                f"  engine, {kind} only: enter p95 {figures['enter_p95_s']} s, exit p95 {figures['exit_p95_s']} s, "
+                f"right {figures['right_zone_pct']} %, spurious {figures['spurious_per_shopper_hour']}/h"
+            )
     lines.append(f"goals met: {'yes' if report['goals_met'] else 'NO'}")
     return "\n".join(lines)
 

@@ -1,30 +1,36 @@
 """The presence engine: resolved sightings in, ``entered`` / ``dwell`` / ``exited`` events out.
 
 Pure and clock-injected: time comes only from ``Sighting.at`` and ``tick(now)``. Per shopper and
-scanner an :class:`~edge.rssi.RssiWindow` smooths the RSSI (trimmed mean over
-``rssi_window_s``); a zone's value is the strongest of its scanners' smoothed values.
+scanner an :class:`~edge.rssi.RssiWindow` keeps ``rssi_window_s`` of samples; a zone's level is
+the loudest of its scanners. Two trimmed means are read from each window: the **fast** level, over
+the last :data:`~edge.constants.ENTER_WINDOW_S` (quick to rise when a shopper walks in), and the
+**slow** level, over the whole window (steady enough that a shopper standing at a shelf is not
+thrown out by a few weak adverts).
 
 The state machine, per shopper (one zone at a time, or none):
 
-- **enter** (from no zone): the zone's smoothed RSSI is at or above ``enter_rssi_dbm`` for
+- **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` for
   :data:`~edge.constants.ENTER_SAMPLES` consecutive samples of that zone, and no other zone hears
-  the shopper louder.
-- **stay**: every sample of the current zone at or above ``exit_rssi_dbm`` re-arms the exit timer.
-  Between the two thresholds is the dead band: nothing changes there, whatever the noise does.
-- **exit** (on a timer, in :meth:`PresenceEngine.tick`): ``exit_timeout_s`` after the last sample
-  of the current zone at or above ``exit_rssi_dbm`` -- the shopper walked away (samples went weak)
-  or went silent (no samples at all). No advertisement is needed for it to fire.
-- **hand-off**: another zone is at or above its ``enter_rssi_dbm`` *and* louder than the current
-  zone by ``handoff_margin_db`` for ``handoff_samples`` consecutive samples; emits ``exited`` for
-  the old zone then ``entered`` for the new one, at the same time.
+  the shopper louder. Within :data:`~edge.constants.REENTRY_GUARD_S` of leaving a zone, coming
+  back into it also needs its slow level back above ``exit_rssi_dbm``: no flapping at the edge.
+- **stay**: while the slow level is at or above ``exit_rssi_dbm``. Between the two thresholds is
+  the dead band: nothing changes there, whatever the noise does.
+- **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
+  level fell below ``exit_rssi_dbm`` (the shopper walked away), or ``exit_timeout_s`` after the
+  last sample of the zone (the shopper went silent: left the building, or the phone died). No
+  advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only
+  the silence timer applies: the slow window must first fill with samples from inside the zone.
+- **hand-off**: another zone's fast level is at or above its ``enter_rssi_dbm`` *and* louder than
+  the current zone's by ``handoff_margin_db`` for ``handoff_samples`` consecutive samples; emits
+  ``exited`` for the old zone then ``entered`` for the new one, at the same time.
 - **dwell**: every ``dwell_interval_s`` while the shopper stays.
 
 Thresholds are for a reference phone whose RSSI at 1 m is ``PresenceConfig.measured_power_1m_dbm``.
 A sighting that carries its own calibrated power (iBeacon's measured power, Eddystone's ranging
 data) is compared after shifting by the difference (capped at
 :data:`~edge.constants.MEASURED_POWER_CORRECTION_MAX_DB`), so a weak loyalty card and a loud phone
-enter at the same distance. Events carry the smoothed RSSI as heard, and the distance estimated
-from it with the sender's own power.
+enter at the same distance. Events carry the slow level as heard (``rssi``) and the distance
+estimated from it with the sender's own power.
 """
 
 from __future__ import annotations
@@ -98,31 +104,37 @@ class _Track:
     __slots__ = (
         "candidate",
         "candidate_n",
+        "heard_at",
         "last_dwell",
         "last_seen",
+        "left_at",
+        "left_zone",
         "offset",
         "power",
         "rssi",
         "since",
-        "strong_at",
         "via",
+        "weak",
         "windows",
         "zone",
     )
 
-    def __init__(self, via: str, power: float, offset: float) -> None:
+    def __init__(self, via: str, power: float) -> None:
         self.windows: dict[str, RssiWindow] = {}
         self.zone: _Zone | None = None
         self.since = 0.0
-        self.strong_at = 0.0
+        self.heard_at = 0.0
+        self.weak = False
         self.last_dwell = 0.0
         self.last_seen = 0.0
         self.rssi = 0.0
         self.candidate: _Zone | None = None
         self.candidate_n = 0
+        self.left_zone: _Zone | None = None
+        self.left_at = 0.0
         self.via = via
         self.power = power
-        self.offset = offset
+        self.offset = 0.0
 
 
 class PresenceEngine:
@@ -136,6 +148,7 @@ class PresenceEngine:
                 by_scanner.setdefault(scanner, []).append(zone)
         self._by_scanner = {scanner: tuple(found) for scanner, found in by_scanner.items()}
         self._window_s = presence.rssi_window_s
+        self._fast_s = min(c.ENTER_WINDOW_S, presence.rssi_window_s)
         self._reference_dbm = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
         self._tracks: dict[str, _Track] = {}
@@ -153,62 +166,78 @@ class PresenceEngine:
         at = sighting.at
         track = self._tracks.get(token)
         if track is None:
-            track = self._tracks[token] = _Track(sighting.via, self._reference_dbm, 0.0)
+            track = self._tracks[token] = _Track(sighting.via, self._reference_dbm)
         track.via = sighting.via
         power = sighting.measured_power_1m_dbm
         if power is not None and power != track.power:
-            self._set_power(track, power)
+            limit = c.MEASURED_POWER_CORRECTION_MAX_DB
+            track.power = power
+            track.offset = min(max(self._reference_dbm - power, -limit), limit)
         window = track.windows.get(sighting.scanner)
         if window is None:
             window = track.windows[sighting.scanner] = RssiWindow(self._window_s)
-        smoothed = window.add(at, sighting.rssi)
+        window.add(at, sighting.rssi)
         if at > track.last_seen:
             track.last_seen = at
         events: list[PresenceEvent] = []
         for zone in zones:
-            value = smoothed if len(zone.scanners) == 1 else self._value(track, zone, at)
-            if value is not None:
-                self._step(token, track, zone, value, at, events)
+            if track.zone is zone:
+                self._stay(track, zone, at)
+            else:
+                self._consider(token, track, zone, at, events)
         return events
 
-    def _set_power(self, track: _Track, power: float) -> None:
-        limit = c.MEASURED_POWER_CORRECTION_MAX_DB
-        track.power = power
-        track.offset = min(max(self._reference_dbm - power, -limit), limit)
-
-    def _value(self, track: _Track, zone: _Zone, now: float) -> float | None:
-        """The zone's smoothed RSSI for this shopper: the loudest of its scanners, None if unheard."""
+    def _level(
+        self,
+        track: _Track,
+        zone: _Zone,
+        now: float,
+        span_s: float | None,
+        *,
+        min_samples: int = 1,
+        robust: bool = False,
+    ) -> float | None:
+        """The zone's smoothed RSSI as heard (loudest of its scanners), or None if unheard."""
         best: float | None = None
         windows = track.windows
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
-                value = window.value(now)
+                value = window.value(now, span_s, min_samples=min_samples, robust=robust)
                 if value is not None and (best is None or value > best):
                     best = value
         return best
 
-    def _step(
-        self, token: str, track: _Track, zone: _Zone, value: float, at: float, events: list[PresenceEvent]
-    ) -> None:
-        level = value + track.offset
+    def _stay(self, track: _Track, zone: _Zone, at: float) -> None:
+        """A sample of the current zone: re-arm the silence timer, note whether the shopper is leaving."""
+        track.heard_at = at
+        slow: float | None = None
+        count = 0
+        windows = track.windows
+        for scanner in zone.scanners:
+            window = windows.get(scanner)
+            if window is not None:
+                value = window.value(at, robust=True)
+                if value is not None and (slow is None or value > slow):
+                    slow, count = value, len(window)
+        if slow is None or count < c.EXIT_MIN_SAMPLES:
+            track.weak = False  # too few samples to judge: the silence timer decides
+        else:
+            track.rssi = slow
+            track.weak = slow + track.offset < zone.exit and at - track.since >= self._window_s
+        candidate = track.candidate
+        if candidate is not None:
+            rival = self._level(track, candidate, at, self._fast_s)
+            held = self._level(track, zone, at, self._fast_s)
+            if rival is None or (held is not None and rival < held + candidate.margin):
+                track.candidate = None
+                track.candidate_n = 0
+
+    def _consider(self, token: str, track: _Track, zone: _Zone, at: float, events: list[PresenceEvent]) -> None:
+        """A sample of another zone: count it towards entering it (or handing off to it)."""
+        fast = self._level(track, zone, at, self._fast_s, min_samples=c.ENTER_MIN_SAMPLES)
         current = track.zone
-        if current is zone:
-            track.rssi = value
-            if level >= zone.exit:
-                track.strong_at = at
-            candidate = track.candidate
-            if candidate is not None:
-                rival = self._value(track, candidate, at)
-                if rival is None or rival + track.offset < level + candidate.margin:
-                    track.candidate = None
-                    track.candidate_n = 0
-            return
-        qualifies = level >= zone.enter
-        if qualifies and current is not None:
-            held = self._value(track, current, at)
-            qualifies = held is None or level >= held + track.offset + zone.margin
-        if not qualifies:
+        if fast is None or fast + track.offset < zone.enter or not self._steady(track, zone, current, fast, at):
             if track.candidate is zone:
                 track.candidate = None
                 track.candidate_n = 0
@@ -219,30 +248,46 @@ class PresenceEngine:
             track.candidate = zone
             track.candidate_n = 1
         if current is None:
-            if track.candidate_n < c.ENTER_SAMPLES or self._louder_elsewhere(track, zone, value, at):
+            if track.candidate_n < c.ENTER_SAMPLES or self._louder_elsewhere(track, zone, fast, at):
                 return
         elif track.candidate_n < zone.samples:
             return
         if current is not None:
             events.append(self._event("exited", token, track, current, at))
+            track.left_zone, track.left_at = current, at
         else:
             self._present[token] = track
         track.zone = zone
-        track.since = at
-        track.strong_at = at
-        track.last_dwell = at
-        track.rssi = value
+        track.since = track.heard_at = track.last_dwell = at
+        track.weak = False
+        track.rssi = fast
         track.candidate = None
         track.candidate_n = 0
         events.append(self._event("entered", token, track, zone, at))
 
-    def _louder_elsewhere(self, track: _Track, zone: _Zone, value: float, at: float) -> bool:
+    def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
+        """Besides a fast level at the enter threshold: is the evidence steady enough to move?
+
+        From no zone, the slow level must agree (above the exit threshold by
+        ENTER_SLOW_MARGIN_DB; above the *enter* threshold when coming back into a zone left less
+        than REENTRY_GUARD_S ago). From another zone, this one must lead it by the hand-off margin.
+        """
+        if current is not None:
+            held = self._level(track, current, at, self._fast_s)
+            return held is None or fast >= held + zone.margin
+        slow = self._level(track, zone, at, None)
+        if slow is None:
+            return False
+        back_soon = track.left_zone is zone and at - track.left_at < c.REENTRY_GUARD_S
+        floor = zone.enter if back_soon else zone.exit + c.ENTER_SLOW_MARGIN_DB
+        return slow + track.offset >= floor
+
+    def _louder_elsewhere(self, track: _Track, zone: _Zone, fast: float, at: float) -> bool:
         for scanner, window in track.windows.items():
-            if scanner in zone.scanners:
-                continue
-            other = window.value(at)
-            if other is not None and other > value - c.ENTER_LEAD_DB:
-                return True
+            if scanner not in zone.scanners:
+                other = window.value(at, self._fast_s)
+                if other is not None and other > fast:
+                    return True
         return False
 
     def _event(
@@ -262,13 +307,13 @@ class PresenceEngine:
     # --- timers ------------------------------------------------------------------------------
 
     def tick(self, now: float) -> list[PresenceEvent]:
-        """Fire the timers due at ``now``: exits (``exit_timeout_s``), dwell (every ``dwell_interval_s``)."""
+        """Fire the timers due at ``now``: exits (walked away, or silent), dwell (every ``dwell_interval_s``)."""
         events: list[PresenceEvent] = []
         gone: list[str] = []
         for token, track in self._present.items():
             zone = track.zone
             assert zone is not None
-            if now - track.strong_at >= zone.exit_timeout_s:
+            if track.weak or now - track.heard_at >= zone.exit_timeout_s:
                 events.append(self._event("exited", token, track, zone, now))
                 gone.append(token)
             elif now - track.last_dwell >= zone.dwell_s:
@@ -278,18 +323,21 @@ class PresenceEngine:
                 events.append(self._event("dwell", token, track, zone, now))
         for token in gone:
             track = self._present.pop(token)
+            track.left_zone, track.left_at = track.zone, now
             track.zone = None
+            track.weak = False
             track.candidate = None
             track.candidate_n = 0
         self._purge(now)
         return events
 
     def _purge(self, now: float) -> None:
-        """Drop shoppers in no zone who have not been heard for a window: bounded memory."""
+        """Drop shoppers in no zone who have been silent for a while: memory stays bounded."""
         if self._next_purge is not None and now < self._next_purge:
             return
-        self._next_purge = now + self._window_s
-        horizon = now - self._window_s
+        idle_s = max(self._window_s, c.REENTRY_GUARD_S)
+        self._next_purge = now + idle_s
+        horizon = now - idle_s
         idle = [token for token, t in self._tracks.items() if t.zone is None and t.last_seen < horizon]
         for token in idle:
             del self._tracks[token]
@@ -308,16 +356,8 @@ class PresenceEngine:
             current = track.zone
             assert current is not None
             if zone is None or current.id == zone:
-                found.append(
-                    Occupant(
-                        token,
-                        current.id,
-                        track.since,
-                        track.rssi,
-                        distance_m(track.rssi, track.power, self._exponent),
-                        track.via,
-                    )
-                )
+                distance = distance_m(track.rssi, track.power, self._exponent)
+                found.append(Occupant(token, current.id, track.since, track.rssi, distance, track.via))
         return found
 
     def zone_of(self, token: str) -> str | None:

@@ -23,16 +23,16 @@ from edge.config import Config, GatewayConfig, MotionTagConfig, ScreenConfig, Sh
 
 Point = tuple[float, float]
 
-ZONE_RADIUS_M = 4.0
+ZONE_RADIUS_M = 3.0
 """Ground-truth radius of a zone around each of its scanners: the reach of one department
 (a few shelf bays and the screen above them)."""
 
-STAND_RADIUS_M = 2.5
+STAND_RADIUS_M = 1.5
 """Where shoppers stop while in a zone: uniformly within this distance of one of its scanners,
 so a shopper who is browsing is never on the edge of the zone."""
 
 STORE_WIDTH_M = 40.0
-STORE_DEPTH_M = 28.0
+STORE_DEPTH_M = 24.0
 """The building; outside it the walls cost :data:`edge.sim.radio.WALL_LOSS_DB`."""
 
 
@@ -109,17 +109,17 @@ def _zone(
 
 DEFAULT_PLAN = FloorPlan(
     zones=(
-        _zone("entrance", ("entrance", "promotions"), {"scn-entrance": (5.0, 4.0)}, (5.0, 14.0), (20.0, 40.0),
+        _zone("entrance", ("entrance", "promotions"), {"scn-entrance": (5.0, 4.0)}, (5.0, 12.0), (20.0, 40.0),
               screen="screen-3"),
-        _zone("produce", ("fresh", "produce"), {"scn-produce": (19.0, 4.0)}, (19.0, 14.0),
+        _zone("produce", ("fresh", "produce"), {"scn-produce": (19.0, 4.0)}, (19.0, 12.0),
               shelves={"shelf-b1": ("4011", "4015", "4062", "2000000012340")}),
-        _zone("checkout", ("checkout",), {"scn-checkout-a": (30.0, 4.0), "scn-checkout-b": (36.0, 4.0)},
-              (33.0, 14.0), (30.0, 120.0)),
-        _zone("baby", ("baby", "families"), {"scn-baby": (6.0, 24.0)}, (6.0, 14.0),
+        _zone("checkout", ("checkout",), {"scn-checkout-a": (31.0, 4.0), "scn-checkout-b": (35.0, 4.0)},
+              (33.0, 12.0), (30.0, 120.0)),
+        _zone("baby", ("baby", "families"), {"scn-baby": (6.0, 20.0)}, (6.0, 12.0),
               shelves={"shelf-a3": ("4006381333931", "4062300020719", "4066447244320")}, screen="screen-1"),
-        _zone("household", ("household",), {"scn-household": (19.0, 24.0)}, (19.0, 14.0),
+        _zone("household", ("household",), {"scn-household": (19.0, 20.0)}, (19.0, 12.0),
               shelves={"shelf-d1": ("4015000961502", "8710447348247")}),
-        _zone("drinks", ("drinks", "alcohol"), {"scn-drinks": (32.0, 24.0)}, (32.0, 14.0),
+        _zone("drinks", ("drinks", "alcohol"), {"scn-drinks": (32.0, 20.0)}, (32.0, 12.0),
               shelves={"shelf-c2": ("4008287054207", "4104450004642", "3263280102605")}, screen="screen-2"),
     ),
     entrance="entrance",

@@ -32,15 +32,15 @@ OUTLIER_PROBABILITY = 0.02
 """Chance of a deep fade (a multipath null) on one advert at one scanner..."""
 OUTLIER_DB = (10.0, 25.0)
 """...and how deep it is."""
-BODY_SHADOW_RATE_HZ = 1.0 / 180.0
+BODY_SHADOW_RATE_HZ = 1.0 / 300.0
 """How often a phone is shadowed by its owner's body (turning, pocketing it)..."""
-BODY_SHADOW_S = (1.0, 4.0)
+BODY_SHADOW_S = (1.0, 3.0)
 """...for how long..."""
-BODY_SHADOW_DB = (3.0, 8.0)
+BODY_SHADOW_DB = (2.0, 6.0)
 """...and how much it costs at every scanner."""
-SILENCE_RATE_HZ = 1.0 / 300.0
+SILENCE_RATE_HZ = 1.0 / 600.0
 """How often a phone's OS stops the app advertising for a moment (doze, a call)..."""
-SILENCE_S = (1.0, 4.0)
+SILENCE_S = (1.0, 3.0)
 """...and for how long."""
 HEARING_RANGE_M = 15.0
 """Beyond this distance a scanner hears nothing (shelving, bodies, the noise floor)."""
@@ -48,7 +48,7 @@ SENSITIVITY_DBM = -95.0
 """Weakest advert a scanner's radio decodes."""
 WALL_LOSS_DB = 10.0
 """Extra loss when the phone is outside the building (the shopfront)."""
-CALIBRATION_SIGMA_DB = 2.0
+CALIBRATION_SIGMA_DB = 1.0
 """How far a device's declared power at 1 m is off from its real power."""
 MAC_ROTATION_S = 900.0
 """Phones rotate their random address about every 15 minutes (iOS and Android)."""

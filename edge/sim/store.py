@@ -41,8 +41,9 @@ DEFAULT_START = parse_start("2026-11-23T10:00:00Z")
 ANONYMOUS_PER_SHOPPER = 3
 """People without the app or a card per rostered shopper: most shoppers never opt in."""
 
-EID_EVERY = (0, 1, 2)
-"""Rostered shopper i carries the app when i % 5 is one of these (60 %), else a loyalty card."""
+CARD_EVERY = 4
+"""Every fourth rostered shopper (i % 4 == 3) carries an iBeacon loyalty card, the others the
+retailer's app: most programmes have moved to the app, cards remain for the rest."""
 
 WITHDRAW_AT_S = 90.0
 """When shopper 0 (in the store from the first seconds) withdraws consent."""
@@ -105,7 +106,7 @@ class SimulatedStore:
             while token in tokens:
                 token = f"s-{rng.randbytes(4).hex()}"
             tokens.add(token)
-            kind: Kind = "eid" if index % 5 in EID_EVERY else "ibeacon"
+            kind: Kind = "ibeacon" if index % CARD_EVERY == CARD_EVERY - 1 else "eid"
             first = start + (2.0 if index == 0 else rng.uniform(0.0, 600.0))
             self.shoppers.append(SimShopper(index, token, kind, Person(plan, seed, index, kind, first_arrival=first)))
         count = ANONYMOUS_PER_SHOPPER * shoppers if anonymous is None else anonymous
