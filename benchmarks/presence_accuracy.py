@@ -275,12 +275,13 @@ def run(minutes: float, seed: int, shoppers: int) -> dict[str, object]:
         "shopper_hours": round(hours, 2),
         "runtime_s": round(elapsed, 1),
     }
+    by_via: dict[str, dict[str, dict[str, object]]] = {"engine": {}, "baseline": {}}
     for (name, kind), score in scores.items():
-        figures = _figures(score)
         if kind == "all":
-            report[name] = figures
+            report[name] = _figures(score)
         else:
-            report.setdefault(f"{name}_by_via", {})[kind] = figures  # type: ignore[union-attr]
+            by_via[name][kind] = _figures(score)
+    report["engine_by_via"], report["baseline_by_via"] = by_via["engine"], by_via["baseline"]
     engine_figures = report["engine"]
     assert isinstance(engine_figures, dict)
     enter95, exit95 = engine_figures["enter_p95_s"], engine_figures["exit_p95_s"]

@@ -9,17 +9,19 @@ thrown out by a few weak adverts).
 
 The state machine, per shopper (one zone at a time, or none):
 
-- **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` for
-  :data:`~edge.constants.ENTER_SAMPLES` consecutive samples of that zone, and no other zone hears
-  the shopper louder. Within :data:`~edge.constants.REENTRY_GUARD_S` of leaving a zone, coming
-  back into it also needs its slow level back above ``exit_rssi_dbm``: no flapping at the edge.
+- **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` over at least
+  :data:`~edge.constants.ENTER_MIN_SAMPLES` samples, its slow level agrees (at least
+  :data:`~edge.constants.ENTER_SLOW_MARGIN_DB` above ``exit_rssi_dbm``; above ``enter_rssi_dbm``
+  when coming back within :data:`~edge.constants.REENTRY_GUARD_S` of leaving that zone), and no
+  other zone hears the shopper louder.
 - **stay**: while the slow level is at or above ``exit_rssi_dbm``. Between the two thresholds is
   the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
-  level fell below ``exit_rssi_dbm`` (the shopper walked away), or ``exit_timeout_s`` after the
-  last sample of the zone (the shopper went silent: left the building, or the phone died). No
-  advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only
-  the silence timer applies: the slow window must first fill with samples from inside the zone.
+  level fell below ``exit_rssi_dbm`` (the shopper walked away; judged only on at least
+  :data:`~edge.constants.EXIT_MIN_SAMPLES` samples), or ``exit_timeout_s`` after the last sample of
+  the zone (the shopper went silent: left the building, or the phone stopped). No advertisement
+  is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
+  applies: the slow window must first fill with samples from inside the zone.
 - **hand-off**: another zone's fast level is at or above its ``enter_rssi_dbm`` *and* louder than
   the current zone's by ``handoff_margin_db`` for ``handoff_samples`` consecutive samples; emits
   ``exited`` for the old zone then ``entered`` for the new one, at the same time.

@@ -1,17 +1,22 @@
 """The simulated store's floor plan, and the gateway config that matches it.
 
-A 40 m x 22 m supermarket, metres, origin at the front-left corner::
+A 40 m x 24 m supermarket, metres, origin at the front-left corner::
 
-    y=18   baby (6,18)          household (19,18)         drinks (32,18)
-    y=11   =================== main aisle (y = 11) ===================
-    y=4    entrance (5,4)       produce (19,4)            checkout (30,4)+(36,4)
+    y=20   baby (6,20)          household (19,20)         drinks (32,20)
+    y=12   =================== main aisle (y = 12) ===================
+    y=4    entrance (5,4)       produce (19,4)            checkout (31,4)+(35,4)
        door in (0,4)                                              door out (40,4)
 
 Each zone has a scanner at its centre (checkout has two, one per till). **Ground truth**: a
-shopper is in zone Z while within :data:`ZONE_RADIUS_M` of one of Z's scanners, and in no zone
-anywhere else (the aisle, the doorways, outside). Zones are at least 10 m apart, so the discs
-never touch: between two zones there is always a stretch of "no zone". Shoppers walk from a zone
-to the aisle, along it, and into the next zone; the aisle is 7 m from every scanner.
+shopper is in zone Z while within :data:`ZONE_RADIUS_M` (3 m) of one of Z's scanners, and in no
+zone anywhere else (the aisle, the doorways, outside): the zone is "in front of this department's
+shelves and screen", which is what entering it triggers. Zones are at least 10 m apart, so between
+two zones there is always a stretch of "no zone". Shoppers walk from a zone to the aisle, along
+it, and into the next zone; the aisle is 8 m from every scanner.
+
+Deployment rule this layout follows: the nearest walkway that is
+not part of a zone should be at least 2.5 zone radii from its scanner; nearer than that, a phone
+passing by reads like one at the zone's edge and no RSSI engine can tell them apart in time.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from edge.config import Config, GatewayConfig, MotionTagConfig, ScreenConfig, Sh
 Point = tuple[float, float]
 
 ZONE_RADIUS_M = 3.0
-"""Ground-truth radius of a zone around each of its scanners: the reach of one department
-(a few shelf bays and the screen above them)."""
+"""Ground-truth radius of a zone around each of its scanners: the shelf bays in front of the
+scanner and the screen above them."""
 
 STAND_RADIUS_M = 1.5
-"""Where shoppers stop while in a zone: uniformly within this distance of one of its scanners,
-so a shopper who is browsing is never on the edge of the zone."""
+"""Where shoppers stop while in a zone: uniformly within this distance of one of its scanners
+(at the shelves), so a shopper who is browsing is never on the edge of the zone."""
 
 STORE_WIDTH_M = 40.0
 STORE_DEPTH_M = 24.0
