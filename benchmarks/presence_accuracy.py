@@ -11,7 +11,7 @@ hand-off margin -- how ESPresense-style room presence behaves), with the same ex
 
 What is measured, for rostered shoppers (the withdrawn one only until the withdrawal):
 
-- **ground truth** (:mod:`edge.sim.plan`): in zone Z while within 4 m of one of Z's scanners;
+- **ground truth** (:mod:`edge.sim.plan`): in zone Z while within ``ZONE_RADIUS_M`` (3 m) of one of Z's scanners;
   in no zone in the aisle, the doorways and outside. Visits are computed exactly from the walks.
 - **enter / exit latency**: each true visit is matched to the tracker's visit of the same zone
   overlapping it most (within [-5 s, +10 s] of it); latency = tracker time - true time. A true

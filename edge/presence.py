@@ -10,15 +10,19 @@ thrown out by a few weak adverts).
 The state machine, per shopper (one zone at a time, or none):
 
 - **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` over at least
-  :data:`~edge.constants.ENTER_MIN_SAMPLES` samples, its slow level agrees (at least
-  :data:`~edge.constants.ENTER_SLOW_MARGIN_DB` above ``exit_rssi_dbm``; above ``enter_rssi_dbm``
-  when coming back within :data:`~edge.constants.REENTRY_GUARD_S` of leaving that zone), and no
-  other zone hears the shopper louder.
+  :data:`~edge.constants.ENTER_MIN_SAMPLES` samples (or over two, by
+  :data:`~edge.constants.ENTER_FEW_SAMPLES_DB` more: a slow card after a miss), its slow level
+  agrees (at least :data:`~edge.constants.ENTER_SLOW_MARGIN_DB` above ``exit_rssi_dbm``, over at
+  least :data:`~edge.constants.ENTER_SLOW_SAMPLES` samples; above ``enter_rssi_dbm`` when coming
+  back within :data:`~edge.constants.REENTRY_GUARD_S` of leaving that zone), and it leads every
+  other zone's scanner by :data:`~edge.constants.ENTER_LEAD_DB` (not a shopper in the aisle
+  between two zones).
 - **stay**: while the slow level is at or above ``exit_rssi_dbm``. Between the two thresholds is
   the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
-  level fell below ``exit_rssi_dbm`` (the shopper walked away; judged only on at least
-  :data:`~edge.constants.EXIT_MIN_SAMPLES` samples), or ``exit_timeout_s`` after the last sample of
+  level fell below ``exit_rssi_dbm`` (the shopper walked away; the slow level reaches back for
+  :data:`~edge.constants.EXIT_SLOW_SAMPLES` samples of a slow advertiser, and is judged only on at
+  least :data:`~edge.constants.EXIT_MIN_SAMPLES`), or ``exit_timeout_s`` after the last sample of
   the zone (the shopper went silent: left the building, or the phone stopped). No advertisement
   is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
   applies: the slow window must first fill with samples from inside the zone.
@@ -150,6 +154,7 @@ class PresenceEngine:
                 by_scanner.setdefault(scanner, []).append(zone)
         self._by_scanner = {scanner: tuple(found) for scanner, found in by_scanner.items()}
         self._window_s = presence.rssi_window_s
+        self._history_s = max(presence.rssi_window_s, c.RSSI_HISTORY_S)
         self._fast_s = min(c.ENTER_WINDOW_S, presence.rssi_window_s)
         self._reference_dbm = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
@@ -177,7 +182,7 @@ class PresenceEngine:
             track.offset = min(max(self._reference_dbm - power, -limit), limit)
         window = track.windows.get(sighting.scanner)
         if window is None:
-            window = track.windows[sighting.scanner] = RssiWindow(self._window_s)
+            window = track.windows[sighting.scanner] = RssiWindow(self._history_s)
         window.add(at, sighting.rssi)
         if at > track.last_seen:
             track.last_seen = at
@@ -197,6 +202,7 @@ class PresenceEngine:
         span_s: float | None,
         *,
         min_samples: int = 1,
+        at_least: int = 0,
         robust: bool = False,
     ) -> float | None:
         """The zone's smoothed RSSI as heard (loudest of its scanners), or None if unheard."""
@@ -205,7 +211,7 @@ class PresenceEngine:
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
-                value = window.value(now, span_s, min_samples=min_samples, robust=robust)
+                value = window.value(now, span_s, min_samples=min_samples, at_least=at_least, robust=robust)
                 if value is not None and (best is None or value > best):
                     best = value
         return best
@@ -219,9 +225,9 @@ class PresenceEngine:
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
-                value = window.value(at, robust=True)
+                value, used = window.level(at, self._window_s, at_least=c.EXIT_SLOW_SAMPLES, robust=True)
                 if value is not None and (slow is None or value > slow):
-                    slow, count = value, len(window)
+                    slow, count = value, used
         if slow is None or count < c.EXIT_MIN_SAMPLES:
             track.weak = False  # too few samples to judge: the silence timer decides
         else:
@@ -239,7 +245,11 @@ class PresenceEngine:
         """A sample of another zone: count it towards entering it (or handing off to it)."""
         fast = self._level(track, zone, at, self._fast_s, min_samples=c.ENTER_MIN_SAMPLES)
         current = track.zone
-        if fast is None or fast + track.offset < zone.enter or not self._steady(track, zone, current, fast, at):
+        bar = zone.enter
+        if fast is None and current is None:  # a slow advertiser after a miss: fewer samples, a higher bar
+            fast = self._level(track, zone, at, self._fast_s, min_samples=c.ENTER_FEW_SAMPLES)
+            bar += c.ENTER_FEW_SAMPLES_DB
+        if fast is None or fast + track.offset < bar or not self._steady(track, zone, current, fast, at):
             if track.candidate is zone:
                 track.candidate = None
                 track.candidate_n = 0
@@ -277,7 +287,7 @@ class PresenceEngine:
         if current is not None:
             held = self._level(track, current, at, self._fast_s)
             return held is None or fast >= held + zone.margin
-        slow = self._level(track, zone, at, None)
+        slow = self._level(track, zone, at, self._window_s, at_least=c.ENTER_SLOW_SAMPLES)
         if slow is None:
             return False
         back_soon = track.left_zone is zone and at - track.left_at < c.REENTRY_GUARD_S
@@ -285,10 +295,11 @@ class PresenceEngine:
         return slow + track.offset >= floor
 
     def _louder_elsewhere(self, track: _Track, zone: _Zone, fast: float, at: float) -> bool:
+        """Does a scanner of another zone hear the shopper within ENTER_LEAD_DB of this zone's level?"""
         for scanner, window in track.windows.items():
             if scanner not in zone.scanners:
                 other = window.value(at, self._fast_s)
-                if other is not None and other > fast:
+                if other is not None and other > fast - c.ENTER_LEAD_DB:
                     return True
         return False
 

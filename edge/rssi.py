@@ -92,24 +92,50 @@ class RssiWindow:
             self._rssis.popleft()
 
     def value(
-        self, now: float, span_s: float | None = None, *, min_samples: int = 1, robust: bool = False
+        self,
+        now: float,
+        span_s: float | None = None,
+        *,
+        min_samples: int = 1,
+        at_least: int = 0,
+        robust: bool = False,
     ) -> float | None:
         """Trimmed mean (see :func:`trimmed_mean`) of the samples of the last ``span_s`` (default: the
-        whole window) before ``now``; ``None`` if there are fewer than ``min_samples`` (at least one)."""
+        whole window) before ``now``; ``None`` if there are fewer than ``min_samples`` (at least one).
+
+        ``at_least``: when the span holds fewer samples than that, reach further back (within the
+        window) for the last ``at_least`` samples -- a slow advertiser gets as many samples behind
+        a decision as a fast one, at the cost of a longer look back.
+        """
+        return self.level(now, span_s, min_samples=min_samples, at_least=at_least, robust=robust)[0]
+
+    def level(
+        self,
+        now: float,
+        span_s: float | None = None,
+        *,
+        min_samples: int = 1,
+        at_least: int = 0,
+        robust: bool = False,
+    ) -> tuple[float | None, int]:
+        """:meth:`value` and the number of samples it averaged (0 with ``None``)."""
         self._age(now)
         ats = self._ats
         n = len(ats)
         if n == 0 or n < min_samples:
-            return None
-        if span_s is None or span_s >= self.window_s:
-            return trimmed_mean(list(self._rssis), self._trim, robust=robust)
-        horizon = now - span_s
-        first = n
-        while first > 0 and ats[first - 1] > horizon:
-            first -= 1
-        if n - first < max(min_samples, 1):
-            return None
-        return trimmed_mean(list(islice(self._rssis, first, n)), self._trim, robust=robust)
+            return None, 0
+        first = 0
+        if span_s is not None and span_s < self.window_s:
+            horizon = now - span_s
+            first = n
+            while first > 0 and ats[first - 1] > horizon:
+                first -= 1
+            first = min(first, max(0, n - at_least))
+        used = n - first
+        if used == 0 or used < min_samples:
+            return None, 0
+        values = list(self._rssis) if first == 0 else list(islice(self._rssis, first, n))
+        return trimmed_mean(values, self._trim, robust=robust), used
 
 
 def distance_m(rssi: float, measured_power_1m_dbm: float, path_loss_exponent: float) -> float:

@@ -133,6 +133,53 @@ def test_the_sender_measured_power_shifts_the_thresholds() -> None:
     assert feed(engine(), "gw-1", -76, T0, 3) == []
 
 
+def test_a_slow_card_enters_on_two_samples_only_when_clearly_inside() -> None:
+    """A 2 Hz card after a missed advert has two samples in the fast window: they stand for three
+    only ENTER_FEW_SAMPLES_DB above the threshold."""
+    bar = BABY.enter_rssi_dbm + c.ENTER_FEW_SAMPLES_DB
+    loud, marginal = engine(), engine()
+    out_loud: list[PresenceEvent] = []
+    out_marginal: list[PresenceEvent] = []
+    for at in (T0 + 1.0, T0 + 2.0, T0 + 2.5):  # 2 Hz; the advert at T0 + 1.5 was missed
+        out_loud += see(loud, "gw-1", math.ceil(bar) + 1, at)
+        out_marginal += see(marginal, "gw-1", math.floor(bar) - 1, at)
+    assert kinds(out_loud) == [("entered", "baby")]
+    assert out_loud[0].at == T0 + 2.0  # on two samples
+    assert kinds(out_marginal) == [("entered", "baby")]
+    assert out_marginal[0].at == T0 + 2.5  # on the third, as before
+
+
+def test_a_shopper_in_the_aisle_between_two_zones_enters_neither() -> None:
+    """Heard about equally by the scanners on both sides (an aisle between two departments), a
+    shopper is in neither zone even when both read above the enter threshold."""
+    eng = engine()
+    events: list[PresenceEvent] = []
+    level = round(BABY.enter_rssi_dbm) + 2
+    for i in range(40):
+        at = T0 + i / HZ
+        events += see(eng, "gw-1", level, at)
+        events += see(eng, "gw-2", level - round(c.ENTER_LEAD_DB) + 2, at + 0.01)
+        events += eng.tick(at)
+    assert events == []
+    clear = feed(eng, "gw-1", NEAR_DBM, T0 + 10, 3)  # then walks up to the baby shelves
+    assert kinds(clear) == [("entered", "baby")]
+
+
+def test_two_deep_fades_among_a_slow_cards_few_samples_do_not_throw_it_out() -> None:
+    """A 2 Hz card has 5-6 samples in RSSI_WINDOW_S; the exit decision reaches back for
+    EXIT_SLOW_SAMPLES of them, so two deep fades in a row are outvoted."""
+    eng = engine()
+    events: list[PresenceEvent] = []
+    for i in range(40):  # 20 s at 2 Hz, standing at the shelf
+        at = T0 + i * 0.5
+        fade = i in (30, 31)
+        events += see(eng, "gw-1", -95 if fade else NEAR_DBM, at)
+        events += eng.tick(at)
+        events += eng.tick(at + c.TICK_INTERVAL_S)
+    assert kinds([e for e in events if e.kind != "dwell"]) == [("entered", "baby")]
+    assert eng.zone_of("s-1") == "baby"
+
+
 # --- staying and leaving ------------------------------------------------------------------------
 
 
@@ -293,6 +340,19 @@ def test_the_window_ages_out_and_reads_its_recent_part() -> None:
     assert window.value(T0 + 20) is None
     assert len(window) == 0
     assert window.last_at is None
+
+
+def test_the_window_reaches_back_for_at_least_n_samples() -> None:
+    window = RssiWindow(5.0)
+    for i in range(8):  # a card at 2 Hz: -80 for 2 s, then -60
+        window.add(T0 + i * 0.5, -80 if i < 4 else -60)
+    now = T0 + 3.5
+    assert window.level(now, 1.2) == (pytest.approx(-60), 3)
+    value, used = window.level(now, 1.2, at_least=6)
+    assert used == 6
+    assert value == pytest.approx((-80 - 60 - 60 - 60) / 4)  # six samples, one trimmed at each end
+    assert window.level(now, 1.2, at_least=50) == window.level(now)  # never beyond the window
+    assert window.level(now, 1.2, min_samples=4) == (None, 0)
 
 
 def test_the_window_keeps_at_most_max_samples() -> None:
