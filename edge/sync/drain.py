@@ -43,6 +43,8 @@ class Drain:
         self._cursor = 0
         self._purges = 0
         self._space = asyncio.Event()
+        self._topics: dict[str, str] = {}
+        """Event type → topic, built once each: the publish loop runs per row."""
 
     @property
     def inflight(self) -> int:
@@ -95,10 +97,13 @@ class Drain:
                     self._cursor = rows[-1].seq
                     self._ready.extend(rows)
                     self._drop_purged()
-            inflight, ready, publish, event = self._inflight, self._ready, link.publish, self.topics.event
+            inflight, ready, publish, topics = self._inflight, self._ready, link.publish, self._topics
             while ready and len(inflight) < window:
                 row = ready[0]
-                mid = publish(event(row.type), row.body)
+                topic = topics.get(row.type)
+                if topic is None:
+                    topic = topics[row.type] = self.topics.event(row.type)
+                mid = publish(topic, row.body)
                 if mid is None:
                     break
                 ready.popleft()
