@@ -11,12 +11,14 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
 from edge import constants as c
 from edge.errors import ConfigError
+
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -24,7 +26,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     gateway: str = "gw-1"
     state_dir: str | None = None
     """SQLite outbox and last-good state; default: systemd's StateDirectory or ~/.local/state/edge.
-    Relative paths (here and in ``ble.trace``, ``roster_file``) are relative to the config file."""
+    Relative paths (here, in ``ble.trace``, ``roster_file``, the ``mqtt`` files and the ``signage``
+    folders) are relative to the config file."""
     roster_file: str | None = None
     """A roster snapshot (JSON) to start with until the CDP sends one."""
 
@@ -276,13 +279,14 @@ def _check(config: Config, source: str) -> None:
     if config.vision.screen is not None and config.vision.screen not in {s.id for s in config.screens}:
         raise ConfigError(f"no screen {config.vision.screen!r} is configured", where=f"{source}: vision.screen")
     _check_signage(config, f"{source}: signage")
-    _check_mqtt(config.mqtt, f"{source}: mqtt")
+    check_mqtt(config.mqtt, f"{source}: mqtt")
     _check_metrics(config.metrics, f"{source}: metrics")
     _check_shelves(config, source)
     _check_vision(config, source)
 
 
-def _check_mqtt(mqtt: MqttConfig, where: str) -> None:
+def check_mqtt(mqtt: MqttConfig, where: str) -> None:
+    """Raise :class:`ConfigError` (naming ``where``) for an unusable ``[mqtt]`` section."""
     if mqtt.url is not None:
         from urllib.parse import urlsplit
 
@@ -496,17 +500,21 @@ def load(path: Path) -> Config:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", where=str(path)) from None
     config = from_mapping(data, source=str(path))
-    if config.ble.trace and not Path(config.ble.trace).is_absolute():
-        ble = msgspec.structs.replace(config.ble, trace=str(path.parent / config.ble.trace))
-        config = msgspec.structs.replace(config, ble=ble)
-    gateway = config.gateway
-    for key in ("roster_file", "state_dir"):
-        value = getattr(gateway, key)
+    base = path.parent
+    return msgspec.structs.replace(
+        config,
+        ble=_anchored(config.ble, ("trace",), base),
+        gateway=_anchored(config.gateway, ("roster_file", "state_dir"), base),
+        mqtt=_anchored(config.mqtt, ("password_file", "ca_file", "cert_file", "key_file"), base),
+        signage=_anchored(config.signage, ("frames_dir", "content_dir"), base),
+    )
+
+
+def _anchored(section: _S, keys: tuple[str, ...], base: Path) -> _S:
+    """``section`` with each relative path among ``keys`` made relative to ``base`` (the config's folder)."""
+    changes: dict[str, str] = {}
+    for key in keys:
+        value = getattr(section, key)
         if value and not Path(value).expanduser().is_absolute():
-            gateway = msgspec.structs.replace(gateway, **{key: str(path.parent / value)})
-    mqtt = config.mqtt
-    for key in ("password_file", "ca_file", "cert_file", "key_file"):
-        value = getattr(mqtt, key)
-        if value and not Path(value).expanduser().is_absolute():
-            mqtt = msgspec.structs.replace(mqtt, **{key: str(path.parent / value)})
-    return msgspec.structs.replace(config, gateway=gateway, mqtt=mqtt)
+            changes[key] = str(base / value)
+    return msgspec.structs.replace(section, **changes) if changes else section

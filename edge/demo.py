@@ -97,10 +97,10 @@ async def _demo(
     if broker is not None:
         import msgspec
 
-        from edge.config import _check_mqtt
+        from edge.config import check_mqtt
 
         mqtt = msgspec.structs.replace(config.mqtt, url=broker)
-        _check_mqtt(mqtt, "--broker")
+        check_mqtt(mqtt, "--broker")
         config = msgspec.structs.replace(config, mqtt=mqtt)
     source = ItemsSource(store.items(), start=store.start, speed=speed)
     core = app.build_core(config)

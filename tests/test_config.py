@@ -80,3 +80,40 @@ def test_unreadable_and_invalid_toml_are_named(tmp_path: Path) -> None:
     bad.write_text("[gateway\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load(bad)
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    folder = tmp_path / "etc" / "edge"
+    folder.mkdir(parents=True)
+    path = folder / "config.toml"
+    path.write_text(
+        """
+[gateway]
+state_dir = "state"
+roster_file = "roster.json"
+
+[ble]
+backend = "replay"
+trace = "traces/store.jsonl"
+
+[mqtt]
+url = "mqtts://broker.example:8883"
+ca_file = "tls/ca.pem"
+cert_file = "/etc/edge/tls/gw.pem"
+key_file = "~/gw.key"
+
+[signage]
+backend = "headless"
+frames_dir = "frames"
+content_dir = "../content"
+"""
+    )
+    config = load(path)
+    assert config.gateway.state_dir == str(folder / "state")
+    assert config.gateway.roster_file == str(folder / "roster.json")
+    assert config.ble.trace == str(folder / "traces/store.jsonl")
+    assert config.mqtt.ca_file == str(folder / "tls/ca.pem")
+    assert config.mqtt.cert_file == "/etc/edge/tls/gw.pem"  # absolute: as written
+    assert config.mqtt.key_file == "~/gw.key"  # the home directory: as written
+    assert config.signage.frames_dir == str(folder / "frames")
+    assert config.signage.content_dir == str(folder / "../content")
