@@ -204,6 +204,10 @@ MQTT_INFLIGHT_MAX = 256
 trip at 4 k msg/s needs ~8), small enough that a reconnect resends little; paho's own queue is
 capped to it, so nothing ever waits in paho's memory."""
 
+PUBLISH_LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+"""Buckets of ``edge_publish_latency_seconds`` (publish → PUBACK): a few ms on a store LAN, seconds
+over a congested uplink, minutes only when the broker is away (then the outbox depth says more)."""
+
 MQTT_ACK_COMMIT_S = 0.02
 """PUBACKs are marked sent in one transaction at most this often (one fsync per batch, not per ack)."""
 

@@ -80,6 +80,9 @@ async def test_events_out_with_ids_and_gapless_sequence(broker: tuple[Broker, st
             for chunk in range(0, 300, 50):
                 await gateway.pipeline.publish(events[chunk : chunk + 50])
             await wait_until(lambda: gateway.sync is not None and gateway.sync.drain.acked >= 300)
+            latency = gateway.sync.drain.latency  # publish -> PUBACK, read by the metrics endpoint
+            assert latency.count >= 300
+            assert 0 < latency.sum_s / latency.count < 5
         sub.wait_for(lambda ms: len([m for m in ms if "/events/" in m.topic]) >= 300)
         got = sub.events()
         assert [e["id"] for e in got] == [e.id for e in events]

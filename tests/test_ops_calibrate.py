@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from edge.config import load
+from edge.histogram import Histogram
 from edge.ops import metrics
 from edge.ops.calibrate import CalibrationError, set_toml_value, summarise
 from tests.helpers import CARD_UUID, START, ble_line, card_advert, uid_advert, write_trace
@@ -81,13 +86,25 @@ def test_summarise_needs_enough_samples() -> None:
     assert summarise([-60] * 9 + [-90], -59.0).median_dbm == -60.0
 
 
-def test_metric_hooks_land_in_the_gateway_registry() -> None:
-    metrics.observe_publish_latency(0.02)
-    metrics.observe_frame("render", 0.01)
-    metrics.count_decision("screen-1", "generic")
-    metrics.count_reconnect()
-    registry = metrics.REGISTRY
-    assert registry.get_sample_value("edge_publish_latency_seconds_count") >= 1
-    assert registry.get_sample_value("edge_frame_seconds_count", {"stage": "render"}) >= 1
-    assert registry.get_sample_value("edge_decisions_total", {"screen": "screen-1", "reason": "generic"}) >= 1
-    assert registry.get_sample_value("edge_mqtt_reconnects_total") >= 1
+def test_scrape_time_families_carry_the_latency_histogram_and_decisions() -> None:
+    latency = Histogram((0.005, 0.05, 1.0))
+    for seconds in (0.003, 0.005, 0.02, 7.0):
+        latency.observe(seconds)
+    assert latency.cumulative() == [("0.005", 2.0), ("0.05", 3.0), ("1.0", 3.0), ("+Inf", 4.0)]
+    shot = metrics.Snapshot(
+        publish_latency=(latency.cumulative(), latency.sum_s),
+        decisions={("screen-1", "personal"): 2, ("screen-1", "generic"): 5},
+    )
+
+    class Fixed(Collector):
+        def collect(self) -> Iterator[Metric]:
+            return metrics._families(shot)
+
+    registry = CollectorRegistry()
+    registry.register(Fixed())
+    assert registry.get_sample_value("edge_publish_latency_seconds_bucket", {"le": "0.005"}) == 2
+    assert registry.get_sample_value("edge_publish_latency_seconds_count") == 4
+    assert registry.get_sample_value("edge_publish_latency_seconds_sum") == pytest.approx(7.028)
+    assert registry.get_sample_value("edge_decisions_total", {"screen": "screen-1", "kind": "generic"}) == 5
+    with pytest.raises(ValueError, match="increasing"):
+        Histogram((1.0, 0.5))

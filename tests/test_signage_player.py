@@ -66,6 +66,8 @@ async def test_impressions_from_presented_frames_reach_the_outbox(
         await signage.player.snapshot(str(shot))
         stop.set()
         await runner
+        assert signage.decisions["personal"] >= 1  # the metrics endpoint's edge_decisions_total
+        assert set(signage.decisions) <= {"personal", "holdout", "generic"}
     found = [e for e in events if e.type == OFFER_IMPRESSION]
     stored = impressions_in_outbox(tmp_path)
     assert found

@@ -1,16 +1,13 @@
 """The Prometheus endpoint (``[metrics] listen = "127.0.0.1:9464"``), with prometheus-client.
 
-Two kinds of series:
+Every series is read at scrape time from the running gateway: core and source counters, outbox
+depth and drops, shoppers per zone, MQTT counters (``edge_mqtt_connections`` counts reconnects too),
+the publish → PUBACK latency histogram the drain keeps (:class:`edge.histogram.Histogram`), and the
+signage decisions by screen and kind. Nothing is added to the hot paths but a few integer
+increments; the snapshot is taken on the event loop (the HTTP server's thread asks for it with
+``run_coroutine_threadsafe``), so it never sees a dict the loop is changing.
 
-- **Read at scrape time** from the running gateway (core and source counters, outbox depth and
-  drops, shoppers per zone, MQTT connections): nothing on the hot path, and the snapshot is taken on
-  the event loop (the HTTP server's thread asks for it with ``run_coroutine_threadsafe``), so it
-  never sees a dict the loop is changing.
-- **Hooks** other parts call where the measurement happens (:func:`observe_publish_latency`,
-  :func:`observe_frame`, :func:`count_decision`, :func:`count_reconnect`): plain Prometheus
-  metrics in this module's :data:`REGISTRY`, cheap to call whether or not the endpoint is on.
-
-No label ever carries a person: zones, screens, reasons, never a token or an address.
+No label ever carries a person: zones, screens, kinds, never a token or an address.
 """
 
 from __future__ import annotations
@@ -22,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -40,44 +37,6 @@ log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry(auto_describe=True)
 """The gateway's registry (not the global one: no process/platform collectors of the test runner)."""
 
-PUBLISH_LATENCY = Histogram(
-    "edge_publish_latency_seconds",
-    "From an event's commit to the outbox to its PUBACK from the broker",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
-    registry=REGISTRY,
-)
-FRAME_SECONDS = Histogram(
-    "edge_frame_seconds",
-    "Time to process one frame, by stage (signage render, vision detect/embed)",
-    ["stage"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1, 0.25, 1),
-    registry=REGISTRY,
-)
-DECISIONS = Counter(
-    "edge_decisions", "Signage decisions, by screen and reason", ["screen", "reason"], registry=REGISTRY
-)
-RECONNECTS = Counter("edge_mqtt_reconnects", "MQTT connections lost and made again", registry=REGISTRY)
-
-
-def observe_publish_latency(seconds: float) -> None:
-    """Hook for edge.sync: one event's commit-to-PUBACK time."""
-    PUBLISH_LATENCY.observe(seconds)
-
-
-def observe_frame(stage: str, seconds: float) -> None:
-    """Hook for edge.signage / edge.vision: one frame's processing time (``stage`` e.g. "render")."""
-    FRAME_SECONDS.labels(stage=stage).observe(seconds)
-
-
-def count_decision(screen: str, reason: str) -> None:
-    """Hook for edge.signage: one decision (``reason`` e.g. "personal", "generic", "capped")."""
-    DECISIONS.labels(screen=screen, reason=reason).inc()
-
-
-def count_reconnect() -> None:
-    """Hook for edge.sync: a reconnect after a lost connection."""
-    RECONNECTS.inc()
-
 
 @dataclass(slots=True)
 class Snapshot:
@@ -89,6 +48,10 @@ class Snapshot:
     outbox_rows: int = 0
     outbox_dropped: int = 0
     mqtt: dict[str, int] = field(default_factory=dict)
+    publish_latency: tuple[list[tuple[str, float]], float] | None = None
+    """Cumulative buckets and the sum, in seconds (None without MQTT)."""
+    decisions: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(screen, kind) → plays decided."""
 
 
 def snapshot(gateway: Gateway) -> Snapshot:
@@ -106,6 +69,12 @@ def snapshot(gateway: Gateway) -> Snapshot:
         shot.outbox_dropped = outbox.dropped
     if gateway.sync is not None:
         shot.mqtt = gateway.sync.health()
+        latency = gateway.sync.drain.latency
+        shot.publish_latency = (latency.cumulative(), latency.sum_s)
+    signage = gateway.signage
+    if signage is not None:
+        for kind, count in signage.decisions.items():
+            shot.decisions[signage.place.screen, kind] = count
     return shot
 
 
@@ -144,6 +113,17 @@ def _families(shot: Snapshot) -> Iterator[Metric]:
     for name, value in shot.mqtt.items():
         if name.startswith("mqtt_"):
             yield CounterMetricFamily(f"edge_{name}", f"MQTT sync counter {name}", value=value)
+    if shot.publish_latency is not None:
+        buckets, total_s = shot.publish_latency
+        yield HistogramMetricFamily(
+            "edge_publish_latency_seconds", "From an event's publish to its PUBACK", buckets=buckets, sum_value=total_s
+        )
+    decisions = CounterMetricFamily(
+        "edge_decisions", "Signage plays decided, by screen and kind", labels=["screen", "kind"]
+    )
+    for (screen, kind), count in sorted(shot.decisions.items()):
+        decisions.add_metric([screen, kind], count)
+    yield decisions
 
 
 class MetricsServer:

@@ -12,6 +12,7 @@ the pipeline, so they are in the outbox before anything else sees them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -78,6 +79,8 @@ class Signage:
         self.rules: Rules | None = None
         self.interests: dict[str, dict[str, float]] = {}
         self.impressions = 0
+        self.decisions: collections.Counter[str] = collections.Counter()
+        """Plays decided, by kind: "personal", "holdout", "generic" (the metrics endpoint's ``edge_decisions``)."""
         self.on_started: list[Callable[[Play, float], None]] = []
         """Called with each play and the monotonic time of its first presented frame."""
         self.showing: Play | None = None
@@ -185,6 +188,7 @@ class Signage:
         if play is not None:
             self._play_id += 1
             self._plays[self._play_id] = play
+            self.decisions["holdout" if play.holdout else "personal" if play.personal else "generic"] += 1
             self.player.show(card_for(play, self.catalogue, self._play_id))
             log.info("%s: %s %s (%s)", self.place.screen, play.kind, play.content, ", ".join(play.reasons))
             log.debug("%s: play %d is for %s", self.place.screen, self._play_id, play.token)

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from edge import constants as c
+from edge.histogram import Histogram
 from edge.outbox import Outbox, Row
 from edge.sync.client import Link
 from edge.sync.topics import Topics
@@ -37,7 +38,10 @@ class Drain:
         self.published = 0
         self.acked = 0
         self.refused = 0
-        self._inflight: dict[int, int] = {}
+        self._inflight: dict[int, tuple[int, float]] = {}
+        """mid → (row, monotonic time it was handed to paho)."""
+        self.latency = Histogram(c.PUBLISH_LATENCY_BUCKETS_S)
+        """Publish → PUBACK, per event (the metrics endpoint's ``edge_publish_latency_seconds``)."""
         self._acks: list[int] = []
         self._ready: collections.deque[Row] = collections.deque()
         self._cursor = 0
@@ -53,10 +57,12 @@ class Drain:
     def on_puback(self, mid: int, accepted: bool = True) -> None:
         """A PUBACK; a refused one (MQTT 5 reason >= 0x80, e.g. not authorised) leaves its row
         unsent, to go again on the next connection."""
-        seq = self._inflight.pop(mid, None)
-        if seq is None:
+        entry = self._inflight.pop(mid, None)
+        if entry is None:
             return
+        seq, sent_at = entry
         if accepted:
+            self.latency.observe(time.monotonic() - sent_at)
             self._acks.append(seq)
             self.acked += 1
         else:
@@ -98,6 +104,7 @@ class Drain:
                     self._ready.extend(rows)
                     self._drop_purged()
             inflight, ready, publish, topics = self._inflight, self._ready, link.publish, self._topics
+            sent_at = time.monotonic()
             while ready and len(inflight) < window:
                 row = ready[0]
                 topic = topics.get(row.type)
@@ -107,7 +114,7 @@ class Drain:
                 if mid is None:
                     break
                 ready.popleft()
-                inflight[mid] = row.seq
+                inflight[mid] = (row.seq, sent_at)
                 self.published += 1
             now = time.monotonic()
             if self._acks and (now - last_commit >= self.ack_commit_s or not inflight):
