@@ -237,20 +237,34 @@ class Outbox:
             found = await cursor.fetchall()
         if not found:
             return []
-        fresh = [r for r in found if r[3] is None]
-        numbers: dict[int, int] = {}
+        fresh = [int(r[0]) for r in found if r[3] is None]
+        first = 0
         if fresh:
+            # Numbered in row order from the counter: one UPDATE per run of consecutive rows
+            # (nearly always one run per claim), not one per row.
             first = await self._meta("next_sequence", 1)
-            numbers = {int(r[0]): first + i for i, r in enumerate(fresh)}
-            await self.db.executemany(
-                "UPDATE outbox SET sequence = ? WHERE seq = ?", [(n, s) for s, n in numbers.items()]
+            offsets: list[tuple[int, int, int]] = []
+            done = 0
+            for low, high in runs(fresh):
+                offsets.append((first + done - low, low, high))
+                done += high - low + 1
+            cursor = await self.db.executemany(
+                "UPDATE outbox SET sequence = seq + ? WHERE seq BETWEEN ? AND ? AND sequence IS NULL", offsets
             )
+            if cursor.rowcount != len(fresh):
+                raise OutboxError(
+                    f"numbered {cursor.rowcount} rows instead of {len(fresh)}: is another process writing?"
+                )
             await self._set_meta("next_sequence", first + len(fresh))
             await self.db.commit()
         out = []
+        number = first
         for seq, type_, token, sequence, body in found:
-            number = int(sequence) if sequence is not None else numbers[int(seq)]
-            out.append(Row(int(seq), str(type_), token, number, with_sequence(bytes(body), number)))
+            if sequence is None:
+                out.append(Row(seq, type_, token, number, with_sequence(body, number)))
+                number += 1
+            else:
+                out.append(Row(seq, type_, token, sequence, with_sequence(body, sequence)))
         if self.purges != purges:
             gone = self.purged_since(purges)
             out = [r for r in out if r.token not in gone]
@@ -262,7 +276,7 @@ class Outbox:
         if not seqs:
             return
         cursor = await self.db.executemany(
-            "UPDATE outbox SET sent = 1 WHERE seq = ? AND sent = 0", [(s,) for s in seqs]
+            "UPDATE outbox SET sent = 1 WHERE seq BETWEEN ? AND ? AND sent = 0", runs(sorted(set(seqs)))
         )
         self._sent += max(cursor.rowcount, 0)
         if self._sent > self.keep_sent_rows + self.keep_sent_rows // 4:  # prune in bulk, not per batch
@@ -333,3 +347,16 @@ class Outbox:
         async with self.db.execute("SELECT count(*) FROM outbox WHERE token = ?", (token,)) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+
+def runs(ascending: Sequence[int]) -> list[tuple[int, int]]:
+    """The runs of consecutive integers in ``ascending`` as (first, last) pairs: [1, 2, 3, 7, 8] →
+    [(1, 3), (7, 8)]. Rows are numbered and marked a run per statement: ``seq`` is the primary
+    key, so a run of consecutive values holds exactly those rows."""
+    found: list[tuple[int, int]] = []
+    for value in ascending:
+        if found and value == found[-1][1] + 1:
+            found[-1] = (found[-1][0], value)
+        else:
+            found.append((value, value))
+    return found

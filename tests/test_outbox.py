@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from edge.events import PRESENCE_ENTERED, EventFactory, uuid7
-from edge.outbox import Outbox
+from edge.outbox import Outbox, runs
 
 
 def test_uuid7_has_version_variant_and_time_order() -> None:
@@ -38,3 +38,34 @@ async def test_events_are_committed_and_purged_by_token(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         rows = db.execute("SELECT id, type, token FROM outbox").fetchall()
     assert rows == [(events[1].id, PRESENCE_ENTERED, "s-2")]
+
+
+def test_runs_of_consecutive_rows() -> None:
+    assert runs([]) == []
+    assert runs([4]) == [(4, 4)]
+    assert runs([1, 2, 3, 7, 8, 10]) == [(1, 3), (7, 8), (10, 10)]
+
+
+async def test_claims_number_rows_in_order_across_gaps_and_marks_by_runs(tmp_path: Path) -> None:
+    """Rows deleted between others (a withdrawal) split the claim into runs: the numbers stay
+    gapless and in row order, bodies carry them, and a second claim keeps them."""
+    factory = EventFactory("store-1", "gw-1", random.Random(3))
+    tokens = ["s-1", "s-1", "s-2", "s-2", "s-1", "s-3", "s-2", "s-1"]
+    events = [factory.make(PRESENCE_ENTERED, float(i), "baby", {"token": t}, token=t) for i, t in enumerate(tokens)]
+    async with Outbox(tmp_path, factory.source) as outbox:
+        await outbox.append(events)
+        assert await outbox.purge_token("s-2") == 3
+        first = await outbox.claim(0, 3)
+        rest = await outbox.claim(first[-1].seq, 10)
+        rows = first + rest
+        assert [r.seq for r in rows] == [1, 2, 5, 6, 8]
+        assert [r.sequence for r in rows] == [1, 2, 3, 4, 5]
+        assert all(r.body.endswith(b',"sequence":"%d"}' % r.sequence) for r in rows)
+        again = await outbox.claim(0, 10)
+        assert [(r.seq, r.sequence) for r in again] == [(r.seq, r.sequence) for r in rows]
+        await outbox.mark_sent([8, 1, 2, 6])  # out of order, runs (1, 2) and (6, 6) and (8, 8)
+        assert [(r.seq, r.sequence) for r in await outbox.claim(0, 10)] == [(5, 3)]
+    with sqlite3.connect(tmp_path / "outbox.sqlite") as db:
+        assert db.execute("SELECT seq, sent, sequence FROM outbox ORDER BY seq").fetchall() == [
+            (1, 1, 1), (2, 1, 2), (5, 0, 3), (6, 1, 4), (8, 1, 5)
+        ]  # fmt: skip
