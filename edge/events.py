@@ -1,4 +1,4 @@
-"""Outgoing events: CloudEvents 1.0 in structured JSON mode (shared/DESIGN.md).
+"""Outgoing events: CloudEvents 1.0 in structured JSON mode (docs/mqtt.md).
 
 ``subject`` is always a zone, shelf or screen id, never a person; the pseudonymous token goes only
 inside ``data``. Ids are UUIDv7 drawn from an injected random source, so a replay with a fixed

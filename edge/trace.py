@@ -1,4 +1,4 @@
-"""The trace format (JSON Lines): reading and writing, as shared/DESIGN.md defines it.
+"""The trace format (JSON Lines): reading and writing, as docs/trace-format.md describes it.
 
 The first line is a header with the wall-clock ``start``; every other line has ``t`` (seconds since
 start) and a ``kind``: ``ble``, ``shelf`` or ``downlink``. A bad line raises :class:`TraceError`

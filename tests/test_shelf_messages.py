@@ -1,4 +1,4 @@
-"""Shelf-controller messages: the topic and payload of shared/DESIGN.md, validated."""
+"""Shelf-controller messages: the topic and payload of docs/mqtt.md, validated."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def config_text(req: Request) -> str:
     if tls:
         mqtt += [f'cert_file = "/{CERT_PATH}"', f'key_file = "/{KEY_PATH}"']
     return (
-        "# Written by `edge provision`; keys in shared/DESIGN.md and the README. Add the store's\n"
+        "# Written by `edge provision`; every key in docs/configuration.md. Add the store's\n"
         "# [[zones]], [[screens]] and [[shelves]] (hardware/README.md has an example layout).\n\n"
         f"[gateway]\nstore = {_toml(req.store)}\ngateway = {_toml(req.gateway)}\n"
         'state_dir = "/var/lib/edge"  # systemd StateDirectory=edge\n\n'

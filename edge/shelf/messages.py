@@ -1,4 +1,4 @@
-"""The shelf-controller topic and payload (shared/DESIGN.md), validated into a :class:`ShelfReading`.
+"""The shelf-controller topic and payload (docs/mqtt.md), validated into a :class:`ShelfReading`.
 
 Shelf controllers (weight, light-barrier, touch) publish to ``edge/v1/{store}/shelf/{shelf}`` a
 JSON object with the fields of the trace's ``shelf`` line::

@@ -1,4 +1,4 @@
-"""The MQTT topics of one gateway (shared/DESIGN.md), built in one place from validated ids."""
+"""The MQTT topics of one gateway (docs/mqtt.md), built in one place from validated ids."""
 
 from __future__ import annotations
 

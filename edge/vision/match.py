@@ -52,7 +52,7 @@ class Template:
         return self.vector.astype("<f4").tobytes()
 
     def roster_entry(self) -> dict[str, str]:
-        """The roster's ``face`` object (shared/DESIGN.md)."""
+        """The roster's ``face`` object (docs/mqtt.md)."""
         return {"model": RECOGNIZER_MODEL_ID, "embedding": base64.b64encode(self.to_bytes()).decode("ascii")}
 
 
