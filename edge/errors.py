@@ -42,6 +42,19 @@ class RosterError(EdgeError):
     """A consent roster (or one entry of it) is invalid; the last good roster stays in force."""
 
 
+class InputFileError(EdgeError):
+    """A file given to start with (a roster, offers or rules) is rejected: ``path: field: problem``.
+
+    Unlike a bad downlink, which is counted and leaves the last good state in force, a bad file
+    named by the operator stops the command (exit 2): starting without it would hide the mistake."""
+
+    def __init__(self, message: str, *, path: str, field: str = "") -> None:
+        self.path = path
+        self.field = field
+        self.problem = message
+        super().__init__(f"{path}: {field}: {message}" if field else f"{path}: {message}")
+
+
 class DownlinkError(EdgeError):
     """A message from the CDP was rejected; ``topic`` names where it came from."""
 

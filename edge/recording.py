@@ -15,7 +15,7 @@ from edge.beacons.advert import Advertisement
 from edge.config import Config
 from edge.errors import ConfigError
 from edge.identity import Resolver
-from edge.roster import parse_roster
+from edge.roster import load_roster_file
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,7 @@ def run_record(*, out: Path, seconds: float, config: Config | None, roster: Path
         )
     resolver: Resolver | None = None
     if roster is not None:
-        try:
-            resolver = Resolver(parse_roster(roster.read_bytes()))
-        except OSError as err:
-            raise ConfigError(f"cannot read the roster: {err.strerror}", where=str(roster)) from None
+        resolver = Resolver(load_roster_file(roster))
 
     def keep(adv: Advertisement) -> bool:
         return resolver is None or resolver.resolve(adv, adv.at) is not None

@@ -1,8 +1,12 @@
-"""The consent roster: who opted in, with which identifiers and scopes (shared/DESIGN.md).
+"""The consent roster: who opted in, with which identifiers and scopes.
 
 A roster arrives as a JSON snapshot (the retained ``cdp/v1/{store}/roster`` topic, a trace
 ``downlink`` line, or a file). It is validated whole into frozen values: an invalid snapshot is
-rejected with :class:`RosterError` naming the entry and the field, and the last good roster stays.
+rejected with :class:`RosterFieldError` naming the field (``$.shoppers[3].ids[0].tk``) and the
+problem, and the last good roster stays; a rejected roster *file* (``gateway.roster_file``) is an
+:class:`~edge.errors.InputFileError` that stops the command. Fields and scopes this version does
+not know are accepted, ignored and named once in the log (:mod:`edge.unknown`): an unknown scope
+grants nothing. Error messages and logs never carry a value of the roster (tokens, UUIDs, keys).
 """
 
 from __future__ import annotations
@@ -11,15 +15,27 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import msgspec
 
-from edge.errors import RosterError
+from edge.errors import InputFileError, RosterError
 from edge.trace import parse_start
+from edge.unknown import decode_noting, located, note_scopes
 
 SCOPES = frozenset({"presence", "personalization", "shelf", "camera"})
-"""Scopes the gateway acts on; unknown scopes are kept (a newer CDP may send them) but grant nothing here."""
+"""Scopes the gateway acts on; an unknown scope (a newer CDP may send one) is logged once and dropped."""
+
+
+class RosterFieldError(RosterError):
+    """A roster snapshot is invalid: ``field`` is a JSON path (``$.shoppers[3].scopes``)."""
+
+    def __init__(self, problem: str, *, field: str = "$") -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"roster rejected: {field}: {problem}")
+
 
 FACE_EMBEDDING_FLOATS = 128
 """SFace embeddings are 128 float32 values."""
@@ -141,55 +157,55 @@ class Roster:
         return Roster(self.version, self.issued_at, self.expires_at, kept)
 
 
-def _hex(value: str, size: int, what: str) -> bytes:
+def _hex(value: str, size: int, where: str) -> bytes:
     try:
         raw = bytes.fromhex(value)
     except ValueError:
-        raise RosterError(f"{what} is not hex") from None
+        raise RosterFieldError("is not hex", field=where) from None
     if len(raw) != size:
-        raise RosterError(f"{what} must be {size} bytes, got {len(raw)}")
+        raise RosterFieldError(f"must be {size} bytes, got {len(raw)}", field=where)
     return raw
 
 
-def _id(raw: _IBeaconId | _UidId | _EidId) -> ShopperId:
+def _id(raw: _IBeaconId | _UidId | _EidId, where: str) -> ShopperId:
     if isinstance(raw, _IBeaconId):
         try:
             parsed = uuid.UUID(raw.uuid)
         except ValueError:
-            raise RosterError(f"ibeacon uuid {raw.uuid!r} is not a UUID") from None
+            raise RosterFieldError("is not a UUID", field=f"{where}.uuid") from None
         for name, value in (("major", raw.major), ("minor", raw.minor)):
             if not 0 <= value <= 0xFFFF:
-                raise RosterError(f"ibeacon {name} {value} is outside 0..65535")
+                raise RosterFieldError(f"{value} is outside 0..65535", field=f"{where}.{name}")
         return IBeaconId(parsed, raw.major, raw.minor)
     if isinstance(raw, _UidId):
-        return EddystoneUidId(_hex(raw.namespace, 10, "namespace"), _hex(raw.instance, 6, "instance"))
+        return EddystoneUidId(_hex(raw.namespace, 10, f"{where}.namespace"), _hex(raw.instance, 6, f"{where}.instance"))
     if not 0 <= raw.k <= 15:
-        raise RosterError(f"eddystone-eid k {raw.k} is outside 0..15")
+        raise RosterFieldError(f"{raw.k} is outside 0..15", field=f"{where}.k")
     if raw.t0 < 0:
-        raise RosterError("eddystone-eid t0 must be a Unix time >= 0")
-    return EddystoneEidId(_hex(raw.tk, 16, "tk"), raw.k, raw.t0)
+        raise RosterFieldError("must be a Unix time >= 0", field=f"{where}.t0")
+    return EddystoneEidId(_hex(raw.tk, 16, f"{where}.tk"), raw.k, raw.t0)
 
 
-def _shopper(raw: _Shopper) -> Shopper:
+def _shopper(raw: _Shopper, where: str) -> Shopper:
     if not raw.token or len(raw.token) > 128:
-        raise RosterError("token must be 1..128 characters")
-    scopes = frozenset(raw.scopes)
+        raise RosterFieldError("must be 1..128 characters", field=f"{where}.token")
+    scopes = frozenset(scope for scope in raw.scopes if scope in SCOPES)  # an unknown scope grants nothing
     face_embedding = None
     face_model = None
     if raw.face is not None:
         if "camera" not in scopes:
-            raise RosterError("a face template needs the camera scope")
+            raise RosterFieldError("a face template needs the camera scope", field=f"{where}.face")
         try:
             face_embedding = base64.b64decode(raw.face.embedding, validate=True)
         except (binascii.Error, ValueError):
-            raise RosterError("face.embedding is not base64") from None
+            raise RosterFieldError("is not base64", field=f"{where}.face.embedding") from None
         if len(face_embedding) != FACE_EMBEDDING_FLOATS * 4:
-            raise RosterError(f"face.embedding must be {FACE_EMBEDDING_FLOATS} float32 values")
+            raise RosterFieldError(f"must be {FACE_EMBEDDING_FLOATS} float32 values", field=f"{where}.face.embedding")
         face_model = raw.face.model
     return Shopper(
         token=raw.token,
         scopes=scopes,
-        ids=tuple(_id(i) for i in raw.ids),
+        ids=tuple(_id(ident, f"{where}.ids[{index}]") for index, ident in enumerate(raw.ids)),
         segments=tuple(raw.segments),
         recent_purchases=tuple(raw.recent_purchases),
         prefs=Prefs(raw.prefs.large_text, raw.prefs.language),
@@ -199,31 +215,50 @@ def _shopper(raw: _Shopper) -> Shopper:
 
 
 def parse_roster(payload: bytes) -> Roster:
-    """Validate a roster snapshot; :class:`RosterError` names what is wrong and where."""
+    """Validate a roster snapshot; :class:`RosterFieldError` names the field and the problem."""
     try:
-        raw = msgspec.json.decode(payload, type=_Roster)
+        raw: _Roster = decode_noting("roster", payload, _Roster)
     except msgspec.DecodeError as err:
-        raise RosterError(f"roster rejected: {err}") from None
+        field, problem = located(err)
+        raise RosterFieldError(problem, field=field) from None
     try:
-        issued, expires = parse_start(raw.issued_at), parse_start(raw.expires_at)
+        issued = parse_start(raw.issued_at)
     except ValueError:
-        raise RosterError("roster rejected: issued_at / expires_at must be RFC 3339 times") from None
+        raise RosterFieldError("must be an RFC 3339 time", field="$.issued_at") from None
+    try:
+        expires = parse_start(raw.expires_at)
+    except ValueError:
+        raise RosterFieldError("must be an RFC 3339 time", field="$.expires_at") from None
     if expires <= issued:
-        raise RosterError("roster rejected: expires_at must be after issued_at")
+        raise RosterFieldError("must be after issued_at", field="$.expires_at")
     shoppers = []
     tokens: set[str] = set()
     keys: set[ShopperId] = set()
     for index, entry in enumerate(raw.shoppers):
-        try:
-            shopper = _shopper(entry)
-        except RosterError as err:
-            raise RosterError(f"roster rejected: shoppers[{index}]: {err}") from None
+        where = f"$.shoppers[{index}]"
+        note_scopes("roster", entry.scopes, SCOPES)
+        shopper = _shopper(entry, where)
         if shopper.token in tokens:
-            raise RosterError(f"roster rejected: shoppers[{index}]: duplicate token")
+            raise RosterFieldError("duplicate token", field=f"{where}.token")
         tokens.add(shopper.token)
-        for ident in shopper.ids:
+        for number, ident in enumerate(shopper.ids):
             if ident in keys:
-                raise RosterError(f"roster rejected: shoppers[{index}]: an identifier is listed twice")
+                raise RosterFieldError("an identifier is listed twice", field=f"{where}.ids[{number}]")
             keys.add(ident)
         shoppers.append(shopper)
     return Roster(raw.version, issued, expires, tuple(shoppers))
+
+
+def load_roster_file(path: Path) -> Roster:
+    """A roster snapshot from a file (``gateway.roster_file``, ``edge record --roster``).
+
+    Raises :class:`~edge.errors.InputFileError` (``roster.json: $.shoppers[3].token: problem``)
+    for a file that cannot be read or is rejected: the operator named it, so it is not skipped."""
+    try:
+        payload = path.read_bytes()
+    except OSError as err:
+        raise InputFileError(f"cannot read the roster: {err.strerror}", path=str(path)) from None
+    try:
+        return parse_roster(payload)
+    except RosterFieldError as err:
+        raise InputFileError(err.problem, path=str(path), field=err.field) from None

@@ -27,7 +27,7 @@ from edge.beacons.source import open_source
 from edge.config import Config, load
 from edge.errors import ConfigError, EdgeError, RosterError
 from edge.identity import Resolver
-from edge.roster import Roster, parse_roster
+from edge.roster import Roster, load_roster_file, parse_roster
 from edge.trace import format_time
 
 
@@ -68,7 +68,7 @@ def stored_roster(config: Config) -> Roster:
     import sqlite3
 
     if config.gateway.roster_file:
-        return parse_roster(Path(config.gateway.roster_file).read_bytes())
+        return load_roster_file(Path(config.gateway.roster_file))
     db_path = config.state_path() / "outbox.sqlite"
     if db_path.exists():
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:

@@ -225,12 +225,15 @@ async def check_camera(config: Config) -> Result:
     return Result("camera", "ok", f"{source} opens and gives frames")
 
 
-def check_display(config: Config) -> Result:
-    signage = config.signage
-    if not signage.enabled or not config.screens:
-        return Result("display", "skip", "no screen configured")
-    if signage.backend == "headless":
-        return Result("display", "skip", "signage.backend = headless")
+def check_display(config: Config | None) -> Result:
+    """Without a config (None), whether a display is there at all: a warning, not a failure, when
+    none is (a box without a screen is fine)."""
+    if config is not None:
+        signage = config.signage
+        if not signage.enabled or not config.screens:
+            return Result("display", "skip", "no screen configured")
+        if signage.backend == "headless":
+            return Result("display", "skip", "signage.backend = headless")
     if os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY"):
         return Result("display", "ok", "a desktop session is available")
     cards = sorted(Path("/dev/dri").glob("card*"))
@@ -238,11 +241,35 @@ def check_display(config: Config) -> Result:
         return Result("display", "ok", f"KMS/DRM device {cards[0]}")
     return Result(
         "display",
-        "fail",
+        "fail" if config is not None else "warn",
         "no display: neither a desktop session nor a KMS/DRM device (/dev/dri/card*)",
         "connect the screen and enable KMS (dtoverlay=vc4-kms-v3d in /boot/firmware/config.txt), "
         'or set signage.backend = "headless"',
     )
+
+
+# --- zones ------------------------------------------------------------------------------------------
+
+
+def check_zones(config: Config) -> Result:
+    """A valid config can still do nothing: no zone places nobody; a radio in no zone places nobody."""
+    if not config.zones:
+        return Result(
+            "zones",
+            "warn",
+            "no [[zones]]: nobody is ever placed, so no presence, shelf or signage event is emitted",
+            'add a [[zones]] table per area with its scanner ids: id = "entrance", scanners = ["gw-1"]',
+        )
+    scanners = {scanner for zone in config.zones for scanner in zone.scanners}
+    own = config.ble.scanner or config.gateway.gateway
+    if config.ble.backend == "bleak" and own not in scanners:
+        return Result(
+            "zones",
+            "warn",
+            f"this box's scanner id {own!r} is in no zone's scanners: its own radio places nobody",
+            f"add {own!r} to a zone's scanners (or set ble.scanner to the id the zones use)",
+        )
+    return Result("zones", "ok", f"{len(config.zones)} zone(s), {len(scanners)} scanner id(s)")
 
 
 # --- roster ---------------------------------------------------------------------------------------
@@ -255,6 +282,7 @@ def check_roster(config: Config, root: Path, now: float | None = None) -> Result
     state = rooted(root, config.state_path()) / "outbox.sqlite"
     payload: bytes | None = None
     received: float | None = None
+    origin = "the stored roster"
     if state.exists():
         try:
             with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as db:
@@ -268,17 +296,19 @@ def check_roster(config: Config, root: Path, now: float | None = None) -> Result
             payload = None
     if payload is None and config.gateway.roster_file:
         path = rooted(root, config.gateway.roster_file)
+        origin = str(path)
         try:
             payload, received = path.read_bytes(), path.stat().st_mtime
-        except OSError:
-            payload = None
+        except OSError as err:
+            detail = f"{path}: cannot read gateway.roster_file: {err.strerror}"
+            return Result("roster", "fail", detail, "check the path")
     fix = f"check that the CDP publishes cdp/v1/{config.gateway.store}/roster (retained) and the broker ACL"
     if payload is None or received is None:
         return Result("roster", "warn", "no roster received yet: nobody is recognised", fix)
     try:
         roster = parse_roster(payload)
     except EdgeError as err:
-        return Result("roster", "fail", f"the stored roster is invalid: {err}", fix)
+        return Result("roster", "fail", f"{origin} is invalid: {err}", fix)
     age = now - received
     if roster.expired(now):
         return Result("roster", "fail", f"version {roster.version} has expired: nobody is recognised", fix)

@@ -1,5 +1,9 @@
 """``edge doctor [--config FILE] [--root DIR]``: every check in one table, with the fix for each failure.
 
+Without a valid config, the checks that need none still run (adapter ``hci0``, permissions,
+display, clock, disk) and a line names those that do (:data:`NEEDS_CONFIG`). A valid config that
+does nothing useful (no zones, this box's radio in no zone) is a warning.
+
 Exit 0 when nothing failed (warnings and skipped checks allowed), 1 otherwise. The broker check
 connects with edge.sync's own :class:`~edge.sync.client.Link` (same TLS and login code as the
 gateway) under a separate client id, so a running gateway keeps its session, and publishes one
@@ -27,8 +31,12 @@ from edge.ops.checks import (
     check_display,
     check_permissions,
     check_roster,
+    check_zones,
     rooted,
 )
+
+NEEDS_CONFIG = ("zones", "camera", "broker", "roster")
+"""The checks that cannot run without a valid config (what to look at comes from it)."""
 
 
 def _tls_files(config: Config, root: Path) -> Result | None:
@@ -125,6 +133,9 @@ async def check_broker(config: Config, root: Path) -> Result:
 
 
 def check_config(path: Path) -> tuple[Result, Config | None]:
+    if not path.exists():
+        fix = "edge provision --store S --gateway G --broker URL (writes it), or edge doctor --config FILE"
+        return Result("config", "fail", f"{path} does not exist", fix), None
     try:
         config = load(path)
     except ConfigError as err:
@@ -133,18 +144,26 @@ def check_config(path: Path) -> tuple[Result, Config | None]:
 
 
 async def run_checks(config_path: Path, root: Path) -> list[Result]:
+    """Every check; without a valid config, those that need none run on the defaults (adapter
+    ``hci0``, the default state directory) and the others are skipped as :data:`NEEDS_CONFIG`."""
     result, config = check_config(config_path)
     results = [result]
-    if config is None:
-        return results
-    results.append(await check_adapter(config))
-    results.append(check_permissions(config, root))
-    results.append(await check_camera(config))
+    if config is not None:
+        results.append(check_zones(config))
+    settings = config or Config()
+    results.append(await check_adapter(settings))
+    results.append(check_permissions(settings, root))
+    if config is not None:
+        results.append(await check_camera(config))
     results.append(check_display(config))
-    results.append(await check_broker(config, root))
+    if config is not None:
+        results.append(await check_broker(config, root))
     results.append(check_clock())
-    results.append(check_disk(config, root))
-    results.append(check_roster(config, root))
+    results.append(check_disk(settings, root))
+    if config is not None:
+        results.append(check_roster(config, root))
+    else:
+        results += [Result(name, "skip", "needs a valid config") for name in NEEDS_CONFIG]
     return results
 
 
@@ -169,6 +188,9 @@ def doctor(config_path: Path | None, root: Path) -> int:
     path = config_path or rooted(root, "/etc/edge/edge.toml")
     results = asyncio.run(run_checks(path, root))
     print_table(results)
+    if results[0].status == "fail":
+        needs = ", ".join(NEEDS_CONFIG)
+        print(f"without a valid config the {needs} checks cannot run: fix {path} or give --config FILE")
     failed = [r.name for r in results if r.status == "fail"]
     if failed:
         print(f"{len(failed)} check(s) failed: {', '.join(failed)}")

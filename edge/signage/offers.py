@@ -3,24 +3,30 @@
 
 The msgspec types below are the contract: ``edge/schemas/offers.json`` and ``rules.json`` are
 generated from them (``python -m edge.signage.offers`` rewrites both; a test keeps them in step).
-An invalid payload raises :class:`~edge.errors.DownlinkError` naming the entry and the field, and
-the last good catalogue or rules stay in force.
+An invalid payload raises :class:`~edge.errors.DownlinkError` naming the field (``$.offers[3].price``)
+and the problem, and the last good catalogue or rules stay in force; a rejected file
+(:func:`load_offers_file`, :func:`load_rules_file`) is an :class:`~edge.errors.InputFileError`.
+Fields this version does not know are accepted, ignored and named once in the log (:mod:`edge.unknown`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
 from edge import constants as c
-from edge.errors import DownlinkError
+from edge import jsonschema
+from edge.errors import DownlinkError, InputFileError
 from edge.trace import parse_start
+from edge.unknown import decode_noting, located
+
+_T = TypeVar("_T")
 
 _Id = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="an id: letters, digits, . _ -")
@@ -210,7 +216,7 @@ def _time(value: str | None, where: str, fallback: float) -> float:
     try:
         return parse_start(value)
     except ValueError:
-        raise ValueError(f"{where}: {value!r} is not an RFC 3339 time") from None
+        raise ValueError(f"{where}: {value!r} is not an RFC 3339 time") from None  # a time, never personal
 
 
 def _minute(text: str) -> int:
@@ -222,7 +228,7 @@ def _offer(spec: OfferSpec, where: str) -> Offer:
     start = _time(spec.valid_from, f"{where}.valid_from", -math.inf)
     end = _time(spec.valid_until, f"{where}.valid_until", math.inf)
     if end <= start:
-        raise ValueError(f"{where}.valid_until must be after valid_from")
+        raise ValueError(f"{where}.valid_until: must be after valid_from")
     dayparts = []
     for index, part in enumerate(spec.dayparts):
         first, last = _minute(part.start), _minute(part.end)
@@ -251,42 +257,42 @@ def _offer(spec: OfferSpec, where: str) -> Offer:
 
 
 def _catalogue(raw: OffersPayload) -> Catalogue:
-    issued = _time(raw.issued_at, "issued_at", 0.0)
+    issued = _time(raw.issued_at, "$.issued_at", 0.0)
     try:
         tz = zoneinfo.ZoneInfo(raw.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone: {raw.timezone!r} is not an IANA time zone") from None
+        raise ValueError(f"$.timezone: {raw.timezone!r} is not an IANA time zone") from None
     offers = []
     seen: set[str] = set()
     for index, spec in enumerate(raw.offers):
         if spec.id in seen:
-            raise ValueError(f"offers[{index}].id: duplicate id {spec.id!r}")
+            raise ValueError(f"$.offers[{index}].id: duplicate id {spec.id!r}")
         seen.add(spec.id)
-        offers.append(_offer(spec, f"offers[{index}]"))
+        offers.append(_offer(spec, f"$.offers[{index}]"))
     playlist = []
     for index, item in enumerate(raw.playlist):
         if item.id in seen:
-            raise ValueError(f"playlist[{index}].id: duplicate id {item.id!r}")
+            raise ValueError(f"$.playlist[{index}].id: duplicate id {item.id!r}")
         seen.add(item.id)
         playlist.append(PlaylistItem(item.id, dict(item.headline), dict(item.text), item.image, item.duration_s))
     return Catalogue(raw.version, issued, tz, raw.default_language, tuple(offers), tuple(playlist))
 
 
-def parse_offers(payload: bytes, *, topic: str = "offers") -> Catalogue:
-    """Validate an offer catalogue; :class:`DownlinkError` says what is wrong and where."""
-    try:
-        return _catalogue(msgspec.json.decode(payload, type=OffersPayload))
-    except (msgspec.DecodeError, ValueError) as err:
-        raise DownlinkError(f"offers rejected: {err}", topic=topic) from None
+def _rejection(err: Exception) -> tuple[str, str]:
+    """(field, problem) of a decoding error or of a ``"$.field: problem"`` ValueError."""
+    if isinstance(err, msgspec.DecodeError):
+        return located(err)
+    field, sep, problem = str(err).partition(": ")
+    return (field, problem) if sep and field.startswith("$") else ("$", str(err))
 
 
-def parse_rules(payload: bytes, *, topic: str = "rules") -> Rules:
-    """Validate merchandising rules; :class:`DownlinkError` says what is wrong and where."""
-    try:
-        raw = msgspec.json.decode(payload, type=RulesPayload)
-        _time(raw.issued_at, "issued_at", 0.0)
-    except (msgspec.DecodeError, ValueError) as err:
-        raise DownlinkError(f"rules rejected: {err}", topic=topic) from None
+def _decode_offers(payload: bytes) -> Catalogue:
+    return _catalogue(decode_noting("offers", payload, OffersPayload))
+
+
+def _decode_rules(payload: bytes) -> Rules:
+    raw: RulesPayload = decode_noting("rules", payload, RulesPayload)
+    _time(raw.issued_at, "$.issued_at", 0.0)
     return Rules(
         version=raw.version,
         exclusions=tuple((rule.category, frozenset(rule.zone_tags)) for rule in raw.exclusions),
@@ -297,31 +303,63 @@ def parse_rules(payload: bytes, *, topic: str = "rules") -> Rules:
     )
 
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+def parse_offers(payload: bytes, *, topic: str = "offers") -> Catalogue:
+    """Validate an offer catalogue; :class:`DownlinkError` names the field and the problem."""
+    try:
+        return _decode_offers(payload)
+    except (msgspec.DecodeError, ValueError) as err:
+        field, problem = _rejection(err)
+        raise DownlinkError(f"offers rejected: {field}: {problem}", topic=topic) from None
+
+
+def parse_rules(payload: bytes, *, topic: str = "rules") -> Rules:
+    """Validate merchandising rules; :class:`DownlinkError` names the field and the problem."""
+    try:
+        return _decode_rules(payload)
+    except (msgspec.DecodeError, ValueError) as err:
+        field, problem = _rejection(err)
+        raise DownlinkError(f"rules rejected: {field}: {problem}", topic=topic) from None
+
+
+def _load_file(path: Path, what: str, decode: Callable[[bytes], _T]) -> _T:
+    try:
+        payload = path.read_bytes()
+    except OSError as err:
+        raise InputFileError(f"cannot read the {what}: {err.strerror}", path=str(path)) from None
+    try:
+        return decode(payload)
+    except (msgspec.DecodeError, ValueError) as err:
+        field, problem = _rejection(err)
+        raise InputFileError(problem, path=str(path), field=field) from None
+
+
+def load_offers_file(path: Path) -> Catalogue:
+    """An offer catalogue from a file; :class:`~edge.errors.InputFileError` (``offers.json: $.offers[3]
+    .price.cents: problem``) for one that cannot be read or is rejected: a named file is not skipped."""
+    return _load_file(path, "offers", _decode_offers)
+
+
+def load_rules_file(path: Path) -> Rules:
+    """Merchandising rules from a file; :class:`~edge.errors.InputFileError` like :func:`load_offers_file`."""
+    return _load_file(path, "rules", _decode_rules)
+
+
+SCHEMA_DIR = jsonschema.SCHEMA_DIR
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """The JSON Schemas of the two payloads, as ``edge/schemas/{offers,rules}.json`` hold them."""
-    out = {}
-    for name, kind, topic in (
-        ("offers", OffersPayload, "cdp/v1/{store}/offers"),
-        ("rules", RulesPayload, "cdp/v1/{store}/rules"),
-    ):
-        schema = msgspec.json.schema(kind)
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"urn:instore-edge:schema:{name}",
-            "title": f"{topic} payload",
-            **schema,
-        }
-        out[name] = schema
-    return out
+    return {
+        name: jsonschema.schema_of(kind, schema_id=f"urn:instore-edge:schema:{name}", title=f"{topic} payload")
+        for name, kind, topic in (
+            ("offers", OffersPayload, "cdp/v1/{store}/offers"),
+            ("rules", RulesPayload, "cdp/v1/{store}/rules"),
+        )
+    }
 
 
 def write_schemas(directory: Path = SCHEMA_DIR) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, schema in json_schemas().items():
-        (directory / f"{name}.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    jsonschema.write(json_schemas(), directory)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,13 @@ from edge.inputs import Downlink
 from edge.pipeline import Pipeline
 from edge.roster import Roster, parse_roster
 from edge.sync.client import Link
-from edge.sync.messages import Withdraw
+from edge.sync.messages import decode_withdraw, note_checkin
 from edge.sync.state import StateStore
 from edge.sync.topics import Topics
 
 log = logging.getLogger(__name__)
 
 _any_object = msgspec.json.Decoder(dict[str, object])
-_withdraw = msgspec.json.Decoder(Withdraw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ class Downlinks:
         withdrawn = None
         if topic == self.topics.withdraw and len(payload) <= self.max_bytes:
             try:
-                withdrawn = _withdraw.decode(payload).token
+                withdrawn = decode_withdraw(payload).token
             except msgspec.DecodeError:
                 withdrawn = None
             else:
@@ -120,7 +119,7 @@ class Downlinks:
         token = item.withdrawn
         if token is None:
             try:
-                token = _withdraw.decode(item.payload).token
+                token = decode_withdraw(item.payload).token
             except msgspec.DecodeError as err:
                 raise DownlinkError(f"withdrawal rejected: {err}", topic=item.topic) from None
             self.core.withdraw(token)
@@ -147,6 +146,8 @@ class Downlinks:
 
     async def _other(self, item: Incoming, now: float) -> None:
         core = self.core
+        if item.topic == self.topics.checkin:
+            note_checkin(item.payload)
         rejected = core.counters.downlinks_rejected
         events = core.on_downlink(Downlink(now, item.topic, item.payload))
         if core.counters.downlinks_rejected != rejected:

@@ -9,13 +9,14 @@ the sync accepts any JSON object on those topics and keeps the last one for them
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from edge import jsonschema
 from edge.roster import _Roster
+from edge.unknown import decode_noting, note_fields
 
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 
@@ -47,6 +48,23 @@ class Status(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
     health: dict[str, int] = msgspec.field(default_factory=dict)
 
 
+def decode_withdraw(payload: bytes) -> Withdraw:
+    """A withdrawal, its unknown fields named once in the log (:mod:`edge.unknown`); raises
+    :class:`msgspec.DecodeError`."""
+    withdraw: Withdraw = decode_noting("withdraw", payload, Withdraw)
+    return withdraw
+
+
+def note_checkin(payload: bytes) -> None:
+    """Name the unknown fields of a check-in once in the log; its handler (edge.vision) decodes
+    and validates it, so a malformed one is left to that handler here."""
+    try:
+        raw = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        return
+    note_fields("checkin", Checkin, raw)
+
+
 class AnyObject(msgspec.Struct, forbid_unknown_fields=False):
     """Placeholder for topics whose owner has not published a schema yet (offers, rules, config)."""
 
@@ -60,28 +78,19 @@ SCHEMA_TYPES: dict[str, Any] = {
 }
 """Schema file name (without ``.json``) → msgspec type."""
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = jsonschema.SCHEMA_DIR
 
 
 def schema_of(name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = msgspec.json.schema(SCHEMA_TYPES[name])
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"https://instore-edge.example/schemas/{name}.json"
-    return schema
+    return jsonschema.schema_of(SCHEMA_TYPES[name], schema_id=f"https://instore-edge.example/schemas/{name}.json")
 
 
 def render(name: str) -> str:
-    return json.dumps(schema_of(name), indent=2, sort_keys=True) + "\n"
+    return jsonschema.render(schema_of(name))
 
 
 def write_all(directory: Path = SCHEMA_DIR) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in SCHEMA_TYPES:
-        path = directory / f"{name}.json"
-        path.write_text(render(name), encoding="utf-8")
-        written.append(path)
-    return written
+    return jsonschema.write({name: schema_of(name) for name in SCHEMA_TYPES}, directory)
 
 
 if __name__ == "__main__":

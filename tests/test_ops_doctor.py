@@ -1,0 +1,89 @@
+"""`edge doctor` without a config still runs what needs none, and a valid but useless config warns."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.config import load
+from edge.ops.checks import check_zones
+from edge.ops.doctor import NEEDS_CONFIG, run_checks
+
+WITHOUT_CONFIG = ("bluetooth adapter", "permissions", "display", "clock", "disk")
+"""Checks that run on the defaults when there is no valid config."""
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "edge.toml"
+    path.write_text(text)
+    return path
+
+
+def test_without_a_config_every_check_that_needs_none_runs(tmp_path: Path) -> None:
+    results = asyncio.run(run_checks(tmp_path / "missing.toml", tmp_path))
+    by_name = {r.name: r for r in results}
+    assert by_name["config"].status == "fail"
+    assert "does not exist" in by_name["config"].detail
+    assert "edge provision" in by_name["config"].fix
+    for name in WITHOUT_CONFIG:
+        assert by_name[name].detail != "needs a valid config", by_name[name]
+    assert by_name["display"].status != "fail"  # a box without a screen is fine when none is configured
+    for name in NEEDS_CONFIG:
+        assert (by_name[name].status, by_name[name].detail) == ("skip", "needs a valid config")
+
+
+def test_an_invalid_config_runs_the_same_checks_and_says_which_need_one(tmp_path: Path) -> None:
+    config = _config(tmp_path, '[ble]\nbackend = "replay"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "edge", "doctor", "--config", str(config), "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "ble.trace" in done.stdout
+    assert "clock" in done.stdout
+    assert "disk" in done.stdout
+    needs = ", ".join(NEEDS_CONFIG)
+    assert f"without a valid config the {needs} checks cannot run: fix {config} or give --config FILE" in done.stdout
+
+
+def test_a_config_without_zones_or_with_this_radio_in_none_warns(tmp_path: Path) -> None:
+    empty = check_zones(load(_config(tmp_path, '[gateway]\ngateway = "gw-7"\n')))
+    assert empty.status == "warn"
+    assert "no [[zones]]" in empty.detail
+    assert "scanners" in empty.fix
+    elsewhere = check_zones(
+        load(_config(tmp_path, '[gateway]\ngateway = "gw-7"\n\n[[zones]]\nid = "a"\nscanners = ["gw-1"]\n'))
+    )
+    assert elsewhere.status == "warn"
+    assert "'gw-7' is in no zone's scanners" in elsewhere.detail
+    good = check_zones(
+        load(_config(tmp_path, '[gateway]\ngateway = "gw-7"\n\n[[zones]]\nid = "a"\nscanners = ["gw-7"]\n'))
+    )
+    assert (good.status, good.detail) == ("ok", "1 zone(s), 1 scanner id(s)")
+    replay = _config(
+        tmp_path, '[ble]\nbackend = "replay"\ntrace = "t.jsonl"\n\n[[zones]]\nid = "a"\nscanners = ["s"]\n'
+    )
+    assert check_zones(load(replay)).status == "ok"  # a replay's scanner ids come from the trace
+    results = asyncio.run(run_checks(_config(tmp_path, '[gateway]\nstate_dir = "state"\n'), tmp_path))
+    assert next(r for r in results if r.name == "zones").status == "warn"
+
+
+def test_a_rejected_roster_file_is_a_failure_naming_the_file_and_field(tmp_path: Path) -> None:
+    import json
+
+    from edge.ops.checks import check_roster
+    from tests.helpers import roster_dict
+
+    data = roster_dict()
+    data["shoppers"][1]["ids"][0]["tk"] = "00"
+    (tmp_path / "roster.json").write_text(json.dumps(data))
+    config = load(_config(tmp_path, '[gateway]\nstate_dir = "state"\nroster_file = "roster.json"\n'))
+    result = check_roster(config, Path("/"))
+    assert result.status == "fail"
+    assert f"{tmp_path / 'roster.json'} is invalid" in result.detail
+    assert "$.shoppers[1].ids[0].tk: must be 16 bytes" in result.detail
