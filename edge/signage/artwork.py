@@ -122,8 +122,15 @@ def bag() -> pygame.Surface:
     pygame.draw.arc(s, (250, 250, 250), _r(220, 60, 200, 220), 0.0, 3.14, 22 * SS)
     pygame.draw.polygon(s, (250, 250, 250), _poly((150, 180), (490, 180), (530, 600), (110, 600)))
     pygame.draw.circle(s, (0, 102, 153), (320 * SS, 390 * SS), 110 * SS)
-    _label(s, _r(210, 330, 220, 120), "HELLO", (255, 255, 255), 64)
+    _heart(s, 320, 395, (255, 255, 255))
     return s
+
+
+def _heart(s: pygame.Surface, cx: float, cy: float, colour: Colour) -> None:
+    """A heart instead of a word: the welcome art is shown in every store language."""
+    for dx in (-28, 28):
+        pygame.draw.circle(s, colour, (round((cx + dx) * SS), round((cy - 20) * SS)), 34 * SS)
+    pygame.draw.polygon(s, colour, _poly((cx - 53, cy + 3), (cx, cy - 20), (cx + 53, cy + 3), (cx, cy + 62)))
 
 
 def bowl() -> pygame.Surface:

@@ -3,6 +3,11 @@
 A card carries only what is shown: headline, text, price, image name, redemption code. Never a
 token or anything else about who it is for (the screen is public). It crosses to the player
 process as JSON.
+
+The CDP's texts are shown in the shopper's language, else the catalogue's default. The screen's
+own words (the "your offer" label, "was", the code label, the scan hint, the price format) come
+from :mod:`edge.signage.phrases` in the first of: the shopper's language, the catalogue's default,
+the store's language (``[gateway] language``) that the table has.
 """
 
 from __future__ import annotations
@@ -14,17 +19,14 @@ import msgspec
 
 from edge.signage.decide import Play
 from edge.signage.offers import Catalogue, Price, localise
+from edge.signage.phrases import DEFAULT_LANGUAGE, FALLBACK_IMAGE, phrases, pick
 
-UI_TEXT: dict[str, dict[str, str]] = {
-    "en": {"label": "Your offer", "scan": "Scan to save", "code": "Code", "was": "was"},
-    "de": {"label": "Ihr Angebot", "scan": "Scannen und sparen", "code": "Code", "was": "statt"},
-    "fr": {"label": "Votre offre", "scan": "Scannez pour économiser", "code": "Code", "was": "au lieu de"},
-    "tr": {"label": "Size özel", "scan": "Tarayın, kazanın", "code": "Kod", "was": "yerine"},
-}
-"""The card's own words per language (English when the shopper's language is not here)."""
-
-CURRENCY_SYMBOL = {"EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF", "TRY": "TL"}
-DECIMAL_COMMA = frozenset({"de", "fr", "tr"})
+CURRENCY_SYMBOL = {
+    "EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF", "TRY": "TL", "PLN": "zł", "CZK": "Kč",
+    "SEK": "kr", "DKK": "kr", "NOK": "kr", "HUF": "Ft", "RON": "lei",
+}  # fmt: skip
+SHORT_SYMBOLS = frozenset({"€", "£", "$"})
+"""Symbols a language may write before the amount (``Phrases.price``); others always follow it."""
 
 PALETTE = (
     (200, 16, 46),  # red
@@ -52,6 +54,8 @@ class Card(msgspec.Struct, frozen=True, kw_only=True):
     scan_hint: str | None = None
     large_text: bool = False
     accent: tuple[int, int, int] = PALETTE[0]
+    language: str = DEFAULT_LANGUAGE
+    """The language of the card's own words (capitals are drawn as it writes them)."""
 
 
 def accent_for(key: str) -> tuple[int, int, int]:
@@ -59,12 +63,11 @@ def accent_for(key: str) -> tuple[int, int, int]:
 
 
 def format_price(cents: int, currency: str, language: str) -> str:
-    amount = f"{cents // 100}.{cents % 100:02d}"
-    if language in DECIMAL_COMMA:
-        amount = amount.replace(".", ",")
+    words = phrases(language)
+    amount = f"{cents // 100}{words.decimal}{cents % 100:02d}"
     symbol = CURRENCY_SYMBOL.get(currency, currency)
-    if language == "en" and symbol in {"€", "£", "$"}:
-        return f"{symbol}{amount}"
+    if symbol in SHORT_SYMBOLS:
+        return words.price.format(amount=amount, symbol=symbol)
     return f"{amount} {symbol}"
 
 
@@ -77,28 +80,29 @@ def _prices(price: Price | None, language: str) -> tuple[str | None, str | None]
 
 def card_for(play: Play, catalogue: Catalogue | None, play_id: int) -> Card:
     """The card for a decided play, in the shopper's language and text size when they have one."""
-    default = catalogue.default_language if catalogue is not None else "en"
+    default = catalogue.default_language if catalogue is not None else play.store_language
     language = play.language or default
-    ui = UI_TEXT.get(language) or UI_TEXT["en"]
+    own = pick(play.language, default, play.store_language)
+    words = phrases(own)
     offer = play.offer
     if play.kind == "offer" and offer is not None:
-        price, was = _prices(offer.price, language)
-        was_text = f"{ui['was']} {was}" if was else None
+        price, was = _prices(offer.price, own)
         return Card(
             play=play_id,
             kind="offer",
             headline=localise(offer.headline, language, default),
             text=localise(offer.text, language, default) if offer.text else "",
-            label=ui["label"],
+            label=words.label,
             price=price,
-            was_price=was_text,
+            was_price=words.was.format(price=was) if was else None,
             image=offer.image,
             code=offer.code,
-            code_label=ui["code"],
+            code_label=words.code,
             qr=offer.redeem_url or offer.code,
-            scan_hint=ui["scan"] if (offer.redeem_url or offer.code) else None,
+            scan_hint=words.scan if (offer.redeem_url or offer.code) else None,
             large_text=play.large_text,
             accent=accent_for(offer.category),
+            language=own,
         )
     item = play.item
     assert item is not None
@@ -110,9 +114,12 @@ def card_for(play: Play, catalogue: Catalogue | None, play_id: int) -> Card:
         image=item.image,
         large_text=play.large_text,
         accent=accent_for(item.id),
+        language=own,
     )
 
 
 def boot_card() -> Card:
-    """What the player shows from its first frame until the first play arrives: never black."""
-    return Card(play=0, kind="boot", headline="Welcome", text="", accent=PALETTE[1])
+    """What the player shows from its first frame until the first play arrives: never black, and
+    without words (the player does not know the store's language; the first play follows at once):
+    the welcome art on a gradient."""
+    return Card(play=0, kind="boot", headline="", text="", image=FALLBACK_IMAGE, accent=PALETTE[1])

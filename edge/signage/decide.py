@@ -13,6 +13,8 @@ returns the next play to start now, or None to keep the current one:
   viewer who lost consent or scope loses the screen at once, whatever the minimum display time.
 - **Holdout:** a shopper in a campaign's control group sees generic content; the play keeps their
   token and the withheld offer, labelled ``holdout``, so the CDP can measure lift.
+- **Before any catalogue** (or with a catalogue without a playlist) the generic item is the
+  built-in welcome in the store's language (:mod:`edge.signage.phrases`), never a fixed English one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from edge import constants as c
 from edge.presence import Occupant
 from edge.roster import Roster, Shopper
 from edge.signage.caps import CapLedger
-from edge.signage.offers import EMPTY_PLAYLIST_ITEM, Catalogue, Offer, PlaylistItem, Rules
+from edge.signage.offers import Catalogue, Offer, PlaylistItem, Rules
+from edge.signage.phrases import DEFAULT_LANGUAGE, FALLBACK_ID, FALLBACK_IMAGE, phrases, pick
 from edge.signage.rank import Place, choose_offer, in_holdout, is_excluded
 
 PERSONALIZATION = "personalization"
@@ -69,7 +72,10 @@ class Play:
     offer: Offer | None = None
     item: PlaylistItem | None = None
     language: str | None = None
+    """The shopper's language (personalised plays only)."""
     large_text: bool = False
+    store_language: str = DEFAULT_LANGUAGE
+    """``[gateway] language``: the screen's own words fall back to it."""
 
     @property
     def personal(self) -> bool:
@@ -83,13 +89,22 @@ class _Viewer:
     score_m: float
 
 
-class ScreenDecider:
-    """The decision engine for one screen; see the module docstring."""
+def fallback_item(language: str) -> PlaylistItem:
+    """The built-in welcome in ``language`` (English only for a language the phrase table lacks)."""
+    return PlaylistItem(FALLBACK_ID, {pick(language): phrases(language).welcome}, {}, FALLBACK_IMAGE, c.SIGNAGE_PLAY_S)
 
-    def __init__(self, place: Place, ledger: CapLedger, timing: Timing | None = None) -> None:
+
+class ScreenDecider:
+    """The decision engine for one screen; see the module docstring. ``language`` is the store's."""
+
+    def __init__(
+        self, place: Place, ledger: CapLedger, timing: Timing | None = None, *, language: str = DEFAULT_LANGUAGE
+    ) -> None:
         self.place = place
         self.ledger = ledger
         self.timing = timing or Timing()
+        self.language = language
+        self._fallback = fallback_item(language)
         self.current: Play | None = None
         self._playlist_index = 0
 
@@ -221,11 +236,12 @@ class ScreenDecider:
             offer=offer,
             language=prefs.language,
             large_text=prefs.large_text,
+            store_language=self.language,
         )
 
     def _generic(self, inputs: Inputs, reasons: tuple[str, ...]) -> Play:
         playlist = inputs.catalogue.playlist if inputs.catalogue is not None else ()
-        item = playlist[self._playlist_index % len(playlist)] if playlist else EMPTY_PLAYLIST_ITEM
+        item = playlist[self._playlist_index % len(playlist)] if playlist else self._fallback
         return Play(
             screen=self.place.screen,
             kind="generic",
@@ -234,6 +250,7 @@ class ScreenDecider:
             until=inputs.now + item.duration_s,
             reasons=reasons,
             item=item,
+            store_language=self.language,
         )
 
     def _commit(self, play: Play) -> Play:

@@ -1,10 +1,12 @@
 """Draws a :class:`~edge.signage.cards.Card` onto a pygame surface, at any resolution.
 
 Layout is in units of a 1920x1080 screen scaled to the real size. An offer card: the product on a
-tinted panel on the left; on the right the "your offer" label, headline, text, price (with the old
-price struck through) and, at the bottom, the redemption code beside its QR code. A generic card:
-a full-bleed gradient with the headline and the image. Fonts are pygame's bundled FreeSans Bold,
-which covers Latin scripts; large-text preference scales every text by LARGE_TEXT_SCALE.
+tinted panel on the left; on the right the "your offer" label (in capitals as the card's language
+writes them), headline, text, price (with the old price struck through) and, at the bottom, the
+redemption code beside its QR code. A generic card: a full-bleed gradient with the headline and
+the image. Fonts are pygame's bundled FreeSans Bold, which covers Latin scripts (every phrase of
+:mod:`edge.signage.phrases` is tested against it); large-text preference scales every text by
+LARGE_TEXT_SCALE.
 
 Only the player process imports this module (pygame is imported here).
 """
@@ -18,6 +20,7 @@ import pygame
 import segno
 
 from edge.signage.cards import Card
+from edge.signage.phrases import upper
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +152,9 @@ class CardRenderer:
             return
         radius = min(box.width, box.height) // 3
         pygame.draw.circle(surface, card.accent, box.center, radius)
-        initial = self.font(radius * 1.2 / self.scale).render((card.headline[:1] or "?").upper(), True, WHITE)
+        initial = self.font(radius * 1.2 / self.scale).render(
+            upper(card.headline[:1] or "?", card.language), True, WHITE
+        )
         surface.blit(initial, initial.get_rect(center=box.center))
 
     def _offer(self, surface: pygame.Surface, card: Card) -> None:
@@ -170,7 +175,7 @@ class CardRenderer:
         y = round(90 * s)
         if card.label:
             font = self.font(40, large)
-            text = font.render(card.label.upper(), True, WHITE)
+            text = font.render(upper(card.label, card.language), True, WHITE)
             pill = text.get_rect(topleft=(x, y)).inflate(round(44 * s), round(20 * s))
             pill.topleft = (x, y)
             pygame.draw.rect(surface, card.accent, pill, border_radius=pill.height // 2)
@@ -244,7 +249,8 @@ class CardRenderer:
             self.font(50, card.large_text).get_linesize() * 1.1
         )
         y = max(round(80 * s), (h - height) // 2)
-        pygame.draw.rect(surface, WHITE, pygame.Rect(x, y - round(50 * s), round(120 * s), round(12 * s)))
+        if card.headline:
+            pygame.draw.rect(surface, WHITE, pygame.Rect(x, y - round(50 * s), round(120 * s), round(12 * s)))
         y = self._text(surface, card.headline, self.font(110, card.large_text), WHITE, x, y, column, 3, 1.0)
         if card.text:
             body = self.font(50, card.large_text)
