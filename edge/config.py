@@ -1,11 +1,14 @@
 """The gateway configuration (TOML), validated into frozen values.
 
-Keys are those of shared/DESIGN.md; every error names the file, the key and the problem. Values
-not given take the defaults of :mod:`edge.constants`.
+Every key is a field of the frozen types below (the README's Configuration section lists them); an
+unknown key in a file is an error, and every error names the file, the key and the problem. Values
+not given take the defaults of :mod:`edge.constants`. A remote override from the CDP may carry keys
+a newer CDP knows and this version does not: those are logged once and ignored (:mod:`edge.unknown`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -17,6 +20,7 @@ import msgspec
 
 from edge import constants as c
 from edge.errors import ConfigError
+from edge.unknown import strip_unknown
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 
@@ -30,6 +34,11 @@ class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     folders) are relative to the config file."""
     roster_file: str | None = None
     """A roster snapshot (JSON) to start with until the CDP sends one."""
+    language: str = "en"
+    """The store's language (ISO 639-1, lower case): the screen's own words, and all it shows before
+    offers arrive; one of edge.signage.phrases.LANGUAGES."""
+    timezone: str = "UTC"
+    """The store's IANA time zone (``Europe/Berlin``)."""
 
 
 class BleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -76,6 +85,8 @@ class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     rssi_window_s: float = c.RSSI_WINDOW_S
     tick_interval_s: float = c.TICK_INTERVAL_S
     health_interval_s: float = c.HEALTH_INTERVAL_S
+    engine: Literal["threshold", "model"] = "threshold"
+    """``threshold``: the RSSI state machine of :mod:`edge.presence`; ``model``: the model-based zone estimator."""
 
 
 class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -88,6 +99,21 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     handoff_margin_db: float = c.HANDOFF_MARGIN_DB
     handoff_samples: int = c.HANDOFF_SAMPLES
     dwell_interval_s: float = c.DWELL_INTERVAL_S
+    area_m: tuple[float, float, float, float] | None = None
+    """Optional floor area of the zone, ``[x0, y0, x1, y1]`` in metres on the ``[[scanners]]`` plan. Without
+    it the zone is the disc of ``radius_m`` around each of its positioned scanners."""
+    radius_m: float = c.ZONE_RADIUS_M
+
+
+class ScannerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Where a scanner (a radio whose adverts carry this id) hangs in the store: optional layout knowledge."""
+
+    id: str
+    x_m: float
+    y_m: float
+    height_m: float = c.SCANNER_HEIGHT_M
+    offset_db: float = 0.0
+    """Calibration: added to every RSSI this scanner reports (``edge calibrate`` or self-calibration)."""
 
 
 class ScreenConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -184,6 +210,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
     presence: PresenceConfig = msgspec.field(default_factory=PresenceConfig)
     zones: tuple[ZoneConfig, ...] = ()
+    scanners: tuple[ScannerConfig, ...] = ()
     screens: tuple[ScreenConfig, ...] = ()
     shelves: tuple[ShelfConfig, ...] = ()
     motion_tags: tuple[MotionTagConfig, ...] = ()
@@ -208,6 +235,9 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 """A SKU (GTIN, PLU or the retailer's own article number): letters, digits, . _ -; at most 64."""
 
+LAYOUT_MAX_M = 10_000.0
+"""Bound on layout coordinates and offsets: a store is smaller than 10 km; larger values are typos."""
+
 _MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 
 
@@ -220,7 +250,7 @@ def _where_of(err: msgspec.ValidationError) -> tuple[str, str]:
     return text[: match.start()], key
 
 
-def _check(config: Config, source: str) -> None:
+def _check(config: Config, source: str, *, trace_given: bool = False) -> None:
     ids = {
         "gateway.store": config.gateway.store,
         "gateway.gateway": config.gateway.gateway,
@@ -243,6 +273,7 @@ def _check(config: Config, source: str) -> None:
                 f"{value!r} is not a valid id (letters, digits, . _ -; no spaces, / + #)", where=f"{source}: {key}"
             )
     zone_ids = {zone.id for zone in config.zones}
+    _check_layout(config, source)
     for index, zone in enumerate(config.zones):
         where = f"{source}: zones[{index}]"
         if not zone.scanners:
@@ -269,7 +300,7 @@ def _check(config: Config, source: str) -> None:
                 raise ConfigError(f"no zone {item.zone!r} is configured", where=f"{source}: {kind}[{index}].zone")
     if config.ble.speed <= 0:
         raise ConfigError("must be > 0", where=f"{source}: ble.speed")
-    if config.ble.backend == "replay" and not config.ble.trace:
+    if config.ble.backend == "replay" and not config.ble.trace and not trace_given:
         raise ConfigError('the replay backend needs ble.trace = "path.jsonl"', where=f"{source}: ble.trace")
     if config.presence.path_loss_exponent <= 0:
         raise ConfigError("must be > 0", where=f"{source}: presence.path_loss_exponent")
@@ -278,11 +309,36 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError("must be > 0 seconds", where=f"{source}: presence.{key}")
     if config.vision.screen is not None and config.vision.screen not in {s.id for s in config.screens}:
         raise ConfigError(f"no screen {config.vision.screen!r} is configured", where=f"{source}: vision.screen")
+    _check_locale(config.gateway, f"{source}: gateway")
     _check_signage(config, f"{source}: signage")
     check_mqtt(config.mqtt, f"{source}: mqtt")
     _check_metrics(config.metrics, f"{source}: metrics")
     _check_shelves(config, source)
     _check_vision(config, source)
+
+
+def _check_layout(config: Config, source: str) -> None:
+    """``[[scanners]]`` positions and zone areas: finite numbers, unique ids, areas with x0 < x1 and y0 < y1."""
+    seen: set[str] = set()
+    for index, scanner in enumerate(config.scanners):
+        where = f"{source}: scanners[{index}]"
+        if scanner.id in seen:
+            raise ConfigError(f"duplicate scanner {scanner.id!r}", where=f"{where}.id")
+        seen.add(scanner.id)
+        for key in ("x_m", "y_m", "height_m", "offset_db"):
+            value = getattr(scanner, key)
+            if not math.isfinite(value) or abs(value) > LAYOUT_MAX_M:
+                raise ConfigError(f"{value!r} is not a finite number within ±{LAYOUT_MAX_M:g}", where=f"{where}.{key}")
+    for index, zone in enumerate(config.zones):
+        where = f"{source}: zones[{index}]"
+        if not 0 < zone.radius_m <= LAYOUT_MAX_M:
+            raise ConfigError(
+                f"radius_m ({zone.radius_m}) must be > 0 and <= {LAYOUT_MAX_M:g}", where=f"{where}.radius_m"
+            )
+        if zone.area_m is not None:
+            x0, y0, x1, y1 = zone.area_m
+            if not all(math.isfinite(v) for v in zone.area_m) or not (x0 < x1 and y0 < y1):
+                raise ConfigError("area_m must be [x0, y0, x1, y1] with x0 < x1 and y0 < y1", where=f"{where}.area_m")
 
 
 def check_mqtt(mqtt: MqttConfig, where: str) -> None:
@@ -401,6 +457,30 @@ def _check_shelves(config: Config, source: str) -> None:
         raise ConfigError("must be > 0 seconds", where=f"{source}: attribution.recent_max_age_s")
 
 
+def _check_locale(gateway: GatewayConfig, where: str) -> None:
+    """``[gateway] language`` and ``timezone``."""
+    import zoneinfo
+
+    from edge.signage.phrases import LANGUAGE_CODE, LANGUAGES
+
+    if not LANGUAGE_CODE.match(gateway.language):
+        raise ConfigError(
+            f'{gateway.language!r} is not a two-letter language code (ISO 639-1, lower case: "de")',
+            where=f"{where}.language",
+        )
+    if gateway.language not in LANGUAGES:
+        raise ConfigError(
+            f"no built-in phrases for {gateway.language!r} (have {', '.join(sorted(LANGUAGES))})",
+            where=f"{where}.language",
+        )
+    try:
+        zoneinfo.ZoneInfo(gateway.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f'{gateway.timezone!r} is not an IANA time zone ("Europe/Berlin")', where=f"{where}.timezone"
+        ) from None
+
+
 def _check_signage(config: Config, where: str) -> None:
     signage = config.signage
     if signage.screen is not None and signage.screen not in {s.id for s in config.screens}:
@@ -468,27 +548,32 @@ def apply_override(base: Config, override: object, *, source: str = "remote over
     change, or makes the config invalid; the caller keeps the last good config then."""
     if not isinstance(override, dict):
         raise ConfigError("must be a JSON object of config sections", where=source)
+    sections = {field.encode_name for field in msgspec.structs.fields(Config)}
     for key in override:
-        if key not in REMOTE_OVERRIDE_SECTIONS:
+        if key in sections and key not in REMOTE_OVERRIDE_SECTIONS:
             allowed = ", ".join(sorted(REMOTE_OVERRIDE_SECTIONS))
             raise ConfigError(f"section {key!r} cannot be changed remotely (allowed: {allowed})", where=source)
-    merged = _merge(msgspec.to_builtins(base), override)
+    known = strip_unknown("config override", Config, override)  # a newer CDP's keys: logged once, ignored
+    merged = _merge(msgspec.to_builtins(base), known)
     return from_mapping(merged, source=source)
 
 
-def from_mapping(data: dict[str, Any], *, source: str = "<config>") -> Config:
-    """Validate a parsed TOML document (or a dict from a remote override)."""
+def from_mapping(data: dict[str, Any], *, source: str = "<config>", trace_given: bool = False) -> Config:
+    """Validate a parsed TOML document (or a dict from a remote override).
+
+    ``trace_given``: the trace comes from elsewhere (``edge replay TRACE``), so a replay backend
+    without ``ble.trace`` is fine."""
     try:
         config = msgspec.convert(data, Config)
     except msgspec.ValidationError as err:
         message, key = _where_of(err)
         raise ConfigError(message, where=f"{source}: {key}" if key else source) from None
-    _check(config, source)
+    _check(config, source, trace_given=trace_given)
     return config
 
 
-def load(path: Path) -> Config:
-    """Read and validate a TOML config file."""
+def load(path: Path, *, trace_given: bool = False) -> Config:
+    """Read and validate a TOML config file (``trace_given``: see :func:`from_mapping`)."""
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as err:
@@ -499,7 +584,7 @@ def load(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", where=str(path)) from None
-    config = from_mapping(data, source=str(path))
+    config = from_mapping(data, source=str(path), trace_given=trace_given)
     base = path.parent
     return msgspec.structs.replace(
         config,
