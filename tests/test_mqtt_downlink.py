@@ -101,3 +101,32 @@ async def test_withdrawal_within_100_ms_and_purge_within_1_s(tmp_path: Path) -> 
         finally:
             cdp.publish("cdp/v1/store-1/roster", b"", retain=True)
             cdp.close()
+
+
+async def test_shelf_controller_readings_arrive_over_the_broker(tmp_path: Path) -> None:
+    """A shelf controller publishing on ``edge/v1/{store}/shelf/{shelf}`` reaches the shelf path."""
+    with Mosquitto(tmp_path / "broker") as broker:
+        cdp = Collector(broker, (f"{TOPIC}/events/#",))
+        try:
+            async with Gateway(make_config(tmp_path, broker.url), source()) as gateway:
+                core = gateway.core
+                sync = gateway.sync
+                assert sync is not None
+                await asyncio.wait_for(sync.connected.wait(), 10)
+                # The SUBSCRIBE may still be on its way when another client publishes: a reading and an
+                # unknown shelf's reading are sent until the pickup is seen (each attempt is its own SKU).
+                for attempt in range(20):
+                    await asyncio.to_thread(
+                        cdp.publish, TOPICS.shelf("shelf-a3"), b'{"action": "pickup", "sku": "%d"}' % attempt
+                    )
+                    await asyncio.to_thread(cdp.publish, TOPICS.shelf("shelf-zz"), b'{"action": "pickup", "sku": "1"}')
+                    await asyncio.sleep(0.25)
+                    if core.counters.shelf_rejected:
+                        break
+                await cdp.until(lambda ms: any(b"edge.shelf.interaction" in m.payload for m in ms), within_s=5)
+            shelf = [json.loads(m.payload) for m in cdp.messages if b"edge.shelf.interaction" in m.payload]
+            assert shelf, "no shelf interaction arrived"
+            assert all(e["subject"] == "shelf-a3" for e in shelf)
+            assert core.counters.shelf_rejected >= 1  # shelf-zz is not configured: counted, no event
+        finally:
+            cdp.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge.shelf.messages import shelf_topic_filter
+
 TOPIC_VERSION = "v1"
 
 
@@ -64,13 +66,18 @@ class Topics:
     def checkin(self) -> str:
         return f"{self.down}/checkin"
 
+    @property
+    def shelves(self) -> str:
+        """``edge/v1/{store}/shelf/+``: every shelf controller's readings on the store broker."""
+        return shelf_topic_filter(self.store)
+
     def subscriptions(self) -> tuple[str, ...]:
-        """The downlink topics, each subscribed at QoS 1."""
-        return (self.roster, self.withdraw, self.offers, self.rules, self.config, self.checkin)
+        """The downlink topics and the shelf controllers' readings, each subscribed at QoS 1."""
+        return (self.roster, self.withdraw, self.offers, self.rules, self.config, self.checkin, self.shelves)
 
     def retained_state(self) -> tuple[str, ...]:
         """Downlinks whose last good payload is kept in SQLite and reloaded at start."""
         return (self.roster, self.offers, self.rules, self.config)
 
     def shelf(self, shelf: str) -> str:
-        return f"{self.up.rsplit('/', 1)[0]}/shelf/{_level(shelf, 'shelf')}"
+        return f"edge/{TOPIC_VERSION}/{self.store}/shelf/{_level(shelf, 'shelf')}"
