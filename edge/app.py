@@ -13,14 +13,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from edge import unknown
 from edge.beacons.source import Source
 from edge.config import Config, SignageConfig
 from edge.core import Core
-from edge.errors import RosterError
 from edge.events import EventFactory
 from edge.outbox import Outbox
 from edge.pipeline import Pipeline, Sink
-from edge.roster import parse_roster
+from edge.roster import load_roster_file as read_roster_file
 
 if TYPE_CHECKING:
     from edge.signage.service import Signage
@@ -40,15 +40,8 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def load_roster_file(core: Core, path: Path, now: float) -> None:
-    try:
-        roster = parse_roster(path.read_bytes())
-    except OSError as err:
-        log.error("cannot read the roster file %s: %s", path, err.strerror)
-        return
-    except RosterError as err:
-        log.error("%s: %s", path, err)
-        return
-    core.set_roster(roster, now)
+    """Put ``gateway.roster_file`` in force; :class:`~edge.errors.InputFileError` (exit 2) if rejected."""
+    core.set_roster(read_roster_file(path), now)
 
 
 def build_core(config: Config, rng: random.Random | None = None) -> Core:
@@ -107,6 +100,7 @@ class Gateway:
             if self.config.gateway.roster_file:
                 load_roster_file(self.core, Path(self.config.gateway.roster_file), self.source.clock.now())
             self._pipeline = Pipeline(self.core, outbox, self._sinks)
+            self._pipeline.health_extra.append(unknown.health)  # unknown CDP fields and scopes, ignored
             if mqtt.url:
                 from edge.sync.service import MqttSync
 
@@ -127,7 +121,7 @@ class Gateway:
     async def run(self, *, fast: bool = False, stop: asyncio.Event | None = None) -> None:
         """Until the source ends (or ``stop`` is set); ``fast``: as fast as possible (a replay)."""
         if fast:
-            await self.pipeline.run_fast(self.source)
+            await self.pipeline.run_fast(self.source, stop)
         else:
             await self.pipeline.run_live(self.source, stop or asyncio.Event())
 

@@ -1,4 +1,9 @@
-"""The ``edge`` command line (shared/DESIGN.md): demo, run, replay, record."""
+"""The ``edge`` command line: demo, run, replay, record, vision, bench (and provision, doctor, calibrate).
+
+SIGINT and SIGTERM end ``demo``, ``run`` and ``replay`` cleanly within 5 s in any state (see
+:mod:`edge.shutdown`): ``demo`` and ``run`` exit 0 (stopping is how they end), ``replay``
+130 or 143 (its output is cut short); a second signal forces the exit at once.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from edge import __version__
 from edge.config import Config, load
 from edge.errors import EdgeError, TraceError
 from edge.events import Event
+from edge.shutdown import Shutdown, handling
 
 log = logging.getLogger("edge")
 
@@ -35,7 +41,7 @@ def _config(path: str | None) -> Config:
         from edge.sim.store import default_config
 
         return default_config()
-    return load(Path(path))
+    return load(Path(path), trace_given=True)  # TRACE is the trace: ble.trace may be absent
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -51,13 +57,21 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         out.write(event.to_json(factory_source) + b"\n")
 
     rng = random.Random(f"edge-replay:{source.start}")  # noqa: S311 - ids, not secrets: same trace, same ids
-    if config.gateway.state_dir:
-        asyncio.run(app.run(config, source, sinks=[sink], fast=True, rng=rng))
-    else:
-        with app.temporary_state() as state:
-            asyncio.run(app.run(config, source, sinks=[sink], fast=True, rng=rng, state_dir=Path(state)))
-    out.flush()
-    return 0
+
+    async def replay(shutdown: Shutdown, state_dir: Path | None) -> None:
+        stop = shutdown.stop_event()
+        await app.run(config, source, sinks=[sink], fast=True, rng=rng, state_dir=state_dir, stop=stop)
+
+    with handling() as shutdown:
+        if config.gateway.state_dir:
+            asyncio.run(replay(shutdown, None))
+        else:
+            with app.temporary_state() as state:
+                shutdown.cleanup.append(Path(state))
+                asyncio.run(replay(shutdown, Path(state)))
+        out.flush()
+    # Stopped by SIGINT/SIGTERM: what was committed is on stdout, the rest of the trace is not (130/143).
+    return shutdown.exit_code
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -167,7 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STOPPABLE = frozenset({"demo", "run", "replay"})
+"""Commands whose SIGINT/SIGTERM edge.shutdown handles from the very start."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else argv
+    command = next((word for word in words if not word.startswith("-")), None)
+    if command in STOPPABLE:
+        with handling():  # before the command's imports: a signal during start-up is not lost
+            return _main(argv)
+    return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from edge.app import setup_logging
 

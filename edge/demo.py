@@ -2,21 +2,30 @@
 
 Zero config, no broker: the simulator's adverts, shelf readings and downlinks (the roster, a
 consent withdrawal) run through the same source facade, core, outbox and sinks as production,
-and a live terminal summary (rich) shows who is where, the event rate and what was dropped.
+and a live terminal summary (rich) shows who is where, the event rate, what was dropped and a
+checklist of the features shown so far. The store opens with a script (:mod:`edge.sim.opening`):
+a personalised offer is on the screen within seconds, and every feature happens in the first minute.
+
+One count everywhere: the panel and the closing summary read the same tally of committed events.
+Logs go through rich's handler on the live console, above the panel. SIGINT/SIGTERM stop the demo
+cleanly (exit 0, the temporary state removed); a second one forces the exit (:mod:`edge.shutdown`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
-import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.logging import RichHandler
 from rich.panel import Panel
 from rich.table import Table
 
@@ -27,6 +36,9 @@ from edge.constants import SIGNAGE_FRAME_EVERY_S
 from edge.core import Core
 from edge.errors import ConfigError
 from edge.events import Event
+from edge.shutdown import Shutdown, handling
+from edge.signage.decide import Play
+from edge.sim.checklist import Checklist
 from edge.trace import format_time
 
 REFRESH_S = 0.5
@@ -39,6 +51,9 @@ RECENT_EVENTS = 8
 
 @dataclass
 class _Tally:
+    """The one count of committed events (the panel, the plain lines and the closing summary)."""
+
+    checklist: Checklist
     by_type: collections.Counter[str] = field(default_factory=collections.Counter)
     recent: collections.deque[Event] = field(default_factory=lambda: collections.deque(maxlen=RECENT_EVENTS))
     total: int = 0
@@ -47,6 +62,21 @@ class _Tally:
         self.total += 1
         self.by_type[event.type] += 1
         self.recent.append(event)
+        self.checklist.event(event)
+
+    def latest(self) -> list[Event]:
+        """The latest events in time order (an impression is committed when its play ends)."""
+        return sorted(self.recent, key=lambda event: event.time)
+
+
+def _checklist_table(checklist: Checklist) -> Table:
+    table = Table(title="what the demo shows (simulated seconds after the start)", expand=True)
+    table.add_column("", width=2)
+    table.add_column("feature")
+    table.add_column("first")
+    for done, label, when in checklist.lines():
+        table.add_row("[green]✓[/]" if done else "·", label, when)
+    return table
 
 
 def _render(core: Core, tally: _Tally, now: float, started: float, rate: float) -> Group:
@@ -64,7 +94,7 @@ def _render(core: Core, tally: _Tally, now: float, started: float, rate: float) 
     stats.add_row("simulated time", format_time(now), "running", f"{time.monotonic() - started:.0f} s")
     stats.add_row("adverts seen", f"{c.adverts_seen}", "resolved", f"{c.adverts_resolved}")
     stats.add_row("dropped as unknown", f"{c.adverts_dropped} ({dropped_pct:.0f} %)", "events/s", f"{rate:.1f}")
-    stats.add_row("events", f"{tally.total}", "withdrawals", f"{c.withdrawals}")
+    stats.add_row("events committed", f"{tally.total}", "withdrawals", f"{c.withdrawals}")
     shelf_events = c.shelf_readings - c.shelf_rejected
     stats.add_row(
         "shelf interactions",
@@ -72,13 +102,28 @@ def _render(core: Core, tally: _Tally, now: float, started: float, rate: float) 
         "motion-tag adverts",
         f"{c.motion_adverts}",
     )
-    recent = Table(title="latest events (committed to the outbox)", expand=True)
+    recent = Table(title="latest events (committed to the outbox, in time order)", expand=True)
     for column in ("time", "type", "subject", "token"):
         recent.add_column(column)
-    for event in reversed(tally.recent):
+    for event in tally.latest():
         token = event.data.get("token")
         recent.add_row(format_time(event.time)[11:23], event.type, event.subject, str(token) if token else "-")
-    return Group(Panel(stats, title="instore-edge demo: simulated store"), zones, recent)
+    panel = Panel(stats, title="instore-edge demo: simulated store")
+    return Group(panel, _checklist_table(tally.checklist), zones, recent)
+
+
+@contextmanager
+def _logs_on(console: Console) -> Iterator[None]:
+    """Log records through rich on the live console: printed above the panel, never over it."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.setLevel(root.level)
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
 
 
 async def _demo(
@@ -87,12 +132,13 @@ async def _demo(
     seed: int,
     state_dir: Path,
     console: Console,
+    shutdown: Shutdown,
     broker: str | None = None,
     signage: SignageConfig | None = None,
-) -> Core:
+) -> tuple[Core, _Tally]:
     from edge.sim.store import SimulatedStore
 
-    store = SimulatedStore(seed=seed)
+    store = SimulatedStore(seed=seed, opening=True)
     config = store.config
     if broker is not None:
         import msgspec
@@ -102,24 +148,27 @@ async def _demo(
         mqtt = msgspec.structs.replace(config.mqtt, url=broker)
         check_mqtt(mqtt, "--broker")
         config = msgspec.structs.replace(config, mqtt=mqtt)
-    source = ItemsSource(store.items(), start=store.start, speed=speed)
-    core = app.build_core(config)
-    tally = _Tally()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if seconds is not None:
-        loop.call_later(seconds, stop.set)
     if signage is not None and signage.screen not in {screen.id for screen in config.screens}:
         known = ", ".join(screen.id for screen in config.screens)
         raise ConfigError(f"no screen {signage.screen!r} in the simulated store (it has {known})", where="--screen")
-    runner = asyncio.create_task(
-        app.run(config, source, sinks=[tally], stop=stop, state_dir=state_dir, core=core, signage=signage)
-    )
+    source = ItemsSource(store.items(), start=store.start, speed=speed)
+    tally = _Tally(Checklist(store.start))
+    stop = shutdown.stop_event()
+    if seconds is not None:
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+    gateway = app.Gateway(config, source, sinks=[tally], state_dir=state_dir, signage=signage)
+    core = gateway.core
     started = time.monotonic()
     last_total, last_at = 0, started
     rate = 0.0
+
+    def on_screen(play: Play, mono: float) -> None:
+        at = source.clock.now() - (time.monotonic() - mono) * speed
+        code = play.offer.code if play.offer is not None else None
+        tally.checklist.play(
+            at=at, kind=play.kind, content=play.content, token=play.token, holdout=play.holdout,
+            reasons=play.reasons, code=code,
+        )  # fmt: skip
 
     def frame() -> Group:
         nonlocal last_total, last_at, rate
@@ -129,12 +178,22 @@ async def _demo(
             last_total, last_at = tally.total, moment
         return _render(core, tally, source.clock.now(), started, rate)
 
+    async def run() -> None:
+        if stop.is_set():  # a signal during start-up: nothing to start
+            return
+        async with gateway:
+            if gateway.signage is not None:
+                gateway.signage.on_started.append(on_screen)
+            await gateway.run(stop=stop)
+
+    runner = asyncio.create_task(run(), name="edge-demo")
     if console.is_terminal:
-        with Live(frame(), console=console, refresh_per_second=1 / REFRESH_S, transient=False) as live:
+        with _logs_on(console), Live(frame(), console=console, refresh_per_second=1 / REFRESH_S) as live:
             while not runner.done():
                 await asyncio.wait({runner}, timeout=REFRESH_S)
                 live.update(frame())
     else:
+        shown: set[str] = set()
         while not runner.done():
             await asyncio.wait({runner}, timeout=PLAIN_REPORT_S)
             c = core.counters
@@ -143,9 +202,13 @@ async def _demo(
                 f"dropped={c.adverts_dropped} events={tally.total} present="
                 f"{sum(len(core.engine.occupants(z.id)) for z in config.zones)}"
             )
+            for done, label, when in tally.checklist.lines():
+                if done and label not in shown:
+                    shown.add(label)
+                    console.print(f"  shown: {label}, {when}", markup=False, soft_wrap=True)
     await runner
     console.print(frame())
-    return core
+    return core, tally
 
 
 def demo_signage(
@@ -178,15 +241,20 @@ def run_demo(
     screen: str = "screen-1",
     windowed: bool = False,
 ) -> int:
+    """Exit code 0, also when stopped by SIGINT/SIGTERM (that is how a demo ends)."""
     console = Console()
     signage = demo_signage(headless, screen, windowed, console)
-    with app.temporary_state() as state:
-        core = asyncio.run(_demo(seconds, speed, seed, Path(state), console, broker, signage))
+    with handling() as shutdown, app.temporary_state() as state:
+        shutdown.cleanup.append(Path(state))
+        core, tally = asyncio.run(_demo(seconds, speed, seed, Path(state), console, shutdown, broker, signage))
     c = core.counters
     console.print(
         f"demo done: {c.adverts_seen} adverts, {c.adverts_resolved} resolved, {c.adverts_dropped} dropped as unknown, "
-        f"{c.events} events"
+        f"{tally.total} events committed",
+        soft_wrap=True,
     )
+    for done, label, when in tally.checklist.lines():
+        console.print(f"  {'[x]' if done else '[ ]'} {label}: {when}", markup=False, soft_wrap=True)
     if headless is not None:
         console.print(f"signage frames of {screen}: {headless}/frame-*.png")
     return 0

@@ -93,18 +93,22 @@ class Pipeline:
             await self._purge_withdrawn(now)
         await self._health(now)
 
-    async def run_fast(self, source: Source) -> None:
-        """As fast as possible, on the items' own time (``edge replay``).
+    async def run_fast(self, source: Source, stop: asyncio.Event | None = None) -> None:
+        """As fast as possible, on the items' own time (``edge replay``), until the source ends
+        or ``stop`` is set (checked per item: a signal handler sets it while the loop is busy).
 
         A replay source is read synchronously, and the loop awaits only for I/O (a full batch, a
         withdrawal's purge, a health event): the hot path is the pure core.
         """
         self._source = source
+        stopped = (stop or asyncio.Event()).is_set
         if not isinstance(source, ItemsSource) or source.speed is not None:
             async for item in source:
                 await self.step(item, item.at)
                 if len(self._pending) >= c.OUTBOX_BATCH_MAX:
                     await self.flush()
+                if stopped():
+                    break
             await self.flush()
             return
         core = self.core
@@ -125,6 +129,8 @@ class Pipeline:
                 await self._health(now)
             if len(pending) >= batch_max:
                 await self.flush()
+            if stopped():
+                break
         await self.flush()
 
     async def run_live(self, source: Source, stop: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ from edge.config import from_mapping
 from edge.identity import Resolver
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.roster import parse_roster
+from edge.sim import opening
 from edge.sim import plan as floor
 from edge.sim.store import DEFAULT_START, WITHDRAW_AT_S, SimulatedStore, default_config
 from edge.trace import TraceReader, item_line
@@ -151,3 +152,29 @@ def test_write_trace_reads_back(tmp_path: Path) -> None:
         reader = TraceReader(iter(handle), path=str(path))
         assert reader.read_header() == sim.start
         assert sum(1 for _ in reader) == count > 0
+
+
+def test_the_scripted_opening_is_deterministic_and_casts_three_shoppers() -> None:
+    a = [item_line(i, DEFAULT_START) for i in first(SimulatedStore(seed=3, opening=True), 30)]
+    b = [item_line(i, DEFAULT_START) for i in first(SimulatedStore(seed=3, opening=True), 30)]
+    assert a == b
+    store = SimulatedStore(seed=3, opening=True)
+    roster = {entry["token"]: entry for entry in json.loads(store.roster_payload())["shoppers"]}
+    ada, ben, cem = (roster[s.token] for s in store.shoppers[: opening.SCRIPTED])
+    assert {"personalization", "shelf"} <= set(ada["scopes"])
+    assert ben["scopes"] == ["presence"]
+    assert not opening.held_out(ada["token"])
+    assert store.withdrawn_token == cem["token"]
+    assert store.withdraw_at == store.start + opening.WITHDRAW_AT_S
+    assert store.truth(cem["token"], store.withdraw_at) == "entrance"
+    assert store.truth(ada["token"], store.start + opening.ADA_PICKUP_S) == "baby"
+    for shopper in store.shoppers[opening.SCRIPTED :]:
+        assert store.trips(shopper.token, store.start + 3600)[0].start >= store.start + opening.OPENING_S
+
+
+def test_the_opening_leaves_the_default_store_alone() -> None:
+    plain = SimulatedStore(seed=3, shoppers=4)
+    assert plain.withdraw_at == plain.start + WITHDRAW_AT_S
+    assert plain.withdrawn_token == plain.shoppers[0].token
+    with pytest.raises(ValueError, match="scripted opening"):
+        SimulatedStore(seed=3, shoppers=2, opening=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -31,6 +30,7 @@ from edge.beacons.source import open_source
 from edge.config import Config, load
 from edge.ops.notify import Notifier, watchdog_interval_s
 from edge.ops.overrides import OverrideHandler, OverrideStore
+from edge.shutdown import Shutdown, handling
 from edge.sync.topics import Topics
 
 log = logging.getLogger("edge")
@@ -64,7 +64,8 @@ async def _announce_ready(gateway: Gateway, notifier: Notifier, overrides: Overr
     status = "capturing; no broker configured: events stay in the outbox"
     if gateway.sync is not None:
         try:
-            await asyncio.wait_for(gateway.sync.connected.wait(), c.READY_BROKER_WAIT_S)
+            async with asyncio.timeout(c.READY_BROKER_WAIT_S):
+                await gateway.sync.connected.wait()
             status = "capturing; broker connected"
         except TimeoutError:
             status = "capturing; broker unreachable: buffering in the outbox"
@@ -89,9 +90,12 @@ async def _watchdog(gateway: Gateway, notifier: Notifier, interval_s: float) -> 
             log.error("the main loop made no progress for %.1f s: withholding the watchdog ping", period)
 
 
-async def serve(base: Config, config: Config, overrides: OverrideStore, notifier: Notifier) -> int:
-    """Run the gateway until SIGTERM/SIGINT (or the source ends); the exit code."""
+async def serve(
+    base: Config, config: Config, overrides: OverrideStore, notifier: Notifier, shutdown: Shutdown | None = None
+) -> int:
+    """Run the gateway until SIGTERM/SIGINT (``shutdown``) or the source ends; the exit code."""
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
         if not stop.is_set():
@@ -99,9 +103,13 @@ async def serve(base: Config, config: Config, overrides: OverrideStore, notifier
             log.info("stopping")
         stop.set()
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+    if shutdown is not None:
+        # From the signal handler: only schedule; the notification and the log line run in the loop.
+        def schedule() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(on_signal)
+
+        shutdown.on_request(schedule)
     signage = config.signage if config.signage.enabled and config.screens else None
     gateway = Gateway(config, open_source(config), signage=signage)
     handler = OverrideHandler(base, overrides, on_restart=on_signal)
@@ -143,6 +151,7 @@ def run_gateway(path: Path) -> int:
     config = with_credentials(overrides.effective(base))
     notifier = Notifier.from_env()
     try:
-        return asyncio.run(serve(base, config, overrides, notifier))
+        with handling() as shutdown:
+            return asyncio.run(serve(base, config, overrides, notifier, shutdown))
     finally:
         notifier.close()

@@ -45,6 +45,19 @@ LAST_GOOD_DIR = "signage"
 """Under the state directory: the last accepted offers.json and rules.json."""
 
 
+async def wait_event(event: asyncio.Event, timeout_s: float) -> None:
+    """Until ``event`` is set or ``timeout_s`` passed, and never swallowing a cancellation.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it returns normally when the cancellation arrives in
+    the same loop turn as the event (CPython gh-86296), so a task cancelled at the wrong moment
+    kept deciding forever and ``edge demo`` hung at shutdown, ignoring further signals.
+    ``asyncio.timeout`` tells its own cancellation from the caller's.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+
+
 def player_settings(config: SignageConfig, content_dirs: tuple[str, ...]) -> p.PlayerSettings:
     return p.PlayerSettings(
         backend=config.backend,
@@ -74,7 +87,7 @@ class Signage:
         zone = next(z for z in gateway.config.zones if z.id == screen.zone)
         self.place = Place(screen.id, zone.id, frozenset(zone.tags))
         timing = Timing(self.config.play_s, self.config.min_display_s, self.config.sticky_margin_m)
-        self.decider = ScreenDecider(self.place, CapLedger(), timing)
+        self.decider = ScreenDecider(self.place, CapLedger(), timing, language=gateway.config.gateway.language)
         self.catalogue: Catalogue | None = None
         self.rules: Rules | None = None
         self.interests: dict[str, dict[str, float]] = {}
@@ -95,6 +108,7 @@ class Signage:
         self._outgoing: list[Event] = []
         self._to_save: dict[str, bytes] = {}
         self._wake = asyncio.Event()
+        self._closing = False
         self._stack = AsyncExitStack()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -123,6 +137,7 @@ class Signage:
         await self._stack.aclose()
 
     async def _stop(self, task: asyncio.Task[None]) -> None:
+        self._closing = True  # the loop ends at its next turn even if a cancellation were lost
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -166,9 +181,8 @@ class Signage:
         return self.gateway.source.clock.now()
 
     async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), c.SIGNAGE_DECIDE_INTERVAL_S)
+        while not self._closing:
+            await wait_event(self._wake, c.SIGNAGE_DECIDE_INTERVAL_S)
             self._wake.clear()
             self.step()
             await self._flush()

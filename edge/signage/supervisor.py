@@ -25,8 +25,10 @@ from edge.signage.cards import Card
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_S = 5.0
-"""How long a quitting player may take before it is killed."""
+STOP_TIMEOUT_S = 2.0
+"""How long a quitting player may take before it is killed: it quits at its next frame (1/30 s)
+or, still starting, once pygame is up (about a second); the whole gateway must be gone within
+5 s of a SIGTERM."""
 
 
 class PlayerProcess:
@@ -73,7 +75,8 @@ class PlayerProcess:
             if proc.stdin is not None:
                 proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await proc.wait()
             except TimeoutError:
                 log.warning("the signage player did not quit in %.0f s: killed", STOP_TIMEOUT_S)
                 proc.kill()
@@ -86,7 +89,8 @@ class PlayerProcess:
             future.cancel()
 
     async def wait_ready(self, within_s: float = c.SIGNAGE_PLAYER_START_TIMEOUT_S) -> None:
-        await asyncio.wait_for(self._ready.wait(), within_s)
+        async with asyncio.timeout(within_s):
+            await self._ready.wait()
 
     def show(self, card: Card) -> None:
         self._last = card
@@ -98,7 +102,8 @@ class PlayerProcess:
         self._saved[path] = future
         self._send(p.Snapshot(path))
         try:
-            await asyncio.wait_for(future, within_s)
+            async with asyncio.timeout(within_s):
+                await future
         finally:
             self._saved.pop(path, None)
 
@@ -129,13 +134,31 @@ class PlayerProcess:
     async def _run_once(self) -> int | None:
         env = dict(os.environ, PYGAME_HIDE_SUPPORT_PROMPT="1")
         settings = msgspec.json.encode(self.settings).decode()
+        # Its own session: a Ctrl-C at the terminal goes to the gateway, which quits the player
+        # itself (a player killed by the same SIGINT would be restarted in the middle of a stop).
         proc = self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "edge.signage.player", settings,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, start_new_session=True,
         )  # fmt: skip
+        try:
+            await self._read(proc)
+        except asyncio.CancelledError:
+            # Cancelled by a stop that came while this player was starting: it must not outlive us.
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            raise
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        return await proc.wait()
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         try:
-            first = await asyncio.wait_for(proc.stdout.readline(), c.SIGNAGE_PLAYER_START_TIMEOUT_S)
+            async with asyncio.timeout(c.SIGNAGE_PLAYER_START_TIMEOUT_S):
+                first = await proc.stdout.readline()
         except TimeoutError:
             log.error("the signage player did not start in %.0f s", c.SIGNAGE_PLAYER_START_TIMEOUT_S)
             first = b""
@@ -145,12 +168,6 @@ class PlayerProcess:
             line = await proc.stdout.readline()
             if line:
                 self._report(line)
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        return await proc.wait()
 
     def _report(self, line: bytes) -> None:
         try:

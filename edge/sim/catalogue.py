@@ -15,6 +15,9 @@ import msgspec
 
 from edge.trace import format_time
 
+HOLDOUT_SHARE = 0.1
+"""The share of shoppers in each campaign's control group (the rules' ``holdout.share``)."""
+
 _TEXT: dict[str, dict[str, tuple[str, str]]] = {
     "o-prosecco": {
         "en": ("Prosecco: 30 % off this weekend", "Dry, fresh and fruity. While stocks last."),
@@ -128,6 +131,6 @@ def rules_payload(issued_at: float, *, version: int = 1) -> bytes:
         "exclusions": [{"category": "alcohol", "zone_tags": ["baby", "checkout"]}],
         "exclude_recent_purchases": True,
         "caps": {"shopper_offer_per_day": 3, "screen_offer_per_hour": 30},
-        "holdout": {"share": 0.1},
+        "holdout": {"share": HOLDOUT_SHARE},
     }
     return msgspec.json.encode(payload)

@@ -156,7 +156,7 @@ def default_config(plan: FloorPlan = DEFAULT_PLAN) -> Config:
         if tag.shelf in on_shelves and tag.sku is not None
     )
     return Config(
-        gateway=GatewayConfig(store="store-1", gateway="gw-1"),
+        gateway=GatewayConfig(store="store-1", gateway="gw-1", language="de", timezone="Europe/Berlin"),
         zones=zones,
         screens=screens,
         shelves=shelves,

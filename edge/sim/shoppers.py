@@ -90,6 +90,12 @@ class Person:
         self._trip_starts: list[float] = []
         self._next_start = first_arrival
 
+    def begin_with(self, trip: Trip) -> None:
+        """A prepared first trip (the scripted opening, :mod:`edge.sim.opening`); later ones are planned."""
+        self.trips.append(trip)
+        self._trip_starts.append(trip.start)
+        self._next_start = trip.end + self.rng.expovariate(1.0 / ABSENCE_MEAN_S)
+
     def trip_from(self, t: float) -> Trip:
         """The first trip that ends after ``t`` (planning more as needed)."""
         while not self.trips or self.trips[-1].end <= t:

@@ -7,7 +7,8 @@ addresses and random manufacturer data, which must resolve to nobody) into the f
 downlink at t = 0 (re-issued every :data:`ROSTER_REISSUE_S`), every advert as heard by every scanner
 in range (:mod:`edge.sim.radio`), shelf pickups and putbacks, and one consent withdrawal for one
 shopper :data:`WITHDRAW_AT_S` after the start. :meth:`~SimulatedStore.truth` says which zone a
-rostered shopper really is in (see :mod:`edge.sim.plan` for what that means).
+rostered shopper really is in (see :mod:`edge.sim.plan` for what that means). ``opening=True``
+(``edge demo``): the first minute follows the script of :mod:`edge.sim.opening`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.config import Config
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.sim import catalogue
+from edge.sim import opening as opening_script
 from edge.sim import plan as floor
 from edge.sim.plan import DEFAULT_PLAN, FloorPlan
 from edge.sim.radio import EID_K, LOYALTY_UUID, Device, Kind
@@ -91,10 +93,14 @@ class SimulatedStore:
         anonymous: int | None = None,
         start: float = DEFAULT_START,
         plan: FloorPlan = DEFAULT_PLAN,
+        opening: bool = False,
     ) -> None:
         if shoppers < 1:
             raise ValueError("the simulation needs at least one rostered shopper")
+        if opening and (shoppers < opening_script.SCRIPTED or plan is not DEFAULT_PLAN):
+            raise ValueError(f"the scripted opening needs the default plan and {opening_script.SCRIPTED} shoppers")
         self.seed = seed
+        self.opening = opening
         self.start = start
         self.plan = plan
         self.config = floor.default_config(plan)
@@ -103,25 +109,31 @@ class SimulatedStore:
         self.shoppers: list[SimShopper] = []
         for index in range(shoppers):
             token = f"s-{rng.randbytes(4).hex()}"
-            while token in tokens:
+            while token in tokens or (opening and index == 0 and opening_script.held_out(token)):
                 token = f"s-{rng.randbytes(4).hex()}"
             tokens.add(token)
             kind: Kind = "ibeacon" if index % CARD_EVERY == CARD_EVERY - 1 else "eid"
             first = start + (2.0 if index == 0 else rng.uniform(0.0, 600.0))
-            self.shoppers.append(SimShopper(index, token, kind, Person(plan, seed, index, kind, first_arrival=first)))
+            if opening:
+                first += opening_script.OPENING_S
+            person = Person(plan, seed, index, kind, first_arrival=first)
+            if opening and index < opening_script.SCRIPTED:
+                person.begin_with(opening_script.scripted_trip(index, start))
+            self.shoppers.append(SimShopper(index, token, kind, person))
         count = ANONYMOUS_PER_SHOPPER * shoppers if anonymous is None else anonymous
         self.anonymous = [
             Person(plan, seed, index, "anonymous", first_arrival=start + rng.uniform(0.0, 600.0))
             for index in range(count)
         ]
         self._by_token = {shopper.token: shopper for shopper in self.shoppers}
-        self.withdrawn_token = self.shoppers[0].token
-        self.withdraw_at = start + WITHDRAW_AT_S
+        scripted = opening_script.WITHDRAWING if opening else 0
+        self.withdrawn_token = self.shoppers[scripted].token
+        self.withdraw_at = start + (opening_script.WITHDRAW_AT_S if opening else WITHDRAW_AT_S)
 
     # --- the roster -------------------------------------------------------------------------
 
     def roster_payload(self, issued_at: float | None = None, *, version: int = 1) -> bytes:
-        """The consent roster (JSON, as shared/DESIGN.md specifies) listing every rostered shopper."""
+        """The consent roster (JSON, as docs/mqtt.md describes) listing every rostered shopper."""
         issued = self.start if issued_at is None else issued_at
         entries: list[dict[str, Any]] = []
         for shopper in self.shoppers:
@@ -138,16 +150,18 @@ class SimulatedStore:
                 ident = {"type": "ibeacon", "uuid": str(LOYALTY_UUID), "major": 1, "minor": shopper.index + 1}
             scopes = ["presence", "personalization", "shelf"] if profile.random() < 0.8 else ["presence"]
             skus = [sku for zone in self.plan.zones for shelf in zone.shelves for sku in shelf.skus]
-            entries.append(
-                {
-                    "token": shopper.token,
-                    "scopes": scopes,
-                    "ids": [ident],
-                    "segments": profile.sample(_SEGMENTS, profile.randint(0, 2)),
-                    "recent_purchases": profile.sample(skus, profile.randint(0, 3)),
-                    "prefs": {"large_text": profile.random() < 0.15, "language": profile.choice(_LANGUAGES)},
-                }
-            )
+            entry: dict[str, Any] = {
+                "token": shopper.token,
+                "scopes": scopes,
+                "ids": [ident],
+                "segments": profile.sample(_SEGMENTS, profile.randint(0, 2)),
+                "recent_purchases": profile.sample(skus, profile.randint(0, 3)),
+                "prefs": {"large_text": profile.random() < 0.15, "language": profile.choice(_LANGUAGES)},
+            }
+            if self.opening and shopper.index < opening_script.SCRIPTED:
+                scopes, segments, prefs = opening_script.scripted_profile(shopper.index)
+                entry.update(scopes=scopes, segments=segments, recent_purchases=[], prefs=prefs)
+            entries.append(entry)
         return msgspec.json.encode(
             {
                 "version": version,
