@@ -21,6 +21,7 @@ from edge.events import Event, EventFactory
 from edge.identity import Resolver
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence_model import ZoneEstimator
 from edge.roster import Roster, parse_roster
 from edge.shelf.messages import ShelfReadingError, parse_shelf_message
 from edge.shelf.recent import Interaction
@@ -65,7 +66,11 @@ class Core:
         self.config = config
         self.factory = factory
         self.resolver = Resolver()
-        self.engine = PresenceEngine(config.zones, config.presence)
+        self.engine: PresenceEngine | ZoneEstimator = (
+            ZoneEstimator(config.zones, config.presence, config.scanners)
+            if config.presence.engine == "model"
+            else PresenceEngine(config.zones, config.presence)
+        )
         self.counters = Counters()
         self.withdrawn: list[str] = []
         self.shelf = ShelfTracker(config, factory)
@@ -243,6 +248,8 @@ class Core:
             else:
                 data = {"token": p.token, "zone": p.zone, "dwell_s": round(p.dwell_s, 1)}
                 type_ = ev.PRESENCE_DWELL if p.kind == "dwell" else ev.PRESENCE_EXITED
+            if p.probability is not None:
+                data["probability"] = p.probability
             out.append(make(type_, p.at, p.zone, data, token=p.token))
         return self._count(out)
 

@@ -66,7 +66,7 @@ class Sighting:
 
 @dataclass(frozen=True, slots=True)
 class PresenceEvent:
-    """A presence change; ``rssi`` is smoothed, ``distance_m`` estimated from it."""
+    """A presence change; ``rssi`` is smoothed, ``distance_m`` estimated from it, ``probability`` the posterior."""
 
     kind: Literal["entered", "dwell", "exited"]
     token: str
@@ -76,6 +76,8 @@ class PresenceEvent:
     rssi: float
     distance_m: float
     dwell_s: float
+    probability: float | None = None
+    """The model estimator's posterior of being in ``zone`` (None from the threshold engine)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,232 @@
+"""The zone estimator (edge.presence_model): clean traces, a slow lossy card, self-calibration, and
+Hypothesis properties whatever the sightings and ticks (the posterior is a distribution; silence never
+raises a zone; a scanner of zone A never puts anyone in zone B; one zone at a time; silence always ends
+in an exit; nothing about a shopper never sighted)."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge import constants as c
+from edge.config import from_mapping
+from edge.presence import PresenceEvent, Sighting
+from edge.presence_model import ZoneEstimator
+
+CONFIG = from_mapping(
+    {
+        "zones": [
+            {"id": "baby", "scanners": ["gw-1"]},
+            {"id": "drinks", "scanners": ["gw-2", "gw-3"]},
+            {"id": "checkout", "scanners": ["gw-3"]},
+        ]
+    }
+)
+T0 = 1_795_428_000.0
+TICK_S = 0.25
+
+
+def estimator() -> ZoneEstimator:
+    return ZoneEstimator(CONFIG.zones, CONFIG.presence)
+
+
+def run(
+    est: ZoneEstimator,
+    samples: list[tuple[float, str, int]],
+    *,
+    token: str = "s-1",
+    until: float | None = None,
+) -> list[PresenceEvent]:
+    """Feed (at, scanner, rssi) in time order, ticking every TICK_S as the core does; all events."""
+    events: list[PresenceEvent] = []
+    end = until if until is not None else (samples[-1][0] if samples else T0)
+    next_tick = T0 + TICK_S
+    for at, scanner, rssi in samples:
+        while next_tick <= at:
+            events += est.tick(next_tick)
+            next_tick += TICK_S
+        events += est.observe(Sighting(token, "eddystone-eid", scanner, rssi, -59.0, at))
+    while next_tick <= end:
+        events += est.tick(next_tick)
+        next_tick += TICK_S
+    return events
+
+
+def steady(scanner: str, rssi: int, start: float, seconds: float, hz: float = 4.0) -> list[tuple[float, str, int]]:
+    n = int(seconds * hz)
+    return [(start + i / hz, scanner, rssi) for i in range(n)]
+
+
+def kinds(events: list[PresenceEvent]) -> list[tuple[str, str]]:
+    return [(e.kind, e.zone) for e in events if e.kind != "dwell"]
+
+
+def test_enter_then_exit_on_silence() -> None:
+    est = estimator()
+    events = run(est, steady("gw-1", -60, T0, 10.0), until=T0 + 40)
+    assert kinds(events) == [("entered", "baby"), ("exited", "baby")]
+    entered, exited = (e for e in events if e.kind != "dwell")
+    assert entered.at - T0 < 2.0
+    assert entered.probability is not None
+    assert entered.probability >= c.MODEL_ENTER_P
+    assert 10.0 < exited.at - T0 < 45.0  # the silence floor, then the prior leak (about 30 s)
+
+
+def test_walking_away_exits_before_the_silence() -> None:
+    est = estimator()
+    trace = steady("gw-1", -60, T0, 10.0) + steady("gw-1", -85, T0 + 10.0, 10.0)
+    events = run(est, trace)
+    assert kinds(events) == [("entered", "baby"), ("exited", "baby")]
+    assert events[-1].at - (T0 + 10.0) < 4.0
+
+
+def test_hand_off_between_zones() -> None:
+    est = estimator()
+    trace = steady("gw-1", -60, T0, 10.0)
+    trace += [(T0 + 10.0 + i / 4, s, r) for i in range(40) for s, r in (("gw-1", -85), ("gw-2", -58))]
+    events = run(est, trace)
+    assert kinds(events) == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
+    assert est.zone_of("s-1") == "drinks"
+    assert [o.zone for o in est.occupants()] == ["drinks"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="known gap: the estimator still flaps a 1 Hz lossy card (about 6 exits in 10 min)"
+)
+def test_a_slow_lossy_card_standing_still_does_not_flap() -> None:
+    """1 Hz, a quarter of its adverts lost, 5 dB of shadowing, 10 minutes at 1.5 m from the scanner."""
+    rng = random.Random(7)
+    trace = [
+        (T0 + i + rng.uniform(0, 0.01), "gw-1", round(-63 + rng.gauss(0, 5)))
+        for i in range(600)
+        if rng.random() >= 0.25
+    ]
+    events = run(ZoneEstimator(CONFIG.zones, CONFIG.presence), trace)
+    assert kinds(events) == [("entered", "baby")]
+
+
+def test_self_calibration_recovers_a_hot_scanner() -> None:
+    """Four single-scanner zones; gw-c reads 4 dB hot. A few minutes of shoppers standing in each."""
+    config = from_mapping({"zones": [{"id": f"z{i}", "scanners": [f"gw-{i}"]} for i in "abcd"]})
+    est = ZoneEstimator(config.zones, config.presence)
+    rng = random.Random(3)
+    at = T0
+    for minute in range(4):
+        for i in "abcd":
+            token = f"s-{minute}-{i}"
+            for _ in range(120):  # 30 s at 4 Hz
+                at += 0.25
+                rssi = -62 + rng.gauss(0, 5) + (4 if i == "c" else 0)
+                est.observe(Sighting(token, "eddystone-eid", f"gw-{i}", round(rssi), -59.0, at))
+    offsets = est.scanner_offsets()
+    assert offsets["gw-c"] == pytest.approx(-4.0, abs=1.5)
+    for i in "abd":
+        assert abs(offsets[f"gw-{i}"]) < 1.5
+
+
+def test_positions_tile_an_aisle() -> None:
+    """Three zones tiling an aisle, a scanner in each; a shopper walking down it visits each in turn."""
+    config = from_mapping(
+        {
+            "zones": [
+                {"id": f"z{i}", "scanners": [f"gw-{i}"], "area_m": [6.0 * i, 0.0, 6.0 * i + 6.0, 3.0]} for i in range(3)
+            ],
+            "scanners": [{"id": f"gw-{i}", "x_m": 6.0 * i + 3.0, "y_m": 1.5} for i in range(3)],
+        }
+    )
+    est = ZoneEstimator(config.zones, config.presence, config.scanners)
+    trace = []
+    for step in range(4 * 18):  # 1 m/s along y = 1.5, 4 Hz, no noise
+        at, x = T0 + step / 4, 0.25 * step
+        for i in range(3):
+            d = max(0.5, ((x - 6.0 * i - 3.0) ** 2 + 0.8**2) ** 0.5)
+            trace.append((at, f"gw-{i}", round(-59 - 22 * math.log10(d))))
+    events = run(est, trace)
+    assert [z for k, z in kinds(events) if k == "entered"] == ["z0", "z1", "z2"]
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class See:
+    token: str
+    scanner: str
+    rssi: int
+    gap_s: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    gap_s: float
+
+
+TOKENS = ("s-1", "s-2")
+steps = st.lists(
+    st.one_of(
+        st.builds(
+            See,
+            st.sampled_from(TOKENS),
+            st.sampled_from(["gw-1", "gw-2", "gw-3", "gw-9"]),
+            st.integers(-100, -35),
+            st.floats(0.0, 3.0),
+        ),
+        st.builds(Tick, st.floats(0.0, 6.0)),
+    ),
+    max_size=150,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps)
+def test_properties_whatever_the_sightings(script: list[See | Tick]) -> None:
+    est = estimator()
+    now = T0
+    zone: dict[str, str | None] = dict.fromkeys(TOKENS)
+    for step in script:
+        now += step.gap_s
+        if isinstance(step, See):
+            events = est.observe(Sighting(step.token, "ibeacon", step.scanner, step.rssi, None, now))
+        else:
+            before = {t: est.posterior(t) for t in TOKENS}
+            events = est.tick(now)
+            for token in TOKENS:  # silence never raises a zone's probability
+                after = est.posterior(token)
+                for key, value in after.items():
+                    if key is not None and key in before[token]:
+                        assert value <= before[token][key] + 1e-9
+        for event in events:
+            assert event.token in TOKENS
+            if event.kind == "entered":
+                assert zone[event.token] is None, "one zone at a time"
+                zone[event.token] = event.zone
+            elif event.kind == "exited":
+                assert zone[event.token] == event.zone
+                zone[event.token] = None
+        for token in TOKENS:
+            assert est.zone_of(token) == zone[token]
+            posterior = est.posterior(token)
+            if posterior:
+                assert sum(posterior.values()) == pytest.approx(1.0)
+                assert all(0.0 <= v <= 1.0 + 1e-12 for v in posterior.values())
+    # silence always ends in an exit, and nothing about the never-sighted
+    final = est.tick(now + 600.0) + est.tick(now + 1200.0)
+    assert all(e.token in TOKENS for e in final)
+    assert est.occupants() == []
+    assert est.posterior("s-never") == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-100, -30), st.floats(0.0, 3.0)), max_size=120))
+def test_heard_only_by_zone_a_never_enters_zone_b(samples: list[tuple[int, float]]) -> None:
+    est = estimator()
+    now = T0
+    for rssi, gap in samples:
+        now += gap
+        events = est.observe(Sighting("s-1", "ibeacon", "gw-1", rssi, None, now)) + est.tick(now)
+        assert all(e.zone == "baby" for e in events)
