@@ -39,7 +39,7 @@ from edge.events import Event
 from edge.shutdown import Shutdown, handling
 from edge.signage.decide import Play
 from edge.sim.checklist import Checklist
-from edge.trace import format_time
+from edge.timefmt import format_time
 
 REFRESH_S = 0.5
 """How often the live summary is redrawn."""

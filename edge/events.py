@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from edge.trace import format_time
+from edge.timefmt import format_time
 
 SPECVERSION = "1.0"
 DATACONTENTTYPE = "application/json"

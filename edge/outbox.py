@@ -28,7 +28,7 @@ import aiosqlite
 from edge import constants as c
 from edge.errors import OutboxError
 from edge.events import Event
-from edge.sync.policy import drop_rank, pick_victims, with_sequence
+from edge.outbox_policy import drop_rank, pick_victims, with_sequence
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Literal
 import msgspec
 
 from edge.errors import InputFileError, RosterError
-from edge.trace import parse_start
+from edge.timefmt import parse_start
 from edge.unknown import decode_noting, located, note_scopes
 
 SCOPES = frozenset({"presence", "personalization", "shelf", "camera"})

@@ -8,7 +8,6 @@ naming the file, the line and the problem.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
@@ -17,6 +16,8 @@ import msgspec
 from edge.beacons.advert import Advertisement
 from edge.errors import TraceError
 from edge.inputs import Downlink, Item, ShelfReading
+from edge.timefmt import format_time as format_time  # re-exported: the trace format writes this time
+from edge.timefmt import parse_start as parse_start
 
 RSSI_MIN_DBM = -127
 """Lowest RSSI a BLE controller reports (HCI: -127 means "not available")."""
@@ -64,20 +65,6 @@ class _Downlink(msgspec.Struct, tag_field="kind", tag="downlink"):
 _Line = _Header | _Ble | _Shelf | _Downlink
 _decoder: msgspec.json.Decoder[_Line] = msgspec.json.Decoder(_Line)
 _encoder = msgspec.json.Encoder()
-
-
-def parse_start(text: str) -> float:
-    """An RFC 3339 timestamp → Unix seconds; naive times are taken as UTC."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def format_time(unix: float) -> str:
-    """Unix seconds → RFC 3339 in UTC with milliseconds and a ``Z``."""
-    moment = datetime.fromtimestamp(unix, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 _fromhex = bytes.fromhex

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
@@ -41,6 +40,7 @@ from dbus_fast import AuthError, BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 
 from edge import constants as c
+from edge.backoff import Backoff
 from edge.beacons.advert import APPLE_COMPANY_ID, RUUVI_COMPANY_ID, Advertisement
 from edge.beacons.source import SourceCounters
 from edge.clock import Clock, SystemClock
@@ -346,7 +346,7 @@ class BleakSource:
 
     async def _start_with_retries(self, *, attempts: int | None) -> None:
         """Starts scanning; ``attempts=None`` retries every failure without limit."""
-        delay = self._retry_initial_s
+        backoff = Backoff(self._retry_initial_s, self._retry_max_s, c.SCANNER_RETRY_JITTER)
         attempt = 0
         while True:
             attempt += 1
@@ -355,7 +355,7 @@ class BleakSource:
             except ScannerError as err:
                 if attempts is not None and (attempt >= attempts or err.reason in _NEEDS_A_PERSON):
                     raise
-                pause = delay * (1.0 - c.SCANNER_RETRY_JITTER * random.random())  # noqa: S311 - jitter, not crypto
+                pause = backoff.next_delay()
                 logger.warning(
                     "scanner start %d on %s failed (%s): %s; retrying in %.1f s",
                     attempt,
@@ -365,7 +365,6 @@ class BleakSource:
                     pause,
                 )
                 await asyncio.sleep(pause)
-                delay = min(delay * 2, self._retry_max_s)
             else:
                 return
 

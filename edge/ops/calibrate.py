@@ -28,7 +28,7 @@ from edge.config import Config, load
 from edge.errors import ConfigError, EdgeError, RosterError
 from edge.identity import Resolver
 from edge.roster import Roster, load_roster_file, parse_roster
-from edge.trace import format_time
+from edge.timefmt import format_time
 
 
 class CalibrationError(EdgeError):

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
+from edge.atomic import write_atomic
 from edge.config import Config, apply_override
 from edge.errors import ConfigError, DownlinkError
 from edge.events import Event
@@ -39,15 +39,6 @@ _ACCEPTED = b"accepted"
 """Pending marker: persisted, not yet tried."""
 _TRYING = b"trying"
 """Pending marker: a start with it is under way; found again at the next start, it failed."""
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
 
 
 class OverrideStore:
@@ -82,10 +73,10 @@ class OverrideStore:
             if prev is None:
                 self.path.unlink(missing_ok=True)
             else:
-                _write_atomic(self.path, json.dumps(prev).encode())
+                write_atomic(self.path, json.dumps(prev).encode())
             self.pending.unlink(missing_ok=True)
         elif marker is not None:
-            _write_atomic(self.pending, _TRYING)
+            write_atomic(self.pending, _TRYING)
         override = self._read(self.path)
         if override is None:
             return base
@@ -112,8 +103,8 @@ class OverrideStore:
             self.path.replace(self.previous)
         else:
             self.previous.unlink(missing_ok=True)
-        _write_atomic(self.pending, _ACCEPTED)
-        _write_atomic(self.path, json.dumps(override).encode())
+        write_atomic(self.pending, _ACCEPTED)
+        write_atomic(self.path, json.dumps(override).encode())
         self.in_force = override
 
 

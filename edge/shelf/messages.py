@@ -21,6 +21,7 @@ from edge import constants as c
 from edge.config import SKU
 from edge.errors import DownlinkError
 from edge.inputs import SHELF_ACTIONS, ShelfAction, ShelfReading
+from edge.topics import shelf_topic, shelf_topic_filter
 
 __all__ = ["ShelfReadingError", "check_fields", "parse_shelf_message", "shelf_topic", "shelf_topic_filter"]
 
@@ -42,16 +43,6 @@ class _Payload(msgspec.Struct, forbid_unknown_fields=False):
 
 
 _decoder = msgspec.json.Decoder(_Payload)
-
-
-def shelf_topic(store: str, shelf: str) -> str:
-    """The topic a shelf controller publishes to."""
-    return f"edge/v1/{store}/shelf/{shelf}"
-
-
-def shelf_topic_filter(store: str) -> str:
-    """The MQTT subscription that receives every shelf of the store."""
-    return f"edge/v1/{store}/shelf/+"
 
 
 def _shelf_of(topic: str, store: str | None) -> str:

@@ -34,7 +34,7 @@ from edge.signage.decide import Inputs, Play, ScreenDecider, Timing
 from edge.signage.offers import Catalogue, Rules, parse_offers, parse_rules
 from edge.signage.rank import Place
 from edge.signage.supervisor import PlayerProcess
-from edge.trace import format_time
+from edge.timefmt import format_time
 
 if TYPE_CHECKING:
     from edge.app import Gateway

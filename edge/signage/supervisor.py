@@ -20,6 +20,7 @@ from typing import Self
 import msgspec
 
 from edge import constants as c
+from edge.backoff import Backoff
 from edge.signage import protocol as p
 from edge.signage.cards import Card
 
@@ -116,20 +117,21 @@ class PlayerProcess:
             proc.stdin.write(p.encoder.encode(command) + b"\n")
 
     async def _supervise(self) -> None:
-        delay = c.SIGNAGE_RESTART_INITIAL_S
+        # No jitter: one player per gateway, nothing to spread out.
+        backoff = Backoff(c.SIGNAGE_RESTART_INITIAL_S, c.SIGNAGE_RESTART_MAX_S, jitter=0.0)
         while True:
             code = await self._run_once()
             if self.closing:
                 return
             if self._ready.is_set():  # it ran: a fresh crash, not a player that cannot start
-                delay = c.SIGNAGE_RESTART_INITIAL_S
+                backoff.reset()
+            delay = backoff.next_delay()
             self._ready.clear()
             self.restarts += 1
             log.error("the signage player exited (code %s); restarting in %.1f s", code, delay)
             if self._on_exit is not None:
                 self._on_exit(code)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, c.SIGNAGE_RESTART_MAX_S)
 
     async def _run_once(self) -> int | None:
         env = dict(os.environ, PYGAME_HIDE_SUPPORT_PROMPT="1")

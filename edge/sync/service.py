@@ -22,11 +22,11 @@ import paho.mqtt.client as paho
 
 from edge import __version__
 from edge import constants as c
+from edge.backoff import Backoff
 from edge.sync.client import Link, LinkError, LinkSettings
 from edge.sync.downlink import Downlinks
 from edge.sync.drain import Drain
 from edge.sync.messages import Status
-from edge.sync.policy import Backoff
 from edge.sync.state import StateStore
 from edge.sync.topics import Topics
 
