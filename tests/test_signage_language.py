@@ -147,7 +147,7 @@ def test_the_demo_store_greets_in_german_from_its_first_decision(tmp_path: Path)
 
 def offer_play(language: str | None, store_language: str, default_language: str = "de") -> Card:
     cat = catalogue(default_language=default_language)
-    viewer = shopper("s-1", prefs=Prefs(language=language))
+    viewer = shopper("s-1", prefs=Prefs(language=language), segments=("vegan",))  # o-oat: targeted, not sensitive
     decider = ScreenDecider(BABY, CapLedger(), language=store_language)
     play = decider.step(Inputs(START, roster([viewer]), [here("s-1")], cat, parse_rules(rules())))
     assert play is not None

@@ -109,7 +109,7 @@ def test_cards_follow_language_and_never_carry_the_token() -> None:
     assert play.offer is not None
     assert play.offer.id == "o-birthday"
     card = card_for(play, catalogue, 1)
-    assert card.headline.startswith("Joyeux")
+    assert card.headline.startswith("Merci")
     assert card.label == "Votre offre"
     assert card.large_text
     assert token not in repr(card), "the screen shows an offer for a shopper, never who they are"

@@ -18,6 +18,7 @@ from typing import Literal
 import msgspec
 
 from edge.signage.decide import Play
+from edge.signage.discretion import personal_label
 from edge.signage.offers import Catalogue, Price, localise
 from edge.signage.phrases import DEFAULT_LANGUAGE, FALLBACK_IMAGE, phrases, pick
 
@@ -92,7 +93,7 @@ def card_for(play: Play, catalogue: Catalogue | None, play_id: int) -> Card:
             kind="offer",
             headline=localise(offer.headline, language, default),
             text=localise(offer.text, language, default) if offer.text else "",
-            label=words.label,
+            label=words.label if personal_label(offer) else None,
             price=price,
             was_price=words.was.format(price=was) if was else None,
             image=offer.image,

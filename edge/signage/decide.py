@@ -239,9 +239,22 @@ class ScreenDecider:
             store_language=self.language,
         )
 
+    def _scheduled(self, inputs: Inputs) -> PlaylistItem:
+        """The next playlist item whose schedule is open now (in turn); the welcome if none is."""
+        catalogue = inputs.catalogue
+        if catalogue is None or not catalogue.playlist:
+            return self._fallback
+        playlist = catalogue.playlist
+        tz = self.place.timezone or catalogue.timezone
+        for offset in range(len(playlist)):
+            index = (self._playlist_index + offset) % len(playlist)
+            if playlist[index].schedule.open_at(inputs.now, tz):
+                self._playlist_index = index
+                return playlist[index]
+        return self._fallback
+
     def _generic(self, inputs: Inputs, reasons: tuple[str, ...]) -> Play:
-        playlist = inputs.catalogue.playlist if inputs.catalogue is not None else ()
-        item = playlist[self._playlist_index % len(playlist)] if playlist else self._fallback
+        item = self._scheduled(inputs)
         return Play(
             screen=self.place.screen,
             kind="generic",

@@ -11,6 +11,7 @@ Fields this version does not know are accepted, ignored and named once in the lo
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import zoneinfo
 from collections.abc import Callable
@@ -23,6 +24,7 @@ import msgspec
 from edge import constants as c
 from edge import jsonschema
 from edge.errors import DownlinkError, InputFileError
+from edge.signage.schedule import ALWAYS, DAY_NAMES, Schedule, from_daypart, window
 from edge.trace import parse_start
 from edge.unknown import decode_noting, located
 
@@ -69,6 +71,25 @@ class Daypart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     end: _HourMinute = "24:00"
 
 
+_DayName = Annotated[str, msgspec.Meta(pattern="^(" + "|".join(DAY_NAMES) + ")$")]
+
+
+class ScheduleWindow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A window in the store's time zone (``[gateway] timezone``): wall-clock times, ``to`` not after
+    ``from`` crosses midnight, ``days`` and ``dates`` (first and last day, inclusive) name the day the
+    window opens. Every key optional: every day, all day, any date."""
+
+    days: list[_DayName] = msgspec.field(default_factory=lambda: list(DAY_NAMES))
+    start: _HourMinute = msgspec.field(default="00:00", name="from")
+    end: _HourMinute = msgspec.field(default="24:00", name="to")
+    dates: Annotated[list[dt.date], msgspec.Meta(min_length=2, max_length=2)] | None = None
+
+
+_Schedule = Annotated[
+    list[ScheduleWindow], msgspec.Meta(description="windows in which it may play (any open: plays); empty: always")
+]
+
+
 class OfferSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     id: _Id
     campaign: _Id
@@ -83,6 +104,11 @@ class OfferSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     valid_from: _Time | None = None
     valid_until: _Time | None = None
     dayparts: list[Daypart] = msgspec.field(default_factory=list)
+    schedule: _Schedule = msgspec.field(default_factory=list)
+    public_safe: bool = False
+    """The offer states nothing personal when bystanders see it: a targeted offer in a sensitive
+    category (baby, health, a birthday: :mod:`edge.signage.discretion`) is shown on the public screen
+    only with this set."""
     priority: Annotated[int, msgspec.Meta(ge=0, le=100)] = 50
     code: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9-]{3,32}$")] | None = None
     redeem_url: Annotated[str, msgspec.Meta(pattern=r"^https://", max_length=200)] | None = None
@@ -94,6 +120,7 @@ class PlaylistItemSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True
     text: dict[_Lang, str] = msgspec.field(default_factory=dict)
     image: _Image | None = None
     duration_s: Annotated[float, msgspec.Meta(ge=1.0, le=300.0)] = c.SIGNAGE_PLAY_S
+    schedule: _Schedule = msgspec.field(default_factory=list)
 
 
 class OffersPayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
@@ -150,13 +177,16 @@ class Offer:
     zones: frozenset[str]
     valid_from: float
     valid_until: float
-    dayparts: tuple[tuple[frozenset[int], int, int], ...]
-    """(weekdays, start minute, end minute) in the catalogue's time zone; empty: always."""
+    dayparts: Schedule
+    """The older ``dayparts`` in the catalogue's time zone; no windows: always."""
     priority: int
     price: Price | None = None
     image: str | None = None
     code: str | None = None
     redeem_url: str | None = None
+    schedule: Schedule = ALWAYS
+    """``schedule`` in the store's time zone; no windows: always."""
+    public_safe: bool = False
 
     @property
     def targeted(self) -> bool:
@@ -170,6 +200,8 @@ class PlaylistItem:
     text: dict[str, str]
     image: str | None
     duration_s: float
+    schedule: Schedule = ALWAYS
+    """In the store's time zone; no windows: always."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -231,10 +263,9 @@ def _offer(spec: OfferSpec, where: str) -> Offer:
         raise ValueError(f"{where}.valid_until: must be after valid_from")
     dayparts = []
     for index, part in enumerate(spec.dayparts):
-        first, last = _minute(part.start), _minute(part.end)
-        if last <= first:
-            raise ValueError(f"{where}.dayparts[{index}]: end must be after start (split a window across midnight)")
-        dayparts.append((frozenset(part.days), first, last))
+        if _minute(part.end) <= _minute(part.start):
+            raise ValueError(f"{where}.dayparts[{index}]: end must be after start (use schedule to cross midnight)")
+        dayparts.append(from_daypart(part.days, part.start, part.end))
     return Offer(
         id=spec.id,
         campaign=spec.campaign,
@@ -247,12 +278,20 @@ def _offer(spec: OfferSpec, where: str) -> Offer:
         zones=frozenset(spec.zones),
         valid_from=start,
         valid_until=end,
-        dayparts=tuple(dayparts),
+        dayparts=Schedule(tuple(dayparts)),
         priority=spec.priority,
         price=spec.price,
         image=spec.image,
         code=spec.code,
         redeem_url=spec.redeem_url,
+        schedule=_schedule(spec.schedule, f"{where}.schedule"),
+        public_safe=spec.public_safe,
+    )
+
+
+def _schedule(windows: list[ScheduleWindow], where: str) -> Schedule:
+    return Schedule(
+        tuple(window(w.days, w.start, w.end, w.dates, where=f"{where}[{index}]") for index, w in enumerate(windows))
     )
 
 
@@ -274,7 +313,10 @@ def _catalogue(raw: OffersPayload) -> Catalogue:
         if item.id in seen:
             raise ValueError(f"$.playlist[{index}].id: duplicate id {item.id!r}")
         seen.add(item.id)
-        playlist.append(PlaylistItem(item.id, dict(item.headline), dict(item.text), item.image, item.duration_s))
+        schedule = _schedule(item.schedule, f"$.playlist[{index}].schedule")
+        playlist.append(
+            PlaylistItem(item.id, dict(item.headline), dict(item.text), item.image, item.duration_s, schedule)
+        )
     return Catalogue(raw.version, issued, tz, raw.default_language, tuple(offers), tuple(playlist))
 
 

@@ -8,13 +8,14 @@ codes saying why it won. Costs one pass over the catalogue with set lookups: ~1 
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from edge import constants as c
 from edge.roster import Shopper
 from edge.signage.caps import CapLedger
+from edge.signage.discretion import discreet
 from edge.signage.offers import Catalogue, Offer, Rules
 
 TOKEN_TARGET_BONUS = 30
@@ -36,15 +37,20 @@ class Choice:
     eligible: int = 0
     excluded: int = 0
     capped: int = 0
+    withheld: int = 0
+    """Targeted offers in a sensitive category kept off the public screen (:mod:`edge.signage.discretion`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Place:
-    """Where the choice is made: the screen, its zone and the zone's tags."""
+    """Where the choice is made: the screen, its zone and the zone's tags; the store's time zone
+    (``[gateway] timezone``: schedules are read in it; None: the catalogue's) and the zone's type."""
 
     screen: str
     zone: str
     tags: frozenset[str]
+    timezone: zoneinfo.ZoneInfo | None = None
+    zone_type: str = "in-aisle"
 
 
 def in_holdout(token: str, campaign: str, share: float) -> bool:
@@ -76,8 +82,7 @@ def choose_offer(
     """The best offer for ``shopper`` at ``place`` now; ``interests``: SKU → when they handled it."""
     token = shopper.token
     segments = frozenset(shopper.segments)
-    local = datetime.fromtimestamp(now, tz=catalogue.timezone)
-    weekday, minute = local.weekday(), local.hour * 60 + local.minute
+    store_tz = place.timezone or catalogue.timezone
     excluded_categories = rules.excluded_categories(place.tags)
     recent_skus = frozenset(
         sku for sku, at in (interests or {}).items() if 0 <= now - at <= c.SIGNAGE_INTEREST_WINDOW_S
@@ -86,12 +91,12 @@ def choose_offer(
     best: Offer | None = None
     best_key: tuple[int, str] = (0, "")
     best_reasons: tuple[str, ...] = ()
-    eligible = excluded = capped = 0
+    eligible = excluded = capped = withheld = 0
     for offer in catalogue.offers:
-        # 1. eligibility: valid now, in this daypart and zone, aimed at this shopper
+        # 1. eligibility: valid now, scheduled now, in this zone, aimed at this shopper
         if not offer.valid_from <= now < offer.valid_until:
             continue
-        if offer.dayparts and not any(weekday in days and a <= minute < b for days, a, b in offer.dayparts):
+        if not offer.dayparts.open_at(now, catalogue.timezone) or not offer.schedule.open_at(now, store_tz):
             continue
         if offer.zones and place.zone not in offer.zones:
             continue
@@ -104,7 +109,10 @@ def choose_offer(
         else:
             continue
         eligible += 1
-        # 2. exclusion rules
+        # 2. discretion on a public screen, then the exclusion rules
+        if not discreet(offer):
+            withheld += 1
+            continue
         if is_excluded(offer, shopper, rules, excluded_categories):
             excluded += 1
             continue
@@ -126,8 +134,10 @@ def choose_offer(
             reason = "generic:capped"
         elif excluded:
             reason = "generic:excluded"
+        elif withheld:
+            reason = "generic:discretion"
         else:
             reason = "generic:no-eligible-offer"
-        return Choice(None, (reason,), eligible, excluded, capped)
+        return Choice(None, (reason,), eligible, excluded, capped, withheld)
     reasons = (*best_reasons, f"priority:{best.priority}", f"score:{best_key[0]}")
-    return Choice(best, reasons, eligible, excluded, capped)
+    return Choice(best, reasons, eligible, excluded, capped, withheld)

@@ -55,11 +55,11 @@ _TEXT: dict[str, dict[str, tuple[str, str]]] = {
         "fr": ("Café en grains, torréfaction maison", "Torréfié dans la région. 500 g."),
         "tr": ("Ev kavurması kahve çekirdeği", "Bölgede taze kavrulmuş. 500 g."),
     },
-    "o-birthday": {
-        "en": ("Happy birthday! 5 € off your shop", "A thank-you for being with us. Valid today."),
-        "de": ("Alles Gute! 5 € auf Ihren Einkauf", "Ein Dankeschön für Ihre Treue. Heute gültig."),
-        "fr": ("Joyeux anniversaire ! 5 € offerts", "Merci de votre fidélité. Valable aujourd'hui."),
-        "tr": ("İyi ki doğdunuz! Alışverişte 5 € indirim", "Sadakatiniz için teşekkürler. Bugün geçerli."),
+    "o-birthday": {  # a birthday voucher whose card does not say so: the aisle sees it (edge.signage.discretion)
+        "en": ("A thank-you: 5 € off your shop", "For being with us. Valid today."),
+        "de": ("Dankeschön: 5 € auf Ihren Einkauf", "Für Ihre Treue. Heute gültig."),
+        "fr": ("Merci : 5 € offerts sur vos courses", "Pour votre fidélité. Valable aujourd'hui."),
+        "tr": ("Teşekkürler: alışverişte 5 € indirim", "Sadakatiniz için. Bugün geçerli."),
     },
     "g-welcome": {
         "en": ("Welcome to your market", "Ask us about the app: offers made for you."),
