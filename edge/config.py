@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 
 from edge import constants as c
+from edge.config_ios import AdvertiseConfig, CheckinConfig, check_ios
 from edge.errors import ConfigError
 from edge.unknown import strip_unknown
 
@@ -93,6 +94,8 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     id: str
     scanners: tuple[str, ...]
     tags: tuple[str, ...] = ()
+    type: Literal["entrance", "checkout", "in-aisle", "perimeter", "exterior"] = "in-aisle"
+    """Where the zone is in the store (the in-store measurement standard's venue types): impressions carry it."""
     enter_rssi_dbm: float = c.ENTER_RSSI_DBM
     exit_rssi_dbm: float = c.EXIT_RSSI_DBM
     exit_timeout_s: float = c.EXIT_TIMEOUT_S
@@ -218,6 +221,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     vision: VisionConfig = msgspec.field(default_factory=VisionConfig)
     signage: SignageConfig = msgspec.field(default_factory=SignageConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    advertise: AdvertiseConfig | None = None
+    checkin: CheckinConfig = msgspec.field(default_factory=CheckinConfig)
 
     def state_path(self) -> Path:
         """Where the outbox and last-good state live (config, then systemd, then the user's home)."""
@@ -315,6 +320,7 @@ def _check(config: Config, source: str, *, trace_given: bool = False) -> None:
     _check_metrics(config.metrics, f"{source}: metrics")
     _check_shelves(config, source)
     _check_vision(config, source)
+    check_ios(config.advertise, config.checkin, zone_ids, source)
 
 
 def _check_layout(config: Config, source: str) -> None:
