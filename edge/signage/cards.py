@@ -79,8 +79,18 @@ def _prices(price: Price | None, language: str) -> tuple[str | None, str | None]
     return format_price(price.cents, price.currency, language), was
 
 
-def card_for(play: Play, catalogue: Catalogue | None, play_id: int) -> Card:
-    """The card for a decided play, in the shopper's language and text size when they have one."""
+def _qr(redeem_url: str | None, offer_code: str | None, code: str | None) -> str | None:
+    """The QR's text: the redeem URL with the offer's code replaced by this impression's code."""
+    if redeem_url and offer_code and code and offer_code in redeem_url:
+        return redeem_url.replace(offer_code, code)
+    return redeem_url or code
+
+
+def card_for(play: Play, catalogue: Catalogue | None, play_id: int, *, code: str | None = None) -> Card:
+    """The card for a decided play, in the shopper's language and text size when they have one.
+
+    ``code``: this impression's redemption code (:func:`edge.signage.impression.redemption_code`),
+    shown instead of the offer's own code and put in the QR's URL in its place."""
     default = catalogue.default_language if catalogue is not None else play.store_language
     language = play.language or default
     own = pick(play.language, default, play.store_language)
@@ -97,9 +107,9 @@ def card_for(play: Play, catalogue: Catalogue | None, play_id: int) -> Card:
             price=price,
             was_price=words.was.format(price=was) if was else None,
             image=offer.image,
-            code=offer.code,
+            code=code or offer.code,
             code_label=words.code,
-            qr=offer.redeem_url or offer.code,
+            qr=_qr(offer.redeem_url, offer.code, code or offer.code),
             scan_hint=words.scan if (offer.redeem_url or offer.code) else None,
             large_text=play.large_text,
             accent=accent_for(offer.category),

@@ -29,7 +29,7 @@ from edge.roster import Roster, Shopper
 from edge.signage.caps import CapLedger
 from edge.signage.offers import Catalogue, Offer, PlaylistItem, Rules
 from edge.signage.phrases import DEFAULT_LANGUAGE, FALLBACK_ID, FALLBACK_IMAGE, phrases, pick
-from edge.signage.rank import Place, choose_offer, in_holdout, is_excluded
+from edge.signage.rank import Place, choose_offer, is_excluded
 
 PERSONALIZATION = "personalization"
 
@@ -212,7 +212,7 @@ class ScreenDecider:
         assert inputs.rules is not None
         now = inputs.now
         prefs = shopper.prefs
-        if in_holdout(shopper.token, offer.campaign, inputs.rules.holdout_share):
+        if self.ledger.in_holdout(shopper.token, offer.campaign, inputs.rules.holdout_share, now):
             generic = self._generic(inputs, ("holdout", *reasons))
             return replace(
                 generic,

@@ -7,14 +7,13 @@ codes saying why it won. Costs one pass over the catalogue with set lookups: ~1 
 
 from __future__ import annotations
 
-import hashlib
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge import constants as c
 from edge.roster import Shopper
-from edge.signage.caps import CapLedger
+from edge.signage.caps import CapLedger, holdout_draw
 from edge.signage.discretion import discreet
 from edge.signage.offers import Catalogue, Offer, Rules
 
@@ -53,13 +52,8 @@ class Place:
     zone_type: str = "in-aisle"
 
 
-def in_holdout(token: str, campaign: str, share: float) -> bool:
-    """Deterministic holdout: the same shopper is in or out of a campaign's control group on
-    every gateway, every day (a hash of campaign and token, not a random draw)."""
-    if share <= 0:
-        return False
-    digest = hashlib.sha256(f"{campaign}\x00{token}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
+in_holdout = holdout_draw
+"""The first draw of a shopper's holdout group (kept afterwards by :meth:`CapLedger.in_holdout`)."""
 
 
 def is_excluded(offer: Offer, shopper: Shopper, rules: Rules, excluded_categories: frozenset[str]) -> bool:
