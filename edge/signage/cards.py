@@ -42,7 +42,7 @@ PALETTE = (
 
 class Card(msgspec.Struct, frozen=True, kw_only=True):
     play: int
-    kind: Literal["offer", "generic", "boot"]
+    kind: Literal["offer", "generic", "boot", "override"]
     headline: str
     text: str = ""
     label: str | None = None

@@ -5,12 +5,14 @@ It runs in its own process so nothing it does (a wedged display driver, a crash 
 frame) can stop capture or sync; the gateway restarts it (:mod:`edge.signage.supervisor`).
 Three threads: the frame loop (compose and present at ``fps``), a builder that renders the next
 card completely before it may enter (preloaded: a transition never waits on a half-drawn item),
-and a writer for PNG files. Commands arrive on stdin, reports leave on the original stdout; the
+and a writer for PNG and JPEG files (a screenshot is the presented frame, copied right after the
+flip, encoded off the frame loop). Commands arrive on stdin, reports leave on the original stdout; the
 process ends when stdin closes (the gateway is gone).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import queue
@@ -24,6 +26,7 @@ from typing import IO
 import msgspec
 
 from edge.signage import protocol as p
+from edge.signage.watchdog import DIGEST_SIZE, frame_digest
 
 log = logging.getLogger("edge.signage.player")
 
@@ -94,6 +97,18 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
             return
         out.send(p.Saved(path, time.monotonic()))
 
+    def shoot(frame: pygame.Surface, request_id: str, mono: float) -> None:
+        buffer = io.BytesIO()
+        try:
+            pygame.image.save(frame, buffer, "frame.jpg")
+        except pygame.error as err:
+            log.error("cannot encode the screenshot %s: %s", request_id, err)
+            return
+        out.send(p.Shot(request_id, buffer.getvalue(), mono))
+
+    def digest(frame: pygame.Surface) -> int:
+        return frame_digest(pygame.image.tobytes(pygame.transform.scale(frame, DIGEST_SIZE), "RGB"))
+
     out.send(p.Ready(time.monotonic(), pygame.display.get_driver()))
     latest = 0
     frame_s = 1.0 / settings.fps
@@ -101,6 +116,7 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
     next_heartbeat = next_png = next_frame
     frames, worst_ms, png_index = 0, 0.0, 0
     snapshots: list[str] = []
+    shots: list[str] = []
     try:
         while True:
             try:
@@ -111,6 +127,8 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
                     if isinstance(command, p.Show):
                         latest = command.card.play
                         builder.submit(build, command.card)
+                    elif isinstance(command, p.Screenshot):
+                        shots.append(command.request_id)
                     else:
                         snapshots.append(command.path)
             except queue.Empty:
@@ -145,9 +163,13 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
             for path in snapshots:
                 writer.submit(save, screen.copy(), path)
             snapshots.clear()
+            for request_id in shots:
+                writer.submit(shoot, screen.copy(), request_id, presented)
+            shots.clear()
             if presented >= next_heartbeat:
                 showing = compositor.incoming_play if compositor.busy else compositor.current_play
-                out.send(p.Heartbeat(showing, presented, frames, round(worst_ms, 2)))
+                beat = p.Heartbeat(showing, presented, frames, round(worst_ms, 2), digest(screen), compositor.busy)
+                out.send(beat)
                 next_heartbeat = presented + settings.heartbeat_s
                 frames, worst_ms = 0, 0.0
             next_frame = max(next_frame + frame_s, presented)

@@ -1,9 +1,11 @@
 """The messages between the gateway and its player process: JSON lines over stdin and stdout.
 
-Gateway → player: :class:`Show` a card, :class:`Snapshot` the screen to a PNG, :class:`Quit`.
+Gateway → player: :class:`Show` a card, :class:`Snapshot` the screen to a PNG, :class:`Screenshot`
+(the presented frame as JPEG bytes), :class:`Quit`.
 Player → gateway: :class:`Ready`, :class:`Started` (first presented frame of a play),
-:class:`Ended` (last presented frame of a play), :class:`Heartbeat` (still presenting),
-:class:`Dropped` (a play replaced before it was ever presented), :class:`Saved` (a PNG written).
+:class:`Ended` (last presented frame of a play), :class:`Heartbeat` (still presenting, with a digest of
+the presented frame for the frozen-screen watchdog), :class:`Dropped` (a play replaced before it was
+ever presented), :class:`Saved` (a PNG written), :class:`Shot` (the JPEG of a presented frame).
 Times are ``time.monotonic()`` of the player, which on Linux is the gateway's monotonic clock too.
 """
 
@@ -40,11 +42,17 @@ class Snapshot(msgspec.Struct, frozen=True, tag="snapshot"):
     path: str
 
 
+class Screenshot(msgspec.Struct, frozen=True, tag="screenshot"):
+    """The next presented frame as JPEG (SDL_image, quality 85; not a re-render): answered by :class:`Shot`."""
+
+    request_id: str
+
+
 class Quit(msgspec.Struct, frozen=True, tag="quit"):
     pass
 
 
-Command = Show | Snapshot | Quit
+Command = Show | Snapshot | Screenshot | Quit
 
 
 class Ready(msgspec.Struct, frozen=True, tag="ready"):
@@ -67,6 +75,10 @@ class Heartbeat(msgspec.Struct, frozen=True, tag="heartbeat"):
     mono: float
     frames: int
     frame_ms_max: float
+    digest: int = 0
+    """A checksum of the presented frame, downscaled (the frozen-screen watchdog compares them)."""
+    fading: bool = False
+    """A crossfade was running when the frame was presented: consecutive digests must differ."""
 
 
 class Dropped(msgspec.Struct, frozen=True, tag="dropped"):
@@ -78,7 +90,16 @@ class Saved(msgspec.Struct, frozen=True, tag="saved"):
     mono: float
 
 
-Report = Ready | Started | Ended | Heartbeat | Dropped | Saved
+class Shot(msgspec.Struct, frozen=True, tag="shot"):
+    """The presented frame of :class:`Screenshot` ``request_id``: JPEG bytes (base64 in the JSON line)."""
+
+    request_id: str
+    jpeg: bytes
+    mono: float
+    """When the frame was presented."""
+
+
+Report = Ready | Started | Ended | Heartbeat | Dropped | Saved | Shot
 
 command_decoder = msgspec.json.Decoder(Command)
 report_decoder = msgspec.json.Decoder(Report)

@@ -14,6 +14,7 @@ Only the player process imports this module (pygame is imported here).
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pygame
@@ -23,6 +24,13 @@ from edge.signage.cards import Card
 from edge.signage.phrases import upper
 
 log = logging.getLogger(__name__)
+
+WIDOW_MAX_CHARS = 6
+"""A last line of one word this short ("km.", "you!") reads as a stray: the lines are rebalanced."""
+_NUMBER = re.compile(r"^[-+]?[\d.,:/]+[%€£$]?$|^[€£$][\d.,]+$")
+_UNIT = re.compile(r"^[^\W\d]{1,3}[.,;:!?)]*$|^[%€£$₺][.,;:!?)]*$")
+GLUE = "\u00a0"
+"""Joins a number and its unit ("50 km", "20 %") so no line break falls between them; drawn as a space."""
 
 LARGE_TEXT_SCALE = 1.3
 """Text size for shoppers who asked for large text: +30 %, still three lines of headline."""
@@ -98,6 +106,8 @@ class CardRenderer:
         surface = pygame.Surface(self.size).convert()
         if card.kind == "offer":
             self._offer(surface, card)
+        elif card.kind == "override":
+            self._override(surface, card)
         else:
             self._generic(surface, card)
         return surface
@@ -105,25 +115,26 @@ class CardRenderer:
     # --- text ------------------------------------------------------------------------------
 
     @staticmethod
-    def wrap(font: pygame.font.Font, text: str, width: int, max_lines: int) -> list[str]:
-        lines: list[str] = []
-        line = ""
+    def words(text: str) -> list[str]:
+        """The words of ``text``, a number glued to the unit after it ("50 km", "20 %", "500 g")."""
+        words: list[str] = []
         for word in text.split():
-            while font.size(word)[0] > width and len(word) > 1:  # a word wider than the column
-                cut = len(word) - 1
-                while cut > 1 and font.size(word[:cut] + "-")[0] > width:
-                    cut -= 1
-                lines.append(word[:cut] + "-")
-                word = word[cut:]
-            candidate = f"{line} {word}".strip()
-            if font.size(candidate)[0] <= width:
-                line = candidate
+            if words and _UNIT.match(word) and _NUMBER.match(words[-1].rsplit(GLUE, 1)[-1]):
+                words[-1] += GLUE + word
             else:
-                lines.append(line)
-                line = word
-        if line:
-            lines.append(line)
-        lines = [entry for entry in lines if entry]
+                words.append(word)
+        return words
+
+    @classmethod
+    def wrap(cls, font: pygame.font.Font, text: str, width: int, max_lines: int) -> list[str]:
+        """``text`` in lines of at most ``width`` pixels (kerned as the font kerns: SDL_ttf applies
+        the font's kerning table), at most ``max_lines`` (the last ends with … if cut), and no widow:
+        a short lone word on the last line makes the lines rebalance (narrowest width with as many
+        lines), else the word before it moves down too."""
+        lines = cls._greedy(font, text, width)
+        if len(lines) >= 2 and cls._widowed(lines) and len(lines) <= max_lines:
+            lines = cls._rebalanced(font, text, width, lines)
+        lines = [line.replace(GLUE, " ") for line in lines]
         if len(lines) > max_lines:
             lines = lines[:max_lines]
             last = lines[-1]
@@ -131,6 +142,59 @@ class CardRenderer:
                 last = last[:-1]
             lines[-1] = last.rstrip() + "…"
         return lines
+
+    @staticmethod
+    def _widowed(lines: list[str]) -> bool:
+        last = lines[-1]
+        return " " not in last and len(last.replace(GLUE, " ")) <= WIDOW_MAX_CHARS
+
+    @classmethod
+    def _rebalanced(cls, font: pygame.font.Font, text: str, width: int, lines: list[str]) -> list[str]:
+        count = len(lines)
+        low, high = width // 2, width  # the narrowest width that still needs no more lines
+        while low < high:
+            middle = (low + high) // 2
+            if len(cls._greedy(font, text, middle)) <= count:
+                high = middle
+            else:
+                low = middle + 1
+        balanced = cls._greedy(font, text, high)
+        if not cls._widowed(balanced):
+            return balanced
+        before = balanced[-2].split(" ")
+        if len(before) >= 2:  # move one more word down, if the last line still fits
+            moved = [" ".join(before[:-1]), f"{before[-1]} {balanced[-1]}"]
+            if font.size(moved[1].replace(GLUE, " "))[0] <= width:
+                return [*balanced[:-2], *moved]
+        return balanced
+
+    @classmethod
+    def _greedy(cls, font: pygame.font.Font, text: str, width: int) -> list[str]:
+        def size(line: str) -> int:
+            return int(font.size(line.replace(GLUE, " "))[0])
+
+        lines: list[str] = []
+        line = ""
+        for word in cls.words(text):
+            if size(word) > width and GLUE in word:  # a glued number and unit wider than the column
+                head, _, word = word.rpartition(GLUE)
+                lines.append(f"{line} {head}".strip())
+                line = ""
+            while size(word) > width and len(word) > 1:  # a word wider than the column
+                cut = len(word) - 1
+                while cut > 1 and size(word[:cut] + "-") > width:
+                    cut -= 1
+                lines.append(word[:cut] + "-")
+                word = word[cut:]
+            candidate = f"{line} {word}".strip()
+            if size(candidate) <= width:
+                line = candidate
+            else:
+                lines.append(line)
+                line = word
+        if line:
+            lines.append(line)
+        return [entry for entry in lines if entry]
 
     def _text(
         self, surface: pygame.Surface, text: str, font: pygame.font.Font, colour: tuple[int, int, int],
@@ -255,3 +319,35 @@ class CardRenderer:
         if card.text:
             body = self.font(50, card.large_text)
             self._text(surface, card.text, body, (236, 236, 242), x, y + round(24 * s), column, 3)
+
+    def _override(self, surface: pygame.Surface, card: Card) -> None:
+        """An operations message over everything: the card's colour (alarm or calm) full screen, a
+        warning sign, the title large and the body below, centred, in the store's language."""
+        w, h = self.size
+        s = self.scale
+        surface.fill(card.accent)
+        band = pygame.Rect(0, 0, w, round(18 * s))
+        surface.fill(WHITE, band)
+        surface.fill(WHITE, band.move(0, h - band.height))
+        cx, top = w // 2, round(140 * s)
+        side = round(170 * s)
+        triangle = [
+            (cx, top),
+            (cx - side // 2 - round(20 * s), top + side),
+            (cx + side // 2 + round(20 * s), top + side),
+        ]
+        pygame.draw.polygon(surface, WHITE, triangle)
+        mark = self.font(130).render("!", True, card.accent)
+        surface.blit(mark, mark.get_rect(center=(cx, top + round(side * 0.62))))
+        column = round(w * 0.8)
+        y = top + side + round(70 * s)
+        title_font, body_font = self.font(120), self.font(60)
+        for line in self.wrap(title_font, card.headline, column, 2):
+            rendered = title_font.render(line, True, WHITE)
+            surface.blit(rendered, rendered.get_rect(midtop=(cx, y)))
+            y += title_font.get_linesize()
+        y += round(30 * s)
+        for line in self.wrap(body_font, card.text, column, 4) if card.text else []:
+            rendered = body_font.render(line, True, (250, 238, 238))
+            surface.blit(rendered, rendered.get_rect(midtop=(cx, y)))
+            y += round(body_font.get_linesize() * 1.1)
