@@ -296,3 +296,24 @@ async def test_a_controller_that_cannot_scan_and_advertise_at_once_is_named(
     assert '[advertise] adapter = "hci1"' in str(caught.value)
     async with advertiser() as adv:  # not scanning: it advertises
         assert adv.registered
+
+
+# --- edge doctor ----------------------------------------------------------------------------------
+
+
+async def test_doctor_reports_advertising(fake_bluez: FakeBlueZ) -> None:
+    from edge.config import Config
+    from edge.ops.checks import check_advertising
+
+    assert (await check_advertising(Config())).status == "skip"
+    result = await check_advertising(Config(advertise=CONFIG))
+    # bluetoothctl is not the fake's: the version is whatever this machine has, or unknown
+    assert result.status in ("ok", "warn")
+    assert "5 free advertising instance(s), 0 active" in result.detail
+    _fill_instances(fake_bluez, 5)
+    full = await check_advertising(Config(advertise=CONFIG))
+    assert full.status == "fail"
+    assert "0 free" in full.detail
+    assert "second adapter" in full.fix
+    missing = await check_advertising(Config(advertise=AdvertiseConfig(uuid=CONFIG.uuid, major=7, adapter="hci9")))
+    assert (missing.status, missing.detail) == ("fail", "hci9: cannot advertise (no-adapter)")

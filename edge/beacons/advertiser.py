@@ -454,3 +454,16 @@ class BeaconAdvertiser:
                 log.error("%s (waiting for bluetoothd or the adapter to come back)", err)
             else:
                 log.info("advertising again on %s (registration %d)", self.adapter, self.registrations)
+
+
+async def probe_support(
+    config: AdvertiseConfig, adapter: str, *, timeout_s: float = CALL_TIMEOUT_S
+) -> AdvertisingSupport:
+    """What the adapter allows, without registering anything (``edge doctor``); raises :class:`AdvertiserError`."""
+    probe = BeaconAdvertiser(config, adapter=adapter, call_timeout_s=timeout_s)
+    probe._versions = (await bluez_version(), kernel_version())
+    try:
+        await probe._connect()
+        return await probe.read_support()
+    finally:
+        await probe._close()

@@ -64,6 +64,31 @@ async def check_adapter(config: Config) -> Result:
     return Result("bluetooth adapter", "ok", f"{adapter} present and powered (BlueZ over D-Bus)")
 
 
+async def check_advertising(config: Config) -> Result:
+    """The store's iBeacon (``[advertise]``): manager present, free instances, BlueZ version, tunables."""
+    name = "advertising"
+    if config.advertise is None:
+        return Result(name, "skip", "no [advertise]: the gateway broadcasts no iBeacon (iPhone check-ins need one)")
+    from edge.beacons.advertiser import AdvertiserError, probe_support
+
+    adapter = config.advertise.adapter or config.ble.adapter or "hci0"
+    try:
+        support = await asyncio.wait_for(probe_support(config.advertise, adapter), c.DOCTOR_TIMEOUT_S)
+    except AdvertiserError as err:
+        return Result(name, "fail", f"{adapter}: cannot advertise ({err.reason.value})", str(err))
+    except TimeoutError:
+        return Result(name, "fail", f"{adapter}: bluetoothd did not answer", "`sudo systemctl restart bluetooth`")
+    if not support.manager:
+        return Result(name, "fail", f"{adapter}: {support.summary()}", "an adapter and BlueZ with LE advertising")
+    if support.free_instances < 1:
+        fix = "stop what holds them (`bluetoothctl advertise off`) or set [advertise] adapter to a second adapter"
+        return Result(name, "fail", f"{adapter}: {support.summary()}", fix)
+    if not support.can_set_interval:
+        fix = "for interval/TX power: BlueZ >= 5.65 with `bluetoothd --experimental`, kernel >= 5.11"
+        return Result(name, "warn", f"{adapter}: {support.summary()}", fix)
+    return Result(name, "ok", f"{adapter}: {support.summary()}")
+
+
 # --- files, permissions, units -----------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from edge.errors import ConfigError
 from edge.ops.checks import (
     Result,
     check_adapter,
+    check_advertising,
     check_camera,
     check_clock,
     check_disk,
@@ -35,7 +36,7 @@ from edge.ops.checks import (
     rooted,
 )
 
-NEEDS_CONFIG = ("zones", "camera", "broker", "roster")
+NEEDS_CONFIG = ("zones", "camera", "broker", "roster", "advertising")
 """The checks that cannot run without a valid config (what to look at comes from it)."""
 
 
@@ -162,6 +163,7 @@ async def run_checks(config_path: Path, root: Path) -> list[Result]:
     results.append(check_disk(settings, root))
     if config is not None:
         results.append(check_roster(config, root))
+        results.append(await check_advertising(config))
     else:
         results += [Result(name, "skip", "needs a valid config") for name in NEEDS_CONFIG]
     return results
