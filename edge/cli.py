@@ -178,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     from edge.ops.commands import add_commands
 
     add_commands(sub)  # provision, doctor, calibrate
+
+    from central.cli import add_commands as add_central_commands
+
+    add_central_commands(sub)  # edge central fleet-sim | ingest | downlink | consume (central/)
     return parser
 
 

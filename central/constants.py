@@ -1,0 +1,72 @@
+"""The fleet side's names and limits, each with its unit and why that value."""
+
+from __future__ import annotations
+
+EVENTS_STREAM = "EDGE_EVENTS"
+"""The one stream of every gateway's events (the CDP reads it)."""
+
+EVENTS_SUBJECTS = "edge.v1.*.*.>"
+"""``edge.v1.{store}.{gateway}.{type}``; the type has dots of its own (``edge.presence.entered``)."""
+
+STREAM_REPLICAS = 3
+"""R3: Raft keeps the stream writable and readable with one of three nodes down."""
+
+STREAM_MAX_AGE_S = 7 * 24 * 3600.0
+"""A week: the CDP can be down over a long weekend and replay what it missed."""
+
+STREAM_MAX_BYTES = 64 * 1024**3
+"""64 GiB per replica: a week of 1,000 gateways at ~0.5 ev/s average of ~400 B events is ~120 GiB raw
+at peak rates, ~12 GiB at store averages; the age limit normally bites first. Tests use far less."""
+
+DUPLICATE_WINDOW_S = 15 * 60.0
+"""JetStream de-duplication by ``Nats-Msg-Id`` (the CloudEvents id). It must cover the longest gap
+between a first publish and its retry: a gateway resends an un-acknowledged row on its next
+connection, at most ``mqtt.reconnect_max_s`` (60 s) after the broker is back, and the bridge
+resends within its own publish retries (seconds). 15 min covers a broker restart and a CDP-side
+rolling upgrade with room; older duplicates are caught by the consumer's per-gateway ``sequence``
+watermark (:mod:`central.consumer`), which never forgets."""
+
+DOWNLINK_BUCKET = "cdp_downlink"
+"""KV bucket of the retained snapshots: key ``{store}.roster`` → ``cdp/v1/{store}/roster``."""
+
+DOWNLINK_HISTORY = 1
+"""A snapshot replaces the one before; nothing reads older ones."""
+
+WITHDRAW_STREAM = "CDP_WITHDRAW"
+WITHDRAW_SUBJECTS = "cdp.v1.*.consent.withdraw"
+"""Withdrawals are not retained (docs/mqtt.md): a work-queue stream, acknowledged after the MQTT PUBACK."""
+
+WITHDRAW_MAX_AGE_S = 24 * 3600.0
+"""A withdrawal not delivered in a day is still carried by the next roster snapshot (its token is gone)."""
+
+SHARED_GROUP = "cdp-ingest"
+INGEST_FILTER = f"$share/{SHARED_GROUP}/edge/v1/+/+/events/#"
+
+JS_PUBLISH_TIMEOUT_S = 2.0
+"""One JetStream publish's wait for its ack; a leader election after a node loss takes ~1-3 s."""
+
+JS_RETRY_INITIAL_S = 0.1
+JS_RETRY_MAX_S = 2.0
+"""The bridge retries a failed JetStream publish (same Nats-Msg-Id) with a capped back-off forever:
+the MQTT message stays un-acknowledged meanwhile, so nothing is lost if the bridge dies."""
+
+INGEST_INFLIGHT_MAX = 2000
+"""JetStream publishes one ingest process has awaiting an ack (memory bound; ~1 MB of events)."""
+
+NATS_CONNECT_TIMEOUT_S = 5.0
+NATS_RECONNECT_WAIT_S = 0.2
+"""Reconnect to the next server of the list quickly: a killed node must not stall the bridge."""
+
+CONSUMER_FETCH_BATCH = 500
+CONSUMER_FETCH_TIMEOUT_S = 1.0
+CONSUMER_ACK_WAIT_S = 30.0
+"""Redelivery after 30 s without an ack: a CDP write is expected to take far less."""
+
+REORDER_HOLD_S = 5.0
+"""How long the consumer holds later events of a gateway while one ``sequence`` is missing before it
+counts the hole as a gap and moves on (a shared subscription spreads one gateway over processes)."""
+
+CLUSTER_READY_TIMEOUT_S = 30.0
+"""Three local nodes elect a meta leader in ~2-5 s; on a loaded CI machine it can take longer."""
+
+LAG_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)

@@ -1,0 +1,175 @@
+"""Downlinks from JetStream to the stores' brokers.
+
+- Snapshots (roster, offers, rules, per-gateway config) live in the ``cdp_downlink`` KV bucket;
+  every value is published **retained** (QoS 1) on ``cdp/v1/{store}/…``, a deleted key clears the
+  retained message. Values not yet PUBACKed are published again on every reconnect.
+- Withdrawals arrive on ``cdp.v1.{store}.consent.withdraw`` (the ``CDP_WITHDRAW`` work queue):
+  each is published (QoS 1, not retained) to ``cdp/v1/{store}/consent/withdraw`` and acknowledged
+  to JetStream only after the broker's PUBACK, so a downlink process that dies redelivers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.kv import KeyValue
+
+from central import constants as c
+from central.errors import CentralError
+from central.mqtt_link import link_settings
+from central.nats_link import connect
+from central.stream import StreamLimits, ensure
+from central.subjects import key_topic, withdraw_topic
+from edge.sync.client import Link, LinkError
+from edge.sync.policy import Backoff
+
+log = logging.getLogger(__name__)
+
+PUBACK_TIMEOUT_S = 5.0
+"""A withdrawal not PUBACKed in 5 s is given back to JetStream (nak) and tried again."""
+
+
+class Downlink:
+    def __init__(
+        self, mqtt_url: str, nats_urls: list[str], *, name: str = "1", limits: StreamLimits | None = None
+    ) -> None:
+        self.settings = link_settings(mqtt_url, f"cdp-downlink-{name}")
+        self.nats_urls = nats_urls
+        self.name = name
+        self.limits = limits
+        self.link: Link | None = None
+        self.connected = asyncio.Event()
+        self.snapshots: dict[str, bytes] = {}
+        """topic → latest payload (b"" = clear)."""
+        self._unconfirmed: dict[str, int] = {}
+        """topic → mid of its publish awaiting a PUBACK."""
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+        self.published = 0
+        self.withdrawals = 0
+
+    def _on_puback(self, mid: int, accepted: bool) -> None:
+        future = self._waiting.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(accepted)
+        for topic, pending in list(self._unconfirmed.items()):
+            if pending == mid and accepted:
+                del self._unconfirmed[topic]
+
+    def _publish_snapshot(self, topic: str) -> None:
+        link = self.link
+        if link is None or link.closed.done():
+            self._unconfirmed[topic] = -1
+            return
+        mid = link.publish(topic, self.snapshots[topic], retain=True)
+        self._unconfirmed[topic] = -1 if mid is None else mid
+        self.published += 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        nc = await connect(self.nats_urls, f"cdp-downlink-{self.name}")
+        try:
+            js = nc.jetstream()
+            kv = await ensure(js, self.limits)
+            tasks = [
+                asyncio.create_task(self._mqtt_loop(stop)),
+                asyncio.create_task(self._watch(kv)),
+                asyncio.create_task(self._withdrawals(js, stop)),
+            ]
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if self.link is not None:
+                await self.link.close()
+        finally:
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    async def _mqtt_loop(self, stop: asyncio.Event) -> None:
+        backoff = Backoff(0.2, 5.0, 0.5, random.Random())  # noqa: S311 - jitter
+        while not stop.is_set():
+            link = Link(self.settings, on_message=lambda _l, _m: None, on_puback=self._on_puback)
+            try:
+                await link.connect(will_topic=f"central/v1/downlink/{self.name}/status", will=b"offline")
+            except LinkError as err:
+                log.warning("downlink: MQTT %s", err)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            self.link = link
+            for topic in list(self._unconfirmed):  # what the last connection did not confirm
+                self._publish_snapshot(topic)
+            self.connected.set()
+            await link.closed
+            self.connected.clear()
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_result(False)
+            self._waiting.clear()
+            await asyncio.sleep(backoff.next_delay())
+
+    async def _watch(self, kv: KeyValue) -> None:
+        while True:
+            try:
+                watcher = await kv.watchall()
+                while True:
+                    entry = await watcher.updates(timeout=60.0)  # type: ignore[no-untyped-call]
+                    if entry is None:
+                        continue  # the end of the initial values, or a quiet minute
+                    try:
+                        topic = key_topic(entry.key)
+                    except CentralError as err:
+                        log.error("downlink: %s", err)
+                        continue
+                    deleted = entry.operation in ("DEL", "PURGE")
+                    self.snapshots[topic] = b"" if deleted else (entry.value or b"")
+                    self._publish_snapshot(topic)
+            except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as err:
+                log.warning("downlink: KV watch ended (%s); watching again", err or type(err).__name__)
+                await asyncio.sleep(0.5)
+
+    async def _withdrawals(self, js: nats.js.JetStreamContext, stop: asyncio.Event) -> None:
+        config = ConsumerConfig(durable_name="downlink", ack_policy=AckPolicy.EXPLICIT, ack_wait=PUBACK_TIMEOUT_S * 2)
+        sub = await js.pull_subscribe(c.WITHDRAW_SUBJECTS, durable="downlink", stream=c.WITHDRAW_STREAM, config=config)
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(100, timeout=1.0)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except (nats.errors.Error, nats.js.errors.Error) as err:
+                log.warning("downlink: withdrawal fetch failed (%s)", err or type(err).__name__)
+                await asyncio.sleep(0.2)
+                continue
+            await asyncio.gather(*(self._forward(m) for m in msgs))
+
+    async def _forward(self, msg: Msg) -> None:
+        try:
+            topic = withdraw_topic(msg.subject)
+        except CentralError as err:
+            log.error("downlink: %s", err)
+            await msg.term()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connected.wait(), PUBACK_TIMEOUT_S)
+        link = self.link
+        mid = link.publish(topic, msg.data) if link is not None and not link.closed.done() else None
+        accepted = False
+        if mid is not None:
+            future = asyncio.get_running_loop().create_future()
+            self._waiting[mid] = future
+            with contextlib.suppress(TimeoutError):
+                accepted = await asyncio.wait_for(future, PUBACK_TIMEOUT_S)
+            self._waiting.pop(mid, None)
+        if accepted:
+            self.withdrawals += 1
+            await msg.ack()
+        else:
+            await msg.nak(delay=0.5)

@@ -1,0 +1,193 @@
+"""The bridge (option b): the fleet's MQTT 5 brokers → JetStream, at least once, de-duplicated.
+
+N ingest processes share ``$share/cdp-ingest/edge/v1/+/+/events/#`` (the broker spreads the
+messages over them). Each message is published to ``edge.v1.{store}.{gateway}.{type}`` with
+``Nats-Msg-Id`` = its CloudEvents id, and its MQTT PUBACK is sent (manual ack) only after
+JetStream acknowledged it, so a bridge killed at any point leaves the message un-acknowledged in
+its persistent session: the broker sends it again and JetStream drops the copy (counted as a
+duplicate). A failed JetStream publish (a node down, a leader election) is retried with the same
+id until it succeeds. A message that is not an event (bad topic, not JSON, no id) is acknowledged
+and counted, never forwarded: it would block the session forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import paho.mqtt.client as paho
+from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry, Counter
+
+from central import constants as c
+from central.errors import CentralError
+from central.mqtt_link import link_settings
+from central.nats_link import connect
+from central.stream import StreamLimits, ensure
+from central.subjects import event_subject
+from edge.sync.client import Link, LinkError
+from edge.sync.policy import Backoff
+
+log = logging.getLogger(__name__)
+
+
+class _Head(msgspec.Struct):
+    id: str
+
+
+_head = msgspec.json.Decoder(_Head)
+
+
+@dataclass
+class IngestStats:
+    forwarded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    retries: int = 0
+    connections: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def as_dict(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "forwarded": self.forwarded,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "retries": self.retries,
+            "mqtt_connections": self.connections,
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+            "wall_s": round(time.monotonic() - self.started, 3),
+        }
+
+
+class Ingest:
+    """One ingest process; ``run(stop)`` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        mqtt_url: str,
+        nats_urls: list[str],
+        *,
+        name: str = "1",
+        limits: StreamLimits | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = link_settings(mqtt_url, f"cdp-ingest-{name}")
+        self.nats_urls = nats_urls
+        self.name = name
+        self.limits = limits
+        self.stats = IngestStats()
+        self.registry = registry or CollectorRegistry()
+        self._forwarded = Counter("central_ingest_forwarded", "events stored in JetStream", registry=self.registry)
+        self._duplicates = Counter(
+            "central_ingest_duplicates", "events JetStream dropped as duplicates (Nats-Msg-Id)", registry=self.registry
+        )
+        self._rejected = Counter("central_ingest_rejected", "MQTT messages that are not events", registry=self.registry)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._rng = random.Random()  # noqa: S311 - jitter, not a secret
+        self._js: JetStreamContext | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        nc = await connect(self.nats_urls, f"cdp-ingest-{self.name}")
+        try:
+            self._js = nc.jetstream()
+            await ensure(self._js, self.limits)
+            await self._mqtt_loop(stop)
+            if self._tasks:  # a clean stop: let the in-flight publishes finish (bounded)
+                await asyncio.wait(set(self._tasks), timeout=c.JS_PUBLISH_TIMEOUT_S * 2)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    async def _mqtt_loop(self, stop: asyncio.Event) -> None:
+        backoff = Backoff(0.2, 5.0, 0.5, self._rng)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                link = Link(self.settings, on_message=self._on_message, on_puback=lambda mid, ok: None)
+                try:
+                    await link.connect(will_topic=f"central/v1/ingest/{self.name}/status", will=b"offline")
+                except LinkError as err:
+                    delay = backoff.next_delay()
+                    log.warning("ingest %s: MQTT %s; retrying in %.1f s", self.name, err, delay)
+                    await asyncio.wait({stopping}, timeout=delay)
+                    continue
+                backoff.reset()
+                self.stats.connections += 1
+                link.subscribe((c.INGEST_FILTER,))
+                waits: set[asyncio.Future[Any]] = {stopping, link.closed}
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                if stop.is_set():
+                    # Publishes in flight are acknowledged on this link before it closes.
+                    if self._tasks:
+                        await asyncio.wait(set(self._tasks), timeout=c.JS_PUBLISH_TIMEOUT_S * 2)
+                    await link.close()
+                    break
+                delay = backoff.next_delay()
+                log.warning(
+                    "ingest %s: MQTT connection lost (%s); reconnecting in %.1f s",
+                    self.name,
+                    link.closed.result(),
+                    delay,
+                )
+                await asyncio.wait({stopping}, timeout=delay)
+        finally:
+            stopping.cancel()
+
+    def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
+        payload = bytes(message.payload)
+        try:
+            subject, _store, _gateway = event_subject(message.topic)
+            msg_id = _head.decode(payload).id
+        except (CentralError, msgspec.DecodeError, msgspec.ValidationError) as err:
+            self.stats.rejected += 1
+            self._rejected.inc()
+            if self.stats.rejected == 1 or self.stats.rejected % 1000 == 0:
+                log.error("ingest %s: %d messages rejected so far (last: %s)", self.name, self.stats.rejected, err)
+            link.ack(message.mid, message.qos)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._forward(link, subject, payload, msg_id, message.mid, message.qos)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _forward(self, link: Link, subject: str, payload: bytes, msg_id: str, mid: int, qos: int) -> None:
+        js = self._js
+        assert js is not None
+        delay = c.JS_RETRY_INITIAL_S
+        while True:
+            try:
+                ack = await js.publish(
+                    subject, payload, timeout=c.JS_PUBLISH_TIMEOUT_S, headers={"Nats-Msg-Id": msg_id}
+                )
+                break
+            except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as err:
+                self.stats.retries += 1
+                if self.stats.retries == 1 or self.stats.retries % 100 == 0:
+                    log.warning(
+                        "ingest %s: JetStream publish failed (%s); %d retries so far",
+                        self.name,
+                        err or type(err).__name__,
+                        self.stats.retries,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(c.JS_RETRY_MAX_S, delay * 2)
+        if ack.duplicate:
+            self.stats.duplicates += 1
+            self._duplicates.inc()
+        else:
+            self.stats.forwarded += 1
+            self._forwarded.inc()
+        link.ack(mid, qos)

@@ -1,0 +1,25 @@
+"""MQTT settings for the fleet side's own clients, built on the gateway's :class:`edge.sync.client.Link`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from central.errors import CentralError
+from edge.sync.client import LinkSettings
+
+
+def link_settings(url: str, client_id: str, *, mqtt5: bool = True, session_expiry_s: int = 3600) -> LinkSettings:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise CentralError(f"--mqtt {url!r}: give mqtt://host:port or mqtts://host:port")
+    tls = parts.scheme == "mqtts"
+    return LinkSettings(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        tls=tls,
+        mqtt5=mqtt5,
+        client_id=client_id,
+        username=parts.username,
+        password=parts.password,
+        session_expiry_s=session_expiry_s,
+    )
