@@ -5,6 +5,7 @@ product photos a retailer's content cache holds; the simulated store's offers na
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,10 @@ import pygame
 SIZE = 640
 SS = 2
 """Drawn at twice the size and scaled down: cheap anti-aliasing."""
+BLEED_PX = 3
+"""Before the downscale, each shape's colour is spread this far into the transparent pixels around it
+(their alpha stays 0). Without it the filter mixed in the transparent pixels' black, and every light
+edge got a dotted dark fringe: speckles along the outline on a light panel."""
 Colour = tuple[int, int, int]
 
 
@@ -30,6 +35,22 @@ def _r(x: float, y: float, w: float, h: float) -> pygame.Rect:
 
 def _poly(*points: tuple[float, float]) -> list[tuple[int, int]]:
     return [(round(x * SS), round(y * SS)) for x, y in points]
+
+
+ARC_STEP_RAD = 0.01
+"""Brush steps along an arc: at most ~2 px apart at this artwork's radii, so the stroke is solid."""
+
+
+def _arc(surface: pygame.Surface, colour: Colour, rect: pygame.Rect, start: float, stop: float, width: int) -> None:
+    """A thick elliptic arc as a round brush stroke. Not ``pygame.draw.arc``: its thick arcs leave
+    pinholes (single transparent pixels inside the stroke), speckles once scaled onto a panel."""
+    rx, ry = (rect.width - width) / 2, (rect.height - width) / 2
+    cx, cy = rect.centerx, rect.centery
+    steps = max(2, math.ceil((stop - start) / ARC_STEP_RAD))
+    for i in range(steps + 1):
+        angle = start + (stop - start) * i / steps
+        centre = (round(cx + rx * math.cos(angle)), round(cy - ry * math.sin(angle)))
+        pygame.draw.circle(surface, colour, centre, width // 2)
 
 
 def _label(surface: pygame.Surface, rect: pygame.Rect, text: str, colour: Colour, size: int) -> None:
@@ -69,7 +90,7 @@ def _baby_face(s: pygame.Surface) -> None:
     pygame.draw.circle(s, (255, 224, 196), (290 * SS, 250 * SS), 90 * SS)
     for x in (260, 320):
         pygame.draw.circle(s, (60, 60, 70), (x * SS, 240 * SS), 10 * SS)
-    pygame.draw.arc(s, (200, 80, 90), _r(255, 250, 70, 50), 3.5, 5.9, 6 * SS)
+    _arc(s, (200, 80, 90), _r(255, 250, 70, 50), 3.5, 5.9, 6 * SS)
 
 
 def _drop(s: pygame.Surface) -> None:
@@ -119,7 +140,7 @@ def apples() -> pygame.Surface:
 
 def bag() -> pygame.Surface:
     s = _canvas()
-    pygame.draw.arc(s, (250, 250, 250), _r(220, 60, 200, 220), 0.0, 3.14, 22 * SS)
+    _arc(s, (250, 250, 250), _r(220, 60, 200, 220), 0.0, 3.14, 22 * SS)
     pygame.draw.polygon(s, (250, 250, 250), _poly((150, 180), (490, 180), (530, 600), (110, 600)))
     pygame.draw.circle(s, (0, 102, 153), (320 * SS, 390 * SS), 110 * SS)
     _heart(s, 320, 395, (255, 255, 255))
@@ -160,12 +181,30 @@ ARTWORK: dict[str, Callable[[], pygame.Surface]] = {
 CONTENT = Path(__file__).resolve().parent / "content"
 
 
+def bleed(drawing: pygame.Surface, reach: int = BLEED_PX) -> pygame.Surface:
+    """``drawing`` with its shapes' colours spread ``reach`` pixels into the transparent area around
+    them, its alpha unchanged: a filter that mixes neighbours then finds the right colour at an edge."""
+    spread = pygame.Surface(drawing.get_size(), pygame.SRCALPHA)
+    spread.fill((0, 0, 0, 0))
+    offsets = [(dx, dy) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1)]
+    for offset in sorted(offsets, key=lambda o: -(o[0] ** 2 + o[1] ** 2)):
+        spread.blit(drawing, offset)  # the farthest first: each pixel ends with its nearest shape's colour
+    spread.fill((0, 0, 0, 255), special_flags=pygame.BLEND_RGBA_MAX)  # opaque: colours only
+    alpha = drawing.copy()
+    alpha.fill((255, 255, 255, 0), special_flags=pygame.BLEND_RGBA_MAX)  # white, the drawing's alpha
+    spread.blit(alpha, (0, 0), special_flags=pygame.BLEND_RGBA_MULT)  # the colours, the drawing's alpha
+    return spread
+
+
+def downscaled(drawing: pygame.Surface) -> pygame.Surface:
+    return pygame.transform.smoothscale(bleed(drawing), (SIZE, SIZE))
+
+
 def main(directory: Path = CONTENT) -> None:
     pygame.font.init()
     directory.mkdir(parents=True, exist_ok=True)
     for name, draw in ARTWORK.items():
-        image = pygame.transform.smoothscale(draw(), (SIZE, SIZE))
-        pygame.image.save(image, str(directory / name))
+        pygame.image.save(downscaled(draw()), str(directory / name))
 
 
 if __name__ == "__main__":

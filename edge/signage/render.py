@@ -151,7 +151,8 @@ class CardRenderer:
     @classmethod
     def _rebalanced(cls, font: pygame.font.Font, text: str, width: int, lines: list[str]) -> list[str]:
         count = len(lines)
-        low, high = width // 2, width  # the narrowest width that still needs no more lines
+        widest = max(int(font.size(word.replace(GLUE, " "))[0]) for word in cls.words(text))
+        low, high = min(width, max(width // 2, widest)), width  # narrowest with no more lines, no new cuts
         while low < high:
             middle = (low + high) // 2
             if len(cls._greedy(font, text, middle)) <= count:
@@ -180,7 +181,10 @@ class CardRenderer:
                 head, _, word = word.rpartition(GLUE)
                 lines.append(f"{line} {head}".strip())
                 line = ""
-            while size(word) > width and len(word) > 1:  # a word wider than the column
+            if size(word) > width and line:  # a word wider than the column starts a line of its own
+                lines.append(line)
+                line = ""
+            while size(word) > width and len(word) > 1:
                 cut = len(word) - 1
                 while cut > 1 and size(word[:cut] + "-") > width:
                     cut -= 1
