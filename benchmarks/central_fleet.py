@@ -1,0 +1,285 @@
+"""The fleet into a three-node NATS JetStream cluster, with faults, beside a bare nats-py publish loop.
+
+(b), shipped: simulated gateways (edge's outbox + drain + MQTT 5 each, `edge central fleet-sim`) →
+mosquitto → 2 ingest processes (`edge central ingest`) → the R3 stream; mid-run the stream leader's
+node is killed (-9) and restarted, one ingest process killed (-9) and restarted, mosquitto restarted.
+A CDP consumer (pull, explicit ack) reads live: lag p50/p95, lost, duplicates, gaps, invalid.
+(a), evaluated: the same fleet over MQTT 3.1.1 straight into NATS's own MQTT listener, no faults.
+Peer: a bare nats-py JetStream publish loop (publish_async, Nats-Msg-Id) of the same events.
+
+    python benchmarks/central_fleet.py [--gateways 50 --rate 10 --seconds 30] [--full] [--no-direct]
+    --full = 200 gateways x 10 ev/s x 300 s (the issue's run; heavy on 2 shared cores)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import report
+
+try:
+    import nats
+
+    from central import constants as c
+    from central.cluster import NatsCluster
+    from central.consumer import CdpConsumer
+    from central.stream import StreamLimits, ensure
+except ImportError as err:  # the central extra is not installed (e.g. a make-bench environment)
+    print(
+        json.dumps({"benchmark": "central_fleet", "skipped": f"not installed: {err.name} (pip install -e .[central])"})
+    )
+    sys.exit(0)
+
+from tests.mosquitto import Mosquitto
+
+LIMITS = StreamLimits(max_bytes=2 * 1024**3)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ingest(mqtt: str, servers: str, name: str, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "edge", "central", "ingest", "--mqtt", mqtt, "--nats", servers, "--name", name]
+    with log.open("ab") as err:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+
+
+def fleet(
+    mqtt: str, args: argparse.Namespace, state: Path, log: Path, *, mqtt3: bool = False
+) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "edge", "central", "fleet-sim", "--mqtt", mqtt, "--gateways", str(args.gateways)]
+    cmd += ["--rate", str(args.rate), "--seconds", str(args.seconds), "--processes", str(args.processes)]
+    cmd += ["--state-dir", str(state)] + (["--mqtt3"] if mqtt3 else [])
+    with log.open("ab") as err:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+
+
+async def bare_loop(servers: list[str], n: int) -> dict[str, float]:
+    """The peer: n events published to an R3 stream with Nats-Msg-Id, 1,000 awaiting acks."""
+    nc = await nats.connect(servers=servers)
+    js = nc.jetstream(publish_async_max_pending=1000)
+    from nats.js.api import StorageType, StreamConfig
+
+    await js.add_stream(
+        StreamConfig(name="BARE", subjects=["bare.>"], num_replicas=3, storage=StorageType.FILE, duplicate_window=60)
+    )
+    body = (
+        b'{"specversion":"1.0","id":"%s","source":"urn:edge:s:g","type":"edge.shelf.interaction",'
+        + b'"x":"'
+        + b"y" * 250
+        + b'"}'
+    )
+    t0, c0 = time.perf_counter(), time.process_time()
+    futures = [
+        await js.publish_async(f"bare.s.g{i % 200}", body % str(i).encode(), headers={"Nats-Msg-Id": str(i)})
+        for i in range(n)
+    ]
+    await asyncio.gather(*futures)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    await js.delete_stream("BARE")
+    await nc.close()
+    return {"bare_events_per_s": n / wall, "bare_events_per_client_cpu_s": n / max(cpu, 1e-9)}
+
+
+async def consume_live(
+    servers: list[str], expect: asyncio.Future[int], durable: str
+) -> tuple[CdpConsumer, dict[tuple[str, str], list[int]]]:
+    delivered: dict[tuple[str, str], list[int]] = {}
+
+    def deliver(store: str, gateway: str, seq: int, event: dict[str, Any]) -> None:
+        delivered.setdefault((store, gateway), []).append(seq)
+
+    nc = await nats.connect(servers=servers, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    consumer = CdpConsumer(nc.jetstream(), deliver, durable=durable, hold_s=10.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    n = await expect
+    deadline = time.monotonic() + 120
+    while sum(map(len, delivered.values())) < n and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    await nc.close()
+    return consumer, delivered
+
+
+def verdict(summary: dict[str, Any], delivered: dict[tuple[str, str], list[int]]) -> dict[str, int]:
+    lost = out_of_order = 0
+    for g in summary["gateways"]:
+        got = delivered.get((g["store"], g["gateway"]), [])
+        lost += len(set(range(1, g["made"] + 1)) - set(got))
+        out_of_order += sum(1 for a, b in itertools.pairwise(got) if b <= a)
+    return {"lost": lost, "out_of_order": out_of_order}
+
+
+async def run_b(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    with NatsCluster(root / "nats-b") as cluster, Mosquitto(root / "mosquitto") as broker:
+        nc = await nats.connect(servers=cluster.urls)
+        js = nc.jetstream()
+        await ensure(js, LIMITS)
+        leader = (await js.stream_info(c.EVENTS_STREAM)).cluster.leader  # type: ignore[union-attr]
+        await nc.close()
+        victim = next(i for i, n in enumerate(cluster.nodes) if n.name == leader)
+        bare = await bare_loop(cluster.urls, args.bare_events)
+        ingests = {
+            f"i{k}": ingest(broker.url, cluster.servers, f"i{k}", root / "ingest.log")
+            for k in range(1, args.ingests + 1)
+        }
+        expect: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        reader = asyncio.create_task(consume_live(cluster.urls, expect, "cdp-b"))
+        nodes_cpu0 = cluster.cpu_s()
+        t0 = time.monotonic()
+        sim = fleet(broker.url, args, root / "fleet-b", root / "fleet.log")
+        s = args.seconds
+        faults: list[str] = []
+        if not args.no_faults:
+            await asyncio.sleep(0.3 * s)
+            await asyncio.to_thread(cluster.kill, victim)
+            faults.append(f"kill -9 {leader} (stream leader) at {time.monotonic() - t0:.0f} s")
+            await asyncio.sleep(0.1 * s)
+            ingests["i1"].send_signal(signal.SIGKILL)
+            ingests["i1"].communicate(timeout=10)
+            await asyncio.sleep(1)
+            ingests["i1"] = ingest(broker.url, cluster.servers, "i1", root / "ingest.log")
+            faults.append(f"kill -9 ingest i1 at {time.monotonic() - t0:.0f} s, restarted 1 s later")
+            await asyncio.sleep(0.1 * s)
+            await asyncio.to_thread(broker.stop)
+            await asyncio.to_thread(broker.start)
+            faults.append(f"mosquitto restarted at {time.monotonic() - t0:.0f} s")
+            await asyncio.sleep(0.1 * s)
+            await asyncio.to_thread(cluster.restart, victim)
+            faults.append(f"{leader} back at {time.monotonic() - t0:.0f} s")
+        out, _ = await asyncio.to_thread(sim.communicate)
+        summary = json.loads(out.decode().strip().splitlines()[-1])
+        expect.set_result(summary["made"])
+        consumer, delivered = await reader
+        ingest_cpu = {k: cpu_s(p.pid) for k, p in ingests.items()}
+        stats = []
+        for p in ingests.values():
+            p.send_signal(signal.SIGTERM)
+            o, _ = p.communicate(timeout=30)
+            with contextlib.suppress(Exception):
+                stats.append(json.loads(o.decode().strip().splitlines()[-1]))
+        nodes_cpu = {k: v - nodes_cpu0.get(k, 0.0) for k, v in cluster.cpu_s().items()}
+        nc = await nats.connect(servers=cluster.urls)
+        stored = (await nc.jetstream().stream_info(c.EVENTS_STREAM)).state.messages
+        await nc.close()
+    duration = summary["wall_s"]
+    made = summary["made"]
+    ingest_cpu_total = sum(s_["cpu_s"] for s_ in stats)
+    return {
+        **bare,
+        "events_made": made,
+        "events_stored": stored,
+        "events_per_s": made / duration,
+        "ingest_processes": args.ingests,
+        "events_per_s_per_ingest": made / duration / args.ingests,
+        "events_per_ingest_cpu_s": made / max(ingest_cpu_total, 1e-9),
+        "events_per_node_cpu_s": {k: round(made / max(v, 1e-9)) for k, v in nodes_cpu.items()},
+        "nodes_cpu_s": {k: round(v, 1) for k, v in nodes_cpu.items()},
+        "ingest_cpu_s_alive": {k: round(v, 1) for k, v in ingest_cpu.items()},
+        "fleet_cpu_s": summary["cpu_s"],
+        "duplicates_removed_by_jetstream": sum(s_["duplicates"] for s_ in stats),
+        "duplicates_reaching_consumer": consumer.reorder.duplicates,
+        "gaps": sum(consumer.reorder.gaps.values()),
+        "invalid": consumer.invalid,
+        "lag_p50_s": pct(consumer.lags_s, 0.5),
+        "lag_p95_s": pct(consumer.lags_s, 0.95),
+        "lag_p99_s": pct(consumer.lags_s, 0.99),
+        "faults": faults,
+        "unsent": summary["unsent"],
+        **verdict(summary, delivered),
+    }
+
+
+async def run_a(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """MQTT 3.1.1 straight into NATS's MQTT listener; no bridge, no Nats-Msg-Id."""
+    with NatsCluster(root / "nats-a", mqtt=True) as cluster:
+        nc = await nats.connect(servers=cluster.urls)
+        await ensure(nc.jetstream(), LIMITS)
+        await nc.close()
+        expect: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        reader = asyncio.create_task(consume_live(cluster.urls, expect, "cdp-a"))
+        cpu0 = cluster.cpu_s()
+        sim = fleet(
+            f"mqtt://127.0.0.1:{cluster.nodes[0].mqtt_port}", args, root / "fleet-a", root / "fleet-a.log", mqtt3=True
+        )
+        out, _ = await asyncio.to_thread(sim.communicate)
+        summary = json.loads(out.decode().strip().splitlines()[-1])
+        expect.set_result(summary["made"])
+        consumer, delivered = await reader
+        nodes_cpu = {k: v - cpu0.get(k, 0.0) for k, v in cluster.cpu_s().items()}
+        nc = await nats.connect(servers=cluster.urls)
+        info = await nc.jetstream().stream_info(c.EVENTS_STREAM)
+        await nc.close()
+    made = summary["made"]
+    return {
+        "direct_events_made": made,
+        "direct_events_stored": info.state.messages,
+        "direct_events_per_s": made / summary["wall_s"],
+        "direct_nodes_cpu_s": {k: round(v, 1) for k, v in nodes_cpu.items()},
+        "direct_lag_p95_s": pct(consumer.lags_s, 0.95),
+        "direct_invalid": consumer.invalid,
+        "direct_unsent": summary["unsent"],
+        **{f"direct_{k}": v for k, v in verdict(summary, delivered).items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gateways", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--processes", type=int, default=2, help="fleet-sim processes")
+    parser.add_argument("--ingests", type=int, default=2)
+    parser.add_argument("--bare-events", type=int, default=20000)
+    parser.add_argument("--full", action="store_true", help="200 gateways x 10 ev/s x 300 s")
+    parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--no-direct", action="store_true", help="skip option (a)")
+    args = parser.parse_args()
+    if args.full:
+        args.gateways, args.rate, args.seconds, args.processes = 200, 10.0, 300.0, 4
+    with tempfile.TemporaryDirectory(prefix="central-bench-") as tmp:
+        root = Path(tmp)
+        figures = asyncio.run(run_b(args, root))
+        if not args.no_direct:
+            figures.update(asyncio.run(run_a(args, root)))
+        if args.full is False:
+            figures["scale"] = f"{args.gateways} gateways x {args.rate:g} ev/s x {args.seconds:g} s"
+        figures["ratio_ingest_to_bare"] = figures["events_per_ingest_cpu_s"] / figures["bare_events_per_client_cpu_s"]
+        for log in ("ingest.log", "fleet.log", "fleet-a.log"):
+            if (root / log).exists():
+                print(f"--- {log} (last lines)", file=sys.stderr)
+                print("\n".join((root / log).read_text().splitlines()[-5:]), file=sys.stderr)
+    report("central_fleet", {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()})
+
+
+if __name__ == "__main__":
+    main()
