@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(sub)  # provision, doctor, calibrate
 
+    from edge.report.commands import add_commands as add_report_commands
+
+    add_report_commands(sub)  # edge report lift
+
     from central.cli import add_commands as add_central_commands
 
     add_central_commands(sub)  # edge central fleet-sim | ingest | downlink | consume (central/)

@@ -1,0 +1,1 @@
+"""Reports computed from the gateway's events (``edge report …``)."""
