@@ -115,6 +115,7 @@ async def player(width: int = W, height: int = H) -> AsyncIterator[Player]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edge.signage.player", p.encoder.encode(settings).decode(),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        limit=p.REPORT_LINE_LIMIT_BYTES,
     )  # fmt: skip
     handle = Player(process)
 

@@ -18,6 +18,10 @@ import msgspec
 from edge import constants as c
 from edge.signage.cards import Card
 
+REPORT_LINE_LIMIT_BYTES = 8 * 1024 * 1024
+"""The longest report line to read (``limit=`` of the subprocess's stream): a :class:`Shot` of a
+1920x1080 frame is ~100-400 kB of JPEG, a third more in base64; asyncio's default 64 KiB would fail."""
+
 
 class PlayerSettings(msgspec.Struct, frozen=True, kw_only=True):
     backend: Literal["window", "headless"] = "window"
