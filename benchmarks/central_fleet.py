@@ -131,7 +131,7 @@ async def consume_live(
 
 
 def verdict(summary: dict[str, Any], delivered: dict[tuple[str, str], list[int]]) -> dict[str, int]:
-    lost = out_of_order = 0
+    lost = out_of_order = 0  # out of order: handed on late, after the consumer's hold gave up on them
     for g in summary["gateways"]:
         got = delivered.get((g["store"], g["gateway"]), [])
         lost += len(set(range(1, g["made"] + 1)) - set(got))
@@ -209,6 +209,7 @@ async def run_b(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "duplicates_removed_by_jetstream": sum(s_["duplicates"] for s_ in stats),
         "duplicates_reaching_consumer": consumer.reorder.duplicates,
         "gaps": sum(consumer.reorder.gaps.values()),
+        "late_after_gap": consumer.reorder.late,
         "invalid": consumer.invalid,
         "lag_p50_s": pct(consumer.lags_s, 0.5),
         "lag_p95_s": pct(consumer.lags_s, 0.95),

@@ -5,7 +5,8 @@ A shared subscription spreads one gateway's events over the ingest processes, so
 them in arrival order, not quite ``sequence`` order. :class:`Reorder` holds a gateway's later
 events while an earlier ``sequence`` is missing, for at most :data:`REORDER_HOLD_S`; a hole still
 open then is a **gap** (counted per gateway in ``central_sequence_gaps``, the Prometheus metric)
-and the events after it go on. A ``sequence`` at or below the gateway's watermark is a duplicate
+and the events after it go on; an event of that hole arriving later is still handed on, out of
+order (``central_sequence_late``). A ``sequence`` at or below the gateway's watermark is a duplicate
 JetStream's window did not catch (counted, acknowledged, not handed on). A message is acknowledged
 once it was handed on (or dropped as a duplicate or invalid), so a consumer that dies redelivers
 what the CDP did not take.
@@ -72,6 +73,8 @@ class _Gateway:
     next: int = 1
     held: dict[int, tuple[dict[str, Any], Msg | None]] = field(default_factory=dict)
     missing_since: float | None = None
+    skipped: set[int] = field(default_factory=set)
+    """Sequence numbers given up on: one arriving later is still handed on (late), not dropped."""
 
 
 class Reorder:
@@ -82,6 +85,8 @@ class Reorder:
         self.hold_s = hold_s
         self.gateways: dict[tuple[str, str], _Gateway] = {}
         self.duplicates = 0
+        self.late = 0
+        """Events handed on after their hole had been given up on (out of order)."""
         self.gaps: dict[tuple[str, str], int] = {}
         """Sequence numbers given up on, per (store, gateway)."""
 
@@ -90,6 +95,11 @@ class Reorder:
     ) -> list[Msg | None]:
         """Take one event; the messages now done (to acknowledge): ``[msg]`` for a duplicate."""
         gw = self.gateways.setdefault((store, gateway), _Gateway())
+        if seq in gw.skipped:
+            gw.skipped.discard(seq)
+            self.late += 1
+            self.deliver(store, gateway, seq, event)
+            return [msg]
         if seq < gw.next or seq in gw.held:
             self.duplicates += 1
             return [msg]
@@ -114,6 +124,7 @@ class Reorder:
                 first = min(gw.held)
                 missing = first - gw.next
                 self.gaps[(store, gateway)] = self.gaps.get((store, gateway), 0) + missing
+                gw.skipped.update(range(gw.next, first))
                 gw.next = first
                 gw.missing_since = None
                 out.append((store, gateway, missing, self._flush(store, gateway, gw, now)))
@@ -147,6 +158,9 @@ class CdpConsumer:
             "sequence numbers of a gateway never received within the hold (lost or purged)",
             ["store", "gateway"],
             registry=self.registry,
+        )
+        self._late = Counter(
+            "central_sequence_late", "events handed on after their gap was given up on", registry=self.registry
         )
         self._duplicates = Counter(
             "central_consumer_duplicates", "events seen again after JetStream's window", registry=self.registry
@@ -190,10 +204,12 @@ class CdpConsumer:
             lag = max(0.0, now_unix - sent.timestamp())
             self.lags_s.append(lag)
             self._lag.observe(lag)
-        duplicates = self.reorder.duplicates
+        duplicates, late = self.reorder.duplicates, self.reorder.late
         done = self.reorder.add(store, gateway, int(head.sequence), msgspec.json.decode(msg.data), msg, self.clock())
         if self.reorder.duplicates != duplicates:
             self._duplicates.inc()
+        if self.reorder.late != late:
+            self._late.inc()
         return done
 
     def expire(self) -> list[Msg | None]:
