@@ -65,6 +65,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layers of edge/ (pyproject.toml [tool.importlinter], docs/architecture.md)
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-test

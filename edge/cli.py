@@ -75,8 +75,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    # edge.ops.service: systemd notify (READY/WATCHDOG/STOPPING), metrics, remote config overrides.
-    from edge.ops.service import run_gateway
+    # edge.ops.run: systemd notify (READY/WATCHDOG/STOPPING), metrics, remote config overrides.
+    from edge.ops.run import run_gateway
 
     return run_gateway(Path(args.config))
 

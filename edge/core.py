@@ -2,30 +2,34 @@
 
 Resolves advertisements against the roster (dropping everyone else at once), feeds the presence
 engine, turns shelf readings and downlinks into state changes and events, and runs the timers.
-The async :mod:`edge.pipeline` around it does the I/O (source, outbox, sinks).
+The async :mod:`edge.pipeline` around it does the I/O (source, outbox, sinks) and is its one
+writer. Downlinks go through the core's :class:`~edge.router.Router`: the core registers its own
+(the roster, consent withdrawals), other parts theirs; :meth:`Core.decide` returns what was
+decided (events, tokens whose rows to purge, the payload to keep, a rejection), nothing is left
+in a mailbox to poll.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-import msgspec
-
+from edge import constants as c
 from edge import events as ev
 from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.config import Config
-from edge.errors import DownlinkError, RosterError
 from edge.events import Event, EventFactory
 from edge.identity import Resolver
 from edge.inputs import Downlink, Item, ShelfReading
-from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.messages import Withdraw, decode_withdraw
+from edge.presence import Occupant, PresenceEngine, PresenceEvent, Sighting
 from edge.presence_model import ZoneEstimator
 from edge.roster import Roster, parse_roster
+from edge.router import ORDER_ROSTER, Applied, Decision, Route, Router
 from edge.shelf.messages import ShelfReadingError, parse_shelf_message
 from edge.shelf.recent import Interaction
 from edge.shelf.tracker import ShelfTracker
+from edge.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +56,8 @@ class Counters:
     events: int = 0
 
 
-DownlinkHandler = Callable[[Downlink], list[Event]]
-
-
-class _Withdraw(msgspec.Struct, forbid_unknown_fields=False):
-    token: str
-
-
 class Core:
-    """See the module docstring. ``withdrawn`` holds tokens whose rows the I/O side must purge."""
+    """See the module docstring."""
 
     def __init__(self, config: Config, factory: EventFactory) -> None:
         self.config = config
@@ -72,19 +69,40 @@ class Core:
             else PresenceEngine(config.zones, config.presence)
         )
         self.counters = Counters()
-        self.withdrawn: list[str] = []
         self.shelf = ShelfTracker(config, factory)
         self._motion = self.shelf.motion
-        self._shelf_prefix = f"edge/v1/{config.gateway.store}/shelf/"
-        store = config.gateway.store
-        self._roster_topic = f"cdp/v1/{store}/roster"
-        self._withdraw_topic = f"cdp/v1/{store}/consent/withdraw"
+        self.topics = Topics(config.gateway.store, config.gateway.gateway)
+        self._shelf_prefix = self.topics.shelf_prefix
         self._tick_s = config.presence.tick_interval_s
         self._next_tick: float | None = None
-        self.downlink_handlers: dict[str, DownlinkHandler] = {}
-        """Full topic → handler, for the CDP topics other parts own (offers, rules, config, check-in).
-        A handler validates and applies the payload, or raises DownlinkError (counted, logged, the
-        last good state stays in force); it returns the events it causes."""
+        self.withdrawals: dict[str, int] = {}
+        """Consent withdrawals in force: token → the roster version it was made against. A
+        withdrawal applies to any roster of that version or older (a retained roster delivered
+        again may predate it) and is forgotten once a newer roster arrives."""
+        self.withdrawals_changed = 0
+        """Grows with every change of :attr:`withdrawals` (the pipeline persists them then)."""
+        self._restoring = False
+        self._unowned = frozenset(self.topics.retained_state())
+        """Retained topics kept even with no part to apply them (offers with the screen off): the
+        next start with that part configured restores them."""
+        self.router = Router(max_bytes=c.MQTT_DOWNLINK_MAX_BYTES)
+        """Every downlink topic's route: the core's own two here, other parts' through their ports."""
+        self.router.register(
+            Route(self.topics.roster, parse_roster, self._apply_roster, retain=True, order=ORDER_ROSTER, owner="core")
+        )
+        self.router.register(Route(self.topics.withdraw, decode_withdraw, self._apply_withdraw, owner="core"))
+
+    # --- the read-only view services get (edge.ports.CoreView) -------------------------------
+
+    @property
+    def roster(self) -> Roster | None:
+        return self.resolver.roster
+
+    def occupants(self, zone: str | None = None) -> list[Occupant]:
+        return self.engine.occupants(zone)
+
+    def zone_of(self, token: str) -> str | None:
+        return self.engine.zone_of(token)
 
     # --- timers ----------------------------------------------------------------------------
 
@@ -164,6 +182,12 @@ class Core:
         return self.shelf.recent.get(token, now)
 
     def on_downlink(self, downlink: Downlink) -> list[Event]:
+        """The events of :meth:`decide` (for callers that purge nothing themselves)."""
+        return self.decide(downlink).events
+
+    def decide(self, downlink: Downlink, max_bytes: int | None = None) -> Decision:
+        """One downlink (MQTT, or a trace's downlink line): a shelf controller's reading, or a CDP
+        message through the router. Rejected: counted, logged, the last good state in force."""
         self.counters.downlinks += 1
         if downlink.topic.startswith(self._shelf_prefix):
             # A shelf controller's reading (MQTT or a trace downlink line): validated, then one path.
@@ -174,50 +198,87 @@ class Core:
             except ShelfReadingError as err:
                 self.counters.shelf_rejected += 1
                 self.shelf.log_rejected(err, downlink.at)
-                return []
-            return self.on_shelf(reading)
-        try:
-            if downlink.topic == self._roster_topic:
-                return self.set_roster(parse_roster(downlink.payload), downlink.at)
-            if downlink.topic == self._withdraw_topic:
-                try:
-                    message = msgspec.json.decode(downlink.payload, type=_Withdraw)
-                except msgspec.DecodeError as err:
-                    raise DownlinkError(f"withdrawal rejected: {err}", topic=downlink.topic) from None
-                self.withdraw(message.token)
-                return []
-            handler = self.downlink_handlers.get(downlink.topic)
-            if handler is not None:
-                return handler(downlink)
-        except (RosterError, DownlinkError) as err:
+                return Decision(downlink.topic)
+            return Decision(downlink.topic, self.on_shelf(reading))
+        decision = self.router.dispatch(downlink, max_bytes)
+        if not decision.routed and downlink.topic in self._unowned:
+            decision = self.router.keep_unowned(downlink, max_bytes)
+        if decision.rejected is not None:
             self.counters.downlinks_rejected += 1
-            log.error("%s: %s (the last good state stays in force)", downlink.topic, err)
-            return []
-        self.counters.downlinks_ignored += 1
-        return []
+        elif not decision.routed:
+            self.counters.downlinks_ignored += 1
+        return decision
+
+    def restore(self, stored: dict[str, bytes], withdrawals: dict[str, int], now: float) -> list[Decision]:
+        """The last good state at start, before any message: the withdrawals in force, then every
+        retained route's payload in the router's fixed order (a stored roster only if it is not
+        older than the one in force). Returns each restored topic's decision."""
+        self.withdrawals.update(withdrawals)
+        decisions = []
+        self._restoring = True
+        try:
+            for route in self.router.retained():
+                payload = stored.get(route.topic)
+                if payload is not None:
+                    decision = self.router.dispatch(Downlink(now, route.topic, payload))
+                    if decision.rejected is not None:
+                        log.error("the stored %s is unusable: %s", route.topic, decision.rejected)
+                    decisions.append(decision)
+        finally:
+            self._restoring = False
+        roster = self.resolver.roster
+        if roster is not None:
+            for token, version in self.withdrawals.items():
+                if version >= roster.version:
+                    self.resolver.withdraw(token)
+        return decisions
+
+    def _apply_roster(self, roster: Roster, now: float) -> Applied:
+        current = self.resolver.roster
+        if self._restoring and current is not None and roster.version < current.version:
+            return Applied()  # the roster file in force is newer than the last one received
+        kept = {t: v for t, v in self.withdrawals.items() if v >= roster.version}
+        if kept != self.withdrawals:
+            self.withdrawals = kept
+            self.withdrawals_changed += 1
+        for token in kept:
+            roster = roster.without(token)
+        purge = self.set_roster(roster, now)
+        if self._restoring:
+            log.info("roster version %d restored from the last good state", roster.version)
+        return Applied(purge=tuple(purge))
+
+    def _apply_withdraw(self, message: Withdraw, now: float) -> Applied:
+        roster = self.resolver.roster
+        self.withdrawals[message.token] = roster.version if roster else 0
+        self.withdrawals_changed += 1
+        self.withdraw(message.token)
+        return Applied(purge=(message.token,))
 
     # --- consent ---------------------------------------------------------------------------
 
-    def set_roster(self, roster: Roster, now: float) -> list[Event]:
-        """Put a roster in force; tokens it no longer lists are withdrawn at once."""
+    def set_roster(self, roster: Roster, now: float) -> list[str]:
+        """Put a roster in force; tokens it no longer lists are withdrawn at once (returned: the
+        caller purges their rows)."""
         old = self.resolver.roster
         self.resolver.set_roster(roster)
+        gone: list[str] = []
         if old is not None:
             kept = {s.token for s in roster.shoppers}
             for shopper in old.shoppers:
                 if shopper.token not in kept:
                     self.withdraw(shopper.token)
+                    gone.append(shopper.token)
         if roster.expired(now):
             log.warning("the roster (version %d) has expired: nobody is resolved until a new one", roster.version)
-        return []
+        return gone
 
     def withdraw(self, token: str) -> None:
-        """Stop everything about ``token`` now; its rows are purged by the I/O side."""
+        """Stop everything about ``token`` now; the caller purges its rows."""
         self.resolver.withdraw(token)
         self.engine.forget(token)
         self.shelf.forget(token)
         self.counters.withdrawals += 1
-        self.withdrawn.append(token)
 
     def withdrawn_event(self, token: str, purged_rows: int, now: float) -> Event:
         data = {"token": token, "purged_rows": purged_rows}

@@ -105,3 +105,12 @@ class VisionError(EdgeError):
     def __init__(self, message: str, *, reason: VisionFailureReason) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class ServiceError(EdgeError):
+    """A service of the gateway failed or ended by itself: the gateway stops (``edge run`` exits
+    non-zero and systemd restarts it); ``service`` names it."""
+
+    def __init__(self, message: str, *, service: str) -> None:
+        self.service = service
+        super().__init__(message)

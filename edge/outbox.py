@@ -8,7 +8,7 @@ The MQTT drain (:mod:`edge.sync.drain`) claims unsent rows in order, giving each
 ``sequence`` when first claimed (persisted with the counter in one transaction, so the numbers
 have no gaps and never change), and marks rows sent only after their PUBACK. The outbox is
 bounded in rows and bytes: past the bound, already-sent rows go first, then unsent rows by the
-drop policy of :mod:`edge.sync.policy`; every dropped unsent row is counted in ``dropped``.
+drop policy of :mod:`edge.outbox_policy`; every dropped unsent row is counted in ``dropped``.
 """
 
 from __future__ import annotations
@@ -146,6 +146,10 @@ class Outbox:
     ) -> None:
         self._db = None
         await self._stack.aclose()
+
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
 
     @property
     def db(self) -> aiosqlite.Connection:

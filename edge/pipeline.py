@@ -1,6 +1,13 @@
-"""The async pipeline around the pure core: source → core → outbox → sinks.
+"""The async pipeline around the pure core: source → core → outbox → sinks; the core's one writer.
 
 Durable before visible: events reach a sink only after their batch is committed to the outbox.
+Everything that changes the core goes through the pipeline's one writer task (:meth:`serve`, in
+the gateway's task group): the source's items, the timers, and the messages other parts
+:meth:`deliver` (downlinks from the broker), which wait in one inbox and get a commit future: it
+resolves with the core's :class:`~edge.router.Decision` once the effects are committed (events in
+the outbox, the last good state saved), so the broker's message is acknowledged only then. A
+consent withdrawal jumps the inbox queue: it takes effect at the writer's next turn.
+
 In fast mode (``edge replay``) the clock is the trace's and batches are large; in real time the
 loop wakes at least every tick so exit timers fire without waiting for the next advertisement.
 """
@@ -8,35 +15,68 @@ loop wakes at least every tick so exit timers fire without waiting for the next 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 from edge import constants as c
-from edge.beacons.replay import ItemsSource
 from edge.beacons.source import Source
 from edge.core import Core
 from edge.events import Event
-from edge.inputs import Item
+from edge.inputs import Downlink, Item, ShelfReading
+from edge.laststate import StateStore
 from edge.outbox import Outbox
+from edge.router import Decision
 
 Sink = Callable[[Event], None]
+Unsubscribe = Callable[[], None]
+
+_Message = tuple[Downlink | ShelfReading, int | None, "asyncio.Future[Decision]"]
+"""In the inbox: the message, the sender's size limit, its commit future."""
+
+_WAKE = object()
+"""Put on the live loop's queue by :meth:`Pipeline.deliver`: the inbox has a message."""
 
 
 class Pipeline:
-    def __init__(self, core: Core, outbox: Outbox, sinks: list[Sink] | None = None) -> None:
+    def __init__(
+        self, core: Core, outbox: Outbox, sinks: list[Sink] | None = None, state: StateStore | None = None
+    ) -> None:
         self.core = core
         self.outbox = outbox
+        self.state = state
+        """The last good store (None: nothing is kept, e.g. a pipeline built by a test)."""
         self.sinks: list[Sink] = list(sinks or [])
         self._pending: list[Event] = []
         self._next_health: float | None = None
         self._health_due = float("-inf")
         self._source: Source | None = None
         self.health_extra: list[Callable[[], dict[str, int]]] = []
-        """More counters for ``edge.gateway.health`` (the MQTT sync's), each called per health event."""
+        """More counters for ``edge.gateway.health`` (the services' reports), each called per health event."""
         self.beats = 0
         """Turns of the real-time loop (at least one per tick): the systemd watchdog pings only
         while this moves (edge.ops.service), so a wedged loop gets the service restarted."""
+        self.turning = asyncio.Event()
+        """Set at the real-time loop's first turn (readiness waits on it)."""
+        self._inbox: collections.deque[tuple[Downlink | ShelfReading, int | None, asyncio.Future[Decision]]] = (
+            collections.deque()
+        )
+        self._wake = asyncio.Event()
+        self._live: asyncio.Queue[object] | None = None
+        self._job: Callable[[], Awaitable[None]] | None = None
+        self._serving = False
+        self._saved_withdrawals = core.withdrawals_changed
+
+    # --- the ports' side -------------------------------------------------------------------
+
+    def subscribe(self, sink: Sink) -> Unsubscribe:
+        self.sinks.append(sink)
+        return lambda: self.sinks.remove(sink) if sink in self.sinks else None
+
+    def report(self, health: Callable[[], dict[str, int]]) -> Unsubscribe:
+        self.health_extra.append(health)
+        return lambda: self.health_extra.remove(health) if health in self.health_extra else None
 
     async def flush(self) -> None:
         """Commit the pending batch, then hand it to the sinks."""
@@ -54,15 +94,136 @@ class Pipeline:
         self._pending.extend(events)
         await self.flush()
 
-    async def _purge_withdrawn(self, now: float) -> None:
+    async def deliver(self, downlink: Downlink | ShelfReading, max_bytes: int | None = None) -> Decision:
+        """A downlink (or a shelf reading) for the core, applied by the writer; returns once its
+        effects are committed. ``max_bytes``: the sender's size limit (the broker's)."""
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        if type(downlink) is Downlink and downlink.topic == self.core.topics.withdraw:
+            self._inbox.appendleft((downlink, max_bytes, future))  # at once: before anything queued
+        else:
+            self._inbox.append((downlink, max_bytes, future))
+        self._wake.set()
+        if self._live is not None:
+            with contextlib.suppress(asyncio.QueueFull):  # a full queue: the loop is turning anyway
+                self._live.put_nowait(_WAKE)
+        if not self._serving:
+            await self._drain_inbox()  # no writer task (a pipeline without a gateway): this one
+        return await future
+
+    # --- the writer --------------------------------------------------------------------------
+
+    async def restore(self, now: float) -> None:
+        """The last good state into the core, in the router's fixed order, before any message."""
+        if self.state is None:
+            return
+        stored = await self.state.load_all()
+        for decision in self.core.restore(stored.payloads, stored.withdrawals, now):
+            await self._settle(decision, now, keep=False)
+        self._saved_withdrawals = self.core.withdrawals_changed
+        await self.flush()
+
+    async def serve(self) -> None:
+        """The core's one writer, for the gateway's life: the inbox, and the source while
+        :meth:`run` has handed it one."""
+        self._serving = True
+        try:
+            while True:
+                job, self._job = self._job, None
+                if job is not None:
+                    await job()
+                    continue
+                await self._wake.wait()
+                self._wake.clear()
+                await self._drain_inbox()
+        finally:
+            self._serving = False
+            for _, _, future in self._inbox:
+                future.cancel()
+            self._inbox.clear()
+
+    async def run(self, source: Source, *, fast: bool = False, stop: asyncio.Event | None = None) -> None:
+        """Read ``source`` until it ends or ``stop`` is set, on the writer task (inline when there
+        is none). Raises what the source raised."""
+        stop = stop or asyncio.Event()
+        if not self._serving:
+            await (self.run_fast(source, stop) if fast else self.run_live(source, stop))
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def job() -> None:
+            try:
+                await (self.run_fast(source, stop) if fast else self.run_live(source, stop))
+            except asyncio.CancelledError:
+                done.cancel()
+                raise
+            except Exception as err:  # noqa: BLE001 - handed to the caller of run, raised there
+                if not done.done():
+                    done.set_exception(err)
+            else:
+                if not done.done():
+                    done.set_result(None)
+
+        self._job = job
+        self._wake.set()
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            stop.set()  # the caller went away: the writer stops reading the source
+            raise
+
+    async def _drain_inbox(self) -> None:
+        inbox = self._inbox
+        while inbox:
+            downlink, max_bytes, future = inbox.popleft()
+            if future.done():
+                continue
+            try:
+                decision = await self._apply(downlink, max_bytes)
+            except Exception as err:
+                future.set_exception(err)
+                raise
+            future.set_result(decision)
+
+    async def _apply(self, message: Downlink | ShelfReading, max_bytes: int | None) -> Decision:
+        now = message.at
+        if type(message) is ShelfReading:
+            decision = Decision("", self.core.on_shelf(message))
+            self._pending.extend(decision.events)
+            await self.flush()
+            return decision
+        assert type(message) is Downlink
+        decision = self.core.decide(message, max_bytes)
+        self._pending.extend(decision.events)
+        await self._settle(decision, now, keep=True)
+        if decision.rejected is not None:
+            self._pending.append(self.core.health_event(now, await self._health_counters()))
+        await self.flush()
+        return decision
+
+    async def _settle(self, decision: Decision, now: float, *, keep: bool) -> None:
+        """Purge the withdrawn, keep the last good state: what the core decided, done."""
         core = self.core
-        while core.withdrawn:
-            token = core.withdrawn.pop(0)
+        for token in decision.purge:
             before = len(self._pending)
             self._pending[:] = [e for e in self._pending if e.token != token]
             purged = before - len(self._pending) + await self.outbox.purge_token(token)
             self._pending.append(core.withdrawn_event(token, purged, now))
+        if self.state is not None:
+            if keep and decision.keep is not None:
+                await self.state.save(decision.topic, decision.keep, now)
+            if core.withdrawals_changed != self._saved_withdrawals:
+                self._saved_withdrawals = core.withdrawals_changed
+                await self.state.save_withdrawals(core.withdrawals, now)
+        if decision.purge:
             await self.flush()
+
+    async def _health_counters(self) -> dict[str, int]:
+        extra = {"outbox_depth": await self.outbox.depth() + len(self._pending), "outbox_dropped": self.outbox.dropped}
+        for more in self.health_extra:
+            extra.update(more())
+        if self._source is not None:
+            extra.update({f"source_{k}": v for k, v in asdict(self._source.counters).items()})
+        return extra
 
     async def _health(self, now: float) -> None:
         interval = self.core.config.presence.health_interval_s
@@ -72,39 +233,45 @@ class Pipeline:
         if now < self._next_health:
             return
         self._next_health = self._health_due = now + interval
-        extra = {"outbox_depth": await self.outbox.depth() + len(self._pending), "outbox_dropped": self.outbox.dropped}
-        for more in self.health_extra:
-            extra.update(more())
-        if self._source is not None:
-            extra.update({f"source_{k}": v for k, v in asdict(self._source.counters).items()})
-        self._pending.append(self.core.health_event(now, extra))
+        self._pending.append(self.core.health_event(now, await self._health_counters()))
+
+    async def _downlink_item(self, item: Downlink) -> None:
+        decision = self.core.decide(item)
+        if decision.events:
+            self._pending.extend(decision.events)
+        await self._settle(decision, item.at, keep=True)
 
     async def step(self, item: Item | None, now: float) -> None:
         """Advance the timers to ``now`` and take one item (None: timers only)."""
         core = self.core
         events = core.advance(now)
-        if item is not None:
-            found = core.handle(item)
-            if found:
-                events.extend(found)
         if events:
             self._pending.extend(events)
-        if core.withdrawn:
-            await self._purge_withdrawn(now)
+        if item is not None:
+            if type(item) is Downlink:
+                await self._downlink_item(item)
+            else:
+                found = core.handle(item)
+                if found:
+                    self._pending.extend(found)
         await self._health(now)
 
     async def run_fast(self, source: Source, stop: asyncio.Event | None = None) -> None:
         """As fast as possible, on the items' own time (``edge replay``), until the source ends
         or ``stop`` is set (checked per item: a signal handler sets it while the loop is busy).
 
-        A replay source is read synchronously, and the loop awaits only for I/O (a full batch, a
-        withdrawal's purge, a health event): the hot path is the pure core.
+        A source that can be read synchronously (:meth:`~edge.beacons.source.Source.sync_items`
+        not None: a replay at full speed) is, and the loop awaits only for I/O (a full batch, a
+        downlink, a health event): the hot path is the pure core.
         """
         self._source = source
         stopped = (stop or asyncio.Event()).is_set
-        if not isinstance(source, ItemsSource) or source.speed is not None:
+        items = source.sync_items()
+        if items is None:
             async for item in source:
                 await self.step(item, item.at)
+                if self._inbox:
+                    await self._drain_inbox()
                 if len(self._pending) >= c.OUTBOX_BATCH_MAX:
                     await self.flush()
                 if stopped():
@@ -114,21 +281,25 @@ class Pipeline:
         core = self.core
         advance, handle = core.advance, core.handle
         pending = self._pending
+        inbox = self._inbox
         batch_max = c.OUTBOX_BATCH_MAX
-        for item in source.sync_items():
+        for item in items:
             now = item.at
             events = advance(now)
             if events:
                 pending.extend(events)
-            found = handle(item)
-            if found:
-                pending.extend(found)
-            if core.withdrawn:
-                await self._purge_withdrawn(now)
+            if type(item) is Downlink:
+                await self._downlink_item(item)
+            else:
+                found = handle(item)
+                if found:
+                    pending.extend(found)
             if now >= self._health_due:
                 await self._health(now)
             if len(pending) >= batch_max:
                 await self.flush()
+            if inbox:
+                await self._drain_inbox()
             if stopped():
                 break
         await self.flush()
@@ -136,7 +307,7 @@ class Pipeline:
     async def run_live(self, source: Source, stop: asyncio.Event) -> None:
         """In real time until ``stop`` is set or the source ends; timers tick even in silence."""
         self._source = source
-        queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=c.SCANNER_QUEUE_MAX)
+        queue: asyncio.Queue[object] = asyncio.Queue(maxsize=c.SCANNER_QUEUE_MAX)
         tick_s = self.core.config.presence.tick_interval_s
 
         async def feed() -> None:
@@ -152,9 +323,13 @@ class Pipeline:
 
         feeder = asyncio.create_task(feed(), name="edge-source")
         stopper = asyncio.create_task(stop.wait(), name="edge-stop")
+        self._live = queue
         try:
             while not stop.is_set():
                 self.beats += 1
+                self.turning.set()
+                if self._inbox:
+                    await self._drain_inbox()
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, stopper}, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:
@@ -165,13 +340,15 @@ class Pipeline:
                 item = getter.result()
                 if item is None:
                     break
-                await self.step(item, source.clock.now())
+                if item is not _WAKE:
+                    await self.step(item, source.clock.now())  # type: ignore[arg-type]
                 if queue.empty() or len(self._pending) >= c.OUTBOX_BATCH_MAX:
                     await self.flush()
             await self.flush()
             if not stop.is_set():
                 await feeder  # the source ended: re-raise its failure, if any
         finally:
+            self._live = None
             for task in (feeder, stopper):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ import pytest
 
 from edge import app
 from edge import constants as c
+from edge.inputs import Downlink
 from edge.signage.caps import CapLedger
 from edge.signage.decide import Inputs, ScreenDecider
 from edge.signage.offers import parse_offers, parse_rules
@@ -61,12 +62,14 @@ def timeline(seed: int, seconds: float = EVERY_FEATURE_WITHIN_S + 1) -> Checklis
                     reasons=play.reasons, code=code,
                 )  # fmt: skip
             tick += c.SIGNAGE_DECIDE_INTERVAL_S
-        for event in [*core.advance(item.at), *(core.handle(item) or [])]:
+        timers = core.advance(item.at)
+        decision = core.decide(item) if type(item) is Downlink else None  # the router's answer
+        found = decision.events if decision is not None else core.handle(item) or []
+        for event in [*timers, *found]:
             checklist.event(event)
             if event.type == "edge.shelf.interaction" and event.token:
                 interests.setdefault(event.token, {})[str(event.data["sku"])] = event.time
-        while core.withdrawn:  # what edge.pipeline does with a withdrawal
-            token = core.withdrawn.pop(0)
+        for token in decision.purge if decision is not None else ():  # what edge.pipeline does with a withdrawal
             decider.forget(token)
             checklist.event(core.withdrawn_event(token, 0, item.at))
     return checklist

@@ -44,7 +44,7 @@ async def _apply_bad(state_dir: Path, topic: str, payload: bytes) -> None:
         core = gateway.core
         store = StateStore(gateway.outbox.db, gateway.outbox.lock)
         await store.open()
-        downlinks = Downlinks(core, gateway.pipeline, store, TOPICS, gateway.source.clock, dict, max_bytes=1000)
+        downlinks = Downlinks(gateway.ports, max_bytes=1000)
         await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2), 1, 1))
         good = core.resolver.roster
         before = core.counters.downlinks_rejected
@@ -68,7 +68,7 @@ async def test_oversized_downlink_is_rejected(tmp_path: Path) -> None:
     async with Gateway(make_config(tmp_path, None), source()) as gateway:
         store = StateStore(gateway.outbox.db, gateway.outbox.lock)
         await store.open()
-        downlinks = Downlinks(gateway.core, gateway.pipeline, store, TOPICS, gateway.source.clock, dict, max_bytes=100)
+        downlinks = Downlinks(gateway.ports, max_bytes=100)
         await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2), 1, 1))
         assert gateway.core.counters.downlinks_rejected == 1
         assert gateway.core.resolver.roster is None

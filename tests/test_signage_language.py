@@ -133,7 +133,7 @@ def test_the_demo_store_greets_in_german_from_its_first_decision(tmp_path: Path)
     assert store.config.gateway.language == "de"
     assert store.config.gateway.timezone == "Europe/Berlin"
     gateway = Gateway(store.config, ItemsSource(iter([]), start=store.start, speed=None), state_dir=tmp_path)
-    signage = Signage(gateway)
+    signage = Signage(gateway.ports)
     play = signage.step()
     assert play is not None
     assert play.reasons[0].startswith("generic:")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from edge import events as ev
-from edge.app import build_core
+from edge.app import build_core, build_ports
 from edge.clock import ManualClock
 from edge.config import Config, load
 from edge.events import Event
@@ -168,7 +168,7 @@ async def _run(
     published: list[Event] = []
     async with Outbox(state, core.factory.source) as outbox:
         pipeline = Pipeline(core, outbox, [published.append])
-        async with VisionService(config, core, pipeline, clock) as vision:
+        async with VisionService(build_ports(config, core, pipeline, clock, state)) as vision:
 
             def checkin(token: str) -> None:
                 payload = json.dumps({"token": token, "screen": "screen-1"}).encode()

@@ -284,6 +284,10 @@ class BleakSource:
         """Stopped, and every advertisement handed out (a method: mypy must not narrow it)."""
         return self._stack is None and self._queue.empty()
 
+    def sync_items(self) -> None:
+        """Live advertisements arrive in real time: never read synchronously."""
+        return
+
     # --- bleak's callback ----------------------------------------------------------------------
 
     def _on_advertisement(self, device: BLEDevice, data: AdvertisementData) -> None:

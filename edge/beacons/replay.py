@@ -47,10 +47,15 @@ class ItemsSource:
     def _next(self) -> Item | None:
         return next(self._items, None)
 
-    def sync_items(self) -> Iterator[Item]:
-        """As fast as possible, without an await per item (``edge replay``): the clock jumps to each item."""
+    def sync_items(self) -> Iterator[Item] | None:
+        """As fast as possible, without an await per item (``edge replay``): the clock jumps to
+        each item. None when the items are played in (scaled) real time."""
         clock = self.clock
-        assert isinstance(clock, ManualClock), "sync_items is for speed=None"
+        if self.speed is not None or not isinstance(clock, ManualClock):
+            return None
+        return self._sync_items(clock)
+
+    def _sync_items(self, clock: ManualClock) -> Iterator[Item]:
         counters = self.counters
         advert = Advertisement
         while (item := self._next()) is not None:

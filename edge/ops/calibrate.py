@@ -23,7 +23,7 @@ from pathlib import Path
 
 from edge import constants as c
 from edge.beacons.advert import Advertisement
-from edge.beacons.source import open_source
+from edge.beacons.backends import open_source
 from edge.config import Config, load
 from edge.errors import ConfigError, EdgeError, RosterError
 from edge.identity import Resolver
@@ -65,18 +65,16 @@ def beacon_roster(beacon: str) -> Roster:
 
 def stored_roster(config: Config) -> Roster:
     """The roster the gateway would use: its roster file, else the last one it received."""
-    import sqlite3
+    from edge.laststate import read_last_good
+    from edge.topics import Topics
 
     if config.gateway.roster_file:
         return load_roster_file(Path(config.gateway.roster_file))
-    db_path = config.state_path() / "outbox.sqlite"
-    if db_path.exists():
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-            row = db.execute(
-                "SELECT payload FROM downlink_state WHERE topic = ?", (f"cdp/v1/{config.gateway.store}/roster",)
-            ).fetchone()
-        if row is not None:
-            return parse_roster(bytes(row[0]))
+    stored = read_last_good(config.state_path()).payloads.get(
+        Topics(config.gateway.store, config.gateway.gateway).roster
+    )
+    if stored is not None:
+        return parse_roster(stored)
     raise CalibrationError("no roster to find --token in (gateway.roster_file or a received one): use --beacon")
 
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -25,12 +25,28 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from edge import constants as c
-from edge.config import split_listen
+from edge.config import Config, split_listen
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from edge.app import Gateway
+
+class Gateway(Protocol):
+    """What the endpoint reads of the running gateway (:class:`edge.app.Gateway` is one)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def core(self) -> Any: ...
+    @property
+    def source(self) -> Any: ...
+    @property
+    def outbox(self) -> Any: ...
+    @property
+    def sync(self) -> Any: ...
+    @property
+    def signage(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +77,7 @@ def snapshot(gateway: Gateway) -> Snapshot:
         source=dict(asdict(gateway.source.counters)),
         zones={zone.id: 0 for zone in gateway.config.zones},
     )
-    for occupant in gateway.core.engine.occupants():
+    for occupant in gateway.core.occupants():
         shot.zones[occupant.zone] = shot.zones.get(occupant.zone, 0) + 1
     outbox = getattr(gateway, "outbox", None)
     if outbox is not None:

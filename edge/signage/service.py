@@ -1,12 +1,13 @@
 """The asyncio side of signage: downlinks and presence in, decisions to the player, impressions out.
 
-``async with Signage(gateway):`` between entering the gateway and running it. It registers the
-``cdp/v1/{store}/offers`` and ``rules`` downlink handlers (the last good payloads are kept in the
-state directory, so a restarted box plays on without the CDP), listens to committed events
-(presence in the screen's zone wakes a decision at once; shelf interactions with a token are
-interest; a withdrawal forgets the shopper), decides every SIGNAGE_DECIDE_INTERVAL_S, and turns
-the player's reports of presented frames into ``edge.offer.impression`` events published through
-the pipeline, so they are in the outbox before anything else sees them.
+One service (:mod:`edge.ports`): ``Signage(ports, config.signage)``, run by the gateway. It routes
+the ``cdp/v1/{store}/offers`` and ``rules`` downlinks to itself (retained: their last good
+payloads are kept in the last good store and restored before the first message, so a restarted
+box plays on without the CDP), listens to committed events (presence in the screen's zone wakes
+a decision at once; shelf interactions with a token are interest; a withdrawal forgets the
+shopper), decides every SIGNAGE_DECIDE_INTERVAL_S, and turns the player's reports of presented
+frames into ``edge.offer.impression`` events published through the ports, so they are in the
+outbox before anything else sees them.
 """
 
 from __future__ import annotations
@@ -17,16 +18,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
 
 from edge import constants as c
 from edge import events as ev
 from edge.config import SignageConfig
-from edge.errors import DownlinkError
 from edge.events import Event
-from edge.inputs import Downlink
+from edge.ports import Ports, Ready
+from edge.router import ORDER_OFFERS, ORDER_RULES, Route
 from edge.signage import protocol as p
 from edge.signage.caps import CapLedger
 from edge.signage.cards import card_for
@@ -36,13 +34,7 @@ from edge.signage.rank import Place
 from edge.signage.supervisor import PlayerProcess
 from edge.timefmt import format_time
 
-if TYPE_CHECKING:
-    from edge.app import Gateway
-
 log = logging.getLogger(__name__)
-
-LAST_GOOD_DIR = "signage"
-"""Under the state directory: the last accepted offers.json and rules.json."""
 
 
 async def wait_event(event: asyncio.Event, timeout_s: float) -> None:
@@ -75,19 +67,21 @@ def player_settings(config: SignageConfig, content_dirs: tuple[str, ...]) -> p.P
 class Signage:
     """One screen of the gateway; see the module docstring."""
 
-    def __init__(self, gateway: Gateway, config: SignageConfig | None = None) -> None:
-        self.gateway = gateway
-        self.core = gateway.core
-        self.config = config or gateway.config.signage
-        screens = gateway.config.screens
+    name = "signage"
+
+    def __init__(self, ports: Ports, config: SignageConfig | None = None) -> None:
+        self.ports = ports
+        gateway = ports.config
+        self.config = config or gateway.signage
+        screens = gateway.screens
         if not screens:
             raise ValueError("signage needs a [[screens]] entry")
         screen_id = self.config.screen or screens[0].id
         screen = next(s for s in screens if s.id == screen_id)
-        zone = next(z for z in gateway.config.zones if z.id == screen.zone)
+        zone = next(z for z in gateway.zones if z.id == screen.zone)
         self.place = Place(screen.id, zone.id, frozenset(zone.tags))
         timing = Timing(self.config.play_s, self.config.min_display_s, self.config.sticky_margin_m)
-        self.decider = ScreenDecider(self.place, CapLedger(), timing, language=gateway.config.gateway.language)
+        self.decider = ScreenDecider(self.place, CapLedger(), timing, language=gateway.gateway.language)
         self.catalogue: Catalogue | None = None
         self.rules: Rules | None = None
         self.interests: dict[str, dict[str, float]] = {}
@@ -97,69 +91,59 @@ class Signage:
         self.on_started: list[Callable[[Play, float], None]] = []
         """Called with each play and the monotonic time of its first presented frame."""
         self.showing: Play | None = None
-        store = gateway.config.gateway.store
-        self._topics = {f"cdp/v1/{store}/offers": "offers", f"cdp/v1/{store}/rules": "rules"}
-        self._last_good = gateway.state_dir / LAST_GOOD_DIR
-        content = self.config.content_dir or str(gateway.state_dir / "content")
+        topics = ports.topics
+        self._routes = [
+            ports.route(
+                Route(topics.offers, self._decode_offers, self._put_offers, True, ORDER_OFFERS, owner=self.name)
+            ),
+            ports.route(Route(topics.rules, self._decode_rules, self._put_rules, True, ORDER_RULES, owner=self.name)),
+        ]
+        content = self.config.content_dir or str(ports.state_dir / "content")
         self.player = PlayerProcess(player_settings(self.config, (content,)), self._on_report, self._on_player_exit)
         self._plays: dict[int, Play] = {}
         self._open: dict[int, list[float]] = {}
         self._play_id = 0
         self._outgoing: list[Event] = []
-        self._to_save: dict[str, bytes] = {}
         self._wake = asyncio.Event()
         self._closing = False
-        self._stack = AsyncExitStack()
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        for name in ("offers", "rules"):
-            path = self._last_good / f"{name}.json"
-            with contextlib.suppress(OSError, DownlinkError):
-                self._apply(name, await asyncio.to_thread(path.read_bytes))
-                log.info("signage: last good %s loaded from %s", name, path)
-        async with AsyncExitStack() as stack:
-            for topic in self._topics:
-                self.core.downlink_handlers[topic] = self._on_downlink
-                stack.callback(self.core.downlink_handlers.pop, topic, None)
-            self.gateway.pipeline.sinks.append(self._on_event)
-            stack.callback(self.gateway.pipeline.sinks.remove, self._on_event)
-            await stack.enter_async_context(self.player)
-            task = asyncio.create_task(self._loop(), name=f"signage-{self.place.screen}")
-            stack.push_async_callback(self._stop, task)
-            self._stack = stack.pop_all()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._stack.aclose()
-
-    async def _stop(self, task: asyncio.Task[None]) -> None:
-        self._closing = True  # the loop ends at its next turn even if a cancellation were lost
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        now = time.monotonic()
-        for play_id, (start, _) in list(self._open.items()):
-            self._impression(play_id, start, now)
-        self._open.clear()
-        await self._flush()
+    async def run(self, ready: Ready) -> None:
+        """The player and the decision loop until cancelled; open impressions end at the stop."""
+        unsubscribe = self.ports.subscribe(self._on_event)
+        try:
+            async with self.player:
+                ready()
+                try:
+                    await self._loop()
+                finally:
+                    self._closing = True
+                    now = time.monotonic()
+                    for play_id, (start, _) in list(self._open.items()):
+                        self._impression(play_id, start, now)
+                    self._open.clear()
+                    await self._flush()
+        finally:
+            unsubscribe()
+            for unroute in self._routes:
+                unroute()
 
     # --- inputs ----------------------------------------------------------------------------
 
-    def _apply(self, name: str, payload: bytes) -> None:
-        topic = next(t for t, n in self._topics.items() if n == name)
-        if name == "offers":
-            self.catalogue = parse_offers(payload, topic=topic)
-        else:
-            self.rules = parse_rules(payload, topic=topic)
+    def _decode_offers(self, payload: bytes) -> Catalogue:
+        return parse_offers(payload, topic=self.ports.topics.offers)
 
-    def _on_downlink(self, downlink: Downlink) -> list[Event]:
-        name = self._topics[downlink.topic]
-        self._apply(name, downlink.payload)
-        self._to_save[name] = downlink.payload
+    def _decode_rules(self, payload: bytes) -> Rules:
+        return parse_rules(payload, topic=self.ports.topics.rules)
+
+    def _put_offers(self, catalogue: Catalogue, _now: float) -> list[Event]:
+        self.catalogue = catalogue
+        self._wake.set()
+        return []
+
+    def _put_rules(self, rules: Rules, _now: float) -> list[Event]:
+        self.rules = rules
         self._wake.set()
         return []
 
@@ -178,7 +162,7 @@ class Signage:
     # --- the loop --------------------------------------------------------------------------
 
     def now(self) -> float:
-        return self.gateway.source.clock.now()
+        return self.ports.clock.now()
 
     async def _loop(self) -> None:
         while not self._closing:
@@ -189,11 +173,11 @@ class Signage:
 
     def step(self) -> Play | None:
         """Decide now; a new play goes to the player at once."""
-        core = self.core
+        view = self.ports.view
         inputs = Inputs(
             now=self.now(),
-            roster=core.resolver.roster,
-            occupants=core.engine.occupants(self.place.zone),
+            roster=view.roster,
+            occupants=view.occupants(self.place.zone),
             catalogue=self.catalogue,
             rules=self.rules,
             interests=self.interests,
@@ -212,21 +196,7 @@ class Signage:
         if self._outgoing:
             batch = self._outgoing[:]
             self._outgoing.clear()
-            await self.gateway.pipeline.publish(batch)
-        if self._to_save:
-            saving = dict(self._to_save)
-            self._to_save.clear()
-            await asyncio.to_thread(self._save, saving)
-
-    def _save(self, payloads: dict[str, bytes]) -> None:
-        try:
-            self._last_good.mkdir(parents=True, exist_ok=True)
-            for name, payload in payloads.items():
-                tmp = self._last_good / f".{name}.json.tmp"
-                tmp.write_bytes(payload)
-                tmp.replace(self._last_good / f"{name}.json")
-        except OSError as err:
-            log.error("signage: cannot keep the last good payloads in %s: %s", self._last_good, err.strerror)
+            await self.ports.publish(batch)
 
     # --- reports from the player -----------------------------------------------------------
 
@@ -264,7 +234,7 @@ class Signage:
         play = self._plays.get(play_id)
         if play is None:
             return
-        roster = self.core.resolver.roster
+        roster = self.ports.view.roster
         token = play.token if play.token is not None and roster is not None and roster.get(play.token) else None
         start, end = self._to_clock(start_mono), self._to_clock(max(end_mono, start_mono))
         data: dict[str, object] = {
@@ -280,6 +250,8 @@ class Signage:
             "withheld_offer": play.withheld,
             "reason": list(play.reasons),
         }
-        self._outgoing.append(self.core.factory.make(ev.OFFER_IMPRESSION, start, self.place.screen, data, token=token))
+        self._outgoing.append(
+            self.ports.view.factory.make(ev.OFFER_IMPRESSION, start, self.place.screen, data, token=token)
+        )
         self.impressions += 1
         self._wake.set()

@@ -226,8 +226,12 @@ class Link:
             kwargs = {"clean_start": False, "properties": props}
         opening = self._loop.run_in_executor(None, lambda: self.client.connect(s.host, s.port, s.keepalive_s, **kwargs))
         try:
-            await asyncio.wait_for(asyncio.shield(opening), s.connect_timeout_s)
-            result = await asyncio.wait_for(asyncio.shield(self._connack), s.connect_timeout_s)
+            # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation (gh-86296), and
+            # a stop that arrives as the CONNACK does must end the connection loop.
+            async with asyncio.timeout(s.connect_timeout_s):
+                await asyncio.shield(opening)
+            async with asyncio.timeout(s.connect_timeout_s):
+                result = await asyncio.shield(self._connack)
         except (OSError, TimeoutError, ssl.SSLError) as err:
             self._abort_when_done(opening)
             raise LinkError(f"cannot connect to {s.host}:{s.port}: {err or type(err).__name__}") from None
@@ -279,7 +283,8 @@ class Link:
         if not self.closed.done():
             self.client.disconnect()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.closed), c.MQTT_CLOSE_TIMEOUT_S)
+                async with asyncio.timeout(c.MQTT_CLOSE_TIMEOUT_S):
+                    await asyncio.shield(self.closed)
         self.abort()
 
     def abort(self) -> None:

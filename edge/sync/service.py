@@ -1,21 +1,21 @@
-"""``MqttSync``: the gateway's link to the CDP as one async context manager.
+"""``MqttSync``: the gateway's link to the CDP, one service (:mod:`edge.ports`).
 
-Entering restores the last good roster (and withdrawals) from SQLite and starts, in the
-background, the connection loop: connect (persistent session, retained ``offline`` last will
+Its run starts the connection loop: connect (persistent session, retained ``offline`` last will
 with this connection's session number), publish the retained ``online`` birth, subscribe to the
 downlinks, drain the outbox until the link drops, then reconnect after a jittered, capped
-back-off. The outbox keeps filling meanwhile. Leaving publishes ``offline`` and disconnects.
+back-off (:mod:`edge.backoff`). The outbox keeps filling meanwhile. Downlinks go to the core's
+writer through the ports and are acknowledged after their commit (:mod:`edge.sync.downlink`).
+Stopping waits (bounded) for the in-flight PUBACKs, publishes ``offline`` and waits (bounded)
+for its PUBACK, then disconnects. The last good roster is restored by the gateway before any
+service runs (:mod:`edge.laststate`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import asdict
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
 
 import msgspec
 import paho.mqtt.client as paho
@@ -23,15 +23,11 @@ import paho.mqtt.client as paho
 from edge import __version__
 from edge import constants as c
 from edge.backoff import Backoff
+from edge.ports import Ports, Ready
 from edge.sync.client import Link, LinkError, LinkSettings
 from edge.sync.downlink import Downlinks
 from edge.sync.drain import Drain
 from edge.sync.messages import Status
-from edge.sync.state import StateStore
-from edge.sync.topics import Topics
-
-if TYPE_CHECKING:
-    from edge.app import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +35,15 @@ _status = msgspec.json.Encoder()
 
 
 class MqttSync:
-    def __init__(self, gateway: Gateway, *, rng: random.Random | None = None) -> None:
-        config = gateway.config
-        self.gateway = gateway
+    name = "mqtt"
+
+    def __init__(self, ports: Ports, *, rng: random.Random | None = None) -> None:
+        config = ports.config
+        self.ports = ports
         self.settings = LinkSettings.from_config(config)
-        self.topics = Topics(config.gateway.store, config.gateway.gateway)
-        self.drain = Drain(gateway.outbox, self.topics)
-        self.state = StateStore(gateway.outbox.db, gateway.outbox.lock)
-        self.downlinks = Downlinks(
-            gateway.core, gateway.pipeline, self.state, self.topics, gateway.source.clock, self.health
-        )
+        self.topics = ports.topics
+        self.drain = Drain(ports.outbox, self.topics)
+        self.downlinks = Downlinks(ports)
         self.backoff = Backoff(
             config.mqtt.reconnect_initial_s,
             config.mqtt.reconnect_max_s,
@@ -59,11 +54,12 @@ class MqttSync:
         self.connections = 0
         self.session = 0
         self.link: Link | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._own_acks: dict[int, asyncio.Future[bool]] = {}
+        """mid → future, for the publishes the sync waits on itself (the offline status)."""
 
     def health(self) -> dict[str, int]:
         """Counters for ``edge.gateway.health`` and the status message."""
-        outbox = self.gateway.outbox
+        outbox = self.ports.outbox
         return {
             "outbox_rows": outbox.rows,
             "outbox_bytes": outbox.bytes,
@@ -74,53 +70,56 @@ class MqttSync:
         }
 
     def _status(self, state: str) -> bytes:
-        health = dict(asdict(self.gateway.core.counters))
+        health = dict(asdict(self.ports.view.counters))
         health.update(self.health())
         status = Status(state, self.session, __version__, self.topics.gateway, health)  # type: ignore[arg-type]
         return _status.encode(status)
 
-    async def __aenter__(self) -> Self:
-        await self.state.open()
-        await self.downlinks.restore_roster()
-        self.gateway.pipeline.sinks.append(self.drain.notify)
-        self._tasks = [
-            asyncio.create_task(self._downlinks(), name="edge-mqtt-downlinks"),
-            asyncio.create_task(self._connection_loop(), name="edge-mqtt-link"),
-        ]
-        return self
+    async def run(self, ready: Ready) -> None:
+        """Until cancelled; ready at once (capture does not wait for the broker)."""
+        undo = [self.ports.subscribe(self.drain.notify), self.ports.report(self.health)]
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.downlinks.run(), name="edge-mqtt-downlinks")
+                group.create_task(self._connection_loop(), name="edge-mqtt-link")
+                ready()
+        finally:
+            for step in undo:
+                step()
+            await self._close()
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def _close(self) -> None:
         link = self.link
         if link is not None and not link.closed.done():
-            with contextlib.suppress(Exception):
-                await self.drain.settle(c.MQTT_CLOSE_TIMEOUT_S)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if link is not None and not link.closed.done():
+            await self.drain.settle(c.MQTT_CLOSE_TIMEOUT_S)
             mid = link.publish(self.topics.status, self._status("offline"), retain=True)
             if mid is not None:
-                await asyncio.sleep(0.05)
+                acked = self._own_acks[mid] = asyncio.get_running_loop().create_future()
+                try:
+                    async with asyncio.timeout(c.MQTT_CLOSE_TIMEOUT_S):
+                        await asyncio.wait({acked, link.closed}, return_when=asyncio.FIRST_COMPLETED)
+                except TimeoutError:
+                    log.warning("MQTT: no PUBACK for the offline status within %.1f s", c.MQTT_CLOSE_TIMEOUT_S)
+                finally:
+                    self._own_acks.pop(mid, None)
             await link.close()
-        with contextlib.suppress(Exception):
-            await self.drain.commit_acks()
-
-    async def _downlinks(self) -> None:
-        await self.downlinks.restore_owned()
-        await self.downlinks.run()
+        await self.drain.commit_acks()
 
     def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
         self.downlinks.on_message(link, message.topic, bytes(message.payload), message.mid, message.qos)
 
+    def _on_puback(self, mid: int, accepted: bool) -> None:
+        own = self._own_acks.get(mid)
+        if own is None:
+            self.drain.on_puback(mid, accepted)
+        elif not own.done():
+            own.set_result(accepted)
+
     async def _connection_loop(self) -> None:
         settings = self.settings
         while True:
-            self.session = await self.gateway.outbox.next_session()
-            link = Link(settings, on_message=self._on_message, on_puback=self.drain.on_puback)
+            self.session = await self.ports.outbox.next_session()
+            link = Link(settings, on_message=self._on_message, on_puback=self._on_puback)
             try:
                 _present, window = await link.connect(will_topic=self.topics.status, will=self._status("offline"))
             except LinkError as err:

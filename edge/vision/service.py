@@ -1,8 +1,9 @@
 """The asyncio side of the camera: check-ins in, the camera process driven, events out.
 
-:class:`VisionService` registers the ``cdp/v1/{store}/checkin`` downlink handler on the core,
-runs the :class:`~edge.vision.gate.Gate` and the camera process (:mod:`edge.vision.worker`), and
-publishes ``edge.identity.verified`` (and the shelf regions' interactions) through the pipeline.
+:class:`VisionService` (one service: ``VisionService(ports)``, :mod:`edge.ports`) routes the
+``cdp/v1/{store}/checkin`` downlink to itself, runs the :class:`~edge.vision.gate.Gate` and the
+camera process (:mod:`edge.vision.worker`), publishes ``edge.identity.verified`` through the
+ports, and delivers the shelf regions' readings to the core's writer (attribution is the core's).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 from collections import Counter
+from collections.abc import Awaitable
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self
@@ -20,13 +22,12 @@ import msgspec
 
 from edge import constants as c
 from edge import events as ev
-from edge.clock import Clock
-from edge.config import Config
-from edge.core import Core
 from edge.errors import DownlinkError, VisionError, VisionFailureReason
 from edge.events import Event
-from edge.inputs import Downlink, ShelfReading
-from edge.pipeline import Pipeline
+from edge.inputs import ShelfReading
+from edge.ports import Ports, Ready
+from edge.router import Route
+from edge.topics import Topics
 from edge.vision.gate import Gate, Refusal, Session
 from edge.vision.regions import Region
 from edge.vision.worker import WorkerSpec, worker_main
@@ -40,19 +41,23 @@ class _Checkin(msgspec.Struct, forbid_unknown_fields=False):
 
 
 def checkin_topic(store: str) -> str:
-    return f"cdp/v1/{store}/checkin"
+    return Topics(store, "-").checkin
 
 
 class VisionService:
     """See the module docstring. ``counters`` holds refusals by reason, camera opens and outcomes."""
 
-    def __init__(self, config: Config, core: Core, pipeline: Pipeline, clock: Clock) -> None:
+    name = "vision"
+
+    def __init__(self, ports: Ports) -> None:
+        config = ports.config
+        self.ports = ports
         self._config = config
         self._vision = config.vision
-        self._core = core
-        self._pipeline = pipeline
-        self._clock = clock
-        self._topic = checkin_topic(config.gateway.store)
+        self._view = ports.view
+        self._clock = ports.clock
+        self._topic = ports.topics.checkin
+        self._unroute = ports.route(Route(self._topic, self._decode_checkin, self._on_checkin, owner=self.name))
         self.gate = Gate(
             enabled=config.vision.enabled,
             screen=config.vision.screen,
@@ -63,15 +68,20 @@ class VisionService:
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.changed = asyncio.Event()
         """Set whenever a worker message arrived (tests wait on it)."""
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    async def run(self, ready: Ready) -> None:
+        """The camera process until cancelled."""
+        async with self:
+            ready()
+            await asyncio.Event().wait()
+
     async def __aenter__(self) -> Self:
-        self._core.downlink_handlers[self._topic] = self.on_checkin
         if self._vision.enabled:
             await self._start_worker()
             self._ticker = asyncio.create_task(self._tick(), name="edge-vision-tick")
@@ -80,7 +90,7 @@ class VisionService:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._core.downlink_handlers.pop(self._topic, None)
+        self._unroute()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,7 +115,8 @@ class VisionService:
         self._ready = loop.create_future()
         loop.add_reader(parent.fileno(), self._on_readable)
         try:
-            await asyncio.wait_for(asyncio.shield(self._ready), c.VISION_WORKER_START_TIMEOUT_S)
+            async with asyncio.timeout(c.VISION_WORKER_START_TIMEOUT_S):
+                await asyncio.shield(self._ready)
         except TimeoutError:
             await self._stop_worker()
             raise VisionError(
@@ -134,19 +145,20 @@ class VisionService:
 
     # --- check-ins ----------------------------------------------------------------------------
 
-    def on_checkin(self, downlink: Downlink) -> list[Event]:
-        """The core's handler for ``cdp/v1/{store}/checkin``; events come later, from the worker."""
+    def _decode_checkin(self, payload: bytes) -> _Checkin:
         try:
-            checkin = msgspec.json.decode(downlink.payload, type=_Checkin)
+            checkin = msgspec.json.decode(payload, type=_Checkin)
         except msgspec.DecodeError as err:
-            raise DownlinkError(f"check-in rejected: {err}", topic=downlink.topic) from None
+            raise DownlinkError(f"check-in rejected: {err}", topic=self._topic) from None
         if not 0 < len(checkin.token) <= 128 or not 0 < len(checkin.screen) <= 64:
-            raise DownlinkError("check-in rejected: token 1..128 and screen 1..64 characters", topic=downlink.topic)
-        core = self._core
+            raise DownlinkError("check-in rejected: token 1..128 and screen 1..64 characters", topic=self._topic)
+        return checkin
+
+    def _on_checkin(self, checkin: _Checkin, _at: float) -> list[Event]:
+        """The route of ``cdp/v1/{store}/checkin``; events come later, from the worker."""
+        view = self._view
         now = self._clock.now()
-        result = self.gate.checkin(
-            checkin.token, checkin.screen, now, core.resolver.roster, core.engine.zone_of(checkin.token)
-        )
+        result = self.gate.checkin(checkin.token, checkin.screen, now, view.roster, view.zone_of(checkin.token))
         if isinstance(result, Refusal):
             self.counters[f"refused_{result.value}"] += 1
             log.info("check-in at %s refused: %s", checkin.screen[:64], result.value)
@@ -164,17 +176,17 @@ class VisionService:
             log.error("the camera process is gone; restart the gateway")
 
     async def _tick(self) -> None:
-        core = self._core
+        view = self._view
         while True:
             await asyncio.sleep(c.VISION_TICK_S)
             session = self.gate.active
             if session is None:
                 continue
             now = self._clock.now()
-            zone = core.engine.zone_of(session.token)
-            ended = self.gate.review(now, core.resolver.roster, zone)
+            zone = view.zone_of(session.token)
+            ended = self.gate.review(now, view.roster, zone)
             if ended is not None:
-                self.counters[f"ended_{self.gate.why_ended(ended, now, core.resolver.roster, zone).value}"] += 1
+                self.counters[f"ended_{self.gate.why_ended(ended, now, view.roster, zone).value}"] += 1
                 self._send(("cancel", ended.id))
 
     # --- the worker's messages ----------------------------------------------------------------
@@ -224,17 +236,17 @@ class VisionService:
     def _verified_event(self, session: Session) -> Event:
         now = self._clock.now()
         data = {"token": session.token, "screen": session.screen}
-        self._core.counters.events += 1
-        return self._core.factory.make(ev.IDENTITY_VERIFIED, now, session.screen, data, token=session.token)
+        return self._view.factory.make(ev.IDENTITY_VERIFIED, now, session.screen, data, token=session.token)
 
     def _on_motion(self, shelf: str, sku: str, action: str) -> None:
         self.counters["shelf_motion"] += 1
         reading = ShelfReading(self._clock.now(), shelf, "pickup" if action == "pickup" else "touch", sku)
-        events = self._core.on_shelf(reading)
-        if events:
-            self._publish(events)
+        self._spawn(self.ports.deliver(reading, None))  # the core's writer attributes it
 
     def _publish(self, events: list[Event]) -> None:
-        task = asyncio.get_running_loop().create_task(self._pipeline.publish(events))
+        self._spawn(self.ports.publish(events))
+
+    def _spawn(self, work: Awaitable[object]) -> None:
+        task: asyncio.Future[Any] = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

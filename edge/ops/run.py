@@ -1,0 +1,138 @@
+"""``edge run`` as a systemd service: the gateway with the operations services around it
+(:mod:`edge.ops.service`: the notify protocol and the watchdog, remote config overrides), the
+metrics endpoint and the camera when configured.
+
+- ``STOPPING=1`` the moment SIGTERM (or SIGINT) arrives; the pipeline commits its last batch and
+  the outbox closes (each batch is one SQLite transaction, so nothing committed is lost).
+- A service that fails ends the gateway: the failure is logged naming the service and the exit
+  code is :data:`EXIT_SERVICE_FAILED` (systemd's ``Restart=on-failure`` starts it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from edge.app import Gateway, ServiceFactory
+from edge.beacons.backends import open_source
+from edge.config import Config, load
+from edge.errors import ServiceError
+from edge.ops.notify import Notifier, watchdog_interval_s
+from edge.ops.overrides import OverrideHandler, OverrideStore
+from edge.ops.service import EXIT_RESTART, ConfigOverrides, Systemd, with_credentials
+from edge.ports import Ports, Ready, Service
+from edge.shutdown import Shutdown, handling
+
+log = logging.getLogger("edge")
+
+EXIT_SERVICE_FAILED = 70
+"""Exit code when a service of the gateway failed (EX_SOFTWARE): systemd restarts the gateway."""
+
+
+class _Metrics:
+    """The Prometheus endpoint (edge.ops.metrics) as a service reading the gateway's counters."""
+
+    name = "metrics"
+
+    def __init__(self, listen: str, gateway: Gateway) -> None:
+        self.listen = listen
+        self.gateway = gateway
+
+    async def run(self, ready: Ready) -> None:
+        from edge.ops.metrics import MetricsServer
+
+        async with MetricsServer(self.listen, self.gateway):
+            ready()
+            await asyncio.Event().wait()
+
+
+def services(
+    config: Config, gateway_ref: list[Gateway], handler: OverrideHandler, notifier: Notifier, overrides: OverrideStore
+) -> list[ServiceFactory]:
+    """The services ``edge run`` adds to the config's own, in start order."""
+
+    def config_overrides(ports: Ports) -> Service:
+        return ConfigOverrides(ports, handler)
+
+    def systemd(_ports: Ports) -> Service:
+        gateway = gateway_ref[0]
+        connected = gateway.sync.connected if gateway.sync is not None else None
+        pipeline = gateway.pipeline
+        return Systemd(
+            notifier,
+            overrides,
+            turning=pipeline.turning,
+            beats=lambda: pipeline.beats,
+            connected=connected,
+            watchdog_s=watchdog_interval_s(),
+        )
+
+    factories: list[ServiceFactory] = [config_overrides]
+    if config.vision.enabled:
+
+        def vision(ports: Ports) -> Service:
+            from edge.vision.service import VisionService
+
+            return VisionService(ports)
+
+        factories.append(vision)
+    if config.metrics.listen:
+        listen = config.metrics.listen
+        factories.append(lambda _ports: _Metrics(listen, gateway_ref[0]))
+    factories.append(systemd)
+    return factories
+
+
+async def serve(
+    base: Config, config: Config, overrides: OverrideStore, notifier: Notifier, shutdown: Shutdown | None = None
+) -> int:
+    """Run the gateway until SIGTERM/SIGINT (``shutdown``) or the source ends; the exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            notifier.stopping("stopping: committing the last batch")
+            log.info("stopping")
+        stop.set()
+
+    if shutdown is not None:
+        # From the signal handler: only schedule; the notification and the log line run in the loop.
+        def schedule() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(on_signal)
+
+        shutdown.on_request(schedule)
+    signage = config.signage if config.signage.enabled and config.screens else None
+    handler = OverrideHandler(base, overrides, on_restart=on_signal)
+    ref: list[Gateway] = []
+    extra = services(config, ref, handler, notifier, overrides)
+    gateway = Gateway(config, open_source(config), signage=signage, services=extra)
+    ref.append(gateway)
+    log.info("gateway %s/%s starting (ble: %s)", config.gateway.store, config.gateway.gateway, config.ble.backend)
+    notifier.status("starting: capture and outbox")
+    try:
+        async with gateway:
+            await gateway.run(stop=stop)
+            if not stop.is_set():
+                notifier.stopping("stopping: the source ended")
+    except ServiceError as err:
+        notifier.stopping(f"stopping: {err}")
+        log.critical("gateway stopped: %s", err)
+        return EXIT_SERVICE_FAILED
+    log.info("gateway stopped")
+    return EXIT_RESTART if handler.restart_requested else 0
+
+
+def run_gateway(path: Path) -> int:
+    """``edge run --config FILE``."""
+    base = load(path)
+    overrides = OverrideStore(base.state_path())
+    config = with_credentials(overrides.effective(base))
+    notifier = Notifier.from_env()
+    try:
+        with handling() as shutdown:
+            return asyncio.run(serve(base, config, overrides, notifier, shutdown))
+    finally:
+        notifier.close()

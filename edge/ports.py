@@ -1,0 +1,89 @@
+"""The ports: the one way in and out of the gateway for every service.
+
+A service (the MQTT sync, signage, vision, operations, a store beacon advertiser...) is built as
+``Service(ports, its config section)`` and run with ``await service.run(ready)``; it never sees
+the :class:`~edge.app.Gateway`, the core or the pipeline. Through its :class:`Ports` it can:
+
+- ``publish`` events (committed to the outbox before anyone else sees them);
+- ``deliver`` a message for the core (a downlink from the broker under a size limit, a shelf
+  reading) and await its commit;
+- ``route`` a downlink topic to its own ``(decode, apply)`` (:class:`~edge.router.Route`);
+- ``subscribe`` to committed events (presence, shelf, withdrawals) and ``report`` counters for
+  ``edge.gateway.health``; each returns its unsubscribe;
+- read the ``clock``, a read-only ``view`` of the roster and the zones' occupants, the
+  ``state_dir``, the ``topics`` and the ``config``;
+- ``outbox``: the durable uplink queue, for the one service that drains it (the sync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from edge.clock import Clock
+from edge.config import Config
+from edge.core import Counters
+from edge.events import Event, EventFactory
+from edge.inputs import Downlink, ShelfReading
+from edge.presence import Occupant
+from edge.roster import Roster
+from edge.router import Decision, Route
+from edge.topics import Topics
+
+if TYPE_CHECKING:
+    from edge.outbox import Outbox
+
+Sink = Callable[[Event], None]
+"""Called with every committed event, in commit order (must not block)."""
+Unsubscribe = Callable[[], None]
+HealthReport = Callable[[], dict[str, int]]
+"""Counters added to each ``edge.gateway.health`` event (and the MQTT status)."""
+Ready = Callable[[], None]
+"""A service calls it once it is up (the gateway starts the next service only then)."""
+
+
+class CoreView(Protocol):
+    """What a service may read of the core's state (never write)."""
+
+    @property
+    def roster(self) -> Roster | None: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def factory(self) -> EventFactory: ...
+
+    def occupants(self, zone: str | None = None) -> list[Occupant]: ...
+
+    def zone_of(self, token: str) -> str | None: ...
+
+
+class Service(Protocol):
+    """One part of the gateway run by its task group; see the module docstring."""
+
+    name: str
+
+    async def run(self, ready: Ready) -> None:
+        """Run until cancelled; call ``ready()`` once up. An exception ends the gateway."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """See the module docstring."""
+
+    config: Config
+    topics: Topics
+    clock: Clock
+    state_dir: Path
+    view: CoreView
+    publish: Callable[[list[Event]], Awaitable[None]]
+    deliver: Callable[[Downlink | ShelfReading, int | None], Awaitable[Decision]]
+    """``deliver(message, max_bytes)``: applied by the core's writer; returns once committed."""
+    route: Callable[[Route[Any]], Unsubscribe]
+    subscribe: Callable[[Sink], Unsubscribe]
+    report: Callable[[HealthReport], Unsubscribe]
+    outbox: Outbox
