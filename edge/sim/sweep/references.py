@@ -1,0 +1,153 @@
+"""Two naive reference engines, with the presence engine's API, for the sweep to beat.
+
+- :class:`NearestScanner`: every sample at or above the midpoint of the enter and exit thresholds
+  places the shopper in the zone of the loudest such sample of the last :data:`NEAREST_RECENT_S`
+  (no smoothing, no margin: how ESPresense-style room presence behaves); out when the zone has
+  heard no such sample for its ``exit_timeout_s``.
+- :class:`EmaMargin`: an exponential moving average per scanner (time constant :data:`EMA_TAU_S`),
+  a zone's level the loudest of its scanners'; in at ``enter_rssi_dbm``, out below it minus
+  :data:`EMA_MARGIN_DB`, a hand-off when another zone leads by the margin; every change must hold
+  for :data:`EMA_HOLD_S`; out after ``exit_timeout_s`` of silence.
+
+Both shift a sighting by its declared power's difference from ``measured_power_1m_dbm``, as the
+engine does. Events carry no smoothed RSSI worth reading (``rssi`` is the level, ``distance_m`` 0).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from edge.config import PresenceConfig, ZoneConfig
+from edge.presence import Occupant, PresenceEvent, Sighting
+
+NEAREST_RECENT_S = 1.0
+"""A scanner's last sample counts for the nearest-scanner choice while younger than this."""
+EMA_TAU_S = 1.5
+"""Time constant of the moving average: about 6 samples of the app at 4 Hz."""
+EMA_MARGIN_DB = 3.0
+"""Hysteresis: out below ``enter - margin``; a rival zone must lead by it."""
+EMA_HOLD_S = 1.0
+"""A change must be wanted this long before it is made."""
+
+
+class _Base:
+    def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
+        self._zones = {z.id: z for z in zones}
+        self._zone_of_scanner = {s: z.id for z in zones for s in z.scanners}
+        self._reference = presence.measured_power_1m_dbm
+        self._zone: dict[str, tuple[str, float]] = {}
+        self._heard: dict[str, float] = {}
+        self._levels: dict[str, dict[str, tuple[float, float]]] = {}
+
+    def _level(self, s: Sighting) -> float:
+        power = s.measured_power_1m_dbm
+        return s.rssi + (0.0 if power is None else self._reference - power)
+
+    def _set(self, token: str, zone: str | None, at: float, level: float) -> list[PresenceEvent]:
+        events: list[PresenceEvent] = []
+        current = self._zone.get(token)
+        if current is not None and current[0] != zone:
+            events.append(PresenceEvent("exited", token, current[0], at, "", level, 0.0, at - current[1]))
+            del self._zone[token]
+        if zone is not None and (current is None or current[0] != zone):
+            self._zone[token] = (zone, at)
+            events.append(PresenceEvent("entered", token, zone, at, "", level, 0.0, 0.0))
+        return events
+
+    def tick(self, now: float) -> list[PresenceEvent]:
+        events: list[PresenceEvent] = []
+        for token, (zone, _) in list(self._zone.items()):
+            if now - self._heard.get(f"{token}\0{zone}", -math.inf) >= self._zones[zone].exit_timeout_s:
+                events += self._set(token, None, now, -math.inf)
+        return events
+
+    def zone_of(self, token: str) -> str | None:
+        current = self._zone.get(token)
+        return None if current is None else current[0]
+
+    def forget(self, token: str) -> None:
+        self._zone.pop(token, None)
+        self._levels.pop(token, None)
+
+    def occupants(self, zone: str | None = None) -> list[Occupant]:
+        return [
+            Occupant(token, z, since, 0.0, 0.0, "")
+            for token, (z, since) in self._zone.items()
+            if zone is None or zone == z
+        ]
+
+
+class NearestScanner(_Base):
+    """See the module docstring."""
+
+    def observe(self, s: Sighting) -> list[PresenceEvent]:
+        zone = self._zone_of_scanner.get(s.scanner)
+        if zone is None:
+            return []
+        level = self._level(s)
+        config = self._zones[zone]
+        if level < (config.enter_rssi_dbm + config.exit_rssi_dbm) / 2:
+            return []
+        self._heard[f"{s.token}\0{zone}"] = s.at
+        heard = self._levels.setdefault(s.token, {})
+        heard[s.scanner] = (level, s.at)
+        best, best_level = zone, level
+        for scanner, (value, at) in heard.items():
+            if s.at - at < NEAREST_RECENT_S and value > best_level:
+                best, best_level = self._zone_of_scanner[scanner], value
+        return self._set(s.token, best, s.at, best_level)
+
+
+class EmaMargin(_Base):
+    """See the module docstring."""
+
+    def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
+        super().__init__(zones, presence)
+        self._wanted: dict[str, tuple[str | None, float]] = {}
+
+    def observe(self, s: Sighting) -> list[PresenceEvent]:
+        zone = self._zone_of_scanner.get(s.scanner)
+        if zone is None:
+            return []
+        token, at = s.token, s.at
+        self._heard[f"{token}\0{zone}"] = at
+        levels = self._levels.setdefault(token, {})
+        previous = levels.get(s.scanner)
+        level = self._level(s)
+        if previous is not None:
+            alpha = 1.0 - math.exp(-(at - previous[1]) / EMA_TAU_S)
+            level = previous[0] + alpha * (level - previous[0])
+        levels[s.scanner] = (level, at)
+        by_zone: dict[str, float] = {}
+        for scanner, (value, when) in levels.items():
+            z = self._zone_of_scanner[scanner]
+            if at - when < self._zones[z].exit_timeout_s and value > by_zone.get(z, -math.inf):
+                by_zone[z] = value
+        current = self.zone_of(token)
+        best = max(by_zone, key=by_zone.__getitem__)
+        want: str | None = current
+        if current is None:
+            if by_zone[best] >= self._zones[best].enter_rssi_dbm:
+                want = best
+        else:
+            held = by_zone.get(current, -math.inf)
+            if best != current and by_zone[best] >= max(self._zones[best].enter_rssi_dbm, held + EMA_MARGIN_DB):
+                want = best
+            elif held < self._zones[current].enter_rssi_dbm - EMA_MARGIN_DB:
+                want = None
+        if want == current:
+            self._wanted.pop(token, None)
+            return []
+        since = self._wanted.get(token)
+        if since is None or since[0] != want:
+            self._wanted[token] = (want, at)
+            return []
+        if at - since[1] < EMA_HOLD_S:
+            return []
+        del self._wanted[token]
+        return self._set(token, want, at, by_zone.get(want or "", -math.inf))
+
+    def forget(self, token: str) -> None:
+        super().forget(token)
+        self._wanted.pop(token, None)

@@ -1,0 +1,77 @@
+"""The presence sweep's simulator: consistent ground truth, valid configs, determinism per seed, and an
+oracle that beats the naive nearest-scanner reference."""
+
+from __future__ import annotations
+
+import itertools
+
+import msgspec
+import pytest
+
+from benchmarks.presence_sweep import figures, run_one
+from edge.config import from_mapping
+from edge.sim.shoppers import Leg, Trip
+from edge.sim.sweep import simulate
+from edge.sim.sweep.cells import CELLS
+from edge.sim.sweep.layouts import Layout, aisle_tiles
+from edge.sim.sweep.shoppers import visits
+
+LAYOUTS = {cell.layout.name: cell.layout for cell in CELLS}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_a_shopper_standing_at_a_zone_centre_is_inside_it(layout: Layout) -> None:
+    for zone in layout.zones:
+        x, y = zone.centre
+        assert layout.zone_at(x, y) == zone.id
+        trip = Trip(start=0.0, legs=[Leg(0.0, 30.0, (x, y), (x, y))], starts=[0.0])
+        assert visits(layout, trip) == [(zone.id, 0.0, 30.0)]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_zones_do_not_overlap_and_every_config_validates(layout: Layout) -> None:
+    config = from_mapping(msgspec.to_builtins(layout.config()))
+    assert {z.id for z in config.zones} == {z.id for z in layout.zones}
+    assert {s.id for s in config.scanners} == {s for z in config.zones for s in z.scanners}
+    for zone in layout.zones:
+        x, y = zone.centre
+        assert [z.id for z in layout.zones if z.contains(x, y)] == [zone.id]
+
+
+def test_walking_through_a_tiled_aisle_visits_each_tile_in_turn() -> None:
+    layout = aisle_tiles(4.0)
+    y = layout.zones[0].centre[1]
+    trip = Trip(start=0.0, legs=[Leg(0.0, 30.0, (0.0, y), (30.0, y))], starts=[0.0])
+    found = visits(layout, trip)
+    assert [v[0] for v in found] == [z.id for z in layout.zones]
+    for (_, _, left), (_, entered, _) in itertools.pairwise(found):
+        assert left == pytest.approx(entered)  # tiles share their boundaries: no gap, no overlap
+
+
+def test_a_cell_is_deterministic_per_seed() -> None:
+    cell = CELLS[0]
+    first = simulate(cell, 3, minutes=2.0, shoppers=4)
+    again = simulate(cell, 3, minutes=2.0, shoppers=4)
+    other = simulate(cell, 4, minutes=2.0, shoppers=4)
+    assert first.sightings
+    assert first.sightings == again.sightings
+    assert [s.truth for s in first.shoppers] == [s.truth for s in again.shoppers]
+    assert first.sightings != other.sightings
+
+
+def test_every_sighting_is_time_ordered_and_from_a_known_scanner() -> None:
+    cell = CELLS[6]
+    run = simulate(cell, 1, minutes=2.0, shoppers=4)
+    ids = {s.id for s in cell.layout.scanners}
+    assert all(a.at <= b.at for a, b in zip(run.sightings, run.sightings[1:], strict=False))
+    assert {s.scanner for s in run.sightings} <= ids
+
+
+def test_the_oracle_beats_nearest_scanner_on_a_small_cell() -> None:
+    pytest.importorskip("numpy")
+    _, tallies, _ = run_one(0, 1, 4.0, 8)
+    oracle, nearest = figures(tallies["oracle"]), figures(tallies["nearest"])
+    assert oracle["error"] is None
+    assert oracle["visits"] > 5
+    assert oracle["right_zone_pct"] > nearest["right_zone_pct"]
+    assert oracle["spurious_per_shopper_hour"] < nearest["spurious_per_shopper_hour"]
