@@ -24,8 +24,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from edge.config import Config, GatewayConfig, MotionTagConfig, ScreenConfig, ShelfConfig, ZoneConfig
-
 Point = tuple[float, float]
 
 ZONE_RADIUS_M = 3.0
@@ -135,30 +133,3 @@ DEFAULT_PLAN = FloorPlan(
     door_out=(40.0, 4.0),
     outside_out=(46.0, 4.0),
 )  # fmt: skip
-
-
-def default_config(plan: FloorPlan = DEFAULT_PLAN) -> Config:
-    """The demo gateway's config: store-1/gw-1, one zone per plan zone, its screens and shelves."""
-    zones = tuple(
-        ZoneConfig(id=zone.id, scanners=tuple(scanner for scanner, _ in zone.scanners), tags=zone.tags)
-        for zone in plan.zones
-    )
-    screens = tuple(ScreenConfig(id=zone.screen, zone=zone.id) for zone in plan.zones if zone.screen)
-    shelves = tuple(
-        ShelfConfig(id=shelf.id, zone=zone.id, skus=shelf.skus) for zone in plan.zones for shelf in zone.shelves
-    )
-    from edge.sim.tags import MOTION_TAGS  # the configured ones; the stray sensor is left out on purpose
-
-    on_shelves = {shelf.id for shelf in shelves}
-    motion_tags = tuple(
-        MotionTagConfig(id=tag.id, mac=tag.mac, shelf=tag.shelf, sku=tag.sku)
-        for tag in MOTION_TAGS
-        if tag.shelf in on_shelves and tag.sku is not None
-    )
-    return Config(
-        gateway=GatewayConfig(store="store-1", gateway="gw-1", language="de", timezone="Europe/Berlin"),
-        zones=zones,
-        screens=screens,
-        shelves=shelves,
-        motion_tags=motion_tags,
-    )

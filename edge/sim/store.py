@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 
 from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
-from edge.config import Config
+from edge.config import Config, GatewayConfig, MotionTagConfig, ScreenConfig, ShelfConfig, ZoneConfig
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.sim import catalogue
 from edge.sim import opening as opening_script
@@ -69,7 +69,32 @@ Articles with a motion tag (:mod:`edge.sim.tags`) are seen by their tag only."""
 
 def default_config() -> Config:
     """The embedded demo config: gateway store-1/gw-1 and the zones, screens, shelves of the plan."""
-    return floor.default_config(DEFAULT_PLAN)
+    return plan_config(DEFAULT_PLAN)
+
+
+def plan_config(plan: FloorPlan = DEFAULT_PLAN) -> Config:
+    """The demo gateway's config: store-1/gw-1, one zone per plan zone, its screens and shelves."""
+    zones = tuple(
+        ZoneConfig(id=zone.id, scanners=tuple(scanner for scanner, _ in zone.scanners), tags=zone.tags)
+        for zone in plan.zones
+    )
+    screens = tuple(ScreenConfig(id=zone.screen, zone=zone.id) for zone in plan.zones if zone.screen)
+    shelves = tuple(
+        ShelfConfig(id=shelf.id, zone=zone.id, skus=shelf.skus) for zone in plan.zones for shelf in zone.shelves
+    )
+    on_shelves = {shelf.id for shelf in shelves}
+    motion_tags = tuple(
+        MotionTagConfig(id=tag.id, mac=tag.mac, shelf=tag.shelf, sku=tag.sku)
+        for tag in MOTION_TAGS  # the configured ones; the stray sensor is left out on purpose
+        if tag.shelf in on_shelves and tag.sku is not None
+    )
+    return Config(
+        gateway=GatewayConfig(store="store-1", gateway="gw-1", language="de", timezone="Europe/Berlin"),
+        zones=zones,
+        screens=screens,
+        shelves=shelves,
+        motion_tags=motion_tags,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +128,7 @@ class SimulatedStore:
         self.opening = opening
         self.start = start
         self.plan = plan
-        self.config = floor.default_config(plan)
+        self.config = plan_config(plan)
         rng = seeded(seed, "arrivals")
         tokens: set[str] = set()
         self.shoppers: list[SimShopper] = []

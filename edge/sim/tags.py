@@ -50,7 +50,7 @@ MOTION_TAGS = (
     SimTag("tag-a3-bottle", "E1:7A:33:00:A3:01", "shelf-a3", "4066447244320", (7.5, 21.0)),
     SimTag("tag-c2-wine", "E1:7A:33:00:C2:01", "shelf-c2", "3263280102605", (33.0, 21.5)),
 )
-"""Configured motion tags (in :func:`edge.sim.plan.default_config`)."""
+"""Configured motion tags (in :func:`edge.sim.store.plan_config`)."""
 
 STRAY_TAG = SimTag("chiller-sensor", "D5:11:0E:9F:00:17", None, None, (30.0, 22.0))
 
