@@ -37,7 +37,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """A roster snapshot (JSON) to start with until the CDP sends one."""
     language: str = "en"
     """The store's language (ISO 639-1, lower case): the screen's own words, and all it shows before
-    offers arrive; one of edge.signage.phrases.LANGUAGES."""
+    offers arrive; one of edge.phrases.LANGUAGES."""
     timezone: str = "UTC"
     """The store's IANA time zone (``Europe/Berlin``)."""
 
@@ -467,7 +467,7 @@ def _check_locale(gateway: GatewayConfig, where: str) -> None:
     """``[gateway] language`` and ``timezone``."""
     import zoneinfo
 
-    from edge.signage.phrases import LANGUAGE_CODE, LANGUAGES
+    from edge.phrases import LANGUAGE_CODE, LANGUAGES
 
     if not LANGUAGE_CODE.match(gateway.language):
         raise ConfigError(

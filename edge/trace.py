@@ -13,9 +13,8 @@ from typing import Annotated, Any, BinaryIO, Literal
 
 import msgspec
 
-from edge.beacons.advert import Advertisement
 from edge.errors import TraceError
-from edge.inputs import Downlink, Item, ShelfReading
+from edge.inputs import Advertisement, Downlink, Item, ShelfReading
 from edge.timefmt import format_time as format_time  # re-exported: the trace format writes this time
 from edge.timefmt import parse_start as parse_start
 

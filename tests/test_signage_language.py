@@ -21,12 +21,12 @@ from edge.app import Gateway
 from edge.beacons.replay import ItemsSource
 from edge.config import load
 from edge.errors import ConfigError
+from edge.phrases import FALLBACK_ID, LANGUAGES, PHRASES, Phrases, upper
 from edge.roster import Prefs
 from edge.signage.caps import CapLedger
 from edge.signage.cards import Card, boot_card, card_for, format_price
 from edge.signage.decide import Inputs, ScreenDecider
 from edge.signage.offers import Catalogue, parse_offers, parse_rules
-from edge.signage.phrases import FALLBACK_ID, LANGUAGES, PHRASES, Phrases, upper
 from edge.signage.render import BUNDLED_CONTENT, CardRenderer, ContentCache
 from edge.signage.service import Signage
 from edge.sim.catalogue import rules_payload

@@ -18,9 +18,9 @@ import pygame
 import pygame.freetype
 import pytest
 
+from edge.phrases import LANGUAGES
 from edge.signage.artwork import ARTWORK, SIZE
 from edge.signage.cards import CURRENCY_SYMBOL, format_price
-from edge.signage.phrases import LANGUAGES
 from edge.signage.render import BUNDLED_CONTENT, GLUE, WIDOW_MAX_CHARS, CardRenderer, ContentCache
 from edge.sim.store import SimulatedStore
 

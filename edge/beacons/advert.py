@@ -1,15 +1,13 @@
-"""The advertisement value: one received BLE advertisement, the fields of bleak's ``AdvertisementData``.
+"""Bluetooth SIG identifiers of the frames the gateway reads, and the advertisement value.
 
-``address`` exists only inside the process: it is never an identity (phones randomise it) and
-never written to an event, a row or a log line. Identity comes from payloads that resolve against
-the consent roster (:mod:`edge.identity`).
+:class:`Advertisement` lives in :mod:`edge.inputs` (with the other values that enter the pipeline,
+so that the trace format and the pipeline's inputs need nothing from this package); it is
+imported here too because most readers of BLE payloads look for it beside the company ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import msgspec
+from edge.inputs import Advertisement as Advertisement
 
 EDDYSTONE_UUID = "0000feaa-0000-1000-8000-00805f9b34fb"
 """Eddystone's 16-bit service UUID 0xFEAA, in the 128-bit form bleak uses for service data keys."""
@@ -19,30 +17,3 @@ APPLE_COMPANY_ID = 0x004C
 
 RUUVI_COMPANY_ID = 0x0499
 """Bluetooth SIG company identifier of Ruuvi Innovations (RuuviTag data formats)."""
-
-
-class Advertisement(msgspec.Struct, frozen=True, gc=False):
-    """One advertisement as heard by one scanner (an immutable value; a msgspec Struct rather than a
-    dataclass because it is built ~100 k times a second and its constructor is 15x cheaper).
-
-    Attributes:
-        at: when it was heard, Unix seconds (trace header start + ``t`` during a replay).
-        scanner: id of the radio that heard it (a zone's ``scanners`` refer to it).
-        address: the sender's Bluetooth address; in-process only, never an identity.
-        rssi: received signal strength in dBm.
-        tx_power: advertised TX power in dBm, if the packet carries it.
-        local_name: advertised local name, if any.
-        manufacturer_data: company id → payload after the company id.
-        service_data: 128-bit service UUID (lower case) → payload.
-        service_uuids: advertised service UUIDs.
-    """
-
-    at: float
-    scanner: str
-    address: str
-    rssi: int
-    tx_power: int | None = None
-    local_name: str | None = None
-    manufacturer_data: Mapping[int, bytes] = msgspec.field(default_factory=dict)
-    service_data: Mapping[str, bytes] = msgspec.field(default_factory=dict)
-    service_uuids: tuple[str, ...] = ()

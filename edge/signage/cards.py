@@ -6,7 +6,7 @@ process as JSON.
 
 The CDP's texts are shown in the shopper's language, else the catalogue's default. The screen's
 own words (the "your offer" label, "was", the code label, the scan hint, the price format) come
-from :mod:`edge.signage.phrases` in the first of: the shopper's language, the catalogue's default,
+from :mod:`edge.phrases` in the first of: the shopper's language, the catalogue's default,
 the store's language (``[gateway] language``) that the table has.
 """
 
@@ -17,10 +17,10 @@ from typing import Literal
 
 import msgspec
 
+from edge.phrases import DEFAULT_LANGUAGE, FALLBACK_IMAGE, phrases, pick
 from edge.signage.decide import Play
 from edge.signage.discretion import personal_label
 from edge.signage.offers import Catalogue, Price, localise
-from edge.signage.phrases import DEFAULT_LANGUAGE, FALLBACK_IMAGE, phrases, pick
 
 CURRENCY_SYMBOL = {
     "EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF", "TRY": "TL", "PLN": "zł", "CZK": "Kč",

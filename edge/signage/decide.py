@@ -14,7 +14,7 @@ returns the next play to start now, or None to keep the current one:
 - **Holdout:** a shopper in a campaign's control group sees generic content; the play keeps their
   token and the withheld offer, labelled ``holdout``, so the CDP can measure lift.
 - **Before any catalogue** (or with a catalogue without a playlist) the generic item is the
-  built-in welcome in the store's language (:mod:`edge.signage.phrases`), never a fixed English one.
+  built-in welcome in the store's language (:mod:`edge.phrases`), never a fixed English one.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from edge import constants as c
+from edge.phrases import DEFAULT_LANGUAGE, FALLBACK_ID, FALLBACK_IMAGE, phrases, pick
 from edge.presence import Occupant
 from edge.roster import Roster, Shopper
 from edge.signage.caps import CapLedger
 from edge.signage.offers import Catalogue, Offer, PlaylistItem, Rules
-from edge.signage.phrases import DEFAULT_LANGUAGE, FALLBACK_ID, FALLBACK_IMAGE, phrases, pick
 from edge.signage.rank import Place, choose_offer, is_excluded
 
 PERSONALIZATION = "personalization"

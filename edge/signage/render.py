@@ -5,7 +5,7 @@ tinted panel on the left; on the right the "your offer" label (in capitals as th
 writes them), headline, text, price (with the old price struck through) and, at the bottom, the
 redemption code beside its QR code. A generic card: a full-bleed gradient with the headline and
 the image. Fonts are pygame's bundled FreeSans Bold, which covers Latin scripts (every phrase of
-:mod:`edge.signage.phrases` is tested against it); large-text preference scales every text by
+:mod:`edge.phrases` is tested against it); large-text preference scales every text by
 LARGE_TEXT_SCALE.
 
 Only the player process imports this module (pygame is imported here).
@@ -20,8 +20,8 @@ from pathlib import Path
 import pygame
 import segno
 
+from edge.phrases import upper
 from edge.signage.cards import Card
-from edge.signage.phrases import upper
 
 log = logging.getLogger(__name__)
 
