@@ -17,6 +17,9 @@ from dataclasses import asdict, dataclass
 from edge import constants as c
 from edge import events as ev
 from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
+from edge.checkin.app_presence import VIA_APP, app_event_data
+from edge.checkin.intake import AppCheckins
+from edge.checkin.proof import CheckinError
 from edge.config import Config
 from edge.events import Event, EventFactory
 from edge.identity import Resolver
@@ -91,6 +94,9 @@ class Core:
             Route(self.topics.roster, parse_roster, self._apply_roster, retain=True, order=ORDER_ROSTER, owner="core")
         )
         self.router.register(Route(self.topics.withdraw, decode_withdraw, self._apply_withdraw, owner="core"))
+        self.app = AppCheckins(config)
+        """App check-ins (``cdp/v1/{store}/checkin``, presence form) and app presence (edge.checkin)."""
+        self._checkin_topic = self.topics.checkin
 
     # --- the read-only view services get (edge.ports.CoreView) -------------------------------
 
@@ -99,10 +105,12 @@ class Core:
         return self.resolver.roster
 
     def occupants(self, zone: str | None = None) -> list[Occupant]:
-        return self.engine.occupants(zone)
+        """BLE's occupants and the shoppers the app alone holds present."""
+        return self.engine.occupants(zone) + self.app.occupants(zone)
 
     def zone_of(self, token: str) -> str | None:
-        return self.engine.zone_of(token)
+        zone = self.engine.zone_of(token)
+        return zone if zone is not None else self.app.presence.zone_of(token)
 
     # --- timers ----------------------------------------------------------------------------
 
@@ -117,14 +125,21 @@ class Core:
         out: list[Event] = []
         steps = 0
         while next_tick <= now and steps < MAX_TICKS_PER_STEP:
-            out.extend(self._presence(self.engine.tick(next_tick)))
+            out.extend(self._ticked(next_tick))
             next_tick += self._tick_s
             steps += 1
         if next_tick <= now:
-            out.extend(self._presence(self.engine.tick(now)))
+            out.extend(self._ticked(now))
             next_tick = now + self._tick_s
         self._next_tick = next_tick
         return out
+
+    def _ticked(self, at: float) -> list[Event]:
+        """One timer step: BLE's timers (merged with app presence), then app presence's own."""
+        app = self.app.presence
+        found = app.merge_ble(self.engine.tick(at))
+        found.extend(app.tick(at, self.resolver.roster))
+        return self._presence(found) if found else []
 
     # --- items -----------------------------------------------------------------------------
 
@@ -155,7 +170,7 @@ class Core:
                 resolved.shopper.token, resolved.via, adv.scanner, adv.rssi, resolved.measured_power_1m_dbm, adv.at
             )
         )
-        return self._presence(found) if found else []
+        return self._presence(self.app.presence.merge_ble(found)) if found else []
 
     def on_shelf(self, reading: ShelfReading) -> list[Event]:
         """Validate, attribute (edge.shelf.attribution) and emit ``edge.shelf.interaction``."""
@@ -200,6 +215,10 @@ class Core:
                 self.shelf.log_rejected(err, downlink.at)
                 return Decision(downlink.topic)
             return Decision(downlink.topic, self.on_shelf(reading))
+        if downlink.topic == self._checkin_topic:
+            checkin = self._app_checkin(downlink)
+            if checkin is not None:
+                return checkin
         decision = self.router.dispatch(downlink, max_bytes)
         if not decision.routed and downlink.topic in self._unowned:
             decision = self.router.keep_unowned(downlink, max_bytes)
@@ -208,6 +227,21 @@ class Core:
         elif not decision.routed:
             self.counters.downlinks_ignored += 1
         return decision
+
+    def _app_checkin(self, downlink: Downlink) -> Decision | None:
+        """A check-in's presence form (None: the camera form, for its route: edge.vision).
+
+        Refused: counted once by reason (edge.checkin.intake) and answered as rejected (a health
+        event; the broker's message is acknowledged, not redelivered). No payload value is logged."""
+        try:
+            obj = self.app.split(downlink.payload)
+            if obj is None:
+                return None
+            found = self.app.accept(obj, downlink.at, self.resolver.roster)
+        except CheckinError as err:
+            self.counters.downlinks_rejected += 1
+            return Decision(downlink.topic, rejected=err.reason.value)
+        return Decision(downlink.topic, self._presence(found) if found else [])
 
     def restore(self, stored: dict[str, bytes], withdrawals: dict[str, int], now: float) -> list[Decision]:
         """The last good state at start, before any message: the withdrawals in force, then every
@@ -277,6 +311,7 @@ class Core:
         """Stop everything about ``token`` now; the caller purges its rows."""
         self.resolver.withdraw(token)
         self.engine.forget(token)
+        self.app.presence.forget(token)
         self.shelf.forget(token)
         self.counters.withdrawals += 1
 
@@ -288,6 +323,7 @@ class Core:
 
     def health_event(self, now: float, extra: dict[str, int]) -> Event:
         data: dict[str, object] = dict(asdict(self.counters))
+        data.update(self.app.health())
         data.update(extra)
         return self._count([self.factory.make(ev.GATEWAY_HEALTH, now, self.config.gateway.gateway, data)])[0]
 
@@ -297,6 +333,10 @@ class Core:
         out = []
         make = self.factory.make
         for p in found:
+            if p.via == VIA_APP:
+                kind = ev.PRESENCE_ENTERED if p.kind == "entered" else ev.PRESENCE_EXITED
+                out.append(make(kind, p.at, p.zone, app_event_data(p), token=p.token))
+                continue
             if p.kind == "entered":
                 data: dict[str, object] = {
                     "token": p.token,

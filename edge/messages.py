@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from edge import jsonschema
+from edge.checkin.proof import Region
 from edge.roster import _Roster
 from edge.unknown import decode_noting, note_fields
 
@@ -27,11 +28,50 @@ class Withdraw(msgspec.Struct, forbid_unknown_fields=False):
     token: Token
 
 
-class Checkin(msgspec.Struct, forbid_unknown_fields=False):
-    """``cdp/v1/{store}/checkin``: a shopper asks the camera beside ``screen`` to verify them."""
+class Checkin(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
+    """``cdp/v1/{store}/checkin``, one of two forms.
+
+    Camera form ``{"token", "screen"}``: a shopper asks the camera beside ``screen`` to verify them
+    (edge.vision).
+
+    Presence form ``{"token", "event", "region", "zone"?, "issued_at", "expires_at", "nonce", "sig"}``:
+    the app saw the store's iBeacon region; the CDP signed the proof (``sig``: base64 Ed25519 over the
+    object without ``sig``, keys sorted, no spaces, UTF-8) and the gateway makes it presence with
+    ``via: "app"`` (edge.checkin). Any of ``event``, ``region``, ``issued_at``, ``expires_at``,
+    ``nonce``, ``sig`` makes it the presence form."""
 
     token: Token
-    screen: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    screen: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    event: Literal["enter", "refresh", "exit"] | None = None
+    region: Region | None = None
+    zone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    issued_at: Annotated[str, msgspec.Meta(min_length=10, max_length=40)] | None = None
+    """RFC 3339 with an offset; judged by the gateway's clock."""
+    expires_at: Annotated[str, msgspec.Meta(min_length=10, max_length=40)] | None = None
+    """RFC 3339; at most 900 s after ``issued_at``."""
+    nonce: Annotated[str, msgspec.Meta(min_length=8, max_length=128)] | None = None
+    """Accepted once."""
+    sig: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+
+
+CHECKIN_FORMS: list[dict[str, Any]] = [
+    {"title": "camera", "required": ["token", "screen"]},
+    {"title": "presence", "required": ["token", "event", "region", "issued_at", "expires_at", "nonce", "sig"]},
+]
+"""The two forms of a check-in, as the schema's ``anyOf`` (msgspec has no untagged struct unions)."""
+
+
+Sequence = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+"""An event's ``sequence``: from 1, stored as SQLite's signed 64-bit INTEGER."""
+
+
+class Replay(msgspec.Struct, forbid_unknown_fields=False):
+    """``cdp/v1/{store}/{gateway}/replay``: the CDP saw a ``sequence`` gap and asks again for the kept
+    rows from ``from_sequence`` to ``to_sequence`` (inclusive; none: the newest), republished with
+    their original ``id``, body and ``sequence`` (at most :data:`~edge.constants.REPLAY_ROWS_MAX`)."""
+
+    from_sequence: Sequence
+    to_sequence: Sequence | None = None
 
 
 class Status(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
@@ -74,6 +114,7 @@ SCHEMA_TYPES: dict[str, Any] = {
     "withdraw": Withdraw,
     "checkin": Checkin,
     "status": Status,
+    "replay": Replay,
     # "offers", "rules", "config": owned by signage / operations; add their types here.
 }
 """Schema file name (without ``.json``) → msgspec type."""
@@ -82,7 +123,10 @@ SCHEMA_DIR = jsonschema.SCHEMA_DIR
 
 
 def schema_of(name: str) -> dict[str, Any]:
-    return jsonschema.schema_of(SCHEMA_TYPES[name], schema_id=f"https://instore-edge.example/schemas/{name}.json")
+    schema = jsonschema.schema_of(SCHEMA_TYPES[name], schema_id=f"https://instore-edge.example/schemas/{name}.json")
+    if name == "checkin":
+        schema["$defs"]["Checkin"]["anyOf"] = CHECKIN_FORMS
+    return schema
 
 
 def render(name: str) -> str:

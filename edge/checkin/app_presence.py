@@ -17,6 +17,11 @@ this tracker. While BLE has the token in a zone, BLE owns the presence (its zone
 - BLE ``exited`` Y while the app still says "in the store": swallowed when the app's zone is Y (the
   presence carries on under the app), else passed on and followed by ``entered`` in the app's zone.
 - An app ``enter``/``refresh``/``exit`` while BLE owns the token changes nothing visible.
+- A BLE hand-off (``exited`` X and ``entered`` Y in one batch) while the app says zone Z (not X)
+  passes as it is (no detour through Z).
+
+Every BLE presence passes through here (not only those of app users), so a check-in from a shopper
+BLE already holds announces nothing twice.
 
 :meth:`app_present` lists the tokens the app holds present and their zones (BLE's where it has one).
 """
@@ -128,9 +133,9 @@ class AppPresence:
 
     def merge_ble(self, found: list[PresenceEvent]) -> list[PresenceEvent]:
         """The BLE engine's events, merged with app presence (see the module docstring)."""
-        if not self._shown and not self._app:
-            return found
         out: list[PresenceEvent] = []
+        # Tokens BLE moves to another zone in this batch (``exited`` then ``entered``): a plain hand-off.
+        handoff = {e.token for e in found if e.kind == "entered"}
         for event in found:
             token, shown = event.token, self._shown.get(event.token)
             if event.kind == "entered":
@@ -149,6 +154,9 @@ class AppPresence:
                 elif app.zone == event.zone:
                     since = shown.since if shown is not None else event.at
                     self._shown[token] = _Shown(app.zone, since, "app")
+                elif token in handoff:
+                    self._shown.pop(token, None)
+                    out.append(event)
                 else:
                     out.append(event)
                     self._shown[token] = _Shown(app.zone, event.at, "app")
@@ -164,6 +172,10 @@ class AppPresence:
         return {
             token: (self._shown[token].zone if token in self._shown else app.zone) for token, app in self._app.items()
         }
+
+    def app_only(self) -> list[tuple[str, str, float]]:
+        """(token, zone, since) of each shopper the app alone holds present (BLE does not have them)."""
+        return [(token, shown.zone, shown.since) for token, shown in self._shown.items() if shown.owner == "app"]
 
     def zone_of(self, token: str) -> str | None:
         """The zone shown for ``token`` (by either source), or None."""

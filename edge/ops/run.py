@@ -1,6 +1,6 @@
 """``edge run`` as a systemd service: the gateway with the operations services around it
 (:mod:`edge.ops.service`: the notify protocol and the watchdog, remote config overrides), the
-metrics endpoint and the camera when configured.
+metrics endpoint, the camera and the store's iBeacon (``[advertise]``) when configured.
 
 - ``STOPPING=1`` the moment SIGTERM (or SIGINT) arrives; the pipeline commits its last batch and
   the outbox closes (each batch is one SQLite transaction, so nothing committed is lost).
@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from edge.app import Gateway, ServiceFactory
+from edge.advertise_service import advertiser_factory
 from edge.beacons.backends import open_source
 from edge.config import Config, load
 from edge.errors import ServiceError
@@ -77,6 +78,9 @@ def services(
             return VisionService(ports)
 
         factories.append(vision)
+    advertiser = advertiser_factory(config)  # [advertise]: the store's iBeacon
+    if advertiser is not None:
+        factories.append(advertiser)
     if config.metrics.listen:
         listen = config.metrics.listen
         factories.append(lambda _ports: _Metrics(listen, gateway_ref[0]))

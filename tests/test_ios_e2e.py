@@ -1,0 +1,172 @@
+"""The iOS path end to end: the gateway advertises the store's iBeacon, an iPhone sees it and checks in.
+
+Real parts: the gateway (bleak's real BlueZ backend scanning the fake BlueZ — python-dbusmock's bluez5
+on a private D-Bus — while the advertiser service registers the iBeacon there), a real mosquitto
+carrying the check-in and the events, the signage player headless (SDL's dummy driver). The
+simulated iPhone reads the exported advertisement's properties over the private bus as bluetoothd
+would, decodes the iBeacon with the project's parser, matches the region its app monitors, and the
+CDP (a test key) signs the check-in it relays on ``cdp/v1/{store}/checkin``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from edge import app
+from edge import events as ev
+from edge.beacons.advert import APPLE_COMPANY_ID
+from edge.advertise_service import AdvertiserService, advertiser_factory
+from edge.beacons.backends import open_source
+from edge.beacons.parse import parse_ibeacon
+from edge.beacons.replay import ItemsSource
+from edge.checkin.proof import signed_text
+from edge.config import Config, SignageConfig
+from edge.config_ios import AdvertiseConfig, CheckinConfig
+from edge.signage.decide import Play
+from edge.sim import catalogue
+from edge.sim.store import SimulatedStore
+from edge.timefmt import format_time
+from tests.fake_bluez import FakeBlueZ
+from tests.mosquitto import Collector, Mosquitto
+from tests.test_advertiser import exported, until
+
+os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+pytestmark = [pytest.mark.bluez, pytest.mark.timeout(40)]
+
+STORE_UUID = "8e1f3c52-6a4d-4b7e-9f10-2c5d7a3b9e41"
+MAJOR = 7
+CDP_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+"""The CDP's signing key of this test (the gateway gets only its public half)."""
+SMALL = {"backend": "headless", "width": 480, "height": 270, "play_s": 4.0, "min_display_s": 2.0, "crossfade_s": 0.2}
+TOPIC = "edge/v1/store-1/gw-1"
+
+
+def ios_config(store: SimulatedStore, state: Path, url: str) -> Config:
+    public = CDP_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    config = store.config
+    return msgspec.structs.replace(
+        config,
+        gateway=msgspec.structs.replace(config.gateway, state_dir=str(state)),
+        mqtt=msgspec.structs.replace(config.mqtt, url=url, reconnect_initial_s=0.05, reconnect_max_s=0.5),
+        advertise=AdvertiseConfig(uuid=STORE_UUID, major=MAJOR, minor=1, zone="entrance"),
+        checkin=CheckinConfig(cdp_public_key=base64.b64encode(public).decode()),
+    )
+
+
+def cdp_proof(token: str, region: dict[str, Any], now: float, nonce: str, event: str = "enter") -> bytes:
+    """What the CDP relays after the app's region-entry call: signed, five minutes to live."""
+    body = {
+        "token": token,
+        "event": event,
+        "region": region,
+        "issued_at": format_time(now - 0.5),
+        "expires_at": format_time(now + 300),
+        "nonce": nonce,
+    }
+    return json.dumps({**body, "sig": base64.b64encode(CDP_KEY.sign(signed_text(body))).decode()}).encode()
+
+
+async def iphone_sees_region(fake: FakeBlueZ, service: AdvertiserService) -> dict[str, Any]:
+    """The phone's side: the advertisement as it goes on the air, decoded; the region CoreLocation reports."""
+    adv = service.advertiser
+    assert adv is not None
+    props = await exported(fake, adv)
+    assert props["Type"] == "broadcast"
+    frame = parse_ibeacon(props["ManufacturerData"][APPLE_COMPANY_ID].value)
+    assert str(frame.uuid) == STORE_UUID  # the app monitors the retailer's one UUID
+    return {"uuid": str(frame.uuid).upper(), "major": frame.major, "minor": frame.minor}
+
+
+def presence(collector: Collector) -> list[dict[str, Any]]:
+    return [e for e in collector.events() if e["type"].startswith("edge.presence.")]
+
+
+async def test_an_iphone_checks_in_and_its_offer_is_on_the_screen(fake_bluez: FakeBlueZ, tmp_path: Path) -> None:
+    now = time.time()
+    store = SimulatedStore(seed=7, start=now)
+    token = store.shoppers[1].token  # has a personal coupon in the simulated catalogue
+    with Mosquitto(tmp_path / "broker") as broker:
+        cdp = Collector(broker, (f"{TOPIC}/events/#",))
+        try:
+            cdp.publish("cdp/v1/store-1/roster", store.roster_payload(now), retain=True)
+            cdp.publish("cdp/v1/store-1/offers", store.offers_payload(), retain=True)
+            cdp.publish("cdp/v1/store-1/rules", catalogue.rules_payload(now), retain=True)
+            config = ios_config(store, tmp_path / "state", broker.url)
+            factory = advertiser_factory(config)
+            assert factory is not None
+            shown: list[Play] = []
+            gateway = app.Gateway(
+                config,
+                open_source(config),
+                signage=SignageConfig(screen="screen-3", **SMALL),  # type: ignore[arg-type]
+                services=[factory],
+            )
+            async with gateway:
+                signage = gateway.signage
+                assert signage is not None
+                signage.on_started.append(lambda play, _mono: shown.append(play))
+                service = next(s for s in gateway.services if isinstance(s, AdvertiserService))
+                run = asyncio.create_task(gateway.run())
+                try:
+                    await until(lambda: bool(service.advertiser and service.advertiser.registered), 15)
+                    await until(lambda: gateway.core.roster is not None, 10)
+                    await signage.player.wait_ready()
+                    region = await iphone_sees_region(fake_bluez, service)
+                    health = service.health()
+                    assert health == {"advertising_registered": 1}
+
+                    # refused proofs: no event, counted once each
+                    foreign = {**region, "major": MAJOR + 1}
+                    cdp.publish("cdp/v1/store-1/checkin", cdp_proof(token, foreign, time.time(), "n-foreign-01"))
+                    cdp.publish("cdp/v1/store-1/checkin", cdp_proof(token, region, time.time() - 600, "n-expired-1"))
+
+                    cdp.publish("cdp/v1/store-1/checkin", cdp_proof(token, region, time.time(), "n-enter-0001"))
+                    await cdp.until(lambda _m: any(e["type"] == ev.PRESENCE_ENTERED for e in presence(cdp)))
+                    (entered,) = presence(cdp)
+                    assert entered["data"] == {"token": token, "zone": "entrance", "via": "app"}
+                    await until(lambda: any(p.kind == "offer" and p.personal and p.token == token for p in shown), 10)
+
+                    # the same proof again (a replay): nothing
+                    cdp.publish("cdp/v1/store-1/checkin", cdp_proof(token, region, time.time(), "n-enter-0001"))
+                    await until(lambda: gateway.core.app.health()["checkin_rejected_replayed"] >= 1, 5)
+                    counts = gateway.core.app.health()
+                    assert (counts["checkin_accepted"], counts["checkin_rejected_foreign_store"]) == (1, 1)
+                    assert counts["checkin_rejected_expired"] == 1
+                    assert len(presence(cdp)) == 1
+                finally:
+                    run.cancel()
+                    await asyncio.gather(run, return_exceptions=True)
+        finally:
+            cdp.close()
+
+
+async def test_with_the_replay_backend_the_gateway_starts_and_says_advertising_is_unavailable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SimulatedStore(seed=7)
+    config = msgspec.structs.replace(
+        store.config,
+        ble=msgspec.structs.replace(store.config.ble, backend="replay", trace="unused.jsonl"),
+        advertise=AdvertiseConfig(uuid=STORE_UUID, major=MAJOR),
+    )
+    factory = advertiser_factory(config)
+    assert factory is not None
+    gateway = app.Gateway(config, ItemsSource(iter(()), start=time.time()), state_dir=tmp_path, services=[factory])
+    async with gateway:
+        (service,) = gateway.services
+        assert isinstance(service, AdvertiserService)
+        assert service.health() == {"advertising_registered": 0, "advertising_unavailable_replay_backend": 1}
+        health = gateway.core.health_event(time.time(), gateway.pipeline.health_extra[-1]())
+        assert health.data["advertising_registered"] == 0
+    assert "advertising: unavailable (replay-backend)" in caplog.text
