@@ -81,6 +81,12 @@ class _SourceClock:
     def now(self) -> float:
         return self._source.clock.now()
 
+    @property
+    def speed(self) -> float:
+        """Clock seconds per real second: a replay's or the demo's speed, 1 live (signage converts
+        the player's monotonic times with it)."""
+        return float(getattr(self._source.clock, "speed", 1.0))
+
 
 def build_ports(config: Config, core: Core, pipeline: Pipeline, clock: Clock, state_dir: Path) -> Ports:
     """The ports over one core and its pipeline (a test builds them without a gateway too)."""

@@ -52,6 +52,11 @@ class ScaledClock:
     def now(self) -> float:
         return self._start + (time.monotonic() - self._t0) * self._speed
 
+    @property
+    def speed(self) -> float:
+        """Clock seconds per real second."""
+        return self._speed
+
     def real_delay(self, at: float) -> float:
         """Real seconds to wait until the trace time ``at`` (0 when it has passed)."""
         return max(0.0, (at - self.now()) / self._speed)

@@ -12,13 +12,15 @@ the :class:`~edge.app.Gateway`, the core or the pipeline. Through its :class:`Po
   ``edge.gateway.health``; each returns its unsubscribe;
 - read the ``clock``, a read-only ``view`` of the roster and the zones' occupants, the
   ``state_dir``, the ``topics`` and the ``config``;
-- ``outbox``: the durable uplink queue, for the one service that drains it (the sync).
+- ``outbox``: the durable uplink queue, for the one service that drains it (the sync);
+- ``uplink``: a payload that is not an event (a screenshot's JPEG) straight to the broker, not
+  through the outbox; the sync attaches itself while connected, otherwise it is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -71,6 +73,33 @@ class Service(Protocol):
         ...
 
 
+RawSender = Callable[[str, bytes, str], bool]
+"""``send(topic, payload, content_type)``: True when handed to the broker's connection."""
+
+
+class Uplink:
+    """Non-event payloads to the broker (QoS 0, not kept: a reply the asker can ask again for).
+
+    The MQTT sync attaches its sender while it runs; without one (no broker configured, or not
+    connected) :meth:`send` returns False and the caller counts it."""
+
+    def __init__(self) -> None:
+        self._sender: RawSender | None = None
+
+    def attach(self, sender: RawSender) -> Unsubscribe:
+        self._sender = sender
+
+        def detach() -> None:
+            if self._sender is sender:
+                self._sender = None
+
+        return detach
+
+    def send(self, topic: str, payload: bytes, *, content_type: str) -> bool:
+        sender = self._sender
+        return sender is not None and sender(topic, payload, content_type)
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """See the module docstring."""
@@ -87,3 +116,4 @@ class Ports:
     subscribe: Callable[[Sink], Unsubscribe]
     report: Callable[[HealthReport], Unsubscribe]
     outbox: Outbox
+    uplink: Uplink = field(default_factory=Uplink)

@@ -83,17 +83,41 @@ class Topics:
         return f"{self.down}/checkin"
 
     @property
+    def override(self) -> str:
+        """``cdp/v1/{store}/{gateway}/override`` (retained): a message over everything on the screen."""
+        return f"{self.down}/{self.gateway}/override"
+
+    @property
+    def screenshot(self) -> str:
+        """``cdp/v1/{store}/{gateway}/screenshot``: ``{"request_id"}`` asks for the presented frame."""
+        return f"{self.down}/{self.gateway}/screenshot"
+
+    def screenshot_reply(self, request_id: str) -> str:
+        """``edge/v1/{store}/{gateway}/screenshot/{request_id}``: the JPEG (content type image/jpeg)."""
+        return f"{self.up}/screenshot/{_level(request_id, 'request id')}"
+
+    @property
     def shelves(self) -> str:
         """``edge/v1/{store}/shelf/+``: every shelf controller's readings on the store broker."""
         return shelf_topic_filter(self.store)
 
     def subscriptions(self) -> tuple[str, ...]:
         """The downlink topics and the shelf controllers' readings, each subscribed at QoS 1."""
-        return (self.roster, self.withdraw, self.offers, self.rules, self.config, self.checkin, self.shelves)
+        return (
+            self.roster,
+            self.withdraw,
+            self.offers,
+            self.rules,
+            self.config,
+            self.checkin,
+            self.shelves,
+            self.override,
+            self.screenshot,
+        )
 
     def retained_state(self) -> tuple[str, ...]:
         """Downlinks whose last good payload is kept in SQLite and reloaded at start."""
-        return (self.roster, self.offers, self.rules, self.config)
+        return (self.roster, self.offers, self.rules, self.config, self.override)
 
     @property
     def shelf_prefix(self) -> str:

@@ -1,13 +1,17 @@
 """The asyncio side of signage: downlinks and presence in, decisions to the player, impressions out.
 
 One service (:mod:`edge.ports`): ``Signage(ports, config.signage)``, run by the gateway. It routes
-the ``cdp/v1/{store}/offers`` and ``rules`` downlinks to itself (retained: their last good
-payloads are kept in the last good store and restored before the first message, so a restarted
-box plays on without the CDP), listens to committed events (presence in the screen's zone wakes
-a decision at once; shelf interactions with a token are interest; a withdrawal forgets the
-shopper), decides every SIGNAGE_DECIDE_INTERVAL_S, and turns the player's reports of presented
-frames into ``edge.offer.impression`` events published through the ports, so they are in the
-outbox before anything else sees them.
+the ``cdp/v1/{store}/offers`` and ``rules`` downlinks and this gateway's ``override`` to itself
+(retained: their last good payloads are kept in the last good store and restored before the first
+message, so a restarted box plays on without the CDP) and the ``screenshot`` requests
+(:mod:`edge.signage.screen_ops`). It listens to committed events (presence in the screen's zone wakes
+a decision at once; shelf interactions with a token are interest, and a pickup may redeem a code; a
+withdrawal forgets the shopper, in memory and in the state database), decides every
+SIGNAGE_DECIDE_INTERVAL_S (an active override wins over every decision), and turns the player's
+reports of presented frames into ``edge.offer.impression`` events (:mod:`edge.signage.measure`)
+published through the ports, so they are in the outbox before anything else sees them. Caps and
+holdout groups are loaded from ``signage.sqlite`` at start and saved at each flush
+(:mod:`edge.signage.state`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+import zoneinfo
+from collections.abc import Callable, Sequence
+
+import msgspec
 
 from edge import constants as c
 from edge import events as ev
@@ -27,12 +34,16 @@ from edge.ports import Ports, Ready
 from edge.router import ORDER_OFFERS, ORDER_RULES, Route
 from edge.signage import protocol as p
 from edge.signage.caps import CapLedger
-from edge.signage.cards import card_for
+from edge.signage.cards import Card, card_for
 from edge.signage.decide import Inputs, Play, ScreenDecider, Timing
+from edge.signage.impression import creative_version, play_id, redemption_code
+from edge.signage.measure import OFFER_REDEEMED, Impression, Measure, OnScreen
+from edge.signage.measure import Place as MeasurePlace
 from edge.signage.offers import Catalogue, Rules, parse_offers, parse_rules
 from edge.signage.rank import Place
+from edge.signage.screen_ops import ScreenOps
+from edge.signage.state import SignageState, open_signage_state
 from edge.signage.supervisor import PlayerProcess
-from edge.timefmt import format_time
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +75,11 @@ def player_settings(config: SignageConfig, content_dirs: tuple[str, ...]) -> p.P
     )
 
 
+def looks(card: Card) -> str:
+    """The creative version of a card: what was drawn, without its play number and code."""
+    return creative_version(msgspec.json.encode(msgspec.structs.replace(card, play=0, code=None, qr=None)))
+
+
 class Signage:
     """One screen of the gateway; see the module docstring."""
 
@@ -79,9 +95,12 @@ class Signage:
         screen_id = self.config.screen or screens[0].id
         screen = next(s for s in screens if s.id == screen_id)
         zone = next(z for z in gateway.zones if z.id == screen.zone)
-        self.place = Place(screen.id, zone.id, frozenset(zone.tags))
+        # "UTC" is the config's default: then the catalogue's own time zone reads the schedules.
+        tz = zoneinfo.ZoneInfo(gateway.gateway.timezone) if gateway.gateway.timezone != "UTC" else None
+        self.place = Place(screen.id, zone.id, frozenset(zone.tags), timezone=tz, zone_type=zone.type)
         timing = Timing(self.config.play_s, self.config.min_display_s, self.config.sticky_margin_m)
-        self.decider = ScreenDecider(self.place, CapLedger(), timing, language=gateway.gateway.language)
+        self.language = gateway.gateway.language
+        self.decider = ScreenDecider(self.place, CapLedger(), timing, language=self.language)
         self.catalogue: Catalogue | None = None
         self.rules: Rules | None = None
         self.interests: dict[str, dict[str, float]] = {}
@@ -90,7 +109,14 @@ class Signage:
         """Plays decided, by kind: "personal", "holdout", "generic" (the metrics endpoint's ``edge_decisions``)."""
         self.on_started: list[Callable[[Play, float], None]] = []
         """Called with each play and the monotonic time of its first presented frame."""
+        self.on_presented: list[Callable[[OnScreen, float], None]] = []
+        """Called with every card's first presented frame, overrides included (tests, benchmarks)."""
         self.showing: Play | None = None
+        self.measure = Measure(
+            MeasurePlace(gateway.gateway.store, screen.id, zone.id, zone.type),
+            ports.clock,
+            lambda: float(getattr(ports.clock, "speed", 1.0)),  # the replay's or demo's speed; 1 live
+        )
         topics = ports.topics
         self._routes = [
             ports.route(
@@ -100,10 +126,14 @@ class Signage:
         ]
         content = self.config.content_dir or str(ports.state_dir / "content")
         self.player = PlayerProcess(player_settings(self.config, (content,)), self._on_report, self._on_player_exit)
+        self.ops = ScreenOps(ports, self.player, self._wake_up, owner=self.name)
+        self.state: SignageState | None = None
         self._plays: dict[int, Play] = {}
-        self._open: dict[int, list[float]] = {}
-        self._play_id = 0
+        self._number = 0
+        self._override_on: tuple[str, int] | None = None
+        """The override on screen: its id and its player play number."""
         self._outgoing: list[Event] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._closing = False
 
@@ -111,23 +141,38 @@ class Signage:
 
     async def run(self, ready: Ready) -> None:
         """The player and the decision loop until cancelled; open impressions end at the stop."""
-        unsubscribe = self.ports.subscribe(self._on_event)
+        undo = [self.ports.subscribe(self._on_event), self.ports.report(self.health)]
         try:
-            async with self.player:
-                ready()
-                try:
-                    await self._loop()
-                finally:
-                    self._closing = True
-                    now = time.monotonic()
-                    for play_id, (start, _) in list(self._open.items()):
-                        self._impression(play_id, start, now)
-                    self._open.clear()
-                    await self._flush()
+            async with open_signage_state(self.ports.state_dir) as state:
+                self.decider.ledger = await state.ledger(self.now())
+                self.state = state
+                async with self.player:
+                    ready()
+                    try:
+                        await self._loop()
+                    finally:
+                        self._closing = True
+                        self._ended(self.measure.interrupted(self.ports.view.roster, time.monotonic()))
+                        await self.ops.close()
+                        await self._flush()
+                        if self._tasks:
+                            await asyncio.wait(self._tasks, timeout=c.SIGNAGE_DECIDE_INTERVAL_S * 8)
         finally:
-            unsubscribe()
+            self.state = None
+            for step in undo:
+                step()
             for unroute in self._routes:
                 unroute()
+            self.ops.unroute()
+
+    def health(self) -> dict[str, int]:
+        return {
+            "player_restarts": self.player.restarts,
+            "player_frozen_restarts": self.player.frozen_restarts,
+            "signage_impressions": self.impressions,
+            "offers_redeemed": self.measure.redeemed,
+            **self.ops.counters,
+        }
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -147,16 +192,34 @@ class Signage:
         self._wake.set()
         return []
 
+    def _wake_up(self) -> None:
+        self._wake.set()
+
     def _on_event(self, event: Event) -> None:
         kind = event.type
         if kind.startswith("edge.presence.") and event.data.get("zone") == self.place.zone:
             self._wake.set()
         elif kind == ev.SHELF_INTERACTION and event.token is not None and event.data.get("sku"):
-            self.interests.setdefault(event.token, {})[str(event.data["sku"])] = event.time
+            sku = str(event.data["sku"])
+            self.interests.setdefault(event.token, {})[sku] = event.time
+            if event.data.get("action") == "pickup":
+                redeemed = self.measure.pickup(event.token, sku, event.time)
+                if redeemed is not None:
+                    factory = self.ports.view.factory
+                    self._outgoing.append(
+                        factory.make(OFFER_REDEEMED, event.time, self.place.screen, redeemed, token=event.token)
+                    )
+                    self._wake.set()
         elif kind == ev.CONSENT_WITHDRAWN:
             token = str(event.data.get("token"))
             self.interests.pop(token, None)
             self.decider.forget(token)
+            self.measure.forget(token)
+            self._outgoing[:] = [e for e in self._outgoing if e.token != token]
+            if self.state is not None:
+                task = asyncio.get_running_loop().create_task(self.state.forget(token))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             self._wake.set()
 
     # --- the loop --------------------------------------------------------------------------
@@ -168,90 +231,120 @@ class Signage:
         while not self._closing:
             await wait_event(self._wake, c.SIGNAGE_DECIDE_INTERVAL_S)
             self._wake.clear()
+            if self.state is not None:
+                await self.ops.settle(self.state)
             self.step()
             await self._flush()
 
     def step(self) -> Play | None:
-        """Decide now; a new play goes to the player at once."""
+        """Decide now; a new play goes to the player at once. An active override wins."""
+        now = self.now()
         view = self.ports.view
-        inputs = Inputs(
-            now=self.now(),
-            roster=view.roster,
-            occupants=view.occupants(self.place.zone),
-            catalogue=self.catalogue,
-            rules=self.rules,
-            interests=self.interests,
-        )
+        occupants = view.occupants(self.place.zone)
+        roster = view.roster
+        audience = sum(1 for o in occupants if roster is not None and roster.get(o.token) is not None)
+        override = self.ops.active(now)
+        if override is not None:
+            if self._override_on is None or self._override_on[0] != self.ops.version:
+                self._number += 1
+                card = self.ops.card(override, self._number, self.language)
+                entry = OnScreen(
+                    kind="override",
+                    content=override.id,
+                    play_id=play_id(self.place_store, self.place.screen, now, self._number),
+                    creative=looks(card),
+                    planned_s=max(self.ops.ends_at(override) - now, 0.0),
+                    audience=audience,
+                    reasons=(f"priority:{override.priority}",),
+                )
+                self.measure.sent(self._number, entry)
+                self._override_on = (self.ops.version, self._number)
+                self.player.show(card)
+                log.info("%s: override %s on screen", self.place.screen, override.id)
+            return None
+        if self._override_on is not None:
+            self._override_on = None
+            self.decider.current = None  # the screen goes back to its plays at once
+            log.info("%s: override ended", self.place.screen)
+        inputs = Inputs(now, roster, occupants, self.catalogue, self.rules, self.interests)
         play = self.decider.step(inputs)
         if play is not None:
-            self._play_id += 1
-            self._plays[self._play_id] = play
+            self._number += 1
+            number = self._number
+            self._plays[number] = play
             self.decisions["holdout" if play.holdout else "personal" if play.personal else "generic"] += 1
-            self.player.show(card_for(play, self.catalogue, self._play_id))
+            pid = play_id(self.place_store, self.place.screen, play.at, number)
+            offer = play.offer
+            code = redemption_code(offer.code, pid) if play.kind == "offer" and offer and offer.code else None
+            card = card_for(play, self.catalogue, number, code=code)
+            entry = OnScreen(
+                kind=play.kind,
+                content=play.content,
+                play_id=pid,
+                creative=looks(card),
+                planned_s=play.until - play.at,
+                audience=audience,
+                reasons=play.reasons,
+                campaign=play.campaign,
+                token=play.token,
+                holdout=play.holdout,
+                withheld=play.withheld,
+                code=code,
+                skus=offer.skus if offer is not None and play.kind == "offer" else frozenset(),
+            )
+            self.measure.sent(number, entry)
+            self.player.show(card)
             log.info("%s: %s %s (%s)", self.place.screen, play.kind, play.content, ", ".join(play.reasons))
-            log.debug("%s: play %d is for %s", self.place.screen, self._play_id, play.token)
+            log.debug("%s: play %d is for %s", self.place.screen, number, play.token)
         return play
+
+    @property
+    def place_store(self) -> str:
+        return self.measure.place.store
 
     async def _flush(self) -> None:
         if self._outgoing:
             batch = self._outgoing[:]
             self._outgoing.clear()
             await self.ports.publish(batch)
+        if self.state is not None:
+            await self.state.save(self.decider.ledger)
 
     # --- reports from the player -----------------------------------------------------------
 
     def _on_report(self, report: p.Report) -> None:
         if isinstance(report, p.Started):
+            entry = self.measure.started(report.play, report.mono)
+            if entry is not None:
+                for seen in self.on_presented:
+                    seen(entry, report.mono)
             play = self._plays.get(report.play)
-            if play is None:
+            if entry is None or play is None:
                 return
-            self._open[report.play] = [report.mono, report.mono]
             self.showing = play
             for listener in self.on_started:
                 listener(play, report.mono)
         elif isinstance(report, p.Heartbeat):
-            if report.play in self._open:
-                self._open[report.play][1] = report.mono
+            self.measure.heartbeat(report.play, report.mono, report.frames)
         elif isinstance(report, p.Ended):
-            span = self._open.pop(report.play, None)
-            if span is not None:
-                self._impression(report.play, span[0], report.mono)
+            self._ended([self.measure.ended(report.play, report.mono, self.ports.view.roster)])
             self._plays.pop(report.play, None)
         elif isinstance(report, p.Dropped):
+            self.measure.dropped(report.play)
             self._plays.pop(report.play, None)
 
     def _on_player_exit(self, code: int | None) -> None:
         """The player crashed: what it was presenting ends at its last report."""
-        for play_id, (start, last) in list(self._open.items()):
-            self._impression(play_id, start, last)
-        self._open.clear()
+        self._ended(self.measure.interrupted(self.ports.view.roster))
+        self._override_on = None  # shown again by the restarted player's last card
         self._wake.set()
 
-    def _to_clock(self, mono: float) -> float:
-        return self.now() - (time.monotonic() - mono)
-
-    def _impression(self, play_id: int, start_mono: float, end_mono: float) -> None:
-        play = self._plays.get(play_id)
-        if play is None:
-            return
-        roster = self.ports.view.roster
-        token = play.token if play.token is not None and roster is not None and roster.get(play.token) else None
-        start, end = self._to_clock(start_mono), self._to_clock(max(end_mono, start_mono))
-        data: dict[str, object] = {
-            "screen": self.place.screen,
-            "offer": play.content,
-            "kind": play.kind,
-            "campaign": play.campaign,
-            "token": token,
-            "start": format_time(start),
-            "end": format_time(end),
-            "duration_s": round(end - start, 3),
-            "holdout": play.holdout,
-            "withheld_offer": play.withheld,
-            "reason": list(play.reasons),
-        }
-        self._outgoing.append(
-            self.ports.view.factory.make(ev.OFFER_IMPRESSION, start, self.place.screen, data, token=token)
-        )
-        self.impressions += 1
+    def _ended(self, impressions: Sequence[Impression | None]) -> None:
+        factory = self.ports.view.factory
+        for one in impressions:
+            if one is None:
+                continue
+            event = factory.make(ev.OFFER_IMPRESSION, one.start, self.place.screen, one.data, token=one.token)
+            self._outgoing.append(event)
+            self.impressions += 1
         self._wake.set()

@@ -4,6 +4,14 @@ The player is a child process (``python -m edge.signage.player``), so a crash th
 a segfault in SDL, a kill) costs the screen a restart and nothing else: the asyncio loop only
 reads its stdout. A player that exits or never becomes ready is restarted with exponential
 back-off; it is sent the last card again at once, so the screen comes back where it was.
+
+A player that lives but stopped presenting changing frames (a frame loop stuck in the display
+driver, a stopped process, a picture that no longer follows the cards) is caught by the
+frozen-screen watchdog (:class:`~edge.signage.watchdog.FrozenScreenDetector`): every heartbeat is fed
+to it, a card that looks different from the last one tells it a change is due, and it is asked once
+a second; on a verdict the player is killed and restarted like a crashed one (counted in
+:attr:`PlayerProcess.frozen_restarts`). Screenshots (:meth:`PlayerProcess.screenshot`) are the JPEG of
+the presented frame, read over stdout with a line limit large enough for them.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -23,6 +33,7 @@ from edge import constants as c
 from edge.backoff import Backoff
 from edge.signage import protocol as p
 from edge.signage.cards import Card
+from edge.signage.watchdog import FrozenScreenDetector
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +41,8 @@ STOP_TIMEOUT_S = 2.0
 """How long a quitting player may take before it is killed: it quits at its next frame (1/30 s)
 or, still starting, once pygame is up (about a second); the whole gateway must be gone within
 5 s of a SIGTERM."""
+WATCHDOG_CHECK_S = 1.0
+"""How often the frozen-screen verdict is asked: a second adds at most that to the detector's 10 s."""
 
 
 class PlayerProcess:
@@ -51,7 +64,12 @@ class PlayerProcess:
         self._last: Card | None = None
         self._ready = asyncio.Event()
         self._saved: dict[str, asyncio.Future[None]] = {}
+        self._shots: dict[str, asyncio.Future[p.Shot]] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self.watchdog = FrozenScreenDetector()
         self.restarts = 0
+        self.frozen_restarts = 0
+        """Players killed and restarted because their screen froze (health ``player_frozen_restarts``)."""
         self.driver = ""
 
     @property
@@ -64,12 +82,17 @@ class PlayerProcess:
 
     async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._supervise(), name="signage-player")
+        self._watch = asyncio.create_task(self._watch_frozen(), name="signage-watchdog")
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._closing = True
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         proc = self._proc
         if proc is not None and proc.returncode is None:
             self._send(p.Quit())
@@ -88,14 +111,45 @@ class PlayerProcess:
                 await self._task
         for future in self._saved.values():
             future.cancel()
+        for shot in self._shots.values():
+            shot.cancel()
 
     async def wait_ready(self, within_s: float = c.SIGNAGE_PLAYER_START_TIMEOUT_S) -> None:
         async with asyncio.timeout(within_s):
             await self._ready.wait()
 
     def show(self, card: Card) -> None:
-        self._last = card
+        last, self._last = self._last, card
+        if last is None or _looks(last) != _looks(card):
+            self.watchdog.expect_change(time.monotonic())
         self._send(p.Show(card))
+
+    async def screenshot(self, request_id: str, within_s: float) -> p.Shot:
+        """The JPEG of the next presented frame (TimeoutError when none came within ``within_s``)."""
+        future: asyncio.Future[p.Shot] = asyncio.get_running_loop().create_future()
+        self._shots[request_id] = future
+        self._send(p.Screenshot(request_id))
+        try:
+            async with asyncio.timeout(within_s):
+                return await future
+        finally:
+            self._shots.pop(request_id, None)
+
+    async def _watch_frozen(self) -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_CHECK_S)
+            proc = self._proc
+            if proc is None or proc.returncode is not None or not self._ready.is_set():
+                continue
+            verdict = self.watchdog.verdict(time.monotonic())
+            if verdict is None:
+                continue
+            self.frozen_restarts += 1
+            log.error("the signage screen froze (%s): restarting the player", verdict)
+            self.watchdog = FrozenScreenDetector(self.watchdog.frozen_after_s)
+            self._ready.clear()  # nothing more is sent to it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)  # a stopped (SIGSTOP) process dies of it too
 
     async def snapshot(self, path: str, within_s: float = 10.0) -> None:
         """Ask for the screen as a PNG at ``path`` and wait until it is written."""
@@ -141,6 +195,7 @@ class PlayerProcess:
         proc = self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "edge.signage.player", settings,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, start_new_session=True,
+            limit=p.REPORT_LINE_LIMIT_BYTES,
         )  # fmt: skip
         try:
             await self._read(proc)
@@ -177,8 +232,15 @@ class PlayerProcess:
         except msgspec.DecodeError:
             log.warning("unreadable line from the signage player ignored")
             return
-        if isinstance(report, p.Ready):
+        if isinstance(report, p.Heartbeat):
+            self.watchdog.observe(report.mono, report.digest, report.fading)
+        elif isinstance(report, p.Shot):
+            shot = self._shots.get(report.request_id)
+            if shot is not None and not shot.done():
+                shot.set_result(report)
+        elif isinstance(report, p.Ready):
             self.driver = report.driver
+            self.watchdog.reset(time.monotonic())
             self._ready.set()
             if self._last is not None:
                 self._send(p.Show(self._last))
@@ -187,3 +249,8 @@ class PlayerProcess:
             if future is not None and not future.done():
                 future.set_result(None)
         self._on_report(report)
+
+
+def _looks(card: Card) -> Card:
+    """What a card looks like apart from its play number and per-impression code."""
+    return msgspec.structs.replace(card, play=0, code=None, qr=None)

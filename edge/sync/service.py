@@ -19,6 +19,8 @@ from dataclasses import asdict
 
 import msgspec
 import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from edge import __version__
 from edge import constants as c
@@ -77,7 +79,11 @@ class MqttSync:
 
     async def run(self, ready: Ready) -> None:
         """Until cancelled; ready at once (capture does not wait for the broker)."""
-        undo = [self.ports.subscribe(self.drain.notify), self.ports.report(self.health)]
+        undo = [
+            self.ports.subscribe(self.drain.notify),
+            self.ports.report(self.health),
+            self.ports.uplink.attach(self._send_raw),
+        ]
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.downlinks.run(), name="edge-mqtt-downlinks")
@@ -104,6 +110,19 @@ class MqttSync:
                     self._own_acks.pop(mid, None)
             await link.close()
         await self.drain.commit_acks()
+
+    def _send_raw(self, topic: str, payload: bytes, content_type: str) -> bool:
+        """The ports' uplink: QoS 0 (outside the drain's in-flight window, which the broker's
+        receive maximum bounds), with the MQTT 5 content type."""
+        link = self.link
+        if link is None or link.closed.done() or not self.connected.is_set():
+            return False
+        props = None
+        if self.settings.mqtt5:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.ContentType = content_type
+        info = link.client.publish(topic, payload, qos=0, properties=props)
+        return info.rc == paho.MQTT_ERR_SUCCESS
 
     def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
         self.downlinks.on_message(link, message.topic, bytes(message.payload), message.mid, message.qos)

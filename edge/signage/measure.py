@@ -1,0 +1,188 @@
+"""Proof of play as the gateway sees it: the player's reports → impressions and redemptions.
+
+The service registers each card it sends to the player (:class:`OnScreen`: what was decided, the
+audience then, the play id and the code on the card); the player's reports fill in the presented
+frames (``Started`` the first, every ``Heartbeat`` the frames since the one before, ``Ended`` the
+last). An ended (or interrupted) play becomes ``edge.offer.impression`` data
+(:func:`~edge.signage.impression.impression_data`), its times converted from the player's monotonic
+clock to the gateway's with the source's speed.
+
+**Redemptions.** A code shown on screen is remembered for the attribution window
+(:class:`~edge.signage.impression.RedemptionMatcher`). What redeems it at the gateway is a **shelf
+pickup of one of the offer's SKUs by the shopper it was shown to** (an ``edge.shelf.interaction``
+with that token, ``action: "pickup"``): the shelf does not read the code, the gateway knows which
+code it showed that shopper. Codes typed or scanned elsewhere (the app, a till) are redeemed by the
+CDP, which received the code in the impression; :meth:`Measure.redeem_code` is there for a check-in
+route that carries one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.clock import Clock
+from edge.roster import Roster
+from edge.signage.impression import ATTRIBUTION_WINDOW_S, Facts, Kind, RedemptionMatcher, Shown, impression_data
+from edge.signage.impression import to_clock as _to_clock
+
+OFFER_REDEEMED = "edge.offer.redeemed"
+
+
+@dataclass(slots=True)
+class OnScreen:
+    """One card sent to the player, and what its reports told so far (monotonic times)."""
+
+    kind: Kind
+    content: str
+    play_id: str
+    creative: str
+    planned_s: float
+    audience: int
+    reasons: tuple[str, ...] = ()
+    campaign: str | None = None
+    token: str | None = None
+    holdout: bool = False
+    withheld: str | None = None
+    code: str | None = None
+    skus: frozenset[str] = frozenset()
+    start: float | None = None
+    last: float | None = None
+    frames: int = 0
+    last_frame: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Impression:
+    """An ended play: its start on the gateway's clock, the shopper (if still opted in), its data."""
+
+    start: float
+    token: str | None
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    store: str
+    screen: str
+    zone: str
+    zone_type: str
+
+
+class Measure:
+    """See the module docstring. ``speed``: the clock's seconds per real second, read when needed."""
+
+    def __init__(self, place: Place, clock: Clock, speed: Callable[[], float]) -> None:
+        self.place = place
+        self.clock = clock
+        self.speed = speed
+        self.matcher = RedemptionMatcher()
+        self.redeemed = 0
+        self._plays: dict[int, OnScreen] = {}
+        self._by_token: dict[str, list[tuple[str, frozenset[str], float]]] = {}
+        """token → (code, the offer's SKUs, when shown): what a pickup by them may redeem."""
+
+    def to_clock(self, mono: float) -> float:
+        return _to_clock(mono, now_clock=self.clock.now(), now_mono=time.monotonic(), speed=self.speed())
+
+    # --- the player's reports -----------------------------------------------------------------
+
+    def sent(self, number: int, entry: OnScreen) -> None:
+        self._plays[number] = entry
+
+    def started(self, number: int, mono: float) -> OnScreen | None:
+        entry = self._plays.get(number)
+        if entry is None:
+            return None
+        entry.start = entry.last = entry.last_frame = mono
+        entry.frames = max(entry.frames, 1)
+        if entry.code is not None:
+            at = self.to_clock(mono)
+            self.matcher.shown(entry.code, Shown(entry.play_id, entry.content, entry.token, at))
+            if entry.token is not None and entry.skus:
+                self._by_token.setdefault(entry.token, []).append((entry.code, entry.skus, at))
+        return entry
+
+    def heartbeat(self, number: int, mono: float, frames: int) -> None:
+        entry = self._plays.get(number)
+        if entry is not None and entry.start is not None:
+            entry.frames += frames
+            entry.last = entry.last_frame = mono
+
+    def ended(self, number: int, mono: float, roster: Roster | None) -> Impression | None:
+        """The impression of a play whose last frame was at ``mono`` (None: never presented)."""
+        entry = self._plays.pop(number, None)
+        if entry is None or entry.start is None:
+            return None
+        return self._data(entry, mono, roster)
+
+    def dropped(self, number: int) -> None:
+        self._plays.pop(number, None)
+
+    def interrupted(self, roster: Roster | None, at: float | None = None) -> list[Impression]:
+        """Every play on screen ends (at ``at``, else its last report): a stop or a crashed player."""
+        out = []
+        for number, entry in list(self._plays.items()):
+            if entry.start is not None:
+                out.append(self._data(entry, at if at is not None else entry.last or entry.start, roster))
+                del self._plays[number]
+        return out
+
+    def _data(self, entry: OnScreen, end_mono: float, roster: Roster | None) -> Impression:
+        assert entry.start is not None
+        token = entry.token if entry.token is not None and roster is not None and roster.get(entry.token) else None
+        place = self.place
+        facts = Facts(
+            play_id=entry.play_id,
+            kind=entry.kind,
+            store=place.store,
+            screen=place.screen,
+            zone=place.zone,
+            zone_type=place.zone_type,
+            content=entry.content,
+            creative_version=entry.creative,
+            start=self.to_clock(entry.start),
+            end=self.to_clock(max(end_mono, entry.start)),
+            planned_s=entry.planned_s,
+            frames=entry.frames,
+            last_frame_at=self.to_clock(entry.last_frame) if entry.last_frame is not None else None,
+            audience=entry.audience,
+            reasons=entry.reasons,
+            campaign=entry.campaign,
+            token=token,
+            holdout=entry.holdout,
+            withheld=entry.withheld,
+            code=entry.code,
+        )
+        return Impression(facts.start, token, impression_data(facts))
+
+    # --- redemptions -----------------------------------------------------------------------------
+
+    def pickup(self, token: str, sku: str, now: float) -> dict[str, object] | None:
+        """A pickup of ``sku`` by ``token``: the redeemed data of the latest code shown to them for an
+        offer of that SKU within the window (each code once), or None."""
+        shown = self._by_token.get(token)
+        if not shown:
+            return None
+        shown[:] = [s for s in shown if now - s[2] <= ATTRIBUTION_WINDOW_S]
+        for index in range(len(shown) - 1, -1, -1):
+            code, skus, at = shown[index]
+            if sku in skus and at <= now:
+                del shown[index]
+                return self.redeem_code(code, token, now)
+        return None
+
+    def redeem_code(self, code: str, token: str | None, now: float) -> dict[str, object] | None:
+        data = self.matcher.redeem(code, token, now)
+        if data is not None:
+            self.redeemed += 1
+        return data
+
+    def forget(self, token: str) -> None:
+        """A consent withdrawal: nothing links the shopper to a play any more."""
+        self._by_token.pop(token, None)
+        self.matcher.forget(token)
+        for entry in self._plays.values():
+            if entry.token == token:
+                entry.token = None
