@@ -302,3 +302,18 @@ def test_a_pickup_of_the_offers_sku_by_the_same_shopper_redeems_its_code() -> No
     assert redeemed == {"code": "OAT25-7KQ2XM", "offer": "oat-25", "token": "s-1", "impression": "a" * 16}
     assert measure.pickup("s-1", "42", 1_020.0) is None, "each code once"
     assert measure.redeemed == 1
+
+
+def test_a_code_is_set_without_the_fonts_positive_kerning_pairs() -> None:
+    from edge.signage.render import render_unkerned
+
+    pygame.font.init()
+    font = pygame.font.Font(None, 64)
+    advances = [m[4] for m in font.metrics("Q2") if m is not None]
+    assert font.size("Q2")[0] > sum(advances), "FreeSans Bold kerns Q-2 apart: the gap on the old picture"
+    code = "OAT25-7KQ2XM"
+    glyphs = [font.render(ch, True, (0, 0, 0)) for ch in code]
+    drawn = render_unkerned(font, code, (0, 0, 0))
+    pen = sum(m[4] for m in font.metrics(code[:-1]) if m is not None)  # where the last glyph starts
+    assert drawn.get_width() == pen + glyphs[-1].get_width()
+    assert drawn.get_width() < font.size(code)[0]
