@@ -1,7 +1,8 @@
 """The iOS path's config sections: ``[advertise]`` (the store's iBeacon) and ``[checkin]`` (app check-ins).
 
-Kept beside :mod:`edge.config` (which includes them in :class:`~edge.config.Config` and calls
-:func:`check_ios`) so the two sections and their rules read as one. Neither section may be changed
+Kept beside :mod:`edge.config` (which includes them in :class:`~edge.config.Config`; the one rule
+across sections, that ``advertise.zone`` exists, is checked there) so the two sections and their
+rules read as one. Neither section may be changed
 by a remote override: one is the radio, the other the key that decides whose check-in is believed.
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from msgspec import Meta
 
-from edge.errors import ConfigError
+from edge.config_errors import InvalidConfigError
 
 ADVERTISE_INTERVAL_MS = 100
 """Apple's iBeacon guideline is 100 ms: region entry is then reported within a few seconds, at
@@ -30,27 +33,36 @@ and the app refreshes while it runs; a missed exit (phone off, app killed) must 
 "present" all day."""
 ED25519_PUBLIC_KEY_BYTES = 32
 
+UInt16 = Annotated[int, Meta(ge=0, le=0xFFFF)]
+IntervalMs = Annotated[int, Meta(ge=ADVERTISE_INTERVAL_MIN_MS, le=ADVERTISE_INTERVAL_MAX_MS)]
+
 
 class AdvertiseConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """``[advertise]``: the iBeacon region this gateway broadcasts (absent: it broadcasts nothing)."""
 
     uuid: str
     """The retailer-wide proximity UUID (one for every store: iOS monitors at most 20 regions per app)."""
-    major: int
+    major: UInt16
     """This store (0..65535); a check-in for another major is rejected as a foreign store."""
-    minor: int = 0
+    minor: UInt16 = 0
     """This gateway or the zone it covers (0..65535)."""
-    measured_power_dbm: int = MEASURED_POWER_DBM
+    measured_power_dbm: Annotated[int, Meta(ge=-127, le=0)] = MEASURED_POWER_DBM
     """The RSSI at 1 m the frame announces (-127..0 dBm)."""
-    interval_ms: int = ADVERTISE_INTERVAL_MS
+    interval_ms: IntervalMs = ADVERTISE_INTERVAL_MS
     """Advertising interval; applied only where BlueZ allows (see ``edge doctor``)."""
-    tx_power_dbm: int | None = None
+    tx_power_dbm: Annotated[int, Meta(ge=-127, le=20)] | None = None
     """Transmit power; applied only where BlueZ allows; default: the controller's."""
     adapter: str | None = None
     """The adapter that advertises (``hci1``); default: ``ble.adapter``. A controller that cannot
     scan and advertise at once needs a second one here."""
     zone: str | None = None
     """The zone a check-in for this gateway's minor puts the shopper in (until BLE refines it)."""
+
+    def __post_init__(self) -> None:
+        try:
+            UUID(self.uuid)
+        except ValueError:
+            raise InvalidConfigError("uuid", f"{self.uuid!r} is not a UUID") from None
 
     @property
     def proximity_uuid(self) -> UUID:
@@ -62,44 +74,21 @@ class CheckinConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
     cdp_public_key: str | None = None
     """The CDP's Ed25519 public key, base64 (32 bytes); without it every signed check-in is rejected."""
-    presence_timeout_s: float = CHECKIN_PRESENCE_TIMEOUT_S
+    presence_timeout_s: Annotated[float, Meta(gt=0)] = CHECKIN_PRESENCE_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.cdp_public_key is not None:
+            try:
+                raw = base64.b64decode(self.cdp_public_key, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidConfigError("cdp_public_key", "is not base64") from None
+            if len(raw) != ED25519_PUBLIC_KEY_BYTES:
+                raise InvalidConfigError(
+                    "cdp_public_key", f"an Ed25519 public key is {ED25519_PUBLIC_KEY_BYTES} bytes, got {len(raw)}"
+                )
+        if not math.isfinite(self.presence_timeout_s):
+            raise InvalidConfigError("presence_timeout_s", "must be > 0 seconds")
 
     @property
     def public_key_bytes(self) -> bytes | None:
         return None if self.cdp_public_key is None else base64.b64decode(self.cdp_public_key, validate=True)
-
-
-def check_ios(advertise: AdvertiseConfig | None, checkin: CheckinConfig, zone_ids: set[str], source: str) -> None:
-    """Raises :class:`ConfigError` naming the key for an invalid ``[advertise]`` or ``[checkin]``."""
-    if advertise is not None:
-        where = f"{source}: advertise"
-        try:
-            UUID(advertise.uuid)
-        except ValueError:
-            raise ConfigError(f"{advertise.uuid!r} is not a UUID", where=f"{where}.uuid") from None
-        for key in ("major", "minor"):
-            if not 0 <= getattr(advertise, key) <= 0xFFFF:
-                raise ConfigError("must be 0..65535", where=f"{where}.{key}")
-        if not -127 <= advertise.measured_power_dbm <= 0:
-            raise ConfigError("must be -127..0 dBm", where=f"{where}.measured_power_dbm")
-        if not ADVERTISE_INTERVAL_MIN_MS <= advertise.interval_ms <= ADVERTISE_INTERVAL_MAX_MS:
-            raise ConfigError(
-                f"must be {ADVERTISE_INTERVAL_MIN_MS}..{ADVERTISE_INTERVAL_MAX_MS} ms", where=f"{where}.interval_ms"
-            )
-        if advertise.tx_power_dbm is not None and not -127 <= advertise.tx_power_dbm <= 20:
-            raise ConfigError("must be -127..20 dBm", where=f"{where}.tx_power_dbm")
-        if advertise.zone is not None and advertise.zone not in zone_ids:
-            raise ConfigError(f"no zone {advertise.zone!r} is configured", where=f"{where}.zone")
-    where = f"{source}: checkin"
-    if checkin.cdp_public_key is not None:
-        try:
-            raw = base64.b64decode(checkin.cdp_public_key, validate=True)
-        except (binascii.Error, ValueError):
-            raise ConfigError("is not base64", where=f"{where}.cdp_public_key") from None
-        if len(raw) != ED25519_PUBLIC_KEY_BYTES:
-            raise ConfigError(
-                f"an Ed25519 public key is {ED25519_PUBLIC_KEY_BYTES} bytes, got {len(raw)}",
-                where=f"{where}.cdp_public_key",
-            )
-    if not (math.isfinite(checkin.presence_timeout_s) and checkin.presence_timeout_s > 0):
-        raise ConfigError("must be > 0 seconds", where=f"{where}.presence_timeout_s")

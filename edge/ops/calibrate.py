@@ -18,13 +18,15 @@ import json
 import re
 import statistics
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge import constants as c
+from edge.atomic import write_atomic
 from edge.beacons.advert import Advertisement
 from edge.beacons.backends import open_source
-from edge.config import Config, load
+from edge.config import Config, from_mapping, load
 from edge.errors import ConfigError, EdgeError, RosterError
 from edge.identity import Resolver
 from edge.roster import Roster, load_roster_file, parse_roster
@@ -152,14 +154,11 @@ def set_toml_value(text: str, table: str, key: str, value: str) -> str:
 def write_measured_power(path: Path, dbm: float) -> None:
     text = path.read_text(encoding="utf-8")
     new = set_toml_value(text, "presence", "measured_power_1m_dbm", f"{dbm:.1f}")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
     try:
-        load(tmp)
-    except ConfigError:
-        tmp.unlink()
-        raise
-    tmp.replace(path)
+        from_mapping(tomllib.loads(new), source=str(path))  # the file changes only if the result is valid
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"not valid TOML: {err}", where=str(path)) from None
+    write_atomic(path, new.encode("utf-8"), mode=path.stat().st_mode & 0o777)
 
 
 def calibrate(path: Path, *, token: str | None, beacon: str | None, seconds: float, write: bool = True) -> int:

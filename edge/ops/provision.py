@@ -9,7 +9,6 @@ replaced (it would orphan the certificate issued for it): delete it to rotate.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import edge
+from edge.atomic import write_atomic
 from edge.config import from_mapping
 from edge.errors import ConfigError, EdgeError
 
@@ -133,12 +133,7 @@ class _Plan:
     def apply(self) -> None:
         for path, data, mode in self.writes:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.chmod(tmp, mode)
-            tmp.replace(path)
+            write_atomic(path, data, mode=mode)
 
 
 def _key_and_csr(plan: _Plan, req: Request) -> None:
