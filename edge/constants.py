@@ -235,6 +235,30 @@ MQTT_DOWNLINK_MAX_BYTES = 4 * 1024 * 1024
 MQTT_CLOSE_TIMEOUT_S = 2.0
 """Bound on the offline status publish and DISCONNECT at shutdown."""
 
+MQTT_RECEIVE_MAX = 16
+"""MQTT 5 Receive Maximum sent on CONNECT: QoS 1 downlinks the broker may have sent us unacknowledged.
+Each is acknowledged after its commit, so this bounds what waits in memory (the default, 65,535,
+let a burst of 2 MB messages take 451 MB); 16 keeps a roster, a withdrawal and a few others moving."""
+
+MQTT_MAX_PACKET_BYTES = MQTT_DOWNLINK_MAX_BYTES + 64 * 1024
+"""MQTT 5 Maximum Packet Size sent on CONNECT: the largest downlink plus its topic and properties; the
+broker drops a bigger message instead of sending it."""
+
+MQTT_INBOX_MAX_BYTES = 8 * 1024 * 1024
+"""Downlink bytes received and waiting for the core's writer before the link stops reading its socket
+(back-pressure through TCP to the broker): two of the largest rosters, a bounded share of 384 MB."""
+
+MQTT_INBOX_MAX_MESSAGES = 256
+"""Downlinks waiting before the link stops reading: QoS 0 messages (shelf readings) are not bounded by
+the Receive Maximum; at ~0.2 ms each this is 50 ms of the writer's work."""
+
+REJECTION_HEALTH_MIN_S = 60.0
+"""A rejected downlink is answered with an ``edge.gateway.health`` event at most this often (the
+counters in the next one carry the rest): a flood of bad messages is counted, not echoed."""
+
+REPLAY_ROWS_MAX = OUTBOX_KEEP_SENT_ROWS
+"""Rows republished for one replay request (``cdp/v1/{store}/{gateway}/replay``): every kept row."""
+
 # --- Shelf interactions (edge.shelf) -------------------------------------------------------------
 
 ATTRIBUTION_MARGIN_DB = 6.0

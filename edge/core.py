@@ -27,7 +27,7 @@ from edge.inputs import Downlink, Item, ShelfReading
 from edge.messages import Withdraw, decode_withdraw
 from edge.presence import Occupant, PresenceEngine, PresenceEvent, Sighting
 from edge.presence_model import ZoneEstimator
-from edge.roster import Roster, parse_roster
+from edge.roster import TOMBSTONES_MAX, Roster, admit, parse_roster
 from edge.router import ORDER_ROSTER, Applied, Decision, Route, Router
 from edge.shelf.messages import ShelfReadingError, parse_shelf_message
 from edge.shelf.recent import Interaction
@@ -35,6 +35,9 @@ from edge.shelf.tracker import ShelfTracker
 from edge.topics import Topics
 
 log = logging.getLogger(__name__)
+
+WITHDRAW_MAX_BYTES = 4096
+"""A withdrawal is a token of at most 128 characters: anything near this size is not one."""
 
 MAX_TICKS_PER_STEP = 400
 """Timer steps run for one jump of the clock; a longer gap (a paused trace, a suspended box) is
@@ -93,7 +96,11 @@ class Core:
         self.router.register(
             Route(self.topics.roster, parse_roster, self._apply_roster, retain=True, order=ORDER_ROSTER, owner="core")
         )
-        self.router.register(Route(self.topics.withdraw, decode_withdraw, self._apply_withdraw, owner="core"))
+        self.router.register(
+            Route(
+                self.topics.withdraw, decode_withdraw, self._apply_withdraw, owner="core", max_bytes=WITHDRAW_MAX_BYTES
+            )
+        )
         self.app = AppCheckins(config)
         """App check-ins (``cdp/v1/{store}/checkin``, presence form) and app presence (edge.checkin)."""
         self._checkin_topic = self.topics.checkin
@@ -204,6 +211,10 @@ class Core:
         """One downlink (MQTT, or a trace's downlink line): a shelf controller's reading, or a CDP
         message through the router. Rejected: counted, logged, the last good state in force."""
         self.counters.downlinks += 1
+        refused = self.router.check(downlink, max_bytes)  # size and depth, before any decoder
+        if refused is not None:
+            self.counters.downlinks_rejected += 1
+            return refused
         if downlink.topic.startswith(self._shelf_prefix):
             # A shelf controller's reading (MQTT or a trace downlink line): validated, then one path.
             try:
@@ -219,7 +230,7 @@ class Core:
             checkin = self._app_checkin(downlink)
             if checkin is not None:
                 return checkin
-        decision = self.router.dispatch(downlink, max_bytes)
+        decision = self.router.dispatch(downlink, max_bytes, checked=True)
         if not decision.routed and downlink.topic in self._unowned:
             decision = self.router.keep_unowned(downlink, max_bytes)
         if decision.rejected is not None:
@@ -262,21 +273,30 @@ class Core:
             self._restoring = False
         roster = self.resolver.roster
         if roster is not None:
-            for token, version in self.withdrawals.items():
-                if version >= roster.version:
-                    self.resolver.withdraw(token)
+            for token in self.withdrawals:
+                self.resolver.withdraw(token)  # a tombstone holds until a newer roster omits the token
         return decisions
 
     def _apply_roster(self, roster: Roster, now: float) -> Applied:
         current = self.resolver.roster
-        if self._restoring and current is not None and roster.version < current.version:
-            return Applied()  # the roster file in force is newer than the last one received
-        kept = {t: v for t, v in self.withdrawals.items() if v >= roster.version}
+        if self._restoring:
+            if current is not None and roster.version < current.version:
+                return Applied()  # the roster file in force is newer than the last one received
+        elif not admit(current, roster, now):  # the version must grow (edge.roster.admit)
+            return Applied(keep=False)  # the same version again: nothing changes
+        listed = {s.token for s in roster.shoppers}
+        # A withdrawal's tombstone stays until a roster newer than it omits the token.
+        kept = {t: v for t, v in self.withdrawals.items() if t in listed or v >= roster.version}
         if kept != self.withdrawals:
             self.withdrawals = kept
             self.withdrawals_changed += 1
-        for token in kept:
-            roster = roster.without(token)
+        if listed.intersection(kept):
+            roster = Roster(
+                roster.version,
+                roster.issued_at,
+                roster.expires_at,
+                tuple(s for s in roster.shoppers if s.token not in kept),
+            )
         purge = self.set_roster(roster, now)
         if self._restoring:
             log.info("roster version %d restored from the last good state", roster.version)
@@ -284,7 +304,10 @@ class Core:
 
     def _apply_withdraw(self, message: Withdraw, now: float) -> Applied:
         roster = self.resolver.roster
+        self.withdrawals.pop(message.token, None)
         self.withdrawals[message.token] = roster.version if roster else 0
+        while len(self.withdrawals) > TOMBSTONES_MAX:
+            del self.withdrawals[next(iter(self.withdrawals))]  # the oldest
         self.withdrawals_changed += 1
         self.withdraw(message.token)
         return Applied(purge=(message.token,))
@@ -324,6 +347,7 @@ class Core:
     def health_event(self, now: float, extra: dict[str, int]) -> Event:
         data: dict[str, object] = dict(asdict(self.counters))
         data.update(self.app.health())
+        data.update(self.router.rejections.health())
         data.update(extra)
         return self._count([self.factory.make(ev.GATEWAY_HEALTH, now, self.config.gateway.gateway, data)])[0]
 

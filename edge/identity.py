@@ -27,6 +27,10 @@ EID_NEIGHBOUR_WINDOWS = 1
 a scanner hearing an advert just across an edge."""
 
 
+EID_COUNTER_MAX = 0xFFFFFFFF
+"""An Eddystone-EID beacon's time counter is 32 bits (the roster's ``t0`` range keeps ``now - t0`` near it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     shopper: Shopper
@@ -55,10 +59,12 @@ class _EidTable:
                 del self._eids[old]
         counter = int(now - ident.t0)
         fresh: list[bytes] = []
-        if counter >= 0:
+        if counter > EID_COUNTER_MAX:  # the beacon's 32-bit counter has run out: it broadcasts nothing we know
+            next_edge = float("inf")
+        elif counter >= 0:
             window = counter >> ident.k
             for w in range(window - EID_NEIGHBOUR_WINDOWS, window + EID_NEIGHBOUR_WINDOWS + 1):
-                if w >= 0 and (w << ident.k) <= 0xFFFFFFFF:
+                if w >= 0 and (w << ident.k) <= EID_COUNTER_MAX:
                     eid = eid_for_counter(ident.tk, ident.k, w << ident.k)
                     self._eids[eid] = shopper
                     fresh.append(eid)

@@ -50,6 +50,8 @@ class StateStore:
         self.db = db
         self.lock = lock
         """The outbox's lock: the connection is shared."""
+        self._saved: dict[str, int] | None = None
+        """The withdrawals as last saved (None: not saved by this process yet)."""
 
     async def open(self) -> None:
         async with self.lock:
@@ -75,14 +77,27 @@ class StateStore:
         return LastGood(payloads, withdrawals)
 
     async def save_withdrawals(self, withdrawals: dict[str, int], now: float) -> None:
-        """The withdrawals in force, replacing the stored set in one transaction."""
+        """The withdrawals in force (the tombstones), replacing the stored set in one transaction:
+        the first time whole, then only what changed since (a flood of withdrawals costs a row
+        each, not a rewrite of every tombstone)."""
+        saved = self._saved
         async with self.lock:
-            await self.db.execute("DELETE FROM withdrawals")
-            await self.db.executemany(
-                "INSERT INTO withdrawals (token, roster_version, at) VALUES (?, ?, ?)",
-                [(token, version, now) for token, version in withdrawals.items()],
-            )
+            if saved is None:
+                await self.db.execute("DELETE FROM withdrawals")
+                gone: list[tuple[str]] = []
+                changed = list(withdrawals.items())
+            else:
+                gone = [(token,) for token in saved.keys() - withdrawals.keys()]
+                changed = [(t, v) for t, v in withdrawals.items() if saved.get(t) != v]
+            if gone:
+                await self.db.executemany("DELETE FROM withdrawals WHERE token = ?", gone)
+            if changed:
+                await self.db.executemany(
+                    "INSERT OR REPLACE INTO withdrawals (token, roster_version, at) VALUES (?, ?, ?)",
+                    [(token, version, now) for token, version in changed],
+                )
             await self.db.commit()
+        self._saved = dict(withdrawals)
 
     async def add_withdrawal(self, token: str, roster_version: int, now: float) -> None:
         async with self.lock:

@@ -51,6 +51,8 @@ class Pipeline:
         self._pending: list[Event] = []
         self._next_health: float | None = None
         self._health_due = float("-inf")
+        self._rejected_health_at = float("-inf")
+        """No health event for a rejected downlink before this (edge.constants.REJECTION_HEALTH_MIN_S)."""
         self._source: Source | None = None
         self.health_extra: list[Callable[[], dict[str, int]]] = []
         """More counters for ``edge.gateway.health`` (the services' reports), each called per health event."""
@@ -195,7 +197,9 @@ class Pipeline:
         decision = self.core.decide(message, max_bytes)
         self._pending.extend(decision.events)
         await self._settle(decision, now, keep=True)
-        if decision.rejected is not None:
+        if decision.rejected is not None and not now < self._rejected_health_at < now + c.REJECTION_HEALTH_MIN_S:
+            # At most one health event per minute for rejections (a flood is counted, not echoed).
+            self._rejected_health_at = now + c.REJECTION_HEALTH_MIN_S
             self._pending.append(self.core.health_event(now, await self._health_counters()))
         await self.flush()
         return decision

@@ -16,7 +16,7 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -37,52 +37,100 @@ class RosterFieldError(RosterError):
         super().__init__(f"roster rejected: {field}: {problem}")
 
 
+class RosterRefusedError(RosterError):
+    """A valid roster that is not put in force: ``reason`` is ``stale`` (older than the one in
+    force: a re-delivered old snapshot would bring back shoppers who withdrew since) or
+    ``expired`` (already expired on arrival: it would drop everyone). The last good one stays."""
+
+    def __init__(self, problem: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"roster refused: {problem}")
+
+
+def admit(current: Roster | None, incoming: Roster, now: float) -> bool:
+    """Whether ``incoming`` replaces ``current`` at ``now``: True, put it in force; False, the same
+    version again (idempotent: nothing changes). Raises :class:`RosterRefusedError`: the version must
+    grow, and a roster already expired on arrival is refused."""
+    if incoming.expired(now):
+        raise RosterRefusedError(f"version {incoming.version} had expired when it arrived", reason="expired")
+    if current is None or incoming.version > current.version:
+        return True
+    if incoming.version < current.version:
+        raise RosterRefusedError(
+            f"version {incoming.version} is older than the version {current.version} in force", reason="stale"
+        )
+    return False
+
+
+TOMBSTONES_MAX = 100_000
+"""Consent withdrawals remembered (a tombstone per token until a newer roster omits it): one per
+shopper of the largest roster; past it (a flood of withdrawals for unknown tokens) the oldest go."""
+
+
 FACE_EMBEDDING_FLOATS = 128
 """SFace embeddings are 128 float32 values."""
 
 
+VERSION_MAX = 2**63 - 1
+"""A roster version is stored as SQLite's signed 64-bit INTEGER."""
+T0_MAX = 2**32 - 1
+"""An Eddystone-EID beacon's counter is 32 bits: its t0 is a Unix time in 0..2^32-1 (until 2106)."""
+SHOPPERS_MAX = 100_000
+"""Shoppers in one snapshot: a store's opted-in shoppers, far more than fit the 4 MiB downlink limit."""
+IDS_MAX = 16
+"""Identifiers per shopper (a phone, a tag, a card, ...)."""
+LABELS_MAX = 256
+"""Scopes, segments or recent purchases per shopper."""
+
+_Token = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+_Label = Annotated[str, msgspec.Meta(max_length=128)]
+_Hex = Annotated[str, msgspec.Meta(max_length=64)]
+_Time = Annotated[str, msgspec.Meta(max_length=64)]
+_U16 = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
+
+
 class _IBeaconId(msgspec.Struct, tag_field="type", tag="ibeacon", forbid_unknown_fields=True):
-    uuid: str
-    major: int
-    minor: int
+    uuid: Annotated[str, msgspec.Meta(max_length=64)]
+    major: _U16
+    minor: _U16
 
 
 class _UidId(msgspec.Struct, tag_field="type", tag="eddystone-uid", forbid_unknown_fields=True):
-    namespace: str
-    instance: str
+    namespace: _Hex
+    instance: _Hex
 
 
 class _EidId(msgspec.Struct, tag_field="type", tag="eddystone-eid", forbid_unknown_fields=True):
-    tk: str
-    k: int
-    t0: int
+    tk: _Hex
+    k: Annotated[int, msgspec.Meta(ge=0, le=15)]
+    t0: Annotated[int, msgspec.Meta(ge=0, le=T0_MAX)]
 
 
 class _Prefs(msgspec.Struct, forbid_unknown_fields=False):
     large_text: bool = False
-    language: str | None = None
+    language: Annotated[str, msgspec.Meta(max_length=35)] | None = None
 
 
 class _Face(msgspec.Struct, forbid_unknown_fields=True):
-    model: str
-    embedding: str
+    model: Annotated[str, msgspec.Meta(max_length=64)]
+    embedding: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
 class _Shopper(msgspec.Struct, forbid_unknown_fields=False):
-    token: str
-    scopes: list[str]
-    ids: list[_IBeaconId | _UidId | _EidId]
-    segments: list[str] = msgspec.field(default_factory=list)
-    recent_purchases: list[str] = msgspec.field(default_factory=list)
+    token: _Token
+    scopes: Annotated[list[_Label], msgspec.Meta(max_length=LABELS_MAX)]
+    ids: Annotated[list[_IBeaconId | _UidId | _EidId], msgspec.Meta(max_length=IDS_MAX)]
+    segments: Annotated[list[_Label], msgspec.Meta(max_length=LABELS_MAX)] = msgspec.field(default_factory=list)
+    recent_purchases: Annotated[list[_Label], msgspec.Meta(max_length=LABELS_MAX)] = msgspec.field(default_factory=list)
     prefs: _Prefs = msgspec.field(default_factory=_Prefs)
     face: _Face | None = None
 
 
 class _Roster(msgspec.Struct, forbid_unknown_fields=False):
-    version: int
-    issued_at: str
-    expires_at: str
-    shoppers: list[_Shopper]
+    version: Annotated[int, msgspec.Meta(ge=0, le=VERSION_MAX)]
+    issued_at: _Time
+    expires_at: _Time
+    shoppers: Annotated[list[_Shopper], msgspec.Meta(max_length=SHOPPERS_MAX)]
 
 
 @dataclass(frozen=True, slots=True)

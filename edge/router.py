@@ -1,10 +1,14 @@
 """The one downlink router: every part that takes a downlink registers ``(topic, decode, apply)``.
 
 MQTT and a trace's downlink lines go through the same :meth:`Router.dispatch`: the payload is
-checked for size, decoded (the part's validation), applied (a state change, its events), and the
-answer is a :class:`Decision` the pipeline acts on: events to commit, tokens whose rows to purge,
-a payload to keep as the last good state, or the reason it was rejected (counted and logged, the
-last good state stays in force). Pure: no I/O, no clock; the caller passes ``now``.
+checked for size (the route's own limit) and nesting depth (:mod:`edge.limits`), decoded (the
+part's validation), applied (a state change, its events), and the answer is a :class:`Decision`
+the pipeline acts on: events to commit, tokens whose rows to purge, a payload to keep as the last
+good state, or why it was rejected. Whatever a part's ``decode`` or ``apply`` raises (a schema
+error, ``RecursionError``, a bug) is caught here, counted by reason (:class:`Rejections`) and
+answered as rejected, so the broker's message is acknowledged and the last good state stays in
+force. Rejections are logged once per topic and reason per minute with a count, never with a
+payload value. Pure: no I/O, no clock; the caller passes ``now``.
 
 Routes that keep their last good payload (``retain``) are restored at start by the pipeline, in
 one fixed order (``order``, then the topic) whatever order the parts registered in, and before
@@ -23,6 +27,7 @@ import msgspec
 from edge.errors import DownlinkError, RosterError
 from edge.events import Event
 from edge.inputs import Downlink
+from edge.limits import JSON_DEPTH_MAX, scrub, too_deep
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,18 @@ ORDER_CONFIG = 30
 ORDER_DEFAULT = 50
 """Restore order of a part that names none: after the store's own state."""
 
+REJECTION_LOG_WINDOW_S = 60.0
+"""One log line per topic and reason in this window (the first at once, then the count): a flood
+of bad downlinks costs a line a minute, not one per message."""
+
+TOO_LARGE = "too_large"
+TOO_DEEP = "too_deep"
+MALFORMED = "malformed"
+INVALID = "invalid"
+FAILED = "failed"
+"""Rejection reasons (health counters ``rejected_<reason>``); a part's error may name its own with
+a ``reason`` attribute (a roster older than the one in force: ``stale``, already expired: ``expired``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Applied:
@@ -48,6 +65,8 @@ class Applied:
     events: list[Event] = field(default_factory=list)
     purge: tuple[str, ...] = ()
     """Tokens withdrawn by it: their unsent rows are purged and an acknowledgement follows."""
+    keep: bool = True
+    """Keep the payload as the last good state (False: nothing changed, e.g. the same roster again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,8 @@ class Route(Generic[T]):
     """``topic`` is a prefix (the shelf controllers' ``edge/v1/{store}/shelf/``)."""
     owner: str = ""
     """Who registered it, for log lines."""
+    max_bytes: int | None = None
+    """This topic's size limit (None: the router's); the lower of it and the sender's applies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +98,58 @@ class Decision:
     keep: bytes | None = None
     """The payload to keep as the topic's last good state (a retained route's accepted payload)."""
     rejected: str | None = None
-    """Why it was rejected; None: applied (or ignored: no route)."""
+    """Why it was rejected, without payload values; None: applied (or ignored: no route)."""
     routed: bool = True
+    reason: str | None = None
+    """The rejection's reason code (``too_large``, ``too_deep``, ``malformed``, ``invalid``, ...)."""
+
+
+class Rejections:
+    """Rejected downlinks counted by reason and logged at most once per topic and reason per
+    :data:`REJECTION_LOG_WINDOW_S` (the first at once; later ones with the count since)."""
+
+    def __init__(self, window_s: float = REJECTION_LOG_WINDOW_S) -> None:
+        self.window_s = window_s
+        self.counts: dict[str, int] = {}
+        self.total = 0
+        self._logged: dict[tuple[str, str], tuple[float, int]] = {}
+        """(topic, reason) → (when last logged, rejections since, not logged)."""
+
+    def note(self, topic: str, reason: str, detail: str, now: float) -> None:
+        self.total += 1
+        self.counts[reason] = self.counts.get(reason, 0) + 1
+        key = (topic, reason)
+        last = self._logged.get(key)
+        if last is not None and now - last[0] < self.window_s and now >= last[0]:
+            self._logged[key] = (last[0], last[1] + 1)
+            return
+        self._logged[key] = (now, 0)
+        more = f"; {last[1]} more since the last line" if last is not None and last[1] else ""
+        log.error("%s: %s (the last good state stays in force)%s", topic, detail, more)
+
+    def health(self) -> dict[str, int]:
+        """``rejected_<reason>`` counters for ``edge.gateway.health``."""
+        return {f"rejected_{reason}": count for reason, count in sorted(self.counts.items())}
+
+
+def _where(err: BaseException) -> str:
+    """``KeyError at edge/x.py:12``: the exception's type and innermost frame, never its message
+    (it may quote a payload value)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return type(err).__name__
+    return f"{type(err).__name__} at {tb.tb_frame.f_code.co_filename.rsplit('/', 2)[-1]}:{tb.tb_lineno}"
 
 
 class Router:
     """Routes by exact topic, then by prefix; see the module docstring."""
 
-    def __init__(self, *, max_bytes: int) -> None:
+    def __init__(self, *, max_bytes: int, max_depth: int = JSON_DEPTH_MAX) -> None:
         self.max_bytes = max_bytes
+        self.max_depth = max_depth
+        self.rejections = Rejections()
         self._exact: dict[str, Route[Any]] = {}
         self._prefixes: list[Route[Any]] = []
 
@@ -120,41 +184,68 @@ class Router:
         routes = [r for r in self._exact.values() if r.retain]
         return sorted(routes, key=lambda r: (r.order, r.topic))
 
-    def dispatch(self, downlink: Downlink, max_bytes: int | None = None) -> Decision:
+    def dispatch(self, downlink: Downlink, max_bytes: int | None = None, *, checked: bool = False) -> Decision:
         """Check, decode and apply one downlink; see :class:`Decision`. ``max_bytes``: the
-        sender's limit when lower than the router's. Payloads are never logged."""
+        sender's limit when lower than the route's; ``checked``: :meth:`check` passed it already.
+        Never raises for any payload."""
         topic = downlink.topic
         route = self.route_for(topic)
         if route is None:
             return Decision(topic, routed=False)
-        size, limit = len(downlink.payload), min(self.max_bytes, max_bytes or self.max_bytes)
-        if size > limit:
-            return self._reject(topic, f"{size} bytes is over the {limit} byte limit")
+        if not checked:
+            refused = self._check(downlink, route.max_bytes, max_bytes)
+            if refused is not None:
+                return refused
         try:
             applied = route.apply(route.decode(downlink.payload), downlink.at)
         except (DownlinkError, RosterError) as err:
-            return self._reject(topic, str(err))
-        except ValueError as err:  # msgspec's DecodeError and ValidationError derive from it
-            return self._reject(topic, f"rejected: {err}")
+            return self._reject(downlink, getattr(err, "reason", INVALID), scrub(str(err)))
+        except msgspec.ValidationError as err:
+            return self._reject(downlink, INVALID, f"rejected: {scrub(str(err))}")
+        except msgspec.DecodeError as err:
+            return self._reject(downlink, MALFORMED, f"rejected: {scrub(str(err))}")
+        except RecursionError:
+            return self._reject(downlink, TOO_DEEP, "rejected: nests too deep")
+        except ValueError as err:
+            return self._reject(downlink, INVALID, f"rejected: {scrub(str(err))}")
+        except Exception as err:  # noqa: BLE001 - a part's bug must not end the link: counted, acknowledged
+            return self._reject(downlink, FAILED, f"rejected: the {route.owner or 'part'} raised {_where(err)}")
         if isinstance(applied, Applied):
-            events, purge = applied.events, applied.purge
+            events, purge, keep = applied.events, applied.purge, applied.keep
         else:
-            events, purge = applied, ()
-        return Decision(topic, events, purge, downlink.payload if route.retain else None)
+            events, purge, keep = applied, (), True
+        return Decision(topic, events, purge, downlink.payload if route.retain and keep else None)
 
     def keep_unowned(self, downlink: Downlink, max_bytes: int | None = None) -> Decision:
         """A retained topic no part has a route for: kept as its last good state if it is a JSON
         object (a later start with its part configured restores it), else rejected."""
-        size, limit = len(downlink.payload), min(self.max_bytes, max_bytes or self.max_bytes)
-        if size > limit:
-            return self._reject(downlink.topic, f"{size} bytes is over the {limit} byte limit")
+        refused = self._check(downlink, None, max_bytes)
+        if refused is not None:
+            return refused
         try:
             _any_object.decode(downlink.payload)
-        except msgspec.DecodeError as err:
-            return self._reject(downlink.topic, f"not a JSON object: {err}")
+        except (msgspec.DecodeError, RecursionError) as err:
+            return self._reject(downlink, MALFORMED, f"not a JSON object: {scrub(str(err))}")
         return Decision(downlink.topic, keep=downlink.payload)
 
-    @staticmethod
-    def _reject(topic: str, reason: str) -> Decision:
-        log.error("%s: %s (the last good state stays in force)", topic, reason)
-        return Decision(topic, rejected=reason)
+    def check(self, downlink: Downlink, max_bytes: int | None = None) -> Decision | None:
+        """The size (the topic's route's limit, the sender's) and depth limits for any downlink,
+        routed or not (a shelf reading, a check-in read before its route): a rejection, or None."""
+        route = self.route_for(downlink.topic)
+        return self._check(downlink, route.max_bytes if route is not None else None, max_bytes)
+
+    def _check(self, downlink: Downlink, route_max: int | None, sender_max: int | None) -> Decision | None:
+        """The size and depth limits: a rejection, or None."""
+        limit = min(route_max or self.max_bytes, sender_max or self.max_bytes, self.max_bytes)
+        size = len(downlink.payload)
+        if size > limit:
+            return self._reject(downlink, TOO_LARGE, f"{size} bytes is over the {limit} byte limit")
+        if too_deep(downlink.payload, self.max_depth):
+            return self._reject(
+                downlink, TOO_DEEP, f"nests deeper than {self.max_depth} levels (or its brackets do not balance)"
+            )
+        return None
+
+    def _reject(self, downlink: Downlink, reason: str, detail: str) -> Decision:
+        self.rejections.note(downlink.topic, reason, detail, downlink.at)
+        return Decision(downlink.topic, rejected=detail, reason=reason)

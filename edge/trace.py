@@ -2,7 +2,9 @@
 
 The first line is a header with the wall-clock ``start``; every other line has ``t`` (seconds since
 start) and a ``kind``: ``ble``, ``shelf`` or ``downlink``. A bad line raises :class:`TraceError`
-naming the file, the line and the problem.
+naming the file, the line and the problem, whatever is wrong with it: too long
+(:data:`LINE_MAX_BYTES`), nesting too deep (:mod:`edge.limits`), malformed, out of range, or
+anything the decoder raises (``RecursionError`` included) — never a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import msgspec
 
 from edge.errors import TraceError
 from edge.inputs import Advertisement, Downlink, Item, ShelfReading
+from edge.limits import scrub, too_deep
 from edge.timefmt import format_time as format_time  # re-exported: the trace format writes this time
 from edge.timefmt import parse_start as parse_start
 
@@ -31,33 +34,47 @@ class _Header(msgspec.Struct, tag_field="kind", tag="header", forbid_unknown_fie
 T_MAX_S = 10 * 365 * 86_400.0
 """A trace longer than ten years is a corrupt ``t``, not a recording."""
 
+LINE_MAX_BYTES = 8 * 1024 * 1024
+"""Longest line read: a downlink line holds at most a 4 MiB payload (the MQTT limit), escaped."""
+
 _T = Annotated[float, msgspec.Meta(ge=0.0, le=T_MAX_S)]
 _Rssi = Annotated[int, msgspec.Meta(ge=RSSI_MIN_DBM, le=RSSI_MAX_DBM)]
 _CompanyId = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
+_TxPower = Annotated[int, msgspec.Meta(ge=-127, le=127)]
+_Name = Annotated[str, msgspec.Meta(max_length=256)]
+"""Scanner ids, addresses, local names, UUIDs, shelf and SKU ids, topics: short words."""
+_AdvHex = Annotated[str, msgspec.Meta(max_length=512)]
+"""An advertisement's data as hex: an extended advertisement carries at most 255 bytes."""
+_FIELDS_MAX = 64
+"""Entries of an advertisement's manufacturer data, service data or service UUIDs."""
 
 
 class _Ble(msgspec.Struct, tag_field="kind", tag="ble", gc=False):
     t: _T
-    scanner: str
-    address: str
+    scanner: _Name
+    address: _Name
     rssi: _Rssi
-    tx_power: int | None = None
-    local_name: str | None = None
-    manufacturer_data: dict[_CompanyId, str] = msgspec.field(default_factory=dict)
-    service_data: dict[str, str] = msgspec.field(default_factory=dict)
-    service_uuids: list[str] = msgspec.field(default_factory=list)
+    tx_power: _TxPower | None = None
+    local_name: _Name | None = None
+    manufacturer_data: Annotated[dict[_CompanyId, _AdvHex], msgspec.Meta(max_length=_FIELDS_MAX)] = msgspec.field(
+        default_factory=dict
+    )
+    service_data: Annotated[dict[_Name, _AdvHex], msgspec.Meta(max_length=_FIELDS_MAX)] = msgspec.field(
+        default_factory=dict
+    )
+    service_uuids: Annotated[list[_Name], msgspec.Meta(max_length=_FIELDS_MAX)] = msgspec.field(default_factory=list)
 
 
 class _Shelf(msgspec.Struct, tag_field="kind", tag="shelf"):
     t: _T
-    shelf: str
+    shelf: _Name
     action: Literal["pickup", "putback", "touch"]
-    sku: str
+    sku: _Name
 
 
 class _Downlink(msgspec.Struct, tag_field="kind", tag="downlink"):
     t: _T
-    topic: str
+    topic: _Name
     payload: msgspec.Raw
 
 
@@ -67,6 +84,22 @@ _encoder = msgspec.json.Encoder()
 
 
 _fromhex = bytes.fromhex
+
+
+def _decode(raw: bytes) -> _Line:
+    """One line decoded; raises ValueError (its message without payload values) for any bad line."""
+    try:
+        return _decoder.decode(raw)
+    except msgspec.DecodeError as err:
+        if len(raw) > LINE_MAX_BYTES:
+            raise ValueError(f"the line is over {LINE_MAX_BYTES} bytes") from None
+        if too_deep(raw):
+            raise ValueError("the line nests too deep (or its brackets do not balance)") from None
+        raise ValueError(scrub(str(err))) from None
+    except RecursionError:
+        raise ValueError("the line nests too deep") from None
+    except Exception as err:  # noqa: BLE001 - any bad line is file:line, never a traceback
+        raise ValueError(f"cannot decode the line: {type(err).__name__}") from None
 
 
 def _to_item(line: _Ble | _Shelf | _Downlink, start: float) -> Item:
@@ -96,6 +129,17 @@ def _to_item(line: _Ble | _Shelf | _Downlink, start: float) -> Item:
     return Downlink(at=start + line.t, topic=line.topic, payload=bytes(line.payload))
 
 
+def _bounded_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """The file's lines; one over :data:`LINE_MAX_BYTES` is cut there (its decoding then fails as
+    too long) and the rest of it skipped, so a line without an end never fills the memory."""
+    readline = handle.readline
+    while line := readline(LINE_MAX_BYTES + 1):
+        if len(line) > LINE_MAX_BYTES and not line.endswith(b"\n"):
+            while (rest := readline(LINE_MAX_BYTES)) and not rest.endswith(b"\n"):
+                pass
+        yield line
+
+
 class TraceReader:
     """Reads a trace line by line; ``start`` is known once the header has been read.
 
@@ -116,7 +160,7 @@ class TraceReader:
             handle = path.open("rb")
         except OSError as err:
             raise TraceError(f"cannot open the trace: {err.strerror}", path=str(path), line=0) from None
-        return cls(iter(handle), path=str(path), handle=handle)
+        return cls(_bounded_lines(handle), path=str(path), handle=handle)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -128,8 +172,8 @@ class TraceReader:
             if not raw.strip():
                 continue
             try:
-                line = _decoder.decode(raw)
-            except msgspec.DecodeError as err:
+                line = _decode(raw)
+            except ValueError as err:
                 raise TraceError(f"bad header: {err}", path=self.path, line=self.line_no) from None
             if not isinstance(line, _Header):
                 raise TraceError(
@@ -154,8 +198,8 @@ class TraceReader:
         for raw in self._lines:
             self.line_no += 1
             try:
-                line = _decoder.decode(raw)
-            except msgspec.DecodeError as err:
+                line = _decode(raw)
+            except ValueError as err:
                 if not raw.strip():
                     continue
                 raise TraceError(str(err), path=self.path, line=self.line_no) from None
@@ -163,8 +207,8 @@ class TraceReader:
                 raise TraceError("a second header line", path=self.path, line=self.line_no)
             try:
                 return _to_item(line, start)  # type: ignore[arg-type]
-            except ValueError as err:
-                raise TraceError(str(err), path=self.path, line=self.line_no) from None
+            except Exception as err:  # noqa: BLE001 - any bad line is file:line, never a traceback
+                raise TraceError(scrub(str(err)), path=self.path, line=self.line_no) from None
         raise StopIteration
 
 

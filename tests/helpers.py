@@ -15,6 +15,8 @@ from edge.trace import format_time
 
 START = 1_795_428_000.0
 """2026-11-23T10:00:00Z, the trace start the tests use."""
+FAR_FUTURE = START + 10 * 365 * 86_400.0
+"""A roster expiry for tests on the wall clock: a roster already expired on arrival is refused."""
 
 CARD_UUID = uuid.UUID("f7826da6-4fa2-4e98-8024-bc5b71e0893e")
 TK = bytes.fromhex("00112233445566778899aabbccddeeff")

@@ -78,7 +78,9 @@ async def test_restore_order_is_the_same_whatever_the_scheduling(tmp_path: Path,
         rng.shuffle(topics)
         for topic in topics:  # received in a random order
             assert (await gateway.ports.deliver(Downlink(now, topic, b"{}"), None)).rejected is None
-        roster = await gateway.ports.deliver(Downlink(now, gateway.ports.topics.roster, roster_bytes(version=4)), None)
+        roster = await gateway.ports.deliver(
+            Downlink(now, gateway.ports.topics.roster, roster_bytes(version=4, expires=now + 86_400)), None
+        )
         assert roster.rejected is None
     for attempt in range(3):  # each restart: another registration order and other start delays
         log: list[str] = []

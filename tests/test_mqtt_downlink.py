@@ -17,7 +17,7 @@ from edge.app import Gateway
 from edge.sync.downlink import Downlinks, Incoming
 from edge.sync.state import StateStore
 from edge.sync.topics import Topics
-from tests.helpers import roster_bytes
+from tests.helpers import FAR_FUTURE, roster_bytes
 from tests.mosquitto import Collector, Mosquitto
 from tests.test_mqtt_sync import TOPIC, make_config, source, wait_until
 
@@ -45,7 +45,7 @@ async def _apply_bad(state_dir: Path, topic: str, payload: bytes) -> None:
         store = StateStore(gateway.outbox.db, gateway.outbox.lock)
         await store.open()
         downlinks = Downlinks(gateway.ports, max_bytes=1000)
-        await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2), 1, 1))
+        await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2, expires=FAR_FUTURE), 1, 1))
         good = core.resolver.roster
         before = core.counters.downlinks_rejected
         downlinks.on_message(None, topic, payload, 2, 1)
@@ -54,7 +54,9 @@ async def _apply_bad(state_dir: Path, topic: str, payload: bytes) -> None:
             assert events[-1].type == ev.GATEWAY_HEALTH
         if topic == TOPICS.roster:
             assert core.resolver.roster is good or core.counters.downlinks_rejected == before
-        assert (await store.load())[TOPICS.roster] == roster_bytes(version=2) or topic == TOPICS.roster
+        assert (await store.load())[TOPICS.roster] == roster_bytes(
+            version=2, expires=FAR_FUTURE
+        ) or topic == TOPICS.roster
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,7 +71,7 @@ async def test_oversized_downlink_is_rejected(tmp_path: Path) -> None:
         store = StateStore(gateway.outbox.db, gateway.outbox.lock)
         await store.open()
         downlinks = Downlinks(gateway.ports, max_bytes=100)
-        await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2), 1, 1))
+        await downlinks.apply(Incoming(None, TOPICS.roster, roster_bytes(version=2, expires=FAR_FUTURE), 1, 1))
         assert gateway.core.counters.downlinks_rejected == 1
         assert gateway.core.resolver.roster is None
 
@@ -78,7 +80,7 @@ async def test_withdrawal_within_100_ms_and_purge_within_1_s(tmp_path: Path) -> 
     with Mosquitto(tmp_path / "broker") as broker:
         cdp = Collector(broker, (f"{TOPIC}/events/#",))
         try:
-            cdp.publish("cdp/v1/store-1/roster", roster_bytes(version=1), retain=True)
+            cdp.publish("cdp/v1/store-1/roster", roster_bytes(version=1, expires=FAR_FUTURE), retain=True)
             async with Gateway(make_config(tmp_path, broker.url), source()) as gateway:
                 core = gateway.core
                 await wait_until(lambda: core.resolver.roster is not None)

@@ -20,7 +20,7 @@ from edge.app import Gateway
 from edge.beacons.replay import ItemsSource
 from edge.config import Config, from_mapping
 from edge.inputs import Item, ShelfReading
-from tests.helpers import card_advert, roster_bytes
+from tests.helpers import FAR_FUTURE, card_advert, roster_bytes
 from tests.mosquitto import Amqtt, Broker, Collector, Mosquitto
 
 TOPIC = "edge/v1/store-1/gw-1"
@@ -104,7 +104,7 @@ async def test_roster_and_withdrawal_downlinks(broker: tuple[Broker, str], tmp_p
     server, protocol = broker
     cdp = Collector(server, (f"{TOPIC}/#",), mqtt5=protocol == "5")
     try:
-        cdp.publish("cdp/v1/store-1/roster", roster_bytes(version=3), retain=True)
+        cdp.publish("cdp/v1/store-1/roster", roster_bytes(version=3, expires=FAR_FUTURE), retain=True)
         config = make_config(tmp_path, server.url, protocol=protocol)
         async with Gateway(config, source()) as gateway:
             core = gateway.core

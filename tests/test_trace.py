@@ -48,7 +48,7 @@ def test_items_round_trip_through_lines() -> None:
     ("line", "what"),
     [
         (b'{"t": 1, "kind": "ble"}', "missing required field `scanner`"),
-        (b'{"t": 1, "kind": "bogus"}', "Invalid value 'bogus'"),
+        (b'{"t": 1, "kind": "bogus"}', "Invalid value '…' - at `$.kind`"),
         (
             b'{"t": -1, "kind": "shelf", "shelf": "s", "action": "pickup", "sku": "1"}',
             "expected `float` >= 0.0 - at `$.t`",

@@ -45,7 +45,13 @@ _Image = Annotated[
         description="a file name in the local content cache (no directories)",
     ),
 ]
-_Time = Annotated[str, msgspec.Meta(description="RFC 3339 time")]
+_Time = Annotated[str, msgspec.Meta(max_length=64, description="RFC 3339 time")]
+_Word = Annotated[str, msgspec.Meta(max_length=128)]
+"""A segment, SKU or zone tag."""
+_LIST_MAX = 1000
+"""Entries of a list in an offers or rules message (offers, SKUs, tokens, windows...): a store's whole
+catalogue fits; the 4 MiB downlink limit bounds the total."""
+_Version = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 _HourMinute = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 
 
@@ -59,14 +65,18 @@ class Target(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Who may see the offer: listed tokens, or members of listed segments; both empty: every
     opted-in shopper (with the ``personalization`` scope)."""
 
-    tokens: list[Annotated[str, msgspec.Meta(min_length=1, max_length=128)]] = msgspec.field(default_factory=list)
-    segments: list[str] = msgspec.field(default_factory=list)
+    tokens: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=128)]], msgspec.Meta(max_length=_LIST_MAX)
+    ] = msgspec.field(default_factory=list)
+    segments: Annotated[list[_Word], msgspec.Meta(max_length=_LIST_MAX)] = msgspec.field(default_factory=list)
 
 
 class Daypart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A weekly window in the catalogue's time zone; ``days`` 0 = Monday."""
 
-    days: list[Annotated[int, msgspec.Meta(ge=0, le=6)]] = msgspec.field(default_factory=lambda: list(range(7)))
+    days: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=6)]], msgspec.Meta(max_length=7)] = msgspec.field(
+        default_factory=lambda: list(range(7))
+    )
     start: _HourMinute = "00:00"
     end: _HourMinute = "24:00"
 
@@ -79,14 +89,15 @@ class ScheduleWindow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     ``from`` crosses midnight, ``days`` and ``dates`` (first and last day, inclusive) name the day the
     window opens. Every key optional: every day, all day, any date."""
 
-    days: list[_DayName] = msgspec.field(default_factory=lambda: list(DAY_NAMES))
+    days: Annotated[list[_DayName], msgspec.Meta(max_length=7)] = msgspec.field(default_factory=lambda: list(DAY_NAMES))
     start: _HourMinute = msgspec.field(default="00:00", name="from")
     end: _HourMinute = msgspec.field(default="24:00", name="to")
     dates: Annotated[list[dt.date], msgspec.Meta(min_length=2, max_length=2)] | None = None
 
 
 _Schedule = Annotated[
-    list[ScheduleWindow], msgspec.Meta(description="windows in which it may play (any open: plays); empty: always")
+    list[ScheduleWindow],
+    msgspec.Meta(max_length=_LIST_MAX, description="windows in which it may play (any open: plays); empty: always"),
 ]
 
 
@@ -94,16 +105,16 @@ class OfferSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     id: _Id
     campaign: _Id
     headline: _Texts
-    text: dict[_Lang, str] = msgspec.field(default_factory=dict)
+    text: dict[_Lang, Annotated[str, msgspec.Meta(max_length=2000)]] = msgspec.field(default_factory=dict)
     price: Price | None = None
     image: _Image | None = None
     category: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    skus: list[str] = msgspec.field(default_factory=list)
+    skus: Annotated[list[_Word], msgspec.Meta(max_length=_LIST_MAX)] = msgspec.field(default_factory=list)
     target: Target = msgspec.field(default_factory=Target)
-    zones: list[_Id] = msgspec.field(default_factory=list)
+    zones: Annotated[list[_Id], msgspec.Meta(max_length=_LIST_MAX)] = msgspec.field(default_factory=list)
     valid_from: _Time | None = None
     valid_until: _Time | None = None
-    dayparts: list[Daypart] = msgspec.field(default_factory=list)
+    dayparts: Annotated[list[Daypart], msgspec.Meta(max_length=_LIST_MAX)] = msgspec.field(default_factory=list)
     schedule: _Schedule = msgspec.field(default_factory=list)
     public_safe: bool = False
     """The offer states nothing personal when bystanders see it: a targeted offer in a sensitive
@@ -117,7 +128,7 @@ class OfferSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
 class PlaylistItemSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     id: _Id
     headline: _Texts
-    text: dict[_Lang, str] = msgspec.field(default_factory=dict)
+    text: dict[_Lang, Annotated[str, msgspec.Meta(max_length=2000)]] = msgspec.field(default_factory=dict)
     image: _Image | None = None
     duration_s: Annotated[float, msgspec.Meta(ge=1.0, le=300.0)] = c.SIGNAGE_PLAY_S
     schedule: _Schedule = msgspec.field(default_factory=list)
@@ -126,24 +137,26 @@ class PlaylistItemSpec(msgspec.Struct, forbid_unknown_fields=False, kw_only=True
 class OffersPayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     """``cdp/v1/{store}/offers`` (retained): the whole catalogue and the generic playlist."""
 
-    version: Annotated[int, msgspec.Meta(ge=0)]
+    version: _Version
     issued_at: _Time
-    timezone: str = "UTC"
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "UTC"
     default_language: _Lang = "en"
-    offers: list[OfferSpec]
-    playlist: list[PlaylistItemSpec] = msgspec.field(default_factory=list)
+    offers: Annotated[list[OfferSpec], msgspec.Meta(max_length=_LIST_MAX)]
+    playlist: Annotated[list[PlaylistItemSpec], msgspec.Meta(max_length=_LIST_MAX)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class ExclusionSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Never an offer of ``category`` on a screen whose zone has any of ``zone_tags``."""
 
     category: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    zone_tags: Annotated[list[str], msgspec.Meta(min_length=1)]
+    zone_tags: Annotated[list[_Word], msgspec.Meta(min_length=1, max_length=_LIST_MAX)]
 
 
 class CapsSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    shopper_offer_per_day: Annotated[int, msgspec.Meta(ge=0)] = c.SIGNAGE_CAP_SHOPPER_OFFER_PER_DAY
-    screen_offer_per_hour: Annotated[int, msgspec.Meta(ge=0)] = c.SIGNAGE_CAP_SCREEN_OFFER_PER_HOUR
+    shopper_offer_per_day: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = c.SIGNAGE_CAP_SHOPPER_OFFER_PER_DAY
+    screen_offer_per_hour: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = c.SIGNAGE_CAP_SCREEN_OFFER_PER_HOUR
 
 
 class HoldoutSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -153,9 +166,9 @@ class HoldoutSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class RulesPayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
     """``cdp/v1/{store}/rules`` (retained): exclusions, frequency caps, the holdout share."""
 
-    version: Annotated[int, msgspec.Meta(ge=0)]
+    version: _Version
     issued_at: _Time
-    exclusions: list[ExclusionSpec] = msgspec.field(default_factory=list)
+    exclusions: Annotated[list[ExclusionSpec], msgspec.Meta(max_length=_LIST_MAX)] = msgspec.field(default_factory=list)
     exclude_recent_purchases: bool = True
     caps: CapsSpec = msgspec.field(default_factory=CapsSpec)
     holdout: HoldoutSpec = msgspec.field(default_factory=HoldoutSpec)

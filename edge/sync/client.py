@@ -61,6 +61,8 @@ class LinkSettings:
     session_expiry_s: int = c.MQTT_SESSION_EXPIRY_S
     inflight_max: int = c.MQTT_INFLIGHT_MAX
     connect_timeout_s: float = c.MQTT_CONNECT_TIMEOUT_S
+    receive_max: int = c.MQTT_RECEIVE_MAX
+    max_packet_bytes: int = c.MQTT_MAX_PACKET_BYTES
 
     @classmethod
     def from_config(cls, config: Config) -> LinkSettings:
@@ -125,6 +127,10 @@ class Link:
         self._sock: socket.socket | None = None
         self._fd = -1
         self._loop_thread = threading.get_ident()
+        self.paused = False
+        """Not reading the socket (:meth:`pause`)."""
+        self.failures = 0
+        """Messages the handler raised on (acknowledged, dropped)."""
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -165,6 +171,7 @@ class Link:
     def _socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         self._sock = sock
         self._fd = sock.fileno()
+        self.paused = False
         self._call(self._loop.add_reader, self._fd, self._read)
 
     def _socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
@@ -185,9 +192,22 @@ class Link:
         client = self.client
         client.loop_read()
         sock = self._sock
-        while isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
+        while not self.paused and isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
+
+    def pause(self) -> None:
+        """Stop reading the socket (back-pressure: the broker's messages wait in TCP's buffers and the
+        broker); :meth:`resume` reads again. Keep-alive is unaffected for a pause shorter than it."""
+        if not self.paused and self._fd >= 0:
+            self.paused = True
+            self._loop.remove_reader(self._fd)
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            if self._fd >= 0 and not self.closed.done():
+                self._loop.add_reader(self._fd, self._read)
 
     def _connected(self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         if self._connack.done():
@@ -208,7 +228,20 @@ class Link:
             self.closed.set_result(why)
 
     def _message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        self._on_message(self, message)
+        """Never raises: an exception escaping paho's callback leaves paho re-reading the same
+        packet in a loop. A message the handler failed on is acknowledged (not redelivered) and counted."""
+        try:
+            self._on_message(self, message)
+        except Exception as err:  # noqa: BLE001 - see the docstring; the type and line only: no payload value
+            self.failures += 1
+            if self.failures == 1 or self.failures % 1000 == 0:
+                tb = err.__traceback__
+                while tb is not None and tb.tb_next is not None:
+                    tb = tb.tb_next
+                where = f" at line {tb.tb_lineno} of {tb.tb_frame.f_code.co_filename}" if tb is not None else ""
+                log.error("MQTT: a downlink handler raised %s%s (%d so far)", type(err).__name__, where, self.failures)
+            with contextlib.suppress(Exception):
+                self.ack(message.mid, message.qos)
 
     def _published(self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any) -> None:
         self._on_puback(mid, not reason.is_failure)
@@ -223,6 +256,8 @@ class Link:
         if s.mqtt5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = s.session_expiry_s
+            props.ReceiveMaximum = s.receive_max  # bounds the unacknowledged downlinks in memory
+            props.MaximumPacketSize = s.max_packet_bytes  # the broker drops a bigger one
             kwargs = {"clean_start": False, "properties": props}
         opening = self._loop.run_in_executor(None, lambda: self.client.connect(s.host, s.port, s.keepalive_s, **kwargs))
         try:

@@ -13,6 +13,7 @@ service runs (:mod:`edge.laststate`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import asdict
@@ -26,10 +27,12 @@ from edge import __version__
 from edge import constants as c
 from edge.backoff import Backoff
 from edge.ports import Ports, Ready
+from edge.router import Route
 from edge.sync.client import Link, LinkError, LinkSettings
 from edge.sync.downlink import Downlinks
 from edge.sync.drain import Drain
 from edge.sync.messages import Status
+from edge.sync.replay import REPLAY_MAX_BYTES, Replayer, decode_replay, replay_topic
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,11 @@ class MqttSync:
         self.topics = ports.topics
         self.drain = Drain(ports.outbox, self.topics)
         self.downlinks = Downlinks(ports)
+        self.replayer = Replayer(ports.outbox, self.topics)
+        self.replay_topic = replay_topic(self.topics)
+        ports.route(
+            Route(self.replay_topic, decode_replay, self.replayer.apply, owner="mqtt", max_bytes=REPLAY_MAX_BYTES)
+        )
         self.backoff = Backoff(
             config.mqtt.reconnect_initial_s,
             config.mqtt.reconnect_max_s,
@@ -69,6 +77,9 @@ class MqttSync:
             "mqtt_acked": self.drain.acked,
             "mqtt_refused": self.drain.refused,
             "mqtt_connections": self.connections,
+            "mqtt_handler_failures": self.link.failures if self.link is not None else 0,
+            **self.downlinks.health(),
+            **self.replayer.health(),
         }
 
     def _status(self, state: str) -> bytes:
@@ -130,7 +141,8 @@ class MqttSync:
     def _on_puback(self, mid: int, accepted: bool) -> None:
         own = self._own_acks.get(mid)
         if own is None:
-            self.drain.on_puback(mid, accepted)
+            if not self.replayer.on_puback(mid):
+                self.drain.on_puback(mid, accepted)
         elif not own.done():
             own.set_result(accepted)
 
@@ -151,10 +163,16 @@ class MqttSync:
             self.connections += 1
             log.info("MQTT connected to %s:%d (session %d)", settings.host, settings.port, self.session)
             link.publish(self.topics.status, self._status("online"), retain=True)
-            link.subscribe(self.topics.subscriptions())
+            link.subscribe((*self.topics.subscriptions(), self.replay_topic))
             self.connected.set()
-            await self.drain.run(link, window)
-            why = await link.closed
+            replaying = asyncio.create_task(self.replayer.run(link, window), name="edge-mqtt-replay")
+            try:
+                await self.drain.run(link, window)
+                why = await link.closed
+            finally:
+                replaying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await replaying
             self.connected.clear()
             delay = self.backoff.next_delay()
             log.warning("MQTT connection lost (%s); reconnecting in %.1f s", why, delay)
