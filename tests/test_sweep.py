@@ -75,3 +75,23 @@ def test_the_oracle_beats_nearest_scanner_on_a_small_cell() -> None:
     assert oracle["visits"] > 5
     assert oracle["right_zone_pct"] > nearest["right_zone_pct"]
     assert oracle["spurious_per_shopper_hour"] < nearest["spurious_per_shopper_hour"]
+
+
+def test_settled_truth_merges_short_gaps_and_sets_transits_apart() -> None:
+    from edge.sim.sweep.judge import settle
+
+    truth = [("a", 0.0, 10.0), ("b", 10.0, 11.0), ("a", 12.0, 20.0), ("c", 30.0, 32.0), ("d", 40.0, 50.0)]
+    kept, transits = settle(truth)
+    assert kept == [("a", 0.0, 20.0), ("d", 40.0, 50.0)]  # a, 2 s away (a transit of b), a again: one visit
+    assert transits == [("c", 30.0, 32.0)]  # 2 s in c: walked through
+
+
+def test_a_transit_is_neither_required_nor_spurious() -> None:
+    from edge.sim.sweep.judge import Score, match
+
+    score = Score()
+    match(score, [("a", 0.0, 20.0)], [("b", 25.0, 27.0)], [("a", 1.0, 22.0), ("b", 25.5, 28.0)], 100.0)
+    assert (score.enter, score.exit, score.missed, score.spurious_visits) == ([1.0], [2.0], 0, 0)
+    score = Score()
+    match(score, [("a", 0.0, 20.0)], [], [("a", 1.0, 22.0), ("b", 25.5, 28.0)], 100.0)
+    assert score.spurious_visits == 1

@@ -1,21 +1,28 @@
 """The ORACLE reference: a Bayes filter over positions, given the cell's TRUE radio model and layout.
 
 The floor (where shoppers can be: the building less its shelving, plus a few metres outside each
-door) is a grid of :data:`CELL_M` cells.
-Per shopper, a posterior over the cells: every tick a random-walk prediction (a Gaussian step of
-:data:`MOTION_FACTOR` times the cell's fastest walking speed times the tick, walls absorb), then
-the sightings since the last tick multiply in their likelihood -- the exact mixture the simulator
-draws from: shadowing plus the device's calibration error, deep fades, body shadowing, the
-scanner's own calibration error, the wall loss outside, nothing beyond the hearing range. The zone
-is decided from the posterior mass inside each zone's area, with light hysteresis: enter at
-:data:`ENTER_P`; below :data:`STAY_P` hand off to the zone -- or to "no zone" -- that has reached
-:data:`ENTER_P` (while the mass is spread, the shopper stays put); out after ``silence_s`` unheard.
+door) is a grid of :data:`CELL_M` cells. Per shopper, a posterior over (cell, motion mode):
 
-No engine can know more than this one does (it is told the radio parameters the others must do
-without), so it is the practical limit of a cell: where it misses a goal, the goal is out of reach.
-It ignores one thing a perfect filter would use (adverts a scanner did *not* hear) and moves at
-random rather than along aisles. Needs numpy (the bench extra brings it): pure Python costs 0.8 ms
-per shopper-tick on a 0.5 m grid, minutes per sweep.
+- **prediction** every tick: shoppers in the sim stand at shelves (20-120 s) and walk between them
+  (0.6-1.5 m/s), so the posterior has a *standing* and a *walking* layer. Standing mass stays put;
+  walking mass spreads as a persistent walker does (a Gaussian step whose variance per tick is
+  ``v^2 x tick x`` :data:`PERSIST_S`: the diffusion of a walker who keeps a heading for that long,
+  so the spread keeps up with a shopper walking past instead of lagging a random walk of ``v x tick``
+  steps); mass switches between the layers at the rates of :data:`STAND_S` / :data:`WALK_S`; walls absorb;
+- **update** by each advert: the likelihood of every scanner that heard it -- the exact mixture the
+  simulator draws from (shadowing plus the device's calibration error, deep fades, body shadowing,
+  the scanner's own calibration error, the wall loss outside) -- and of every scanner that did
+  *not* hear it (lost, beyond the hearing range, or below the sensitivity: silence from a scanner
+  3 m away is evidence too);
+- **decision** from the posterior mass inside each zone's area, with hysteresis of the strength the
+  production engines use: enter at :data:`ENTER_P`; below :data:`STAY_P` hand off to the zone -- or to
+  "no zone" -- that has reached :data:`ENTER_P` (while the mass is spread, the shopper stays put);
+  out after ``silence_s`` unheard.
+
+No engine can know more than this one does (it is told the radio parameters, the walking speed and
+the layout the others must do without), so it is the practical limit of a cell: where it misses a
+goal, the goal is out of reach. It does not know the aisles' directions (a walker's heading), so a
+shopper walking past is still followed a little late. Needs numpy (the bench extra brings it).
 """
 
 from __future__ import annotations
@@ -37,19 +44,26 @@ CELL_M = 1.0
 metres of position) at 1.7x the time."""
 MARGIN_M = 5.0
 """How far outside the building the grid reaches (shoppers arrive and leave through doors)."""
-MOTION_FACTOR = 1.5
-"""Random-walk step per tick, in units of (fastest walking speed x tick): a random walk spreads
-slower than a straight walk, so it must be wider to keep up with a shopper walking past."""
-STILL_P = 0.7
-"""Share of the posterior that stays put each tick (shoppers stand at shelves most of the time); the
-rest takes the random-walk step. A heavy-tailed step: steady estimates of a standing shopper, yet
-quick to follow one who walks off."""
+PERSIST_S = 0.7
+"""The walking layer's diffusion: v^2 x PERSIST_S of variance per second (the diffusion of a walker who
+keeps a heading this long). 0.7 s follows a walker along an aisle; 2 s (a walker's real persistence)
+spread the mass faster than the adverts could pin it and flapped (19 spurious changes per hour in the
+base cell); the old random walk of 1.5 v x tick steps with 70 % standing still lagged walkers (exit
+p95 4.1 s there, 12 spurious per hour in the 4 m tiles)."""
+STAND_S = 30.0
+"""Mean time a shopper stands before walking on (the sim's stops are 5-120 s)..."""
+WALK_S = 8.0
+"""...and mean time they walk before stopping (a walk between departments, a few tiles)."""
+PREDICT_TICKS = 2
+"""The motion is predicted every this many ticks (0.5 s: a walker moves half a cell), the adverts
+multiplied in and the zones decided every tick: the prediction is most of the cost."""
 UNIFORM_SHARE = 1e-4
 """Share of the posterior re-spread uniformly each tick: the filter can recover from a wrong lock."""
-ENTER_P = 0.45
+ENTER_P = 0.75
 """Posterior mass in a zone at which the shopper is placed in it (the most probable zone)..."""
 STAY_P = 0.25
-"""...and below which they leave it (light hysteresis)."""
+"""...and below which they leave it: the band between is the hysteresis, of the strength the production
+engines use (0.45 / 0.25 flapped at zone edges: 3-6x the spurious changes in the tiled aisles)."""
 RESIDUAL_STEP_DB = 0.1
 """Resolution of the tabulated likelihood of a residual (RSSI minus the model's mean)."""
 
@@ -75,9 +89,23 @@ class BayesOracle:
     """See the module docstring; the presence engine's API (``observe``, ``tick``, ``zone_of``, ...)."""
 
     def __init__(
-        self, layout: Layout, radio: Radio, *, speed_m_s: float, silence_s: float, tick_s: float = 0.25
+        self,
+        layout: Layout,
+        radio: Radio,
+        *,
+        speed_m_s: float,
+        silence_s: float,
+        tick_s: float = 0.25,
+        enter_p: float = ENTER_P,
+        stay_p: float = STAY_P,
+        persist_s: float = PERSIST_S,
     ) -> None:
         self._silence_s = silence_s
+        self._enter_p, self._stay_p = enter_p, stay_p
+        step_s = PREDICT_TICKS * tick_s
+        self._to_walk = step_s / STAND_S
+        self._to_stand = step_s / WALK_S
+        self._ticks = 0
         bx0, by0, bx1, by1 = layout.bounds
         x0, y0 = bx0 - MARGIN_M, by0 - MARGIN_M
         width = math.ceil((bx1 - bx0 + 2 * MARGIN_M) / CELL_M)
@@ -107,7 +135,13 @@ class BayesOracle:
             self._heard.append((d <= radio.range_m).astype(np.float64))
         self._table_x: Array = np.arange(-80.0, 60.0 + RESIDUAL_STEP_DB, RESIDUAL_STEP_DB)
         self._table: Array = np.array([residual_pdf(radio, float(x)) for x in self._table_x])
+        self._cdf: Array = np.cumsum(self._table) * RESIDUAL_STEP_DB
+        self._miss = radio.miss
+        self._sensitivity = radio.sensitivity_dbm
         self._lik: dict[tuple[int, int], Array] = {}
+        self._unheard: dict[tuple[int, int], Array] = {}
+        self._silent: dict[tuple[frozenset[int], int], Array] = {}
+        self._advert: dict[str, tuple[float, float, set[int]]] = {}
         sub = (np.arange(3) + 0.5) / 3 * CELL_M - CELL_M / 2
         self._zones = [z.id for z in layout.zones]
         membership = np.zeros((len(layout.zones), cx.size))
@@ -117,11 +151,11 @@ class BayesOracle:
                     hits = [zone.contains(x + ox, y + oy) for x, y in zip(cx.tolist(), cy.tolist(), strict=True)]
                     membership[zi] += np.array(hits, dtype=np.float64) / 9.0
         self._membership: Array = membership.T.copy()
-        sigma = MOTION_FACTOR * speed_m_s * tick_s
-        w = sigma * sigma / (2 * CELL_M * CELL_M)
+        variance = speed_m_s * speed_m_s * step_s * persist_s
+        w = variance / (2 * CELL_M * CELL_M)
         self._passes = max(1, math.ceil(w / 0.4))
         self._w = w / self._passes
-        self._post: Array = np.zeros((4, *self._shape))
+        self._post: Array = np.zeros((4, 2, *self._shape))  # slot, (standing, walking), grid
         self._slot: dict[str, int] = {}
         self._free: list[int] = list(range(4))
         self._pending: dict[str, list[Array]] = {}
@@ -140,12 +174,43 @@ class BayesOracle:
             lik = self._lik[key] = np.interp(residual, self._table_x, self._table) * self._heard[index]
         return lik
 
+    def _not_heard(self, index: int, power: float) -> Array:
+        """Likelihood per cell that scanner ``index`` did not hear an advert of declared ``power``."""
+        key = (index, round(power))
+        found = self._unheard.get(key)
+        if found is None:
+            below = np.interp(self._sensitivity - key[1] - self._means[index], self._table_x, self._cdf)
+            heard = (1.0 - self._miss) * self._heard[index] * (1.0 - np.clip(below, 0.0, 1.0))
+            found = self._unheard[key] = 1.0 - heard
+        return found
+
     def observe(self, s: Sighting) -> list[PresenceEvent]:
         lik = self._likelihood(s)
         if lik is not None:
             self._pending.setdefault(s.token, []).append(lik)
             self._last[s.token] = s.at
+            power = s.measured_power_1m_dbm if s.measured_power_1m_dbm is not None else -59.0
+            advert = self._advert.get(s.token)
+            if advert is None or advert[0] != s.at:
+                self._close(s.token)
+                advert = self._advert[s.token] = (s.at, power, set())
+            advert[2].add(self._scanner[s.scanner])
         return []
+
+    def _close(self, token: str) -> None:
+        """The advert of ``token`` being collected is complete: the scanners that missed it speak too."""
+        advert = self._advert.pop(token, None)
+        if advert is not None:
+            _, power, heard = advert
+            key = (frozenset(heard), round(power))
+            silent = self._silent.get(key)
+            if silent is None:
+                silent = np.ones_like(self._means[0])
+                for i in range(len(self._means)):
+                    if i not in heard:
+                        silent = silent * self._not_heard(i, power)
+                self._silent[key] = silent
+            self._pending.setdefault(token, []).append(silent)
 
     def _grow(self) -> None:
         n = self._post.shape[0]
@@ -154,10 +219,13 @@ class BayesOracle:
 
     def tick(self, now: float) -> list[PresenceEvent]:
         events: list[PresenceEvent] = []
-        if self._slot:
+        for token in list(self._advert):
+            self._close(token)
+        self._ticks += 1
+        if self._slot and self._ticks % PREDICT_TICKS == 0:
             used = max(self._slot.values()) + 1
-            still = self._post[:used]
-            post = still
+            stand, walk = self._post[:used, 0], self._post[:used, 1]
+            post = walk
             w = self._w
             for _ in range(self._passes):
                 moved = post * (1.0 - 2.0 * w)
@@ -166,12 +234,13 @@ class BayesOracle:
                 post = moved * (1.0 - 2.0 * w)
                 post[:, 1:, :] += w * moved[:, :-1, :]
                 post[:, :-1, :] += w * moved[:, 1:, :]
-            post *= 1.0 - STILL_P
-            post += STILL_P * still
-            post *= self._mask
-            post *= 1.0 - UNIFORM_SHARE
-            post += UNIFORM_SHARE * self._uniform
-            self._post[:used] = post
+            new_stand = stand * (1.0 - self._to_walk) + post * self._to_stand
+            new_walk = post * (1.0 - self._to_stand) + stand * self._to_walk
+            both = np.stack((new_stand, new_walk), axis=1)
+            both *= self._mask
+            both *= 1.0 - UNIFORM_SHARE
+            both += (UNIFORM_SHARE / 2) * self._uniform
+            self._post[:used] = both
         for token, liks in self._pending.items():
             slot = self._slot.get(token)
             if slot is None:
@@ -179,20 +248,22 @@ class BayesOracle:
                     self._grow()
                 slot = self._slot[token] = min(self._free)
                 self._free.remove(slot)
-                self._post[slot] = self._uniform
-            flat = self._post[slot].reshape(-1)
-            for lik in liks:
-                flat *= lik
+                self._post[slot] = self._uniform / 2
+            flat = self._post[slot].reshape(2, -1)
+            product = liks[0].copy() if len(liks) > 1 else liks[0]
+            for lik in liks[1:]:
+                product *= lik
+            flat *= product
             total = flat.sum()
             if total <= 0.0 or not math.isfinite(total):
-                flat[:] = self._uniform.reshape(-1)
+                flat[:] = self._uniform.reshape(-1) / 2
             else:
                 flat /= total
         self._pending.clear()
         if not self._slot:
             return events
         used = max(self._slot.values()) + 1
-        masses = self._post[:used].reshape(used, -1) @ self._membership
+        masses = self._post[:used].sum(axis=1).reshape(used, -1) @ self._membership
         for token, slot in list(self._slot.items()):
             current = self._zone.get(token)
             if now - self._last[token] >= self._silence_s:
@@ -205,15 +276,15 @@ class BayesOracle:
             row = masses[slot]
             best = int(row.argmax())
             if current is None:
-                if row[best] >= ENTER_P:
+                if row[best] >= self._enter_p:
                     events += self._set(token, self._zones[best], now)
                 continue
             held = row[self._zones.index(current[0])]
-            if held >= STAY_P:
+            if held >= self._stay_p:
                 continue
-            if row[best] >= ENTER_P:
+            if row[best] >= self._enter_p:
                 events += self._set(token, self._zones[best], now)
-            elif 1.0 - float(row.sum()) >= ENTER_P:
+            elif 1.0 - float(row.sum()) >= self._enter_p:
                 events += self._set(token, None, now)
         return events
 
@@ -237,6 +308,7 @@ class BayesOracle:
             self._post[slot] = 0.0
             self._free.append(slot)
         self._pending.pop(token, None)
+        self._advert.pop(token, None)
         self._zone.pop(token, None)
 
     def occupants(self, zone: str | None = None) -> list[Occupant]:
