@@ -39,6 +39,7 @@ from edge.ports import Ports, Service
 from edge.roster import load_roster_file as read_roster_file
 
 if TYPE_CHECKING:
+    from edge.peers.service import Peers
     from edge.signage.service import Signage
     from edge.sync.service import MqttSync
 
@@ -140,6 +141,8 @@ class Gateway:
         """The MQTT link to the CDP when ``mqtt.url`` is configured (built when entered)."""
         self.signage: Signage | None = None
         """The screen (edge.signage) when ``signage`` is given (built when entered)."""
+        self.peers: Peers | None = None
+        """The store's other gateways (edge.peers) when ``[store] peers`` is set (built when entered)."""
         self.services: list[Service] = []
         """In start order; stopped in reverse."""
         self._stack = AsyncExitStack()
@@ -182,6 +185,13 @@ class Gateway:
 
             self.signage = Signage(self.ports, self._signage_config)
             self.services.append(self.signage)
+        if self.config.store.enabled and self.config.mqtt.url:
+            from edge.peers.service import Peers
+
+            peers = Peers(self.ports, self.config.store)
+            self.peers = peers
+            self.core.owns, self.core.sighted = peers.owns, peers.sighted  # the ownership filter
+            self.services.append(peers)
         self.services.extend(factory(self.ports) for factory in self._factories)
 
     async def __aexit__(

@@ -27,6 +27,7 @@ from msgspec import Meta
 from edge import constants as c
 from edge.config_errors import MAC_PATTERN, InvalidConfigError, where_of
 from edge.config_ios import AdvertiseConfig, CheckinConfig
+from edge.config_store import StoreConfig, check_store
 from edge.errors import ConfigError
 from edge.unknown import strip_unknown
 
@@ -360,6 +361,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     advertise: AdvertiseConfig | None = None
     checkin: CheckinConfig = msgspec.field(default_factory=CheckinConfig)
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
 
     def __post_init__(self) -> None:
         """The rules across sections: unique ids, and every reference to a zone, screen or shelf resolves."""
@@ -398,6 +400,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
                 raise InvalidConfigError(f"vision.regions[{index}].shelf", f"no shelf {region.shelf!r} is configured")
         if self.advertise is not None and self.advertise.zone is not None and self.advertise.zone not in zones:
             raise InvalidConfigError("advertise.zone", f"no zone {self.advertise.zone!r} is configured")
+        check_store(self.store, self.gateway.gateway, self.mqtt.url is not None)  # edge.config_store
 
     def state_path(self) -> Path:
         """Where the outbox and last-good state live (config, then systemd, then the user's home)."""
@@ -470,6 +473,7 @@ def from_mapping(data: dict[str, Any], *, source: str = "<config>", trace_given:
         raise ConfigError(message, where=f"{source}: {key}" if key else source) from None
     if config.ble.backend == "replay" and not config.ble.trace and not trace_given:
         raise ConfigError('the replay backend needs ble.trace = "path.jsonl"', where=f"{source}: ble.trace")
+    check_store(config.store, config.gateway.gateway, config.mqtt.url is not None, source)
     return config
 
 

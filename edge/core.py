@@ -12,6 +12,7 @@ in a mailbox to poll.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from edge import constants as c
@@ -25,7 +26,7 @@ from edge.events import Event, EventFactory
 from edge.identity import Resolver
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.messages import Withdraw, decode_withdraw
-from edge.presence import Occupant, PresenceEngine, PresenceEvent, Sighting
+from edge.presence import Occupant, PresenceEngine, PresenceEvent, Sighting, Sightings
 from edge.presence_model import ZoneEstimator
 from edge.roster import TOMBSTONES_MAX, Roster, admit, parse_roster
 from edge.router import ORDER_ROSTER, Applied, Decision, Route, Router
@@ -60,6 +61,8 @@ class Counters:
     downlinks_ignored: int = 0
     withdrawals: int = 0
     events: int = 0
+    peer_sightings: int = 0
+    presence_not_owned: int = 0
 
 
 class Core:
@@ -104,6 +107,11 @@ class Core:
         self.app = AppCheckins(config)
         """App check-ins (``cdp/v1/{store}/checkin``, presence form) and app presence (edge.checkin)."""
         self._checkin_topic = self.topics.checkin
+        self.owns: Callable[[str, str], bool] | None = None
+        """Several gateways (edge.peers): ``owns(token, via)`` says whether this gateway emits the
+        shopper's presence; the engine keeps its state (signage reads occupants) either way."""
+        self.sighted: Callable[[Sighting], None] | None = None
+        """Several gateways: every resolved local sighting, for the store-local summary."""
 
     # --- the read-only view services get (edge.ports.CoreView) -------------------------------
 
@@ -172,11 +180,26 @@ class Core:
             counters.adverts_dropped += 1
             return []
         counters.adverts_resolved += 1
-        found = self.engine.observe(
-            Sighting(
-                resolved.shopper.token, resolved.via, adv.scanner, adv.rssi, resolved.measured_power_1m_dbm, adv.at
-            )
+        sighting = Sighting(
+            resolved.shopper.token, resolved.via, adv.scanner, adv.rssi, resolved.measured_power_1m_dbm, adv.at
         )
+        if self.sighted is not None:
+            self.sighted(sighting)
+        found = self.engine.observe(sighting)
+        return self._presence(self.app.presence.merge_ble(found)) if found else []
+
+    def on_sightings(self, batch: Sightings) -> list[Event]:
+        """Peers' sightings (edge.peers): their scanners heard these shoppers. Only tokens the roster
+        in force resolves are taken (a withdrawn or unknown token is dropped here too)."""
+        roster = self.resolver.roster
+        if roster is None:
+            return []
+        observe = self.engine.observe
+        found: list[PresenceEvent] = []
+        for sighting in batch.items:
+            if roster.get(sighting.token) is not None:
+                self.counters.peer_sightings += 1
+                found.extend(observe(sighting))
         return self._presence(self.app.presence.merge_ble(found)) if found else []
 
     def on_shelf(self, reading: ShelfReading) -> list[Event]:
@@ -356,7 +379,11 @@ class Core:
     def _presence(self, found: list[PresenceEvent]) -> list[Event]:
         out = []
         make = self.factory.make
+        owns = self.owns
         for p in found:
+            if owns is not None and not owns(p.token, p.via):
+                self.counters.presence_not_owned += 1  # another gateway of the store owns it (edge.peers)
+                continue
             if p.via == VIA_APP:
                 kind = ev.PRESENCE_ENTERED if p.kind == "entered" else ev.PRESENCE_EXITED
                 out.append(make(kind, p.at, p.zone, app_event_data(p), token=p.token))

@@ -27,12 +27,13 @@ from edge.events import Event
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.laststate import StateStore
 from edge.outbox import Outbox
+from edge.presence import Sightings
 from edge.router import Decision
 
 Sink = Callable[[Event], None]
 Unsubscribe = Callable[[], None]
 
-_Message = tuple[Downlink | ShelfReading, int | None, "asyncio.Future[Decision]"]
+_Message = tuple[Downlink | ShelfReading | Sightings, int | None, "asyncio.Future[Decision]"]
 """In the inbox: the message, the sender's size limit, its commit future."""
 
 _WAKE = object()
@@ -61,9 +62,7 @@ class Pipeline:
         while this moves (edge.ops.service), so a wedged loop gets the service restarted."""
         self.turning = asyncio.Event()
         """Set at the real-time loop's first turn (readiness waits on it)."""
-        self._inbox: collections.deque[tuple[Downlink | ShelfReading, int | None, asyncio.Future[Decision]]] = (
-            collections.deque()
-        )
+        self._inbox: collections.deque[_Message] = collections.deque()
         self._wake = asyncio.Event()
         self._live: asyncio.Queue[object] | None = None
         self._job: Callable[[], Awaitable[None]] | None = None
@@ -96,7 +95,7 @@ class Pipeline:
         self._pending.extend(events)
         await self.flush()
 
-    async def deliver(self, downlink: Downlink | ShelfReading, max_bytes: int | None = None) -> Decision:
+    async def deliver(self, downlink: Downlink | ShelfReading | Sightings, max_bytes: int | None = None) -> Decision:
         """A downlink (or a shelf reading) for the core, applied by the writer; returns once its
         effects are committed. ``max_bytes``: the sender's size limit (the broker's)."""
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
@@ -186,8 +185,13 @@ class Pipeline:
                 raise
             future.set_result(decision)
 
-    async def _apply(self, message: Downlink | ShelfReading, max_bytes: int | None) -> Decision:
+    async def _apply(self, message: Downlink | ShelfReading | Sightings, max_bytes: int | None) -> Decision:
         now = message.at
+        if type(message) is Sightings:  # a peer gateway's sightings (edge.peers)
+            decision = Decision("", self.core.on_sightings(message))
+            self._pending.extend(decision.events)
+            await self.flush()
+            return decision
         if type(message) is ShelfReading:
             decision = Decision("", self.core.on_shelf(message))
             self._pending.extend(decision.events)

@@ -29,7 +29,7 @@ from edge.config import Config
 from edge.core import Counters
 from edge.events import Event, EventFactory
 from edge.inputs import Downlink, ShelfReading
-from edge.presence import Occupant
+from edge.presence import Occupant, Sightings
 from edge.roster import Roster
 from edge.router import Decision, Route
 from edge.topics import Topics
@@ -110,7 +110,7 @@ class Ports:
     state_dir: Path
     view: CoreView
     publish: Callable[[list[Event]], Awaitable[None]]
-    deliver: Callable[[Downlink | ShelfReading, int | None], Awaitable[Decision]]
+    deliver: Callable[[Downlink | ShelfReading | Sightings, int | None], Awaitable[Decision]]
     """``deliver(message, max_bytes)``: applied by the core's writer; returns once committed."""
     route: Callable[[Route[Any]], Unsubscribe]
     subscribe: Callable[[Sink], Unsubscribe]

@@ -49,7 +49,7 @@ from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
 from edge.rssi import RssiWindow, distance_m
 
-__all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting"]
+__all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,14 @@ class Sighting:
     rssi: int
     measured_power_1m_dbm: float | None
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sightings:
+    """Sightings of another gateway's scanners (edge.peers), for the core's writer (``ports.deliver``)."""
+
+    at: float
+    items: tuple[Sighting, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,10 @@
+"""Several gateways in one store (issue 18): shared sightings over the store broker, one owner per shopper.
+
+- :mod:`edge.peers.summary`: the per-second summary of what a gateway heard (pure encode/decode, limits)
+  and its conversion into :class:`~edge.presence.Sighting` values of the peer's scanners;
+- :mod:`edge.peers.arbitration`: the deterministic ownership every gateway computes alike;
+- :mod:`edge.peers.topics`: the store-local topics;
+- :mod:`edge.peers.service`: the service (its own connection to the store broker).
+
+docs/multi-gateway.md describes the design.
+"""

@@ -1,0 +1,176 @@
+"""Who owns a shopper's presence: one deterministic rule every gateway of the store runs alike.
+
+Pure, no clock: inputs are slots (whole seconds) and per-gateway scores. Each gateway adds every
+slot's scores (how loudly each gateway heard each token: :func:`edge.peers.summary.loudest`) and
+evaluates the slots in order; because every gateway sees the same summaries on the store broker
+and applies the same rule, they reach the same owner without talking about it (no election, no
+consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots of alive gateways:
+
+- nobody owns it: the loudest gateway takes it (ties: the smaller gateway id);
+- the owner no longer hears it, or is gone (its last will): the loudest other gateway takes it at once;
+- another gateway is louder by :data:`MARGIN_DB` for :data:`HOLD_SLOTS` consecutive evaluations:
+  it takes it (hysteresis: a shopper between two boxes does not flap);
+- nobody heard it for :data:`RELEASE_SLOTS`: released (no owner).
+
+Each change raises the token's ``epoch`` (monotonic); claims published on the broker carry it, so
+a gateway that joined late, or missed a summary, adopts the higher epoch (equal epochs: the smaller
+gateway id), see :meth:`Arbiter.adopt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+WINDOW_SLOTS = 3
+"""Slots (seconds) averaged per gateway: long enough to smooth a phone's RSSI, short enough for a
+hand-off within 3 s."""
+MARGIN_DB = 5.0
+"""How much louder a challenger must be: above the 3-4 dB spread of a 3 s median between two
+scanners at equal distance, so body shadowing alone does not move ownership."""
+HOLD_SLOTS = 2
+"""Consecutive evaluations the challenger must lead (with the window, ~3 s of evidence)."""
+RELEASE_SLOTS = 30
+"""Nobody heard the token for this long: released. Longer than any presence exit timer, so the
+owner emits the exit before it lets go."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Ownership of ``token`` moved from ``old`` to ``new`` (None: nobody) at ``epoch``."""
+
+    token: str
+    old: str | None
+    new: str | None
+    epoch: int
+
+
+@dataclass(slots=True)
+class _State:
+    owner: str | None
+    epoch: int
+    heard_slot: int
+    challenger: str | None = None
+    streak: int = 0
+
+
+class Arbiter:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        window_slots: int = WINDOW_SLOTS,
+        margin_db: float = MARGIN_DB,
+        hold_slots: int = HOLD_SLOTS,
+        release_slots: int = RELEASE_SLOTS,
+    ) -> None:
+        self._window = window_slots
+        self._margin = margin_db
+        self._hold = hold_slots
+        self._release = release_slots
+        self._scores: dict[int, dict[str, dict[str, float]]] = {}
+        self._state: dict[str, _State] = {}
+        self.evaluated = -1
+        """The last slot evaluated."""
+
+    def add(self, slot: int, gateway: str, scores: Mapping[str, float]) -> None:
+        """``gateway``'s scores (token → dBm) for ``slot``; a slot already evaluated is ignored."""
+        if slot <= self.evaluated:
+            return
+        self._scores.setdefault(slot, {})[gateway] = dict(scores)
+
+    def has(self, slot: int, gateway: str) -> bool:
+        return gateway in self._scores.get(slot, {})
+
+    def evaluate(self, slot: int, alive: Collection[str]) -> list[Change]:
+        """Evaluate ``slot`` (after every earlier one) with the gateways in ``alive``; the changes."""
+        if slot <= self.evaluated:
+            return []
+        self.evaluated = slot
+        sums: dict[str, dict[str, list[float]]] = {}
+        for s in range(slot - self._window + 1, slot + 1):
+            for gateway, scores in self._scores.get(s, {}).items():
+                if gateway in alive:
+                    for token, score in scores.items():
+                        sums.setdefault(token, {}).setdefault(gateway, []).append(score)
+        for old in [s for s in self._scores if s <= slot - self._window + 1]:
+            del self._scores[old]
+        changes: list[Change] = []
+        for token in sorted(set(sums) | set(self._state)):
+            heard = {g: sum(v) / len(v) for g, v in sums.get(token, {}).items()}
+            change = self._decide(token, heard, slot)
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    def _decide(self, token: str, heard: dict[str, float], slot: int) -> Change | None:
+        state = self._state.get(token)
+        if not heard:
+            if state is not None and slot - state.heard_slot >= self._release:
+                del self._state[token]
+                return Change(token, state.owner, None, state.epoch + 1) if state.owner is not None else None
+            return None
+        best, best_score = min(heard.items(), key=lambda item: (-item[1], item[0]))
+        if state is None:
+            self._state[token] = _State(best, 1, slot)
+            return Change(token, None, best, 1)
+        state.heard_slot = slot
+        owner = state.owner
+        if owner is None or owner not in heard:
+            return self._move(token, state, best)
+        if best != owner and best_score >= heard[owner] + self._margin:
+            if state.challenger == best:
+                state.streak += 1
+            else:
+                state.challenger, state.streak = best, 1
+            if state.streak >= self._hold:
+                return self._move(token, state, best)
+        else:
+            state.challenger, state.streak = None, 0
+        return None
+
+    def _move(self, token: str, state: _State, new: str) -> Change:
+        old = state.owner
+        state.owner = new
+        state.epoch += 1
+        state.challenger, state.streak = None, 0
+        return Change(token, old, new, state.epoch)
+
+    def adopt(self, token: str, owner: str | None, epoch: int, slot: int) -> Change | None:
+        """A claim seen on the broker: adopted if its epoch is higher (equal: the smaller id wins)."""
+        state = self._state.get(token)
+        if state is None:
+            if owner is None:
+                return None
+            self._state[token] = _State(owner, epoch, slot)
+            return Change(token, None, owner, epoch)
+        if epoch < state.epoch or (owner == state.owner and epoch == state.epoch):
+            return None
+        if epoch == state.epoch and (owner is None or (state.owner is not None and state.owner <= owner)):
+            return None
+        old = state.owner
+        state.owner, state.epoch = owner, epoch
+        state.challenger, state.streak = None, 0
+        return Change(token, old, owner, epoch)
+
+    def owner(self, token: str) -> str | None:
+        state = self._state.get(token)
+        return None if state is None else state.owner
+
+    def epoch(self, token: str) -> int:
+        state = self._state.get(token)
+        return 0 if state is None else state.epoch
+
+    def owned_by(self, gateway: str) -> list[str]:
+        return sorted(t for t, s in self._state.items() if s.owner == gateway)
+
+    def forget(self, token: str) -> None:
+        """Consent withdrawn: nothing about the token is kept."""
+        self._state.pop(token, None)
+        for gateways in self._scores.values():
+            for scores in gateways.values():
+                scores.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._state)

@@ -1,0 +1,409 @@
+"""``Peers``: this gateway's part in a store with several gateways (issue 18), one service.
+
+Its own connection to the store broker (``mqtt.url``; client id = the gateway id, so the ACL's
+``%c`` pattern lets it publish under its own level only; no persistent session; retained
+``online`` birth, ``offline`` last will). Every second (aligned slots of the gateway's clock) it
+publishes the summary of the consent-resolved sightings of the slot just ended
+(:mod:`edge.peers.summary`), hands peers' summaries to the core's writer as sightings of their
+scanners (both presence engines take them like their own) and feeds every summary, its own
+included, to the :class:`~edge.peers.arbitration.Arbiter`. A slot is evaluated once every alive
+peer's summary of it is in (or :data:`SLOT_DEADLINE_S` later); the owner of a token publishes a
+retained claim with the epoch and the zone it reported, clears it when it loses the token, and
+only the owner's presence events pass the core's filter (:attr:`owns`). Gaining a shopper emits
+``edge.presence.entered`` with ``from_gateway`` (or, when this engine has the shopper in no zone
+while the previous owner had, ``edge.presence.exited`` for that zone), so the CDP sees one stream.
+
+Cut off from the broker it goes standalone: for :data:`STANDALONE_GRACE_S` ownership is frozen
+(a broker restart does not duplicate anyone), then it owns whatever it hears; health says so
+(``peers_standalone``). A consent withdrawal reaches every gateway (the CDP's withdraw topic):
+each forgets the token's summaries and ownership at once and clears its retained claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+import random
+from collections import deque
+
+import msgspec
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge import events as ev
+from edge.backoff import Backoff
+from edge.config_store import StoreConfig
+from edge.events import Event
+from edge.peers.arbitration import Arbiter, Change
+from edge.peers.summary import PeerSummaryError, Slot, Summary, decode, encode, loudest, to_sightings
+from edge.peers.topics import PeerTopics
+from edge.ports import Ports, Ready
+from edge.presence import Sighting, Sightings
+from edge.sync.client import Link, LinkError, LinkSettings
+
+log = logging.getLogger(__name__)
+
+SUMMARY_EXPIRY_S = 3
+"""MQTT 5 message expiry of a summary: older than the arbitration window it is useless."""
+CLAIM_EXPIRY_S = 3600
+"""Retained claims expire on the broker after an hour, so a gateway that never comes back does not
+leave a token in the broker's store for ever (an owner refreshes its claims on every change)."""
+SLOT_DEADLINE_S = 1.5
+"""A slot is evaluated without a late peer's summary this long after it ended: above the clock
+skew of NTP-synced boxes and a loaded broker's delay, below the 3 s hand-off goal."""
+STANDALONE_GRACE_S = 15.0
+"""Cut off from the broker, ownership stays frozen this long before the gateway owns all it hears:
+a broker restart (seconds) must not make every gateway enter every shopper again."""
+SETTLE_S = 2.0
+"""After (re)connecting, evaluate nothing this long: the peers' retained states and claims arrive
+first, so a gateway that joins does not claim shoppers another one already owns."""
+PEER_SILENT_SLOTS = 3
+"""A peer whose summaries stopped for this many slots is not waited for (it is counted as gone
+once its last will arrives)."""
+VIA_APP = "app"
+"""edge.checkin's app presence: no radio decides its owner; the store's first alive gateway emits it."""
+RECONNECT_INITIAL_S = 0.5
+RECONNECT_MAX_S = 5.0
+"""Reconnect quickly: while cut off, the store runs on standalone gateways."""
+
+
+class Claim(msgspec.Struct, frozen=True):
+    token: str
+    owner: str
+    epoch: int
+    zone: str | None = None
+
+
+class _State(msgspec.Struct, frozen=True):
+    gateway: str
+    state: str
+
+
+_claims = msgspec.json.Decoder(Claim)
+_states = msgspec.json.Decoder(_State)
+_json = msgspec.json.Encoder()
+
+
+class Peers:
+    """See the module docstring."""
+
+    name = "peers"
+
+    def __init__(self, ports: Ports, store: StoreConfig) -> None:
+        config = ports.config
+        self.ports = ports
+        self.me = config.gateway.gateway
+        self.peers = frozenset(store.peers)
+        self.topics = PeerTopics(store.topic_prefix, config.gateway.store, self.me)
+        base = LinkSettings.from_config(config)
+        self.settings = dataclasses.replace(base, client_id=self.me, session_expiry_s=0)
+        self.arbiter = Arbiter()
+        self.slot = Slot(self.me)
+        self.link: Link | None = None
+        self.connected = asyncio.Event()
+        self.alive: set[str] = set()
+        """Peers whose retained state is ``online``."""
+        self._last_slot: dict[str, int] = {}
+        self._claims: dict[str, Claim] = {}
+        """Token → the latest claim seen from its owner (the zone it reported)."""
+        self._mine: dict[str, Claim] = {}
+        """This gateway's published claims."""
+        self._due: deque[int] = deque()
+        self._cut_off_at: float | None = ports.clock.now()
+        self._settle_until = 0.0
+        self._inbox: asyncio.Queue[paho.MQTTMessage] = asyncio.Queue()
+        self._roster_id = 0
+        self._rostered: frozenset[str] = frozenset()
+        self.stats: dict[str, int] = {
+            "peers_summaries_sent": 0,
+            "peers_summary_bytes_sent": 0,
+            "peers_summaries_received": 0,
+            "peers_summaries_rejected": 0,
+            "peers_handoffs_in": 0,
+            "peers_handoffs_out": 0,
+            "peers_connections": 0,
+        }
+
+    # --- what the core calls (edge.app wires them) --------------------------------------------
+
+    def sighted(self, sighting: Sighting) -> None:
+        self.slot.add(sighting)
+
+    def owns(self, token: str, via: str) -> bool:
+        owner = self.arbiter.owner(token)
+        if owner is not None:
+            return owner == self.me
+        if via == VIA_APP:
+            return self.me == min({self.me} | (self.alive if self.connected.is_set() else set()))
+        return False
+
+    def health(self) -> dict[str, int]:
+        out = dict(self.stats)
+        out["peers_standalone"] = 0 if self.connected.is_set() else 1
+        out["peers_alive"] = len(self.alive)
+        out["peers_owned"] = len(self.arbiter.owned_by(self.me))
+        return out
+
+    # --- the service ---------------------------------------------------------------------------
+
+    async def run(self, ready: Ready) -> None:
+        undo = [self.ports.subscribe(self._on_event), self.ports.report(self.health)]
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._connection_loop(), name="edge-peers-link")
+                group.create_task(self._slots(), name="edge-peers-slots")
+                group.create_task(self._messages(), name="edge-peers-in")
+                ready()
+        finally:
+            for step in undo:
+                step()
+            link = self.link
+            if link is not None:
+                if not link.closed.done():
+                    # A clean stop: release what this gateway owned (the will covers a crash).
+                    for token in list(self._mine):
+                        self._clear(token)
+                    link.publish(self.topics.state(), _json.encode(_State(self.me, "offline")), retain=True)
+                await link.close()
+
+    async def _connection_loop(self) -> None:
+        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_MAX_S, 0.2, random.Random())  # noqa: S311 - jitter
+        while True:
+            link = Link(self.settings, on_message=self._on_message, on_puback=lambda _mid, _ok: None)
+            try:
+                await link.connect(will_topic=self.topics.state(), will=_json.encode(_State(self.me, "offline")))
+            except LinkError as err:
+                delay = backoff.next_delay()
+                log.warning("peers: %s; standalone, retrying in %.1f s", err, delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            self.link = link
+            self.stats["peers_connections"] += 1
+            link.publish(self.topics.state(), _json.encode(_State(self.me, "online")), retain=True)
+            link.subscribe(self.topics.subscriptions())
+            self._settle_until = self.ports.clock.now() + SETTLE_S
+            self.connected.set()
+            self._cut_off_at = None
+            for claim in self._mine.values():
+                self._publish_claim(claim)
+            log.info("peers: on the store broker with %d peer(s) configured", len(self.peers))
+            why = await link.closed
+            self.connected.clear()
+            self._cut_off_at = self.ports.clock.now()
+            self.alive.clear()
+            log.warning("peers: cut off from the store broker (%s): standalone", why)
+            await asyncio.sleep(backoff.next_delay())
+
+    def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
+        link.ack(message.mid, message.qos)
+        self._inbox.put_nowait(message)
+
+    async def _messages(self) -> None:
+        while True:
+            message = await self._inbox.get()
+            parsed = self.topics.parse(message.topic)
+            if parsed is None:
+                continue
+            gateway, kind = parsed
+            payload = bytes(message.payload)
+            if kind == "sightings" and gateway in self.peers:
+                await self._on_summary(gateway, payload)
+            elif kind == "state" and gateway in self.peers and payload:
+                self._on_state(gateway, payload)
+            elif kind == "owner":
+                await self._on_claim(gateway, message.topic, payload)
+
+    # --- slots ---------------------------------------------------------------------------------
+
+    async def _slots(self) -> None:
+        clock = self.ports.clock
+        speed = float(getattr(clock, "speed", 1.0)) or 1.0
+        while True:
+            now = clock.now()
+            boundary = math.floor(now) + 1
+            await asyncio.sleep(max(0.0, (boundary - now) / speed))
+            slot = boundary - 1
+            summary = self.slot.close(slot)
+            self.arbiter.add(slot, self.me, self._scores(summary))
+            self._publish_summary(summary)
+            self._due.append(slot)
+            await self._evaluate(clock.now())
+
+    def _scores(self, summary: Summary) -> dict[str, float]:
+        return {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
+
+    def _publish_summary(self, summary: Summary) -> None:
+        link = self.link
+        if link is None or not self.connected.is_set():
+            return
+        payload = encode(summary)
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.MessageExpiryInterval = SUMMARY_EXPIRY_S
+        info = link.client.publish(self.topics.sightings(), payload, qos=1, properties=props)
+        if info.rc == paho.MQTT_ERR_SUCCESS:
+            self.stats["peers_summaries_sent"] += 1
+            self.stats["peers_summary_bytes_sent"] += len(payload)
+
+    def _waiting_for(self, slot: int) -> list[str]:
+        return [
+            g
+            for g in self.alive
+            if self._last_slot.get(g, -1) >= slot - PEER_SILENT_SLOTS and not self.arbiter.has(slot, g)
+        ]
+
+    async def _evaluate(self, now: float) -> None:
+        due = self._due
+        if self.connected.is_set() and now < self._settle_until:
+            due.clear()  # the retained states and claims are still arriving
+            return
+        if not self.connected.is_set():
+            cut = self._cut_off_at
+            if cut is not None and now - cut < STANDALONE_GRACE_S:
+                due.clear()  # frozen: nobody gains or loses anyone during a short outage
+                return
+        while due:
+            slot = due[0]
+            standalone = not self.connected.is_set()
+            if not standalone and self._waiting_for(slot) and now < slot + 1 + SLOT_DEADLINE_S:
+                return
+            due.popleft()
+            alive = {self.me} if standalone else {self.me} | self.alive
+            for change in self.arbiter.evaluate(slot, alive):
+                await self._apply(change, now)
+
+    # --- ownership -----------------------------------------------------------------------------
+
+    async def _apply(self, change: Change, now: float) -> None:
+        token = change.token
+        if change.new == self.me and change.old != self.me:
+            events = self._gained(token, change.old, now)
+            zone = self.ports.view.zone_of(token)
+            self._claim(Claim(token, self.me, change.epoch, zone))
+            if events:
+                await self.ports.publish(events)
+        elif change.old == self.me and change.new != self.me:
+            self.stats["peers_handoffs_out"] += 1
+            self._clear(token)
+
+    def _gained(self, token: str, old: str | None, now: float) -> list[Event]:
+        """The events that make this gateway's stream the shopper's one: entered (from_gateway)."""
+        view = self.ports.view
+        previous = self._claims.get(token)
+        if old is not None:
+            self.stats["peers_handoffs_in"] += 1
+        for occupant in view.occupants():
+            if occupant.token == token:
+                data: dict[str, object] = {
+                    "token": token,
+                    "zone": occupant.zone,
+                    "via": occupant.via,
+                    "rssi": round(occupant.rssi, 1),
+                    "distance_m": round(occupant.distance_m, 2),
+                }
+                if old is not None:
+                    data["from_gateway"] = old
+                return [view.factory.make(ev.PRESENCE_ENTERED, now, occupant.zone, data, token=token)]
+        if old is not None and previous is not None and previous.owner == old and previous.zone is not None:
+            data = {"token": token, "zone": previous.zone, "dwell_s": 0.0, "from_gateway": old}
+            return [view.factory.make(ev.PRESENCE_EXITED, now, previous.zone, data, token=token)]
+        return []
+
+    def _claim(self, claim: Claim) -> None:
+        self._mine[claim.token] = claim
+        self._claims[claim.token] = claim
+        self._publish_claim(claim)
+
+    def _publish_claim(self, claim: Claim) -> None:
+        link = self.link
+        if link is None or not self.connected.is_set():
+            return
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.MessageExpiryInterval = CLAIM_EXPIRY_S
+        link.client.publish(self.topics.owner(claim.token), _json.encode(claim), qos=1, retain=True, properties=props)
+
+    def _clear(self, token: str) -> None:
+        if self._mine.pop(token, None) is not None and self.link is not None and self.connected.is_set():
+            self.link.client.publish(self.topics.owner(token), b"", qos=1, retain=True)
+
+    # --- inputs --------------------------------------------------------------------------------
+
+    def _rostered_tokens(self) -> frozenset[str]:
+        roster = self.ports.view.roster
+        if roster is None:
+            return frozenset()
+        if id(roster) != self._roster_id:
+            self._roster_id = id(roster)
+            self._rostered = frozenset(s.token for s in roster.shoppers)
+        return self._rostered
+
+    async def _on_summary(self, peer: str, payload: bytes) -> None:
+        try:
+            summary = decode(payload, peer=peer)
+        except PeerSummaryError as err:
+            self.stats["peers_summaries_rejected"] += 1
+            log.warning("peers: %s", err)
+            return
+        self.stats["peers_summaries_received"] += 1
+        self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
+        rostered = self._rostered_tokens()
+        entries = [e for e in summary.tokens if e.token in rostered and e.heard]
+        self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries})
+        now = self.ports.clock.now()
+        sightings = [s for e in entries for s in to_sightings(e, now)]
+        if sightings:
+            sightings.sort(key=lambda s: s.at)
+            await self.ports.deliver(Sightings(now, tuple(sightings)), None)
+        await self._evaluate(now)
+
+    def _on_state(self, peer: str, payload: bytes) -> None:
+        try:
+            state = _states.decode(payload)
+        except msgspec.DecodeError:
+            return
+        if state.state == "online":
+            self.alive.add(peer)
+        else:
+            self.alive.discard(peer)  # its last will: what it owned goes to the loudest other
+            self._last_slot.pop(peer, None)
+
+    async def _on_claim(self, gateway: str, topic: str, payload: bytes) -> None:
+        if gateway == self.me:
+            if payload and topic not in {self.topics.owner(t) for t in self._mine}:
+                # A claim left from before a restart: cleared (the arbitration decides anew).
+                link = self.link
+                if link is not None:
+                    link.client.publish(topic, b"", qos=1, retain=True)
+            return
+        if gateway not in self.peers or not payload:
+            return
+        try:
+            claim = _claims.decode(payload)
+        except msgspec.DecodeError:
+            return
+        if claim.owner != gateway or claim.token not in self._rostered_tokens():
+            return
+        self._claims[claim.token] = claim
+        change = self.arbiter.adopt(claim.token, claim.owner, claim.epoch, self.arbiter.evaluated)
+        if change is not None:
+            await self._apply(change, self.ports.clock.now())
+
+    def _on_event(self, event: Event) -> None:
+        """Committed events: withdrawals purge; this gateway's presence updates its claims' zone."""
+        token = event.token
+        if event.type == ev.CONSENT_WITHDRAWN:
+            token = str(event.data.get("token"))
+            self.arbiter.forget(token)
+            self.slot.forget(token)
+            self._claims.pop(token, None)
+            self._clear(token)
+            return
+        if token is None or not event.type.startswith("edge.presence.") or event.type == ev.PRESENCE_DWELL:
+            return
+        mine = self._mine.get(token)
+        if mine is not None:
+            zone = event.data.get("zone") if event.type == ev.PRESENCE_ENTERED else None
+            self._claim(msgspec.structs.replace(mine, zone=zone if isinstance(zone, str) else None))

@@ -1,0 +1,167 @@
+"""The store-local sighting summary: what one gateway heard per shopper per scanner in one 1 s slot.
+
+Pure. A gateway accumulates its resolved sightings (tokens of the consent roster only, never an
+address) into a :class:`Slot`, and once a second publishes the slot as a :class:`Summary`: per token
+its ``via``, its calibrated power and, per scanner, the sample count, loudest and median RSSI and the
+last time heard. Peers decode it with :func:`decode` (size, count and range limits; anything out of
+bounds is rejected whole) and turn it back into sightings with :func:`to_sightings`: ``count``
+samples spread over the second before arrival, one at the loudest level and the rest at the median,
+so both presence engines (threshold and model) see a peer's scanner like one of their own, a
+second late.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import msgspec
+
+from edge.errors import EdgeError
+from edge.presence import Sighting
+
+SUMMARY_MAX_BYTES = 256 * 1024
+"""A summary larger than this is rejected: 500 shoppers x 4 scanners is ~60 KB."""
+SUMMARY_MAX_TOKENS = 1000
+"""More shoppers in one gateway's second than a store holds: a broken or hostile peer."""
+SUMMARY_MAX_SCANNERS = 16
+"""Scanners per token in one summary (a gateway has a handful of radios)."""
+SAMPLES_MAX_PER_SLOT = 200
+"""Adverts of one token at one scanner in one second: 100 ms is the fastest legacy interval x 2 PHYs."""
+RSSI_MIN_DBM = -127
+RSSI_MAX_DBM = 20
+"""The HCI range of an RSSI (Bluetooth Core, LE Advertising Report: -127..+20 dBm)."""
+SPREAD_S = 1.0
+"""Peer samples are spread over this span before their arrival: one summary slot."""
+
+
+class PeerSummaryError(EdgeError):
+    """A peer's summary was refused (too large, malformed, out of range); names the peer, never a value."""
+
+
+class Heard(msgspec.Struct, array_like=True, frozen=True):
+    """One scanner's hearing of one token in the slot: ``[scanner, count, max, median, last]``."""
+
+    scanner: str
+    count: int
+    max: int
+    median: float
+    last: float
+
+
+class TokenHeard(msgspec.Struct, array_like=True, frozen=True):
+    """``[token, via, power or null, [Heard…]]``."""
+
+    token: str
+    via: str
+    power: float | None
+    heard: tuple[Heard, ...]
+
+
+class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    """One gateway's slot: ``slot`` is ``floor(time)`` of its start (1 s slots, aligned)."""
+
+    gateway: str
+    slot: int
+    tokens: tuple[TokenHeard, ...]
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Summary)
+
+
+def encode(summary: Summary) -> bytes:
+    return _encoder.encode(summary)
+
+
+def decode(payload: bytes, *, peer: str) -> Summary:
+    """Validate a peer's summary; :class:`PeerSummaryError` (naming ``peer``) if refused."""
+    if len(payload) > SUMMARY_MAX_BYTES:
+        raise PeerSummaryError(f"summary from {peer}: {len(payload)} bytes is over {SUMMARY_MAX_BYTES}")
+    try:
+        summary = _decoder.decode(payload)
+    except msgspec.DecodeError as err:
+        raise PeerSummaryError(f"summary from {peer}: {err}") from None
+    if summary.gateway != peer:
+        raise PeerSummaryError(f"summary on {peer}'s topic names another gateway")
+    if len(summary.tokens) > SUMMARY_MAX_TOKENS:
+        raise PeerSummaryError(f"summary from {peer}: over {SUMMARY_MAX_TOKENS} tokens")
+    for entry in summary.tokens:
+        if not 0 < len(entry.token) <= 128 or len(entry.heard) > SUMMARY_MAX_SCANNERS or len(entry.via) > 32:
+            raise PeerSummaryError(f"summary from {peer}: a token entry is out of bounds")
+        if entry.power is not None and not (math.isfinite(entry.power) and RSSI_MIN_DBM <= entry.power <= 0):
+            raise PeerSummaryError(f"summary from {peer}: a calibrated power is out of range")
+        for h in entry.heard:
+            if not (
+                1 <= h.count <= SAMPLES_MAX_PER_SLOT
+                and RSSI_MIN_DBM <= h.max <= RSSI_MAX_DBM
+                and math.isfinite(h.median)
+                and RSSI_MIN_DBM <= h.median <= h.max
+                and math.isfinite(h.last)
+                and 0 < len(h.scanner) <= 64
+            ):
+                raise PeerSummaryError(f"summary from {peer}: a scanner entry is out of range")
+    return summary
+
+
+@dataclass(slots=True)
+class _Acc:
+    via: str
+    power: float | None
+    rssis: dict[str, list[int]]
+    last: dict[str, float]
+
+
+class Slot:
+    """The sightings of one slot, accumulated as they are resolved; :meth:`close` makes the summary."""
+
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+        self._tokens: dict[str, _Acc] = {}
+
+    def add(self, sighting: Sighting) -> None:
+        acc = self._tokens.get(sighting.token)
+        if acc is None:
+            acc = self._tokens[sighting.token] = _Acc(sighting.via, sighting.measured_power_1m_dbm, {}, {})
+        samples = acc.rssis.setdefault(sighting.scanner, [])
+        if len(samples) < SAMPLES_MAX_PER_SLOT:
+            samples.append(max(RSSI_MIN_DBM, min(RSSI_MAX_DBM, sighting.rssi)))
+        acc.last[sighting.scanner] = round(sighting.at, 3)
+
+    def forget(self, token: str) -> None:
+        self._tokens.pop(token, None)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def close(self, slot: int) -> Summary:
+        """The summary of everything added (tokens in sorted order), and a fresh start."""
+        tokens = []
+        for token in sorted(self._tokens):
+            acc = self._tokens[token]
+            heard = tuple(
+                Heard(scanner, len(rssis), max(rssis), float(statistics.median(rssis)), acc.last[scanner])
+                for scanner, rssis in sorted(acc.rssis.items())
+            )
+            tokens.append(TokenHeard(token, acc.via, acc.power, heard[:SUMMARY_MAX_SCANNERS]))
+        self._tokens = {}
+        return Summary(self.gateway, slot, tuple(tokens[:SUMMARY_MAX_TOKENS]))
+
+
+def loudest(entry: TokenHeard) -> float:
+    """How loudly a gateway heard a token in a slot: its loudest scanner's median (robust to one spike)."""
+    return max(h.median for h in entry.heard)
+
+
+def to_sightings(entry: TokenHeard, at: float) -> list[Sighting]:
+    """The entry as sightings of the peer's scanners, spread over the second before ``at``."""
+    out: list[Sighting] = []
+    for h in entry.heard:
+        n = h.count
+        step = SPREAD_S / n
+        for i in range(n):
+            rssi = h.max if i == n - 1 else round(h.median)
+            out.append(Sighting(entry.token, entry.via, h.scanner, rssi, entry.power, at - (n - 1 - i) * step))
+    out.sort(key=lambda s: s.at)
+    return out

@@ -1,0 +1,163 @@
+"""A simulated store with several gateways (issue 18): a row of zones, one gateway and scanner each.
+
+Gateway ``gw-{i+1}`` hangs its scanner ``gw-{i+1}-s`` above zone ``z{i+1}``, ``spacing_m`` apart, so
+neighbouring gateways hear the same shopper (overlapping coverage). Every gateway's config lists
+every zone with its scanner (the store-wide view: a peer's scanner is just another scanner id);
+each gateway's trace holds only the adverts its own scanner heard. Shoppers carry loyalty cards
+(iBeacon, ``minor`` = index + 1) and walk from zone to zone, dwelling in each; :func:`truth` is the
+zone whose centre is within ``zone_radius_m``. Seeded: the same seed gives the same store.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
+from edge.beacons.build import ibeacon_payload
+from edge.timefmt import format_time
+
+LOYALTY_UUID = uuid.UUID("2f234454-cf6d-4a0f-adf2-f4911ba9ffa6")
+SPACING_M = 8.0
+"""Between neighbouring scanners: a scanner hears its neighbour's zone at about -80 dBm."""
+ZONE_RADIUS_M = 3.0
+WALK_M_S = 1.2
+ADVERT_INTERVAL_S = 0.3
+POWER_1M_DBM = -59
+PATH_LOSS_EXPONENT = 2.2
+NOISE_DB = 3.0
+LOSS = 0.1
+HEARING_FLOOR_DBM = -95
+SCANNER_HEIGHT_M = 2.5
+
+
+def gateway_id(index: int) -> str:
+    return f"gw-{index + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """One shopper's visit: enters at ``start`` beside zone ``stops[0]``, dwells ``dwell_s`` in each stop."""
+
+    index: int
+    start: float
+    stops: tuple[int, ...]
+    dwell_s: float
+
+    @property
+    def token(self) -> str:
+        return f"shopper-{self.index:04d}"
+
+
+@dataclass(frozen=True, slots=True)
+class MultiStore:
+    gateways: int = 3
+    seed: int = 1
+    start: float = 1_800_000_000.0
+    spacing_m: float = SPACING_M
+
+    def zone_x(self, zone: int) -> float:
+        return zone * self.spacing_m
+
+    def config(self, index: int, /, **sections: Any) -> dict[str, Any]:
+        """The config mapping of gateway ``index`` (merge ``mqtt``, ``ble``, ``gateway`` keys in)."""
+        me = gateway_id(index)
+        data: dict[str, Any] = {
+            "gateway": {"store": "store-1", "gateway": me},
+            "zones": [
+                {"id": f"z{z + 1}", "scanners": [f"{gateway_id(z)}-s"], "exit_timeout_s": 6.0}
+                for z in range(self.gateways)
+            ],
+            "screens": [{"id": f"screen-{index + 1}", "zone": f"z{index + 1}"}],
+            "store": {"peers": [gateway_id(g) for g in range(self.gateways) if g != index]},
+        }
+        for key, value in sections.items():
+            data[key] = {**data.get(key, {}), **value}
+        return data
+
+    def roster(self, shoppers: int, *, version: int = 1) -> bytes:
+        entries = [
+            {
+                "token": Walk(i, 0.0, (), 0.0).token,
+                "scopes": ["presence", "personalization"],
+                "ids": [{"type": "ibeacon", "uuid": str(LOYALTY_UUID), "major": 1, "minor": i + 1}],
+            }
+            for i in range(shoppers)
+        ]
+        return msgspec.json.encode(
+            {
+                "version": version,
+                "issued_at": format_time(self.start - 60),
+                "expires_at": format_time(self.start + 86_400),
+                "shoppers": entries,
+            }
+        )
+
+    def walks(self, shoppers: int, seconds: float, *, dwell_s: float = 20.0) -> list[Walk]:
+        """Shoppers arriving over the first half, each walking the row end to end (a hand-off at each step)."""
+        rng = random.Random(self.seed)  # noqa: S311 - a simulation, not a secret
+        out = []
+        for i in range(shoppers):
+            stops = tuple(range(self.gateways)) if rng.random() < 0.5 else tuple(reversed(range(self.gateways)))
+            out.append(Walk(i, self.start + rng.uniform(0, seconds / 2), stops, dwell_s))
+        return out
+
+    def position(self, walk: Walk, at: float) -> float | None:
+        """The shopper's x at ``at`` (None: not in the store)."""
+        t = at - walk.start
+        if t < 0:
+            return None
+        for here, there in zip(walk.stops, (*walk.stops[1:], None), strict=True):
+            if t < walk.dwell_s:
+                return self.zone_x(here)
+            t -= walk.dwell_s
+            if there is None:
+                return None
+            leg = abs(self.zone_x(there) - self.zone_x(here)) / WALK_M_S
+            if t < leg:
+                return self.zone_x(here) + math.copysign(t * WALK_M_S, there - here)
+            t -= leg
+        return None
+
+    def truth(self, walk: Walk, at: float) -> str | None:
+        x = self.position(walk, at)
+        if x is None:
+            return None
+        zone = round(x / self.spacing_m)
+        return f"z{zone + 1}" if abs(x - self.zone_x(zone)) <= ZONE_RADIUS_M else None
+
+    def adverts(self, walks: list[Walk], gateway: int, seconds: float) -> Iterator[Advertisement]:
+        """What gateway ``gateway``'s scanner hears, in time order."""
+        rng = random.Random(f"{self.seed}-{gateway}")  # noqa: S311 - a simulation
+        scanner = f"{gateway_id(gateway)}-s"
+        sx = self.zone_x(gateway)
+        heard: list[Advertisement] = []
+        for walk in walks:
+            payload = ibeacon_payload(LOYALTY_UUID, 1, walk.index + 1, POWER_1M_DBM)
+            t = walk.start + rng.uniform(0, ADVERT_INTERVAL_S)
+            while t < self.start + seconds:
+                x = self.position(walk, t)
+                if x is None and t > walk.start:
+                    break
+                if x is not None and rng.random() > LOSS:
+                    d = math.hypot(x - sx, SCANNER_HEIGHT_M)
+                    rssi = POWER_1M_DBM - 10 * PATH_LOSS_EXPONENT * math.log10(d) + rng.gauss(0, NOISE_DB)
+                    if rssi >= HEARING_FLOOR_DBM:
+                        heard.append(
+                            Advertisement(
+                                at=t,
+                                scanner=scanner,
+                                address=f"02:00:00:00:{walk.index >> 8:02X}:{walk.index & 255:02X}",
+                                rssi=round(rssi),
+                                manufacturer_data={APPLE_COMPANY_ID: payload},
+                            )
+                        )
+                t += ADVERT_INTERVAL_S
+        heard.sort(key=lambda a: a.at)
+        yield from heard

@@ -1,0 +1,113 @@
+"""Three gateways of one simulated store on a real mosquitto (edge.peers, issue 18).
+
+Each gateway replays what its own scanner heard (edge/sim/multi.py: a row of three zones with
+overlapping coverage) in real time; the test reads what reaches the broker: the events each
+gateway sends up, the store-local summaries and the retained claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.app import Gateway
+from edge.beacons.replay import ItemsSource
+from edge.config import from_mapping
+from edge.sim.multi import MultiStore
+from tests.mosquitto import Collector, Mosquitto
+
+SECONDS = 24.0
+
+
+def presence_stream(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, str, str, str | None]]]:
+    """Per token, in time order: (gateway, type, zone, from_gateway) of every presence event sent up."""
+    out: dict[str, list[tuple[float, str, str, str, str | None]]] = {}
+    for gateway, event in events:
+        if event["type"].startswith("edge.presence.") and event["type"] != "edge.presence.dwell":
+            data = event["data"]
+            kind = event["type"].rsplit(".", 1)[1]
+            out.setdefault(data["token"], []).append(
+                (event["time"], gateway, kind, data["zone"], data.get("from_gateway"))
+            )
+    # By time only: a stable sort keeps each gateway's commit order (a zone hand-off's exited, then entered).
+    return {token: [row[1:] for row in sorted(rows, key=lambda row: row[0])] for token, rows in out.items()}
+
+
+def check_one_owner(stream: dict[str, list[tuple[str, str, str, str | None]]]) -> tuple[int, int, int]:
+    """(moments two gateways spoke for one token, duplicate entered, hand-offs) as the CDP sees them.
+
+    A gateway speaks for a token from its entered until its exit, or until another gateway's
+    entered with ``from_gateway`` naming it (a hand-off). Another gateway's event meanwhile is a
+    moment of double ownership; an entered while the token is already in (not a hand-off) a duplicate."""
+    doubles = duplicates = handoffs = 0
+    for rows in stream.values():
+        speaker: str | None = None
+        inside = False
+        for gateway, kind, _zone, from_gateway in rows:
+            if from_gateway is not None:
+                handoffs += 1
+                if speaker not in (None, from_gateway):
+                    doubles += 1
+                speaker, inside = gateway, kind == "entered"
+                continue
+            if speaker is not None and gateway != speaker and inside:
+                doubles += 1
+            if kind == "entered":
+                if inside and gateway == speaker:
+                    duplicates += 1
+                speaker, inside = gateway, True
+            else:
+                inside = False
+    return doubles, duplicates, handoffs
+
+
+@pytest.mark.slow
+async def test_three_gateways_one_owner_and_hand_offs(tmp_path: Path) -> None:
+    with Mosquitto(tmp_path / "broker") as broker:
+        sub = Collector(broker, ("edge/v1/store-1/+/events/#", "store-local/v1/#"))
+        start = time.time()
+        store = MultiStore(gateways=3, seed=3, start=start, spacing_m=7.0)
+        walks = store.walks(4, 4.0, dwell_s=5.0)
+        roster = tmp_path / "roster.json"
+        roster.write_bytes(store.roster(4))
+        gateways = []
+        for g in range(3):
+            config = from_mapping(
+                store.config(
+                    g,
+                    gateway={"roster_file": str(roster), "state_dir": str(tmp_path / f"state-{g}")},
+                    ble={"backend": "replay", "trace": "unused.jsonl"},
+                    mqtt={"url": broker.url, "reconnect_initial_s": 0.05, "reconnect_max_s": 0.5},
+                )
+            )
+            source = ItemsSource(store.adverts(walks, g, SECONDS), start=start, speed=1.0)
+            gateways.append(Gateway(config, source))
+        try:
+            async with gateways[0], gateways[1], gateways[2]:
+                await asyncio.gather(*(gw.run() for gw in gateways))
+                await asyncio.sleep(8.0)  # the last exits and the outbox drains
+                health = [gw.peers.health() for gw in gateways if gw.peers is not None]
+                suppressed = [gw.core.counters.presence_not_owned for gw in gateways]
+                peer_sightings = [gw.core.counters.peer_sightings for gw in gateways]
+        finally:
+            sub.close()
+    events = [(m.topic.split("/")[3], json.loads(m.payload)) for m in sub.messages if "/events/" in m.topic]
+    stream = presence_stream(events)
+    doubles, duplicates, handoffs = check_one_owner(stream)
+    print(json.dumps({"stream": stream, "health": health}, indent=None))
+    assert doubles == 0, stream
+    assert duplicates == 0, stream
+    assert handoffs >= 2, stream
+    assert len(stream) == 4
+    assert all(h["peers_standalone"] == 0 and h["peers_summaries_sent"] >= 10 for h in health), health
+    assert all(n > 0 for n in peer_sightings)
+    assert sum(suppressed) > 0
+    # Store-local summaries carry tokens, never an address.
+    local = [m for m in sub.messages if m.topic.startswith("store-local/")]
+    assert local
+    assert not any(b"02:00:00:00" in m.payload for m in local)

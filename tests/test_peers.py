@@ -1,0 +1,148 @@
+"""edge.peers: the summary (encode/decode, limits, back to sightings), the arbitration, the [store] config."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge import config as cfg
+from edge.errors import ConfigError
+from edge.peers.arbitration import HOLD_SLOTS, MARGIN_DB, RELEASE_SLOTS, Arbiter
+from edge.peers.summary import (
+    SUMMARY_MAX_BYTES,
+    PeerSummaryError,
+    Slot,
+    decode,
+    encode,
+    loudest,
+    to_sightings,
+)
+from edge.peers.topics import PeerTopics, token_hash
+from edge.presence import Sighting
+
+
+def _slot() -> Slot:
+    slot = Slot("gw-2")
+    for i, rssi in enumerate((-70, -60, -65)):
+        slot.add(Sighting("tok-a", "eddystone-eid", "s-2a", rssi, -59.0, 100.1 + i * 0.3))
+    slot.add(Sighting("tok-b", "ibeacon", "s-2b", -80, None, 100.5))
+    return slot
+
+
+def test_summary_round_trip_carries_tokens_and_levels_only() -> None:
+    summary = _slot().close(100)
+    payload = encode(summary)
+    assert b"s-2a" in payload
+    assert b"tok-a" in payload
+    back = decode(payload, peer="gw-2")
+    assert back == summary
+    a = back.tokens[0]
+    assert (a.token, a.heard[0].count, a.heard[0].max, a.heard[0].median) == ("tok-a", 3, -60, -65.0)
+    assert loudest(a) == -65.0
+    sightings = to_sightings(a, 101.2)
+    assert [s.rssi for s in sightings] == [-65, -65, -60]
+    assert sightings[-1].at == 101.2
+    assert sightings[0].at < sightings[-1].at
+    assert {s.scanner for s in sightings} == {"s-2a"}
+
+
+def test_slot_close_starts_afresh_and_forgets() -> None:
+    slot = _slot()
+    slot.forget("tok-b")
+    assert [t.token for t in slot.close(100).tokens] == ["tok-a"]
+    assert slot.close(101).tokens == ()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b'{"gateway": "gw-3", "slot": 1, "tokens": []}',
+        b'{"gateway": "gw-2", "slot": 1, "tokens": [["t", "eid", null, [["s", 0, -60, -60, 1.0]]]]}',
+        b'{"gateway": "gw-2", "slot": 1, "tokens": [["t", "eid", null, [["s", 3, -60, -50, 1.0]]]]}',
+        b'{"gateway": "gw-2", "slot": 1, "tokens": [["t", "eid", null, [["s", 3, 90, -50, 1.0]]]]}',
+        b" " * (SUMMARY_MAX_BYTES + 1),
+    ],
+)
+def test_bad_summaries_are_refused_naming_the_peer(payload: bytes) -> None:
+    with pytest.raises(PeerSummaryError, match="gw-2"):
+        decode(payload, peer="gw-2")
+
+
+def _run(arbiter: Arbiter, slots: range, scores: dict[str, dict[str, float]], alive: set[str]) -> list[tuple]:
+    out = []
+    for slot in slots:
+        for gateway, per_token in scores.items():
+            arbiter.add(slot, gateway, per_token)
+        out += [(slot, c.token, c.old, c.new, c.epoch) for c in arbiter.evaluate(slot, alive)]
+    return out
+
+
+def test_arbitration_is_deterministic_with_hysteresis_and_tie_break() -> None:
+    alive = {"gw-1", "gw-2", "gw-3"}
+    a, b = Arbiter(), Arbiter()
+    tie = {"gw-2": {"t": -60.0}, "gw-1": {"t": -60.0}}
+    assert _run(a, range(3), tie, alive) == [(0, "t", None, "gw-1", 1)]
+    # gw-2 louder, but by less than the margin: no change.
+    assert _run(a, range(3, 10), {"gw-1": {"t": -62.0}, "gw-2": {"t": -62.0 + MARGIN_DB - 1}}, alive) == []
+    moved = _run(a, range(10, 20), {"gw-1": {"t": -75.0}, "gw-2": {"t": -60.0}}, alive)
+    assert moved[0][1:] == ("t", "gw-1", "gw-2", 2)
+    assert len(moved) == 1
+    assert moved[0][0] >= 10 + HOLD_SLOTS - 1
+    # The same inputs give the same answers on another gateway.
+    assert _run(b, range(3), tie, alive) + _run(b, range(3, 10), {}, alive)[:0] == [(0, "t", None, "gw-1", 1)]
+
+
+def test_owner_gone_or_deaf_hands_over_at_once_and_silence_releases() -> None:
+    arbiter = Arbiter()
+    _run(arbiter, range(3), {"gw-1": {"t": -60.0}, "gw-2": {"t": -70.0}}, {"gw-1", "gw-2"})
+    assert arbiter.owner("t") == "gw-1"
+    changes = _run(arbiter, range(3, 4), {"gw-2": {"t": -70.0}}, {"gw-2"})  # gw-1's last will
+    assert changes == [(3, "t", "gw-1", "gw-2", 2)]
+    released = _run(arbiter, range(4, 4 + RELEASE_SLOTS + 3), {}, {"gw-2"})
+    assert released[-1][1:] == ("t", "gw-2", None, 3)
+    assert arbiter.owner("t") is None
+
+
+def test_claims_adopt_the_higher_epoch_and_withdrawal_forgets() -> None:
+    arbiter = Arbiter()
+    _run(arbiter, range(1), {"gw-1": {"t": -60.0}}, {"gw-1", "gw-2"})
+    assert arbiter.adopt("t", "gw-2", 1, 0) is None  # equal epoch: the smaller id stays
+    change = arbiter.adopt("t", "gw-2", 2, 0)
+    assert change is not None
+    assert arbiter.owner("t") == "gw-2"
+    arbiter.forget("t")
+    assert arbiter.owner("t") is None
+    assert len(arbiter) == 0
+
+
+def test_topics_hash_the_token_and_parse() -> None:
+    topics = PeerTopics("store-local/v1", "store-1", "gw-1")
+    assert topics.owner("tok") == f"store-local/v1/store-1/gw-1/owner/{token_hash('tok')}"
+    assert "tok" not in topics.owner("tok").split("/")
+    assert topics.parse("store-local/v1/store-1/gw-2/sightings") == ("gw-2", "sightings")
+    assert topics.parse("store-local/v1/store-1/gw-2/owner/abc") == ("gw-2", "owner")
+    assert topics.parse("edge/v1/store-1/gw-2/sightings") is None
+
+
+@pytest.mark.parametrize(
+    ("store", "problem"),
+    [
+        ({"peers": ["gw-1"]}, "store.peers[0]: 'gw-1' is this gateway itself"),
+        ({"peers": ["gw-2", "gw-2"]}, "duplicate peer"),
+        ({"peers": ["gw/2"]}, "not a valid gateway id"),
+        ({"peers": ["gw-2"], "topic_prefix": "edge/v1"}, "store.topic_prefix"),
+        ({"peers": ["gw-2"], "topic_prefix": "a/+/b"}, "store.topic_prefix"),
+    ],
+)
+def test_store_config_errors_name_the_key(store: dict[str, object], problem: str) -> None:
+    data = {"gateway": {"gateway": "gw-1"}, "mqtt": {"url": "mqtt://localhost"}, "store": store}
+    with pytest.raises(ConfigError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        cfg.from_mapping(data, source="edge.toml")
+
+
+def test_peers_need_a_broker() -> None:
+    with pytest.raises(ConfigError, match=r"mqtt\.url"):
+        cfg.from_mapping({"store": {"peers": ["gw-2"]}}, source="edge.toml")
+    ok = cfg.from_mapping({"mqtt": {"url": "mqtt://h"}, "store": {"peers": ["gw-2", "gw-3"]}})
+    assert ok.store.enabled
+    assert ok.store.topic_prefix == "store-local/v1"
