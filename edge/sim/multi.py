@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ import msgspec
 from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
 from edge.beacons.build import ibeacon_payload
 from edge.timefmt import format_time
+from edge.trace import header_line, item_line
 
 LOYALTY_UUID = uuid.UUID("2f234454-cf6d-4a0f-adf2-f4911ba9ffa6")
 SPACING_M = 8.0
@@ -161,3 +163,38 @@ class MultiStore:
                 t += ADVERT_INTERVAL_S
         heard.sort(key=lambda a: a.at)
         yield from heard
+
+    def write_trace(self, path: Path, walks: list[Walk], gateway: int, seconds: float) -> int:
+        """Gateway ``gateway``'s trace (what its scanner heard) for ``edge run``'s replay backend."""
+        count = 0
+        with path.open("wb") as out:
+            out.write(header_line(self.start))
+            for advert in self.adverts(walks, gateway, seconds):
+                out.write(item_line(advert, self.start))
+                count += 1
+        return count
+
+
+def toml_text(mapping: Mapping[str, Any]) -> str:
+    """A config mapping (:meth:`MultiStore.config`'s: tables of scalars and lists, arrays of tables)
+    as TOML, for ``edge run --config``."""
+    lines: list[str] = []
+    for name, table in mapping.items():
+        rows = table if isinstance(table, list) else [table]
+        for row in rows:
+            lines.append(f"[[{name}]]" if isinstance(table, list) else f"[{name}]")
+            lines += [f"{key} = {_toml_value(value)}" for key, value in row.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return msgspec.json.encode(value).decode()  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {type(value).__name__}")

@@ -1,0 +1,114 @@
+"""A simulated store of several gateways as ``edge run`` processes on a real mosquitto (issue 18).
+
+Each gateway is its own process (``python -m edge run``) with the replay backend playing the
+trace of what its own scanner heard (edge/sim/multi.py), in real time; a CDP subscriber with a
+persistent session collects the events on ``edge/v1/+/+/events/#`` (it misses nothing across a
+broker restart). Used by tests/test_multi_gateway_faults.py and benchmarks/multi_gateway.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from edge.sim.multi import MultiStore, Walk, gateway_id, toml_text
+from tests.mosquitto import Broker, Collector
+
+STOP_TIMEOUT_S = 15.0
+"""A SIGTERM'd gateway flushes its outbox and releases its claims: seconds on a loaded machine."""
+
+
+class ProcessStore:
+    """``gateways`` ``edge run`` processes of one :class:`MultiStore`; a context manager that stops them."""
+
+    def __init__(
+        self,
+        directory: Path,
+        broker: Broker,
+        store: MultiStore,
+        walks: list[Walk],
+        seconds: float,
+        *,
+        shoppers: int,
+        health_interval_s: float = 60.0,
+    ) -> None:
+        self.dir = directory
+        self.broker = broker
+        self.store = store
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.killed_at: dict[str, float] = {}
+        directory.mkdir(parents=True, exist_ok=True)
+        roster = directory / "roster.json"
+        roster.write_bytes(store.roster(shoppers))
+        self.configs: dict[str, Path] = {}
+        for g in range(store.gateways):
+            me = gateway_id(g)
+            trace = directory / f"{me}.jsonl"
+            store.write_trace(trace, walks, g, seconds)
+            mapping = store.config(
+                g,
+                gateway={"roster_file": str(roster), "state_dir": str(directory / f"state-{me}")},
+                ble={"backend": "replay", "trace": str(trace)},
+                mqtt={"url": broker.url, "reconnect_initial_s": 0.1, "reconnect_max_s": 1.0},
+                presence={"health_interval_s": health_interval_s},
+            )
+            path = directory / f"{me}.toml"
+            path.write_text(toml_text(mapping))
+            self.configs[me] = path
+        self.cdp = Collector(broker, ("edge/v1/+/+/events/#",), client_id="cdp")
+
+    def __enter__(self) -> ProcessStore:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for me, config in self.configs.items():
+            log = (self.dir / f"{me}.log").open("ab")
+            self.procs[me] = subprocess.Popen(
+                [sys.executable, "-m", "edge", "run", "--config", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+            log.close()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=STOP_TIMEOUT_S)
+        self.cdp.close()
+
+    def kill(self, gateway: str) -> float:
+        """``kill -9`` of ``gateway``'s process; the wall time of the kill."""
+        proc = self.procs[gateway]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT_S)
+        self.killed_at[gateway] = time.time()
+        return self.killed_at[gateway]
+
+    def log(self, gateway: str) -> str:
+        return (self.dir / f"{gateway}.log").read_text(errors="replace")
+
+    def events(self) -> list[tuple[str, dict[str, Any], float]]:
+        """(gateway, event, wall time of arrival) of every event the CDP received, in arrival order."""
+        with self.cdp._cond:
+            pairs = list(zip(self.cdp.messages, self.cdp.arrived, strict=True))
+        wall_offset = time.time() - time.monotonic()
+        return [(m.topic.split("/")[3], json.loads(m.payload), at + wall_offset) for m, at in pairs]
+
+    def presence(self, token: str) -> list[tuple[str, dict[str, Any], float]]:
+        return [
+            row
+            for row in self.events()
+            if row[1]["type"] in ("edge.presence.entered", "edge.presence.exited") and row[1]["data"]["token"] == token
+        ]
