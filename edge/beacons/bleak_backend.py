@@ -1,8 +1,10 @@
 """The ``bleak`` backend of the source facade: live advertisements from a BlueZ adapter.
 
 bleak's detection callback turns each (``BLEDevice``, ``AdvertisementData``) into an
-:class:`~edge.beacons.advert.Advertisement` and puts it on a bounded queue (full: dropped and
-counted). Scanning is passive where BlueZ offers it (its AdvertisementMonitor API: BlueZ >= 5.56
+:class:`~edge.beacons.advert.Advertisement` and puts it straight into the pipeline's
+:class:`~edge.beacons.source.Feed` while :meth:`BleakSource.pump` runs (no task, queue or future
+per advert: one wake-up per burst), else on a bounded queue for ``async for`` readers (full:
+dropped and counted). Scanning is passive where BlueZ offers it (its AdvertisementMonitor API: BlueZ >= 5.56
 with ``--experimental``, kernel >= 5.10), active otherwise; ``mode`` tells which one runs.
 
 Self-healing, after habluetooth: a bounded start, retries with capped exponential back-off and
@@ -42,7 +44,7 @@ from dbus_fast.aio import MessageBus
 from edge import constants as c
 from edge.backoff import Backoff
 from edge.beacons.advert import APPLE_COMPANY_ID, RUUVI_COMPANY_ID, Advertisement
-from edge.beacons.source import SourceCounters
+from edge.beacons.source import Feed, SourceCounters
 from edge.clock import Clock, SystemClock
 from edge.errors import ScannerError, ScannerFailureReason
 
@@ -243,6 +245,8 @@ class BleakSource:
         self._scanner: BleakScanner | None = None
         self._stack: AsyncExitStack | None = None
         self._last_heard = time.monotonic()
+        self._feed: Feed | None = None
+        self._stopped = asyncio.Event()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -256,6 +260,7 @@ class BleakSource:
             watchdog = asyncio.create_task(self._watch(), name=f"ble-watchdog-{self.scanner_id}")
             stack.push_async_callback(_cancel_and_wait, watchdog)
             self._stack = stack.pop_all()
+        self._stopped.clear()
         logger.info("scanning on %s (%s)", _adapter_label(self.adapter), self.mode)
         return self
 
@@ -263,6 +268,7 @@ class BleakSource:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         stack, self._stack = self._stack, None
+        self._stopped.set()
         if stack is not None:
             await stack.aclose()
 
@@ -288,26 +294,53 @@ class BleakSource:
         """Live advertisements arrive in real time: never read synchronously."""
         return
 
+    async def pump(self, feed: Feed) -> None:
+        """bleak's callback puts every advertisement into ``feed`` until the source stops (the
+        ones queued before, first)."""
+        if self._stack is None:
+            raise RuntimeError("pump a BleakSource inside `async with`")
+        if self._feed is not None:
+            raise RuntimeError("this BleakSource already feeds a pipeline")
+        while not self._queue.empty():
+            feed.put(self._queue.get_nowait())
+        self._feed = feed
+        try:
+            await self._stopped.wait()
+        finally:
+            self._feed = None
+
     # --- bleak's callback ----------------------------------------------------------------------
 
     def _on_advertisement(self, device: BLEDevice, data: AdvertisementData) -> None:
-        if data.rssi == RSSI_UNAVAILABLE_DBM:
+        rssi = data.rssi
+        if rssi == RSSI_UNAVAILABLE_DBM:
             # not an advertisement: bluetoothd invalidates RSSI on every device when any client's
             # discovery stops (`bluetoothctl scan off` during a check), and bleak reports that too
             return
         self._last_heard = time.monotonic()
         self.counters.adverts += 1
+        # bleak builds fresh dicts per callback (nothing to copy); BlueZ's UUIDs are lower case
+        # already: the comprehensions run only for a key that is not
+        service_data = data.service_data
+        if service_data and not all(uuid.islower() for uuid in service_data):
+            service_data = {uuid.lower(): payload for uuid, payload in service_data.items()}
+        uuids = data.service_uuids
+        service_uuids = tuple(u if u.islower() else u.lower() for u in uuids) if uuids else ()
         advert = Advertisement(
             at=self.clock.now(),
             scanner=self.scanner_id,
             address=device.address,
-            rssi=data.rssi,
+            rssi=rssi,
             tx_power=data.tx_power,
             local_name=data.local_name,
-            manufacturer_data=dict(data.manufacturer_data),
-            service_data={uuid.lower(): payload for uuid, payload in data.service_data.items()},
-            service_uuids=tuple(uuid.lower() for uuid in data.service_uuids),
+            manufacturer_data=data.manufacturer_data,
+            service_data=service_data,
+            service_uuids=service_uuids,
         )
+        feed = self._feed
+        if feed is not None:
+            feed.put(advert)
+            return
         try:
             self._queue.put_nowait(advert)
         except asyncio.QueueFull:

@@ -3,6 +3,9 @@
 Played in real time (``speed`` 1.0), faster (4.0: four times), or as fast as possible
 (``speed=None``: the clock jumps to each item's time). During a replay the trace's time is "now"
 for everything, so a replay gives the same events whatever day it runs.
+
+In (scaled) real time the pipeline's writer is fed per batch (:meth:`ItemsSource.pump`): one sleep
+for all the items that fall due within :data:`PACE_S`, not one per item.
 """
 
 from __future__ import annotations
@@ -12,16 +15,27 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 from edge.beacons.advert import Advertisement
-from edge.beacons.source import SourceCounters
+from edge.beacons.source import Feed, SourceCounters
 from edge.clock import Clock, ManualClock, ScaledClock
 from edge.errors import TraceError
 from edge.inputs import Item
 from edge.trace import TraceReader
 
 log = logging.getLogger(__name__)
+
+PACE_S: Final = 0.1
+"""Real seconds of items a real-time replay hands over at once: those due within this much of now,
+each up to this early and late only by the loop's own latency (the core runs every item's timers
+on its trace time, in order, so early is exact where late would let a tick overtake an item).
+One wake-up per 100 ms instead of one per item (800 a second in a busy store): per-second costs
+are what limit a replay at a few hundred items a second (benchmarks/realtime_cost.py)."""
+
+MANUAL_CHUNK: Final = 1000
+"""Items handed over at a time by a replay on a manual clock fed in real-time mode (no pacing):
+then it waits for the writer to take them, so the feed's bound never drops one."""
 
 
 class ItemsSource:
@@ -63,6 +77,41 @@ class ItemsSource:
             if type(item) is advert:
                 counters.adverts += 1
             yield item
+
+    async def pump(self, feed: Feed) -> None:
+        """The items into ``feed`` on the clock, a batch at a time: those due within :data:`PACE_S`,
+        then one sleep of at least PACE_S, until the next is that close (``speed`` None: in
+        chunks, as fast as the writer takes them)."""
+        clock = self.clock
+        if isinstance(clock, ManualClock):
+            chunk: list[Item] = []
+            for item in self._sync_items(clock):
+                chunk.append(item)
+                if len(chunk) >= MANUAL_CHUNK:
+                    feed.put_batch(chunk)
+                    chunk = []
+                    await feed.taken()
+            if chunk:
+                feed.put_batch(chunk)
+            return
+        assert isinstance(clock, ScaledClock)
+        counters = self.counters
+        advert = Advertisement
+        ahead = PACE_S * (self.speed or 1.0)  # trace seconds
+        pause = 0.0  # then PACE_S: one hand-over per PACE_S however dense the items
+        upcoming = self._next()
+        while upcoming is not None:
+            await asyncio.sleep(max(clock.real_delay(upcoming.at - ahead), pause))
+            horizon = clock.now() + ahead
+            batch: list[Item] = []
+            while upcoming is not None and upcoming.at <= horizon:
+                if type(upcoming) is advert:
+                    counters.adverts += 1
+                batch.append(upcoming)
+                upcoming = self._next()
+            if batch:
+                feed.put_batch(batch)
+                pause = PACE_S
 
     async def __aiter__(self) -> AsyncIterator[Item]:
         clock = self.clock
