@@ -55,6 +55,20 @@ wait's callback, then ``run_live`` resumes: five turns where bleak needs one. Re
 ``asyncio.sleep`` (a timer and a real wake-up) per item. No logging on the hot path; events are
 committed one batch per turn, but events are ~100× rarer than adverts.
 
+After the fix (the source puts items into a deque, the writer wakes once per burst within 20 ms,
+timers from one handle per tick, a replay handed over per 100 ms; docs/performance.md), same VM,
+15 s windows:
+
+    rate/s   gateway µs/advert (CPU %)   bare bleak µs (CPU %)   ratio   replay µs (CPU %)
+    200      117  (2.3)                  87  (1.7)               1.35     27  (0.53)
+    800       93  (7.4)                  67  (5.3)               1.39     11  (0.87)
+    3000      48  (14.5)                 37  (11.1)              1.30      7  (2.1)
+    idle: gateway 0.00-0.07 % of a core; loop turns per advert at 800/s: 0.95 (bare 0.90)
+
+(other runs of the same code: 1.44 / 1.27 and 1.18 / 1.54 at 800 / 3000/s: ±0.15 is this shared
+VM's noise). The list below was the plan; items 1-4 are done, 5 by the same turn (one commit per
+wake-up):
+
 What need not be per advert, by expected gain (800/s, this machine):
 1. The two queues, the ``feed`` task, the per-item ``ensure_future(queue.get())`` Task and the
    per-item ``asyncio.wait(..., timeout=tick)`` (a TimerHandle per advert): hand the advert to the

