@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from edge import app
 from edge import events as ev
-from edge.beacons.advert import APPLE_COMPANY_ID
 from edge.advertise_service import AdvertiserService, advertiser_factory
+from edge.beacons.advert import APPLE_COMPANY_ID
 from edge.beacons.backends import open_source
 from edge.beacons.parse import parse_ibeacon
 from edge.beacons.replay import ItemsSource

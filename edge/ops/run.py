@@ -14,8 +14,8 @@ import asyncio
 import logging
 from pathlib import Path
 
-from edge.app import Gateway, ServiceFactory
 from edge.advertise_service import advertiser_factory
+from edge.app import Gateway, ServiceFactory
 from edge.beacons.backends import open_source
 from edge.config import Config, load
 from edge.errors import ServiceError
