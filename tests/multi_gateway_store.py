@@ -37,6 +37,8 @@ class ProcessStore:
         *,
         shoppers: int,
         health_interval_s: float = 60.0,
+        gateways: int | None = None,
+        sections: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.dir = directory
         self.broker = broker
@@ -47,7 +49,7 @@ class ProcessStore:
         roster = directory / "roster.json"
         roster.write_bytes(store.roster(shoppers))
         self.configs: dict[str, Path] = {}
-        for g in range(store.gateways):
+        for g in range(store.gateways if gateways is None else gateways):
             me = gateway_id(g)
             trace = directory / f"{me}.jsonl"
             store.write_trace(trace, walks, g, seconds)
@@ -57,6 +59,7 @@ class ProcessStore:
                 ble={"backend": "replay", "trace": str(trace)},
                 mqtt={"url": broker.url, "reconnect_initial_s": 0.1, "reconnect_max_s": 1.0},
                 presence={"health_interval_s": health_interval_s},
+                **(sections or {}),
             )
             path = directory / f"{me}.toml"
             path.write_text(toml_text(mapping))
