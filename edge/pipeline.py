@@ -193,9 +193,11 @@ class Pipeline:
             try:
                 decision = await self._apply(downlink, max_bytes)
             except Exception as err:
-                future.set_exception(err)
+                if not future.done():
+                    future.set_exception(err)
                 raise
-            future.set_result(decision)
+            if not future.done():  # its sender may have gone (cancelled) while it was applied
+                future.set_result(decision)
 
     async def _apply(self, message: Downlink | ShelfReading | Sightings, max_bytes: int | None) -> Decision:
         now = message.at

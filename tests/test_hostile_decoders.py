@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.hostile_payloads import KINDS, SECRET, bad_payload, topic_kinds
 from edge.config import from_mapping
 from edge.core import Core
 from edge.errors import TraceError
@@ -26,6 +25,7 @@ from edge.signage.offers import parse_offers, parse_rules
 from edge.sync.replay import decode_replay
 from edge.trace import TraceReader, header_line
 from tests.helpers import START, card_advert, roster_bytes
+from tests.hostile_payloads import KINDS, SECRET, bad_payload, topic_kinds
 
 CONFIG = from_mapping(
     {

@@ -16,9 +16,9 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from benchmarks.hostile_payloads import flood
 from edge.app import Gateway
 from tests.helpers import FAR_FUTURE, card_advert, roster_bytes
+from tests.hostile_payloads import flood
 from tests.mosquitto import Collector, Mosquitto
 from tests.test_mqtt_sync import TOPIC, make_config, source, wait_until
 

@@ -122,15 +122,16 @@ class OverrideHandler:
     def __call__(self, downlink: Downlink) -> list[Event]:
         try:
             override = json.loads(downlink.payload)
-            apply_override(self.base, override)
+            merged = apply_override(self.base, override)
+            in_force = apply_override(self.base, self.store.in_force) if self.store.in_force else self.base
         except ValueError as err:
             self.rejected += 1
             raise DownlinkError(f"not JSON: {err}", topic=downlink.topic) from None
         except ConfigError as err:
             self.rejected += 1
             raise DownlinkError(f"rejected, the config in force stays: {err}", topic=downlink.topic) from None
-        if override == self.store.in_force:
-            return []
+        if override == self.store.in_force or merged == in_force:
+            return []  # nothing changes (e.g. only keys this version does not know): no restart
         self.store.accept(override)
         self.accepted += 1
         log.warning("remote config override accepted (%s): restarting to apply it", ", ".join(sorted(override)))

@@ -24,7 +24,7 @@ KINDS = ("deep", "deep_unknown", "huge", "range", "type", "malformed", "long", "
 
 
 def roster(version: int, issued: float, expires: float, token: str = "s-card", **id_fields: Any) -> dict[str, Any]:
-    ident = {"type": "ibeacon", "uuid": "e2c56db5-dffb-48d2-b060-d0f5a71096e0", "major": 1, "minor": 2}
+    ident = {"type": "ibeacon", "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 2}
     ident.update(id_fields)
     return {
         "version": version,
@@ -67,13 +67,19 @@ def bad_payload(topic_kind: str, kind: str, rng: random.Random, *, now: float, v
             return json.dumps(body).encode()
         if topic_kind == "replay":
             return json.dumps({"from_sequence": -5, "to_sequence": 2**70, "note": SECRET}).encode()
-        return json.dumps({"version": 2**64, "token": SECRET, "priority": -(2**70), "t": 1e308}).encode()
+        return json.dumps(
+            {"version": 2**64, "token": 10**30, "note": SECRET, "priority": -(2**70), "t": 1e308}
+        ).encode()
     if kind == "type":
         return json.dumps({"version": SECRET, "token": [SECRET], "from_sequence": SECRET, "shoppers": {}}).encode()
     if kind == "malformed":
         return rng.choice((b"{", b'{"token": "' + SECRET.encode(), b"\xff\xfe" + SECRET.encode(), b"", b"[]]"))
     if kind == "long":
-        return json.dumps({"token": SECRET * 2000, "shoppers": [SECRET] * 50_000, "offers": [{}] * 20_000}).encode()
+        # Just past the string and array limits (a token of 128 characters, 256 labels, 1,000 offers).
+        return json.dumps(
+            {"token": SECRET * 10, "request_id": SECRET * 10, "sku": SECRET * 5, "shoppers": [SECRET] * 300,
+             "offers": [{}] * 1001, "from_sequence": [1] * 300}
+        ).encode()  # fmt: skip
     if kind == "stale":
         return json.dumps(roster(max(0, version - 1), now - 60, now + 86_400, SECRET)).encode()
     assert kind == "expired"
