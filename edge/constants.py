@@ -487,10 +487,22 @@ MODEL_OUTLIER_SHARE = 0.05
 """Share of readings that follow no model (deep multipath nulls, reflections, a hand over the phone),
 spread uniformly over the RSSI range: the heavy tail that keeps one wild advert from deciding."""
 
-MODEL_LIKELIHOOD_FLOOR = 0.1
-"""One advert moves the odds between two states by at most 1 / this (10x): a deep fade or a reflection
-is not a Gaussian tail, and consecutive adverts are not independent (the shopper's distance and body
-persist). Without it a single -92 dBm advert threw shoppers standing at the shelf out of the zone."""
+MODEL_CORRELATION_S = 3.0
+"""Consecutive adverts heard by one scanner are not independent draws from the zone's area: the shopper's
+spot, the body in the way and the multipath persist while they stand. An advert heard ``gap`` seconds
+after the scanner's previous one of the same shopper counts as about min(1, gap / this) of an independent
+one (its likelihood is raised to that power, tempering): a 4 Hz phone and a 1 Hz card give about as much
+evidence per second, and a run of correlated quiet adverts does not argue a shopper at a zone's edge out
+of it. Chosen on the sweep's tuning cells (two seeds): 1 s flapped (badness 178), 2 s 148, 3 s 142, a
+fixed half weight per advert 144."""
+
+MODEL_EVIDENCE_STEPS = 4
+"""The tempering weight is rounded up to quarters (never below one quarter): four precomputed tables per
+scanner, no power in the hot path."""
+
+MODEL_LIKELIHOOD_FLOOR = 0.01
+"""No single advert moves the odds between two states by more than 1 / this (after tempering): a deep
+fade or a reflection is not a Gaussian tail (the outlier share makes the tail heavy already)."""
 
 MODEL_FAR_MAX_M = 15.0
 """A scanner not of the zone, or a shopper outside every zone, is modelled anywhere on the floor (uniform
@@ -516,6 +528,10 @@ MODEL_OUTSIDE_MARGIN_M = 6.0
 """With a layout, "outside" is the floor within this of the zones' bounding box but in no zone: the
 aisles around the zones, where shoppers who are in no zone walk."""
 
+MODEL_RING_M = 5.0
+"""A zone's surroundings (a place of the estimator: in no zone, but beside this one) reach this far from
+it: the aisle in front of a shelf, a few strides. Beyond every zone's surroundings is "far"."""
+
 MODEL_ADJACENT_GAP_M = 1.0
 """Two zones whose regions come this close (a shelf end, a step) are adjacent: a shopper walks straight
 from one into the other, with no "outside" in between (zones tiling an aisle)."""
@@ -529,8 +545,9 @@ how certain the filter gets between two adverts (the leak of one interval), so a
 slow card's posterior fragile: 0.3 Hz had a 1 Hz card standing still flap out every few seconds."""
 
 MODEL_ZONE_ENTER_RATE_HZ = 1.0 / 10.0
-"""Prior rate, summed over all zones, of turning from the aisle into one: a walk between departments
-takes about 10 s. Split evenly over the zones (each gets this / n)."""
+"""Prior rate of stepping from beside a zone (its surroundings) into a zone it touches: a shopper walking
+the aisle in front of a department turns into it about this often. Far is left for the surroundings it
+touches at MODEL_WALK_SPEED_M_S over MODEL_HANDOFF_DISTANCE_M, as is every walk between places."""
 
 MODEL_HANDOFF_DISTANCE_M = 6.0
 """Adjacent zones: the rate of walking from one into a neighbour is MODEL_WALK_SPEED_M_S over this (a zone

@@ -1,19 +1,23 @@
-"""The zone estimator: a forward filter per shopper over {outside, zone 1 .. zone n}.
+"""The zone estimator: a forward filter per shopper over the store's places {far, zone 1 .. n, beside zone 1 .. n}.
 
 Same API and events as :class:`~edge.presence.PresenceEngine` (``PresenceConfig.engine = "model"``), pure
-and clock-injected, but no dBm threshold anywhere: each shopper carries a posterior over the states,
+and clock-injected, but no dBm threshold anywhere: each shopper carries a posterior over the places
+(:mod:`edge.zone_layout`: a zone, the floor beside one, or far from all),
 
-- **predicted** between samples with time-continuous transition rates (irregular sample times are fine):
-  out of a zone to "outside" at :data:`~edge.constants.MODEL_ZONE_LEAVE_RATE_HZ`, into an adjacent zone
-  (:mod:`edge.zone_layout`) at walking speed over a zone's width, from outside into each zone at
-  :data:`~edge.constants.MODEL_ZONE_ENTER_RATE_HZ` / n;
-- **updated** by every sighting with the likelihood of its RSSI at that scanner in each state
-  (:mod:`edge.radio_model`: log-distance path loss, heavy-tailed), after correcting the RSSI for the
+- **predicted** between samples with time-continuous transition rates (irregular sample times are fine)
+  between places that touch: out of a zone to what surrounds it at
+  :data:`~edge.constants.MODEL_ZONE_LEAVE_RATE_HZ`, from beside a zone into it at
+  :data:`~edge.constants.MODEL_ZONE_ENTER_RATE_HZ`, every other walk (zone to touching zone, along the
+  aisle, to and from far) at :data:`~edge.constants.MODEL_WALK_SPEED_M_S` over
+  :data:`~edge.constants.MODEL_HANDOFF_DISTANCE_M`;
+- **updated** by every sighting with the likelihood of its RSSI at that scanner in each place
+  (:mod:`edge.radio_model`: log-distance path loss, heavy-tailed), tempered
+  (:data:`~edge.constants.MODEL_CORRELATION_S`: consecutive adverts are correlated), after correcting the RSSI for the
   advertiser's own calibrated power, the scanner's configured ``offset_db`` and a per-scanner offset
   learned online from rostered traffic (self-calibration, relative between scanners, bounded);
 - **updated by silence** on the timer: the likelihood that a shopper still in a zone goes unheard this
   long, from the advertiser's own interval and loss (:mod:`edge.advert_rate`). Silence only ever moves
-  probability from the zones to "outside", never into a zone.
+  probability from the zones and their surroundings to "far", never into a zone.
 
 Events come from the posterior with hysteresis: enter a zone at P >= :data:`~edge.constants.MODEL_ENTER_P`,
 hand off when another zone reaches it, leave when P < :data:`~edge.constants.MODEL_LEAVE_P`, never within
@@ -44,7 +48,8 @@ _LEVEL_WEIGHT = 0.3
 
 class _Track:
     __slots__ = (
-        "dwell_at", "last_seen", "levels", "offset", "p", "power", "rate", "silence", "since", "t", "via", "zone",
+        "dwell_at", "heard_at", "last_seen", "levels", "offset", "p", "power", "rate", "silence", "since", "t", "via",
+        "zone",
     )  # fmt: skip
 
     def __init__(self, via: str, power: float, prior: list[float], at: float) -> None:
@@ -60,6 +65,7 @@ class _Track:
         self.silence = 1.0
         self.last_seen = at
         self.levels: dict[str, float] = {}
+        self.heard_at: dict[str, float] = {}
 
 
 class ZoneEstimator:
@@ -78,15 +84,36 @@ class ZoneEstimator:
         self._cal = SelfCalibration(tuple(layout.tables))
         self._reference = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
+        self._steps = c.MODEL_EVIDENCE_STEPS
+        self._per_second = c.MODEL_EVIDENCE_STEPS / c.MODEL_CORRELATION_S
         self._leave = c.MODEL_ZONE_LEAVE_RATE_HZ
-        self._enter_each = c.MODEL_ZONE_ENTER_RATE_HZ / n if n else 0.0
-        self._handoff = c.MODEL_WALK_SPEED_M_S / c.MODEL_HANDOFF_DISTANCE_M
-        self._adjacent = layout.adjacent
-        self._out_rate = [n * self._enter_each] + [self._leave + self._handoff * len(a) for a in layout.adjacent[1:]]
-        prior = [c.MODEL_PRIOR_ZONE_P] * (n + 1)
-        prior[0] = 1.0 - n * c.MODEL_PRIOR_ZONE_P if n * c.MODEL_PRIOR_ZONE_P < 1 else 1.0 / (n + 1)
-        if prior[0] == 1.0 / (n + 1):
-            prior = [1.0 / (n + 1)] * (n + 1)
+        walk = c.MODEL_WALK_SPEED_M_S / c.MODEL_HANDOFF_DISTANCE_M
+        moves: list[tuple[tuple[int, float], ...]] = []
+        for i, touching in enumerate(layout.touches):
+            if i == 0:
+                found = [(j, walk / len(touching)) for j in touching]
+            elif i <= n:
+                out = [j for j in touching if j > n or j == 0]
+                found = [(j, self._leave / len(out)) for j in out] + [(j, walk) for j in touching if 0 < j <= n]
+            else:
+                found = [(j, c.MODEL_ZONE_ENTER_RATE_HZ if 0 < j <= n else walk) for j in touching]
+            moves.append(tuple(found))
+        self._moves = tuple(moves)
+        self._walk = walk
+        self._exits = tuple(
+            tuple((j, 1.0 / len(out)) for j in out)
+            for out in ([j for j in touching if j == 0 or j > n] for touching in layout.touches)
+        )
+        self._out_rate = tuple(sum(rate for _, rate in m) for m in moves)
+        self._shares = tuple(
+            tuple((j, rate / total) for j, rate in m) if total else ()
+            for m, total in zip(moves, self._out_rate, strict=True)
+        )
+        places = 2 * n + 1
+        prior = [c.MODEL_PRIOR_ZONE_P] * places
+        prior[0] = 1.0 - (places - 1) * c.MODEL_PRIOR_ZONE_P if (places - 1) * c.MODEL_PRIOR_ZONE_P < 1 else 0.0
+        if prior[0] <= 0.0:
+            prior = [1.0 / places] * places
         self._prior = prior
         self._tracks: dict[str, _Track] = {}
         self._present: dict[str, _Track] = {}
@@ -119,7 +146,11 @@ class ZoneEstimator:
             track.t = at
         level = sighting.rssi + self._offsets.get(scanner, 0.0) + track.offset
         index = round(level + self._cal.offset(scanner)) - RSSI_MIN_DBM
-        likelihood = table[min(max(index, 0), RSSI_MAX_DBM - RSSI_MIN_DBM)]
+        before = track.heard_at.get(scanner)
+        track.heard_at[scanner] = at
+        steps = self._steps
+        weight = steps - 1 if before is None else min(steps - 1, int((at - before) * self._per_second))
+        likelihood = table[max(weight, 0)][min(max(index, 0), RSSI_MAX_DBM - RSSI_MIN_DBM)]
         p = track.p
         p[:] = [a * b for a, b in zip(p, likelihood, strict=True)]
         total = sum(p)
@@ -138,32 +169,21 @@ class ZoneEstimator:
         return self._decide(token, track, at)
 
     def _predict(self, p: list[float], dt: float) -> None:
-        """Move ``p`` forward by ``dt`` seconds: each state keeps exp(-rate dt), the rest flows by the rates."""
+        """Move ``p`` forward by ``dt`` seconds: each place keeps exp(-rate dt), the rest flows by the rates."""
         flows = [0.0] * len(p)
-        rates = self._out_rate
-        stay0 = math.exp(-rates[0] * dt)
-        inflow = p[0] * (1.0 - stay0) / self._n
-        p0 = p[0] * stay0
-        for k in range(1, len(p)):
-            pk = p[k]
-            if pk:
-                rate = rates[k]
-                gone = pk * (1.0 - math.exp(-rate * dt))
-                p0 += gone * self._leave / rate
-                adjacent = self._adjacent[k]
-                if adjacent:
-                    share = gone * self._handoff / rate
-                    for j in adjacent:
-                        flows[j] += share
-                flows[k] += pk - gone
-            flows[k] += inflow
-        flows[0] = p0
+        rates, shares, exp = self._out_rate, self._shares, math.exp
+        for i, pi in enumerate(p):
+            if pi:
+                gone = pi * (1.0 - exp(-rates[i] * dt))
+                flows[i] += pi - gone
+                for j, share in shares[i]:
+                    flows[j] += gone * share
         p[:] = flows
 
     def _decide(self, token: str, track: _Track, at: float) -> list[PresenceEvent]:
         p = track.p
         best, best_p = 0, -1.0
-        for k in range(1, len(p)):
+        for k in range(1, self._n + 1):
             if p[k] > best_p:
                 best, best_p = k, p[k]
         current = track.zone
@@ -214,24 +234,37 @@ class ZoneEstimator:
 
     # --- timers ------------------------------------------------------------------------------
 
+    def _drift_out(self, p: list[float], dt: float) -> None:
+        """The outward half of the prediction, for silence: zones leak to what surrounds them, surroundings to
+        far; nothing flows into a zone (silence must never raise one). A silent shopper's mass walks out the
+        way a shopper does -- a 1 Hz card losing a few adverts in a row has not teleported out of range."""
+        n, exp = self._n, math.exp
+        stay = exp(-self._leave * dt)
+        for k in range(1, n + 1):
+            gone = p[k] * (1.0 - stay)
+            if gone:
+                p[k] -= gone
+                for j, share in self._exits[k]:
+                    p[j] += gone * share
+        stay = exp(-self._walk * dt)
+        for k in range(n + 1, 2 * n + 1):
+            gone = p[k] * (1.0 - stay)
+            p[k] -= gone
+            p[0] += gone
+
     def tick(self, now: float) -> list[PresenceEvent]:
         """Silence evidence and exits for shoppers in a zone; dwell every ``dwell_interval_s``."""
         events: list[PresenceEvent] = []
-        leave = self._leave
         for token, track in list(self._present.items()):
             silence = track.rate.silence_likelihood(now)
             if silence < 1.0 and now > track.t:
                 p = track.p
-                keep = math.exp(-leave * (now - track.t))
+                self._drift_out(p, now - track.t)
                 factor = silence / track.silence
                 track.silence = silence
                 track.t = now
-                gone = 0.0
-                for k in range(1, len(p)):
-                    kept = p[k] * keep
-                    gone += p[k] - kept
-                    p[k] = kept * factor
-                p[0] += gone
+                for k in range(1, len(p)):  # the zones and their surroundings: within earshot
+                    p[k] *= factor
                 total = sum(p)
                 p[:] = [v / total for v in p]
                 found = self._decide(token, track, now)
@@ -283,7 +316,9 @@ class ZoneEstimator:
         track = self._tracks.get(token)
         if track is None:
             return {}
-        return {None: track.p[0], **{zone_id: track.p[k] for k, zone_id in enumerate(self._ids, start=1)}}
+        p = track.p
+        n = self._n
+        return {None: p[0] + sum(p[n + 1 :]), **{zone_id: p[k] for k, zone_id in enumerate(self._ids, start=1)}}
 
     def scanner_offsets(self) -> dict[str, float]:
         """The offsets self-calibration has learned so far (dB added to each scanner's readings)."""

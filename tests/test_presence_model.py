@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -95,9 +96,6 @@ def test_hand_off_between_zones() -> None:
     assert [o.zone for o in est.occupants()] == ["drinks"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="known gap: the estimator still flaps a 1 Hz lossy card (about 6 exits in 10 min)"
-)
 def test_a_slow_lossy_card_standing_still_does_not_flap() -> None:
     """1 Hz, a quarter of its adverts lost, 5 dB of shadowing, 10 minutes at 1.5 m from the scanner."""
     rng = random.Random(7)
@@ -108,6 +106,20 @@ def test_a_slow_lossy_card_standing_still_does_not_flap() -> None:
     ]
     events = run(ZoneEstimator(CONFIG.zones, CONFIG.presence), trace)
     assert kinds(events) == [("entered", "baby")]
+
+
+@pytest.mark.parametrize("seed", range(8, 12))
+def test_a_slow_lossy_card_flaps_at_most_once_in_ten_minutes(seed: int) -> None:
+    """The same card on other seeds: silence drifts a shopper out the way they walk (zone, beside it, far),
+    so three lost adverts in a row are no exit; a run of quiet adverts may still cost one."""
+    rng = random.Random(seed)
+    trace = [
+        (T0 + i + rng.uniform(0, 0.01), "gw-1", round(-63 + rng.gauss(0, 5)))
+        for i in range(600)
+        if rng.random() >= 0.25
+    ]
+    events = run(ZoneEstimator(CONFIG.zones, CONFIG.presence), trace)
+    assert sum(1 for kind, _ in kinds(events) if kind == "exited") <= 1
 
 
 def test_self_calibration_recovers_a_hot_scanner() -> None:
@@ -230,3 +242,80 @@ def test_heard_only_by_zone_a_never_enters_zone_b(samples: list[tuple[int, float
         now += gap
         events = est.observe(Sighting("s-1", "ibeacon", "gw-1", rssi, None, now)) + est.tick(now)
         assert all(e.zone == "baby" for e in events)
+
+
+# --- the layout's places, and the pipeline with the model engine ------------------------------------
+
+SPOTS = from_mapping(
+    {
+        "zones": [{"id": "a", "scanners": ["gw-a"]}, {"id": "b", "scanners": ["gw-b"]}],
+        "scanners": [{"id": "gw-a", "x_m": 0.0, "y_m": 0.0}, {"id": "gw-b", "x_m": 20.0, "y_m": 0.0}],
+    }
+)
+
+
+def test_walking_away_from_a_positioned_zone_exits_on_what_is_heard() -> None:
+    """Standing 1 m from gw-a, then walking away at 1 m/s, heard all the way: out of zone a (3 m) within 5 s
+    of crossing its edge, without waiting for silence -- the surroundings of a are a place. (About 4 s on
+    this clean trace: the tempering that keeps a standing shopper in also slows a walking one out.)"""
+    est = ZoneEstimator(SPOTS.zones, SPOTS.presence, SPOTS.scanners)
+    trace = []
+    for step in range(4 * 30):  # 30 s at 4 Hz: 20 s standing at x = 1 m, then walking towards gw-b
+        at = T0 + step / 4
+        x = 1.0 if at < T0 + 20 else 1.0 + (at - T0 - 20)
+        for scanner, sx in (("gw-a", 0.0), ("gw-b", 20.0)):
+            d = math.hypot(x - sx, 0.8)
+            trace.append((at, scanner, round(-59 - 22 * math.log10(d))))
+    events = run(est, trace)
+    assert kinds(events)[:2] == [("entered", "a"), ("exited", "a")]
+    exited = next(e for e in events if e.kind == "exited")
+    assert exited.at - (T0 + 22.0) < 5.0  # crossed the 3 m edge at T0 + 22 s
+
+
+def test_the_places_are_a_zone_its_surroundings_and_far() -> None:
+    est = ZoneEstimator(SPOTS.zones, SPOTS.presence, SPOTS.scanners)
+    touches = est._layout.touches
+    assert 3 in touches[1]  # each zone touches its own surroundings
+    assert 4 in touches[2]
+    assert 2 not in touches[1]  # the two zones are 14 m apart: no walk from one straight into the other
+    est.observe(Sighting("s-1", "eddystone-eid", "gw-a", -60, -59.0, T0))
+    posterior = est.posterior("s-1")
+    assert set(posterior) == {None, "a", "b"}
+    assert sum(posterior.values()) == pytest.approx(1.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(-100, -30), st.sampled_from(["gw-1", "gw-2", "gw-3"]), st.floats(0.0, 3.0)),
+                max_size=60))  # fmt: skip
+def test_nothing_about_an_unrostered_device_through_the_pipeline(samples: list[tuple[int, str, float]]) -> None:
+    """The model engine behind the real resolver: adverts of devices not on the roster make no event."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    import msgspec
+
+    from edge import app
+    from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
+    from edge.beacons.build import ibeacon_payload
+    from edge.beacons.replay import ItemsSource
+    from edge.inputs import Downlink, Item
+    from tests.helpers import START, card_advert, roster_bytes
+
+    config = msgspec.structs.replace(CONFIG, presence=msgspec.structs.replace(CONFIG.presence, engine="model"))
+    items: list[Item] = [Downlink(START, "cdp/v1/store-1/roster", roster_bytes())]
+    at = START
+    for index, (rssi, scanner, gap) in enumerate(samples):
+        at += gap
+        if index % 3 == 0:
+            items.append(card_advert(at, rssi, scanner))
+        stranger = ibeacon_payload(uuid.UUID(int=index + 1), 1, 2, -59)
+        items.append(
+            Advertisement(at, scanner, "AA:BB:CC:00:00:01", rssi, manufacturer_data={APPLE_COMPANY_ID: stranger})
+        )
+    out: list[object] = []
+    with tempfile.TemporaryDirectory() as state:
+        source = ItemsSource(iter(items), start=START, speed=None)
+        asyncio.run(app.run(config, source, sinks=[out.append], fast=True, state_dir=Path(state)))
+    tokens = {getattr(e, "data", {}).get("token") for e in out} - {None}
+    assert tokens <= {"s-card"}
