@@ -266,6 +266,18 @@ def _hostile(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _sweep(r: Raw) -> list[Figure]:
+    n, cells, passed = "presence_sweep", r["cells"], r["pass_count"]
+    under = r["under_test"]
+    return [
+        fig(n, f"cells passed, {under} engine", passed.get(under), f"of {cells}", peer="oracle (told the radio)",
+            peer_value=passed.get("oracle"), at_least=cells),
+        fig(n, "cells passed, threshold engine", passed.get("threshold"), f"of {cells}", peer="oracle (told the radio)",
+            peer_value=passed.get("oracle")),
+        fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0),
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """What ``edge bench`` knows of one script: quick arguments, figures, what it needs installed."""
@@ -285,6 +297,7 @@ BENCHMARKS: tuple[Spec, ...] = (
     Spec("parsing", _parsing, ("--quick",), ("beacontools", "TheengsDecoder")),
     Spec("ble_throughput", _ble, ("--adverts", "20000", "--repeat", "1")),
     Spec("presence_accuracy", _presence, ("--minutes", "5")),
+    Spec("presence_sweep", _sweep, ("--quick",), ("numpy",)),
     Spec("mqtt_drain", _mqtt, ("--events", "2000", "--repeat", "1", "--withdrawals", "5"), programs=("mosquitto",)),
     Spec("signage", _signage, ("--frames", "120", "--decisions", "50", "--arrivals", "5")),
     Spec("signage_ops", _signage_ops, ("--rounds", "3"), programs=("mosquitto",)),
