@@ -34,8 +34,9 @@ One wake-up per 100 ms instead of one per item (800 a second in a busy store): p
 are what limit a replay at a few hundred items a second (benchmarks/realtime_cost.py)."""
 
 MANUAL_CHUNK: Final = 1000
-"""Items handed over at a time by a replay on a manual clock fed in real-time mode (no pacing):
-then it waits for the writer to take them, so the feed's bound never drops one."""
+"""Items handed over at a time by a replay on a manual clock fed in real-time mode (no pacing), and the
+most a paced replay hands over at once (a trace with thousands of items at one instant): then it waits
+for the writer to take them, so the feed's bound never drops one and the event loop is never held."""
 
 
 class ItemsSource:
@@ -109,6 +110,10 @@ class ItemsSource:
                     counters.adverts += 1
                 batch.append(upcoming)
                 upcoming = self._next()
+                if len(batch) >= MANUAL_CHUNK:  # a burst denser than one hand-over: give it, wait till taken
+                    feed.put_batch(batch)
+                    batch = []
+                    await feed.taken()
             if batch:
                 feed.put_batch(batch)
                 pause = PACE_S
