@@ -27,7 +27,7 @@ MOMENTS = 50
 """Random moments the headless demo is stopped at: seeded delays in [0, MAX_DELAY_S) after its
 command line is up (start-up, the player starting, the opening's busiest seconds, steady state)."""
 MAX_DELAY_S = 8.0
-CONCURRENT = 5
+CONCURRENT = 4
 """Demos run at once, to keep the test near a minute."""
 
 
