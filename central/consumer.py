@@ -8,8 +8,11 @@ open then is a **gap** (counted per gateway in ``central_sequence_gaps``, the Pr
 and the events after it go on; an event of that hole arriving later is still handed on, out of
 order (``central_sequence_late``). A ``sequence`` at or below the gateway's watermark is a duplicate
 JetStream's window did not catch (counted, acknowledged, not handed on). A message is acknowledged
-once it was handed on (or dropped as a duplicate or invalid), so a consumer that dies redelivers
-what the CDP did not take.
+once it was handed on (or dropped as a duplicate or invalid) and the watermarks covering it were
+saved (:mod:`central.watermarks`), so a consumer that dies redelivers what the CDP did not take, and
+a restarted one resumes each gateway where it was: no false gap. After a start, a hole is not given
+up on before the ack wait has passed (what the previous instance held comes back only then), and a
+clean stop gives its held messages back at once (nak).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from central import constants as c
 from central.subjects import subject_gateway
+from central.watermarks import Marks, Watermarks, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,10 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
+
+SKIPPED_KEPT_MAX = 1000
+"""Given-up sequence numbers kept per gateway in the saved watermarks (the newest): a late one of an
+older hole counts as a duplicate after a restart."""
 
 Deliver = Callable[[str, str, int, dict[str, Any]], None]
 """``deliver(store, gateway, sequence, event)``: the CDP's write, in per-gateway ``sequence`` order."""
@@ -89,6 +97,29 @@ class Reorder:
         """Events handed on after their hole had been given up on (out of order)."""
         self.gaps: dict[tuple[str, str], int] = {}
         """Sequence numbers given up on, per (store, gateway)."""
+        self.not_before = float("-inf")
+        """The hold of a hole counts from this time at the earliest (a restarted consumer's grace)."""
+
+    def restore(self, marks: Marks) -> None:
+        """Resume saved watermarks (a restarted consumer)."""
+        for store, gateways in marks.items():
+            for gateway, (next_seq, skipped) in gateways.items():
+                self.gateways[(store, gateway)] = _Gateway(next=next_seq, skipped=set(skipped))
+
+    def state(self) -> Marks:
+        """The watermarks to save: per gateway the next sequence and the newest given-up numbers."""
+        marks: Marks = {}
+        for (store, gateway), gw in self.gateways.items():
+            marks.setdefault(store, {})[gateway] = (gw.next, sorted(gw.skipped)[-SKIPPED_KEPT_MAX:])
+        return marks
+
+    def held(self) -> list[Msg | None]:
+        """The messages held (not handed on) now, forgotten here: to give back on a clean stop."""
+        out = [msg for gw in self.gateways.values() for _event, msg in gw.held.values()]
+        for gw in self.gateways.values():
+            gw.held.clear()
+            gw.missing_since = None
+        return out
 
     def add(
         self, store: str, gateway: str, seq: int, event: dict[str, Any], msg: Msg | None, now: float
@@ -118,9 +149,9 @@ class Reorder:
 
     def expire(self, now: float) -> list[tuple[str, str, int, list[Msg | None]]]:
         """Give up on holes older than the hold: (store, gateway, missing count, messages now done)."""
-        out = []
+        out: list[tuple[str, str, int, list[Msg | None]]] = []
         for (store, gateway), gw in self.gateways.items():
-            if gw.held and gw.missing_since is not None and now - gw.missing_since >= self.hold_s:
+            if gw.held and gw.missing_since is not None and now - max(gw.missing_since, self.not_before) >= self.hold_s:
                 first = min(gw.held)
                 missing = first - gw.next
                 self.gaps[(store, gateway)] = self.gaps.get((store, gateway), 0) + missing
@@ -143,9 +174,20 @@ class CdpConsumer:
         registry: CollectorRegistry | None = None,
         hold_s: float = c.REORDER_HOLD_S,
         clock: Callable[[], float] = time.monotonic,
+        watermarks: Watermarks | None = None,
+        persist: bool = True,
+        batch: int = c.CONSUMER_FETCH_BATCH,
+        ack_wait_s: float = c.CONSUMER_ACK_WAIT_S,
+        save_every_s: float = c.WATERMARK_SAVE_S,
     ) -> None:
+        """``watermarks``: where the order state is saved (default: the durable's KV bucket);
+        ``persist=False`` keeps it in memory only (a restart then starts every gateway at 1)."""
         self.js = js
         self.durable = durable
+        self.watermarks = watermarks or (Watermarks(js, durable) if persist else None)
+        self.batch = batch
+        self.ack_wait_s = ack_wait_s
+        self.save_every_s = save_every_s
         self.clock = clock
         self.registry = registry or CollectorRegistry()
         self.reorder = Reorder(deliver, hold_s=hold_s)
@@ -180,8 +222,8 @@ class CdpConsumer:
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=c.CONSUMER_ACK_WAIT_S,
-            max_ack_pending=c.CONSUMER_FETCH_BATCH * 40,
+            ack_wait=self.ack_wait_s,
+            max_ack_pending=c.CONSUMER_MAX_ACK_PENDING,
         )
         return await self.js.pull_subscribe(
             c.EVENTS_SUBJECTS, durable=self.durable, stream=c.EVENTS_STREAM, config=config
@@ -221,22 +263,45 @@ class CdpConsumer:
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
+        if self.watermarks is not None:
+            self.reorder.restore(await self.watermarks.load())
+        # What an earlier instance held un-acknowledged comes back after the ack wait: no gap before.
+        self.reorder.not_before = self.clock() + self.ack_wait_s
         sub = await self.subscribe()
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(c.CONSUMER_FETCH_BATCH, timeout=c.CONSUMER_FETCH_TIMEOUT_S)
-            except (nats.errors.TimeoutError, TimeoutError):
-                msgs = []
-            except (nats.errors.Error, nats.js.errors.Error) as err:
-                log.warning("cdp consumer: fetch failed (%s); retrying", err or type(err).__name__)
-                await asyncio.sleep(0.2)
-                continue
-            now = time.time()
-            done: list[Msg | None] = []
-            for msg in msgs:
-                done += self.handle(msg, now)
-            done += self.expire()
-            for m in done:
+        done: list[Msg | None] = []
+        saved_at = self.clock()
+        try:
+            while not stop.is_set():
+                raise_if_cancelled()
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=c.CONSUMER_FETCH_TIMEOUT_S)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    msgs = []
+                except (nats.errors.Error, nats.js.errors.Error) as err:
+                    log.warning("cdp consumer: fetch failed (%s); retrying", err or type(err).__name__)
+                    await asyncio.sleep(0.2)
+                    continue
+                now = time.time()
+                for msg in msgs:
+                    done += self.handle(msg, now)
+                done += self.expire()
+                if done and self.clock() - saved_at >= self.save_every_s:
+                    await self._commit(done)
+                    done, saved_at = [], self.clock()
+            await self._commit(done)
+            for m in self.reorder.held():  # a clean stop: the next instance gets them at once
                 if m is not None:
                     with contextlib.suppress(nats.errors.Error):
-                        await m.ack()
+                        await m.nak()
+        except asyncio.CancelledError:
+            log.warning("cdp consumer: cancelled; %d messages not acknowledged come back after the ack wait", len(done))
+            raise
+
+    async def _commit(self, done: list[Msg | None]) -> None:
+        """Save the watermarks, then acknowledge what they cover (never the other way round)."""
+        if self.watermarks is not None:
+            await self.watermarks.save(self.reorder.state())
+        for m in done:
+            if m is not None:
+                with contextlib.suppress(nats.errors.Error):
+                    await m.ack()

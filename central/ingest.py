@@ -6,8 +6,10 @@ messages over them). Each message is published to ``edge.v1.{store}.{gateway}.{t
 JetStream acknowledged it, so a bridge killed at any point leaves the message un-acknowledged in
 its persistent session: the broker sends it again and JetStream drops the copy (counted as a
 duplicate). A failed JetStream publish (a node down, a leader election) is retried with the same
-id until it succeeds. A message that is not an event (bad topic, not JSON, no id) is acknowledged
-and counted, never forwarded: it would block the session forever.
+id until it succeeds. The bridge holds at most ``inflight_max`` messages (:data:`INGEST_INFLIGHT_MAX`):
+it sends that as the MQTT 5 Receive Maximum on CONNECT, so a burst waits in the broker, and stops
+reading its socket should a broker overrun it. A message that is not an event (bad topic, not JSON,
+no id) is acknowledged and counted, never forwarded: it would block the session forever.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class IngestStats:
     rejected: int = 0
     retries: int = 0
     connections: int = 0
+    inflight_peak: int = 0
+    """The most MQTT messages held unacknowledged at once (bounded by the Receive Maximum sent on CONNECT)."""
     started: float = field(default_factory=time.monotonic)
 
     def as_dict(self) -> dict[str, float]:
@@ -64,6 +68,7 @@ class IngestStats:
             "rejected": self.rejected,
             "retries": self.retries,
             "mqtt_connections": self.connections,
+            "inflight_peak": self.inflight_peak,
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
             "wall_s": round(time.monotonic() - self.started, 3),
         }
@@ -80,8 +85,9 @@ class Ingest:
         name: str = "1",
         limits: StreamLimits | None = None,
         registry: CollectorRegistry | None = None,
+        inflight_max: int = c.INGEST_INFLIGHT_MAX,
     ) -> None:
-        self.settings = link_settings(mqtt_url, f"cdp-ingest-{name}")
+        self.settings = link_settings(mqtt_url, f"cdp-ingest-{name}", receive_max=inflight_max)
         self.nats_urls = nats_urls
         self.name = name
         self.limits = limits
@@ -93,8 +99,17 @@ class Ingest:
         )
         self._rejected = Counter("central_ingest_rejected", "MQTT messages that are not events", registry=self.registry)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._held = 0
+        self.inflight_max = inflight_max
+        self._link: Link | None = None
+        """MQTT messages taken and not yet acknowledged (the broker's in-flight count for this client)."""
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
         self._js: JetStreamContext | None = None
+
+    @property
+    def inflight(self) -> int:
+        """MQTT messages held now, each awaiting its JetStream ack (≤ the Receive Maximum)."""
+        return self._held
 
     async def run(self, stop: asyncio.Event) -> None:
         nc = await connect(self.nats_urls, f"cdp-ingest-{self.name}")
@@ -124,6 +139,7 @@ class Ingest:
                     await asyncio.wait({stopping}, timeout=delay)
                     continue
                 backoff.reset()
+                self._link = link
                 self.stats.connections += 1
                 link.subscribe((c.INGEST_FILTER,))
                 waits: set[asyncio.Future[Any]] = {stopping, link.closed}
@@ -162,6 +178,12 @@ class Ingest:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._held += 1
+        self.stats.inflight_peak = max(self.stats.inflight_peak, self._held)
+        if self._held > self.inflight_max:
+            # The broker overran the Receive Maximum (mosquitto 2.0.11 can, after PUBACKs; see
+            # docs/central.md): stop reading the socket until the bridge is back under its bound.
+            link.pause()
 
     async def _forward(self, link: Link, subject: str, payload: bytes, msg_id: str, mid: int, qos: int) -> None:
         js = self._js
@@ -190,4 +212,8 @@ class Ingest:
         else:
             self.stats.forwarded += 1
             self._forwarded.inc()
+        self._held -= 1  # before the PUBACK: only then may the broker send the next
         link.ack(mid, qos)
+        current = self._link
+        if current is not None and current.paused and self._held <= self.inflight_max:
+            current.resume()

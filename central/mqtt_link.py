@@ -5,10 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from central.errors import CentralError
+from edge.constants import MQTT_RECEIVE_MAX
 from edge.sync.client import LinkSettings
 
 
-def link_settings(url: str, client_id: str, *, mqtt5: bool = True, session_expiry_s: int = 3600) -> LinkSettings:
+def link_settings(
+    url: str, client_id: str, *, mqtt5: bool = True, session_expiry_s: int = 3600, receive_max: int = MQTT_RECEIVE_MAX
+) -> LinkSettings:
+    """``receive_max``: the MQTT 5 Receive Maximum sent on CONNECT (QoS 1 messages the broker may have
+    sent this client unacknowledged); the gateway's own bound unless given."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise CentralError(f"--mqtt {url!r}: give mqtt://host:port or mqtts://host:port")
@@ -22,4 +27,5 @@ def link_settings(url: str, client_id: str, *, mqtt5: bool = True, session_expir
         username=parts.username,
         password=parts.password,
         session_expiry_s=session_expiry_s,
+        receive_max=receive_max,
     )

@@ -1,16 +1,23 @@
 """Downlinks from JetStream to a real mosquitto through a real three-node NATS cluster: KV snapshots
 become retained ``cdp/v1/{store}/…`` messages (a deleted key clears it), and a withdrawal put on
-``cdp.v1.{store}.consent.withdraw`` reaches the store broker within 2 s (the contract), measured."""
+``cdp.v1.{store}.consent.withdraw`` reaches the store broker within 2 s (the contract), measured,
+also with the NATS node leading the withdrawal stream killed (-9) as a roster update and a withdrawal
+go in (the new roster is retained, the withdrawal arrives ≤ 2 s after JetStream accepted it)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import nats
+import nats.errors
+import pytest
 
+from central import constants as c
 from central.cluster import NatsCluster
 from central.downlink import Downlink
 from central.stream import StreamLimits, ensure
@@ -68,5 +75,63 @@ async def test_snapshots_retained_and_withdrawals_within_2_s(tmp_path: Path) -> 
         late = await asyncio.to_thread(Collector, broker, ("cdp/v1/s1/#",))
         try:
             await late.until(lambda ms: {m.topic for m in ms} >= {"cdp/v1/s1/roster", "cdp/v1/s1/g1/config"}, 10)
+        finally:
+            late.close()
+
+
+async def _until_ok(what: Callable[[], Awaitable[Any]], within_s: float) -> Any:
+    """The CDP's write, retried while the cluster elects a new leader (bounded)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return await what()
+        except (nats.errors.Error, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.slow
+async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_withdrawal(tmp_path: Path) -> None:
+    with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
+        nc = await nats.connect(servers=cluster.urls, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
+        js = nc.jetstream()
+        kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
+        await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+        downlink = Downlink(broker.url, cluster.urls, name="t")
+        stop = asyncio.Event()
+        task = asyncio.create_task(downlink.run(stop))
+        collector = await asyncio.to_thread(Collector, broker, ("cdp/#",))
+        try:
+            await collector.until(lambda ms: any(m.payload == b'{"version": 1}' for m in ms), 10)
+            await _until_ok(lambda: js.publish(withdraw_subject("s1"), b'{"token": "warm-up"}'), 10)
+            await collector.until(lambda ms: any(b"warm-up" in m.payload for m in ms), 10)
+            # The node leading the withdrawal stream (and its consumer) dies as both writes go in.
+            leader = (await js.stream_info(c.WITHDRAW_STREAM)).cluster.leader  # type: ignore[union-attr]
+            victim = next(i for i, n in enumerate(cluster.nodes) if n.name == leader)
+            killed_at = time.monotonic()
+            cluster.kill(victim)
+            roster = asyncio.create_task(_until_ok(lambda: kv.put(snapshot_key("s1", "roster"), b'{"version": 2}'), 20))
+            await _until_ok(lambda: js.publish(withdraw_subject("s1"), b'{"token": "shopper-9"}'), 20)
+            accepted_at = time.monotonic()
+            await collector.until(lambda ms: any(b"shopper-9" in m.payload for m in ms), 10)
+            arrived_at = collector.arrived[
+                next(i for i, m in enumerate(collector.messages) if b"shopper-9" in m.payload)
+            ]
+            await roster
+            await collector.until(lambda ms: any(m.payload == b'{"version": 2}' for m in ms), 30)
+            print(
+                f"{leader} killed: withdrawal accepted by JetStream {accepted_at - killed_at:.2f} s after the kill, "
+                f"at the store broker {arrived_at - accepted_at:.2f} s later"
+            )
+            assert arrived_at - accepted_at <= WITHDRAWAL_BOUND_S
+        finally:
+            collector.close()
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            await nc.close()
+        late = await asyncio.to_thread(Collector, broker, ("cdp/v1/s1/roster",))
+        try:  # the retained roster is the new one (a gateway restarting now reads it)
+            await late.until(lambda ms: any(m.retain and m.payload == b'{"version": 2}' for m in ms), 10)
         finally:
             late.close()

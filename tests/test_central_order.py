@@ -33,3 +33,26 @@ def test_subjects() -> None:
         "g1",
     )
     assert subject_gateway("edge.v1.s1.g1.edge.presence.entered") == ("s1", "g1", "edge.presence.entered")
+
+
+def test_restored_watermarks_and_the_restart_grace() -> None:
+    out: list[int] = []
+    r = Reorder(lambda store, gw, seq, event: out.append(seq), hold_s=1.0)
+    r.add("s", "g", 1, {}, None, 0.0)
+    r.add("s", "g", 3, {}, None, 0.0)  # 2 missing: held
+    r.expire(1.0)  # 2 given up on
+    assert r.state() == {"s": {"g": (4, [2])}}
+    again: list[int] = []
+    restarted = Reorder(lambda store, gw, seq, event: again.append(seq), hold_s=1.0)
+    restarted.restore(r.state())
+    restarted.not_before = 10.0  # what the last instance held comes back after the ack wait
+    restarted.add("s", "g", 3, {}, None, 5.0)  # already handed on: a duplicate, not a hole
+    restarted.add("s", "g", 2, {}, None, 5.0)  # the late one of the given-up hole: still handed on
+    restarted.add("s", "g", 6, {}, None, 5.0)  # 4 and 5 missing
+    assert restarted.expire(10.5) == []  # the hold counts from the grace's end
+    restarted.add("s", "g", 4, {}, None, 10.6)
+    restarted.add("s", "g", 5, {}, None, 10.7)
+    assert again == [2, 4, 5, 6]
+    assert restarted.duplicates == 1
+    assert restarted.late == 1
+    assert not restarted.gaps
