@@ -13,7 +13,6 @@ to the drain; a purged row (a withdrawal) is gone for good.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -110,9 +109,7 @@ class Replayer:
                 try:
                     await asyncio.wait(_either(waiter, closed), return_when=asyncio.FIRST_COMPLETED)
                 finally:
-                    waiter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await waiter
+                    waiter.cancel()  # not awaited: a cancellation of this task arriving then must not be swallowed
                 continue
             low, high = self.pending
             self.pending = None
@@ -125,8 +122,6 @@ class Replayer:
                         await asyncio.wait(_either(waiter, closed), timeout=c.MQTT_CLOSE_TIMEOUT_S)
                     finally:
                         waiter.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await waiter
                 mid = None if closed.done() else link.publish(self.topics.event(type_), body)
                 if mid is None:  # the link went: the rest again on the next connection
                     rest = (sequence, high)

@@ -13,7 +13,6 @@ service runs (:mod:`edge.laststate`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from dataclasses import asdict
@@ -171,8 +170,7 @@ class MqttSync:
                 why = await link.closed
             finally:
                 replaying.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await replaying
+                await asyncio.wait({replaying})  # not `await replaying`: a stop arriving now must not be swallowed
             self.connected.clear()
             delay = self.backoff.next_delay()
             log.warning("MQTT connection lost (%s); reconnecting in %.1f s", why, delay)
