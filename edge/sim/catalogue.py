@@ -97,6 +97,9 @@ def offers_payload(issued_at: float, birthday_tokens: list[str], *, version: int
                skus=["4008287054207"], code="WINE-2X1"),
         _offer("o-nappies", campaign="c-baby", category="baby", image="diapers.png", priority=65, zones=["baby"],
                target={"segments": ["families"]}, price={"cents": 1199, "was_cents": 1499},
+               # public-safe: only shown in the baby aisle, where a nappy offer tells bystanders nothing
+               # about the shopper that standing there does not (the discretion rule's purpose).
+               public_safe=True,
                skus=["4006381333931"], code="BABY20", redeem_url="https://shop.example/r/BABY20"),
         _offer("o-wipes", campaign="c-baby", category="baby", image="wipes.png", priority=45, zones=["baby"],
                price={"cents": 390, "was_cents": 585}, skus=["4062300020719"], code="WIPES32"),
