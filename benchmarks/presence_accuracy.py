@@ -177,10 +177,10 @@ def run(minutes: float, seed: int, shoppers: int, engine_name: str | None = None
     config = store.config
     start, end = store.start, store.start + minutes * 60
     resolver = Resolver()
-    name = engine_name or config.presence.engine
+    under_test = engine_name or config.presence.engine
     engine: PresenceEngine | ZoneEstimator = (
         ZoneEstimator(config.zones, config.presence, config.scanners)
-        if name == "model"
+        if under_test == "model"
         else PresenceEngine(config.zones, config.presence)
     )
     naive = NaiveTracker(config)
@@ -274,7 +274,7 @@ def run(minutes: float, seed: int, shoppers: int, engine_name: str | None = None
     hours = shopper_s / 3600
     report: dict[str, object] = {
         "benchmark": "presence_accuracy",
-        "engine_name": name,
+        "engine_name": under_test,
         "minutes": minutes,
         "seed": seed,
         "shoppers": shoppers,
