@@ -116,7 +116,8 @@ async def measure(config: Config, roster: Roster, token: str, seconds: float) ->
 
     async with source:
         with contextlib.suppress(TimeoutError):  # the listening time is over
-            await asyncio.wait_for(listen(), None if fast else max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(None if fast else max(0.0, deadline - time.monotonic())):
+                await listen()
     return summarise(samples, advertised)
 
 

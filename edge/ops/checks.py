@@ -56,7 +56,8 @@ async def check_adapter(config: Config) -> Result:
 
     adapter = config.ble.adapter or "hci0"
     try:
-        await asyncio.wait_for(_probe_adapter(adapter), c.DOCTOR_TIMEOUT_S)
+        async with asyncio.timeout(c.DOCTOR_TIMEOUT_S):
+            await _probe_adapter(adapter)
     except Exception as err:  # noqa: BLE001 - every failure becomes a result with its fix
         error = scanner_error(err, adapter=adapter, start_timeout_s=c.DOCTOR_TIMEOUT_S)
         problem, _, fix = str(error).partition(": ")
@@ -73,7 +74,8 @@ async def check_advertising(config: Config) -> Result:
 
     adapter = config.advertise.adapter or config.ble.adapter or "hci0"
     try:
-        support = await asyncio.wait_for(probe_support(config.advertise, adapter), c.DOCTOR_TIMEOUT_S)
+        async with asyncio.timeout(c.DOCTOR_TIMEOUT_S):
+            support = await probe_support(config.advertise, adapter)
     except AdvertiserError as err:
         return Result(name, "fail", f"{adapter}: cannot advertise ({err.reason.value})", str(err))
     except TimeoutError:
@@ -237,7 +239,8 @@ async def check_camera(config: Config) -> Result:
         return Result("camera", "skip", "vision.enabled = false")
     source = config.vision.source
     try:
-        opened = await asyncio.wait_for(asyncio.to_thread(_camera_opens, source), c.DOCTOR_TIMEOUT_S)
+        async with asyncio.timeout(c.DOCTOR_TIMEOUT_S):
+            opened = await asyncio.to_thread(_camera_opens, source)
     except ImportError:
         return Result("camera", "fail", "OpenCV is not installed", "pip install opencv-python-headless")
     except TimeoutError:

@@ -112,7 +112,8 @@ async def check_broker(config: Config, root: Path) -> Result:
     try:
         link.publish(topic, b"", retain=False)
         try:
-            accepted = await asyncio.wait_for(acked, c.DOCTOR_TIMEOUT_S)
+            async with asyncio.timeout(c.DOCTOR_TIMEOUT_S):
+                accepted = await acked
         except TimeoutError:
             return Result("broker", "fail", f"{where}: no PUBACK for a test publish", "check the broker's ACL")
         if not accepted:
