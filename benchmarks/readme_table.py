@@ -4,7 +4,7 @@
     edge bench --json | python benchmarks/readme_table.py -
 
 The block between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` is replaced by the table
-(:func:`edge.bench.markdown`: every figure, its peer from the same run, its goal, pass / fail, and the
+(:func:`edge.commands.bench.markdown`: every figure, its peer from the same run, its goal, pass / fail, and the
 machine line); nothing else in the file changes.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.bench import SCHEMA_VERSION, markdown, replace_block
+from edge.commands.bench import SCHEMA_VERSION, markdown, replace_block
 
 
 def rewrite(readme: Path, document: dict[str, object]) -> bool:

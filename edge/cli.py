@@ -96,7 +96,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from edge.recording import run_record
+    from edge.commands.record import run_record
 
     return run_record(
         out=Path(args.out),
@@ -117,7 +117,7 @@ def _cmd_vision_enroll(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from edge.bench import command
+    from edge.commands.bench import command
 
     return command(args.only or (), quick=args.quick, as_json=args.json, markdown_out=args.markdown)
 
