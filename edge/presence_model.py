@@ -42,6 +42,9 @@ from edge.zone_layout import Layout
 
 __all__ = ["ZoneEstimator"]
 
+_TOP = RSSI_MAX_DBM - RSSI_MIN_DBM
+"""Last index of a likelihood table."""
+
 _LEVEL_WEIGHT = 0.3
 """Weight of a new sample in the smoothed RSSI that events report (not used for decisions)."""
 
@@ -82,6 +85,7 @@ class ZoneEstimator:
         self._offsets = dict(layout.offsets)
         self._members = layout.members
         self._cal = SelfCalibration(tuple(layout.tables))
+        self._learned = self._cal.learned
         self._reference = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
         self._steps = c.MODEL_EVIDENCE_STEPS
@@ -145,19 +149,21 @@ class ZoneEstimator:
             self._predict(track.p, at - track.t)
             track.t = at
         level = sighting.rssi + self._offsets.get(scanner, 0.0) + track.offset
-        index = round(level + self._cal.offset(scanner)) - RSSI_MIN_DBM
-        before = track.heard_at.get(scanner)
-        track.heard_at[scanner] = at
-        steps = self._steps
-        weight = steps - 1 if before is None else min(steps - 1, int((at - before) * self._per_second))
-        likelihood = table[max(weight, 0)][min(max(index, 0), RSSI_MAX_DBM - RSSI_MIN_DBM)]
-        p = track.p
-        p[:] = [a * b for a, b in zip(p, likelihood, strict=True)]
+        index = round(level + self._learned.get(scanner, 0.0)) - RSSI_MIN_DBM
+        index = 0 if index < 0 else _TOP if index > _TOP else index
+        heard_at = track.heard_at
+        before = heard_at.get(scanner)
+        heard_at[scanner] = at
+        top = self._steps - 1
+        weight = top if before is None else min(top, int((at - before) * self._per_second))
+        likelihood = table[weight if weight > 0 else 0][index]
+        p = [a * b for a, b in zip(track.p, likelihood, strict=False)]  # as long by construction
         total = sum(p)
         if total <= 0.0 or not math.isfinite(total):
-            p[:] = self._prior
+            p = list(self._prior)
         else:
-            p[:] = [v / total for v in p]
+            p = [v / total for v in p]
+        track.p = p
         members = self._members.get(scanner)
         if members is not None:
             for k in members:

@@ -28,12 +28,13 @@ _REFRESH_EVERY = 64
 class SelfCalibration:
     """Per-scanner quantile trackers and the offsets derived from them."""
 
-    __slots__ = ("_count", "_learned", "_quantile", "_since_refresh")
+    __slots__ = ("_count", "_quantile", "_since_refresh", "learned")
 
     def __init__(self, scanners: Iterable[str]) -> None:
         self._quantile: dict[str, float] = {}
         self._count: dict[str, int] = dict.fromkeys(scanners, 0)
-        self._learned: dict[str, float] = {}
+        self.learned: dict[str, float] = {}
+        """The offsets in use (dB to add to each scanner's readings); updated in place, never replaced."""
         self._since_refresh = 0
 
     def add(self, scanner: str, rssi: float) -> None:
@@ -54,17 +55,18 @@ class SelfCalibration:
     def _refresh(self) -> None:
         ready = sorted((q, s) for s, q in self._quantile.items() if self._count.get(s, 0) >= c.MODEL_CAL_MIN_SAMPLES)
         if len(ready) < c.MODEL_CAL_MIN_SCANNERS:
-            self._learned = {}
+            self.learned.clear()
             return
         values = [q for q, _ in ready]
         mid = len(values) // 2
         median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
         limit = c.MODEL_CAL_MAX_DB
-        self._learned = {s: min(max(median - q, -limit), limit) for q, s in ready}
+        self.learned.clear()
+        self.learned.update({s: min(max(median - q, -limit), limit) for q, s in ready})
 
     def offset(self, scanner: str) -> float:
         """The learned correction for ``scanner`` (dB to add to its readings); 0 until calibrated."""
-        return self._learned.get(scanner, 0.0)
+        return self.learned.get(scanner, 0.0)
 
     def offsets(self) -> dict[str, float]:
-        return dict(self._learned)
+        return dict(self.learned)
