@@ -27,6 +27,7 @@ shopper walking past is still followed a little late. Needs numpy (the bench ext
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -85,6 +86,45 @@ def residual_pdf(radio: Radio, x: float) -> float:
     return value + radio.fade_p * shifted(*radio.fade_db) + 1e-9
 
 
+@functools.cache
+def _floor(layout: Layout) -> tuple[tuple[int, int], Array, Array, npt.NDArray[np.bool_], Array, Array]:
+    """The grid of a layout, computed once per process and shared by every cell and seed on that layout:
+    (shape, x and y of each cell, inside the building, walkable mask, share of each cell in each zone)."""
+    bx0, by0, bx1, by1 = layout.bounds
+    x0, y0 = bx0 - MARGIN_M, by0 - MARGIN_M
+    width = math.ceil((bx1 - bx0 + 2 * MARGIN_M) / CELL_M)
+    height = math.ceil((by1 - by0 + 2 * MARGIN_M) / CELL_M)
+    shape = (height, width)
+    xs = x0 + (np.arange(width) + 0.5) * CELL_M
+    ys = y0 + (np.arange(height) + 0.5) * CELL_M
+    gx, gy = np.meshgrid(xs, ys)
+    cx, cy = gx.ravel(), gy.ravel()
+    points = list(zip(cx.tolist(), cy.tolist(), strict=True))
+    inside = np.array([layout.inside(x, y) for x, y in points])
+    doors = (layout.walkway[0], layout.walkway[-1], layout.outside_in, layout.outside_out)
+    near_door = np.zeros(cx.shape, dtype=bool)
+    for dx, dy in doors:
+        near_door |= np.hypot(cx - dx, cy - dy) <= MARGIN_M
+    floor = np.array([layout.walkable(x, y) for x, y in points])
+    mask: Array = (floor | near_door).astype(np.float64).reshape(shape)
+    sub = (np.arange(3) + 0.5) / 3 * CELL_M - CELL_M / 2
+    membership = np.zeros((len(layout.zones), cx.size))
+    for zi, zone in enumerate(layout.zones):
+        for ox in sub:
+            for oy in sub:
+                hits = [zone.contains(x + ox, y + oy) for x, y in points]
+                membership[zi] += np.array(hits, dtype=np.float64) / 9.0
+    return shape, cx, cy, inside, mask, membership.T.copy()
+
+
+@functools.cache
+def _residuals(radio: Radio) -> tuple[Array, Array, Array]:
+    """The tabulated density of a residual and its cumulative, once per radio."""
+    table_x: Array = np.arange(-80.0, 60.0 + RESIDUAL_STEP_DB, RESIDUAL_STEP_DB)
+    table: Array = np.array([residual_pdf(radio, float(x)) for x in table_x])
+    return table_x, table, np.cumsum(table) * RESIDUAL_STEP_DB
+
+
 class BayesOracle:
     """See the module docstring; the presence engine's API (``observe``, ``tick``, ``zone_of``, ...)."""
 
@@ -106,23 +146,7 @@ class BayesOracle:
         self._to_walk = step_s / STAND_S
         self._to_stand = step_s / WALK_S
         self._ticks = 0
-        bx0, by0, bx1, by1 = layout.bounds
-        x0, y0 = bx0 - MARGIN_M, by0 - MARGIN_M
-        width = math.ceil((bx1 - bx0 + 2 * MARGIN_M) / CELL_M)
-        height = math.ceil((by1 - by0 + 2 * MARGIN_M) / CELL_M)
-        self._shape = (height, width)
-        xs = x0 + (np.arange(width) + 0.5) * CELL_M
-        ys = y0 + (np.arange(height) + 0.5) * CELL_M
-        gx, gy = np.meshgrid(xs, ys)
-        cx, cy = gx.ravel(), gy.ravel()
-        inside = np.array([layout.inside(x, y) for x, y in zip(cx.tolist(), cy.tolist(), strict=True)])
-        doors = (layout.walkway[0], layout.walkway[-1], layout.outside_in, layout.outside_out)
-        near_door = np.zeros(cx.shape, dtype=bool)
-        for dx, dy in doors:
-            near_door |= np.hypot(cx - dx, cy - dy) <= MARGIN_M
-        floor = np.array([layout.walkable(x, y) for x, y in zip(cx.tolist(), cy.tolist(), strict=True)])
-        walkable = floor | near_door
-        self._mask: Array = walkable.astype(np.float64).reshape(self._shape)
+        self._shape, cx, cy, inside, self._mask, self._membership = _floor(layout)
         self._uniform: Array = self._mask / self._mask.sum()
         errors = radio.errors()
         self._scanner = {s.id: i for i, s in enumerate(layout.scanners)}
@@ -133,24 +157,14 @@ class BayesOracle:
             mean = -10.0 * radio.exponent * np.log10(np.maximum(d, MIN_DISTANCE_M)) + errors.get(s.id, 0.0)
             self._means.append(mean - radio.wall_db * (~inside))
             self._heard.append((d <= radio.range_m).astype(np.float64))
-        self._table_x: Array = np.arange(-80.0, 60.0 + RESIDUAL_STEP_DB, RESIDUAL_STEP_DB)
-        self._table: Array = np.array([residual_pdf(radio, float(x)) for x in self._table_x])
-        self._cdf: Array = np.cumsum(self._table) * RESIDUAL_STEP_DB
+        self._table_x, self._table, self._cdf = _residuals(radio)
         self._miss = radio.miss
         self._sensitivity = radio.sensitivity_dbm
         self._lik: dict[tuple[int, int], Array] = {}
         self._unheard: dict[tuple[int, int], Array] = {}
         self._silent: dict[tuple[frozenset[int], int], Array] = {}
         self._advert: dict[str, tuple[float, float, set[int]]] = {}
-        sub = (np.arange(3) + 0.5) / 3 * CELL_M - CELL_M / 2
         self._zones = [z.id for z in layout.zones]
-        membership = np.zeros((len(layout.zones), cx.size))
-        for zi, zone in enumerate(layout.zones):
-            for ox in sub:
-                for oy in sub:
-                    hits = [zone.contains(x + ox, y + oy) for x, y in zip(cx.tolist(), cy.tolist(), strict=True)]
-                    membership[zi] += np.array(hits, dtype=np.float64) / 9.0
-        self._membership: Array = membership.T.copy()
         variance = speed_m_s * speed_m_s * step_s * persist_s
         w = variance / (2 * CELL_M * CELL_M)
         self._passes = max(1, math.ceil(w / 0.4))
