@@ -159,10 +159,7 @@ class ZoneEstimator:
         likelihood = table[weight if weight > 0 else 0][index]
         p = [a * b for a, b in zip(track.p, likelihood, strict=False)]  # as long by construction
         total = sum(p)
-        if total <= 0.0 or not math.isfinite(total):
-            p = list(self._prior)
-        else:
-            p = [v / total for v in p]
+        p = [v / total for v in p] if total > 0.0 and math.isfinite(total) else list(self._prior)
         track.p = p
         members = self._members.get(scanner)
         if members is not None:
