@@ -357,26 +357,29 @@ def soak(tmp: Path, seconds: float, restart_s: float, rate: float, bad_share: fl
     broker = Mosquitto(tmp / "soak-broker", extra="max_queued_messages 0\n")
     broker.start()
     cdp = Collector(broker, (EVENTS,), client_id="soak-cdp")
-    client, acked = publisher(broker.port)
+    client, _ = publisher(broker.port)
     now = time.time()
     good = json.dumps(roster(5, now - 60, now + 86_400)).encode()
     client.publish("cdp/v1/store-1/roster", good, qos=1, retain=True).wait_for_publish(10)
     gateway = Gateway(tmp / "soak-gw", broker.port, seconds + 600, cpu=None)
-    sku_of_mid: dict[int, str] = {}
+    published: list[tuple[str, paho.MQTTMessageInfo]] = []
+    """Each reading's SKU and publish (PUBACKed: ``is_published``); no callback, no lock."""
     bad = flood("store-1", "gw-1", 10**9, now=now, version=5, seed=9)
     restarts = 0
     try:
         t0 = time.monotonic()
         next_restart = t0 + restart_s
-        sent = 0
+        sent = refused = 0
         while (elapsed := time.monotonic() - t0) < seconds:
             due = int(elapsed * rate)
             while sent < due:
                 sku = f"K-{sent}"
-                info = client.publish(
-                    SHELF, json.dumps({"kind": "shelf", "action": "touch", "sku": sku}).encode(), qos=1
-                )
-                sku_of_mid[info.mid] = sku
+                body = json.dumps({"kind": "shelf", "action": "touch", "sku": sku}).encode()
+                info = client.publish(SHELF, body, qos=1)
+                if info.rc == paho.MQTT_ERR_SUCCESS:
+                    published.append((sku, info))
+                else:
+                    refused += 1
                 sent += 1
                 if random.random() < bad_share / (1 - bad_share):
                     topic, payload = next(bad)
@@ -389,7 +392,7 @@ def soak(tmp: Path, seconds: float, restart_s: float, rate: float, bad_share: fl
                 next_restart += restart_s
             time.sleep(0.01)
         time.sleep(5.0)
-        expected = {sku_of_mid[m] for m in acked if m in sku_of_mid}
+        expected = {sku for sku, info in published if info.is_published()}
 
         def received() -> set[str]:
             return {e["data"].get("sku") for e in events_of(cdp, "edge.shelf.interaction")}
@@ -411,7 +414,9 @@ def soak(tmp: Path, seconds: float, restart_s: float, rate: float, bad_share: fl
             "soak_broker_restarts": restarts,
             "soak_readings_sent": sent,
             "soak_readings_acked": len(expected),
+            "soak_readings_refused_by_paho": refused,
             "soak_lost": len(expected - received()),
+            "soak_lost_first": sorted(expected - received(), key=lambda k: int(k[2:]))[:10],
             "soak_sequence_gaps": gaps,
             "soak_events": len(events),
             "soak_rss_mb_first_min": round(statistics.median(s[1] for s in first) / 1024, 1) if first else None,
