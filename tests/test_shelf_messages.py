@@ -34,7 +34,7 @@ def test_a_reading_as_the_trace_line_or_bare() -> None:
         ("edge/v1/store-1/shelf/a b", b'{"action": "pickup", "sku": "1"}', "not a valid id"),
         (TOPIC, b"{not json", "not a shelf reading"),
         (TOPIC, b'{"sku": "1"}', "not a shelf reading"),
-        (TOPIC, b'{"action": "grab", "sku": "1"}', "action 'grab'"),
+        (TOPIC, b'{"action": "grab", "sku": "1"}', "action is not one of"),
         (TOPIC, b'{"action": "pickup", "sku": ""}', "not a valid SKU"),
         (TOPIC, b'{"action": "pickup", "sku": "a b"}', "not a valid SKU"),
         (TOPIC, b'{"action": "pickup", "sku": 1}', "not a shelf reading"),

@@ -21,6 +21,7 @@ from edge import constants as c
 from edge.config import SKU
 from edge.errors import DownlinkError
 from edge.inputs import SHELF_ACTIONS, ShelfAction, ShelfReading
+from edge.limits import scrub
 from edge.topics import shelf_topic, shelf_topic_filter
 
 __all__ = ["ShelfReadingError", "check_fields", "parse_shelf_message", "shelf_topic", "shelf_topic_filter"]
@@ -59,11 +60,9 @@ def _shelf_of(topic: str, store: str | None) -> str:
 def check_fields(topic: str, action: str, sku: str) -> ShelfAction:
     """The checks a reading from any source passes: a known action and a well-formed SKU."""
     if action not in SHELF_ACTIONS:
-        raise ShelfReadingError(f"action {action[:32]!r} is not one of pickup, putback, touch", topic=topic)
+        raise ShelfReadingError("action is not one of pickup, putback, touch", topic=topic)
     if not SKU.match(sku):
-        raise ShelfReadingError(
-            f"sku {sku[:80]!r} is not a valid SKU (letters, digits, . _ -; at most 64)", topic=topic
-        )
+        raise ShelfReadingError("sku is not a valid SKU (letters, digits, . _ -; at most 64)", topic=topic)
     return action  # type: ignore[return-value]  # checked against SHELF_ACTIONS above
 
 
@@ -81,10 +80,10 @@ def parse_shelf_message(topic: str, payload: bytes, at: float, *, store: str | N
     try:
         message = _decoder.decode(payload)
     except msgspec.DecodeError as err:
-        raise ShelfReadingError(f"not a shelf reading: {err}", topic=topic) from None
+        raise ShelfReadingError(f"not a shelf reading: {scrub(str(err))}", topic=topic) from None
     if message.kind != "shelf":
-        raise ShelfReadingError(f'kind {message.kind[:32]!r} is not "shelf"', topic=topic)
+        raise ShelfReadingError('kind is not "shelf"', topic=topic)
     if message.shelf is not None and message.shelf != shelf:
-        raise ShelfReadingError(f"payload shelf {message.shelf[:64]!r} is not the topic's {shelf!r}", topic=topic)
+        raise ShelfReadingError(f"the payload's shelf is not the topic's {shelf!r}", topic=topic)
     action = check_fields(topic, message.action, message.sku)
     return ShelfReading(at=at, shelf=shelf, action=action, sku=message.sku)
