@@ -5,8 +5,14 @@
    what its own scanner heard, in real time. Judged from the CDP's merged stream
    (``edge/v1/+/+/events/#``) against the simulator's ground truth, with
    benchmarks/presence_accuracy.py's matching: hand-off between gateways p95 (the shopper enters
-   gateway j's zone → gateway j speaks for it; goal ≤ 3 s), spurious changes per shopper-hour
-   (≤ 0.5), right zone (≥ 95 %), moments with two owners and duplicate ``entered`` (0).
+   gateway j's zone → gateway j says it is in zone j; goal ≤ 3 s; beside it the zone hand-off: the
+   CDP's stream shows zone j, whichever gateway says it), spurious changes per shopper-hour (≤ 0.5),
+   right zone (≥ 95 %), moments with two owners and duplicate ``entered`` (0), and from the retained
+   claims on the store broker, moments two gateways held a claim on one token. The processes' events
+   are merged on one clock (:func:`in_order`). ``--seeds`` runs several stores (the figures: the
+   worst seed, and each); ``--reference also|only`` plays each through ONE gateway hearing every
+   scanner (no ``[store]``): the presence engine's own figures, the best the store of three can reach.
+   Figures and their history: docs/multi-gateway.md.
 2. **Cost** — 100 present shoppers spread over the row, at 3 and 8 gateways: store-local traffic
    per gateway (bytes/s sent, and received, per present shopper) and CPU per gateway process
    (``/proc/PID/stat`` utime + stime over the window), beside one gateway alone (no ``[store]``)
@@ -18,6 +24,8 @@ The last stdout line is one JSON object (benchmarks/common.py).
 from __future__ import annotations
 
 import argparse
+import heapq
+import json
 import math
 import os
 import random
@@ -39,6 +47,8 @@ from tests.test_multi_gateway import check_one_owner, presence_stream
 GOALS = {"handoff_p95_s": 3.0, "spurious_per_shopper_hour": 0.5, "right_zone_pct": 95.0}
 DWELL_S = 20.0
 """Accuracy run: seconds a shopper stays in each zone of the row (then walks 7 m to the next)."""
+SPACING_M = 7.0
+"""Accuracy run: between neighbouring scanners (each hears its neighbours' zones)."""
 SAMPLE_S = 0.5
 """Ground truth and the CDP's view compared every half second."""
 WARM_UP_S = 8.0
@@ -63,29 +73,136 @@ def changes_from(stream: list[tuple[float, str, str, str | None]]) -> list[tuple
     return out
 
 
-def accuracy(work: Path, seconds: float, shoppers: int, seed: int) -> dict[str, Any]:
+Row = tuple[float, str, str, str | None]
+"""One presence event of a token as the CDP saw it: (time, entered|exited, zone, gateway)."""
+
+
+def run_accuracy(work: Path, seconds: float, shoppers: int, seed: int, *, reference: bool = False) -> dict[str, Any]:
+    """Play the store through 3 ``edge run`` processes (``reference``: ONE gateway, no ``[store]``, hearing
+    every scanner); every event the CDP received and every ownership claim seen on the store broker."""
     start = time.time() + 1.0
-    store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=7.0)
+    store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=SPACING_M)
+    walks = _walks(store, shoppers, seconds)
+    name = f"accuracy-{seed}{'-reference' if reference else ''}"
+    with Mosquitto(work / f"broker-{name}") as broker:
+        claims = Collector(broker, ("store-local/v1/+/+/owner/#",))
+        try:
+            with ProcessStore(
+                work / name,
+                broker,
+                store,
+                walks,
+                seconds,
+                shoppers=shoppers,
+                gateways=1 if reference else None,
+                sections={"store": {"peers": []}} if reference else None,
+                hear_all=reference,
+            ) as gateways:
+                time.sleep(max(0.0, start + seconds + 8.0 - time.time()))  # the last exits
+                events = gateways.events()
+        finally:
+            claims.close()
+        wall_offset = time.time() - time.monotonic()
+        owner_rows = [
+            (m.topic, bytes(m.payload).decode(), at + wall_offset)
+            for m, at in zip(claims.messages, claims.arrived, strict=True)
+        ]
+    return {
+        "seed": seed,
+        "start": start,
+        "seconds": seconds,
+        "shoppers": shoppers,
+        "reference": reference,
+        "events": [[g, e, at] for g, e, at in events],
+        "claims": owner_rows,
+    }
+
+
+def _walks(store: MultiStore, shoppers: int, seconds: float) -> list[Walk]:
     walks = store.walks(shoppers, seconds * 0.5, dwell_s=DWELL_S)
-    walks = [Walk(w.index, w.start + 4.0, w.stops, w.dwell_s) for w in walks]  # after the processes start
-    with (
-        Mosquitto(work / "broker-accuracy") as broker,
-        ProcessStore(work / "accuracy", broker, store, walks, seconds, shoppers=shoppers) as gateways,
-    ):
-        time.sleep(max(0.0, start + seconds + 8.0 - time.time()))  # the last exits
-        events = gateways.events()
-    end = start + seconds
-    rows: dict[str, list[tuple[float, str, str, str | None]]] = {}
-    for gateway, event, _ in events:
+    return [Walk(w.index, w.start + 4.0, w.stops, w.dwell_s) for w in walks]  # after the processes start
+
+
+def in_order(events: list[tuple[str, dict[str, Any], float]]) -> list[tuple[str, dict[str, Any], float]]:
+    """The events in the order they were SENT, on one clock. Each process's replay clock starts when
+    that process does (up to ~2 s apart on a loaded machine), so the events' own times are not
+    comparable across processes; the CDP's arrival times are, but a process's pipeline may hold an
+    event a few hundred ms (a loaded machine), enough to put a previous owner's last word after the
+    new owner's hand-off. So: each event's own time plus its process's offset to the wall clock
+    (:func:`clock_lags`, the least arrival - time, i.e. the replay starts aligned after the fact).
+    Within one process the order is its own (the arrival order: an engine may stamp an ``entered`` a
+    little before the ``exited`` it committed first); the processes' streams are merged on that clock."""
+    lags = clock_lags(events)
+    streams: dict[str, list[tuple[float, float, str, dict[str, Any]]]] = {}
+    for gateway, event, arrival in sorted(events, key=lambda row: row[2]):
+        mine = streams.setdefault(gateway, [])
+        sent = max(_event_time(event) + lags[gateway], mine[-1][0] if mine else -math.inf)
+        mine.append((sent, arrival, gateway, event))
+    return [(g, e, arrival) for _, arrival, g, e in heapq.merge(*streams.values(), key=lambda row: row[:2])]
+
+
+def merged_rows(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, list[Row]]:
+    """Per token, the presence events in the order sent (:func:`in_order`); times are each event's own
+    (trace time, the ground truth's time base), made monotonic along that order."""
+    rows: dict[str, list[Row]] = {}
+    for gateway, event, _arrival in in_order(events):
         if event["type"] in ("edge.presence.entered", "edge.presence.exited"):
             data = event["data"]
-            at = _event_time(event)
-            rows.setdefault(data["token"], []).append((at, event["type"].rsplit(".", 1)[1], data["zone"], gateway))
+            mine = rows.setdefault(data["token"], [])
+            at = max(_event_time(event), mine[-1][0] if mine else -math.inf)
+            mine.append((at, event["type"].rsplit(".", 1)[1], data["zone"], gateway))
+    return rows
+
+
+def clock_lags(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, float]:
+    """Per gateway, how far its replay clock ran behind the wall clock (arrival - event time, least)."""
+    lags: dict[str, float] = {}
+    for gateway, event, arrival in events:
+        lag = arrival - _event_time(event)
+        lags[gateway] = min(lags.get(gateway, math.inf), lag)
+    return dict(sorted(lags.items()))
+
+
+def claim_overlaps(claims: list[tuple[str, str, float]]) -> tuple[int, float]:
+    """From the retained claims seen on the store broker (arrival order): how many times a token was
+    claimed by two gateways at once, and the longest such overlap (s). Each gateway evaluates the
+    same slot at its own moment, so a hand-off's claim and the previous owner's clear arrive a few
+    milliseconds apart in either order; anything longer would be real double ownership."""
+    token_of: dict[str, str] = {}
+    held: dict[str, dict[str, float]] = {}
+    count, longest = 0, 0.0
+    for topic, payload, at in claims:
+        gateway = topic.split("/")[3]
+        if payload:
+            token = json.loads(payload)["token"]
+            token_of[topic] = token
+            owners = held.setdefault(token, {})
+            if owners and gateway not in owners:
+                count += 1
+            owners.setdefault(gateway, at)
+        elif topic in token_of:
+            owners = held.setdefault(token_of[topic], {})
+            since = owners.pop(gateway, None)
+            if since is not None and owners:
+                longest = max(longest, at - max(owners.values()) if max(owners.values()) > since else at - since)
+    return count, round(longest, 3)
+
+
+def judge(run: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one run (see the module docstring)."""
+    seconds, shoppers = run["seconds"], run["shoppers"]
+    start = run["start"]
+    store = MultiStore(gateways=3, seed=run["seed"], start=start, spacing_m=SPACING_M)
+    walks = _walks(store, shoppers, seconds)
+    end = start + seconds
+    events = [(g, e, at) for g, e, at in run["events"]]
+    rows = merged_rows(events)
     score = Score()
     handoffs: list[float] = []
+    zone_handoffs: list[float] = []
     right = counted = 0
     for walk in walks:
-        stream = sorted(rows.get(walk.token, []))
+        stream = rows.get(walk.token, [])
         truth = _truth_visits(store, walk, end)
         seen = _visits(changes_from([(at, kind, zone, None) for at, kind, zone, _ in stream]), end)
         _match(score, truth, seen, end)
@@ -93,13 +210,20 @@ def accuracy(work: Path, seconds: float, shoppers: int, seed: int) -> dict[str, 
             store.position(walk, walk.start + i * SAMPLE_S) is not None
             for i in range(int((end - walk.start) / SAMPLE_S))
         )
-        # Hand-off: the shopper enters gateway j's zone (not its first) → gateway j's first event after.
+        # Hand-off: the shopper enters gateway j's zone (not its first) → the CDP hears of the shopper in
+        # that zone from gateway j (the reference's one gateway: in that zone).
         for number, (zone, a, _b) in enumerate(truth):
             if number == 0:
                 continue
             owner = gateway_id(int(zone[1:]) - 1)
-            later = [at for at, _, _, g in stream if g == owner and at >= a - 2.0]
+            later = [
+                at
+                for at, kind, z, g in stream
+                if (run["reference"] or g == owner) and z == zone and kind == "entered" and at >= a - 2.0
+            ]
             handoffs.append(later[0] - a if later else math.inf)
+            shown = [at for at, kind, z, _ in stream if z == zone and kind == "entered" and at >= a - 2.0]
+            zone_handoffs.append(shown[0] - a if shown else math.inf)
         t = walk.start
         while t < end:
             here = store.truth(walk, t)
@@ -109,25 +233,50 @@ def accuracy(work: Path, seconds: float, shoppers: int, seed: int) -> dict[str, 
                 right += here == said
             t += SAMPLE_S
     score.right, score.counted = right, counted
-    merged = presence_stream([(g, e) for g, e, _ in events])
-    doubles, duplicates, n_handoffs = check_one_owner(merged)
+    received = [(g, e) for g, e, _ in in_order(events)]
+    doubles, duplicates, n_handoffs = check_one_owner(presence_stream(received, by_arrival=True))
+    overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
     figures = _figures(score)
     return {
-        "seconds": seconds,
-        "shoppers": shoppers,
+        "seed": run["seed"],
         "handoff_p50_s": _num(_pct(handoffs, 50)),
         "handoff_p95_s": _num(_pct(handoffs, 95)),
+        "zone_handoff_p95_s": _num(_pct(zone_handoffs, 95)),
         "handoffs_judged": len(handoffs),
         "handoffs_missed": sum(1 for h in handoffs if not math.isfinite(h)),
         "handoffs_with_from_gateway": n_handoffs,
         "right_zone_pct": figures["right_zone_pct"],
         "spurious_per_shopper_hour": figures["spurious_per_shopper_hour"],
+        "spurious_visits": score.spurious_visits,
         "enter_p95_s": figures["enter_p95_s"],
         "visits": figures["visits"],
         "missed_visits": figures["missed_visits"],
         "double_owner_moments": doubles,
         "duplicate_entered": duplicates,
+        "claim_overlaps": overlaps,
+        "claim_overlap_longest_s": longest,
+        "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
     }
+
+
+def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several seeds' figures: the worst of each (and each seed's, for the record)."""
+    if not runs:
+        return {}
+    worst: dict[str, Any] = {"seeds": [r["seed"] for r in runs]}
+    for key, pick in (
+        ("handoff_p95_s", max),
+        ("zone_handoff_p95_s", max),
+        ("spurious_per_shopper_hour", max),
+        ("right_zone_pct", min),
+        ("double_owner_moments", sum),
+        ("duplicate_entered", sum),
+        ("claim_overlap_longest_s", max),
+    ):
+        values = [r[key] for r in runs]
+        worst[key] = None if any(v is None for v in values) else pick(values)
+        worst[f"{key}_each"] = values
+    return worst
 
 
 def _num(value: float) -> float | None:
@@ -227,15 +376,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--present", type=int, default=100, help="cost runs: present shoppers")
     parser.add_argument("--window", type=float, default=20.0, help="cost runs: measured seconds")
     parser.add_argument("--gateways", type=int, nargs="*", default=[3, 8], help="cost runs: gateway counts")
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--seeds", type=int, nargs="*", default=[3], help="accuracy runs, one per seed")
+    parser.add_argument(
+        "--reference",
+        choices=("no", "also", "only"),
+        default="no",
+        help="run each seed through ONE gateway hearing every scanner too (or only), the presence engine's own figures",
+    )
+    parser.add_argument("--save", type=Path, help="write the runs' raw events and claims (JSON) here")
+    parser.add_argument("--load", type=Path, help="judge runs saved with --save instead of running")
     parser.add_argument("--only", choices=("accuracy", "cost"), help="run one part (figures of the other: null)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="edge-multi-") as tmp:
         work = Path(tmp)
         judged: dict[str, Any] = dict.fromkeys(("handoff_p95_s", "spurious_per_shopper_hour", "right_zone_pct"))
+        reference: dict[str, Any] | None = None
         if args.only != "cost":
-            judged = accuracy(work, args.seconds, args.shoppers, args.seed)
-            print(f"accuracy: {judged}", flush=True)
+            runs: list[dict[str, Any]]
+            if args.load is not None:
+                runs = json.loads(args.load.read_text())
+            else:
+                runs = []
+                for seed in args.seeds:
+                    for ref in {"no": (False,), "also": (False, True), "only": (True,)}[args.reference]:
+                        runs.append(run_accuracy(work, args.seconds, args.shoppers, seed, reference=ref))
+                        if args.save is not None:
+                            args.save.write_text(json.dumps(runs))
+            each = [judge(run) for run in runs if not run["reference"]]
+            for one in each:
+                print(f"accuracy: {one}", flush=True)
+            judged = pooled(each) or judged
+            refs = [judge(run) for run in runs if run["reference"]]
+            for one in refs:
+                print(f"reference (one gateway hearing every scanner): {one}", flush=True)
+            reference = pooled(refs) if refs else None
         alone: dict[str, Any] = {"cpu_pct_mean": None}
         costs: dict[str, dict[str, Any]] = {}
         if args.only != "accuracy":
@@ -258,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "multi_gateway",
         {
             "accuracy": judged,
+            "reference": reference,
             "alone": alone,
             "cost": costs,
             "cpu_ratio_to_alone": ratio,

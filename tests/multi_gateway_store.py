@@ -39,6 +39,7 @@ class ProcessStore:
         health_interval_s: float = 60.0,
         gateways: int | None = None,
         sections: dict[str, dict[str, Any]] | None = None,
+        hear_all: bool = False,
     ) -> None:
         self.dir = directory
         self.broker = broker
@@ -52,7 +53,7 @@ class ProcessStore:
         for g in range(store.gateways if gateways is None else gateways):
             me = gateway_id(g)
             trace = directory / f"{me}.jsonl"
-            store.write_trace(trace, walks, g, seconds)
+            store.write_trace(trace, walks, None if hear_all else g, seconds)
             mapping = store.config(
                 g,
                 gateway={"roster_file": str(roster), "state_dir": str(directory / f"state-{me}")},

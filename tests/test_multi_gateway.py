@@ -24,18 +24,27 @@ from tests.mosquitto import Collector, Mosquitto
 SECONDS = 24.0
 
 
-def presence_stream(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, str, str, str | None]]]:
-    """Per token, in time order: (gateway, type, zone, from_gateway) of every presence event sent up."""
-    out: dict[str, list[tuple[float, str, str, str, str | None]]] = {}
-    for gateway, event in events:
+def presence_stream(
+    events: list[tuple[str, dict[str, Any]]], *, by_arrival: bool = False
+) -> dict[str, list[tuple[str, str, str, str | None]]]:
+    """Per token, in time order: (gateway, type, zone, from_gateway) of every presence event sent up.
+
+    ``events`` come in arrival order, so each gateway's own are in its commit order; that order is kept
+    (an engine may stamp an ``entered`` a little before the ``exited`` it committed first: a peer's
+    sighting is stamped within the second before it arrived) and the gateways' streams are merged by
+    time. ``by_arrival``: in the order given, not by the events' own times (the caller merged them:
+    gateways in different processes stamp events with clocks that may differ)."""
+    out: dict[str, list[tuple[str, int, str, str, str, str | None]]] = {}
+    latest: dict[str, str] = {}
+    for index, (gateway, event) in enumerate(events):
         if event["type"].startswith("edge.presence.") and event["type"] != "edge.presence.dwell":
             data = event["data"]
             kind = event["type"].rsplit(".", 1)[1]
-            out.setdefault(data["token"], []).append(
-                (event["time"], gateway, kind, data["zone"], data.get("from_gateway"))
-            )
-    # By time only: a stable sort keeps each gateway's commit order (a zone hand-off's exited, then entered).
-    return {token: [row[1:] for row in sorted(rows, key=lambda row: row[0])] for token, rows in out.items()}
+            at = latest[gateway] = max(str(event["time"]), latest.get(gateway, ""))  # one format: ordered as text
+            out.setdefault(data["token"], []).append((at, index, gateway, kind, data["zone"], data.get("from_gateway")))
+    if by_arrival:
+        return {token: [row[2:] for row in rows] for token, rows in out.items()}
+    return {token: [row[2:] for row in sorted(rows, key=lambda row: row[:2])] for token, rows in out.items()}
 
 
 def check_one_owner(stream: dict[str, list[tuple[str, str, str, str | None]]]) -> tuple[int, int, int]:

@@ -58,8 +58,8 @@ def test_kill_9_of_the_owner_another_takes_over_within_10_s(tmp_path: Path) -> N
     ):
         token = walks[0].token
         wait(lambda: any(e["type"] == "edge.presence.entered" for _, e, _ in gateways.presence(token)), 25, "entered")
-        owner = gateways.presence(token)[0][0]
-        time.sleep(3.0)  # the claims settle
+        time.sleep(3.0)  # the claims settle (the first speaker may hand the shopper to a louder box)
+        owner = gateways.presence(token)[-1][0]
         assert retained(broker, f"store-local/v1/store-1/{owner}/owner/+"), "the owner's claim is retained"
         killed = gateways.kill(owner)
 

@@ -33,7 +33,7 @@ SCREEN = {"backend": "headless", "width": 320, "height": 180, "play_s": 2.0, "mi
 SECONDS = 22.0
 BETWEEN_AT_S = 8.0
 """From here the shopper stands at the edge of z2: B's scanner hears it 3 dB louder than A's, under
-the arbitration's 5 dB margin (A keeps it), over the zones' 2 dB hand-off margin (both engines say z2)."""
+the arbitration's 4 dB margin (A keeps it), over the zones' 2 dB hand-off margin (both engines say z2)."""
 
 
 def heard(scanner: str, start: float, levels: list[tuple[float, float, int]]) -> Iterator[Advertisement]:

@@ -10,8 +10,10 @@ zone whose centre is within ``zone_radius_m``. Seeded: the same seed gives the s
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
+import statistics
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -49,7 +51,8 @@ class Walk:
 
     index: int
     start: float
-    stops: tuple[int, ...]
+    stops: tuple[float, ...]
+    """Zone indices (a fraction: between two zones, e.g. 0.5 half-way from the first to the second)."""
     dwell_s: float
 
     @property
@@ -64,7 +67,7 @@ class MultiStore:
     start: float = 1_800_000_000.0
     spacing_m: float = SPACING_M
 
-    def zone_x(self, zone: int) -> float:
+    def zone_x(self, zone: float) -> float:
         return zone * self.spacing_m
 
     def config(self, index: int, /, **sections: Any) -> dict[str, Any]:
@@ -164,12 +167,31 @@ class MultiStore:
         heard.sort(key=lambda a: a.at)
         yield from heard
 
-    def write_trace(self, path: Path, walks: list[Walk], gateway: int, seconds: float) -> int:
-        """Gateway ``gateway``'s trace (what its scanner heard) for ``edge run``'s replay backend."""
+    def slot_scores(self, walks: list[Walk], seconds: float) -> dict[int, dict[str, dict[str, float]]]:
+        """Slot → gateway → token → the score its summary would carry (the median RSSI of its one
+        scanner in that second, :func:`edge.peers.summary.loudest`): the arbitration's input without
+        a broker, for judging the rule on many layouts at once."""
+        heard: dict[int, dict[str, dict[str, list[int]]]] = {}
+        tokens = {walk.index: walk.token for walk in walks}
+        for g in range(self.gateways):
+            for advert in self.adverts(walks, g, seconds):
+                index = int(advert.address.replace(":", "")[-4:], 16)
+                per_gateway = heard.setdefault(math.floor(advert.at), {}).setdefault(gateway_id(g), {})
+                per_gateway.setdefault(tokens[index], []).append(advert.rssi)
+        return {
+            slot: {g: {t: float(statistics.median(v)) for t, v in per.items()} for g, per in gateways.items()}
+            for slot, gateways in sorted(heard.items())
+        }
+
+    def write_trace(self, path: Path, walks: list[Walk], gateway: int | None, seconds: float) -> int:
+        """Gateway ``gateway``'s trace (what its scanner heard) for ``edge run``'s replay backend;
+        ``None``: every scanner's, merged (one gateway hearing the whole row: the reference)."""
         count = 0
+        every = range(self.gateways) if gateway is None else (gateway,)
+        adverts = heapq.merge(*(self.adverts(walks, g, seconds) for g in every), key=lambda a: a.at)
         with path.open("wb") as out:
             out.write(header_line(self.start))
-            for advert in self.adverts(walks, gateway, seconds):
+            for advert in adverts:
                 out.write(item_line(advert, self.start))
                 count += 1
         return count
