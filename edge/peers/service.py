@@ -361,7 +361,8 @@ class Peers:
         clock = self.ports.clock
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._nudge.wait(), TAKEOVER_POLL_S)
+                # Idle (nobody waiting): asleep until a hand-off starts (``_apply`` nudges).
+                await asyncio.wait_for(self._nudge.wait(), TAKEOVER_POLL_S if self._taking else None)
             self._nudge.clear()
             now = clock.now()
             for token, taking in list(self._taking.items()):
