@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from edge import unknown
 from edge.beacons.source import Source
@@ -236,7 +236,10 @@ class Gateway:
                 break
             # A cancellation lost inside the service (3.11's wait_for, gh-86296): ask again, loudly.
             log.error(
-                "service %s did not stop within %.1f s: cancelling it again", service.name, SERVICE_STOP_TIMEOUT_S
+                "service %s did not stop within %.1f s: cancelling it again (waiting at %s)",
+                service.name,
+                SERVICE_STOP_TIMEOUT_S,
+                _where_tasks_wait(),
             )
         log.debug("service %s stopped", service.name)
 
@@ -249,6 +252,20 @@ class Gateway:
     async def run(self, *, fast: bool = False, stop: asyncio.Event | None = None) -> None:
         """Until the source ends (or ``stop`` is set); ``fast``: as fast as possible (a replay)."""
         await self.pipeline.run(self.source, fast=fast, stop=stop)
+
+
+def _where_tasks_wait() -> str:
+    """Every unfinished task and the line its innermost coroutine waits at: what a stop is stuck on."""
+    places = []
+    for task in asyncio.all_tasks():
+        coro: Any = task.get_coro()
+        where = "?"
+        while coro is not None and getattr(coro, "cr_frame", None) is not None:
+            frame = coro.cr_frame
+            where = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}"
+            coro = getattr(coro, "cr_await", None)
+        places.append(f"{task.get_name()}@{where}")
+    return ", ".join(sorted(places))
 
 
 def _unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:

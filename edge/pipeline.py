@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Final
@@ -35,6 +34,7 @@ from edge.laststate import StateStore
 from edge.outbox import Outbox
 from edge.presence import Sightings
 from edge.router import Decision
+from edge.tasks import cancel_and_wait
 
 Sink = Callable[[Event], None]
 Unsubscribe = Callable[[], None]
@@ -421,7 +421,4 @@ class Pipeline:
             if self._ticker is not None:
                 self._ticker.cancel()
                 self._ticker = None
-            for task in (pump, stopper):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(pump, stopper)

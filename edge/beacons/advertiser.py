@@ -19,7 +19,6 @@ D-Bus call has a timeout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import platform
@@ -35,6 +34,7 @@ from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 from edge.beacons.ibeacon_adv import AdvertisingSupport, BeaconAdvertisement, Version, judge_support, parse_version
 from edge.config_ios import AdvertiseConfig
 from edge.errors import EdgeError
+from edge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -290,9 +290,7 @@ class BeaconAdvertiser:
     ) -> None:
         healer, self._healer = self._healer, None
         if healer is not None:
-            healer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await healer
+            await cancel_and_wait(healer)
         if self.registered:
             try:
                 await self._call(self.adapter_path, MANAGER_IFACE, "UnregisterAdvertisement", "o", [self.path])

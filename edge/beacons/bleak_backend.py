@@ -47,6 +47,7 @@ from edge.beacons.advert import APPLE_COMPANY_ID, RUUVI_COMPANY_ID, Advertisemen
 from edge.beacons.source import Feed, SourceCounters
 from edge.clock import Clock, SystemClock
 from edge.errors import ScannerError, ScannerFailureReason
+from edge.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ class BleakSource:
             await self._start_with_retries(attempts=self._start_attempts)
             stack.push_async_callback(self._stop_scanner)
             watchdog = asyncio.create_task(self._watch(), name=f"ble-watchdog-{self.scanner_id}")
-            stack.push_async_callback(_cancel_and_wait, watchdog)
+            stack.push_async_callback(cancel_and_wait, watchdog)
             self._stack = stack.pop_all()
         self._stopped.clear()
         logger.info("scanning on %s (%s)", _adapter_label(self.adapter), self.mode)
@@ -443,12 +444,3 @@ class BleakSource:
                 # a bug, not BlueZ (those are retried above): keep healing rather than go deaf
                 logger.exception("restarting the scanner on %s failed", _adapter_label(self.adapter))
                 self._last_heard = time.monotonic()
-
-
-async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        if not task.cancelled():
-            raise

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from edge.signage.cards import Card
 from edge.signage.override import Override, active_override, override_card, parse_override
 from edge.signage.state import SignageState
 from edge.signage.supervisor import PlayerProcess
+from edge.tasks import cancel_and_wait
 from edge.unknown import located
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,4 @@ class ScreenOps:
 
     async def close(self) -> None:
         if self._shot is not None:
-            self._shot.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._shot
+            await cancel_and_wait(self._shot)

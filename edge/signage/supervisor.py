@@ -34,6 +34,7 @@ from edge.backoff import Backoff
 from edge.signage import protocol as p
 from edge.signage.cards import Card
 from edge.signage.watchdog import FrozenScreenDetector
+from edge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,7 @@ class PlayerProcess:
     ) -> None:
         self._closing = True
         if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+            await cancel_and_wait(self._watch)
         proc = self._proc
         if proc is not None and proc.returncode is None:
             self._send(p.Quit())
@@ -106,9 +105,7 @@ class PlayerProcess:
                 proc.kill()
                 await proc.wait()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         for future in self._saved.values():
             future.cancel()
         for shot in self._shots.values():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import time
 from typing import Any
@@ -21,6 +20,7 @@ from edge.histogram import Histogram
 from edge.outbox import Outbox, Row
 from edge.sync.client import Link
 from edge.sync.topics import Topics
+from edge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +138,7 @@ class Drain:
             pending: set[asyncio.Future[Any]] = {*waiters, closed}
             await asyncio.wait(pending, timeout=within_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for waiter in waiters:
-                waiter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiter
+            await cancel_and_wait(*waiters)
 
     async def settle(self, within_s: float) -> None:
         """Wait (bounded) for the in-flight PUBACKs, then commit them: a clean shutdown."""
@@ -150,7 +147,5 @@ class Drain:
             self._space.clear()
             waiter = asyncio.ensure_future(self._space.wait())
             await asyncio.wait({waiter}, timeout=max(0.0, deadline - time.monotonic()))
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
+            await cancel_and_wait(waiter)
         await self.commit_acks()

@@ -27,6 +27,7 @@ from edge.events import Event
 from edge.inputs import ShelfReading
 from edge.ports import Ports, Ready
 from edge.router import Route
+from edge.tasks import cancel_and_wait
 from edge.topics import Topics
 from edge.vision.gate import Gate, Refusal, Session
 from edge.vision.regions import Region
@@ -92,9 +93,7 @@ class VisionService:
     ) -> None:
         self._unroute()
         if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            await cancel_and_wait(self._ticker)
         await self._stop_worker()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
