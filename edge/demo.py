@@ -249,8 +249,9 @@ def run_demo(
         core, tally = asyncio.run(_demo(seconds, speed, seed, Path(state), console, shutdown, broker, signage))
     c = core.counters
     console.print(
-        f"demo done: {c.adverts_seen} adverts, {c.adverts_resolved} resolved, {c.adverts_dropped} dropped as unknown, "
-        f"{tally.total} events committed",
+        # seen = resolved + dropped + motion tags' readings: the closing line adds up (it did not before)
+        f"demo done: {c.adverts_seen} adverts ({c.adverts_resolved} resolved, {c.adverts_dropped} dropped as unknown, "
+        f"{c.motion_adverts} from shelf motion tags), {tally.total} events committed",
         soft_wrap=True,
     )
     for done, label, when in tally.checklist.lines():

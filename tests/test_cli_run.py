@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
@@ -22,7 +23,13 @@ def test_demo_runs_with_no_config_and_no_terminal() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "who is where" in result.stdout
-    assert "demo done:" in result.stdout
+    closing = re.search(
+        r"demo done: (\d+) adverts \((\d+) resolved, (\d+) dropped as unknown, (\d+) from shelf motion tags\)",
+        result.stdout.replace("\n", " "),
+    )
+    assert closing is not None, result.stdout[-600:]
+    seen, resolved, dropped, motion = (int(n) for n in closing.groups())
+    assert seen == resolved + dropped + motion > 0  # the closing line adds up
     assert "edge.presence.entered" in result.stdout
     assert "Traceback" not in result.stderr
 
