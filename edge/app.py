@@ -103,6 +103,7 @@ def build_ports(config: Config, core: Core, pipeline: Pipeline, clock: Clock, st
         subscribe=pipeline.subscribe,
         report=pipeline.report,
         outbox=pipeline.outbox,
+        checkin_codes=core.app.listen_codes,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from edge import jsonschema
-from edge.checkin.proof import Region
+from edge.checkin.proof import RedemptionCode, Region
 from edge.roster import _Roster
 from edge.unknown import decode_noting, note_fields
 
@@ -34,7 +34,7 @@ class Checkin(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
     Camera form ``{"token", "screen"}``: a shopper asks the camera beside ``screen`` to verify them
     (edge.vision).
 
-    Presence form ``{"token", "event", "region", "zone"?, "issued_at", "expires_at", "nonce", "sig"}``:
+    Presence form ``{"token", "event", "region", "zone"?, "code"?, "issued_at", "expires_at", "nonce", "sig"}``:
     the app saw the store's iBeacon region; the CDP signed the proof (``sig``: base64 Ed25519 over the
     object without ``sig``, keys sorted, no spaces, UTF-8) and the gateway makes it presence with
     ``via: "app"`` (edge.checkin). Any of ``event``, ``region``, ``issued_at``, ``expires_at``,
@@ -45,6 +45,9 @@ class Checkin(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
     event: Literal["enter", "refresh", "exit"] | None = None
     region: Region | None = None
     zone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    code: RedemptionCode | None = None
+    """A redemption code a screen showed, entered or scanned in the app: ``edge.offer.redeemed`` if
+    this gateway showed it to this shopper (edge.signage.measure)."""
     issued_at: Annotated[str, msgspec.Meta(min_length=10, max_length=40)] | None = None
     """RFC 3339 with an offset; judged by the gateway's clock."""
     expires_at: Annotated[str, msgspec.Meta(min_length=10, max_length=40)] | None = None

@@ -8,8 +8,9 @@ the :class:`~edge.app.Gateway`, the core or the pipeline. Through its :class:`Po
 - ``deliver`` a message for the core (a downlink from the broker under a size limit, a shelf
   reading) and await its commit;
 - ``route`` a downlink topic to its own ``(decode, apply)`` (:class:`~edge.router.Route`);
-- ``subscribe`` to committed events (presence, shelf, withdrawals) and ``report`` counters for
-  ``edge.gateway.health``; each returns its unsubscribe;
+- ``subscribe`` to committed events (presence, shelf, withdrawals), ``checkin_codes`` to the
+  redemption codes app check-ins carry, and ``report`` counters for ``edge.gateway.health``; each
+  returns its unsubscribe;
 - read the ``clock``, a read-only ``view`` of the roster and the zones' occupants, the
   ``state_dir``, the ``topics`` and the ``config``;
 - ``outbox``: the durable uplink queue, for the one service that drains it (the sync);
@@ -42,6 +43,8 @@ Sink = Callable[[Event], None]
 Unsubscribe = Callable[[], None]
 HealthReport = Callable[[], dict[str, int]]
 """Counters added to each ``edge.gateway.health`` event (and the MQTT status)."""
+CodeSink = Callable[[str, str, float], None]
+"""Called with ``(token, code, at)`` for each counted app check-in carrying a redemption code."""
 Ready = Callable[[], None]
 """A service calls it once it is up (the gateway starts the next service only then)."""
 
@@ -100,6 +103,10 @@ class Uplink:
         return sender is not None and sender(topic, payload, content_type)
 
 
+def _nothing() -> None:
+    """The unsubscribe of a port with nothing behind it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """See the module docstring."""
@@ -117,3 +124,5 @@ class Ports:
     report: Callable[[HealthReport], Unsubscribe]
     outbox: Outbox
     uplink: Uplink = field(default_factory=Uplink)
+    checkin_codes: Callable[[CodeSink], Unsubscribe] = field(default=lambda _sink: _nothing)
+    """Listen to the redemption codes app check-ins carry (edge.checkin.intake; signage redeems them)."""

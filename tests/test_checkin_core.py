@@ -164,3 +164,31 @@ def test_the_schema_keeps_the_camera_form_and_adds_the_presence_form() -> None:
     forms = {f["title"]: set(f["required"]) for f in schema_of("checkin")["$defs"]["Checkin"]["anyOf"]}
     assert forms["camera"] == {"token", "screen"}
     assert forms["presence"] == {"token", "event", "region", "issued_at", "expires_at", "nonce", "sig"}
+
+
+def test_a_counted_check_in_hands_its_redemption_code_to_the_listeners() -> None:
+    cfg = config()
+    c = core(cfg)
+    shoppers = [*SHOPPERS, {"token": "s-nopresence", "scopes": ["personalization"], "ids": []}]
+    c.set_roster(parse_roster(roster_bytes(shoppers=shoppers, version=2)), START)
+    heard: list[tuple[str, str, float]] = []
+    stop = c.app.listen_codes(lambda token, code, at: heard.append((token, code, at)))
+    assert checkin(c, proof(nonce="nonce-0101")).events, "an older check-in without a code still counts"
+    checkin(c, proof(START + 1, event="refresh", nonce="nonce-0102", code="oat25-7kq2xm"), START + 1)
+    # not counted: no presence scope, not on the roster, refused: the code goes nowhere
+    checkin(c, proof(START + 2, token="s-nopresence", nonce="nonce-0103", code="OAT25-7KQ2XM"), START + 2)
+    checkin(c, proof(START + 2, token="s-stranger", nonce="nonce-0104", code="OAT25-7KQ2XM"), START + 2)
+    checkin(c, proof(START + 3, event="refresh", nonce="nonce-0102", code="oat25-7kq2xm"), START + 3)  # replayed
+    assert heard == [(ADA, "OAT25-7KQ2XM", START + 1)]
+    stop()
+    checkin(c, proof(START + 4, event="refresh", nonce="nonce-0105", code="OAT25-7KQ2XM"), START + 4)
+    assert len(heard) == 1, "unsubscribed"
+    assert c.app.health()["checkin_codes"] == 2
+    assert "OAT25" not in json.dumps(c.health_event(START + 5, {}).data)
+
+
+def test_the_schema_has_the_optional_code() -> None:
+    presence = msgspec.json.decode(proof(code="OAT25-7KQ2XM"), type=Checkin)
+    assert presence.code == "OAT25-7KQ2XM"
+    prop = schema_of("checkin")["$defs"]["Checkin"]["properties"]["code"]
+    assert {"pattern": "^[A-Za-z0-9-]{3,48}$", "type": "string"} in prop["anyOf"]

@@ -113,6 +113,18 @@ def test_unknown_fields_are_signed_and_accepted() -> None:
     verifier().verify(sign(body(app_version="4.2.0", note="Grüße")), NOW)
 
 
+def test_a_redemption_code_is_optional_signed_and_read_in_upper_case() -> None:
+    v = verifier()
+    assert v.verify(sign(body(nonce="nonce-code-1")), NOW).code is None, "an older check-in: no code"
+    assert v.verify(sign(body(nonce="nonce-code-2", code="oat25-7kq2xm")), NOW).code == "OAT25-7KQ2XM"
+    forged = {**sign(body(nonce="nonce-code-3", code="OAT25-7KQ2XM")), "code": "OAT25-AAAAAA"}
+    assert refused(v, forged) is Rejection.BAD_SIGNATURE, "the code is covered by the CDP's signature"
+    for bad in ("", "ab", "OAT25 7KQ2XM", "x" * 49, 12345):
+        with pytest.raises(CheckinError, match=r"`\$\.code` is invalid") as caught:
+            v.verify(sign(body(nonce=f"nonce-bad-{bad!s:.8}", code=bad)), NOW)
+        assert caught.value.reason is Rejection.MALFORMED
+
+
 def test_nonces_are_forgotten_with_their_proofs() -> None:
     v = verifier(max_lifetime_s=900)
     for i in range(5):
@@ -236,14 +248,14 @@ def _tamper(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str,
     return out
 
 
-FIELDS = [("token",), ("event",), ("issued_at",), ("expires_at",), ("nonce",), ("zone",), ("region", "uuid")]
+FIELDS = [("token",), ("event",), ("issued_at",), ("expires_at",), ("nonce",), ("zone",), ("code",), ("region", "uuid")]
 FIELDS += [("region", "major"), ("region", "minor"), ("extra",)]
 
 
 @settings(max_examples=300, deadline=None)
 @given(field=st.sampled_from(FIELDS), value=_values)
 def test_any_change_to_any_field_breaks_the_signature(field: tuple[str, ...], value: Any) -> None:
-    proof = sign(body(zone="baby"))
+    proof = sign(body(zone="baby", code="OAT25-7KQ2XM"))
     tampered = _tamper(proof, field, value)
     if signed_text(tampered) == signed_text(proof):
         return  # the same value written back: not a change

@@ -34,6 +34,7 @@ from edge.checkin.proof import signed_text
 from edge.config import Config, SignageConfig
 from edge.config_ios import AdvertiseConfig, CheckinConfig
 from edge.signage.decide import Play
+from edge.signage.measure import OnScreen
 from edge.sim import catalogue
 from edge.sim.store import SimulatedStore
 from edge.timefmt import format_time
@@ -64,9 +65,12 @@ def ios_config(store: SimulatedStore, state: Path, url: str) -> Config:
     )
 
 
-def cdp_proof(token: str, region: dict[str, Any], now: float, nonce: str, event: str = "enter") -> bytes:
-    """What the CDP relays after the app's region-entry call: signed, five minutes to live."""
-    body = {
+def cdp_proof(
+    token: str, region: dict[str, Any], now: float, nonce: str, event: str = "enter", code: str | None = None
+) -> bytes:
+    """What the CDP relays after the app's region-entry call: signed, five minutes to live; ``code``:
+    a redemption code the shopper entered or scanned in the app."""
+    body: dict[str, Any] = {
         "token": token,
         "event": event,
         "region": region,
@@ -74,6 +78,8 @@ def cdp_proof(token: str, region: dict[str, Any], now: float, nonce: str, event:
         "expires_at": format_time(now + 300),
         "nonce": nonce,
     }
+    if code is not None:
+        body["code"] = code
     return json.dumps({**body, "sig": base64.b64encode(CDP_KEY.sign(signed_text(body))).decode()}).encode()
 
 
@@ -92,6 +98,10 @@ def presence(collector: Collector) -> list[dict[str, Any]]:
     return [e for e in collector.events() if e["type"].startswith("edge.presence.")]
 
 
+def redeemed(collector: Collector) -> list[dict[str, Any]]:
+    return [e for e in collector.events() if e["type"] == "edge.offer.redeemed"]
+
+
 async def test_an_iphone_checks_in_and_its_offer_is_on_the_screen(fake_bluez: FakeBlueZ, tmp_path: Path) -> None:
     now = time.time()
     store = SimulatedStore(seed=7, start=now)
@@ -106,6 +116,8 @@ async def test_an_iphone_checks_in_and_its_offer_is_on_the_screen(fake_bluez: Fa
             factory = advertiser_factory(config)
             assert factory is not None
             shown: list[Play] = []
+            codes: dict[str, str] = {}
+            """token → the code its offer card showed (the code the app scans)."""
             gateway = app.Gateway(
                 config,
                 open_source(config),
@@ -116,6 +128,12 @@ async def test_an_iphone_checks_in_and_its_offer_is_on_the_screen(fake_bluez: Fa
                 signage = gateway.signage
                 assert signage is not None
                 signage.on_started.append(lambda play, _mono: shown.append(play))
+
+                def on_presented(entry: OnScreen, _mono: float) -> None:
+                    if entry.token is not None and entry.code is not None:
+                        codes[entry.token] = entry.code
+
+                signage.on_presented.append(on_presented)
                 service = next(s for s in gateway.services if isinstance(s, AdvertiserService))
                 run = asyncio.create_task(gateway.run())
                 try:
@@ -144,6 +162,35 @@ async def test_an_iphone_checks_in_and_its_offer_is_on_the_screen(fake_bluez: Fa
                     assert (counts["checkin_accepted"], counts["checkin_rejected_foreign_store"]) == (1, 1)
                     assert counts["checkin_rejected_expired"] == 1
                     assert len(presence(cdp)) == 1
+
+                    # the shopper scans the card's code in the app: the check-in carries it
+                    await until(lambda: token in codes, 10)
+                    code = codes[token]
+                    other = store.shoppers[2].token
+                    cdp.publish(
+                        "cdp/v1/store-1/checkin", cdp_proof(other, region, time.time(), "n-other-001", code=code)
+                    )
+                    await until(lambda: signage.health()["redeem_codes_not_theirs"] == 1, 5)
+                    cdp.publish(
+                        "cdp/v1/store-1/checkin",
+                        cdp_proof(token, region, time.time(), "n-code-0001", "refresh", code.lower()),
+                    )
+                    await cdp.until(lambda _m: bool(redeemed(cdp)))
+                    (event,) = redeemed(cdp)
+                    assert event["data"]["code"] == code
+                    assert event["data"]["token"] == token
+                    assert event["data"]["offer"] == next(p.content for p in shown if p.token == token)
+                    assert len(event["data"]["impression"]) == 16
+                    assert (event["specversion"], event["subject"]) == ("1.0", "screen-3")
+                    assert event["source"].endswith("gw-1")
+                    # the same code in a new check-in (new nonce): nothing more
+                    cdp.publish(
+                        "cdp/v1/store-1/checkin", cdp_proof(token, region, time.time(), "n-code-0002", "refresh", code)
+                    )
+                    await until(lambda: signage.health()["redeem_codes_unknown"] == 1, 5)
+                    assert signage.health()["offers_redeemed"] == 1
+                    assert gateway.core.app.health()["checkin_codes"] == 3
+                    assert len(redeemed(cdp)) == 1
                 finally:
                     run.cancel()
                     await asyncio.gather(run, return_exceptions=True)

@@ -117,14 +117,17 @@ def test_a_redemption_names_its_impression_within_the_window() -> None:
         "impression": "p1",
     }
     assert matcher.redeem("ROAST-ZZZZZZ", None, START + 600) is None
+    assert matcher.redeem("ROAST-ABCDEF", "s-1", START + 650) is None, "each code once"
     # a code handed on to someone not opted in: redeemed, naming nobody
-    assert matcher.redeem("ROAST-ABCDEF", None, START + 700) == {
-        "code": "ROAST-ABCDEF",
+    matcher.shown("ROAST-GHJKMN", Shown("p2", "o-coffee", "s-1", START + 10, personal=True))
+    assert matcher.redeem("ROAST-GHJKMN", None, START + 700) == {
+        "code": "ROAST-GHJKMN",
         "offer": "o-coffee",
         "token": None,
-        "impression": "p1",
+        "impression": "p2",
     }
-    assert matcher.redeem("ROAST-ABCDEF", "s-1", START + DAY_S + 1) is None  # past the window
+    matcher.shown("ROAST-PQRSTV", Shown("p3", "o-coffee", "s-1", START + 20, personal=True))
+    assert matcher.redeem("ROAST-PQRSTV", "s-1", START + DAY_S + 21) is None  # past the window
     assert len(matcher) == 0
 
 

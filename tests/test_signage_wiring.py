@@ -304,6 +304,36 @@ def test_a_pickup_of_the_offers_sku_by_the_same_shopper_redeems_its_code() -> No
     assert measure.redeemed == 1
 
 
+def test_a_check_in_carrying_a_code_redeems_it_for_the_shopper_it_was_shown_to_once() -> None:
+    from edge.clock import ManualClock
+    from edge.signage.measure import Measure, Place
+
+    clock = ManualClock(1_000.0)
+    measure = Measure(Place("store-1", "screen-3", "dairy", "in-aisle"), clock, lambda: 1.0)
+    shown = {
+        1: OnScreen("offer", "oat-25", "a" * 16, "v", 4.0, 1, token="s-1", code="OAT25-7KQ2XM", skus=frozenset({"42"})),
+        2: OnScreen("offer", "oat-25", "b" * 16, "v", 4.0, 0, code="OAT25-NOBODY"),  # a play without a viewer
+        3: OnScreen("offer", "oat-25", "c" * 16, "v", 4.0, 1, token="s-3", code="OAT25-WDRAWN"),
+    }
+    for number, entry in shown.items():
+        measure.sent(number, entry)
+        measure.started(number, time.monotonic())
+    assert measure.checkin_code("s-2", "OAT25-7KQ2XM", 1_010.0) is None, "shown to another shopper"
+    assert measure.codes_not_theirs == 1
+    redeemed = measure.checkin_code("s-1", "OAT25-7KQ2XM", 1_011.0)
+    assert redeemed == {"code": "OAT25-7KQ2XM", "offer": "oat-25", "token": "s-1", "impression": "a" * 16}
+    assert measure.checkin_code("s-1", "OAT25-7KQ2XM", 1_012.0) is None, "a replayed code: nothing more"
+    assert measure.pickup("s-1", "42", 1_013.0) is None, "nor by a pickup afterwards"
+    assert measure.checkin_code("s-1", "OAT25-UNSEEN", 1_013.0) is None, "not shown here"
+    assert measure.codes_unknown == 2
+    nobody = measure.checkin_code("s-2", "OAT25-NOBODY", 1_014.0)
+    assert nobody is not None, "shown to nobody in particular: whoever brings it"
+    assert nobody["token"] == "s-2"
+    measure.forget("s-3")
+    assert measure.checkin_code("s-2", "OAT25-WDRAWN", 1_015.0) is None, "a withdrawn shopper's code stays theirs"
+    assert measure.redeemed == 2
+
+
 def test_a_code_is_set_without_the_fonts_positive_kerning_pairs() -> None:
     from edge.signage.render import render_unkerned
 

@@ -88,11 +88,16 @@ class AppPresence:
             return checkin.zone
         return self._zone_of_minor(checkin.minor) or STORE_ZONE
 
+    @staticmethod
+    def admits(token: str, at: float, roster: Roster | None) -> bool:
+        """Whether a check-in of ``token`` counts: on a roster in force, with the ``presence`` scope."""
+        shopper = roster.get(token) if roster is not None and not roster.expired(at) else None
+        return shopper is not None and shopper.has("presence")
+
     def on_checkin(self, checkin: AppCheckin, at: float, roster: Roster | None) -> list[PresenceEvent]:
         """An accepted proof (edge.checkin.proof) → the presence events it causes."""
         token = checkin.token
-        shopper = roster.get(token) if roster is not None and not roster.expired(at) else None
-        if shopper is None or not shopper.has("presence"):
+        if not self.admits(token, at, roster):
             self.dropped += 1
             return []
         if checkin.event == "exit":

@@ -8,10 +8,16 @@ in the same place as the BLE engine. :meth:`AppCheckins.split` tells the two for
 and handed to :class:`~edge.checkin.app_presence.AppPresence`. A refused proof raises
 :class:`~edge.checkin.proof.CheckinError`, counted once by reason (``checkin_rejected_<reason>`` in
 ``edge.gateway.health``); nothing of the payload is logged.
+
+A check-in that carries a redemption code (``code``) and counts (the shopper on a roster in force
+with the ``presence`` scope) is also handed to every listener of :meth:`AppCheckins.listen_codes`
+as ``(token, code, at)`` — signage, through the ports' ``checkin_codes``, which knows whether its
+screen showed that code to that shopper. A check-in that does not count hands on nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from edge.checkin.app_presence import AppPresence
@@ -26,6 +32,9 @@ measured): about a zone's radius, so that a shopper BLE locates near the screen 
 known to be somewhere in the zone (signage picks the nearest viewer)."""
 APP_OCCUPANT_RSSI_DBM = -127.0
 """RSSI reported for an app-only occupant: the floor of the scale, "not heard"."""
+
+CodeSink = Callable[[str, str, float], None]
+"""Called with ``(token, code, at)`` for each counted check-in carrying a redemption code (must not block)."""
 
 
 class AppCheckins:
@@ -42,6 +51,19 @@ class AppCheckins:
         if advertise is not None and advertise.zone is not None:
             zone_of_minor[advertise.minor] = advertise.zone
         self.presence = AppPresence(checkin.presence_timeout_s, zone_of_minor.get, (z.id for z in config.zones))
+        self._code_sinks: list[CodeSink] = []
+        self.codes = 0
+        """Counted check-ins that carried a redemption code (handed to the listeners)."""
+
+    def listen_codes(self, sink: CodeSink) -> Callable[[], None]:
+        """``sink(token, code, at)`` for every counted check-in with a code; returns its unsubscribe."""
+        self._code_sinks.append(sink)
+
+        def unsubscribe() -> None:
+            if sink in self._code_sinks:
+                self._code_sinks.remove(sink)
+
+        return unsubscribe
 
     def split(self, payload: bytes) -> dict[str, Any] | None:
         """The presence form's object, or None for the camera form (its own route decodes it).
@@ -55,8 +77,15 @@ class AppCheckins:
         return obj if form_of(obj) == "presence" else None
 
     def accept(self, obj: dict[str, Any], now: float, roster: Roster | None) -> list[PresenceEvent]:
-        """A presence-form check-in at ``now`` → its presence events; :class:`CheckinError` if refused."""
-        return self.presence.on_checkin(self.verifier.verify(obj, now), now, roster)
+        """A presence-form check-in at ``now`` → its presence events; :class:`CheckinError` if refused.
+
+        Its redemption code, if any and if the check-in counts, goes to the code listeners first."""
+        checkin = self.verifier.verify(obj, now)
+        if checkin.code is not None and self.presence.admits(checkin.token, now, roster):
+            self.codes += 1
+            for sink in list(self._code_sinks):
+                sink(checkin.token, checkin.code, now)
+        return self.presence.on_checkin(checkin, now, roster)
 
     def occupants(self, zone: str | None = None) -> list[Occupant]:
         """Shoppers the app alone holds present (BLE's occupants are the engine's), in ``zone`` or all."""
@@ -69,7 +98,11 @@ class AppCheckins:
     def health(self) -> dict[str, int]:
         """``checkin_accepted``, ``checkin_dropped`` (not on the roster) and ``checkin_rejected_<reason>``."""
         counters = self.verifier.counters
-        out = {"checkin_accepted": counters["accepted"], "checkin_dropped": self.presence.dropped}
+        out = {
+            "checkin_accepted": counters["accepted"],
+            "checkin_dropped": self.presence.dropped,
+            "checkin_codes": self.codes,
+        }
         for reason in Rejection:
             out[f"checkin_rejected_{reason.value.replace('-', '_')}"] = counters[reason.value]
         return out

@@ -5,8 +5,12 @@ the CDP signs a short-lived proof and relays it to the store's gateways::
 
     {"token": "s-ada", "event": "enter" | "refresh" | "exit",
      "region": {"uuid": "…", "major": 7, "minor": 1}, "zone": "baby" (optional),
-     "issued_at": "2026-11-23T10:00:00Z", "expires_at": "2026-11-23T10:05:00Z",
-     "nonce": "…", "sig": "<base64 Ed25519>"}
+     "code": "OAT25-7KQ2XM" (optional), "issued_at": "2026-11-23T10:00:00Z",
+     "expires_at": "2026-11-23T10:05:00Z", "nonce": "…", "sig": "<base64 Ed25519>"}
+
+``code`` is a redemption code the shopper entered or scanned in the app (the one a screen showed:
+``edge.offer.impression``'s ``code``); signage redeems it (:mod:`edge.signage.measure`). Older
+check-ins without it stay valid.
 
 ``sig`` signs ``json.dumps(obj_without_sig, sort_keys=True, separators=(",", ":"),
 ensure_ascii=False)`` in UTF-8 — the object as received, unknown fields included — with the CDP's
@@ -90,6 +94,8 @@ class CheckinError(EdgeError):
 
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 U16 = Annotated[int, msgspec.Meta(ge=0, le=0xFFFF)]
+RedemptionCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{3,48}$")]
+"""A code as a screen showed it (an offer's code, ``-``, 6 characters; case-insensitive as typed)."""
 
 
 class Region(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -111,6 +117,7 @@ class PresenceCheckin(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     nonce: Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
     sig: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     zone: Short | None = None
+    code: RedemptionCode | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +130,8 @@ class AppCheckin:
     zone: str | None
     issued_at: float
     expires_at: float
+    code: str | None = None
+    """A redemption code the shopper brought (upper case), or None."""
 
 
 def signed_text(obj: dict[str, Any]) -> bytes:
@@ -277,7 +286,8 @@ class ProofVerifier:
         if uuid_key(proof.region.uuid) != self._uuid or proof.region.major != self._major:
             raise CheckinError("the region is not this store's", reason=Rejection.FOREIGN_STORE)
         self._remember(proof.nonce, expires, now)
-        return AppCheckin(proof.token, proof.event, proof.region.minor, proof.zone, issued, expires)
+        code = proof.code.upper() if proof.code is not None else None
+        return AppCheckin(proof.token, proof.event, proof.region.minor, proof.zone, issued, expires, code)
 
     def _remember(self, nonce: str, expires: float, now: float) -> None:
         expiry, nonces = self._expiry, self._nonces

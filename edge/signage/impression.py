@@ -139,12 +139,14 @@ def impression_data(facts: Facts) -> dict[str, object]:
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """A code on screen: which impression, which offer, for whom (None: generic or withdrawn), when."""
+    """A code on screen: which impression, which offer, for whom (None: nobody in particular, or a
+    shopper who withdrew), when; ``personal``: it was shown to a shopper (kept after a withdrawal)."""
 
     play_id: str
     offer: str
     token: str | None
     at: float
+    personal: bool = False
 
 
 class RedemptionMatcher:
@@ -166,20 +168,29 @@ class RedemptionMatcher:
                 break
             del self._shown[code]
 
-    def redeem(self, code: str, token: str | None, now: float) -> dict[str, object] | None:
-        """A pickup or check-in carrying ``code`` (by ``token``, a rostered shopper, or None): the
-        redeemed data, or None for a code this gateway did not show in the window."""
+    def get(self, code: str, now: float) -> Shown | None:
+        """The showing of ``code`` if it is redeemable at ``now`` (shown within the window, not yet
+        redeemed), else None."""
         self._prune(now)
         shown = self._shown.get(code.strip().upper())
-        if shown is None or now < shown.at:
+        return shown if shown is not None and shown.at <= now else None
+
+    def redeem(self, code: str, token: str | None, now: float) -> dict[str, object] | None:
+        """A pickup or check-in carrying ``code`` (by ``token``, a rostered shopper, or None): the
+        redeemed data, or None for a code this gateway did not show in the window or that was
+        redeemed before (each code once)."""
+        shown = self.get(code, now)
+        if shown is None:
             return None
-        return {"code": code.strip().upper(), "offer": shown.offer, "token": token, "impression": shown.play_id}
+        key = code.strip().upper()
+        del self._shown[key]
+        return {"code": key, "offer": shown.offer, "token": token, "impression": shown.play_id}
 
     def forget(self, token: str) -> None:
         """A consent withdrawal: the codes shown to ``token`` stay redeemable, but name nobody."""
         for code, shown in self._shown.items():
             if shown.token == token:
-                self._shown[code] = Shown(shown.play_id, shown.offer, None, shown.at)
+                self._shown[code] = Shown(shown.play_id, shown.offer, None, shown.at, shown.personal)
 
     def __len__(self) -> int:
         return len(self._shown)

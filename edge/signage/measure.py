@@ -8,12 +8,21 @@ last). An ended (or interrupted) play becomes ``edge.offer.impression`` data
 clock to the gateway's with the source's speed.
 
 **Redemptions.** A code shown on screen is remembered for the attribution window
-(:class:`~edge.signage.impression.RedemptionMatcher`). What redeems it at the gateway is a **shelf
-pickup of one of the offer's SKUs by the shopper it was shown to** (an ``edge.shelf.interaction``
-with that token, ``action: "pickup"``): the shelf does not read the code, the gateway knows which
-code it showed that shopper. Codes typed or scanned elsewhere (the app, a till) are redeemed by the
-CDP, which received the code in the impression; :meth:`Measure.redeem_code` is there for a check-in
-route that carries one.
+(:class:`~edge.signage.impression.RedemptionMatcher`); each code is redeemed once, whichever way
+it comes back. At the gateway it comes back two ways:
+
+- a **shelf pickup of one of the offer's SKUs by the shopper it was shown to** (an
+  ``edge.shelf.interaction`` with that token, ``action: "pickup"``): the shelf does not read the
+  code, the gateway knows which code it showed that shopper (:meth:`Measure.pickup`);
+- an **app check-in carrying the code** (``code`` in the signed check-in, edge.checkin), for a
+  shopper the check-in counts for (on the roster in force, ``presence`` scope)
+  (:meth:`Measure.checkin_code`). A code shown to a shopper redeems only for that shopper: brought by
+  anyone else it does nothing (counted as ``redeem_codes_not_theirs``) and stays redeemable by its
+  owner. A code shown to nobody in particular (a play without a viewer) redeems for whoever brings
+  it first. A code this screen did not show, or showed more than the window ago, or already redeemed
+  (a check-in replayed with a new nonce, a second pickup) does nothing (``redeem_codes_unknown``).
+
+Codes typed at a till reach the CDP directly, which has the code from the impression.
 """
 
 from __future__ import annotations
@@ -79,6 +88,10 @@ class Measure:
         self.speed = speed
         self.matcher = RedemptionMatcher()
         self.redeemed = 0
+        self.codes_not_theirs = 0
+        """Check-in codes shown to another shopper (not redeemed, still redeemable by their owner)."""
+        self.codes_unknown = 0
+        """Check-in codes not shown here within the window, or already redeemed."""
         self._plays: dict[int, OnScreen] = {}
         self._by_token: dict[str, list[tuple[str, frozenset[str], float]]] = {}
         """token → (code, the offer's SKUs, when shown): what a pickup by them may redeem."""
@@ -99,7 +112,8 @@ class Measure:
         entry.frames = max(entry.frames, 1)
         if entry.code is not None:
             at = self.to_clock(mono)
-            self.matcher.shown(entry.code, Shown(entry.play_id, entry.content, entry.token, at))
+            shown = Shown(entry.play_id, entry.content, entry.token, at, personal=entry.token is not None)
+            self.matcher.shown(entry.code, shown)
             if entry.token is not None and entry.skus:
                 self._by_token.setdefault(entry.token, []).append((entry.code, entry.skus, at))
         return entry
@@ -168,10 +182,25 @@ class Measure:
         shown[:] = [s for s in shown if now - s[2] <= ATTRIBUTION_WINDOW_S]
         for index in range(len(shown) - 1, -1, -1):
             code, skus, at = shown[index]
-            if sku in skus and at <= now:
+            if self.matcher.get(code, now) is None:
+                del shown[index]  # redeemed by a check-in meanwhile
+            elif sku in skus and at <= now:
                 del shown[index]
                 return self.redeem_code(code, token, now)
         return None
+
+    def checkin_code(self, token: str, code: str, now: float) -> dict[str, object] | None:
+        """An app check-in by ``token`` (a counted one) carrying ``code``: the redeemed data if this
+        screen showed the code within the window to this shopper, or to nobody in particular, and
+        it was not redeemed before; else None (counted)."""
+        shown = self.matcher.get(code, now)
+        if shown is None:
+            self.codes_unknown += 1
+            return None
+        if shown.personal and shown.token != token:
+            self.codes_not_theirs += 1
+            return None
+        return self.redeem_code(code, token, now)
 
     def redeem_code(self, code: str, token: str | None, now: float) -> dict[str, object] | None:
         data = self.matcher.redeem(code, token, now)

@@ -5,11 +5,12 @@ the ``cdp/v1/{store}/offers`` and ``rules`` downlinks and this gateway's ``overr
 (retained: their last good payloads are kept in the last good store and restored before the first
 message, so a restarted box plays on without the CDP) and the ``screenshot`` requests
 (:mod:`edge.signage.screen_ops`). It listens to committed events (presence in the screen's zone wakes
-a decision at once; shelf interactions with a token are interest, and a pickup may redeem a code; a
-withdrawal forgets the shopper, in memory and in the state database), decides every
-SIGNAGE_DECIDE_INTERVAL_S (an active override wins over every decision), and turns the player's
-reports of presented frames into ``edge.offer.impression`` events (:mod:`edge.signage.measure`)
-published through the ports, so they are in the outbox before anything else sees them. Caps and
+a decision at once; shelf interactions with a token are interest, and a pickup may redeem a code, as
+may an app check-in carrying one: the ports' ``checkin_codes``; a withdrawal forgets the shopper, in
+memory and in the state database), decides every SIGNAGE_DECIDE_INTERVAL_S (an active override
+wins over every decision), and turns the player's reports of presented frames into
+``edge.offer.impression`` events (:mod:`edge.signage.measure`) published through the ports, so they
+are in the outbox before anything else sees them. Caps and
 holdout groups are loaded from ``signage.sqlite`` at start and saved at each flush
 (:mod:`edge.signage.state`).
 """
@@ -141,7 +142,11 @@ class Signage:
 
     async def run(self, ready: Ready) -> None:
         """The player and the decision loop until cancelled; open impressions end at the stop."""
-        undo = [self.ports.subscribe(self._on_event), self.ports.report(self.health)]
+        undo = [
+            self.ports.subscribe(self._on_event),
+            self.ports.checkin_codes(self._on_checkin_code),
+            self.ports.report(self.health),
+        ]
         try:
             async with open_signage_state(self.ports.state_dir) as state:
                 self.decider.ledger = await state.ledger(self.now())
@@ -171,6 +176,8 @@ class Signage:
             "player_frozen_restarts": self.player.frozen_restarts,
             "signage_impressions": self.impressions,
             "offers_redeemed": self.measure.redeemed,
+            "redeem_codes_not_theirs": self.measure.codes_not_theirs,
+            "redeem_codes_unknown": self.measure.codes_unknown,
             **self.ops.counters,
         }
 
@@ -203,13 +210,7 @@ class Signage:
             sku = str(event.data["sku"])
             self.interests.setdefault(event.token, {})[sku] = event.time
             if event.data.get("action") == "pickup":
-                redeemed = self.measure.pickup(event.token, sku, event.time)
-                if redeemed is not None:
-                    factory = self.ports.view.factory
-                    self._outgoing.append(
-                        factory.make(OFFER_REDEEMED, event.time, self.place.screen, redeemed, token=event.token)
-                    )
-                    self._wake.set()
+                self._redeemed(self.measure.pickup(event.token, sku, event.time), event.token, event.time)
         elif kind == ev.CONSENT_WITHDRAWN:
             token = str(event.data.get("token"))
             self.interests.pop(token, None)
@@ -220,6 +221,16 @@ class Signage:
                 task = asyncio.get_running_loop().create_task(self.state.forget(token))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            self._wake.set()
+
+    def _on_checkin_code(self, token: str, code: str, at: float) -> None:
+        """A counted app check-in carrying a redemption code (edge.checkin.intake, in the core's writer)."""
+        self._redeemed(self.measure.checkin_code(token, code, at), token, at)
+
+    def _redeemed(self, data: dict[str, object] | None, token: str, at: float) -> None:
+        if data is not None:
+            event = self.ports.view.factory.make(OFFER_REDEEMED, at, self.place.screen, data, token=token)
+            self._outgoing.append(event)
             self._wake.set()
 
     # --- the loop --------------------------------------------------------------------------
