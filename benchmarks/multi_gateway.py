@@ -3,8 +3,9 @@
 1. **Accuracy** — a row of 3 zones 7 m apart (each scanner hears its neighbours' zones: overlapping
    coverage), shoppers walking the row end to end (edge/sim/multi.py), each gateway replaying only
    what its own scanner heard, in real time. Judged from the CDP's merged stream
-   (``edge/v1/+/+/events/#``) against the simulator's ground truth, with
-   benchmarks/presence_accuracy.py's matching: hand-off between gateways p95 (the shopper enters
+   (``edge/v1/+/+/events/#``) against the simulator's ground truth, judged like the presence sweep
+   (:mod:`edge.sim.sweep.judge`: settled truth, its matching and right-zone time; the definition is
+   in docs/multi-gateway.md): hand-off between gateways p95 (the shopper enters
    gateway j's zone → gateway j says it is in zone j; goal ≤ 3 s; beside it the zone hand-off: the
    CDP's stream shows zone j, whichever gateway says it), spurious changes per shopper-hour (≤ 0.5),
    right zone (≥ 95 %), moments with two owners and duplicate ``entered`` (0), and from the retained
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import math
 import os
@@ -38,8 +40,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import report
-from benchmarks.presence_accuracy import Score, _figures, _match, _pct, _visits
+from benchmarks.presence_accuracy import _pct, _visits
 from edge.sim.multi import MultiStore, Walk, gateway_id
+from edge.sim.sweep.judge import Score as SweepScore
+from edge.sim.sweep.judge import Visit, agreement, match, settle
 from tests.mosquitto import Collector, Mosquitto
 from tests.multi_gateway_store import ProcessStore
 from tests.test_multi_gateway import check_one_owner, presence_stream
@@ -49,8 +53,6 @@ DWELL_S = 20.0
 """Accuracy run: seconds a shopper stays in each zone of the row (then walks 7 m to the next)."""
 SPACING_M = 7.0
 """Accuracy run: between neighbouring scanners (each hears its neighbours' zones)."""
-SAMPLE_S = 0.5
-"""Ground truth and the CDP's view compared every half second."""
 WARM_UP_S = 8.0
 """Cost runs: processes started, shoppers entered and ownership settled before the window opens."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -189,7 +191,10 @@ def claim_overlaps(claims: list[tuple[str, str, float]]) -> tuple[int, float]:
 
 
 def judge(run: dict[str, Any]) -> dict[str, Any]:
-    """The figures of one run (see the module docstring)."""
+    """The figures of one run, judged like the presence sweep (:mod:`edge.sim.sweep.judge`, see
+    docs/multi-gateway.md): the exact ground truth settled (visits of one zone < 3 s apart merged, a
+    visit < 3 s a transit nobody must report), matched to the CDP's visits, right zone over the time
+    the shopper is in the store or placed in a zone."""
     seconds, shoppers = run["seconds"], run["shoppers"]
     start = run["start"]
     store = MultiStore(gateways=3, seed=run["seed"], start=start, spacing_m=SPACING_M)
@@ -197,46 +202,34 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     end = start + seconds
     events = [(g, e, at) for g, e, at in run["events"]]
     rows = merged_rows(events)
-    score = Score()
+    score = SweepScore()
     handoffs: list[float] = []
     zone_handoffs: list[float] = []
-    right = counted = 0
+    wrong: dict[str, float] = {}
     for walk in walks:
         stream = rows.get(walk.token, [])
-        truth = _truth_visits(store, walk, end)
+        truth, transits = settle([v for v in store.visits(walk) if v[1] < end])
         seen = _visits(changes_from([(at, kind, zone, None) for at, kind, zone, _ in stream]), end)
-        _match(score, truth, seen, end)
-        score.shopper_s += SAMPLE_S * sum(
-            store.position(walk, walk.start + i * SAMPLE_S) is not None
-            for i in range(int((end - walk.start) / SAMPLE_S))
-        )
-        # Hand-off: the shopper enters gateway j's zone (not its first) → the CDP hears of the shopper in
-        # that zone from gateway j (the reference's one gateway: in that zone).
+        match(score, truth, transits, seen, end)
+        inside = (walk.start, min(store.leaves(walk), end))
+        agreement(score, truth, transits, seen, inside, walk.start, end)
+        score.shopper_s += inside[1] - inside[0]
+        misplaced(wrong, truth, transits, seen, inside, end)
+        # Hand-off: the shopper settles in gateway j's zone after another zone → the CDP hears of the
+        # shopper in that zone from gateway j (the reference's one gateway: in that zone).
         for number, (zone, a, _b) in enumerate(truth):
             if number == 0:
                 continue
             owner = gateway_id(int(zone[1:]) - 1)
-            later = [
-                at
-                for at, kind, z, g in stream
-                if (run["reference"] or g == owner) and z == zone and kind == "entered" and at >= a - 2.0
-            ]
-            handoffs.append(later[0] - a if later else math.inf)
-            shown = [at for at, kind, z, _ in stream if z == zone and kind == "entered" and at >= a - 2.0]
-            zone_handoffs.append(shown[0] - a if shown else math.inf)
-        t = walk.start
-        while t < end:
-            here = store.truth(walk, t)
-            said = _zone_at(stream, t)
-            if here is not None or said is not None:
-                counted += 1
-                right += here == said
-            t += SAMPLE_S
-    score.right, score.counted = right, counted
+            said = [at for at, kind, z, g in stream if z == zone and kind == "entered" and at >= a - 2.0]
+            by_owner = [at for at, kind, z, g in stream if (run["reference"] or g == owner) and z == zone
+                        and kind == "entered" and at >= a - 2.0]  # fmt: skip
+            handoffs.append(by_owner[0] - a if by_owner else math.inf)
+            zone_handoffs.append(said[0] - a if said else math.inf)
     received = [(g, e) for g, e, _ in in_order(events)]
     doubles, duplicates, n_handoffs = check_one_owner(presence_stream(received, by_arrival=True))
     overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
-    figures = _figures(score)
+    hours = score.shopper_s / 3600
     return {
         "seed": run["seed"],
         "handoff_p50_s": _num(_pct(handoffs, 50)),
@@ -245,18 +238,53 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "handoffs_judged": len(handoffs),
         "handoffs_missed": sum(1 for h in handoffs if not math.isfinite(h)),
         "handoffs_with_from_gateway": n_handoffs,
-        "right_zone_pct": figures["right_zone_pct"],
-        "spurious_per_shopper_hour": figures["spurious_per_shopper_hour"],
+        "right_zone_pct": round(100 * score.right_s / max(score.counted_s, 1e-9), 2),
+        "wrong_s": {k: round(v, 1) for k, v in sorted(wrong.items())},
+        "counted_s": round(score.counted_s, 1),
+        "spurious_per_shopper_hour": round(2 * score.spurious_visits / max(hours, 1e-9), 2),
         "spurious_visits": score.spurious_visits,
-        "enter_p95_s": figures["enter_p95_s"],
-        "visits": figures["visits"],
-        "missed_visits": figures["missed_visits"],
+        "enter_p95_s": _num(_pct(score.enter, 95)),
+        "visits": len(score.enter),
+        "missed_visits": score.missed,
         "double_owner_moments": doubles,
         "duplicate_entered": duplicates,
         "claim_overlaps": overlaps,
         "claim_overlap_longest_s": longest,
         "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
     }
+
+
+def misplaced(
+    into: dict[str, float], truth: list[Visit], transits: list[Visit], seen: list[Visit], inside: tuple[float, float],
+    end: float,
+) -> None:  # fmt: skip
+    """Where the wrong seconds of :func:`edge.sim.sweep.judge.agreement` go, by cause: ``entering``
+    (in the store, not yet placed), ``left`` (gone, still placed: the exit timer), ``gap`` (between
+    two zones, still placed in one), ``behind`` (placed in a zone the shopper was in before),
+    ``other``."""
+    marks = {inside[0], end, *inside}
+    for _, a, b in (*truth, *transits, *seen):
+        marks.update((a, b))
+    points = sorted(m for m in marks if inside[0] <= m <= end)
+    for a, b in itertools.pairwise(points):
+        mid = (a + b) / 2
+        if any(t0 <= mid < t1 for _, t0, t1 in transits):
+            continue
+        real = next((z for z, t0, t1 in truth if t0 <= mid < t1), None)
+        placed = next((z for z, t0, t1 in seen if t0 <= mid < t1), None)
+        if real == placed or not (inside[0] <= mid < inside[1] or placed is not None):
+            continue
+        if mid >= inside[1]:
+            cause = "left"
+        elif placed is None:
+            cause = "entering" if not any(t1 <= mid for _, _, t1 in seen) else "other"
+        elif real is None:
+            cause = "gap"
+        elif any(z == placed and t1 <= mid for z, _, t1 in truth):
+            cause = "behind"
+        else:
+            cause = "other"
+        into[cause] = into.get(cause, 0.0) + b - a
 
 
 def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -287,33 +315,6 @@ def _event_time(event: dict[str, Any]) -> float:
     from edge.timefmt import parse_start
 
     return parse_start(str(event["time"]))
-
-
-def _truth_visits(store: MultiStore, walk: Walk, end: float) -> list[tuple[str, float, float]]:
-    """Ground-truth visits (zone, in, out) sampled every :data:`SAMPLE_S`."""
-    out: list[tuple[str, float, float]] = []
-    current: tuple[str, float] | None = None
-    t = walk.start
-    while t < end:
-        zone = store.truth(walk, t)
-        if current is not None and zone != current[0]:
-            out.append((current[0], current[1], t))
-            current = None
-        if zone is not None and current is None:
-            current = (zone, t)
-        t += SAMPLE_S
-    if current is not None:
-        out.append((current[0], current[1], math.inf))
-    return out
-
-
-def _zone_at(stream: list[tuple[float, str, str, str | None]], t: float) -> str | None:
-    zone: str | None = None
-    for at, kind, z, _ in stream:
-        if at > t:
-            break
-        zone = z if kind == "entered" else None
-    return zone
 
 
 def cost(work: Path, gateways: int, shoppers: int, window_s: float, *, alone: bool = False) -> dict[str, Any]:

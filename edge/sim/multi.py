@@ -11,6 +11,7 @@ zone whose centre is within ``zone_radius_m``. Seeded: the same seed gives the s
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 import statistics
@@ -39,6 +40,8 @@ NOISE_DB = 3.0
 LOSS = 0.1
 HEARING_FLOOR_DBM = -95
 SCANNER_HEIGHT_M = 2.5
+TRUTH_STEP_S = 0.05
+"""Zone crossings are found to this step (a walker moves 6 cm in it)."""
 
 
 def gateway_id(index: int) -> str:
@@ -129,6 +132,26 @@ class MultiStore:
                 return self.zone_x(here) + math.copysign(t * WALK_M_S, there - here)
             t -= leg
         return None
+
+    def leaves(self, walk: Walk) -> float:
+        """When the shopper leaves the store (after the last stop's dwell)."""
+        legs = sum(abs(self.zone_x(b) - self.zone_x(a)) / WALK_M_S for a, b in itertools.pairwise(walk.stops))
+        return walk.start + walk.dwell_s * len(walk.stops) + legs
+
+    def visits(self, walk: Walk, step_s: float = TRUTH_STEP_S) -> list[tuple[str, float, float]]:
+        """The exact ground truth of one shopper: visits (zone, in, out), found every ``step_s``."""
+        out: list[tuple[str, float, float]] = []
+        current: tuple[str, float] | None = None
+        end = self.leaves(walk)
+        for i in range(math.ceil((end - walk.start) / step_s) + 1):
+            t = min(walk.start + i * step_s, end)
+            zone = self.truth(walk, t) if t < end else None
+            if current is not None and zone != current[0]:
+                out.append((current[0], current[1], t))
+                current = None
+            if zone is not None and current is None:
+                current = (zone, t)
+        return out
 
     def truth(self, walk: Walk, at: float) -> str | None:
         x = self.position(walk, at)

@@ -4,7 +4,8 @@
 summaries carry. :meth:`edge.sim.multi.MultiStore.slot_scores` computes them from the simulated
 radio, so a rule (margin, hold, window) can be judged on many layouts and seeds in a second:
 
-- **hand-off**: a shopper walking the row enters gateway j's zone (the ground truth) → the arbiter
+- **hand-off**: a shopper walking the row enters gateway j's zone (the settled ground truth of the
+  presence sweep, :mod:`edge.sim.sweep.judge`) → the arbiter
   names gateway j (evaluated when the slot ends plus :data:`EVALUATION_LAG_S`);
 - **extra moves**: ownership changes beyond one per zone a walker enters (flaps);
 - **half-way moves**: a shopper standing still between two boxes (in no zone), ownership changes
@@ -22,10 +23,10 @@ from dataclasses import dataclass
 
 from edge.peers.arbitration import Arbiter
 from edge.sim.multi import MultiStore, Walk, gateway_id
+from edge.sim.sweep.judge import settle
 
 EVALUATION_LAG_S = 0.3
 """A slot is evaluated once every live peer's summary of it is in: its end plus a broker round trip."""
-TRUTH_STEP_S = 0.1
 HALF_WAY_S = 300.0
 """Seconds a shopper stands half-way between two boxes (per layout and seed)."""
 
@@ -62,17 +63,10 @@ def owners(
 
 
 def _entries(store: MultiStore, walk: Walk, end: float) -> list[tuple[str, float]]:
-    """The zones a walker enters (truth), with the time, the first one included."""
-    found: list[tuple[str, float]] = []
-    current = None
-    t = walk.start
-    while t < end:
-        zone = store.truth(walk, t)
-        if zone is not None and zone != current:
-            found.append((zone, t))
-            current = zone
-        t += TRUTH_STEP_S
-    return found
+    """The zones a walker settles in (the presence sweep's settled truth, :func:`edge.sim.sweep.judge.settle`:
+    a visit under 3 s is a transit, not an entry), with the time, the first one included."""
+    kept, _transits = settle([v for v in store.visits(walk) if v[1] < end])
+    return [(zone, at) for zone, at, _ in kept]
 
 
 def judge(
