@@ -1,16 +1,21 @@
-"""Shelf-controller messages: the topic and payload of docs/mqtt.md, validated."""
+"""Shelf-controller messages: the topic and payload of docs/mqtt.md, validated; the tracker's
+checks name the field, never the value."""
 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edge.config import from_mapping
 from edge.errors import DownlinkError
+from edge.events import EventFactory
 from edge.inputs import ShelfReading
 from edge.shelf.messages import ShelfReadingError, parse_shelf_message, shelf_topic, shelf_topic_filter
+from edge.shelf.tracker import ShelfTracker
 
 TOPIC = "edge/v1/store-1/shelf/shelf-a3"
 
@@ -65,3 +70,35 @@ def test_never_raises_anything_but_the_reading_error(topic: str, payload: bytes)
 def test_every_valid_reading_is_accepted(action: str, sku: str) -> None:
     payload = json.dumps({"action": action, "sku": sku}).encode()
     assert parse_shelf_message(TOPIC, payload, 5.0) == ShelfReading(5.0, "shelf-a3", action, sku)  # type: ignore[arg-type]
+
+
+SHELVES = {
+    "gateway": {"store": "store-1", "gateway": "gw-1"},
+    "zones": [{"id": "baby", "scanners": ["gw-1"]}],
+    "shelves": [{"id": "shelf-a3", "zone": "baby", "skus": ["4006381333931"]}],
+}
+
+
+@pytest.mark.parametrize(
+    ("reading", "problem"),
+    [
+        (ShelfReading(1.0, "shelf-a3", "pickup", "SECRET-SKU-7f3a"), "sku is not one of this shelf's skus"),
+        (ShelfReading(1.0, "shelf-SECRET", "pickup", "4006381333931"), "the topic's shelf is not configured"),
+    ],
+)
+def test_the_tracker_names_the_field_not_the_value(
+    reading: ShelfReading, problem: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A payload value never reaches the log: the rejection names the topic and the field only."""
+    tracker = ShelfTracker(from_mapping(SHELVES), EventFactory("store-1", "gw-1"))
+    with pytest.raises(ShelfReadingError) as caught:
+        tracker.check(reading)
+    assert str(caught.value) == f"{shelf_topic('store-1', reading.shelf)}: {problem}: " + (
+        "add it to the shelf's skus" if "sku" in problem else "add it to [[shelves]]"
+    )
+    with caplog.at_level(logging.DEBUG):
+        tracker.log_rejected(caught.value, 1.0)
+        tracker.log_rejected(caught.value, 2.0)  # within the minute: at debug, the same text
+    assert problem in caplog.text
+    assert "SECRET-SKU" not in caplog.text
+    assert tracker.check(ShelfReading(1.0, "shelf-a3", "touch", "4006381333931")) == "baby"

@@ -89,7 +89,8 @@ def test_readings_from_every_source_become_attributed_or_anonymous_events(
     assert (c.shelf_rejected, c.shelf_attributed, c.motion_adverts) == (3, 3, 13)
     assert "edge/v1/store-1/shelf/shelf-c3: action is not one of pickup, putback, touch" in caplog.text
     assert "grab" not in caplog.text  # the rejected value itself never reaches the log
-    assert "sku '9999999999999' is not on shelf 'shelf-a3'" in caplog.text
+    assert "edge/v1/store-1/shelf/shelf-a3: sku is not one of this shelf's skus" in caplog.text
+    assert "9999999999999" not in caplog.text  # named by its field, not its value
     # The unknown Ruuvi tag was dropped like any stranger: no event, no log line, nothing stored.
     assert c.adverts_dropped == 10
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())

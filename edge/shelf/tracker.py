@@ -62,19 +62,16 @@ class ShelfTracker:
         self._next_log: dict[str, float] = {}
 
     def check(self, reading: ShelfReading) -> str:
-        """The zone of a valid reading; raises :class:`ShelfReadingError` for a bad one."""
+        """The zone of a valid reading; raises :class:`ShelfReadingError` for a bad one. The error
+        names the topic and the field, never the reading's values (they reach the log)."""
         topic = shelf_topic(self._store, reading.shelf)
         check_fields(topic, reading.action, reading.sku)
         zone = self._zones.get(reading.shelf)
         if zone is None:
-            raise ShelfReadingError(
-                f"no shelf {reading.shelf[:64]!r} is configured: add it to [[shelves]]", topic=topic
-            )
+            raise ShelfReadingError("the topic's shelf is not configured: add it to [[shelves]]", topic=topic)
         skus = self._skus[reading.shelf]
         if skus and reading.sku not in skus:
-            raise ShelfReadingError(
-                f"sku {reading.sku!r} is not on shelf {reading.shelf!r}: add it to the shelf's skus", topic=topic
-            )
+            raise ShelfReadingError("sku is not one of this shelf's skus: add it to the shelf's skus", topic=topic)
         return zone
 
     def attribute(
