@@ -1,5 +1,5 @@
 """The screen's own words in the store's language: the welcome before any catalogue or rules, the
-labels on personalised cards, every phrase drawable with the bundled font, and ``[gateway]
+labels on personalised cards, every phrase drawable with the screen's typeface, and ``[gateway]
 language`` / ``timezone`` validated. Real pygame on SDL's dummy driver."""
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from tests.test_signage_engine import BABY, here, roster, shopper
 
 W, H = 640, 360
 REQUIRED = ("de", "en", "fr", "es", "it", "nl", "pl", "tr", "cs")
-BUNDLED_FONT = Path(pygame.__file__).parent / pygame.font.get_default_font()
 NOT_IN_ANY_FONT = "\ue000"
 """A private-use code point: the font draws its missing-glyph box (.notdef) for it."""
 
@@ -203,7 +202,8 @@ def test_capitals_as_the_language_writes_them() -> None:
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
 def test_every_phrase_renders_without_missing_glyphs(renderer: CardRenderer, language: str) -> None:
-    face = pygame.freetype.Font(str(BUNDLED_FONT), 40)
+    path = renderer.typeface.path  # the screen's typeface (both are checked in test_signage_typesetting)
+    face = pygame.freetype.Font(str(path) if path is not None else None, 40)
     font = renderer.font(40)
 
     def drawn(char: str) -> bytes:

@@ -1,5 +1,6 @@
 """Typesetting and artwork: no widowed word, a number never parted from its unit, kerning from the font,
-every glyph the demo and the currencies need in the bundled font, and artwork without speckles."""
+every glyph the demo, the phrases and the currencies need in both typefaces (DejaVu Sans Bold from
+the system, pygame's bundled FreeSans Bold without it: ₺ spelled TL), and artwork without speckles."""
 
 from __future__ import annotations
 
@@ -13,18 +14,19 @@ os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
 
 import itertools
 
+import msgspec
 import numpy as np
 import pygame
 import pygame.freetype
 import pytest
 
-from edge.phrases import LANGUAGES
+from edge.phrases import LANGUAGES, PHRASES, upper
 from edge.signage.artwork import ARTWORK, SIZE
-from edge.signage.cards import CURRENCY_SYMBOL, format_price
+from edge.signage.cards import CURRENCY_SYMBOL, Card, format_price
+from edge.signage.fonts import BUNDLED, SYSTEM_FONTS, Typeface, find_typeface
 from edge.signage.render import BUNDLED_CONTENT, GLUE, WIDOW_MAX_CHARS, CardRenderer, ContentCache
 from edge.sim.store import SimulatedStore
 
-BUNDLED_FONT = Path(pygame.__file__).parent / pygame.font.get_default_font()
 NOT_IN_ANY_FONT = "\ue000"
 SPECKLE_STEP = 24
 """Luminance steps (of 255) a pixel must stand out from all eight neighbours to count as a speckle."""
@@ -81,13 +83,37 @@ def test_the_example_that_started_it(renderer: CardRenderer) -> None:
     assert "50 km." in lines[-1]
 
 
-def test_kerning_comes_from_the_font(renderer: CardRenderer) -> None:
-    font = renderer.font(100)
+def test_kerning_comes_from_the_font(any_renderer: CardRenderer) -> None:
+    font = any_renderer.font(100)
     for pair in ("AV", "To", "LT"):
         assert font.size(pair)[0] < font.size(pair[0])[0] + font.size(pair[1])[0], pair
 
 
 # --- glyphs ----------------------------------------------------------------------------------------
+#
+# Two typefaces (edge.signage.fonts): DejaVu Sans Bold from the system (fonts-dejavu-core; make test
+# installs it: missing, these tests fail and say so, as the Xvfb test does) and pygame's bundled
+# FreeSans Bold, the fallback. Each character is checked twice: the font file has a glyph of its
+# own for it (FreeType), and SDL_ttf does not draw it as the font's missing-glyph box.
+
+TYPEFACES = ("system", "bundled")
+
+
+def typeface(kind: str) -> Typeface:
+    if kind == "bundled":
+        return find_typeface(BUNDLED)
+    found = find_typeface()
+    if found.path is None:
+        pytest.fail(
+            "DejaVu Sans Bold is missing: install the Debian package fonts-dejavu-core "
+            f"(make test does, via .ci/system-packages); looked in {[str(p) for p in SYSTEM_FONTS]}"
+        )
+    return found
+
+
+@pytest.fixture(scope="module", params=TYPEFACES)
+def any_renderer(request: pytest.FixtureRequest, renderer: CardRenderer) -> CardRenderer:
+    return CardRenderer((1920, 1080), ContentCache([BUNDLED_CONTENT]), typeface(request.param))
 
 
 def demo_texts() -> set[str]:
@@ -99,25 +125,80 @@ def demo_texts() -> set[str]:
     return texts
 
 
-def test_every_glyph_of_the_demo_and_the_currencies_is_in_the_font(renderer: CardRenderer) -> None:
-    face = pygame.freetype.Font(str(BUNDLED_FONT), 40)
+def needed_texts() -> list[str]:
+    """The demo catalogue (de, en, fr, tr), every phrase of every language (and its capitals), and every
+    currency's price written in every language."""
+    prices = [format_price(123456, currency, language) for currency in CURRENCY_SYMBOL for language in LANGUAGES]
+    phrases = [
+        text
+        for language, words in PHRASES.items()
+        for text in (words.welcome, words.label, upper(words.label, language), words.scan, words.code, words.was)
+    ]
+    return [*demo_texts(), *phrases, *prices, "€ £ ₺ zł Kč"]
+
+
+def missing_glyphs(renderer: CardRenderer, texts: list[str]) -> list[str]:
+    path = renderer.typeface.path
+    face = pygame.freetype.Font(str(path) if path is not None else None, 40)
     font = renderer.font(40)
 
     def drawn(char: str) -> bytes:
         return pygame.image.tobytes(font.render(char, True, (255, 255, 255), (0, 0, 0)), "RGB")
 
     tofu = drawn(NOT_IN_ANY_FONT)
-    prices = [format_price(123456, currency, language) for currency in CURRENCY_SYMBOL for language in LANGUAGES]
-    needed = [*demo_texts(), "€ £ zł Kč TL", *prices]
-    missing = []
-    for char in sorted({ch for text in needed for ch in text if not ch.isspace()}):
-        if face.get_metrics(char) == [None] or drawn(char) == tofu:
-            missing.append(f"{char!r} U+{ord(char):04X}")
-    assert missing == []
-    # The lira sign (U+20BA, 2012) is not in FreeSans Bold: prices in TRY are written "TL", as on
-    # Turkish price tags, never as a missing-glyph box.
-    assert face.get_metrics("₺") == [None]
-    assert format_price(1999, "TRY", "tr") == "19,99 TL"
+    assert face.get_metrics(NOT_IN_ANY_FONT) == [None], "the check's private-use character has no glyph"
+    chars = {ch for text in texts for ch in renderer.spell(text) if not ch.isspace()}
+    return [f"{c!r} U+{ord(c):04X}" for c in sorted(chars) if face.get_metrics(c) == [None] or drawn(c) == tofu]
+
+
+def test_every_glyph_of_the_demo_the_phrases_and_the_currencies_is_drawn(any_renderer: CardRenderer) -> None:
+    assert missing_glyphs(any_renderer, needed_texts()) == []
+
+
+def test_with_dejavu_every_currency_symbol_is_its_own_glyph_the_lira_sign_too(renderer: CardRenderer) -> None:
+    dejavu = CardRenderer((1920, 1080), ContentCache([BUNDLED_CONTENT]), typeface("system"))
+    assert dejavu.typeface.name == "DejaVuSans-Bold"
+    assert dejavu.spelling == {}
+    assert format_price(1999, "TRY", "tr") == "19,99 ₺"
+    assert missing_glyphs(dejavu, ["€ £ ₺ zł Kč $ Ft kr lei CHF"]) == []
+    card = Card(play=1, kind="offer", headline="Kahve", price="19,99 ₺", image="coffee.png")
+    as_tl = msgspec.structs.replace(card, price="19,99 TL")
+    assert frame_bytes(dejavu, card) != frame_bytes(dejavu, as_tl), "₺ is drawn, not spelled"
+
+
+def test_the_bundled_font_spells_the_lira_sign_tl_and_draws_the_rest(renderer: CardRenderer) -> None:
+    bundled = CardRenderer((1920, 1080), ContentCache([BUNDLED_CONTENT]), typeface("bundled"))
+    assert bundled.typeface.path is None
+    # FreeSans Bold has no lira sign (U+20BA, 2012): "TL", as on Turkish price tags, never a box.
+    assert pygame.freetype.Font(None, 40).get_metrics("₺") == [None]
+    assert bundled.spelling == {"₺": "TL"}
+    assert bundled.spell("19,99 ₺") == "19,99 TL"
+    card = Card(play=1, kind="offer", headline="Kahve: 5 ₺ indirim", price="19,99 ₺", image="coffee.png")
+    spelled = msgspec.structs.replace(card, headline="Kahve: 5 TL indirim", price="19,99 TL")
+    assert frame_bytes(bundled, card) == frame_bytes(bundled, spelled)
+    assert missing_glyphs(bundled, ["€ £ zł Kč"]) == []
+
+
+def test_the_typeface_is_found_where_distributions_install_it(tmp_path: Path) -> None:
+    assert find_typeface("", [tmp_path / "nowhere.ttf"]).path is None, "none installed: the bundled font"
+    installed = tmp_path / "DejaVuSans-Bold.ttf"
+    installed.write_bytes(b"")
+    assert find_typeface("", [tmp_path / "nowhere.ttf", installed]).path == installed
+    assert find_typeface(BUNDLED, [installed]).path is None
+    assert find_typeface(str(installed)).path == installed
+    assert find_typeface(str(tmp_path / "typo.ttf")).path is None
+
+
+def test_both_typefaces_are_sized_alike_for_the_layout(renderer: CardRenderer) -> None:
+    dejavu = CardRenderer((1920, 1080), ContentCache([BUNDLED_CONTENT]), typeface("system"))
+    bundled = CardRenderer((1920, 1080), ContentCache([BUNDLED_CONTENT]), typeface("bundled"))
+    text = "Soft nappies: 20 % off. For families like yours."
+    ratio = dejavu.font(96).size(text)[0] / bundled.font(96).size(text)[0]
+    assert 0.9 < ratio < 1.1, ratio
+
+
+def frame_bytes(renderer: CardRenderer, card: Card) -> bytes:
+    return pygame.image.tobytes(renderer.render(card), "RGB")
 
 
 # --- artwork ---------------------------------------------------------------------------------------

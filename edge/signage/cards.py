@@ -23,7 +23,7 @@ from edge.signage.discretion import personal_label
 from edge.signage.offers import Catalogue, Price, localise
 
 CURRENCY_SYMBOL = {
-    "EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF", "TRY": "TL", "PLN": "zł", "CZK": "Kč",
+    "EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF", "TRY": "₺", "PLN": "zł", "CZK": "Kč",
     "SEK": "kr", "DKK": "kr", "NOK": "kr", "HUF": "Ft", "RON": "lei",
 }  # fmt: skip
 SHORT_SYMBOLS = frozenset({"€", "£", "$"})

@@ -62,6 +62,7 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
 
     from edge.signage.cards import Card, boot_card
     from edge.signage.compose import Compositor
+    from edge.signage.fonts import find_typeface
     from edge.signage.render import BUNDLED_CONTENT, CardRenderer, ContentCache
 
     pygame.display.init()
@@ -72,7 +73,7 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
     if flags:
         pygame.mouse.set_visible(False)
     dirs = [Path(d) for d in settings.content_dirs] + [BUNDLED_CONTENT]
-    renderer = CardRenderer(screen.get_size(), ContentCache(dirs))
+    renderer = CardRenderer(screen.get_size(), ContentCache(dirs), find_typeface(settings.font))
     compositor = Compositor(renderer.render(boot_card()), 0, settings.crossfade_s)
 
     commands: queue.Queue[p.Command | None] = queue.Queue()
@@ -109,7 +110,7 @@ def run(settings: p.PlayerSettings, out: _Out) -> int:
     def digest(frame: pygame.Surface) -> int:
         return frame_digest(pygame.image.tobytes(pygame.transform.scale(frame, DIGEST_SIZE), "RGB"))
 
-    out.send(p.Ready(time.monotonic(), pygame.display.get_driver()))
+    out.send(p.Ready(time.monotonic(), pygame.display.get_driver(), renderer.typeface.name))
     latest = 0
     frame_s = 1.0 / settings.fps
     next_frame = last_presented = time.monotonic()

@@ -36,6 +36,9 @@ class PlayerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Headless: write a PNG this often (0: only on request)."""
     heartbeat_s: float = c.SIGNAGE_HEARTBEAT_S
     title: str = "instore-edge signage"
+    font: str = ""
+    """The typeface (edge.signage.fonts): "" DejaVu Sans Bold if installed, else pygame's bundled
+    font; "bundled" pygame's; or a font file's path."""
 
 
 class Show(msgspec.Struct, frozen=True, tag="show"):
@@ -62,6 +65,8 @@ Command = Show | Snapshot | Screenshot | Quit
 class Ready(msgspec.Struct, frozen=True, tag="ready"):
     mono: float
     driver: str
+    font: str = ""
+    """The typeface the cards are drawn in (edge.signage.fonts)."""
 
 
 class Started(msgspec.Struct, frozen=True, tag="started"):

@@ -4,24 +4,30 @@ Layout is in units of a 1920x1080 screen scaled to the real size. An offer card:
 tinted panel on the left; on the right the "your offer" label (in capitals as the card's language
 writes them), headline, text, price (with the old price struck through) and, at the bottom, the
 redemption code beside its QR code. A generic card: a full-bleed gradient with the headline and
-the image. Fonts are pygame's bundled FreeSans Bold, which covers Latin scripts (every phrase of
-:mod:`edge.phrases` is tested against it); large-text preference scales every text by
-LARGE_TEXT_SCALE.
+the image. The typeface is DejaVu Sans Bold from the system when installed, else pygame's bundled
+FreeSans Bold (:mod:`edge.signage.fonts`); what the font lacks (the lira sign in FreeSans) is spelled
+as shops write it without (``TL``), never drawn as a missing-glyph box. Every phrase of
+:mod:`edge.phrases`, the demo's texts and every currency are tested against both; large-text
+preference scales every text by LARGE_TEXT_SCALE.
 
 Only the player process imports this module (pygame is imported here).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
 
+import msgspec
 import pygame
+import pygame.freetype
 import segno
 
 from edge.phrases import upper
 from edge.signage.cards import Card
+from edge.signage.fonts import FALLBACK_SPELLING, Typeface, find_typeface
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,13 @@ _NUMBER = re.compile(r"^[-+]?[\d.,:/]+[%€£$]?$|^[€£$][\d.,]+$")
 _UNIT = re.compile(r"^[^\W\d]{1,3}[.,;:!?)]*$|^[%€£$₺][.,;:!?)]*$")
 GLUE = "\u00a0"
 """Joins a number and its unit ("50 km", "20 %") so no line break falls between them; drawn as a space."""
+
+SIZE_REFERENCE = "Hamburgefonstiv HAMBURGEFONSTIV 0123456789"
+"""Set in the typeface and in the bundled font to size the typeface alike: the layout was drawn for
+FreeSans Bold (which pygame scales by 0.6875); DejaVu Sans Bold is much wider at the same size."""
+LATIN_SCRIPT = "Latn"
+"""SDL_ttf shapes with HarfBuzz: DejaVu's kerning is in GPOS under the Latin script, applied only when
+the script is named (FreeSans Bold's legacy ``kern`` table applies either way)."""
 
 LARGE_TEXT_SCALE = 1.3
 """Text size for shoppers who asked for large text: +30 %, still three lines of headline."""
@@ -90,19 +103,57 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
 class CardRenderer:
     """Renders cards at ``size``; keeps fonts per pixel size."""
 
-    def __init__(self, size: tuple[int, int], content: ContentCache) -> None:
+    def __init__(self, size: tuple[int, int], content: ContentCache, typeface: Typeface | None = None) -> None:
         self.size = size
         self.content = content
         self.scale = min(size[0] / 1920, size[1] / 1080)
+        self.typeface = typeface if typeface is not None else find_typeface()
+        self._file = str(self.typeface.path) if self.typeface.path is not None else None
         self._fonts: dict[int, pygame.font.Font] = {}
+        self.spelling = {char: alt for char, alt in FALLBACK_SPELLING.items() if not self.has_glyph(char)}
+        """What this font lacks → how it is written instead (the bundled font: ₺ → TL)."""
+        self.size_factor = 1.0
+        if self._file is not None:
+            reference = pygame.font.Font(None, 100).size(SIZE_REFERENCE)[0]
+            self.size_factor = reference / max(
+                1, self._shaped(pygame.font.Font(self._file, 100)).size(SIZE_REFERENCE)[0]
+            )
+
+    def has_glyph(self, char: str) -> bool:
+        """Whether the typeface has a glyph of its own for ``char`` (not the missing-glyph box)."""
+        if not pygame.freetype.get_init():
+            pygame.freetype.init()
+        return pygame.freetype.Font(self._file, 16).get_metrics(char) != [None]
+
+    @staticmethod
+    def _shaped(font: pygame.font.Font) -> pygame.font.Font:
+        with contextlib.suppress(pygame.error, AttributeError):  # SDL_ttf without HarfBuzz: kern table only
+            font.set_script(LATIN_SCRIPT)
+        return font
 
     def font(self, points: float, large: bool = False) -> pygame.font.Font:
-        pixels = max(8, round(points * self.scale * (LARGE_TEXT_SCALE if large else 1.0)))
+        pixels = max(8, round(points * self.scale * (LARGE_TEXT_SCALE if large else 1.0) * self.size_factor))
         if pixels not in self._fonts:
-            self._fonts[pixels] = pygame.font.Font(None, pixels)  # None: the bundled freesansbold.ttf
+            # None: the bundled freesansbold.ttf
+            self._fonts[pixels] = self._shaped(pygame.font.Font(self._file, pixels))
         return self._fonts[pixels]
 
+    def spell(self, text: str) -> str:
+        """``text`` with what the font lacks written as :attr:`spelling` says."""
+        for char, alt in self.spelling.items():
+            text = text.replace(char, alt)
+        return text
+
+    def spelled(self, card: Card) -> Card:
+        """The card with every text spelled for this font."""
+        if not self.spelling:
+            return card
+        fields = ("headline", "text", "label", "price", "was_price", "code_label", "scan_hint")
+        changes = {name: self.spell(value) for name in fields if isinstance(value := getattr(card, name), str)}
+        return msgspec.structs.replace(card, **changes)
+
     def render(self, card: Card) -> pygame.Surface:
+        card = self.spelled(card)
         surface = pygame.Surface(self.size).convert()
         if card.kind == "offer":
             self._offer(surface, card)

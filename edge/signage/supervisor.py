@@ -72,6 +72,8 @@ class PlayerProcess:
         self.frozen_restarts = 0
         """Players killed and restarted because their screen froze (health ``player_frozen_restarts``)."""
         self.driver = ""
+        self.font = ""
+        """The typeface the player draws with (its Ready report): DejaVuSans-Bold or the bundled one."""
 
     @property
     def closing(self) -> bool:
@@ -237,6 +239,7 @@ class PlayerProcess:
                 shot.set_result(report)
         elif isinstance(report, p.Ready):
             self.driver = report.driver
+            self.font = report.font
             self.watchdog.reset(time.monotonic())
             self._ready.set()
             if self._last is not None:
