@@ -12,7 +12,7 @@ in a mailbox to poll.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
 from edge import constants as c
@@ -165,6 +165,22 @@ class Core:
             return self.on_shelf(item)
         assert type(item) is Downlink
         return self.on_downlink(item)
+
+    def admits(self, manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], at: float) -> bool:
+        """Whether an advert with these payloads heard at ``at`` may be anybody's (or a configured
+        motion tag's): bleak's callback asks before it builds an :class:`Advertisement` (edge.beacons.
+        source.Feed.admit), so the nine in ten adverts of phones nobody rostered cost a dict miss and
+        are neither built, queued nor handled. A refused advert is counted as seen and dropped, as
+        :meth:`on_advert` would; nothing of it is kept. An admitted one is resolved again when the
+        writer handles it, against the roster then in force (a withdrawal in between holds)."""
+        if self._motion is not None and RUUVI_COMPANY_ID in manufacturer_data:
+            return True
+        if self.resolver.resolve_payloads(manufacturer_data, service_data, at) is not None:
+            return True
+        counters = self.counters
+        counters.adverts_seen += 1
+        counters.adverts_dropped += 1
+        return False
 
     def on_advert(self, adv: Advertisement) -> list[Event]:
         counters = self.counters

@@ -10,22 +10,35 @@ looked at. An expired roster, or none, resolves nobody (fail closed).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge.beacons.advert import APPLE_COMPANY_ID, EDDYSTONE_UUID, Advertisement
-from edge.beacons.frames import EddystoneEID, EddystoneUID
-from edge.beacons.parse import parse_eddystone, parse_ibeacon
+from edge.beacons.parse import EDDYSTONE_EID, EDDYSTONE_UID, IBEACON_PREFIX
 from edge.eid import eid_for_counter
-from edge.errors import ParseError
 from edge.roster import EddystoneEidId, EddystoneUidId, IBeaconId, Roster, Shopper, Via
 
 EDDYSTONE_1M_LOSS_DB = 41
 """Eddystone advertises its power at 0 m; the specification's 41 dB of loss gives the 1 m value."""
 
+IBEACON_BYTES = 23
+"""Apple manufacturer data of an iBeacon: 02 15, UUID (16), major (2), minor (2), power (1)."""
+EDDYSTONE_EID_BYTES = 10
+"""Eddystone-EID service data: frame type, ranging data, the 8-byte EID."""
+EDDYSTONE_UID_BYTES = 20
+"""Eddystone-UID service data: frame type, ranging data, namespace (10), instance (6), RFU (2; 18
+bytes from beacons that leave it out)."""
+
 EID_NEIGHBOUR_WINDOWS = 1
 """Windows either side of the current one whose EIDs are accepted: covers beacon clock drift and
 a scanner hearing an advert just across an edge."""
 
+EID_REWIND_S = 1.0
+"""How far back of the latest time asked an EID is still looked up in the table as it is: the table
+holds the windows either side of that time's, and a second back is at most one window back (a
+window is 2^k >= 1 s). bleak's callback asks (edge.core.Core.admits) before the writer resolves
+the adverts heard a few ms earlier: without this, each of those would rebuild the whole table (an
+AES block per key and window)."""
 
 EID_COUNTER_MAX = 0xFFFFFFFF
 """An Eddystone-EID beacon's time counter is 32 bits (the roster's ``t0`` range keeps ``now - t0`` near it)."""
@@ -83,13 +96,15 @@ class _EidTable:
         self._built_at = now
 
     def lookup(self, eid: bytes, now: float) -> Shopper | None:
-        if self._built_at is None or now < self._built_at:
-            self._rebuild(now)
-        edges = self._edges
-        while edges and edges[0][0] <= now:
-            _, index = heapq.heappop(edges)
-            self._fill(index, now)
-        self._built_at = now
+        built_at = self._built_at
+        if built_at is None or now < built_at - EID_REWIND_S:
+            self._rebuild(now)  # a clock set back, a replay started over: every key again
+        elif now > built_at:
+            edges = self._edges
+            while edges and edges[0][0] <= now:
+                _, index = heapq.heappop(edges)
+                self._fill(index, now)
+            self._built_at = now
         return self._eids.get(eid)
 
 
@@ -98,8 +113,10 @@ class Resolver:
 
     def __init__(self, roster: Roster | None = None) -> None:
         self.roster: Roster | None = None
-        self._ibeacon: dict[tuple[bytes, int, int], Shopper] = {}
-        self._uid: dict[tuple[bytes, bytes], Shopper] = {}
+        self._ibeacon: dict[bytes, Shopper] = {}
+        """iBeacon payload bytes 2..22 (UUID, major, minor, as sent) → shopper."""
+        self._uid: dict[bytes, Shopper] = {}
+        """Eddystone-UID bytes 2..18 (namespace, instance, as sent) → shopper."""
         self._eid = _EidTable([])
         if roster is not None:
             self.set_roster(roster)
@@ -115,9 +132,10 @@ class Resolver:
                 continue
             for ident in shopper.ids:
                 if isinstance(ident, IBeaconId):
-                    self._ibeacon[(ident.uuid.bytes, ident.major, ident.minor)] = shopper
+                    key = ident.uuid.bytes + ident.major.to_bytes(2, "big") + ident.minor.to_bytes(2, "big")
+                    self._ibeacon[key] = shopper
                 elif isinstance(ident, EddystoneUidId):
-                    self._uid[(ident.namespace, ident.instance)] = shopper
+                    self._uid[ident.namespace + ident.instance] = shopper
                 else:
                     eid_entries.append((shopper, ident))
         self._eid = _EidTable(eid_entries)
@@ -134,33 +152,42 @@ class Resolver:
 
     def resolve(self, adv: Advertisement, now: float) -> Resolved | None:
         """The opted-in shopper ``adv`` comes from, or None (drop it: no event, row or log)."""
+        return self.resolve_payloads(adv.manufacturer_data, adv.service_data, now)
+
+    def resolve_payloads(
+        self, manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], now: float
+    ) -> Resolved | None:
+        """:meth:`resolve` on an advert's payloads alone (bleak's callback asks before it builds an
+        :class:`Advertisement`: edge.core.Core.admits).
+
+        The identifier's bytes are the key: a payload whose length, type bytes and identifier are
+        not a rostered one's costs a slice and a dict miss, and nothing is built from it (no frame,
+        no UUID). Accepts exactly what :func:`~edge.beacons.parse.parse_ibeacon` and
+        :func:`~edge.beacons.parse.parse_eddystone` accept for the same identifiers."""
         roster = self.roster
         if roster is None or now >= roster.expires_at:
             return None
         if self._ibeacon:
-            payload = adv.manufacturer_data.get(APPLE_COMPANY_ID)
-            if payload is not None:
-                try:
-                    frame = parse_ibeacon(payload)
-                except ParseError:
-                    pass
-                else:
-                    shopper = self._ibeacon.get((frame.uuid.bytes, frame.major, frame.minor))
-                    if shopper is not None:
-                        return Resolved(shopper, "ibeacon", float(frame.measured_power))
-        payload = adv.service_data.get(EDDYSTONE_UUID)
-        if payload is None:
+            payload = manufacturer_data.get(APPLE_COMPANY_ID)
+            if payload is not None and len(payload) == IBEACON_BYTES and payload[:2] == IBEACON_PREFIX:
+                shopper = self._ibeacon.get(bytes(payload[2:22]))
+                if shopper is not None:
+                    power = payload[22]
+                    return Resolved(shopper, "ibeacon", float(power - 256 if power > 127 else power))
+        payload = service_data.get(EDDYSTONE_UUID)
+        if payload is None or len(payload) < 2:
             return None
-        try:
-            eddystone = parse_eddystone(payload)
-        except ParseError:
+        kind = payload[0]
+        size = len(payload)
+        if kind == EDDYSTONE_EID and size == EDDYSTONE_EID_BYTES:
+            shopper = self._eid.lookup(bytes(payload[2:10]), now)
+            via: Via = "eddystone-eid"
+        elif kind == EDDYSTONE_UID and (size == EDDYSTONE_UID_BYTES or size == EDDYSTONE_UID_BYTES - 2) and self._uid:
+            shopper = self._uid.get(bytes(payload[2:18]))
+            via = "eddystone-uid"
+        else:
             return None
-        if type(eddystone) is EddystoneEID:
-            shopper = self._eid.lookup(eddystone.eid, now)
-            if shopper is not None:
-                return Resolved(shopper, "eddystone-eid", float(eddystone.tx_power - EDDYSTONE_1M_LOSS_DB))
-        elif type(eddystone) is EddystoneUID:
-            shopper = self._uid.get((eddystone.namespace, eddystone.instance))
-            if shopper is not None:
-                return Resolved(shopper, "eddystone-uid", float(eddystone.tx_power - EDDYSTONE_1M_LOSS_DB))
-        return None
+        if shopper is None:
+            return None
+        power = payload[1]
+        return Resolved(shopper, via, float((power - 256 if power > 127 else power) - EDDYSTONE_1M_LOSS_DB))

@@ -376,7 +376,13 @@ class Pipeline:
         self._source = source
         loop = asyncio.get_running_loop()
         clock = source.clock
-        feed = Feed(nudge=self._nudge, wake=self._wake_now, counters=source.counters, limit=c.SCANNER_QUEUE_MAX)
+        feed = Feed(
+            nudge=self._nudge,
+            wake=self._wake_now,
+            counters=source.counters,
+            limit=c.SCANNER_QUEUE_MAX,
+            admit=self.core.admits,
+        )
         pump = asyncio.create_task(source.pump(feed), name="edge-source")
         pump.add_done_callback(lambda _: self._wake_now())
         stopper = asyncio.create_task(stop.wait(), name="edge-stop")

@@ -16,7 +16,9 @@ import pytest
 from edge.beacons.advert import APPLE_COMPANY_ID, EDDYSTONE_UUID, Advertisement
 from edge.beacons.bleak_backend import BleakSource
 from edge.beacons.record import AddressPseudonyms, record
+from edge.beacons.source import Feed, SourceCounters
 from edge.errors import ScannerError, ScannerFailureReason
+from edge.tasks import cancel_and_wait
 from edge.trace import TraceReader
 from tests.fake_bluez import FakeBlueZ, FakeBlueZFactory
 
@@ -295,6 +297,30 @@ async def test_queue_overflow_is_counted(fake_bluez: FakeBlueZ) -> None:
 
     assert source.counters.queue_drops == 15
     assert [a.rssi for a in kept] == [-60, -61, -62, -63, -64]  # the oldest are kept, the rest dropped
+
+
+async def test_a_feed_that_refuses_an_advert_gets_nothing_built_for_it(fake_bluez: FakeBlueZ) -> None:
+    """The pipeline's feed asks before an advertisement is built (edge.core.Core.admits): a refused
+    one (a phone nobody rostered) is counted by the source as heard and goes no further."""
+    asked: list[tuple[dict[int, bytes], dict[str, bytes]]] = []
+
+    def admit(manufacturer_data: Any, service_data: Any, at: float) -> bool:
+        asked.append((dict(manufacturer_data), dict(service_data)))
+        assert abs(at - time.time()) < 5.0  # the time it was heard
+        return APPLE_COMPANY_ID in manufacturer_data
+
+    feed = Feed(nudge=lambda: None, wake=lambda: None, counters=SourceCounters(), limit=100, admit=admit)
+    async with BleakSource(scanner_id="gw-1") as source:
+        pump = asyncio.create_task(source.pump(feed))
+        await until(lambda: source._feed is feed)
+        fake_bluez.add_device(PHONE, -70, {0x0075: bytes.fromhex("1005010203")})
+        fake_bluez.add_device(CARD, -60, {APPLE_COMPANY_ID: IBEACON})
+        await until(lambda: len(asked) >= 2 and len(feed) >= 1)
+        await cancel_and_wait(pump)
+
+    assert [a.address for a in feed.take() if isinstance(a, Advertisement)] == [CARD]
+    assert ({0x0075: bytes.fromhex("1005010203")}, {}) in asked
+    assert source.counters.adverts == len(asked)
 
 
 # --- edge record ---------------------------------------------------------------------------

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from edge import app
+from edge import app, identity
+from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
+from edge.beacons.frames import EddystoneEID, EddystoneUID, IBeacon
+from edge.beacons.parse import parse_frames
 from edge.beacons.replay import ItemsSource
 from edge.beacons.source import Feed, SourceCounters
-from edge.roster import parse_roster
+from edge.eid import eid_at
+from edge.identity import Resolver
+from edge.roster import EddystoneEidId, EddystoneUidId, IBeaconId, parse_roster
 from tests.bluez_feed import ROSTERED_SHARE, Crowd
-from tests.helpers import card_advert
+from tests.helpers import START, app_advert, card_advert, roster_bytes, uid_advert
 from tests.test_mqtt_sync import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +104,100 @@ def test_a_busy_second_costs_the_writer_a_few_turns_not_one_per_advert(tmp_path:
     asyncio.run(main())
     assert gateway.core.counters.adverts_seen == 400
     assert gateway.pipeline.beats < 60
+
+
+def test_the_core_admits_what_may_be_anybodys_and_counts_the_rest_as_dropped(tmp_path: Path) -> None:
+    """bleak's callback asks the core before it builds an advertisement: the rostered card, app and
+    tag are admitted; a phone's payloads (another UUID, an EID nobody broadcasts, another company)
+    are refused and counted as seen and dropped, as handling them would; an expired roster admits
+    nobody."""
+    core = app.Gateway(make_config(tmp_path, None), ItemsSource(iter(()), start=START), state_dir=tmp_path).core
+    core.set_roster(parse_roster(roster_bytes()), START)
+    now = START + 1.0
+    mine = [card_advert(now), app_advert(now), uid_advert(now)]
+    phones = [
+        card_advert(now, minor=3),
+        app_advert(now, tk=bytes(16)),
+        Advertisement(now, "gw-1", "5A:00:00:00:00:01", -70, manufacturer_data={0x0075: b"\x10\x05\x01\x02"}),
+        Advertisement(now, "gw-1", "5A:00:00:00:00:02", -70),
+    ]
+    assert [core.admits(a.manufacturer_data, a.service_data, now) for a in mine] == [True, True, True]
+    assert [core.admits(a.manufacturer_data, a.service_data, now) for a in phones] == [False] * 4
+    assert (core.counters.adverts_seen, core.counters.adverts_dropped) == (4, 4)
+    expired = START + 86_400.0
+    assert not core.admits(mine[0].manufacturer_data, mine[0].service_data, expired)
+
+
+def test_an_eid_heard_a_little_earlier_than_the_last_one_asked_does_not_rebuild_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bleak's callback asks about an advert before the writer resolves the ones heard just before
+    it: the EID table (an AES block per key and window) is not computed again for that."""
+    resolver = Resolver(parse_roster(roster_bytes()))
+    computed: list[int] = []
+    real = identity.eid_for_counter
+    monkeypatch.setattr(identity, "eid_for_counter", lambda *a: computed.append(1) or real(*a))
+    now = START + 1.0
+    assert resolver.resolve(app_advert(now), now) is not None
+    built = len(computed)
+    for back in (0.001, 0.02, 0.5, 0.99):
+        assert resolver.resolve(app_advert(now - back), now - back) is not None
+    assert len(computed) == built
+    assert resolver.resolve(app_advert(now - 3600.0), now - 3600.0) is not None  # a clock set back an hour
+    assert len(computed) > built
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_resolving_by_the_identifiers_bytes_agrees_with_parsing_them(seed: int) -> None:
+    """The resolver keys rostered identifiers by their bytes as sent (no frame is built for a miss):
+    for payloads near the rostered ones (a byte changed, cut, lengthened, another frame type), it
+    resolves exactly what parsing the frame and looking up its fields would."""
+    rng = random.Random(seed)
+    roster = parse_roster(roster_bytes())
+    resolver = Resolver(roster)
+    ids = {i: s for s in roster.shoppers for i in s.ids}
+    now = START + 1.0
+    resolved = 0
+    for _ in range(3000):
+        adv = rng.choice([card_advert(now), app_advert(now), uid_advert(now)])
+        data: dict[Any, bytes] = dict(adv.manufacturer_data or adv.service_data)
+        key = next(iter(data))
+        payload = bytearray(data[key])
+        roll = rng.random()
+        if roll < 0.4:
+            payload[rng.randrange(len(payload))] = rng.randrange(256)
+        elif roll < 0.6:
+            payload = payload[: rng.randrange(len(payload) + 1)]
+        elif roll < 0.7:
+            payload += bytes(rng.randrange(1, 3))
+        data[key] = bytes(payload)
+        mutated = Advertisement(now, "gw-1", adv.address, -60, manufacturer_data=data) if key == APPLE_COMPANY_ID else (
+            Advertisement(now, "gw-1", adv.address, -60, service_data=data)
+        )  # fmt: skip
+        got = resolver.resolve(mutated, now)
+        expected = _by_parsing(mutated, ids, now)
+        assert (got.token if got else None) == expected
+        resolved += expected is not None
+    assert 300 < resolved < 2700  # both sides of the question were asked
+
+
+def _by_parsing(adv: Advertisement, ids: dict[Any, Any], now: float) -> str | None:
+    for frame in parse_frames(adv):
+        if isinstance(frame, IBeacon):
+            shopper = ids.get(IBeaconId(frame.uuid, frame.major, frame.minor))
+        elif isinstance(frame, EddystoneUID):
+            shopper = ids.get(EddystoneUidId(frame.namespace, frame.instance))
+        elif isinstance(frame, EddystoneEID):
+            shopper = next(
+                (
+                    s
+                    for i, s in ids.items()
+                    if isinstance(i, EddystoneEidId) and frame.eid == eid_at(i.tk, i.k, i.t0, now)
+                ),
+                None,
+            )
+        else:
+            continue
+        if shopper is not None:
+            return str(shopper.token)
+    return None

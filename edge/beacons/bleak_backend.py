@@ -323,12 +323,20 @@ class BleakSource:
         # bleak builds fresh dicts per callback (nothing to copy); BlueZ's UUIDs are lower case
         # already: the comprehensions run only for a key that is not
         service_data = data.service_data
-        if service_data and not all(uuid.islower() for uuid in service_data):
-            service_data = {uuid.lower(): payload for uuid, payload in service_data.items()}
+        for uuid in service_data:  # a loop, not all(...): no generator per advert
+            if not uuid.islower():
+                service_data = {key.lower(): payload for key, payload in service_data.items()}
+                break
+        at = self.clock.now()
+        feed = self._feed
+        if feed is not None:
+            admit = feed.admit
+            if admit is not None and not admit(data.manufacturer_data, service_data, at):
+                return  # nobody's (a phone not on the roster): not built, not queued (counted by the core)
         uuids = data.service_uuids
         service_uuids = tuple(u if u.islower() else u.lower() for u in uuids) if uuids else ()
         advert = Advertisement(
-            at=self.clock.now(),
+            at=at,
             scanner=self.scanner_id,
             address=device.address,
             rssi=rssi,
@@ -338,7 +346,6 @@ class BleakSource:
             service_data=service_data,
             service_uuids=service_uuids,
         )
-        feed = self._feed
         if feed is not None:
             feed.put(advert)
             return

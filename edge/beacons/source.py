@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
@@ -24,6 +24,10 @@ from edge.clock import Clock
 
 if TYPE_CHECKING:
     from edge.inputs import Item
+
+
+Admit = Callable[[Mapping[int, bytes], Mapping[str, bytes], float], bool]
+"""(manufacturer data, service data, heard at) → whether the advert may be anybody's."""
 
 
 @dataclass(slots=True)
@@ -47,10 +51,16 @@ class Feed:
     Everything runs on the event loop's thread: no lock.
     """
 
-    __slots__ = ("_armed", "_counters", "_items", "_limit", "_nudge", "_taken", "_wake")
+    __slots__ = ("_armed", "_counters", "_items", "_limit", "_nudge", "_taken", "_wake", "admit")
 
     def __init__(
-        self, *, nudge: Callable[[], None], wake: Callable[[], None], counters: SourceCounters, limit: int
+        self,
+        *,
+        nudge: Callable[[], None],
+        wake: Callable[[], None],
+        counters: SourceCounters,
+        limit: int,
+        admit: Admit | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be >= 1")
@@ -61,6 +71,9 @@ class Feed:
         self._wake = wake
         self._armed = False
         self._taken: asyncio.Future[None] | None = None
+        self.admit = admit
+        """Asked by a live source before it builds an advertisement: False, drop it (nobody's:
+        edge.core.Core.admits, which counts it). None: every advert is built and put."""
 
     def __len__(self) -> int:
         return len(self._items)

@@ -1,0 +1,181 @@
+"""What the benchmark runs: ``edge run`` on bleak's BlueZ path against the fake BlueZ beside the bare
+peer, fed the crowd at each rate (tests/bluez_feed.py), and ``edge run`` replaying a trace of the same
+crowd at real time. Each returns its rows (one per rate)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.realtime.probes import loop_turns, profile
+from benchmarks.realtime.processes import ROOT, Reporter, gateway, load_average, measure
+from edge.beacons.advert import Advertisement
+from edge.trace import header_line, item_line
+from tests.bluez_feed import ZONES, Crowd
+
+SEED = 7
+SCANNERS = tuple(f"scn-{chr(ord('a') + z)}" for z in range(ZONES))
+GATEWAY = "edge run"
+BARE = "bare BleakScanner"
+
+
+def write_config(directory: Path, *, backend: str, trace: str | None = None) -> Path:
+    zones = "".join(f'\n[[zones]]\nid = "zone-{s[-1]}"\nscanners = ["{s}"]\n' for s in SCANNERS)
+    ble = f'backend = "replay"\ntrace = "{trace}"\nspeed = 1.0\n' if backend == "replay" else (
+        f'backend = "bleak"\nscanner = "{SCANNERS[0]}"\n'
+    )  # fmt: skip
+    path = directory / f"edge-{backend}-{trace or 'live'}.toml"
+    path.write_text(
+        f'[gateway]\nstore = "store-1"\ngateway = "gw-1"\nstate_dir = "state-{path.stem}"\n'
+        f'roster_file = "roster.json"\n\n[ble]\n{ble}{zones}'
+    )
+    return path
+
+
+def write_trace(path: Path, crowd: Crowd, start: float, seconds: int) -> None:
+    """``seconds`` of the crowd, each rostered shopper at the scanner of its zone."""
+    rng = random.Random(SEED)
+    with path.open("wb") as out:
+        out.write(header_line(start))
+        for second in range(seconds):
+            for offset, index in crowd.schedule:
+                a = crowd.advertisers[index]
+                at = start + second + offset
+                advert = Advertisement(
+                    at=at,
+                    scanner=SCANNERS[a.zone],
+                    address=a.address,
+                    rssi=crowd.rssi(index, at, rng),
+                    manufacturer_data=a.manufacturer_data,
+                    service_data=a.service_data,
+                )
+                out.write(item_line(advert, start))
+
+
+def outbox_types(config: Path) -> dict[str, int]:
+    """Events by type in the outbox of the gateway run with ``config``: proof the roster resolved."""
+    database = next(config.parent.joinpath(f"state-{config.stem}").glob("*.sqlite"), None)
+    if database is None:
+        return {}
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return {
+            kind.removeprefix("edge."): n for kind, n in db.execute("SELECT type, count(*) FROM outbox GROUP BY type")
+        }
+
+
+def _profiled(args: argparse.Namespace, rate: int) -> bool:
+    return bool(args.profile) and rate in args.profile_rates
+
+
+def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Idle, then each rate: the gateway and the bare peer on the same signals. (idle figures, rows)"""
+    from tests.fake_bluez import FakeBlueZ
+
+    biggest = Crowd(SEED, start, max(args.rates))
+    (tmp / "roster.json").write_bytes(biggest.roster())
+    work = tmp / "bluez"
+    work.mkdir()
+    with FakeBlueZ(work) as fake:
+        fake.add_adapter()
+        began = time.monotonic()
+        biggest.add_devices(fake)
+        print(f"fake BlueZ: {len(biggest.advertisers)} devices added in {time.monotonic() - began:.1f} s", flush=True)
+        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": fake.address, "PYTHONPATH": str(ROOT)}
+        config = write_config(tmp, backend="bleak")
+        peer = Reporter(BARE, [sys.executable, "-m", "benchmarks.realtime.peer"], env)
+        try:
+            with gateway(config, env) as edge_run:
+                children = [edge_run, peer.child]
+                time.sleep(args.settle)
+                idle_window = measure(children, args.idle, None)
+                idle: dict[str, Any] = {
+                    "gateway_pct": idle_window.pct(GATEWAY),
+                    "bare_pct": idle_window.pct(BARE),
+                    "load": round(idle_window.load, 2),
+                }
+                rows = []
+                for rate in args.rates:
+                    feed_argv = [sys.executable, "-m", "tests.bluez_feed", fake.address, str(SEED), str(start)]
+                    feed = Reporter("feed", [*feed_argv, str(rate)], env)
+                    try:
+                        heard0 = int(peer.ask()[0])
+                        time.sleep(args.warmup)
+                        w = measure(children, args.seconds, feed)
+                        lag = float(feed.ask()[2])
+                        turns = loop_turns(edge_run.process.pid, args.turns_seconds, rate)
+                        bare_turns = loop_turns(peer.child.process.pid, args.turns_seconds, rate)
+                        if _profiled(args, rate):
+                            out = args.profile / f"bleak-{rate}.txt"
+                            args.profile_lines[f"bleak at {rate}/s"] = profile(
+                                edge_run.process.pid, args.profile_seconds, out
+                            )
+                    finally:
+                        feed.child.stop()
+                    gateway_us, bare_us = round(w.us(GATEWAY) or 0.0, 1), round(w.us(BARE) or 0.0, 1)
+                    rows.append(
+                        {
+                            "rate": rate,
+                            "achieved_per_s": round(w.adverts / w.seconds, 1),
+                            "feed_max_lag_s": round(lag, 4),
+                            "peer_heard": int(peer.ask()[0]) - heard0,
+                            "gateway_pct": round(w.pct(GATEWAY), 2),
+                            "gateway_us": gateway_us,
+                            "gateway_sys_share": round(w.sys_share(GATEWAY), 2),
+                            "bare_sys_share": round(w.sys_share(BARE), 2),
+                            "bare_pct": round(w.pct(BARE), 2),
+                            "bare_us": bare_us,
+                            "ratio": round(gateway_us / bare_us, 2) if bare_us else 0.0,
+                            "gateway_turns": turns,
+                            "bare_turns": bare_turns,
+                            "load": round(w.load, 2),
+                        }
+                    )
+                    print(f"bleak {rate}/s: {rows[-1]}", flush=True)
+        finally:
+            peer.child.stop()
+    idle["outbox"] = outbox_types(config)
+    print(f"bleak gateway's outbox: {idle['outbox']}", flush=True)
+    return idle, rows
+
+
+def run_replay(tmp: Path, args: argparse.Namespace, start: float) -> list[dict[str, Any]]:
+    """Each rate: ``edge run`` replaying the crowd's trace at ``speed = 1``."""
+    rows = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    roster = tmp / "roster.json"
+    if not roster.exists():
+        roster.write_bytes(Crowd(SEED, start, max(args.rates)).roster())
+    for rate in args.rates:
+        crowd = Crowd(SEED, start, rate)
+        trace = f"trace-{rate}.jsonl"
+        profiled = _profiled(args, rate)
+        spare = args.turns_seconds + (args.profile_seconds + 2 if profiled else 0)
+        write_trace(tmp / trace, crowd, time.time(), int(args.settle + args.warmup + args.seconds + spare + 10))
+        config = write_config(tmp, backend="replay", trace=trace)
+        with gateway(config, env) as edge_run:
+            time.sleep(args.warmup)
+            w = measure([edge_run], args.seconds, None)
+            turns = loop_turns(edge_run.process.pid, args.turns_seconds, crowd.rate)
+            if profiled:
+                out = args.profile / f"replay-{rate}.txt"
+                args.profile_lines[f"replay at {rate}/s"] = profile(edge_run.process.pid, args.profile_seconds, out)
+        adverts = round(crowd.rate * w.seconds)
+        rows.append(
+            {
+                "rate": rate,
+                "gateway_pct": round(w.pct(GATEWAY), 2),
+                "gateway_us": round(1e6 * w.cpu_s[GATEWAY] / adverts, 1),
+                "gateway_sys_share": round(w.sys_share(GATEWAY), 2),
+                "gateway_turns": turns,
+                "load": round(w.load, 2),
+            }
+        )
+        print(f"replay {rate}/s: {rows[-1]}; outbox: {outbox_types(config)}; load {load_average():.2f}", flush=True)
+    return rows
