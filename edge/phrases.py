@@ -7,8 +7,9 @@ code label and the scan hint, and how a price is written. The store's language i
 ``[gateway] language``; the config refuses a language this table lacks, so the screen never
 falls back to English in a store that speaks something else.
 
-Every phrase renders with the bundled font (pygame's FreeSans Bold, Latin scripts): a test draws
-each character of each language and compares it with the font's missing-glyph box.
+Every phrase renders in both of the screen's typefaces (DejaVu Sans Bold from the system, or pygame's
+bundled FreeSans Bold; Latin scripts): a test draws each character of each language and compares
+it with the font's missing-glyph box.
 """
 
 from __future__ import annotations
