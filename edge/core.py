@@ -149,6 +149,12 @@ class Core:
         self._next_tick = next_tick
         return out
 
+    def timers_due(self, now: float) -> bool:
+        """Whether :meth:`advance` to ``now`` would run a timer step (False: the items handed over
+        already ran the timers past ``now``, as a replay's, handed over early, do)."""
+        next_tick = self._next_tick
+        return next_tick is None or next_tick <= now
+
     def _ticked(self, at: float) -> list[Event]:
         """One timer step: BLE's timers (merged with app presence), then app presence's own."""
         app = self.app.presence

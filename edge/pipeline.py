@@ -27,6 +27,7 @@ from typing import Final
 
 from edge import constants as c
 from edge.beacons.source import Feed, Source
+from edge.clock import Clock
 from edge.core import Core
 from edge.events import Event
 from edge.inputs import Downlink, Item, ShelfReading
@@ -68,7 +69,8 @@ class Pipeline:
         self.health_extra: list[Callable[[], dict[str, int]]] = []
         """More counters for ``edge.gateway.health`` (the services' reports), each called per health event."""
         self.beats = 0
-        """Turns of the real-time loop (at least one per tick): the systemd watchdog pings only
+        """Turns of the real-time loop (at least one per tick, or per hand-over of items that ran
+        the timers): the systemd watchdog pings only
         while this moves (edge.ops.service), so a wedged loop gets the service restarted."""
         self.turning = asyncio.Event()
         """Set at the real-time loop's first turn (readiness waits on it)."""
@@ -342,13 +344,16 @@ class Pipeline:
         if self._waiter is not None and self._lingering is None:
             self._lingering = asyncio.get_running_loop().call_later(LINGER_S, self._linger_over)
 
-    def _tick(self, loop: asyncio.AbstractEventLoop, tick_s: float) -> asyncio.TimerHandle:
-        """Every ``tick_s``: the timers are due (one handle re-armed per tick, not per advert)."""
+    def _tick(self, loop: asyncio.AbstractEventLoop, tick_s: float, clock: Clock) -> asyncio.TimerHandle:
+        """Every ``tick_s``: the timers are due (one handle re-armed per tick, not per advert),
+        unless the items taken already ran them past now (a replay's, handed over early): then
+        the writer is not woken for nothing."""
 
         def fire() -> None:
-            self._tick_due = True
-            self._ticker = self._tick(loop, tick_s)
-            self._wake_now()
+            self._ticker = self._tick(loop, tick_s, clock)
+            if self.core.timers_due(clock.now()):
+                self._tick_due = True
+                self._wake_now()
 
         return loop.call_later(tick_s, fire)
 
@@ -387,7 +392,7 @@ class Pipeline:
         pump.add_done_callback(lambda _: self._wake_now())
         stopper = asyncio.create_task(stop.wait(), name="edge-stop")
         stopper.add_done_callback(lambda _: self._wake_now())
-        self._ticker = self._tick(loop, self.core.config.presence.tick_interval_s)
+        self._ticker = self._tick(loop, self.core.config.presence.tick_interval_s, clock)
         try:
             while not stop.is_set():
                 self.beats += 1

@@ -26,12 +26,15 @@ from edge.trace import TraceReader
 
 log = logging.getLogger(__name__)
 
-PACE_S: Final = 0.1
+PACE_S: Final = 0.25
 """Real seconds of items a real-time replay hands over at once: those due within this much of now,
 each up to this early and late only by the loop's own latency (the core runs every item's timers
 on its trace time, in order, so early is exact where late would let a tick overtake an item).
-One wake-up per 100 ms instead of one per item (800 a second in a busy store): per-second costs
-are what limit a replay at a few hundred items a second (benchmarks/realtime_cost.py)."""
+One wake-up per 250 ms instead of one per item (800 a second in a busy store): per-second costs
+are what limit a replay at a few hundred items a second (benchmarks/realtime_cost.py). 250 ms is
+the presence engine's tick: the items handed over run the timers past the next tick, so the
+writer's own tick finds nothing due and does not wake it (edge.pipeline); at 100 ms a replay at
+200 items/s cost 27 µs per item, most of it the 24 wake-ups a second."""
 
 MANUAL_CHUNK: Final = 1000
 """Items handed over at a time by a replay on a manual clock fed in real-time mode (no pacing), and the
