@@ -13,8 +13,13 @@
    ``TraceError`` naming ``file:line``, never another exception) and ``--cli-samples`` of them
    through ``edge replay`` (exit 2, ``file:2`` on stderr, no traceback).
 4. Soak (``--soak-s``, 0: skipped): ``--rate`` shelf readings a second (each one event) with
-   ``--bad-share`` bad downlinks beside them, the broker restarted every ``--restart-s``: events
-   lost, sequence gaps, RSS and open fds at the start and the end.
+   ``--bad-share`` bad downlinks beside them, the broker (persistent) restarted every
+   ``--restart-s``. It starts once a probe reading has come out as an event (the gateway's session
+   and subscription exist: a reading published before them goes to nobody, which is what the
+   first soak counted as 37 lost; ``--soak-no-wait`` reproduces it). Every reading the broker
+   PUBACKed (also those paho sent after a reconnect) must come out as an event: lost (listed as
+   ranges with their publish times), sequence gaps, duplicates, rejections by reason, RSS
+   (first minute, peak, last minute) and open fds.
 
 The last stdout line is one JSON object (benchmarks/common.py).
 """
@@ -39,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from benchmarks.common import report
 from edge.errors import TraceError
@@ -353,75 +360,198 @@ def trace_fuzz(lines: int, cli_samples: int, tmp: Path) -> dict[str, Any]:
 # --- 4: soak ---------------------------------------------------------------------------------------
 
 
-def soak(tmp: Path, seconds: float, restart_s: float, rate: float, bad_share: float) -> dict[str, Any]:
+class Tally:
+    """The CDP side of the soak: a persistent-session QoS 1 subscriber (it survives the broker's
+    restarts) that keeps only what the soak checks: each event's ``sequence``, each shelf
+    interaction's reading number, the last health counters. (:class:`Collector` keeps every
+    message: over an hour, hundreds of MB in this process.)"""
+
+    def __init__(self, port: int, client_id: str = "soak-cdp") -> None:
+        self.lock = threading.Lock()
+        self.sequences: set[int] = set()
+        self.messages = 0
+        self.readings: set[int] = set()
+        self.probes: set[str] = set()
+        self.health: dict[str, Any] = {}
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        self.client.on_connect = lambda c, *_: c.subscribe(EVENTS, qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.1, 0.5)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, 30, clean_start=False, properties=props)
+        self.client.loop_start()
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        event = json.loads(message.payload)
+        with self.lock:
+            self.messages += 1
+            self.sequences.add(int(event["sequence"]))
+            if event.get("type") == "edge.shelf.interaction":
+                sku = event["data"]["sku"]
+                if sku.startswith("K-"):
+                    self.readings.add(int(sku[2:]))
+                else:
+                    self.probes.add(sku)
+            elif event.get("type") == "edge.gateway.health":
+                self.health = event["data"]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def ranges(numbers: list[int]) -> list[str]:
+    """``[0, 1, 2, 7]`` → ``["K-0..K-2", "K-7"]``."""
+    out: list[str] = []
+    for _, run in itertools.groupby(enumerate(sorted(numbers)), key=lambda p: p[1] - p[0]):
+        values = [v for _, v in run]
+        out.append(f"K-{values[0]}" if len(values) == 1 else f"K-{values[0]}..K-{values[-1]}")
+    return out
+
+
+def wait_until_subscribed(client: paho.Client, tally: Tally, timeout_s: float = 120.0) -> float:
+    """Publish probe readings until one comes out as an event: the gateway's session and its
+    subscription exist from then on (the broker queues for it across disconnects and restarts).
+    A reading published before its first SUBSCRIBE goes to nobody: that is MQTT, not a loss."""
+    t0 = time.monotonic()
+    for index in itertools.count():
+        sku = f"READY-{index}"
+        client.publish(SHELF, json.dumps({"kind": "shelf", "action": "touch", "sku": sku}).encode(), qos=1)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            with tally.lock:
+                if tally.probes:
+                    return time.monotonic() - t0
+            time.sleep(0.02)
+        if time.monotonic() - t0 > timeout_s:
+            raise TimeoutError(f"the gateway did not subscribe within {timeout_s} s")
+    raise AssertionError("unreachable")
+
+
+def puback_received(info: paho.MQTTMessageInfo) -> bool:
+    """The broker PUBACKed this publish. Not ``is_published()``: it raises for a publish made while
+    the broker was down (rc NO_CONN) even after paho has sent it on reconnecting and had its PUBACK."""
+    with info._condition:
+        return bool(info._published)
+
+
+KEPT = (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN)
+"""A publish paho keeps and sends (NO_CONN: the broker is down; paho sends it after reconnecting)."""
+
+
+def soak(
+    tmp: Path, seconds: float, restart_s: float, rate: float, bad_share: float, *, wait_ready: bool = True
+) -> dict[str, Any]:
     broker = Mosquitto(tmp / "soak-broker", extra="max_queued_messages 0\n")
     broker.start()
-    cdp = Collector(broker, (EVENTS,), client_id="soak-cdp")
+    tally = Tally(broker.port)
     client, _ = publisher(broker.port)
     now = time.time()
     good = json.dumps(roster(5, now - 60, now + 86_400)).encode()
     client.publish("cdp/v1/store-1/roster", good, qos=1, retain=True).wait_for_publish(10)
     gateway = Gateway(tmp / "soak-gw", broker.port, seconds + 600, cpu=None)
-    published: list[tuple[str, paho.MQTTMessageInfo]] = []
-    """Each reading's SKU and publish (PUBACKed: ``is_published``); no callback, no lock."""
     bad = flood("store-1", "gw-1", 10**9, now=now, version=5, seed=9)
-    restarts = 0
+    acked = bytearray()
+    """Per reading: 1 once the broker PUBACKed it (paho's ``is_published``)."""
+    pending: list[tuple[int, paho.MQTTMessageInfo]] = []
+    """Readings paho holds that are not PUBACKed yet (swept as they are)."""
+
+    def sweep() -> None:
+        left = []
+        for index, info in pending:
+            if puback_received(info):
+                acked[index] = 1
+            else:
+                left.append((index, info))
+        pending[:] = left
+
+    restarts: list[float] = []
+    sent = refused = bad_sent = 0
     try:
+        ready_s = wait_until_subscribed(client, tally) if wait_ready else 0.0
         t0 = time.monotonic()
         next_restart = t0 + restart_s
-        sent = refused = 0
         while (elapsed := time.monotonic() - t0) < seconds:
             due = int(elapsed * rate)
             while sent < due:
-                sku = f"K-{sent}"
-                body = json.dumps({"kind": "shelf", "action": "touch", "sku": sku}).encode()
+                body = json.dumps({"kind": "shelf", "action": "touch", "sku": f"K-{sent}"}).encode()
                 info = client.publish(SHELF, body, qos=1)
-                if info.rc == paho.MQTT_ERR_SUCCESS:
-                    published.append((sku, info))
+                acked.append(0)
+                if info.rc in KEPT:
+                    pending.append((sent, info))
                 else:
                     refused += 1
                 sent += 1
                 if random.random() < bad_share / (1 - bad_share):
                     topic, payload = next(bad)
                     client.publish(topic, payload, qos=1)
+                    bad_sent += 1
             if time.monotonic() >= next_restart:
+                restarts.append(round(time.monotonic() - t0, 1))
                 broker.stop()
                 time.sleep(1.0)
                 broker.start()
-                restarts += 1
                 next_restart += restart_s
+            sweep()
             time.sleep(0.01)
-        time.sleep(5.0)
-        expected = {sku for sku, info in published if info.is_published()}
+        deadline = time.monotonic() + 120
+        while pending and time.monotonic() < deadline:  # the publisher's last PUBACKs
+            time.sleep(0.5)
+            sweep()
+        expected = {i for i in range(sent) if acked[i]}
 
-        def received() -> set[str]:
-            return {e["data"].get("sku") for e in events_of(cdp, "edge.shelf.interaction")}
+        def missing() -> set[int]:
+            with tally.lock:
+                return expected - tally.readings
 
         deadline = time.monotonic() + 120
-        while not expected <= received() and time.monotonic() < deadline:
+        while missing() and time.monotonic() < deadline:
             time.sleep(1.0)
-        events = {e["id"]: e for e in cdp.events()}
-        sequences = sorted(int(e["sequence"]) for e in events.values())
+        last_health = tally.health
+        deadline = time.monotonic() + 30  # one more health event: the counters after everything
+        while time.monotonic() < deadline and tally.health is last_health:
+            time.sleep(0.5)
+        lost = sorted(missing())
+        with tally.lock:
+            sequences = sorted(tally.sequences)
+            messages, health = tally.messages, dict(tally.health)
         gaps = sum(1 for a, b in itertools.pairwise(sequences) if b != a + 1) + (
             1 if sequences and sequences[0] != 1 else 0
         )
         samples = gateway.samples
         minute = max(1, int(60 / 5))
         first, last = samples[:minute], samples[-minute:]
+        rejected = {k[9:]: v for k, v in health.items() if k.startswith("rejected_")}
         result = {
             "soak_s": round(seconds),
             "soak_rate_per_s": rate,
-            "soak_broker_restarts": restarts,
+            "soak_ready_s": round(ready_s, 2),
+            "soak_broker_restarts": len(restarts),
+            "soak_restarts_at_s": restarts,
             "soak_readings_sent": sent,
             "soak_readings_acked": len(expected),
+            "soak_readings_never_acked": sent - len(expected) - refused,
             "soak_readings_refused_by_paho": refused,
-            "soak_lost": len(expected - received()),
-            "soak_lost_first": sorted(expected - received(), key=lambda k: int(k[2:]))[:10],
+            "soak_bad_downlinks_sent": bad_sent,
+            "soak_lost": len(lost),
+            "soak_lost_ranges": ranges(lost)[:20],
+            "soak_lost_at_s": [round(i / rate, 2) for i in lost[:20]],
             "soak_sequence_gaps": gaps,
-            "soak_events": len(events),
+            "soak_events": len(sequences),
+            "soak_event_messages": messages,
+            "soak_duplicate_messages": messages - len(sequences),
+            "soak_downlinks_rejected": health.get("downlinks_rejected"),
+            "soak_shelf_rejected": health.get("shelf_rejected"),
+            "soak_checkin_rejected": sum(v for k, v in health.items() if k.startswith("checkin_rejected")),
+            "soak_rejected_by_reason": rejected,
+            "soak_silent_task_deaths": health.get("mqtt_downlinks_failed", 0) + health.get("mqtt_handler_failures", 0),
+            "soak_outbox_dropped": health.get("outbox_dropped"),
             "soak_rss_mb_first_min": round(statistics.median(s[1] for s in first) / 1024, 1) if first else None,
+            "soak_rss_mb_peak": round(gateway.peak_kb / 1024, 1),
             "soak_rss_mb_last_min": round(statistics.median(s[1] for s in last) / 1024, 1) if last else None,
             "soak_fds_first_min": statistics.median(s[2] for s in first) if first else None,
+            "soak_fds_max": max((s[2] for s in samples), default=None),
             "soak_fds_last_min": statistics.median(s[2] for s in last) if last else None,
             "soak_crashed": gateway.proc.poll() is not None,
         }
@@ -429,9 +559,13 @@ def soak(tmp: Path, seconds: float, restart_s: float, rate: float, bad_share: fl
         code = gateway.stop()
         client.loop_stop()
         client.disconnect()
-        cdp.close()
+        tally.close()
         broker.stop()
     result["soak_exit_code"] = code
+    log = (tmp / "soak-gw" / "edge.log").read_text(errors="replace")
+    result["soak_traceback_in_log"] = "Traceback" in log
+    result["soak_secret_in_log"] = SECRET in log
+    result["soak_log_lines"] = log.count("\n")
     return result
 
 
@@ -447,6 +581,11 @@ def main() -> None:
     parser.add_argument("--bad-share", type=float, default=0.1, help="share of bad downlinks in the soak")
     parser.add_argument("--quick", action="store_true", help="small: 2,000 bad, 20 x 2 MB, 20,000 lines")
     parser.add_argument("--soak-only", action="store_true", help="only the soak (--soak-s)")
+    parser.add_argument(
+        "--soak-no-wait",
+        action="store_true",
+        help="start publishing before the gateway has subscribed (the old soak: its first readings go to nobody)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.bad, args.burst, args.lines, args.cli_samples = 2000, 20, 20_000, 3
@@ -459,7 +598,9 @@ def main() -> None:
             figures.update(flood_and_burst(tmp, args.bad, args.burst))
             print(f"flood + burst: {figures}", flush=True)
         if args.soak_s > 0:
-            figures.update(soak(tmp, args.soak_s, args.restart_s, args.rate, args.bad_share))
+            figures.update(
+                soak(tmp, args.soak_s, args.restart_s, args.rate, args.bad_share, wait_ready=not args.soak_no_wait)
+            )
     figures.update(
         goal_rejections_per_s=GOAL_REJECTIONS_PER_S,
         goal_flood_rss_mb=GOAL_FLOOD_RSS_MB,
