@@ -13,15 +13,15 @@ in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol
 
 import aiosqlite
 
-from edge.errors import EdgeError
 from edge.signage.caps import DAY_S, CapLedger, HoldoutRow, PlayRow
+from edge.signage.sqlite_store import SignageStoreError, create_tables, failing_as, open_store
 
 HOLDOUT_KEEP_S = 90 * DAY_S
 """A holdout group is kept 90 days after it was drawn: longer than a campaign usually runs, so a
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS signage_holdout (campaign TEXT NOT NULL, token TEXT N
 """
 
 
-class CapStoreError(EdgeError):
+class CapStoreError(SignageStoreError):
     """The cap store cannot be read or written (names the file)."""
 
 
@@ -61,14 +61,10 @@ class SqliteCapStore:
         self.where = where
 
     async def create(self) -> None:
-        try:
-            await self.db.executescript(_SCHEMA)
-            await self.db.commit()
-        except aiosqlite.Error as err:
-            raise CapStoreError(f"cannot create the cap tables in {self.where}: {err}") from None
+        await create_tables(self.db, _SCHEMA, "the cap tables", self.where)
 
     async def load(self, now: float) -> tuple[list[PlayRow], list[HoldoutRow]]:
-        try:
+        with failing_as(CapStoreError, "read the caps", self.where):
             await self.db.execute("DELETE FROM signage_plays WHERE at <= ?", (now - DAY_S,))
             await self.db.execute("DELETE FROM signage_holdout WHERE at <= ?", (now - HOLDOUT_KEEP_S,))
             await self.db.commit()
@@ -77,14 +73,12 @@ class SqliteCapStore:
                 plays = [PlayRow(str(r[0]), str(r[1]), str(r[2]), float(r[3])) for r in await cursor.fetchall()]
             async with self.db.execute("SELECT campaign, token, holdout, at FROM signage_holdout") as cursor:
                 groups = [HoldoutRow(str(r[0]), str(r[1]), bool(r[2]), float(r[3])) for r in await cursor.fetchall()]
-        except aiosqlite.Error as err:
-            raise CapStoreError(f"cannot read the caps from {self.where}: {err}") from None
         return plays, groups
 
     async def append(self, plays: Sequence[PlayRow], groups: Sequence[HoldoutRow]) -> None:
         if not plays and not groups:
             return
-        try:
+        with failing_as(CapStoreError, "write the caps", self.where):
             await self.db.executemany(
                 "INSERT INTO signage_plays (screen, token, offer, at) VALUES (?, ?, ?, ?)",
                 [(p.screen, p.token, p.offer, p.at) for p in plays],
@@ -94,33 +88,17 @@ class SqliteCapStore:
                 [(g.campaign, g.token, int(g.holdout), g.at) for g in groups],
             )
             await self.db.commit()
-        except aiosqlite.Error as err:
-            raise CapStoreError(f"cannot write the caps to {self.where}: {err}") from None
 
     async def forget(self, token: str) -> None:
-        try:
+        with failing_as(CapStoreError, "purge a token's caps", self.where):
             await self.db.execute("DELETE FROM signage_plays WHERE token = ?", (token,))
             await self.db.execute("DELETE FROM signage_holdout WHERE token = ?", (token,))
             await self.db.commit()
-        except aiosqlite.Error as err:
-            raise CapStoreError(f"cannot purge a token's caps in {self.where}: {err}") from None
 
 
-@asynccontextmanager
-async def open_cap_store(path: Path) -> AsyncIterator[SqliteCapStore]:
+def open_cap_store(path: Path) -> AbstractAsyncContextManager[SqliteCapStore]:
     """A :class:`SqliteCapStore` on its own connection to ``path`` (WAL, as the outbox)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-    except (OSError, aiosqlite.Error) as err:
-        raise CapStoreError(f"cannot open the cap store {path}: {err}; check that state_dir is writable") from None
-    try:
-        await db.execute("PRAGMA journal_mode=WAL")
-        store = SqliteCapStore(db, str(path))
-        await store.create()
-        yield store
-    finally:
-        await db.close()
+    return open_store(path, SqliteCapStore)
 
 
 async def load_ledger(store: CapStore, now: float) -> CapLedger:

@@ -23,12 +23,19 @@ it comes back. At the gateway it comes back two ways:
   (a check-in replayed with a new nonce, a second pickup) does nothing (``redeem_codes_unknown``).
 
 Codes typed at a till reach the CDP directly, which has the code from the impression.
+
+**Across a restart.** Each code shown and each redemption is also kept for the state database
+(:class:`CodeRow`; :meth:`Measure.take_codes` hands over what happened since the last save, the
+service writes it through :mod:`edge.signage.code_store` at each flush) and the codes still
+redeemable are put back at start (:meth:`Measure.restore`), so a code shown before a restart is
+redeemed after it, once. A withdrawal forgets the shopper's codes not yet written, and the state
+deletes the written ones: after a restart a withdrawn shopper's code is unknown.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from edge.clock import Clock
@@ -60,6 +67,19 @@ class OnScreen:
     last: float | None = None
     frames: int = 0
     last_frame: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    """A code shown on screen as the state database keeps it (``token`` None: shown to nobody in
+    particular; ``skus``: the offer's, which a pickup by the shopper redeems)."""
+
+    code: str
+    offer: str
+    token: str | None
+    impression: str
+    skus: frozenset[str]
+    shown_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +115,9 @@ class Measure:
         self._plays: dict[int, OnScreen] = {}
         self._by_token: dict[str, list[tuple[str, frozenset[str], float]]] = {}
         """token → (code, the offer's SKUs, when shown): what a pickup by them may redeem."""
+        self._codes_shown: list[CodeRow] = []
+        self._codes_redeemed: list[str] = []
+        """Codes shown and redeemed since the last :meth:`take_codes` (not yet in the state database)."""
 
     def to_clock(self, mono: float) -> float:
         return _to_clock(mono, now_clock=self.clock.now(), now_mono=time.monotonic(), speed=self.speed())
@@ -112,11 +135,27 @@ class Measure:
         entry.frames = max(entry.frames, 1)
         if entry.code is not None:
             at = self.to_clock(mono)
-            shown = Shown(entry.play_id, entry.content, entry.token, at, personal=entry.token is not None)
-            self.matcher.shown(entry.code, shown)
-            if entry.token is not None and entry.skus:
-                self._by_token.setdefault(entry.token, []).append((entry.code, entry.skus, at))
+            row = CodeRow(entry.code, entry.content, entry.token, entry.play_id, entry.skus, at)
+            self._remember(row)
+            self._codes_shown.append(row)
         return entry
+
+    def _remember(self, row: CodeRow) -> None:
+        shown = Shown(row.impression, row.offer, row.token, row.shown_at, personal=row.token is not None)
+        self.matcher.shown(row.code, shown)
+        if row.token is not None and row.skus:
+            self._by_token.setdefault(row.token, []).append((row.code, row.skus, row.shown_at))
+
+    def restore(self, rows: Sequence[CodeRow]) -> None:
+        """The codes the state database kept (still redeemable, oldest first) are redeemable again."""
+        for row in rows:
+            self._remember(row)
+
+    def take_codes(self) -> tuple[list[CodeRow], list[str]]:
+        """The codes shown and the codes redeemed since the last call, for the state database."""
+        shown, redeemed = self._codes_shown, self._codes_redeemed
+        self._codes_shown, self._codes_redeemed = [], []
+        return shown, redeemed
 
     def heartbeat(self, number: int, mono: float, frames: int) -> None:
         entry = self._plays.get(number)
@@ -206,12 +245,14 @@ class Measure:
         data = self.matcher.redeem(code, token, now)
         if data is not None:
             self.redeemed += 1
+            self._codes_redeemed.append(str(data["code"]))
         return data
 
     def forget(self, token: str) -> None:
         """A consent withdrawal: nothing links the shopper to a play any more."""
         self._by_token.pop(token, None)
         self.matcher.forget(token)
+        self._codes_shown[:] = [row for row in self._codes_shown if row.token != token]
         for entry in self._plays.values():
             if entry.token == token:
                 entry.token = None

@@ -10,9 +10,11 @@ may an app check-in carrying one: the ports' ``checkin_codes``; a withdrawal for
 memory and in the state database), decides every SIGNAGE_DECIDE_INTERVAL_S (an active override
 wins over every decision), and turns the player's reports of presented frames into
 ``edge.offer.impression`` events (:mod:`edge.signage.measure`) published through the ports, so they
-are in the outbox before anything else sees them. Caps and
-holdout groups are loaded from ``signage.sqlite`` at start and saved at each flush
-(:mod:`edge.signage.state`).
+are in the outbox before anything else sees them. Caps,
+holdout groups and the redemption codes shown (still redeemable within the attribution window) are
+loaded from ``signage.sqlite`` at start and saved at each flush (:mod:`edge.signage.state`), after
+the flush's events are published: a crash between the two may redeem a code twice, never lose a
+redemption (the CDP keeps each code once).
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ class Signage:
         try:
             async with open_signage_state(self.ports.state_dir) as state:
                 self.decider.ledger = await state.ledger(self.now())
+                self.measure.restore(await state.shown_codes(self.now()))
                 self.state = state
                 async with self.player:
                     ready()
@@ -320,6 +323,7 @@ class Signage:
             await self.ports.publish(batch)
         if self.state is not None:
             await self.state.save(self.decider.ledger)
+            await self.state.save_codes(self.measure.take_codes, self.now())
 
     # --- reports from the player -----------------------------------------------------------
 

@@ -1,25 +1,29 @@
-"""The screen's own state database: caps, holdout groups and overrides' first receipts.
+"""The screen's own state database: caps, holdout groups, shown codes and overrides' first receipts.
 
 ``signage.sqlite`` in the gateway's state directory, on its own connection (WAL), beside the outbox
 file rather than in it, so the screen's writes never wait on the outbox's. It holds the
-:class:`~edge.signage.cap_store.SqliteCapStore` tables and ``signage_override_seen``: when the
+:class:`~edge.signage.cap_store.SqliteCapStore` tables, the redemption codes shown
+(:class:`~edge.signage.code_store.SqliteCodeStore`) and ``signage_override_seen``: when the
 gateway first received each override id, so the broker re-sending the retained override after a
 restart does not start its ``ttl_s`` again. Every write goes through one lock, so a consent
-withdrawal's purge runs after any save already under way (and nothing of the token is written after
-it: the ledger forgot it first).
+withdrawal's purge (the token's cap, holdout and code rows) runs after any save already under way
+(and nothing of the token is written after it: the ledger and the measure forgot it first).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import aiosqlite
 
 from edge.signage.cap_store import CapStoreError, SqliteCapStore, load_ledger, save_ledger
 from edge.signage.caps import CapLedger
+from edge.signage.code_store import SqliteCodeStore
+from edge.signage.measure import CodeRow
+from edge.signage.sqlite_store import create_tables, failing_as, open_store
 
 STATE_FILE = "signage.sqlite"
 OVERRIDE_KEEP_S = 30 * 86_400.0
@@ -36,17 +40,15 @@ class SignageState:
 
     def __init__(self, db: aiosqlite.Connection, where: str) -> None:
         self.caps = SqliteCapStore(db, where)
+        self.codes = SqliteCodeStore(db, where)
         self.db = db
         self.where = where
         self.lock = asyncio.Lock()
 
     async def create(self) -> None:
         await self.caps.create()
-        try:
-            await self.db.executescript(_SCHEMA)
-            await self.db.commit()
-        except aiosqlite.Error as err:
-            raise CapStoreError(f"cannot create the override table in {self.where}: {err}") from None
+        await self.codes.create()
+        await create_tables(self.db, _SCHEMA, "the override table", self.where)
 
     async def ledger(self, now: float) -> CapLedger:
         async with self.lock:
@@ -56,14 +58,31 @@ class SignageState:
         async with self.lock:
             return await save_ledger(self.caps, ledger)
 
+    async def shown_codes(self, now: float) -> list[CodeRow]:
+        """The codes shown before and still redeemable at ``now`` (for :meth:`Measure.restore`)."""
+        async with self.lock:
+            return await self.codes.load(now)
+
+    async def save_codes(self, take: Callable[[], tuple[Sequence[CodeRow], Sequence[str]]], now: float) -> int:
+        """Write what ``take()`` (:meth:`Measure.take_codes`) returns, taken under the lock so that a
+        withdrawal's purge queued before runs first; returns the number of changes."""
+        async with self.lock:
+            shown, redeemed = take()
+            if shown or redeemed:
+                await self.codes.save(shown, redeemed, now)
+            else:
+                await self.codes.expire(now)
+            return len(shown) + len(redeemed)
+
     async def forget(self, token: str) -> None:
         async with self.lock:
             await self.caps.forget(token)
+            await self.codes.forget(token)
 
     async def first_seen(self, override_id: str, now: float) -> float:
         """When ``override_id`` was first received: kept from before, else ``now`` (and kept)."""
         async with self.lock:
-            try:
+            with failing_as(CapStoreError, "keep the override's first receipt", self.where):
                 await self.db.execute(
                     "DELETE FROM signage_override_seen WHERE first_seen <= ?", (now - OVERRIDE_KEEP_S,)
                 )
@@ -74,23 +93,9 @@ class SignageState:
                 sql = "SELECT first_seen FROM signage_override_seen WHERE id = ?"
                 async with self.db.execute(sql, (override_id,)) as cursor:
                     row = await cursor.fetchone()
-            except aiosqlite.Error as err:
-                raise CapStoreError(f"cannot keep the override's first receipt in {self.where}: {err}") from None
         return float(row[0]) if row is not None else now
 
 
-@asynccontextmanager
-async def open_signage_state(state_dir: Path) -> AsyncIterator[SignageState]:
-    path = state_dir / STATE_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-    except (OSError, aiosqlite.Error) as err:
-        raise CapStoreError(f"cannot open {path}: {err}; check that state_dir is writable") from None
-    try:
-        await db.execute("PRAGMA journal_mode=WAL")
-        state = SignageState(db, str(path))
-        await state.create()
-        yield state
-    finally:
-        await db.close()
+def open_signage_state(state_dir: Path) -> AbstractAsyncContextManager[SignageState]:
+    """The screen's state in ``{state_dir}/signage.sqlite``, its tables created."""
+    return open_store(state_dir / STATE_FILE, SignageState)
