@@ -187,7 +187,9 @@ class RedemptionMatcher:
         return {"code": key, "offer": shown.offer, "token": token, "impression": shown.play_id}
 
     def forget(self, token: str) -> None:
-        """A consent withdrawal: the codes shown to ``token`` stay redeemable, but name nobody."""
+        """A consent withdrawal: the codes shown to ``token`` no longer name it. They stay
+        ``personal``, so the gateway (:mod:`edge.signage.measure`) redeems them for nobody: the
+        shopper who saw one has withdrawn, and it was never anyone else's."""
         for code, shown in self._shown.items():
             if shown.token == token:
                 self._shown[code] = Shown(shown.play_id, shown.offer, None, shown.at, shown.personal)
