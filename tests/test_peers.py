@@ -39,11 +39,14 @@ def test_summary_round_trip_carries_tokens_and_levels_only() -> None:
     a = back.tokens[0]
     assert (a.token, a.heard[0].count, a.heard[0].max, a.heard[0].median) == ("tok-a", 3, -60, -65.0)
     assert loudest(a) == -65.0
-    sightings = to_sightings(a, 101.2)
+    sightings = to_sightings(a, 100, 101.2)
     assert [s.rssi for s in sightings] == [-65, -65, -60]
-    assert sightings[-1].at == 101.2
-    assert sightings[0].at < sightings[-1].at
+    # Stamped when the peer heard them (the slot, up to its last advert at 100.7), not at arrival.
+    assert sightings[-1].at == 100.7
+    assert 100.0 <= sightings[0].at < sightings[-1].at
     assert {s.scanner for s in sightings} == {"s-2a"}
+    # A peer's clock ahead of this one's: nothing is stamped in this gateway's future.
+    assert max(s.at for s in to_sightings(a, 100, 100.5)) == 100.5
 
 
 def test_slot_close_starts_afresh_and_forgets() -> None:

@@ -60,9 +60,18 @@ log = logging.getLogger(__name__)
 
 SUMMARY_EXPIRY_S = 3
 """MQTT 5 message expiry of a summary: older than the arbitration window it is useless."""
-CLAIM_EXPIRY_S = 3600
-"""Retained claims expire on the broker after an hour, so a gateway that never comes back does not
-leave a token in the broker's store for ever (an owner refreshes its claims on every change)."""
+CLAIM_EXPIRY_S = 30
+"""MQTT 5 message expiry of a retained claim. The owner republishes its claims every
+:data:`CLAIM_REFRESH_S` while it owns them, so only a dead (or cut-off) gateway's claims lapse: the
+ACL lets no other gateway clear them, and a token (a claim names it) must not stay on the store
+broker long after its owner died -- nor after a withdrawal while the owner is dead. Nothing waits
+for a dead owner's claims (its will moves its shoppers at the next evaluation); a gateway joining
+meanwhile would adopt one only until its first evaluation. 30 s: the arbitration's release time
+(RELEASE_SLOTS), and two refreshes in a row may be lost before a live claim lapses."""
+CLAIM_REFRESH_S = 10.0
+"""How often an owner republishes each of its claims (by the claim's age, so they spread over the
+slots): 100 shoppers over 3 gateways is ~3 claims/s per gateway, ~5 B/s per present shopper beside
+the summaries' ~70."""
 SLOT_DEADLINE_S = 2.5
 """A slot is evaluated without a late peer's summary this long after it ended: above the clock
 skew of NTP-synced boxes and a loaded broker's delay, and above the skew of the benchmark's replay
@@ -98,6 +107,13 @@ class _Handover:
     peer: str
     epoch: int
     since: float
+
+
+def claim_properties() -> Properties:
+    """The MQTT 5 properties of a retained claim: its message expiry (:data:`CLAIM_EXPIRY_S`)."""
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.MessageExpiryInterval = CLAIM_EXPIRY_S
+    return props
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -141,6 +157,8 @@ class Peers:
         """Token → the latest claim seen from its owner (the zone it reported)."""
         self._mine: dict[str, Claim] = {}
         """This gateway's published claims."""
+        self._published: dict[str, float] = {}
+        """Token → when this gateway last published its claim (refreshed by age)."""
         self._taking: dict[str, _Handover] = {}
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
         self._claim_topics: dict[str, str] = {}
@@ -277,6 +295,7 @@ class Peers:
             self._publish_summary(summary)
             self._due.append(slot)
             await self._evaluate(clock.now())
+            self._refresh_claims(clock.now())
 
     def _scores(self, summary: Summary) -> dict[str, float]:
         return {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
@@ -424,11 +443,19 @@ class Peers:
         link = self.link
         if link is None or not self.connected.is_set():
             return
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.MessageExpiryInterval = CLAIM_EXPIRY_S
-        link.client.publish(self.topics.owner(claim.token), _json.encode(claim), qos=1, retain=True, properties=props)
+        payload = _json.encode(claim)
+        link.client.publish(self.topics.owner(claim.token), payload, qos=1, retain=True, properties=claim_properties())
+        self._published[claim.token] = self.ports.clock.now()
+
+    def _refresh_claims(self, now: float) -> None:
+        """Republish the claims older than :data:`CLAIM_REFRESH_S` (their expiry restarts)."""
+        published = self._published
+        for token, claim in list(self._mine.items()):
+            if now - published.get(token, -math.inf) >= CLAIM_REFRESH_S:
+                self._publish_claim(claim)
 
     def _clear(self, token: str) -> None:
+        self._published.pop(token, None)
         if self._mine.pop(token, None) is not None and self.link is not None and self.connected.is_set():
             self.link.client.publish(self.topics.owner(token), b"", qos=1, retain=True)
 
@@ -456,7 +483,7 @@ class Peers:
         entries = [e for e in summary.tokens if e.token in rostered and e.heard]
         self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries})
         now = self.ports.clock.now()
-        sightings = [s for e in entries for s in to_sightings(e, now)]
+        sightings = [s for e in entries for s in to_sightings(e, summary.slot, now)]
         if sightings:
             sightings.sort(key=lambda s: s.at)
             await self.ports.deliver(Sightings(now, tuple(sightings)), None)

@@ -5,9 +5,9 @@ address) into a :class:`Slot`, and once a second publishes the slot as a :class:
 its ``via``, its calibrated power and, per scanner, the sample count, loudest and median RSSI and the
 last time heard. Peers decode it with :func:`decode` (size, count and range limits; anything out of
 bounds is rejected whole) and turn it back into sightings with :func:`to_sightings`: ``count``
-samples spread over the second before arrival, one at the loudest level and the rest at the median,
-so both presence engines (threshold and model) see a peer's scanner like one of their own, a
-second late.
+samples spread over the slot up to the last time heard, one at the loudest level (last) and the rest
+at the median, so both presence engines (threshold and model) see a peer's scanner like one of their
+own -- at the times it heard them, only delivered a second late.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ SAMPLES_MAX_PER_SLOT = 200
 RSSI_MIN_DBM = -127
 RSSI_MAX_DBM = 20
 """The HCI range of an RSSI (Bluetooth Core, LE Advertising Report: -127..+20 dBm)."""
-SPREAD_S = 1.0
-"""Peer samples are spread over this span before their arrival: one summary slot."""
+SLOT_S = 1
+"""A summary's span: slots are ``floor(time)`` of the gateway's clock."""
 
 
 class PeerSummaryError(EdgeError):
@@ -154,14 +154,22 @@ def loudest(entry: TokenHeard) -> float:
     return max(h.median for h in entry.heard)
 
 
-def to_sightings(entry: TokenHeard, at: float) -> list[Sighting]:
-    """The entry as sightings of the peer's scanners, spread over the second before ``at``."""
+def to_sightings(entry: TokenHeard, slot: int, now: float) -> list[Sighting]:
+    """The entry as sightings of the peer's scanners, stamped when the peer heard them: ``count``
+    samples spread evenly over the slot up to the scanner's ``last`` (the loudest one last), never
+    after ``now`` (a peer's clock a little ahead of this one's).
+
+    Stamped at their arrival instead (the first version: spread over the second before it), a peer's
+    samples reached the engine 1-2 s younger than they were: its fast level of the zone a walker had
+    just left stayed up that much longer, and the new zone's lead over it came that much later."""
     out: list[Sighting] = []
     for h in entry.heard:
         n = h.count
-        step = SPREAD_S / n
+        last = min(max(h.last, slot), slot + SLOT_S, now)
+        first = min(slot, last)
+        step = (last - first) / n
         for i in range(n):
             rssi = h.max if i == n - 1 else round(h.median)
-            out.append(Sighting(entry.token, entry.via, h.scanner, rssi, entry.power, at - (n - 1 - i) * step))
+            out.append(Sighting(entry.token, entry.via, h.scanner, rssi, entry.power, last - (n - 1 - i) * step))
     out.sort(key=lambda s: s.at)
     return out

@@ -1,0 +1,86 @@
+"""Retained ownership claims expire on a real mosquitto unless their owner refreshes them (issue 18).
+
+A dead gateway's claims cannot be cleared by the others (the ACL lets each gateway publish under its
+own level only), so they carry an MQTT 5 message expiry (``CLAIM_EXPIRY_S``) and a live owner
+republishes each of its claims every ``CLAIM_REFRESH_S``. Both are shortened here (2 s, 0.5 s) so
+the test runs in seconds; the broker's expiry is the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from edge.app import Gateway
+from edge.beacons.replay import ItemsSource
+from edge.config import from_mapping
+from edge.peers import service
+from edge.peers.topics import PeerTopics
+from edge.sim.multi import MultiStore, Walk
+from tests.mosquitto import Collector, Mosquitto
+
+SECONDS = 8.0
+EXPIRY_S = 2
+REFRESH_S = 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+async def test_a_dead_gateways_claim_expires_a_live_owners_is_refreshed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "CLAIM_EXPIRY_S", EXPIRY_S)
+    monkeypatch.setattr(service, "CLAIM_REFRESH_S", REFRESH_S)
+    start = time.time()
+    store = MultiStore(gateways=2, seed=1, start=start, spacing_m=7.0)
+    walk = Walk(0, start, (0,), SECONDS)  # stands under gw-1's scanner
+    roster = tmp_path / "roster.json"
+    roster.write_bytes(store.roster(1))
+    dead, live = PeerTopics("store-local/v1", "store-1", "gw-2"), PeerTopics("store-local/v1", "store-1", "gw-1")
+    with Mosquitto(tmp_path / "broker") as broker:
+        # gw-2 claimed the shopper, then died (no state: not alive); its retained claim is left.
+        ghost = Collector(broker, ("unused/#",), client_id="gw-2")
+        claim = {"token": walk.token, "owner": "gw-2", "epoch": 1, "zone": "z2"}
+        ghost.client.publish(
+            dead.owner(walk.token),
+            json.dumps(claim).encode(),
+            qos=1,
+            retain=True,
+            properties=service.claim_properties(),
+        ).wait_for_publish(10.0)
+        ghost.close()
+        config = from_mapping(
+            store.config(
+                0,
+                gateway={"roster_file": str(roster), "state_dir": str(tmp_path / "state")},
+                ble={"backend": "replay", "trace": "unused.jsonl"},
+                mqtt={"url": broker.url, "reconnect_initial_s": 0.05, "reconnect_max_s": 0.5},
+            )
+        )
+        gateway = Gateway(config, ItemsSource(store.adverts([walk], 0, SECONDS), start=start, speed=1.0))
+        async with gateway:
+            await gateway.run()
+            peers = gateway.peers
+            assert peers is not None
+            watch = Collector(broker, (live.owner(walk.token),))
+            try:
+                await watch.until(lambda m: any(x.payload for x in m), within_s=30.0)  # gw-1 claimed it
+            finally:
+                watch.close()
+            assert peers.arbiter.owner(walk.token) == "gw-1"
+            # Past both claims' first expiry: a newcomer finds gw-1's (refreshed), not dead gw-2's.
+            await asyncio.sleep(max(0.0, start + 2 * EXPIRY_S + 1.0 - time.time()))
+            newcomer = Collector(broker, ("store-local/v1/+/+/owner/#",))
+            try:
+                await newcomer.until(lambda m: len(m) >= 1, within_s=10.0)
+                await asyncio.sleep(0.5)  # any other retained claim arrives with the first
+                retained = [(m.topic, json.loads(m.payload)) for m in newcomer.messages if m.retain and m.payload]
+            finally:
+                newcomer.close()
+            assert peers.health()["peers_owned"] == 1
+    assert [t for t, _ in retained] == [live.owner(walk.token)], retained
+    assert retained[0][1]["owner"] == "gw-1"
