@@ -45,7 +45,9 @@ def profile(pid: int, seconds: float, out: Path) -> list[str]:
             total[frame] += count
     busy = busy or 1
     lines = [f"{samples} samples ({busy} busy); top self (% of all, % of busy):"]
-    lines += [f"  {100 * n / samples:5.1f} % {100 * n / busy:5.1f} %  {f}" for f, n in own.most_common(TOP_SELF)]
+    for f, n in own.most_common(TOP_SELF):
+        of_busy = "idle" if f.startswith(_IDLE) else f"{100 * n / busy:5.1f} %"
+        lines.append(f"  {100 * n / samples:5.1f} % {of_busy:>7}  {f}")
     lines += ["top total:"] + [f"  {100 * n / samples:5.1f} %  {f}" for f, n in total.most_common(TOP_TOTAL)]
     return lines
 
