@@ -31,9 +31,9 @@ def presence_stream(
 
     ``events`` come in arrival order, so each gateway's own are in its commit order; that order is kept
     (an engine may stamp an ``entered`` a little before the ``exited`` it committed first: a peer's
-    sighting is stamped within the second before it arrived) and the gateways' streams are merged by
-    time. ``by_arrival``: in the order given, not by the events' own times (the caller merged them:
-    gateways in different processes stamp events with clocks that may differ)."""
+    sighting is stamped when the peer heard it, a second or so before it arrived) and the gateways'
+    streams are merged by time. ``by_arrival``: in the order given, not by the events' own times (the
+    caller merged them: gateways in different processes stamp events with clocks that may differ)."""
     out: dict[str, list[tuple[str, int, str, str, str, str | None]]] = {}
     latest: dict[str, str] = {}
     for index, (gateway, event) in enumerate(events):
