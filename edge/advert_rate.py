@@ -15,7 +15,8 @@ for a shopper still standing in the zone, and this answer comes from the adverti
   :data:`~edge.constants.MODEL_LOSS_MAX`]).
 - **silence**: after a gap ``g`` the adverts missed in a row are ``(g - interval) / interval``; for a
   shopper in the zone that has likelihood ``q ** missed``, never below
-  :data:`~edge.constants.MODEL_SILENCE_FLOOR` (the advertiser may pause: doze, a call, a pocket). For a
+  :data:`~edge.constants.MODEL_SILENCE_FLOOR` (the advertiser may pause: doze, a call, a pocket) for
+  up to :data:`PAUSE_MAX_S`, falling again beyond. For a
   shopper outside the likelihood is 1 (they may be out of range), so silence only ever lowers a zone's
   probability.
 """
@@ -27,6 +28,12 @@ import math
 from edge import constants as c
 
 __all__ = ["AdvertRate"]
+
+PAUSE_MAX_S = 10.0
+"""The floor of the silence likelihood (a doze, a call, a pocket) covers pauses up to this long (phones
+pause advertising for 2-10 s); a longer silence of a shopper standing in a zone grows less likely again,
+by e per this much more, so a phone that stopped in a zone is let go in 20-30 s, not only by the prior
+leak of MODEL_ZONE_LEAVE_RATE_HZ."""
 
 
 class AdvertRate:
@@ -68,4 +75,6 @@ class AdvertRate:
         missed = (now - self.last_at - interval * c.MODEL_SILENCE_SLACK) / interval
         if missed <= 0.0:
             return 1.0
-        return max(math.exp(missed * math.log(self.loss)), c.MODEL_SILENCE_FLOOR)
+        likelihood = max(math.exp(missed * math.log(self.loss)), c.MODEL_SILENCE_FLOOR)
+        beyond = now - self.last_at - PAUSE_MAX_S
+        return likelihood * math.exp(-beyond / PAUSE_MAX_S) if beyond > 0.0 else likelihood

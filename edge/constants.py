@@ -487,14 +487,15 @@ MODEL_OUTLIER_SHARE = 0.05
 """Share of readings that follow no model (deep multipath nulls, reflections, a hand over the phone),
 spread uniformly over the RSSI range: the heavy tail that keeps one wild advert from deciding."""
 
-MODEL_CORRELATION_S = 3.0
-"""Consecutive adverts heard by one scanner are not independent draws from the zone's area: the shopper's
-spot, the body in the way and the multipath persist while they stand. An advert heard ``gap`` seconds
-after the scanner's previous one of the same shopper counts as about min(1, gap / this) of an independent
-one (its likelihood is raised to that power, tempering): a 4 Hz phone and a 1 Hz card give about as much
-evidence per second, and a run of correlated quiet adverts does not argue a shopper at a zone's edge out
-of it. Chosen on the sweep's tuning cells (two seeds): 1 s flapped (badness 178), 2 s 148, 3 s 142, a
-fixed half weight per advert 144."""
+MODEL_CORRELATION_S = 1.0
+"""Consecutive adverts heard by one scanner are not independent draws: the body in the way and the
+multipath persist for a second or so. An advert heard ``gap`` seconds after the scanner's previous one of
+the same shopper counts as about min(1, gap / this) of an independent one (its likelihood is raised to
+that power, tempering). The shopper's *spot* within a zone is no longer a reason to temper: each zone is
+split into sub-places (edge and centre, edge by side; :mod:`edge.zone_layout`), so a run of quiet
+adverts from a zone's edge is evidence for its edge, not against the zone. Chosen on the sweep's 42
+tuning cells (seed 1, sum of each cell's badness capped at 5; the other parameters at their values):
+none 126, 0.5 s 131, 1 s 124, 2 s 147."""
 
 MODEL_EVIDENCE_STEPS = 4
 """The tempering weight is rounded up to quarters (never below one quarter): four precomputed tables per
@@ -544,14 +545,17 @@ MODEL_ZONE_LEAVE_RATE_HZ = 1.0 / 30.0
 how certain the filter gets between two adverts (the leak of one interval), so a faster rate makes a
 slow card's posterior fragile: 0.3 Hz had a 1 Hz card standing still flap out every few seconds."""
 
-MODEL_ZONE_ENTER_RATE_HZ = 1.0 / 10.0
-"""Prior rate of stepping from beside a zone (its surroundings) into a zone it touches: a shopper walking
-the aisle in front of a department turns into it about this often. Far is left for the surroundings it
-touches at MODEL_WALK_SPEED_M_S over MODEL_HANDOFF_DISTANCE_M, as is every walk between places."""
+MODEL_ZONE_ENTER_RATE_HZ = 1.0 / 3.0
+"""Prior rate of stepping from just beside a zone (the inner part of its surroundings, a step or two
+away) into it: a shopper that close to a shelf turns to it within seconds. Far is left for the
+surroundings it touches at MODEL_WALK_SPEED_M_S over MODEL_HANDOFF_DISTANCE_M, as is every walk between
+places. Sweep tuning cells: 1/10 s 124, 1/3 s 122, 1 s 150 (spurious entries)."""
 
-MODEL_HANDOFF_DISTANCE_M = 6.0
-"""Adjacent zones: the rate of walking from one into a neighbour is MODEL_WALK_SPEED_M_S over this (a zone
-of radius 3 m crossed): tiled zones hand off as often as a walker crosses them."""
+MODEL_HANDOFF_DISTANCE_M = 20.0
+"""Every walk between places that touch (a zone into a neighbour, along the surroundings, to and from
+far) has the rate MODEL_WALK_SPEED_M_S over this: one in 20 s. It is a prior for a shopper who may be
+standing, not the speed of a walker -- a walker's moves are plain in what the scanners hear, while a
+faster prior made standing shoppers flap between tiles. Sweep tuning cells: 6 m 139, 20 m 131."""
 
 MODEL_PRIOR_ZONE_P = 0.02
 """Probability of each zone for a shopper first heard now (a gateway restart finds people inside)."""

@@ -48,6 +48,24 @@ _TOP = RSSI_MAX_DBM - RSSI_MIN_DBM
 _LEVEL_WEIGHT = 0.3
 """Weight of a new sample in the smoothed RSSI that events report (not used for decisions)."""
 
+_PREDICT_STEP_S = 0.4
+"""The motion model is applied once this much time has gathered, not before every advert: over a few
+tenths of a second a shopper's places move by a few per cent at most (rates of 0.1-0.3 Hz), so the
+order of "move, then weigh" within that time hardly matters, and a 10 Hz phone costs a quarter."""
+
+_TINY = 1e-100
+"""A posterior is renormalised once its sum falls below this (far from underflow), not after every advert."""
+
+_NEGLIGIBLE = 1e-6
+"""A place holding less than this share of the probability keeps it through a prediction (it would send on less than
+one millionth): most of a shopper's places are this unlikely, and the prediction only walks the rest."""
+
+SUB_MOVE_RATE_HZ = 0.5
+"""Rate of moving from one sub-place of a zone to another (a step along the shelf, out to its edge): a
+shopper's spot within a zone changes within seconds, but crossing the zone takes a few of these steps, so
+a shopper at its centre is not one step from leaving. Sweep tuning cells: 0.2 Hz 131, 0.5 Hz 126, 1 Hz 124
+(with 0.5 taken for the fewer spurious changes)."""
+
 
 class _Track:
     __slots__ = (
@@ -91,37 +109,65 @@ class ZoneEstimator:
         self._steps = c.MODEL_EVIDENCE_STEPS
         self._per_second = c.MODEL_EVIDENCE_STEPS / c.MODEL_CORRELATION_S
         self._leave = c.MODEL_ZONE_LEAVE_RATE_HZ
+        zone_of = layout.zone_of
+        self._spans = tuple((group[0], group[-1] + 1) for group in layout.subs)
+        """Zone k's sub-places are p[lo:hi] with (lo, hi) = _spans[k - 1]."""
+        self._rings = tuple(range(layout.rings[0], layout.places)) if n else ()
+        """Every place beside a zone (inner and outer surroundings): the places after the zones'."""
         walk = c.MODEL_WALK_SPEED_M_S / c.MODEL_HANDOFF_DISTANCE_M
         moves: list[tuple[tuple[int, float], ...]] = []
         for i, touching in enumerate(layout.touches):
-            if i == 0:
-                found = [(j, walk / len(touching)) for j in touching]
-            elif i <= n:
-                out = [j for j in touching if j > n or j == 0]
-                found = [(j, self._leave / len(out)) for j in out] + [(j, walk) for j in touching if 0 < j <= n]
-            else:
-                found = [(j, c.MODEL_ZONE_ENTER_RATE_HZ if 0 < j <= n else walk) for j in touching]
+            here = zone_of[i]
+            per_zone: dict[int, int] = {}
+            for j in touching:
+                per_zone[zone_of[j]] = per_zone.get(zone_of[j], 0) + 1
+            found: list[tuple[int, float]] = []
+            for j in touching:
+                there = zone_of[j]
+                if i == 0:
+                    rate = walk / len(touching)
+                elif here and there == here:  # moving within a zone
+                    rate = SUB_MOVE_RATE_HZ / per_zone[there]
+                elif here and there == 0:  # out of a zone
+                    rate = self._leave / per_zone[0]
+                elif here:  # into a neighbouring zone
+                    rate = walk / per_zone[there]
+                elif there:  # from beside a zone into it
+                    rate = c.MODEL_ZONE_ENTER_RATE_HZ / per_zone[there]
+                else:
+                    rate = walk
+                found.append((j, rate))
             moves.append(tuple(found))
-        self._moves = tuple(moves)
         self._walk = walk
         self._exits = tuple(
             tuple((j, 1.0 / len(out)) for j in out)
-            for out in ([j for j in touching if j == 0 or j > n] for touching in layout.touches)
+            for out in (
+                [j for j in touching if zone_of[j] == 0] or [layout.rings[zone_of[i] - 1]] if zone_of[i] else []
+                for i, touching in enumerate(layout.touches)
+            )
         )
-        self._out_rate = tuple(sum(rate for _, rate in m) for m in moves)
+        out_rate = [sum(rate for _, rate in m) for m in moves]
+        self._rates = tuple(sorted(set(out_rate)))
+        self._rate_of = tuple(self._rates.index(rate) for rate in out_rate)
         self._shares = tuple(
-            tuple((j, rate / total) for j, rate in m) if total else ()
-            for m, total in zip(moves, self._out_rate, strict=True)
+            tuple((j, rate / total) for j, rate in m) if total else () for m, total in zip(moves, out_rate, strict=True)
         )
-        places = 2 * n + 1
-        prior = [c.MODEL_PRIOR_ZONE_P] * places
-        prior[0] = 1.0 - (places - 1) * c.MODEL_PRIOR_ZONE_P if (places - 1) * c.MODEL_PRIOR_ZONE_P < 1 else 0.0
+        prior = [0.0] * layout.places
+        for lo, hi in self._spans:
+            for a in range(lo, hi):
+                prior[a] = c.MODEL_PRIOR_ZONE_P / (hi - lo)
+        for ring in self._rings:
+            prior[ring] = c.MODEL_PRIOR_ZONE_P / 2
+        prior[0] = 1.0 - sum(prior)
         if prior[0] <= 0.0:
-            prior = [1.0 / places] * places
+            prior = [1.0 / layout.places] * layout.places
         self._prior = prior
         self._tracks: dict[str, _Track] = {}
         self._present: dict[str, _Track] = {}
         self._next_purge: float | None = None
+        self._steady_p = max(c.MODEL_LEAVE_P, 1.0 - c.MODEL_ENTER_P)
+        """A shopper's zone holding at least this has no hand-off (another zone >= MODEL_ENTER_P) nor exit
+        (outside > 1 - MODEL_LEAVE_P) to decide."""
 
     # --- hot path ----------------------------------------------------------------------------
 
@@ -145,7 +191,7 @@ class ZoneEstimator:
         if at > track.last_seen:
             track.last_seen = at
         track.silence = 1.0
-        if at > track.t:
+        if at - track.t >= _PREDICT_STEP_S:
             self._predict(track.p, at - track.t)
             track.t = at
         level = sighting.rssi + self._offsets.get(scanner, 0.0) + track.offset
@@ -159,39 +205,63 @@ class ZoneEstimator:
         likelihood = table[weight if weight > 0 else 0][index]
         p = [a * b for a, b in zip(track.p, likelihood, strict=False)]  # as long by construction
         total = sum(p)
-        p = [v / total for v in p] if total > 0.0 and math.isfinite(total) else list(self._prior)
+        if not _TINY < total <= 1.0:  # kept unnormalised (every likelihood is at most 1) until it gets small
+            p = [v / total for v in p] if total > 0.0 and math.isfinite(total) else list(self._prior)
+            total = 1.0
         track.p = p
         members = self._members.get(scanner)
         if members is not None:
             for k in members:
-                if p[k] >= c.MODEL_CAL_CONFIDENT_P:
+                lo, hi = self._spans[k - 1]
+                if sum(p[lo:hi]) >= c.MODEL_CAL_CONFIDENT_P * total:
                     self._cal.add(scanner, level)
                     break
         old = track.levels.get(scanner)
         track.levels[scanner] = sighting.rssi if old is None else old + _LEVEL_WEIGHT * (sighting.rssi - old)
-        return self._decide(token, track, at)
+        return self._decide(token, track, at, total)
 
     def _predict(self, p: list[float], dt: float) -> None:
         """Move ``p`` forward by ``dt`` seconds: each place keeps exp(-rate dt), the rest flows by the rates."""
         flows = [0.0] * len(p)
-        rates, shares, exp = self._out_rate, self._shares, math.exp
+        stays = [math.exp(-rate * dt) for rate in self._rates]
+        shares, rate_of = self._shares, self._rate_of
+        floor = _NEGLIGIBLE * sum(p)
         for i, pi in enumerate(p):
-            if pi:
-                gone = pi * (1.0 - exp(-rates[i] * dt))
-                flows[i] += pi - gone
+            if pi > floor:
+                kept = pi * stays[rate_of[i]]
+                flows[i] += kept
+                gone = pi - kept
                 for j, share in shares[i]:
                     flows[j] += gone * share
+            else:
+                flows[i] += pi
         p[:] = flows
 
-    def _decide(self, token: str, track: _Track, at: float) -> list[PresenceEvent]:
+    def _outside(self, p: list[float]) -> float:
+        """P(in no zone): far and every zone's surroundings."""
+        return p[0] + sum(p[self._rings[0] :]) if self._n else 1.0
+
+    def _mass(self, p: list[float], k: int) -> float:
+        lo, hi = self._spans[k - 1]
+        return sum(p[lo:hi])
+
+    def _decide(self, token: str, track: _Track, at: float, total: float = 1.0) -> list[PresenceEvent]:
+        """Events from the posterior ``track.p`` (which sums to ``total``)."""
         p = track.p
-        best, best_p = 0, -1.0
-        for k in range(1, self._n + 1):
-            if p[k] > best_p:
-                best, best_p = k, p[k]
         current = track.zone
+        if current:  # nothing to do while the zone holds enough that no other can be entered nor it be left
+            lo, hi = self._spans[current - 1]
+            if sum(p[lo:hi]) >= self._steady_p * total:
+                return []
+        elif self._outside(p) > (1.0 - c.MODEL_ENTER_P) * total:  # no zone can reach MODEL_ENTER_P
+            return []
+        best, best_p = 0, -1.0
+        for k, (lo, hi) in enumerate(self._spans, start=1):
+            mass = sum(p[lo:hi])
+            if mass > best_p:
+                best, best_p = k, mass
         held = at - track.since >= c.MODEL_MIN_HOLD_S
-        if best != current and best_p >= c.MODEL_ENTER_P and (current == 0 or held):
+        if best != current and best_p >= c.MODEL_ENTER_P * total and (current == 0 or held):
             events = []
             if current:
                 events.append(self._event("exited", token, track, current, at))
@@ -201,7 +271,7 @@ class ZoneEstimator:
             track.since = track.dwell_at = at
             events.append(self._event("entered", token, track, best, at))
             return events
-        if current and held and p[current] < c.MODEL_LEAVE_P:
+        if current and held and self._outside(p) > (1.0 - c.MODEL_LEAVE_P) * total:
             return [self._leave_zone(token, track, at)]
         return []
 
@@ -224,7 +294,7 @@ class ZoneEstimator:
             rssi,
             distance_m(rssi, track.power, self._exponent),
             max(0.0, at - track.since),
-            round(track.p[k], 3),
+            round(self._mass(track.p, k) / sum(track.p), 3),
         )
 
     def _rssi(self, track: _Track, k: int) -> float:
@@ -241,18 +311,20 @@ class ZoneEstimator:
         """The outward half of the prediction, for silence: zones leak to what surrounds them, surroundings to
         far; nothing flows into a zone (silence must never raise one). A silent shopper's mass walks out the
         way a shopper does -- a 1 Hz card losing a few adverts in a row has not teleported out of range."""
-        n, exp = self._n, math.exp
+        exp = math.exp
         stay = exp(-self._leave * dt)
-        for k in range(1, n + 1):
-            gone = p[k] * (1.0 - stay)
-            if gone:
-                p[k] -= gone
-                for j, share in self._exits[k]:
-                    p[j] += gone * share
+        exits = self._exits
+        for lo, hi in self._spans:
+            for a in range(lo, hi):
+                gone = p[a] * (1.0 - stay)
+                if gone:
+                    p[a] -= gone
+                    for j, share in exits[a]:
+                        p[j] += gone * share
         stay = exp(-self._walk * dt)
-        for k in range(n + 1, 2 * n + 1):
-            gone = p[k] * (1.0 - stay)
-            p[k] -= gone
+        for ring in self._rings:
+            gone = p[ring] * (1.0 - stay)
+            p[ring] -= gone
             p[0] += gone
 
     def tick(self, now: float) -> list[PresenceEvent]:
@@ -319,9 +391,11 @@ class ZoneEstimator:
         track = self._tracks.get(token)
         if track is None:
             return {}
-        p = track.p
-        n = self._n
-        return {None: p[0] + sum(p[n + 1 :]), **{zone_id: p[k] for k, zone_id in enumerate(self._ids, start=1)}}
+        total = sum(track.p)
+        p = [v / total for v in track.p]
+        found: dict[str | None, float] = {None: self._outside(p)}
+        found.update((zone_id, self._mass(p, k)) for k, zone_id in enumerate(self._ids, start=1))
+        return found
 
     def scanner_offsets(self) -> dict[str, float]:
         """The offsets self-calibration has learned so far (dB added to each scanner's readings)."""

@@ -85,10 +85,50 @@ def _distance(shapes: Sequence[Shape], x: float, y: float) -> float:
     return best
 
 
+SUB_SECTORS = 2
+"""A zone's edge is split into this many sub-places, by side along its long axis (a tile's two ends,
+the aisle side of a disc and its back): consecutive adverts of a shopper standing at one end are
+consistent with that end, instead of being averaged over the whole zone."""
+
+RING_INNER_SHARE = 0.4
+"""A zone's surroundings are two places: the floor within this share of MODEL_RING_M of it (a step or two
+outside, where a shopper who has just left stands or walks), and the rest: "just outside" must compete
+with "at the zone's edge" on its own, not averaged with the aisle metres away."""
+
+SUB_CENTRE_SHARE = 0.5
+"""Share of a zone's floor that is its centre sub-place (where shoppers stop at the shelf); the rest is its
+edge, split into SUB_SECTORS."""
+
+
+def _split(points: Sequence[tuple[float, float]], axis: tuple[float, float]) -> list[list[tuple[float, float]]]:
+    """A zone's floor points as sub-places: its centre (the SUB_CENTRE_SHARE of points nearest the centroid,
+    in the zone's own proportions), then the edge by side along ``axis``. Empty parts are dropped."""
+    if len(points) < 2 * (SUB_SECTORS + 1):
+        return [list(points)]
+    cx = sum(x for x, _ in points) / len(points)
+    cy = sum(y for _, y in points) / len(points)
+    ax, ay = axis
+    along = [(x - cx) * ax + (y - cy) * ay for x, y in points]
+    across = [-(x - cx) * ay + (y - cy) * ax for x, y in points]
+    half_a = max(abs(v) for v in along) or 1.0
+    half_b = max(abs(v) for v in across) or 1.0
+    depth = [max(abs(a) / half_a, abs(b) / half_b) for a, b in zip(along, across, strict=True)]
+    cut = sorted(depth)[int(SUB_CENTRE_SHARE * (len(depth) - 1))]
+    parts: list[list[tuple[float, float]]] = [[] for _ in range(SUB_SECTORS + 1)]
+    for point, d, a, b in zip(points, depth, along, across, strict=True):
+        if d <= cut:
+            parts[0].append(point)
+        else:
+            angle = math.atan2(b, a) + math.pi / SUB_SECTORS  # sector 0 centred on +axis
+            parts[1 + int(angle % (2 * math.pi) / (2 * math.pi) * SUB_SECTORS) % SUB_SECTORS].append(point)
+    return [part for part in parts if part]
+
+
 class Layout:
-    """See the module docstring. ``tables[scanner][b][rssi - RSSI_MIN_DBM]`` = likelihood per place (max 1)
-    raised to the evidence weight (b + 1) / MODEL_EVIDENCE_STEPS;
-    ``touches[i]`` = the places a shopper in place ``i`` can walk straight into."""
+    """See the module docstring. Places: ``0`` far, then each zone's sub-places (``subs[k - 1]``), then each
+    zone's surroundings (``rings[k - 1]``); ``zone_of[i]`` = the zone (1..n) place ``i`` is in, 0 for none.
+    ``tables[scanner][b][rssi - RSSI_MIN_DBM]`` = likelihood per place (max 1) raised to the evidence weight
+    (b + 1) / MODEL_EVIDENCE_STEPS; ``touches[i]`` = the places a shopper in place ``i`` can walk straight into."""
 
     def __init__(
         self, zones: Sequence[ZoneConfig], presence: PresenceConfig, scanners: Sequence[ScannerConfig] = ()
@@ -108,45 +148,90 @@ class Layout:
         for k, zone in enumerate(zones, start=1):
             for s in zone.scanners:
                 self.members[s] = (*self.members.get(s, ()), k)
-        touches: list[set[int]] = [set() for _ in range(2 * n + 1)]
+        zone_points = [[p for shape in r for p in _grid(*_bounds([shape])) if _contains([shape], *p)] for r in regions]
+        # --- the places: far, each zone's sub-places, each zone's surroundings
+        sub_points: list[list[list[tuple[float, float]]]] = []
+        for k in range(n):
+            if zone_points[k]:
+                sub_points.append(_split(zone_points[k], self._axis(regions, k)))
+            else:  # no layout: at one of the zone's scanners, near it or at the disc's edge
+                sub_points.append([[] for _ in range(2 * len(zones[k].scanners))])
+        subs: list[tuple[int, ...]] = []
+        index = 1
+        for parts in sub_points:
+            subs.append(tuple(range(index, index + len(parts))))
+            index += len(parts)
+        self.subs = tuple(subs)
+        self.rings = tuple(range(index, index + n))
+        self.outer = tuple(range(index + n, index + 2 * n))
+        self.places = index + 2 * n
+        self.zone_of = tuple([0] + [k for k, group in enumerate(subs, start=1) for _ in group] + [0] * 2 * n)
+        touches: list[set[int]] = [set() for _ in range(self.places)]
 
         def touch(i: int, j: int) -> None:
             if i != j:
                 touches[i].add(j)
                 touches[j].add(i)
 
-        for i in range(n):
-            touch(i + 1, n + i + 1)  # a zone and its surroundings
-            for j in range(i + 1, n):
-                shared = set(zones[i].scanners) & set(zones[j].scanners)
-                near = any(_gap(s, t) <= c.MODEL_ADJACENT_GAP_M for s in regions[i] for t in regions[j])
-                if shared or near:
-                    touch(i + 1, j + 1)
+        adjacent: list[list[tuple[int, int]]] = []
+        for k in range(n):
+            for a in subs[k]:
+                for b in subs[k]:
+                    touch(a, b)
+            for j in range(k + 1, n):
+                shared = set(zones[k].scanners) & set(zones[j].scanners)
+                near = any(_gap(s, t) <= c.MODEL_ADJACENT_GAP_M for s in regions[k] for t in regions[j])
+                if shared or near:  # on a plan, the grid below says which sub-places meet; else all of them
+                    pairs = [(a, b) for a in subs[k] for b in subs[j]]
+                    adjacent.append(pairs)
         known = [shape for region in regions for shape in region]
-        ring_points: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+        ring_points: list[list[tuple[float, float]]] = [[] for _ in range(2 * n)]
         far_points: list[tuple[float, float]] = []
         if known:
             x0, y0, x1, y1 = _bounds(known)
             margin = c.MODEL_OUTSIDE_MARGIN_M
             nx, ny, cells = _grid_shape(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-            labels = [self._label(regions, x, y) for x, y in cells]
+            labels = [self._label(regions, sub_points, x, y) for x, y in cells]
             for (x, y), label in zip(cells, labels, strict=True):
                 if label == 0:
                     far_points.append((x, y))
-                elif label > n:
-                    ring_points[label - n - 1].append((x, y))
+                elif label >= self.rings[0]:  # inner then outer rings, in zone order
+                    ring_points[label - self.rings[0]].append((x, y))
             for i in range(nx):
                 for j in range(ny):
                     here = labels[i * ny + j]
                     for di, dj in ((1, 0), (0, 1), (1, 1), (1, -1)):
                         if 0 <= i + di < nx and 0 <= j + dj < ny:
                             touch(here, labels[(i + di) * ny + j + dj])
-        else:
-            for k in range(n):
-                touch(0, n + k + 1)
+        for pairs in adjacent:  # adjacent zones that the grid found no meeting sub-places of (or no plan)
+            if not any(b in touches[a] for a, b in pairs):
+                for a, b in pairs:
+                    touch(a, b)
+        for k in range(n):
+            edge = [a for a in subs[k] if any(b == 0 or b >= self.rings[0] for b in touches[a])]
+            if not edge:  # no layout (or a zone too small for the grid): its edge sub-places meet the ring
+                edge = list(subs[k][1::2]) if not zone_points[k] else list(subs[k])
+            for a in edge:
+                touch(a, self.rings[k])
+            touch(self.rings[k], self.outer[k])
+            if not zone_points[k]:  # a zone off the plan: its surroundings are reachable from anywhere
+                touch(0, self.outer[k])
         self.touches = tuple(tuple(sorted(t)) for t in touches)
-        zone_points = [[p for shape in r for p in _grid(*_bounds([shape])) if _contains([shape], *p)] for r in regions]
+        self._tables(zones, presence, positions, regions, sub_points, ring_points, far_points, bool(known))
+
+    def _tables(
+        self,
+        zones: Sequence[ZoneConfig],
+        presence: PresenceConfig,
+        positions: dict[str, tuple[float, float, float]],
+        regions: Sequence[Sequence[Shape]],
+        sub_points: Sequence[Sequence[Sequence[tuple[float, float]]]],
+        ring_points: Sequence[Sequence[tuple[float, float]]],
+        far_points: Sequence[tuple[float, float]],
+        known: bool,
+    ) -> None:
         power, exponent = presence.measured_power_1m_dbm, presence.path_loss_exponent
+        n = self.n
         mean_radius = sum(zone.radius_m for zone in zones) / n if n else c.ZONE_RADIUS_M
         self.tables: dict[str, list[list[tuple[float, ...]]]] = {}
         """Per scanner, per evidence weight (1/steps .. 1), per RSSI: the tempered likelihood of each place."""
@@ -166,23 +251,43 @@ class Layout:
             else:
                 hists.append(far_out)
             rings: list[rm.Histogram] = []
+            outer: list[rm.Histogram] = []
+            inner_m = c.MODEL_RING_M * RING_INNER_SHARE
             for k, zone in enumerate(zones, start=1):
-                points = zone_points[k - 1]
-                ring = ring_points[k - 1]
-                if where is not None and points:
-                    hists.append(at(points, where))
+                parts = sub_points[k - 1]
+                ring, beyond = ring_points[k - 1], ring_points[n + k - 1]
+                if where is not None and any(parts):
+                    hists += [at(part, where) for part in parts]
                     rings.append(at(ring, where) if ring else hists[0])
-                elif scanner in zone.scanners:
+                    outer.append(at(beyond, where) if beyond else hists[0])
+                    continue
+                r = zone.radius_m
+                far = rm.ring_histogram(r, c.MODEL_FAR_MAX_M)
+                if any(parts):  # a zone on the plan, heard by a scanner off it: near it with its share, or far
+                    share = 1.0 / len(zone.scanners) if scanner in zone.scanners else 0.0
+                    near = rm.mix([(share, rm.disc_histogram(r)), (1.0 - share, far)])
+                    hists += [near] * len(parts)
+                    rings.append(rm.mix([(share, rm.ring_histogram(r, r + inner_m)), (1.0 - share, far)]))
+                    outer.append(
+                        rm.mix([(share, rm.ring_histogram(r + inner_m, r + c.MODEL_RING_M)), (1.0 - share, far)])
+                    )
+                    continue
+                if scanner in zone.scanners:
                     share = 1.0 / len(zone.scanners)
-                    disc = rm.disc_histogram(zone.radius_m)
-                    far = rm.ring_histogram(zone.radius_m, c.MODEL_FAR_MAX_M)
-                    hists.append(rm.mix([(share, disc), (1.0 - share, far)]))
-                    beside = rm.ring_histogram(zone.radius_m, zone.radius_m + c.MODEL_RING_M)
+                    beside = rm.ring_histogram(r, r + inner_m)
                     rings.append(rm.mix([(share, beside), (1.0 - share, far)]))
+                    beyond_h = rm.ring_histogram(r + inner_m, r + c.MODEL_RING_M)
+                    outer.append(rm.mix([(share, beyond_h), (1.0 - share, far)]))
                 else:
-                    hists.append(rm.ring_histogram(zone.radius_m, c.MODEL_FAR_MAX_M))
-                    rings.append(hists[-1])
-            columns = [rm.emission(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings]
+                    rings.append(far)
+                    outer.append(far)
+                inner = r * math.sqrt(SUB_CENTRE_SHARE)
+                for s in zone.scanners:  # sub-places 2i (near scanner i) and 2i + 1 (at the disc's edge there)
+                    if s == scanner:
+                        hists += [rm.disc_histogram(inner), rm.ring_histogram(inner, r)]
+                    else:
+                        hists += [far, far]
+            columns = [rm.emission(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings + outer]
             floor = c.MODEL_LIKELIHOOD_FLOOR
             steps = c.MODEL_EVIDENCE_STEPS
             tables: list[list[tuple[float, ...]]] = [[] for _ in range(steps)]
@@ -193,16 +298,49 @@ class Layout:
                     tables[b].append(tuple(max((v / top) ** weight, floor) for v in values))
             self.tables[scanner] = tables
 
-    def _label(self, regions: Sequence[Sequence[Shape]], x: float, y: float) -> int:
-        """The place of a floor point: its zone (1..n), the surroundings of the nearest zone (n+1..2n), or far (0)."""
-        n = len(regions)
-        best, best_d = 0, math.inf
-        for k, region in enumerate(regions, start=1):
+    @staticmethod
+    def _axis(regions: Sequence[Sequence[Shape]], k: int) -> tuple[float, float]:
+        """The zone's long axis (a rectangle's longer side), else the direction to the nearest other zone."""
+        x0, y0, x1, y1 = _bounds(regions[k])
+        if regions[k][0][0] == "rect" and abs((x1 - x0) - (y1 - y0)) > 1e-6:
+            return (1.0, 0.0) if x1 - x0 > y1 - y0 else (0.0, 1.0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        best, found = math.inf, (1.0, 0.0)
+        for j, other in enumerate(regions):
+            if j != k and other:
+                a0, b0, a1, b1 = _bounds(other)
+                dx, dy = (a0 + a1) / 2 - cx, (b0 + b1) / 2 - cy
+                d = math.hypot(dx, dy)
+                if 0 < d < best:
+                    best, found = d, (dx / d, dy / d)
+        return found
+
+    def _label(
+        self,
+        regions: Sequence[Sequence[Shape]],
+        sub_points: Sequence[Sequence[Sequence[tuple[float, float]]]],
+        x: float,
+        y: float,
+    ) -> int:
+        """The place of a floor point: its zone's nearest sub-place, the surroundings of the nearest zone, or far."""
+        best, best_d = -1, math.inf
+        for k, region in enumerate(regions):
             if not region:
                 continue
             d = _distance(region, x, y)
             if d <= 0.0:
-                return k
+                return self._nearest_sub(k, sub_points[k], x, y)
             if d < best_d:
                 best, best_d = k, d
-        return n + best if best and best_d <= c.MODEL_RING_M else 0
+        if best < 0 or best_d > c.MODEL_RING_M:
+            return 0
+        return self.rings[best] if best_d <= c.MODEL_RING_M * RING_INNER_SHARE else self.outer[best]
+
+    def _nearest_sub(self, k: int, parts: Sequence[Sequence[tuple[float, float]]], x: float, y: float) -> int:
+        best, best_d = self.subs[k][0], math.inf
+        for place, part in zip(self.subs[k], parts, strict=True):
+            for px, py in part:
+                d = (px - x) ** 2 + (py - y) ** 2
+                if d < best_d:
+                    best, best_d = place, d
+        return best

@@ -272,12 +272,15 @@ def test_walking_away_from_a_positioned_zone_exits_on_what_is_heard() -> None:
     assert exited.at - (T0 + 22.0) < 5.0  # crossed the 3 m edge at T0 + 22 s
 
 
-def test_the_places_are_a_zone_its_surroundings_and_far() -> None:
+def test_the_places_are_a_zones_parts_its_surroundings_and_far() -> None:
     est = ZoneEstimator(SPOTS.zones, SPOTS.presence, SPOTS.scanners)
-    touches = est._layout.touches
-    assert 3 in touches[1]  # each zone touches its own surroundings
-    assert 4 in touches[2]
-    assert 2 not in touches[1]  # the two zones are 14 m apart: no walk from one straight into the other
+    layout = est._layout
+    touches, (a_subs, b_subs) = layout.touches, layout.subs
+    assert len(a_subs) > 1  # a zone is split into sub-places (its centre, its edge by side)
+    assert any(layout.rings[0] in touches[k] for k in a_subs)  # each zone touches its own surroundings
+    assert any(layout.rings[1] in touches[k] for k in b_subs)
+    assert layout.outer[0] in touches[layout.rings[0]]  # ... which are a step away, then further
+    assert not any(k in touches[j] for j in a_subs for k in b_subs)  # 14 m apart: no walk straight between
     est.observe(Sighting("s-1", "eddystone-eid", "gw-a", -60, -59.0, T0))
     posterior = est.posterior("s-1")
     assert set(posterior) == {None, "a", "b"}
