@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge import constants as c
+from edge.advert_rate import PAUSE_MAX_S, AdvertRate
 from edge.config import from_mapping
 from edge.presence import PresenceEvent, Sighting
 from edge.presence_model import ZoneEstimator
@@ -141,14 +142,16 @@ def test_self_calibration_recovers_a_hot_scanner() -> None:
         assert abs(offsets[f"gw-{i}"]) < 1.5
 
 
-def test_positions_tile_an_aisle() -> None:
-    """Three zones tiling an aisle, a scanner in each; a shopper walking down it visits each in turn."""
+@pytest.mark.parametrize("positioned", [True, False])
+def test_positions_tile_an_aisle(positioned: bool) -> None:
+    """Three zones tiling an aisle, a scanner in each; a shopper walking down it visits each in turn -- also
+    when the zones' areas are given but not where their scanners are (each zone's scanner is then "near")."""
     config = from_mapping(
         {
             "zones": [
                 {"id": f"z{i}", "scanners": [f"gw-{i}"], "area_m": [6.0 * i, 0.0, 6.0 * i + 6.0, 3.0]} for i in range(3)
             ],
-            "scanners": [{"id": f"gw-{i}", "x_m": 6.0 * i + 3.0, "y_m": 1.5} for i in range(3)],
+            "scanners": [{"id": f"gw-{i}", "x_m": 6.0 * i + 3.0, "y_m": 1.5} for i in range(3)] if positioned else [],
         }
     )
     est = ZoneEstimator(config.zones, config.presence, config.scanners)
@@ -322,3 +325,34 @@ def test_nothing_about_an_unrostered_device_through_the_pipeline(samples: list[t
         asyncio.run(app.run(config, source, sinks=[out.append], fast=True, state_dir=Path(state)))
     tokens = {getattr(e, "data", {}).get("token") for e in out} - {None}
     assert tokens <= {"s-card"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_standing_at_a_zones_edge_holds_the_zone(seed: int) -> None:
+    """Two minutes 2.5 m from gw-a (inside zone a's 3 m, at its edge) with 5 dB of shadowing at 2 Hz: the
+    zone's edge is a place of its own, so the quiet adverts keep the shopper in a -- entered once, never
+    left while heard."""
+    rng = random.Random(seed)
+    est = ZoneEstimator(SPOTS.zones, SPOTS.presence, SPOTS.scanners)
+    trace = []
+    for step in range(2 * 120):
+        at = T0 + step / 2
+        for scanner, sx in (("gw-a", 0.0), ("gw-b", 20.0)):
+            d = math.hypot(2.5 - sx, 0.8)
+            if rng.random() > 0.2:
+                trace.append((at, scanner, round(-59 - 22 * math.log10(d) + rng.gauss(0.0, 5.0))))
+    events = [e for e in run(est, trace) if e.kind != "dwell"]
+    assert kinds(events) == [("entered", "a")]
+    assert events[0].at - T0 < 5.0
+
+
+def test_a_silence_longer_than_a_pause_grows_unlikely_again() -> None:
+    """The floor of the silence likelihood covers a phone's pause (up to PAUSE_MAX_S); beyond it a shopper
+    still in the zone and unheard grows less likely again, so a stopped phone is let go."""
+    rate = AdvertRate(T0)
+    for step in range(1, 40):
+        rate.heard(T0 + step * 0.1)
+    last = T0 + 3.9
+    assert rate.silence_likelihood(last + 0.05) == 1.0
+    assert rate.silence_likelihood(last + PAUSE_MAX_S) == pytest.approx(c.MODEL_SILENCE_FLOOR)
+    assert rate.silence_likelihood(last + 2 * PAUSE_MAX_S) < c.MODEL_SILENCE_FLOOR / 2
