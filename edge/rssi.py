@@ -11,12 +11,16 @@ here"), never mistaken for a weak signal.
 
 from __future__ import annotations
 
-from collections import deque
-from itertools import islice
+from bisect import bisect_right
 
 from edge import constants as c
 
 __all__ = ["RssiWindow", "distance_m", "trimmed_mean"]
+
+_COMPACT_AT = 32
+"""Dropped samples an :class:`RssiWindow` lets pile up before it deletes them from its lists: one
+slice deletion per 32 samples instead of a deque pop per sample (32 floats of a window of at most
+``RSSI_WINDOW_MAX_SAMPLES`` are a few hundred bytes)."""
 
 
 def trimmed_mean(values: list[float], trim_fraction: float, *, robust: bool = False) -> float:
@@ -44,9 +48,28 @@ class RssiWindow:
 
     Times are trace or wall-clock seconds; samples older than ``window_s`` are dropped, and at most
     ``max_samples`` are kept, so a phone advertising at 20 Hz costs no more than one at 8 Hz.
+
+    Cheap per sample (the presence engine adds one and reads one or two levels per rostered
+    advert): the samples sit in two plain lists behind a start index (aged or surplus samples move
+    the index; the lists are compacted now and then), a span's first sample is found by bisection
+    while the times only grow (as they do from one scanner; a linear scan otherwise, with the
+    same answer as before), and the last level read is kept until the next sample (a zone of
+    several scanners reads its unchanged windows again). Nothing is computed on :meth:`add`; a
+    level is the same trimmed mean of the same samples, summed in the same order, as
+    :func:`trimmed_mean` gives: identical floats, not merely close ones.
     """
 
-    __slots__ = ("_ats", "_max_samples", "_rssis", "_trim", "window_s")
+    __slots__ = (
+        "_ats",
+        "_head",
+        "_max_samples",
+        "_memo",
+        "_memo_key",
+        "_monotonic",
+        "_rssis",
+        "_trim",
+        "window_s",
+    )
 
     def __init__(
         self,
@@ -64,32 +87,59 @@ class RssiWindow:
         self.window_s = window_s
         self._max_samples = max_samples
         self._trim = trim_fraction
-        self._ats: deque[float] = deque()
-        self._rssis: deque[float] = deque()
+        self._ats: list[float] = []
+        self._rssis: list[float] = []
+        self._head = 0  # index of the oldest sample kept; those before it are gone
+        self._monotonic = True  # times never went back since the window was last empty
+        self._memo_key = -1  # (first sample's index) * 2 + robust of the last level read; -1: none
+        self._memo: tuple[float, int] = (0.0, 0)
 
     def __len__(self) -> int:
-        return len(self._ats)
+        return len(self._ats) - self._head
 
     @property
     def last_at(self) -> float | None:
         """When the newest sample was taken, or ``None`` when the window is empty."""
-        return self._ats[-1] if self._ats else None
+        return self._ats[-1] if len(self._ats) > self._head else None
 
     def _age(self, now: float) -> None:
-        horizon = now - self.window_s
         ats = self._ats
-        while ats and ats[0] <= horizon:
-            ats.popleft()
-            self._rssis.popleft()
+        head = self._head
+        horizon = now - self.window_s
+        if head == len(ats) or ats[head] > horizon:
+            return  # nothing to drop: the usual case
+        if self._monotonic:
+            head = bisect_right(ats, horizon, head)
+        else:  # drop from the oldest on, up to the first younger sample (as a deque's popleft would)
+            end = len(ats)
+            while head < end and ats[head] <= horizon:
+                head += 1
+        self._head = head
+        if head >= _COMPACT_AT or head == len(ats):
+            self._compact()
+
+    def _compact(self) -> None:
+        head = self._head
+        del self._ats[:head]
+        del self._rssis[:head]
+        self._head = 0
+        self._memo_key = -1  # indices moved
+        if not self._ats:
+            self._monotonic = True
 
     def add(self, at: float, rssi: float) -> None:
         """Add one sample taken at ``at``."""
         self._age(at)
-        self._ats.append(at)
+        ats = self._ats
+        if ats and len(ats) > self._head and at < ats[-1]:
+            self._monotonic = False
+        ats.append(at)
         self._rssis.append(rssi)
-        if len(self._ats) > self._max_samples:
-            self._ats.popleft()
-            self._rssis.popleft()
+        self._memo_key = -1
+        if len(ats) - self._head > self._max_samples:
+            self._head += 1
+            if self._head >= _COMPACT_AT:
+                self._compact()
 
     def value(
         self,
@@ -121,21 +171,40 @@ class RssiWindow:
         """:meth:`value` and the number of samples it averaged (0 with ``None``)."""
         self._age(now)
         ats = self._ats
-        n = len(ats)
+        head = self._head
+        end = len(ats)
+        n = end - head
         if n == 0 or n < min_samples:
             return None, 0
-        first = 0
+        first = head
         if span_s is not None and span_s < self.window_s:
             horizon = now - span_s
-            first = n
-            while first > 0 and ats[first - 1] > horizon:
-                first -= 1
-            first = min(first, max(0, n - at_least))
-        used = n - first
+            if self._monotonic:
+                first = bisect_right(ats, horizon, head)
+            else:  # the newest run of samples younger than the horizon
+                first = end
+                while first > head and ats[first - 1] > horizon:
+                    first -= 1
+            if first > end - at_least:
+                first = max(head, end - at_least)
+        used = end - first
         if used == 0 or used < min_samples:
             return None, 0
-        values = list(self._rssis) if first == 0 else list(islice(self._rssis, first, n))
-        return trimmed_mean(values, self._trim, robust=robust), used
+        key = first * 2 + robust
+        if key == self._memo_key:
+            return self._memo
+        ordered = sorted(self._rssis[first:])
+        cut = int(used * self._trim)
+        if robust and used >= 3 and cut < 1:
+            cut = 1
+        if cut * 2 >= used:
+            cut = (used - 1) // 2
+        if cut:
+            ordered = ordered[cut : used - cut]
+        found = (sum(ordered) / len(ordered), used)
+        self._memo_key = key
+        self._memo = found
+        return found
 
 
 def distance_m(rssi: float, measured_power_1m_dbm: float, path_loss_exponent: float) -> float:
