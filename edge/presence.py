@@ -45,6 +45,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
+
 from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
 from edge.rssi import RssiWindow, distance_m
@@ -52,9 +54,13 @@ from edge.rssi import RssiWindow, distance_m
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
 
 
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """One advertisement resolved to an opted-in shopper, as heard by one scanner."""
+class Sighting(msgspec.Struct, frozen=True, gc=False):
+    """One advertisement resolved to an opted-in shopper, as heard by one scanner.
+
+    A frozen msgspec Struct rather than a frozen dataclass: one is built per rostered advert, and a
+    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 15 times
+    the cost here). ``gc=False``: its fields are strings and numbers, which cannot form a cycle.
+    """
 
     token: str
     via: str
@@ -221,7 +227,7 @@ class PresenceEngine:
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
-                value = window.value(now, span_s, min_samples=min_samples, at_least=at_least, robust=robust)
+                value = window.level(now, span_s, min_samples=min_samples, at_least=at_least, robust=robust)[0]
                 if value is not None and (best is None or value > best):
                     best = value
         return best
@@ -308,7 +314,7 @@ class PresenceEngine:
         """Does a scanner of another zone hear the shopper within ENTER_LEAD_DB of this zone's level?"""
         for scanner, window in track.windows.items():
             if scanner not in zone.scanners:
-                other = window.value(at, self._fast_s)
+                other = window.level(at, self._fast_s)[0]
                 if other is not None and other > fast - c.ENTER_LEAD_DB:
                     return True
         return False
