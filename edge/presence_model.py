@@ -60,6 +60,9 @@ _NEGLIGIBLE = 1e-6
 """A place holding less than this share of the probability keeps it through a prediction (it would send on less than
 one millionth): most of a shopper's places are this unlikely, and the prediction only walks the rest."""
 
+AISLE_RATE_HZ = 1.0 / 20.0
+"""Rate of walking between places in no zone (far, a zone's surroundings a step away and further)."""
+
 SUB_MOVE_RATE_HZ = 0.5
 """Rate of moving from one sub-place of a zone to another (a step along the shelf, out to its edge): a
 shopper's spot within a zone changes within seconds, but crossing the zone takes a few of these steps, so
@@ -125,7 +128,7 @@ class ZoneEstimator:
             for j in touching:
                 there = zone_of[j]
                 if i == 0:
-                    rate = walk / len(touching)
+                    rate = AISLE_RATE_HZ / len(touching)
                 elif here and there == here:  # moving within a zone
                     rate = SUB_MOVE_RATE_HZ / per_zone[there]
                 elif here and there == 0:  # out of a zone
@@ -135,7 +138,7 @@ class ZoneEstimator:
                 elif there:  # from beside a zone into it
                     rate = c.MODEL_ZONE_ENTER_RATE_HZ / per_zone[there]
                 else:
-                    rate = walk
+                    rate = AISLE_RATE_HZ
                 found.append((j, rate))
             moves.append(tuple(found))
         self._walk = walk
