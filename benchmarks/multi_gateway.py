@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import itertools
 import json
 import math
 import os
@@ -43,7 +42,7 @@ from benchmarks.common import report
 from benchmarks.presence_accuracy import _pct, _visits
 from edge.sim.multi import MultiStore, Walk, gateway_id
 from edge.sim.sweep.judge import Score as SweepScore
-from edge.sim.sweep.judge import Visit, agreement, match, settle
+from edge.sim.sweep.judge import Visit, agreement, counted_stretches, match, settle
 from tests.mosquitto import Collector, Mosquitto
 from tests.multi_gateway_store import ProcessStore
 from tests.test_multi_gateway import check_one_owner, presence_stream
@@ -264,18 +263,10 @@ def misplaced(
     (in the store, not yet placed), ``left`` (gone, still placed: the exit timer), ``gap`` (between
     two zones, still placed in one), ``behind`` (placed in a zone the shopper was in before),
     ``other``."""
-    marks = {inside[0], end, *inside}
-    for _, a, b in (*truth, *transits, *seen):
-        marks.update((a, b))
-    points = sorted(m for m in marks if inside[0] <= m <= end)
-    for a, b in itertools.pairwise(points):
+    for a, b, real, placed in counted_stretches(truth, transits, seen, inside, inside[0], end):
+        if real == placed:
+            continue
         mid = (a + b) / 2
-        if any(t0 <= mid < t1 for _, t0, t1 in transits):
-            continue
-        real = next((z for z, t0, t1 in truth if t0 <= mid < t1), None)
-        placed = next((z for z, t0, t1 in seen if t0 <= mid < t1), None)
-        if real == placed or not (inside[0] <= mid < inside[1] or placed is not None):
-            continue
         if mid >= inside[1]:
             cause = "left"
         elif placed is None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +132,17 @@ def agreement(
     start: float, end: float,
 ) -> None:  # fmt: skip
     """Right-zone seconds: counted while in the building or placed in a zone, except during a transit."""
+    for a, b, real, placed in counted_stretches(truth, transits, seen, inside, start, end):
+        score.counted_s += b - a
+        score.right_s += (b - a) * (real == placed)
+
+
+def counted_stretches(
+    truth: list[Visit], transits: list[Visit], seen: list[Visit], inside: tuple[float, float],
+    start: float, end: float,
+) -> Iterator[tuple[float, float, str | None, str | None]]:  # fmt: skip
+    """The stretches right-zone time counts (in the building or placed in a zone, not during a
+    transit), between consecutive visit boundaries: (from, to, true zone, placed zone)."""
     marks = {start, end, *inside}
     for _, a, b in (*truth, *transits, *seen):
         marks.update((a, b))
@@ -142,8 +154,7 @@ def agreement(
         real = next((z for z, t0, t1 in truth if t0 <= mid < t1), None)
         placed = next((z for z, t0, t1 in seen if t0 <= mid < t1), None)
         if inside[0] <= mid < inside[1] or placed is not None:
-            score.counted_s += b - a
-            score.right_s += (b - a) * (real == placed)
+            yield a, b, real, placed
 
 
 def cell_goals(oracle: dict[str, Any] | None) -> dict[str, float]:
