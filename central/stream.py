@@ -68,40 +68,78 @@ def withdraw_config(limits: StreamLimits) -> StreamConfig:
     )
 
 
+_ANSWER_ERRORS = (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, nats.js.errors.ServerError)
+"""What a cluster answers (or fails to) while it elects a leader: asked again until the deadline."""
+
+DOWNLINK_BUCKET_DESCRIPTION = "retained downlink snapshots: {store}.roster|offers|rules, {store}.{gateway}.config"
+
+LEADER_POLL_S = 0.1
+"""How often a freshly created stream is asked whether it has a leader yet (elections take ~0.1-2 s)."""
+
+
 async def _ensure(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream if it is missing; an existing one is left as its operator set it. A stream
-    without a leader (an election after a node loss) is asked again until ENSURE_TIMEOUT_S."""
+    """Create the stream if it is missing; an existing one is left as its operator set it. Returns
+    once the stream has a leader: before that nobody answers a publish to it ("no responders"),
+    which a caller publishing at once (a fresh cluster, an election after a node loss) would hit.
+    Asked again until ENSURE_TIMEOUT_S."""
     assert config.name is not None
     deadline = time.monotonic() + ENSURE_TIMEOUT_S
     while True:
         try:
-            await js.stream_info(config.name)
-        except nats.js.errors.NotFoundError:
-            with contextlib.suppress(nats.js.errors.BadRequestError):  # another service created it in between
-                await js.add_stream(config)
-            return
-        except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError, nats.js.errors.ServerError) as err:
+            try:
+                await js.stream_info(config.name)
+            except nats.js.errors.NotFoundError:
+                with contextlib.suppress(nats.js.errors.BadRequestError):  # another service created it in between
+                    await js.add_stream(config)
+            break
+        except _ANSWER_ERRORS as err:  # also a create that timed out (a cluster still electing its meta leader)
             if time.monotonic() > deadline:
                 raise CentralError(f"JetStream did not answer about stream {config.name}: {err}") from None
             await asyncio.sleep(0.5)
-        else:
-            return
+    await _has_leader(js, config.name, deadline)
+
+
+async def _has_leader(js: JetStreamContext, name: str, deadline: float) -> None:
+    """Wait (bounded by ``deadline``) until the stream ``name`` reports a leader (a single server,
+    without a cluster, always has one)."""
+    while True:
+        why = "no leader yet"
+        try:
+            info = await js.stream_info(name)
+            if info.cluster is None or info.cluster.leader:
+                return
+        except (*_ANSWER_ERRORS, nats.js.errors.NotFoundError) as err:
+            why = str(err) or type(err).__name__
+        if time.monotonic() > deadline:
+            raise CentralError(f"stream {name} has no leader after {ENSURE_TIMEOUT_S:.0f} s: {why}")
+        await asyncio.sleep(LEADER_POLL_S)
 
 
 async def ensure(js: JetStreamContext, limits: StreamLimits | None = None) -> KeyValue:
-    """Create (if missing) the events and withdrawal streams and the downlink bucket; the bucket."""
+    """Create (if missing) the events and withdrawal streams and the downlink bucket, each with a
+    leader on return; the bucket."""
     limits = limits or StreamLimits()
     await _ensure(js, events_config(limits))
     await _ensure(js, withdraw_config(limits))
-    try:
-        return await js.key_value(c.DOWNLINK_BUCKET)
-    except nats.js.errors.BucketNotFoundError:
-        return await js.create_key_value(
-            KeyValueConfig(
-                bucket=c.DOWNLINK_BUCKET,
-                description="retained downlink snapshots: {store}.roster|offers|rules, {store}.{gateway}.config",
-                history=c.DOWNLINK_HISTORY,
-                replicas=limits.replicas,
-                storage=StorageType.FILE,
-            )
-        )
+    deadline = time.monotonic() + ENSURE_TIMEOUT_S
+    while True:
+        try:
+            try:
+                kv = await js.key_value(c.DOWNLINK_BUCKET)
+            except nats.js.errors.BucketNotFoundError:
+                kv = await js.create_key_value(
+                    KeyValueConfig(
+                        bucket=c.DOWNLINK_BUCKET,
+                        description=DOWNLINK_BUCKET_DESCRIPTION,
+                        history=c.DOWNLINK_HISTORY,
+                        replicas=limits.replicas,
+                        storage=StorageType.FILE,
+                    )
+                )
+            break
+        except _ANSWER_ERRORS as err:
+            if time.monotonic() > deadline:
+                raise CentralError(f"JetStream did not answer about bucket {c.DOWNLINK_BUCKET}: {err}") from None
+            await asyncio.sleep(0.5)
+    await _has_leader(js, f"KV_{c.DOWNLINK_BUCKET}", deadline)
+    return kv

@@ -37,8 +37,12 @@ async def test_snapshots_retained_and_withdrawals_within_2_s(tmp_path: Path) -> 
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
         nc = await nats.connect(servers=cluster.urls)
         js = nc.jetstream()
-        kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
-        await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+        try:
+            kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
+            await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+        except BaseException:
+            await nc.close()  # no socket left open for a later test's unraisable-warning check
+            raise
         downlink = Downlink(broker.url, cluster.urls, name="t")
         stop = asyncio.Event()
         task = asyncio.create_task(downlink.run(stop))
@@ -96,8 +100,12 @@ async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_with
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
         nc = await nats.connect(servers=cluster.urls, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
         js = nc.jetstream()
-        kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
-        await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+        try:
+            kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
+            await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+        except BaseException:
+            await nc.close()  # no socket left open for a later test's unraisable-warning check
+            raise
         downlink = Downlink(broker.url, cluster.urls, name="t")
         stop = asyncio.Event()
         task = asyncio.create_task(downlink.run(stop))
