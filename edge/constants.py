@@ -439,6 +439,11 @@ WATCHDOG_PING_FRACTION = 0.25
 """Ping the systemd watchdog every WatchdogSec × this: systemd recommends at most half; a quarter
 leaves room for one late ping on a loaded Pi without a spurious restart."""
 
+WATCHDOG_STALL_MIN_S = 1.0
+"""The pings are withheld only once the pipeline's loop has not turned for max(ping period, this):
+an idle loop turns once per presence tick (0.25 s), so with a short WatchdogSec (under 1 s) one
+period without a turn is normal, not a wedge; four ticks without one is."""
+
 METRICS_SNAPSHOT_TIMEOUT_S = 2.0
 """Bound on a scrape waiting for the event loop's snapshot: a loop that busy is itself the news
 (the watchdog will say so); the scrape answers with the hook metrics only."""

@@ -4,6 +4,7 @@ a shutdown within 5 s with the outbox intact. The same run serves the Prometheus
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,8 +14,15 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import cast
 
+import pytest
+
+from edge.constants import WATCHDOG_STALL_MIN_S
 from edge.ops.notify import Notifier, watchdog_interval_s
+from edge.ops.overrides import OverrideStore
+from edge.ops.service import Systemd
+from edge.tasks import cancel_and_wait
 from tests.helpers import START, ble_line, card_advert, roster_bytes, write_trace
 from tests.mosquitto import free_port
 
@@ -164,3 +172,31 @@ def test_systemd_credentials_replace_the_key_file_of_the_same_name(tmp_path: Pat
     assert changed.mqtt.key_file == str(tmp_path / "device.key")
     assert changed.mqtt.cert_file == "/etc/edge/device.crt"  # no credential of that name: unchanged
     assert with_credentials(config, {}) is config
+
+
+async def test_the_watchdog_tolerates_a_quiet_tick_but_not_a_wedged_loop(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """WatchdogSec 0.4 s pings every 0.1 s; an idle loop turns only per 0.25 s tick, so a period
+    without a turn is normal. A loop that has not turned for WATCHDOG_STALL_MIN_S is wedged: the
+    pings stop (systemd restarts the service), with one error line."""
+    with _bind(tmp_path / "notify") as sock:
+        notifier = Notifier(str(tmp_path / "notify"))
+        service = Systemd(
+            notifier,
+            cast(OverrideStore, None),  # the watchdog does not use it
+            turning=asyncio.Event(),
+            beats=lambda: 7,  # the loop never turns again
+            connected=None,
+            watchdog_s=0.4,
+        )
+        watchdog = asyncio.create_task(service._watchdog(0.4))
+        try:
+            await asyncio.sleep(WATCHDOG_STALL_MIN_S + 1.0)
+        finally:
+            await cancel_and_wait(watchdog)
+            notifier.close()
+        pings = [m for m in _messages(sock, time.monotonic() + 0.3) if m == "WATCHDOG=1"]
+    # pinged while the stall was shorter than 1 s (10 periods of 0.1 s at most), then withheld
+    assert 2 <= len(pings) <= WATCHDOG_STALL_MIN_S / 0.1 + 1
+    assert sum("withholding the watchdog ping" in r.message for r in caplog.records) == 1

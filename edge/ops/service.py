@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -128,14 +129,18 @@ class Systemd:
 
     async def _watchdog(self, interval_s: float) -> None:
         period = interval_s * c.WATCHDOG_PING_FRACTION
+        stall_s = max(period, c.WATCHDOG_STALL_MIN_S)
         last = -1
+        moved_at = time.monotonic()
         stalled = False
         while True:
             await asyncio.sleep(period)
-            beats = self.beats()
+            beats, now = self.beats(), time.monotonic()
             if beats != last:
+                last, moved_at = beats, now
+            if now - moved_at < stall_s:
                 self.notifier.watchdog()
-                last, stalled = beats, False
+                stalled = False
             elif not stalled:
                 stalled = True
-                log.error("the main loop made no progress for %.1f s: withholding the watchdog ping", period)
+                log.error("the main loop made no progress for %.1f s: withholding the watchdog ping", now - moved_at)
