@@ -47,6 +47,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script (edge bench): the checkout's packages
+
 from benchmarks.common import report
 from edge.errors import TraceError
 from edge.trace import TraceReader, header_line, item_line

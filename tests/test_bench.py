@@ -197,3 +197,19 @@ def test_a_missing_peer_is_skipped_saying_to_run_make_bench(tmp_path: Path, monk
     assert "`make bench`" in INSTALL_HINT
     document = to_json([outcome], quick=True, machine="m")
     assert document["all_ran"] is True
+
+
+def test_every_benchmark_script_finds_the_checkouts_packages_when_run_as_a_script() -> None:
+    """`edge bench` runs `python benchmarks/X.py` (sys.path[0] is benchmarks/): a script importing
+    `benchmarks.*` or `tests.*` must put the checkout on sys.path first (hostile.py once did not,
+    and its row was lost to a ModuleNotFoundError)."""
+    insert = "sys.path.insert(0, str(Path(__file__).resolve().parent.parent))"
+    for script in sorted(find_benchmarks().glob("*.py")):
+        lines = script.read_text().splitlines()
+        own = ("from benchmarks", "from tests", "import tests")
+        imports = [i for i, line in enumerate(lines) if line.startswith(own)]
+        if not imports:
+            continue
+        at = next((i for i, line in enumerate(lines) if line.strip().startswith(insert)), None)
+        assert at is not None, f"{script.name}: imports the checkout's packages without `{insert}`"
+        assert at < imports[0], f"{script.name}: `{insert}` must come before its first such import"
