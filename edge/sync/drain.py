@@ -75,9 +75,16 @@ class Drain:
         self.wake.set()
 
     async def commit_acks(self) -> None:
+        """Mark the PUBACKed rows sent. A commit interrupted (the gateway stopping while it runs)
+        keeps its rows for the next one — the shutdown's last — rather than dropping them: marking
+        is idempotent, and a row left unmarked would go out again after the restart."""
         if self._acks:
             acks, self._acks = self._acks, []
-            await self.outbox.mark_sent(acks)
+            try:
+                await self.outbox.mark_sent(acks)
+            except BaseException:
+                self._acks[:0] = acks
+                raise
 
     def _drop_purged(self) -> None:
         if self.outbox.purges != self._purges:
