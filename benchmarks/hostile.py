@@ -253,10 +253,7 @@ def flood_and_burst(tmp: Path, bad: int, burst: int) -> dict[str, Any]:
             client.disconnect()
             cdp.close()
         out["exit_code"] = code
-        log = (tmp / "gw" / "edge.log").read_text(errors="replace")
-        out["traceback_in_log"] = "Traceback" in log
-        out["secret_in_log"] = SECRET in log
-        out["log_lines"] = log.count("\n")
+        out.update(_log_checks(tmp / "gw" / "edge.log"))
         return out
 
 
@@ -564,11 +561,18 @@ def soak(
         tally.close()
         broker.stop()
     result["soak_exit_code"] = code
-    log = (tmp / "soak-gw" / "edge.log").read_text(errors="replace")
-    result["soak_traceback_in_log"] = "Traceback" in log
-    result["soak_secret_in_log"] = SECRET in log
-    result["soak_log_lines"] = log.count("\n")
+    result.update(_log_checks(tmp / "soak-gw" / "edge.log", prefix="soak_"))
     return result
+
+
+def _log_checks(path: Path, prefix: str = "") -> dict[str, Any]:
+    """What the gateway's log must not hold (a traceback, a payload's secret value), and its length."""
+    log = path.read_text(errors="replace")
+    return {
+        f"{prefix}traceback_in_log": "Traceback" in log,
+        f"{prefix}secret_in_log": SECRET in log,
+        f"{prefix}log_lines": log.count("\n"),
+    }
 
 
 def main() -> None:

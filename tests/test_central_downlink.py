@@ -16,6 +16,9 @@ from typing import Any
 import nats
 import nats.errors
 import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 
 from central import constants as c
 from central.cluster import NatsCluster
@@ -33,20 +36,28 @@ def test_subject_names() -> None:
     assert withdraw_subject("s1") == "cdp.v1.s1.consent.withdraw"
 
 
+async def _started(
+    nc: NatsClient, cluster: NatsCluster, broker: Mosquitto
+) -> tuple[JetStreamContext, KeyValue, asyncio.Event, asyncio.Task[None], Collector]:
+    """The layout with roster v1 in the bucket, the downlink service running, a store-side collector.
+    A failed set-up closes the NATS connection (no socket left for a later test's warning check)."""
+    js = nc.jetstream()
+    try:
+        kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
+        await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+    except BaseException:
+        await nc.close()
+        raise
+    stop = asyncio.Event()
+    task = asyncio.create_task(Downlink(broker.url, cluster.urls, name="t").run(stop))
+    collector = await asyncio.to_thread(Collector, broker, ("cdp/#",))
+    return js, kv, stop, task, collector
+
+
 async def test_snapshots_retained_and_withdrawals_within_2_s(tmp_path: Path) -> None:
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
         nc = await nats.connect(servers=cluster.urls)
-        js = nc.jetstream()
-        try:
-            kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
-            await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
-        except BaseException:
-            await nc.close()  # no socket left open for a later test's unraisable-warning check
-            raise
-        downlink = Downlink(broker.url, cluster.urls, name="t")
-        stop = asyncio.Event()
-        task = asyncio.create_task(downlink.run(stop))
-        collector = await asyncio.to_thread(Collector, broker, ("cdp/#",))
+        js, kv, stop, task, collector = await _started(nc, cluster, broker)
         try:
             await collector.until(lambda ms: any(m.topic == "cdp/v1/s1/roster" for m in ms), 10)
             await kv.put(snapshot_key("s1", "offers"), b'{"offers": []}')
@@ -99,17 +110,7 @@ async def _until_ok(what: Callable[[], Awaitable[Any]], within_s: float) -> Any:
 async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_withdrawal(tmp_path: Path) -> None:
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
         nc = await nats.connect(servers=cluster.urls, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
-        js = nc.jetstream()
-        try:
-            kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
-            await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
-        except BaseException:
-            await nc.close()  # no socket left open for a later test's unraisable-warning check
-            raise
-        downlink = Downlink(broker.url, cluster.urls, name="t")
-        stop = asyncio.Event()
-        task = asyncio.create_task(downlink.run(stop))
-        collector = await asyncio.to_thread(Collector, broker, ("cdp/#",))
+        js, kv, stop, task, collector = await _started(nc, cluster, broker)
         try:
             await collector.until(lambda ms: any(m.payload == b'{"version": 1}' for m in ms), 10)
             await _until_ok(lambda: js.publish(withdraw_subject("s1"), b'{"token": "warm-up"}'), 10)
