@@ -31,12 +31,12 @@ $(VENV)/.installed-demo: requirements/runtime.txt pyproject.toml | $(BIN)/python
 	@touch $@
 
 # edge bench: the bench extra (the peer parsers, the vision extra, scikit-image, matplotlib) and
-# Debian's mosquitto as the drain benchmark's broker. A failed apt step does not stop the bench:
+# Debian's mosquitto as the drain benchmark's broker and the screen's DejaVu font. A failed apt step does not stop the bench:
 # it then says the MQTT row is skipped and why.
 $(VENV)/.installed-bench: requirements/bench.txt pyproject.toml .ci/system-packages | $(BIN)/python
 	$(PIP_LOCKED) -r requirements/bench.txt
 	$(PIP_SELF)
-	bash .ci/system-packages bench || echo "could not install mosquitto: edge bench will skip its MQTT row"
+	bash .ci/system-packages bench || echo "could not install mosquitto or the DejaVu font: edge bench will skip its MQTT row and render with pygame's font"
 	@touch $@ $(VENV)/.installed-demo
 
 # The tests: the dev extra (bench + test tools + ruff, mypy, import-linter) and the Debian packages.
