@@ -214,3 +214,53 @@ async def test_a_gateway_restart_between_the_impression_and_the_check_in(tmp_pat
         await gateway.ports.deliver(Downlink(now + 2, gateway.core.topics.withdraw, payload), None)
         await wait_for(lambda: not rows(tmp_path / STATE_FILE, "token = ?", token), 1.0, "the token's codes purged")
         assert time.monotonic() - began < 1.0
+
+
+async def test_a_shopper_the_roster_dropped_while_the_box_was_down_leaves_no_rows(tmp_path: Path) -> None:
+    """A withdrawal that reached the CDP while the gateway was off: the roster the gateway starts with no
+    longer lists the shopper, so the screen's caps, holdout and code rows of that token go at start."""
+    store = SimulatedStore(seed=7)
+    config, signage_config = store.config, screen()
+    codes: dict[str, str] = {}
+    source = ItemsSource(store.items(), start=store.start, speed=10.0)
+    gateway = app.Gateway(config, source, state_dir=tmp_path, signage=signage_config)
+    async with gateway:
+        signage = gateway.signage
+        assert signage is not None
+
+        def on_presented(entry: OnScreen, _mono: float) -> None:
+            if entry.token is not None and entry.code is not None:
+                codes.setdefault(entry.token, entry.code)
+
+        signage.on_presented.append(on_presented)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(gateway.run(stop=stop))
+        await wait_for(lambda: bool(codes), 40, "a personalised offer with a code on screen")
+        stop.set()
+        await runner
+    token = next(iter(codes))
+    db = tmp_path / STATE_FILE
+    assert rows(db, "token = ?", token), "the code is kept across a restart"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM signage_plays WHERE token = ?", (token,)).fetchone()[0] > 0
+    others = {r[1] for r in rows(db, "token IS NOT NULL AND token != ?", token)}
+
+    # meanwhile the CDP issued a roster without the shopper; the box starts with it
+    roster = json.loads(store.roster_payload(store.start + 100, version=1_000))
+    roster["shoppers"] = [s for s in roster["shoppers"] if s["token"] != token]
+    roster_file = tmp_path / "roster.json"
+    roster_file.write_text(json.dumps(roster))
+    restarted = msgspec.structs.replace(
+        config, gateway=msgspec.structs.replace(config.gateway, roster_file=str(roster_file))
+    )
+    gateway = app.Gateway(
+        restarted, ItemsSource(iter(()), start=store.start + 120, speed=1.0), state_dir=tmp_path, signage=signage_config
+    )
+    async with gateway:
+        assert gateway.core.roster is not None
+        assert gateway.core.roster.version == 1_000
+        await wait_for(lambda: not rows(db, "token = ?", token), 5, "the dropped shopper's codes purged at start")
+    with sqlite3.connect(db) as conn:
+        for table in ("signage_plays", "signage_holdout"):
+            assert conn.execute(f"SELECT count(*) FROM {table} WHERE token = ?", (token,)).fetchone()[0] == 0, table
+    assert {r[1] for r in rows(db, "token IS NOT NULL")} == others, "everyone else's codes stay"

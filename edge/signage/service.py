@@ -151,6 +151,11 @@ class Signage:
         ]
         try:
             async with open_signage_state(self.ports.state_dir) as state:
+                roster = self.ports.view.roster
+                if roster is not None and not roster.expired(self.now()):
+                    gone = await state.forget_unlisted(lambda token: roster.get(token) is not None)
+                    if gone:
+                        log.info("purged the screen's rows of %d shoppers the roster no longer lists", len(gone))
                 self.decider.ledger = await state.ledger(self.now())
                 self.measure.restore(await state.shown_codes(self.now()))
                 self.state = state

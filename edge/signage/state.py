@@ -79,6 +79,24 @@ class SignageState:
             await self.caps.forget(token)
             await self.codes.forget(token)
 
+    async def forget_unlisted(self, listed: Callable[[str], bool]) -> list[str]:
+        """At start: purge every row of a token the roster in force does not list (a withdrawal that
+        arrived while the gateway was down, or a roster that dropped the shopper meanwhile). Codes
+        shown to nobody (``token`` NULL) stay. Returns the tokens purged."""
+        async with self.lock:
+            with failing_as(CapStoreError, "list the tokens kept", self.where):
+                sql = (
+                    "SELECT token FROM signage_plays UNION SELECT token FROM signage_holdout"
+                    " UNION SELECT token FROM signage_codes WHERE token IS NOT NULL"
+                )
+                async with self.db.execute(sql) as cursor:
+                    tokens = sorted(str(r[0]) for r in await cursor.fetchall())
+            gone = [t for t in tokens if not listed(t)]
+            for token in gone:
+                await self.caps.forget(token)
+                await self.codes.forget(token)
+        return gone
+
     async def first_seen(self, override_id: str, now: float) -> float:
         """When ``override_id`` was first received: kept from before, else ``now`` (and kept)."""
         async with self.lock:
