@@ -11,9 +11,12 @@ runs it:
   10 % rostered shoppers on the roster the gateway is given) is fed at each ``--rates`` for
   ``--seconds`` after ``--warmup``. Peer, in the same run on the same signals: a bare
   ``BleakScanner`` (same passive patterns) with a no-op callback, in its own process. CPU is
-  user + system of each process (all its threads) from ``/proc/PID/stat``, read at the start and
-  the end of the steady window; the feed's and the mock's CPU are not counted. Goal: the gateway
-  costs ≤ 1.3× the bare scanner.
+  user + system of each process (all its threads) from the process's CPU clock (nanoseconds; the
+  clock ticks of ``/proc/PID/stat`` beside it as a check), the feed's and the mock's not counted.
+  Each rate's window is ``--pairs`` consecutive pairs (both processes over the same seconds of
+  the same signals): the ratio is the median of the pairs' ratios, their spread and the load
+  average at each pair's end beside it (benchmarks/realtime/pairs.py). Goal: the gateway costs
+  ≤ 1.3× the bare scanner.
 - **replay**: ``ble.backend = "replay"`` at ``speed = 1`` over a trace of the same crowd at each
   rate (its shoppers in four zones, one scanner each): goal ≤ 20 µs of CPU per advert.
 - **idle**: the bleak gateway with nobody in the store for ``--idle`` s (the scanner watchdog's
@@ -29,7 +32,7 @@ the gateway with py-spy (``--nonblocking``, raw collapsed stacks) at ``--profile
 middle rate), bleak and replay, and prints the top functions by self and total samples. Each row
 carries the 1-minute load average at the end of its window (the machine is shared).
 
-    python benchmarks/realtime_cost.py [--rates 200 800 3000] [--seconds 60] [--idle 30] [--quick]
+    python benchmarks/realtime_cost.py [--rates 200 800 3000] [--seconds 60] [--pairs 6] [--idle 30] [--quick]
                                        [--only bleak|replay] [--profile DIR [--profile-rates 800 3000]]
 
 The parts live in ``benchmarks/realtime/`` (processes and their CPU, the bare peer, the scenarios,
@@ -55,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=int, nargs="+", default=[200, 800, 3000], help="adverts/s")
     parser.add_argument("--seconds", type=float, default=60.0, help="steady window per rate")
+    parser.add_argument("--pairs", type=int, default=6, help="pairs the steady window is cut into (bleak)")
     parser.add_argument("--warmup", type=float, default=5.0, help="before each window")
     parser.add_argument("--idle", type=float, default=30.0, help="idle window (nobody in the store)")
     parser.add_argument("--settle", type=float, default=3.0, help="after READY=1, before the idle window")
@@ -65,8 +69,11 @@ def main() -> None:
     parser.add_argument("--turns-seconds", type=float, default=5.0, help="strace count of loop turns per rate")
     parser.add_argument("--quick", action="store_true", help="3 s windows, 1 s warm-up")
     args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error("--pairs must be >= 1")
     if args.quick:
         args.seconds, args.warmup, args.idle, args.settle, args.turns_seconds = 3.0, 1.0, 3.0, 1.0, 1.0
+        args.pairs = 3
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     if args.profile_rates is None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.realtime.pairs import summary
+from benchmarks.realtime.processes import Window, cpu_s, cpu_total_s
 from edge import app, identity
 from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
 from edge.beacons.frames import EddystoneEID, EddystoneUID, IBeacon
@@ -65,10 +67,13 @@ def test_a_quick_run_reports_every_figure() -> None:
     (bleak,) = figures["bleak"]
     assert bleak["achieved_per_s"] > 150
     assert bleak["peer_heard"] >= 200  # the bare scanner heard the feed (1 s warm-up + 2 s window)
-    # CPU is counted in clock ticks (10 ms): a 2 s window at 200/s may read 0
-    assert bleak["gateway_us"] >= 0
-    assert bleak["bare_us"] >= 0
+    assert bleak["gateway_us"] > 0  # the process CPU clock: exact, even over 2 s at 200/s
+    assert bleak["bare_us"] > 0
     assert figures["bleak_outbox"].get("presence.entered", 0) >= 1  # the gateway resolved the roster
+    assert bleak["pairs"] == 3
+    assert len(bleak["ratio_pairs"]) == len(bleak["load_pairs"]) == 3
+    assert bleak["ratio_min"] <= bleak["ratio"] <= bleak["ratio_max"]
+    assert figures["ratio_goal_rates"] == bleak["ratio"]  # --rates 200 alone: judged as the goal's
     assert figures["replay"][0]["gateway_us"] >= 0
     assert figures["idle_gateway_pct"] >= 0
 
@@ -201,3 +206,40 @@ def _by_parsing(adv: Advertisement, ids: dict[Any, Any], now: float) -> str | No
         if shopper is not None:
             return str(shopper.token)
     return None
+
+
+def test_a_process_cpu_clock_reads_another_process_to_the_microsecond() -> None:
+    """The benchmark reads each child's CPU from its process CPU clock, not /proc's 10 ms ticks."""
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.process_time()"])
+    try:
+        deadline = time.monotonic() + 30.0
+        while cpu_total_s(busy.pid) < 0.05 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        first = cpu_total_s(busy.pid)
+        user, system = cpu_s(busy.pid)
+        second = cpu_total_s(busy.pid)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert 0.05 <= first <= second
+    assert abs((user + system) - first) < 0.1  # the ticks agree, to their grain
+    assert first * 1e6 != round(first * 100) * 1e4  # not a multiple of a 10 ms tick
+
+
+def test_the_ratio_is_the_median_of_pairs_measured_over_the_same_seconds() -> None:
+    """Each pair's ratio is the gateway's CPU over the bare scanner's in that pair; the row's is the
+    median, with the spread, the whole window's ratio and the load of each pair beside it."""
+    gw, bare = "edge run", "bare BleakScanner"
+
+    def window(gateway_s: float, bare_s: float, load: float) -> Window:
+        cpu = {gw: gateway_s, bare: bare_s}
+        return Window(cpu, dict(cpu), {gw: 0.1 * gateway_s, bare: 0.1 * bare_s}, 8000, 10.0, load)
+
+    row = summary([window(0.6, 0.5, 2.0), window(0.9, 0.5, 9.0), window(0.55, 0.5, 3.0)], gw, bare)
+    assert row["ratio_pairs"] == [1.2, 1.8, 1.1]
+    assert (row["ratio"], row["ratio_min"], row["ratio_max"]) == (1.2, 1.1, 1.8)
+    assert row["ratio_whole"] == round(2.05 / 1.5, 3)
+    assert row["load_pairs"] == [2.0, 9.0, 3.0]
+    assert row["gateway_us"] == round(1e6 * 2.05 / 24000, 1)
+    assert row["achieved_per_s"] == 800.0
+    assert row["gateway_sys_share"] == 0.1

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.realtime.pairs import summary
 from benchmarks.realtime.probes import loop_turns, profile
 from benchmarks.realtime.processes import ROOT, Reporter, gateway, load_average, measure
 from edge.beacons.advert import Advertisement
@@ -107,7 +108,7 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                     try:
                         heard0 = int(peer.ask()[0])
                         time.sleep(args.warmup)
-                        w = measure(children, args.seconds, feed)
+                        windows = [measure(children, args.seconds / args.pairs, feed) for _ in range(args.pairs)]
                         lag = float(feed.ask()[2])
                         turns = loop_turns(edge_run.process.pid, args.turns_seconds, rate)
                         bare_turns = loop_turns(peer.child.process.pid, args.turns_seconds, rate)
@@ -118,23 +119,14 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                             )
                     finally:
                         feed.child.stop()
-                    gateway_us, bare_us = round(w.us(GATEWAY) or 0.0, 1), round(w.us(BARE) or 0.0, 1)
                     rows.append(
                         {
                             "rate": rate,
-                            "achieved_per_s": round(w.adverts / w.seconds, 1),
+                            **summary(windows, GATEWAY, BARE),
                             "feed_max_lag_s": round(lag, 4),
                             "peer_heard": int(peer.ask()[0]) - heard0,
-                            "gateway_pct": round(w.pct(GATEWAY), 2),
-                            "gateway_us": gateway_us,
-                            "gateway_sys_share": round(w.sys_share(GATEWAY), 2),
-                            "bare_sys_share": round(w.sys_share(BARE), 2),
-                            "bare_pct": round(w.pct(BARE), 2),
-                            "bare_us": bare_us,
-                            "ratio": round(gateway_us / bare_us, 2) if bare_us else 0.0,
                             "gateway_turns": turns,
                             "bare_turns": bare_turns,
-                            "load": round(w.load, 2),
                         }
                     )
                     print(f"bleak {rate}/s: {rows[-1]}", flush=True)

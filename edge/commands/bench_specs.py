@@ -165,7 +165,11 @@ def _realtime(r: Raw) -> list[Figure]:
     return [
         fig(n, f"edge run, bleak path, {middle['rate']}/s", middle["gateway_us"], "µs/advert", peer=peer,
             peer_value=middle["bare_us"]),
-        fig(n, "ratio to bare bleak (max, >= 800/s)", max(row["ratio"] for row in busy), "x", at_most=r["goal_ratio"]),
+        # each row's ratio is the median of its pairs (gateway and bare scanner over the same seconds)
+        fig(n, "ratio to bare bleak (median of pairs, worst rate >= 800/s)", max(row["ratio"] for row in busy), "x",
+            at_most=r["goal_ratio"]),
+        fig(n, "ratio to bare bleak, worst pair >= 800/s", max(row.get("ratio_max", row["ratio"]) for row in busy),
+            "x"),
         fig(n, "replay at real time (max)", r["replay_us_per_advert"], "µs/advert", at_most=r["goal_replay_us"]),
         fig(n, "idle, nobody in the store", r["idle_gateway_pct"], "% of a core", peer=peer,
             peer_value=r["idle_bare_pct"], at_most=r["goal_idle_pct"]),
