@@ -347,6 +347,12 @@ class Outbox:
         return self._bytes
 
     @_locked
+    async def tokens(self) -> set[str]:
+        """Every token some row is about (the start's check against the roster in force)."""
+        async with self.db.execute("SELECT DISTINCT token FROM outbox WHERE token IS NOT NULL") as cursor:
+            return {str(r[0]) for r in await cursor.fetchall()}
+
+    @_locked
     async def count_token(self, token: str) -> int:
         async with self.db.execute("SELECT count(*) FROM outbox WHERE token = ?", (token,)) as cursor:
             row = await cursor.fetchone()

@@ -136,6 +136,14 @@ class Pipeline:
         stored = await self.state.load_all()
         for decision in self.core.restore(stored.payloads, stored.withdrawals, now):
             await self._settle(decision, now, keep=False)
+        roster = self.core.roster
+        if roster is not None and not roster.expired(now):
+            # Rows of a token the roster in force does not list (a roster file newer than the last
+            # good state that dropped the shopper while the box was off): purged as a withdrawal.
+            listed = {s.token for s in roster.shoppers}
+            gone = tuple(sorted(t for t in await self.outbox.tokens() if t not in listed))
+            if gone:
+                await self._settle(Decision("", purge=gone), now, keep=False)
         self._saved_withdrawals = self.core.withdrawals_changed
         await self.flush()
 

@@ -21,6 +21,7 @@ from edge.config import Config
 from edge.config_ios import AdvertiseConfig, CheckinConfig
 from edge.events import OFFER_IMPRESSION, Event
 from edge.inputs import Downlink
+from edge.outbox import OUTBOX_FILE
 from edge.signage.code_store import EXPIRE_EVERY_S, open_code_store
 from edge.signage.impression import ATTRIBUTION_WINDOW_S
 from edge.signage.measure import OFFER_REDEEMED, CodeRow, Measure, OnScreen, Place
@@ -244,6 +245,9 @@ async def test_a_shopper_the_roster_dropped_while_the_box_was_down_leaves_no_row
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM signage_plays WHERE token = ?", (token,)).fetchone()[0] > 0
     others = {r[1] for r in rows(db, "token IS NOT NULL AND token != ?", token)}
+    queued = tmp_path / OUTBOX_FILE  # no broker: every event is still in the outbox
+    with sqlite3.connect(queued) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox WHERE token = ?", (token,)).fetchone()[0] > 0
 
     # meanwhile the CDP issued a roster without the shopper; the box starts with it
     roster = json.loads(store.roster_payload(store.start + 100, version=1_000))
@@ -264,3 +268,9 @@ async def test_a_shopper_the_roster_dropped_while_the_box_was_down_leaves_no_row
         for table in ("signage_plays", "signage_holdout"):
             assert conn.execute(f"SELECT count(*) FROM {table} WHERE token = ?", (token,)).fetchone()[0] == 0, table
     assert {r[1] for r in rows(db, "token IS NOT NULL")} == others, "everyone else's codes stay"
+    with sqlite3.connect(queued) as conn:
+        assert conn.execute("SELECT count(*) FROM outbox WHERE token = ?", (token,)).fetchone()[0] == 0, "outbox"
+        left = {r[0] for r in conn.execute("SELECT DISTINCT token FROM outbox WHERE token IS NOT NULL")}
+    assert others <= left, "everyone else's queued events stay"
+    (ack,) = [d for d in outbox(tmp_path, "edge.consent.withdrawn") if d["token"] == token]
+    assert ack["purged_rows"] > 0
