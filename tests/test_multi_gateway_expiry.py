@@ -9,6 +9,7 @@ the test runs in seconds; the broker's expiry is the real one.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from pathlib import Path
@@ -84,3 +85,53 @@ async def test_a_dead_gateways_claim_expires_a_live_owners_is_refreshed(
             assert peers.health()["peers_owned"] == 1
     assert [t for t, _ in retained] == [live.owner(walk.token)], retained
     assert retained[0][1]["owner"] == "gw-1"
+
+
+CHURN_REFRESH_S = 3.0
+CHURN_SECONDS = 9.0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+async def test_an_owner_republishes_a_claim_only_when_it_changes_or_ages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shopper standing in the owner's zone: the first claim, its zone update, then one refresh per
+    ``CLAIM_REFRESH_S`` -- no claim repeats the retained one sooner (the hand-off's own ``entered``
+    republished an identical claim, one of the benchmark's 'claim churn')."""
+    monkeypatch.setattr(service, "CLAIM_REFRESH_S", CHURN_REFRESH_S)
+    start = time.time()
+    store = MultiStore(gateways=2, seed=2, start=start, spacing_m=7.0)
+    walk = Walk(0, start, (0,), CHURN_SECONDS + 5.0)  # stands under gw-1's scanner; gw-2 never comes
+    roster = tmp_path / "roster.json"
+    roster.write_bytes(store.roster(1))
+    topic = PeerTopics("store-local/v1", "store-1", "gw-1").owner(walk.token)
+    with Mosquitto(tmp_path / "broker") as broker:
+        watch = Collector(broker, (topic,))
+        config = from_mapping(
+            store.config(
+                0,
+                gateway={"roster_file": str(roster), "state_dir": str(tmp_path / "state")},
+                ble={"backend": "replay", "trace": "unused.jsonl"},
+                mqtt={"url": broker.url, "reconnect_initial_s": 0.05, "reconnect_max_s": 0.5},
+            )
+        )
+        gateway = Gateway(config, ItemsSource(store.adverts([walk], 0, CHURN_SECONDS + 5.0), start=start, speed=1.0))
+        try:
+            async with gateway:
+                await gateway.run()
+                await watch.until(lambda m: any(b'"zone":"z1"' in x.payload for x in m), within_s=30.0)
+                await asyncio.sleep(CHURN_SECONDS)
+                with watch._cond:
+                    claims = [(at, bytes(m.payload)) for m, at in zip(watch.messages, watch.arrived, strict=True)]
+        finally:
+            watch.close()
+    payloads = [p for _, p in claims]
+    assert all(payloads), "an owner that keeps its shopper clears nothing"
+    zoned = next(i for i, p in enumerate(payloads) if b'"zone":"z1"' in p)
+    assert zoned <= 1, payloads  # the first claim (maybe before the engine placed the shopper), then its zone
+    after = claims[zoned:]
+    assert {p for _, p in after} == {payloads[zoned]}, "the claim changed while the shopper stood still"
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(after)]
+    assert gaps, "refreshed at least once"
+    assert min(gaps) >= CHURN_REFRESH_S - 0.5, gaps  # never re-sent sooner than its refresh
