@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -35,10 +36,46 @@ def nats_server_binary() -> str:
     return found
 
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LISTEN_PORTS_SPAN = 10_000
+"""Servers' ports are drawn from this many ports just below the ephemeral range (Linux: 22768-32767)."""
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    """A port for a server started on this machine: free now, never handed out before by this
+    process, and below the ephemeral range. A port the kernel picks with bind(0) comes from that
+    range, the one every outgoing connection takes its local port from: a client (a NATS node
+    dialling a peer not up yet, a gateway reconnecting to a stopped broker) could hold the port
+    when its server binds it; and bind(0) may give the same port twice in a row once the probe
+    socket is closed (a cluster takes twelve)."""
+    try:
+        low = int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    rng = random.Random()  # noqa: S311 - a port number, not a secret
+    if low > 1024 + LISTEN_PORTS_SPAN // 2:
+        for _ in range(1000):
+            port = rng.randrange(max(1024, low - LISTEN_PORTS_SPAN), low)
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+    while True:  # no usable range: the kernel's choice, still never twice
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False  # in use, or lingering in TIME_WAIT
+    return True
 
 
 @dataclass

@@ -26,14 +26,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from central.cluster import free_port as free_port  # below the ephemeral range, never one twice
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 START_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+PUBLISH_TIMEOUT_S = 10.0
+"""Bound on a PUBACK from the test's broker (milliseconds when idle; seconds on a loaded CI machine)."""
 
 
 def wait_port(port: int, timeout: float = START_TIMEOUT_S) -> None:
@@ -319,7 +317,11 @@ class Collector:
             return [json.loads(m.payload) for m in self.messages if "/events/" in m.topic]
 
     def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(START_TIMEOUT_S)
+        """Publish at QoS 1 and wait for the broker's PUBACK (paho's wait returns quietly on a timeout)."""
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(PUBLISH_TIMEOUT_S)
+        if not info.is_published():
+            raise TimeoutError(f"no PUBACK for a message on {topic} within {PUBLISH_TIMEOUT_S} s")
 
     def close(self) -> None:
         self.client.disconnect()
