@@ -24,6 +24,7 @@ from edge.signage.cards import Card
 from edge.signage.override import ALARM, CALM, active_override, override_card, parse_override
 from edge.signage.render import BUNDLED_CONTENT, CardRenderer, ContentCache
 from edge.signage.watchdog import FrozenScreenDetector
+from edge.tasks import cancel_and_wait
 from tests.helpers import START
 
 W, H = 480, 270
@@ -108,6 +109,15 @@ class Player:
                 if isinstance(report, kind):
                     return report
 
+    async def alone(self, play: int, within_s: float = 20.0) -> p.Heartbeat:
+        """The first heartbeat of ``play`` after its crossfade: from then on it is alone on screen (a
+        fixed sleep past the crossfade raced the player on a loaded machine)."""
+        async with asyncio.timeout(within_s):
+            while True:
+                report = await self.reports.get()
+                if isinstance(report, p.Heartbeat) and report.play == play and not report.fading:
+                    return report
+
 
 @asynccontextmanager
 async def player(width: int = W, height: int = H) -> AsyncIterator[Player]:
@@ -132,7 +142,7 @@ async def player(width: int = W, height: int = H) -> AsyncIterator[Player]:
         await handle.send(p.Quit())
         async with asyncio.timeout(10):
             await process.wait()
-        reader.cancel()
+        await cancel_and_wait(reader)
 
 
 async def test_override_on_screen_and_a_screenshot_of_the_presented_frame() -> None:
@@ -145,7 +155,7 @@ async def test_override_on_screen_and_a_screenshot_of_the_presented_frame() -> N
         assert isinstance(started, p.Started)
         assert started.play == 1
         assert started.mono - sent < 1.0, "the override's first frame within a second"
-        await asyncio.sleep(0.4)  # past the crossfade: the override alone on screen
+        await screen.alone(1)  # past the crossfade: the override alone on screen
         await screen.send(p.Screenshot("r-1"))
         shot = await screen.wait(p.Shot)
         assert isinstance(shot, p.Shot)
@@ -162,15 +172,9 @@ async def test_override_on_screen_and_a_screenshot_of_the_presented_frame() -> N
 async def test_heartbeat_digests_change_with_the_presented_picture() -> None:
     async with player() as screen:
         await screen.send(p.Show(Card(play=1, kind="generic", headline="One", accent=(0, 102, 153))))
-        await screen.wait(p.Started)
-        await asyncio.sleep(0.5)
-        first = await screen.wait(p.Heartbeat)
+        first = await screen.alone(1)  # not a heartbeat queued during the crossfade
         await screen.send(p.Show(Card(play=2, kind="generic", headline="Two", accent=(200, 16, 46))))
-        await screen.wait(p.Started)
-        await asyncio.sleep(0.5)
-        second = await screen.wait(p.Heartbeat)
-        assert isinstance(first, p.Heartbeat)
-        assert isinstance(second, p.Heartbeat)
+        second = await screen.alone(2)
         assert first.digest != second.digest
 
 

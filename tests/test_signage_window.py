@@ -24,6 +24,8 @@ from edge.signage.supervisor import PlayerProcess
 
 W, H = 1280, 720
 ACCENT = (0, 102, 153)
+REPORT_WAIT_S = 15.0
+"""Longest wait for a report of the player (it starts in ~1 s on the 2-core CI machine)."""
 
 
 @pytest.fixture
@@ -74,11 +76,14 @@ def screenshot(display: str) -> pygame.Surface:
 
 async def test_the_window_backend_shows_the_offer_on_a_real_x_server(xvfb: str, tmp_path: Path) -> None:
     started: list[int] = []
-    settings = p.PlayerSettings(backend="window", width=W, height=H, fullscreen=True, crossfade_s=0.2)
+    alone: list[int] = []
+    settings = p.PlayerSettings(backend="window", width=W, height=H, fullscreen=True, crossfade_s=0.2, heartbeat_s=0.2)
 
     def on_report(report: p.Report) -> None:
         if isinstance(report, p.Started):
             started.append(report.play)
+        if isinstance(report, p.Heartbeat) and not report.fading:
+            alone.append(report.play)  # presented after the crossfade
 
     async with PlayerProcess(settings, on_report) as player:
         await player.wait_ready()
@@ -88,12 +93,12 @@ async def test_the_window_backend_shows_the_offer_on_a_real_x_server(xvfb: str, 
             label="Your offer", price="€11.99", image="diapers.png", code="BABY20", qr="BABY20", accent=ACCENT,
         )  # fmt: skip
         player.show(card)
-        for _ in range(100):
-            if started:
-                break
-            await asyncio.sleep(0.05)
+        # until a heartbeat of the card after its 0.2 s crossfade (a fixed 0.6 s sleep raced a
+        # loaded machine: a frame mid-fade has neither pure black nor pure white in its QR code)
+        async with asyncio.timeout(REPORT_WAIT_S):
+            while 1 not in alone:  # noqa: ASYNC110 - the supervisor's reader fills the list
+                await asyncio.sleep(0.02)
         assert started == [1]
-        await asyncio.sleep(0.6)  # the 0.2 s crossfade is over
         shot = await asyncio.to_thread(screenshot, xvfb)
     pygame.image.save(shot, str(tmp_path / "window.png"))  # kept by pytest's tmp_path for a look
     assert shot.get_size() == (W, H)
