@@ -86,6 +86,8 @@ _POLICY_DENY_BLUEZ = """
 # tests turn through org.edge.FakeBlueZ: fail the next N starts, or stall each start.
 _START_DISCOVERY = """
 if getattr(self, "edge_stall_s", 0.0) > 0:
+    if os.environ.get("EDGE_FAKE_BLUEZ_STALLED"):
+        open(os.environ["EDGE_FAKE_BLUEZ_STALLED"], "w").close()  # FakeBlueZ.wait_stalled
     time.sleep(self.edge_stall_s)
 if getattr(self, "edge_fail_starts", 0) > 0:
     self.edge_fail_starts -= 1
@@ -153,6 +155,8 @@ class FakeBlueZ:
         self._socket = self._socket_dir / "system_bus_socket"
         self._mock_log = workdir / "dbusmock.stderr"
         self._daemon_log = workdir / "dbus-daemon.stderr"
+        self._stalled = workdir / "stalled"
+        """Written by the mock as a stalled StartDiscovery begins (:meth:`wait_stalled`)."""
         self.address = f"unix:path={self._socket}"
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -212,7 +216,7 @@ class FakeBlueZ:
         argv = [sys.executable, "-m", "dbusmock", "--system", "--template", "bluez5"]
         if not self._monitor_api:
             argv += ["--parameters", json.dumps({"enable_monitor_api": False})]
-        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address}
+        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address, "EDGE_FAKE_BLUEZ_STALLED": str(self._stalled)}
         with self._mock_log.open("wb") as stderr:
             self._mock = subprocess.Popen(
                 argv, stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=env
@@ -274,7 +278,17 @@ class FakeBlueZ:
 
     def stall_start_discovery(self, seconds: float, name: str = "hci0") -> None:
         """Each StartDiscovery on ``name`` hangs the whole mock for ``seconds`` (a wedged bluetoothd)."""
+        self._stalled.unlink(missing_ok=True)
         self._call(f"/org/bluez/{name}", _KNOBS_IFACE, "StallStartDiscovery", "d", seconds)
+
+    def wait_stalled(self, within_s: float = START_TIMEOUT_S) -> None:
+        """Until a stalled StartDiscovery has begun: the mock is wedged from now on (for the stall's
+        length). A fixed sleep after sending the StartDiscovery raced it on a loaded machine."""
+        deadline = time.monotonic() + within_s
+        while not self._stalled.exists():
+            if time.monotonic() > deadline:
+                pytest.fail(f"the BlueZ mock did not begin its stall within {within_s} s", pytrace=False)
+            time.sleep(0.01)
 
     def remove_adapter(self, name: str = "hci0") -> None:
         self._call("/", BLUEZ_MOCK_IFACE, "RemoveAdapter", "s", name)

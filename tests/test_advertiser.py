@@ -261,7 +261,7 @@ def _wedge(fake: FakeBlueZ, seconds: float) -> None:
 
 async def test_a_wedged_bluetoothd_is_a_bounded_wait(fake_bluez: FakeBlueZ) -> None:
     wedge = asyncio.create_task(asyncio.to_thread(_wedge, fake_bluez, 2.0))
-    await asyncio.sleep(0.3)
+    await asyncio.to_thread(fake_bluez.wait_stalled)
     started = time.monotonic()
     with pytest.raises(AdvertiserError) as caught:
         async with BeaconAdvertiser(CONFIG, versions=TUNABLE, call_timeout_s=0.3, attempts=1):

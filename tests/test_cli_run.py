@@ -34,6 +34,20 @@ def test_demo_runs_with_no_config_and_no_terminal() -> None:
     assert "Traceback" not in result.stderr
 
 
+def _entered_rows(outbox: Path) -> int:
+    """``edge.presence.entered`` rows in the running gateway's outbox; 0 while it is still being made
+    (the file exists a moment before its table: a read then raised "no such table")."""
+    if not outbox.exists():
+        return 0
+    db = sqlite3.connect(outbox, timeout=5.0)
+    try:
+        return int(db.execute("SELECT count(*) FROM outbox WHERE type = 'edge.presence.entered'").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
 def test_run_with_the_replay_backend_writes_the_outbox_and_stops_on_sigterm(tmp_path: Path) -> None:
     store = SimulatedStore(seed=5)
     trace = tmp_path / "store.jsonl"
@@ -56,13 +70,13 @@ def test_run_with_the_replay_backend_writes_the_outbox_and_stops_on_sigterm(tmp_
     outbox = tmp_path / "state" / "outbox.sqlite"
     deadline = time.monotonic() + 30
     rows = 0
-    while time.monotonic() < deadline and rows == 0:
-        time.sleep(0.5)
-        if outbox.exists():
-            with sqlite3.connect(outbox) as db:
-                rows = db.execute("SELECT count(*) FROM outbox WHERE type = 'edge.presence.entered'").fetchone()[0]
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=10)
+    try:
+        while time.monotonic() < deadline and rows == 0 and process.poll() is None:
+            time.sleep(0.5)
+            rows = _entered_rows(outbox)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0, stderr
     assert rows > 0
     assert "gateway stopped" in stderr

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,14 @@ from tests.test_mqtt_sync import TOPIC, make_config, source, wait_until
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def committed_ids(state_dir: Path) -> set[str]:
+    db = sqlite3.connect(state_dir / "outbox.sqlite")
+    try:
+        return {str(row[0]) for row in db.execute("SELECT id FROM outbox")}
+    finally:
+        db.close()
 
 
 def check_delivery(sub: Collector, state_dir: Path) -> int:
@@ -109,7 +118,18 @@ async def test_kill_9_mid_stream_then_restart_loses_nothing(tmp_path: Path) -> N
                 await wait_until(
                     lambda: gateway.sync is not None and gateway.outbox.sent_rows == gateway.outbox.rows, 30
                 )
-            await asyncio.sleep(0.3)
+            # A PUBACK says the broker has the event, not that the subscriber got it yet: wait for
+            # every committed id (a fixed 0.3 s sleep raced the broker's delivery on a loaded machine).
+            missing = committed_ids(tmp_path / "state")
+            read = 0
+
+            def all_arrived(ms: list[Any]) -> bool:
+                nonlocal read
+                missing.difference_update(json.loads(m.payload)["id"] for m in ms[read:])
+                read = len(ms)
+                return not missing
+
+            await sub.until(all_arrived, within_s=30)
             delivered = check_delivery(sub, tmp_path / "state")
             assert delivered > 400
         finally:
