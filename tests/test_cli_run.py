@@ -76,7 +76,12 @@ def test_run_with_the_replay_backend_writes_the_outbox_and_stops_on_sigterm(tmp_
             rows = _entered_rows(outbox)
     finally:
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=10)
+        try:
+            _, stderr = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # not left running (nor its pipes open) for a later test's warning check
+            process.communicate(timeout=10)
+            raise
     assert process.returncode == 0, stderr
     assert rows > 0
     assert "gateway stopped" in stderr

@@ -63,6 +63,8 @@ def _handling(process: subprocess.Popen[bytes], within_s: float = 30.0) -> None:
         if caught & bit:
             return
         time.sleep(0.01)
+    process.kill()  # not left running (nor its pipes open) for a later test's warning check
+    process.communicate(timeout=10)
     raise AssertionError("the child never installed its signal handlers")
 
 
