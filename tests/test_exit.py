@@ -138,10 +138,16 @@ def test_run_stops_on_a_signal_while_replaying_or_after_the_trace_ended(
     assert b"gateway stopped" in stderr
 
 
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Long enough to be busy when the signal comes (written once: ~6 s on a loaded 2-core machine)."""
+    path = tmp_path_factory.mktemp("big") / "big.jsonl"
+    SimulatedStore(seed=3).write_trace(path, 1200)
+    return path
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_replay_stops_on_a_signal_with_its_temporary_state_removed(tmp_path: Path, sig: int) -> None:
-    big = tmp_path / "big.jsonl"
-    SimulatedStore(seed=3).write_trace(big, 1200)  # long enough to be busy when the signal comes
+def test_replay_stops_on_a_signal_with_its_temporary_state_removed(tmp_path: Path, big: Path, sig: int) -> None:
     tmp = tmp_path / "tmp"
     process = subprocess.Popen(
         [sys.executable, "-m", "edge", "replay", str(big)],
