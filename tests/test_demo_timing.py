@@ -89,17 +89,20 @@ def test_the_first_personalised_offer_within_15_s_and_every_feature_within_a_min
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_headless_demo_reports_every_feature_within_a_minute(tmp_path: Path) -> None:
-    """12 s at speed 6: 72 simulated seconds through the real gateway, player and outbox."""
+    """18 s at speed 4: 72 simulated seconds through the real gateway, player and outbox. The screen's
+    own delays are wall seconds (the player's start, a decision tick, a crossfade), so they count
+    speed times on the simulated clock: at speed 6 the first offer came at 10.5 s of the 16 allowed
+    (0.9 wall seconds to spare on a loaded machine), at speed 4 at 6.1 s (2.5 wall seconds)."""
     result = subprocess.run(
-        [sys.executable, "-m", "edge", "demo", "--headless", str(tmp_path / "frames"), "--seconds", "12",
-         "--speed", "6", "--seed", "3"],
+        [sys.executable, "-m", "edge", "demo", "--headless", str(tmp_path / "frames"), "--seconds", "18",
+         "--speed", "4", "--seed", "3"],
         capture_output=True, text=True, timeout=100, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     done = re.findall(r"\[x\] (.+?): at +([\d.]+) s", result.stdout)
     assert len(done) == 5, result.stdout
     times = {label.split(" (")[0]: float(at) for label, at in done}
-    assert times["a personalised offer"] <= FIRST_OFFER_WITHIN_S + 1  # the player's start, at speed 6
+    assert times["a personalised offer"] <= FIRST_OFFER_WITHIN_S + 1  # the player's start, at speed 4
     assert max(times.values()) <= EVERY_FEATURE_WITHIN_S
     assert "BABY20" in result.stdout or "WIPES32" in result.stdout
     assert list((tmp_path / "frames").glob("frame-*.png"))
