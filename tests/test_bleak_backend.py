@@ -190,9 +190,11 @@ async def test_watchdog_restarts_a_silent_scanner(fake_bluez_factory: FakeBlueZF
 
 
 async def test_watchdog_leaves_a_busy_scanner_alone(fake_bluez: FakeBlueZ) -> None:
-    async with BleakSource(scanner_id="gw-1", watchdog_s=0.5) as source:
+    # an advert every 0.05 s for two watchdog periods; the period is 1 s, not 0.5 s, so a loaded
+    # machine's pause between two of the (blocking) D-Bus calls that send them is no silence
+    async with BleakSource(scanner_id="gw-1", watchdog_s=1.0) as source:
         fake_bluez.add_device(CARD, -60, {APPLE_COMPANY_ID: IBEACON})
-        deadline = time.monotonic() + 1.2
+        deadline = time.monotonic() + 2.2
         while time.monotonic() < deadline:
             fake_bluez.advertise(CARD, -60)
             await asyncio.sleep(0.05)
