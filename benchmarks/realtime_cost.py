@@ -31,9 +31,15 @@ calls) per advert, for a few seconds (strace slows what it counts). ``--profile 
 the gateway with py-spy (``--nonblocking``, raw collapsed stacks) at ``--profile-rates`` (default: the
 middle rate), bleak and replay, and prints the top functions by self and total samples. Each row
 carries the 1-minute load average at the end of its window (the machine is shared).
+``--against DIR`` runs a second ``edge run`` from another checkout (e.g. ``git archive`` of an older
+commit) beside the first on the bleak path, in the same pairs: before and after a change measured
+over the same seconds, each against the same bare scanner; ``--tree DIR`` runs the first one from
+another checkout too, so the two can swap places between runs (the second-registered of two
+gateways reads a few per cent higher: swap, and compare each with itself).
 
     python benchmarks/realtime_cost.py [--rates 200 800 3000] [--seconds 60] [--pairs 6] [--idle 30] [--quick]
                                        [--only bleak|replay] [--profile DIR [--profile-rates 800 3000]]
+                                       [--tree DIR] [--against DIR]
 
 The parts live in ``benchmarks/realtime/`` (processes and their CPU, the bare peer, the scenarios,
 the probes, the table). Findings, before and after each change, with profiles and the projection
@@ -67,6 +73,8 @@ def main() -> None:
     parser.add_argument("--profile-rates", type=int, nargs="+", default=None, help="rates to profile (the middle)")
     parser.add_argument("--profile-seconds", type=float, default=20.0)
     parser.add_argument("--turns-seconds", type=float, default=5.0, help="strace count of loop turns per rate")
+    parser.add_argument("--tree", type=Path, default=None, help="the gateway's checkout (default: this one)")
+    parser.add_argument("--against", type=Path, default=None, help="a second gateway from this checkout, same pairs")
     parser.add_argument("--quick", action="store_true", help="3 s windows, 1 s warm-up")
     args = parser.parse_args()
     if args.pairs < 1:

@@ -82,21 +82,22 @@ class Child:
 
 
 @contextlib.contextmanager
-def gateway(config: Path, env: dict[str, str]) -> Iterator[Child]:
-    """``edge run --config`` until READY=1 (its own NOTIFY_SOCKET); SIGTERM on the way out."""
+def gateway(config: Path, env: dict[str, str], *, tree: Path = ROOT, name: str = "edge run") -> Iterator[Child]:
+    """``edge run --config`` until READY=1 (its own NOTIFY_SOCKET); SIGTERM on the way out.
+    ``tree``: the checkout whose ``edge`` runs (another one: an older commit, measured beside)."""
     notify = config.with_name(f"{config.stem}.notify")
     log = config.with_name(f"{config.stem}.log")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, log.open("wb") as stderr:
         notify.unlink(missing_ok=True)
         sock.bind(str(notify))
         child = Child(
-            "edge run",
+            name,
             subprocess.Popen(
                 [sys.executable, "-m", "edge", "run", "--config", str(config)],
-                env={**env, "NOTIFY_SOCKET": str(notify)},
+                env={**env, "NOTIFY_SOCKET": str(notify), "PYTHONPATH": str(tree)},
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                cwd=ROOT,
+                cwd=tree,
             ),
         )
         try:

@@ -25,14 +25,16 @@ SEED = 7
 SCANNERS = tuple(f"scn-{chr(ord('a') + z)}" for z in range(ZONES))
 GATEWAY = "edge run"
 BARE = "bare BleakScanner"
+AGAINST = "edge run (--against)"
+"""A second gateway from another checkout (``--against DIR``), measured in the same pairs."""
 
 
-def write_config(directory: Path, *, backend: str, trace: str | None = None) -> Path:
+def write_config(directory: Path, *, backend: str, trace: str | None = None, tag: str = "") -> Path:
     zones = "".join(f'\n[[zones]]\nid = "zone-{s[-1]}"\nscanners = ["{s}"]\n' for s in SCANNERS)
     ble = f'backend = "replay"\ntrace = "{trace}"\nspeed = 1.0\n' if backend == "replay" else (
         f'backend = "bleak"\nscanner = "{SCANNERS[0]}"\n'
     )  # fmt: skip
-    path = directory / f"edge-{backend}-{trace or 'live'}.toml"
+    path = directory / f"edge-{backend}-{trace or 'live'}{tag}.toml"
     path.write_text(
         f'[gateway]\nstore = "store-1"\ngateway = "gw-1"\nstate_dir = "state-{path.stem}"\n'
         f'roster_file = "roster.json"\n\n[ble]\n{ble}{zones}'
@@ -92,8 +94,12 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
         config = write_config(tmp, backend="bleak")
         peer = Reporter(BARE, [sys.executable, "-m", "benchmarks.realtime.peer"], env)
         try:
-            with gateway(config, env) as edge_run:
+            with contextlib.ExitStack() as running:
+                edge_run = running.enter_context(gateway(config, env, tree=args.tree or ROOT))
                 children = [edge_run, peer.child]
+                if args.against:
+                    other = write_config(tmp, backend="bleak", tag="-against")
+                    children.append(running.enter_context(gateway(other, env, tree=args.against, name=AGAINST)))
                 time.sleep(args.settle)
                 idle_window = measure(children, args.idle, None)
                 idle: dict[str, Any] = {
@@ -101,6 +107,8 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                     "bare_pct": idle_window.pct(BARE),
                     "load": round(idle_window.load, 2),
                 }
+                if args.against:
+                    idle["against_pct"] = idle_window.pct(AGAINST)
                 rows = []
                 for rate in args.rates:
                     feed_argv = [sys.executable, "-m", "tests.bluez_feed", fake.address, str(SEED), str(start)]
@@ -129,11 +137,17 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                             "bare_turns": bare_turns,
                         }
                     )
+                    if args.against:
+                        theirs = summary(windows, AGAINST, BARE)
+                        keys = ("gateway_us", "ratio", "ratio_min", "ratio_max", "ratio_whole", "ratio_pairs")
+                        rows[-1]["against"] = {key: theirs[key] for key in keys}
                     print(f"bleak {rate}/s: {rows[-1]}", flush=True)
         finally:
             peer.child.stop()
     idle["outbox"] = outbox_types(config)
     print(f"bleak gateway's outbox: {idle['outbox']}", flush=True)
+    if args.against:
+        print(f"--against gateway's outbox: {outbox_types(write_config(tmp, backend='bleak', tag='-against'))}")
     return idle, rows
 
 

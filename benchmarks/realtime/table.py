@@ -45,6 +45,13 @@ def print_table(bleak: Rows, replay: Rows, idle: dict[str, Any] | None, profiles
             f"  {b['rate']}/s, {b['pairs']} pairs of {b['pair_seconds']} s (ratio@load): {pairs}; µs from /proc's "
             f"clock ticks: gw {b['gateway_us_ticks']}, bare {b['bare_us_ticks']}"
         )
+        if "against" in b:
+            a = b["against"]
+            pairs = " ".join(f"{r:.2f}" for r in a["ratio_pairs"])
+            print(
+                f"    --against: {a['gateway_us']} µs/advert, ratio {a['ratio']} ({a['ratio_min']}-{a['ratio_max']}, "
+                f"whole {a['ratio_whole']}): {pairs}"
+            )
     if idle is not None:
         print(
             f"idle: gateway {idle['gateway_pct']:.2f} % of a core (goal <= {GOAL_IDLE_PCT}), "
