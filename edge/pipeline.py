@@ -396,7 +396,7 @@ class Pipeline:
             wake=self._wake_now,
             counters=source.counters,
             limit=c.SCANNER_QUEUE_MAX,
-            admit=self.core.admits,
+            admit=self.core.admitter(),
         )
         pump = asyncio.create_task(source.pump(feed), name="edge-source")
         pump.add_done_callback(lambda _: self._wake_now())

@@ -131,6 +131,53 @@ def test_the_core_admits_what_may_be_anybodys_and_counts_the_rest_as_dropped(tmp
     assert (core.counters.adverts_seen, core.counters.adverts_dropped) == (4, 4)
     expired = START + 86_400.0
     assert not core.admits(mine[0].manufacturer_data, mine[0].service_data, expired)
+    admit = core.admitter()  # what bleak's callback asks: the same answers, counted the same
+    assert [admit(a.manufacturer_data, a.service_data, now) for a in mine] == [True, True, True]
+    assert [admit(a.manufacturer_data, a.service_data, now) for a in phones] == [False] * 4
+    assert (core.counters.adverts_seen, core.counters.adverts_dropped) == (9, 9)
+    assert not admit(mine[0].manufacturer_data, mine[0].service_data, expired)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_callbacks_admitter_agrees_with_admits(tmp_path: Path, seed: int) -> None:
+    """Core.admitter (one call per advert, other companies' data refused before the resolver is
+    asked) answers and counts exactly as Core.admits, on payloads near the rostered ones and
+    others', with and without a roster in force."""
+    rng = random.Random(seed)
+    core = app.Gateway(make_config(tmp_path, None), ItemsSource(iter(()), start=START), state_dir=tmp_path).core
+    admit = core.admitter()
+    now = START + 1.0
+    payloads: list[tuple[dict[int, bytes], dict[str, bytes]]] = []
+    for _ in range(600):
+        adv = rng.choice([card_advert(now), app_advert(now), uid_advert(now)])
+        manufacturer, service = dict(adv.manufacturer_data), dict(adv.service_data)
+        roll = rng.random()
+        if roll < 0.3:
+            target = manufacturer or service
+            key = next(iter(target))
+            raw = bytearray(target[key])
+            raw[rng.randrange(len(raw))] = rng.randrange(256)
+            target[key] = bytes(raw)
+        elif roll < 0.45:
+            manufacturer = {rng.choice([0x0006, 0x0075, 0x0499]): rng.randbytes(rng.randrange(2, 24))}
+            service = {}
+        elif roll < 0.5:
+            manufacturer, service = {}, {}
+        payloads.append((manufacturer, service))
+    for roster_at in (None, START):
+        if roster_at is not None:
+            core.set_roster(parse_roster(roster_bytes()), roster_at)
+        before = (core.counters.adverts_seen, core.counters.adverts_dropped)
+        by_admits = [core.admits(m, s, now) for m, s in payloads]
+        counted = (core.counters.adverts_seen - before[0], core.counters.adverts_dropped - before[1])
+        by_admitter = [admit(m, s, now) for m, s in payloads]
+        assert by_admitter == by_admits
+        assert (core.counters.adverts_seen - before[0], core.counters.adverts_dropped - before[1]) == (
+            2 * counted[0],
+            2 * counted[1],
+        )
+        if roster_at is not None:
+            assert 50 < sum(by_admits) < 550
 
 
 def test_an_eid_heard_a_little_earlier_than_the_last_one_asked_does_not_rebuild_the_table(

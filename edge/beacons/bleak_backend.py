@@ -67,6 +67,10 @@ PASSIVE_PATTERNS: Final = (
 Eddystone service data and service list (0xFEAA), RuuviTag data. BlueZ drops every other advert
 before it reaches D-Bus, which is what a store full of phones needs."""
 
+SCANNER_WATCHDOG_CHECKS: Final = 4
+"""How often per ``watchdog_s`` the watchdog looks whether adverts still arrive: a silence is
+noticed at most a quarter period late (30 s: 7.5 s), for 8 wake-ups a minute at night."""
+
 RSSI_UNAVAILABLE_DBM: Final = -127
 """What bleak reports when BlueZ has no RSSI for a device (HCI's "RSSI not available")."""
 
@@ -232,6 +236,8 @@ class BleakSource:
         self.scanner_id = scanner_id
         self.adapter = adapter
         self.clock: Clock = clock or SystemClock()
+        self._now = time.time if type(self.clock) is SystemClock else self.clock.now
+        """What the callback stamps adverts with: the wall clock without a method call in between."""
         self.counters = SourceCounters()
         self.mode: ScanMode | None = None
         """The scanning mode in use once started; stays ``active`` once passive has failed."""
@@ -245,7 +251,6 @@ class BleakSource:
         self._queue: asyncio.Queue[Advertisement] = asyncio.Queue(maxsize=queue_max)
         self._scanner: BleakScanner | None = None
         self._stack: AsyncExitStack | None = None
-        self._last_heard = time.monotonic()
         self._feed: Feed | None = None
         self._stopped = asyncio.Event()
 
@@ -318,16 +323,16 @@ class BleakSource:
             # not an advertisement: bluetoothd invalidates RSSI on every device when any client's
             # discovery stops (`bluetoothctl scan off` during a check), and bleak reports that too
             return
-        self._last_heard = time.monotonic()
-        self.counters.adverts += 1
+        self.counters.adverts += 1  # also what the watchdog watches: no clock read per advert for it
         # bleak builds fresh dicts per callback (nothing to copy); BlueZ's UUIDs are lower case
         # already: the comprehensions run only for a key that is not
         service_data = data.service_data
-        for uuid in service_data:  # a loop, not all(...): no generator per advert
-            if not uuid.islower():
-                service_data = {key.lower(): payload for key, payload in service_data.items()}
-                break
-        at = self.clock.now()
+        if service_data:
+            for uuid in service_data:  # a loop, not all(...): no generator per advert
+                if not uuid.islower():
+                    service_data = {key.lower(): payload for key, payload in service_data.items()}
+                    break
+        at = self._now()
         feed = self._feed
         if feed is not None:
             admit = feed.admit
@@ -370,7 +375,6 @@ class BleakSource:
             raise scanner_error(err, adapter=self.adapter, start_timeout_s=self._start_timeout_s) from err
         self._scanner = scanner
         self.mode = mode
-        self._last_heard = time.monotonic()
 
     async def _start_scanner(self) -> None:
         if self._passive and self.mode != "active":
@@ -427,14 +431,22 @@ class BleakSource:
     async def _watch(self) -> None:
         """Restarts scanning whenever no advertisement arrived for ``watchdog_s``.
 
+        It looks at the advert count every ``watchdog_s / SCANNER_WATCHDOG_CHECKS`` (the callback
+        reads no clock for it): a silence is noticed between ``watchdog_s`` and a check later.
         The first restart of a silent spell is a warning; the next ones (a closed store at night)
         are logged at debug level, until an advertisement arrives again.
         """
         adverts_at_restart = -1
+        check_s = self._watchdog_s / SCANNER_WATCHDOG_CHECKS
+        heard, quiet_since = self.counters.adverts, time.monotonic()
         while True:
-            silent_s = time.monotonic() - self._last_heard
+            await asyncio.sleep(check_s)
+            now = time.monotonic()
+            if self.counters.adverts != heard:
+                heard, quiet_since = self.counters.adverts, now
+                continue
+            silent_s = now - quiet_since
             if silent_s < self._watchdog_s:
-                await asyncio.sleep(self._watchdog_s - silent_s)
                 continue
             logger.log(
                 logging.DEBUG if self.counters.adverts == adverts_at_restart else logging.WARNING,
@@ -450,4 +462,4 @@ class BleakSource:
             except Exception:
                 # a bug, not BlueZ (those are retried above): keep healing rather than go deaf
                 logger.exception("restarting the scanner on %s failed", _adapter_label(self.adapter))
-                self._last_heard = time.monotonic()
+            heard, quiet_since = self.counters.adverts, time.monotonic()  # the new scanner's silence from now
