@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import math
 import os
@@ -261,6 +262,56 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def timelines(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each hand-off of one run, seconds after the shopper entered zone j (trace time; the claims'
+    broker arrival moved onto their sender's replay clock with :func:`clock_lags`): ``cleared``, the
+    previous owner's clear (the arbitration's decision), ``claimed`` and the zone in it, gateway j's
+    claim, ``shown``, the CDP's first ``entered`` for zone j from anyone, ``said``, from gateway j;
+    slowest first. Where a hand-off's time goes: decision → claim is the new owner's wait for
+    agreement, claim → said (when the claim names no zone) its engine's own entry."""
+    store = MultiStore(gateways=3, seed=run["seed"], start=run["start"], spacing_m=SPACING_M)
+    end = run["start"] + run["seconds"]
+    events = [(g, e, at) for g, e, at in run["events"]]
+    lags, rows = clock_lags(events), merged_rows(events)
+    token_of: dict[str, str] = {}
+    claims: dict[str, list[tuple[float, str, str | None, bool]]] = {}
+    for topic, payload, at in run["claims"]:
+        gateway = topic.split("/")[3]
+        if payload:
+            body = json.loads(payload)
+            token_of[topic] = body["token"]
+            claims.setdefault(body["token"], []).append((at - lags.get(gateway, 0.0), gateway, body["zone"], True))
+        elif topic in token_of:
+            claims.setdefault(token_of[topic], []).append((at - lags.get(gateway, 0.0), gateway, None, False))
+    out = []
+    for walk in _walks(store, run["shoppers"], run["seconds"]):
+        stream = rows.get(walk.token, [])
+        truth, _ = settle([v for v in store.visits(walk) if v[1] < end])
+        for (before, _, _), (zone, a, _) in itertools.pairwise(truth):
+            owner = gateway_id(int(zone[1:]) - 1)
+            mine = [c for c in claims.get(walk.token, []) if a - 2.0 <= c[0]]
+
+            def first(rows: list[float], a: float = a) -> float | None:
+                return round(min(rows) - a, 2) if rows else None
+
+            out.append(
+                {
+                    "seed": run["seed"],
+                    "token": walk.token,
+                    "from": before,
+                    "to": zone,
+                    "cleared": first([t for t, g, _, held in mine if g != owner and not held]),
+                    "claimed": first([t for t, g, _, held in mine if g == owner and held]),
+                    "claimed_zone": next((z for _, g, z, held in mine if g == owner and held), None),
+                    "shown": first([t for t, k, z, _ in stream if k == "entered" and z == zone and t >= a - 2.0]),
+                    "said": first(
+                        [t for t, k, z, g in stream if k == "entered" and z == zone and g == owner and t >= a - 2.0]
+                    ),
+                }
+            )
+    return sorted(out, key=lambda row: -math.inf if row["said"] is None else -row["said"])
+
+
 def misplaced(
     into: dict[str, float], truth: list[Visit], transits: list[Visit], seen: list[Visit], inside: tuple[float, float],
     end: float,
@@ -433,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="write the runs' raw events and claims (JSON) here")
     parser.add_argument("--load", type=Path, help="judge runs saved with --save instead of running")
     parser.add_argument("--only", choices=("accuracy", "cost"), help="run one part (figures of the other: null)")
+    parser.add_argument("--timelines", type=int, default=0, help="print each seed's N slowest hand-offs' timelines")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="edge-multi-") as tmp:
         work = Path(tmp)
@@ -450,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
                         if args.save is not None:
                             args.save.write_text(json.dumps(runs))
             each = [judge(run) for run in runs if not run["reference"]]
+            for run in runs:
+                for row in timelines(run)[: args.timelines] if not run["reference"] else []:
+                    print(f"hand-off: {row}", flush=True)
             for one in each:
                 print(f"accuracy: {one}", flush=True)
             judged = pooled(each) or judged

@@ -10,6 +10,9 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
 - the owner no longer hears it (nothing in the window), or is gone (its last will): the loudest other
   gateway that heard it in the slot just evaluated takes it at once (a shopper who left the store is
   heard last by whichever box caught a stray advert: that is no reason to move them);
+- the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
+  gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
+  decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
 - another gateway is louder by :data:`MARGIN_DB` for :data:`HOLD_SLOTS` consecutive evaluations:
   it takes it (hysteresis: a shopper between two boxes does not flap);
 - nobody heard it for :data:`RELEASE_SLOTS`: released (no owner).
@@ -78,15 +81,19 @@ class Arbiter:
         self._hold = hold_slots
         self._release = release_slots
         self._scores: dict[int, dict[str, dict[str, float]]] = {}
+        self._hands: dict[int, dict[str, dict[str, str]]] = {}
         self._state: dict[str, _State] = {}
         self.evaluated = -1
         """The last slot evaluated."""
 
-    def add(self, slot: int, gateway: str, scores: Mapping[str, float]) -> None:
-        """``gateway``'s scores (token → dBm) for ``slot``; a slot already evaluated is ignored."""
+    def add(self, slot: int, gateway: str, scores: Mapping[str, float], hands: Mapping[str, str] | None = None) -> None:
+        """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway);
+        a slot already evaluated is ignored."""
         if slot <= self.evaluated:
             return
         self._scores.setdefault(slot, {})[gateway] = dict(scores)
+        if hands:
+            self._hands.setdefault(slot, {})[gateway] = dict(hands)
 
     def has(self, slot: int, gateway: str) -> bool:
         return gateway in self._scores.get(slot, {})
@@ -103,19 +110,25 @@ class Arbiter:
                     for token, score in scores.items():
                         sums.setdefault(token, {}).setdefault(gateway, []).append(score)
         latest = self._scores.get(slot, {})
+        hands = {g: h for g, h in self._hands.get(slot, {}).items() if g in alive}
         for old in [s for s in self._scores if s <= slot - self._window + 1]:
             del self._scores[old]
+        for old in [s for s in self._hands if s <= slot]:
+            del self._hands[old]
         changes: list[Change] = []
         for token in sorted(set(sums) | set(self._state)):
             heard = {g: sum(v) / len(v) for g, v in sums.get(token, {}).items()}
             now = {g for g in heard if token in latest.get(g, {})}
-            change = self._decide(token, heard, now, slot)
+            change = self._decide(token, heard, now, slot, hands)
             if change is not None:
                 changes.append(change)
         return changes
 
-    def _decide(self, token: str, heard: dict[str, float], now: set[str], slot: int) -> Change | None:
-        """``heard``: each alive gateway's mean over the window; ``now``: those heard in ``slot`` itself."""
+    def _decide(
+        self, token: str, heard: dict[str, float], now: set[str], slot: int, hands: Mapping[str, Mapping[str, str]]
+    ) -> Change | None:
+        """``heard``: each alive gateway's mean over the window; ``now``: those heard in ``slot`` itself;
+        ``hands``: per alive gateway, the tokens it hands on in ``slot``."""
         state = self._state.get(token)
         if not heard:
             if state is not None and slot - state.heard_slot >= self._release:
@@ -133,6 +146,9 @@ class Arbiter:
             if not fresh:
                 return None  # the owner's last word stands until someone hears the shopper again
             return self._move(token, state, min(fresh, key=lambda item: (-item[1], item[0]))[0])
+        handed = hands.get(owner, {}).get(token)
+        if handed is not None and handed != owner and handed in now:
+            return self._move(token, state, handed)
         if best != owner and best_score >= heard[owner] + self._margin:
             if state.challenger == best:
                 state.streak += 1
@@ -185,6 +201,9 @@ class Arbiter:
         for gateways in self._scores.values():
             for scores in gateways.values():
                 scores.pop(token, None)
+        for by_gateway in self._hands.values():
+            for hands in by_gateway.values():
+                hands.pop(token, None)
 
     def __len__(self) -> int:
         return len(self._state)

@@ -50,7 +50,7 @@ from edge.backoff import Backoff
 from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.peers.arbitration import Arbiter, Change
-from edge.peers.summary import PeerSummaryError, Slot, Summary, decode, encode, loudest, to_sightings
+from edge.peers.summary import Hand, PeerSummaryError, Slot, Summary, decode, encode, loudest, to_sightings
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
@@ -112,6 +112,16 @@ class _Handover:
     since: float
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ahead:
+    """This gateway spoke for a shopper with the previous owner's last zone (``zone``, one of its own)
+    before its engine placed the shopper there: its engine's presence events are held back until it
+    does (or until :data:`AGREE_S` after ``since``)."""
+
+    zone: str
+    since: float
+
+
 def claim_properties() -> Properties:
     """The MQTT 5 properties of a retained claim: its message expiry (:data:`CLAIM_EXPIRY_S`)."""
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
@@ -164,12 +174,16 @@ class Peers:
         """Token → when this gateway last published its claim (refreshed by age)."""
         self._taking: dict[str, _Handover] = {}
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
+        self._ahead: dict[str, _Ahead] = {}
+        """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
         self._claim_topics: dict[str, str] = {}
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self._silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
         self._own_scanners: set[str] = set()
         """Scanners this gateway hears itself (its sightings'): its zones are those they cover."""
+        self._scanner_of: dict[str, str] = {}
+        """A zone's scanner → the peer whose summaries carry it (only scanners of configured zones)."""
         self._nudge = asyncio.Event()
         self._due: deque[int] = deque()
         self._cut_off_at: float | None = ports.clock.now()
@@ -185,6 +199,7 @@ class Peers:
             "peers_handoffs_in": 0,
             "peers_handoffs_out": 0,
             "peers_handoffs_unagreed": 0,
+            "peers_handoffs_ahead": 0,
             "peers_connections": 0,
         }
 
@@ -195,12 +210,18 @@ class Peers:
         self._own_scanners.add(sighting.scanner)
 
     def owns(self, token: str, via: str) -> bool:
-        if token in self._taking:
+        if token in self._taking or token in self._ahead:
             self._nudge.set()  # its engine moved: maybe it agrees with the previous owner now
             return False
         owner = self.arbiter.owner(token)
         if owner is not None:
-            return owner == self.me
+            if owner != self.me:
+                return False
+            # The event passes: the CDP will hear the zone its engine has now. The claim says so at
+            # once, not when the event is committed: a hand-off decided in between cleared the claim
+            # with the zone before, and the next owner, taking that for the last word, spoke over it.
+            self._said(token, self.ports.view.zone_of(token))
+            return True
         if via == VIA_APP:
             return self.me == min({self.me} | (self.alive if self.connected.is_set() else set()))
         return False
@@ -293,12 +314,32 @@ class Peers:
             boundary = math.floor(now) + 1
             await asyncio.sleep(max(0.0, (boundary - now) / speed))
             slot = boundary - 1
-            summary = self.slot.close(slot)
-            self.arbiter.add(slot, self.me, self._scores(summary))
+            hands = self._hands_on()
+            summary = self.slot.close(slot, hands)
+            self.arbiter.add(slot, self.me, self._scores(summary), {h.token: h.to for h in hands})
             self._publish_summary(summary)
             self._due.append(slot)
             await self._evaluate(clock.now())
             self._refresh_claims(clock.now())
+
+    def _hands_on(self) -> tuple[Hand, ...]:
+        """The shoppers this gateway owns and last placed in a zone only one other (alive) gateway's
+        scanners cover: its summary hands them to that gateway (the arbitration moves them at once)."""
+        if not self.connected.is_set():
+            return ()
+        own = self._own_zones()
+        scanners = {z.id: z.scanners for z in self.ports.config.zones}
+        out = []
+        for token, claim in sorted(self._mine.items()):
+            zone = claim.zone
+            if zone is None or zone in own or token in self._ahead:
+                continue
+            gateways = {self._scanner_of[s] for s in scanners.get(zone, ()) if s in self._scanner_of}
+            if len(gateways) == 1:
+                (gateway,) = gateways
+                if gateway in self.alive:
+                    out.append(Hand(token, gateway))
+        return tuple(out)
 
     def _scores(self, summary: Summary) -> dict[str, float]:
         return {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
@@ -358,16 +399,26 @@ class Peers:
                 self._nudge.set()
         elif change.old == self.me and change.new != self.me:
             self._taking.pop(token, None)  # moved on before this gateway spoke for it
+            self._ahead.pop(token, None)
             self._let_go(token)
 
-    async def _take(self, token: str, speaker: str | None, epoch: int, now: float) -> None:
-        """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``)."""
+    async def _take(self, token: str, speaker: str | None, epoch: int, now: float, said: str | None = None) -> None:
+        """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``).
+        ``said``: the previous owner's last zone, one of this gateway's own, where its engine has not
+        placed the shopper yet: this gateway says that zone and holds its engine's events back until
+        its engine agrees (:class:`_Ahead`)."""
         self._taking.pop(token, None)
         self._silent.pop(token, None)
-        events = self._gained(token, speaker, now)
-        self._claim(Claim(token, self.me, epoch, self.ports.view.zone_of(token)))
+        events = self._gained(token, speaker, now, say=said)
+        if said is not None:
+            self._ahead[token] = _Ahead(said, now)
+            self.stats["peers_handoffs_ahead"] += 1
+        self._claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
         if events:
             await self.ports.publish(events)
+
+    def _zone_scanners(self) -> set[str]:
+        return {s for z in self.ports.config.zones for s in z.scanners}
 
     def _own_zones(self) -> set[str]:
         return {z.id for z in self.ports.config.zones if self._own_scanners.intersection(z.scanners)}
@@ -384,12 +435,14 @@ class Peers:
         while True:
             with contextlib.suppress(TimeoutError):
                 # Idle (nobody waiting): asleep until a hand-off starts (``_apply`` nudges).
-                await asyncio.wait_for(self._nudge.wait(), TAKEOVER_POLL_S if self._taking else None)
+                waiting = self._taking or self._ahead
+                await asyncio.wait_for(self._nudge.wait(), TAKEOVER_POLL_S if waiting else None)
             self._nudge.clear()
             now = clock.now()
             for token, taking in list(self._taking.items()):
                 claim = self._claims.get(token)
                 zone = self.ports.view.zone_of(token)
+                said = None
                 if self._silent.get(token) != taking.peer:
                     # The previous owner evaluates the same slot a moment apart: until its claim
                     # is cleared it may still say something (its final zone comes before the clear).
@@ -397,14 +450,40 @@ class Peers:
                 elif claim is None or claim.owner != taking.peer:
                     agreed = True  # nothing known of what the previous owner said
                 else:
-                    agreed = zone == claim.zone or (zone is not None and zone in self._own_zones())
+                    own = self._own_zones()
+                    agreed = zone == claim.zone or (zone is not None and zone in own)
+                    if not agreed and zone is not None and claim.zone in own:
+                        # The previous owner already placed the shopper in a zone of this gateway's
+                        # scanners; this engine, which hears the old zone's scanner a second late,
+                        # has not yet: say that zone now, hold the engine's events until it agrees.
+                        agreed, said = True, claim.zone
                 if agreed or now - taking.since >= AGREE_S:
                     if not agreed:
                         self.stats["peers_handoffs_unagreed"] += 1
-                    await self._take(token, taking.peer, taking.epoch, now)
+                    await self._take(token, taking.peer, taking.epoch, now, said)
+            for token, ahead in list(self._ahead.items()):
+                zone = self.ports.view.zone_of(token)
+                if zone == ahead.zone:
+                    del self._ahead[token]  # its engine caught up: its own events speak from now on
+                elif now - ahead.since >= AGREE_S:
+                    del self._ahead[token]
+                    self.stats["peers_handoffs_unagreed"] += 1
+                    events = self._caught_up(token, ahead.zone, now)
+                    self._said(token, self.ports.view.zone_of(token))
+                    if events:
+                        await self.ports.publish(events)
 
-    def _gained(self, token: str, old: str | None, now: float) -> list[Event]:
-        """The events that make this gateway's stream the shopper's one: entered (from_gateway)."""
+    def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
+        """This gateway said ``said`` ahead of its engine, which never got there: what its engine says."""
+        zone = self.ports.view.zone_of(token)
+        if zone is None:
+            gone: dict[str, object] = {"token": token, "zone": said, "dwell_s": 0.0}
+            return [self.ports.view.factory.make(ev.PRESENCE_EXITED, now, said, gone, token=token)]
+        return self._gained(token, None, now)
+
+    def _gained(self, token: str, old: str | None, now: float, *, say: str | None = None) -> list[Event]:
+        """The events that make this gateway's stream the shopper's one: entered (from_gateway) for
+        ``say`` (default: its engine's zone)."""
         view = self.ports.view
         previous = self._claims.get(token)
         if old == self.me:
@@ -422,16 +501,17 @@ class Peers:
             self.stats["peers_handoffs_in"] += 1
         for occupant in view.occupants():
             if occupant.token == token:
+                where = say or occupant.zone
                 data: dict[str, object] = {
                     "token": token,
-                    "zone": occupant.zone,
+                    "zone": where,
                     "via": occupant.via,
                     "rssi": round(occupant.rssi, 1),
                     "distance_m": round(occupant.distance_m, 2),
                 }
                 if old is not None:
                     data["from_gateway"] = old
-                return [view.factory.make(ev.PRESENCE_ENTERED, now, occupant.zone, data, token=token)]
+                return [view.factory.make(ev.PRESENCE_ENTERED, now, where, data, token=token)]
         if old is not None and previous is not None and previous.owner == old and previous.zone is not None:
             data = {"token": token, "zone": previous.zone, "dwell_s": 0.0, "from_gateway": old}
             return [view.factory.make(ev.PRESENCE_EXITED, now, previous.zone, data, token=token)]
@@ -484,7 +564,13 @@ class Peers:
         self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
         rostered = self._rostered_tokens()
         entries = [e for e in summary.tokens if e.token in rostered and e.heard]
-        self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries})
+        hands = {h.token: h.to for h in summary.hands if h.token in rostered}
+        self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
+        zoned = self._zone_scanners()
+        for entry in entries:
+            for heard in entry.heard:
+                if heard.scanner in zoned and heard.scanner not in self._own_scanners:
+                    self._scanner_of[heard.scanner] = peer
         now = self.ports.clock.now()
         sightings = [s for e in entries for s in to_sightings(e, summary.slot, now)]
         if sightings:
@@ -538,24 +624,24 @@ class Peers:
             await self._apply(change, self.ports.clock.now())
 
     def _on_event(self, event: Event) -> None:
-        """Committed events: withdrawals purge; this gateway's presence updates its claims' zone."""
-        token = event.token
+        """Committed events: withdrawals purge. (A claim's zone follows this gateway's presence as each
+        event passes :meth:`owns`, or as the service itself speaks: not at the commit, which comes later.)"""
         if event.type == ev.CONSENT_WITHDRAWN:
             token = str(event.data.get("token"))
             self.arbiter.forget(token)
             self.slot.forget(token)
             self._claims.pop(token, None)
             self._taking.pop(token, None)
+            self._ahead.pop(token, None)
             self._silent.pop(token, None)
             for topic in [t for t, known in self._claim_topics.items() if known == token]:
                 del self._claim_topics[topic]
             self._clear(token)
             return
-        if token is None or not event.type.startswith("edge.presence.") or event.type == ev.PRESENCE_DWELL:
-            return
+
+    def _said(self, token: str, zone: str | None) -> None:
+        """This gateway's stream placed ``token`` in ``zone``: its claim carries it (if it changed: the
+        hand-off's own ``entered`` names the zone just claimed)."""
         mine = self._mine.get(token)
-        if mine is not None:
-            zone = event.data.get("zone") if event.type == ev.PRESENCE_ENTERED else None
-            zone = zone if isinstance(zone, str) else None
-            if zone != mine.zone:  # the hand-off's own entered names the zone just claimed: nothing new
-                self._claim(msgspec.structs.replace(mine, zone=zone))
+        if mine is not None and zone != mine.zone:
+            self._claim(msgspec.structs.replace(mine, zone=zone))

@@ -59,12 +59,22 @@ class TokenHeard(msgspec.Struct, array_like=True, frozen=True):
     heard: tuple[Heard, ...]
 
 
-class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
-    """One gateway's slot: ``slot`` is ``floor(time)`` of its start (1 s slots, aligned)."""
+class Hand(msgspec.Struct, array_like=True, frozen=True):
+    """``[token, gateway]``: the sender owns ``token`` and its engine placed the shopper in a zone only
+    ``gateway``'s scanners cover: the arbitration gives the shopper to that gateway."""
+
+    token: str
+    to: str
+
+
+class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
+    """One gateway's slot: ``slot`` is ``floor(time)`` of its start (1 s slots, aligned); ``hands``
+    (absent when empty; a gateway that does not know it ignores it) as of the slot's end."""
 
     gateway: str
     slot: int
     tokens: tuple[TokenHeard, ...]
+    hands: tuple[Hand, ...] = ()
 
 
 _encoder = msgspec.json.Encoder()
@@ -85,8 +95,11 @@ def decode(payload: bytes, *, peer: str) -> Summary:
         raise PeerSummaryError(f"summary from {peer}: {err}") from None
     if summary.gateway != peer:
         raise PeerSummaryError(f"summary on {peer}'s topic names another gateway")
-    if len(summary.tokens) > SUMMARY_MAX_TOKENS:
+    if len(summary.tokens) > SUMMARY_MAX_TOKENS or len(summary.hands) > SUMMARY_MAX_TOKENS:
         raise PeerSummaryError(f"summary from {peer}: over {SUMMARY_MAX_TOKENS} tokens")
+    for hand in summary.hands:
+        if not (0 < len(hand.token) <= 128 and 0 < len(hand.to) <= 64):
+            raise PeerSummaryError(f"summary from {peer}: a hand entry is out of bounds")
     for entry in summary.tokens:
         if not 0 < len(entry.token) <= 128 or len(entry.heard) > SUMMARY_MAX_SCANNERS or len(entry.via) > 32:
             raise PeerSummaryError(f"summary from {peer}: a token entry is out of bounds")
@@ -135,8 +148,8 @@ class Slot:
     def __len__(self) -> int:
         return len(self._tokens)
 
-    def close(self, slot: int) -> Summary:
-        """The summary of everything added (tokens in sorted order), and a fresh start."""
+    def close(self, slot: int, hands: tuple[Hand, ...] = ()) -> Summary:
+        """The summary of everything added (tokens in sorted order) with ``hands``, and a fresh start."""
         tokens = []
         for token in sorted(self._tokens):
             acc = self._tokens[token]
@@ -146,7 +159,7 @@ class Slot:
             )
             tokens.append(TokenHeard(token, acc.via, acc.power, heard[:SUMMARY_MAX_SCANNERS]))
         self._tokens = {}
-        return Summary(self.gateway, slot, tuple(tokens[:SUMMARY_MAX_TOKENS]))
+        return Summary(self.gateway, slot, tuple(tokens[:SUMMARY_MAX_TOKENS]), hands[:SUMMARY_MAX_TOKENS])
 
 
 def loudest(entry: TokenHeard) -> float:
