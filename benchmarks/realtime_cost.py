@@ -10,7 +10,10 @@ runs it:
   ``PropertiesChanged`` signal for real. The crowd (tests/bluez_feed.py: 90 % unrostered phones,
   10 % rostered shoppers on the roster the gateway is given) is fed at each ``--rates`` for
   ``--seconds`` after ``--warmup``. Peer, in the same run on the same signals: a bare
-  ``BleakScanner`` (same passive patterns) with a no-op callback, in its own process. CPU is
+  ``BleakScanner`` (same passive patterns) with a no-op callback, in its own process, started
+  before the gateway, and a second one started after it (the order they subscribe in costs a
+  few per cent: the ratio is taken against the mean of the two; ``--no-bracket``: the first
+  alone). CPU is
   user + system of each process (all its threads) from the process's CPU clock (nanoseconds; the
   clock ticks of ``/proc/PID/stat`` beside it as a check), the feed's and the mock's not counted.
   Each rate's window is ``--pairs`` consecutive pairs (both processes over the same seconds of
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--turns-seconds", type=float, default=5.0, help="strace count of loop turns per rate")
     parser.add_argument("--tree", type=Path, default=None, help="the gateway's checkout (default: this one)")
     parser.add_argument("--against", type=Path, default=None, help="a second gateway from this checkout, same pairs")
+    parser.add_argument("--no-bracket", action="store_true", help="no second bare scanner after the gateway")
     parser.add_argument("--quick", action="store_true", help="3 s windows, 1 s warm-up")
     args = parser.parse_args()
     if args.pairs < 1:

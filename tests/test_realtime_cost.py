@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.realtime.pairs import summary
+from benchmarks.realtime.pairs import summary, with_mean
 from benchmarks.realtime.processes import Window, cpu_s, cpu_total_s
 from edge import app, identity
 from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
@@ -74,6 +74,9 @@ def test_a_quick_run_reports_every_figure() -> None:
     assert len(bleak["ratio_pairs"]) == len(bleak["load_pairs"]) == 3
     assert bleak["ratio_min"] <= bleak["ratio"] <= bleak["ratio_max"]
     assert figures["ratio_goal_rates"] == bleak["ratio"]  # --rates 200 alone: judged as the goal's
+    assert bleak["bare_before_us"] > 0  # the gateway bracketed by two bare scanners
+    assert bleak["bare_after_us"] > 0
+    assert bleak["bare_us"] == pytest.approx((bleak["bare_before_us"] + bleak["bare_after_us"]) / 2, abs=0.1)
     assert figures["replay"][0]["gateway_us"] >= 0
     assert figures["idle_gateway_pct"] >= 0
 
@@ -290,3 +293,9 @@ def test_the_ratio_is_the_median_of_pairs_measured_over_the_same_seconds() -> No
     assert row["gateway_us"] == round(1e6 * 2.05 / 24000, 1)
     assert row["achieved_per_s"] == 800.0
     assert row["gateway_sys_share"] == 0.1
+    before, after = "bare, started before", "bare, started after"
+    cpu = {gw: 0.6, before: 0.4, after: 0.6}
+    bracketed = [Window(cpu, dict(cpu), dict.fromkeys(cpu, 0.0), 8000, 10.0, 2.0)]
+    meaned = with_mean(bracketed, bare, (before, after))
+    assert meaned[0].cpu_s[bare] == 0.5
+    assert summary(meaned, gw, bare)["ratio"] == 1.2

@@ -18,6 +18,19 @@ from typing import Any
 from benchmarks.realtime.processes import Window
 
 
+def with_mean(windows: list[Window], name: str, of: tuple[str, ...]) -> list[Window]:
+    """Each window with one more entry, ``name``: the mean of the processes ``of`` (the bare
+    scanners started before and after the gateway: the denominator the ratio is taken against)."""
+    out = []
+    for w in windows:
+
+        def mean(values: dict[str, float]) -> dict[str, float]:
+            return {**values, name: sum(values[n] for n in of) / len(of)}
+
+        out.append(Window(mean(w.cpu_s), mean(w.ticks_s), mean(w.sys_s), w.adverts, w.seconds, w.load))
+    return out
+
+
 def pair_ratio(window: Window, gateway: str, bare: str) -> float | None:
     """The gateway's CPU over the bare scanner's in one window (None: the bare one used none)."""
     bare_s = window.cpu_s[bare]

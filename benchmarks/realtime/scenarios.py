@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.realtime.pairs import summary
+from benchmarks.realtime.pairs import summary, with_mean
 from benchmarks.realtime.probes import loop_turns, profile
 from benchmarks.realtime.processes import ROOT, Reporter, gateway, load_average, measure
 from edge.beacons.advert import Advertisement
@@ -25,6 +25,10 @@ SEED = 7
 SCANNERS = tuple(f"scn-{chr(ord('a') + z)}" for z in range(ZONES))
 GATEWAY = "edge run"
 BARE = "bare BleakScanner"
+BARE_AFTER = "bare BleakScanner, started after"
+"""A second bare scanner, started after the gateway(s), so its D-Bus match comes after theirs (the
+first one's comes before): the ratio's denominator is the mean of the two (benchmarks/realtime/pairs.py)."""
+BARE_MEAN = "bare BleakScanners, mean"
 AGAINST = "edge run (--against)"
 """A second gateway from another checkout (``--against DIR``), measured in the same pairs."""
 
@@ -100,6 +104,10 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                 if args.against:
                     other = write_config(tmp, backend="bleak", tag="-against")
                     children.append(running.enter_context(gateway(other, env, tree=args.against, name=AGAINST)))
+                if not args.no_bracket:
+                    after = Reporter(BARE_AFTER, [sys.executable, "-m", "benchmarks.realtime.peer"], env)
+                    running.callback(after.child.stop)
+                    children.append(after.child)
                 time.sleep(args.settle)
                 idle_window = measure(children, args.idle, None)
                 idle: dict[str, Any] = {
@@ -127,18 +135,26 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                             )
                     finally:
                         feed.child.stop()
+                    bares = (BARE,) if args.no_bracket else (BARE, BARE_AFTER)
+                    windows = with_mean(windows, BARE_MEAN, bares)
                     rows.append(
                         {
                             "rate": rate,
-                            **summary(windows, GATEWAY, BARE),
+                            **summary(windows, GATEWAY, BARE_MEAN),
                             "feed_max_lag_s": round(lag, 4),
                             "peer_heard": int(peer.ask()[0]) - heard0,
                             "gateway_turns": turns,
                             "bare_turns": bare_turns,
                         }
                     )
+                    early = summary(windows, GATEWAY, BARE)
+                    rows[-1].update({"bare_before_us": early["bare_us"], "ratio_before": early["ratio"]})
+                    if not args.no_bracket:
+                        late = summary(windows, GATEWAY, BARE_AFTER)
+                        rows[-1].update({"bare_after_us": late["bare_us"], "ratio_after": late["ratio"]})
+                        rows[-1]["after_over_before"] = summary(windows, BARE_AFTER, BARE)["ratio"]
                     if args.against:
-                        theirs = summary(windows, AGAINST, BARE)
+                        theirs = summary(windows, AGAINST, BARE_MEAN)
                         keys = ("gateway_us", "ratio", "ratio_min", "ratio_max", "ratio_whole", "ratio_pairs")
                         rows[-1]["against"] = {key: theirs[key] for key in keys}
                     print(f"bleak {rate}/s: {rows[-1]}", flush=True)

@@ -36,7 +36,8 @@ def print_table(bleak: Rows, replay: Rows, idle: dict[str, Any] | None, profiles
         cells += [b.get("ratio_max"), b.get("ratio_whole"), b.get("load")]
         cells += [r.get("gateway_pct"), r.get("gateway_us"), r.get("gateway_turns"), r.get("load")]
         print(" ".join(_cell(c) for c in cells))
-    print("ratio: the median of the pairs' ratios (gateway and bare scanner over the same seconds); min, max:")
+    print("ratio: the median of the pairs' ratios (gateway over the mean of the bare scanners started before and")
+    print("after it, over the same seconds); bleak %, µs: that mean; min, max:")
     print("their spread; whole: the whole window's; turns: event-loop turns (epoll_wait calls) per advert,")
     print("counted with strace after each window; load: the 1-minute load average, the median of the pairs' ends")
     for b in bleak:
@@ -45,6 +46,12 @@ def print_table(bleak: Rows, replay: Rows, idle: dict[str, Any] | None, profiles
             f"  {b['rate']}/s, {b['pairs']} pairs of {b['pair_seconds']} s (ratio@load): {pairs}; µs from /proc's "
             f"clock ticks: gw {b['gateway_us_ticks']}, bare {b['bare_us_ticks']}"
         )
+        if "bare_after_us" in b:
+            print(
+                f"    bare scanners: started before {b['bare_before_us']} µs, after {b['bare_after_us']} µs "
+                f"(after/before {b['after_over_before']}); ratio against the one before {b['ratio_before']}, "
+                f"after {b['ratio_after']}"
+            )
         if "against" in b:
             a = b["against"]
             pairs = " ".join(f"{r:.2f}" for r in a["ratio_pairs"])
