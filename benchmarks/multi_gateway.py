@@ -232,8 +232,7 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
                         and kind == "entered" and at >= a - 2.0]  # fmt: skip
             handoffs.append(by_owner[0] - a if by_owner else math.inf)
             zone_handoffs.append(said[0] - a if said else math.inf)
-    received = [(g, e) for g, e, _ in in_order(events)]
-    doubles, duplicates, n_handoffs = check_one_owner(presence_stream(received, by_arrival=True))
+    doubles, duplicates, n_handoffs, by_clock = one_owner(events)
     overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
     hours = score.shopper_s / 3600
     return {
@@ -255,6 +254,7 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "visits": len(score.enter),
         "missed_visits": score.missed,
         "double_owner_moments": doubles,
+        "double_owner_moments_by_clock": by_clock,
         "duplicate_entered": duplicates,
         "claim_overlaps": overlaps,
         "claim_overlap_longest_s": longest,
@@ -310,6 +310,30 @@ def timelines(run: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return sorted(out, key=lambda row: -math.inf if row["said"] is None else -row["said"])
+
+
+def one_owner(events: list[tuple[str, dict[str, Any], float]]) -> tuple[int, int, int, dict[str, int]]:
+    """(two-owner moments, duplicate ``entered``, hand-offs, the moments by each order) of the CDP's
+    stream, judged in two orders: merged on one clock (:func:`in_order`: each event's own time plus
+    its process's offset) and as it arrived at the CDP. Neither is the order the events were sent in:
+    an engine stamps an event with the time of the advert that decided it, up to a second before it
+    sends it (a peer's summary arrives that late), so a previous owner's last event can be stamped
+    after a new owner's hand-off that followed it by 50 ms (the new owner now speaks on the clear);
+    and an outbox may hold an event a few hundred ms, so arrival can misplace it the other way. A
+    moment counts (per token) only when both orders show it; ``by_clock`` gives each order's count."""
+    merged = presence_stream([(g, e) for g, e, _ in in_order(events)], by_arrival=True)
+    arrived = presence_stream([(g, e) for g, e, _ in sorted(events, key=lambda row: row[2])], by_arrival=True)
+    doubles = duplicates = handoffs = 0
+    counts = {"merged": 0, "arrival": 0}
+    for token, rows in merged.items():
+        d1, dup1, n = check_one_owner({token: rows})
+        d2, dup2, _ = check_one_owner({token: arrived.get(token, [])})
+        counts["merged"] += d1
+        counts["arrival"] += d2
+        doubles += min(d1, d2)
+        duplicates += min(dup1, dup2)
+        handoffs += n
+    return doubles, duplicates, handoffs, counts
 
 
 def misplaced(

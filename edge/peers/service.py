@@ -50,10 +50,21 @@ from edge.backoff import Backoff
 from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.peers.arbitration import Arbiter, Change
-from edge.peers.summary import Hand, PeerSummaryError, Slot, Summary, decode, encode, loudest, to_sightings
+from edge.peers.summary import (
+    Hand,
+    PeerSummaryError,
+    Slot,
+    Summary,
+    TokenHeard,
+    decode,
+    encode,
+    loudest,
+    to_sightings,
+)
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
+from edge.rssi import distance_m
 from edge.sync.client import Link, LinkError, LinkSettings
 
 log = logging.getLogger(__name__)
@@ -182,6 +193,8 @@ class Peers:
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
         self._own_scanners: set[str] = set()
         """Scanners this gateway hears itself (its sightings'): its zones are those they cover."""
+        self._heard_own: dict[str, TokenHeard] = {}
+        """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._scanner_of: dict[str, str] = {}
         """A zone's scanner → the peer whose summaries carry it (only scanners of configured zones)."""
         self._nudge = asyncio.Event()
@@ -316,6 +329,7 @@ class Peers:
             slot = boundary - 1
             hands = self._hands_on()
             summary = self.slot.close(slot, hands)
+            self._heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
             self.arbiter.add(slot, self.me, self._scores(summary), {h.token: h.to for h in hands})
             self._publish_summary(summary)
             self._due.append(slot)
@@ -452,7 +466,7 @@ class Peers:
                 else:
                     own = self._own_zones()
                     agreed = zone == claim.zone or (zone is not None and zone in own)
-                    if not agreed and zone is not None and claim.zone in own:
+                    if not agreed and claim.zone in own and (zone is not None or token in self._heard_own):
                         # The previous owner already placed the shopper in a zone of this gateway's
                         # scanners; this engine, which hears the old zone's scanner a second late,
                         # has not yet: say that zone now, hold the engine's events until it agrees.
@@ -512,6 +526,23 @@ class Peers:
                 if old is not None:
                     data["from_gateway"] = old
                 return [view.factory.make(ev.PRESENCE_ENTERED, now, where, data, token=token)]
+        heard = self._heard_own.get(token)
+        if say is not None and heard is not None:
+            # Said ahead of an engine that has the shopper in no zone yet: the level this gateway's
+            # own scanners heard in the last slot (its loudest scanner's median).
+            presence = self.ports.config.presence
+            rssi = loudest(heard)
+            power = presence.measured_power_1m_dbm if heard.power is None else heard.power
+            data = {
+                "token": token,
+                "zone": say,
+                "via": heard.via,
+                "rssi": round(rssi, 1),
+                "distance_m": round(distance_m(rssi, power, presence.path_loss_exponent), 2),
+            }
+            if old is not None:
+                data["from_gateway"] = old
+            return [view.factory.make(ev.PRESENCE_ENTERED, now, say, data, token=token)]
         if old is not None and previous is not None and previous.owner == old and previous.zone is not None:
             data = {"token": token, "zone": previous.zone, "dwell_s": 0.0, "from_gateway": old}
             return [view.factory.make(ev.PRESENCE_EXITED, now, previous.zone, data, token=token)]
@@ -633,6 +664,7 @@ class Peers:
             self._claims.pop(token, None)
             self._taking.pop(token, None)
             self._ahead.pop(token, None)
+            self._heard_own.pop(token, None)
             self._silent.pop(token, None)
             for topic in [t for t, known in self._claim_topics.items() if known == token]:
                 del self._claim_topics[topic]
