@@ -139,12 +139,20 @@ def in_order(events: list[tuple[str, dict[str, Any], float]]) -> list[tuple[str,
     new owner's hand-off. So: each event's own time plus its process's offset to the wall clock
     (:func:`clock_lags`, the least arrival - time, i.e. the replay starts aligned after the fact).
     Within one process the order is its own (the arrival order: an engine may stamp an ``entered`` a
-    little before the ``exited`` it committed first); the processes' streams are merged on that clock."""
+    little before the ``exited`` it committed first); the processes' streams are merged on that clock.
+    One more order is known: a hand-off (``from_gateway`` X) comes after every event of X that reached
+    the CDP before it (X stopped speaking before the new owner spoke; an engine stamps an event with
+    its deciding advert's time, up to a second before it sends it, so a new owner speaking 50 ms after
+    X's last event was otherwise placed before it)."""
     lags = clock_lags(events)
     streams: dict[str, list[tuple[float, float, str, dict[str, Any]]]] = {}
     for gateway, event, arrival in sorted(events, key=lambda row: row[2]):
         mine = streams.setdefault(gateway, [])
         sent = max(_event_time(event) + lags[gateway], mine[-1][0] if mine else -math.inf)
+        data = event.get("data")
+        previous = streams.get(data.get("from_gateway", "")) if isinstance(data, dict) else None
+        if previous:
+            sent = max(sent, previous[-1][0] + 1e-6)
         mine.append((sent, arrival, gateway, event))
     return [(g, e, arrival) for _, arrival, g, e in heapq.merge(*streams.values(), key=lambda row: row[:2])]
 
