@@ -13,8 +13,8 @@ and clock-injected, but no dBm threshold anywhere: each shopper carries a poster
 - **updated** by every sighting with the likelihood of its RSSI at that scanner in each place
   (:mod:`edge.radio_model`: log-distance path loss, heavy-tailed), tempered
   (:data:`~edge.constants.MODEL_CORRELATION_S`: consecutive adverts are correlated), after correcting the RSSI for the
-  advertiser's own calibrated power, the scanner's configured ``offset_db`` and a per-scanner offset
-  learned online from rostered traffic (self-calibration, relative between scanners, bounded);
+  advertiser's own calibrated power and the scanner's configured ``offset_db`` (self-calibration learns
+  and reports a per-scanner offset from rostered traffic, but it is not applied: :data:`APPLY_LEARNED_OFFSETS`);
 - **updated by silence** on the timer: the likelihood that a shopper still in a zone goes unheard this
   long, from the advertiser's own interval and loss (:mod:`edge.advert_rate`). Silence only ever moves
   probability from the zones and their surroundings to "far", never into a zone.
@@ -70,6 +70,16 @@ a shopper at its centre is not one step from leaving. Sweep tuning cells: 0.2 Hz
 (with 0.5 taken for the fewer spurious changes)."""
 
 
+APPLY_LEARNED_OFFSETS = False
+"""Self-calibration learns each scanner's offset and reports it (:meth:`ZoneEstimator.scanner_offsets`), but
+the estimator does not correct readings by it: what a scanner hears from shoppers in its zone depends on
+where they stand and how the zone is used as much as on its calibration (two scanners 4 m apart in one zone,
+a zone people walk through), so on stores with no calibration error at all it learned offsets of 2-6 dB
+and, applied, made exits late and brought ghost visits (sweep tuning cells, 3 seeds: sum of capped badness
+118 applied, 100 not applied; not applied was as good or better even in the cells with a scanner 4 dB off).
+``offset_db`` (``edge calibrate``) remains the correction."""
+
+
 class _Track:
     __slots__ = (
         "dwell_at", "heard_at", "last_seen", "levels", "offset", "p", "power", "rate", "silence", "since", "t", "via",
@@ -106,7 +116,8 @@ class ZoneEstimator:
         self._offsets = dict(layout.offsets)
         self._members = layout.members
         self._cal = SelfCalibration(tuple(layout.tables))
-        self._learned = self._cal.learned
+        self._learned: dict[str, float] = self._cal.learned if APPLY_LEARNED_OFFSETS else {}
+        self._expected = layout.expected
         self._reference = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
         self._steps = c.MODEL_EVIDENCE_STEPS
@@ -216,8 +227,10 @@ class ZoneEstimator:
         if members is not None:
             for k in members:
                 lo, hi = self._spans[k - 1]
-                if sum(p[lo:hi]) >= c.MODEL_CAL_CONFIDENT_P * total:
-                    self._cal.add(scanner, level)
+                mass = sum(p[lo:hi])
+                if mass >= c.MODEL_CAL_CONFIDENT_P * total:  # how much louder than expected from where they are
+                    expected = self._expected[scanner]
+                    self._cal.add(scanner, level - sum(p[a] * expected[a] for a in range(lo, hi)) / mass)
                     break
         old = track.levels.get(scanner)
         track.levels[scanner] = sighting.rssi if old is None else old + _LEVEL_WEIGHT * (sighting.rssi - old)

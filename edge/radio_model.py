@@ -36,6 +36,7 @@ __all__ = [
     "Histogram",
     "disc_histogram",
     "emission",
+    "mean_rssi",
     "mix",
     "points_histogram",
     "ring_histogram",
@@ -101,3 +102,8 @@ def emission(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db: fl
         density = sum(w * math.exp(-0.5 * ((rssi - mean) / sigma_db) ** 2) for w, mean in means)
         table.append(outlier + norm * density)
     return table
+
+
+def mean_rssi(hist: Histogram, power_1m_dbm: float, exponent: float) -> float:
+    """The RSSI a scanner hears on average from a shopper distributed as ``hist`` (shadowing averages out)."""
+    return sum(w * (power_1m_dbm - 10.0 * exponent * math.log10(d)) for w, d in zip(hist, DISTANCE_BINS_M, strict=True))

@@ -1,16 +1,23 @@
 """Self-calibration of scanner offsets from rostered traffic: a scanner that reads 4 dB hot is found out.
 
 Every sample of a shopper the zone estimator is confident is in a zone (posterior >=
-:data:`~edge.constants.MODEL_CAL_CONFIDENT_P`), heard by one of that zone's own scanners, feeds a streaming
-estimate of that scanner's :data:`~edge.constants.MODEL_CAL_QUANTILE` quantile (a sign-step tracker,
-:data:`~edge.constants.MODEL_CAL_STEP_DB` per sample: O(1), no sample kept). Shoppers stand at shelves, a
-metre or two from a zone's scanner, in every zone alike, so those quantiles should agree; a scanner's
+:data:`~edge.constants.MODEL_CAL_CONFIDENT_P`), heard by one of that zone's own scanners, is compared with
+the RSSI the layout says that scanner hears on average from where the estimator places the shopper within
+the zone (its sub-places, :attr:`edge.zone_layout.Layout.expected`); the difference (how much louder than
+expected) feeds a streaming estimate of that scanner's :data:`~edge.constants.MODEL_CAL_QUANTILE` quantile (a
+sign-step tracker, :data:`~edge.constants.MODEL_CAL_STEP_DB` per sample: O(1), no sample kept). A scanner's
 learned offset is the median of all calibrated scanners' quantiles minus its own, bounded by
 :data:`~edge.constants.MODEL_CAL_MAX_DB`. Only differences *between* scanners are learned (never the
 absolute level, which the path-loss model would otherwise chase), and only once
 :data:`~edge.constants.MODEL_CAL_MIN_SCANNERS` scanners each have
 :data:`~edge.constants.MODEL_CAL_MIN_SAMPLES` samples. The samples are corrected for the configured
 ``offset_db`` and the advertiser's own power but not for the learned offset (no feedback loop).
+
+Comparing with the expected level rather than with the other scanners' raw levels takes some of the
+layout out (a zone with two scanners, a scanner mounted higher), but not where shoppers actually stand in
+each zone: on the sweep's stores with no calibration error it still learns offsets of 2-4 dB. So the
+estimator reports the offsets and does not apply them
+(:data:`edge.presence_model.APPLY_LEARNED_OFFSETS`).
 """
 
 from __future__ import annotations

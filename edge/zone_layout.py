@@ -128,7 +128,8 @@ class Layout:
     """See the module docstring. Places: ``0`` far, then each zone's sub-places (``subs[k - 1]``), then each
     zone's surroundings (``rings[k - 1]``); ``zone_of[i]`` = the zone (1..n) place ``i`` is in, 0 for none.
     ``tables[scanner][b][rssi - RSSI_MIN_DBM]`` = likelihood per place (max 1) raised to the evidence weight
-    (b + 1) / MODEL_EVIDENCE_STEPS; ``touches[i]`` = the places a shopper in place ``i`` can walk straight into."""
+    (b + 1) / MODEL_EVIDENCE_STEPS; ``expected[scanner][i]`` = the mean RSSI heard from place ``i``;
+    ``touches[i]`` = the places a shopper in place ``i`` can walk straight into."""
 
     def __init__(
         self, zones: Sequence[ZoneConfig], presence: PresenceConfig, scanners: Sequence[ScannerConfig] = ()
@@ -233,6 +234,8 @@ class Layout:
         power, exponent = presence.measured_power_1m_dbm, presence.path_loss_exponent
         n = self.n
         mean_radius = sum(zone.radius_m for zone in zones) / n if n else c.ZONE_RADIUS_M
+        self.expected: dict[str, tuple[float, ...]] = {}
+        """Per scanner, per place: the mean RSSI it hears from a shopper there (self-calibration's reference)."""
         self.tables: dict[str, list[list[tuple[float, ...]]]] = {}
         """Per scanner, per evidence weight (1/steps .. 1), per RSSI: the tempered likelihood of each place."""
         for scanner in sorted(set(self.members) | (set(positions) if known else set())):
@@ -288,6 +291,7 @@ class Layout:
                     else:
                         hists += [far, far]
             columns = [rm.emission(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings + outer]
+            self.expected[scanner] = tuple(rm.mean_rssi(h, power, exponent) for h in hists + rings + outer)
             floor = c.MODEL_LIKELIHOOD_FLOOR
             steps = c.MODEL_EVIDENCE_STEPS
             tables: list[list[tuple[float, ...]]] = [[] for _ in range(steps)]

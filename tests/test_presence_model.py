@@ -140,6 +140,13 @@ def test_self_calibration_recovers_a_hot_scanner() -> None:
     assert offsets["gw-c"] == pytest.approx(-4.0, abs=1.5)
     for i in "abd":
         assert abs(offsets[f"gw-{i}"]) < 1.5
+    # learned and reported, not applied: a new shopper is weighed exactly as by an estimator that learned nothing
+    fresh = ZoneEstimator(config.zones, config.presence)
+    trace = [(at + 1.0 + i * 0.25, "gw-c", -70 + i % 7) for i in range(20)]
+    mine = [e for e in run(est, trace, token="s-new") if e.token == "s-new"]
+    assert mine == run(fresh, trace, token="s-new")
+    assert kinds(mine) == [("entered", "zc")]
+    assert est.posterior("s-new") == fresh.posterior("s-new")
 
 
 @pytest.mark.parametrize("positioned", [True, False])

@@ -1,0 +1,150 @@
+"""The model engine alone on the sweep's cells, the other engines' figures cached: a quick loop for tuning.
+
+    python benchmarks/presence_model_tune.py [--cells tuning|held-out|all|0,5,9] [--seeds 1,2]
+                                             [--cache DIR] [--jobs N] [--set NAME=VALUE ...]
+
+Runs :mod:`benchmarks.presence_sweep`'s cell runner with the ``model`` engine only; the threshold engine,
+the naive references and the oracle do not change while the model is tuned, so their tallies per (cell,
+seed) are computed once and kept in ``--cache`` (a directory; by default one under the system's temp
+directory). Prints, per cell, the model's figures, its badness (the worst figure's ratio to its goal,
+capped at 5) and the goals it misses, then the sum of capped badness and the cells passed. Tuning cells
+are every cell but the held-out ones (index 3, 7, 11, ...), as in docs/presence.md. The last line is one
+JSON object.
+
+``--set NAME=VALUE`` overrides a constant of the model engine for this run (in :mod:`edge.constants` or a
+module-level one of the engine's modules), to compare one physical choice against another side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import presence_sweep as ps
+from edge.sim.sweep.cells import CELLS
+from edge.sim.sweep.judge import REFERENCES, badness, cell_goals, judge
+
+CAP = 5.0
+"""Badness per cell is capped here (as in docs/presence.md) so one hopeless cell does not drown the rest."""
+
+OTHERS = ("threshold", "nearest", "ema", "oracle")
+
+MODULES = ("edge.constants", "edge.presence_model", "edge.zone_layout", "edge.radio_model", "edge.advert_rate")
+"""Where ``--set`` looks for a constant (every module that has it gets the new value)."""
+
+
+def override(assignments: list[str]) -> None:
+    """Apply ``NAME=VALUE`` (a Python literal or expression of numbers) to every engine module that has NAME."""
+    import importlib
+
+    for assignment in assignments:
+        name, _, text = assignment.partition("=")
+        value = eval(text, {"__builtins__": {}})  # a number or a fraction from the command line
+        hit = False
+        for module_name in MODULES:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):
+                setattr(module, name, value)
+                hit = True
+        if not hit:
+            raise SystemExit(f"--set: no constant {name} in {', '.join(MODULES)}")
+
+
+def held_out(index: int) -> bool:
+    return index % 4 == 3
+
+
+def pick(spec: str) -> list[int]:
+    every = range(len(CELLS))
+    if spec == "tuning":
+        return [i for i in every if not held_out(i)]
+    if spec == "held-out":
+        return [i for i in every if held_out(i)]
+    if spec == "all":
+        return list(every)
+    return [int(part) for part in spec.split(",")]
+
+
+def _others(index: int, seed: int, minutes: float, shoppers: int, cache: Path) -> dict[str, ps.Tally]:
+    path = cache / f"{index}-{seed}-{minutes:g}-{shoppers}.pickle"
+    if path.exists():
+        found: dict[str, ps.Tally] = pickle.loads(path.read_bytes())
+        return found
+    ps.ONLY_ENGINES = set(OTHERS)
+    _, tallies, _ = ps.run_one(index, seed, minutes, shoppers)
+    path.write_bytes(pickle.dumps(tallies))
+    return tallies
+
+
+def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally]]:
+    index, seed, minutes, shoppers, cache = task
+    tallies = dict(_others(index, seed, minutes, shoppers, Path(cache)))
+    ps.ONLY_ENGINES = {"model"}
+    _, mine, _ = ps.run_one(index, seed, minutes, shoppers)
+    tallies.update(mine)
+    return index, tallies
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--cells", default="tuning", help="tuning, held-out, all, or indices 0,5,9")
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds")
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--shoppers", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "presence-sweep-cache")
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
+    args = parser.parse_args(argv)
+    override(args.set)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    cells = pick(args.cells)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tasks = [(i, s, args.minutes, args.shoppers, str(args.cache)) for i in cells for s in seeds]
+    if args.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            results = pool.map(one, tasks, chunksize=1)
+    else:
+        results = [one(task) for task in tasks]
+    merged: dict[int, dict[str, ps.Tally]] = {i: {} for i in cells}
+    for index, tallies in results:
+        for name, tally in tallies.items():
+            ps._merge(merged[index].setdefault(name, ps.Tally()), tally)
+    total, passed, per_cell = 0.0, 0, []
+    missing: dict[str, int] = {}
+    cpu = 0.0
+    for index in cells:
+        figs = {name: ps.figures(t) for name, t in merged[index].items()}
+        goals = cell_goals(figs.get("oracle"))
+        refs = {name: figs[name] for name in REFERENCES if name in figs}
+        missed = judge("model", figs["model"], goals, refs)
+        bad = min(CAP, badness(figs["model"], goals))
+        total += bad
+        passed += not missed
+        cpu += figs["model"]["cpu_s"]
+        for goal in missed:
+            missing[goal] = missing.get(goal, 0) + 1
+        f = figs["model"]
+        print(
+            f"[{index:2d}] {CELLS[index].name[:48]:48s} enter {ps.fmt(f['enter_p95_s']):>6} exit "
+            f"{ps.fmt(f['exit_p95_s']):>6} right {f['right_zone_pct']:6.2f} spur {f['spurious_per_shopper_hour']:6.2f}"
+            f" bad {bad:5.2f} {','.join(missed)}"
+        )
+        per_cell.append({"index": index, "badness": round(bad, 3), "missed": missed, "model": f})
+    print(f"sum of capped badness {total:.1f} over {len(cells)} cells, passed {passed}; model CPU {cpu:.1f} s")
+    print("cells missing: " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
+    summary: dict[str, Any] = {"badness": round(total, 2), "passed": passed, "cells": len(cells), "seeds": seeds}
+    print(json.dumps({"benchmark": "presence_model_tune", **summary, "per_cell": per_cell}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
