@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,6 +327,22 @@ class Collector:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def retained(broker: Broker, topic_filter: str, within_s: float = START_TIMEOUT_S) -> list[paho.MQTTMessage]:
+    """The retained messages under ``topic_filter`` now (what a joining client gets), without a fixed
+    wait: a fresh subscriber also subscribes to a marker topic of its own and publishes one marker.
+    The broker queues the retained messages to a subscriber before its SUBACK goes out, and the marker
+    is published after that SUBACK, so once the marker is back every retained message is in."""
+    marker = f"test-marker/{uuid.uuid4().hex}"
+    probe = Collector(broker, (topic_filter, marker))
+    try:
+        probe.publish(marker, b"marker")
+        probe.wait_for(lambda ms: any(m.topic == marker for m in ms), within_s)
+        with probe._cond:
+            return [m for m in probe.messages if m.retain and m.payload and m.topic != marker]
+    finally:
+        probe.close()
 
 
 def event_ids(collector: Collector) -> list[str]:
