@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import presence_sweep as ps
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import REFERENCES, badness, cell_goals, judge
+from edge.sim.sweep.report import fmt
 
 CAP = 5.0
 """Badness per cell is capped here (as in docs/presence.md) so one hopeless cell does not drown the rest."""
@@ -134,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             missing[goal] = missing.get(goal, 0) + 1
         f = figs["model"]
         print(
-            f"[{index:2d}] {CELLS[index].name[:48]:48s} enter {ps.fmt(f['enter_p95_s']):>6} exit "
-            f"{ps.fmt(f['exit_p95_s']):>6} right {f['right_zone_pct']:6.2f} spur {f['spurious_per_shopper_hour']:6.2f}"
+            f"[{index:2d}] {CELLS[index].name[:48]:48s} enter {fmt(f['enter_p95_s']):>6} exit "
+            f"{fmt(f['exit_p95_s']):>6} right {f['right_zone_pct']:6.2f} spur {f['spurious_per_shopper_hour']:6.2f}"
             f" bad {bad:5.2f} {','.join(missed)}"
         )
         per_cell.append({"index": index, "badness": round(bad, 3), "missed": missed, "model": f})
