@@ -229,8 +229,8 @@ class ZoneEstimator:
                 lo, hi = self._spans[k - 1]
                 mass = sum(p[lo:hi])
                 if mass >= c.MODEL_CAL_CONFIDENT_P * total:  # how much louder than expected from where they are
-                    expected = self._expected[scanner]
-                    self._cal.add(scanner, level - sum(p[a] * expected[a] for a in range(lo, hi)) / mass)
+                    here = sum([a * b for a, b in zip(p[lo:hi], self._expected[scanner][lo:hi], strict=True)])
+                    self._cal.add(scanner, level - here / mass)
                     break
         old = track.levels.get(scanner)
         track.levels[scanner] = sighting.rssi if old is None else old + _LEVEL_WEIGHT * (sighting.rssi - old)
