@@ -621,9 +621,10 @@ carries the shopper out: a silent shopper is always let go eventually. 0.002 thr
 phone out (three times the spurious changes on the simulated store)."""
 
 MODEL_CAL_QUANTILE = 0.8
-"""Self-calibration tracks this upper quantile of each scanner's RSSI from shoppers confidently in its
-zone (standing at its shelves) and corrects each scanner towards the median of all scanners' quantiles:
-only offsets *between* scanners are learned, never the absolute level."""
+"""Self-calibration tracks this upper quantile of how much louder each scanner hears shoppers confidently in
+its zone than the layout expects from where they are, and corrects each scanner towards the median of all
+scanners' quantiles: only offsets *between* scanners are learned, never the absolute level (reported, not
+applied: edge.presence_model.APPLY_LEARNED_OFFSETS)."""
 
 MODEL_CAL_CONFIDENT_P = 0.95
 """Posterior from which a sample counts as "in the zone" for self-calibration."""
