@@ -169,6 +169,15 @@ class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     health_interval_s: Seconds = c.HEALTH_INTERVAL_S
     engine: Literal["threshold", "model"] = "threshold"
     """``threshold``: the RSSI state machine of :mod:`edge.presence`; ``model``: the model-based zone estimator."""
+    self_calibration: Literal["report", "apply"] = "report"
+    """The model engine's per-scanner offsets learned from rostered traffic: ``report`` learns them (for an
+    operator to set ``offset_db`` from), ``apply`` also corrects readings by them. Why ``report`` is the
+    default: what a scanner hears from shoppers in its zone depends on where they stand and how the zone is
+    used as much as on its calibration (two scanners 4 m apart in one zone, a zone people walk through), so on
+    stores with no calibration error at all it learned offsets of 2-6 dB and, applied, made exits late and
+    brought ghost visits (sweep tuning cells, 3 seeds: sum of capped badness 118 applied, 100 not applied; not
+    applied was as good or better even in the cells with a scanner 4 dB off). ``offset_db`` (``edge
+    calibrate``) remains the correction."""
 
 
 class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -623,8 +623,8 @@ phone out (three times the spurious changes on the simulated store)."""
 MODEL_CAL_QUANTILE = 0.8
 """Self-calibration tracks this upper quantile of how much louder each scanner hears shoppers confidently in
 its zone than the layout expects from where they are, and corrects each scanner towards the median of all
-scanners' quantiles: only offsets *between* scanners are learned, never the absolute level (reported, not
-applied: edge.presence_model.APPLY_LEARNED_OFFSETS)."""
+scanners' quantiles: only offsets *between* scanners are learned, never the absolute level (reported; applied
+only with ``[presence] self_calibration = "apply"``, edge.config)."""
 
 MODEL_CAL_CONFIDENT_P = 0.95
 """Posterior from which a sample counts as "in the zone" for self-calibration."""

@@ -14,7 +14,7 @@ and clock-injected, but no dBm threshold anywhere: each shopper carries a poster
   (:mod:`edge.radio_model`: log-distance path loss, heavy-tailed), tempered
   (:data:`~edge.constants.MODEL_CORRELATION_S`: consecutive adverts are correlated), after correcting the RSSI for the
   advertiser's own calibrated power and the scanner's configured ``offset_db`` (self-calibration learns
-  and reports a per-scanner offset from rostered traffic, but it is not applied: :data:`APPLY_LEARNED_OFFSETS`);
+  and reports a per-scanner offset from rostered traffic, but it is not applied: ``[presence] self_calibration``);
 - **updated by silence** on the timer: the likelihood that a shopper still in a zone goes unheard this
   long, from the advertiser's own interval and loss (:mod:`edge.advert_rate`). Silence only ever moves
   probability from the zones and their surroundings to "far", never into a zone.
@@ -70,16 +70,6 @@ a shopper at its centre is not one step from leaving. Sweep tuning cells: 0.2 Hz
 (with 0.5 taken for the fewer spurious changes)."""
 
 
-APPLY_LEARNED_OFFSETS = False
-"""Self-calibration learns each scanner's offset and reports it (:meth:`ZoneEstimator.scanner_offsets`), but
-the estimator does not correct readings by it: what a scanner hears from shoppers in its zone depends on
-where they stand and how the zone is used as much as on its calibration (two scanners 4 m apart in one zone,
-a zone people walk through), so on stores with no calibration error at all it learned offsets of 2-6 dB
-and, applied, made exits late and brought ghost visits (sweep tuning cells, 3 seeds: sum of capped badness
-118 applied, 100 not applied; not applied was as good or better even in the cells with a scanner 4 dB off).
-``offset_db`` (``edge calibrate``) remains the correction."""
-
-
 class _Track:
     __slots__ = (
         "dwell_at", "heard_at", "last_seen", "levels", "offset", "p", "power", "rate", "silence", "since", "t", "via",
@@ -116,7 +106,8 @@ class ZoneEstimator:
         self._offsets = dict(layout.offsets)
         self._members = layout.members
         self._cal = SelfCalibration(tuple(layout.tables))
-        self._learned: dict[str, float] = self._cal.learned if APPLY_LEARNED_OFFSETS else {}
+        self._learned: dict[str, float] = self._cal.learned if presence.self_calibration == "apply" else {}
+        """Applied only with ``[presence] self_calibration = "apply"`` (edge.config says why not by default)."""
         self._expected = layout.expected
         self._reference = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent

@@ -16,8 +16,8 @@ absolute level, which the path-loss model would otherwise chase), and only once
 Comparing with the expected level rather than with the other scanners' raw levels takes some of the
 layout out (a zone with two scanners, a scanner mounted higher), but not where shoppers actually stand in
 each zone: on the sweep's stores with no calibration error it still learns offsets of 2-4 dB. So the
-estimator reports the offsets and does not apply them
-(:data:`edge.presence_model.APPLY_LEARNED_OFFSETS`).
+estimator reports the offsets and, unless ``[presence] self_calibration = "apply"`` (edge.config), does not
+apply them.
 """
 
 from __future__ import annotations

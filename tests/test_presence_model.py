@@ -149,6 +149,31 @@ def test_self_calibration_recovers_a_hot_scanner() -> None:
     assert est.posterior("s-new") == fresh.posterior("s-new")
 
 
+def test_self_calibration_applied_corrects_the_hot_scanner() -> None:
+    """``[presence] self_calibration = "apply"``: once learned, gw-c's readings are taken 4 dB quieter, so a
+    shopper it hears at a level both estimators place near the zone's edge is less sure to be inside it."""
+    zones = [{"id": f"z{i}", "scanners": [f"gw-{i}"]} for i in "abcd"]
+    applied = from_mapping({"zones": zones, "presence": {"self_calibration": "apply"}})
+    reported = from_mapping({"zones": zones})
+    assert reported.presence.self_calibration == "report"
+    ests = [ZoneEstimator(cfg.zones, cfg.presence) for cfg in (applied, reported)]
+    rng = random.Random(3)
+    at = T0
+    for minute in range(4):
+        for i in "abcd":
+            for _ in range(120):
+                at += 0.25
+                rssi = round(-62 + rng.gauss(0, 5) + (4 if i == "c" else 0))
+                for est in ests:
+                    est.observe(Sighting(f"s-{minute}-{i}", "eddystone-eid", f"gw-{i}", rssi, -59.0, at))
+    for est in ests:  # (applied, the confident samples differ a little: each learns about the same)
+        assert est.scanner_offsets()["gw-c"] == pytest.approx(-4.0, abs=1.5)
+    trace = [(at + 1.0 + i * 0.25, "gw-c", -76) for i in range(3)]
+    for est in ests:
+        run(est, trace, token="s-new")
+    assert ests[0].posterior("s-new")["zc"] < ests[1].posterior("s-new")["zc"]
+
+
 @pytest.mark.parametrize("positioned", [True, False])
 def test_positions_tile_an_aisle(positioned: bool) -> None:
     """Three zones tiling an aisle, a scanner in each; a shopper walking down it visits each in turn -- also
