@@ -43,17 +43,17 @@ Unsubscribe = Callable[[], None]
 _Message = tuple[Downlink | ShelfReading | Sightings, int | None, "asyncio.Future[Decision]"]
 """In the inbox: the message, the sender's size limit, its commit future."""
 
-LINGER_S: Final = 0.1
+LINGER_S: Final = 0.05
 """In real time, how long the first advertisement of a burst may wait for the writer: the ones
 that arrive meanwhile are taken in the same turn (one wake-up, one commit, instead of one per
-advert: at most 10 turns a second however busy the store). Its `at` is the callback's time, so
+advert: at most 20 turns a second however busy the store). Its `at` is the callback's time, so
 presence sees no delay; presence → offer on screen gains at most this (budget 300 ms; measured
 p95 about 100 ms without it), below the 0.25 s presence tick. Messages (a withdrawal) do not wait:
 they wake the writer at once. Each wake-up is two loop turns (the timer, then the writer). 20 ms
 cost ~5 µs per advert at 800/s against 50 ms; 100 ms against 50 ms, the two gateways in the same
-pairs and swapped (benchmarks/realtime_cost.py --tree/--against): 7 % less CPU at 200 adverts/s
-(where the rostered tenth arrives ~50 ms apart, so a 50 ms linger woke the writer for nearly each),
-4 % at 3,000/s, none measurable at 800/s (docs/performance.md, fourth pass)."""
+pairs and swapped (benchmarks/realtime_cost.py --tree/--against), saved 2-7 % at 200 adverts/s and
+nothing measurable at 800 and 3,000/s (the size of the noise; docs/performance.md, fourth pass), so
+the 50 ms of latency it would add to presence → offer on screen were not worth it."""
 
 
 class Pipeline:
