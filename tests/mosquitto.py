@@ -327,6 +327,10 @@ class Collector:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        # paho closes its network thread's wake-up socket pair only in Client.__del__, and a collector
+        # is in a reference cycle (its callbacks): the garbage collector may finalise the sockets first,
+        # and their ResourceWarning fails whatever runs then (seen at the end of a session).
+        self.client._reset_sockets(sockpair_only=True)
 
 
 def retained(broker: Broker, topic_filter: str, within_s: float = START_TIMEOUT_S) -> list[paho.MQTTMessage]:
