@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from edge.outbox import OUTBOX_FILE
 from edge.sim.multi import MultiStore, Walk, gateway_id, toml_text
 from tests.mosquitto import Broker, Collector
 
 STOP_TIMEOUT_S = 15.0
 """A SIGTERM'd gateway flushes its outbox and releases its claims: seconds on a loaded machine."""
+OUTBOX_READ_TIMEOUT_S = 5.0
+"""A read of a running gateway's outbox waits this long for its writer's lock (milliseconds held)."""
 
 
 class ProcessStore:
@@ -99,6 +103,23 @@ class ProcessStore:
         proc.wait(timeout=STOP_TIMEOUT_S)
         self.killed_at[gateway] = time.time()
         return self.killed_at[gateway]
+
+    def outbox_events(self, gateway: str, type_: str) -> list[tuple[int, dict[str, Any]]]:
+        """(row sequence, event) of the events of ``type_`` in ``gateway``'s outbox now, sent or not
+        (what it committed while cut off from the broker), in commit order. None while the running
+        gateway is still making the file (it exists a moment before its table) or holds a write lock
+        longer than the read's timeout: the caller waits and reads again."""
+        path = self.dir / f"state-{gateway}" / OUTBOX_FILE
+        if not path.exists():
+            return []
+        db = sqlite3.connect(path, timeout=OUTBOX_READ_TIMEOUT_S)
+        try:
+            rows = db.execute("SELECT seq, body FROM outbox WHERE type = ? ORDER BY seq", (type_,)).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            db.close()
+        return [(int(seq), json.loads(body)) for seq, body in rows]
 
     def log(self, gateway: str) -> str:
         return (self.dir / f"{gateway}.log").read_text(errors="replace")
