@@ -22,6 +22,33 @@ from edge.sim.multi import MultiStore
 from tests.mosquitto import Collector, Mosquitto
 
 SECONDS = 24.0
+DRAIN_WITHIN_S = 30.0
+"""Bound on the outboxes' drain after the replay ends (a second or two when idle)."""
+
+
+def sent_up(sub: Collector) -> list[tuple[str, dict[str, Any]]]:
+    """(gateway, event) of every event the collector received, in arrival order."""
+    with sub._cond:
+        return [(m.topic.split("/")[3], json.loads(m.payload)) for m in sub.messages if "/events/" in m.topic]
+
+
+async def committed_ids(gateway: Gateway) -> set[str]:
+    async with gateway.outbox.lock, gateway.outbox.db.execute("SELECT id FROM outbox") as cursor:
+        return {str(row[0]) for row in await cursor.fetchall()}
+
+
+async def drained(sub: Collector, gateways: list[Gateway], within_s: float) -> None:
+    """Wait until every event the gateways committed has reached the collector (a PUBACK says the
+    broker has a message, not that a subscriber got it)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        committed = set().union(*[await committed_ids(gw) for gw in gateways])
+        missing = committed - {e["id"] for _, e in sent_up(sub)}
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(missing)} of {len(committed)} committed events not received within {within_s} s")
+        await asyncio.sleep(0.1)
 
 
 def presence_stream(
@@ -99,14 +126,13 @@ async def test_three_gateways_one_owner_and_hand_offs(tmp_path: Path) -> None:
         try:
             async with gateways[0], gateways[1], gateways[2]:
                 await asyncio.gather(*(gw.run() for gw in gateways))
-                await asyncio.sleep(8.0)  # the last exits and the outbox drains
+                await drained(sub, gateways, DRAIN_WITHIN_S)  # the replay ended: its last events go up
                 health = [gw.peers.health() for gw in gateways if gw.peers is not None]
                 suppressed = [gw.core.counters.presence_not_owned for gw in gateways]
                 peer_sightings = [gw.core.counters.peer_sightings for gw in gateways]
         finally:
             sub.close()
-    events = [(m.topic.split("/")[3], json.loads(m.payload)) for m in sub.messages if "/events/" in m.topic]
-    stream = presence_stream(events)
+    stream = presence_stream(sent_up(sub))
     doubles, duplicates, handoffs = check_one_owner(stream)
     print(json.dumps({"stream": stream, "health": health}, indent=None))
     assert doubles == 0, stream
