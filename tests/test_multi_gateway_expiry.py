@@ -22,7 +22,7 @@ from edge.config import from_mapping
 from edge.peers import service
 from edge.peers.topics import PeerTopics
 from edge.sim.multi import MultiStore, Walk
-from tests.mosquitto import Collector, Mosquitto
+from tests.mosquitto import Collector, Mosquitto, retained
 
 SECONDS = 8.0
 EXPIRY_S = 2
@@ -53,6 +53,7 @@ async def test_a_dead_gateways_claim_expires_a_live_owners_is_refreshed(
             retain=True,
             properties=service.claim_properties(),
         ).wait_for_publish(10.0)
+        ghost_claimed = time.time()  # its PUBACK: the broker holds the claim from here (expiry counts from it)
         ghost.close()
         config = from_mapping(
             store.config(
@@ -73,22 +74,22 @@ async def test_a_dead_gateways_claim_expires_a_live_owners_is_refreshed(
             finally:
                 watch.close()
             assert peers.arbiter.owner(walk.token) == "gw-1"
-            # Past both claims' first expiry: a newcomer finds gw-1's (refreshed), not dead gw-2's.
-            await asyncio.sleep(max(0.0, start + 2 * EXPIRY_S + 1.0 - time.time()))
-            newcomer = Collector(broker, ("store-local/v1/+/+/owner/#",))
-            try:
-                await newcomer.until(lambda m: len(m) >= 1, within_s=10.0)
-                await asyncio.sleep(0.5)  # any other retained claim arrives with the first
-                retained = [(m.topic, json.loads(m.payload)) for m in newcomer.messages if m.retain and m.payload]
-            finally:
-                newcomer.close()
+            # Past both claims' first expiry (gw-1 claims after the start, within its first seconds; a
+            # second more for the broker's clock): a newcomer finds gw-1's (refreshed), not dead gw-2's.
+            expired = max(start + EXPIRY_S, ghost_claimed) + EXPIRY_S + 1.0
+            await asyncio.sleep(max(0.0, expired - time.time()))
+            claims = await asyncio.to_thread(retained, broker, "store-local/v1/+/+/owner/#")
             assert peers.health()["peers_owned"] == 1
-    assert [t for t, _ in retained] == [live.owner(walk.token)], retained
-    assert retained[0][1]["owner"] == "gw-1"
+    found = [(m.topic, json.loads(m.payload)) for m in claims]
+    assert [t for t, _ in found] == [live.owner(walk.token)], found
+    assert found[0][1]["owner"] == "gw-1"
 
 
 CHURN_REFRESH_S = 3.0
 CHURN_SECONDS = 9.0
+ARRIVAL_SLACK_S = 1.0
+"""Claims are judged by their arrival at a subscriber: two publishes ``CLAIM_REFRESH_S`` apart on the
+gateway's clock may arrive closer by the delivery delay of the first on a loaded machine."""
 
 
 @pytest.mark.slow
@@ -134,4 +135,4 @@ async def test_an_owner_republishes_a_claim_only_when_it_changes_or_ages(
     assert {p for _, p in after} == {payloads[zoned]}, "the claim changed while the shopper stood still"
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(after)]
     assert gaps, "refreshed at least once"
-    assert min(gaps) >= CHURN_REFRESH_S - 0.5, gaps  # never re-sent sooner than its refresh
+    assert min(gaps) >= service.CLAIM_REFRESH_S - ARRIVAL_SLACK_S, gaps  # never re-sent sooner than its refresh
