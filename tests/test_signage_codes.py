@@ -17,7 +17,7 @@ import msgspec
 from edge import app
 from edge.beacons.replay import ItemsSource
 from edge.clock import ManualClock
-from edge.config import Config
+from edge.config import Config, SignageConfig
 from edge.config_ios import AdvertiseConfig, CheckinConfig
 from edge.events import OFFER_IMPRESSION, Event
 from edge.inputs import Downlink
@@ -163,14 +163,15 @@ def checkin(token: str, code: str, now: float, nonce: str) -> bytes:
     return json.dumps(sign(body)).encode()
 
 
-async def test_a_gateway_restart_between_the_impression_and_the_check_in(tmp_path: Path) -> None:
-    store = SimulatedStore(seed=7)
-    config, signage_config = with_checkin(store.config), screen()
+async def until_a_code(
+    store: SimulatedStore, config: Config, signage_config: SignageConfig, state_dir: Path
+) -> tuple[dict[str, str], list[Event]]:
+    """The simulated store through a gateway with a screen until a personalised offer with a code is on
+    screen, then a clean stop: (token → the code its offer card showed, the events)."""
     codes: dict[str, str] = {}
-    """token → the code its offer card showed."""
-    source = ItemsSource(store.items(), start=store.start, speed=10.0)
     events: list[Event] = []
-    gateway = app.Gateway(config, source, sinks=[events.append], state_dir=tmp_path, signage=signage_config)
+    source = ItemsSource(store.items(), start=store.start, speed=10.0)
+    gateway = app.Gateway(config, source, sinks=[events.append], state_dir=state_dir, signage=signage_config)
     async with gateway:
         signage = gateway.signage
         assert signage is not None
@@ -185,6 +186,13 @@ async def test_a_gateway_restart_between_the_impression_and_the_check_in(tmp_pat
         await wait_for(lambda: bool(codes), 40, "a personalised offer with a code on screen")
         stop.set()
         await runner
+    return codes, events
+
+
+async def test_a_gateway_restart_between_the_impression_and_the_check_in(tmp_path: Path) -> None:
+    store = SimulatedStore(seed=7)
+    config, signage_config = with_checkin(store.config), screen()
+    codes, events = await until_a_code(store, config, signage_config, tmp_path)
     assert not [e for e in events if e.type == OFFER_REDEEMED]
     token, code = next(iter(codes.items()))
     (impression,) = [d for d in outbox(tmp_path, OFFER_IMPRESSION) if d["code"] == code]  # ended or cut by the stop
@@ -222,23 +230,7 @@ async def test_a_shopper_the_roster_dropped_while_the_box_was_down_leaves_no_row
     longer lists the shopper, so the screen's caps, holdout and code rows of that token go at start."""
     store = SimulatedStore(seed=7)
     config, signage_config = store.config, screen()
-    codes: dict[str, str] = {}
-    source = ItemsSource(store.items(), start=store.start, speed=10.0)
-    gateway = app.Gateway(config, source, state_dir=tmp_path, signage=signage_config)
-    async with gateway:
-        signage = gateway.signage
-        assert signage is not None
-
-        def on_presented(entry: OnScreen, _mono: float) -> None:
-            if entry.token is not None and entry.code is not None:
-                codes.setdefault(entry.token, entry.code)
-
-        signage.on_presented.append(on_presented)
-        stop = asyncio.Event()
-        runner = asyncio.create_task(gateway.run(stop=stop))
-        await wait_for(lambda: bool(codes), 40, "a personalised offer with a code on screen")
-        stop.set()
-        await runner
+    codes, _ = await until_a_code(store, config, signage_config, tmp_path)
     token = next(iter(codes))
     db = tmp_path / STATE_FILE
     assert rows(db, "token = ?", token), "the code is kept across a restart"
