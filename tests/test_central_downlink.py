@@ -28,6 +28,12 @@ from central.subjects import key_topic, snapshot_key, withdraw_subject
 from tests.mosquitto import Collector, Mosquitto
 
 WITHDRAWAL_BOUND_S = 2.0
+"""JetStream accepted -> at the store broker, with the cluster whole (measured: max 27 ms)."""
+FAILOVER_BOUND_S = 10.0
+"""The same while the node that led the withdrawal stream has just been killed: the stream and its durable
+consumer elect their leaders separately, and the downlink's pulls fail ("no responders") until the consumer
+has one; on a loaded 2-core CI machine that came 2.9 s after the stream accepted the withdrawal (usually
+within 20 ms). NATS's election timeouts are a few seconds; this bounds a second round of them."""
 
 
 def test_subject_names() -> None:
@@ -133,7 +139,7 @@ async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_with
                 f"{leader} killed: withdrawal accepted by JetStream {accepted_at - killed_at:.2f} s after the kill, "
                 f"at the store broker {arrived_at - accepted_at:.2f} s later"
             )
-            assert arrived_at - accepted_at <= WITHDRAWAL_BOUND_S
+            assert arrived_at - accepted_at <= FAILOVER_BOUND_S
         finally:
             collector.close()
             stop.set()
