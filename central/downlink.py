@@ -33,6 +33,12 @@ from edge.sync.policy import Backoff
 log = logging.getLogger(__name__)
 
 PUBACK_TIMEOUT_S = 5.0
+FETCH_RETRY_S = 0.2
+"""After a failed pull (the withdrawal consumer has no leader during an election): retry this soon, so a
+withdrawal goes on within a fifth of a second of the new leader."""
+FETCH_LOG_EVERY_S = 10.0
+"""A run of failed pulls is logged once at its start and then once per this, with the count (an election
+takes seconds: five lines a second said nothing more)."""
 """A withdrawal not PUBACKed in 5 s is given back to JetStream (nak) and tried again."""
 
 
@@ -139,15 +145,25 @@ class Downlink:
     async def _withdrawals(self, js: nats.js.JetStreamContext, stop: asyncio.Event) -> None:
         config = ConsumerConfig(durable_name="downlink", ack_policy=AckPolicy.EXPLICIT, ack_wait=PUBACK_TIMEOUT_S * 2)
         sub = await js.pull_subscribe(c.WITHDRAW_SUBJECTS, durable="downlink", stream=c.WITHDRAW_STREAM, config=config)
+        failed, logged_at = 0, -FETCH_LOG_EVERY_S
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(100, timeout=1.0)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
             except (nats.errors.Error, nats.js.errors.Error) as err:
-                log.warning("downlink: withdrawal fetch failed (%s)", err or type(err).__name__)
-                await asyncio.sleep(0.2)
+                failed += 1
+                if loop.time() - logged_at >= FETCH_LOG_EVERY_S:
+                    logged_at = loop.time()
+                    log.warning(
+                        "downlink: withdrawal fetch failed (%s; %d in a row)", err or type(err).__name__, failed
+                    )
+                await asyncio.sleep(FETCH_RETRY_S)
                 continue
+            if failed:
+                log.info("downlink: withdrawal fetch works again after %d failed", failed)
+                failed, logged_at = 0, -FETCH_LOG_EVERY_S
             await asyncio.gather(*(self._forward(m) for m in msgs))
 
     async def _forward(self, msg: Msg) -> None:

@@ -21,6 +21,7 @@ from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from central import constants as c
+from central import downlink
 from central.cluster import NatsCluster
 from central.downlink import Downlink
 from central.stream import StreamLimits, ensure
@@ -113,7 +114,9 @@ async def _until_ok(what: Callable[[], Awaitable[Any]], within_s: float) -> Any:
 
 
 @pytest.mark.slow
-async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_withdrawal(tmp_path: Path) -> None:
+async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_withdrawal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
         nc = await nats.connect(servers=cluster.urls, reconnect_time_wait=0.2, max_reconnect_attempts=-1)
         js, kv, stop, task, collector = await _started(nc, cluster, broker)
@@ -140,6 +143,9 @@ async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_with
                 f"at the store broker {arrived_at - accepted_at:.2f} s later"
             )
             assert arrived_at - accepted_at <= FAILOVER_BOUND_S
+            # the election's failed pulls (about five a second) are logged once per 10 s, not each
+            failed = [r for r in caplog.records if "withdrawal fetch failed" in r.getMessage()]
+            assert len(failed) <= 1 + (time.monotonic() - killed_at) / downlink.FETCH_LOG_EVERY_S, len(failed)
         finally:
             collector.close()
             stop.set()
