@@ -4,7 +4,8 @@
   and its conversion into :class:`~edge.presence.Sighting` values of the peer's scanners;
 - :mod:`edge.peers.arbitration`: the deterministic ownership every gateway computes alike;
 - :mod:`edge.peers.topics`: the store-local topics;
-- :mod:`edge.peers.service`: the service (its own connection to the store broker).
+- :mod:`edge.peers.service`: the service (its own connection to the store broker);
+- :mod:`edge.peers.messages` (claims, states, hand-off records) and :mod:`edge.peers.timing` (its constants).
 
 docs/multi-gateway.md describes the design.
 """

@@ -49,7 +49,9 @@ from edge import events as ev
 from edge.backoff import Backoff
 from edge.config_store import StoreConfig
 from edge.events import Event
+from edge.peers import messages
 from edge.peers.arbitration import Arbiter, Change
+from edge.peers.messages import Ahead, Claim, Handover
 from edge.peers.summary import (
     Hand,
     PeerSummaryError,
@@ -61,6 +63,20 @@ from edge.peers.summary import (
     loudest,
     to_sightings,
 )
+from edge.peers.timing import (
+    AGREE_S,
+    CLAIM_EXPIRY_S,
+    CLAIM_REFRESH_S,
+    PEER_SILENT_SLOTS,
+    RECONNECT_INITIAL_S,
+    RECONNECT_MAX_S,
+    SETTLE_S,
+    SLOT_DEADLINE_S,
+    STANDALONE_GRACE_S,
+    SUMMARY_EXPIRY_S,
+    TAKEOVER_POLL_S,
+    VIA_APP,
+)
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
@@ -69,92 +85,12 @@ from edge.sync.client import Link, LinkError, LinkSettings
 
 log = logging.getLogger(__name__)
 
-SUMMARY_EXPIRY_S = 3
-"""MQTT 5 message expiry of a summary: older than the arbitration window it is useless."""
-CLAIM_EXPIRY_S = 30
-"""MQTT 5 message expiry of a retained claim. The owner republishes its claims once they are
-:data:`CLAIM_REFRESH_S` old while it owns them, so only a dead (or cut-off) gateway's claims lapse:
-the ACL lets no other gateway clear them, and a token (a claim names it) must not stay on the store
-broker long after its owner died -- nor after a withdrawal while the owner is dead. Nothing waits
-for a dead owner's claims (its will moves its shoppers at the next evaluation); a gateway joining
-meanwhile would adopt one only until its first evaluation. 30 s: the arbitration's release time
-(RELEASE_SLOTS)."""
-CLAIM_REFRESH_S = 20.0
-"""A claim this old is republished (its expiry restarts; by the claim's own age, so refreshes spread
-over the slots, and any publish of the claim -- a zone update -- counts as one). 10 s before the
-expiry: a refresh is checked every slot (1 s), and a QoS 1 publish on a live connection is not lost
-(a dropped connection republishes every claim on reconnect), so one refresh per expiry suffices.
-It was 10 s: at 100 standing shoppers that was 10 claims/s for the store, now 5 (3.7 -> ~1.9 B/s
-per present shopper per gateway at 3 gateways, beside the summaries' ~70)."""
-SLOT_DEADLINE_S = 2.5
-"""A slot is evaluated without a late peer's summary this long after it ended: above the clock
-skew of NTP-synced boxes and a loaded broker's delay, and above the skew of the benchmark's replay
-processes (each replay clock starts with its process: 1.6 s apart was measured on a loaded machine,
-and a gateway that evaluated without a peer's summary disagreed with the others until the next
-move). It only delays an evaluation while a live peer's summary is late."""
-STANDALONE_GRACE_S = 15.0
-"""Cut off from the broker, ownership stays frozen this long before the gateway owns all it hears:
-a broker restart (seconds) must not make every gateway enter every shopper again."""
-SETTLE_S = 2.0
-"""After (re)connecting, evaluate nothing this long: the peers' retained states and claims arrive
-first, so a gateway that joins does not claim shoppers another one already owns."""
-AGREE_S = 4.0
-"""A gateway given a shopper by the arbitration waits at most this long for its engine to agree with
-the previous owner's zone before it speaks anyway: the peers' scanners reach its engine 1-2 s late
-and the engines' own hand-off takes ~1 s more (HANDOFF_SAMPLES)."""
-TAKEOVER_POLL_S = 0.1
-"""How often a waiting new owner looks at its engine (also woken by each presence event it withholds)."""
-PEER_SILENT_SLOTS = 3
-"""A peer whose summaries stopped for this many slots is not waited for (it is counted as gone
-once its last will arrives)."""
-VIA_APP = "app"
-"""edge.checkin's app presence: no radio decides its owner; the store's first alive gateway emits it."""
-RECONNECT_INITIAL_S = 0.5
-RECONNECT_MAX_S = 5.0
-"""Reconnect quickly: while cut off, the store runs on standalone gateways."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Handover:
-    """A hand-off under way to this gateway: ``peer`` is the previous owner, ``epoch`` the new one."""
-
-    peer: str
-    epoch: int
-    since: float
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Ahead:
-    """This gateway spoke for a shopper with the previous owner's last zone (``zone``, one of its own)
-    before its engine placed the shopper there: its engine's presence events are held back until it
-    does (or until :data:`AGREE_S` after ``since``)."""
-
-    zone: str
-    since: float
-
 
 def claim_properties() -> Properties:
     """The MQTT 5 properties of a retained claim: its message expiry (:data:`CLAIM_EXPIRY_S`)."""
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
     props.MessageExpiryInterval = CLAIM_EXPIRY_S
     return props
-
-
-class Claim(msgspec.Struct, frozen=True):
-    token: str
-    owner: str
-    epoch: int
-    zone: str | None = None
-
-
-class _State(msgspec.Struct, frozen=True):
-    gateway: str
-    state: str
-
-
-_claims = msgspec.json.Decoder(Claim)
-_states = msgspec.json.Decoder(_State)
-_json = msgspec.json.Encoder()
 
 
 class Peers:
@@ -183,9 +119,9 @@ class Peers:
         """This gateway's published claims."""
         self._published: dict[str, float] = {}
         """Token → when this gateway last published its claim (refreshed by age)."""
-        self._taking: dict[str, _Handover] = {}
+        self._taking: dict[str, Handover] = {}
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
-        self._ahead: dict[str, _Ahead] = {}
+        self._ahead: dict[str, Ahead] = {}
         """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
         self._claim_topics: dict[str, str] = {}
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
@@ -266,7 +202,7 @@ class Peers:
                     # A clean stop: release what this gateway owned (the will covers a crash).
                     for token in list(self._mine):
                         self._clear(token)
-                    link.publish(self.topics.state(), _json.encode(_State(self.me, "offline")), retain=True)
+                    link.publish(self.topics.state(), messages.state_payload(self.me, "offline"), retain=True)
                 await link.close()
 
     async def _connection_loop(self) -> None:
@@ -274,7 +210,7 @@ class Peers:
         while True:
             link = Link(self.settings, on_message=self._on_message, on_puback=lambda _mid, _ok: None)
             try:
-                await link.connect(will_topic=self.topics.state(), will=_json.encode(_State(self.me, "offline")))
+                await link.connect(will_topic=self.topics.state(), will=messages.state_payload(self.me, "offline"))
             except LinkError as err:
                 delay = backoff.next_delay()
                 log.warning("peers: %s; standalone, retrying in %.1f s", err, delay)
@@ -283,7 +219,7 @@ class Peers:
             backoff.reset()
             self.link = link
             self.stats["peers_connections"] += 1
-            link.publish(self.topics.state(), _json.encode(_State(self.me, "online")), retain=True)
+            link.publish(self.topics.state(), messages.state_payload(self.me, "online"), retain=True)
             link.subscribe(self.topics.subscriptions())
             self._settle_until = self.ports.clock.now() + SETTLE_S
             self.connected.set()
@@ -409,7 +345,7 @@ class Peers:
             if speaker in (None, self.me) or speaker not in self.alive or not self.connected.is_set():
                 await self._take(token, speaker, change.epoch, now)  # nobody else is speaking: at once
             else:
-                self._taking[token] = _Handover(speaker, change.epoch, now)
+                self._taking[token] = Handover(speaker, change.epoch, now)
                 self._nudge.set()
         elif change.old == self.me and change.new != self.me:
             self._taking.pop(token, None)  # moved on before this gateway spoke for it
@@ -420,12 +356,12 @@ class Peers:
         """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``).
         ``said``: the previous owner's last zone, one of this gateway's own, where its engine has not
         placed the shopper yet: this gateway says that zone and holds its engine's events back until
-        its engine agrees (:class:`_Ahead`)."""
+        its engine agrees (:class:`Ahead`)."""
         self._taking.pop(token, None)
         self._silent.pop(token, None)
         events = self._gained(token, speaker, now, say=said)
         if said is not None:
-            self._ahead[token] = _Ahead(said, now)
+            self._ahead[token] = Ahead(said, now)
             self.stats["peers_handoffs_ahead"] += 1
         self._claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
         if events:
@@ -557,7 +493,7 @@ class Peers:
         link = self.link
         if link is None or not self.connected.is_set():
             return
-        payload = _json.encode(claim)
+        payload = messages.encoder.encode(claim)
         link.client.publish(self.topics.owner(claim.token), payload, qos=1, retain=True, properties=claim_properties())
         self._published[claim.token] = self.ports.clock.now()
 
@@ -611,7 +547,7 @@ class Peers:
 
     def _on_state(self, peer: str, payload: bytes) -> None:
         try:
-            state = _states.decode(payload)
+            state = messages.states.decode(payload)
         except msgspec.DecodeError:
             return
         if state.state == "online":
@@ -638,7 +574,7 @@ class Peers:
                 self._nudge.set()
             return
         try:
-            claim = _claims.decode(payload)
+            claim = messages.claims.decode(payload)
         except msgspec.DecodeError:
             return
         if claim.owner != gateway or claim.token not in self._rostered_tokens():

@@ -1,0 +1,49 @@
+"""What the gateways of a store say to each other besides summaries (edge.peers.summary): a retained
+ownership claim, a gateway's online/offline state, and the service's own records of a hand-off."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import msgspec
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Handover:
+    """A hand-off under way to this gateway: ``peer`` is the previous owner, ``epoch`` the new one."""
+
+    peer: str
+    epoch: int
+    since: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ahead:
+    """This gateway spoke for a shopper with the previous owner's last zone (``zone``, one of its own)
+    before its engine placed the shopper there: its engine's presence events are held back until it
+    does (or until :data:`edge.peers.timing.AGREE_S` after ``since``)."""
+
+    zone: str
+    since: float
+
+
+class Claim(msgspec.Struct, frozen=True):
+    token: str
+    owner: str
+    epoch: int
+    zone: str | None = None
+
+
+class State(msgspec.Struct, frozen=True):
+    gateway: str
+    state: str
+
+
+claims = msgspec.json.Decoder(Claim)
+states = msgspec.json.Decoder(State)
+encoder = msgspec.json.Encoder()
+
+
+def state_payload(gateway: str, state: str) -> bytes:
+    """A gateway's retained ``online`` birth or ``offline`` last will."""
+    return encoder.encode(State(gateway, state))

@@ -1,0 +1,48 @@
+"""The timing of a store's gateways (edge.peers): expiries, refreshes, deadlines and graces, each with
+its reason. :mod:`edge.peers.service` imports them by name (a test shortens one on that module)."""
+
+from __future__ import annotations
+
+SUMMARY_EXPIRY_S = 3
+"""MQTT 5 message expiry of a summary: older than the arbitration window it is useless."""
+CLAIM_EXPIRY_S = 30
+"""MQTT 5 message expiry of a retained claim. The owner republishes its claims once they are
+:data:`CLAIM_REFRESH_S` old while it owns them, so only a dead (or cut-off) gateway's claims lapse:
+the ACL lets no other gateway clear them, and a token (a claim names it) must not stay on the store
+broker long after its owner died -- nor after a withdrawal while the owner is dead. Nothing waits
+for a dead owner's claims (its will moves its shoppers at the next evaluation); a gateway joining
+meanwhile would adopt one only until its first evaluation. 30 s: the arbitration's release time
+(RELEASE_SLOTS)."""
+CLAIM_REFRESH_S = 20.0
+"""A claim this old is republished (its expiry restarts; by the claim's own age, so refreshes spread
+over the slots, and any publish of the claim -- a zone update -- counts as one). 10 s before the
+expiry: a refresh is checked every slot (1 s), and a QoS 1 publish on a live connection is not lost
+(a dropped connection republishes every claim on reconnect), so one refresh per expiry suffices.
+It was 10 s: at 100 standing shoppers that was 10 claims/s for the store, now 5 (3.7 -> ~1.9 B/s
+per present shopper per gateway at 3 gateways, beside the summaries' ~70)."""
+SLOT_DEADLINE_S = 2.5
+"""A slot is evaluated without a late peer's summary this long after it ended: above the clock
+skew of NTP-synced boxes and a loaded broker's delay, and above the skew of the benchmark's replay
+processes (each replay clock starts with its process: 1.6 s apart was measured on a loaded machine,
+and a gateway that evaluated without a peer's summary disagreed with the others until the next
+move). It only delays an evaluation while a live peer's summary is late."""
+STANDALONE_GRACE_S = 15.0
+"""Cut off from the broker, ownership stays frozen this long before the gateway owns all it hears:
+a broker restart (seconds) must not make every gateway enter every shopper again."""
+SETTLE_S = 2.0
+"""After (re)connecting, evaluate nothing this long: the peers' retained states and claims arrive
+first, so a gateway that joins does not claim shoppers another one already owns."""
+AGREE_S = 4.0
+"""A gateway given a shopper by the arbitration waits at most this long for its engine to agree with
+the previous owner's zone before it speaks anyway: the peers' scanners reach its engine 1-2 s late
+and the engines' own hand-off takes ~1 s more (HANDOFF_SAMPLES)."""
+TAKEOVER_POLL_S = 0.1
+"""How often a waiting new owner looks at its engine (also woken by each presence event it withholds)."""
+PEER_SILENT_SLOTS = 3
+"""A peer whose summaries stopped for this many slots is not waited for (it is counted as gone
+once its last will arrives)."""
+VIA_APP = "app"
+"""edge.checkin's app presence: no radio decides its owner; the store's first alive gateway emits it."""
+RECONNECT_INITIAL_S = 0.5
+RECONNECT_MAX_S = 5.0
+"""Reconnect quickly: while cut off, the store runs on standalone gateways."""
