@@ -22,9 +22,12 @@ The state machine, per shopper (one zone at a time, or none):
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
   level fell below ``exit_rssi_dbm`` (the shopper walked away; the slow level reaches back for
   :data:`~edge.constants.EXIT_SLOW_SAMPLES` samples of a slow advertiser, and is judged only on at
-  least :data:`~edge.constants.EXIT_MIN_SAMPLES`), or ``exit_timeout_s`` after the last sample of
-  the zone (the shopper went silent: left the building, or the phone stopped). No advertisement
-  is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
+  least :data:`~edge.constants.EXIT_MIN_SAMPLES`), or once the zone's scanners have been silent
+  longer than this advertiser's own silence limit (:mod:`edge.presence_timing`: from its advert
+  interval and loss, learned per scanner, plus the scanner's delivery lag; at least
+  :data:`~edge.presence_timing.SILENCE_MIN_S`), and at the latest ``exit_timeout_s`` after the last
+  sample of the zone (the shopper went silent: left the building, or the phone stopped). No
+  advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
   applies: the slow window must first fill with samples from inside the zone.
 - **hand-off**: another zone's fast level is at or above its ``enter_rssi_dbm`` *and* louder than
   the current zone's by ``handoff_margin_db`` for ``handoff_samples`` consecutive samples; emits
@@ -49,6 +52,7 @@ import msgspec
 
 from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
+from edge.presence_timing import SILENCE_MIN_S, DeliveryLag, SilenceRate, silence_limit_s
 from edge.rssi import RssiWindow, distance_m
 
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
@@ -133,6 +137,7 @@ class _Track:
         "left_zone",
         "offset",
         "power",
+        "rates",
         "rssi",
         "since",
         "via",
@@ -143,6 +148,7 @@ class _Track:
 
     def __init__(self, via: str, power: float) -> None:
         self.windows: dict[str, RssiWindow] = {}
+        self.rates: dict[str, SilenceRate] = {}  # per scanner: its advert interval and loss (the silence rule)
         self.zone: _Zone | None = None
         self.since = 0.0
         self.heard_at = 0.0
@@ -177,6 +183,7 @@ class PresenceEngine:
         self._tracks: dict[str, _Track] = {}
         self._present: dict[str, _Track] = {}
         self._next_purge: float | None = None
+        self._lag = DeliveryLag()
 
     # --- hot path ----------------------------------------------------------------------------
 
@@ -200,6 +207,13 @@ class PresenceEngine:
         if window is None:
             window = track.windows[sighting.scanner] = RssiWindow(self._history_s)
         window.add(at, sighting.rssi)
+        scanner = sighting.scanner
+        self._lag.saw(scanner, at)
+        rate = track.rates.get(scanner)
+        if rate is None:
+            track.rates[scanner] = SilenceRate(at)
+        else:
+            rate.heard(at)
         if at > track.last_seen:
             track.last_seen = at
         events: list[PresenceEvent] = []
@@ -234,7 +248,8 @@ class PresenceEngine:
 
     def _stay(self, track: _Track, zone: _Zone, at: float) -> None:
         """A sample of the current zone: re-arm the silence timer, note whether the shopper is leaving."""
-        track.heard_at = at
+        if at > track.heard_at:  # a peer's samples may arrive older than one already heard
+            track.heard_at = at
         slow: float | None = None
         count = 0
         windows = track.windows
@@ -339,10 +354,16 @@ class PresenceEngine:
         """Fire the timers due at ``now``: exits (walked away, or silent), dwell (every ``dwell_interval_s``)."""
         events: list[PresenceEvent] = []
         gone: list[str] = []
+        self._lag.ticked(now)
         for token, track in self._present.items():
             zone = track.zone
             assert zone is not None
-            if track.weak or now - track.heard_at >= zone.exit_timeout_s:
+            silent_s = now - track.heard_at
+            if (
+                track.weak
+                or silent_s >= zone.exit_timeout_s
+                or (silent_s >= SILENCE_MIN_S and silent_s >= self._silence_limit_s(track, zone))
+            ):
                 events.append(self._event("exited", token, track, zone, now))
                 gone.append(token)
             elif now - track.last_dwell >= zone.dwell_s:
@@ -359,6 +380,20 @@ class PresenceEngine:
             track.candidate_n = 0
         self._purge(now)
         return events
+
+    def _silence_limit_s(self, track: _Track, zone: _Zone) -> float:
+        """How long the zone's scanners may stay silent before the shopper has gone
+        (:mod:`edge.presence_timing`): the most lenient of its scanners whose rate is learned, plus
+        that scanner's delivery lag; the zone's ``exit_timeout_s`` when none is, and at most that."""
+        best: float | None = None
+        for scanner in zone.scanners:
+            rate = track.rates.get(scanner)
+            limit = None if rate is None else silence_limit_s(rate)
+            if limit is not None:
+                limit += self._lag.of(scanner)
+                if best is None or limit > best:
+                    best = limit
+        return zone.exit_timeout_s if best is None else min(best, zone.exit_timeout_s)
 
     def _purge(self, now: float) -> None:
         """Drop shoppers in no zone who have been silent for a while: memory stays bounded."""

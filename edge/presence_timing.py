@@ -1,0 +1,166 @@
+"""How long a silence ends a visit: from the advertiser's own advert interval and loss (issue #13, #18).
+
+A phone advertising at 10 Hz that goes quiet for 3 s has missed thirty adverts: news. A loyalty card at
+1 Hz losing a third of its adverts is often silent for 3 s: no news at all. The threshold engine
+(:mod:`edge.presence`) keeps one :class:`~edge.advert_rate.AdvertRate` per shopper and scanner (its
+interval follows shorter gaps quickly and longer ones slowly, so it settles on the advert interval, not
+on the mean gap; the loss follows from the two) and asks :func:`silence_limit_s` how long the current
+zone's scanners may stay silent before the shopper has gone.
+
+**The rule.** Losses are not independent: a body turning between phone and scanner, a hand over the
+phone or a trolley passing blanks every advert for 0.5-1 s (:data:`FADE_S`). So a silence is a run of
+independent *chances* of ``tau = max(interval, FADE_S)`` each, every one lost with the observed loss
+``q``. A shopper standing still offers ``3600 / tau`` chances an hour for a silence to begin; a silence
+of ``k`` chances happens with probability ``q ** k``. The limit is the shortest ``k * tau`` that keeps
+such silences -- each a false exit and a re-entry -- under :data:`FALSE_EXITS_PER_HOUR`::
+
+    k = ln(FALSE_EXITS_PER_HOUR * tau / 3600) / ln(q)
+
+never below :data:`SILENCE_MIN_S` (an app's own pauses), plus the scanners' delivery lag (a peer's
+scanner reaches this engine once a second, :mod:`edge.peers`), and never above the zone's
+``exit_timeout_s`` (today's fixed timer stays the cap, so an exit always fires by then).
+
+Figures: the row of docs/multi-gateway.md (cards at 3.3 Hz, 10 % lost): 3.5 s, was 6 s; a 10 Hz phone
+losing 10 %: 3.5 s; a 1 Hz card losing 25 %: 7.6 s; losing 40 %: 11.4 s (each capped by the zone's
+timer: the default 4 s).
+"""
+
+from __future__ import annotations
+
+import math
+
+from edge.advert_rate import AdvertRate
+
+__all__ = [
+    "FADE_S",
+    "FALSE_EXITS_PER_HOUR",
+    "LAG_FORGET_S_PER_S",
+    "LOSS_MAX",
+    "LOSS_MIN",
+    "RATE_MIN_GAPS",
+    "SILENCE_MIN_S",
+    "SLOW_GAP_WEIGHT",
+    "DeliveryLag",
+    "SilenceRate",
+    "silence_limit_s",
+]
+
+# --- constants (module-local: the presence engine's silence rule) ------------------------------
+
+SILENCE_MIN_S = 3.0
+"""No silence shorter than this ends a visit, however fast the advertiser: a phone's OS pauses an app's
+advertising for 1-3 s now and then (doze, a call; the sweep's app model pauses 1-3 s every 10 minutes),
+and a shopper standing at a shelf must not leave with each pause."""
+
+FADE_S = 0.75
+"""Adverts lost within this long of each other are lost together (one chance, not several): body
+shadowing as a shopper turns, a hand over the phone, a trolley between, last 0.5-1 s. A 10 Hz phone
+is therefore not ten times quicker to let go than a 1 Hz card, only 1/FADE_S times the chances."""
+
+FALSE_EXITS_PER_HOUR = 0.1
+"""Budget of silence exits of a shopper standing in a zone: each is two spurious changes (exit, then
+re-entry) of the 0.5 per shopper-hour the presence goals allow, so 0.1 leaves most of it for RSSI noise
+(walking-away exits of a standing shopper). Ten times more (1 per hour) shortens a 3.3 Hz card's limit
+only from 3.5 to 2.8 s (-> SILENCE_MIN_S), so the budget is not the figure that matters."""
+
+LOSS_MIN = 0.1
+"""An advertiser is never taken to lose fewer adverts than this: a scanner listens on one advertising
+channel at a time and collisions happen, so 10 % is what a good link loses (the low end of the sweep's
+10-40 % and the multi-gateway row's loss); a peer's samples, spread evenly over their second, look
+lossless and must not make the limit shorter than a real link's."""
+
+SLOW_GAP_WEIGHT = 0.005
+"""Least weight of each gap in a second, slower mean gap (the mean of all gaps so far, then about the
+last 200 adverts): AdvertRate's own mean gap (about 20 adverts, made for the model engine's quick
+likelihoods) puts a 1 Hz card losing 40 % anywhere between 25 and 40 %, and an underestimated loss is a
+false exit. The loss taken is the larger of the two: a burst of losses (the shopper turned away) counts
+at once, a lucky run does not."""
+
+LOSS_MAX = 0.7
+"""...nor more than this: beyond, the limit is past any zone's timer anyway."""
+
+RATE_MIN_GAPS = 8
+"""Gaps an advertiser's rate must have been learned from (at this scanner) before it may shorten the
+timer: AdvertRate starts from a pessimistic prior, and a few gaps say little about a loss rate."""
+
+LAG_FORGET_S_PER_S = 0.05
+"""How fast a scanner's delivery lag (the largest seen of: newest time seen - a sample's time) is
+forgotten: a peer's scanner is a second late (its summary comes once a slot) plus the broker, and one
+slow delivery should lengthen the limit for the next 20-30 s, not for good."""
+
+_SECONDS_PER_HOUR = 3600.0
+
+
+class SilenceRate(AdvertRate):
+    """:class:`~edge.advert_rate.AdvertRate` (the interval, a quick mean gap) and a slower mean gap."""
+
+    __slots__ = ("slow_gap_s",)
+
+    def __init__(self, at: float) -> None:
+        super().__init__(at)
+        self.slow_gap_s = self.mean_gap_s
+
+    def heard(self, at: float) -> None:
+        before, counted = self.last_at, self.samples
+        super().heard(at)
+        if self.samples != counted:
+            weight = max(1.0 / self.samples, SLOW_GAP_WEIGHT)
+            self.slow_gap_s += weight * (at - before - self.slow_gap_s)
+
+    @property
+    def silence_loss(self) -> float:
+        """The share of adverts lost, the larger of the quick and the slow estimate, bounded."""
+        gap = max(self.mean_gap_s, self.slow_gap_s, 1e-6)
+        return min(max(1.0 - self.interval_s / gap, LOSS_MIN), LOSS_MAX)
+
+
+def silence_limit_s(rate: SilenceRate) -> float | None:
+    """How long this advertiser may go unheard at this scanner while standing still (before the lag and
+    the zone's cap); ``None`` while its rate is not yet learned (:data:`RATE_MIN_GAPS`)."""
+    if rate.samples < RATE_MIN_GAPS:
+        return None
+    interval = rate.interval_s
+    loss = rate.silence_loss
+    chance_s = max(interval, FADE_S)
+    p = FALSE_EXITS_PER_HOUR * chance_s / _SECONDS_PER_HOUR
+    return max(SILENCE_MIN_S, chance_s * math.log(p) / math.log(loss))
+
+
+class DeliveryLag:
+    """Per scanner, how late its samples reach the engine (0 for its own; about a slot for a peer's).
+
+    The engine knows no wall clock: "now" is the newest time it has seen (a tick or a sample). A
+    sample stamped ``at`` arriving when that is ``newest`` was ``newest - at`` late; the scanner's lag
+    is the largest such, forgotten at :data:`LAG_FORGET_S_PER_S`.
+    """
+
+    __slots__ = ("_lags", "newest")
+
+    def __init__(self) -> None:
+        self.newest = -math.inf
+        self._lags: dict[str, tuple[float, float]] = {}  # scanner -> (lag, when)
+
+    def saw(self, scanner: str, at: float) -> None:
+        newest = self.newest
+        if at >= newest:
+            self.newest = at
+            late = 0.0
+        else:
+            late = newest - at
+        old = self._lags.get(scanner)
+        if old is None:
+            self._lags[scanner] = (late, self.newest)
+            return
+        decayed = old[0] - (self.newest - old[1]) * LAG_FORGET_S_PER_S
+        if late >= decayed:
+            self._lags[scanner] = (late, self.newest)
+
+    def ticked(self, now: float) -> None:
+        if now > self.newest:
+            self.newest = now
+
+    def of(self, scanner: str) -> float:
+        old = self._lags.get(scanner)
+        if old is None:
+            return 0.0
+        return max(0.0, old[0] - (self.newest - old[1]) * LAG_FORGET_S_PER_S)

@@ -1,0 +1,168 @@
+"""The silence that ends a visit knows the advertiser (edge.presence_timing, the threshold engine's exit).
+
+A fast advertiser that goes quiet is let go sooner than a slow one; a slow, lossy card standing still
+is not; a peer's scanner, heard once a second, gets its delivery lag on top; the zone's
+``exit_timeout_s`` stays the cap, so an exit always fires by then.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from edge import presence_timing as pt
+from edge.config import from_mapping
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+
+T0 = 1_795_428_000.0
+TICK_S = 0.25
+NEAR_DBM = -55
+CAP_S = 12.0
+"""A zone whose fixed timer is long (a store of slow cards): the rule, not the cap, decides below it."""
+
+
+def engine(exit_timeout_s: float = CAP_S) -> PresenceEngine:
+    config = from_mapping({"zones": [{"id": "baby", "scanners": ["gw-1"], "exit_timeout_s": exit_timeout_s}]})
+    return PresenceEngine(config.zones, config.presence)
+
+
+def stand(
+    eng: PresenceEngine, interval_s: float, loss: float, seconds: float, *, seed: int, token: str = "s-1"
+) -> tuple[list[PresenceEvent], float]:
+    """A shopper standing at the shelf for ``seconds``: adverts every ``interval_s``, each lost with
+    probability ``loss`` (seeded), the timers ticked every TICK_S. Returns the events and the last
+    advert heard."""
+    rng = random.Random(seed)
+    events: list[PresenceEvent] = []
+    next_advert = T0
+    last = T0
+    t = T0
+    while t < T0 + seconds:
+        while next_advert <= t:
+            if rng.random() >= loss:
+                events += eng.observe(Sighting(token, "ibeacon", "gw-1", NEAR_DBM, -59.0, next_advert))
+                last = next_advert
+            next_advert += interval_s
+        t += TICK_S
+        events += eng.tick(t)
+    return events, last
+
+
+def silent_until_exit(eng: PresenceEngine, last: float, t: float) -> float:
+    """Tick on in silence from ``t``; how long after the last advert the exit came."""
+    while t < last + 60:
+        t += TICK_S
+        for e in eng.tick(t):
+            if e.kind == "exited":
+                return e.at - last
+    raise AssertionError("no exit in 60 s of silence")
+
+
+def changes(events: list[PresenceEvent]) -> list[tuple[str, str]]:
+    return [(e.kind, e.zone) for e in events if e.kind != "dwell"]
+
+
+def test_a_fast_advertiser_that_goes_silent_exits_sooner_than_a_slow_one() -> None:
+    phone, card = engine(), engine()
+    phone_events, phone_last = stand(phone, 0.1, 0.1, 60, seed=1)  # 10 Hz, 10 % lost
+    card_events, card_last = stand(card, 1.0, 0.25, 60, seed=2)  # 1 Hz, a quarter lost
+    assert changes(phone_events) == [("entered", "baby")]
+    assert changes(card_events) == [("entered", "baby")]
+    phone_s = silent_until_exit(phone, phone_last, T0 + 60)
+    card_s = silent_until_exit(card, card_last, T0 + 60)
+    assert pt.SILENCE_MIN_S <= phone_s <= 4.0
+    assert card_s >= phone_s + 2.5
+    assert card_s <= CAP_S + TICK_S
+
+
+def test_a_slow_card_with_40_percent_loss_standing_still_does_not_exit() -> None:
+    """Half an hour at 1 Hz with 40 % of the adverts lost: silences of 4-6 s are ordinary for it (a
+    fixed 4 s timer fired dozens of times here), so none ends the visit."""
+    eng = engine()
+    events, last = stand(eng, 1.0, 0.4, 1800, seed=3)
+    assert changes(events) == [("entered", "baby")]
+    assert eng.zone_of("s-1") == "baby"
+    assert silent_until_exit(eng, last, T0 + 1800) > 8.0
+
+
+def test_the_zones_timer_stays_the_cap() -> None:
+    """With the default 4 s timer a slow card is let go after 4 s of silence, as before."""
+    eng = engine(4.0)
+    stand(eng, 1.0, 0.0, 30, seed=4)
+    assert silent_until_exit(eng, T0 + 29, T0 + 30) == pytest.approx(4.0, abs=TICK_S)
+
+
+def test_an_advertiser_not_yet_learned_gets_the_zones_timer() -> None:
+    """A few adverts say little about a loss rate: the cap decides until RATE_MIN_GAPS gaps."""
+    eng = engine()
+    events: list[PresenceEvent] = []
+    for i in range(pt.RATE_MIN_GAPS - 2):
+        events += eng.observe(Sighting("s-1", "ibeacon", "gw-1", NEAR_DBM, -59.0, T0 + i * 0.1))
+    assert changes(events) == [("entered", "baby")]
+    last = T0 + (pt.RATE_MIN_GAPS - 3) * 0.1
+    assert silent_until_exit(eng, last, last) == pytest.approx(CAP_S, abs=TICK_S)
+
+
+def test_a_peers_scanner_heard_once_a_second_gets_its_lag_on_top() -> None:
+    """A zone heard only through a peer's summaries: a second of samples arrives at once, about
+    1.2 s after the first of them. The fast phone is not let go between two summaries, and its
+    silence limit is its own one plus that lag."""
+    eng = engine()
+    rng = random.Random(5)
+    events: list[PresenceEvent] = []
+    last = T0
+    for slot in range(60):
+        start = T0 + slot
+        heard = [start + i * 0.1 for i in range(10) if rng.random() >= 0.1]
+        arrival = start + 1.2
+        events += eng.tick(arrival - 0.01)
+        for at in heard:
+            events += eng.observe(Sighting("s-1", "ibeacon", "gw-1", NEAR_DBM, -59.0, at))
+            last = at
+        for k in range(4):
+            events += eng.tick(arrival + k * TICK_S)
+    assert changes(events) == [("entered", "baby")]
+    took = silent_until_exit(eng, last, T0 + 60 + 0.2)
+    assert took >= pt.SILENCE_MIN_S + 1.0
+    assert took <= pt.SILENCE_MIN_S + 1.5 + 1.0
+
+
+def adverts(rate: pt.SilenceRate, interval_s: float, loss: float, seconds: float, seed: int) -> None:
+    rng = random.Random(seed)
+    t = rate.last_at
+    end = t + seconds
+    while t < end:
+        t += interval_s
+        if rng.random() >= loss:
+            rate.heard(t)
+
+
+@pytest.mark.parametrize(
+    ("interval_s", "loss", "low", "high"),
+    [
+        (0.3, 0.1, 3.0, 4.6),  # the multi-gateway row's cards: ~3.5 s
+        (0.1, 0.1, 3.0, 4.6),  # a 10 Hz phone: the fades, not its rate, bound it
+        (1.0, 0.25, 6.5, 9.0),  # a 1 Hz card losing a quarter: ~7.6 s
+        (1.0, 0.4, 9.5, 14.0),  # ...losing 40 %: ~11.4 s
+    ],
+)
+def test_the_silence_limit_follows_interval_and_loss(interval_s: float, loss: float, low: float, high: float) -> None:
+    rate = pt.SilenceRate(T0)
+    adverts(rate, interval_s, loss, 300, seed=7)
+    limit = pt.silence_limit_s(rate)
+    assert limit is not None
+    assert low <= limit <= high
+
+
+def test_the_delivery_lag_is_the_largest_seen_and_is_forgotten() -> None:
+    lag = pt.DeliveryLag()
+    lag.saw("own", T0)
+    lag.saw("peer", T0 - 1.2)
+    assert lag.of("own") == 0.0
+    assert lag.of("peer") == pytest.approx(1.2)
+    lag.ticked(T0 + 10)
+    assert lag.of("peer") == pytest.approx(1.2 - 10 * pt.LAG_FORGET_S_PER_S)
+    lag.ticked(T0 + 100)
+    assert lag.of("peer") == 0.0
+    assert lag.of("never") == 0.0
