@@ -213,8 +213,8 @@ async def _demo(
 
 def demo_signage(
     headless: Path | None, screen: str = "screen-1", windowed: bool = False, console: Console | None = None
-) -> SignageConfig | None:
-    """The demo's screen: PNG frames into ``headless``, else a window where there is a display."""
+) -> SignageConfig:
+    """The demo's screen: PNG frames into ``headless``, a window where there is a display, else off screen."""
     if headless is not None:
         return SignageConfig(
             backend="headless",
@@ -223,9 +223,13 @@ def demo_signage(
             frame_every_s=SIGNAGE_FRAME_EVERY_S,
         )
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        # Over SSH or on a box without a screen the player still runs, off screen (SDL's dummy driver):
+        # decisions, plays, proof of play and the checklist's offer are real, only nobody sees the frames.
         if console is not None:
-            console.print("no display: the signage screen is off (--headless DIR writes its frames as PNG files)")
-        return None
+            console.print(
+                f"no display: {screen} plays off screen (--headless DIR writes its frames as PNG files)", soft_wrap=True
+            )
+        return SignageConfig(backend="headless", screen=screen)
     if windowed:
         return SignageConfig(backend="window", screen=screen, fullscreen=False, width=960, height=540)
     return SignageConfig(backend="window", screen=screen)
