@@ -17,13 +17,13 @@ from dataclasses import asdict, dataclass
 
 from edge import constants as c
 from edge import events as ev
-from edge.beacons.advert import APPLE_COMPANY_ID, EDDYSTONE_UUID, RUUVI_COMPANY_ID, Advertisement
+from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.checkin.app_presence import VIA_APP, app_event_data
 from edge.checkin.intake import AppCheckins
 from edge.checkin.proof import CheckinError
 from edge.config import Config
 from edge.events import Event, EventFactory
-from edge.identity import Resolver
+from edge.identity import Admit, Resolver
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.messages import Withdraw, decode_withdraw
 from edge.presence import Occupant, PresenceEngine, PresenceEvent, Sighting, Sightings
@@ -188,29 +188,13 @@ class Core:
         counters.adverts_dropped += 1
         return False
 
-    def admitter(self) -> Callable[[Mapping[int, bytes], Mapping[str, bytes], float], bool]:
-        """:meth:`admits` as one function for bleak's callback (edge.beacons.source.Feed.admit): the
-        same answers and counts, one call per advert instead of three. A payload that carries
-        neither Apple's manufacturer data nor Eddystone's service data (a third of a store's
-        phones: other companies' data) is refused at once: those are the only payloads the
-        resolver looks at; the others are asked of it as :meth:`admits` does."""
-        resolve = self.resolver.resolve_payloads
-        counters = self.counters
-        motion = self._motion
-        apple, eddystone, ruuvi = APPLE_COMPANY_ID, EDDYSTONE_UUID, RUUVI_COMPANY_ID
-
-        def admit(manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], at: float) -> bool:
-            if (apple in manufacturer_data or eddystone in service_data) and resolve(
-                manufacturer_data, service_data, at
-            ) is not None:
-                return True
-            if motion is not None and ruuvi in manufacturer_data:
-                return True
-            counters.adverts_seen += 1
-            counters.adverts_dropped += 1
-            return False
-
-        return admit
+    def admitter(self) -> Admit:
+        """:meth:`admits` as one flat function for bleak's callback (edge.beacons.source.Feed.admit):
+        the same answers and counts (edge.identity.Resolver.admitter: one frame per advert, two for
+        an Eddystone-EID, where asking :meth:`admits` takes three or four)."""
+        return self.resolver.admitter(
+            self.counters, also_company=RUUVI_COMPANY_ID if self._motion is not None else None
+        )
 
     def on_advert(self, adv: Advertisement) -> list[Event]:
         counters = self.counters

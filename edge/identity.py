@@ -10,8 +10,9 @@ looked at. An expired roster, or none, resolves nobody (fail closed).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from edge.beacons.advert import APPLE_COMPANY_ID, EDDYSTONE_UUID, Advertisement
 from edge.beacons.parse import EDDYSTONE_EID, EDDYSTONE_UID, IBEACON_PREFIX
@@ -42,6 +43,17 @@ AES block per key and window)."""
 
 EID_COUNTER_MAX = 0xFFFFFFFF
 """An Eddystone-EID beacon's time counter is 32 bits (the roster's ``t0`` range keeps ``now - t0`` near it)."""
+
+
+class Refusals(Protocol):
+    """Where a refused advert is counted (edge.core.Counters): as seen and dropped."""
+
+    adverts_seen: int
+    adverts_dropped: int
+
+
+Admit = Callable[[Mapping[int, bytes], Mapping[str, bytes], float], bool]
+"""(manufacturer data, service data, heard at) → whether the advert may be anybody's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +161,50 @@ class Resolver:
 
     def expired(self, now: float) -> bool:
         return self.roster is None or self.roster.expired(now)
+
+    def admitter(self, refusals: Refusals, *, also_company: int | None = None) -> Admit:
+        """``resolve_payloads(...) is not None`` as one flat function for bleak's callback
+        (edge.core.Core.admitter): the same answers from the same tables, without the call to
+        :meth:`resolve_payloads` or a :class:`Resolved` per advert (the callback asks it of every
+        advert: in the gateway's process, a frame less per advert was the largest share of its
+        cost left; docs/performance.md, fifth pass). A refused advert is counted in ``refusals``;
+        ``also_company``: a company id whose manufacturer data is admitted anyway (a configured
+        motion tag's, resolved by its own table later). Reads the tables in force at each call, so
+        a new roster or a withdrawal holds from the next advert."""
+        resolver = self
+        apple, eddystone = APPLE_COMPANY_ID, EDDYSTONE_UUID
+
+        def admit(manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], now: float) -> bool:
+            ibeacon = manufacturer_data.get(apple)
+            eddy = service_data.get(eddystone)
+            if ibeacon is not None or eddy is not None:
+                roster = resolver.roster
+                if roster is not None and now < roster.expires_at:
+                    if (
+                        ibeacon is not None
+                        and len(ibeacon) == IBEACON_BYTES
+                        and ibeacon[:2] == IBEACON_PREFIX
+                        and bytes(ibeacon[2:22]) in resolver._ibeacon
+                    ):
+                        return True
+                    if eddy is not None:
+                        size = len(eddy)
+                        if size == EDDYSTONE_EID_BYTES and eddy[0] == EDDYSTONE_EID:
+                            if resolver._eid.lookup(bytes(eddy[2:10]), now) is not None:
+                                return True
+                        elif (
+                            (size == EDDYSTONE_UID_BYTES or size == EDDYSTONE_UID_BYTES - 2)
+                            and eddy[0] == EDDYSTONE_UID
+                            and bytes(eddy[2:18]) in resolver._uid
+                        ):
+                            return True
+            if also_company is not None and also_company in manufacturer_data:
+                return True
+            refusals.adverts_seen += 1
+            refusals.adverts_dropped += 1
+            return False
+
+        return admit
 
     def resolve(self, adv: Advertisement, now: float) -> Resolved | None:
         """The opted-in shopper ``adv`` comes from, or None (drop it: no event, row or log)."""

@@ -9,6 +9,7 @@ import random
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from benchmarks.realtime.pairs import summary, with_mean
 from benchmarks.realtime.processes import Window, cpu_s, cpu_total_s
 from edge import app, identity
-from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
+from edge.beacons.advert import APPLE_COMPANY_ID, RUUVI_COMPANY_ID, Advertisement
 from edge.beacons.frames import EddystoneEID, EddystoneUID, IBeacon
 from edge.beacons.parse import parse_frames
 from edge.beacons.replay import ItemsSource
@@ -325,3 +326,60 @@ def test_edge_bench_judges_the_median_of_the_pairs_at_the_goals_rates() -> None:
     assert (judged.value, judged.ok) == (1.25, True)
     worst = figures["ratio to bare bleak, worst pair >= 800/s"]
     assert (worst.value, worst.ok) == (1.45, None)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_flat_admitter_answers_as_resolving_and_counts_what_it_refuses(seed: int) -> None:
+    """Resolver.admitter (bleak's callback's one frame per advert) admits exactly the payloads that
+    resolve_payloads resolves (a byte changed, cut, lengthened; both payloads; none), counts each
+    refusal as seen and dropped, admits a configured motion tag's company, and refuses a withdrawn
+    shopper's next advert and everything once the roster has expired."""
+    rng = random.Random(seed)
+    roster = parse_roster(roster_bytes())
+    resolver = Resolver(roster)
+    counts = _Counts()
+    admit = resolver.admitter(counts)
+    now = START + 1.0
+    refused = 0
+    for _ in range(2000):
+        manufacturer: dict[int, bytes] = {}
+        service: dict[str, bytes] = {}
+        for adv in rng.sample([card_advert(now), app_advert(now), uid_advert(now)], rng.randrange(3)):
+            manufacturer.update(adv.manufacturer_data)
+            service.update(adv.service_data)
+        for data in (manufacturer, service):
+            for key in list(data):
+                payload = bytearray(data[key])
+                roll = rng.random()
+                if roll < 0.3 and payload:
+                    payload[rng.randrange(len(payload))] = rng.randrange(256)
+                elif roll < 0.45:
+                    payload = payload[: rng.randrange(len(payload) + 1)]
+                elif roll < 0.55:
+                    payload += bytes(rng.randrange(1, 3))
+                data[key] = bytes(payload)  # type: ignore[index]
+        if rng.random() < 0.1:
+            manufacturer[0x0075] = rng.randbytes(rng.randrange(2, 24))
+        expected = resolver.resolve_payloads(manufacturer, service, now) is not None
+        assert admit(manufacturer, service, now) is expected
+        refused += not expected
+    assert 200 < refused < 1800
+    assert (counts.adverts_seen, counts.adverts_dropped) == (refused, refused)
+    ruuvi = {RUUVI_COMPANY_ID: b"\x05" + bytes(23)}
+    assert not admit(ruuvi, {}, now)
+    assert resolver.admitter(counts, also_company=RUUVI_COMPANY_ID)(ruuvi, {}, now)
+    card = card_advert(now)
+    assert admit(card.manufacturer_data, {}, now)
+    token = resolver.resolve(card, now)
+    assert token is not None
+    resolver.withdraw(token.token)
+    assert not admit(card.manufacturer_data, {}, now)  # the table in force at the next advert
+    app = app_advert(now)
+    assert admit({}, app.service_data, now)
+    assert not admit({}, app.service_data, roster.expires_at)
+
+
+@dataclass
+class _Counts:
+    adverts_seen: int = 0
+    adverts_dropped: int = 0
