@@ -45,8 +45,10 @@ gateways reads a few per cent higher: swap, and compare each with itself).
                                        [--tree DIR] [--against DIR]
 
 The parts live in ``benchmarks/realtime/`` (processes and their CPU, the bare peer, the scenarios,
-the probes, the table). Findings, before and after each change, with profiles and the projection
-to a Raspberry Pi: docs/performance.md.
+the probes, the table). ``python -m benchmarks.realtime.split`` splits the gap the same way, inside
+the gateway's process: bare scanners and gateway variants (bleak's callback only counting, only asking
+the admission question, or the whole gateway) over the same seconds. Findings, before and after
+each change, with profiles and the projection to a Raspberry Pi: docs/performance.md.
 """
 
 from __future__ import annotations

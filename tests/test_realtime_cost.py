@@ -383,3 +383,28 @@ def test_the_flat_admitter_answers_as_resolving_and_counts_what_it_refuses(seed:
 class _Counts:
     adverts_seen: int = 0
     adverts_dropped: int = 0
+
+
+def test_the_split_benchmarks_admit_only_variant_asks_every_advert_and_hands_over_none() -> None:
+    """benchmarks/realtime/variant.py: ``admit`` asks the feed's question of each advert (counted as
+    bleak's callback counts it) and builds nothing; ``noop`` only counts."""
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+
+    from benchmarks.realtime import variant
+    from edge.beacons.bleak_backend import BleakSource
+
+    asked: list[tuple[dict[int, bytes], dict[str, bytes]]] = []
+    source = BleakSource(scanner_id="gw-1")
+    feed = Feed(nudge=lambda: None, wake=lambda: None, counters=source.counters, limit=10,
+                admit=lambda m, s, _at: asked.append((dict(m), dict(s))) is None)  # fmt: skip
+    source._feed = feed
+    card = card_advert(START)
+    data = AdvertisementData(None, dict(card.manufacturer_data), {}, [], None, -60, ("", {}))
+    device = BLEDevice(card.address, None, {})
+    variant._admit_only(source, device, data)
+    variant._noop(source, device, data)
+    assert asked == [(dict(card.manufacturer_data), {})]
+    assert (source.counters.adverts, len(feed)) == (2, 0)
+    source._on_advertisement(device, data)  # the real callback, for comparison: admitted and handed over
+    assert (source.counters.adverts, len(feed)) == (3, 1)

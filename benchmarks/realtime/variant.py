@@ -1,0 +1,58 @@
+"""``edge run`` with bleak's callback cut short, for benchmarks/realtime/split.py: what each part of the
+gateway's work per advert costs inside its own process.
+
+``python -m benchmarks.realtime.variant VARIANT edge-run-args...``, VARIANT one of:
+
+- ``noop``: the callback counts the advert and returns (the gateway process, its tasks, timers, heap
+  and threads, doing nothing per advert: what is left is the "process-level" cost);
+- ``admit``: the callback asks the core's admission question of every advert, then returns (nothing is
+  built, queued or handled);
+- ``full``: the gateway as it is.
+
+Only this benchmark uses it: the gateway's own code is not patched anywhere else."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from edge.beacons import bleak_backend
+from edge.cli import main
+
+RSSI_UNAVAILABLE_DBM = bleak_backend.RSSI_UNAVAILABLE_DBM
+
+
+def _noop(self: bleak_backend.BleakSource, _device: Any, _data: Any) -> None:
+    self.counters.adverts += 1
+
+
+def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any) -> None:
+    """bleak_backend.BleakSource._on_advertisement up to its admission question, then return."""
+    if data.rssi == RSSI_UNAVAILABLE_DBM:
+        return
+    self.counters.adverts += 1
+    service_data = data.service_data
+    if service_data:
+        for uuid in service_data:
+            if not uuid.islower():
+                service_data = {key.lower(): payload for key, payload in service_data.items()}
+                break
+    at = self._now()
+    feed = self._feed
+    if feed is not None and feed.admit is not None:
+        feed.admit(data.manufacturer_data, service_data, at)
+
+
+VARIANTS: dict[str, Callable[..., None] | None] = {"noop": _noop, "admit": _admit_only, "full": None}
+
+
+def run(variant: str, argv: list[str]) -> int:
+    callback = VARIANTS[variant]
+    if callback is not None:
+        bleak_backend.BleakSource._on_advertisement = callback  # type: ignore[method-assign]
+    return main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(sys.argv[1], sys.argv[2:]))
