@@ -488,6 +488,10 @@ MODEL_SIGMA_DB = 6.0
 """Spread of one RSSI reading about the path-loss line: shadowing and fast fading of BLE indoors are
 4-8 dB; 6 dB also absorbs a path-loss exponent anywhere in 1.8-3.2 (a metre or two of range error)."""
 
+MODEL_EXPONENT_SPREAD: tuple[float, ...] = (0.0,)
+"""Path-loss exponents the emission model averages over, as offsets from the configured one (equal weights):
+(0.0,) trusts the configured exponent; a spread stands for a store whose exponent is not known."""
+
 MODEL_OUTLIER_SHARE = 0.05
 """Share of readings that follow no model (deep multipath nulls, reflections, a hand over the phone),
 spread uniformly over the RSSI range: the heavy tail that keeps one wild advert from deciding."""

@@ -94,8 +94,12 @@ def emission(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db: fl
     """Likelihood of each integer RSSI (RSSI_MIN_DBM..RSSI_MAX_DBM) for a shopper distributed as ``hist``."""
     outlier = c.MODEL_OUTLIER_SHARE / (RSSI_MAX_DBM - RSSI_MIN_DBM + 1)
     norm = (1.0 - c.MODEL_OUTLIER_SHARE) / (sigma_db * math.sqrt(2.0 * math.pi))
+    spread = c.MODEL_EXPONENT_SPREAD
     means = [
-        (w, power_1m_dbm - 10.0 * exponent * math.log10(d)) for w, d in zip(hist, DISTANCE_BINS_M, strict=True) if w > 0
+        (w / len(spread), power_1m_dbm - 10.0 * (exponent + dn) * math.log10(d))
+        for w, d in zip(hist, DISTANCE_BINS_M, strict=True)
+        if w > 0
+        for dn in spread
     ]
     table = []
     for rssi in range(RSSI_MIN_DBM, RSSI_MAX_DBM + 1):
