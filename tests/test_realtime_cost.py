@@ -387,7 +387,7 @@ class _Counts:
 
 def test_the_split_benchmarks_admit_only_variant_asks_every_advert_and_hands_over_none() -> None:
     """benchmarks/realtime/variant.py: ``admit`` asks the feed's question of each advert (counted as
-    bleak's callback counts it) and builds nothing; ``noop`` only counts."""
+    bleak's callback counts it) and builds nothing; ``pre`` and ``noop`` do not ask; each counts."""
     from bleak.backends.device import BLEDevice
     from bleak.backends.scanner import AdvertisementData
 
@@ -403,8 +403,9 @@ def test_the_split_benchmarks_admit_only_variant_asks_every_advert_and_hands_ove
     data = AdvertisementData(None, dict(card.manufacturer_data), {}, [], None, -60, ("", {}))
     device = BLEDevice(card.address, None, {})
     variant._admit_only(source, device, data)
+    variant._pre(source, device, data)
     variant._noop(source, device, data)
     assert asked == [(dict(card.manufacturer_data), {})]
-    assert (source.counters.adverts, len(feed)) == (2, 0)
+    assert (source.counters.adverts, len(feed)) == (3, 0)
     source._on_advertisement(device, data)  # the real callback, for comparison: admitted and handed over
-    assert (source.counters.adverts, len(feed)) == (3, 1)
+    assert (source.counters.adverts, len(feed)) == (4, 1)

@@ -6,7 +6,8 @@ fed the same crowd, over the same seconds.
                                         [--order bare admit full full admit bare]
 
 Each name in ``--order`` is one process, started in that order: ``bare`` (benchmarks/realtime/peer.py),
-``noop`` (the gateway, its callback only counting), ``admit`` (the callback asking the admission question,
+``noop`` (the gateway, its callback only counting), ``pre`` (the callback's lines before the admission
+question), ``admit`` (the callback asking the admission question,
 nothing built or handled) and ``full`` (the gateway as it is). The later-started of two identical
 processes reads higher (docs/performance.md, fourth pass), so the default order is symmetric: each
 variant's mean over its two places cancels a linear effect of the place. Each process's CPU is divided
@@ -35,7 +36,7 @@ from benchmarks.realtime.processes import ROOT, Child, Reporter, gateway, measur
 from benchmarks.realtime.scenarios import SEED, write_config
 from tests.bluez_feed import Crowd
 
-KINDS = ("bare", "noop", "admit", "full")
+KINDS = ("bare", "noop", "pre", "admit", "full")
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ gateway's work per advert costs inside its own process.
 
 - ``noop``: the callback counts the advert and returns (the gateway process, its tasks, timers, heap
   and threads, doing nothing per advert: what is left is the "process-level" cost);
+- ``pre``: the callback's lines before the admission question (the RSSI check, the count, the
+  service data's keys, the clock), then return;
 - ``admit``: the callback asks the core's admission question of every advert, then returns (nothing is
   built, queued or handled);
 - ``full``: the gateway as it is.
@@ -27,8 +29,9 @@ def _noop(self: bleak_backend.BleakSource, _device: Any, _data: Any) -> None:
     self.counters.adverts += 1
 
 
-def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any) -> None:
-    """bleak_backend.BleakSource._on_advertisement up to its admission question, then return."""
+def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any, *, ask: bool = True) -> None:
+    """bleak_backend.BleakSource._on_advertisement up to its admission question (``ask``: and the
+    question), then return."""
     if data.rssi == RSSI_UNAVAILABLE_DBM:
         return
     self.counters.adverts += 1
@@ -40,11 +43,15 @@ def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any) -> Non
                 break
     at = self._now()
     feed = self._feed
-    if feed is not None and feed.admit is not None:
+    if ask and feed is not None and feed.admit is not None:
         feed.admit(data.manufacturer_data, service_data, at)
 
 
-VARIANTS: dict[str, Callable[..., None] | None] = {"noop": _noop, "admit": _admit_only, "full": None}
+def _pre(self: bleak_backend.BleakSource, device: Any, data: Any) -> None:
+    _admit_only(self, device, data, ask=False)
+
+
+VARIANTS: dict[str, Callable[..., None] | None] = {"noop": _noop, "pre": _pre, "admit": _admit_only, "full": None}
 
 
 def run(variant: str, argv: list[str]) -> int:
