@@ -83,10 +83,20 @@ GENERIC_RADIO = Radio(
 )
 """The radio the model engine assumes (see the module docstring)."""
 
+
+class DeafToMisses(BayesOracle):
+    """The oracle without the evidence of scanners that did NOT hear an advert (``--no-misses``): which part
+    of the grid filter's structure makes it exit sooner than the model."""
+
+    def _close(self, token: str) -> None:
+        self._advert.pop(token, None)
+
+
 VARIANTS: dict[str, tuple[Radio, bool]] = {"blind": (GENERIC_RADIO, False)}
 """Engine name -> (the radio it is told, whether it is told the cell's TRUE floor -- rooms, shelving, doors --
 instead of the config's): ``--true-floor`` adds ``blind-floor`` (generic radio, true floor), which splits
-what the blind oracle lacks into the floor and the radio; ``--variant NAME=FIELD:VALUE,...`` a radio change."""
+what the blind oracle lacks into the floor and the radio; ``--no-misses`` adds ``blind-floor-deaf`` (the
+same without the evidence of scanners that missed an advert); ``--variant NAME=FIELD:VALUE,...`` a radio change."""
 
 
 def blind_layout(config: Config) -> Layout:
@@ -126,7 +136,8 @@ def engines(cell: Cell, config: Config) -> dict[str, Any]:
     for name, (radio, true_floor) in VARIANTS.items():
         if only is None or name in only:
             layout = cell.layout if true_floor else blind_layout(config)
-            found[name] = lambda layout=layout, radio=radio: BayesOracle(
+            kind = DeafToMisses if name.endswith("-deaf") else BayesOracle
+            found[name] = lambda layout=layout, radio=radio, kind=kind: kind(
                 layout, radio, speed_m_s=WALK_SPEED_M_S, silence_s=SILENCE_S, tick_s=TICK_S
             )
     if TOLD and (only is None or "model-told" in only):
@@ -172,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-model", action="store_true", help="leave the model engine out")
     parser.add_argument("--told", action="store_true", help="also model-told: the model given the true exponent")
     parser.add_argument("--assume", type=float, default=None, help="model-told: this exponent in every cell")
+    parser.add_argument("--no-misses", action="store_true", help="also blind-floor-deaf: no missed-advert evidence")
     parser.add_argument("--true-floor", action="store_true", help="also blind-floor: generic radio, the true floor")
     parser.add_argument(
         "--variant", action="append", default=[], help="NAME=FIELD:VALUE,...: another blind oracle, radio changed"
@@ -187,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     ASSUME = args.assume
     if args.true_floor:
         VARIANTS["blind-floor"] = (GENERIC_RADIO, True)
+    if args.no_misses:
+        VARIANTS["blind-floor-deaf"] = (GENERIC_RADIO, True)
     args.cache.mkdir(parents=True, exist_ok=True)
     cells = tune.pick(args.cells)
     seeds = [int(s) for s in args.seeds.split(",")]
