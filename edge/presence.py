@@ -16,7 +16,10 @@ The state machine, per shopper (one zone at a time, or none):
   least :data:`~edge.constants.ENTER_SLOW_SAMPLES` samples; above ``enter_rssi_dbm`` when coming
   back within :data:`~edge.constants.REENTRY_GUARD_S` of leaving that zone), and it leads every
   other zone's scanner by :data:`~edge.constants.ENTER_LEAD_DB` (not a shopper in the aisle
-  between two zones).
+  between two zones) -- or, less than :data:`~edge.presence_timing.HANDOFF_AFTER_EXIT_S` after
+  leaving a neighbouring zone, leads that zone's scanners by ``handoff_margin_db`` (the others still
+  by ENTER_LEAD_DB) for ``handoff_samples`` samples: the old zone's exit came just before its
+  hand-off would have, and the entry is judged as that hand-off.
 - **stay**: while the slow level is at or above ``exit_rssi_dbm``. Between the two thresholds is
   the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
@@ -52,7 +55,14 @@ import msgspec
 
 from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
-from edge.presence_timing import SILENCE_MIN_S, DeliveryLag, SilenceRate, silence_limit_s
+from edge.presence_timing import (
+    HANDOFF_AFTER_EXIT_S,
+    REMOTE_LAG_S,
+    SILENCE_MIN_S,
+    DeliveryLag,
+    SilenceRate,
+    silence_limit_s,
+)
 from edge.rssi import RssiWindow, distance_m
 
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
@@ -291,8 +301,14 @@ class PresenceEngine:
             track.candidate = zone
             track.candidate_n = 1
         if current is None:
-            if track.candidate_n < c.ENTER_SAMPLES or self._louder_elsewhere(track, zone, fast, at):
+            if track.candidate_n < c.ENTER_SAMPLES:
                 return
+            if self._louder_elsewhere(track, zone, fast, at):  # from the aisle: not yet...
+                left = self._just_left(track, zone, at)  # ...but held like a hand-off from the zone just left?
+                if left is None or track.candidate_n < zone.samples:
+                    return
+                if self._louder_elsewhere(track, zone, fast, at, left):
+                    return
         elif track.candidate_n < zone.samples:
             return
         if current is not None:
@@ -325,12 +341,22 @@ class PresenceEngine:
         floor = zone.enter if back_soon else zone.exit + c.ENTER_SLOW_MARGIN_DB
         return slow + track.offset >= floor
 
-    def _louder_elsewhere(self, track: _Track, zone: _Zone, fast: float, at: float) -> bool:
-        """Does a scanner of another zone hear the shopper within ENTER_LEAD_DB of this zone's level?"""
+    def _just_left(self, track: _Track, zone: _Zone, at: float) -> _Zone | None:
+        """The zone the shopper left less than HANDOFF_AFTER_EXIT_S ago, if not ``zone``: an entry
+        now is that zone's hand-off, which its exit (the slow level falling) came just before."""
+        left = track.left_zone
+        if left is None or left is zone or at - track.left_at >= HANDOFF_AFTER_EXIT_S:
+            return None
+        return left
+
+    def _louder_elsewhere(self, track: _Track, zone: _Zone, fast: float, at: float, left: _Zone | None = None) -> bool:
+        """Does a scanner of another zone hear the shopper within ENTER_LEAD_DB of this zone's level?
+        (The scanners of ``left``, the zone just left, need only be the hand-off margin below it.)"""
         for scanner, window in track.windows.items():
             if scanner not in zone.scanners:
                 other = window.level(at, self._fast_s)[0]
-                if other is not None and other > fast - c.ENTER_LEAD_DB:
+                lead = zone.margin if left is not None and scanner in left.scanners else c.ENTER_LEAD_DB
+                if other is not None and other > fast - lead:
                     return True
         return False
 
@@ -384,13 +410,15 @@ class PresenceEngine:
     def _silence_limit_s(self, track: _Track, zone: _Zone) -> float:
         """How long the zone's scanners may stay silent before the shopper has gone
         (:mod:`edge.presence_timing`): the most lenient of its scanners whose rate is learned, plus
-        that scanner's delivery lag; the zone's ``exit_timeout_s`` when none is, and at most that."""
+        that scanner's delivery lag (a scanner heard late, a peer's, keeps the zone's timer); the
+        zone's ``exit_timeout_s`` when none is learned, and at most that."""
         best: float | None = None
         for scanner in zone.scanners:
             rate = track.rates.get(scanner)
             limit = None if rate is None else silence_limit_s(rate)
             if limit is not None:
-                limit += self._lag.of(scanner)
+                lag = self._lag.of(scanner)
+                limit = zone.exit_timeout_s if lag > REMOTE_LAG_S else limit + lag
                 if best is None or limit > best:
                     best = limit
         return zone.exit_timeout_s if best is None else min(best, zone.exit_timeout_s)

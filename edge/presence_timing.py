@@ -16,9 +16,10 @@ such silences -- each a false exit and a re-entry -- under :data:`FALSE_EXITS_PE
 
     k = ln(FALSE_EXITS_PER_HOUR * tau / 3600) / ln(q)
 
-never below :data:`SILENCE_MIN_S` (an app's own pauses), plus the scanners' delivery lag (a peer's
-scanner reaches this engine once a second, :mod:`edge.peers`), and never above the zone's
-``exit_timeout_s`` (today's fixed timer stays the cap, so an exit always fires by then).
+never below :data:`SILENCE_MIN_S` (an app's own pauses), plus the scanner's delivery lag, and never
+above the zone's ``exit_timeout_s`` (today's fixed timer stays the cap, so an exit always fires by
+then). A scanner heard late (a peer's, through its once-a-second summaries, :mod:`edge.peers`: lag
+over :data:`REMOTE_LAG_S`) keeps the zone's timer.
 
 Figures: the row of docs/multi-gateway.md (cards at 3.3 Hz, 10 % lost): 3.5 s, was 6 s; a 10 Hz phone
 losing 10 %: 3.5 s; a 1 Hz card losing 25 %: 7.6 s; losing 40 %: 11.4 s (each capped by the zone's
@@ -34,10 +35,12 @@ from edge.advert_rate import AdvertRate
 __all__ = [
     "FADE_S",
     "FALSE_EXITS_PER_HOUR",
+    "HANDOFF_AFTER_EXIT_S",
     "LAG_FORGET_S_PER_S",
     "LOSS_MAX",
     "LOSS_MIN",
     "RATE_MIN_GAPS",
+    "REMOTE_LAG_S",
     "SILENCE_MIN_S",
     "SLOW_GAP_WEIGHT",
     "DeliveryLag",
@@ -87,6 +90,23 @@ LAG_FORGET_S_PER_S = 0.05
 """How fast a scanner's delivery lag (the largest seen of: newest time seen - a sample's time) is
 forgotten: a peer's scanner is a second late (its summary comes once a slot) plus the broker, and one
 slow delivery should lengthen the limit for the next 20-30 s, not for good."""
+
+HANDOFF_AFTER_EXIT_S = 3.0
+"""An entry from no zone less than this after leaving another zone is that zone's hand-off, judged as
+one (the new zone's fast level must lead the old zone's by the hand-off margin for ``handoff_samples``
+samples) rather than as an entry from the aisle (the slow level agreeing, an ENTER_LEAD_DB lead over
+every other scanner). Between neighbouring zones the old zone's exit -- its slow level, which lags the
+fast one by about 1.5 s of walking, falling below the exit threshold -- usually comes just before the
+hand-off would: then the shopper walked 1-2 m further into the new zone before the 8 dB lead held
+(the 4-8 s entries of docs/multi-gateway.md). 3 s is the walk of the slow level's lag plus a 1 m gap
+between two zones; a shopper out of a zone for longer is in the aisle, and enters as from the aisle."""
+
+REMOTE_LAG_S = 0.5
+"""A scanner whose samples reach the engine later than this (a peer's, heard through its once-a-second
+summaries) keeps the zone's fixed timer: its silences are the summaries' timing (a slot, the broker, a
+loaded peer) as much as the advertiser's, and its jitter has no model here. The gateway whose own
+scanner covers the zone (no lag: its samples arrive within milliseconds) is the one that exits the
+shopper who left from there, first-hand."""
 
 _SECONDS_PER_HOUR = 3600.0
 

@@ -1,7 +1,8 @@
 """The silence that ends a visit knows the advertiser (edge.presence_timing, the threshold engine's exit).
 
 A fast advertiser that goes quiet is let go sooner than a slow one; a slow, lossy card standing still
-is not; a peer's scanner, heard once a second, gets its delivery lag on top; the zone's
+is not; a scanner heard a little late gets its delivery lag on top, a peer's (heard once a second)
+keeps the zone's timer; the zone's
 ``exit_timeout_s`` stays the cap, so an exit always fires by then.
 """
 
@@ -104,28 +105,51 @@ def test_an_advertiser_not_yet_learned_gets_the_zones_timer() -> None:
     assert silent_until_exit(eng, last, last) == pytest.approx(CAP_S, abs=TICK_S)
 
 
-def test_a_peers_scanner_heard_once_a_second_gets_its_lag_on_top() -> None:
-    """A zone heard only through a peer's summaries: a second of samples arrives at once, about
-    1.2 s after the first of them. The fast phone is not let go between two summaries, and its
-    silence limit is its own one plus that lag."""
-    eng = engine()
+def peer_fed(eng: PresenceEngine, seconds: int, delay_s: float) -> tuple[list[PresenceEvent], float]:
+    """A fast phone (10 Hz, 10 % lost) heard by a scanner whose samples arrive a second at a time,
+    ``delay_s`` after the first of them (a peer's summary, edge.peers)."""
     rng = random.Random(5)
     events: list[PresenceEvent] = []
     last = T0
-    for slot in range(60):
+    for slot in range(seconds):
         start = T0 + slot
         heard = [start + i * 0.1 for i in range(10) if rng.random() >= 0.1]
-        arrival = start + 1.2
+        arrival = start + delay_s
         events += eng.tick(arrival - 0.01)
         for at in heard:
             events += eng.observe(Sighting("s-1", "ibeacon", "gw-1", NEAR_DBM, -59.0, at))
             last = at
         for k in range(4):
             events += eng.tick(arrival + k * TICK_S)
+    return events, last
+
+
+def test_a_peers_scanner_heard_once_a_second_keeps_the_zones_timer() -> None:
+    """Its silences are the summaries' timing as much as the phone's: no shorter limit."""
+    eng = engine()
+    events, last = peer_fed(eng, 60, 1.2)
     assert changes(events) == [("entered", "baby")]
-    took = silent_until_exit(eng, last, T0 + 60 + 0.2)
-    assert took >= pt.SILENCE_MIN_S + 1.0
-    assert took <= pt.SILENCE_MIN_S + 1.5 + 1.0
+    assert silent_until_exit(eng, last, T0 + 60 + 0.2) == pytest.approx(CAP_S, abs=TICK_S)
+
+
+def test_a_scanner_a_little_late_gets_its_lag_on_top() -> None:
+    """Samples arriving in batches up to 0.4 s late (under REMOTE_LAG_S): the phone's own limit plus
+    that lag, and no exit between two batches."""
+    eng = engine()
+    rng = random.Random(6)
+    events: list[PresenceEvent] = []
+    last = T0
+    for batch in range(150):  # 60 s in batches of 0.4 s
+        start = T0 + batch * 0.4
+        heard = [start + i * 0.1 for i in range(4) if rng.random() >= 0.1]
+        events += eng.tick(start + 0.39)
+        for at in heard:
+            events += eng.observe(Sighting("s-1", "ibeacon", "gw-1", NEAR_DBM, -59.0, at))
+            last = at
+        events += eng.tick(start + 0.4)
+    assert changes(events) == [("entered", "baby")]
+    took = silent_until_exit(eng, last, T0 + 60)
+    assert pt.SILENCE_MIN_S + 0.2 <= took <= pt.SILENCE_MIN_S + 1.5 + pt.REMOTE_LAG_S
 
 
 def adverts(rate: pt.SilenceRate, interval_s: float, loss: float, seconds: float, seed: int) -> None:
