@@ -166,8 +166,8 @@ class Resolver:
         """``resolve_payloads(...) is not None`` as one flat function for bleak's callback
         (edge.core.Core.admitter): the same answers from the same tables, without the call to
         :meth:`resolve_payloads` or a :class:`Resolved` per advert (the callback asks it of every
-        advert: in the gateway's process, a frame less per advert was the largest share of its
-        cost left; docs/performance.md, fifth pass). A refused advert is counted in ``refusals``;
+        advert: the largest single share of the gateway's own work per advert; docs/performance.md,
+        fifth pass). A refused advert is counted in ``refusals``;
         ``also_company``: a company id whose manufacturer data is admitted anyway (a configured
         motion tag's, resolved by its own table later). Reads the tables in force at each call, so
         a new roster or a withdrawal holds from the next advert."""

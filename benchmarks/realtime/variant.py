@@ -29,11 +29,11 @@ def _noop(self: bleak_backend.BleakSource, _device: Any, _data: Any) -> None:
     self.counters.adverts += 1
 
 
-def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any, *, ask: bool = True) -> None:
-    """bleak_backend.BleakSource._on_advertisement up to its admission question (``ask``: and the
-    question), then return."""
+def _before_the_question(self: bleak_backend.BleakSource, data: Any) -> tuple[Any, float] | None:
+    """bleak_backend.BleakSource._on_advertisement's lines before its admission question: (the
+    service data, the time), or None (no RSSI: not an advertisement)."""
     if data.rssi == RSSI_UNAVAILABLE_DBM:
-        return
+        return None
     self.counters.adverts += 1
     service_data = data.service_data
     if service_data:
@@ -41,14 +41,19 @@ def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any, *, ask
             if not uuid.islower():
                 service_data = {key.lower(): payload for key, payload in service_data.items()}
                 break
-    at = self._now()
+    return service_data, self._now()
+
+
+def _pre(self: bleak_backend.BleakSource, _device: Any, data: Any) -> None:
+    _before_the_question(self, data)
+
+
+def _admit_only(self: bleak_backend.BleakSource, _device: Any, data: Any) -> None:
+    """The callback up to its admission question, and the question; then return."""
+    asked = _before_the_question(self, data)
     feed = self._feed
-    if ask and feed is not None and feed.admit is not None:
-        feed.admit(data.manufacturer_data, service_data, at)
-
-
-def _pre(self: bleak_backend.BleakSource, device: Any, data: Any) -> None:
-    _admit_only(self, device, data, ask=False)
+    if asked is not None and feed is not None and feed.admit is not None:
+        feed.admit(data.manufacturer_data, *asked)
 
 
 VARIANTS: dict[str, Callable[..., None] | None] = {"noop": _noop, "pre": _pre, "admit": _admit_only, "full": None}
