@@ -83,11 +83,17 @@ class Child:
 
 @contextlib.contextmanager
 def gateway(
-    config: Path, env: dict[str, str], *, tree: Path = ROOT, name: str = "edge run", module: str = "edge"
+    config: Path,
+    env: dict[str, str],
+    *,
+    tree: Path = ROOT,
+    name: str = "edge run",
+    launcher: tuple[str, ...] = ("-m", "edge"),
 ) -> Iterator[Child]:
     """``edge run --config`` until READY=1 (its own NOTIFY_SOCKET); SIGTERM on the way out.
     ``tree``: the checkout whose ``edge`` runs (another one: an older commit, measured beside);
-    ``module``: what ``python -m`` runs with those arguments (benchmarks/realtime/split.py: a variant)."""
+    ``launcher``: what python runs with those arguments (benchmarks/realtime/split.py: a variant's script,
+    which then imports ``edge`` from ``tree``)."""
     notify = config.with_name(f"{config.stem}.notify")
     log = config.with_name(f"{config.stem}.log")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, log.open("wb") as stderr:
@@ -96,7 +102,7 @@ def gateway(
         child = Child(
             name,
             subprocess.Popen(
-                [sys.executable, "-m", *module.split(), "run", "--config", str(config)],
+                [sys.executable, *launcher, "run", "--config", str(config)],
                 env={**env, "NOTIFY_SOCKET": str(notify), "PYTHONPATH": str(tree)},
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

@@ -13,6 +13,9 @@ processes reads higher (docs/performance.md, fourth pass), so the default order 
 variant's mean over its two places cancels a linear effect of the place. Each process's CPU is divided
 by the mean of the first and the last process's (bare scanners) in each pair; the median over the pairs
 is printed for each process and, for a name that appears twice, the mean of its two medians.
+``KIND@DIR`` runs that variant from another checkout (``git archive`` of an older commit): before and
+after a change to the callback, each in two mirrored places, e.g. ``bare admit@OLD admit admit
+admit@OLD bare``.
 ``full - admit`` is then what building, queueing and handling the admitted tenth costs (the writer),
 ``admit - 1`` what the question asked of every advert costs, ``noop - 1`` what the gateway process
 costs doing nothing per advert. Last stdout line: one JSON object."""
@@ -45,15 +48,24 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=8.0, help="per pair")
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--order", nargs="+", choices=KINDS, default=["bare", "admit", "full", "full", "admit", "bare"])
+    parser.add_argument(
+        "--order", nargs="+", default=["bare", "admit", "full", "full", "admit", "bare"], help="KIND or KIND@DIR"
+    )
     args = parser.parse_args()
+    if any(entry.partition("@")[0] not in KINDS for entry in args.order):
+        parser.error(f"--order: each one of {', '.join(KINDS)}, optionally @DIR")
     if args.order[0] != "bare" or args.order[-1] != "bare":
         parser.error("--order must start and end with bare (the ratio's denominator)")
     from tests.fake_bluez import FakeBlueZ
 
     start = time.time() - 60.0
     crowd = Crowd(SEED, start, args.rate)
-    names = [f"{i}-{kind}" for i, kind in enumerate(args.order)]
+    # a name per process: its place and kind, and which checkout (@1, @2...: the order's own trees)
+    trees = list(dict.fromkeys(entry.partition("@")[2] for entry in args.order if "@" in entry))
+    names = [
+        f"{i}-{kind}" + (f"@{trees.index(tree) + 1}" if tree else "")
+        for i, (kind, _, tree) in enumerate(entry.partition("@") for entry in args.order)
+    ]
     with tempfile.TemporaryDirectory(prefix="edge-split-") as directory, contextlib.ExitStack() as running:
         tmp = Path(directory)
         (tmp / "roster.json").write_bytes(crowd.roster())
@@ -63,15 +75,17 @@ def main() -> None:
         crowd.add_devices(fake)
         env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": fake.address, "PYTHONPATH": str(ROOT)}
         children: list[Child] = []
-        for name, kind in zip(names, args.order, strict=True):
+        for name, entry in zip(names, args.order, strict=True):
+            kind, _, tree = entry.partition("@")
             if kind == "bare":
                 peer = Reporter(name, [sys.executable, "-m", "benchmarks.realtime.peer"], env)
                 running.callback(peer.child.stop)
                 children.append(peer.child)
             else:
                 config = write_config(tmp, backend="bleak", tag=f"-{name}")
-                module = f"benchmarks.realtime.variant {kind}"
-                children.append(running.enter_context(gateway(config, env, name=name, module=module)))
+                launcher = (str(Path(__file__).with_name("variant.py")), kind)  # a script: edge from `where`
+                where = Path(tree) if tree else ROOT
+                children.append(running.enter_context(gateway(config, env, tree=where, name=name, launcher=launcher)))
         feed_argv = [sys.executable, "-m", "tests.bluez_feed", fake.address, str(SEED), str(start), str(args.rate)]
         feed = Reporter("feed", feed_argv, env)
         running.callback(feed.child.stop)
@@ -85,11 +99,13 @@ def main() -> None:
         print(f"load {w.load:5.2f}  " + "  ".join(f"{n} {ratios[n][-1]:.3f}" for n in names), flush=True)
     medians = {n: round(statistics.median(r), 3) for n, r in ratios.items()}
     by_kind: dict[str, list[float]] = defaultdict(list)
-    for name, kind in zip(names, args.order, strict=True):
-        by_kind[kind].append(medians[name])
+    for name in names:
+        by_kind[name.partition("-")[2]].append(medians[name])
     kinds = {k: round(statistics.fmean(v), 3) for k, v in by_kind.items()}
     adverts = statistics.fmean(w.adverts / w.seconds for w in windows)
     bare_us = statistics.fmean(1e6 * (w.cpu_s[names[0]] + w.cpu_s[names[-1]]) / 2 / w.adverts for w in windows)
+    for number, tree in enumerate(trees, 1):
+        print(f"@{number}: {tree}")
     print(f"medians {medians}\nby kind (mean over places) {kinds}; bare {bare_us:.1f} µs/advert at {adverts:.0f}/s")
     figures = {
         "benchmark": "realtime_split",

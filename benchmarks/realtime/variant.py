@@ -1,7 +1,8 @@
 """``edge run`` with bleak's callback cut short, for benchmarks/realtime/split.py: what each part of the
 gateway's work per advert costs inside its own process.
 
-``python -m benchmarks.realtime.variant VARIANT edge-run-args...``, VARIANT one of:
+``python benchmarks/realtime/variant.py VARIANT edge-run-args...`` (a script, so that ``edge`` comes
+from ``PYTHONPATH``: another checkout's, for a before and after), VARIANT one of:
 
 - ``noop``: the callback counts the advert and returns (the gateway process, its tasks, timers, heap
   and threads, doing nothing per advert: what is left is the "process-level" cost);
