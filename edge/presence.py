@@ -57,6 +57,7 @@ from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
+    PENDING_MAX,
     REMOTE_LAG_S,
     SILENCE_MIN_S,
     DeliveryLag,
@@ -199,7 +200,8 @@ class PresenceEngine:
 
     def observe(self, sighting: Sighting) -> list[PresenceEvent]:
         """Take one sighting; return the events it causes (entered, or a hand-off's exited + entered)."""
-        zones = self._by_scanner.get(sighting.scanner)
+        scanner = sighting.scanner
+        zones = self._by_scanner.get(scanner)
         if zones is None:
             return []
         token = sighting.token
@@ -213,17 +215,23 @@ class PresenceEngine:
             limit = c.MEASURED_POWER_CORRECTION_MAX_DB
             track.power = power
             track.offset = min(max(self._reference_dbm - power, -limit), limit)
-        window = track.windows.get(sighting.scanner)
+        window = track.windows.get(scanner)
         if window is None:
-            window = track.windows[sighting.scanner] = RssiWindow(self._history_s)
+            window = track.windows[scanner] = RssiWindow(self._history_s)
         window.add(at, sighting.rssi)
-        scanner = sighting.scanner
-        self._lag.saw(scanner, at)
+        lag = self._lag
+        if at >= lag.newest and scanner in lag.punctual:  # DeliveryLag.saw's usual case, in place
+            lag.newest = at
+        else:
+            lag.saw(scanner, at)
         rate = track.rates.get(scanner)
         if rate is None:
             track.rates[scanner] = SilenceRate(at)
-        else:
-            rate.heard(at)
+        else:  # counted when the silence limit is read (SilenceRate.settle)
+            pending = rate.pending
+            pending.append(at)
+            if len(pending) >= PENDING_MAX:
+                rate.settle()
         if at > track.last_seen:
             track.last_seen = at
         events: list[PresenceEvent] = []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 
+from edge import constants as c
 from edge.advert_rate import AdvertRate
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "LAG_FORGET_S_PER_S",
     "LOSS_MAX",
     "LOSS_MIN",
+    "PENDING_MAX",
     "RATE_MIN_GAPS",
     "REMOTE_LAG_S",
     "SILENCE_MIN_S",
@@ -108,24 +110,64 @@ loaded peer) as much as the advertiser's, and its jitter has no model here. The 
 scanner covers the zone (no lag: its samples arrive within milliseconds) is the one that exits the
 shopper who left from there, first-hand."""
 
+PENDING_MAX = 64
+"""Times a :class:`SilenceRate` keeps uncounted before counting them: bounds its memory (a shopper
+standing in a zone for an hour at 10 Hz would otherwise keep 36,000) while counting in batches long
+enough that the loop, not a call per time, is the cost (64 floats: half a kilobyte)."""
+
 _SECONDS_PER_HOUR = 3600.0
 
 
 class SilenceRate(AdvertRate):
-    """:class:`~edge.advert_rate.AdvertRate` (the interval, a quick mean gap) and a slower mean gap."""
+    """:class:`~edge.advert_rate.AdvertRate` (the interval, a quick mean gap) and a slower mean gap.
 
-    __slots__ = ("slow_gap_s",)
+    Counted lazily: the engine appends each time heard to :attr:`pending` (a list append, no method
+    frame per rostered advert) and the times are counted, in order, when the limit is read
+    (:func:`silence_limit_s` calls :meth:`settle`) or once :data:`PENDING_MAX` have piled up. The
+    limit is read only when a zone's scanners have been silent for :data:`SILENCE_MIN_S`, so most
+    times are counted in batches of PENDING_MAX, in one loop without a frame each. :meth:`settle`
+    gives the same floats as :meth:`heard` on each time (the same operations in the same order;
+    tests/test_presence_timing_lazy.py); read the fields only after it.
+    """
+
+    __slots__ = ("pending", "slow_gap_s")
 
     def __init__(self, at: float) -> None:
         super().__init__(at)
         self.slow_gap_s = self.mean_gap_s
+        self.pending: list[float] = []  # times heard, not yet counted
 
     def heard(self, at: float) -> None:
+        """One sighting at ``at``, counted at once (after any pending)."""
+        if self.pending:
+            self.settle()
         before, counted = self.last_at, self.samples
-        AdvertRate.heard(self, at)  # not super(): one lookup less per rostered advert
+        AdvertRate.heard(self, at)  # not super(): one lookup less
         if self.samples != counted:
             weight = max(1.0 / self.samples, SLOW_GAP_WEIGHT)
             self.slow_gap_s += weight * (at - before - self.slow_gap_s)
+
+    def settle(self) -> None:
+        """Count the pending times, in order: AdvertRate.heard and the slow gap's step, inlined."""
+        pending = self.pending
+        if not pending:
+            return
+        last, interval, mean, slow, n = self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples
+        same_s, gap_max_s = c.MODEL_SAME_ADVERT_S, c.MODEL_GAP_MAX_S
+        fall, rise, mean_weight = c.MODEL_INTERVAL_FALL, c.MODEL_INTERVAL_RISE, c.MODEL_MEAN_GAP_WEIGHT
+        for at in pending:
+            gap = at - last
+            if gap <= min(same_s, 0.5 * interval):
+                continue
+            last = at
+            if gap > gap_max_s:
+                continue
+            n += 1
+            interval += (fall if gap < interval else rise) * (gap - interval)
+            mean += mean_weight * (gap - mean)
+            slow += max(1.0 / n, SLOW_GAP_WEIGHT) * (gap - slow)
+        pending.clear()
+        self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples = last, interval, mean, slow, n
 
     @property
     def silence_loss(self) -> float:
@@ -137,6 +179,7 @@ class SilenceRate(AdvertRate):
 def silence_limit_s(rate: SilenceRate) -> float | None:
     """How long this advertiser may go unheard at this scanner while standing still (before the lag and
     the zone's cap); ``None`` while its rate is not yet learned (:data:`RATE_MIN_GAPS`)."""
+    rate.settle()
     if rate.samples < RATE_MIN_GAPS:
         return None
     interval = rate.interval_s
@@ -151,14 +194,17 @@ class DeliveryLag:
 
     The engine knows no wall clock: "now" is the newest time it has seen (a tick or a sample). A
     sample stamped ``at`` arriving when that is ``newest`` was ``newest - at`` late; the scanner's lag
-    is the largest such, forgotten at :data:`LAG_FORGET_S_PER_S`.
+    is the largest such, forgotten at :data:`LAG_FORGET_S_PER_S`. :attr:`punctual` holds the scanners
+    whose lag is exactly 0 (a gateway's own): for them a sample not older than ``newest`` changes
+    nothing but ``newest``, which the engine does in place (:meth:`saw`'s first case, without a frame).
     """
 
-    __slots__ = ("_lags", "newest")
+    __slots__ = ("_lags", "newest", "punctual")
 
     def __init__(self) -> None:
         self.newest = -math.inf
         self._lags: dict[str, tuple[float, float]] = {}  # scanner -> (lag, when)
+        self.punctual: set[str] = set()  # scanners whose lag is 0.0
 
     def saw(self, scanner: str, at: float) -> None:
         newest = self.newest
@@ -170,12 +216,12 @@ class DeliveryLag:
             late = 0.0
         else:
             late = newest - at
-        if old is None:
+        if old is None or late >= old[0] - (self.newest - old[1]) * LAG_FORGET_S_PER_S:
             self._lags[scanner] = (late, self.newest)
-            return
-        decayed = old[0] - (self.newest - old[1]) * LAG_FORGET_S_PER_S
-        if late >= decayed:
-            self._lags[scanner] = (late, self.newest)
+            if late == 0.0:
+                self.punctual.add(scanner)
+            else:
+                self.punctual.discard(scanner)
 
     def ticked(self, now: float) -> None:
         if now > self.newest:
