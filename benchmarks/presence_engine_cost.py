@@ -1,21 +1,21 @@
 """The threshold presence engine's cost per resolved sighting, and proof that a change kept its outputs.
 
     python -m benchmarks.presence_engine_cost [--seeds 1 2 3] [--minutes 30] [--rounds 3]
-                                              [--against DIR] [--pairs 2] [--inputs DIR]
+                                              [--against DIR] [--inputs DIR]
 
 Records what ``benchmarks/presence_accuracy.py``'s store gives the engine (``--minutes`` of seeds
 ``--seeds``, 40 rostered shoppers): every resolved sighting, every tick (``tick_interval_s`` of trace
 time) and every withdrawal, in order, exactly as that benchmark feeds them. Then replays the inputs
-through :class:`~edge.presence.PresenceEngine` ``--rounds`` times in a child process and reports
-**µs per sighting** of ``observe`` alone (the sightings are built before the clock starts; the time
-is taken around each run of sightings between two ticks, best of the rounds) and a digest of every
-output: each event's fields and the occupants after every tick, floats as ``repr`` (identical, not
-merely close).
+through :class:`~edge.presence.PresenceEngine` ``--rounds`` times and reports **µs per sighting** of
+``observe`` alone (the sightings are built before the clock starts; the time is taken around each
+run of sightings between two ticks; best of the rounds) and a digest of every output: each event's
+fields and the occupants after every tick, floats as ``repr`` (identical, not merely close).
 
-``--against DIR`` replays the same inputs through the engine of another checkout too (``git archive
-<commit> edge | tar -x -C DIR``: ``edge`` is imported from DIR), alternating the two trees ``--pairs``
-times per seed, and fails (exit 1) unless every digest of both trees is the same. ``--inputs DIR``
-keeps the recorded inputs there (the store's simulation takes longer than the replays).
+``--against DIR`` replays the same inputs, in the same process and alternating round by round,
+through the engine of another checkout too (``git archive <commit> edge | tar -x -C DIR``; its
+``edge/{advert_rate,rssi,presence_timing,presence}.py`` loaded under other names, the rest of
+``edge`` shared), and fails (exit 1) unless every digest of both engines is the same. ``--inputs
+DIR`` keeps the recorded inputs there (recording takes longer than a replay).
 Last stdout line: one JSON object.
 """
 
@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
@@ -76,9 +74,33 @@ def record(seed: int, minutes: float) -> list[Input]:
     return inputs
 
 
-def replay(inputs: list[Input], rounds: int) -> dict[str, Any]:
-    """In the child: the engine of whichever ``edge`` is on the path, ``rounds`` times over ``inputs``."""
-    from edge.presence import PresenceEngine, Sighting
+ENGINE_MODULES = ("advert_rate", "rssi", "presence_timing", "presence")
+"""The engine's own modules, loaded from ``--against``'s tree under other names (the rest of ``edge``,
+unchanged by an engine change, is shared)."""
+
+
+def load_engine(tree: Path, tag: str) -> Any:
+    """``PresenceEngine`` from ``tree``'s ENGINE_MODULES, loaded beside this tree's (same process)."""
+    import importlib.util
+    import re
+
+    names = "|".join(ENGINE_MODULES)
+    module = None
+    for name in ENGINE_MODULES:
+        source = (tree / "edge" / f"{name}.py").read_text()
+        source = re.sub(rf"\bfrom edge\.({names}) import", rf"from _{tag}_\1 import", source)
+        spec = importlib.util.spec_from_loader(f"_{tag}_{name}", loader=None)
+        assert spec is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        exec(compile(source, str(tree / "edge" / f"{name}.py"), "exec"), module.__dict__)
+    assert module is not None
+    return module.PresenceEngine
+
+
+def replay(inputs: list[Input], rounds: int, engines: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each engine ``rounds`` times over ``inputs``, alternating (old, new, new, old, ...)."""
+    from edge.presence import Sighting
     from edge.sim.store import default_config
 
     config = default_config()
@@ -96,84 +118,60 @@ def replay(inputs: list[Input], rounds: int) -> dict[str, Any]:
     if run:
         steps.append(("s", run))
     sightings = sum(len(v) for k, v in steps if k == "s")
-    best_s = float("inf")
-    digests: set[str] = set()
-    events_n = snapshots_n = 0
-    clock = time.perf_counter
-    for _ in range(rounds):
-        engine = PresenceEngine(config.zones, config.presence)
-        observe = engine.observe
-        digest = hashlib.sha256()
-        spent = 0.0
-        events_n = snapshots_n = 0
-        for kind, value in steps:
-            if kind == "s":
-                found = []
-                t0 = clock()
-                for sighting in value:
-                    events = observe(sighting)
-                    if events:
-                        found.extend(events)
-                spent += clock() - t0
-            elif kind == "t":
-                found = engine.tick(value)
-                occupants = engine.occupants()
-                digest.update(repr(("occupants", value, occupants)).encode())
-                snapshots_n += 1
-            else:
-                engine.forget(value)
-                found = []
-            if found:
-                digest.update(repr(found).encode())
-                events_n += len(found)
-        best_s = min(best_s, spent)
-        digests.add(digest.hexdigest())
-    return {
-        "sightings": sightings,
-        "events": events_n,
-        "snapshots": snapshots_n,
-        "observe_us": round(best_s / sightings * 1e6, 3),
-        "digests": sorted(digests),
+    found_by: dict[str, dict[str, Any]] = {
+        name: {"sightings": sightings, "each_us": [], "digests": set()} for name in engines
     }
-
-
-def _child(tree: Path, inputs_file: Path, rounds: int) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{ROOT}"}
-    code = (
-        "import json, pickle, sys\n"
-        "from benchmarks.presence_engine_cost import replay\n"
-        "import edge\n"
-        "inputs = pickle.loads(open(sys.argv[1], 'rb').read())\n"
-        "print(json.dumps({'edge': edge.__file__, **replay(inputs, int(sys.argv[2]))}))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(inputs_file), str(rounds)],
-        env=env,
-        cwd=tree,  # "-c" puts the working directory first on the path
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=1800,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    expected = tree / "edge" / "__init__.py"
-    if Path(result["edge"]).resolve() != expected.resolve():
-        raise RuntimeError(f"the child imported {result['edge']}, not {expected}")
-    return result
+    clock = time.perf_counter
+    order = list(engines.items())
+    for index in range(rounds):
+        for name, engine_class in order if index % 2 == 0 else reversed(order):
+            engine = engine_class(config.zones, config.presence)
+            observe = engine.observe
+            digest = hashlib.sha256()
+            spent = 0.0
+            events_n = snapshots_n = 0
+            for kind, value in steps:
+                if kind == "s":
+                    found = []
+                    t0 = clock()
+                    for sighting in value:
+                        events = observe(sighting)
+                        if events:
+                            found.extend(events)
+                    spent += clock() - t0
+                elif kind == "t":
+                    found = engine.tick(value)
+                    digest.update(repr(("occupants", value, engine.occupants())).encode())
+                    snapshots_n += 1
+                else:
+                    engine.forget(value)
+                    found = []
+                if found:
+                    digest.update(repr(found).encode())
+                    events_n += len(found)
+            row = found_by[name]
+            row["each_us"].append(round(spent / sightings * 1e6, 3))
+            row["digests"].add(digest.hexdigest())
+            row["events"], row["snapshots"] = events_n, snapshots_n
+    for row in found_by.values():
+        row["observe_us"] = min(row["each_us"])
+        row["digests"] = sorted(row["digests"])
+    return found_by
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--rounds", type=int, default=3, help="replays per child; the best is taken")
-    parser.add_argument("--pairs", type=int, default=2, help="children per tree and seed, alternating")
+    parser.add_argument("--rounds", type=int, default=3, help="replays per engine; the best is taken")
     parser.add_argument("--against", type=Path, default=None, help="another checkout's root (its edge/)")
     parser.add_argument("--inputs", type=Path, default=None, help="where the recorded inputs are kept")
     args = parser.parse_args()
-    trees: dict[str, Path] = {"new": ROOT}
+    from edge.presence import PresenceEngine
+
+    engines: dict[str, Any] = {"new": PresenceEngine}
     if args.against is not None:
-        trees = {"old": args.against.resolve(), "new": ROOT}
+        engines = {"old": load_engine(args.against.resolve(), "against"), "new": PresenceEngine}
     results: dict[str, Any] = {}
     same = True
     with tempfile.TemporaryDirectory(prefix="edge-presence-cost-") as scratch:
@@ -183,30 +181,23 @@ def main() -> int:
             path = keep / f"presence-inputs-seed{seed}-{args.minutes:g}min.pkl"
             if not path.exists():
                 path.write_bytes(pickle.dumps(record(seed, args.minutes), protocol=pickle.HIGHEST_PROTOCOL))
-            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
-            for pair in range(args.pairs):
-                order = list(trees.items()) if pair % 2 == 0 else list(reversed(trees.items()))
-                for name, tree in order:
-                    runs[name].append(_child(tree, path, args.rounds))
-            digests = {d for found in runs.values() for r in found for d in r["digests"]}
+            rows = replay(pickle.loads(path.read_bytes()), args.rounds, engines)
+            digests = {d for row in rows.values() for d in row["digests"]}
             same = same and len(digests) == 1
-            row: dict[str, Any] = {"identical": len(digests) == 1}
-            for name, found in runs.items():
-                row[name] = {
-                    "observe_us": min(r["observe_us"] for r in found),
-                    "each_us": [r["observe_us"] for r in found],
-                    "sightings": found[0]["sightings"],
-                    "events": found[0]["events"],
-                    "snapshots": found[0]["snapshots"],
-                }
-            if "old" in row:
-                row["new_over_old"] = round(row["new"]["observe_us"] / row["old"]["observe_us"], 3)
-            results[str(seed)] = row
-            figures = ", ".join(f"{name} {row[name]['observe_us']:.3f} us {row[name]['each_us']}" for name in trees)
+            result: dict[str, Any] = {"identical": len(digests) == 1}
+            for name, row in rows.items():
+                result[name] = {key: row[key] for key in ("observe_us", "each_us", "sightings", "events", "snapshots")}
+            if "old" in result:
+                result["new_over_old"] = round(result["new"]["observe_us"] / result["old"]["observe_us"], 3)
+            results[str(seed)] = result
+            new = result["new"]
+            figures = ", ".join(
+                f"{name} {result[name]['observe_us']:.3f} us {result[name]['each_us']}" for name in rows
+            )
             print(
-                f"seed {seed}: {row['new']['sightings']} sightings, {row['new']['events']} events, "
-                f"{row['new']['snapshots']} snapshots; observe per sighting (best of {args.rounds} x {args.pairs}): "
-                f"{figures}; outputs {'identical' if row['identical'] else 'DIFFER'}",
+                f"seed {seed}: {new['sightings']} sightings, {new['events']} events, {new['snapshots']} snapshots; "
+                f"observe per sighting (best of {args.rounds}, alternating): {figures}; "
+                f"outputs {'identical' if result['identical'] else 'DIFFER'}",
                 flush=True,
             )
     from benchmarks.common import report

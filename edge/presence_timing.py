@@ -155,9 +155,10 @@ class SilenceRate(AdvertRate):
         last, interval, mean, slow, n = self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples
         same_s, gap_max_s = c.MODEL_SAME_ADVERT_S, c.MODEL_GAP_MAX_S
         fall, rise, mean_weight = c.MODEL_INTERVAL_FALL, c.MODEL_INTERVAL_RISE, c.MODEL_MEAN_GAP_WEIGHT
-        for at in pending:
+        for at in pending:  # min() and max() as comparisons: the same values, no call each
             gap = at - last
-            if gap <= min(same_s, 0.5 * interval):
+            half = 0.5 * interval
+            if gap <= (half if half < same_s else same_s):
                 continue
             last = at
             if gap > gap_max_s:
@@ -165,7 +166,8 @@ class SilenceRate(AdvertRate):
             n += 1
             interval += (fall if gap < interval else rise) * (gap - interval)
             mean += mean_weight * (gap - mean)
-            slow += max(1.0 / n, SLOW_GAP_WEIGHT) * (gap - slow)
+            weight = 1.0 / n
+            slow += (weight if weight > SLOW_GAP_WEIGHT else SLOW_GAP_WEIGHT) * (gap - slow)
         pending.clear()
         self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples = last, interval, mean, slow, n
 

@@ -129,16 +129,19 @@ class RssiWindow:
 
     def add(self, at: float, rssi: float) -> None:
         """Add one sample taken at ``at``."""
-        self._age(at)
         ats = self._ats
-        if ats and len(ats) > self._head and at < ats[-1]:
+        head = self._head
+        if head < len(ats) and ats[head] <= at - self.window_s:  # something to drop (_age's test, inline)
+            self._age(at)
+            head = self._head
+        if len(ats) > head and at < ats[-1]:
             self._monotonic = False
         ats.append(at)
         self._rssis.append(rssi)
         self._memo_key = -1
-        if len(ats) - self._head > self._max_samples:
-            self._head += 1
-            if self._head >= _COMPACT_AT:
+        if len(ats) - head > self._max_samples:
+            self._head = head = head + 1
+            if head >= _COMPACT_AT:
                 self._compact()
 
     def value(
@@ -169,9 +172,11 @@ class RssiWindow:
         robust: bool = False,
     ) -> tuple[float | None, int]:
         """:meth:`value` and the number of samples it averaged (0 with ``None``)."""
-        self._age(now)
         ats = self._ats
         head = self._head
+        if head < len(ats) and ats[head] <= now - self.window_s:  # something to drop (_age's test, inline)
+            self._age(now)
+            head = self._head
         end = len(ats)
         n = end - head
         if n == 0 or n < min_samples:
