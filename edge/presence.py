@@ -248,18 +248,20 @@ class PresenceEngine:
         zone: _Zone,
         now: float,
         span_s: float | None,
-        *,
         min_samples: int = 1,
         at_least: int = 0,
         robust: bool = False,
     ) -> float | None:
-        """The zone's smoothed RSSI as heard (loudest of its scanners), or None if unheard."""
+        """The zone's smoothed RSSI as heard (loudest of its scanners), or None if unheard.
+
+        Called, and calling RssiWindow.level, with positional arguments only: a call with keywords
+        is not specialised by CPython 3.11 and costs more, several times per rostered advert."""
         best: float | None = None
         windows = track.windows
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
-                value = window.level(now, span_s, min_samples=min_samples, at_least=at_least, robust=robust)[0]
+                value = window.level(now, span_s, min_samples, at_least, robust)[0]
                 if value is not None and (best is None or value > best):
                     best = value
         return best
@@ -274,7 +276,7 @@ class PresenceEngine:
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
-                value, used = window.level(at, self._window_s, at_least=c.EXIT_SLOW_SAMPLES, robust=True)
+                value, used = window.level(at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
                 if value is not None and (slow is None or value > slow):
                     slow, count = value, used
         if slow is None or count < c.EXIT_MIN_SAMPLES:
@@ -292,11 +294,11 @@ class PresenceEngine:
 
     def _consider(self, token: str, track: _Track, zone: _Zone, at: float, events: list[PresenceEvent]) -> None:
         """A sample of another zone: count it towards entering it (or handing off to it)."""
-        fast = self._level(track, zone, at, self._fast_s, min_samples=c.ENTER_MIN_SAMPLES)
+        fast = self._level(track, zone, at, self._fast_s, c.ENTER_MIN_SAMPLES)
         current = track.zone
         bar = zone.enter
         if fast is None and current is None:  # a slow advertiser after a miss: fewer samples, a higher bar
-            fast = self._level(track, zone, at, self._fast_s, min_samples=c.ENTER_FEW_SAMPLES)
+            fast = self._level(track, zone, at, self._fast_s, c.ENTER_FEW_SAMPLES)
             bar += c.ENTER_FEW_SAMPLES_DB
         if fast is None or fast + track.offset < bar or not self._steady(track, zone, current, fast, at):
             if track.candidate is zone:
@@ -342,7 +344,7 @@ class PresenceEngine:
         if current is not None:
             held = self._level(track, current, at, self._fast_s)
             return held is None or fast >= held + zone.margin
-        slow = self._level(track, zone, at, self._window_s, at_least=c.ENTER_SLOW_SAMPLES)
+        slow = self._level(track, zone, at, self._window_s, 1, c.ENTER_SLOW_SAMPLES)
         if slow is None:
             return False
         back_soon = track.left_zone is zone and at - track.left_at < c.REENTRY_GUARD_S

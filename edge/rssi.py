@@ -131,9 +131,16 @@ class RssiWindow:
         """Add one sample taken at ``at``."""
         ats = self._ats
         head = self._head
-        if head < len(ats) and ats[head] <= at - self.window_s:  # something to drop (_age's test, inline)
-            self._age(at)
-            head = self._head
+        horizon = at - self.window_s
+        if head < len(ats) and ats[head] <= horizon:  # something to drop: _age, inline while times grow
+            if self._monotonic:
+                head = self._head = bisect_right(ats, horizon, head)
+                if head >= _COMPACT_AT or head == len(ats):
+                    self._compact()
+                    head = 0
+            else:
+                self._age(at)
+                head = self._head
         if len(ats) > head and at < ats[-1]:
             self._monotonic = False
         ats.append(at)
@@ -160,18 +167,18 @@ class RssiWindow:
         window) for the last ``at_least`` samples -- a slow advertiser gets as many samples behind
         a decision as a fast one, at the cost of a longer look back.
         """
-        return self.level(now, span_s, min_samples=min_samples, at_least=at_least, robust=robust)[0]
+        return self.level(now, span_s, min_samples, at_least, robust)[0]
 
     def level(
         self,
         now: float,
         span_s: float | None = None,
-        *,
         min_samples: int = 1,
         at_least: int = 0,
         robust: bool = False,
     ) -> tuple[float | None, int]:
-        """:meth:`value` and the number of samples it averaged (0 with ``None``)."""
+        """:meth:`value` and the number of samples it averaged (0 with ``None``). Its arguments may
+        be passed by position (the engine does, several times per rostered advert: cheaper)."""
         ats = self._ats
         head = self._head
         if head < len(ats) and ats[head] <= now - self.window_s:  # something to drop (_age's test, inline)
