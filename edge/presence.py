@@ -122,11 +122,12 @@ class Occupant:
 
 
 class _Zone:
-    __slots__ = ("dwell_s", "enter", "exit", "exit_timeout_s", "id", "margin", "samples", "scanners")
+    __slots__ = ("dwell_s", "enter", "exit", "exit_timeout_s", "id", "margin", "only", "samples", "scanners")
 
     def __init__(self, config: ZoneConfig) -> None:
         self.id = config.id
         self.scanners = config.scanners
+        self.only = config.scanners[0] if len(config.scanners) == 1 else None  # its one scanner, if one
         self.enter = config.enter_rssi_dbm
         self.exit = config.exit_rssi_dbm
         self.exit_timeout_s = config.exit_timeout_s
@@ -256,6 +257,10 @@ class PresenceEngine:
 
         Called, and calling RssiWindow.level, with positional arguments only: a call with keywords
         is not specialised by CPython 3.11 and costs more, several times per rostered advert."""
+        only = zone.only
+        if only is not None:  # most zones have one scanner: no loop
+            window = track.windows.get(only)
+            return None if window is None else window.level(now, span_s, min_samples, at_least, robust)[0]
         best: float | None = None
         windows = track.windows
         for scanner in zone.scanners:
