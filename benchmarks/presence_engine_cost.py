@@ -87,13 +87,16 @@ def load_engine(tree: Path, tag: str) -> Any:
     names = "|".join(ENGINE_MODULES)
     module = None
     for name in ENGINE_MODULES:
-        source = (tree / "edge" / f"{name}.py").read_text()
+        path = tree / "edge" / f"{name}.py"
+        if not path.exists():  # an older tree without it (presence_timing came with the silence rule)
+            continue
+        source = path.read_text()
         source = re.sub(rf"\bfrom edge\.({names}) import", rf"from _{tag}_\1 import", source)
         spec = importlib.util.spec_from_loader(f"_{tag}_{name}", loader=None)
         assert spec is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
-        exec(compile(source, str(tree / "edge" / f"{name}.py"), "exec"), module.__dict__)
+        exec(compile(source, str(path), "exec"), module.__dict__)
     assert module is not None
     return module.PresenceEngine
 
