@@ -8,11 +8,17 @@ late; skipping must change nothing ``saw`` would have.
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edge import presence
 from edge import presence_timing as pt
 from edge.advert_rate import AdvertRate
+from edge.config import from_mapping
+from edge.presence import PresenceEngine, Sighting
 
 T0 = 1_790_000_000.0
 
@@ -110,3 +116,37 @@ def test_skipping_saw_for_a_punctual_scanner_changes_nothing(steps: list[tuple[s
         assert engine.newest == always.newest
         for name in ("own", "peer", "other"):
             assert engine.of(name) == always.of(name)
+
+
+def _comings_and_goings(seed: int) -> list[str]:
+    """A shopper at a zone whose timer is long (12 s), its phone going quiet for 1-12 s now and then
+    (so the silence limit decides exits), through the engine; every event as repr."""
+    config = from_mapping({"zones": [{"id": "baby", "scanners": ["gw-1"], "exit_timeout_s": 12.0}]})
+    eng = PresenceEngine(config.zones, config.presence)
+    rng = random.Random(seed)
+    events: list[str] = []
+    t = next_advert = T0
+    quiet_until = T0
+    interval_s = rng.choice([0.1, 0.3, 1.0])
+    while t < T0 + 600:
+        while next_advert <= t:
+            if next_advert >= quiet_until and rng.random() >= 0.2:
+                events += map(repr, eng.observe(Sighting("s-1", "ibeacon", "gw-1", -55, -59.0, next_advert)))
+            if rng.random() < 0.005:
+                quiet_until = next_advert + rng.uniform(1.0, 12.0)
+            next_advert += interval_s
+        t += 0.25
+        events += map(repr, eng.tick(t))
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_engine_counting_lazily_emits_what_counting_each_time_did(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lazy = _comings_and_goings(seed)
+    monkeypatch.setattr(presence, "PENDING_MAX", 1)  # settled after every append: the eager order
+    eager = _comings_and_goings(seed)
+    assert lazy == eager
+    exits = [e for e in lazy if "kind='exited'" in e]
+    assert len(exits) >= 3  # the silences ended visits: the limit was read and decided
