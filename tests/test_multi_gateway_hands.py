@@ -10,7 +10,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from edge.peers import messages
 from edge.peers.arbitration import Arbiter
+from edge.peers.messages import Claim, HandingOn
 from edge.peers.summary import Hand, PeerSummaryError, Slot, decode, encode
 from edge.presence import Sighting
 
@@ -74,3 +76,24 @@ def test_a_hand_out_of_bounds_is_refused(hand: list[str]) -> None:
     payload = msgspec.json.encode({"gateway": "gw-a", "slot": 1, "tokens": [], "hands": [hand]})
     with pytest.raises(PeerSummaryError, match="gw-a"):
         decode(payload, peer="gw-a")
+
+
+def test_a_hand_at_once_moves_only_from_the_owner_at_its_epoch() -> None:
+    arbiter = Arbiter()
+    _owned_by_a(arbiter)
+    assert arbiter.hand("tok", "gw-b", 1, "gw-c") is None  # not the owner
+    assert arbiter.hand("tok", "gw-a", 0, "gw-b") is None  # a stale epoch: a later change won
+    assert arbiter.hand("tok", "gw-a", 1, "gw-a") is None  # to itself
+    change = arbiter.hand("tok", "gw-a", 1, "gw-b")
+    assert change is not None
+    assert (change.old, change.new, change.epoch) == ("gw-a", "gw-b", 2)
+    assert arbiter.hand("tok", "gw-a", 1, "gw-b") is None  # the same claim seen twice moves it once
+    assert arbiter.owner("tok") == "gw-b"
+
+
+def test_a_claim_naming_a_hand_round_trips_and_a_plain_claim_has_none() -> None:
+    plain = messages.encoder.encode(Claim("tok", "gw-a", 3, "z2"))
+    assert b"hand" not in plain  # claims without a hand are as before
+    assert messages.claims.decode(plain).hand is None
+    handing = messages.encoder.encode(HandingOn("tok", "gw-a", 3, "z2", hand="gw-b"))
+    assert messages.claims.decode(handing) == HandingOn("tok", "gw-a", 3, "z2", hand="gw-b")

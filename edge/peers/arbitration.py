@@ -13,6 +13,8 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
 - the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
   gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
   decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
+  the owner may also hand it on at once, outside any slot, by a claim naming the gateway
+  (:meth:`Arbiter.hand`: applied only while that owner still owns it at the claim's epoch);
 - another gateway is louder by :data:`MARGIN_DB` for :data:`HOLD_SLOTS` consecutive evaluations:
   it takes it (hysteresis: a shopper between two boxes does not flap);
 - nobody heard it for :data:`RELEASE_SLOTS`: released (no owner).
@@ -183,6 +185,14 @@ class Arbiter:
         state.owner, state.epoch = owner, epoch
         state.challenger, state.streak = None, 0
         return Change(token, old, owner, epoch)
+
+    def hand(self, token: str, owner: str, epoch: int, to: str) -> Change | None:
+        """The owner handed ``token`` on at once (its claim at ``epoch`` names ``to``, outside any
+        slot): moved if ``owner`` still owns it at that epoch; otherwise nothing (a later change won)."""
+        state = self._state.get(token)
+        if state is None or state.owner != owner or state.epoch != epoch or to == owner:
+            return None
+        return self._move(token, state, to)
 
     def owner(self, token: str) -> str | None:
         state = self._state.get(token)

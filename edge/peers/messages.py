@@ -34,12 +34,21 @@ class Claim(msgspec.Struct, frozen=True):
     zone: str | None = None
 
 
+class HandingOn(Claim, frozen=True):
+    """A claim as read from the broker. It may name ``hand``: the gateway the owner hands the shopper
+    to at once (its engine just placed them in ``zone``, which only that gateway's scanners cover;
+    the owner clears the claim right after). Absent otherwise (a plain :class:`Claim` is sent); a
+    gateway that does not know it ignores it."""
+
+    hand: str | None = None
+
+
 class State(msgspec.Struct, frozen=True):
     gateway: str
     state: str
 
 
-claims = msgspec.json.Decoder(Claim)
+claims = msgspec.json.Decoder(HandingOn)
 states = msgspec.json.Decoder(State)
 encoder = msgspec.json.Encoder()
 

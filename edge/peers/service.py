@@ -9,7 +9,9 @@ scanners (both presence engines take them like their own) and feeds every summar
 included, to the :class:`~edge.peers.arbitration.Arbiter`. A slot is evaluated once every alive
 peer's summary of it is in (or :data:`SLOT_DEADLINE_S` later); the owner of a token publishes a
 retained claim with the epoch and the zone it reported, clears it when it loses the token, and
-only the owner's presence events pass the core's filter (:attr:`owns`).
+only the owner's presence events pass the core's filter (:attr:`owns`). An owner whose ``entered``
+for a zone only one other gateway covers is committed hands the shopper on at once: a claim naming
+that gateway (``hand``), then its clear; every gateway applies it (:meth:`Arbiter.hand`).
 
 A hand-off between two live gateways never makes the CDP's one stream step back: the previous owner
 falls silent at the arbitration's decision (its last claim says where it last placed the shopper),
@@ -51,7 +53,7 @@ from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.peers import messages
 from edge.peers.arbitration import Arbiter, Change
-from edge.peers.messages import Ahead, Claim, Handover
+from edge.peers.messages import Ahead, Claim, HandingOn, Handover
 from edge.peers.summary import (
     Hand,
     PeerSummaryError,
@@ -67,6 +69,7 @@ from edge.peers.timing import (
     AGREE_S,
     CLAIM_EXPIRY_S,
     CLAIM_REFRESH_S,
+    HAND_AT_ONCE,
     PEER_SILENT_SLOTS,
     RECONNECT_INITIAL_S,
     RECONNECT_MAX_S,
@@ -149,6 +152,7 @@ class Peers:
             "peers_handoffs_out": 0,
             "peers_handoffs_unagreed": 0,
             "peers_handoffs_ahead": 0,
+            "peers_hands_at_once": 0,
             "peers_connections": 0,
         }
 
@@ -277,19 +281,43 @@ class Peers:
         scanners cover: its summary hands them to that gateway (the arbitration moves them at once)."""
         if not self.connected.is_set():
             return ()
-        own = self._own_zones()
-        scanners = {z.id: z.scanners for z in self.ports.config.zones}
         out = []
         for token, claim in sorted(self._mine.items()):
-            zone = claim.zone
-            if zone is None or zone in own or token in self._ahead:
-                continue
-            gateways = {self._scanner_of[s] for s in scanners.get(zone, ()) if s in self._scanner_of}
-            if len(gateways) == 1:
-                (gateway,) = gateways
-                if gateway in self.alive:
-                    out.append(Hand(token, gateway))
+            gateway = self._hand_target(token, claim.zone)
+            if gateway is not None:
+                out.append(Hand(token, gateway))
         return tuple(out)
+
+    def _hand_target(self, token: str, zone: str | None) -> str | None:
+        """The alive peer whose scanners alone cover ``zone`` (where this owner last placed ``token``),
+        unless it is one of this gateway's zones or this gateway is still ahead of its engine."""
+        if zone is None or token in self._ahead or zone in self._own_zones():
+            return None
+        scanners = next((z.scanners for z in self.ports.config.zones if z.id == zone), ())
+        gateways = {self._scanner_of[s] for s in scanners if s in self._scanner_of}
+        if len(gateways) != 1:
+            return None
+        (gateway,) = gateways
+        return gateway if gateway in self.alive else None
+
+    def _hand_now(self, token: str) -> None:
+        """This owner's presence event placing ``token`` in another gateway's zone was committed: hand
+        the shopper on at once (:data:`HAND_AT_ONCE`), not at the next slot's summary. The claim naming
+        the zone and the hand goes out, then its clear; every gateway applies the hand on that claim
+        (:meth:`Arbiter.hand`: only if this gateway still owns it at that epoch)."""
+        mine = self._mine.get(token)
+        if not HAND_AT_ONCE or mine is None or not self.connected.is_set() or token in self._taking:
+            return
+        to = self._hand_target(token, mine.zone)
+        if to is None:
+            return
+        change = self.arbiter.hand(token, self.me, mine.epoch, to)
+        if change is None:
+            return
+        self.stats["peers_hands_at_once"] += 1
+        self._publish_claim(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
+        self._ahead.pop(token, None)
+        self._let_go(token)
 
     def _scores(self, summary: Summary) -> dict[str, float]:
         return {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
@@ -589,6 +617,12 @@ class Peers:
         change = self.arbiter.adopt(claim.token, claim.owner, claim.epoch, self.arbiter.evaluated)
         if change is not None:
             await self._apply(change, self.ports.clock.now())
+        to = claim.hand
+        if to is not None and (to == self.me or to in self.alive):
+            # The owner handed the shopper on at once (its engine placed them in ``to``'s zone).
+            handed = self.arbiter.hand(claim.token, gateway, claim.epoch, to)
+            if handed is not None:
+                await self._apply(handed, self.ports.clock.now())
 
     def _on_event(self, event: Event) -> None:
         """Committed events: withdrawals purge. (A claim's zone follows this gateway's presence as each
@@ -606,6 +640,11 @@ class Peers:
                 del self._claim_topics[topic]
             self._clear(token)
             return
+        if event.type == ev.PRESENCE_ENTERED:
+            token = str(event.data.get("token"))
+            mine = self._mine.get(token)
+            if mine is not None and mine.zone == event.data.get("zone"):
+                self._hand_now(token)
 
     def _said(self, token: str, zone: str | None) -> None:
         """This gateway's stream placed ``token`` in ``zone``: its claim carries it (if it changed: the

@@ -36,6 +36,12 @@ AGREE_S = 4.0
 """A gateway given a shopper by the arbitration waits at most this long for its engine to agree with
 the previous owner's zone before it speaks anyway: the peers' scanners reach its engine 1-2 s late
 and the engines' own hand-off takes ~1 s more (HANDOFF_SAMPLES)."""
+HAND_AT_ONCE = True
+"""An owner hands a shopper on the moment its ``entered`` for another gateway's zone is committed
+(a claim naming the zone and the gateway, then its clear), not in the next slot's summary: the
+summary's hand waited for the slot's end, ~0.5 s on average, and the peers' summaries after it
+(the fourth pass, docs/multi-gateway.md). After the commit, not at the filter: the new owner's
+``entered`` (from_gateway) must reach the CDP after the previous owner's. False: summaries only."""
 TAKEOVER_POLL_S = 0.1
 """How often a waiting new owner looks at its engine (also woken by each presence event it withholds)."""
 PEER_SILENT_SLOTS = 3
