@@ -472,7 +472,8 @@ def cost(work: Path, gateways: int, shoppers: int, window_s: float, *, alone: bo
 def traffic_by_kind(messages: list[tuple[str, bytes]], first: int) -> dict[str, tuple[int, int]]:
     """Store-local messages from index ``first`` on, by kind: ``summary``, ``state``, and the claims as
     ``claim-new`` (a topic not held, or a new epoch: an owner move), ``claim-zone`` (same owner and epoch,
-    another zone), ``claim-same`` (the payload already retained: a refresh), ``claim-clear``; each
+    another zone), ``claim-hand`` (naming a gateway the shopper is handed to at once), ``claim-same``
+    (the payload already retained: a refresh), ``claim-clear``; each
     (messages, bytes of topic + payload). The messages before ``first`` give the retained state."""
     held: dict[str, bytes] = {}
     out: dict[str, tuple[int, int]] = {}
@@ -484,7 +485,9 @@ def traffic_by_kind(messages: list[tuple[str, bytes]], first: int) -> dict[str, 
                 kind = "claim-clear"
                 held.pop(topic, None)
             else:
-                if before == payload:
+                if b'"hand"' in payload:
+                    kind = "claim-hand"  # the owner hands the shopper on at once (a hand-off)
+                elif before == payload:
                     kind = "claim-same"
                 elif before is not None and json.loads(before)["epoch"] == json.loads(payload)["epoch"]:
                     kind = "claim-zone"
