@@ -32,10 +32,8 @@ beside (``--no-model`` leaves it out). Needs numpy (the bench extra). The last l
 
 from __future__ import annotations
 
-import argparse
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -173,13 +171,7 @@ def one(task: tuple[int, int, float, int, str, tuple[str, ...]]) -> tuple[int, d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--cells", default="all", help="tuning, held-out, all, or indices 0,5,9")
-    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--shoppers", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "presence-sweep-cache")
+    parser = tune.cell_parser(__doc__, cells="all", seeds="1,2,3", jobs=1)
     parser.add_argument("--no-model", action="store_true", help="leave the model engine out")
     parser.add_argument("--told", action="store_true", help="also model-told: the model given the true exponent")
     parser.add_argument("--assume", type=float, default=None, help="model-told: this exponent in every cell")
@@ -206,17 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     mine = (*VARIANTS, *(() if args.no_model else ("model",)), *(("model-told",) if TOLD else ()))
     tasks = [(i, s, args.minutes, args.shoppers, str(args.cache), mine) for i in cells for s in seeds]
-    if args.jobs > 1:
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            results = pool.map(one, tasks, chunksize=1)
-    else:
-        results = [one(task) for task in tasks]
-    merged: dict[int, dict[str, ps.Tally]] = {i: {} for i in cells}
-    for index, tallies in results:
-        for name, tally in tallies.items():
-            ps._merge(merged[index].setdefault(name, ps.Tally()), tally)
+    merged = tune.run_cells(one, tasks, args.jobs, cells)
     names = [n for n in ("model", "model-told", "threshold", "oracle", *VARIANTS) if n in merged[cells[0]]]
     total = dict.fromkeys(names, 0.0)
     held = dict.fromkeys(names, 0.0)

@@ -22,6 +22,7 @@ import json
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,25 +94,27 @@ def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally
     return index, tallies
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--cells", default="tuning", help="tuning, held-out, all, or indices 0,5,9")
-    parser.add_argument("--seeds", default="1", help="comma-separated seeds")
+def cell_parser(doc: str | None, *, cells: str, seeds: str, jobs: int) -> argparse.ArgumentParser:
+    """The options of a run over the sweep's cells with the other engines cached (shared with
+    benchmarks/presence_blind_oracle.py)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0] if doc else None)
+    parser.add_argument("--cells", default=cells, help="tuning, held-out, all, or indices 0,5,9")
+    parser.add_argument("--seeds", default=seeds, help="comma-separated seeds")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--shoppers", type=int, default=20)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=jobs)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "presence-sweep-cache")
-    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
-    args = parser.parse_args(argv)
-    override(args.set)
-    args.cache.mkdir(parents=True, exist_ok=True)
-    cells = pick(args.cells)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    tasks = [(i, s, args.minutes, args.shoppers, str(args.cache)) for i in cells for s in seeds]
-    if args.jobs > 1:
+    return parser
+
+
+def run_cells(
+    one: Callable[[Any], tuple[int, dict[str, ps.Tally]]], tasks: list[Any], jobs: int, cells: list[int]
+) -> dict[int, dict[str, ps.Tally]]:
+    """``one`` over ``tasks`` (forked processes when ``jobs`` > 1), the tallies merged per cell."""
+    if jobs > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.map(one, tasks, chunksize=1)
     else:
         results = [one(task) for task in tasks]
@@ -119,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     for index, tallies in results:
         for name, tally in tallies.items():
             ps._merge(merged[index].setdefault(name, ps.Tally()), tally)
+    return merged
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cell_parser(__doc__, cells="tuning", seeds="1", jobs=2)
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
+    args = parser.parse_args(argv)
+    override(args.set)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    cells = pick(args.cells)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tasks = [(i, s, args.minutes, args.shoppers, str(args.cache)) for i in cells for s in seeds]
+    merged = run_cells(one, tasks, args.jobs, cells)
     total, passed, per_cell = 0.0, 0, []
     missing: dict[str, int] = {}
     cpu = 0.0
