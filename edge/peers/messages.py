@@ -6,6 +6,15 @@ from __future__ import annotations
 import dataclasses
 
 import msgspec
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+def expiring(seconds: int) -> Properties:
+    """The MQTT 5 properties of a message that expires on the broker after ``seconds``."""
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.MessageExpiryInterval = seconds
+    return props
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

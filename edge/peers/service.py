@@ -44,14 +44,13 @@ from collections import deque
 
 import msgspec
 import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge import events as ev
 from edge.backoff import Backoff
 from edge.config_store import StoreConfig
 from edge.events import Event
-from edge.peers import messages
+from edge.peers import messages, speech
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover
 from edge.peers.summary import (
@@ -83,17 +82,14 @@ from edge.peers.timing import (
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
-from edge.rssi import distance_m
 from edge.sync.client import Link, LinkError, LinkSettings
 
 log = logging.getLogger(__name__)
 
 
 def claim_properties() -> Properties:
-    """The MQTT 5 properties of a retained claim: its message expiry (:data:`CLAIM_EXPIRY_S`)."""
-    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    props.MessageExpiryInterval = CLAIM_EXPIRY_S
-    return props
+    """A retained claim's MQTT 5 properties: expiry :data:`CLAIM_EXPIRY_S` (read here: tests shorten it)."""
+    return messages.expiring(CLAIM_EXPIRY_S)
 
 
 class Peers:
@@ -270,7 +266,8 @@ class Peers:
             hands = self._hands_on()
             summary = self.slot.close(slot, hands)
             self._heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
-            self.arbiter.add(slot, self.me, self._scores(summary), {h.token: h.to for h in hands})
+            scores = {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
+            self.arbiter.add(slot, self.me, scores, {h.token: h.to for h in hands})
             self._publish_summary(summary)
             self._due.append(slot)
             await self._evaluate(clock.now())
@@ -319,16 +316,12 @@ class Peers:
         self._ahead.pop(token, None)
         self._let_go(token)
 
-    def _scores(self, summary: Summary) -> dict[str, float]:
-        return {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
-
     def _publish_summary(self, summary: Summary) -> None:
         link = self.link
         if link is None or not self.connected.is_set():
             return
         payload = encode(summary)
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        props.MessageExpiryInterval = SUMMARY_EXPIRY_S
+        props = messages.expiring(SUMMARY_EXPIRY_S)
         info = link.client.publish(self.topics.sightings(), payload, qos=1, properties=props)
         if info.rc == paho.MQTT_ERR_SUCCESS:
             self.stats["peers_summaries_sent"] += 1
@@ -453,64 +446,17 @@ class Peers:
 
     def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
         """This gateway said ``said`` ahead of its engine, which never got there: what its engine says."""
-        zone = self.ports.view.zone_of(token)
-        if zone is None:
-            gone: dict[str, object] = {"token": token, "zone": said, "dwell_s": 0.0}
-            return [self.ports.view.factory.make(ev.PRESENCE_EXITED, now, said, gone, token=token)]
-        return self._gained(token, None, now)
+        exited = speech.caught_up(self.ports.view, token, said, now)
+        return exited if exited is not None else self._gained(token, None, now)
 
     def _gained(self, token: str, old: str | None, now: float, *, say: str | None = None) -> list[Event]:
-        """The events that make this gateway's stream the shopper's one: entered (from_gateway) for
-        ``say`` (default: its engine's zone)."""
-        view = self.ports.view
-        previous = self._claims.get(token)
-        if old == self.me:
-            # Given back before anyone else spoke: this gateway's last word stands; only what its
-            # engine did while it was silent is said (plainly: the stream never left this gateway).
-            said = previous.zone if previous is not None else None
-            zone = view.zone_of(token)
-            if zone == said:
-                return []
-            if zone is None and said is not None:
-                gone: dict[str, object] = {"token": token, "zone": said, "dwell_s": 0.0}
-                return [view.factory.make(ev.PRESENCE_EXITED, now, said, gone, token=token)]
-            old = None
-        elif old is not None:
+        """The events that make this gateway's stream the shopper's one (:func:`speech.gained`)."""
+        if old is not None and old != self.me:
             self.stats["peers_handoffs_in"] += 1
-        for occupant in view.occupants():
-            if occupant.token == token:
-                where = say or occupant.zone
-                data: dict[str, object] = {
-                    "token": token,
-                    "zone": where,
-                    "via": occupant.via,
-                    "rssi": round(occupant.rssi, 1),
-                    "distance_m": round(occupant.distance_m, 2),
-                }
-                if old is not None:
-                    data["from_gateway"] = old
-                return [view.factory.make(ev.PRESENCE_ENTERED, now, where, data, token=token)]
-        heard = self._heard_own.get(token)
-        if say is not None and heard is not None:
-            # Said ahead of an engine that has the shopper in no zone yet: the level this gateway's
-            # own scanners heard in the last slot (its loudest scanner's median).
-            presence = self.ports.config.presence
-            rssi = loudest(heard)
-            power = presence.measured_power_1m_dbm if heard.power is None else heard.power
-            data = {
-                "token": token,
-                "zone": say,
-                "via": heard.via,
-                "rssi": round(rssi, 1),
-                "distance_m": round(distance_m(rssi, power, presence.path_loss_exponent), 2),
-            }
-            if old is not None:
-                data["from_gateway"] = old
-            return [view.factory.make(ev.PRESENCE_ENTERED, now, say, data, token=token)]
-        if old is not None and previous is not None and previous.owner == old and previous.zone is not None:
-            data = {"token": token, "zone": previous.zone, "dwell_s": 0.0, "from_gateway": old}
-            return [view.factory.make(ev.PRESENCE_EXITED, now, previous.zone, data, token=token)]
-        return []
+        return speech.gained(
+            self.ports.view, self.ports.config.presence, self.me, token, old, now,
+            previous=self._claims.get(token), heard=self._heard_own.get(token), say=say,
+        )  # fmt: skip
 
     def _claim(self, claim: Claim) -> None:
         self._mine[claim.token] = claim
