@@ -30,10 +30,14 @@ advert (real BlueZ in passive mode drops the third of the phones whose payloads 
 before D-Bus; in active mode, BlueZ's default without ``--experimental``, it forwards them all).
 
 After each window, ``strace -c`` (where installed) counts the event loop's turns (``epoll_wait``
-calls) per advert, for a few seconds (strace slows what it counts). ``--profile DIR`` then records
-the gateway with py-spy (``--nonblocking``, raw collapsed stacks) at ``--profile-rates`` (default: the
-middle rate), bleak and replay, and prints the top functions by self and total samples. Each row
-carries the 1-minute load average at the end of its window (the machine is shared).
+calls) per advert for ``--turns-seconds``, one ``strace`` per process, the gateway and the bare
+scanners traced over the same seconds (``bare_turns``: the bare scanners' mean). Tracing slows a
+process so it reads more messages per wake-up (0.59-0.66 turns per advert traced against 0.71-0.79
+untraced at 3,000/s), and by how much moves with what else runs: the two columns compare with each
+other, not with an untraced count (``python -m benchmarks.realtime.turns`` counts in-process).
+``--profile DIR`` then records the gateway with py-spy (``--nonblocking``, raw collapsed stacks) at
+``--profile-rates`` (default: the middle rate), bleak and replay, and prints the top functions by self
+and total samples. Each row carries the 1-minute load average at the end of its window (the machine is shared).
 ``--against DIR`` runs a second ``edge run`` from another checkout (e.g. ``git archive`` of an older
 commit) beside the first on the bleak path, in the same pairs: before and after a change measured
 over the same seconds, each against the same bare scanner; ``--tree DIR`` runs the first one from

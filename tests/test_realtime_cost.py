@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -78,6 +79,9 @@ def test_a_quick_run_reports_every_figure() -> None:
     assert bleak["bare_before_us"] > 0  # the gateway bracketed by two bare scanners
     assert bleak["bare_after_us"] > 0
     assert bleak["bare_us"] == pytest.approx((bleak["bare_before_us"] + bleak["bare_after_us"]) / 2, abs=0.1)
+    if shutil.which("strace") is not None:  # both counted over the same seconds, each by its own strace
+        assert bleak["gateway_turns"] > 0
+        assert bleak["bare_turns"] > 0
     assert figures["replay"][0]["gateway_us"] >= 0
     assert figures["idle_gateway_pct"] >= 0
 

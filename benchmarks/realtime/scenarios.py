@@ -11,12 +11,13 @@ import random
 import sqlite3
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from benchmarks.realtime.pairs import summary, with_mean
 from benchmarks.realtime.probes import loop_turns, profile
-from benchmarks.realtime.processes import ROOT, Reporter, gateway, load_average, measure
+from benchmarks.realtime.processes import ROOT, Child, Reporter, gateway, load_average, measure
 from edge.beacons.advert import Advertisement
 from edge.trace import header_line, item_line
 from tests.bluez_feed import ZONES, Crowd
@@ -81,6 +82,23 @@ def _profiled(args: argparse.Namespace, rate: int) -> bool:
     return bool(args.profile) and rate in args.profile_rates
 
 
+def _turns_together(
+    edge_run: Child, children: list[Child], seconds: float, rate: int
+) -> tuple[float | None, float | None]:
+    """Loop turns per advert of the gateway and of the bare scanners (their mean), each counted by its own
+    ``strace`` over the same seconds: tracing slows a process so it reads more per wake-up, and by how
+    much moves with what else runs, so one process traced after the other is no comparison."""
+    bares = [c for c in children if c.name in (BARE, BARE_AFTER)]
+    traced = [edge_run, *bares]
+    with ThreadPoolExecutor(len(traced)) as pool:
+        jobs = [pool.submit(loop_turns, c.process.pid, seconds, rate) for c in traced]
+        counts = [job.result() for job in jobs]
+    if counts[0] is None or None in counts[1:]:
+        return None, None  # no strace
+    bare = [c for c in counts[1:] if c is not None]
+    return counts[0], round(sum(bare) / len(bare), 2)
+
+
 def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Idle, then each rate: the gateway and the bare peer on the same signals. (idle figures, rows)"""
     from tests.fake_bluez import FakeBlueZ
@@ -126,8 +144,7 @@ def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[s
                         time.sleep(args.warmup)
                         windows = [measure(children, args.seconds / args.pairs, feed) for _ in range(args.pairs)]
                         lag = float(feed.ask()[2])
-                        turns = loop_turns(edge_run.process.pid, args.turns_seconds, rate)
-                        bare_turns = loop_turns(peer.child.process.pid, args.turns_seconds, rate)
+                        turns, bare_turns = _turns_together(edge_run, children, args.turns_seconds, rate)
                         if _profiled(args, rate):
                             out = args.profile / f"bleak-{rate}.txt"
                             args.profile_lines[f"bleak at {rate}/s"] = profile(

@@ -39,7 +39,9 @@ def print_table(bleak: Rows, replay: Rows, idle: dict[str, Any] | None, profiles
     print("ratio: the median of the pairs' ratios (gateway over the mean of the bare scanners started before and")
     print("after it, over the same seconds); bleak %, µs: that mean; min, max:")
     print("their spread; whole: the whole window's; turns: event-loop turns (epoll_wait calls) per advert,")
-    print("counted with strace after each window; load: the 1-minute load average, the median of the pairs' ends")
+    print("counted with strace after each window, the gateway and the bare scanners (bl: their mean) traced over")
+    print("the same seconds (tracing lowers the count: compare the two columns, not with an untraced count);")
+    print("load: the 1-minute load average, the median of the pairs' ends")
     for b in bleak:
         pairs = " ".join(f"{r:.2f}@{load:.1f}" for r, load in zip(b["ratio_pairs"], b["load_pairs"], strict=False))
         print(
