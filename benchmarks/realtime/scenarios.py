@@ -99,6 +99,19 @@ def _turns_together(
     return counts[0], round(sum(bare) / len(bare), 2)
 
 
+def fake_store(running: contextlib.ExitStack, tmp: Path, crowd: Crowd) -> dict[str, str]:
+    """The crowd's roster in ``tmp`` and a fake BlueZ (one adapter, the crowd's devices) kept up by
+    ``running``: the environment that points a child process at it (split.py, turns.py)."""
+    from tests.fake_bluez import FakeBlueZ
+
+    (tmp / "roster.json").write_bytes(crowd.roster())
+    (tmp / "bluez").mkdir()
+    fake = running.enter_context(FakeBlueZ(tmp / "bluez"))
+    fake.add_adapter()
+    crowd.add_devices(fake)
+    return {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": fake.address, "PYTHONPATH": str(ROOT)}
+
+
 def run_bleak(tmp: Path, args: argparse.Namespace, start: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Idle, then each rate: the gateway and the bare peer on the same signals. (idle figures, rows)"""
     from tests.fake_bluez import FakeBlueZ

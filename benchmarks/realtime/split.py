@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 from benchmarks.realtime.processes import ROOT, Child, Reporter, gateway, measure
-from benchmarks.realtime.scenarios import SEED, write_config
+from benchmarks.realtime.scenarios import SEED, fake_store, write_config
 from tests.bluez_feed import Crowd
 
 KINDS = ("bare", "noop", "pre", "admit", "full")
@@ -56,7 +55,6 @@ def main() -> None:
         parser.error(f"--order: each one of {', '.join(KINDS)}, optionally @DIR")
     if args.order[0] != "bare" or args.order[-1] != "bare":
         parser.error("--order must start and end with bare (the ratio's denominator)")
-    from tests.fake_bluez import FakeBlueZ
 
     start = time.time() - 60.0
     crowd = Crowd(SEED, start, args.rate)
@@ -68,12 +66,7 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory(prefix="edge-split-") as directory, contextlib.ExitStack() as running:
         tmp = Path(directory)
-        (tmp / "roster.json").write_bytes(crowd.roster())
-        (tmp / "bluez").mkdir()
-        fake = running.enter_context(FakeBlueZ(tmp / "bluez"))
-        fake.add_adapter()
-        crowd.add_devices(fake)
-        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": fake.address, "PYTHONPATH": str(ROOT)}
+        env = fake_store(running, tmp, crowd)
         children: list[Child] = []
         for name, entry in zip(names, args.order, strict=True):
             kind, _, tree = entry.partition("@")
@@ -86,7 +79,8 @@ def main() -> None:
                 launcher = (str(Path(__file__).with_name("variant.py")), kind)  # a script: edge from `where`
                 where = Path(tree) if tree else ROOT
                 children.append(running.enter_context(gateway(config, env, tree=where, name=name, launcher=launcher)))
-        feed_argv = [sys.executable, "-m", "tests.bluez_feed", fake.address, str(SEED), str(start), str(args.rate)]
+        bus = env["DBUS_SYSTEM_BUS_ADDRESS"]
+        feed_argv = [sys.executable, "-m", "tests.bluez_feed", bus, str(SEED), str(start), str(args.rate)]
         feed = Reporter("feed", feed_argv, env)
         running.callback(feed.child.stop)
         time.sleep(args.warmup)

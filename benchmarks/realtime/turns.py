@@ -162,22 +162,16 @@ def drive() -> None:
     )
     args = parser.parse_args()
     from benchmarks.realtime.probes import loop_turns
-    from benchmarks.realtime.processes import ROOT, Child, Reporter, gateway
-    from benchmarks.realtime.scenarios import SEED, write_config
+    from benchmarks.realtime.processes import Child, Reporter, gateway
+    from benchmarks.realtime.scenarios import SEED, fake_store, write_config
     from tests.bluez_feed import Crowd
-    from tests.fake_bluez import FakeBlueZ
 
     start = time.time() - 60.0
     crowd = Crowd(SEED, start, args.rate)
     script = str(Path(__file__).resolve())
     with tempfile.TemporaryDirectory(prefix="edge-turns-") as directory, contextlib.ExitStack() as running:
         tmp = Path(directory)
-        (tmp / "roster.json").write_bytes(crowd.roster())
-        (tmp / "bluez").mkdir()
-        fake = running.enter_context(FakeBlueZ(tmp / "bluez"))
-        fake.add_adapter()
-        crowd.add_devices(fake)
-        env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": fake.address, "PYTHONPATH": str(ROOT)}
+        env = fake_store(running, tmp, crowd)
         env["EDGE_TURNS_LIGHT"] = "1" if args.light else "0"
         children: list[tuple[Child, Path]] = []
         for i, kind in enumerate(args.kinds):
@@ -190,7 +184,8 @@ def drive() -> None:
                 config = write_config(tmp, backend="bleak", tag=f"-{i}")
                 launcher = (script, "gw", str(out))
                 children.append((running.enter_context(gateway(config, env, name=f"{i}-full", launcher=launcher)), out))
-        feed_argv = [sys.executable, "-m", "tests.bluez_feed", fake.address, str(SEED), str(start), str(args.rate)]
+        bus = env["DBUS_SYSTEM_BUS_ADDRESS"]
+        feed_argv = [sys.executable, "-m", "tests.bluez_feed", bus, str(SEED), str(start), str(args.rate)]
         feed = Reporter("feed", feed_argv, env)
         running.callback(feed.child.stop)
         time.sleep(args.warmup)
