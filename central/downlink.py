@@ -29,6 +29,7 @@ from central.stream import StreamLimits, ensure
 from central.subjects import key_topic, withdraw_topic
 from edge.sync.client import Link, LinkError
 from edge.sync.policy import Backoff
+from edge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,7 @@ class Downlink:
                 asyncio.create_task(self._withdrawals(js, stop)),
             ]
             await stop.wait()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(*tasks)  # a cancellation of run() itself is never swallowed
             if self.link is not None:
                 await self.link.close()
         finally:

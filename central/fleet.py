@@ -24,6 +24,7 @@ from edge.sync.client import Link, LinkError
 from edge.sync.drain import Drain
 from edge.sync.policy import Backoff
 from edge.sync.topics import Topics
+from edge.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +153,7 @@ async def run_fleet(spec: FleetSpec) -> dict[str, Any]:
             await asyncio.sleep(0.2)
         for gw in gateways:
             await gw.drain.commit_acks()
-        for task in links:
-            task.cancel()
-        for task in links:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*links)  # a cancellation of the run itself is never swallowed
         unsent = sum([await gw.unsent() for gw in gateways])
         for gw in gateways:
             if gw.link is not None:
