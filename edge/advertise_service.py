@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 
 from edge.backoff import Backoff
-from edge.beacons.advertiser import AdvertiseFailureReason, AdvertiserError, BeaconAdvertiser
+from edge.beacons.advertiser import ATTEMPTS, AdvertiseFailureReason, AdvertiserError, BeaconAdvertiser
 from edge.config import Config
 from edge.config_ios import AdvertiseConfig
 from edge.ports import Ports, Ready, Service
@@ -42,8 +42,19 @@ class AdvertiserService:
 
     name = "advertiser"
 
-    def __init__(self, ports: Ports, config: AdvertiseConfig) -> None:
+    def __init__(
+        self,
+        ports: Ports,
+        config: AdvertiseConfig,
+        *,
+        retry_initial_s: float = RETRY_UNAVAILABLE_INITIAL_S,
+        retry_max_s: float = RETRY_UNAVAILABLE_MAX_S,
+        attempts: int = ATTEMPTS,
+    ) -> None:
         self.config = config
+        self._retry = (retry_initial_s, retry_max_s)
+        self._attempts = attempts
+        """Registrations each start tries (:class:`BeaconAdvertiser`'s own bounded retries) before the wait."""
         gateway = ports.config
         self.adapter = config.adapter or gateway.ble.adapter or "hci0"
         self.backend = gateway.ble.backend
@@ -66,10 +77,10 @@ class AdvertiserService:
             if self.backend != "bleak":
                 self._unavailable(REPLAY, f"the {self.backend} backend has no radio")
                 await asyncio.Event().wait()
-            backoff = Backoff(RETRY_UNAVAILABLE_INITIAL_S, RETRY_UNAVAILABLE_MAX_S)
+            backoff = Backoff(*self._retry)
             while True:
                 try:
-                    async with BeaconAdvertiser(self.config, adapter=self.adapter) as adv:
+                    async with BeaconAdvertiser(self.config, adapter=self.adapter, attempts=self._attempts) as adv:
                         self.advertiser, self.unavailable = adv, None
                         await asyncio.Event().wait()
                 except AdvertiserError as err:

@@ -33,12 +33,13 @@ from edge.beacons.replay import ItemsSource
 from edge.checkin.proof import signed_text
 from edge.config import Config, SignageConfig
 from edge.config_ios import AdvertiseConfig, CheckinConfig
+from edge.ports import Ports, Service
 from edge.signage.decide import Play
 from edge.signage.measure import OnScreen
 from edge.sim import catalogue
 from edge.sim.store import SimulatedStore
 from edge.timefmt import format_time
-from tests.fake_bluez import FakeBlueZ
+from tests.fake_bluez import FakeBlueZ, FakeBlueZFactory
 from tests.mosquitto import Collector, Mosquitto
 from tests.test_advertiser import exported, until
 
@@ -51,6 +52,7 @@ CDP_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
 """The CDP's signing key of this test (the gateway gets only its public half)."""
 SMALL = {"backend": "headless", "width": 480, "height": 270, "play_s": 4.0, "min_display_s": 2.0, "crossfade_s": 0.2}
 TOPIC = "edge/v1/store-1/gw-1"
+ADVERTISE = AdvertiseConfig(uuid=STORE_UUID, major=MAJOR)
 
 
 def ios_config(store: SimulatedStore, state: Path, url: str) -> Config:
@@ -217,3 +219,31 @@ async def test_with_the_replay_backend_the_gateway_starts_and_says_advertising_i
         health = gateway.core.health_event(time.time(), gateway.pipeline.health_extra[-1]())
         assert health.data["advertising_registered"] == 0
     assert "advertising: unavailable (replay-backend)" in caplog.text
+
+
+async def test_a_gateway_started_before_bluetoothd_advertises_once_it_is_up(
+    fake_bluez_factory: FakeBlueZFactory, tmp_path: Path
+) -> None:
+    """At boot the gateway may start before bluetoothd: the service says why it cannot advertise, keeps
+    the gateway running, tries again after its back-off and is on the air once bluetoothd is up."""
+    fake = fake_bluez_factory(bluez=False)  # the system bus is up, bluetoothd not yet
+    store = SimulatedStore(seed=7)
+    config = msgspec.structs.replace(
+        store.config, ble=msgspec.structs.replace(store.config.ble, backend="bleak"), advertise=ADVERTISE
+    )
+
+    def factory(ports: Ports) -> Service:
+        return AdvertiserService(ports, ADVERTISE, retry_initial_s=0.05, retry_max_s=0.2, attempts=1)
+
+    gateway = app.Gateway(config, ItemsSource(iter(()), start=time.time()), state_dir=tmp_path, services=[factory])
+    async with gateway:
+        (service,) = gateway.services
+        assert isinstance(service, AdvertiserService)
+        await until(lambda: service.unavailable == "no-bluez", within_s=10.0)
+        assert service.health() == {"advertising_registered": 0, "advertising_unavailable_no_bluez": 1}
+        fake._start_mock()  # bluetoothd comes up (as restart_bluetoothd in test_advertiser does)
+        fake.add_adapter("hci0")
+        await until(lambda: service.advertiser is not None and service.advertiser.registered, within_s=10.0)
+        assert service.health() == {"advertising_registered": 1}
+        region = await iphone_sees_region(fake, service)
+        assert (region["major"], region["minor"]) == (MAJOR, 0)
