@@ -38,6 +38,9 @@ class LastGood:
 
     payloads: dict[str, bytes] = field(default_factory=dict)
     withdrawals: dict[str, int] = field(default_factory=dict)
+    received: dict[str, float] = field(default_factory=dict)
+    """topic → when its payload was accepted (Unix seconds); filled by :func:`read_last_good` only
+    (the gateway's own restore does not need it)."""
 
 
 class StateStore:
@@ -124,14 +127,15 @@ def read_last_good(state_dir: Path, *, timeout_s: float = 1.0) -> LastGood:
         return LastGood()
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout_s) as db:
         tables = {str(r[0]) for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        payloads = (
-            {str(t): bytes(p) for t, p in db.execute("SELECT topic, payload FROM downlink_state")}
+        rows = (
+            db.execute("SELECT topic, payload, received FROM downlink_state").fetchall()
             if "downlink_state" in tables
-            else {}
+            else []
         )
         withdrawals = (
             {str(t): int(v) for t, v in db.execute("SELECT token, roster_version FROM withdrawals")}
             if "withdrawals" in tables
             else {}
         )
-    return LastGood(payloads, withdrawals)
+    payloads = {str(t): bytes(p) for t, p, _ in rows}
+    return LastGood(payloads, withdrawals, {str(t): float(at) for t, _, at in rows})

@@ -140,3 +140,19 @@ async def test_edge_run_exits_non_zero_naming_the_failed_service(
     failed = [r for r in caplog.records if "boom" in r.getMessage() and r.levelno >= logging.CRITICAL]
     assert failed, "no log line names the failed service"
     assert "service boom failed" in failed[0].getMessage()
+
+
+def test_only_the_last_good_store_knows_its_tables() -> None:
+    """One last-good store: the gateway and its tools (edge doctor, edge calibrate) read and write
+    the kept downlinks and withdrawals through edge/laststate.py (``read_last_good`` for tools),
+    never with SQL of their own."""
+    package = Path(app.__file__).resolve().parent
+    tables = ("downlink_state", "FROM withdrawals", "INTO withdrawals", "UPDATE withdrawals")
+    offenders = [
+        f"{path.relative_to(package.parent)}: {table}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "laststate.py" or path.parent != package
+        for table in tables
+        if table in path.read_text()
+    ]
+    assert offenders == []

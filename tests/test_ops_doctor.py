@@ -87,3 +87,27 @@ def test_a_rejected_roster_file_is_a_failure_naming_the_file_and_field(tmp_path:
     assert result.status == "fail"
     assert f"{tmp_path / 'roster.json'} is invalid" in result.detail
     assert "$.shoppers[1].ids[0].tk: must be 16 bytes" in result.detail
+
+
+async def test_the_roster_check_reads_what_the_gateway_stored_through_the_last_good_store(tmp_path: Path) -> None:
+    """What a running gateway kept (its StateStore in the real SQLite file) is what doctor reports,
+    read through edge.laststate.read_last_good: the store's read-only API, not SQL of its own."""
+    from edge.laststate import StateStore, read_last_good
+    from edge.ops.checks import check_roster
+    from edge.outbox import Outbox
+    from tests.helpers import START, roster_bytes
+
+    config = load(_config(tmp_path, '[gateway]\nstore = "store-9"\nstate_dir = "state"\n'))
+    state_dir = config.state_path()
+    assert check_roster(config, Path("/"), now=START).status == "warn"  # nothing stored yet
+    async with Outbox(state_dir, "edge://store-9/gw-1") as outbox:
+        store = StateStore(outbox.db, outbox.lock)
+        await store.open()
+        await store.save("cdp/v1/store-9/roster", roster_bytes(version=7), START - 600)
+        await store.save("cdp/v1/store-1/roster", roster_bytes(version=99), START)  # another store's
+        stored = read_last_good(state_dir)  # beside the open writer (WAL)
+        assert stored.received == {"cdp/v1/store-9/roster": START - 600, "cdp/v1/store-1/roster": START}
+        fresh = check_roster(config, Path("/"), now=START)
+    assert (fresh.status, fresh.detail) == ("ok", "version 7, 10 min old")
+    expired = check_roster(config, Path("/"), now=START + 2 * 86_400)
+    assert (expired.status, expired.detail) == ("fail", "version 7 has expired: nobody is recognised")

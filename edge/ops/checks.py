@@ -304,24 +304,20 @@ def check_zones(config: Config) -> Result:
 
 
 def check_roster(config: Config, root: Path, now: float | None = None) -> Result:
+    from edge.laststate import read_last_good
     from edge.roster import parse_roster
+    from edge.topics import Topics
 
     now = time.time() if now is None else now
-    state = rooted(root, config.state_path()) / "outbox.sqlite"
+    topic = Topics(config.gateway.store, config.gateway.gateway).roster
     payload: bytes | None = None
     received: float | None = None
     origin = "the stored roster"
-    if state.exists():
-        try:
-            with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1) as db:
-                row = db.execute(
-                    "SELECT payload, received FROM downlink_state WHERE topic = ?",
-                    (f"cdp/v1/{config.gateway.store}/roster",),
-                ).fetchone()
-            if row is not None:
-                payload, received = bytes(row[0]), float(row[1])
-        except sqlite3.Error:
-            payload = None
+    try:
+        stored = read_last_good(rooted(root, config.state_path()))  # the last-good store's read-only API
+        payload, received = stored.payloads.get(topic), stored.received.get(topic)
+    except sqlite3.Error:
+        payload = None
     if payload is None and config.gateway.roster_file:
         path = rooted(root, config.gateway.roster_file)
         origin = str(path)
