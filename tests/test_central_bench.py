@@ -1,0 +1,40 @@
+"""`edge bench` reads the fleet benchmark's report (`benchmarks/central_fleet.py`) into judged rows.
+
+Pure: the report below is the shape the script printed in a real run (50 gateways x 10 ev/s x 30 s,
+a NATS node, an ingest process and mosquitto killed), trimmed to what the rows read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.commands.bench_specs import BENCHMARKS
+
+REPORT: dict[str, Any] = {
+    "benchmark": "central_fleet",
+    "lost": 0,
+    "invalid": 0,
+    "duplicates_removed_by_jetstream": 7,
+    "duplicates_reaching_consumer": 0,
+    "events_per_ingest_cpu_s": 2272.7273,
+    "bare_events_per_client_cpu_s": 36061.1016,
+    "events_per_node_cpu_s": {"n1": 6912, "n2": 4335, "n3": 4261},
+    "lag_p95_s": 7.4901,
+    "events_made": 15000,
+    "events_stored": 15000,
+}
+
+
+def test_the_fleet_rows_judge_losses_and_put_ingest_beside_the_bare_publish_loop() -> None:
+    (spec,) = [s for s in BENCHMARKS if s.name == "central_fleet"]
+    assert {"nats", "cloudevents"} <= set(spec.needs)
+    assert "--no-direct" in spec.quick_args
+    rows = {f.name: f for f in spec.figures(REPORT)}
+    lost = rows["events lost (a node, an ingest, mosquitto killed)"]
+    assert (lost.value, lost.goal, lost.ok) == (0, "<= 0", True)
+    assert rows["invalid CloudEvents"].ok is True
+    ingest = rows["ingest, events per CPU-second"]
+    assert (ingest.value, ingest.peer, ingest.peer_value) == (2272.7273, "bare nats-py publish loop", 36061.1016)
+    assert rows["NATS, events per CPU-second (busiest node)"].value == 4261
+    assert rows["duplicates removed by JetStream"].peer_value == 0
+    assert spec.figures({**REPORT, "lost": 3})[0].ok is False
