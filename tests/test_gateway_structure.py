@@ -156,3 +156,21 @@ def test_only_the_last_good_store_knows_its_tables() -> None:
         if table in path.read_text()
     ]
     assert offenders == []
+
+
+def test_topics_are_built_in_edge_topics_only() -> None:
+    """One floor for topic names: no f-string outside edge/topics.py spells out ``cdp/v1/…`` or
+    ``edge/v1/…`` (docstrings may name them; code builds them with edge.topics.Topics)."""
+    import ast
+
+    package = Path(app.__file__).resolve().parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        if path == package / "topics.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+                if "cdp/v1" in text or "edge/v1" in text or text.startswith(("cdp/", "edge/")):
+                    offenders.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert offenders == []

@@ -326,7 +326,7 @@ def check_roster(config: Config, root: Path, now: float | None = None) -> Result
         except OSError as err:
             detail = f"{path}: cannot read gateway.roster_file: {err.strerror}"
             return Result("roster", "fail", detail, "check the path")
-    fix = f"check that the CDP publishes cdp/v1/{config.gateway.store}/roster (retained) and the broker ACL"
+    fix = f"check that the CDP publishes {topic} (retained) and the broker ACL"
     if payload is None or received is None:
         return Result("roster", "warn", "no roster received yet: nobody is recognised", fix)
     try:

@@ -71,7 +71,7 @@ async def check_broker(config: Config, root: Path) -> Result:
     if bad is not None:
         return bad
     from edge.sync.client import Link, LinkError, LinkSettings
-    from edge.sync.topics import Topics
+    from edge.topics import Topics
 
     mqtt = config.mqtt
     try:
@@ -88,7 +88,8 @@ async def check_broker(config: Config, root: Path) -> Result:
         key_file=str(rooted(root, mqtt.key_file)) if mqtt.key_file else None,
     )
     where = f"{settings.host}:{settings.port}"
-    topic = f"{Topics(config.gateway.store, config.gateway.gateway).up}/doctor"
+    up = Topics(config.gateway.store, config.gateway.gateway).up
+    topic = f"{up}/doctor"
     acked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
     def on_puback(_mid: int, accepted: bool) -> None:
@@ -121,8 +122,7 @@ async def check_broker(config: Config, root: Path) -> Result:
                 "broker",
                 "fail",
                 f"{where}: the broker refused a publish to {topic}",
-                f"allow this gateway to publish to edge/v1/{config.gateway.store}/{config.gateway.gateway}/# "
-                "in the broker ACL",
+                f"allow this gateway to publish to {up}/# in the broker ACL",
             )
     finally:
         await link.close()

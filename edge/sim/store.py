@@ -33,6 +33,7 @@ from edge.sim.plan import DEFAULT_PLAN, FloorPlan
 from edge.sim.radio import EID_K, LOYALTY_UUID, Device, Kind
 from edge.sim.shoppers import Person, Trip, seeded, visits
 from edge.sim.tags import MOTION_TAGS, STRAY_TAG, TETHER_RETURN_S, TagRadio
+from edge.topics import Topics
 from edge.trace import format_time, header_line, item_line, parse_start
 
 __all__ = ["DEFAULT_START", "SimulatedStore", "default_config"]
@@ -204,7 +205,7 @@ class SimulatedStore:
 
     def items(self) -> Iterator[Item]:
         """Every item of the simulation in time order, forever (see the module docstring)."""
-        store = self.config.gateway.store
+        topics = Topics(self.config.gateway.store, self.config.gateway.gateway)
         channel = seeded(self.seed, "channel")
         scanners = self.plan.scanners
         inside = floor.inside_building
@@ -248,7 +249,7 @@ class SimulatedStore:
                 item: Item
                 if act.shelf in MQTT_SHELVES:
                     body = msgspec.json.encode({"action": act.action, "sku": act.sku})
-                    item = Downlink(act.at, f"edge/v1/{store}/shelf/{act.shelf}", body)
+                    item = Downlink(act.at, topics.shelf(act.shelf), body)
                 else:
                     item = ShelfReading(act.at, act.shelf, act.action, act.sku)  # type: ignore[arg-type]
                 heapq.heappush(heap, (act.at, next(seq), _SHELF, item))
@@ -289,14 +290,14 @@ class SimulatedStore:
                 radios[ref[0]].lift(at, ref[1])
             elif what == _ROSTER:
                 issued = self.start + (ref - 1) * ROSTER_REISSUE_S
-                yield Downlink(at, f"cdp/v1/{store}/roster", self.roster_payload(issued, version=ref))
+                yield Downlink(at, topics.roster, self.roster_payload(issued, version=ref))
                 heapq.heappush(heap, (at + ROSTER_REISSUE_S, next(seq), _ROSTER, ref + 1))
             elif what == _OFFERS:
-                yield Downlink(at, f"cdp/v1/{store}/offers", self.offers_payload())
+                yield Downlink(at, topics.offers, self.offers_payload())
             elif what == _RULES:
-                yield Downlink(at, f"cdp/v1/{store}/rules", catalogue.rules_payload(self.start))
+                yield Downlink(at, topics.rules, catalogue.rules_payload(self.start))
             else:
-                yield Downlink(at, f"cdp/v1/{store}/consent/withdraw", ref)
+                yield Downlink(at, topics.withdraw, ref)
 
     # --- ground truth -----------------------------------------------------------------------
 
