@@ -70,6 +70,8 @@ async def check_advertising(config: Config) -> Result:
     name = "advertising"
     if config.advertise is None:
         return Result(name, "skip", "no [advertise]: the gateway broadcasts no iBeacon (iPhone check-ins need one)")
+    if config.ble.backend != "bleak":  # as edge run: no radio, so the advertiser service does not try
+        return Result(name, "skip", f"ble.backend = {config.ble.backend!r}: the gateway does not advertise")
     from edge.beacons.advertiser import AdvertiserError, probe_support
 
     adapter = config.advertise.adapter or config.ble.adapter or "hci0"
