@@ -21,6 +21,7 @@ import pytest
 from central.cluster import NatsCluster
 from central.consumer import CdpConsumer
 from central.stream import StreamLimits, ensure
+from edge.tasks import cancel_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -97,8 +98,7 @@ async def _consume(
         saves = consumer.watermarks.saves
         while consumer.watermarks.saves == saves and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         await nc.close()  # nothing given back: the cluster redelivers after the ack wait
         return consumer, seen
     if last:

@@ -38,6 +38,7 @@ from edge.signage.decide import Play
 from edge.signage.measure import OnScreen
 from edge.sim import catalogue
 from edge.sim.store import SimulatedStore
+from edge.tasks import cancel_and_wait
 from edge.timefmt import format_time
 from tests.fake_bluez import FakeBlueZ, FakeBlueZFactory
 from tests.mosquitto import Collector, Mosquitto
@@ -194,8 +195,7 @@ async def test_an_iphone_checks_in_and_its_offer_is_on_the_screen(fake_bluez: Fa
                     assert gateway.core.app.health()["checkin_codes"] == 3
                     assert len(redeemed(cdp)) == 1
                 finally:
-                    run.cancel()
-                    await asyncio.gather(run, return_exceptions=True)
+                    await cancel_and_wait(run)
         finally:
             cdp.close()
 
