@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from edge.errors import InputFileError, RosterError
+from edge.limits import scrub
 from edge.timefmt import parse_start
 from edge.unknown import decode_noting, located, note_scopes
 
@@ -309,4 +310,4 @@ def load_roster_file(path: Path) -> Roster:
     try:
         return parse_roster(payload)
     except RosterFieldError as err:
-        raise InputFileError(err.problem, path=str(path), field=err.field) from None
+        raise InputFileError(scrub(err.problem), path=str(path), field=err.field) from None  # no value of it

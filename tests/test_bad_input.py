@@ -73,6 +73,10 @@ def test_a_bad_roster_file_names_file_and_field_and_no_value(tmp_path: Path) -> 
     path.write_text(json.dumps(roster_with(lambda d: d["shoppers"][0]["ids"][0].update(major="1"))))
     with pytest.raises(InputFileError, match=r"\$\.shoppers\[0\]\.ids\[0\]\.major: Expected `int`, got `str`$"):
         load_roster_file(path)
+    path.write_text(json.dumps(roster_with(lambda d: d["shoppers"][0]["ids"][0].update(type=SECRET_TOKEN))))
+    with pytest.raises(InputFileError) as err:
+        load_roster_file(path)
+    assert str(err.value) == f"{path}: $.shoppers[0].ids[0].type: Invalid value '…'"  # msgspec quotes it: cut out
     with pytest.raises(InputFileError, match=r"missing\.json: cannot read the roster: No such file"):
         load_roster_file(tmp_path / "missing.json")
 
