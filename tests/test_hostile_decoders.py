@@ -27,12 +27,11 @@ from edge.trace import TraceReader, header_line
 from tests.helpers import START, card_advert, roster_bytes
 from tests.hostile_payloads import KINDS, SECRET, bad_payload, topic_kinds
 
-CONFIG = from_mapping(
-    {
-        "zones": [{"id": "baby", "scanners": ["gw-1"]}],
-        "shelves": [{"id": "shelf-a3", "zone": "baby"}],
-    }
-)
+CONFIG_MAPPING: dict[str, Any] = {
+    "zones": [{"id": "baby", "scanners": ["gw-1"]}],
+    "shelves": [{"id": "shelf-a3", "zone": "baby"}],
+}
+CONFIG = from_mapping(CONFIG_MAPPING)
 TOPICS = topic_kinds("store-1", "gw-1")
 NOW = START + 10.0
 
@@ -174,6 +173,33 @@ def test_rejections_are_logged_once_a_minute_with_a_count(caplog: pytest.LogCapt
     assert core.router.rejections.health()["rejected_too_deep"] == 1001
     health = core.health_event(NOW, {})
     assert health.data["rejected_too_deep"] == 1001
+
+
+async def test_rejections_cause_at_most_one_extra_health_event_a_minute(tmp_path: Any) -> None:
+    """A flood of bad downlinks is counted, not echoed: the first rejection is answered with an
+    ``edge.gateway.health`` event, the next only a minute later (REJECTION_HEALTH_MIN_S), through the
+    pipeline and a real outbox as the MQTT downlinks take them (periodic health set to an hour)."""
+    from edge import constants as c
+    from edge.events import Event
+    from edge.outbox import Outbox
+    from edge.pipeline import Pipeline
+
+    config = from_mapping({**CONFIG_MAPPING, "presence": {"health_interval_s": 3600.0}})
+    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
+    out: list[Event] = []
+    deep = b"[" * 2000
+    async with Outbox(tmp_path, "edge://store-1/gw-1") as outbox:
+        pipeline = Pipeline(core, outbox, sinks=[out.append])
+        assert (await pipeline.deliver(Downlink(START, TOPICS["roster"], roster_bytes(version=5)))).rejected is None
+        for i in range(200):  # within the first minute
+            decision = await pipeline.deliver(Downlink(NOW + i * 0.25, TOPICS["withdraw"], deep))
+            assert decision.reason == "too_deep"
+        later = NOW + c.REJECTION_HEALTH_MIN_S + 1
+        for i in range(200):  # the next minute
+            await pipeline.deliver(Downlink(later + i * 0.25, TOPICS["roster"], b"{bad"))
+    health = [e for e in out if e.type == "edge.gateway.health"]
+    assert [(e.time, e.data["downlinks_rejected"]) for e in health] == [(NOW, 1), (later, 201)]
+    assert core.router.rejections.health()["rejected_too_deep"] == 200
 
 
 # --- roster rules ---------------------------------------------------------------------------------
