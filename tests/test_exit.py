@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from edge.shutdown import SHUTDOWN_GRACE_S
 from edge.signage.service import wait_event
 from edge.sim.store import SimulatedStore
 
@@ -42,7 +43,7 @@ def _leftovers(tmp: Path) -> list[str]:
     return sorted(p.name for p in tmp.glob("edge-state-*"))
 
 
-def _stop(process: subprocess.Popen[bytes], sig: int) -> float:
+def _stop(process: subprocess.Popen[bytes] | subprocess.Popen[str], sig: int) -> float:
     """Send ``sig``; seconds until the process was gone (or EXIT_WITHIN_S + 5 and killed)."""
     sent = time.monotonic()
     process.send_signal(sig)
@@ -179,3 +180,55 @@ async def test_wait_event_never_swallows_a_cancellation() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert task.cancelled()
+
+
+STUCK = """
+import sys, time
+from pathlib import Path
+from edge.shutdown import Shutdown
+
+with Shutdown() as shutdown:
+    state = Path(sys.argv[1])
+    state.mkdir()
+    shutdown.cleanup.append(state)
+    shutdown.on_request(lambda: print("asked", flush=True))  # and then never stops by itself
+    print("ready", flush=True)
+    time.sleep(60)
+"""
+"""A command whose stop never finishes (the case edge.shutdown's force is for)."""
+
+
+def _stuck(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    state = tmp_path / "edge-state-x"
+    process = subprocess.Popen(
+        [sys.executable, "-c", STUCK, str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    assert state.is_dir()
+    return process, state
+
+
+@pytest.mark.parametrize(("first", "second"), [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM, signal.SIGINT)])
+def test_a_second_signal_exits_at_once_removing_the_temporary_state(tmp_path: Path, first: int, second: int) -> None:
+    process, state = _stuck(tmp_path)
+    sent = time.monotonic()
+    process.send_signal(first)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "asked\n"  # the first signal asked the command to stop
+    _stop(process, second)
+    _, stderr = process.communicate(timeout=10)
+    assert time.monotonic() - sent < SHUTDOWN_GRACE_S  # the second signal, not the grace's timer
+    assert process.returncode == 128 + second
+    assert "edge: forced exit" in stderr
+    assert not state.exists()
+
+
+def test_a_stop_unfinished_after_the_grace_is_forced(tmp_path: Path) -> None:
+    process, state = _stuck(tmp_path)
+    took = _stop(process, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=10)
+    assert SHUTDOWN_GRACE_S <= took < EXIT_WITHIN_S
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "edge: forced exit" in stderr
+    assert not state.exists()
