@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -35,7 +36,7 @@ from edge.events import EventFactory
 from edge.laststate import StateStore
 from edge.outbox import Outbox
 from edge.pipeline import Pipeline, Sink
-from edge.ports import Ports, Service
+from edge.ports import Ports, Readings, Service
 from edge.roster import load_roster_file as read_roster_file
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ class _SourceClock:
         return float(getattr(self._source.clock, "speed", 1.0))
 
 
-def build_ports(config: Config, core: Core, pipeline: Pipeline, clock: Clock, state_dir: Path) -> Ports:
+def build_ports(
+    config: Config, core: Core, pipeline: Pipeline, clock: Clock, state_dir: Path, readings: Readings | None = None
+) -> Ports:
     """The ports over one core and its pipeline (a test builds them without a gateway too)."""
     return Ports(
         config=config,
@@ -104,7 +107,48 @@ def build_ports(config: Config, core: Core, pipeline: Pipeline, clock: Clock, st
         report=pipeline.report,
         outbox=pipeline.outbox,
         checkin_codes=core.app.listen_codes,
+        readings=readings,
     )
+
+
+class _Readings:
+    """A gateway's :class:`~edge.ports.Readings`, read at call time (its services are built when it
+    is entered, after the ports)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    @property
+    def turning(self) -> asyncio.Event:
+        return self._gateway.pipeline.turning
+
+    def beats(self) -> int:
+        return self._gateway.pipeline.beats
+
+    @property
+    def connected(self) -> asyncio.Event | None:
+        sync = self._gateway.sync
+        return sync.connected if sync is not None else None
+
+    def source_counters(self) -> dict[str, int]:
+        return dict(asdict(self._gateway.source.counters))
+
+    def mqtt(self) -> dict[str, int]:
+        sync = self._gateway.sync
+        return sync.health() if sync is not None else {}
+
+    def publish_latency(self) -> tuple[list[tuple[str, float]], float] | None:
+        sync = self._gateway.sync
+        if sync is None:
+            return None
+        latency = sync.drain.latency
+        return latency.cumulative(), latency.sum_s
+
+    def decisions(self) -> dict[tuple[str, str], int]:
+        signage = self._gateway.signage
+        if signage is None:
+            return {}
+        return {(signage.place.screen, kind): count for kind, count in signage.decisions.items()}
 
 
 class Gateway:
@@ -135,7 +179,9 @@ class Gateway:
         )
         self.pipeline = Pipeline(self.core, self.outbox, sinks)
         self.pipeline.report(unknown.health)  # unknown CDP fields and scopes, ignored
-        self.ports = build_ports(config, self.core, self.pipeline, _SourceClock(source), self.state_dir)
+        self.ports = build_ports(
+            config, self.core, self.pipeline, _SourceClock(source), self.state_dir, _Readings(self)
+        )
         self._signage_config = signage
         self._factories = list(services)
         self.sync: MqttSync | None = None

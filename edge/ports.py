@@ -15,11 +15,14 @@ the :class:`~edge.app.Gateway`, the core or the pipeline. Through its :class:`Po
   ``state_dir``, the ``topics`` and the ``config``;
 - ``outbox``: the durable uplink queue, for the one service that drains it (the sync);
 - ``uplink``: a payload that is not an event (a screenshot's JPEG) straight to the broker, not
-  through the outbox; the sync attaches itself while connected, otherwise it is refused.
+  through the outbox; the sync attaches itself while connected, otherwise it is refused;
+- ``readings``: what the operations services (the Prometheus endpoint, the systemd watchdog) read
+  of the running gateway beyond the core's view (:class:`Readings`), answered by the gateway.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +79,44 @@ class Service(Protocol):
         ...
 
 
+class Readings(Protocol):
+    """What the operations services read of the running gateway beyond :class:`CoreView`, read-only.
+
+    The gateway (:mod:`edge.app`) answers from its source, pipeline and services at call time, so
+    the Prometheus endpoint and the systemd watchdog are handed ports, never the gateway."""
+
+    @property
+    def turning(self) -> asyncio.Event:
+        """Set at the pipeline's first real-time turn (readiness waits on it)."""
+        ...
+
+    def beats(self) -> int:
+        """Turns of the pipeline's real-time loop so far (the watchdog pings while it moves)."""
+        ...
+
+    @property
+    def connected(self) -> asyncio.Event | None:
+        """Set while the MQTT sync is connected; None without a broker configured."""
+        ...
+
+    def source_counters(self) -> dict[str, int]:
+        """The advert source's counters."""
+        ...
+
+    def mqtt(self) -> dict[str, int]:
+        """The MQTT sync's counters (empty without a broker configured)."""
+        ...
+
+    def publish_latency(self) -> tuple[list[tuple[str, float]], float] | None:
+        """The drain's publish → PUBACK histogram: cumulative buckets and the sum in seconds (None
+        without a broker configured)."""
+        ...
+
+    def decisions(self) -> dict[tuple[str, str], int]:
+        """(screen, kind) → plays decided by the screen (empty without one)."""
+        ...
+
+
 RawSender = Callable[[str, bytes, str], bool]
 """``send(topic, payload, content_type)``: True when handed to the broker's connection."""
 
@@ -126,3 +167,5 @@ class Ports:
     uplink: Uplink = field(default_factory=Uplink)
     checkin_codes: Callable[[CodeSink], Unsubscribe] = field(default=lambda _sink: _nothing)
     """Listen to the redemption codes app check-ins carry (edge.checkin.intake; signage redeems them)."""
+    readings: Readings | None = None
+    """None: ports built without a gateway (a test's); the operations services need a gateway's."""

@@ -174,3 +174,28 @@ def test_topics_are_built_in_edge_topics_only() -> None:
                 if "cdp/v1" in text or "edge/v1" in text or text.startswith(("cdp/", "edge/")):
                     offenders.append(f"{path.relative_to(package.parent)}:{node.lineno}")
     assert offenders == []
+
+
+async def test_the_metrics_endpoint_reads_a_gateway_through_its_ports(tmp_path: Path) -> None:
+    """The operations services (metrics, systemd) are handed ports, never the Gateway: the snapshot
+    a scrape takes comes from the core's view, the outbox and ``ports.readings``."""
+    from edge.beacons.replay import ItemsSource
+    from edge.ops.metrics import MetricsError, snapshot
+    from tests.helpers import START, card_advert
+
+    config = make_config(tmp_path, None)
+    items = [Downlink(START, "cdp/v1/store-1/roster", roster_bytes())]
+    items += [card_advert(START + 1 + i * 0.25, -45) for i in range(20)]
+    async with app.Gateway(config, ItemsSource(iter(items), start=START, speed=None)) as gateway:
+        await gateway.run(fast=True)
+        shot = snapshot(gateway.ports)
+        assert gateway.ports.readings is not None
+        assert gateway.ports.readings.beats() == gateway.pipeline.beats
+    assert shot.core["adverts_resolved"] == 20
+    assert shot.source["adverts"] == 20
+    assert shot.zones == {"baby": 1}
+    assert shot.outbox_rows >= 1
+    assert (shot.mqtt, shot.publish_latency, shot.decisions) == ({}, None, {})  # no broker, no screen
+    bare = app.build_ports(config, gateway.core, gateway.pipeline, gateway.ports.clock, tmp_path)
+    with pytest.raises(MetricsError, match="needs a running gateway"):
+        snapshot(bare)

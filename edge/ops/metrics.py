@@ -1,6 +1,7 @@
 """The Prometheus endpoint (``[metrics] listen = "127.0.0.1:9464"``), with prometheus-client.
 
-Every series is read at scrape time from the running gateway: core and source counters, outbox
+Every series is read at scrape time from the running gateway, through its ports (the core's view,
+the outbox and :class:`edge.ports.Readings`; never the gateway object): core and source counters, outbox
 depth and drops, shoppers per zone, MQTT counters (``edge_mqtt_connections`` counts reconnects too),
 the publish → PUBACK latency histogram the drain keeps (:class:`edge.histogram.Histogram`), and the
 signage decisions by screen and kind. Nothing is added to the hot paths but a few integer
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Self
 
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -25,30 +26,20 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from edge import constants as c
-from edge.config import Config, split_listen
+from edge.config import split_listen
+from edge.errors import EdgeError
+from edge.ports import Ports
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
 
-class Gateway(Protocol):
-    """What the endpoint reads of the running gateway (:class:`edge.app.Gateway` is one)."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def core(self) -> Any: ...
-    @property
-    def source(self) -> Any: ...
-    @property
-    def outbox(self) -> Any: ...
-    @property
-    def sync(self) -> Any: ...
-    @property
-    def signage(self) -> Any: ...
-
-
 log = logging.getLogger(__name__)
+
+
+class MetricsError(EdgeError):
+    """The endpoint was given ports without a gateway behind them."""
+
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 """The gateway's registry (not the global one: no process/platform collectors of the test runner)."""
@@ -70,39 +61,35 @@ class Snapshot:
     """(screen, kind) → plays decided."""
 
 
-def snapshot(gateway: Gateway) -> Snapshot:
-    """Read the gateway's counters (call on the loop's thread)."""
+def snapshot(ports: Ports) -> Snapshot:
+    """Read the gateway's counters through its ports (call on the loop's thread)."""
+    readings = ports.readings
+    if readings is None:
+        raise MetricsError("the metrics endpoint needs a running gateway's ports (ports.readings)")
     shot = Snapshot(
-        core=dict(asdict(gateway.core.counters)),
-        source=dict(asdict(gateway.source.counters)),
-        zones={zone.id: 0 for zone in gateway.config.zones},
+        core=dict(asdict(ports.view.counters)),
+        source=readings.source_counters(),
+        zones={zone.id: 0 for zone in ports.config.zones},
     )
-    for occupant in gateway.core.occupants():
+    for occupant in ports.view.occupants():
         shot.zones[occupant.zone] = shot.zones.get(occupant.zone, 0) + 1
-    outbox = getattr(gateway, "outbox", None)
-    if outbox is not None:
-        shot.outbox_rows = outbox.rows
-        shot.outbox_dropped = outbox.dropped
-    if gateway.sync is not None:
-        shot.mqtt = gateway.sync.health()
-        latency = gateway.sync.drain.latency
-        shot.publish_latency = (latency.cumulative(), latency.sum_s)
-    signage = gateway.signage
-    if signage is not None:
-        for kind, count in signage.decisions.items():
-            shot.decisions[signage.place.screen, kind] = count
+    shot.outbox_rows = ports.outbox.rows
+    shot.outbox_dropped = ports.outbox.dropped
+    shot.mqtt = readings.mqtt()
+    shot.publish_latency = readings.publish_latency()
+    shot.decisions = readings.decisions()
     return shot
 
 
 class GatewayCollector(Collector):
     """Reads a :class:`Snapshot` from the loop at each scrape."""
 
-    def __init__(self, gateway: Gateway, loop: asyncio.AbstractEventLoop) -> None:
-        self.gateway = gateway
+    def __init__(self, ports: Ports, loop: asyncio.AbstractEventLoop) -> None:
+        self.ports = ports
         self.loop = loop
 
     async def _snapshot(self) -> Snapshot:
-        return snapshot(self.gateway)
+        return snapshot(self.ports)
 
     def collect(self) -> Iterator[Metric]:
         future = asyncio.run_coroutine_threadsafe(self._snapshot(), self.loop)
@@ -145,14 +132,14 @@ def _families(shot: Snapshot) -> Iterator[Metric]:
 class MetricsServer:
     """The HTTP endpoint as an async context manager (prometheus-client's server thread)."""
 
-    def __init__(self, listen: str, gateway: Gateway) -> None:
+    def __init__(self, listen: str, ports: Ports) -> None:
         self.host, self.port = split_listen(listen)
-        self.gateway = gateway
+        self.ports = ports
         self._server: WSGIServer | None = None
         self._collector: GatewayCollector | None = None
 
     async def __aenter__(self) -> Self:
-        self._collector = GatewayCollector(self.gateway, asyncio.get_running_loop())
+        self._collector = GatewayCollector(self.ports, asyncio.get_running_loop())
         REGISTRY.register(self._collector)
         try:
             server, _thread = start_http_server(self.port, addr=self.host, registry=REGISTRY)

@@ -32,40 +32,42 @@ EXIT_SERVICE_FAILED = 70
 
 
 class _Metrics:
-    """The Prometheus endpoint (edge.ops.metrics) as a service reading the gateway's counters."""
+    """The Prometheus endpoint (edge.ops.metrics) as a service reading the gateway's counters
+    through its ports."""
 
     name = "metrics"
 
-    def __init__(self, listen: str, gateway: Gateway) -> None:
+    def __init__(self, listen: str, ports: Ports) -> None:
         self.listen = listen
-        self.gateway = gateway
+        self.ports = ports
 
     async def run(self, ready: Ready) -> None:
         from edge.ops.metrics import MetricsServer
 
-        async with MetricsServer(self.listen, self.gateway):
+        async with MetricsServer(self.listen, self.ports):
             ready()
             await asyncio.Event().wait()
 
 
 def services(
-    config: Config, gateway_ref: list[Gateway], handler: OverrideHandler, notifier: Notifier, overrides: OverrideStore
+    config: Config, handler: OverrideHandler, notifier: Notifier, overrides: OverrideStore
 ) -> list[ServiceFactory]:
-    """The services ``edge run`` adds to the config's own, in start order."""
+    """The services ``edge run`` adds to the config's own, in start order; each built from the
+    gateway's ports (and its own config), never from the gateway."""
 
     def config_overrides(ports: Ports) -> Service:
         return ConfigOverrides(ports, handler)
 
-    def systemd(_ports: Ports) -> Service:
-        gateway = gateway_ref[0]
-        connected = gateway.sync.connected if gateway.sync is not None else None
-        pipeline = gateway.pipeline
+    def systemd(ports: Ports) -> Service:
+        readings = ports.readings
+        if readings is None:
+            raise ServiceError("the systemd service needs a running gateway's ports", service="systemd")
         return Systemd(
             notifier,
             overrides,
-            turning=pipeline.turning,
-            beats=lambda: pipeline.beats,
-            connected=connected,
+            turning=readings.turning,
+            beats=readings.beats,
+            connected=readings.connected,  # the services before it (the sync) are built by now
             watchdog_s=watchdog_interval_s(),
         )
 
@@ -83,7 +85,7 @@ def services(
         factories.append(advertiser)
     if config.metrics.listen:
         listen = config.metrics.listen
-        factories.append(lambda _ports: _Metrics(listen, gateway_ref[0]))
+        factories.append(lambda ports: _Metrics(listen, ports))
     factories.append(systemd)
     return factories
 
@@ -110,10 +112,8 @@ async def serve(
         shutdown.on_request(schedule)
     signage = config.signage if config.signage.enabled and config.screens else None
     handler = OverrideHandler(base, overrides, on_restart=on_signal)
-    ref: list[Gateway] = []
-    extra = services(config, ref, handler, notifier, overrides)
+    extra = services(config, handler, notifier, overrides)
     gateway = Gateway(config, open_source(config), signage=signage, services=extra)
-    ref.append(gateway)
     log.info("gateway %s/%s starting (ble: %s)", config.gateway.store, config.gateway.gateway, config.ble.backend)
     notifier.status("starting: capture and outbox")
     try:
