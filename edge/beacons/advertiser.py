@@ -31,6 +31,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 
+from edge.backoff import Backoff
 from edge.beacons.ibeacon_adv import AdvertisingSupport, BeaconAdvertisement, Version, judge_support, parse_version
 from edge.config_ios import AdvertiseConfig
 from edge.errors import EdgeError
@@ -424,7 +425,7 @@ class BeaconAdvertiser:
         return bool(value.value)
 
     async def _register_with_retries(self) -> None:
-        delay = self._retry_initial_s
+        backoff = Backoff(self._retry_initial_s, self._retry_max_s, RETRY_JITTER, random.Random())  # noqa: S311 - jitter
         for attempt in range(1, self._attempts + 1):
             try:
                 await self._register_once()
@@ -433,12 +434,11 @@ class BeaconAdvertiser:
                 self.changed.set()
                 if attempt == self._attempts or err.reason in _NEEDS_A_PERSON:
                     raise
-                pause = delay * (1.0 - RETRY_JITTER * random.random())  # noqa: S311 - jitter, not crypto
+                pause = backoff.next_delay()
                 log.warning(
                     "advertising attempt %d on %s failed: %s; retrying in %.1f s", attempt, self.adapter, err, pause
                 )
                 await asyncio.sleep(pause)
-                delay = min(delay * 2, self._retry_max_s)
             else:
                 return
 
