@@ -31,8 +31,8 @@ from edge.app import Gateway
 from edge.beacons.replay import ItemsSource
 from edge.config import from_mapping
 from edge.events import EventFactory
+from edge.mqtt_link import Link, LinkSettings
 from edge.outbox import Outbox
-from edge.sync.client import Link, LinkSettings
 from edge.sync.drain import Drain
 from edge.sync.topics import Topics
 from tests.helpers import roster_bytes

@@ -27,7 +27,7 @@ from central.mqtt_link import link_settings
 from central.nats_link import connect
 from central.stream import StreamLimits, ensure
 from central.subjects import key_topic, withdraw_topic
-from edge.sync.client import Link, LinkError
+from edge.mqtt_link import Link, LinkError
 from edge.sync.policy import Backoff
 from edge.tasks import cancel_and_wait
 

@@ -1,6 +1,6 @@
 """The fleet simulator: many gateways in one process, each with the ``edge`` package's own outbox
 (:class:`edge.outbox.Outbox`, its SQLite file), drain (:class:`edge.sync.drain.Drain`) and MQTT
-connection (:class:`edge.sync.client.Link`), publishing ``edge.shelf.interaction`` events at a set
+connection (:class:`edge.mqtt_link.Link`), publishing ``edge.shelf.interaction`` events at a set
 rate. After ``seconds`` it stops producing, waits (bounded) until every outbox is drained, and
 reports per gateway how many events it made: the ``sequence`` numbers 1..n the stream must hold.
 """
@@ -19,8 +19,8 @@ from typing import Any
 
 from central.mqtt_link import link_settings
 from edge.events import SHELF_INTERACTION, EventFactory
+from edge.mqtt_link import Link, LinkError
 from edge.outbox import Outbox
-from edge.sync.client import Link, LinkError
 from edge.sync.drain import Drain
 from edge.sync.policy import Backoff
 from edge.sync.topics import Topics

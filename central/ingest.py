@@ -36,7 +36,7 @@ from central.mqtt_link import link_settings
 from central.nats_link import connect
 from central.stream import StreamLimits, ensure
 from central.subjects import event_subject
-from edge.sync.client import Link, LinkError
+from edge.mqtt_link import Link, LinkError
 from edge.sync.policy import Backoff
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""MQTT settings for the fleet side's own clients, built on the gateway's :class:`edge.sync.client.Link`."""
+"""MQTT settings for the fleet side's own clients, built on the gateway's :class:`edge.mqtt_link.Link`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from central.errors import CentralError
 from edge.constants import MQTT_RECEIVE_MAX
-from edge.sync.client import LinkSettings
+from edge.mqtt_link import LinkSettings
 
 
 def link_settings(

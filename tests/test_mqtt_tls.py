@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge.app import Gateway
-from edge.sync.client import Link, LinkError, LinkSettings
+from edge.mqtt_link import Link, LinkError, LinkSettings
 from tests.helpers import roster_bytes
 from tests.mosquitto import Certs, Collector, Mosquitto, make_certs
 from tests.test_mqtt_sync import make_config, source, wait_until

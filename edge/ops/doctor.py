@@ -5,7 +5,7 @@ display, clock, disk) and a line names those that do (:data:`NEEDS_CONFIG`). A v
 does nothing useful (no zones, this box's radio in no zone) is a warning.
 
 Exit 0 when nothing failed (warnings and skipped checks allowed), 1 otherwise. The broker check
-connects with edge.sync's own :class:`~edge.sync.client.Link` (same TLS and login code as the
+connects with edge.sync's own :class:`~edge.mqtt_link.Link` (same TLS and login code as the
 gateway) under a separate client id, so a running gateway keeps its session, and publishes one
 QoS 1 message to ``edge/v1/{store}/{gateway}/doctor``: under MQTT 5 the PUBACK's reason code says
 whether the ACL lets this gateway publish.
@@ -70,7 +70,7 @@ async def check_broker(config: Config, root: Path) -> Result:
     bad = _tls_files(config, root)
     if bad is not None:
         return bad
-    from edge.sync.client import Link, LinkError, LinkSettings
+    from edge.mqtt_link import Link, LinkError, LinkSettings
     from edge.topics import Topics
 
     mqtt = config.mqtt

@@ -11,7 +11,7 @@ router, acknowledged (so it is not redelivered for ever), and the last good stat
 Payloads are never logged: they hold tokens.
 
 Memory is bounded: the broker sends at most ``Receive Maximum`` unacknowledged QoS 1 messages
-(:mod:`edge.sync.client`), and once :data:`~edge.constants.MQTT_INBOX_MAX_BYTES` or
+(:mod:`edge.mqtt_link`), and once :data:`~edge.constants.MQTT_INBOX_MAX_BYTES` or
 :data:`~edge.constants.MQTT_INBOX_MAX_MESSAGES` wait here the link stops reading its socket until
 half of it has been handled (back-pressure through TCP, never an unbounded queue).
 """
@@ -27,9 +27,9 @@ from edge import constants as c
 from edge.inputs import Downlink
 from edge.limits import too_deep
 from edge.messages import note_checkin
+from edge.mqtt_link import Link
 from edge.ports import Ports
 from edge.router import Decision
-from edge.sync.client import Link
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from edge import constants as c
 from edge.histogram import Histogram
+from edge.mqtt_link import Link
 from edge.outbox import Outbox, Row
-from edge.sync.client import Link
 from edge.sync.topics import Topics
 from edge.tasks import cancel_and_wait
 

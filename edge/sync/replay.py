@@ -19,9 +19,9 @@ from typing import Any
 from edge import constants as c
 from edge.events import Event
 from edge.messages import Replay
+from edge.mqtt_link import Link
 from edge.outbox import Outbox
 from edge.outbox_policy import with_sequence
-from edge.sync.client import Link
 from edge.sync.topics import Topics
 from edge.unknown import decode_noting
 

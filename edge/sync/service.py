@@ -25,9 +25,9 @@ from paho.mqtt.properties import Properties
 from edge import __version__
 from edge import constants as c
 from edge.backoff import Backoff
+from edge.mqtt_link import Link, LinkError, LinkSettings
 from edge.ports import Ports, Ready
 from edge.router import Route
-from edge.sync.client import Link, LinkError, LinkSettings
 from edge.sync.downlink import Downlinks
 from edge.sync.drain import Drain
 from edge.sync.messages import Status
