@@ -132,7 +132,7 @@ class Rejections:
         return {f"rejected_{reason}": count for reason, count in sorted(self.counts.items())}
 
 
-def _where(err: BaseException) -> str:
+def where(err: BaseException) -> str:
     """``KeyError at edge/x.py:12``: the exception's type and innermost frame, never its message
     (it may quote a payload value)."""
     tb = err.__traceback__
@@ -209,7 +209,7 @@ class Router:
         except ValueError as err:
             return self._reject(downlink, INVALID, f"rejected: {scrub(str(err))}")
         except Exception as err:  # noqa: BLE001 - a part's bug must not end the link: counted, acknowledged
-            return self._reject(downlink, FAILED, f"rejected: the {route.owner or 'part'} raised {_where(err)}")
+            return self._reject(downlink, FAILED, f"rejected: the {route.owner or 'part'} raised {where(err)}")
         if isinstance(applied, Applied):
             events, purge, keep = applied.events, applied.purge, applied.keep
         else:
