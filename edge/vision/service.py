@@ -13,7 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self
@@ -27,13 +27,16 @@ from edge.events import Event
 from edge.inputs import ShelfReading
 from edge.ports import Ports, Ready
 from edge.router import Route
-from edge.tasks import cancel_and_wait
 from edge.topics import Topics
 from edge.vision.gate import Gate, Refusal, Session
 from edge.vision.regions import Region
 from edge.vision.worker import WorkerSpec, worker_main
 
 log = logging.getLogger(__name__)
+
+INFLIGHT_FINISH_TIMEOUT_S = 1.0
+"""How long a stop waits for an event being committed (a commit takes milliseconds; the whole stop
+must stay within the 5 s a signal allows, camera process included)."""
 
 
 class _Checkin(msgspec.Struct, forbid_unknown_fields=False):
@@ -69,8 +72,12 @@ class VisionService:
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._group: asyncio.TaskGroup | None = None
+        """The ticker and the publish/deliver tasks, while entered: a task that fails cancels the
+        service's task and the error ends the gateway naming this service (nothing dies silently)."""
         self._ticker: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        """Publish/deliver tasks not done yet: a stop lets them finish (bounded) before the group ends."""
         self.changed = asyncio.Event()
         """Set whenever a worker message arrived (tests wait on it)."""
 
@@ -83,20 +90,33 @@ class VisionService:
             await asyncio.Event().wait()
 
     async def __aenter__(self) -> Self:
+        group = asyncio.TaskGroup()
+        await group.__aenter__()
+        self._group = group
         if self._vision.enabled:
-            await self._start_worker()
-            self._ticker = asyncio.create_task(self._tick(), name="edge-vision-tick")
+            try:
+                await self._start_worker()
+            except BaseException as err:
+                self._group = None
+                await group.__aexit__(type(err), err, err.__traceback__)
+                raise
+            self._ticker = group.create_task(self._tick(), name="edge-vision-tick")
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._unroute()
-        if self._ticker is not None:
-            await cancel_and_wait(self._ticker)
-        await self._stop_worker()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        group, self._group = self._group, None  # no new tasks from here on
+        try:
+            if self._ticker is not None:
+                self._ticker.cancel()  # the group waits for it (and for the publish tasks left) below
+            await self._stop_worker()
+            if self._inflight:  # an event being committed is finished, not cancelled
+                await asyncio.wait(self._inflight, timeout=INFLIGHT_FINISH_TIMEOUT_S)
+        finally:
+            if group is not None:
+                await group.__aexit__(exc_type, exc, tb)
 
     async def _start_worker(self) -> None:
         vision = self._vision
@@ -246,6 +266,16 @@ class VisionService:
         self._spawn(self.ports.publish(events))
 
     def _spawn(self, work: Awaitable[object]) -> None:
-        task: asyncio.Future[Any] = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        group = self._group
+        if group is None:  # stopping: the worker's last messages are not acted on
+            if isinstance(work, Coroutine):
+                work.close()
+            return
+        task = group.create_task(_awaited(work))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+
+async def _awaited(work: Awaitable[object]) -> None:
+    """A port's awaitable as a coroutine, for the task group."""
+    await work
