@@ -34,7 +34,7 @@ from edge import events as ev
 from edge.config import SignageConfig
 from edge.events import Event
 from edge.ports import Ports, Ready
-from edge.router import ORDER_OFFERS, ORDER_RULES, Route
+from edge.router import ORDER_OFFERS, ORDER_RULES, Route, where
 from edge.signage import protocol as p
 from edge.signage.caps import CapLedger
 from edge.signage.cards import Card, card_for
@@ -137,6 +137,8 @@ class Signage:
         """The override on screen: its id and its player play number."""
         self._outgoing: list[Event] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self.purge_failures = 0
+        """Withdrawals whose screen rows (caps, codes, holdout) could not be purged (health)."""
         self._wake = asyncio.Event()
         self._closing = False
 
@@ -186,6 +188,7 @@ class Signage:
             "offers_redeemed": self.measure.redeemed,
             "redeem_codes_not_theirs": self.measure.codes_not_theirs,
             "redeem_codes_unknown": self.measure.codes_unknown,
+            "signage_purge_failures": self.purge_failures,
             **self.ops.counters,
         }
 
@@ -228,8 +231,19 @@ class Signage:
             if self.state is not None:
                 task = asyncio.get_running_loop().create_task(self.state.forget(token))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._purged)
             self._wake.set()
+
+    def _purged(self, task: asyncio.Task[None]) -> None:
+        """A withdrawn shopper's screen rows are gone, or the failure is said and counted (never
+        left as a task error nobody reads: the rows would stay without a word)."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        err = task.exception()
+        if err is not None:
+            self.purge_failures += 1
+            log.error("purging a withdrawn shopper's screen rows failed: %s", where(err))
 
     def _on_checkin_code(self, token: str, code: str, at: float) -> None:
         """A counted app check-in carrying a redemption code (edge.checkin.intake, in the core's writer)."""
