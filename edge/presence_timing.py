@@ -107,16 +107,12 @@ hand-off would: then the shopper walked 1-2 m further into the new zone before t
 (the 4-8 s entries of docs/multi-gateway.md). 3 s is the walk of the slow level's lag plus a 1 m gap
 between two zones; a shopper out of a zone for longer is in the aisle, and enters as from the aisle."""
 
-REMOTE_LAG_S = 0.25
-"""A scanner whose samples reach the engine later than this (a peer's, heard through its summaries:
-a slot's early part half way through it and the rest at its end, :mod:`edge.peers.summary`) keeps
-the zone's fixed timer: its silences are the summaries' timing (a part, the broker, a loaded peer)
-as much as the advertiser's, and its jitter has no model here; and its hand-offs may be held
-shorter on a clear trend (:data:`TREND_T`). A peer's samples arrive up to a part (0.5 s) plus the
-broker late, the largest lag kept (:class:`DeliveryLag`) 0.3-0.55 s for a 3 Hz card; a gateway's
-own, tens of milliseconds (BlueZ, the loop). It was 0.5 s with one summary per 1 s slot. The
-gateway whose own scanner covers the zone (no lag) is the one that exits the shopper who left
-from there, first-hand."""
+REMOTE_LAG_S = 0.5
+"""A scanner whose samples reach the engine later than this (a peer's, heard through its once-a-second
+summaries) keeps the zone's fixed timer: its silences are the summaries' timing (a slot, the broker, a
+loaded peer) as much as the advertiser's, and its jitter has no model here. The gateway whose own
+scanner covers the zone (no lag: its samples arrive within milliseconds) is the one that exits the
+shopper who left from there, first-hand."""
 
 PENDING_MAX = 64
 """Times a :class:`SilenceRate` keeps uncounted before counting them: bounds its memory (a shopper

@@ -15,7 +15,6 @@ import pytest
 
 from edge import presence
 from edge.config import from_mapping
-from edge.peers.summary import EARLY_AT_S
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.presence_timing import TREND_HOLD_SAMPLES, TREND_NOISE_MIN_DB
 from edge.rssi import RssiWindow
@@ -28,21 +27,20 @@ DELIVERY_S = 0.05
 
 
 def play(
-    levels: list[tuple[float, float]], *, remote: bool, part_s: float = 1.0, token: str = "s-1"
+    levels: list[tuple[float, float]], *, remote: bool, token: str = "s-1"
 ) -> list[PresenceEvent]:  # fmt: skip
     """One sample per scanner every 1/HZ s at ``levels[i]`` (gw-1-s, gw-2-s); gw-2-s's samples
-    arrive the way a peer's do (``remote``: batched per ``part_s`` of a slot, stamped when heard)
-    or at once."""
+    arrive the way a peer's do (``remote``: batched per 1 s slot, stamped when heard) or at once."""
     eng = PresenceEngine(CONFIG.zones, CONFIG.presence)
     out: list[PresenceEvent] = []
     batch: list[Sighting] = []
-    part = math.floor(T0 / part_s)
+    slot = math.floor(T0)
     for i, (own, peer) in enumerate(levels):
         at = T0 + i / HZ
-        if remote and math.floor(at / part_s) > part:  # the peer's summary (or early part) that ended
+        if remote and math.floor(at) > slot:  # the peer's summary of the slot that ended
             for sighting in batch:
                 out += eng.observe(sighting)
-            batch, part = [], math.floor(at / part_s)
+            batch, slot = [], math.floor(at)
         out += eng.observe(Sighting(token, "ibeacon", "gw-1-s", round(own), -59.0, at))
         theirs = Sighting(token, "ibeacon", "gw-2-s", round(peer), -59.0, at + 0.01)
         if remote:
@@ -64,14 +62,12 @@ def entered(events: list[PresenceEvent], zone: str) -> float:
     return next(e.at for e in events if e.kind == "entered" and e.zone == zone)
 
 
-@pytest.mark.parametrize("part_s", [1.0, EARLY_AT_S])
-def test_a_walk_from_a_peers_zone_hands_off_on_the_first_lead(part_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A peer's summaries every slot, or in half-slot parts (the early part, then the rest)."""
+def test_a_walk_from_a_peers_zone_hands_off_on_the_first_lead(monkeypatch: pytest.MonkeyPatch) -> None:
     levels = walk_over(3.0, 3.0)
-    fast = play(levels, remote=True, part_s=part_s)
+    fast = play(levels, remote=True)
     assert [(e.kind, e.zone) for e in fast] == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
     monkeypatch.setattr(presence, "TREND_T", math.inf)  # no trend is ever clear enough: the hold
-    held = play(levels, remote=True, part_s=part_s)
+    held = play(levels, remote=True)
     assert [(e.kind, e.zone) for e in held] == [(e.kind, e.zone) for e in fast]
     saved = entered(held, "drinks") - entered(fast, "drinks")
     assert saved >= (CONFIG.zones[1].handoff_samples - TREND_HOLD_SAMPLES - 0.5) / HZ

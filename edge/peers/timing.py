@@ -42,10 +42,6 @@ HAND_AT_ONCE = True
 summary's hand waited for the slot's end, ~0.5 s on average, and the peers' summaries after it
 (the fourth pass, docs/multi-gateway.md). After the commit, not at the filter: the new owner's
 ``entered`` (from_gateway) must reach the CDP after the previous owner's. False: summaries only."""
-EARLY_SUMMARY = True
-"""Each gateway also sends its slot's first part half way through it (``early``,
-:data:`edge.peers.summary.EARLY_AT_S`), for the peers' engines only: the arbitration still runs on
-whole 1 s slots (its margin and hold are tuned on them). False: one summary per slot."""
 TAKEOVER_POLL_S = 0.1
 """How often a waiting new owner looks at its engine (also woken by each presence event it withholds)."""
 PEER_SILENT_SLOTS = 3
