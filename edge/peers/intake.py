@@ -46,6 +46,8 @@ TOO_LARGE: Final = "too_large"
 TOO_DEEP: Final = "too_deep"
 INBOX_FULL: Final = "inbox_full"
 HANDLER_ERROR: Final = "handler_error"
+INVALID: Final = "invalid"
+"""Decoded, but refused by its type (a field out of range, a wrong type): the service counts it here."""
 
 
 @dataclass(frozen=True, slots=True)

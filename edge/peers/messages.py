@@ -4,6 +4,7 @@ ownership claim, a gateway's online/offline state, and the service's own records
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated, Final
 
 import msgspec
 from paho.mqtt.packettypes import PacketTypes
@@ -36,11 +37,24 @@ class Ahead:
     since: float
 
 
+TOKEN_MAX_CHARS: Final = 128
+"""A roster token (a summary's entries have the same bound)."""
+NAME_MAX_CHARS: Final = 64
+"""A gateway's or a zone's id (a scanner's in a summary has the same bound)."""
+EPOCH_MAX: Final = 2**53
+"""An ownership epoch grows by one per hand-off; 2^53 is JSON's largest exact integer (a CDP's
+JavaScript reads it unchanged) and far beyond any store's hand-offs."""
+
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=TOKEN_MAX_CHARS)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX_CHARS)]
+Epoch = Annotated[int, msgspec.Meta(ge=0, le=EPOCH_MAX)]
+
+
 class Claim(msgspec.Struct, frozen=True):
-    token: str
-    owner: str
-    epoch: int
-    zone: str | None = None
+    token: Token
+    owner: Name
+    epoch: Epoch
+    zone: Name | None = None
 
 
 class HandingOn(Claim, frozen=True):
@@ -49,12 +63,12 @@ class HandingOn(Claim, frozen=True):
     the owner clears the claim right after). Absent otherwise (a plain :class:`Claim` is sent); a
     gateway that does not know it ignores it."""
 
-    hand: str | None = None
+    hand: Name | None = None
 
 
 class State(msgspec.Struct, frozen=True):
-    gateway: str
-    state: str
+    gateway: Name
+    state: Annotated[str, msgspec.Meta(max_length=16)]
 
 
 claims = msgspec.json.Decoder(HandingOn)

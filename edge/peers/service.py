@@ -50,8 +50,11 @@ from edge import events as ev
 from edge.backoff import Backoff
 from edge.config_store import StoreConfig
 from edge.events import Event
+from edge.limits import scrub
+from edge.mqtt_link import Link, LinkError, LinkSettings
 from edge.peers import messages, speech
 from edge.peers.arbitration import Arbiter, Change
+from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover
 from edge.peers.summary import (
     Hand,
@@ -82,7 +85,7 @@ from edge.peers.timing import (
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
-from edge.sync.client import Link, LinkError, LinkSettings
+from edge.router import where
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +139,7 @@ class Peers:
         self._due: deque[int] = deque()
         self._cut_off_at: float | None = ports.clock.now()
         self._settle_until = 0.0
-        self._inbox: asyncio.Queue[paho.MQTTMessage] = asyncio.Queue()
+        self.intake = Intake(self.topics, self.peers, ports.clock)
         self._roster_id = 0
         self._rostered: frozenset[str] = frozenset()
         self.stats: dict[str, int] = {
@@ -180,6 +183,7 @@ class Peers:
         out["peers_standalone"] = 0 if self.connected.is_set() else 1
         out["peers_alive"] = len(self.alive)
         out["peers_owned"] = len(self.arbiter.owned_by(self.me))
+        out.update(self.intake.health())
         return out
 
     # --- the service ---------------------------------------------------------------------------
@@ -236,22 +240,24 @@ class Peers:
 
     def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
         link.ack(message.mid, message.qos)
-        self._inbox.put_nowait(message)
+        self.intake.take(message.topic, bytes(message.payload))
 
     async def _messages(self) -> None:
         while True:
-            message = await self._inbox.get()
-            parsed = self.topics.parse(message.topic)
-            if parsed is None:
-                continue
-            gateway, kind = parsed
-            payload = bytes(message.payload)
-            if kind == "sightings" and gateway in self.peers:
-                await self._on_summary(gateway, payload)
-            elif kind == "state" and gateway in self.peers and payload:
-                self._on_state(gateway, payload)
-            elif kind == "owner":
-                await self._on_claim(gateway, message.topic, payload)
+            message = await self.intake.get()
+            try:
+                await self._handle(message)
+            except Exception as err:  # noqa: BLE001 - one bad message never ends the service
+                self.intake.reject(message.gateway, message.kind, HANDLER_ERROR, where(err))
+
+    async def _handle(self, message: PeerMessage) -> None:
+        gateway, kind, payload = message.gateway, message.kind, message.payload
+        if kind == "sightings" and gateway in self.peers:
+            await self._on_summary(gateway, payload)
+        elif kind == "state" and gateway in self.peers and payload:
+            self._on_state(gateway, payload)
+        elif kind == "owner":
+            await self._on_claim(gateway, message.topic, payload)
 
     # --- slots ---------------------------------------------------------------------------------
 
@@ -499,7 +505,7 @@ class Peers:
             summary = decode(payload, peer=peer)
         except PeerSummaryError as err:
             self.stats["peers_summaries_rejected"] += 1
-            log.warning("peers: %s", err)
+            self.intake.reject(peer, "sightings", INVALID, scrub(str(err)))
             return
         self.stats["peers_summaries_received"] += 1
         self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
@@ -522,7 +528,8 @@ class Peers:
     def _on_state(self, peer: str, payload: bytes) -> None:
         try:
             state = messages.states.decode(payload)
-        except msgspec.DecodeError:
+        except msgspec.DecodeError as err:
+            self.intake.reject(peer, "state", INVALID, scrub(str(err)))
             return
         if state.state == "online":
             self.alive.add(peer)
@@ -549,7 +556,8 @@ class Peers:
             return
         try:
             claim = messages.claims.decode(payload)
-        except msgspec.DecodeError:
+        except msgspec.DecodeError as err:
+            self.intake.reject(gateway, "owner", INVALID, scrub(str(err)))
             return
         if claim.owner != gateway or claim.token not in self._rostered_tokens():
             return

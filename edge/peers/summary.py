@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from typing import Annotated, Final
 
 import msgspec
 
@@ -34,6 +35,11 @@ RSSI_MAX_DBM = 20
 """The HCI range of an RSSI (Bluetooth Core, LE Advertising Report: -127..+20 dBm)."""
 SLOT_S = 1
 """A summary's span: slots are ``floor(time)`` of the gateway's clock."""
+
+
+SLOT_MAX: Final = 2**40
+"""A slot is ``floor`` of a time in seconds since 1970: 2^40 s is 34,000 years away, and keeps a
+hostile slot far from the integers that overflow anything downstream."""
 
 
 class PeerSummaryError(EdgeError):
@@ -72,7 +78,7 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_def
     (absent when empty; a gateway that does not know it ignores it) as of the slot's end."""
 
     gateway: str
-    slot: int
+    slot: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)]
     tokens: tuple[TokenHeard, ...]
     hands: tuple[Hand, ...] = ()
 
