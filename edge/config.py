@@ -29,6 +29,7 @@ from edge.config_errors import MAC_PATTERN, InvalidConfigError, where_of
 from edge.config_ios import AdvertiseConfig, CheckinConfig
 from edge.config_store import StoreConfig, check_store
 from edge.errors import ConfigError
+from edge.floor import FloorConfig
 from edge.unknown import strip_unknown
 
 _S = TypeVar("_S", bound=msgspec.Struct)
@@ -361,6 +362,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     presence: PresenceConfig = msgspec.field(default_factory=PresenceConfig)
     zones: tuple[ZoneConfig, ...] = ()
     scanners: tuple[ScannerConfig, ...] = ()
+    floor: FloorConfig = msgspec.field(default_factory=FloorConfig)
+    """The floor plan (walkable rectangles, doors; edge.floor): optional layout knowledge for the model engine."""
     screens: tuple[ScreenConfig, ...] = ()
     shelves: tuple[ShelfConfig, ...] = ()
     motion_tags: tuple[MotionTagConfig, ...] = ()

@@ -22,6 +22,7 @@ from typing import Literal
 from edge import constants as c
 from edge.config import Config
 from edge.errors import EdgeError
+from edge.floor import off_floor
 
 Status = Literal["ok", "fail", "warn", "skip"]
 
@@ -282,13 +283,27 @@ def check_display(config: Config | None) -> Result:
 
 
 def check_zones(config: Config) -> Result:
-    """A valid config can still do nothing: no zone places nobody; a radio in no zone places nobody."""
+    """A valid config can still do nothing: no zone places nobody; a radio in no zone places nobody. With a
+    ``[floor]`` plan, every zone and positioned scanner must lie on it (edge.floor.off_floor)."""
     if not config.zones:
         return Result(
             "zones",
             "warn",
             "no [[zones]]: nobody is ever placed, so no presence, shelf or signage event is emitted",
             'add a [[zones]] table per area with its scanner ids: id = "entrance", scanners = ["gw-1"]',
+        )
+    off = off_floor(
+        config.floor,
+        ((zone.id, zone.area_m, zone.radius_m, zone.scanners) for zone in config.zones),
+        ((scanner.id, scanner.x_m, scanner.y_m) for scanner in config.scanners),
+    )
+    if off:
+        more = f" (and {len(off) - 3} more)" if len(off) > 3 else ""
+        return Result(
+            "zones",
+            "fail",
+            "not on the [floor] plan: " + "; ".join(off[:3]) + more,
+            "move the zone's area_m or the scanner's x_m, y_m onto a [[floor.area]] rectangle, or add the floor there",
         )
     scanners = {scanner for zone in config.zones for scanner in zone.scanners}
     own = config.ble.scanner or config.gateway.gateway
