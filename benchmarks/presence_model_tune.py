@@ -128,8 +128,10 @@ def run_cells(
 def main(argv: list[str] | None = None) -> int:
     parser = cell_parser(__doc__, cells="tuning", seeds="1", jobs=2)
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
+    parser.add_argument("--no-floor", action="store_true", help="the model without the cell's floor plan")
     args = parser.parse_args(argv)
     override(args.set)
+    ps.GIVE_FLOOR = not args.no_floor
     args.cache.mkdir(parents=True, exist_ok=True)
     cells = pick(args.cells)
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -71,6 +71,10 @@ Engine = Any
 """Anything with observe(Sighting) -> events, tick(now) -> events, zone_of(token)."""
 
 
+GIVE_FLOOR = True
+"""Whether the engines' config carries the cell's floor plan (``[floor]``: walkable rectangles and doors);
+``benchmarks/presence_model_tune.py --no-floor`` compares the model without it."""
+
 ONLY_ENGINES: set[str] | None = None
 """--engines: run only these (the references and the oracle are still needed for the verdicts)."""
 
@@ -79,7 +83,7 @@ def engines(cell: Cell, config: Config) -> dict[str, Callable[[], Engine]]:
     """The engines of one cell, by name, the engine under test first."""
     found: dict[str, Callable[[], Engine]] = {}
     model_presence = msgspec.structs.replace(config.presence, engine="model")
-    found["model"] = lambda: ZoneEstimator(config.zones, model_presence, config.scanners)
+    found["model"] = lambda: ZoneEstimator(config.zones, model_presence, config.scanners, config.floor)
     found["threshold"] = lambda: PresenceEngine(config.zones, config.presence)
     found["nearest"] = lambda: NearestScanner(config.zones, config.presence)
     found["ema"] = lambda: EmaMargin(config.zones, config.presence)
@@ -135,7 +139,7 @@ def run_one(index: int, seed: int, minutes: float, shoppers: int) -> tuple[int, 
     started = time.process_time()
     run = simulate(cell, seed, minutes=minutes, shoppers=shoppers)
     sim_s = time.process_time() - started
-    config = cell.layout.config()
+    config = cell.layout.config(floor=GIVE_FLOOR)
     tallies: dict[str, Tally] = {}
     for name, make in engines(cell, config).items():
         tally = tallies[name] = Tally()

@@ -73,7 +73,7 @@ class Core:
         self.factory = factory
         self.resolver = Resolver()
         self.engine: PresenceEngine | ZoneEstimator = (
-            ZoneEstimator(config.zones, config.presence, config.scanners)
+            ZoneEstimator(config.zones, config.presence, config.scanners, config.floor)
             if config.presence.engine == "model"
             else PresenceEngine(config.zones, config.presence)
         )

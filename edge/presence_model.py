@@ -34,6 +34,7 @@ from typing import Literal
 from edge import constants as c
 from edge.advert_rate import AdvertRate
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
+from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.radio_model import RSSI_MAX_DBM, RSSI_MIN_DBM
 from edge.rssi import distance_m
@@ -60,6 +61,17 @@ _NEGLIGIBLE = 1e-6
 """A place holding less than this share of the probability keeps it through a prediction (it would send on less than
 one millionth): most of a shopper's places are this unlikely, and the prediction only walks the rest."""
 
+MISS_EVIDENCE = False
+"""Weigh in the silence of scanners that did not hear an advert (on a floor plan only). Off: on the sweep's 42
+tuning cells it cost more than it gave (docs/presence.md, "this round"); ``presence_model_tune.py --set
+MISS_EVIDENCE=1`` turns it on for a comparison."""
+
+MISS_ALIVE_S = 5.0
+"""A scanner counts as listening (its silence is evidence) if it heard anyone this recently."""
+
+MISS_CACHE_MAX = 4096
+"""Bound on the cached products of silent scanners' miss tables (a few per store in practice)."""
+
 AISLE_RATE_HZ = 1.0 / 20.0
 """Rate of walking between places in no zone (far, a zone's surroundings a step away and further)."""
 
@@ -72,8 +84,8 @@ a shopper at its centre is not one step from leaving. Sweep tuning cells: 0.2 Hz
 
 class _Track:
     __slots__ = (
-        "dwell_at", "heard_at", "last_seen", "levels", "offset", "p", "power", "rate", "silence", "since", "t", "via",
-        "zone",
+        "advert", "dwell_at", "heard_at", "last_seen", "levels", "miss_at", "offset", "p", "power", "rate", "silence",
+        "since", "t", "via", "zone",
     )  # fmt: skip
 
     def __init__(self, via: str, power: float, prior: list[float], at: float) -> None:
@@ -90,15 +102,22 @@ class _Track:
         self.last_seen = at
         self.levels: dict[str, float] = {}
         self.heard_at: dict[str, float] = {}
+        self.advert: set[str] = set()
+        """The scanners that heard the shopper's current advert (missed-advert evidence, on a floor plan)."""
+        self.miss_at = at
 
 
 class ZoneEstimator:
     """See the module docstring."""
 
     def __init__(
-        self, zones: Sequence[ZoneConfig], presence: PresenceConfig, scanners: Sequence[ScannerConfig] = ()
+        self,
+        zones: Sequence[ZoneConfig],
+        presence: PresenceConfig,
+        scanners: Sequence[ScannerConfig] = (),
+        floor: FloorConfig | None = None,
     ) -> None:
-        self._layout = layout = Layout(zones, presence, scanners)
+        self._layout = layout = Layout(zones, presence, scanners, floor)
         self._zones = tuple(zones)
         self._ids = layout.zone_ids
         n = self._n = len(zones)
@@ -162,13 +181,18 @@ class ZoneEstimator:
             for a in range(lo, hi):
                 prior[a] = c.MODEL_PRIOR_ZONE_P / (hi - lo)
         for ring in self._rings:
-            prior[ring] = c.MODEL_PRIOR_ZONE_P / 2
+            prior[ring] = 0.0 if ring in layout.empty else c.MODEL_PRIOR_ZONE_P / 2
         prior[0] = 1.0 - sum(prior)
         if prior[0] <= 0.0:
             prior = [1.0 / layout.places] * layout.places
         self._prior = prior
         self._tracks: dict[str, _Track] = {}
         self._present: dict[str, _Track] = {}
+        self._misses = layout.misses if MISS_EVIDENCE else {}
+        self._alive: dict[str, float] = {}
+        """Per scanner with a miss table: when it last heard anyone (a scanner that is down says nothing)."""
+        self._silent: dict[tuple[frozenset[str], int], list[float]] = {}
+        """Product of the miss tables of a set of silent scanners, per evidence weight (bounded cache)."""
         self._next_purge: float | None = None
         self._steady_p = max(c.MODEL_LEAVE_P, 1.0 - c.MODEL_ENTER_P)
         """A shopper's zone holding at least this has no hand-off (another zone >= MODEL_ENTER_P) nor exit
@@ -187,6 +211,8 @@ class ZoneEstimator:
         if track is None:
             track = self._tracks[token] = _Track(sighting.via, self._reference, list(self._prior), at)
         track.via = sighting.via
+        if self._misses:
+            self._missed(track, scanner, at)
         power = sighting.measured_power_1m_dbm
         if power is not None and power != track.power:
             limit = c.MEASURED_POWER_CORRECTION_MAX_DB
@@ -226,6 +252,37 @@ class ZoneEstimator:
         old = track.levels.get(scanner)
         track.levels[scanner] = sighting.rssi if old is None else old + _LEVEL_WEIGHT * (sighting.rssi - old)
         return self._decide(token, track, at, total)
+
+    def _missed(self, track: _Track, scanner: str, at: float) -> None:
+        """On a floor plan: when the shopper's next advert begins, weigh in the silence of every live scanner that
+        did not hear the previous one (a scanner 3 m away that heard nothing is evidence too)."""
+        if scanner in self._misses:
+            self._alive[scanner] = at
+        rate = track.rate
+        if at - rate.last_at <= min(c.MODEL_SAME_ADVERT_S, 0.5 * rate.interval_s):  # the same advert, another scanner
+            track.advert.add(scanner)
+            return
+        heard = track.advert
+        track.advert = {scanner}
+        if not heard:
+            return
+        horizon = at - MISS_ALIVE_S
+        silent = frozenset(s for s, t in self._alive.items() if t >= horizon and s not in heard)
+        if not silent:
+            return
+        top = self._steps - 1
+        weight = min(top, int((at - track.miss_at) * self._per_second))
+        track.miss_at = at
+        key = (silent, weight)
+        table = self._silent.get(key)
+        if table is None:
+            if len(self._silent) >= MISS_CACHE_MAX:
+                self._silent.clear()
+            table = [1.0] * len(track.p)
+            for s in silent:
+                table = [a * b for a, b in zip(table, self._misses[s][weight], strict=True)]
+            self._silent[key] = table
+        track.p = [a * b for a, b in zip(track.p, table, strict=True)]
 
     def _predict(self, p: list[float], dt: float) -> None:
         """Move ``p`` forward by ``dt`` seconds: each place keeps exp(-rate dt), the rest flows by the rates."""

@@ -33,9 +33,11 @@ __all__ = [
     "DISTANCE_BINS_M",
     "RSSI_MAX_DBM",
     "RSSI_MIN_DBM",
+    "SENSITIVITY_DBM",
     "Histogram",
     "disc_histogram",
     "emission",
+    "heard_share",
     "mean_rssi",
     "mix",
     "points_histogram",
@@ -106,6 +108,21 @@ def emission(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db: fl
         density = sum(w * math.exp(-0.5 * ((rssi - mean) / sigma_db) ** 2) for w, mean in means)
         table.append(outlier + norm * density)
     return table
+
+
+SENSITIVITY_DBM = -95.0
+"""A BLE receiver's sensitivity (data sheets: -95 to -100 dBm): quieter adverts are not reported."""
+
+
+def heard_share(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db: float) -> float:
+    """P(a scanner reports an advert it did not lose | a shopper distributed as ``hist``): within
+    MODEL_FAR_MAX_M and above SENSITIVITY_DBM (a deep fade of the outlier share counts as unheard)."""
+    share = 0.0
+    for w, d in zip(hist, DISTANCE_BINS_M, strict=True):
+        if w > 0.0 and d <= c.MODEL_FAR_MAX_M:
+            mean = power_1m_dbm - 10.0 * exponent * math.log10(d)
+            share += w * 0.5 * (1.0 + math.erf((mean - SENSITIVITY_DBM) / (sigma_db * math.sqrt(2.0))))
+    return share * (1.0 - c.MODEL_OUTLIER_SHARE)
 
 
 def mean_rssi(hist: Histogram, power_1m_dbm: float, exponent: float) -> float:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from edge import constants as c
 from edge import radio_model as rm
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
+from edge.floor import FloorConfig
 
 __all__ = ["Layout"]
 
@@ -95,6 +96,15 @@ RING_INNER_SHARE = 0.4
 outside, where a shopper who has just left stands or walks), and the rest: "just outside" must compete
 with "at the zone's edge" on its own, not averaged with the aisle metres away."""
 
+MISS_LOSS = c.MODEL_LOSS_PRIOR
+"""Share of adverts a scanner in range loses anyway (collisions, its own duty cycle): a scanner's silence is
+evidence only beyond that."""
+
+STREET_M = 5.0
+"""On a floor plan with doors, the street within this of a door is part of "far" (the grid's oracle's margin
+outside the doors): shoppers arrive and leave there, heard through the door, and far meets the floor only
+there."""
+
 SUB_CENTRE_SHARE = 0.5
 """Share of a zone's floor that is its centre sub-place (where shoppers stop at the shelf); the rest is its
 edge, split into SUB_SECTORS."""
@@ -132,7 +142,11 @@ class Layout:
     ``touches[i]`` = the places a shopper in place ``i`` can walk straight into."""
 
     def __init__(
-        self, zones: Sequence[ZoneConfig], presence: PresenceConfig, scanners: Sequence[ScannerConfig] = ()
+        self,
+        zones: Sequence[ZoneConfig],
+        presence: PresenceConfig,
+        scanners: Sequence[ScannerConfig] = (),
+        floor: FloorConfig | None = None,
     ) -> None:
         self.zone_ids = tuple(zone.id for zone in zones)
         n = self.n = len(zones)
@@ -188,11 +202,20 @@ class Layout:
         known = [shape for region in regions for shape in region]
         ring_points: list[list[tuple[float, float]]] = [[] for _ in range(2 * n)]
         far_points: list[tuple[float, float]] = []
+        plan = floor if floor is not None and floor.known and known else None
+        self.floor_known = plan is not None
         if known:
             x0, y0, x1, y1 = _bounds(known)
-            margin = c.MODEL_OUTSIDE_MARGIN_M
-            nx, ny, cells = _grid_shape(x0 - margin, y0 - margin, x1 + margin, y1 + margin)
-            labels = [self._label(regions, sub_points, x, y) for x, y in cells]
+            if plan is None:  # no floor plan: the zones' bounding box and a margin of aisle around it
+                margin = c.MODEL_OUTSIDE_MARGIN_M
+                x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+            else:  # the floor, the zones and the street outside each door
+                fx0, fy0, fx1, fy1 = plan.bounds()
+                reach = STREET_M if plan.door else 0.0
+                x0, y0 = min(x0, fx0 - reach), min(y0, fy0 - reach)
+                x1, y1 = max(x1, fx1 + reach), max(y1, fy1 + reach)
+            nx, ny, cells = _grid_shape(x0, y0, x1, y1)
+            labels = [self._label(regions, sub_points, x, y, plan) for x, y in cells]
             for (x, y), label in zip(cells, labels, strict=True):
                 if label == 0:
                     far_points.append((x, y))
@@ -201,8 +224,10 @@ class Layout:
             for i in range(nx):
                 for j in range(ny):
                     here = labels[i * ny + j]
+                    if here < 0:
+                        continue
                     for di, dj in ((1, 0), (0, 1), (1, 1), (1, -1)):
-                        if 0 <= i + di < nx and 0 <= j + dj < ny:
+                        if 0 <= i + di < nx and 0 <= j + dj < ny and labels[(i + di) * ny + j + dj] >= 0:
                             touch(here, labels[(i + di) * ny + j + dj])
         for pairs in adjacent:  # adjacent zones that the grid found no meeting sub-places of (or no plan)
             if not any(b in touches[a] for a, b in pairs):
@@ -210,13 +235,26 @@ class Layout:
                     touch(a, b)
         for k in range(n):
             edge = [a for a in subs[k] if any(b == 0 or b >= self.rings[0] for b in touches[a])]
-            if not edge:  # no layout (or a zone too small for the grid): its edge sub-places meet the ring
+            if not edge and not (plan is not None and zone_points[k]):
+                # no layout (or a zone too small for the grid): its edge sub-places meet the ring. On a floor
+                # plan a zone with no floor around it (a tile in the middle of an aisle) has no surroundings.
                 edge = list(subs[k][1::2]) if not zone_points[k] else list(subs[k])
             for a in edge:
                 touch(a, self.rings[k])
             touch(self.rings[k], self.outer[k])
             if not zone_points[k]:  # a zone off the plan: its surroundings are reachable from anywhere
                 touch(0, self.outer[k])
+        if not touches[0]:  # a floor with no doors and every metre of it near a zone: far is reached from anywhere
+            for k in range(n):
+                touch(0, self.outer[k] if ring_points[n + k] or not ring_points[k] else self.rings[k])
+        self.empty = frozenset(
+            place
+            for k in range(n)
+            if plan is not None and zone_points[k]
+            for place, points in ((self.rings[k], ring_points[k]), (self.outer[k], ring_points[n + k]))
+            if not points
+        )
+        """Places with no floor on the plan (a middle tile's surroundings): reached only by silence's drift."""
         self.touches = tuple(tuple(sorted(t)) for t in touches)
         self._tables(zones, presence, positions, regions, sub_points, ring_points, far_points, bool(known))
 
@@ -237,6 +275,9 @@ class Layout:
         self.expected: dict[str, tuple[float, ...]] = {}
         """Per scanner, per place: the mean RSSI it hears from a shopper there (self-calibration's reference)."""
         self.tables: dict[str, list[list[tuple[float, ...]]]] = {}
+        self.misses: dict[str, tuple[tuple[float, ...], ...]] = {}
+        """Per positioned scanner on a floor plan, per evidence weight: the likelihood of each place that the scanner
+        did NOT hear an advert (lost, beyond MODEL_FAR_MAX_M or below SENSITIVITY_DBM), tempered like ``tables``."""
         """Per scanner, per evidence weight (1/steps .. 1), per RSSI: the tempered likelihood of each place."""
         for scanner in sorted(set(self.members) | (set(positions) if known else set())):
             where = positions.get(scanner)
@@ -291,6 +332,16 @@ class Layout:
                     else:
                         hists += [far, far]
             columns = [rm.emission(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings + outer]
+            if where is not None and self.floor_known:
+                heard = [rm.heard_share(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings + outer]
+                missed = [1.0 - (1.0 - MISS_LOSS) * share for share in heard]
+                self.misses[scanner] = tuple(
+                    tuple(
+                        max((v / max(missed)) ** ((b + 1) / c.MODEL_EVIDENCE_STEPS), c.MODEL_LIKELIHOOD_FLOOR)
+                        for v in missed
+                    )
+                    for b in range(c.MODEL_EVIDENCE_STEPS)
+                )
             self.expected[scanner] = tuple(rm.mean_rssi(h, power, exponent) for h in hists + rings + outer)
             floor = c.MODEL_LIKELIHOOD_FLOOR
             steps = c.MODEL_EVIDENCE_STEPS
@@ -325,8 +376,11 @@ class Layout:
         sub_points: Sequence[Sequence[Sequence[tuple[float, float]]]],
         x: float,
         y: float,
+        plan: FloorConfig | None = None,
     ) -> int:
-        """The place of a floor point: its zone's nearest sub-place, the surroundings of the nearest zone, or far."""
+        """The place of a point: its zone's nearest sub-place, the surroundings of the nearest zone, or far;
+        on a floor plan, the street outside a door is far and a point neither on the floor nor in a zone is
+        no place (-1)."""
         best, best_d = -1, math.inf
         for k, region in enumerate(regions):
             if not region:
@@ -336,6 +390,8 @@ class Layout:
                 return self._nearest_sub(k, sub_points[k], x, y)
             if d < best_d:
                 best, best_d = k, d
+        if plan is not None and not plan.walkable(x, y):
+            return 0 if plan.street(x, y, STREET_M) else -1
         if best < 0 or best_d > c.MODEL_RING_M:
             return 0
         return self.rings[best] if best_d <= c.MODEL_RING_M * RING_INNER_SHARE else self.outer[best]

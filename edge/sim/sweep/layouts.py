@@ -22,6 +22,7 @@ import random
 from dataclasses import dataclass
 
 from edge.config import Config, GatewayConfig, ScannerConfig, ZoneConfig
+from edge.floor import FloorArea, FloorConfig, FloorDoor
 from edge.sim.plan import DEFAULT_PLAN, ZONE_RADIUS_M
 
 Point = tuple[float, float]
@@ -203,11 +204,22 @@ class Layout:
             self.name, self.rooms, self.zones, scanners, self.walkway, self.outside_in, self.outside_out, self.floor
         )
 
-    def config(self) -> Config:
-        """What the gateway is told: the floor plan (scanner positions, zone areas), no radio parameters."""
+    def config(self, *, floor: bool = True) -> Config:
+        """What the gateway is told: the layout (scanner positions, zone areas and, unless ``floor`` is
+        false, the floor plan: the walkable rectangles and the two doors), no radio parameters."""
         zones = tuple(ZoneConfig(id=z.id, scanners=z.scanners, area_m=z.rect, radius_m=z.radius_m) for z in self.zones)
         scanners = tuple(ScannerConfig(id=s.id, x_m=s.x, y_m=s.y, height_m=s.height_m) for s in self.scanners)
-        return Config(gateway=GatewayConfig(store="sweep", gateway="gw-1"), zones=zones, scanners=scanners)
+        gateway = GatewayConfig(store="sweep", gateway="gw-1")
+        return Config(
+            gateway=gateway, zones=zones, scanners=scanners, floor=self.floor_config() if floor else FloorConfig()
+        )
+
+    def floor_config(self) -> FloorConfig:
+        """The ``[floor]`` of this store: where shoppers can walk (the rooms less shelving) and the doors
+        (the walkway's ends, where the simulated shoppers come in and go out)."""
+        areas = tuple(FloorArea(rect_m=rect) for rect in self.floor or self.rooms)
+        doors = tuple(FloorDoor(at_m=point) for point in dict.fromkeys((self.walkway[0], self.walkway[-1])))
+        return FloorConfig(area=areas, door=doors)
 
 
 def spots() -> Layout:
