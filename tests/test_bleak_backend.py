@@ -325,6 +325,77 @@ async def test_a_feed_that_refuses_an_advert_gets_nothing_built_for_it(fake_blue
     assert source.counters.adverts == len(asked)
 
 
+async def test_the_feeds_question_is_asked_before_bleak_builds_anything(fake_bluez: FakeBlueZ) -> None:
+    """With a feed asking, the question comes before bleak's own handling (BleakSource._ask_first,
+    on bleak's BlueZ handler: the pinned bleak has it where this expects): a refused phone is
+    counted as heard but bleak builds and records nothing for it; an admitted card or tag is asked
+    once and arrives as before (service data keys lower case); an RSSI invalidation is neither
+    asked about nor counted."""
+    asked: list[tuple[dict[int, bytes], dict[str, bytes]]] = []
+
+    def admit(manufacturer_data: Any, service_data: Any, at: float) -> bool:
+        asked.append((dict(manufacturer_data), dict(service_data)))
+        return APPLE_COMPANY_ID in manufacturer_data or EDDYSTONE_UUID in service_data
+
+    feed = Feed(nudge=lambda: None, wake=lambda: None, counters=SourceCounters(), limit=100, admit=admit)
+    async with BleakSource(scanner_id="gw-1") as source:
+        assert source.asks_first
+        pump = asyncio.create_task(source.pump(feed))
+        await until(lambda: source._feed is feed)
+        fake_bluez.add_device(PHONE, -70, {0x0075: bytes.fromhex("1005010203")})
+        fake_bluez.add_device(CARD, -60, {APPLE_COMPANY_ID: IBEACON})
+        fake_bluez.add_device(TAG, -65, service_data={EDDYSTONE_UUID.upper(): EDDYSTONE_UID})
+        await until(lambda: len(feed) == 2 and len(asked) == 3)
+        fake_bluez.stop_foreign_discovery(PHONE)
+        fake_bluez.stop_foreign_discovery(CARD)
+        fake_bluez.advertise(PHONE, -71)
+        await until(lambda: len(asked) == 4)
+        assert source._scanner is not None
+        built = {device.address for device in source._scanner.discovered_devices}
+        await cancel_and_wait(pump)
+
+    items = [a for a in feed.take() if isinstance(a, Advertisement)]
+    assert [a.address for a in items] == [CARD, TAG]
+    assert items[1].service_data == {EDDYSTONE_UUID: EDDYSTONE_UID}
+    assert asked.count(({0x0075: bytes.fromhex("1005010203")}, {})) == 2
+    assert ({}, {EDDYSTONE_UUID: EDDYSTONE_UID}) in asked
+    assert source.counters.adverts == len(asked) == 4  # the invalidations: not adverts
+    assert built == {CARD, TAG}  # bleak built nothing for the phone
+
+
+@pytest.mark.parametrize("ask_first", [True, False])
+async def test_a_feeds_question_asked_first_or_in_the_callback_hands_over_the_same(
+    fake_bluez: FakeBlueZ, monkeypatch: pytest.MonkeyPatch, ask_first: bool
+) -> None:
+    """The question asked before bleak's handling or in bleak's callback (BleakSource.ASK_FIRST, the
+    split benchmark's variants): the same adverts handed over, the same counts."""
+    monkeypatch.setattr(BleakSource, "ASK_FIRST", ask_first)
+    feed = Feed(
+        nudge=lambda: None,
+        wake=lambda: None,
+        counters=SourceCounters(),
+        limit=100,
+        admit=lambda manufacturer_data, _service, _at: APPLE_COMPANY_ID in manufacturer_data,
+    )
+    async with BleakSource(scanner_id="gw-1") as source:
+        assert source.asks_first is ask_first
+        pump = asyncio.create_task(source.pump(feed))
+        await until(lambda: source._feed is feed)
+        fake_bluez.add_device(PHONE, -70, {0x0075: bytes.fromhex("1005010203")})
+        fake_bluez.add_device(CARD, -60, {APPLE_COMPANY_ID: IBEACON})
+        for rssi in (-61, -62):
+            fake_bluez.advertise(PHONE, rssi)
+            fake_bluez.advertise(CARD, rssi)
+        await until(lambda: source.counters.adverts == 6)
+        await cancel_and_wait(pump)
+
+    assert [(a.address, a.rssi) for a in feed.take() if isinstance(a, Advertisement)] == [
+        (CARD, -60),
+        (CARD, -61),
+        (CARD, -62),
+    ]
+
+
 # --- edge record ---------------------------------------------------------------------------
 
 

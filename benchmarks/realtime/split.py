@@ -7,8 +7,9 @@ fed the same crowd, over the same seconds.
 
 Each name in ``--order`` is one process, started in that order: ``bare`` (benchmarks/realtime/peer.py),
 ``noop`` (the gateway, its callback only counting), ``pre`` (the callback's lines before the admission
-question), ``admit`` (the callback asking the admission question,
-nothing built or handled) and ``full`` (the gateway as it is). The later-started of two identical
+question), ``admit`` (the callback asking the admission question, nothing built or handled), ``late``
+(the whole gateway asking in bleak's callback, after bleak built its objects, as before the seventh
+pass) and ``full`` (the gateway as it is, asking before bleak's own handling). The later-started of two identical
 processes reads higher (docs/performance.md, fourth pass), so the default order is symmetric: each
 variant's mean over its two places cancels a linear effect of the place. Each process's CPU is divided
 by the mean of the first and the last process's (bare scanners) in each pair; the median over the pairs
@@ -16,8 +17,9 @@ is printed for each process and, for a name that appears twice, the mean of its 
 ``KIND@DIR`` runs that variant from another checkout (``git archive`` of an older commit): before and
 after a change to the callback, each in two mirrored places, e.g. ``bare admit@OLD admit admit
 admit@OLD bare``.
-``full - admit`` is then what building, queueing and handling the admitted tenth costs (the writer),
-``admit - 1`` what the question asked of every advert costs, ``noop - 1`` what the gateway process
+``late - admit`` is then what building, queueing and handling the admitted tenth costs (the writer),
+``admit - 1`` what the question asked of every advert costs, ``late - full`` what asking before bleak
+builds anything saves, ``noop - 1`` what the gateway process
 costs doing nothing per advert. Last stdout line: one JSON object."""
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from benchmarks.realtime.processes import ROOT, Child, Reporter, gateway, measur
 from benchmarks.realtime.scenarios import SEED, fake_store, write_config
 from tests.bluez_feed import Crowd
 
-KINDS = ("bare", "noop", "pre", "admit", "full")
+KINDS = ("bare", "noop", "pre", "admit", "late", "full")
 
 
 def main() -> None:

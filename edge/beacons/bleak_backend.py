@@ -4,8 +4,13 @@ bleak's detection callback turns each (``BLEDevice``, ``AdvertisementData``) int
 :class:`~edge.beacons.advert.Advertisement` and puts it straight into the pipeline's
 :class:`~edge.beacons.source.Feed` while :meth:`BleakSource.pump` runs (no task, queue or future
 per advert: one wake-up per burst), else on a bounded queue for ``async for`` readers (full:
-dropped and counted). Scanning is passive where BlueZ offers it (its AdvertisementMonitor API: BlueZ >= 5.56
-with ``--experimental``, kernel >= 5.10), active otherwise; ``mode`` tells which one runs.
+dropped and counted). While a feed with an admission question is pumped, the question is asked
+before bleak builds anything for the advert (:meth:`BleakSource._ask_first`): the nine in ten
+adverts of phones nobody rostered cost a look at the D-Bus properties bleak already holds, not
+bleak's ``AdvertisementData``, ``BLEDevice`` and payload copies.
+
+Scanning is passive where BlueZ offers it (its AdvertisementMonitor API: BlueZ >= 5.56 with
+``--experimental``, kernel >= 5.10), active otherwise; ``mode`` tells which one runs.
 
 Self-healing, after habluetooth: a bounded start, retries with capped exponential back-off and
 jitter, and a watchdog that restarts scanning when no advertisement arrived for ``watchdog_s``.
@@ -22,10 +27,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import Final, Literal, Self, TypeAlias
+from types import MappingProxyType, TracebackType
+from typing import Any, Final, Literal, Self, TypeAlias
 
 from bleak import BleakScanner
 from bleak.args.bluez import BlueZScannerArgs, OrPattern
@@ -85,6 +90,12 @@ _NEEDS_A_PERSON: Final = frozenset(
 """Failures that no retry fixes at the first start: they fail at once with their message."""
 
 _QUIET_LOGGERS: Final = ("bleak", "dbus_fast")
+
+_NOTHING: Final[Mapping[Any, bytes]] = MappingProxyType({})
+"""An advert's missing manufacturer or service data, for the admission question (read only)."""
+
+BluezHandler: TypeAlias = Callable[[str, dict[str, Any]], None]
+"""bleak's BlueZ backend's handler of one advert: (D-Bus object path, the device's properties)."""
 
 _DBUS_ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 _DBUS_NO_SERVICE = frozenset({"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"})
@@ -214,6 +225,10 @@ class BleakSource:
         retry_initial_s, retry_max_s: the back-off ladder between attempts.
     """
 
+    ASK_FIRST: bool = True
+    """Ask a feed's question before bleak builds anything (:meth:`_ask_first`); False: in bleak's
+    callback, after (benchmarks/realtime/variant.py measures the callback's parts that way)."""
+
     def __init__(
         self,
         *,
@@ -253,6 +268,12 @@ class BleakSource:
         self._stack: AsyncExitStack | None = None
         self._feed: Feed | None = None
         self._stopped = asyncio.Event()
+        self._asked = False
+        """True while bleak handles an advert the feed's question admitted (:meth:`_ask_first`):
+        the callback does not ask again."""
+        self.asks_first = False
+        """Whether the running scanner asks the feed's question before bleak builds anything
+        (False: bleak's internals were not where this bleak version keeps them; the callback asks)."""
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -334,7 +355,7 @@ class BleakSource:
                     break
         at = self._now()
         feed = self._feed
-        if feed is not None:
+        if feed is not None and not self._asked:
             admit = feed.admit
             if admit is not None and not admit(data.manufacturer_data, service_data, at):
                 return  # nobody's (a phone not on the roster): not built, not queued (counted by the core)
@@ -359,6 +380,62 @@ class BleakSource:
         except asyncio.QueueFull:
             self.counters.queue_drops += 1
 
+    def _ask_first(self, handle: BluezHandler) -> BluezHandler:
+        """bleak's BlueZ handler ``handle`` behind the feed's admission question.
+
+        bleak's handler copies the advert's payloads, builds an ``AdvertisementData`` and a
+        ``BLEDevice`` and records the device, then calls :meth:`_on_advertisement`; for the nine in
+        ten adverts a gateway refuses, all of that was bleak's largest share of the gateway's CPU
+        per advert after D-Bus decoding (docs/performance.md, seventh pass). Asked here, on the
+        properties bleak already holds (read, never changed; the address never read), a refused
+        advert is counted as heard and goes no further: not built, not recorded by bleak, not
+        queued (the core counts it as seen and dropped). An admitted one, and every advert while
+        no feed asks (a queue reader, ``edge record``), goes on through bleak unchanged."""
+        source = self
+        counters = self.counters
+        now = self._now
+
+        def ask_first(path: str, props: dict[str, Any]) -> None:
+            feed = source._feed
+            admit = feed.admit if feed is not None else None
+            if admit is None:
+                handle(path, props)
+                return
+            if props.get("RSSI", RSSI_UNAVAILABLE_DBM) == RSSI_UNAVAILABLE_DBM:
+                return  # not an advertisement (see _on_advertisement): bleak's callback drops it too
+            service_data = props.get("ServiceData") or _NOTHING
+            if service_data:
+                for uuid in service_data:  # BlueZ's are lower case; the question needs them so
+                    if not uuid.islower():
+                        service_data = {key.lower(): payload for key, payload in service_data.items()}
+                        break
+            if not admit(props.get("ManufacturerData") or _NOTHING, service_data, now()):
+                counters.adverts += 1  # heard (the watchdog watches this), refused, nothing built
+                return
+            source._asked = True
+            try:
+                handle(path, props)
+            finally:
+                source._asked = False
+
+        return ask_first
+
+    def _put_question_first(self, scanner: BleakScanner) -> bool:
+        """Puts :meth:`_ask_first` in front of bleak's BlueZ handler of ``scanner`` (before its
+        start, which hands the handler to bleak's BlueZ manager). bleak offers no public hook
+        there: this uses its BlueZ backend's ``_handle_advertising_data`` (bleak 3.x; the lock
+        files pin it, and tests/test_bleak_backend.py fails if it moves). Where it is not found,
+        False: the callback asks the question, as before."""
+        if not self.ASK_FIRST:
+            return False
+        backend = getattr(scanner, "_backend", None)
+        handle = getattr(backend, "_handle_advertising_data", None)
+        if backend is None or not callable(handle):
+            logger.info("bleak's BlueZ handler was not found: adverts are asked about after bleak built them")
+            return False
+        backend._handle_advertising_data = self._ask_first(handle)
+        return True
+
     # --- start, stop, restart ------------------------------------------------------------------
 
     async def _start_once(self, mode: ScanMode) -> None:
@@ -370,11 +447,13 @@ class BleakSource:
                 if self.adapter:
                     await _probe_adapter(self.adapter)
                 scanner = BleakScanner(self._on_advertisement, scanning_mode=mode, bluez=bluez)
+                asks_first = self._put_question_first(scanner)
                 await scanner.start()
         except (BleakError, OSError, ValueError, TimeoutError) as err:
             raise scanner_error(err, adapter=self.adapter, start_timeout_s=self._start_timeout_s) from err
         self._scanner = scanner
         self.mode = mode
+        self.asks_first = asks_first
 
     async def _start_scanner(self) -> None:
         if self._passive and self.mode != "active":
