@@ -24,6 +24,8 @@ EDDYSTONE_1M_LOSS_DB = 41
 
 IBEACON_BYTES = 23
 """Apple manufacturer data of an iBeacon: 02 15, UUID (16), major (2), minor (2), power (1)."""
+IBEACON_KEY_BYTES = 22
+"""An iBeacon's type bytes and identifier (all but the power byte): the resolver's key."""
 EDDYSTONE_EID_BYTES = 10
 """Eddystone-EID service data: frame type, ranging data, the 8-byte EID."""
 EDDYSTONE_UID_BYTES = 20
@@ -68,20 +70,30 @@ class Resolved:
 
 
 class _EidTable:
-    """EIDs of every rostered temporary key for windows w-1, w, w+1, rolled forward at edges."""
+    """EIDs of every rostered temporary key for windows w-1, w, w+1, rolled forward at edges.
+
+    :meth:`lookup` between the last time asked (less :data:`EID_REWIND_S`) and the next edge is a
+    dict lookup (:attr:`low`, :attr:`next_edge`: what bleak's admission question checks before it
+    looks up :attr:`eids` itself, edge.identity.Resolver.admitter); else the table is rolled
+    forward or rebuilt first."""
+
+    __slots__ = ("_by_entry", "_edges", "_entries", "eids", "low", "next_edge")
 
     def __init__(self, entries: list[tuple[Shopper, EddystoneEidId]]) -> None:
         self._entries = entries
-        self._eids: dict[bytes, Shopper] = {}
+        self.eids: dict[bytes, Shopper] = {}
         self._by_entry: list[list[bytes]] = [[] for _ in entries]
         self._edges: list[tuple[float, int]] = []
-        self._built_at: float | None = None
+        self.low = float("inf")
+        """The last time asked less EID_REWIND_S: earlier, the table is rebuilt (inf: never built)."""
+        self.next_edge = float("-inf")
+        """The earliest window edge of any key: from there the table rolls forward first."""
 
     def _fill(self, index: int, now: float) -> None:
         shopper, ident = self._entries[index]
         for old in self._by_entry[index]:
-            if self._eids.get(old) is shopper:
-                del self._eids[old]
+            if self.eids.get(old) is shopper:
+                del self.eids[old]
         counter = int(now - ident.t0)
         fresh: list[bytes] = []
         if counter > EID_COUNTER_MAX:  # the beacon's 32-bit counter has run out: it broadcasts nothing we know
@@ -91,7 +103,7 @@ class _EidTable:
             for w in range(window - EID_NEIGHBOUR_WINDOWS, window + EID_NEIGHBOUR_WINDOWS + 1):
                 if w >= 0 and (w << ident.k) <= EID_COUNTER_MAX:
                     eid = eid_for_counter(ident.tk, ident.k, w << ident.k)
-                    self._eids[eid] = shopper
+                    self.eids[eid] = shopper
                     fresh.append(eid)
             next_edge = float(ident.t0 + ((window + 1) << ident.k))
         else:
@@ -100,24 +112,33 @@ class _EidTable:
         heapq.heappush(self._edges, (next_edge, index))
 
     def _rebuild(self, now: float) -> None:
-        self._eids.clear()
+        self.eids.clear()
         self._edges.clear()
         self._by_entry = [[] for _ in self._entries]
         for index in range(len(self._entries)):
             self._fill(index, now)
-        self._built_at = now
 
     def lookup(self, eid: bytes, now: float) -> Shopper | None:
-        built_at = self._built_at
-        if built_at is None or now < built_at - EID_REWIND_S:
-            self._rebuild(now)  # a clock set back, a replay started over: every key again
-        elif now > built_at:
-            edges = self._edges
+        if self.low <= now < self.next_edge:  # the common case: within the windows the table holds
+            low = now - EID_REWIND_S
+            if low > self.low:
+                self.low = low
+            return self.eids.get(eid)
+        self._roll(now)
+        return self.eids.get(eid)
+
+    def _roll(self, now: float) -> None:
+        """The table for ``now``, which is before :attr:`low` or at or past :attr:`next_edge`."""
+        edges = self._edges
+        if now < self.low:
+            self._rebuild(now)  # never built, a clock set back, a replay started over: every key again
+            self.low = now - EID_REWIND_S
+        else:  # past an edge (edges are always after the latest time asked: see _fill)
             while edges and edges[0][0] <= now:
                 _, index = heapq.heappop(edges)
                 self._fill(index, now)
-            self._built_at = now
-        return self._eids.get(eid)
+            self.low = max(self.low, now - EID_REWIND_S)
+        self.next_edge = edges[0][0] if edges else float("inf")
 
 
 class Resolver:
@@ -126,7 +147,8 @@ class Resolver:
     def __init__(self, roster: Roster | None = None) -> None:
         self.roster: Roster | None = None
         self._ibeacon: dict[bytes, Shopper] = {}
-        """iBeacon payload bytes 2..22 (UUID, major, minor, as sent) → shopper."""
+        """iBeacon payload bytes 0..22 (02 15, UUID, major, minor, as sent) → shopper: one slice of
+        the payload is the key, its type bytes included."""
         self._uid: dict[bytes, Shopper] = {}
         """Eddystone-UID bytes 2..18 (namespace, instance, as sent) → shopper."""
         self._eid = _EidTable([])
@@ -144,7 +166,12 @@ class Resolver:
                 continue
             for ident in shopper.ids:
                 if isinstance(ident, IBeaconId):
-                    key = ident.uuid.bytes + ident.major.to_bytes(2, "big") + ident.minor.to_bytes(2, "big")
+                    key = (
+                        IBEACON_PREFIX
+                        + ident.uuid.bytes
+                        + ident.major.to_bytes(2, "big")
+                        + ident.minor.to_bytes(2, "big")
+                    )
                     self._ibeacon[key] = shopper
                 elif isinstance(ident, EddystoneUidId):
                     self._uid[ident.namespace + ident.instance] = shopper
@@ -173,6 +200,13 @@ class Resolver:
         a new roster or a withdrawal holds from the next advert."""
         resolver = self
         apple, eddystone = APPLE_COMPANY_ID, EDDYSTONE_UUID
+        ibeacon_bytes, ibeacon_key = IBEACON_BYTES, IBEACON_KEY_BYTES
+        eid_frame, eid_bytes, uid_frame, uid_bytes = (
+            EDDYSTONE_EID,
+            EDDYSTONE_EID_BYTES,
+            EDDYSTONE_UID,
+            EDDYSTONE_UID_BYTES,
+        )
 
         def admit(manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], now: float) -> bool:
             ibeacon = manufacturer_data.get(apple)
@@ -182,19 +216,24 @@ class Resolver:
                 if roster is not None and now < roster.expires_at:
                     if (
                         ibeacon is not None
-                        and len(ibeacon) == IBEACON_BYTES
-                        and ibeacon[:2] == IBEACON_PREFIX
-                        and bytes(ibeacon[2:22]) in resolver._ibeacon
+                        and len(ibeacon) == ibeacon_bytes
+                        and bytes(ibeacon[:ibeacon_key]) in resolver._ibeacon
                     ):
                         return True
                     if eddy is not None:
                         size = len(eddy)
-                        if size == EDDYSTONE_EID_BYTES and eddy[0] == EDDYSTONE_EID:
-                            if resolver._eid.lookup(bytes(eddy[2:10]), now) is not None:
+                        if size == eid_bytes and eddy[0] == eid_frame:
+                            table = resolver._eid
+                            if table.low <= now < table.next_edge:  # _EidTable.lookup's common case, inline
+                                if now - EID_REWIND_S > table.low:
+                                    table.low = now - EID_REWIND_S
+                                if bytes(eddy[2:10]) in table.eids:
+                                    return True
+                            elif table.lookup(bytes(eddy[2:10]), now) is not None:
                                 return True
                         elif (
-                            (size == EDDYSTONE_UID_BYTES or size == EDDYSTONE_UID_BYTES - 2)
-                            and eddy[0] == EDDYSTONE_UID
+                            (size == uid_bytes or size == uid_bytes - 2)
+                            and eddy[0] == uid_frame
                             and bytes(eddy[2:18]) in resolver._uid
                         ):
                             return True
@@ -225,8 +264,8 @@ class Resolver:
             return None
         if self._ibeacon:
             payload = manufacturer_data.get(APPLE_COMPANY_ID)
-            if payload is not None and len(payload) == IBEACON_BYTES and payload[:2] == IBEACON_PREFIX:
-                shopper = self._ibeacon.get(bytes(payload[2:22]))
+            if payload is not None and len(payload) == IBEACON_BYTES:
+                shopper = self._ibeacon.get(bytes(payload[:IBEACON_KEY_BYTES]))
                 if shopper is not None:
                     power = payload[22]
                     return Resolved(shopper, "ibeacon", float(power - 256 if power > 127 else power))

@@ -24,11 +24,11 @@ from edge.beacons.frames import EddystoneEID, EddystoneUID, IBeacon
 from edge.beacons.parse import parse_frames
 from edge.beacons.replay import ItemsSource
 from edge.beacons.source import Feed, SourceCounters
-from edge.eid import eid_at
+from edge.eid import eid_at, window_index
 from edge.identity import Resolver
 from edge.roster import EddystoneEidId, EddystoneUidId, IBeaconId, parse_roster
 from tests.bluez_feed import ROSTERED_SHARE, Crowd
-from tests.helpers import START, app_advert, card_advert, roster_bytes, uid_advert
+from tests.helpers import START, T0, app_advert, card_advert, roster_bytes, uid_advert
 from tests.test_mqtt_sync import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +205,44 @@ def test_an_eid_heard_a_little_earlier_than_the_last_one_asked_does_not_rebuild_
     assert len(computed) == built
     assert resolver.resolve(app_advert(now - 3600.0), now - 3600.0) is not None  # a clock set back an hour
     assert len(computed) > built
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_admitters_inline_eid_lookup_agrees_with_the_tables_as_time_moves(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Resolver.admitter looks an EID up in the table itself while the time is within the windows
+    the table holds (edge.identity._EidTable.low, next_edge): as time moves on (within a window,
+    across rotation edges, a little back, an hour back) it admits exactly what resolving admits, the
+    EID broadcast now and a window ago always, two windows ago never once past the edge, and no EID
+    is computed again within a window."""
+    rng = random.Random(seed)
+    resolver = Resolver(parse_roster(roster_bytes()))
+    admit = resolver.admitter(_Counts())
+    computed: list[int] = []
+    real = identity.eid_for_counter
+    monkeypatch.setattr(identity, "eid_for_counter", lambda *a: computed.append(1) or real(*a))
+    at = START
+    for _ in range(400):
+        roll = rng.random()
+        at += -3600.0 if roll < 0.02 else -0.5 if roll < 0.1 else 300.0 if roll < 0.3 else rng.uniform(0.0, 2.0)
+        computed.clear()
+        for lag_s in (0.0, 1024.0, 2048.0, 0.3):
+            service = dict(app_advert(at - lag_s).service_data)
+            expected = resolver.resolve_payloads({}, service, at) is not None
+            assert admit({}, service, at) is expected, (at, lag_s)
+            if lag_s == 0.0:
+                assert expected  # what the shopper's app broadcasts now
+        assert len(computed) <= 3 * 3  # at most one fill or rebuild for this time: three windows
+    now = T0 + ((window_index(10, T0, at + 7200.0) + 1) << 10) + 10.0  # 10 s into a window, after the walk
+    admit({}, dict(app_advert(now).service_data), now)
+    computed.clear()
+    for step in range(50):
+        admit({}, dict(app_advert(now + step).service_data), now + step)  # within one 1,024 s window
+    assert computed == []
+    later = now + 4096.0
+    assert admit({}, dict(app_advert(later).service_data), later)
+    assert not admit({}, dict(app_advert(later - 2048.0).service_data), later)
 
 
 @pytest.mark.parametrize("seed", range(3))
