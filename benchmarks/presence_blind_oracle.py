@@ -60,6 +60,8 @@ SENSITIVITY_DBM = -95.0
 WALK_SPEED_M_S = 1.3
 """The faster end of shoppers' walking speed with a trolley (0.8-1.3 m/s): the oracle is given a cell's
 fastest walker, so the blind one assumes a fast one too."""
+STREET_M = 4.0
+"""blind-plan: where a shopper is before coming in (and after leaving), this far outside each door."""
 SILENCE_S = 27.0
 """When a track ends unheard: the oracle's rule (twice the longest pause plus three adverts plus a second)
 for the slowest advertiser a store might have, a 0.5 Hz card with 10 s pauses."""
@@ -93,12 +95,14 @@ class DeafToMisses(BayesOracle):
 VARIANTS: dict[str, tuple[Radio, bool]] = {"blind": (GENERIC_RADIO, False)}
 """Engine name -> (the radio it is told, whether it is told the cell's TRUE floor -- rooms, shelving, doors --
 instead of the config's): ``--true-floor`` adds ``blind-floor`` (generic radio, true floor), which splits
-what the blind oracle lacks into the floor and the radio; ``--no-misses`` adds ``blind-floor-deaf`` (the
+what the blind oracle lacks into the floor and the radio; ``--plan`` adds ``blind-plan`` (generic radio, the floor
+the config's ``[floor]`` gives: its walkable rectangles and doors); ``--no-misses`` adds ``blind-floor-deaf`` (the
 same without the evidence of scanners that missed an advert); ``--variant NAME=FIELD:VALUE,...`` a radio change."""
 
 
-def blind_layout(config: Config) -> Layout:
-    """The sweep :class:`Layout` of what a gateway config says: zones, scanners, and the floor around them."""
+def blind_layout(config: Config, *, plan: bool = False) -> Layout:
+    """The sweep :class:`Layout` of what a gateway config says: zones, scanners, and the floor around them --
+    the bounding box with a margin, or with ``plan`` the config's ``[floor]`` (walkable rectangles, doors)."""
     height_shift = c.MODEL_DEVICE_HEIGHT_M - PHONE_HEIGHT_M
     positions = {s.id: (s.x_m, s.y_m) for s in config.scanners}
     scanners = tuple(Scanner(s.id, s.x_m, s.y_m, s.height_m - height_shift) for s in config.scanners)
@@ -113,6 +117,14 @@ def blind_layout(config: Config) -> Layout:
         else:
             zones.append(Zone(z.id, tuple(z.scanners), discs[0], discs=discs, radius_m=z.radius_m))
             boxes += [(x - z.radius_m, y - z.radius_m, x + z.radius_m, y + z.radius_m) for x, y in discs]
+    floor = config.floor
+    if plan and floor.known and len(floor.door) >= 1:
+        areas = tuple(area.rect_m for area in floor.area)
+        doors = [((d.ends[0][0] + d.ends[1][0]) / 2, (d.ends[0][1] + d.ends[1][1]) / 2) for d in floor.door]
+        out = [floor.outward(d) for d in floor.door]
+        street = [(x + ox * STREET_M, y + oy * STREET_M) for (x, y), (ox, oy) in zip(doors, out, strict=True)]
+        walkway = (doors[0], doors[-1])
+        return Layout("blind-plan", areas, tuple(zones), scanners, walkway, street[0], street[-1], areas)
     m = c.MODEL_OUTSIDE_MARGIN_M
     x0, y0 = min(b[0] for b in boxes) - m, min(b[1] for b in boxes) - m
     x1, y1 = max(b[2] for b in boxes) + m, max(b[3] for b in boxes) + m
@@ -133,7 +145,7 @@ def engines(cell: Cell, config: Config) -> dict[str, Any]:
     only = ps.ONLY_ENGINES
     for name, (radio, true_floor) in VARIANTS.items():
         if only is None or name in only:
-            layout = cell.layout if true_floor else blind_layout(config)
+            layout = cell.layout if true_floor else blind_layout(config, plan=name == "blind-plan")
             kind = DeafToMisses if name.endswith("-deaf") else BayesOracle
             found[name] = lambda layout=layout, radio=radio, kind=kind: kind(
                 layout, radio, speed_m_s=WALK_SPEED_M_S, silence_s=SILENCE_S, tick_s=TICK_S
@@ -177,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assume", type=float, default=None, help="model-told: this exponent in every cell")
     parser.add_argument("--no-misses", action="store_true", help="also blind-floor-deaf: no missed-advert evidence")
     parser.add_argument("--true-floor", action="store_true", help="also blind-floor: generic radio, the true floor")
+    parser.add_argument("--plan", action="store_true", help="also blind-plan: generic radio, the config's [floor]")
     parser.add_argument(
         "--variant", action="append", default=[], help="NAME=FIELD:VALUE,...: another blind oracle, radio changed"
     )
@@ -191,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     ASSUME = args.assume
     if args.true_floor:
         VARIANTS["blind-floor"] = (GENERIC_RADIO, True)
+    if args.plan:
+        VARIANTS["blind-plan"] = (GENERIC_RADIO, False)
     if args.no_misses:
         VARIANTS["blind-floor-deaf"] = (GENERIC_RADIO, True)
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@
 The sweep simulator (:mod:`edge.sim.sweep`) plays each cell (:data:`edge.sim.sweep.cells.CELLS`:
 today's store as the base, then one axis changed at a time, then a few hard combinations) for
 ``--seeds`` seeds. Every engine gets the same resolved sightings, ticked every 0.25 s of trace
-time, and the gateway config of the cell's layout (scanner positions, zone areas) but never its
-radio parameters:
+time, and the gateway config of the cell's layout (scanner positions, zone areas, the ``[floor]`` plan:
+walkable rectangles and doors) but never its radio parameters:
 
 - ``model``: :class:`edge.presence_model.ZoneEstimator`;
 - ``threshold``: today's :class:`edge.presence.PresenceEngine`;

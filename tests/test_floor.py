@@ -16,6 +16,7 @@ from edge.floor import FloorArea, FloorConfig, FloorDoor, off_floor
 from edge.ops.checks import check_zones
 from edge.presence import Sighting
 from edge.presence_model import ZoneEstimator
+from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.layouts import aisle_tiles
 
 T0 = 1_795_428_000.0
@@ -193,3 +194,10 @@ def test_the_sweep_tells_every_engine_the_cells_floor() -> None:
     assert floor.door == (FloorDoor(at_m=layout.walkway[0]), FloorDoor(at_m=layout.walkway[-1]))
     assert not layout.config(floor=False).floor.known
     assert from_mapping(msgspec.to_builtins(layout.config())).floor == floor
+
+
+def test_every_sweep_store_lies_on_its_own_floor() -> None:
+    for layout in {cell.layout.name: cell.layout for cell in CELLS}.values():
+        config = layout.config()
+        zones = ((z.id, z.area_m, z.radius_m, z.scanners) for z in config.zones)
+        assert off_floor(config.floor, zones, ((s.id, s.x_m, s.y_m) for s in config.scanners)) == [], layout.name
