@@ -353,6 +353,14 @@ class Outbox:
             return {str(r[0]) for r in await cursor.fetchall()}
 
     @_locked
+    async def unsent_of(self, token: str) -> int:
+        """Rows about ``token`` not yet acknowledged by the broker (edge.peers: a gateway letting a
+        shopper go clears its claim only once its own words about the shopper are out)."""
+        async with self.db.execute("SELECT count(*) FROM outbox WHERE token = ? AND sent = 0", (token,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    @_locked
     async def count_token(self, token: str) -> int:
         async with self.db.execute("SELECT count(*) FROM outbox WHERE token = ?", (token,)) as cursor:
             row = await cursor.fetchone()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +60,32 @@ def presence_stream(
     ``events`` come in arrival order, so each gateway's own are in its commit order; that order is kept
     (an engine may stamp an ``entered`` a little before the ``exited`` it committed first: a peer's
     sighting is stamped when the peer heard it, a second or so before it arrived) and the gateways'
-    streams are merged by time. ``by_arrival``: in the order given, not by the events' own times (the
-    caller merged them: gateways in different processes stamp events with clocks that may differ)."""
-    out: dict[str, list[tuple[str, int, str, str, str, str | None]]] = {}
-    latest: dict[str, str] = {}
+    streams are merged by time. One more order is known: a hand-off (``from_gateway`` X) comes after
+    every event of X that arrived before it (X's claim was cleared only once those were sent, and the
+    new owner spoke on the clear), though X may have stamped one later: a replay hands items over up
+    to ``PACE_S`` (0.25 s) early, and the timers run to the item's time. ``by_arrival``: in the order
+    given, not by the events' own times (the caller merged them: gateways in different processes
+    stamp events with clocks that may differ)."""
+    out: dict[str, list[tuple[float, int, str, str, str, str | None]]] = {}
+    latest: dict[tuple[str, str], float] = {}
     for index, (gateway, event) in enumerate(events):
         if event["type"].startswith("edge.presence.") and event["type"] != "edge.presence.dwell":
             data = event["data"]
             kind = event["type"].rsplit(".", 1)[1]
-            at = latest[gateway] = max(str(event["time"]), latest.get(gateway, ""))  # one format: ordered as text
+            stamp = datetime.fromisoformat(str(event["time"])).timestamp()
+            # A gateway's order per token, not across tokens: a silence exit stamped "now" for one
+            # shopper, committed first, must not push another's events stamped with older adverts.
+            key = (gateway, data["token"])
+            at = latest[key] = max(stamp, latest.get(key, -float("inf")))
             out.setdefault(data["token"], []).append((at, index, gateway, kind, data["zone"], data.get("from_gateway")))
     if by_arrival:
         return {token: [row[2:] for row in rows] for token, rows in out.items()}
+    for rows in out.values():
+        for at, index, _, _, _, previous in list(rows):
+            if previous is not None:
+                for r, row in enumerate(rows):
+                    if row[2] == previous and row[1] < index and row[0] > at:
+                        rows[r] = (at, *row[1:])
     return {token: [row[2:] for row in sorted(rows, key=lambda row: row[:2])] for token, rows in out.items()}
 
 
@@ -111,7 +126,7 @@ async def test_three_gateways_one_owner_and_hand_offs(tmp_path: Path) -> None:
         walks = store.walks(4, 4.0, dwell_s=5.0)
         roster = tmp_path / "roster.json"
         roster.write_bytes(store.roster(4))
-        gateways = []
+        gateways, sources = [], []
         for g in range(3):
             config = from_mapping(
                 store.config(
@@ -123,8 +138,15 @@ async def test_three_gateways_one_owner_and_hand_offs(tmp_path: Path) -> None:
             )
             source = ItemsSource(store.adverts(walks, g, SECONDS), start=start, speed=1.0)
             gateways.append(Gateway(config, source))
+            sources.append(source)
         try:
             async with gateways[0], gateways[1], gateways[2]:
+                # One clock for the store, as NTP gives real boxes: each replay clock started with its
+                # gateway, up to ~0.3 s apart on a loaded machine -- more than a hand-off's first word
+                # follows the previous owner's last -- and a gateway stamps a peer's samples with the
+                # peer's clock, so a merge by time across unequal clocks shows moments that never were.
+                for source in sources[1:]:
+                    source.clock = sources[0].clock
                 await asyncio.gather(*(gw.run() for gw in gateways))
                 await drained(sub, gateways, DRAIN_WITHIN_S)  # the replay ended: its last events go up
                 health = [gw.peers.health() for gw in gateways if gw.peers is not None]
@@ -132,10 +154,13 @@ async def test_three_gateways_one_owner_and_hand_offs(tmp_path: Path) -> None:
                 peer_sightings = [gw.core.counters.peer_sightings for gw in gateways]
         finally:
             sub.close()
-    stream = presence_stream(sent_up(sub))
+    events = sent_up(sub)
+    stream = presence_stream(events)
     doubles, duplicates, handoffs = check_one_owner(stream)
-    print(json.dumps({"stream": stream, "health": health}, indent=None))
+    arrived = presence_stream(events, by_arrival=True)  # as the CDP's subscriber got them
+    print(json.dumps({"stream": stream, "arrived": arrived, "health": health}, indent=None))
     assert doubles == 0, stream
+    assert check_one_owner(arrived)[:2] == (0, 0), arrived
     assert duplicates == 0, stream
     assert handoffs >= 2, stream
     assert len(stream) == 4

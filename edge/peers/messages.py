@@ -37,6 +37,15 @@ class Ahead:
     since: float
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Release:
+    """This gateway let a shopper go at ``since``; ``committed``: the writer has committed whatever
+    passed its filter before (its clear then waits only for the outbox to send those events)."""
+
+    since: float
+    committed: bool = False
+
+
 TOKEN_MAX_CHARS: Final = 128
 """A roster token (a summary's entries have the same bound)."""
 NAME_MAX_CHARS: Final = 64

@@ -14,17 +14,19 @@ for a zone only one other gateway covers is committed hands the shopper on at on
 that gateway (``hand``), then its clear; every gateway applies it (:meth:`Arbiter.hand`).
 
 A hand-off between two live gateways never makes the CDP's one stream step back: the previous owner
-falls silent at the arbitration's decision (its last claim says where it last placed the shopper),
-and the new owner first waits (up to :data:`AGREE_S`) for the previous owner's claim to be cleared
-(every gateway evaluates the same slot, but each at its own moment: until then the previous owner
-may still announce a zone, and its claim carries that zone before the clear) and for its own
-engine to agree with that zone ("no zone" included) or to place the shopper in a zone of its own
-scanners (heard first-hand): the
+falls silent at the arbitration's decision (its last claim says where it last placed the shopper) and
+clears its claim only once every event about the shopper that passed its filter is committed and
+acknowledged by the broker (at most :data:`RELEASE_FLUSH_S`; the next owner speaks on the clear, so
+its first word reaches the CDP after the previous owner's last), and the new owner first waits
+(up to :data:`AGREE_S`) for the previous owner's claim to be cleared (every gateway evaluates the
+same slot, but each at its own moment: until then the previous owner may still announce a zone, and
+its claim carries that zone before the clear) and for its own engine to agree with that zone ("no
+zone" included) or to place the shopper in a zone of its own scanners (heard first-hand): the
 peers' scanners reach an engine a second late, so the new owner's engine often still lags the
 previous owner's, and speaking at once would step the CDP's stream back a zone. Then it claims the
-shopper and emits ``edge.presence.entered`` with
-``from_gateway`` (or, when its engine has the shopper in no zone while the previous owner had one,
-``edge.presence.exited`` for that zone). Meanwhile nobody speaks: the CDP keeps the last word.
+shopper and emits ``edge.presence.entered`` with ``from_gateway`` (or, when its engine has the
+shopper in no zone while the previous owner had one, ``edge.presence.exited`` for that zone).
+Meanwhile nobody speaks: the CDP keeps the last word.
 
 Cut off from the broker it goes standalone: for :data:`STANDALONE_GRACE_S` ownership is frozen
 (a broker restart does not duplicate anyone), then it owns whatever it hears; health says so
@@ -55,7 +57,7 @@ from edge.mqtt_link import Link, LinkError, LinkSettings
 from edge.peers import messages, speech
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
-from edge.peers.messages import Ahead, Claim, HandingOn, Handover
+from edge.peers.messages import Ahead, Claim, HandingOn, Handover, Release
 from edge.peers.summary import (
     Hand,
     PeerSummaryError,
@@ -75,6 +77,8 @@ from edge.peers.timing import (
     PEER_SILENT_SLOTS,
     RECONNECT_INITIAL_S,
     RECONNECT_MAX_S,
+    RELEASE_FLUSH_S,
+    RELEASE_POLL_S,
     SETTLE_S,
     SLOT_DEADLINE_S,
     STANDALONE_GRACE_S,
@@ -129,6 +133,10 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self._silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
+        self._releasing: dict[str, Release] = {}
+        """Tokens the arbitration moved away from this gateway whose claim is not cleared yet: the clear
+        waits until this gateway's own events about the shopper are out (:meth:`_releases`)."""
+        self._release_nudge = asyncio.Event()
         self._own_scanners: set[str] = set()
         """Scanners this gateway hears itself (its sightings'): its zones are those they cover."""
         self._heard_own: dict[str, TokenHeard] = {}
@@ -153,6 +161,7 @@ class Peers:
             "peers_handoffs_ahead": 0,
             "peers_hands_at_once": 0,
             "peers_connections": 0,
+            "peers_releases_unflushed": 0,
         }
 
     # --- what the core calls (edge.app wires them) --------------------------------------------
@@ -196,6 +205,7 @@ class Peers:
                 group.create_task(self._slots(), name="edge-peers-slots")
                 group.create_task(self._messages(), name="edge-peers-in")
                 group.create_task(self._handovers(), name="edge-peers-handovers")
+                group.create_task(self._releases(), name="edge-peers-releases")
                 ready()
         finally:
             for step in undo:
@@ -204,7 +214,7 @@ class Peers:
             if link is not None:
                 if not link.closed.done():
                     # A clean stop: release what this gateway owned (the will covers a crash).
-                    for token in list(self._mine):
+                    for token in list(self._mine) + list(self._releasing):
                         self._clear(token)
                     link.publish(self.topics.state(), messages.state_payload(self.me, "offline"), retain=True)
                 await link.close()
@@ -401,9 +411,50 @@ class Peers:
         return {z.id for z in self.ports.config.zones if self._own_scanners.intersection(z.scanners)}
 
     def _let_go(self, token: str) -> None:
-        if token in self._mine:
-            self.stats["peers_handoffs_out"] += 1
-        self._clear(token)
+        """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`
+        reads the arbiter), and clears its claim -- the next owner's cue to speak -- once the events
+        about the shopper that passed its filter before are out (:meth:`_releases`)."""
+        mine = self._mine.pop(token, None)
+        if mine is None:
+            return
+        self.stats["peers_handoffs_out"] += 1
+        self._published.pop(token, None)
+        self._releasing[token] = Release(self.ports.clock.now())
+        self._release_nudge.set()
+
+    async def _releases(self) -> None:
+        """Publish each let-go token's clear once the writer has committed whatever passed the filter
+        before the decision (a barrier: an empty delivery through the one writer) and the outbox holds
+        nothing about the token unsent, or after :data:`RELEASE_FLUSH_S`. A token claimed again
+        meanwhile (given back) is not cleared: its new claim replaced the old one."""
+        clock = self.ports.clock
+        releasing = self._releasing
+        while True:
+            if not releasing:
+                await self._release_nudge.wait()
+            self._release_nudge.clear()
+            fresh = [t for t, r in releasing.items() if not r.committed]
+            if fresh:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(RELEASE_FLUSH_S):
+                        await self.ports.deliver(Sightings(clock.now(), ()), None)
+                for token in fresh:
+                    if token in releasing:
+                        releasing[token] = dataclasses.replace(releasing[token], committed=True)
+            for token in [t for t, r in releasing.items() if r.committed]:
+                unsent = await self.ports.outbox.unsent_of(token)
+                release = releasing.get(token)
+                if release is None or not release.committed:
+                    continue  # withdrawn or claimed again meanwhile
+                late = clock.now() - release.since >= RELEASE_FLUSH_S
+                if unsent == 0 or late:
+                    if unsent:
+                        self.stats["peers_releases_unflushed"] += 1
+                    del releasing[token]
+                    if token not in self._mine:
+                        self._publish_clear(token)
+            if releasing:
+                await asyncio.sleep(RELEASE_POLL_S)
 
     async def _handovers(self) -> None:
         """Waiting new owners speak once their engine agrees with the previous owner's last zone (see
@@ -465,6 +516,7 @@ class Peers:
         )  # fmt: skip
 
     def _claim(self, claim: Claim) -> None:
+        self._releasing.pop(claim.token, None)  # given back before its clear: this claim replaces it
         self._mine[claim.token] = claim
         self._claims[claim.token] = claim
         self._publish_claim(claim)
@@ -485,8 +537,13 @@ class Peers:
                 self._publish_claim(claim)
 
     def _clear(self, token: str) -> None:
+        """Clear ``token``'s claim now (a withdrawal, a stop), released or not."""
         self._published.pop(token, None)
-        if self._mine.pop(token, None) is not None and self.link is not None and self.connected.is_set():
+        if self._mine.pop(token, None) is not None or self._releasing.pop(token, None) is not None:
+            self._publish_clear(token)
+
+    def _publish_clear(self, token: str) -> None:
+        if self.link is not None and self.connected.is_set():
             self.link.client.publish(self.topics.owner(token), b"", qos=1, retain=True)
 
     # --- inputs --------------------------------------------------------------------------------
@@ -539,7 +596,7 @@ class Peers:
 
     async def _on_claim(self, gateway: str, topic: str, payload: bytes) -> None:
         if gateway == self.me:
-            if payload and topic not in {self.topics.owner(t) for t in self._mine}:
+            if payload and topic not in {self.topics.owner(t) for t in (*self._mine, *self._releasing)}:
                 # A claim left from before a restart: cleared (the arbitration decides anew).
                 link = self.link
                 if link is not None:

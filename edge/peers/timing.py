@@ -42,6 +42,18 @@ HAND_AT_ONCE = True
 summary's hand waited for the slot's end, ~0.5 s on average, and the peers' summaries after it
 (the fourth pass, docs/multi-gateway.md). After the commit, not at the filter: the new owner's
 ``entered`` (from_gateway) must reach the CDP after the previous owner's. False: summaries only."""
+RELEASE_FLUSH_S = 1.5
+"""A gateway the arbitration moved a shopper away from clears its claim (the next owner's cue to
+speak) only once every event about the shopper that passed its filter has reached the broker (the
+writer has committed them and the outbox holds none unsent), at most this long: an event that passed
+the filter a moment before the decision was still in the outbox when the clear went out, and the
+next owner's first word reached the CDP before it (docs/multi-gateway.md, the race). Below
+:data:`AGREE_S`, after which the next owner speaks anyway; when the uplink is down the outbox does
+not empty and the clear goes out after this bound (then the CDP may get the old owner's last events
+late)."""
+RELEASE_POLL_S = 0.02
+"""How often a release looks at the outbox (one indexed count per released token; a release lasts
+one commit and one PUBACK, tens of ms)."""
 TAKEOVER_POLL_S = 0.1
 """How often a waiting new owner looks at its engine (also woken by each presence event it withholds)."""
 PEER_SILENT_SLOTS = 3
