@@ -174,9 +174,10 @@ class Core:
 
     def admits(self, manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], at: float) -> bool:
         """Whether an advert with these payloads heard at ``at`` may be anybody's (or a configured
-        motion tag's): bleak's callback asks before it builds an :class:`Advertisement` (edge.beacons.
-        source.Feed.admit), so the nine in ten adverts of phones nobody rostered cost a dict miss and
-        are neither built, queued nor handled. A refused advert is counted as seen and dropped, as
+        motion tag's): the bleak source asks before bleak or it builds anything for the advert
+        (edge.beacons.source.Feed.admit, edge.beacons.bleak_backend.BleakSource._ask_first), so the
+        nine in ten adverts of phones nobody rostered cost a dict miss and are neither built, queued
+        nor handled. A refused advert is counted as seen and dropped, as
         :meth:`on_advert` would; nothing of it is kept. An admitted one is resolved again when the
         writer handles it, against the roster then in force (a withdrawal in between holds)."""
         if self._motion is not None and RUUVI_COMPANY_ID in manufacturer_data:
@@ -189,7 +190,7 @@ class Core:
         return False
 
     def admitter(self) -> Admit:
-        """:meth:`admits` as one flat function for bleak's callback (edge.beacons.source.Feed.admit):
+        """:meth:`admits` as one flat function for the bleak source (edge.beacons.source.Feed.admit):
         the same answers and counts (edge.identity.Resolver.admitter: one frame per advert, two for
         an Eddystone-EID, where asking :meth:`admits` takes three or four)."""
         return self.resolver.admitter(

@@ -39,7 +39,7 @@ a scanner hearing an advert just across an edge."""
 EID_REWIND_S = 1.0
 """How far back of the latest time asked an EID is still looked up in the table as it is: the table
 holds the windows either side of that time's, and a second back is at most one window back (a
-window is 2^k >= 1 s). bleak's callback asks (edge.core.Core.admits) before the writer resolves
+window is 2^k >= 1 s). The bleak source asks (edge.core.Core.admits) before the writer resolves
 the adverts heard a few ms earlier: without this, each of those would rebuild the whole table (an
 AES block per key and window)."""
 
@@ -190,11 +190,11 @@ class Resolver:
         return self.roster is None or self.roster.expired(now)
 
     def admitter(self, refusals: Refusals, *, also_company: int | None = None) -> Admit:
-        """``resolve_payloads(...) is not None`` as one flat function for bleak's callback
+        """``resolve_payloads(...) is not None`` as one flat function for the bleak source
         (edge.core.Core.admitter): the same answers from the same tables, without the call to
-        :meth:`resolve_payloads` or a :class:`Resolved` per advert (the callback asks it of every
-        advert: the largest single share of the gateway's own work per advert; docs/performance.md,
-        fifth pass). A refused advert is counted in ``refusals``;
+        :meth:`resolve_payloads` or a :class:`Resolved` per advert (asked of every advert, before
+        bleak builds anything for it: the largest single share of the gateway's own work per advert;
+        docs/performance.md, fifth and seventh passes). A refused advert is counted in ``refusals``;
         ``also_company``: a company id whose manufacturer data is admitted anyway (a configured
         motion tag's, resolved by its own table later). Reads the tables in force at each call, so
         a new roster or a withdrawal holds from the next advert."""
@@ -252,8 +252,8 @@ class Resolver:
     def resolve_payloads(
         self, manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes], now: float
     ) -> Resolved | None:
-        """:meth:`resolve` on an advert's payloads alone (bleak's callback asks before it builds an
-        :class:`Advertisement`: edge.core.Core.admits).
+        """:meth:`resolve` on an advert's payloads alone (what edge.core.Core.admits asks before an
+        :class:`Advertisement` is built).
 
         The identifier's bytes are the key: a payload whose length, type bytes and identifier are
         not a rostered one's costs a slice and a dict miss, and nothing is built from it (no frame,
