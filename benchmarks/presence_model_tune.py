@@ -85,10 +85,14 @@ def _others(index: int, seed: int, minutes: float, shoppers: int, cache: Path) -
     return tallies
 
 
+ENGINE = "model"
+"""``--engine``: the engine tuned (``model``, or the sweep's prototype ``grid``)."""
+
+
 def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally]]:
     index, seed, minutes, shoppers, cache = task
     tallies = dict(_others(index, seed, minutes, shoppers, Path(cache)))
-    ps.ONLY_ENGINES = {"model"}
+    ps.ONLY_ENGINES = {ENGINE}
     _, mine, _ = ps.run_one(index, seed, minutes, shoppers)
     tallies.update(mine)
     return index, tallies
@@ -129,7 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = cell_parser(__doc__, cells="tuning", seeds="1", jobs=2)
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
     parser.add_argument("--no-floor", action="store_true", help="the model without the cell's floor plan")
+    parser.add_argument(
+        "--engine", default="model", help="model, or the sweep's prototype grid (edge/sim/sweep/grid.py)"
+    )
     args = parser.parse_args(argv)
+    global ENGINE
+    ENGINE = args.engine
     override(args.set)
     ps.GIVE_FLOOR = not args.no_floor
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -144,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         figs = {name: ps.figures(t) for name, t in merged[index].items()}
         goals = cell_goals(figs.get("oracle"))
         refs = {name: figs[name] for name in REFERENCES if name in figs}
+        figs["model"] = figs[ENGINE]
         missed = judge("model", figs["model"], goals, refs)
         bad = min(CAP, badness(figs["model"], goals))
         total += bad

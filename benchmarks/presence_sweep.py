@@ -92,6 +92,10 @@ def engines(cell: Cell, config: Config) -> dict[str, Callable[[], Engine]]:
         quiet = silence_s([mix.slowest_interval_s], mix.longest_pause_s)
         speed = cell.walk.speed_m_s[1]
         found["oracle"] = lambda: BayesOracle(cell.layout, cell.radio, speed_m_s=speed, silence_s=quiet, tick_s=TICK_S)
+    if ONLY_ENGINES is not None and "grid" in ONLY_ENGINES and config.floor.known:  # a prototype: only when asked
+        from edge.sim.sweep.grid import SparseGrid
+
+        found["grid"] = lambda: SparseGrid(config)
     if ONLY_ENGINES is not None:
         found = {name: make for name, make in found.items() if name in ONLY_ENGINES}
     return found
