@@ -38,7 +38,14 @@ CAP = 5.0
 
 OTHERS = ("threshold", "nearest", "ema", "oracle")
 
-MODULES = ("edge.constants", "edge.presence_model", "edge.zone_layout", "edge.radio_model", "edge.advert_rate")
+MODULES = (
+    "edge.constants",
+    "edge.presence_model",
+    "edge.zone_layout",
+    "edge.radio_model",
+    "edge.advert_rate",
+    "edge.sim.sweep.grid",
+)
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 
 
