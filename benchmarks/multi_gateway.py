@@ -470,7 +470,8 @@ def cost(work: Path, gateways: int, shoppers: int, window_s: float, *, alone: bo
 
 
 def traffic_by_kind(messages: list[tuple[str, bytes]], first: int) -> dict[str, tuple[int, int]]:
-    """Store-local messages from index ``first`` on, by kind: ``summary``, ``state``, and the claims as
+    """Store-local messages from index ``first`` on, by kind: ``summary``, ``summary-early`` (a slot's
+    first part, for the peers' engines), ``state``, and the claims as
     ``claim-new`` (a topic not held, or a new epoch: an owner move), ``claim-zone`` (same owner and epoch,
     another zone), ``claim-hand`` (naming a gateway the shopper is handed to at once), ``claim-same``
     (the payload already retained: a refresh), ``claim-clear``; each
@@ -495,7 +496,7 @@ def traffic_by_kind(messages: list[tuple[str, bytes]], first: int) -> dict[str, 
                     kind = "claim-new"
                 held[topic] = payload
         elif kind == "sightings":
-            kind = "summary"
+            kind = "summary-early" if b'"early":true' in payload else "summary"
         if i >= first:
             n, b = out.get(kind, (0, 0))
             out[kind] = (n + 1, b + len(topic) + len(payload))

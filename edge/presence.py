@@ -47,6 +47,7 @@ estimated from it with the sender's own power.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -60,6 +61,10 @@ from edge.presence_timing import (
     PENDING_MAX,
     REMOTE_LAG_S,
     SILENCE_MIN_S,
+    TREND_HOLD_SAMPLES,
+    TREND_NOISE_MIN_DB,
+    TREND_SPAN_S,
+    TREND_T,
     DeliveryLag,
     SilenceRate,
     silence_limit_s,
@@ -320,11 +325,11 @@ class PresenceEngine:
                 return
             if self._louder_elsewhere(track, zone, fast, at):  # from the aisle: not yet...
                 left = self._just_left(track, zone, at)  # ...but held like a hand-off from the zone just left?
-                if left is None or track.candidate_n < zone.samples:
+                if left is None or track.candidate_n < self._hold(track, zone, left, at):
                     return
                 if self._louder_elsewhere(track, zone, fast, at, left):
                     return
-        elif track.candidate_n < zone.samples:
+        elif track.candidate_n < self._hold(track, zone, current, at):
             return
         if current is not None:
             events.append(self._event("exited", token, track, current, at))
@@ -355,6 +360,38 @@ class PresenceEngine:
         back_soon = track.left_zone is zone and at - track.left_at < c.REENTRY_GUARD_S
         floor = zone.enter if back_soon else zone.exit + c.ENTER_SLOW_MARGIN_DB
         return slow + track.offset >= floor
+
+    def _hold(self, track: _Track, zone: _Zone, old: _Zone, at: float) -> int:
+        """Consecutive samples ``zone`` must lead ``old`` for: its ``handoff_samples``, or only
+        TREND_HOLD_SAMPLES while the shopper is visibly walking from ``old`` to ``zone``: over the
+        last TREND_SPAN_S the new zone's level rises and the old one's falls, their slopes apart by
+        TREND_T standard errors (:meth:`RssiWindow.trend`). The hold is there for noise that puts
+        the new zone ahead for a moment; a trend that clear is not that noise."""
+        if track.candidate_n >= zone.samples or not (self._remote(zone) or self._remote(old)):
+            return zone.samples
+        rising = self._trend(track, zone, at)
+        falling = self._trend(track, old, at)
+        if rising is None or falling is None:
+            return zone.samples
+        (rise, rise_se), (fall, fall_se) = rising, falling
+        if rise <= 0.0 or fall >= 0.0 or rise - fall < TREND_T * math.hypot(rise_se, fall_se):
+            return zone.samples
+        return TREND_HOLD_SAMPLES
+
+    def _remote(self, zone: _Zone) -> bool:
+        """Is the zone heard through a peer's summaries (a scanner of it arrives late)?"""
+        return any(self._lag.of(scanner) > REMOTE_LAG_S for scanner in zone.scanners)
+
+    def _trend(self, track: _Track, zone: _Zone, at: float) -> tuple[float, float] | None:
+        """The slope (dB/s) and its standard error of the zone's loudest scanner over TREND_SPAN_S."""
+        best: RssiWindow | None = None
+        loudest = -math.inf
+        for scanner in zone.scanners:
+            window = track.windows.get(scanner)
+            level = None if window is None else window.level(at, self._fast_s)[0]
+            if window is not None and level is not None and level > loudest:
+                best, loudest = window, level
+        return None if best is None else best.trend(at, TREND_SPAN_S, TREND_NOISE_MIN_DB)
 
     def _just_left(self, track: _Track, zone: _Zone, at: float) -> _Zone | None:
         """The zone the shopper left less than HANDOFF_AFTER_EXIT_S ago, if not ``zone``: an entry

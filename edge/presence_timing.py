@@ -45,6 +45,10 @@ __all__ = [
     "REMOTE_LAG_S",
     "SILENCE_MIN_S",
     "SLOW_GAP_WEIGHT",
+    "TREND_HOLD_SAMPLES",
+    "TREND_NOISE_MIN_DB",
+    "TREND_SPAN_S",
+    "TREND_T",
     "DeliveryLag",
     "SilenceRate",
     "silence_limit_s",
@@ -103,17 +107,45 @@ hand-off would: then the shopper walked 1-2 m further into the new zone before t
 (the 4-8 s entries of docs/multi-gateway.md). 3 s is the walk of the slow level's lag plus a 1 m gap
 between two zones; a shopper out of a zone for longer is in the aisle, and enters as from the aisle."""
 
-REMOTE_LAG_S = 0.5
-"""A scanner whose samples reach the engine later than this (a peer's, heard through its once-a-second
-summaries) keeps the zone's fixed timer: its silences are the summaries' timing (a slot, the broker, a
-loaded peer) as much as the advertiser's, and its jitter has no model here. The gateway whose own
-scanner covers the zone (no lag: its samples arrive within milliseconds) is the one that exits the
-shopper who left from there, first-hand."""
+REMOTE_LAG_S = 0.25
+"""A scanner whose samples reach the engine later than this (a peer's, heard through its summaries:
+a slot's early part half way through it and the rest at its end, :mod:`edge.peers.summary`) keeps
+the zone's fixed timer: its silences are the summaries' timing (a part, the broker, a loaded peer)
+as much as the advertiser's, and its jitter has no model here; and its hand-offs may be held
+shorter on a clear trend (:data:`TREND_T`). A peer's samples arrive up to a part (0.5 s) plus the
+broker late, the largest lag kept (:class:`DeliveryLag`) 0.3-0.55 s for a 3 Hz card; a gateway's
+own, tens of milliseconds (BlueZ, the loop). It was 0.5 s with one summary per 1 s slot. The
+gateway whose own scanner covers the zone (no lag) is the one that exits the shopper who left
+from there, first-hand."""
 
 PENDING_MAX = 64
 """Times a :class:`SilenceRate` keeps uncounted before counting them: bounds its memory (a shopper
 standing in a zone for an hour at 10 Hz would otherwise keep 36,000) while counting in batches long
 enough that the loop, not a call per time, is the cost (64 floats: half a kilobyte)."""
+
+TREND_SPAN_S = 3.0
+"""The hand-off's trend (:meth:`edge.presence.PresenceEngine._hold`) is the least-squares slope of a
+zone's samples over this long: the slow window (RSSI_WINDOW_S), about 10 samples of a 3 Hz card, a
+walker's 3.6 m -- from the middle of one zone of the row into the next. Longer mixes in the dwell
+before the walk (a flat stretch that halves the slope); shorter leaves 5-6 samples, whose slope's
+standard error (3 dB of noise over 2 s: ~2 dB/s) is as large as a walker's slope at a zone's edge."""
+
+TREND_NOISE_MIN_DB = 3.0
+"""The noise a trend's standard error assumes at least (dB per sample about the trend line): indoor
+BLE shadowing is 3-6 dB per advert (edge/sim/radio.py takes 5), and a peer's samples, rebuilt from
+its summary's median and maximum (edge.peers.summary.to_sightings), look steadier than they were:
+their residual spread alone would call noise a trend."""
+
+TREND_T = 2.0
+"""How many standard errors the new zone's rise and the old zone's fall (their slopes' difference)
+must be apart: one-sided, noise passes it about 2 % of the time, and the shortened hold still needs
+every other part of the hand-off (the enter threshold, the margin over the old zone)."""
+
+TREND_HOLD_SAMPLES = 1
+"""The hold while the trend is that clear: the margin's lead, once. The hold (``handoff_samples``,
+3: ~1 s of a 3 Hz card) is for noise that puts a neighbour zone ahead for a moment; a shopper whose
+levels rise and fall as they walk over is not that noise, and the margin is crossed when the walk
+puts the new zone ahead."""
 
 _SECONDS_PER_HOUR = 3600.0
 

@@ -218,6 +218,26 @@ class RssiWindow:
         self._memo = found
         return found
 
+    def trend(self, now: float, span_s: float, noise_min_db: float = 0.0) -> tuple[float, float] | None:
+        """The least-squares slope (dB/s) of the samples of the last ``span_s`` before ``now`` and its
+        standard error (dB/s, from the residuals' spread, taken as at least ``noise_min_db``);
+        ``None`` with fewer than three samples (or all at one time). Not on the hot path: read only
+        while a hand-off is pending."""
+        ats = self._ats
+        horizon = now - span_s
+        pairs = [(t, r) for t, r in zip(ats[self._head :], self._rssis[self._head :], strict=True) if t > horizon]
+        n = len(pairs)
+        if n < 3:
+            return None
+        mean_t = sum(t for t, _ in pairs) / n
+        mean_r = sum(r for _, r in pairs) / n
+        sxx = sum((t - mean_t) ** 2 for t, _ in pairs)
+        if sxx <= 0.0:
+            return None
+        slope = sum((t - mean_t) * (r - mean_r) for t, r in pairs) / sxx
+        residual = sum((r - mean_r - slope * (t - mean_t)) ** 2 for t, r in pairs)
+        return slope, max((residual / (n - 2)) ** 0.5, noise_min_db) / sxx**0.5
+
 
 def distance_m(rssi: float, measured_power_1m_dbm: float, path_loss_exponent: float) -> float:
     """Distance estimate from the log-distance path-loss model: ``10 ** ((P1m - rssi) / (10 n))``.

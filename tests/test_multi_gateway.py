@@ -171,3 +171,36 @@ async def test_three_gateways_one_owner_and_hand_offs(tmp_path: Path) -> None:
     local = [m for m in sub.messages if m.topic.startswith("store-local/")]
     assert local
     assert not any(b"02:00:00:00" in m.payload for m in local)
+
+
+def _event(token: str, kind: str, zone: str, at: str, from_gateway: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"token": token, "zone": zone}
+    if from_gateway is not None:
+        data["from_gateway"] = from_gateway
+    return {"type": f"edge.presence.{kind}", "time": f"2026-01-01T00:00:{at}Z", "data": data}
+
+
+def test_the_merge_keeps_a_gateways_order_per_token_and_a_hand_off_after_what_arrived_before_it() -> None:
+    """The judge's merge (the CI failure of the fifth pass was mostly its own): gw-2's silence exit
+    for shopper b, stamped "now", committed before shopper a's events stamped with older adverts,
+    must not push them after gw-3's hand-off; and gw-2's last event for a, stamped after gw-3's first
+    word (a replay's timers run ahead) but arrived before it, stays before the hand-off."""
+    events = [
+        ("gw-2", _event("a", "entered", "z2", "10.000")),
+        ("gw-2", _event("b", "exited", "z2", "22.450")),
+        ("gw-2", _event("a", "exited", "z2", "22.260")),
+        ("gw-2", _event("a", "entered", "z3", "22.420")),
+        ("gw-3", _event("a", "entered", "z3", "22.400", "gw-2")),
+    ]
+    stream = presence_stream(events)
+    assert [row[:3] for row in stream["a"]] == [
+        ("gw-2", "entered", "z2"),
+        ("gw-2", "exited", "z2"),
+        ("gw-2", "entered", "z3"),
+        ("gw-3", "entered", "z3"),
+    ]
+    assert check_one_owner(stream) == (0, 0, 1)
+    # The same events with gw-2's last word arriving after gw-3's: a two-owner moment in both orders.
+    late = [events[0], events[1], events[2], events[4], events[3]]
+    assert check_one_owner(presence_stream(late))[0] == 1
+    assert check_one_owner(presence_stream(late, by_arrival=True))[0] == 1

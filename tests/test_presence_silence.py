@@ -133,20 +133,20 @@ def test_a_peers_scanner_heard_once_a_second_keeps_the_zones_timer() -> None:
 
 
 def test_a_scanner_a_little_late_gets_its_lag_on_top() -> None:
-    """Samples arriving in batches up to 0.4 s late (under REMOTE_LAG_S): the phone's own limit plus
+    """Samples arriving in batches up to 0.2 s late (under REMOTE_LAG_S): the phone's own limit plus
     that lag, and no exit between two batches."""
     eng = engine()
     rng = random.Random(6)
     events: list[PresenceEvent] = []
     last = T0
-    for batch in range(150):  # 60 s in batches of 0.4 s
-        start = T0 + batch * 0.4
-        heard = [start + i * 0.1 for i in range(4) if rng.random() >= 0.1]
-        events += eng.tick(start + 0.39)
+    for batch in range(300):  # 60 s in batches of 0.2 s
+        start = T0 + batch * 0.2
+        heard = [start + i * 0.05 for i in range(4) if rng.random() >= 0.1]
+        events += eng.tick(start + 0.19)
         for at in heard:
             events += eng.observe(Sighting("s-1", "ibeacon", "gw-1", NEAR_DBM, -59.0, at))
             last = at
-        events += eng.tick(start + 0.4)
+        events += eng.tick(start + 0.2)
     assert changes(events) == [("entered", "baby")]
     took = silent_until_exit(eng, last, T0 + 60)
     assert pt.SILENCE_MIN_S + 0.2 <= took <= pt.SILENCE_MIN_S + 1.5 + pt.REMOTE_LAG_S

@@ -4,14 +4,15 @@ Its own connection to the store broker (``mqtt.url``; client id = the gateway id
 ``%c`` pattern lets it publish under its own level only; no persistent session; retained
 ``online`` birth, ``offline`` last will). Every second (aligned slots of the gateway's clock) it
 publishes the summary of the consent-resolved sightings of the slot just ended
-(:mod:`edge.peers.summary`), hands peers' summaries to the core's writer as sightings of their
-scanners (both presence engines take them like their own) and feeds every summary, its own
-included, to the :class:`~edge.peers.arbitration.Arbiter`. A slot is evaluated once every alive
-peer's summary of it is in (or :data:`SLOT_DEADLINE_S` later); the owner of a token publishes a
-retained claim with the epoch and the zone it reported, clears it when it loses the token, and
-only the owner's presence events pass the core's filter (:attr:`owns`). An owner whose ``entered``
-for a zone only one other gateway covers is committed hands the shopper on at once: a claim naming
-that gateway (``hand``), then its clear; every gateway applies it (:meth:`Arbiter.hand`).
+(:mod:`edge.peers.summary`; half way through, the slot so far, for the peers' engines only),
+hands peers' summaries to the core's writer as sightings of their scanners (both presence engines
+take them like their own) and feeds every summary, its own included, to the
+:class:`~edge.peers.arbitration.Arbiter`. A slot is evaluated once every alive peer's summary of it
+is in (or :data:`SLOT_DEADLINE_S` later); the owner of a token publishes a retained claim with the
+epoch and the zone it reported, clears it when it loses the token, and only the owner's presence
+events pass the core's filter (:attr:`owns`). An owner whose ``entered`` for a zone only one other
+gateway covers is committed hands the shopper on at once: a claim naming that gateway (``hand``),
+then its clear; every gateway applies it (:meth:`Arbiter.hand`).
 
 A hand-off between two live gateways never makes the CDP's one stream step back: the previous owner
 falls silent at the arbitration's decision (its last claim says where it last placed the shopper) and
@@ -59,7 +60,9 @@ from edge.peers.arbitration import Arbiter, Change
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover, Release
 from edge.peers.summary import (
+    EARLY_AT_S,
     Hand,
+    Parts,
     PeerSummaryError,
     Slot,
     Summary,
@@ -67,12 +70,12 @@ from edge.peers.summary import (
     decode,
     encode,
     loudest,
-    to_sightings,
 )
 from edge.peers.timing import (
     AGREE_S,
     CLAIM_EXPIRY_S,
     CLAIM_REFRESH_S,
+    EARLY_SUMMARY,
     HAND_AT_ONCE,
     PEER_SILENT_SLOTS,
     RECONNECT_INITIAL_S,
@@ -143,6 +146,7 @@ class Peers:
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._scanner_of: dict[str, str] = {}
         """A zone's scanner → the peer whose summaries carry it (only scanners of configured zones)."""
+        self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._nudge = asyncio.Event()
         self._due: deque[int] = deque()
         self._cut_off_at: float | None = ports.clock.now()
@@ -277,6 +281,11 @@ class Peers:
         while True:
             now = clock.now()
             boundary = math.floor(now) + 1
+            if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
+                await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
+                if len(self.slot):
+                    self._publish_summary(self.slot.peek(boundary - 1))
+                now = clock.now()
             await asyncio.sleep(max(0.0, (boundary - now) / speed))
             slot = boundary - 1
             hands = self._hands_on()
@@ -565,22 +574,23 @@ class Peers:
             self.intake.reject(peer, "sightings", INVALID, scrub(str(err)))
             return
         self.stats["peers_summaries_received"] += 1
-        self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
         rostered = self._rostered_tokens()
         entries = [e for e in summary.tokens if e.token in rostered and e.heard]
-        hands = {h.token: h.to for h in summary.hands if h.token in rostered}
-        self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
-        zoned = self._zone_scanners()
-        for entry in entries:
-            for heard in entry.heard:
-                if heard.scanner in zoned and heard.scanner not in self._own_scanners:
-                    self._scanner_of[heard.scanner] = peer
         now = self.ports.clock.now()
-        sightings = [s for e in entries for s in to_sightings(e, summary.slot, now)]
+        sightings = self._parts.sightings(peer, summary, entries, now)
+        if not summary.early:  # an early part (EARLY_SUMMARY) is for the engine only
+            self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
+            hands = {h.token: h.to for h in summary.hands if h.token in rostered}
+            self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
+            zoned = self._zone_scanners()
+            for entry in entries:
+                for heard in entry.heard:
+                    if heard.scanner in zoned and heard.scanner not in self._own_scanners:
+                        self._scanner_of[heard.scanner] = peer
         if sightings:
-            sightings.sort(key=lambda s: s.at)
             await self.ports.deliver(Sightings(now, tuple(sightings)), None)
-        await self._evaluate(now)
+        if not summary.early:
+            await self._evaluate(now)
 
     def _on_state(self, peer: str, payload: bytes) -> None:
         try:
@@ -647,6 +657,7 @@ class Peers:
             self._ahead.pop(token, None)
             self._heard_own.pop(token, None)
             self._silent.pop(token, None)
+            self._parts.forget(token)
             for topic in [t for t, known in self._claim_topics.items() if known == token]:
                 del self._claim_topics[topic]
             self._clear(token)

@@ -42,6 +42,10 @@ HAND_AT_ONCE = True
 summary's hand waited for the slot's end, ~0.5 s on average, and the peers' summaries after it
 (the fourth pass, docs/multi-gateway.md). After the commit, not at the filter: the new owner's
 ``entered`` (from_gateway) must reach the CDP after the previous owner's. False: summaries only."""
+EARLY_SUMMARY = True
+"""Each gateway also sends its slot's first part half way through it (``early``,
+:data:`edge.peers.summary.EARLY_AT_S`), for the peers' engines only: the arbitration still runs on
+whole 1 s slots (its margin and hold are tuned on them). False: one summary per slot."""
 RELEASE_FLUSH_S = 1.5
 """A gateway the arbitration moved a shopper away from clears its claim (the next owner's cue to
 speak) only once every event about the shopper that passed its filter has reached the broker (the

@@ -1,0 +1,54 @@
+"""edge.peers: the slot's early part (half way through it, for the peers' engines only) and the
+summary at its end delivering only what the early part did not."""
+
+from __future__ import annotations
+
+from edge.peers.summary import EARLY_AT_S, Slot, decode, encode, to_sightings
+from edge.presence import Sighting
+
+SLOT = 100
+
+
+def heard(slot: Slot, rssis: tuple[int, ...], start: float, token: str = "tok-a") -> None:
+    for i, rssi in enumerate(rssis):
+        slot.add(Sighting(token, "ibeacon", "s-2", rssi, -59.0, start + i * 0.15))
+
+
+def test_the_early_part_is_the_slot_so_far_and_resets_nothing() -> None:
+    slot = Slot("gw-2")
+    heard(slot, (-70, -62, -66), SLOT + 0.05)
+    early = slot.peek(SLOT)
+    assert early.early
+    assert decode(encode(early), peer="gw-2") == early
+    assert b'"early":true' in encode(early)
+    heard(slot, (-64, -68), SLOT + 0.6)
+    whole = slot.close(SLOT)
+    assert not whole.early
+    assert b"early" not in encode(whole)  # a whole slot's summary is as it was
+    assert (early.tokens[0].heard[0].count, whole.tokens[0].heard[0].count) == (3, 5)
+
+
+def test_the_summary_after_an_early_part_delivers_the_rest_only_once() -> None:
+    slot = Slot("gw-2")
+    heard(slot, (-70, -62, -66), SLOT + 0.05)
+    early = slot.peek(SLOT).tokens[0]
+    heard(slot, (-64, -68), SLOT + 0.6)
+    heard(slot, (-75,), SLOT + 0.9, token="tok-b")
+    whole = slot.close(SLOT)
+    first = to_sightings(early, SLOT, SLOT + EARLY_AT_S + 0.02)
+    rest = to_sightings(whole.tokens[0], SLOT, SLOT + 1.02, early)
+    assert len(first) + len(rest) == whole.tokens[0].heard[0].count
+    assert all(s.at <= SLOT + EARLY_AT_S for s in first)
+    assert min(s.at for s in rest) > max(s.at for s in first)  # after the early part's last, in order
+    assert max(s.rssi for s in first) == -62  # the loudest, heard early, is not delivered twice
+    assert max(s.rssi for s in rest) < -62
+    # a token the early part did not have is delivered whole
+    assert len(to_sightings(whole.tokens[1], SLOT, SLOT + 1.02, None)) == 1
+
+
+def test_nothing_new_after_the_early_part_delivers_nothing() -> None:
+    slot = Slot("gw-2")
+    heard(slot, (-70, -62), SLOT + 0.05)
+    early = slot.peek(SLOT).tokens[0]
+    whole = slot.close(SLOT).tokens[0]
+    assert to_sightings(whole, SLOT, SLOT + 1.02, early) == []

@@ -1,0 +1,112 @@
+"""The hand-off's hold shortened by a clear trend, for zones heard through a peer (edge.presence, #18).
+
+A shopper walking from a gateway's own zone into a peer's (or from a peer's into its own) is seen
+by the engine with one of the two scanners a second late, in once-a-second batches. While the old
+zone's level falls and the new one's rises, their slopes apart by TREND_T standard errors, the new
+zone need lead by the margin only once (TREND_HOLD_SAMPLES), not ``handoff_samples`` times. A rise
+alone, or a store whose scanners are all its own, keeps the hold.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from edge import presence
+from edge.config import from_mapping
+from edge.peers.summary import EARLY_AT_S
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence_timing import TREND_HOLD_SAMPLES, TREND_NOISE_MIN_DB
+from edge.rssi import RssiWindow
+
+CONFIG = from_mapping({"zones": [{"id": "baby", "scanners": ["gw-1-s"]}, {"id": "drinks", "scanners": ["gw-2-s"]}]})
+T0 = 1_795_428_000.0
+HZ = 4.0
+DELIVERY_S = 0.05
+"""A peer's summary reaches the engine this long after its slot ends."""
+
+
+def play(
+    levels: list[tuple[float, float]], *, remote: bool, part_s: float = 1.0, token: str = "s-1"
+) -> list[PresenceEvent]:  # fmt: skip
+    """One sample per scanner every 1/HZ s at ``levels[i]`` (gw-1-s, gw-2-s); gw-2-s's samples
+    arrive the way a peer's do (``remote``: batched per ``part_s`` of a slot, stamped when heard)
+    or at once."""
+    eng = PresenceEngine(CONFIG.zones, CONFIG.presence)
+    out: list[PresenceEvent] = []
+    batch: list[Sighting] = []
+    part = math.floor(T0 / part_s)
+    for i, (own, peer) in enumerate(levels):
+        at = T0 + i / HZ
+        if remote and math.floor(at / part_s) > part:  # the peer's summary (or early part) that ended
+            for sighting in batch:
+                out += eng.observe(sighting)
+            batch, part = [], math.floor(at / part_s)
+        out += eng.observe(Sighting(token, "ibeacon", "gw-1-s", round(own), -59.0, at))
+        theirs = Sighting(token, "ibeacon", "gw-2-s", round(peer), -59.0, at + 0.01)
+        if remote:
+            batch.append(theirs)
+        else:
+            out += eng.observe(theirs)
+        out += eng.tick(at + DELIVERY_S)
+    return [e for e in out if e.kind != "dwell"]
+
+
+def walk_over(rise_db_s: float, fall_db_s: float, baby_dbm: float = -60.0) -> list[tuple[float, float]]:
+    """10 s standing in baby, then 14 s walking towards drinks: baby falls, drinks rises."""
+    standing = [(baby_dbm, -85.0)] * int(10 * HZ)
+    walking = [(baby_dbm - fall_db_s * i / HZ, -85.0 + rise_db_s * i / HZ) for i in range(int(14 * HZ))]
+    return standing + walking
+
+
+def entered(events: list[PresenceEvent], zone: str) -> float:
+    return next(e.at for e in events if e.kind == "entered" and e.zone == zone)
+
+
+@pytest.mark.parametrize("part_s", [1.0, EARLY_AT_S])
+def test_a_walk_from_a_peers_zone_hands_off_on_the_first_lead(part_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer's summaries every slot, or in half-slot parts (the early part, then the rest)."""
+    levels = walk_over(3.0, 3.0)
+    fast = play(levels, remote=True, part_s=part_s)
+    assert [(e.kind, e.zone) for e in fast] == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
+    monkeypatch.setattr(presence, "TREND_T", math.inf)  # no trend is ever clear enough: the hold
+    held = play(levels, remote=True, part_s=part_s)
+    assert [(e.kind, e.zone) for e in held] == [(e.kind, e.zone) for e in fast]
+    saved = entered(held, "drinks") - entered(fast, "drinks")
+    assert saved >= (CONFIG.zones[1].handoff_samples - TREND_HOLD_SAMPLES - 0.5) / HZ
+
+
+def test_a_rise_alone_is_not_a_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old zone's level flat (the shopper did not walk away from it): the hold stays."""
+    levels = walk_over(3.0, 0.0, baby_dbm=-66.0)
+    trend = play(levels, remote=True)
+    assert [(e.kind, e.zone) for e in trend] == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
+    monkeypatch.setattr(presence, "TREND_T", math.inf)
+    assert play(levels, remote=True) == trend
+
+
+def test_a_store_of_own_scanners_keeps_the_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One gateway hearing both scanners first-hand: the engine is the one it was (the bundled store, the sweep)."""
+    levels = walk_over(3.0, 3.0)
+    local = play(levels, remote=False)
+    monkeypatch.setattr(presence, "TREND_T", math.inf)
+    assert play(levels, remote=False) == local
+
+
+def test_the_trend_is_the_least_squares_slope_with_its_standard_error() -> None:
+    window = RssiWindow(5.0)
+    for i in range(13):
+        window.add(T0 + i * 0.25, -80.0 + 2.0 * i * 0.25 + (1.0 if i % 2 else -1.0))
+    found = window.trend(T0 + 3.0, 3.0)
+    assert found is not None
+    slope, stderr = found
+    assert slope == pytest.approx(2.0, abs=0.3)
+    floored = window.trend(T0 + 3.0, 3.0, TREND_NOISE_MIN_DB)
+    assert floored is not None
+    assert floored[0] == slope
+    assert floored[1] > stderr  # the residuals' spread (~1 dB) is below the floor
+    few = RssiWindow(5.0)
+    few.add(T0, -70.0)
+    few.add(T0 + 0.3, -69.0)
+    assert few.trend(T0 + 1.0, 3.0) is None
