@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import presence_sweep as ps
+from edge.presence_model import ZoneEstimator
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import REFERENCES, badness, cell_goals, judge
 from edge.sim.sweep.report import fmt
@@ -96,11 +97,27 @@ ENGINE = "model"
 """``--engine``: the engine tuned (``model``, or the sweep's prototype ``grid``)."""
 
 
+class _Recorded(ZoneEstimator):
+    """The model engine, remembered so that what its radio learner found can be reported per cell."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        MADE.append(self)
+
+
+MADE: list[_Recorded] = []
+"""The model engines built in this process (the last one's radio() is reported per cell and seed)."""
+
+
 def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally]]:
     index, seed, minutes, shoppers, cache = task
     tallies = dict(_others(index, seed, minutes, shoppers, Path(cache)))
     ps.ONLY_ENGINES = {ENGINE}
+    ps.ZoneEstimator = _Recorded  # type: ignore[attr-defined]  # presence_sweep builds the model engine by this name
+    MADE.clear()
     _, mine, _ = ps.run_one(index, seed, minutes, shoppers)
+    if MADE and ENGINE in mine:
+        mine[ENGINE].notes.append({"seed": seed, **MADE[-1].radio()})
     tallies.update(mine)
     return index, tallies
 
@@ -174,7 +191,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{fmt(f['exit_p95_s']):>6} right {f['right_zone_pct']:6.2f} spur {f['spurious_per_shopper_hour']:6.2f}"
             f" bad {bad:5.2f} {','.join(missed)}"
         )
-        per_cell.append({"index": index, "badness": round(bad, 3), "missed": missed, "model": f})
+        radio = CELLS[index].radio
+        notes = merged[index][ENGINE].notes
+        if notes:
+            learned = " ".join(
+                f"s{n['seed']}:{n['exponent']:.1f}/{fmt(n['learned'])}/{fmt(n['sigma_db'])}/{n['samples']:.0f}"
+                for n in notes
+            )
+            print(
+                f"     radio: true n {radio.exponent:g} sigma {radio.sigma_db:g}; "
+                f"in use/learned/sigma/samples {learned}"
+            )
+        per_cell.append(
+            {"index": index, "badness": round(bad, 3), "missed": missed, "model": f, "radio": notes,
+             "true_exponent": radio.exponent, "true_sigma_db": radio.sigma_db}
+        )  # fmt: skip
     print(f"sum of capped badness {total:.1f} over {len(cells)} cells, passed {passed}; model CPU {cpu:.1f} s")
     print("cells missing: " + ", ".join(f"{k} {v}" for k, v in sorted(missing.items())))
     summary: dict[str, Any] = {"badness": round(total, 2), "passed": passed, "cells": len(cells), "seeds": seeds}

@@ -135,6 +135,8 @@ class Tally:
     score: Score = field(default_factory=Score)
     seconds: float = 0.0
     error: str | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """What an engine reports of itself per seed (the model's learned radio: presence_model_tune.py)."""
 
 
 def run_one(index: int, seed: int, minutes: float, shoppers: int) -> tuple[int, dict[str, Tally], float]:
@@ -176,6 +178,7 @@ def _merge(into: Tally, other: Tally) -> None:
     a.shopper_s += b.shopper_s
     into.seconds += other.seconds
     into.error = into.error or other.error
+    into.notes.extend(getattr(other, "notes", []))  # tallies cached before notes existed have none
 
 
 def figures(tally: Tally) -> dict[str, Any]:

@@ -38,6 +38,8 @@ __all__ = [
     "disc_histogram",
     "emission",
     "heard_share",
+    "log_moments",
+    "mean_log_distance",
     "mean_rssi",
     "mix",
     "points_histogram",
@@ -128,3 +130,33 @@ def heard_share(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db:
 def mean_rssi(hist: Histogram, power_1m_dbm: float, exponent: float) -> float:
     """The RSSI a scanner hears on average from a shopper distributed as ``hist`` (shadowing averages out)."""
     return sum(w * (power_1m_dbm - 10.0 * exponent * math.log10(d)) for w, d in zip(hist, DISTANCE_BINS_M, strict=True))
+
+
+def log_moments(
+    hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db: float
+) -> tuple[tuple[float, float], ...]:
+    """Per integer RSSI (RSSI_MIN_DBM..RSSI_MAX_DBM): E[log10 d] and E[(log10 d)^2] of a shopper distributed as
+    ``hist`` *given* that reading -- the E-step of the radio learner (a loud reading from a place metres wide
+    came from its near part). Shadowing Gaussian of ``sigma_db``; the outlier share leaves the prior."""
+    outlier = c.MODEL_OUTLIER_SHARE / (RSSI_MAX_DBM - RSSI_MIN_DBM + 1)
+    norm = (1.0 - c.MODEL_OUTLIER_SHARE) / (sigma_db * math.sqrt(2.0 * math.pi))
+    bins = [
+        (w, power_1m_dbm - 10.0 * exponent * math.log10(d), math.log10(d))
+        for w, d in zip(hist, DISTANCE_BINS_M, strict=True)
+        if w > 0.0
+    ]
+    found = []
+    for rssi in range(RSSI_MIN_DBM, RSSI_MAX_DBM + 1):
+        total = first = second = 0.0
+        for w, mean, v in bins:
+            r = w * (outlier + norm * math.exp(-0.5 * ((rssi - mean) / sigma_db) ** 2))
+            total += r
+            first += r * v
+            second += r * v * v
+        found.append((first / total, second / total) if total > 0.0 else (0.0, 0.0))
+    return tuple(found)
+
+
+def mean_log_distance(hist: Histogram) -> float:
+    """E[log10 d] for a shopper distributed as ``hist``."""
+    return sum(w * math.log10(d) for w, d in zip(hist, DISTANCE_BINS_M, strict=True))

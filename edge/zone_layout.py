@@ -26,6 +26,7 @@ from edge import constants as c
 from edge import radio_model as rm
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
+from edge.self_calibration import RADIO_NEAR_M
 
 __all__ = ["Layout"]
 
@@ -256,12 +257,18 @@ class Layout:
         )
         """Places with no floor on the plan (a middle tile's surroundings): reached only by silence's drift."""
         self.touches = tuple(tuple(sorted(t)) for t in touches)
-        self._tables(zones, presence, positions, regions, sub_points, ring_points, far_points, bool(known))
+        self._table_args = (zones, positions, regions, sub_points, ring_points, far_points, bool(known))
+        self._tables(presence, *self._table_args)
+
+    def retune(self, presence: PresenceConfig) -> None:
+        """Rebuild the emission tables (``tables``, ``expected``, ``misses``, ``log_distance``) for ``presence``'s
+        radio (a learned path-loss exponent); the places and what touches what stay as they are."""
+        self._tables(presence, *self._table_args)
 
     def _tables(
         self,
-        zones: Sequence[ZoneConfig],
         presence: PresenceConfig,
+        zones: Sequence[ZoneConfig],
         positions: dict[str, tuple[float, float, float]],
         regions: Sequence[Sequence[Shape]],
         sub_points: Sequence[Sequence[Sequence[tuple[float, float]]]],
@@ -275,6 +282,10 @@ class Layout:
         self.expected: dict[str, tuple[float, ...]] = {}
         """Per scanner, per place: the mean RSSI it hears from a shopper there (self-calibration's reference)."""
         self.tables: dict[str, list[list[tuple[float, ...]]]] = {}
+        self.log_distance: dict[str, dict[int, tuple[tuple[int, tuple[tuple[float, float], ...]], ...]]] = {}
+        """Per positioned scanner, per zone (1..n), its sub-places within RADIO_NEAR_M of the scanner (on average) as
+        (place, per RSSI index: E[log10 d] and E[(log10 d)^2] over the place's 3-D distances given that reading):
+        the radio learner's E-step (:class:`edge.self_calibration.RadioLearner`). Zones with none are absent."""
         self.misses: dict[str, tuple[tuple[float, ...], ...]] = {}
         """Per positioned scanner on a floor plan, per evidence weight: the likelihood of each place that the scanner
         did NOT hear an advert (lost, beyond MODEL_FAR_MAX_M or below SENSITIVITY_DBM), tempered like ``tables``."""
@@ -343,6 +354,19 @@ class Layout:
                     for b in range(c.MODEL_EVIDENCE_STEPS)
                 )
             self.expected[scanner] = tuple(rm.mean_rssi(h, power, exponent) for h in hists + rings + outer)
+            if where is not None:  # the radio learner's E-step, for the zones' sub-places within its band
+                low, high = (math.log10(d) for d in RADIO_NEAR_M)
+                per_zone: dict[int, tuple[tuple[int, tuple[tuple[float, float], ...]], ...]] = {}
+                for k, group in enumerate(self.subs, start=1):
+                    found = tuple(
+                        (i, rm.log_moments(hists[i], power, exponent, c.MODEL_SIGMA_DB))
+                        for i in group
+                        if low <= rm.mean_log_distance(hists[i]) <= high
+                    )
+                    if found:
+                        per_zone[k] = found
+                if per_zone:
+                    self.log_distance[scanner] = per_zone
             floor = c.MODEL_LIKELIHOOD_FLOOR
             steps = c.MODEL_EVIDENCE_STEPS
             tables: list[list[tuple[float, ...]]] = [[] for _ in range(steps)]
