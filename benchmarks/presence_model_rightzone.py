@@ -3,6 +3,7 @@ late, or placed where the shopper is not.
 
     python benchmarks/presence_model_rightzone.py [--cells tuning|held-out|all|0,5,9] [--seeds 1] [--engine model]
                                                   [--jobs 2]
+                                                  [--set NAME=VALUE ...]
 
 Runs the sweep's cells (``benchmarks/presence_sweep.py``'s simulation and feed, the judge's settled truth and
 right-zone stretches, :func:`edge.sim.sweep.judge.counted_stretches`) with one engine and sorts every counted
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import presence_sweep as ps
 from benchmarks.presence_accuracy import _visits
-from benchmarks.presence_model_tune import pick
+from benchmarks.presence_model_tune import override, pick
 from edge.sim.sweep import simulate
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import Visit, counted_stretches, settle
@@ -113,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shoppers", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--engine", default="model")
+    parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
     args = parser.parse_args(argv)
+    override(args.set)
     global ENGINE
     ENGINE = args.engine
     tasks = [(i, int(s), args.minutes, args.shoppers) for i in pick(args.cells) for s in args.seeds.split(",")]

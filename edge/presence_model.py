@@ -83,6 +83,12 @@ shopper's spot within a zone changes within seconds, but crossing the zone takes
 a shopper at its centre is not one step from leaving. Sweep tuning cells: 0.2 Hz 131, 0.5 Hz 126, 1 Hz 124
 (with 0.5 taken for the fewer spurious changes)."""
 
+RING_OUT_RATE_HZ = AISLE_RATE_HZ
+"""Rate from a zone's inner surroundings (the ring beside it) out to its outer ones and far. Tried at a walker's
+MODEL_WALK_SPEED_M_S over MODEL_RING_M (0.2 Hz) so that mass leaving a zone walks on instead of being pulled back
+in at MODEL_ZONE_ENTER_RATE_HZ: 42 tuning cells x 3 seeds 92.9 -> 92.5, exits earlier in most cells, but the hard
+family 21.6 -> 22.3 (the slow-walker L-shape: spurious changes up), so not kept (docs/presence.md, "Exits");
+``presence_model_tune.py --set RING_OUT_RATE_HZ=0.2`` compares."""
 
 LEARN_RADIO = True
 """Learn the store's path-loss exponent from rostered traffic (:class:`edge.self_calibration.RadioLearner`) and
@@ -166,6 +172,7 @@ class ZoneEstimator:
         self._rings = tuple(range(layout.rings[0], layout.places)) if n else ()
         """Every place beside a zone (inner and outer surroundings): the places after the zones'."""
         walk = c.MODEL_WALK_SPEED_M_S / c.MODEL_HANDOFF_DISTANCE_M
+        ring_set = frozenset(layout.rings)
         moves: list[tuple[tuple[int, float], ...]] = []
         for i, touching in enumerate(layout.touches):
             here = zone_of[i]
@@ -185,6 +192,8 @@ class ZoneEstimator:
                     rate = walk / per_zone[there]
                 elif there:  # from beside a zone into it
                     rate = c.MODEL_ZONE_ENTER_RATE_HZ / per_zone[there]
+                elif i in ring_set and j not in ring_set:  # from beside a zone, walking on
+                    rate = RING_OUT_RATE_HZ
                 else:
                     rate = AISLE_RATE_HZ
                 found.append((j, rate))

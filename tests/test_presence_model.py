@@ -388,3 +388,25 @@ def test_a_silence_longer_than_a_pause_grows_unlikely_again() -> None:
     assert rate.silence_likelihood(last + 0.05) == 1.0
     assert rate.silence_likelihood(last + PAUSE_MAX_S) == pytest.approx(c.MODEL_SILENCE_FLOOR)
     assert rate.silence_likelihood(last + 2 * PAUSE_MAX_S) < c.MODEL_SILENCE_FLOOR / 2
+
+
+def test_ring_out_rate_sends_a_zones_surroundings_onward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RING_OUT_RATE_HZ (off by default, docs/presence.md "Exits") is the rate from beside a zone outward: raised to a
+    walker's, mass beside a zone walks on instead of staying to be pulled back in; into the zone is unchanged."""
+    import edge.presence_model as pm
+
+    def after_one_second(rate: float) -> tuple[float, float]:
+        monkeypatch.setattr(pm, "RING_OUT_RATE_HZ", rate)
+        est = estimator()
+        ring = est._layout.rings[0]
+        p = [0.0] * est._layout.places
+        p[ring] = 1.0
+        est._predict(p, 1.0)
+        assert math.isclose(p[ring], math.exp(-est._rates[est._rate_of[ring]]))  # keeps exp(-its total rate)
+        lo, hi = est._spans[0]
+        return p[ring], sum(p[lo:hi])
+
+    stay_default, in_default = after_one_second(pm.AISLE_RATE_HZ)
+    stay_walker, in_walker = after_one_second(0.2)
+    assert stay_walker < stay_default
+    assert in_walker < in_default  # less is left beside the zone to walk in
