@@ -84,7 +84,7 @@ class _Store:
         peers.alive.add("gw-2")
         assert peers.arbiter.adopt(TOKEN, "gw-1", 1, 0) is not None
         peers._claim(Claim(TOKEN, "gw-1", 1, "z1"))
-        self.task = asyncio.create_task(peers._releases())
+        self.task = asyncio.create_task(peers.releases.run())
         self.peers = peers
         return self
 
@@ -117,7 +117,7 @@ async def test_the_clear_waits_until_the_old_owners_last_word_is_sent(tmp_path: 
         seq = await store.said()
         await store.moved_to_gw2()
         assert not peers.owns(TOKEN, "ibeacon")  # silent for the shopper from the decision on
-        await _until(lambda: peers._releasing[TOKEN].committed, "the writer's barrier")
+        await _until(lambda: peers.releases.pending[TOKEN].committed, "the writer's barrier")
         # The event is in the outbox, unsent: however long the release looks, no clear goes out (the
         # old code cleared here, and the next owner spoke before this event reached the CDP).
         for _ in range(5):
@@ -125,7 +125,7 @@ async def test_the_clear_waits_until_the_old_owners_last_word_is_sent(tmp_path: 
             assert store.clears() == 0
         await store.outbox.mark_sent([seq])  # its PUBACK
         await _until(lambda: store.clears() == 1, "the clear")
-        assert TOKEN not in peers._releasing
+        assert TOKEN not in peers.releases
         assert peers.health()["peers_releases_unflushed"] == 0
 
 
@@ -133,7 +133,7 @@ async def test_an_uplink_that_does_not_send_delays_the_clear_by_the_bound_only(t
     async with _Store(tmp_path) as store:
         await store.said()
         await store.moved_to_gw2()
-        await _until(lambda: store.peers._releasing[TOKEN].committed, "the writer's barrier")
+        await _until(lambda: store.peers.releases.pending[TOKEN].committed, "the writer's barrier")
         assert store.clears() == 0
         store.clock.advance(RELEASE_FLUSH_S)
         await _until(lambda: store.clears() == 1, "the clear after the bound")
@@ -149,7 +149,7 @@ async def test_a_shopper_given_back_before_the_clear_keeps_its_new_claim(tmp_pat
         assert back is not None
         await peers._apply(back, store.clock.now())  # nobody else spoke: gw-1 takes it again at once
         assert TOKEN in peers._mine
-        assert TOKEN not in peers._releasing
+        assert TOKEN not in peers.releases
         await store.outbox.mark_sent([seq])
         for _ in range(5):
             await asyncio.sleep(RELEASE_POLL_S)
@@ -168,4 +168,4 @@ async def test_a_withdrawal_clears_at_once_even_while_releasing(tmp_path: Path, 
             withdrawn = store.core.withdrawn_event(TOKEN, 0, store.clock.now())
             store.peers._on_event(withdrawn)
         assert store.clears() == 1  # no wait for the outbox: the token must leave the broker
-        assert TOKEN not in store.peers._releasing
+        assert TOKEN not in store.peers.releases

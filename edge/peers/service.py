@@ -58,7 +58,8 @@ from edge.mqtt_link import Link, LinkError, LinkSettings
 from edge.peers import messages, speech
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
-from edge.peers.messages import Ahead, Claim, HandingOn, Handover, Release
+from edge.peers.messages import Ahead, Claim, HandingOn, Handover
+from edge.peers.release import Releases
 from edge.peers.summary import (
     EARLY_AT_S,
     Hand,
@@ -80,8 +81,6 @@ from edge.peers.timing import (
     PEER_SILENT_SLOTS,
     RECONNECT_INITIAL_S,
     RECONNECT_MAX_S,
-    RELEASE_FLUSH_S,
-    RELEASE_POLL_S,
     SETTLE_S,
     SLOT_DEADLINE_S,
     STANDALONE_GRACE_S,
@@ -136,10 +135,6 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self._silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
-        self._releasing: dict[str, Release] = {}
-        """Tokens the arbitration moved away from this gateway whose claim is not cleared yet: the clear
-        waits until this gateway's own events about the shopper are out (:meth:`_releases`)."""
-        self._release_nudge = asyncio.Event()
         self._own_scanners: set[str] = set()
         """Scanners this gateway hears itself (its sightings'): its zones are those they cover."""
         self._heard_own: dict[str, TokenHeard] = {}
@@ -167,6 +162,16 @@ class Peers:
             "peers_connections": 0,
             "peers_releases_unflushed": 0,
         }
+        self.releases = Releases(
+            ports.clock,
+            lambda: ports.deliver(Sightings(ports.clock.now(), ()), None),
+            ports.outbox.unsent_of,
+            self._publish_clear,
+            lambda token: token in self._mine,
+            self.stats,
+        )
+        """Tokens the arbitration moved away whose claim's clear waits for this gateway's last words
+        about them (edge/peers/release.py)."""
 
     # --- what the core calls (edge.app wires them) --------------------------------------------
 
@@ -209,7 +214,7 @@ class Peers:
                 group.create_task(self._slots(), name="edge-peers-slots")
                 group.create_task(self._messages(), name="edge-peers-in")
                 group.create_task(self._handovers(), name="edge-peers-handovers")
-                group.create_task(self._releases(), name="edge-peers-releases")
+                group.create_task(self.releases.run(), name="edge-peers-releases")
                 ready()
         finally:
             for step in undo:
@@ -218,7 +223,7 @@ class Peers:
             if link is not None:
                 if not link.closed.done():
                     # A clean stop: release what this gateway owned (the will covers a crash).
-                    for token in list(self._mine) + list(self._releasing):
+                    for token in [*self._mine, *self.releases]:
                         self._clear(token)
                     link.publish(self.topics.state(), messages.state_payload(self.me, "offline"), retain=True)
                 await link.close()
@@ -422,48 +427,13 @@ class Peers:
     def _let_go(self, token: str) -> None:
         """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`
         reads the arbiter), and clears its claim -- the next owner's cue to speak -- once the events
-        about the shopper that passed its filter before are out (:meth:`_releases`)."""
+        about the shopper that passed its filter before are out (:class:`Releases`)."""
         mine = self._mine.pop(token, None)
         if mine is None:
             return
         self.stats["peers_handoffs_out"] += 1
         self._published.pop(token, None)
-        self._releasing[token] = Release(self.ports.clock.now())
-        self._release_nudge.set()
-
-    async def _releases(self) -> None:
-        """Publish each let-go token's clear once the writer has committed whatever passed the filter
-        before the decision (a barrier: an empty delivery through the one writer) and the outbox holds
-        nothing about the token unsent, or after :data:`RELEASE_FLUSH_S`. A token claimed again
-        meanwhile (given back) is not cleared: its new claim replaced the old one."""
-        clock = self.ports.clock
-        releasing = self._releasing
-        while True:
-            if not releasing:
-                await self._release_nudge.wait()
-            self._release_nudge.clear()
-            fresh = [t for t, r in releasing.items() if not r.committed]
-            if fresh:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(RELEASE_FLUSH_S):
-                        await self.ports.deliver(Sightings(clock.now(), ()), None)
-                for token in fresh:
-                    if token in releasing:
-                        releasing[token] = dataclasses.replace(releasing[token], committed=True)
-            for token in [t for t, r in releasing.items() if r.committed]:
-                unsent = await self.ports.outbox.unsent_of(token)
-                release = releasing.get(token)
-                if release is None or not release.committed:
-                    continue  # withdrawn or claimed again meanwhile
-                late = clock.now() - release.since >= RELEASE_FLUSH_S
-                if unsent == 0 or late:
-                    if unsent:
-                        self.stats["peers_releases_unflushed"] += 1
-                    del releasing[token]
-                    if token not in self._mine:
-                        self._publish_clear(token)
-            if releasing:
-                await asyncio.sleep(RELEASE_POLL_S)
+        self.releases.let_go(token)
 
     async def _handovers(self) -> None:
         """Waiting new owners speak once their engine agrees with the previous owner's last zone (see
@@ -525,7 +495,7 @@ class Peers:
         )  # fmt: skip
 
     def _claim(self, claim: Claim) -> None:
-        self._releasing.pop(claim.token, None)  # given back before its clear: this claim replaces it
+        self.releases.drop(claim.token)  # given back before its clear: this claim replaces it
         self._mine[claim.token] = claim
         self._claims[claim.token] = claim
         self._publish_claim(claim)
@@ -548,7 +518,7 @@ class Peers:
     def _clear(self, token: str) -> None:
         """Clear ``token``'s claim now (a withdrawal, a stop), released or not."""
         self._published.pop(token, None)
-        if self._mine.pop(token, None) is not None or self._releasing.pop(token, None) is not None:
+        if self._mine.pop(token, None) is not None or self.releases.drop(token):
             self._publish_clear(token)
 
     def _publish_clear(self, token: str) -> None:
@@ -606,7 +576,7 @@ class Peers:
 
     async def _on_claim(self, gateway: str, topic: str, payload: bytes) -> None:
         if gateway == self.me:
-            if payload and topic not in {self.topics.owner(t) for t in (*self._mine, *self._releasing)}:
+            if payload and topic not in {self.topics.owner(t) for t in (*self._mine, *self.releases)}:
                 # A claim left from before a restart: cleared (the arbitration decides anew).
                 link = self.link
                 if link is not None:
