@@ -13,6 +13,11 @@
    are merged on one clock (:func:`in_order`). ``--seeds`` runs several stores (the figures: the
    worst seed, and each); ``--reference also|only`` plays each through ONE gateway hearing every
    scanner (no ``[store]``): the presence engine's own figures, the best the store of three can reach.
+   ``--oracle`` judges the sweep's ORACLE on each seed's adverts too (:func:`edge.sim.engines.oracle`,
+   offline: a Bayes filter over positions told the true radio; the limit of the scenario), ``--only
+   oracle`` only that. ``--walks doors`` plays shoppers who walk in through a door at one end of the
+   row and out through the other, dwelling 10-60 s per zone (:meth:`MultiStore.door_walks`; use
+   ``--seconds 180`` so most visits finish), instead of the row walks that appear and vanish mid-zone.
    Figures and their history: docs/multi-gateway.md.
 2. **Cost** — 100 present shoppers spread over the row, at 3 and 8 gateways: store-local traffic
    per gateway (bytes/s sent, and received, per present shopper) and CPU per gateway process
@@ -25,6 +30,7 @@ The last stdout line is one JSON object (benchmarks/common.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import heapq
 import itertools
 import json
@@ -41,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import report
 from benchmarks.presence_accuracy import _pct, _visits
+from edge.sim import engines
 from edge.sim.multi import MultiStore, Walk, gateway_id
 from edge.sim.sweep.judge import Score as SweepScore
 from edge.sim.sweep.judge import Visit, agreement, counted_stretches, match, settle
@@ -53,6 +60,9 @@ DWELL_S = 20.0
 """Accuracy run: seconds a shopper stays in each zone of the row (then walks 7 m to the next)."""
 SPACING_M = 7.0
 """Accuracy run: between neighbouring scanners (each hears its neighbours' zones)."""
+DOOR_ARRIVALS_S = 40.0
+"""Accuracy run, ``--walks doors``: shoppers appear outside a door over this many first seconds (a visit
+takes 60-210 s: with ``--seconds 180`` about three in four finish inside the run)."""
 WARM_UP_S = 8.0
 """Cost runs: from the moment every gateway is on the store broker (its retained ``online``) to the
 window: the shoppers (1-3 s into each process's replay) are heard, owned and entered. It was counted
@@ -85,13 +95,15 @@ Row = tuple[float, str, str, str | None]
 """One presence event of a token as the CDP saw it: (time, entered|exited, zone, gateway)."""
 
 
-def run_accuracy(work: Path, seconds: float, shoppers: int, seed: int, *, reference: bool = False) -> dict[str, Any]:
+def run_accuracy(
+    work: Path, seconds: float, shoppers: int, seed: int, *, reference: bool = False, walk: str = "row"
+) -> dict[str, Any]:
     """Play the store through 3 ``edge run`` processes (``reference``: ONE gateway, no ``[store]``, hearing
     every scanner); every event the CDP received and every ownership claim seen on the store broker."""
     start = time.time() + 1.0
     store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=SPACING_M)
-    walks = _walks(store, shoppers, seconds)
-    name = f"accuracy-{seed}{'-reference' if reference else ''}"
+    walks = _walks(store, shoppers, seconds, walk)
+    name = f"accuracy-{walk}-{seed}{'-reference' if reference else ''}"
     with Mosquitto(work / f"broker-{name}") as broker:
         claims = Collector(broker, ("store-local/v1/+/+/owner/#",))
         try:
@@ -121,14 +133,18 @@ def run_accuracy(work: Path, seconds: float, shoppers: int, seed: int, *, refere
         "seconds": seconds,
         "shoppers": shoppers,
         "reference": reference,
+        "walks": walk,
         "events": [[g, e, at] for g, e, at in events],
         "claims": owner_rows,
     }
 
 
-def _walks(store: MultiStore, shoppers: int, seconds: float) -> list[Walk]:
-    walks = store.walks(shoppers, seconds * 0.5, dwell_s=DWELL_S)
-    return [Walk(w.index, w.start + 4.0, w.stops, w.dwell_s) for w in walks]  # after the processes start
+def _walks(store: MultiStore, shoppers: int, seconds: float, walk: str = "row") -> list[Walk]:
+    if walk == "doors":
+        walks = store.door_walks(shoppers, DOOR_ARRIVALS_S)
+    else:
+        walks = store.walks(shoppers, seconds * 0.5, dwell_s=DWELL_S)
+    return [dataclasses.replace(w, start=w.start + 4.0) for w in walks]  # after the processes start
 
 
 def in_order(events: list[tuple[str, dict[str, Any], float]]) -> list[tuple[str, dict[str, Any], float]]:
@@ -209,13 +225,44 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     docs/multi-gateway.md): the exact ground truth settled (visits of one zone < 3 s apart merged, a
     visit < 3 s a transit nobody must report), matched to the CDP's visits, right zone over the time
     the shopper is in the store or placed in a zone."""
+    events = [(g, e, at) for g, e, at in run["events"]]
+    figures = judge_rows(run, merged_rows(events), by_gateway=not run["reference"])
+    doubles, duplicates, n_handoffs, by_clock = one_owner(events)
+    overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
+    return {
+        **figures,
+        "handoffs_with_from_gateway": n_handoffs,
+        "double_owner_moments": doubles,
+        "double_owner_moments_by_clock": by_clock,
+        "duplicate_entered": duplicates,
+        "claim_overlaps": overlaps,
+        "claim_overlap_longest_s": longest,
+        "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
+    }
+
+
+def judge_oracle(run: dict[str, Any]) -> dict[str, Any]:
+    """The sweep's ORACLE on the same store and adverts as ``run`` (offline, :func:`edge.sim.engines.oracle`),
+    judged as :func:`judge` judges the gateways (a hand-off: zone j shown, as for the reference)."""
+    seconds = run["seconds"]
+    store = MultiStore(gateways=3, seed=run["seed"], start=run["start"], spacing_m=SPACING_M)
+    walks = _walks(store, run["shoppers"], seconds, run.get("walks", "row"))
+    said = engines.oracle(store, walks, seconds)
+    rows: dict[str, list[Row]] = {
+        token: [(e.at, str(e.kind), e.zone, None) for e in events] for token, events in said.items()
+    }
+    return judge_rows(run, rows, by_gateway=False)
+
+
+def judge_rows(run: dict[str, Any], rows: dict[str, list[Row]], *, by_gateway: bool) -> dict[str, Any]:
+    """Right zone, spurious, hand-offs and the wrong seconds by cause of one stream per token (``rows``:
+    the CDP's merged stream, or an engine's); ``by_gateway``: a hand-off to zone j counts when gateway j
+    says it (else when anyone does)."""
     seconds, shoppers = run["seconds"], run["shoppers"]
     start = run["start"]
     store = MultiStore(gateways=3, seed=run["seed"], start=start, spacing_m=SPACING_M)
-    walks = _walks(store, shoppers, seconds)
+    walks = _walks(store, shoppers, seconds, run.get("walks", "row"))
     end = start + seconds
-    events = [(g, e, at) for g, e, at in run["events"]]
-    rows = merged_rows(events)
     score = SweepScore()
     handoffs: list[float] = []
     zone_handoffs: list[float] = []
@@ -225,7 +272,8 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         truth, transits = settle([v for v in store.visits(walk) if v[1] < end])
         seen = _visits(changes_from([(at, kind, zone, None) for at, kind, zone, _ in stream]), end)
         match(score, truth, transits, seen, end)
-        inside = (walk.start, min(store.leaves(walk), end))
+        came, left = store.inside(walk)
+        inside = (min(came, end), min(left, end))
         agreement(score, truth, transits, seen, inside, walk.start, end)
         score.shopper_s += inside[1] - inside[0]
         misplaced(wrong, truth, transits, seen, inside, end)
@@ -236,15 +284,14 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
                 continue
             owner = gateway_id(int(zone[1:]) - 1)
             said = [at for at, kind, z, g in stream if z == zone and kind == "entered" and at >= a - 2.0]
-            by_owner = [at for at, kind, z, g in stream if (run["reference"] or g == owner) and z == zone
+            by_owner = [at for at, kind, z, g in stream if (not by_gateway or g == owner) and z == zone
                         and kind == "entered" and at >= a - 2.0]  # fmt: skip
             handoffs.append(by_owner[0] - a if by_owner else math.inf)
             zone_handoffs.append(said[0] - a if said else math.inf)
-    doubles, duplicates, n_handoffs, by_clock = one_owner(events)
-    overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
     hours = score.shopper_s / 3600
     return {
         "seed": run["seed"],
+        "walks": run.get("walks", "row"),
         "handoff_p50_s": _num(_pct(handoffs, 50)),
         "handoff_p95_s": _num(_pct(handoffs, 95)),
         "zone_handoff_p95_s": _num(_pct(zone_handoffs, 95)),
@@ -252,7 +299,6 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "zone_handoffs_s": [_num(h) for h in zone_handoffs],
         "handoffs_judged": len(handoffs),
         "handoffs_missed": sum(1 for h in handoffs if not math.isfinite(h)),
-        "handoffs_with_from_gateway": n_handoffs,
         "right_zone_pct": round(100 * score.right_s / max(score.counted_s, 1e-9), 2),
         "wrong_s": {k: round(v, 1) for k, v in sorted(wrong.items())},
         "counted_s": round(score.counted_s, 1),
@@ -261,12 +307,7 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "enter_p95_s": _num(_pct(score.enter, 95)),
         "visits": len(score.enter),
         "missed_visits": score.missed,
-        "double_owner_moments": doubles,
-        "double_owner_moments_by_clock": by_clock,
-        "duplicate_entered": duplicates,
-        "claim_overlaps": overlaps,
-        "claim_overlap_longest_s": longest,
-        "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
+        "finished": sum(1 for walk in walks if store.inside(walk)[1] <= end),
     }
 
 
@@ -281,6 +322,7 @@ def timelines(run: dict[str, Any]) -> list[dict[str, Any]]:
     end = run["start"] + run["seconds"]
     events = [(g, e, at) for g, e, at in run["events"]]
     lags, rows = clock_lags(events), merged_rows(events)
+    kind = run.get("walks", "row")
     token_of: dict[str, str] = {}
     claims: dict[str, list[tuple[float, str, str | None, bool]]] = {}
     for topic, payload, at in run["claims"]:
@@ -292,7 +334,7 @@ def timelines(run: dict[str, Any]) -> list[dict[str, Any]]:
         elif topic in token_of:
             claims.setdefault(token_of[topic], []).append((at - lags.get(gateway, 0.0), gateway, None, False))
     out = []
-    for walk in _walks(store, run["shoppers"], run["seconds"]):
+    for walk in _walks(store, run["shoppers"], run["seconds"], kind):
         stream = rows.get(walk.token, [])
         truth, _ = settle([v for v in store.visits(walk) if v[1] < end])
         for (before, _, _), (zone, a, _) in itertools.pairwise(truth):
@@ -373,7 +415,8 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Several seeds' figures: the worst of each (and each seed's, for the record)."""
     if not runs:
         return {}
-    worst: dict[str, Any] = {"seeds": [r["seed"] for r in runs]}
+    worst: dict[str, Any] = {"seeds": [r["seed"] for r in runs], "walks": runs[0].get("walks", "row")}
+    worst["wrong_s_each"] = [r["wrong_s"] for r in runs]
     for key, pick in (
         ("handoff_p95_s", max),
         ("zone_handoff_p95_s", max),
@@ -383,6 +426,8 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ("duplicate_entered", sum),
         ("claim_overlap_longest_s", max),
     ):
+        if key not in runs[0]:
+            continue  # an engine's stream (the oracle): no owners, no claims
         values = [r[key] for r in runs]
         worst[key] = None if any(v is None for v in values) else pick(values)
         worst[f"{key}_each"] = values
@@ -519,22 +564,44 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--save", type=Path, help="write the runs' raw events and claims (JSON) here")
     parser.add_argument("--load", type=Path, help="judge runs saved with --save instead of running")
-    parser.add_argument("--only", choices=("accuracy", "cost"), help="run one part (figures of the other: null)")
+    parser.add_argument(
+        "--only", choices=("accuracy", "cost", "oracle"), help="run one part (oracle: no processes, the oracle alone)"
+    )
+    parser.add_argument(
+        "--walks",
+        choices=("row", "doors"),
+        default="row",
+        help="accuracy runs: shoppers appearing and vanishing mid-zone (row) or walking in and out through doors",
+    )
+    parser.add_argument("--oracle", action="store_true", help="judge the sweep's oracle on each seed's adverts too")
     parser.add_argument("--timelines", type=int, default=0, help="print each seed's N slowest hand-offs' timelines")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="edge-multi-") as tmp:
         work = Path(tmp)
         judged: dict[str, Any] = dict.fromkeys(("handoff_p95_s", "spurious_per_shopper_hour", "right_zone_pct"))
         reference: dict[str, Any] | None = None
-        if args.only != "cost":
-            runs: list[dict[str, Any]]
+        oracle: dict[str, Any] | None = None
+        runs: list[dict[str, Any]]
+        if args.only == "oracle":
+            start = 1_800_000_000.0  # no processes: any start
+            runs = [
+                {"seed": seed, "start": start, "seconds": args.seconds, "shoppers": args.shoppers, "walks": args.walks}
+                for seed in args.seeds
+            ]
+            oracles = [judge_oracle(run) for run in runs]
+            for one in oracles:
+                print(f"oracle (told the true radio): {one}", flush=True)
+            oracle = pooled(oracles)
+        elif args.only != "cost":
             if args.load is not None:
                 runs = json.loads(args.load.read_text())
             else:
                 runs = []
                 for seed in args.seeds:
                     for ref in {"no": (False,), "also": (False, True), "only": (True,)}[args.reference]:
-                        runs.append(run_accuracy(work, args.seconds, args.shoppers, seed, reference=ref))
+                        runs.append(
+                            run_accuracy(work, args.seconds, args.shoppers, seed, reference=ref, walk=args.walks)
+                        )
                         if args.save is not None:
                             args.save.write_text(json.dumps(runs))
             each = [judge(run) for run in runs if not run["reference"]]
@@ -548,9 +615,14 @@ def main(argv: list[str] | None = None) -> int:
             for one in refs:
                 print(f"reference (one gateway hearing every scanner): {one}", flush=True)
             reference = pooled(refs) if refs else None
+            if args.oracle:
+                oracles = [judge_oracle(run) for run in runs if not run["reference"]]
+                for one in oracles:
+                    print(f"oracle (told the true radio): {one}", flush=True)
+                oracle = pooled(oracles)
         alone: dict[str, Any] = {"cpu_pct_mean": None}
         costs: dict[str, dict[str, Any]] = {}
-        if args.only != "accuracy":
+        if args.only not in ("accuracy", "oracle"):
             alone = cost(work, max(args.gateways), args.present, args.window, alone=True)
             print(f"one gateway alone: {alone}", flush=True)
             for n in args.gateways:
@@ -571,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "accuracy": judged,
             "reference": reference,
+            "oracle": oracle,
             "alone": alone,
             "cost": costs,
             "cpu_ratio_to_alone": ratio,

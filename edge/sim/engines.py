@@ -18,10 +18,15 @@ the shopper enters zone j after another zone) :func:`handoffs` gives, in seconds
   when the engine produced it (a peer's sightings are stamped when heard, a second before);
 - per engine: the previous zone's gateway (the owner, which hands the shopper on at once) and
   gateway j's, and ``shown``, the first of the two (what the CDP sees first, bar the broker).
+
+:func:`oracle` plays the same adverts, every gateway's in time order, through the presence sweep's
+ORACLE (:class:`edge.sim.sweep.oracle.BayesOracle`, a Bayes filter over positions told the true
+radio, layout and walking speed): the limit of the row, what no engine can beat.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -29,13 +34,18 @@ from dataclasses import dataclass, field
 from edge.config import PresenceConfig, ZoneConfig
 from edge.peers.summary import Slot, to_sightings
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.sim import multi
 from edge.sim.multi import POWER_1M_DBM, MultiStore, Walk, gateway_id
-from edge.sim.sweep.judge import settle
+from edge.sim.sweep.judge import TICK_S, settle
+from edge.sim.sweep.layouts import PHONE_HEIGHT_M, Layout, Scanner, Zone
+from edge.sim.sweep.radio import Radio
 
 DELAY_S = 0.05
 """A summary's trip: the slot's end to the peer's engine (publish, broker, decode; tens of ms)."""
 EXIT_TIMEOUT_S = 6.0
 """The zones' timer in the multi-gateway row (edge/sim/multi.py's config)."""
+AISLE_HALF_WIDTH_M = 1.5
+"""The oracle's row: the floor is the 3 m wide aisle the zones sit on (the shoppers walk its middle)."""
 
 
 @dataclass
@@ -186,3 +196,86 @@ def _first(one: Engine, token: str, zone: str, a: float) -> tuple[float | None, 
 def _lead(one: Engine, token: str, zone: str, a: float) -> float | None:
     found = [t for tok, z, t in one.leads if tok == token and z == zone and a - 2.0 <= t < a + 15.0]
     return min(found) - a if found else None
+
+
+def row_radio() -> Radio:
+    """The TRUE radio of :mod:`edge.sim.multi`, as the sweep's :class:`Radio`: its exponent, noise, loss,
+    hearing floor and front wall; no fades, no body shadowing, no calibration errors, no range limit
+    (the row's simulator has none of them)."""
+    return Radio(
+        exponent=multi.PATH_LOSS_EXPONENT,
+        sigma_db=multi.NOISE_DB,
+        miss=multi.LOSS,
+        fade_p=0.0,
+        body_rate_hz=0.0,
+        wall_db=multi.WALL_LOSS_DB,
+        range_m=1000.0,
+        sensitivity_dbm=multi.HEARING_FLOOR_DBM,
+        calibration_sigma_db=0.0,
+    )
+
+
+def row_layout(store: MultiStore) -> Layout:
+    """The row as the sweep's :class:`Layout`: zones of :data:`~edge.sim.multi.ZONE_RADIUS_M` around each
+    scanner, the building from door to door, the scanners :data:`~edge.sim.multi.SCANNER_HEIGHT_M` above
+    the phone (the sweep counts heights from the floor, the phone :data:`PHONE_HEIGHT_M` up)."""
+    low, high = store.building()
+    zones, scanners = [], []
+    for g in range(store.gateways):
+        scanner, x = f"{gateway_id(g)}-s", store.zone_x(g)
+        zones.append(Zone(f"z{g + 1}", (scanner,), (x, 0.0), discs=((x, 0.0),), radius_m=multi.ZONE_RADIUS_M))
+        scanners.append(Scanner(scanner, x, 0.0, multi.SCANNER_HEIGHT_M + PHONE_HEIGHT_M))
+    return Layout(
+        "multi-row",
+        ((low, -AISLE_HALF_WIDTH_M, high, AISLE_HALF_WIDTH_M),),
+        tuple(zones),
+        tuple(scanners),
+        ((low, 0.0), (high, 0.0)),
+        (low - multi.OUTSIDE_M / 2, 0.0),
+        (high + multi.OUTSIDE_M / 2, 0.0),
+    )
+
+
+def oracle(
+    store: MultiStore, walks: list[Walk], seconds: float, *, enter_p: float | None = None, stay_p: float | None = None
+) -> dict[str, list[PresenceEvent]]:
+    """Per token, the ORACLE's presence events over every gateway's adverts in time order, ticked every
+    :data:`~edge.sim.sweep.judge.TICK_S` (a reference engine: offline, no processes; needs numpy).
+
+    Each scanner of the row hears the card's adverts at its own moments (the simulator draws each
+    gateway's timing and losses apart), so a scanner's silence at another's advert says nothing: the
+    filter is given no evidence of misses (as ``presence_blind_oracle.py``'s ``DeafToMisses``). It waits
+    out a silence of :func:`~edge.sim.sweep.oracle.silence_s` of the card's interval (1.9 s: three
+    scanners each losing 10 %, six adverts all lost is a 1e-18 chance) before it ends a track.
+    ``enter_p`` / ``stay_p``: its decision's hysteresis (default the sweep's, 0.75 / 0.25)."""
+    from edge.sim.sweep.oracle import ENTER_P, STAY_P, BayesOracle, silence_s
+
+    class Deaf(BayesOracle):
+        def _close(self, token: str) -> None:
+            self._advert.pop(token, None)
+
+    engine = Deaf(
+        row_layout(store),
+        row_radio(),
+        speed_m_s=multi.WALK_M_S,
+        silence_s=silence_s([multi.ADVERT_INTERVAL_S], 0.0),
+        tick_s=TICK_S,
+        enter_p=ENTER_P if enter_p is None else enter_p,
+        stay_p=STAY_P if stay_p is None else stay_p,
+    )
+    token_of = {walk.index: walk.token for walk in walks}
+    adverts = heapq.merge(*(store.adverts(walks, g, seconds) for g in range(store.gateways)), key=lambda a: a.at)
+    out: dict[str, list[PresenceEvent]] = {}
+    end = store.start + seconds + 10.0
+    tick = store.start
+    for advert in [*adverts, None]:
+        at = end if advert is None else advert.at
+        while tick <= at:
+            for event in engine.tick(tick):
+                out.setdefault(event.token, []).append(event)
+            tick += TICK_S
+        if advert is not None:
+            index = int(advert.address.replace(":", "")[-4:], 16)
+            sighting = Sighting(token_of[index], "ibeacon", advert.scanner, advert.rssi, float(POWER_1M_DBM), advert.at)
+            engine.observe(sighting)
+    return out

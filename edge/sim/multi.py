@@ -6,6 +6,13 @@ every zone with its scanner (the store-wide view: a peer's scanner is just anoth
 each gateway's trace holds only the adverts its own scanner heard. Shoppers carry loyalty cards
 (iBeacon, ``minor`` = index + 1) and walk from zone to zone, dwelling in each; :func:`truth` is the
 zone whose centre is within ``zone_radius_m``. Seeded: the same seed gives the same store.
+
+Two kinds of walk (``walks``): the **row** walks (:meth:`MultiStore.walks`) appear in the middle of
+their first zone and vanish from the middle of their last one (every figure of docs/multi-gateway.md
+before the doors was measured on them); the **doors** walks (:meth:`MultiStore.door_walks`) come in
+from outside through a door at one end of the row (:data:`DOOR_M` past the end scanner; the store's
+front wall takes :data:`WALL_LOSS_DB` off whatever is heard from outside), dwell a spread of times in
+each zone and walk out through the door at the other end.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import msgspec
 
 from edge.beacons.advert import APPLE_COMPANY_ID, Advertisement
 from edge.beacons.build import ibeacon_payload
+from edge.sim import radio
 from edge.timefmt import format_time
 from edge.trace import header_line, item_line
 
@@ -42,6 +50,17 @@ HEARING_FLOOR_DBM = -95
 SCANNER_HEIGHT_M = 2.5
 TRUTH_STEP_S = 0.05
 """Zone crossings are found to this step (a walker moves 6 cm in it)."""
+WALL_LOSS_DB = radio.WALL_LOSS_DB
+"""The doors walks: the store's front wall, off every advert heard from outside (the bundled store's wall)."""
+DOOR_M = 5.0
+"""The doors walks: from the end scanner to the door at that end of the row (2 m of floor past the end
+zone's 3 m edge: an entrance area, not a zone)."""
+OUTSIDE_M = 10.0
+"""The doors walks: where a shopper appears, this far outside the door. With the front wall's
+:data:`WALL_LOSS_DB` the end scanner's mean level there (15 m away) is -95 dBm, the hearing floor:
+shoppers walk into the scanners' reach, as from a street or a mall."""
+DOOR_DWELL_S = (10.0, 60.0)
+"""The doors walks: seconds in each zone, uniform in this range (a glance at a shelf to a real look)."""
 
 
 def gateway_id(index: int) -> str:
@@ -50,13 +69,20 @@ def gateway_id(index: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Walk:
-    """One shopper's visit: enters at ``start`` beside zone ``stops[0]``, dwells ``dwell_s`` in each stop."""
+    """One shopper's visit: appears at ``start`` at ``stops[0]`` (or at ``enter_x``), dwells ``dwell_s``
+    (or ``dwells``) in each stop, then vanishes (or walks to ``leave_x`` first)."""
 
     index: int
     start: float
     stops: tuple[float, ...]
     """Zone indices (a fraction: between two zones, e.g. 0.5 half-way from the first to the second)."""
     dwell_s: float
+    dwells: tuple[float, ...] = ()
+    """Seconds in each stop, one per stop (empty: ``dwell_s`` in each)."""
+    enter_x: float | None = None
+    """Where (m along the row) the shopper appears, walking from there to the first stop (None: at it)."""
+    leave_x: float | None = None
+    """Where the shopper vanishes after the last stop, walking there (None: at the last stop)."""
 
     @property
     def token(self) -> str:
@@ -116,27 +142,75 @@ class MultiStore:
             out.append(Walk(i, self.start + rng.uniform(0, seconds / 2), stops, dwell_s))
         return out
 
+    def door_walks(
+        self, shoppers: int, arrivals_s: float, *, dwell_s: tuple[float, float] = DOOR_DWELL_S
+    ) -> list[Walk]:
+        """Shoppers appearing outside a door at either end over the first ``arrivals_s``, walking in,
+        dwelling ``dwell_s`` (uniform) in each zone of the row in turn, and out through the other door."""
+        rng = random.Random(f"doors-{self.seed}")  # noqa: S311 - a simulation, not a secret
+        low, high = self.building()
+        out = []
+        for i in range(shoppers):
+            forward = rng.random() < 0.5
+            stops = tuple(range(self.gateways)) if forward else tuple(reversed(range(self.gateways)))
+            dwells = tuple(round(rng.uniform(*dwell_s), 2) for _ in stops)
+            enter, leave = (low - OUTSIDE_M, high + OUTSIDE_M) if forward else (high + OUTSIDE_M, low - OUTSIDE_M)
+            start = self.start + rng.uniform(0, arrivals_s)
+            out.append(Walk(i, start, stops, 0.0, dwells=dwells, enter_x=enter, leave_x=leave))
+        return out
+
+    def waypoints(self, walk: Walk) -> list[tuple[float, float]]:
+        """The walk as (x, seconds stood there) points, walked between at :data:`WALK_M_S`."""
+        dwells = walk.dwells or (walk.dwell_s,) * len(walk.stops)
+        points = [(self.zone_x(stop), dwell) for stop, dwell in zip(walk.stops, dwells, strict=True)]
+        if walk.enter_x is not None:
+            points.insert(0, (walk.enter_x, 0.0))
+        if walk.leave_x is not None:
+            points.append((walk.leave_x, 0.0))
+        return points
+
     def position(self, walk: Walk, at: float) -> float | None:
-        """The shopper's x at ``at`` (None: not in the store)."""
+        """The shopper's x at ``at`` (None: not there yet, or gone)."""
         t = at - walk.start
         if t < 0:
             return None
-        for here, there in zip(walk.stops, (*walk.stops[1:], None), strict=True):
-            if t < walk.dwell_s:
-                return self.zone_x(here)
-            t -= walk.dwell_s
+        points = self.waypoints(walk)
+        for (here, dwell), there in zip(points, [*(x for x, _ in points[1:]), None], strict=True):
+            if t < dwell:
+                return here
+            t -= dwell
             if there is None:
                 return None
-            leg = abs(self.zone_x(there) - self.zone_x(here)) / WALK_M_S
+            leg = abs(there - here) / WALK_M_S
             if t < leg:
-                return self.zone_x(here) + math.copysign(t * WALK_M_S, there - here)
+                return here + math.copysign(t * WALK_M_S, there - here)
             t -= leg
         return None
 
     def leaves(self, walk: Walk) -> float:
-        """When the shopper leaves the store (after the last stop's dwell)."""
-        legs = sum(abs(self.zone_x(b) - self.zone_x(a)) / WALK_M_S for a, b in itertools.pairwise(walk.stops))
-        return walk.start + walk.dwell_s * len(walk.stops) + legs
+        """When the shopper vanishes (after the last stop's dwell, or at ``leave_x``)."""
+        points = self.waypoints(walk)
+        legs = sum(abs(b - a) for (a, _), (b, _) in itertools.pairwise(points)) / WALK_M_S
+        return walk.start + sum(dwell for _, dwell in points) + legs
+
+    def building(self) -> tuple[float, float]:
+        """The store along the row: from the door at one end to the door at the other."""
+        return (-DOOR_M, self.zone_x(self.gateways - 1) + DOOR_M)
+
+    def outside(self, x: float) -> bool:
+        low, high = self.building()
+        return not low <= x <= high
+
+    def inside(self, walk: Walk) -> tuple[float, float]:
+        """When the shopper is in the store: from the door walked in through to the door walked out of
+        (a row walk: from appearing to vanishing)."""
+        low, high = self.building()
+        start, end = walk.start, self.leaves(walk)
+        if walk.enter_x is not None and self.outside(walk.enter_x):
+            start += min(abs(walk.enter_x - low), abs(walk.enter_x - high)) / WALK_M_S
+        if walk.leave_x is not None and self.outside(walk.leave_x):
+            end -= min(abs(walk.leave_x - low), abs(walk.leave_x - high)) / WALK_M_S
+        return start, end
 
     def visits(self, walk: Walk, step_s: float = TRUTH_STEP_S) -> list[tuple[str, float, float]]:
         """The exact ground truth of one shopper: visits (zone, in, out), found every ``step_s``."""
@@ -157,7 +231,7 @@ class MultiStore:
         x = self.position(walk, at)
         if x is None:
             return None
-        zone = round(x / self.spacing_m)
+        zone = min(max(round(x / self.spacing_m), 0), self.gateways - 1)
         return f"z{zone + 1}" if abs(x - self.zone_x(zone)) <= ZONE_RADIUS_M else None
 
     def adverts(self, walks: list[Walk], gateway: int, seconds: float) -> Iterator[Advertisement]:
@@ -176,6 +250,7 @@ class MultiStore:
                 if x is not None and rng.random() > LOSS:
                     d = math.hypot(x - sx, SCANNER_HEIGHT_M)
                     rssi = POWER_1M_DBM - 10 * PATH_LOSS_EXPONENT * math.log10(d) + rng.gauss(0, NOISE_DB)
+                    rssi -= WALL_LOSS_DB if self.outside(x) else 0.0
                     if rssi >= HEARING_FLOOR_DBM:
                         heard.append(
                             Advertisement(

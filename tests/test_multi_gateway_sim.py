@@ -1,0 +1,129 @@
+"""The simulated row of gateways (edge/sim/multi.py, issue 18): the walks through the doors, and the
+oracle and judge of benchmarks/multi_gateway.py on them -- pure and fast, no processes."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from benchmarks import multi_gateway as bench
+from edge.sim import engines, multi
+from edge.sim.multi import MultiStore, Walk
+from edge.sim.sweep.judge import settle
+from edge.sim.sweep.layouts import PHONE_HEIGHT_M
+
+SPACING_M = 7.0
+SECONDS = 180.0
+
+
+def door_store(seed: int = 3) -> tuple[MultiStore, list[Walk]]:
+    store = MultiStore(gateways=3, seed=seed, start=1_800_000_000.0, spacing_m=SPACING_M)
+    return store, store.door_walks(8, 40.0)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_a_door_walk_starts_outside_one_door_and_ends_outside_the_other(seed: int) -> None:
+    store, walks = door_store(seed)
+    low, high = store.building()
+    assert (low, high) == (-multi.DOOR_M, 2 * SPACING_M + multi.DOOR_M)
+    assert {w.stops for w in walks} <= {(0, 1, 2), (2, 1, 0)}
+    for walk in walks:
+        assert walk.enter_x is not None
+        assert walk.leave_x is not None
+        assert store.outside(walk.enter_x)
+        assert store.outside(walk.leave_x)
+        assert (walk.enter_x < low) == (walk.leave_x > high)  # in at one end, out at the other
+        assert all(multi.DOOR_DWELL_S[0] <= d <= multi.DOOR_DWELL_S[1] for d in walk.dwells)
+        came, left = store.inside(walk)
+        assert walk.start < came < left < store.leaves(walk)
+        entry = store.position(walk, came)
+        exit_ = store.position(walk, left)
+        assert entry is not None
+        assert exit_ is not None
+        assert min(abs(entry - low), abs(entry - high)) < 1e-6  # at a door
+        assert min(abs(exit_ - low), abs(exit_ - high)) < 1e-6
+        assert store.position(walk, walk.start) == walk.enter_x
+        assert store.position(walk, store.leaves(walk) + 0.1) is None
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_door_walks_truth_is_every_zone_once_in_order_inside_the_store(seed: int) -> None:
+    store, walks = door_store(seed)
+    for walk in walks:
+        visits = store.visits(walk)
+        kept, transits = settle(visits)
+        assert transits == []
+        assert [zone for zone, _, _ in kept] == [f"z{s + 1}" for s in walk.stops]
+        came, left = store.inside(walk)
+        assert came < kept[0][1]
+        assert kept[-1][2] < left
+        for (zone, a, b), dwell in zip(kept, walk.dwells, strict=True):
+            assert b - a >= dwell  # stood there, plus walking across its edge
+            x = store.position(walk, (a + b) / 2)
+            assert x is not None
+            assert store.truth(walk, (a + b) / 2) == zone
+            assert abs(x - store.zone_x(int(zone[1:]) - 1)) <= multi.ZONE_RADIUS_M
+        assert store.truth(walk, walk.start) is None  # outside
+        assert store.truth(walk, came) is None  # at the door, in no zone
+
+
+def test_the_front_wall_takes_its_loss_off_what_is_heard_from_outside() -> None:
+    store, walks = door_store(3)
+    outside: list[float] = []
+    inside: list[float] = []
+    for advert in store.adverts(walks, 0, SECONDS):
+        walk = walks[int(advert.address.replace(":", "")[-4:], 16)]
+        x = store.position(walk, advert.at)
+        assert x is not None
+        d = math.hypot(x - store.zone_x(0), multi.SCANNER_HEIGHT_M)
+        residual = advert.rssi - (multi.POWER_1M_DBM - 10 * multi.PATH_LOSS_EXPONENT * math.log10(d))
+        (outside if store.outside(x) else inside).append(residual)
+    assert len(outside) > 20
+    # heard from outside only when the noise lifts it over the hearing floor: within the wall's loss
+    assert -multi.WALL_LOSS_DB - 3.0 < statistics.mean(outside) < -multi.WALL_LOSS_DB + 5.0
+    assert abs(statistics.mean(inside)) < 0.5
+
+
+def test_row_walks_are_in_the_store_from_appearing_to_vanishing() -> None:
+    store = MultiStore(gateways=3, seed=3, start=1_800_000_000.0, spacing_m=SPACING_M)
+    for walk in store.walks(8, 45.0, dwell_s=20.0):
+        assert store.inside(walk) == (walk.start, store.leaves(walk))
+        assert store.truth(walk, walk.start) == f"z{int(walk.stops[0]) + 1}"
+
+
+def test_the_oracles_row_is_the_simulators() -> None:
+    store = MultiStore(gateways=3, seed=3, spacing_m=SPACING_M)
+    layout = engines.row_layout(store)
+    radio = engines.row_radio()
+    assert [(s.x, s.height_m - PHONE_HEIGHT_M) for s in layout.scanners] == [
+        (0.0, multi.SCANNER_HEIGHT_M),
+        (7.0, multi.SCANNER_HEIGHT_M),
+        (14.0, multi.SCANNER_HEIGHT_M),
+    ]
+    assert layout.inside(-multi.DOOR_M, 0.0)
+    assert not layout.inside(-multi.DOOR_M - 0.5, 0.0)
+    assert (radio.exponent, radio.sigma_db, radio.miss) == (multi.PATH_LOSS_EXPONENT, multi.NOISE_DB, multi.LOSS)
+
+
+def test_the_truth_itself_is_judged_all_right_and_the_oracle_follows_every_walk() -> None:
+    store, walks = door_store(4)
+    run = {"seed": 4, "start": store.start, "seconds": SECONDS, "shoppers": 8, "walks": "doors", "reference": True}
+    walks = bench._walks(store, 8, SECONDS, "doors")
+    end = store.start + SECONDS
+    rows: dict[str, list[bench.Row]] = {}
+    for walk in walks:
+        for zone, a, b in settle([v for v in store.visits(walk) if v[1] < end])[0]:
+            rows.setdefault(walk.token, []).append((a, "entered", zone, None))
+            rows[walk.token].append((b, "exited", zone, None))
+    perfect = bench.judge_rows(run, rows, by_gateway=False)
+    assert perfect["right_zone_pct"] == 100.0
+    assert perfect["spurious_visits"] == 0
+    assert perfect["handoffs_judged"] > 8
+    assert all(h == 0.0 for h in perfect["handoffs_s"])
+    assert perfect["finished"] >= 4
+    oracle = bench.judge_oracle(run)
+    assert oracle["missed_visits"] == 0
+    assert oracle["handoffs_missed"] == 0
+    assert 85.0 < oracle["right_zone_pct"] < 100.0
