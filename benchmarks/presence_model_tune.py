@@ -46,6 +46,8 @@ MODULES = (
     "edge.radio_model",
     "edge.advert_rate",
     "edge.sim.sweep.grid",
+    "edge.presence_grid",
+    "edge.presence_grid_radio",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 
@@ -94,7 +96,7 @@ def _others(index: int, seed: int, minutes: float, shoppers: int, cache: Path) -
 
 
 ENGINE = "model"
-"""``--engine``: the engine tuned (``model``, or the sweep's prototype ``grid``)."""
+"""``--engine``: the engine tuned (``model``, ``grid`` or the grid's pure-Python prototype ``grid-proto``)."""
 
 
 class _Recorded(ZoneEstimator):
@@ -158,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], help="NAME=VALUE: override a model constant")
     parser.add_argument("--no-floor", action="store_true", help="the model without the cell's floor plan")
     parser.add_argument(
-        "--engine", default="model", help="model, or the sweep's prototype grid (edge/sim/sweep/grid.py)"
+        "--engine",
+        default="model",
+        help="model, grid (edge/presence_grid.py), or grid-proto (its prototype, edge/sim/sweep/grid.py)",
     )
     args = parser.parse_args(argv)
     global ENGINE

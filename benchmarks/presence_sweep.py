@@ -92,10 +92,15 @@ def engines(cell: Cell, config: Config) -> dict[str, Callable[[], Engine]]:
         quiet = silence_s([mix.slowest_interval_s], mix.longest_pause_s)
         speed = cell.walk.speed_m_s[1]
         found["oracle"] = lambda: BayesOracle(cell.layout, cell.radio, speed_m_s=speed, silence_s=quiet, tick_s=TICK_S)
-    if ONLY_ENGINES is not None and "grid" in ONLY_ENGINES and config.floor.known:  # a prototype: only when asked
-        from edge.sim.sweep.grid import SparseGrid
+    if ONLY_ENGINES is not None and config.floor.known:  # the grid engines need a floor: only when asked
+        if "grid" in ONLY_ENGINES:
+            from edge.presence_grid import GridEstimator
 
-        found["grid"] = lambda: SparseGrid(config)
+            found["grid"] = lambda: GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+        if "grid-proto" in ONLY_ENGINES:  # the pure-Python prototype it was ported from
+            from edge.sim.sweep.grid import SparseGrid
+
+            found["grid-proto"] = lambda: SparseGrid(config)
     if ONLY_ENGINES is not None:
         found = {name: make for name, make in found.items() if name in ONLY_ENGINES}
     return found

@@ -168,8 +168,9 @@ class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     rssi_window_s: Seconds = c.RSSI_WINDOW_S
     tick_interval_s: Seconds = c.TICK_INTERVAL_S
     health_interval_s: Seconds = c.HEALTH_INTERVAL_S
-    engine: Literal["threshold", "model"] = "threshold"
-    """``threshold``: the RSSI state machine of :mod:`edge.presence`; ``model``: the model-based zone estimator."""
+    engine: Literal["threshold", "model", "grid"] = "threshold"
+    """``threshold``: the RSSI state machine of :mod:`edge.presence`; ``model``: the model-based zone estimator;
+    ``grid``: the grid filter over the floor plan (:mod:`edge.presence_grid`; needs ``[floor]``)."""
     self_calibration: Literal["report", "apply"] = "report"
     """The model engine's per-scanner offsets learned from rostered traffic: ``report`` learns them (for an
     operator to set ``offset_db`` from), ``apply`` also corrects readings by them. Why ``report`` is the
@@ -355,6 +356,22 @@ class MetricsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
             )
 
 
+def _check_grid(config: Config) -> None:
+    """The grid engine (edge.presence_grid) filters over the floor plan: it needs one, and every zone on it."""
+    if not config.floor.known:
+        raise InvalidConfigError(
+            "presence.engine",
+            '"grid" needs the store\'s floor plan: add [[floor.area]] rectangles (docs/configuration.md)',
+        )
+    placed = {scanner.id for scanner in config.scanners}
+    for index, zone in enumerate(config.zones):
+        if zone.area_m is None and not placed.intersection(zone.scanners):
+            raise InvalidConfigError(
+                f"zones[{index}].area_m",
+                'the "grid" engine needs the zone on the floor: give area_m or place a scanner',
+            )
+
+
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     gateway: GatewayConfig = msgspec.field(default_factory=GatewayConfig)
     ble: BleConfig = msgspec.field(default_factory=BleConfig)
@@ -413,6 +430,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
         if self.advertise is not None and self.advertise.zone is not None and self.advertise.zone not in zones:
             raise InvalidConfigError("advertise.zone", f"no zone {self.advertise.zone!r} is configured")
         check_store(self.store, self.gateway.gateway, self.mqtt.url is not None)  # edge.config_store
+        if self.presence.engine == "grid":
+            _check_grid(self)
 
     def state_path(self) -> Path:
         """Where the outbox and last-good state live (config, then systemd, then the user's home)."""

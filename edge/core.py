@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from edge import constants as c
 from edge import events as ev
@@ -34,6 +35,9 @@ from edge.shelf.messages import ShelfReadingError, parse_shelf_message
 from edge.shelf.recent import Interaction
 from edge.shelf.tracker import ShelfTracker
 from edge.topics import Topics
+
+if TYPE_CHECKING:
+    from edge.presence_grid import GridEstimator
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +76,15 @@ class Core:
         self.config = config
         self.factory = factory
         self.resolver = Resolver()
-        self.engine: PresenceEngine | ZoneEstimator = (
-            ZoneEstimator(config.zones, config.presence, config.scanners, config.floor)
-            if config.presence.engine == "model"
-            else PresenceEngine(config.zones, config.presence)
-        )
+        self.engine: PresenceEngine | ZoneEstimator | GridEstimator
+        if config.presence.engine == "model":
+            self.engine = ZoneEstimator(config.zones, config.presence, config.scanners, config.floor)
+        elif config.presence.engine == "grid":  # numpy only for the engine that uses it (RSS, start time)
+            from edge.presence_grid import GridEstimator
+
+            self.engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+        else:
+            self.engine = PresenceEngine(config.zones, config.presence)
         self.counters = Counters()
         self.shelf = ShelfTracker(config, factory)
         self._motion = self.shelf.motion

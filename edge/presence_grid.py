@@ -1,0 +1,476 @@
+"""The grid presence engine: a Bayes filter over 1 m cells of the store's floor, in numpy.
+
+The sweep prototype's filter (``edge/sim/sweep/grid.py``, ``SparseGrid``: the sweep oracle's algorithm told
+only the gateway config) made cheap enough for the gateway (docs/presence.md, "A cheap grid engine"):
+
+- the grid: :data:`CELL_M` cells of the config's ``[floor]`` and of the street within :data:`STREET_M` outside
+  each door, laid out as the floor's bounding box (row-major, x then y) with a mask of the cells that exist;
+  a zone's share of a cell from 3 x 3 points;
+- per shopper a standing and a walking layer;
+- the radio the model engine assumes (:mod:`edge.presence_grid_radio`): the exponent
+  ``presence.path_loss_exponent``, each advert's declared power, 6 dB shadowing with deep fades, 30 % of
+  adverts lost, heard within 15 m above -95 dBm, a phone 1.2 m up;
+- each advert multiplies in the likelihood of every scanner that heard it (one cached array per scanner and
+  reading) and, once it is over, of every scanner that did not (one cached array per set of heard scanners and
+  declared power): one array operation per sighting and one per advert;
+- each shopper's filter runs on a window :data:`WINDOW_M` wide that follows their mass, all shoppers' windows
+  stacked in one array, so a motion step is a dozen array operations for everyone, not per shopper;
+- the walking layer diffuses every :data:`PREDICT_S` (two tridiagonal matrices, along x and y, walls
+  absorbing), mass switches layers (standing about 30 s, walking about 8 s), cells under a millionth of the
+  mass are dropped;
+- enter a zone at :data:`ENTER_P` of the mass, leave below :data:`STAY_P` to a zone or "no zone" that has
+  reached :data:`ENTER_P`; a track ends (and its zone is exited) after :data:`SILENCE_S` unheard.
+
+A pure core: no I/O, time only from the sightings and ticks it is given. The same API as
+:class:`edge.presence_model.ZoneEstimator` (``observe``, ``tick``, ``zone_of``, ``forget``, ``occupants``,
+``posterior``); its events carry the posterior of their zone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
+from edge.errors import ConfigError
+from edge.floor import FloorConfig
+from edge.presence import Occupant, PresenceEvent, Sighting
+from edge.presence_grid_radio import GridRadio
+from edge.rssi import distance_m
+
+Vector = npt.NDArray[np.float64]
+
+# --- constants (the sweep prototype's, which are the oracle's: physical, not tuned to the sweep) -----------
+CELL_M = 1.0
+"""Grid resolution: 1 m. Coarser costs accuracy (2 m: tuning cells 91.7 -> 113.2, docs/presence.md)."""
+STREET_M = 5.0
+"""How far outside each door the grid reaches: a few steps of the street, where arriving shoppers are heard."""
+SPEED_M_S = 1.3
+"""A walking shopper's speed (a typical indoor walking pace)."""
+PERSIST_S = 0.7
+"""How long a walker keeps a direction: the diffusion's variance is speed^2 x PERSIST_S per second."""
+STAND_S = 30.0
+"""Mean time a shopper stands before walking on (a stop at a shelf)."""
+WALK_S = 8.0
+"""Mean time a shopper walks before stopping (a few metres between shelves)."""
+PREDICT_S = 0.5
+"""How often the walking layer moves: twice a second, a step shorter than a cell at walking pace."""
+ENTER_P = 0.75
+"""A zone is entered when it holds this share of the shopper's mass."""
+STAY_P = 0.25
+"""The zone is kept while it holds at least this share (hysteresis against flicker at a boundary)."""
+SILENCE_S = 27.0
+"""A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
+PRUNE_SHARE = 1e-6
+"""Cells holding less than this share of a shopper's mass after a motion step are set to 0 (the prototype's
+sparsity: a cell left empty can only be reached again by walking)."""
+WINDOW_M = 24.0
+"""Each shopper's filter runs on a square window of the floor this wide that follows their mass (bounded work
+per shopper, whatever the store's size): wider than a scanner's reach is deep (a reading's likelihood is
+spread over about 2-11 m from its scanner at 6 dB shadowing)."""
+RECENTRE_CELLS = 2.0
+"""A window follows its mass once the mass's centre is this many cells off the window's centre."""
+CACHE_BYTES = 16 * 1024 * 1024
+"""The likelihood arrays kept (one per scanner and reading, one per set of heard scanners and declared power:
+a few hundred in a store; 8 bytes per cell of the floor's box, 16 KB in a 40 x 50 m box): at most 16 MB
+whatever the radio does; past it the cache starts again (a miss costs a few operations over the box)."""
+
+
+class GridEngineError(ConfigError):
+    """The grid engine cannot run on this config (it needs a ``[floor]`` plan and positioned scanners)."""
+
+
+class _Track:
+    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "last", "levels", "origin", "power", "scanner",
+                 "since", "slot", "via", "zone")  # fmt: skip
+
+    def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
+        self.slot = slot
+        """The track's row in the engine's stacked arrays."""
+        self.origin = origin
+        """The box cell at the window's corner (its lowest x and y)."""
+        self.dirty = True
+        """Evidence since the last decision."""
+        self.last = at
+        self.via = via
+        self.power = power
+        self.scanner = -1
+        """The last scanner that heard the shopper (where the window goes if the evidence contradicts it)."""
+        self.advert_at: float | None = None
+        """The time stamp of the advert being heard (its sightings share it); None once closed."""
+        self.heard = 0
+        """The scanners that heard the advert being heard, as bits (1 << scanner index)."""
+        self.levels: dict[int, float] = {}
+        """The last RSSI (calibrated) per scanner index, for the events' rssi and distance."""
+        self.zone = -1
+        self.since = at
+        self.dwell_at = at
+
+
+class GridEstimator:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        zones: tuple[ZoneConfig, ...],
+        presence: PresenceConfig,
+        scanners: tuple[ScannerConfig, ...],
+        floor: FloorConfig,
+    ) -> None:
+        if not floor.known:
+            raise GridEngineError(
+                "the grid engine needs the store's floor plan: add [[floor.area]] rectangles (and [[floor.door]])",
+                where="presence.engine",
+            )
+        self._exponent = presence.path_loss_exponent
+        self._zones = zones
+        self._ids = [z.id for z in zones]
+        self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M)
+        nx, ny = radio.shape
+        self._mask = radio.mask.reshape(nx, ny)
+        side = math.ceil(WINDOW_M / CELL_M)
+        self._kx, self._ky = min(nx, side), min(ny, side)
+        self._members = radio.members  # (zones, nx, ny)
+        self._scanner = {s.id: k for k, s in enumerate(scanners)}
+        self._at_cell = [radio.cell_of(s.x_m, s.y_m) for s in scanners]
+        self._offsets = [s.offset_db for s in scanners]
+        self._power_default = presence.measured_power_1m_dbm
+        w = SPEED_M_S * SPEED_M_S * PREDICT_S * PERSIST_S / (2 * CELL_M * CELL_M)
+        self._passes = max(1, math.ceil(w / 0.4))
+        self._w = w / self._passes
+        to_walk, to_stand = PREDICT_S / STAND_S, PREDICT_S / WALK_S
+        self._switch = np.array([[1.0 - to_walk, to_stand], [to_walk, 1.0 - to_stand]])
+        """One motion step's exchange between the standing (row 0) and the walking (row 1) layer."""
+        kx, ky = self._kx, self._ky
+        self._spread_x = np.eye(kx) * (1.0 - 2.0 * self._w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * self._w
+        """A pass of diffusion along x (on the left): each cell keeps 1 - 2w and gives w to each neighbour."""
+        self._spread_y = np.eye(ky) * (1.0 - 2.0 * self._w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * self._w
+        """The same along y (on the right)."""
+        self._xs, self._ys = np.arange(self._kx, dtype=np.float64), np.arange(ky, dtype=np.float64)
+        self._state = np.zeros((0, 2, self._kx, ky))
+        """Per slot: the standing and the walking layer over the track's window."""
+        self._window_mask = np.zeros((0, self._kx, ky))
+        self._window_members = np.zeros((0, len(zones), self._kx * ky))
+        self._free: list[int] = []
+        self._used = 0
+        """Slots below this may be in use (the stacked operations run over them)."""
+        self._cache: dict[tuple[str, int, int], Vector] = {}
+        """Likelihood arrays over the box: of a ("reading", scanner, residual), of a scanner "silent" for a
+        declared power, of all scanners but the "heard" ones (bits) silent for a declared power."""
+        self._cache_size = max(16, CACHE_BYTES // (8 * nx * ny))
+        self._tracks: dict[str, _Track] = {}
+        self._next_predict: float | None = None
+
+    # --- windows -------------------------------------------------------------------------------
+
+    def _slot(self) -> int:
+        if not self._free:
+            old = len(self._state)
+            grow = max(8, old)
+            self._state = np.concatenate([self._state, np.zeros((grow, *self._state.shape[1:]))])
+            self._window_mask = np.concatenate([self._window_mask, np.zeros((grow, *self._window_mask.shape[1:]))])
+            self._window_members = np.concatenate(
+                [self._window_members, np.zeros((grow, *self._window_members.shape[1:]))]
+            )
+            self._free = list(range(old + grow - 1, old - 1, -1))
+        slot = self._free.pop()
+        self._used = max(self._used, slot + 1)
+        return slot
+
+    def _release(self, track: _Track) -> None:
+        self._state[track.slot] = 0.0
+        self._free.append(track.slot)
+        self._free.sort(reverse=True)  # lowest first: keeps the stacked range short
+        while self._used and self._used - 1 in self._free:
+            self._used -= 1
+
+    def _origin(self, cx: float, cy: float) -> tuple[int, int]:
+        """The window's corner that centres it on box cell (cx, cy), within the box."""
+        nx, ny = self._mask.shape
+        x0 = min(max(round(cx - self._kx / 2), 0), nx - self._kx)
+        y0 = min(max(round(cy - self._ky / 2), 0), ny - self._ky)
+        return x0, y0
+
+    def _place(self, track: _Track, origin: tuple[int, int], uniform: bool) -> None:
+        """Move the track's window to ``origin`` (keeping the mass that stays inside), or start it uniform."""
+        slot, (x0, y0), kx, ky = track.slot, origin, self._kx, self._ky
+        mask = self._mask[x0 : x0 + kx, y0 : y0 + ky]
+        state = self._state[slot]
+        if uniform:
+            state[:] = mask
+        else:
+            (ox, oy), moved = track.origin, np.zeros_like(state)
+            dx, dy = x0 - ox, y0 - oy
+            moved[:, max(0, -dx) : kx - max(0, dx), max(0, -dy) : ky - max(0, dy)] = state[
+                :, max(0, dx) : kx - max(0, -dx), max(0, dy) : ky - max(0, -dy)
+            ]
+            state[:] = moved
+        track.origin = origin
+        self._window_mask[slot] = mask
+        self._window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(len(self._ids), -1)
+
+    def _window(self, track: _Track, full: Vector) -> Vector:
+        x0, y0 = track.origin
+        return full[x0 : x0 + self._kx, y0 : y0 + self._ky]
+
+    # --- evidence ------------------------------------------------------------------------------
+
+    def _cached(self, key: tuple[str, int, int], make: Callable[[], Vector]) -> Vector:
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            found = self._cache[key] = make()
+        return found
+
+    def _silence(self, heard: int, power: int) -> Vector:
+        """Per cell: the likelihood that every scanner but the ``heard`` ones (bits) missed an advert of declared
+        ``power`` dBm."""
+        found = self._cache.get(("heard", heard, power))
+        if found is not None:
+            return found
+        radio = self._radio
+
+        def make() -> Vector:
+            product = np.ones(radio.shape)
+            for scanner in range(len(self._offsets)):
+                if not heard >> scanner & 1:
+                    product *= self._cached(("silent", scanner, power), partial(radio.silent, scanner, power))
+            return product
+
+        return self._cached(("heard", heard, power), make)
+
+    def _close(self, track: _Track) -> None:
+        """The advert being heard is over: every scanner that did not hear it multiplies in its silence."""
+        if track.advert_at is not None:
+            track.advert_at = None
+            silence = self._silence(track.heard, round(track.power))
+            track.heard = 0
+            x0, y0 = track.origin
+            self._state[track.slot] *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
+
+    def observe(self, sighting: Sighting) -> list[PresenceEvent]:
+        scanner = self._scanner.get(sighting.scanner)
+        if scanner is None:  # a scanner the config does not place: no evidence about where
+            return []
+        at = sighting.at
+        track = self._tracks.get(sighting.token)
+        if track is None:
+            power = sighting.measured_power_1m_dbm
+            track = _Track(self._slot(), (0, 0), at, sighting.via, self._power_default if power is None else power)
+            self._tracks[sighting.token] = track
+            self._place(track, self._origin(*self._at_cell[scanner]), uniform=True)
+        track.last = at
+        track.via = sighting.via
+        track.scanner = scanner
+        track.dirty = True
+        rssi = sighting.rssi + self._offsets[scanner]
+        track.levels[scanner] = rssi
+        if track.advert_at != at:
+            self._close(track)
+            track.advert_at = at
+            power = sighting.measured_power_1m_dbm
+            track.power = self._power_default if power is None else power
+        residual = round(rssi - track.power)
+        track.heard |= 1 << scanner
+        found = self._cache.get(("reading", scanner, residual))
+        if found is None:
+            found = self._cached(("reading", scanner, residual), partial(self._radio.likelihood, scanner, residual))
+        x0, y0 = track.origin
+        self._state[track.slot] *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        return []
+
+    # --- motion --------------------------------------------------------------------------------
+
+    def _predict(self) -> None:
+        """One motion step for every track at once: the walking layer spreads (along x, then along y, each a
+        tridiagonal matrix followed by the mask: walls and shelving absorb), the layers exchange, each track's
+        mass is scaled to 1, cells under :data:`PRUNE_SHARE` dropped, and a window whose mass has moved off its
+        centre follows it (mass walking off a window's edge is lost, like mass walking into a wall)."""
+        used = self._used
+        state = self._state[:used]
+        mask = self._window_mask[:used]
+        walk = state[:, 1]
+        moved = walk
+        for _ in range(self._passes):
+            moved = np.matmul(self._spread_x, moved)
+            moved *= mask
+            moved = (moved.reshape(-1, self._ky) @ self._spread_y).reshape(mask.shape)
+            moved *= mask
+        walk[...] = moved
+        state[...] = np.matmul(self._switch, state.reshape(used, 2, -1)).reshape(state.shape)
+        totals = state.sum(axis=(1, 2, 3))
+        for track in self._tracks.values():
+            total = totals[track.slot]
+            if not (total > 1e-250 and math.isfinite(total)):  # evidence that no cell explains: start again
+                self._place(track, self._origin(*self._at_cell[track.scanner]), uniform=True)
+                totals[track.slot] = float(self._state[track.slot].sum())
+        totals[totals <= 0.0] = 1.0
+        state *= (1.0 / totals)[:, None, None, None]
+        state[state < PRUNE_SHARE] = 0.0
+        rows, cols = state.sum(axis=(1, 3)), state.sum(axis=(1, 2))
+        cx, cy = rows @ self._xs, cols @ self._ys
+        half_x, half_y = (self._kx - 1) / 2, (self._ky - 1) / 2
+        for track in self._tracks.values():
+            slot = track.slot
+            if abs(cx[slot] - half_x) >= RECENTRE_CELLS or abs(cy[slot] - half_y) >= RECENTRE_CELLS:
+                x0, y0 = track.origin
+                origin = self._origin(x0 + cx[slot] + 0.5, y0 + cy[slot] + 0.5)
+                if origin != track.origin:
+                    self._place(track, origin, uniform=False)
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[PresenceEvent]:
+        events: list[PresenceEvent] = []
+        tracks = self._tracks
+        for token, track in list(tracks.items()):
+            if track.advert_at is not None:
+                self._close(track)
+            if now - track.last >= SILENCE_S:
+                if track.zone >= 0:
+                    events.append(self._event("exited", token, track, track.zone, now, None))
+                del tracks[token]
+                self._release(track)
+        predict = self._next_predict is None or now >= self._next_predict
+        if predict:
+            self._next_predict = now + PREDICT_S
+            if tracks:
+                self._predict()
+        shares = self._shares() if tracks and (predict or any(track.dirty for track in tracks.values())) else None
+        for token, track in tracks.items():
+            if shares is not None and (predict or track.dirty):
+                track.dirty = False
+                events += self._decide(token, track, now, shares[track.slot])
+            elif track.zone >= 0:
+                events += self._dwell(token, track, now, None)
+        return events
+
+    def _shares(self) -> list[list[float]]:
+        """Per slot: each zone's share of the slot's mass (all zeros for a slot without mass)."""
+        used = self._used
+        state = self._state[:used]
+        both = (state[:, 0] + state[:, 1]).reshape(used, -1)
+        masses = np.matmul(self._window_members[:used], both[:, :, None])[:, :, 0]
+        totals = both.sum(axis=1)
+        empty = ~(totals > 0.0)
+        totals[empty] = 1.0
+        found: list[list[float]] = (masses / totals[:, None]).tolist()
+        if empty.any():
+            for slot in np.flatnonzero(empty).tolist():
+                found[slot] = []  # no mass: nothing to decide (the next motion step starts it again)
+        return found
+
+    def _decide(self, token: str, track: _Track, now: float, shares: list[float]) -> list[PresenceEvent]:
+        if not shares:
+            return []
+        best = max(range(len(shares)), key=shares.__getitem__)
+        top = shares[best]
+        current = track.zone
+        if current < 0:
+            return self._set(token, track, best, now, shares) if top >= ENTER_P else []
+        if shares[current] >= STAY_P:
+            return self._dwell(token, track, now, shares)
+        if top >= ENTER_P:
+            return self._set(token, track, best, now, shares)
+        if 1.0 - sum(shares) >= ENTER_P:
+            return self._set(token, track, -1, now, shares)
+        return self._dwell(token, track, now, shares)
+
+    def _dwell(self, token: str, track: _Track, now: float, shares: list[float] | None) -> list[PresenceEvent]:
+        interval = self._zones[track.zone].dwell_interval_s
+        if now - track.dwell_at < interval:
+            return []
+        track.dwell_at += interval
+        if now - track.dwell_at >= interval:
+            track.dwell_at = now
+        return [self._event("dwell", token, track, track.zone, now, shares)]
+
+    def _set(self, token: str, track: _Track, zone: int, at: float, shares: list[float]) -> list[PresenceEvent]:
+        events: list[PresenceEvent] = []
+        if track.zone >= 0:
+            events.append(self._event("exited", token, track, track.zone, at, shares))
+        track.zone = zone
+        if zone >= 0:
+            track.since = track.dwell_at = at
+            events.append(self._event("entered", token, track, zone, at, shares))
+        return events
+
+    def _track_shares(self, track: _Track) -> list[float]:
+        """One track's share of its mass in each zone (zeros if it holds none)."""
+        state = self._state[track.slot]
+        both = (state[0] + state[1]).reshape(-1)
+        total = float(both.sum())
+        masses = self._window_members[track.slot] @ both
+        found: list[float] = (masses / total if total > 0.0 else masses * 0.0).tolist()
+        return found
+
+    def _event(
+        self,
+        kind: Literal["entered", "dwell", "exited"],
+        token: str,
+        track: _Track,
+        k: int,
+        at: float,
+        shares: list[float] | None,
+    ) -> PresenceEvent:
+        """An event about zone ``k``, carrying the posterior of being in it (``shares``, else computed)."""
+        if shares is None:
+            shares = self._track_shares(track)
+        rssi = self._rssi(track, k)
+        return PresenceEvent(
+            kind,
+            token,
+            self._ids[k],
+            at,
+            track.via,
+            rssi,
+            distance_m(rssi, track.power, self._exponent),
+            max(0.0, at - track.since),
+            round(shares[k], 3),
+        )
+
+    def _rssi(self, track: _Track, k: int) -> float:
+        """The loudest last reading of the zone's scanners (of any scanner if none of them heard it)."""
+        levels = track.levels
+        heard = [levels[i] for s in self._zones[k].scanners if (i := self._scanner.get(s)) is not None and i in levels]
+        if not heard:
+            heard = list(levels.values()) or [track.power - 30.0]
+        return max(heard)
+
+    # --- consent and queries -------------------------------------------------------------------
+
+    def forget(self, token: str) -> None:
+        """Drop everything about ``token`` at once (consent withdrawn; its posterior zeroed); emits nothing."""
+        track = self._tracks.pop(token, None)
+        if track is not None:
+            self._release(track)
+
+    def occupants(self, zone: str | None = None) -> list[Occupant]:
+        found: list[Occupant] = []
+        for token, track in self._tracks.items():
+            if track.zone < 0 or zone not in (None, self._ids[track.zone]):
+                continue
+            rssi = self._rssi(track, track.zone)
+            distance = distance_m(rssi, track.power, self._exponent)
+            found.append(Occupant(token, self._ids[track.zone], track.since, rssi, distance, track.via))
+        return found
+
+    def zone_of(self, token: str) -> str | None:
+        track = self._tracks.get(token)
+        return None if track is None or track.zone < 0 else self._ids[track.zone]
+
+    def posterior(self, token: str) -> dict[str | None, float]:
+        """The shopper's current posterior (None = outside every zone); empty if unknown."""
+        track = self._tracks.get(token)
+        if track is None:
+            return {}
+        shares = self._track_shares(track)
+        found: dict[str | None, float] = {None: max(0.0, 1.0 - sum(shares))}
+        found.update(zip(self._ids, shares, strict=True))
+        return found
