@@ -19,7 +19,7 @@ import pytest
 from edge.app import Gateway
 from edge.beacons.replay import ItemsSource
 from edge.config import from_mapping
-from edge.peers import service
+from edge.peers import claims as peer_claims
 from edge.peers.topics import PeerTopics
 from edge.sim.multi import MultiStore, Walk
 from tests.mosquitto import Collector, Mosquitto, retained
@@ -36,8 +36,8 @@ REFRESH_S = 0.5
 async def test_a_dead_gateways_claim_expires_a_live_owners_is_refreshed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "CLAIM_EXPIRY_S", EXPIRY_S)
-    monkeypatch.setattr(service, "CLAIM_REFRESH_S", REFRESH_S)
+    monkeypatch.setattr(peer_claims, "CLAIM_EXPIRY_S", EXPIRY_S)
+    monkeypatch.setattr(peer_claims, "CLAIM_REFRESH_S", REFRESH_S)
     start = time.time()
     store = MultiStore(gateways=2, seed=1, start=start, spacing_m=7.0)
     walk = Walk(0, start, (0,), SECONDS)  # stands under gw-1's scanner
@@ -53,7 +53,7 @@ async def test_a_dead_gateways_claim_expires_a_live_owners_is_refreshed(
             json.dumps(claim).encode(),
             qos=1,
             retain=True,
-            properties=service.claim_properties(),
+            properties=peer_claims.claim_properties(),
         ).wait_for_publish(10.0)
         ghost_claimed = time.time()  # its PUBACK: the broker holds the claim from here (expiry counts from it)
         ghost.close()
@@ -102,7 +102,7 @@ async def test_an_owner_republishes_a_claim_only_when_it_changes_or_ages(
     """A shopper standing in the owner's zone: the first claim, its zone update, then one refresh per
     ``CLAIM_REFRESH_S`` -- no claim repeats the retained one sooner (the hand-off's own ``entered``
     republished an identical claim, one of the benchmark's 'claim churn')."""
-    monkeypatch.setattr(service, "CLAIM_REFRESH_S", CHURN_REFRESH_S)
+    monkeypatch.setattr(peer_claims, "CLAIM_REFRESH_S", CHURN_REFRESH_S)
     start = time.time()
     store = MultiStore(gateways=2, seed=2, start=start, spacing_m=7.0)
     walk = Walk(0, start, (0,), CHURN_SECONDS + 5.0)  # stands under gw-1's scanner; gw-2 never comes
@@ -137,4 +137,4 @@ async def test_an_owner_republishes_a_claim_only_when_it_changes_or_ages(
     assert {p for _, p in after} == {payloads[zoned]}, "the claim changed while the shopper stood still"
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(after)]
     assert gaps, "refreshed at least once"
-    assert min(gaps) >= service.CLAIM_REFRESH_S - ARRIVAL_SLACK_S, gaps  # never re-sent sooner than its refresh
+    assert min(gaps) >= peer_claims.CLAIM_REFRESH_S - ARRIVAL_SLACK_S, gaps  # never re-sent sooner than its refresh

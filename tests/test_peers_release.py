@@ -83,7 +83,7 @@ class _Store:
         peers.connected.set()
         peers.alive.add("gw-2")
         assert peers.arbiter.adopt(TOKEN, "gw-1", 1, 0) is not None
-        peers._claim(Claim(TOKEN, "gw-1", 1, "z1"))
+        peers.claims.claim(Claim(TOKEN, "gw-1", 1, "z1"))
         self.task = asyncio.create_task(peers.releases.run())
         self.peers = peers
         return self
@@ -148,7 +148,7 @@ async def test_a_shopper_given_back_before_the_clear_keeps_its_new_claim(tmp_pat
         back = peers.arbiter.adopt(TOKEN, "gw-1", 3, 0)
         assert back is not None
         await peers._apply(back, store.clock.now())  # nobody else spoke: gw-1 takes it again at once
-        assert TOKEN in peers._mine
+        assert TOKEN in peers.claims.mine
         assert TOKEN not in peers.releases
         await store.outbox.mark_sent([seq])
         for _ in range(5):
@@ -163,7 +163,7 @@ async def test_a_withdrawal_clears_at_once_even_while_releasing(tmp_path: Path, 
         await store.said()
         await store.moved_to_gw2()
         if stopped:
-            store.peers._clear(TOKEN)  # what a clean stop does for every claim
+            store.peers.claims.clear(TOKEN)  # what a clean stop does for every claim
         else:
             withdrawn = store.core.withdrawn_event(TOKEN, 0, store.clock.now())
             store.peers._on_event(withdrawn)

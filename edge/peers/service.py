@@ -47,7 +47,6 @@ from collections import deque
 
 import msgspec
 import paho.mqtt.client as paho
-from paho.mqtt.properties import Properties
 
 from edge import events as ev
 from edge.backoff import Backoff
@@ -57,6 +56,7 @@ from edge.limits import scrub
 from edge.mqtt_link import Link, LinkError, LinkSettings
 from edge.peers import messages, speech
 from edge.peers.arbitration import Arbiter, Change
+from edge.peers.claims import Claims
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover
 from edge.peers.release import Releases
@@ -74,8 +74,6 @@ from edge.peers.summary import (
 )
 from edge.peers.timing import (
     AGREE_S,
-    CLAIM_EXPIRY_S,
-    CLAIM_REFRESH_S,
     EARLY_SUMMARY,
     HAND_AT_ONCE,
     PEER_SILENT_SLOTS,
@@ -94,11 +92,6 @@ from edge.presence import Sighting, Sightings
 from edge.router import where
 
 log = logging.getLogger(__name__)
-
-
-def claim_properties() -> Properties:
-    """A retained claim's MQTT 5 properties: expiry :data:`CLAIM_EXPIRY_S` (read here: tests shorten it)."""
-    return messages.expiring(CLAIM_EXPIRY_S)
 
 
 class Peers:
@@ -121,12 +114,10 @@ class Peers:
         self.alive: set[str] = set()
         """Peers whose retained state is ``online``."""
         self._last_slot: dict[str, int] = {}
-        self._claims: dict[str, Claim] = {}
-        """Token → the latest claim seen from its owner (the zone it reported)."""
-        self._mine: dict[str, Claim] = {}
-        """This gateway's published claims."""
-        self._published: dict[str, float] = {}
-        """Token → when this gateway last published its claim (refreshed by age)."""
+        self.claims = Claims(
+            self.topics, ports.clock, lambda: self.link, self.connected, lambda token: self.releases.drop(token)
+        )
+        """What this gateway claims, and the latest claim seen per token (edge/peers/claims.py)."""
         self._taking: dict[str, Handover] = {}
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
         self._ahead: dict[str, Ahead] = {}
@@ -166,8 +157,8 @@ class Peers:
             ports.clock,
             lambda: ports.deliver(Sightings(ports.clock.now(), ()), None),
             ports.outbox.unsent_of,
-            self._publish_clear,
-            lambda token: token in self._mine,
+            self.claims.publish_clear,
+            lambda token: token in self.claims.mine,
             self.stats,
         )
         """Tokens the arbitration moved away whose claim's clear waits for this gateway's last words
@@ -190,7 +181,7 @@ class Peers:
             # The event passes: the CDP will hear the zone its engine has now. The claim says so at
             # once, not when the event is committed: a hand-off decided in between cleared the claim
             # with the zone before, and the next owner, taking that for the last word, spoke over it.
-            self._said(token, self.ports.view.zone_of(token))
+            self.claims.said(token, self.ports.view.zone_of(token))
             return True
         if via == VIA_APP:
             return self.me == min({self.me} | (self.alive if self.connected.is_set() else set()))
@@ -223,8 +214,8 @@ class Peers:
             if link is not None:
                 if not link.closed.done():
                     # A clean stop: release what this gateway owned (the will covers a crash).
-                    for token in [*self._mine, *self.releases]:
-                        self._clear(token)
+                    for token in [*self.claims.mine, *self.releases]:
+                        self.claims.clear(token)
                     link.publish(self.topics.state(), messages.state_payload(self.me, "offline"), retain=True)
                 await link.close()
 
@@ -247,8 +238,7 @@ class Peers:
             self._settle_until = self.ports.clock.now() + SETTLE_S
             self.connected.set()
             self._cut_off_at = None
-            for claim in self._mine.values():
-                self._publish_claim(claim)
+            self.claims.republish_all()
             log.info("peers: on the store broker with %d peer(s) configured", len(self.peers))
             why = await link.closed
             self.connected.clear()
@@ -301,7 +291,7 @@ class Peers:
             self._publish_summary(summary)
             self._due.append(slot)
             await self._evaluate(clock.now())
-            self._refresh_claims(clock.now())
+            self.claims.refresh(clock.now())
 
     def _hands_on(self) -> tuple[Hand, ...]:
         """The shoppers this gateway owns and last placed in a zone only one other (alive) gateway's
@@ -309,7 +299,7 @@ class Peers:
         if not self.connected.is_set():
             return ()
         out = []
-        for token, claim in sorted(self._mine.items()):
+        for token, claim in sorted(self.claims.mine.items()):
             gateway = self._hand_target(token, claim.zone)
             if gateway is not None:
                 out.append(Hand(token, gateway))
@@ -332,7 +322,7 @@ class Peers:
         the shopper on at once (:data:`HAND_AT_ONCE`), not at the next slot's summary. The claim naming
         the zone and the hand goes out, then its clear; every gateway applies the hand on that claim
         (:meth:`Arbiter.hand`: only if this gateway still owns it at that epoch)."""
-        mine = self._mine.get(token)
+        mine = self.claims.mine.get(token)
         if not HAND_AT_ONCE or mine is None or not self.connected.is_set() or token in self._taking:
             return
         to = self._hand_target(token, mine.zone)
@@ -342,7 +332,7 @@ class Peers:
         if change is None:
             return
         self.stats["peers_hands_at_once"] += 1
-        self._publish_claim(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
+        self.claims.publish(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
         self._ahead.pop(token, None)
         self._let_go(token)
 
@@ -389,7 +379,7 @@ class Peers:
     async def _apply(self, change: Change, now: float) -> None:
         token = change.token
         if change.new == self.me and change.old != self.me:
-            claim = self._claims.get(token)
+            claim = self.claims.seen.get(token)
             # The last word the CDP heard: the latest claim's (the arbitration may have named a gateway
             # that never spoke: it was still waiting for its engine when the shopper moved on).
             speaker = None if change.old is None else claim.owner if claim is not None else change.old
@@ -414,7 +404,7 @@ class Peers:
         if said is not None:
             self._ahead[token] = Ahead(said, now)
             self.stats["peers_handoffs_ahead"] += 1
-        self._claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
+        self.claims.claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
         if events:
             await self.ports.publish(events)
 
@@ -428,11 +418,9 @@ class Peers:
         """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`
         reads the arbiter), and clears its claim -- the next owner's cue to speak -- once the events
         about the shopper that passed its filter before are out (:class:`Releases`)."""
-        mine = self._mine.pop(token, None)
-        if mine is None:
+        if self.claims.give_up(token) is None:
             return
         self.stats["peers_handoffs_out"] += 1
-        self._published.pop(token, None)
         self.releases.let_go(token)
 
     async def _handovers(self) -> None:
@@ -447,7 +435,7 @@ class Peers:
             self._nudge.clear()
             now = clock.now()
             for token, taking in list(self._taking.items()):
-                claim = self._claims.get(token)
+                claim = self.claims.seen.get(token)
                 zone = self.ports.view.zone_of(token)
                 said = None
                 if self._silent.get(token) != taking.peer:
@@ -476,7 +464,7 @@ class Peers:
                     del self._ahead[token]
                     self.stats["peers_handoffs_unagreed"] += 1
                     events = self._caught_up(token, ahead.zone, now)
-                    self._said(token, self.ports.view.zone_of(token))
+                    self.claims.said(token, self.ports.view.zone_of(token))
                     if events:
                         await self.ports.publish(events)
 
@@ -491,39 +479,8 @@ class Peers:
             self.stats["peers_handoffs_in"] += 1
         return speech.gained(
             self.ports.view, self.ports.config.presence, self.me, token, old, now,
-            previous=self._claims.get(token), heard=self._heard_own.get(token), say=say,
+            previous=self.claims.seen.get(token), heard=self._heard_own.get(token), say=say,
         )  # fmt: skip
-
-    def _claim(self, claim: Claim) -> None:
-        self.releases.drop(claim.token)  # given back before its clear: this claim replaces it
-        self._mine[claim.token] = claim
-        self._claims[claim.token] = claim
-        self._publish_claim(claim)
-
-    def _publish_claim(self, claim: Claim) -> None:
-        link = self.link
-        if link is None or not self.connected.is_set():
-            return
-        payload = messages.encoder.encode(claim)
-        link.client.publish(self.topics.owner(claim.token), payload, qos=1, retain=True, properties=claim_properties())
-        self._published[claim.token] = self.ports.clock.now()
-
-    def _refresh_claims(self, now: float) -> None:
-        """Republish the claims older than :data:`CLAIM_REFRESH_S` (their expiry restarts)."""
-        published = self._published
-        for token, claim in list(self._mine.items()):
-            if now - published.get(token, -math.inf) >= CLAIM_REFRESH_S:
-                self._publish_claim(claim)
-
-    def _clear(self, token: str) -> None:
-        """Clear ``token``'s claim now (a withdrawal, a stop), released or not."""
-        self._published.pop(token, None)
-        if self._mine.pop(token, None) is not None or self.releases.drop(token):
-            self._publish_clear(token)
-
-    def _publish_clear(self, token: str) -> None:
-        if self.link is not None and self.connected.is_set():
-            self.link.client.publish(self.topics.owner(token), b"", qos=1, retain=True)
 
     # --- inputs --------------------------------------------------------------------------------
 
@@ -576,7 +533,7 @@ class Peers:
 
     async def _on_claim(self, gateway: str, topic: str, payload: bytes) -> None:
         if gateway == self.me:
-            if payload and topic not in {self.topics.owner(t) for t in (*self._mine, *self.releases)}:
+            if payload and not self.claims.topic_is_mine(topic, list(self.releases)):
                 # A claim left from before a restart: cleared (the arbitration decides anew).
                 link = self.link
                 if link is not None:
@@ -598,10 +555,10 @@ class Peers:
             return
         if claim.owner != gateway or claim.token not in self._rostered_tokens():
             return
-        known = self._claims.get(claim.token)
+        known = self.claims.seen.get(claim.token)
         if known is not None and known.owner != claim.owner and known.epoch > claim.epoch:
             return  # a previous owner's zone update that crossed the new owner's claim
-        self._claims[claim.token] = claim
+        self.claims.seen[claim.token] = claim
         self._claim_topics[topic] = claim.token
         if self._silent.get(claim.token) == gateway:
             del self._silent[claim.token]
@@ -622,7 +579,6 @@ class Peers:
             token = str(event.data.get("token"))
             self.arbiter.forget(token)
             self.slot.forget(token)
-            self._claims.pop(token, None)
             self._taking.pop(token, None)
             self._ahead.pop(token, None)
             self._heard_own.pop(token, None)
@@ -630,17 +586,10 @@ class Peers:
             self._parts.forget(token)
             for topic in [t for t, known in self._claim_topics.items() if known == token]:
                 del self._claim_topics[topic]
-            self._clear(token)
+            self.claims.forget(token)
             return
         if event.type == ev.PRESENCE_ENTERED:
             token = str(event.data.get("token"))
-            mine = self._mine.get(token)
+            mine = self.claims.mine.get(token)
             if mine is not None and mine.zone == event.data.get("zone"):
                 self._hand_now(token)
-
-    def _said(self, token: str, zone: str | None) -> None:
-        """This gateway's stream placed ``token`` in ``zone``: its claim carries it (if it changed: the
-        hand-off's own ``entered`` names the zone just claimed)."""
-        mine = self._mine.get(token)
-        if mine is not None and zone != mine.zone:
-            self._claim(msgspec.structs.replace(mine, zone=zone))
