@@ -156,6 +156,8 @@ class GridEstimator:
         """Per slot: the standing and the walking layer over the track's window."""
         self._window_mask = np.zeros((0, self._kx, ky))
         self._window_members = np.zeros((0, len(zones), self._kx * ky))
+        self._slot_zone = np.zeros(0, dtype=np.intp)
+        """Per slot: the index of the zone its track is in (-1: none)."""
         self._free: list[int] = []
         self._used = 0
         """Slots below this may be in use (the stacked operations run over them)."""
@@ -177,6 +179,7 @@ class GridEstimator:
             self._window_members = np.concatenate(
                 [self._window_members, np.zeros((grow, *self._window_members.shape[1:]))]
             )
+            self._slot_zone = np.concatenate([self._slot_zone, np.full(grow, -1, dtype=np.intp)])
             self._free = list(range(old + grow - 1, old - 1, -1))
         slot = self._free.pop()
         self._used = max(self._used, slot + 1)
@@ -184,6 +187,7 @@ class GridEstimator:
 
     def _release(self, track: _Track) -> None:
         self._state[track.slot] = 0.0
+        self._slot_zone[track.slot] = -1
         self._free.append(track.slot)
         self._free.sort(reverse=True)  # lowest first: keeps the stacked range short
         while self._used and self._used - 1 in self._free:
@@ -304,25 +308,35 @@ class GridEstimator:
             moved *= mask
         walk[...] = moved
         state[...] = np.matmul(self._switch, state.reshape(used, 2, -1)).reshape(state.shape)
-        totals = state.sum(axis=(1, 2, 3))
-        for track in self._tracks.values():
-            total = totals[track.slot]
-            if not (total > 1e-250 and math.isfinite(total)):  # evidence that no cell explains: start again
-                self._place(track, self._origin(*self._at_cell[track.scanner]), uniform=True)
-                totals[track.slot] = float(self._state[track.slot].sum())
-        totals[totals <= 0.0] = 1.0
-        state *= (1.0 / totals)[:, None, None, None]
-        state[state < PRUNE_SHARE] = 0.0
-        rows, cols = state.sum(axis=(1, 3)), state.sum(axis=(1, 2))
-        cx, cy = rows @ self._xs, cols @ self._ys
+        layers = state.sum(axis=1)
+        rows = layers.sum(axis=2)
+        totals, cols = rows.sum(axis=1), layers.sum(axis=1)
+        if (
+            not (totals[[track.slot for track in self._tracks.values()]] > 1e-250).all()
+            or not np.isfinite(totals).all()
+        ):
+            for track in self._tracks.values():  # evidence that no cell explains: start again
+                total = totals[track.slot]
+                if not (total > 1e-250 and math.isfinite(total)):
+                    self._place(track, self._origin(*self._at_cell[track.scanner]), uniform=True)
+                    plane = self._state[track.slot].sum(axis=0)
+                    totals[track.slot] = plane.sum()
+                    rows[track.slot], cols[track.slot] = plane.sum(axis=1), plane.sum(axis=0)
+        totals[~(totals > 0.0)] = 1.0
+        scale = 1.0 / totals
+        state *= scale[:, None, None, None]
+        np.multiply(state, state >= PRUNE_SHARE, out=state)
+        cx, cy = (rows @ self._xs) * scale, (cols @ self._ys) * scale
         half_x, half_y = (self._kx - 1) / 2, (self._ky - 1) / 2
-        for track in self._tracks.values():
-            slot = track.slot
-            if abs(cx[slot] - half_x) >= RECENTRE_CELLS or abs(cy[slot] - half_y) >= RECENTRE_CELLS:
-                x0, y0 = track.origin
-                origin = self._origin(x0 + cx[slot] + 0.5, y0 + cy[slot] + 0.5)
-                if origin != track.origin:
-                    self._place(track, origin, uniform=False)
+        off = (np.abs(cx - half_x) >= RECENTRE_CELLS) | (np.abs(cy - half_y) >= RECENTRE_CELLS)
+        if off.any():
+            for track in self._tracks.values():
+                slot = track.slot
+                if off[slot]:
+                    x0, y0 = track.origin
+                    origin = self._origin(x0 + cx[slot] + 0.5, y0 + cy[slot] + 0.5)
+                    if origin != track.origin:
+                        self._place(track, origin, uniform=False)
 
     # --- timers --------------------------------------------------------------------------------
 
@@ -342,17 +356,23 @@ class GridEstimator:
             self._next_predict = now + PREDICT_S
             if tracks:
                 self._predict()
-        shares = self._shares() if tracks and (predict or any(track.dirty for track in tracks.values())) else None
+        if tracks and (predict or any(track.dirty for track in tracks.values())):
+            shares, act = self._shares()
+        else:
+            shares, act = None, None
         for token, track in tracks.items():
-            if shares is not None and (predict or track.dirty):
+            if shares is not None and act is not None and (predict or track.dirty):
                 track.dirty = False
-                events += self._decide(token, track, now, shares[track.slot])
-            elif track.zone >= 0:
+                if act[track.slot]:
+                    events += self._decide(token, track, now, shares[track.slot].tolist())
+                    continue
+            if track.zone >= 0:
                 events += self._dwell(token, track, now, None)
         return events
 
-    def _shares(self) -> list[list[float]]:
-        """Per slot: each zone's share of the slot's mass (all zeros for a slot without mass)."""
+    def _shares(self) -> tuple[Vector, list[bool]]:
+        """Per slot: each zone's share of the slot's mass, and whether a decision could change anything (a zone
+        reached :data:`ENTER_P` while in none, or the zone held fell below :data:`STAY_P`; never without mass)."""
         used = self._used
         state = self._state[:used]
         both = (state[:, 0] + state[:, 1]).reshape(used, -1)
@@ -360,11 +380,12 @@ class GridEstimator:
         totals = both.sum(axis=1)
         empty = ~(totals > 0.0)
         totals[empty] = 1.0
-        found: list[list[float]] = (masses / totals[:, None]).tolist()
-        if empty.any():
-            for slot in np.flatnonzero(empty).tolist():
-                found[slot] = []  # no mass: nothing to decide (the next motion step starts it again)
-        return found
+        shares: Vector = masses / totals[:, None]
+        zone = self._slot_zone[:used]
+        held = shares[np.arange(used), np.maximum(zone, 0)] if shares.shape[1] else np.zeros(used)
+        top = shares.max(axis=1) if shares.shape[1] else np.zeros(used)
+        act = np.where(zone < 0, top >= ENTER_P, held < STAY_P) & ~empty
+        return shares, act.tolist()
 
     def _decide(self, token: str, track: _Track, now: float, shares: list[float]) -> list[PresenceEvent]:
         if not shares:
@@ -396,6 +417,7 @@ class GridEstimator:
         if track.zone >= 0:
             events.append(self._event("exited", token, track, track.zone, at, shares))
         track.zone = zone
+        self._slot_zone[track.slot] = zone
         if zone >= 0:
             track.since = track.dwell_at = at
             events.append(self._event("entered", token, track, zone, at, shares))
