@@ -152,6 +152,7 @@ class GridEstimator:
         self._spread_y = np.eye(ky) * (1.0 - 2.0 * self._w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * self._w
         """The same along y (on the right)."""
         self._xs, self._ys = np.arange(self._kx, dtype=np.float64), np.arange(ky, dtype=np.float64)
+        self._ones_x, self._ones_y = np.ones(self._kx), np.ones(ky)
         self._state = np.zeros((0, 2, self._kx, ky))
         """Per slot: the standing and the walking layer over the track's window."""
         self._window_mask = np.zeros((0, self._kx, ky))
@@ -306,28 +307,26 @@ class GridEstimator:
             moved *= mask
             moved = (moved.reshape(-1, self._ky) @ self._spread_y).reshape(mask.shape)
             moved *= mask
-        walk[...] = moved
-        state[...] = np.matmul(self._switch, state.reshape(used, 2, -1)).reshape(state.shape)
-        layers = state.sum(axis=1)
-        rows = layers.sum(axis=2)
-        totals, cols = rows.sum(axis=1), layers.sum(axis=1)
-        if (
-            not (totals[[track.slot for track in self._tracks.values()]] > 1e-250).all()
-            or not np.isfinite(totals).all()
-        ):
-            for track in self._tracks.values():  # evidence that no cell explains: start again
-                total = totals[track.slot]
-                if not (total > 1e-250 and math.isfinite(total)):
-                    self._place(track, self._origin(*self._at_cell[track.scanner]), uniform=True)
-                    plane = self._state[track.slot].sum(axis=0)
-                    totals[track.slot] = plane.sum()
-                    rows[track.slot], cols[track.slot] = plane.sum(axis=1), plane.sum(axis=0)
-        totals[~(totals > 0.0)] = 1.0
+        stand = state[:, 0]
+        # row and column sums of both layers (the exchange below keeps them: it moves mass between the layers of
+        # a cell), by matrix products: numpy's reductions over inner axes are slower
+        rows = stand @ self._ones_y + moved @ self._ones_y
+        cols = self._ones_x @ stand + self._ones_x @ moved
+        totals = rows.sum(axis=1)
+        bad = ~((totals > 1e-250) & np.isfinite(totals))  # evidence that no cell explains (or a free slot)
+        lost = [track for track in self._tracks.values() if bad[track.slot]] if bad.any() else []
+        totals[bad] = 1.0
         scale = 1.0 / totals
-        state *= scale[:, None, None, None]
-        np.multiply(state, state >= PRUNE_SHARE, out=state)
+        walk[...] = moved
+        # the layers' exchange and the scaling to 1 in one product per slot
+        step = self._switch[None, :, :] * scale[:, None, None]
+        state[...] = np.matmul(step, state.reshape(used, 2, -1)).reshape(state.shape)
+        np.copyto(state, 0.0, where=state < PRUNE_SHARE)
+        for track in lost:  # start again
+            self._place(track, self._origin(*self._at_cell[track.scanner]), uniform=True)
         cx, cy = (rows @ self._xs) * scale, (cols @ self._ys) * scale
         half_x, half_y = (self._kx - 1) / 2, (self._ky - 1) / 2
+        cx[bad], cy[bad] = half_x, half_y  # a window started again stays where it was put
         off = (np.abs(cx - half_x) >= RECENTRE_CELLS) | (np.abs(cy - half_y) >= RECENTRE_CELLS)
         if off.any():
             for track in self._tracks.values():
