@@ -86,8 +86,8 @@ class GridEngineError(ConfigError):
 
 
 class _Track:
-    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "last", "levels", "origin", "power", "scanner",
-                 "since", "slot", "via", "zone")  # fmt: skip
+    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "key", "last", "levels", "origin", "power", "scanner",
+                 "since", "slot", "state", "via", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -99,6 +99,10 @@ class _Track:
         self.last = at
         self.via = via
         self.power = power
+        self.key = round(power)
+        """The declared power as the caches key it."""
+        self.state: Vector = np.zeros(0)
+        """A view of the track's row of the stacked layers (renewed when the stack grows)."""
         self.scanner = -1
         """The last scanner that heard the shopper (where the window goes if the evidence contradicts it)."""
         self.advert_at: float | None = None
@@ -152,7 +156,7 @@ class GridEstimator:
         self._spread_y = np.eye(ky) * (1.0 - 2.0 * self._w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * self._w
         """The same along y (on the right)."""
         self._xs, self._ys = np.arange(self._kx, dtype=np.float64), np.arange(ky, dtype=np.float64)
-        self._ones_x, self._ones_y = np.ones(self._kx), np.ones(ky)
+        self._ones_x, self._ones_y, self._ones_window = np.ones(self._kx), np.ones(ky), np.ones(self._kx * ky)
         self._state = np.zeros((0, 2, self._kx, ky))
         """Per slot: the standing and the walking layer over the track's window."""
         self._window_mask = np.zeros((0, self._kx, ky))
@@ -182,6 +186,8 @@ class GridEstimator:
             )
             self._slot_zone = np.concatenate([self._slot_zone, np.full(grow, -1, dtype=np.intp)])
             self._free = list(range(old + grow - 1, old - 1, -1))
+            for track in self._tracks.values():  # the stack moved: renew the views of its rows
+                track.state = self._state[track.slot]
         slot = self._free.pop()
         self._used = max(self._used, slot + 1)
         return slot
@@ -252,12 +258,13 @@ class GridEstimator:
 
     def _close(self, track: _Track) -> None:
         """The advert being heard is over: every scanner that did not hear it multiplies in its silence."""
-        if track.advert_at is not None:
-            track.advert_at = None
-            silence = self._silence(track.heard, round(track.power))
-            track.heard = 0
-            x0, y0 = track.origin
-            self._state[track.slot] *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        track.advert_at = None
+        heard, track.heard = track.heard, 0
+        silence = self._cache.get(("heard", heard, track.key))
+        if silence is None:
+            silence = self._silence(heard, track.key)
+        x0, y0 = track.origin
+        track.state *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
 
     def observe(self, sighting: Sighting) -> list[PresenceEvent]:
         scanner = self._scanner.get(sighting.scanner)
@@ -268,6 +275,7 @@ class GridEstimator:
         if track is None:
             power = sighting.measured_power_1m_dbm
             track = _Track(self._slot(), (0, 0), at, sighting.via, self._power_default if power is None else power)
+            track.state = self._state[track.slot]
             self._tracks[sighting.token] = track
             self._place(track, self._origin(*self._at_cell[scanner]), uniform=True)
         track.last = at
@@ -277,17 +285,19 @@ class GridEstimator:
         rssi = sighting.rssi + self._offsets[scanner]
         track.levels[scanner] = rssi
         if track.advert_at != at:
-            self._close(track)
+            if track.advert_at is not None:
+                self._close(track)
             track.advert_at = at
             power = sighting.measured_power_1m_dbm
-            track.power = self._power_default if power is None else power
+            track.power = power = self._power_default if power is None else power
+            track.key = round(power)
         residual = round(rssi - track.power)
         track.heard |= 1 << scanner
         found = self._cache.get(("reading", scanner, residual))
         if found is None:
             found = self._cached(("reading", scanner, residual), partial(self._radio.likelihood, scanner, residual))
         x0, y0 = track.origin
-        self._state[track.slot] *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
         return []
 
     # --- motion --------------------------------------------------------------------------------
@@ -373,10 +383,9 @@ class GridEstimator:
         """Per slot: each zone's share of the slot's mass, and whether a decision could change anything (a zone
         reached :data:`ENTER_P` while in none, or the zone held fell below :data:`STAY_P`; never without mass)."""
         used = self._used
-        state = self._state[:used]
-        both = (state[:, 0] + state[:, 1]).reshape(used, -1)
-        masses = np.matmul(self._window_members[:used], both[:, :, None])[:, :, 0]
-        totals = both.sum(axis=1)
+        layers = self._state[:used].reshape(used, 2, -1)
+        masses = np.matmul(self._window_members[:used], layers.transpose(0, 2, 1)).sum(axis=2)
+        totals = (layers @ self._ones_window).sum(axis=1)
         empty = ~(totals > 0.0)
         totals[empty] = 1.0
         shares: Vector = masses / totals[:, None]
