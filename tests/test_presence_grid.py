@@ -123,6 +123,35 @@ def test_forget_purges_a_token_at_once() -> None:
     assert est.zone_of("s-3") == "a"
 
 
+def test_many_shoppers_grow_the_stack_and_each_keeps_their_own_posterior() -> None:
+    """Twenty shoppers, ten at each end, arriving one by one (the stacked arrays grow from 8 rows to 32 while
+    they are tracked), then each walks to the other end: each is placed in their own zones, and silence ends
+    every visit."""
+    est = estimator()
+    tokens = [f"s-{k}" for k in range(20)]
+
+    def x_of(k: int, at: float) -> float:
+        start, end = (2.0, 30.0) if k % 2 == 0 else (30.0, 2.0)
+        return start + (end - start) * min(1.0, max(0.0, (at - T0 - 30.0) / 21.0))
+
+    at = T0
+    for step in range(4 * 70):
+        at = T0 + step / 4
+        for k, token in enumerate(tokens[: 1 + step // 4]):
+            x = x_of(k, at)
+            for scanner, sx in (("gw-a", 2.0), ("gw-b", 30.0)):
+                if abs(x - sx) < 14.0:
+                    est.observe(Sighting(token, "ibeacon", scanner, rssi_at(x, sx), None, at))
+        est.tick(at)
+        if step == 4 * 25:
+            assert [est.zone_of(token) for token in tokens] == ["a", "b"] * 10
+    assert [est.zone_of(token) for token in tokens] == ["b", "a"] * 10
+    assert len(est.occupants("a")) == len(est.occupants("b")) == 10
+    events = [e for k in range(1, 4 * 30) for e in est.tick(at + k * TICK_S)]
+    assert sorted(e.token for e in events if e.kind == "exited") == sorted(tokens)
+    assert est.occupants() == []
+
+
 def test_the_same_filter_as_the_prototype_on_a_sweep_store() -> None:
     """The 4 m aisle tiles, 2 minutes, 6 shoppers: the engine and the pure-Python prototype it was ported from
     enter and leave the same zones (within a tick or two: the windows drop what the prototype prunes)."""
