@@ -16,8 +16,10 @@ multiplies a hundred numbers and a motion step spreads them, not the floor.
   (standing about 30 s, walking about 8 s), walls absorb; enter a zone at 0.75 of the mass, leave below
   0.25 to a zone or "no zone" that has reached 0.75; a track ends after 27 s unheard.
 
-A sweep engine only (``presence_sweep.py --engines grid``), to measure what a production grid engine
-could reach and cost; not wired into the gateway.
+The gateway's grid engine is :mod:`edge.presence_grid` (``[presence] engine = "grid"``): the same filter in
+numpy, about eight times cheaper (docs/presence.md, "A cheap grid engine"). This prototype stays as the
+reference the port is checked against (``tests/test_presence_grid.py``; ``presence_sweep.py --engines
+grid-proto``).
 """
 
 from __future__ import annotations
