@@ -1,8 +1,9 @@
 """The grid engine's cost per sighting on the sweep's stores, against the model engine (and the prototype).
 
-    python benchmarks/presence_grid_cost.py [--cells 0,2,6] [--seed 1] [--minutes 5] [--rounds 3] [--prototype]
+    python benchmarks/presence_grid_cost.py [--cells 0,2,6] [--seed 1] [--minutes 5] [--shoppers 20] [--rounds 3]
+                                            [--prototype]
 
-Simulates each sweep cell (``edge/sim/sweep``: 20 rostered shoppers, the cell's layout, its floor in the
+Simulates each sweep cell (``edge/sim/sweep``: 20 rostered shoppers unless told, the cell's layout, its floor in the
 config), then feeds the same sightings and ticks (every 0.25 s, as the sweep does) through the model engine
 (:class:`~edge.presence_model.ZoneEstimator`, its radio learner on as by default), the grid engine
 (:class:`~edge.presence_grid.GridEstimator`) and, with ``--prototype``, the sweep's pure-Python
@@ -65,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", default="0,2,6", help="sweep cell indices (today's store, 4 m tiles, L-shape)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--shoppers", type=int, default=20, help="rostered shoppers in the store at a time")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prototype", action="store_true", help="also the sweep's pure-Python prototype")
     args = parser.parse_args(argv)
     names = ["model", "grid"] + (["prototype"] if args.prototype else [])
     figures: dict[str, object] = {}
     for index in (int(part) for part in args.cells.split(",")):
-        run = simulate(CELLS[index], args.seed, minutes=args.minutes, shoppers=20)
+        run = simulate(CELLS[index], args.seed, minutes=args.minutes, shoppers=args.shoppers)
         config = CELLS[index].layout.config()
         best = dict.fromkeys(names, float("inf"))
         for _ in range(args.rounds):
