@@ -75,6 +75,9 @@ per shopper, whatever the store's size): wider than a scanner's reach is deep (a
 spread over about 2-11 m from its scanner at 6 dB shadowing)."""
 RECENTRE_CELLS = 2.0
 """A window follows its mass once the mass's centre is this many cells off the window's centre."""
+QUIET_POWERS = 16
+"""Declared powers whose silence arrays are kept, one per scanner and one for all of them (a store's cards and
+phones declare a few; the sweep's ten): past it they are rebuilt."""
 CACHE_BYTES = 16 * 1024 * 1024
 """The likelihood arrays kept (one per scanner and reading, one per set of heard scanners and declared power:
 a few hundred in a store; 8 bytes per cell of the floor's box, 16 KB in a 40 x 50 m box): at most 16 MB
@@ -170,6 +173,8 @@ class GridEstimator:
         """Likelihood arrays over the box: of a ("reading", scanner, residual), of a scanner "silent" for a
         declared power, of all scanners but the "heard" ones (bits) silent for a declared power."""
         self._cache_size = max(16, CACHE_BYTES // (8 * nx * ny))
+        self._quiets: dict[tuple[int, int], Vector] = {}
+        """Each scanner's silence (and all of them at once, scanner -1) per declared power: see :meth:`_quiet`."""
         self._tracks: dict[str, _Track] = {}
         self._next_predict: float | None = None
 
@@ -239,19 +244,37 @@ class GridEstimator:
             found = self._cache[key] = make()
         return found
 
+    def _quiet(self, scanner: int, power: int) -> Vector:
+        """Per cell: ``scanner``'s likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1: every
+        scanner's at once, their product). Kept apart from the main cache, so that a store whose readings and sets
+        of heard scanners overflow that cache does not lose these too (a set's array is rebuilt from them)."""
+        key = (scanner, power)
+        found = self._quiets.get(key)
+        if found is None:
+            if len(self._quiets) >= QUIET_POWERS * (len(self._offsets) + 1):
+                self._quiets.clear()
+            if scanner >= 0:
+                found = self._radio.silent(scanner, power)
+            else:
+                found = np.ones(self._radio.shape)
+                for other in range(len(self._offsets)):
+                    found *= self._quiet(other, power)
+            self._quiets[key] = found
+        return found
+
     def _silence(self, heard: int, power: int) -> Vector:
         """Per cell: the likelihood that every scanner but the ``heard`` ones (bits) missed an advert of declared
-        ``power`` dBm."""
+        ``power`` dBm: every scanner's silence, the heard ones' divided back out (a silence is never below the
+        loss rate, so the division is safe) -- one operation per heard scanner, whatever the store's size."""
         found = self._cache.get(("heard", heard, power))
         if found is not None:
             return found
-        radio = self._radio
 
         def make() -> Vector:
-            product = np.ones(radio.shape)
+            product = self._quiet(-1, power).copy()
             for scanner in range(len(self._offsets)):
-                if not heard >> scanner & 1:
-                    product *= self._cached(("silent", scanner, power), partial(radio.silent, scanner, power))
+                if heard >> scanner & 1:
+                    product /= self._quiet(scanner, power)
             return product
 
         return self._cached(("heard", heard, power), make)
