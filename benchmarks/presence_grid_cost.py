@@ -1,7 +1,7 @@
 """The grid engine's cost per sighting on the sweep's stores, against the model engine (and the prototype).
 
-    python benchmarks/presence_grid_cost.py [--cells 0,2,6] [--seed 1] [--minutes 5] [--shoppers 20] [--rounds 3]
-                                            [--prototype]
+    python benchmarks/presence_grid_cost.py [--cells 0,2,6,big] [--seed 1] [--minutes 5] [--shoppers 20]
+                                            [--rounds 3] [--prototype]
 
 Simulates each sweep cell (``edge/sim/sweep``: 20 rostered shoppers unless told, the cell's layout, its floor in the
 config), then feeds the same sightings and ticks (every 0.25 s, as the sweep does) through the model engine
@@ -9,7 +9,8 @@ config), then feeds the same sightings and ticks (every 0.25 s, as the sweep doe
 (:class:`~edge.presence_grid.GridEstimator`) and, with ``--prototype``, the sweep's pure-Python
 ``SparseGrid``, alternating round by round in the same process; the time includes the ticks. Reports the
 best round's us per sighting of each and the grid's ratio to the model (the baseline measured in the same
-run). Last stdout line: one JSON object.
+run). ``big`` among the cells is a store larger than any of the sweep's (:func:`big_store`: 100 x 60 m, 40
+scanners). Last stdout line: one JSON object.
 """
 
 from __future__ import annotations
@@ -30,9 +31,27 @@ from edge.config import Config
 from edge.presence_grid import GridEstimator
 from edge.presence_model import ZoneEstimator
 from edge.sim.sweep import Run, simulate
+from edge.sim.sweep.cell import Cell
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.grid import SparseGrid
 from edge.sim.sweep.judge import TICK_S
+from edge.sim.sweep.layouts import Layout, Scanner, Zone
+
+
+def big_store() -> Cell:
+    """A 100 x 60 m hall, 40 disc zones (3 m) around scanners on a 12 m grid, one walkway through the middle:
+    its floor's box (110 x 70 cells) is 4.5 times today's store's, with 40 scanners instead of 7."""
+    zones, scanners = [], []
+    for i in range(8):
+        for j in range(5):
+            x, y, k = 8.0 + 12.0 * i, 6.0 + 12.0 * j, 5 * i + j
+            scanners.append(Scanner(f"scn-{k}", x, y))
+            zones.append(Zone(f"z-{k}", (f"scn-{k}",), (x, y + 3.0 if y < 54.0 else y - 3.0), discs=((x, y),)))
+    layout = Layout(
+        "big", ((0.0, 0.0, 100.0, 60.0),), tuple(zones), tuple(scanners), ((0.0, 30.0), (100.0, 30.0)),
+        (-4.0, 30.0), (104.0, 30.0),
+    )  # fmt: skip
+    return Cell("a 100 x 60 m store, 40 scanners", "layout", layout)
 
 
 def _model(config: Config) -> Any:
@@ -72,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = ["model", "grid"] + (["prototype"] if args.prototype else [])
     figures: dict[str, object] = {}
-    for index in (int(part) for part in args.cells.split(",")):
-        run = simulate(CELLS[index], args.seed, minutes=args.minutes, shoppers=args.shoppers)
-        config = CELLS[index].layout.config()
+    for index in args.cells.split(","):
+        cell = big_store() if index == "big" else CELLS[int(index)]
+        run = simulate(cell, args.seed, minutes=args.minutes, shoppers=args.shoppers)
+        config = cell.layout.config()
         best = dict.fromkeys(names, float("inf"))
         for _ in range(args.rounds):
             for name in names:
@@ -83,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         us = {name: 1e6 * best[name] / sightings for name in names}
         text = "  ".join(f"{name} {us[name]:6.2f} us" for name in names)
         ratio = us["grid"] / us["model"]
-        print(f"[{index:2d}] {CELLS[index].name[:32]:32s} {sightings:7d} sightings  {text}  grid/model {ratio:5.2f}x")
+        print(f"[{index:>3}] {cell.name[:32]:32s} {sightings:7d} sightings  {text}  grid/model {ratio:5.2f}x")
         for name in names:
             figures[f"cell{index}_{name}_us"] = round(us[name], 2)
         figures[f"cell{index}_grid_to_model"] = round(ratio, 3)
