@@ -240,7 +240,10 @@ class Peers:
             self._cut_off_at = None
             self.claims.republish_all()
             log.info("peers: on the store broker with %d peer(s) configured", len(self.peers))
-            why = await link.closed
+            # Shielded: a stop cancels this wait, and cancelling the awaited future itself would mark
+            # the link closed, so the clean stop below would skip clearing the claims (only the will said
+            # offline; the claims stayed retained until they expired, beside the next owners').
+            why = await asyncio.shield(link.closed)
             self.connected.clear()
             self._cut_off_at = self.ports.clock.now()
             self.alive.clear()
