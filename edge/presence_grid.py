@@ -75,6 +75,13 @@ per shopper, whatever the store's size): wider than a scanner's reach is deep (a
 spread over about 2-11 m from its scanner at 6 dB shadowing)."""
 RECENTRE_CELLS = 2.0
 """A window follows its mass once the mass's centre is this many cells off the window's centre."""
+NEAR_BOX_CELLS = 4096
+"""A floor whose box has more cells than this (about 64 x 64 m) keeps its readings' likelihoods over each
+scanner's reach (31 x 31 cells at most) and applies an advert's silence as every scanner's with the heard ones'
+divided out where they reach: one or two operations more per sighting than over the box, but a cache that holds
+a large store's readings (docs/presence.md)."""
+NEAR: bool | None = None
+"""Force the choice (True: over each scanner's reach, False: over the box) -- for comparing the two."""
 QUIET_POWERS = 16
 """Declared powers whose silence arrays are kept, one per scanner and one for all of them (a store's cards and
 phones declare a few; the sweep's ten): past it they are rebuilt."""
@@ -172,7 +179,10 @@ class GridEstimator:
         self._cache: dict[tuple[str, int, int], Vector] = {}
         """Likelihood arrays over the box: of a ("reading", scanner, residual), of a scanner "silent" for a
         declared power, of all scanners but the "heard" ones (bits) silent for a declared power."""
-        self._cache_size = max(16, CACHE_BYTES // (8 * nx * ny))
+        self._near = nx * ny > NEAR_BOX_CELLS if NEAR is None else NEAR
+        """Readings and silences over each scanner's reach rather than the floor's box (a large store)."""
+        spans = [(x1 - x0) * (y1 - y0) for x0, x1, y0, y1 in radio.reach]
+        self._cache_size = max(16, CACHE_BYTES // (8 * (max(spans, default=1) if self._near else nx * ny)))
         self._quiets: dict[tuple[int, int], Vector] = {}
         """Each scanner's silence (and all of them at once, scanner -1) per declared power: see :meth:`_quiet`."""
         self._tracks: dict[str, _Track] = {}
@@ -245,9 +255,9 @@ class GridEstimator:
         return found
 
     def _quiet(self, scanner: int, power: int) -> Vector:
-        """Per cell: ``scanner``'s likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1: every
-        scanner's at once, their product). Kept apart from the main cache, so that a store whose readings and sets
-        of heard scanners overflow that cache does not lose these too (a set's array is rebuilt from them)."""
+        """Over ``scanner``'s reach: its likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1:
+        every scanner's at once, their product, over the box). Kept apart from the main cache, so that a store
+        whose readings and sets of heard scanners overflow that cache does not lose these too."""
         key = (scanner, power)
         found = self._quiets.get(key)
         if found is None:
@@ -257,8 +267,8 @@ class GridEstimator:
                 found = self._radio.silent(scanner, power)
             else:
                 found = np.ones(self._radio.shape)
-                for other in range(len(self._offsets)):
-                    found *= self._quiet(other, power)
+                for other, (x0, x1, y0, y1) in enumerate(self._radio.reach):
+                    found[x0:x1, y0:y1] *= self._quiet(other, power)
             self._quiets[key] = found
         return found
 
@@ -272,9 +282,9 @@ class GridEstimator:
 
         def make() -> Vector:
             product = self._quiet(-1, power).copy()
-            for scanner in range(len(self._offsets)):
+            for scanner, (x0, x1, y0, y1) in enumerate(self._radio.reach):
                 if heard >> scanner & 1:
-                    product /= self._quiet(scanner, power)
+                    product[x0:x1, y0:y1] /= self._quiet(scanner, power)
             return product
 
         return self._cached(("heard", heard, power), make)
@@ -283,11 +293,35 @@ class GridEstimator:
         """The advert being heard is over: every scanner that did not hear it multiplies in its silence."""
         track.advert_at = None
         heard, track.heard = track.heard, 0
+        x0, y0 = track.origin
+        if self._near:  # every scanner's silence, then each heard one's divided out where it reaches
+            track.state *= self._quiet(-1, track.key)[x0 : x0 + self._kx, y0 : y0 + self._ky]
+            while heard:
+                bit = heard & -heard
+                heard ^= bit
+                scanner = bit.bit_length() - 1
+                overlap = self._overlap(track.origin, scanner)
+                if overlap is not None:
+                    (wx, wy), (rx, ry) = overlap
+                    track.state[:, wx, wy] /= self._quiet(scanner, track.key)[rx, ry]
+            return
         silence = self._cache.get(("heard", heard, track.key))
         if silence is None:
             silence = self._silence(heard, track.key)
-        x0, y0 = track.origin
         track.state *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
+
+    def _overlap(self, origin: tuple[int, int], scanner: int) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+        """Where a window at ``origin`` meets ``scanner``'s reach: (the window's slices, the reach's), or None."""
+        x0, y0 = origin
+        rx0, rx1, ry0, ry1 = self._radio.reach[scanner]
+        ix0, ix1 = max(x0, rx0), min(x0 + self._kx, rx1)
+        iy0, iy1 = max(y0, ry0), min(y0 + self._ky, ry1)
+        if ix0 >= ix1 or iy0 >= iy1:
+            return None
+        return (slice(ix0 - x0, ix1 - x0), slice(iy0 - y0, iy1 - y0)), (
+            slice(ix0 - rx0, ix1 - rx0),
+            slice(iy0 - ry0, iy1 - ry0),
+        )
 
     def observe(self, sighting: Sighting) -> list[PresenceEvent]:
         scanner = self._scanner.get(sighting.scanner)
@@ -318,10 +352,31 @@ class GridEstimator:
         track.heard |= 1 << scanner
         found = self._cache.get(("reading", scanner, residual))
         if found is None:
-            found = self._cached(("reading", scanner, residual), partial(self._radio.likelihood, scanner, residual))
+            make = partial(self._radio.likelihood, scanner, residual, near=self._near)
+            found = self._cached(("reading", scanner, residual), make)
+        if self._near:
+            self._weigh_near(track, scanner, found)
+            return []
         x0, y0 = track.origin
         track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
         return []
+
+    def _weigh_near(self, track: _Track, scanner: int, found: Vector) -> None:
+        """A reading's likelihood over the scanner's reach (``found``) into the track's window: 0 outside it."""
+        state, overlap = track.state, self._overlap(track.origin, scanner)
+        if overlap is None:
+            state[...] = 0.0
+            return
+        (wx, wy), (rx, ry) = overlap
+        if wx.start:
+            state[:, : wx.start] = 0.0
+        if wx.stop < self._kx:
+            state[:, wx.stop :] = 0.0
+        if wy.start:
+            state[:, wx, : wy.start] = 0.0
+        if wy.stop < self._ky:
+            state[:, wx, wy.stop :] = 0.0
+        state[:, wx, wy] *= found[rx, ry]
 
     # --- motion --------------------------------------------------------------------------------
 

@@ -110,6 +110,15 @@ class GridRadio:
         self._grid = np.arange(_LOW_DB, _HIGH_DB + _STEP_DB / 2, _STEP_DB)
         self._pdf = _density(self._grid)
         self._cdf = np.cumsum(self._pdf) * _STEP_DB
+        self.reach: list[tuple[int, int, int, int]] = []
+        """Per scanner: the box's rows x0:x1 and columns y0:y1 around the cells within its reach (a reading's
+        likelihood is 0 outside them, a silence 1); all zero for a scanner that reaches no floor."""
+        for in_range in self._in_range:
+            rows, cols = np.flatnonzero(in_range.any(axis=1)), np.flatnonzero(in_range.any(axis=0))
+            if len(rows):
+                self.reach.append((int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))
+            else:
+                self.reach.append((0, 0, 0, 0))
         self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
         """Per scanner and cell: the mean residual in table steps."""
         self._all_silent: dict[int, Vector] = {}
@@ -118,19 +127,27 @@ class GridRadio:
         """The box's (fractional) cell coordinates of point (x, y)."""
         return (x - self._x0) / self._cell_m - 0.5, (y - self._y0) / self._cell_m - 0.5
 
-    def likelihood(self, scanner: int, residual: int) -> Vector:
+    def likelihood(self, scanner: int, residual: int, *, near: bool = False) -> Vector:
         """Per cell: the density of ``scanner`` reading ``residual`` dB under the declared power (the table's
-        nearest 0.1 dB step: one gather, not an interpolation)."""
+        nearest 0.1 dB step: one gather, not an interpolation); over the whole box, or ``near``: over the
+        scanner's :attr:`reach` only."""
         at = round((residual - _LOW_DB) / _STEP_DB)
-        found: Vector = self._pdf.take(at - self._steps[scanner], mode="clip") * self._in_range[scanner]
+        steps, in_range = self._steps[scanner], self._in_range[scanner]
+        if near:
+            x0, x1, y0, y1 = self.reach[scanner]
+            steps, in_range = steps[x0:x1, y0:y1], in_range[x0:x1, y0:y1]
+        found: Vector = self._pdf.take(at - steps, mode="clip") * in_range
         return found
 
     def silent(self, scanner: int, power: int) -> Vector:
-        """Per cell: the likelihood that ``scanner`` did not hear an advert of declared ``power`` dBm -- lost, or
-        below the sensitivity, or out of range; never below :data:`MISS_P`."""
+        """Over the scanner's :attr:`reach` (1 everywhere else): the likelihood that ``scanner`` did not hear an
+        advert of declared ``power`` dBm -- lost, or below the sensitivity, or out of range; never below
+        :data:`MISS_P`."""
+        x0, x1, y0, y1 = self.reach[scanner]
         limit = SENSITIVITY_DBM - power
-        heard = 1.0 - np.clip(np.interp(limit - self._means[scanner], self._grid, self._cdf), 0.0, 1.0)
-        found: Vector = 1.0 - (1.0 - MISS_P) * self._in_range[scanner] * heard
+        means, in_range = self._means[scanner][x0:x1, y0:y1], self._in_range[scanner][x0:x1, y0:y1]
+        heard = 1.0 - np.clip(np.interp(limit - means, self._grid, self._cdf), 0.0, 1.0)
+        found: Vector = 1.0 - (1.0 - MISS_P) * in_range * heard
         return found
 
 

@@ -174,6 +174,31 @@ def test_the_same_filter_as_the_prototype_on_a_sweep_store() -> None:
     assert max(abs(a - b) for (_, _, a), (_, _, b) in zip(grid, proto, strict=True)) <= 2 * TICK_S
 
 
+@pytest.mark.parametrize("index", [0, 6])
+def test_over_each_scanners_reach_the_same_as_over_the_box(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large store keeps its likelihoods over each scanner's reach (``NEAR``): forced on a small one, the zone
+    changes are those of the arrays over the whole box (today's store and the L-shape, 2 minutes, 6 shoppers)."""
+    cell = CELLS[index]
+    config = cell.layout.config()
+    run = simulate(cell, 1, minutes=2.0, shoppers=6)
+    seen: dict[bool, list[tuple[str, str, str, float]]] = {}
+    for near in (False, True):
+        monkeypatch.setattr(presence_grid, "NEAR", near)
+        engine = estimator(config)
+        assert engine._near is near
+        changes: list[tuple[str, str, str, float]] = []
+        next_tick = run.start + TICK_S
+        for s in run.sightings:
+            while next_tick <= s.at:
+                changes += [(e.token, e.kind, e.zone, e.at) for e in engine.tick(next_tick) if e.kind != "dwell"]
+                next_tick += TICK_S
+            engine.observe(s)
+        seen[near] = changes
+    assert len(seen[False]) >= 6
+    assert [c[:3] for c in seen[True]] == [c[:3] for c in seen[False]]
+    assert max(abs(a[3] - b[3]) for a, b in zip(seen[True], seen[False], strict=True)) <= TICK_S
+
+
 # --- properties ----------------------------------------------------------------------------------
 
 
