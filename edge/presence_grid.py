@@ -12,7 +12,9 @@ only the gateway config) made cheap enough for the gateway (docs/presence.md, "A
   adverts lost, heard within 15 m above -95 dBm, a phone 1.2 m up;
 - each advert multiplies in the likelihood of every scanner that heard it (one cached array per scanner and
   reading) and, once it is over, of every scanner that did not (one cached array per set of heard scanners and
-  declared power): one array operation per sighting and one per advert;
+  declared power): one array operation per sighting and one per advert; a floor larger than
+  :data:`NEAR_BOX_CELLS` keeps the readings over each scanner's reach instead, and divides the heard scanners'
+  silence out of all scanners' where they reach (a few operations more, a cache that holds a large store);
 - each shopper's filter runs on a window :data:`WINDOW_M` wide that follows their mass, all shoppers' windows
   stacked in one array, so a motion step is a dozen array operations for everyone, not per shopper;
 - the walking layer diffuses every :data:`PREDICT_S` (two tridiagonal matrices, along x and y, walls
@@ -177,8 +179,8 @@ class GridEstimator:
         self._used = 0
         """Slots below this may be in use (the stacked operations run over them)."""
         self._cache: dict[tuple[str, int, int], Vector] = {}
-        """Likelihood arrays over the box: of a ("reading", scanner, residual), of a scanner "silent" for a
-        declared power, of all scanners but the "heard" ones (bits) silent for a declared power."""
+        """Likelihood arrays: of a ("reading", scanner, residual) over the box (or the scanner's reach, see
+        :attr:`_near`), of all scanners but the "heard" ones (bits) silent for a declared power over the box."""
         self._near = nx * ny > NEAR_BOX_CELLS if NEAR is None else NEAR
         """Readings and silences over each scanner's reach rather than the floor's box (a large store)."""
         spans = [(x1 - x0) * (y1 - y0) for x0, x1, y0, y1 in radio.reach]
@@ -239,10 +241,6 @@ class GridEstimator:
         track.origin = origin
         self._window_mask[slot] = mask
         self._window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(len(self._ids), -1)
-
-    def _window(self, track: _Track, full: Vector) -> Vector:
-        x0, y0 = track.origin
-        return full[x0 : x0 + self._kx, y0 : y0 + self._ky]
 
     # --- evidence ------------------------------------------------------------------------------
 
