@@ -1,16 +1,17 @@
 """The grid engine's cost per sighting on the sweep's stores, against the model engine (and the prototype).
 
     python benchmarks/presence_grid_cost.py [--cells 0,2,6,big] [--seed 1] [--minutes 5] [--shoppers 20]
-                                            [--rounds 3] [--prototype]
+                                            [--rounds 3] [--prototype] [--fixed]
 
 Simulates each sweep cell (``edge/sim/sweep``: 20 rostered shoppers unless told, the cell's layout, its floor in the
 config), then feeds the same sightings and ticks (every 0.25 s, as the sweep does) through the model engine
 (:class:`~edge.presence_model.ZoneEstimator`, its radio learner on as by default), the grid engine
 (:class:`~edge.presence_grid.GridEstimator`) and, with ``--prototype``, the sweep's pure-Python
-``SparseGrid``, alternating round by round in the same process; the time includes the ticks. Reports the
-best round's us per sighting of each and the grid's ratio to the model (the baseline measured in the same
-run). ``big`` among the cells is a store larger than any of the sweep's (:func:`big_store`: 100 x 60 m, 40
-scanners). Last stdout line: one JSON object.
+``SparseGrid`` and, with ``--fixed``, the grid engine with its radio learner off (``grid-fixed``: the
+configured exponent throughout), alternating round by round in the same process; the time includes the
+ticks. Reports the best round's us per sighting of each and the grid's ratio to the model (the baseline
+measured in the same run). ``big`` among the cells is a store larger than any of the sweep's
+(:func:`big_store`: 100 x 60 m, 40 scanners). Last stdout line: one JSON object.
 """
 
 from __future__ import annotations
@@ -63,7 +64,23 @@ def _grid(config: Config) -> Any:
     return GridEstimator(config.zones, config.presence, config.scanners, config.floor)
 
 
-ENGINES: dict[str, Callable[[Config], Any]] = {"model": _model, "grid": _grid, "prototype": SparseGrid}
+def _grid_fixed(config: Config) -> Any:
+    """The grid engine told the configured exponent only (its radio learner off)."""
+    import edge.presence_grid as pg
+
+    pg.LEARN_RADIO = False
+    try:
+        return GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+    finally:
+        pg.LEARN_RADIO = True
+
+
+ENGINES: dict[str, Callable[[Config], Any]] = {
+    "model": _model,
+    "grid": _grid,
+    "grid-fixed": _grid_fixed,
+    "prototype": SparseGrid,
+}
 
 
 def once(make: Callable[[Config], Any], config: Config, run: Run) -> float:
@@ -88,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shoppers", type=int, default=20, help="rostered shoppers in the store at a time")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--prototype", action="store_true", help="also the sweep's pure-Python prototype")
+    parser.add_argument("--fixed", action="store_true", help="also the grid without its radio learner")
     args = parser.parse_args(argv)
-    names = ["model", "grid"] + (["prototype"] if args.prototype else [])
+    names = ["model", "grid"] + (["grid-fixed"] if args.fixed else []) + (["prototype"] if args.prototype else [])
     figures: dict[str, object] = {}
     for index in args.cells.split(","):
         cell = big_store() if index == "big" else CELLS[int(index)]

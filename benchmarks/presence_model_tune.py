@@ -107,7 +107,7 @@ class _Recorded(ZoneEstimator):
         MADE.append(self)
 
 
-MADE: list[_Recorded] = []
+MADE: list[Any] = []
 """The model engines built in this process (the last one's radio() is reported per cell and seed)."""
 
 
@@ -116,10 +116,21 @@ def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally
     tallies = dict(_others(index, seed, minutes, shoppers, Path(cache)))
     ps.ONLY_ENGINES = {ENGINE}
     ps.ZoneEstimator = _Recorded  # type: ignore[attr-defined]  # presence_sweep builds the model engine by this name
+    if ENGINE == "grid":  # presence_sweep imports the grid engine from its module when it builds one
+        import edge.presence_grid as pg
+
+        if pg.GridEstimator.__name__ != "_RecordedGrid":
+
+            class _RecordedGrid(pg.GridEstimator):
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    super().__init__(*args, **kwargs)
+                    MADE.append(self)
+
+            pg.GridEstimator = _RecordedGrid  # type: ignore[misc]
     MADE.clear()
     _, mine, _ = ps.run_one(index, seed, minutes, shoppers)
-    if MADE and ENGINE in mine:
-        mine[ENGINE].notes.append({"seed": seed, **MADE[-1].radio()})
+    if MADE and ENGINE in mine and (radio := MADE[-1].radio()):  # {}: the grid engine with LEARN_RADIO off
+        mine[ENGINE].notes.append({"seed": seed, **radio})
     tallies.update(mine)
     return index, tallies
 

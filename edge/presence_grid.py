@@ -8,8 +8,9 @@ only the gateway config) made cheap enough for the gateway (docs/presence.md, "A
   a zone's share of a cell from 3 x 3 points;
 - per shopper a standing and a walking layer;
 - the radio the model engine assumes (:mod:`edge.presence_grid_radio`): the exponent
-  ``presence.path_loss_exponent``, each advert's declared power, 6 dB shadowing with deep fades, 30 % of
-  adverts lost, heard within 15 m above -95 dBm, a phone 1.2 m up;
+  ``presence.path_loss_exponent`` (then learned from the posterior, as the model learns it), each advert's
+  declared power, 6 dB shadowing with deep fades, 30 % of adverts lost, heard within 15 m above -95 dBm, a
+  phone 1.2 m up;
 - each advert multiplies in the likelihood of every scanner that heard it (one cached array per scanner and
   reading) and, once it is over, of every scanner that did not (one cached array per set of heard scanners and
   declared power): one array operation per sighting and one per advert; a floor larger than
@@ -42,7 +43,8 @@ from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.errors import ConfigError
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
-from edge.presence_grid_radio import GridRadio
+from edge.presence_grid_radio import LEARN_RADIO as LEARN_RADIO
+from edge.presence_grid_radio import GridLearner, GridRadio
 from edge.rssi import distance_m
 
 Vector = npt.NDArray[np.float64]
@@ -189,6 +191,8 @@ class GridEstimator:
         """Each scanner's silence (and all of them at once, scanner -1) per declared power: see :meth:`_quiet`."""
         self._tracks: dict[str, _Track] = {}
         self._next_predict: float | None = None
+        self._learner = GridLearner(radio, presence.path_loss_exponent) if LEARN_RADIO else None
+        """The store's path-loss exponent, learned from the posterior (docs/presence.md, "The grid's radio")."""
 
     # --- windows -------------------------------------------------------------------------------
 
@@ -354,9 +358,13 @@ class GridEstimator:
             found = self._cached(("reading", scanner, residual), make)
         if self._near:
             self._weigh_near(track, scanner, found)
-            return []
-        x0, y0 = track.origin
-        track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        else:
+            x0, y0 = track.origin
+            track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        learner = self._learner  # the radio, learned: when its exponent moves, likelihoods are rebuilt as asked for
+        if learner is not None and learner.sample(at, scanner, track.power - rssi, track):
+            self._cache.clear()
+            self._quiets.clear()
         return []
 
     def _weigh_near(self, track: _Track, scanner: int, found: Vector) -> None:
@@ -413,6 +421,8 @@ class GridEstimator:
         cx, cy = (rows @ self._xs) * scale, (cols @ self._ys) * scale
         half_x, half_y = (self._kx - 1) / 2, (self._ky - 1) / 2
         cx[bad], cy[bad] = half_x, half_y  # a window started again stays where it was put
+        if self._learner is not None:
+            self._learner.centred(cx.tolist(), cy.tolist())
         off = (np.abs(cx - half_x) >= RECENTRE_CELLS) | (np.abs(cy - half_y) >= RECENTRE_CELLS)
         if off.any():
             for track in self._tracks.values():
@@ -453,6 +463,8 @@ class GridEstimator:
                     continue
             if track.zone >= 0:
                 events += self._dwell(token, track, now, None)
+        if shares is not None and self._learner is not None:
+            self._learner.settled(shares)
         return events
 
     def _shares(self) -> tuple[Vector, list[bool]]:
@@ -570,6 +582,10 @@ class GridEstimator:
     def zone_of(self, token: str) -> str | None:
         track = self._tracks.get(token)
         return None if track is None or track.zone < 0 else self._ids[track.zone]
+
+    def radio(self) -> dict[str, float | None]:
+        """What the radio learner knows (the model engine's ``radio()``): exponent in use, learned, sigma, samples."""
+        return {} if self._learner is None else self._learner.report()
 
     def posterior(self, token: str) -> dict[str | None, float]:
         """The shopper's current posterior (None = outside every zone); empty if unknown."""

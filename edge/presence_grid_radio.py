@@ -17,12 +17,14 @@ span and a few sets of scanners that hear one advert).
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.config import ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
+from edge.self_calibration import RADIO_NEAR_M, RadioLearner
 
 Vector = npt.NDArray[np.float64]
 
@@ -73,7 +75,7 @@ class GridRadio:
         x0, y0, x1, y1 = x0 - street_m, y0 - street_m, x1 + street_m, y1 + street_m
         nx, ny = math.ceil((x1 - x0) / cell_m), math.ceil((y1 - y0) / cell_m)
         self.shape = (nx, ny)
-        self._x0, self._y0, self._cell_m = x0, y0, cell_m
+        self._x0, self._y0, self.cell_m = x0, y0, cell_m
         self.size = nx * ny
         xs = x0 + (np.arange(nx) + 0.5) * cell_m
         ys = y0 + (np.arange(ny) + 0.5) * cell_m
@@ -102,11 +104,22 @@ class GridRadio:
         """Per zone and cell: the zone's share of the cell."""
         self._means: list[Vector] = []
         self._in_range: list[Vector] = []
+        self.log_d: list[Vector] = []
+        """Per scanner and cell: log10 of the slant distance (m; the phone 1.2 m up, clamped at 0.3 m)."""
+        self.band: list[Vector] = []
+        """Per scanner and cell: 1 where the slant distance is within the radio learner's RADIO_NEAR_M band."""
+        low, high = RADIO_NEAR_M
+        self.places: list[tuple[float, float, float]] = []
+        """Per scanner: its (fractional) box cell and its height above a phone (m)."""
         for s in scanners:
             dz = s.height_m - PHONE_M
+            self.places.append(((s.x_m - x0) / cell_m - 0.5, (s.y_m - y0) / cell_m - 0.5, dz))
             d = np.sqrt((cx - s.x_m) ** 2 + (cy - s.y_m) ** 2 + dz * dz)
-            self._means.append((-10.0 * exponent * np.log10(np.maximum(d, NEAREST_M))).reshape(nx, ny))
+            self.log_d.append(np.log10(np.maximum(d, NEAREST_M)).reshape(nx, ny))
+            self.band.append(((d >= low) * (d <= high) * mask).reshape(nx, ny))
             self._in_range.append(((d <= RANGE_M) * mask).reshape(nx, ny))
+        self.exponent = exponent
+        self._means = [-10.0 * exponent * log_d for log_d in self.log_d]
         self._grid = np.arange(_LOW_DB, _HIGH_DB + _STEP_DB / 2, _STEP_DB)
         self._pdf = _density(self._grid)
         self._cdf = np.cumsum(self._pdf) * _STEP_DB
@@ -121,11 +134,17 @@ class GridRadio:
                 self.reach.append((0, 0, 0, 0))
         self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
         """Per scanner and cell: the mean residual in table steps."""
-        self._all_silent: dict[int, Vector] = {}
+
+    def retune(self, exponent: float) -> None:
+        """Rebuild the mean residuals for path-loss ``exponent`` (the learned one); the caller drops the arrays
+        it cached from the old ones."""
+        self.exponent = exponent
+        self._means = [-10.0 * exponent * log_d for log_d in self.log_d]
+        self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
 
     def cell_of(self, x: float, y: float) -> tuple[float, float]:
         """The box's (fractional) cell coordinates of point (x, y)."""
-        return (x - self._x0) / self._cell_m - 0.5, (y - self._y0) / self._cell_m - 0.5
+        return (x - self._x0) / self.cell_m - 0.5, (y - self._y0) / self.cell_m - 0.5
 
     def likelihood(self, scanner: int, residual: int, *, near: bool = False) -> Vector:
         """Per cell: the density of ``scanner`` reading ``residual`` dB under the declared power (the table's
@@ -164,3 +183,144 @@ def _zone_at(zones: tuple[ZoneConfig, ...], positions: dict[str, ScannerConfig],
             if s is not None and (x - s.x_m) ** 2 + (y - s.y_m) ** 2 <= zone.radius_m**2:
                 return k
     return None
+
+
+# --- the store's path-loss exponent, learned online (as the model engine learns it) -------------------------
+
+LEARN_RADIO = True
+"""Learn the store's path-loss exponent from rostered traffic and rebuild the likelihoods when it moves (the model
+engine's :class:`edge.self_calibration.RadioLearner`); ``presence_model_tune.py --engine grid --set
+LEARN_RADIO=0`` compares without."""
+RADIO_RETUNE_S = 30.0
+"""The learned exponent is looked at (and the likelihoods rebuilt when it moved a step) at most this often (the
+model engine's figure)."""
+RADIO_SAMPLES_PER_S = 5.0
+"""At most this many samples a second, store-wide, chosen by time, never by the reading. The model takes up to
+25; here a sample costs a few array operations (about 8 us), and 4 m tiles give 13 a second: at 25 the learning
+cost 1.5 us per sighting there (+30 %), at 5 it holds the per-sighting cost within ~10 %. The learner's memory
+(RADIO_TAU_S, 120 s) still holds up to 600 samples, three times the RADIO_MIN_WEIGHT it needs."""
+RADIO_PLACED_SHARE = 0.5
+"""A sample is taken when at least this share of the shopper's mass is on cells in the scanner's RADIO_NEAR_M
+band (only those are weighed; the model's figure)."""
+CENTRE_MARGIN_M = 0.5
+"""A reading is a candidate sample only when the centre of the shopper's mass (at the last motion step) is within
+RADIO_NEAR_M widened by this: most readings (a shopper by the scanner that hears them) are then passed over at
+the cost of a few float operations, not the 11-14 us of the sample's arrays (without it, today's store's
+learning cost 14 % per sighting). Selection by place (the posterior), never by the reading."""
+RADIO_CONFIDENT_P = 0.95
+"""... and the shopper is in a zone holding at least this share of their mass (the model's MODEL_CAL_CONFIDENT_P):
+a posterior that has not settled would teach the learner its prior."""
+
+
+class Placed(Protocol):
+    """What :class:`GridLearner` reads of a grid engine's track."""
+
+    zone: int
+    """The zone it is in (-1: none)."""
+    slot: int
+    state: Vector
+    """Its layers over its window (2, cells along x, along y)."""
+    origin: tuple[int, int]
+    """The box cell at its window's corner."""
+
+
+class GridLearner:
+    """Feeds :class:`~edge.self_calibration.RadioLearner` from the grid's posterior: per sample, E[log10 d] and
+    E[(log10 d)^2] of the slant distance to the scanner that heard the reading, over the window's cells in the
+    scanner's RADIO_NEAR_M band, weighted by the posterior after the reading (EM's E-step, as the model's over its
+    sub-places). Pure: the caller passes the time."""
+
+    __slots__ = ("_boxes", "_cx", "_cy", "_kernels", "_learn_at", "_near", "_pairs", "_radio", "_retune_at", "_shares",
+                 "learner")  # fmt: skip
+
+    def __init__(self, radio: GridRadio, exponent: float) -> None:
+        self._radio = radio
+        self.learner = RadioLearner(exponent)
+        self._learn_at = -math.inf
+        """No sample is taken before this (RADIO_SAMPLES_PER_S)."""
+        self._retune_at: float | None = None
+        low, high = RADIO_NEAR_M
+        self._near = ((low - CENTRE_MARGIN_M) ** 2, (high + CENTRE_MARGIN_M) ** 2)
+        self._cx: list[float] = []
+        self._cy: list[float] = []
+        self._shares: Vector = np.zeros((0, len(radio.members)))
+        """Per slot and zone: the zone's share of the slot's mass at the last tick (:meth:`settled`)."""
+        area = radio.members.reshape(len(radio.members), -1)
+        self._pairs: list[list[bool]] = [((area @ band.reshape(-1)) > 0.0).tolist() for band in radio.band]
+        """Per scanner and zone: whether any of the zone's area is in the scanner's band (the model's selection
+        of (scanner, zone) pairs by place)."""
+        self._boxes: list[tuple[int, int, int, int]] = []
+        """Per scanner: the box's rows x0:x1 and columns y0:y1 around its band's cells."""
+        self._kernels: list[Vector] = []
+        """Per scanner, over its band's box: the band, the band x log10 d and the band x (log10 d)^2."""
+        for band, log_d in zip(radio.band, radio.log_d, strict=True):
+            rows, cols = np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0))
+            x0, x1 = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+            y0, y1 = (int(cols[0]), int(cols[-1]) + 1) if len(cols) else (0, 0)
+            b, d = band[x0:x1, y0:y1], log_d[x0:x1, y0:y1]
+            self._boxes.append((x0, x1, y0, y1))
+            self._kernels.append(np.stack([b, b * d, b * d * d]))
+
+    def settled(self, shares: Vector) -> None:
+        """After a tick's decisions: per slot, each zone's share of its mass (read by :meth:`due`)."""
+        self._shares = shares
+
+    def due(self, at: float, scanner: int, zone: int, slot: int, origin: tuple[int, int]) -> bool:
+        """Whether a reading by ``scanner`` of the shopper in ``slot`` (its window at ``origin``), in ``zone``, at
+        ``at`` may be a sample: the rate, the (scanner, zone) pair, the centre of the mass (CENTRE_MARGIN_M) and
+        the zone holding RADIO_CONFIDENT_P of the mass at the last tick (cheap, checked first)."""
+        if at < self._learn_at or not self._pairs[scanner][zone] or slot >= len(self._cx):
+            return False
+        sx, sy, dz = self._radio.places[scanner]
+        cell = self._radio.cell_m
+        dx, dy = (origin[0] + self._cx[slot] - sx) * cell, (origin[1] + self._cy[slot] - sy) * cell
+        low, high = self._near
+        if not low <= dx * dx + dy * dy + dz * dz <= high:
+            return False
+        shares = self._shares
+        return slot < len(shares) and bool(shares[slot, zone] >= RADIO_CONFIDENT_P)
+
+    def centred(self, cx: list[float], cy: list[float]) -> None:
+        """After a motion step: per slot, the centre of its mass in its window's cells (read by :meth:`due`)."""
+        self._cx, self._cy = cx, cy
+
+    def sample(self, at: float, scanner: int, loss_db: float, track: Placed) -> bool:
+        """A reading ``loss_db`` dB under the declared power by ``scanner`` of ``track`` (after the reading's
+        evidence): a sample if :meth:`due`; True when the exponent in use moved (the caller drops its arrays)."""
+        zone, slot, origin = track.zone, track.slot, track.origin
+        if zone < 0 or not self.due(at, scanner, zone, slot, origin):
+            return False
+        return self.add(at, scanner, loss_db, track.state, origin)
+
+    def add(self, at: float, scanner: int, loss_db: float, state: Vector, origin: tuple[int, int]) -> bool:
+        """One reading ``loss_db`` dB under the declared power by ``scanner`` of a shopper whose posterior over
+        the window at ``origin`` is ``state`` (its layers, any scale), after :meth:`due`; True when the exponent
+        in use moved (the caller rebuilds its likelihoods)."""
+        _, kx, ky = state.shape
+        x0, y0 = origin
+        bx0, bx1, by0, by1 = self._boxes[scanner]
+        ix0, ix1, iy0, iy1 = max(x0, bx0), min(x0 + kx, bx1), max(y0, by0), min(y0 + ky, by1)
+        if ix0 >= ix1 or iy0 >= iy1:
+            return False
+        window = state[:, ix0 - x0 : ix1 - x0, iy0 - y0 : iy1 - y0]
+        kernels = self._kernels[scanner][:, ix0 - bx0 : ix1 - bx0, iy0 - by0 : iy1 - by0]
+        weight, first, second = (kernels * (window[0] + window[1])).sum(axis=(1, 2)).tolist()
+        if weight < RADIO_PLACED_SHARE * float(state.sum()) or not weight > 0.0:
+            return False
+        learner = self.learner
+        learner.add(at, loss_db, first / weight, second / weight)
+        self._learn_at = at + 1.0 / RADIO_SAMPLES_PER_S
+        if self._retune_at is None:
+            self._retune_at = at + RADIO_RETUNE_S
+        elif at >= self._retune_at:
+            self._retune_at = at + RADIO_RETUNE_S
+            if learner.step():
+                self._radio.retune(learner.exponent)
+                return True
+        return False
+
+    def report(self) -> dict[str, float | None]:
+        """The exponent in use, the learned one, the shadowing sigma and the samples so far."""
+        learner = self.learner
+        found = {"exponent": learner.exponent, "learned": learner.learned(), "sigma_db": learner.sigma_db()}
+        return {**found, "samples": float(learner.samples)}
