@@ -262,39 +262,38 @@ class GridLearner:
             self._kernels.append(np.stack([b, b * d, b * d * d]))
 
     def settled(self, shares: Vector) -> None:
-        """After a tick's decisions: per slot, each zone's share of its mass (read by :meth:`due`)."""
+        """After a tick's decisions: per slot, each zone's share of its mass (read by :meth:`sample`)."""
         self._shares = shares
 
-    def due(self, at: float, scanner: int, zone: int, slot: int, origin: tuple[int, int]) -> bool:
-        """Whether a reading by ``scanner`` of the shopper in ``slot`` (its window at ``origin``), in ``zone``, at
-        ``at`` may be a sample: the rate, the (scanner, zone) pair, the centre of the mass (CENTRE_MARGIN_M) and
-        the zone holding RADIO_CONFIDENT_P of the mass at the last tick (cheap, checked first)."""
-        if at < self._learn_at or not self._pairs[scanner][zone] or slot >= len(self._cx):
-            return False
-        sx, sy, dz = self._radio.places[scanner]
-        cell = self._radio.cell_m
-        dx, dy = (origin[0] + self._cx[slot] - sx) * cell, (origin[1] + self._cy[slot] - sy) * cell
-        low, high = self._near
-        if not low <= dx * dx + dy * dy + dz * dz <= high:
-            return False
-        shares = self._shares
-        return slot < len(shares) and bool(shares[slot, zone] >= RADIO_CONFIDENT_P)
-
     def centred(self, cx: list[float], cy: list[float]) -> None:
-        """After a motion step: per slot, the centre of its mass in its window's cells (read by :meth:`due`)."""
+        """After a motion step: per slot, the centre of its mass in its window's cells (read by :meth:`sample`)."""
         self._cx, self._cy = cx, cy
 
     def sample(self, at: float, scanner: int, loss_db: float, track: Placed) -> bool:
         """A reading ``loss_db`` dB under the declared power by ``scanner`` of ``track`` (after the reading's
-        evidence): a sample if :meth:`due`; True when the exponent in use moved (the caller drops its arrays)."""
-        zone, slot, origin = track.zone, track.slot, track.origin
-        if zone < 0 or not self.due(at, scanner, zone, slot, origin):
+        evidence): a sample when the rate allows, the (scanner, zone) pair is one, the centre of the mass at the
+        last motion step is in the band (CENTRE_MARGIN_M) and the zone held RADIO_CONFIDENT_P of the mass at the
+        last tick -- cheap checks first; True when the exponent in use moved (the caller drops its arrays)."""
+        zone = track.zone
+        if zone < 0 or at < self._learn_at or not self._pairs[scanner][zone]:
+            return False
+        slot, origin, cx = track.slot, track.origin, self._cx
+        if slot >= len(cx):
+            return False
+        sx, sy, dz = self._radio.places[scanner]
+        cell = self._radio.cell_m
+        dx, dy = (origin[0] + cx[slot] - sx) * cell, (origin[1] + self._cy[slot] - sy) * cell
+        low, high = self._near
+        if not low <= dx * dx + dy * dy + dz * dz <= high:
+            return False
+        shares = self._shares
+        if slot >= len(shares) or shares[slot, zone] < RADIO_CONFIDENT_P:
             return False
         return self.add(at, scanner, loss_db, track.state, origin)
 
     def add(self, at: float, scanner: int, loss_db: float, state: Vector, origin: tuple[int, int]) -> bool:
         """One reading ``loss_db`` dB under the declared power by ``scanner`` of a shopper whose posterior over
-        the window at ``origin`` is ``state`` (its layers, any scale), after :meth:`due`; True when the exponent
+        the window at ``origin`` is ``state`` (its layers, any scale), after :meth:`sample`; True when the exponent
         in use moved (the caller rebuilds its likelihoods)."""
         _, kx, ky = state.shape
         x0, y0 = origin
