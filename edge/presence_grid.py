@@ -362,7 +362,7 @@ class GridEstimator:
             x0, y0 = track.origin
             track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
         learner = self._learner  # the radio, learned: when its exponent moves, likelihoods are rebuilt as asked for
-        if learner is not None and learner.sample(at, scanner, track.power - rssi, track):
+        if learner is not None and track.zone >= 0 and learner.sample(at, scanner, track.power - rssi, track):
             self._cache.clear()
             self._quiets.clear()
         return []
