@@ -10,8 +10,10 @@ power) at every cell. Its likelihoods are arrays over the box, ``shape`` (0 wher
   sensitivity, or out of range.
 
 The generic radio the model engine assumes too (the sweep oracle's ``GENERIC``): physical parameters, never
-fitted to a store. The engine caches what it asks for (a store has a few declared powers, readings in a 100 dB
-span and a few sets of scanners that hear one advert).
+fitted to a store -- but for the path-loss exponent, which :class:`GridLearner` learns online from the grid's
+own posterior, as the model engine learns it (:class:`edge.self_calibration.RadioLearner`), and
+:meth:`GridRadio.retune` rebuilds the means for. The engine caches what it asks for (a store has a few declared
+powers, readings in a 100 dB span and a few sets of scanners that hear one advert).
 """
 
 from __future__ import annotations
