@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge import presence_grid
+from edge import presence_grid, presence_grid_evidence
 from edge.config import Config, from_mapping, load
 from edge.errors import ConfigError
 from edge.presence import PresenceEvent, Sighting
@@ -183,9 +183,9 @@ def test_over_each_scanners_reach_the_same_as_over_the_box(index: int, monkeypat
     run = simulate(cell, 1, minutes=2.0, shoppers=6)
     seen: dict[bool, list[tuple[str, str, str, float]]] = {}
     for near in (False, True):
-        monkeypatch.setattr(presence_grid, "NEAR", near)
+        monkeypatch.setattr(presence_grid_evidence, "NEAR", near)
         engine = estimator(config)
-        assert engine._near is near
+        assert engine._evidence.near is near
         changes: list[tuple[str, str, str, float]] = []
         next_tick = run.start + TICK_S
         for s in run.sightings:

@@ -1,0 +1,165 @@
+"""The grid engine's evidence: cached likelihood arrays, multiplied into a track's window.
+
+Each advert multiplies in the likelihood of every scanner that heard it (one cached array per scanner and reading,
+from :class:`~edge.presence_grid_radio.GridRadio`) and, once it is over, of every scanner that did not (one cached
+array per set of heard scanners and declared power, built as every scanner's silence with the heard ones' divided
+back out): one array operation per sighting and one per advert. A floor larger than :data:`NEAR_BOX_CELLS` keeps
+the readings over each scanner's reach instead, and divides the heard scanners' silence out of all scanners' where
+they reach (a few operations more, a cache that holds a large store). The cache is bounded (:data:`CACHE_BYTES`);
+each scanner's silences are kept apart (:data:`QUIET_POWERS`), so a store that overflows it degrades, not
+collapses (docs/presence.md, "A cheap grid engine").
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.presence_grid_radio import GridRadio
+from edge.presence_grid_windows import Track
+
+Vector = npt.NDArray[np.float64]
+
+NEAR_BOX_CELLS = 4096
+"""A floor whose box has more cells than this (about 64 x 64 m) keeps its readings' likelihoods over each
+scanner's reach (31 x 31 cells at most) and applies an advert's silence as every scanner's with the heard ones'
+divided out where they reach: one or two operations more per sighting than over the box, but a cache that holds
+a large store's readings (docs/presence.md)."""
+NEAR: bool | None = None
+"""Force the choice (True: over each scanner's reach, False: over the box) -- for comparing the two."""
+QUIET_POWERS = 16
+"""Declared powers whose silence arrays are kept, one per scanner and one for all of them (a store's cards and
+phones declare a few; the sweep's ten): past it they are rebuilt."""
+CACHE_BYTES = 16 * 1024 * 1024
+"""The likelihood arrays kept (one per scanner and reading, one per set of heard scanners and declared power:
+a few hundred in a store; 8 bytes per cell of the floor's box, 16 KB in a 40 x 50 m box): at most 16 MB
+whatever the radio does; past it the cache starts again (a miss costs a few operations over the box)."""
+
+
+class Evidence:
+    """The cached likelihood arrays of a store's radio, and their product into a track's window (``kx`` x ``ky``
+    cells at the track's origin)."""
+
+    def __init__(self, radio: GridRadio, kx: int, ky: int) -> None:
+        self._radio = radio
+        self._kx, self._ky = kx, ky
+        nx, ny = radio.shape
+        self._scanners = len(radio.reach)
+        self.cache: dict[tuple[str, int, int], Vector] = {}
+        """Likelihood arrays: of a ("reading", scanner, residual) over the box (or the scanner's reach, see
+        :attr:`near`), of all scanners but the "heard" ones (bits) silent for a declared power over the box."""
+        self.near = nx * ny > NEAR_BOX_CELLS if NEAR is None else NEAR
+        """Readings and silences over each scanner's reach rather than the floor's box (a large store)."""
+        spans = [(x1 - x0) * (y1 - y0) for x0, x1, y0, y1 in radio.reach]
+        self._cache_size = max(16, CACHE_BYTES // (8 * (max(spans, default=1) if self.near else nx * ny)))
+        self._quiets: dict[tuple[int, int], Vector] = {}
+        """Each scanner's silence (and all of them at once, scanner -1) per declared power: see :meth:`_quiet`."""
+
+    def clear(self) -> None:
+        """Drop every cached array (the radio moved: they are rebuilt as they are asked for)."""
+        self.cache.clear()
+        self._quiets.clear()
+
+    def _cached(self, key: tuple[str, int, int], make: Callable[[], Vector]) -> Vector:
+        found = self.cache.get(key)
+        if found is None:
+            if len(self.cache) >= self._cache_size:
+                self.cache.clear()
+            found = self.cache[key] = make()
+        return found
+
+    def reading(self, scanner: int, residual: int) -> Vector:
+        """The likelihood of a reading ``residual`` dB off the declared power by ``scanner`` (a cache miss)."""
+        make = partial(self._radio.likelihood, scanner, residual, near=self.near)
+        return self._cached(("reading", scanner, residual), make)
+
+    def _quiet(self, scanner: int, power: int) -> Vector:
+        """Over ``scanner``'s reach: its likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1:
+        every scanner's at once, their product, over the box). Kept apart from the main cache, so that a store
+        whose readings and sets of heard scanners overflow that cache does not lose these too."""
+        key = (scanner, power)
+        found = self._quiets.get(key)
+        if found is None:
+            if len(self._quiets) >= QUIET_POWERS * (self._scanners + 1):
+                self._quiets.clear()
+            if scanner >= 0:
+                found = self._radio.silent(scanner, power)
+            else:
+                found = np.ones(self._radio.shape)
+                for other, (x0, x1, y0, y1) in enumerate(self._radio.reach):
+                    found[x0:x1, y0:y1] *= self._quiet(other, power)
+            self._quiets[key] = found
+        return found
+
+    def _silence(self, heard: int, power: int) -> Vector:
+        """Per cell: the likelihood that every scanner but the ``heard`` ones (bits) missed an advert of declared
+        ``power`` dBm: every scanner's silence, the heard ones' divided back out (a silence is never below the
+        loss rate, so the division is safe) -- one operation per heard scanner, whatever the store's size."""
+        found = self.cache.get(("heard", heard, power))
+        if found is not None:
+            return found
+
+        def make() -> Vector:
+            product = self._quiet(-1, power).copy()
+            for scanner, (x0, x1, y0, y1) in enumerate(self._radio.reach):
+                if heard >> scanner & 1:
+                    product[x0:x1, y0:y1] /= self._quiet(scanner, power)
+            return product
+
+        return self._cached(("heard", heard, power), make)
+
+    def close(self, track: Track) -> None:
+        """The advert being heard is over: every scanner that did not hear it multiplies in its silence."""
+        track.advert_at = None
+        heard, track.heard = track.heard, 0
+        x0, y0 = track.origin
+        if self.near:  # every scanner's silence, then each heard one's divided out where it reaches
+            track.state *= self._quiet(-1, track.key)[x0 : x0 + self._kx, y0 : y0 + self._ky]
+            while heard:
+                bit = heard & -heard
+                heard ^= bit
+                scanner = bit.bit_length() - 1
+                overlap = self._overlap(track.origin, scanner)
+                if overlap is not None:
+                    (wx, wy), (rx, ry) = overlap
+                    track.state[:, wx, wy] /= self._quiet(scanner, track.key)[rx, ry]
+            return
+        silence = self.cache.get(("heard", heard, track.key))
+        if silence is None:
+            silence = self._silence(heard, track.key)
+        track.state *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
+
+    def _overlap(self, origin: tuple[int, int], scanner: int) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+        """Where a window at ``origin`` meets ``scanner``'s reach: (the window's slices, the reach's), or None."""
+        x0, y0 = origin
+        rx0, rx1, ry0, ry1 = self._radio.reach[scanner]
+        ix0, ix1 = max(x0, rx0), min(x0 + self._kx, rx1)
+        iy0, iy1 = max(y0, ry0), min(y0 + self._ky, ry1)
+        if ix0 >= ix1 or iy0 >= iy1:
+            return None
+        return (slice(ix0 - x0, ix1 - x0), slice(iy0 - y0, iy1 - y0)), (
+            slice(ix0 - rx0, ix1 - rx0),
+            slice(iy0 - ry0, iy1 - ry0),
+        )
+
+    def weigh_near(self, track: Track, scanner: int, found: Vector) -> None:
+        """A reading's likelihood over the scanner's reach (``found``) into the track's window: 0 outside it."""
+        state, overlap = track.state, self._overlap(track.origin, scanner)
+        if overlap is None:
+            state[...] = 0.0
+            return
+        (wx, wy), (rx, ry) = overlap
+        if wx.start:
+            state[:, : wx.start] = 0.0
+        if wx.stop < self._kx:
+            state[:, wx.stop :] = 0.0
+        if wy.start:
+            state[:, wx, : wy.start] = 0.0
+        if wy.stop < self._ky:
+            state[:, wx, wy.stop :] = 0.0
+        state[:, wx, wy] *= found[rx, ry]

@@ -1,0 +1,242 @@
+"""The grid engine's shoppers on windows of the floor that follow their mass, stacked, and their motion step.
+
+Each shopper's standing and walking layer live on a :data:`WINDOW_M` square window of the 1 m grid, moved when the
+mass's centre is :data:`RECENTRE_CELLS` off its centre; all shoppers' windows are rows of one
+``(slots, 2, cells along x, cells along y)`` array, so a motion step is about fifteen array operations for
+everyone, not per shopper (docs/presence.md, "A cheap grid engine"):
+
+- the walking layer diffuses every :data:`PREDICT_S` (a tridiagonal matrix along x, one along y, each followed by
+  the window's floor mask: walls and shelving absorb);
+- mass switches layers (standing about :data:`STAND_S`, walking about :data:`WALK_S`), the layers' exchange and the
+  scaling to 1 one 2 x 2 product per slot; cells under :data:`PRUNE_SHARE` of the mass are dropped.
+
+Pure: no I/O, no clock (:mod:`edge.presence_grid` calls :meth:`Windows.predict` on its ticks).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.presence_grid_radio import GridRadio
+
+Vector = npt.NDArray[np.float64]
+
+# --- constants (the sweep prototype's, which are the oracle's: physical, not tuned to the sweep) -----------
+SPEED_M_S = 1.3
+"""A walking shopper's speed (a typical indoor walking pace)."""
+PERSIST_S = 0.7
+"""How long a walker keeps a direction: the diffusion's variance is speed^2 x PERSIST_S per second."""
+STAND_S = 30.0
+"""Mean time a shopper stands before walking on (a stop at a shelf)."""
+WALK_S = 8.0
+"""Mean time a shopper walks before stopping (a few metres between shelves)."""
+PREDICT_S = 0.5
+"""How often the walking layer moves: twice a second, a step shorter than a cell at walking pace."""
+PRUNE_SHARE = 1e-6
+"""Cells holding less than this share of a shopper's mass after a motion step are set to 0 (the prototype's
+sparsity: a cell left empty can only be reached again by walking)."""
+WINDOW_M = 24.0
+"""Each shopper's filter runs on a square window of the floor this wide that follows their mass (bounded work
+per shopper, whatever the store's size): wider than a scanner's reach is deep (a reading's likelihood is
+spread over about 2-11 m from its scanner at 6 dB shadowing)."""
+RECENTRE_CELLS = 2.0
+"""A window follows its mass once the mass's centre is this many cells off the window's centre."""
+
+
+class Track:
+    """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
+    heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
+
+    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "key", "last", "levels", "origin", "power", "scanner",
+                 "since", "slot", "state", "via", "zone")  # fmt: skip
+
+    def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
+        self.slot = slot
+        """The track's row in the engine's stacked arrays."""
+        self.origin = origin
+        """The box cell at the window's corner (its lowest x and y)."""
+        self.dirty = True
+        """Evidence since the last decision."""
+        self.last = at
+        self.via = via
+        self.power = power
+        self.key = round(power)
+        """The declared power as the caches key it."""
+        self.state: Vector = np.zeros(0)
+        """A view of the track's row of the stacked layers (renewed when the stack grows)."""
+        self.scanner = -1
+        """The last scanner that heard the shopper (where the window goes if the evidence contradicts it)."""
+        self.advert_at: float | None = None
+        """The time stamp of the advert being heard (its sightings share it); None once closed."""
+        self.heard = 0
+        """The scanners that heard the advert being heard, as bits (1 << scanner index)."""
+        self.levels: dict[int, float] = {}
+        """The last RSSI (calibrated) per scanner index, for the events' rssi and distance."""
+        self.zone = -1
+        self.since = at
+        self.dwell_at = at
+
+
+class Windows:
+    """Every track's layers over its window, stacked (one row per slot), and the motion step over all of them."""
+
+    def __init__(self, radio: GridRadio, cell_m: float, at_cell: list[tuple[float, float]]) -> None:
+        nx, ny = radio.shape
+        self.mask = radio.mask.reshape(nx, ny)
+        """The floor's cells over its box."""
+        side = math.ceil(WINDOW_M / cell_m)
+        self.kx, self.ky = kx, ky = min(nx, side), min(ny, side)
+        self._members = radio.members  # (zones, nx, ny)
+        self._zones = len(radio.members)
+        self._at_cell = at_cell
+        """Per scanner: its box cell (where a track's window starts again)."""
+        w = SPEED_M_S * SPEED_M_S * PREDICT_S * PERSIST_S / (2 * cell_m * cell_m)
+        self._passes = max(1, math.ceil(w / 0.4))
+        self._w = w / self._passes
+        to_walk, to_stand = PREDICT_S / STAND_S, PREDICT_S / WALK_S
+        self._switch = np.array([[1.0 - to_walk, to_stand], [to_walk, 1.0 - to_stand]])
+        """One motion step's exchange between the standing (row 0) and the walking (row 1) layer."""
+        self._spread_x = np.eye(kx) * (1.0 - 2.0 * self._w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * self._w
+        """A pass of diffusion along x (on the left): each cell keeps 1 - 2w and gives w to each neighbour."""
+        self._spread_y = np.eye(ky) * (1.0 - 2.0 * self._w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * self._w
+        """The same along y (on the right)."""
+        self._xs, self._ys = np.arange(kx, dtype=np.float64), np.arange(ky, dtype=np.float64)
+        self._ones_x, self._ones_y, self._ones_window = np.ones(kx), np.ones(ky), np.ones(kx * ky)
+        self.state = np.zeros((0, 2, kx, ky))
+        """Per slot: the standing and the walking layer over the track's window."""
+        self._window_mask = np.zeros((0, kx, ky))
+        self.window_members = np.zeros((0, self._zones, kx * ky))
+        """Per slot: each zone's share of each of the window's cells."""
+        self.slot_zone = np.zeros(0, dtype=np.intp)
+        """Per slot: the index of the zone its track is in (-1: none)."""
+        self._free: list[int] = []
+        self.used = 0
+        """Slots below this may be in use (the stacked operations run over them)."""
+
+    def slot(self, tracks: Iterable[Track]) -> int:
+        """A free row (the stack grows when none is left: ``tracks``' views of their rows are renewed)."""
+        if not self._free:
+            old = len(self.state)
+            grow = max(8, old)
+            self.state = np.concatenate([self.state, np.zeros((grow, *self.state.shape[1:]))])
+            self._window_mask = np.concatenate([self._window_mask, np.zeros((grow, *self._window_mask.shape[1:]))])
+            self.window_members = np.concatenate(
+                [self.window_members, np.zeros((grow, *self.window_members.shape[1:]))]
+            )
+            self.slot_zone = np.concatenate([self.slot_zone, np.full(grow, -1, dtype=np.intp)])
+            self._free = list(range(old + grow - 1, old - 1, -1))
+            for track in tracks:  # the stack moved: renew the views of its rows
+                track.state = self.state[track.slot]
+        slot = self._free.pop()
+        self.used = max(self.used, slot + 1)
+        return slot
+
+    def release(self, track: Track) -> None:
+        """The track's row is zeroed and free again."""
+        self.state[track.slot] = 0.0
+        self.slot_zone[track.slot] = -1
+        self._free.append(track.slot)
+        self._free.sort(reverse=True)  # lowest first: keeps the stacked range short
+        while self.used and self.used - 1 in self._free:
+            self.used -= 1
+
+    def origin(self, cx: float, cy: float) -> tuple[int, int]:
+        """The window's corner that centres it on box cell (cx, cy), within the box."""
+        nx, ny = self.mask.shape
+        x0 = min(max(round(cx - self.kx / 2), 0), nx - self.kx)
+        y0 = min(max(round(cy - self.ky / 2), 0), ny - self.ky)
+        return x0, y0
+
+    def start(self, track: Track) -> None:
+        """Start the track's window again, uniform over the floor around the last scanner that heard it."""
+        self.place(track, self.origin(*self._at_cell[track.scanner]), uniform=True)
+
+    def place(self, track: Track, origin: tuple[int, int], uniform: bool) -> None:
+        """Move the track's window to ``origin`` (keeping the mass that stays inside), or start it uniform."""
+        slot, (x0, y0), kx, ky = track.slot, origin, self.kx, self.ky
+        mask = self.mask[x0 : x0 + kx, y0 : y0 + ky]
+        state = self.state[slot]
+        if uniform:
+            state[:] = mask
+        else:
+            (ox, oy), moved = track.origin, np.zeros_like(state)
+            dx, dy = x0 - ox, y0 - oy
+            moved[:, max(0, -dx) : kx - max(0, dx), max(0, -dy) : ky - max(0, dy)] = state[
+                :, max(0, dx) : kx - max(0, -dx), max(0, dy) : ky - max(0, -dy)
+            ]
+            state[:] = moved
+        track.origin = origin
+        self._window_mask[slot] = mask
+        self.window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(self._zones, -1)
+
+    def predict(self, tracks: Collection[Track]) -> tuple[Vector, Vector]:
+        """One motion step for every track at once: the walking layer spreads (along x, then along y, each a
+        tridiagonal matrix followed by the mask: walls and shelving absorb), the layers exchange, each track's
+        mass is scaled to 1, cells under :data:`PRUNE_SHARE` dropped, and a window whose mass has moved off its
+        centre follows it (mass walking off a window's edge is lost, like mass walking into a wall). A track
+        whose evidence no cell explains starts again (:meth:`start`). Returns per slot the centre of its mass in
+        its window's cells before any window moved (x, y)."""
+        used = self.used
+        state = self.state[:used]
+        mask = self._window_mask[:used]
+        walk = state[:, 1]
+        moved = walk
+        for _ in range(self._passes):
+            moved = np.matmul(self._spread_x, moved)
+            moved *= mask
+            moved = (moved.reshape(-1, self.ky) @ self._spread_y).reshape(mask.shape)
+            moved *= mask
+        stand = state[:, 0]
+        # row and column sums of both layers (the exchange below keeps them: it moves mass between the layers of
+        # a cell), by matrix products: numpy's reductions over inner axes are slower
+        rows = stand @ self._ones_y + moved @ self._ones_y
+        cols = self._ones_x @ stand + self._ones_x @ moved
+        totals = rows.sum(axis=1)
+        bad = ~((totals > 1e-250) & np.isfinite(totals))  # evidence that no cell explains (or a free slot)
+        lost = [track for track in tracks if bad[track.slot]] if bad.any() else []
+        totals[bad] = 1.0
+        scale = 1.0 / totals
+        walk[...] = moved
+        # the layers' exchange and the scaling to 1 in one product per slot
+        step = self._switch[None, :, :] * scale[:, None, None]
+        state[...] = np.matmul(step, state.reshape(used, 2, -1)).reshape(state.shape)
+        np.copyto(state, 0.0, where=state < PRUNE_SHARE)
+        for track in lost:  # start again
+            self.start(track)
+        cx, cy = (rows @ self._xs) * scale, (cols @ self._ys) * scale
+        half_x, half_y = (self.kx - 1) / 2, (self.ky - 1) / 2
+        cx[bad], cy[bad] = half_x, half_y  # a window started again stays where it was put
+        off = (np.abs(cx - half_x) >= RECENTRE_CELLS) | (np.abs(cy - half_y) >= RECENTRE_CELLS)
+        if off.any():
+            for track in tracks:
+                slot = track.slot
+                if off[slot]:
+                    x0, y0 = track.origin
+                    origin = self.origin(x0 + cx[slot] + 0.5, y0 + cy[slot] + 0.5)
+                    if origin != track.origin:
+                        self.place(track, origin, uniform=False)
+        return cx, cy
+
+    def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
+        """Per slot: each zone's share of the slot's mass, and whether the slot holds no mass (a free slot)."""
+        used = self.used
+        layers = self.state[:used].reshape(used, 2, -1)
+        masses = np.matmul(self.window_members[:used], layers.transpose(0, 2, 1)).sum(axis=2)
+        totals = (layers @ self._ones_window).sum(axis=1)
+        empty: npt.NDArray[np.bool_] = ~(totals > 0.0)
+        totals[empty] = 1.0
+        shares: Vector = masses / totals[:, None]
+        return shares, empty
+
+    def track_shares(self, track: Track) -> list[float]:
+        """One track's share of its mass in each zone (zeros if it holds none)."""
+        state = self.state[track.slot]
+        both = (state[0] + state[1]).reshape(-1)
+        total = float(both.sum())
+        masses = self.window_members[track.slot] @ both
+        found: list[float] = (masses / total if total > 0.0 else masses * 0.0).tolist()
+        return found
