@@ -27,7 +27,9 @@ peers' scanners reach an engine a second late, so the new owner's engine often s
 previous owner's, and speaking at once would step the CDP's stream back a zone. Then it claims the
 shopper and emits ``edge.presence.entered`` with ``from_gateway`` (or, when its engine has the
 shopper in no zone while the previous owner had one, ``edge.presence.exited`` for that zone).
-Meanwhile nobody speaks: the CDP keeps the last word.
+Meanwhile nobody speaks: the CDP keeps the last word. A previous owner that is gone (its last will,
+a clean stop) is silent already: its last claim seen is its last word, and the new owner waits only
+for its engine (:mod:`edge.peers.takeover`; without that claim it speaks at once).
 
 Cut off from the broker it goes standalone: for :data:`STANDALONE_GRACE_S` ownership is frozen
 (a broker restart does not duplicate anyone), then it owns whatever it hears; health says so
@@ -54,7 +56,7 @@ from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.limits import scrub
 from edge.mqtt_link import Link, LinkError, LinkSettings
-from edge.peers import messages, speech
+from edge.peers import messages, speech, takeover
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.claims import Claims
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
@@ -383,13 +385,13 @@ class Peers:
         token = change.token
         if change.new == self.me and change.old != self.me:
             claim = self.claims.seen.get(token)
-            # The last word the CDP heard: the latest claim's (the arbitration may have named a gateway
-            # that never spoke: it was still waiting for its engine when the shopper moved on).
-            speaker = None if change.old is None else claim.owner if claim is not None else change.old
-            if speaker in (None, self.me) or speaker not in self.alive or not self.connected.is_set():
-                await self._take(token, speaker, change.epoch, now)  # nobody else is speaking: at once
+            begin = takeover.start(self.me, change.old, claim, self.alive, self.connected.is_set())
+            if begin.at_once or begin.speaker is None:
+                await self._take(token, begin.speaker, change.epoch, now)  # nobody else is speaking
             else:
-                self._taking[token] = Handover(speaker, change.epoch, now)
+                if begin.silent:  # gone (its will, a stop): its last claim is its last word
+                    self._silent[token] = begin.speaker
+                self._taking[token] = Handover(begin.speaker, change.epoch, now)
                 self._nudge.set()
         elif change.old == self.me and change.new != self.me:
             self._taking.pop(token, None)  # moved on before this gateway spoke for it
@@ -438,27 +440,15 @@ class Peers:
             self._nudge.clear()
             now = clock.now()
             for token, taking in list(self._taking.items()):
-                claim = self.claims.seen.get(token)
-                zone = self.ports.view.zone_of(token)
-                said = None
-                if self._silent.get(token) != taking.peer:
-                    # The previous owner evaluates the same slot a moment apart: until its claim
-                    # is cleared it may still say something (its final zone comes before the clear).
-                    agreed = False
-                elif claim is None or claim.owner != taking.peer:
-                    agreed = True  # nothing known of what the previous owner said
-                else:
-                    own = self._own_zones()
-                    agreed = zone == claim.zone or (zone is not None and zone in own)
-                    if not agreed and claim.zone in own and (zone is not None or token in self._heard_own):
-                        # The previous owner already placed the shopper in a zone of this gateway's
-                        # scanners; this engine, which hears the old zone's scanner a second late,
-                        # has not yet: say that zone now, hold the engine's events until it agrees.
-                        agreed, said = True, claim.zone
-                if agreed or now - taking.since >= AGREE_S:
-                    if not agreed:
+                verdict = takeover.verdict(
+                    taking.peer, self.claims.seen.get(token), self._silent.get(token) == taking.peer,
+                    self.ports.view.zone_of(token), self._own_zones(), token in self._heard_own,
+                    now - taking.since, AGREE_S,
+                )  # fmt: skip
+                if verdict is not None:
+                    if not verdict.agreed:
                         self.stats["peers_handoffs_unagreed"] += 1
-                    await self._take(token, taking.peer, taking.epoch, now, said)
+                    await self._take(token, taking.peer, taking.epoch, now, verdict.said)
             for token, ahead in list(self._ahead.items()):
                 zone = self.ports.view.zone_of(token)
                 if zone == ahead.zone:
