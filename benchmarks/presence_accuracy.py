@@ -1,6 +1,7 @@
 """Presence accuracy on the simulated store, against ground truth, engine versus a naive baseline.
 
-    python benchmarks/presence_accuracy.py [--minutes 60] [--seed 1] [--shoppers 40] [--engine threshold|model]
+    python benchmarks/presence_accuracy.py [--minutes 60] [--seed 1] [--shoppers 40]
+                                           [--engine threshold|model|grid] [--layout plan|positions|none]
 
 The simulator (:mod:`edge.sim`) plays ``--minutes`` of a store with ``--shoppers`` rostered people
 (and three times as many anonymous phones). Every item goes through the real :class:`Resolver`
@@ -8,7 +9,12 @@ and :class:`PresenceEngine`, ticked every ``TICK_INTERVAL_S`` of trace time, exa
 pipeline does. In the same run a BASELINE sees the same sightings: a naive nearest-scanner tracker
 (the loudest raw RSSI wins, one threshold for in and out, no smoothing, no dead band, no
 hand-off margin -- how ESPresense-style room presence behaves), with the same exit timeout.
-``--engine`` picks the presence engine under test (default: the configured ``presence.engine``).
+``--engine`` picks the presence engine under test (default: the configured ``presence.engine``), built from
+the simulated store's config as the gateway builds it (``edge.core``: the model and grid engines are given the
+scanners' positions and the floor plan). ``--layout`` says how much of the store's layout that config
+carries: ``plan`` (default) the scanners' positions and the floor (``[floor]``: walkable rectangles, doors),
+``positions`` the positions only, ``none`` neither (the bundled config before it had a floor plan; the grid
+engine needs ``plan``). The threshold engine reads neither.
 
 What is measured, for rostered shoppers (the withdrawn one only until the withdrawal):
 
@@ -35,16 +41,26 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from edge import constants as c
 from edge.beacons.advert import Advertisement
 from edge.config import Config
+from edge.floor import FloorConfig
 from edge.identity import Resolver
 from edge.inputs import Downlink
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.presence_model import ZoneEstimator
 from edge.roster import parse_roster
 from edge.sim.store import SimulatedStore
+
+if TYPE_CHECKING:
+    from edge.presence_grid import GridEstimator
+
+LAYOUTS = ("plan", "positions", "none")
+"""``--layout``: what of the store's layout the config tells the engine (see the module docstring)."""
 
 MATCH_BEFORE_S = 5.0
 """A tracker visit may start this long before the true one and still be the same visit."""
@@ -172,17 +188,35 @@ def _figures(score: Score) -> dict[str, object]:
     }
 
 
-def run(minutes: float, seed: int, shoppers: int, engine_name: str | None = None) -> dict[str, object]:
+def layout_config(config: Config, layout: str) -> Config:
+    """``config`` with the layout ``--layout`` names: ``plan`` as it is, ``positions`` without ``[floor]``,
+    ``none`` without ``[floor]`` and ``[[scanners]]``."""
+    if layout == "plan":
+        return config
+    scanners = config.scanners if layout == "positions" else ()
+    return msgspec.structs.replace(config, floor=FloorConfig(), scanners=scanners)
+
+
+def make_engine(config: Config, name: str) -> PresenceEngine | ZoneEstimator | GridEstimator:
+    """The presence engine ``name`` on ``config``, as :class:`edge.core.Core` builds it."""
+    if name == "model":
+        return ZoneEstimator(config.zones, config.presence, config.scanners, config.floor)
+    if name == "grid":  # numpy only for the engine that uses it, as edge.core imports it
+        from edge.presence_grid import GridEstimator
+
+        return GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+    return PresenceEngine(config.zones, config.presence)
+
+
+def run(
+    minutes: float, seed: int, shoppers: int, engine_name: str | None = None, layout: str = "plan"
+) -> dict[str, object]:
     store = SimulatedStore(seed=seed, shoppers=shoppers)
-    config = store.config
+    config = layout_config(store.config, layout)
     start, end = store.start, store.start + minutes * 60
     resolver = Resolver()
     under_test = engine_name or config.presence.engine
-    engine: PresenceEngine | ZoneEstimator = (
-        ZoneEstimator(config.zones, config.presence, config.scanners)
-        if under_test == "model"
-        else PresenceEngine(config.zones, config.presence)
-    )
+    engine = make_engine(config, under_test)
     naive = NaiveTracker(config)
     tick_s = config.presence.tick_interval_s
     tokens = [s.token for s in store.shoppers]
@@ -275,6 +309,7 @@ def run(minutes: float, seed: int, shoppers: int, engine_name: str | None = None
     report: dict[str, object] = {
         "benchmark": "presence_accuracy",
         "engine_name": under_test,
+        "layout": layout,
         "minutes": minutes,
         "seed": seed,
         "shoppers": shoppers,
@@ -318,7 +353,8 @@ def _table(report: dict[str, object]) -> str:
         ("true visits (missed)", "visits", None),
     ]
     lines = [
-        f"presence accuracy ({report['engine_name']} engine): {report['minutes']} min, seed {report['seed']}, "
+        f"presence accuracy ({report['engine_name']} engine, layout {report['layout']}): "
+        f"{report['minutes']} min, seed {report['seed']}, "
         f"{report['shoppers']} rostered shoppers ({report['shopper_hours']} shopper-hours in store), "
         f"{report['adverts']} adverts "
         f"({report['resolved']} resolved), {report['runtime_s']} s",
@@ -349,9 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--shoppers", type=int, default=40)
-    parser.add_argument("--engine", choices=("threshold", "model"), default=None, help="default: the config's")
+    parser.add_argument("--engine", choices=("threshold", "model", "grid"), default=None, help="default: the config's")
+    parser.add_argument("--layout", choices=LAYOUTS, default="plan", help="what of the layout the config tells")
     args = parser.parse_args(argv)
-    report = run(args.minutes, args.seed, args.shoppers, args.engine)
+    report = run(args.minutes, args.seed, args.shoppers, args.engine, args.layout)
     print(_table(report))
     print(json.dumps(report, allow_nan=False, default=str))
     return 0 if report["goals_met"] else 1

@@ -19,12 +19,22 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
-from edge.config import Config, GatewayConfig, MotionTagConfig, ScreenConfig, ShelfConfig, ZoneConfig
+from edge.config import (
+    Config,
+    GatewayConfig,
+    MotionTagConfig,
+    PresenceConfig,
+    ScannerConfig,
+    ScreenConfig,
+    ShelfConfig,
+    ZoneConfig,
+)
+from edge.floor import FloorArea, FloorConfig, FloorDoor
 from edge.inputs import Downlink, Item, ShelfReading
 from edge.sim import catalogue
 from edge.sim import opening as opening_script
@@ -36,7 +46,10 @@ from edge.sim.tags import MOTION_TAGS, STRAY_TAG, TETHER_RETURN_S, TagRadio
 from edge.topics import Topics
 from edge.trace import format_time, header_line, item_line, parse_start
 
-__all__ = ["DEFAULT_START", "SimulatedStore", "default_config"]
+__all__ = ["DEFAULT_START", "Engine", "SimulatedStore", "default_config"]
+
+Engine = Literal["threshold", "model", "grid"]
+"""``[presence] engine``: which presence engine the simulated store's gateway runs."""
 
 DEFAULT_START = parse_start("2026-11-23T10:00:00Z")
 """Wall-clock time of t = 0 unless told otherwise: a Monday morning."""
@@ -68,13 +81,17 @@ shelf): their readings come as messages on that topic, the others' as trace ``sh
 Articles with a motion tag (:mod:`edge.sim.tags`) are seen by their tag only."""
 
 
-def default_config() -> Config:
-    """The embedded demo config: gateway store-1/gw-1 and the zones, screens, shelves of the plan."""
-    return plan_config(DEFAULT_PLAN)
+def default_config(engine: Engine | None = None) -> Config:
+    """The embedded demo config: gateway store-1/gw-1 and the zones, screens, shelves, scanner positions and
+    floor of the plan; ``engine``: the presence engine (default: the config's default, ``threshold``)."""
+    return plan_config(DEFAULT_PLAN, engine=engine)
 
 
-def plan_config(plan: FloorPlan = DEFAULT_PLAN) -> Config:
-    """The demo gateway's config: store-1/gw-1, one zone per plan zone, its screens and shelves."""
+def plan_config(plan: FloorPlan = DEFAULT_PLAN, *, engine: Engine | None = None) -> Config:
+    """The demo gateway's config: store-1/gw-1, one zone per plan zone, its screens and shelves; where each
+    scanner hangs (``[[scanners]]``, at the default height) and the plan's floor (``[floor]``: the walkable
+    rectangles and the doors, :attr:`FloorPlan.walkable`), so every engine can run on it (``grid`` needs the
+    floor). ``engine`` sets ``presence.engine``; None keeps the default."""
     zones = tuple(
         ZoneConfig(id=zone.id, scanners=tuple(scanner for scanner, _ in zone.scanners), tags=zone.tags)
         for zone in plan.zones
@@ -89,9 +106,17 @@ def plan_config(plan: FloorPlan = DEFAULT_PLAN) -> Config:
         for tag in MOTION_TAGS  # the configured ones; the stray sensor is left out on purpose
         if tag.shelf in on_shelves and tag.sku is not None
     )
+    scanners = tuple(ScannerConfig(id=scanner, x_m=x, y_m=y) for scanner, (x, y) in plan.scanners)
+    floor_plan = FloorConfig(
+        area=tuple(FloorArea(rect_m=rect) for rect in plan.walkable),
+        door=tuple(FloorDoor(at_m=door) for door in plan.doors),
+    )
     return Config(
         gateway=GatewayConfig(store="store-1", gateway="gw-1", language="de", timezone="Europe/Berlin"),
+        presence=PresenceConfig() if engine is None else PresenceConfig(engine=engine),
         zones=zones,
+        scanners=scanners,
+        floor=floor_plan,
         screens=screens,
         shelves=shelves,
         motion_tags=motion_tags,
@@ -109,7 +134,8 @@ class SimShopper:
 
 
 class SimulatedStore:
-    """See the module docstring. ``shoppers`` is the number of rostered people."""
+    """See the module docstring. ``shoppers`` is the number of rostered people; ``engine`` the presence engine
+    of :attr:`config` (default: the config's default)."""
 
     def __init__(
         self,
@@ -120,6 +146,7 @@ class SimulatedStore:
         start: float = DEFAULT_START,
         plan: FloorPlan = DEFAULT_PLAN,
         opening: bool = False,
+        engine: Engine | None = None,
     ) -> None:
         if shoppers < 1:
             raise ValueError("the simulation needs at least one rostered shopper")
@@ -129,7 +156,7 @@ class SimulatedStore:
         self.opening = opening
         self.start = start
         self.plan = plan
-        self.config = plan_config(plan)
+        self.config = plan_config(plan, engine=engine)
         rng = seeded(seed, "arrivals")
         tokens: set[str] = set()
         self.shoppers: list[SimShopper] = []
