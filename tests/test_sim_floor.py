@@ -14,12 +14,14 @@ import pytest
 from edge import app
 from edge.beacons.advert import Advertisement
 from edge.beacons.replay import ItemsSource
-from edge.config import from_mapping
+from edge.config import from_mapping, load
 from edge.events import Event
 from edge.floor import off_floor
 from edge.inputs import Item
 from edge.sim import plan as floor
 from edge.sim.store import SimulatedStore, default_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sim-store-grid.toml"
 
 
 def test_the_bundled_config_validates_with_the_grid_engine() -> None:
@@ -34,6 +36,18 @@ def test_the_bundled_config_validates_with_the_grid_engine() -> None:
     assert off_floor(again.floor, zones, [(s.id, s.x_m, s.y_m) for s in again.scanners]) == []
     assert default_config().presence.engine == "threshold", "the default engine stays the threshold engine"
     assert default_config().floor == config.floor
+
+
+def test_the_example_config_is_the_simulated_store_with_the_grid_engine() -> None:
+    """examples/sim-store-grid.toml says what default_config("grid") says of the store (all but the motion tags)."""
+    example, bundled = load(EXAMPLE, trace_given=True), default_config("grid")
+    assert example.presence == bundled.presence
+    assert example.gateway == bundled.gateway
+    assert example.zones == bundled.zones
+    assert example.scanners == bundled.scanners
+    assert example.floor == bundled.floor
+    assert example.screens == bundled.screens
+    assert example.shelves == bundled.shelves
 
 
 def test_every_place_a_simulated_shopper_goes_inside_the_building_is_on_the_floor() -> None:
