@@ -37,6 +37,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -96,10 +97,19 @@ Row = tuple[float, str, str, str | None]
 
 
 def run_accuracy(
-    work: Path, seconds: float, shoppers: int, seed: int, *, reference: bool = False, walk: str = "row"
+    work: Path,
+    seconds: float,
+    shoppers: int,
+    seed: int,
+    *,
+    reference: bool = False,
+    walk: str = "row",
+    stop: tuple[str, float, str] | None = None,
 ) -> dict[str, Any]:
     """Play the store through 3 ``edge run`` processes (``reference``: ONE gateway, no ``[store]``, hearing
-    every scanner); every event the CDP received and every ownership claim seen on the store broker."""
+    every scanner); every event the CDP received and every ownership claim seen on the store broker.
+    ``stop``: (gateway, seconds into the run, ``kill`` | ``term``): that gateway is killed (-9: the
+    broker sends its last will) or stopped cleanly (its claims cleared, then ``offline``) then."""
     start = time.time() + 1.0
     store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=SPACING_M)
     walks = _walks(store, shoppers, seconds, walk)
@@ -118,6 +128,12 @@ def run_accuracy(
                 sections={"store": {"peers": []}} if reference else None,
                 hear_all=reference,
             ) as gateways:
+                if stop is not None and not reference:
+                    time.sleep(max(0.0, start + stop[1] - time.time()))
+                    if stop[2] == "kill":
+                        gateways.kill(stop[0])
+                    else:
+                        gateways.procs[stop[0]].send_signal(signal.SIGTERM)
                 time.sleep(max(0.0, start + seconds + 8.0 - time.time()))  # the last exits
                 events = gateways.events()
         finally:
@@ -134,6 +150,7 @@ def run_accuracy(
         "shoppers": shoppers,
         "reference": reference,
         "walks": walk,
+        "stop": list(stop) if stop is not None and not reference else None,
         "events": [[g, e, at] for g, e, at in events],
         "claims": owner_rows,
     }
@@ -229,8 +246,10 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     figures = judge_rows(run, merged_rows(events), by_gateway=not run["reference"])
     doubles, duplicates, n_handoffs, by_clock = one_owner(events)
     overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
+    stopped = run.get("stop")
     return {
         **figures,
+        **hand_off_words(events, stopped[0] if stopped else None),
         "handoffs_with_from_gateway": n_handoffs,
         "double_owner_moments": doubles,
         "double_owner_moments_by_clock": by_clock,
@@ -239,6 +258,32 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "claim_overlap_longest_s": longest,
         "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
     }
+
+
+def hand_off_words(events: list[tuple[str, dict[str, Any], float]], gone: str | None) -> dict[str, int]:
+    """What new owners said (``from_gateway``), in the order sent (:func:`in_order`): ``handoff_steps_back``,
+    an ``entered`` for the zone the stream's last word had just left (the previous owner's ``exited``
+    of it: a visit the CDP did not need, doors seed 6's end); with a gateway ``gone`` (stopped or
+    killed, ``--stop``), the words of its takeovers (``from_gateway`` = it) and their steps back."""
+    last: dict[str, tuple[str, str]] = {}
+    out = {"handoff_steps_back": 0, "takeover_words": 0, "takeover_entered_same_zone": 0, "takeover_steps_back": 0}
+    for _gateway, event, _arrival in in_order(events):
+        if event["type"] not in ("edge.presence.entered", "edge.presence.exited"):
+            continue
+        data = event["data"]
+        kind, zone, token = event["type"].rsplit(".", 1)[1], data["zone"], data["token"]
+        before = last.get(token)
+        last[token] = (kind, zone)
+        origin = data.get("from_gateway")
+        if origin is None:
+            continue
+        back = kind == "entered" and before == ("exited", zone)
+        out["handoff_steps_back"] += back
+        if origin == gone:
+            out["takeover_words"] += 1
+            out["takeover_entered_same_zone"] += kind == "entered" and before == ("entered", zone)
+            out["takeover_steps_back"] += back
+    return out
 
 
 def judge_oracle(run: dict[str, Any]) -> dict[str, Any]:
@@ -425,6 +470,9 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ("double_owner_moments", sum),
         ("duplicate_entered", sum),
         ("claim_overlap_longest_s", max),
+        ("handoff_steps_back", sum),
+        ("takeover_words", sum),
+        ("takeover_steps_back", sum),
     ):
         if key not in runs[0]:
             continue  # an engine's stream (the oracle): no owners, no claims
@@ -575,7 +623,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--oracle", action="store_true", help="judge the sweep's oracle on each seed's adverts too")
     parser.add_argument("--timelines", type=int, default=0, help="print each seed's N slowest hand-offs' timelines")
+    parser.add_argument(
+        "--stop",
+        metavar="GATEWAY@SECONDS[:kill|term]",
+        help="accuracy runs: kill -9 (default) or cleanly stop one gateway this far into each run (its will)",
+    )
     args = parser.parse_args(argv)
+    stop: tuple[str, float, str] | None = None
+    if args.stop:
+        where_, _, how = args.stop.partition(":")
+        gateway, _, at = where_.partition("@")
+        stop = (gateway, float(at), how or "kill")
     with tempfile.TemporaryDirectory(prefix="edge-multi-") as tmp:
         work = Path(tmp)
         judged: dict[str, Any] = dict.fromkeys(("handoff_p95_s", "spurious_per_shopper_hour", "right_zone_pct"))
@@ -600,7 +658,9 @@ def main(argv: list[str] | None = None) -> int:
                 for seed in args.seeds:
                     for ref in {"no": (False,), "also": (False, True), "only": (True,)}[args.reference]:
                         runs.append(
-                            run_accuracy(work, args.seconds, args.shoppers, seed, reference=ref, walk=args.walks)
+                            run_accuracy(
+                                work, args.seconds, args.shoppers, seed, reference=ref, walk=args.walks, stop=stop
+                            )
                         )
                         if args.save is not None:
                             args.save.write_text(json.dumps(runs))
