@@ -108,3 +108,17 @@ def test_a_short_simulated_run_gives_presence_events_for_rostered_shoppers_only(
     emitted = b"\n".join(e.to_json("urn:edge:store-1:gw-1") for e in events)
     addresses = {i.address for i in items if isinstance(i, Advertisement)}
     assert not any(address.encode() in emitted for address in addresses)
+
+
+@pytest.mark.parametrize("engine", ["grid", "model"])
+def test_the_demos_scripted_opening_plays_with_the_other_engines(engine: str) -> None:
+    """``edge demo``'s first minute (edge/sim/opening.py) with the store's config set to another engine: Ada
+    enters the baby zone within seconds and leaves it before Ben arrives there."""
+    store = SimulatedStore(seed=7, opening=True, engine=engine)  # type: ignore[arg-type]
+    end = store.start + 60.0
+    events = _run(list(itertools.takewhile(lambda item: item.at <= end, store.items())), store)
+    ada, ben = store.shoppers[0].token, store.shoppers[1].token
+    baby = [(e.type.rsplit(".", 1)[-1], e.data["token"], e.time - store.start) for e in events if e.subject == "baby"]
+    moves = [(kind, token) for kind, token, _ in baby if kind != "dwell"]
+    assert moves[:3] == [("entered", ada), ("exited", ada), ("entered", ben)]
+    assert baby[0][2] < 8.0
