@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from edge.config import ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
-from edge.self_calibration import RADIO_NEAR_M, RadioLearner
+from edge.self_calibration import RADIO_EXPONENT_MAX, RADIO_EXPONENT_MIN, RADIO_MIN_WEIGHT, RADIO_NEAR_M, RadioLearner
 
 Vector = npt.NDArray[np.float64]
 
@@ -201,6 +201,13 @@ RADIO_SAMPLES_PER_S = 5.0
 25; here a sample costs a few array operations (about 8 us), and 4 m tiles give 13 a second: at 25 the learning
 cost 1.5 us per sighting there (+30 %), at 5 it holds the per-sighting cost within ~10 %. The learner's memory
 (RADIO_TAU_S, 120 s) still holds up to 600 samples, three times the RADIO_MIN_WEIGHT it needs."""
+RADIO_BURST_S = 30.0
+"""... averaged over this long (a token bucket holding this many seconds of the rate; RADIO_RETUNE_S, the period
+each look at the learned exponent sums over): candidates come in bursts (a shopper settling in a zone within a
+scanner's band is heard by it several times a second, then nobody is for a while), and a sample at most every
+0.2 s passed over most of a burst -- today's store at exponent 3.2 took 2.3 samples a second, not 5, and used the
+configured exponent for the first 250-315 s of 600. The CPU is the same on average; a burst costs at most
+150 samples' arrays (about 1.2 ms) once. 0 is the old spacing."""
 RADIO_PLACED_SHARE = 0.5
 """A sample is taken when at least this share of the shopper's mass is on cells in the scanner's RADIO_NEAR_M
 band (only those are weighed; the model's figure)."""
@@ -212,6 +219,44 @@ learning cost 14 % per sighting). Selection by place (the posterior), never by t
 RADIO_CONFIDENT_P = 0.95
 """... and the shopper is in a zone holding at least this share of their mass (the model's MODEL_CAL_CONFIDENT_P):
 a posterior that has not settled would teach the learner its prior."""
+
+
+RADIO_SE = 0.05
+"""The learned exponent is used once its standard error is at most this -- half a RADIO_STEP (0.75 dB at 5 m), a
+third of the RADIO_DEADBAND it must move by -- rather than after RADIO_MIN_WEIGHT samples of decayed weight:
+the grid takes about 2 samples a second in a steep store, and a decayed weight (RADIO_TAU_S, 120 s) grows to
+200 at 2 a second only after 215 s (today's store at exponent 3.2 used the configured 2.2 for the first 220-315 s
+of 600, and flapped meanwhile). The standard error is the slope's: the residual sigma over 10 sqrt(sum of
+(log10 d)^2), on the same decayed sums; with 5 dB of shadowing and samples 5-8 m out it is reached after about
+150 samples (the old rule's 200 are 0.045). There the learned exponent is now used after 87-225 s."""
+RADIO_SE_MIN_SAMPLES = 30.0
+"""... and not before this much decayed weight: the residual sigma the standard error divides is itself an
+estimate (about 13 % off at 30)."""
+
+
+class _Learner(RadioLearner):
+    """The model engine's :class:`~edge.self_calibration.RadioLearner` with a readiness by the estimate's precision
+    (:data:`RADIO_SE`) instead of by a count of samples (RADIO_MIN_WEIGHT): the same sums and estimate."""
+
+    __slots__ = ()
+
+    def learned(self) -> float | None:
+        sw, sxx = self._sw, self._sxx
+        if sw < min(RADIO_SE_MIN_SAMPLES, RADIO_MIN_WEIGHT) or sxx <= 0.0:
+            return None
+        n = self._sxy / (10.0 * sxx)
+        residual = self._syy - 20.0 * n * self._sxy + 100.0 * n * n * sxx  # sum of (loss - 10 n log d)^2
+        if sw < RADIO_MIN_WEIGHT and max(0.0, residual) / sw > (RADIO_SE * 10.0) ** 2 * sxx:
+            return None
+        return min(max(n, RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX)
+
+
+def ration(empty_at: float, at: float) -> float:
+    """A sample taken at ``at`` from a token bucket that was empty at ``empty_at`` (it fills at
+    RADIO_SAMPLES_PER_S, up to RADIO_BURST_S of it): when it is empty now. The next sample may be taken
+    1 / RADIO_SAMPLES_PER_S after that."""
+    spacing = 1.0 / RADIO_SAMPLES_PER_S
+    return max(empty_at, at - max(RADIO_BURST_S, spacing)) + spacing
 
 
 class Placed(Protocol):
@@ -232,14 +277,17 @@ class GridLearner:
     scanner's RADIO_NEAR_M band, weighted by the posterior after the reading (EM's E-step, as the model's over its
     sub-places). Pure: the caller passes the time."""
 
-    __slots__ = ("_boxes", "_cx", "_cy", "_kernels", "_learn_at", "_near", "_pairs", "_radio", "_retune_at", "_shares",
-                 "learner")  # fmt: skip
+    __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_kernels", "_learn_at", "_near", "_pairs", "_radio",
+                 "_retune_at", "_shares", "learner")  # fmt: skip
 
     def __init__(self, radio: GridRadio, exponent: float) -> None:
         self._radio = radio
-        self.learner = RadioLearner(exponent)
+        self.learner: RadioLearner = _Learner(exponent) if RADIO_SE > 0.0 else RadioLearner(exponent)
         self._learn_at = -math.inf
-        """No sample is taken before this (RADIO_SAMPLES_PER_S)."""
+        """No sample is taken before this (RADIO_SAMPLES_PER_S, RADIO_BURST_S): the bucket holds a token."""
+        self._empty_at = -math.inf
+        """When the token bucket was (or would have been) empty: it holds (t - this) x RADIO_SAMPLES_PER_S tokens
+        at time t, at most RADIO_BURST_S x RADIO_SAMPLES_PER_S."""
         self._retune_at: float | None = None
         low, high = RADIO_NEAR_M
         self._near = ((low - CENTRE_MARGIN_M) ** 2, (high + CENTRE_MARGIN_M) ** 2)
@@ -310,7 +358,8 @@ class GridLearner:
             return False
         learner = self.learner
         learner.add(at, loss_db, first / weight, second / weight)
-        self._learn_at = at + 1.0 / RADIO_SAMPLES_PER_S
+        self._empty_at = ration(self._empty_at, at)
+        self._learn_at = self._empty_at + 1.0 / RADIO_SAMPLES_PER_S
         if self._retune_at is None:
             self._retune_at = at + RADIO_RETUNE_S
         elif at >= self._retune_at:

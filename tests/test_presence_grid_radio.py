@@ -3,13 +3,23 @@ grid's radio, learned"): pure, the clock injected by the sightings and ticks; a 
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 
 from edge import presence_grid
 from edge.presence_grid import CELL_M, STREET_M, GridEstimator
-from edge.presence_grid_radio import GridRadio
-from edge.self_calibration import RADIO_MIN_WEIGHT
+from edge.presence_grid_radio import (
+    RADIO_BURST_S,
+    RADIO_SAMPLES_PER_S,
+    RADIO_SE_MIN_SAMPLES,
+    GridRadio,
+    _Learner,
+    ration,
+)
+from edge.self_calibration import RADIO_MIN_WEIGHT, RadioLearner
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import TICK_S
@@ -77,3 +87,49 @@ def test_learning_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     replay(engine, simulate(CELLS[13], 1, minutes=1.0, shoppers=5))
     assert engine.radio() == {}
     assert engine._radio.exponent == 2.2
+
+
+def _feed(learner: RadioLearner, count: int, noise_db: float, exponent: float = 3.0) -> None:
+    """``count`` samples 0.1 s apart from 5-8 m, the loss ``exponent``'s plus alternating +-``noise_db``."""
+    for k in range(count):
+        log_d = math.log10(5.0 + 3.0 * (k % 7) / 6.0)
+        loss = 10.0 * exponent * log_d + (noise_db if k % 2 else -noise_db)
+        learner.add(learner.samples * 0.1, loss, log_d, log_d * log_d)
+
+
+def test_the_learned_exponent_is_used_once_precise_enough() -> None:
+    """The grid's learner is ready when the slope's standard error is RADIO_SE or less -- before RADIO_MIN_WEIGHT
+    samples when the readings agree, not before RADIO_SE_MIN_SAMPLES -- and at RADIO_MIN_WEIGHT as before."""
+    quiet, noisy, model = _Learner(2.2), _Learner(2.2), RadioLearner(2.2)
+    _feed(quiet, 100, 3.0)
+    _feed(model, 100, 3.0)
+    assert model.learned() is None  # the model engine's rule: 200 samples' weight
+    learned = quiet.learned()
+    assert learned is not None
+    assert abs(learned - 3.0) < 0.05
+    early = _Learner(2.2)
+    _feed(early, int(RADIO_SE_MIN_SAMPLES) - 2, 0.5)
+    assert early.learned() is None
+    _feed(noisy, 100, 20.0)  # clipped to 15 dB: a standard error of about 0.2
+    assert noisy.learned() is None
+    _feed(noisy, int(RADIO_MIN_WEIGHT) + 20, 20.0)
+    assert noisy.learned() is not None
+
+
+def test_samples_are_rationed_over_a_retune_period_not_spaced() -> None:
+    """At most RADIO_SAMPLES_PER_S on average: a burst of candidates is taken while the bucket holds
+    RADIO_BURST_S of the rate, then one every 1/RADIO_SAMPLES_PER_S; a quiet spell fills it again."""
+    spacing = 1.0 / RADIO_SAMPLES_PER_S
+    empty_at, taken, at = -math.inf, [], 0.0
+    while at < 60.0:  # 100 candidates a second for a minute
+        if at >= empty_at + spacing:
+            empty_at = ration(empty_at, at)
+            taken.append(at)
+        at += 0.01
+    burst = round(RADIO_BURST_S * RADIO_SAMPLES_PER_S)
+    assert all(t < 1.6 for t in taken[:burst])  # the full bucket: a sample per candidate
+    assert len(taken) == pytest.approx(burst + 60.0 * RADIO_SAMPLES_PER_S, abs=2)
+    steady = [t for t in taken if t >= 5.0]  # the bucket emptied within 2 s
+    gaps = [b - a for a, b in itertools.pairwise(steady)]
+    assert min(gaps) >= spacing - 0.011
+    assert ration(empty_at, at + 1000.0) == pytest.approx(at + 1000.0 - RADIO_BURST_S + spacing)
