@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from edge import presence_grid
+from edge import presence_grid, presence_grid_radio
 from edge.presence_grid import CELL_M, STREET_M, GridEstimator
 from edge.presence_grid_radio import (
     RADIO_BURST_S,
@@ -133,3 +133,29 @@ def test_samples_are_rationed_over_a_retune_period_not_spaced() -> None:
     gaps = [b - a for a, b in itertools.pairwise(steady)]
     assert min(gaps) >= spacing - 0.011
     assert ration(empty_at, at + 1000.0) == pytest.approx(at + 1000.0 - RADIO_BURST_S + spacing)
+
+
+def test_retune_with_a_sigma_is_a_radio_built_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``retune(2.2, 7.0)``: every reading's and silence's likelihood is that of a radio built with 7 dB."""
+    config = CELLS[0].layout.config()
+    args = (config.zones, config.scanners, config.floor)
+    radio = GridRadio(*args, 2.2, CELL_M, STREET_M)
+    radio.retune(2.2, 7.0)
+    monkeypatch.setattr(presence_grid_radio, "SIGMA_DB", 7.0)
+    fresh = GridRadio(*args, 2.2, CELL_M, STREET_M)
+    assert radio.sigma_db == fresh.sigma_db == 7.0
+    for scanner in range(len(config.scanners)):
+        for residual in (-80, -60, -45, -30):
+            assert np.array_equal(radio.likelihood(scanner, residual), fresh.likelihood(scanner, residual))
+        assert np.array_equal(radio.silent(scanner, -59), fresh.silent(scanner, -59))
+
+
+@pytest.mark.parametrize(("index", "sigma_db"), [(16, 7.0), (0, presence_grid_radio.SIGMA_DB)])
+def test_a_noisier_store_widens_the_likelihoods_a_quieter_one_does_not(index: int, sigma_db: float) -> None:
+    """Shadowing of 8 dB (the sweep's cell 16): within 5 minutes the grid learns a wider sigma and uses it; today's
+    store (5 dB) keeps the assumed SIGMA_DB (the sigma in use is never narrower)."""
+    cell = CELLS[index]
+    config = cell.layout.config()
+    engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+    replay(engine, simulate(cell, 1, minutes=5.0, shoppers=20))
+    assert engine.radio()["sigma_in_use_db"] == engine._radio.sigma_db == sigma_db
