@@ -47,6 +47,8 @@ MODULES = (
     "edge.advert_rate",
     "edge.sim.sweep.grid",
     "edge.presence_grid",
+    "edge.presence_grid_windows",
+    "edge.presence_grid_evidence",
     "edge.presence_grid_radio",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
