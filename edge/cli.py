@@ -24,6 +24,9 @@ log = logging.getLogger("edge")
 
 EXIT_USAGE = 2
 """Exit code for bad input (a bad trace line, config or argument), as argparse uses."""
+DEMO_ENGINES: tuple[str, ...] = ("threshold", "model", "grid")
+"""``edge demo --engine``: the values of ``[presence] engine`` (edge.sim.store.Engine; not imported here, so
+``edge --help`` does not load the simulator)."""
 
 
 def _positive(text: str) -> float:
@@ -92,6 +95,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         headless=Path(args.headless) if args.headless else None,
         screen=args.screen,
         windowed=args.windowed,
+        engine=args.engine,
     )
 
 
@@ -140,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--headless", default=None, metavar="DIR", help="no window: write the screen as PNG frames here")
     demo.add_argument("--screen", default="screen-1", help="the screen to show (screen-1: baby, screen-2: drinks)")
     demo.add_argument("--windowed", action="store_true", help="a 960x540 window instead of fullscreen")
+    demo.add_argument(
+        "--engine",
+        choices=DEMO_ENGINES,
+        default="threshold",
+        help="the presence engine the gateway runs ([presence] engine; the store's config carries its floor plan "
+        "and scanner positions, so every one runs): %(choices)s (default: %(default)s)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     run = sub.add_parser("run", help="the gateway daemon (systemd runs this)")

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -40,6 +41,9 @@ from edge.shutdown import Shutdown, handling
 from edge.signage.decide import Play
 from edge.sim.checklist import Checklist
 from edge.timefmt import format_time
+
+if TYPE_CHECKING:
+    from edge.sim.store import Engine
 
 REFRESH_S = 0.5
 """How often the live summary is redrawn."""
@@ -135,10 +139,11 @@ async def _demo(
     shutdown: Shutdown,
     broker: str | None = None,
     signage: SignageConfig | None = None,
+    engine: Engine = "threshold",
 ) -> tuple[Core, _Tally]:
     from edge.sim.store import SimulatedStore
 
-    store = SimulatedStore(seed=seed, opening=True)
+    store = SimulatedStore(seed=seed, opening=True, engine=engine)
     config = store.config
     if broker is not None:
         import msgspec
@@ -244,13 +249,15 @@ def run_demo(
     headless: Path | None = None,
     screen: str = "screen-1",
     windowed: bool = False,
+    engine: Engine = "threshold",
 ) -> int:
-    """Exit code 0, also when stopped by SIGINT/SIGTERM (that is how a demo ends)."""
+    """Exit code 0, also when stopped by SIGINT/SIGTERM (that is how a demo ends). ``engine``: the presence
+    engine the gateway runs (``[presence] engine``: threshold, model or grid)."""
     console = Console()
     signage = demo_signage(headless, screen, windowed, console)
     with handling() as shutdown, app.temporary_state() as state:
         shutdown.cleanup.append(Path(state))
-        core, tally = asyncio.run(_demo(seconds, speed, seed, Path(state), console, shutdown, broker, signage))
+        core, tally = asyncio.run(_demo(seconds, speed, seed, Path(state), console, shutdown, broker, signage, engine))
     c = core.counters
     console.print(
         # seen = resolved + dropped + motion tags' readings: the closing line adds up (it did not before)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 from edge.sim.store import SimulatedStore
 
@@ -33,6 +34,31 @@ def test_demo_runs_with_no_config_and_no_terminal() -> None:
     assert seen == resolved + dropped + motion > 0  # the closing line adds up
     assert "[x] an opted-in shopper enters a zone" in result.stdout  # (the latest-events table may be all plays)
     assert "Traceback" not in result.stderr
+
+
+def test_demo_with_the_grid_engine_runs_its_scripted_opening() -> None:
+    """``edge demo --engine grid``: the bundled store's config carries its floor plan and scanner positions, so
+    the grid engine runs on it; the opening's first entry (3.5-5.5 s) and shelf pickup (12 s) happen within
+    the 30 simulated seconds (no terminal)."""
+    result = _demo("--engine", "grid", "--seconds", "2", "--speed", "15")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.replace("\n", " ")
+    assert "[x] an opted-in shopper enters a zone" in out, result.stdout[-800:]
+    assert "[x] a shelf pickup attributed to a shopper" in out, result.stdout[-800:]
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_refuses_an_unknown_engine() -> None:
+    result = _demo("--engine", "nearest", "--seconds", "1")
+    assert result.returncode == 2
+    assert "argument --engine: invalid choice: 'nearest' (choose from 'threshold', 'model', 'grid')" in result.stderr
+
+
+def test_the_demos_engines_are_the_configs() -> None:
+    from edge.cli import DEMO_ENGINES
+    from edge.sim.store import Engine
+
+    assert get_args(Engine) == DEMO_ENGINES
 
 
 def _entered_rows(outbox: Path) -> int:

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -27,15 +28,15 @@ from edge.signage.offers import parse_offers, parse_rules
 from edge.signage.rank import Place
 from edge.sim import catalogue
 from edge.sim.checklist import Checklist
-from edge.sim.store import SimulatedStore
+from edge.sim.store import Engine, SimulatedStore
 
 FIRST_OFFER_WITHIN_S = 15.0
 EVERY_FEATURE_WITHIN_S = 60.0
 SEEDS = range(1, 11)
 
 
-def timeline(seed: int, seconds: float = EVERY_FEATURE_WITHIN_S + 1) -> Checklist:
-    store = SimulatedStore(seed=seed, opening=True)
+def timeline(seed: int, seconds: float = EVERY_FEATURE_WITHIN_S + 1, engine: Engine = "threshold") -> Checklist:
+    store = SimulatedStore(seed=seed, opening=True, engine=engine)
     config = store.config
     core = app.build_core(config, random.Random(seed))
     screen = next(s for s in config.screens if s.id == "screen-1")
@@ -75,9 +76,12 @@ def timeline(seed: int, seconds: float = EVERY_FEATURE_WITHIN_S + 1) -> Checklis
     return checklist
 
 
+@pytest.mark.parametrize("engine", get_args(Engine))
 @pytest.mark.parametrize("seed", SEEDS)
-def test_the_first_personalised_offer_within_15_s_and_every_feature_within_a_minute(seed: int) -> None:
-    checklist = timeline(seed)
+def test_the_first_personalised_offer_within_15_s_and_every_feature_within_a_minute(seed: int, engine: Engine) -> None:
+    """With every presence engine (``edge demo --engine``): the model and grid enter later than the threshold
+    engine (first offer at 3.5-5.8 s against 1.2-4.5 s, seeds 1-10), still well within the opening's promise."""
+    checklist = timeline(seed, engine=engine)
     first_offer = checklist.first("offer")
     assert first_offer is not None, "no personalised offer in the first minute"
     assert first_offer <= FIRST_OFFER_WITHIN_S
