@@ -75,7 +75,7 @@ def find_benchmarks(package_file: str | None = None) -> Path:
 def discover(directory: Path, only: Sequence[str] = ()) -> list[str]:
     """The benchmark names to run: the known ones in :data:`BENCHMARKS` order, then any other script."""
     present = {p.stem for p in directory.glob("*.py") if p.stem not in {"__init__", "common", "readme_table"}}
-    names = [s.name for s in BENCHMARKS if s.name in present] + sorted(present - _SPECS.keys())
+    names = [s.name for s in BENCHMARKS if (s.script or s.name) in present] + sorted(present - _SPECS.keys())
     if only:
         unknown = [n for n in only if n not in names]
         if unknown:
@@ -116,7 +116,9 @@ def run_one(directory: Path, name: str, *, quick: bool, python: str = sys.execut
     if missing:
         hint = spec.install if spec and spec.install else INSTALL_HINT
         return Outcome(name, 0.0, skipped=f"not installed: {', '.join(missing)} ({hint})")
-    argv = [python, str(directory / f"{name}.py"), *(spec.quick_args if spec and quick else ())]
+    script = (spec.script or name) if spec else name
+    arguments = (spec.quick_args if quick else spec.args) if spec else ()
+    argv = [python, str(directory / f"{script}.py"), *arguments]
     started = time.monotonic()
     try:
         done = subprocess.run(  # noqa: S603 - our own scripts, with our interpreter
