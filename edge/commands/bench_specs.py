@@ -298,7 +298,7 @@ BENCHMARKS: tuple[Spec, ...] = (
         _ble_engines,
         (*ENGINES_AT_10_PCT, "--adverts", "20000", "--repeat", "1"),
         # 200 k adverts as the script's default (at 50 k the per-run start-up shows: grid 0.44x against 0.60x
-        # in the same minute); best of 2, not 3: about 11 s on the CI-class machine, most of it making the trace
+        # a minute apart); best of 2, not 3: about 13 s on the CI-class machine, half of it making the trace
         args=(*ENGINES_AT_10_PCT, "--adverts", "200000", "--repeat", "2"),
         script="ble_throughput",
     ),
