@@ -178,8 +178,9 @@ class Windows:
         tridiagonal matrix followed by the mask: walls and shelving absorb), the layers exchange, each track's
         mass is scaled to 1, cells under :data:`PRUNE_SHARE` dropped, and a window whose mass has moved off its
         centre follows it (mass walking off a window's edge is lost, like mass walking into a wall). A track
-        whose evidence no cell explains starts again (:meth:`start`). Returns per slot the centre of its mass in
-        its window's cells before any window moved (x, y)."""
+        whose evidence no cell explains starts again (:meth:`start`). Returns per slot the centre of its mass before
+        any window moved (x, y), in the cells of the slot's window as it is after the step (the track's origin
+        plus it is the box cell, whether or not the window moved)."""
         used = self.used
         state = self.state[:used]
         mask = self._window_mask[:used]
@@ -219,6 +220,9 @@ class Windows:
                     origin = self.origin(x0 + cx[slot] + 0.5, y0 + cy[slot] + 0.5)
                     if origin != track.origin:
                         self.place(track, origin, uniform=False)
+                        # the centre is returned in the new window's cells (its readers add the track's origin)
+                        cx[slot] += x0 - origin[0]
+                        cy[slot] += y0 - origin[1]
         return cx, cy
 
     def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
