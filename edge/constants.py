@@ -233,7 +233,8 @@ MQTT_DOWNLINK_MAX_BYTES = 4 * 1024 * 1024
 """Largest downlink accepted; a roster of 5 k shoppers with face templates is ~3.5 MiB. Larger is rejected."""
 
 MQTT_CLOSE_TIMEOUT_S = 2.0
-"""Bound on the offline status publish and DISCONNECT at shutdown."""
+"""Bound on the offline status publish and DISCONNECT at shutdown (the wait for the broker's PUBACKs of
+what was published before the DISCONNECT included)."""
 
 MQTT_RECEIVE_MAX = 16
 """MQTT 5 Receive Maximum sent on CONNECT: QoS 1 downlinks the broker may have sent us unacknowledged.

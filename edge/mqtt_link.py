@@ -129,6 +129,8 @@ class Link:
         self._loop_thread = threading.get_ident()
         self.paused = False
         """Not reading the socket (:meth:`pause`)."""
+        self._drained: asyncio.Event | None = None
+        """While :meth:`close` waits for the broker's PUBACKs: set once none is outstanding."""
         self.failures = 0
         """Messages the handler raised on (acknowledged, dropped)."""
         client = paho.Client(
@@ -222,6 +224,8 @@ class Link:
 
     def _disconnected(self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         why = str(reason)
+        if self._drained is not None:
+            self._drained.set()  # no PUBACK comes any more
         if not self._connack.done():
             self._connack.set_exception(LinkError(f"the connection closed before CONNACK: {why}", reason=why))
         if not self.closed.done():
@@ -245,6 +249,9 @@ class Link:
 
     def _published(self, client: paho.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any) -> None:
         self._on_puback(mid, not reason.is_failure)
+        # paho keeps each unacknowledged QoS > 0 publish in _out_messages until just after this call.
+        if self._drained is not None and set(client._out_messages) <= {mid}:
+            self._drained.set()
 
     # --- the connection ---------------------------------------------------------------------
 
@@ -314,12 +321,23 @@ class Link:
             self.client.ack(mid, qos)
 
     async def close(self) -> None:
-        """DISCONNECT (the will is not sent) and release the socket."""
+        """Wait for the broker to acknowledge every QoS 1 message published, then DISCONNECT (the will
+        is not sent) and release the socket; all within :data:`~edge.constants.MQTT_CLOSE_TIMEOUT_S`.
+
+        The wait comes first because paho closes the socket as soon as its DISCONNECT is written: a
+        socket closed while the broker's messages to it are still unread is *reset*, and the broker
+        then drops whatever of ours it had not yet read -- the last publishes and the DISCONNECT, so it
+        sends the will (seen: a clean stop's second claim clear lost, `tests/test_peers_stop.py`). While
+        reading is paused (back-pressure) no PUBACK can arrive: then it disconnects at once."""
         if not self.closed.done():
-            self.client.disconnect()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(c.MQTT_CLOSE_TIMEOUT_S):
-                    await asyncio.shield(self.closed)
+                    if self.client._out_messages and not self.paused:
+                        self._drained = asyncio.Event()
+                        await self._drained.wait()  # set by the last PUBACK, or by the connection's end
+                    if not self.closed.done():
+                        self.client.disconnect()
+                        await asyncio.shield(self.closed)
         self.abort()
 
     def abort(self) -> None:
