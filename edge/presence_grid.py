@@ -25,6 +25,7 @@ A pure core: no I/O, time only from the sightings and ticks it is given. The sam
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Literal
 
 import numpy as np
@@ -34,9 +35,9 @@ from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.errors import ConfigError
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
-from edge.presence_grid_evidence import Evidence
+from edge.presence_grid_evidence import READING, Evidence
 from edge.presence_grid_radio import LEARN_RADIO as LEARN_RADIO
-from edge.presence_grid_radio import GridLearner, GridRadio
+from edge.presence_grid_radio import SAMPLE_BEFORE, TEMPER_LEVELS, GridLearner, GridRadio, temper_thresholds
 from edge.presence_grid_windows import PREDICT_S, Track, Windows
 from edge.rssi import distance_m
 
@@ -84,6 +85,8 @@ class GridEstimator:
         self._windows = windows = Windows(radio, CELL_M, [radio.cell_of(s.x_m, s.y_m) for s in scanners])
         """Every track's layers over its window, stacked, and their motion."""
         self._kx, self._ky = windows.kx, windows.ky
+        self._temper = temper_thresholds()
+        """The readings' coherence (COHERENCE_S): the gaps past which a reading counts one more level."""
         self._evidence = Evidence(radio, windows.kx, windows.ky)
         """The cached likelihood arrays."""
         self._tracks: dict[str, Track] = {}
@@ -123,16 +126,24 @@ class GridEstimator:
             track.key = round(power)
         residual = round(rssi - track.power)
         track.heard |= 1 << scanner
-        found = evidence.cache.get(("reading", scanner, residual))
+        last = track.heard_at.get(scanner)
+        track.heard_at[scanner] = at
+        temper = self._temper
+        level = TEMPER_LEVELS if last is None or not temper else 1 + bisect_left(temper, at - last)
+        learner = self._learner  # the radio, learned: when its exponent moves, likelihoods are rebuilt as asked for
+        if learner is not None and track.zone < 0:
+            learner = None
+        if SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, track.power - rssi, track):
+            evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
+        found = evidence.cache.get((READING[level], scanner, residual))
         if found is None:
-            found = evidence.reading(scanner, residual)
+            found = evidence.reading(scanner, residual, level)
         if evidence.near:
             evidence.weigh_near(track, scanner, found)
         else:
             x0, y0 = track.origin
             track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
-        learner = self._learner  # the radio, learned: when its exponent moves, likelihoods are rebuilt as asked for
-        if learner is not None and track.zone >= 0 and learner.sample(at, scanner, track.power - rssi, track):
+        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, track.power - rssi, track):
             evidence.clear()
         return []
 

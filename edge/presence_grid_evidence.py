@@ -20,7 +20,7 @@ from functools import partial
 import numpy as np
 import numpy.typing as npt
 
-from edge.presence_grid_radio import GridRadio
+from edge.presence_grid_radio import TEMPER_LEVELS, TEMPER_LEVELS_MAX, GridRadio
 from edge.presence_grid_windows import Track
 
 Vector = npt.NDArray[np.float64]
@@ -39,6 +39,8 @@ CACHE_BYTES = 16 * 1024 * 1024
 """The likelihood arrays kept (one per scanner and reading, one per set of heard scanners and declared power:
 a few hundred in a store; 8 bytes per cell of the floor's box, 16 KB in a 40 x 50 m box): at most 16 MB
 whatever the radio does; past it the cache starts again (a miss costs a few operations over the box)."""
+READING = tuple(f"reading{k}" for k in range(TEMPER_LEVELS_MAX + 1))
+"""The cache's key of a reading's likelihood per temper level."""
 
 
 class Evidence:
@@ -73,10 +75,11 @@ class Evidence:
             found = self.cache[key] = make()
         return found
 
-    def reading(self, scanner: int, residual: int) -> Vector:
-        """The likelihood of a reading ``residual`` dB off the declared power by ``scanner`` (a cache miss)."""
-        make = partial(self._radio.likelihood, scanner, residual, near=self.near)
-        return self._cached(("reading", scanner, residual), make)
+    def reading(self, scanner: int, residual: int, level: int = TEMPER_LEVELS) -> Vector:
+        """The likelihood of a reading ``residual`` dB off the declared power by ``scanner`` (a cache miss),
+        raised to ``level`` / TEMPER_LEVELS (keyed ``READING[level]``)."""
+        make = partial(self._radio.likelihood, scanner, residual, near=self.near, level=level)
+        return self._cached((READING[level], scanner, residual), make)
 
     def _quiet(self, scanner: int, power: int) -> Vector:
         """Over ``scanner``'s reach: its likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1:

@@ -46,6 +46,18 @@ PHONE_M = 1.2
 """How high a shopper carries a phone or card (a pocket, a hand)."""
 NEAREST_M = 0.3
 """Distances are clamped here: path loss is not defined at 0 m."""
+COHERENCE_S = 0.15
+"""How long a scanner's readings of one shopper stay correlated (s): a reading ``dt`` seconds after the same
+scanner's last of that shopper counts as ``1 - exp(-dt / COHERENCE_S)`` of an independent one (its likelihood
+raised to that power, rounded up to :data:`TEMPER_LEVELS`). At 0.15 s the app's 4 Hz adverts count 7/8 each,
+a card's 2 Hz ones fully: the evidence per second of a fast advertiser no longer outruns its information (a phone
+held still reads the same multipath twice in 0.25 s). With the sigma learned both ways (:data:`SIGMA_MIN_DB`)
+it takes back most of the boundary flicker the narrower sigma brought (docs/presence.md, "The grid's sigma, both
+ways"): 42 tuning cells x 3 seeds 75.92 -> 72.96. 0: every reading counts fully."""
+TEMPER_LEVELS = 8
+"""The powers a reading's likelihood is raised to: k / TEMPER_LEVELS, k = 1..TEMPER_LEVELS."""
+TEMPER_LEVELS_MAX = 32
+"""TEMPER_LEVELS is at most this."""
 _STEP_DB, _LOW_DB, _HIGH_DB = 0.1, -80.0, 60.0
 """The density's table: 0.1 dB steps over the residuals a reading can have about its mean."""
 
@@ -59,6 +71,27 @@ def _density(x: Vector, sigma: float) -> Vector:
     faded = 0.5 * (erf((x + high) / sigma / root2) - erf((x + low) / sigma / root2)) / (high - low)
     result: Vector = (1.0 - FADE_P) * main + FADE_P * faded + 1e-9
     return result
+
+
+def _tempered(pdf: Vector) -> list[Vector]:
+    """The density raised to k / TEMPER_LEVELS for k = 1..TEMPER_LEVELS - 1 (:data:`COHERENCE_S`)."""
+    return [pdf ** (k / TEMPER_LEVELS) for k in range(1, TEMPER_LEVELS)]
+
+
+def temper_level(dt: float) -> int:
+    """How much of an independent reading one ``dt`` seconds after the same scanner's last of the same shopper is
+    worth, in 1 / TEMPER_LEVELS (:data:`COHERENCE_S`; TEMPER_LEVELS: all of it), rounded up."""
+    if COHERENCE_S <= 0.0 or dt >= 8.0 * COHERENCE_S:
+        return TEMPER_LEVELS
+    return max(1, math.ceil(TEMPER_LEVELS * (1.0 - math.exp(-dt / COHERENCE_S)) - 1e-9))
+
+
+def temper_thresholds() -> list[float]:
+    """The gaps (s) past which a reading counts one more 1 / TEMPER_LEVELS: ``1 + bisect_left(these, dt)`` is
+    :func:`temper_level` (``dt``) without an exponential per reading; empty when COHERENCE_S is 0."""
+    if COHERENCE_S <= 0.0:
+        return []
+    return [-COHERENCE_S * math.log(1.0 - k / TEMPER_LEVELS) for k in range(1, TEMPER_LEVELS)]
 
 
 class GridRadio:
@@ -127,6 +160,7 @@ class GridRadio:
         """The shadowing sigma of the tables in use (SIGMA_DB until one is learned)."""
         self._pdf = _density(self._grid, SIGMA_DB)
         self._cdf = np.cumsum(self._pdf) * _STEP_DB
+        self._tempered = _tempered(self._pdf)
         self.reach: list[tuple[int, int, int, int]] = []
         """Per scanner: the box's rows x0:x1 and columns y0:y1 around the cells within its reach (a reading's
         likelihood is 0 outside them, a silence 1); all zero for a scanner that reaches no floor."""
@@ -149,21 +183,23 @@ class GridRadio:
             self.sigma_db = sigma_db
             self._pdf = _density(self._grid, sigma_db)
             self._cdf = np.cumsum(self._pdf) * _STEP_DB
+            self._tempered = _tempered(self._pdf)
 
     def cell_of(self, x: float, y: float) -> tuple[float, float]:
         """The box's (fractional) cell coordinates of point (x, y)."""
         return (x - self._x0) / self.cell_m - 0.5, (y - self._y0) / self.cell_m - 0.5
 
-    def likelihood(self, scanner: int, residual: int, *, near: bool = False) -> Vector:
+    def likelihood(self, scanner: int, residual: int, *, near: bool = False, level: int = TEMPER_LEVELS) -> Vector:
         """Per cell: the density of ``scanner`` reading ``residual`` dB under the declared power (the table's
-        nearest 0.1 dB step: one gather, not an interpolation); over the whole box, or ``near``: over the
-        scanner's :attr:`reach` only."""
+        nearest 0.1 dB step: one gather, not an interpolation), raised to ``level`` / :data:`TEMPER_LEVELS`
+        (:data:`COHERENCE_S`); over the whole box, or ``near``: over the scanner's :attr:`reach` only."""
         at = round((residual - _LOW_DB) / _STEP_DB)
         steps, in_range = self._steps[scanner], self._in_range[scanner]
         if near:
             x0, x1, y0, y1 = self.reach[scanner]
             steps, in_range = steps[x0:x1, y0:y1], in_range[x0:x1, y0:y1]
-        found: Vector = self._pdf.take(at - steps, mode="clip") * in_range
+        pdf = self._pdf if level >= TEMPER_LEVELS else self._tempered[level - 1]
+        found: Vector = pdf.take(at - steps, mode="clip") * in_range
         return found
 
     def silent(self, scanner: int, power: int) -> Vector:
@@ -229,16 +265,19 @@ a posterior that has not settled would teach the learner its prior."""
 
 LEARN_SIGMA = True
 """Learn the shadowing sigma too (EM's M-step over the same samples as the exponent) and use it for the likelihoods
-when the store is noisier than :data:`SIGMA_DB`. At the sweep's sigma of 8 dB the grid learns 6.8-7.0 and, using
+(within :data:`SIGMA_MIN_DB` and :data:`SIGMA_MAX_DB`). At the sweep's sigma of 8 dB the grid learns 6.8-7.0 and, using
 7, makes 4.8 -> 2.8 spurious changes per shopper-hour (42 tuning cells x 3 seeds 77.33 -> 76.15, no other cell
 moved). ``--set LEARN_SIGMA=0`` compares without."""
-SIGMA_MIN_DB, SIGMA_MAX_DB = SIGMA_DB, 10.0
-"""The sigma in use is never narrower than the assumed :data:`SIGMA_DB` (as the exponent in use is never flatter
-than configured) nor wider than a crowded store of metal shelving. Narrower (the learned 4.8-5.3 of the sweep's
-5 dB stores, ``--set SIGMA_MIN_DB=3``) enters and exits 0.2-1 s sooner nearly everywhere (tuning cells 77.33 ->
-72.88, 4 cells passed instead of 1) but flaps at zone boundaries: spurious changes rise in most cells and three
-families get worse (the advertisers 7.46 -> 8.29, today's store 0.97 -> 1.23, the hard L-shapes 4.52 -> 4.91),
-so it is not the default (docs/presence.md)."""
+SIGMA_MIN_DB, SIGMA_MAX_DB = 3.0, 10.0
+"""The sigma in use is learned both ways (the previous round's floor was the assumed :data:`SIGMA_DB`), within a
+quiet store in line of sight (3 dB) and a crowded one of metal shelving. Alone, narrower (the sweep's 5 dB stores
+learn 4.7-5.3) enters and exits 0.2-1 s sooner nearly everywhere but flaps at zone boundaries (three families
+worse); with the readings' coherence (:data:`COHERENCE_S`) and the leave-one-out samples (:data:`SAMPLE_BEFORE`)
+the 42 tuning cells x 3 seeds go 75.92 -> 72.96, 7 cells passed instead of 1 (docs/presence.md)."""
+SAMPLE_BEFORE = True
+"""A reading is a sample of the radio on the shopper's posterior before its own evidence (leave-one-out): after
+it, the posterior leans to where that reading's residual is small, and the sigma learned is biased low (measured:
+by only 0.05-0.1 dB in the sweep's 5 dB stores; the steep stores' 4.0-4.6 at a true 5.1 is not this)."""
 SIGMA_STEP_DB = 0.5
 """It moves the tables in steps of this..."""
 SIGMA_DEADBAND_DB = 0.5

@@ -51,8 +51,8 @@ class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
-    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "key", "last", "levels", "origin", "power", "scanner",
-                 "since", "slot", "state", "via", "zone")  # fmt: skip
+    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "heard_at", "key", "last", "levels", "origin", "power",
+                 "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -74,6 +74,8 @@ class Track:
         """The time stamp of the advert being heard (its sightings share it); None once closed."""
         self.heard = 0
         """The scanners that heard the advert being heard, as bits (1 << scanner index)."""
+        self.heard_at: dict[int, float] = {}
+        """Per scanner index: when it last heard the shopper (the readings' coherence, COHERENCE_S)."""
         self.levels: dict[int, float] = {}
         """The last RSSI (calibrated) per scanner index, for the events' rssi and distance."""
         self.zone = -1

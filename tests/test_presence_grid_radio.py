@@ -3,6 +3,7 @@ grid's radio, learned"): pure, the clock injected by the sightings and ticks; a 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 
@@ -18,6 +19,8 @@ from edge.presence_grid_radio import (
     GridRadio,
     _Learner,
     ration,
+    temper_level,
+    temper_thresholds,
 )
 from edge.self_calibration import RADIO_MIN_WEIGHT, RadioLearner
 from edge.sim.sweep import Run, simulate
@@ -150,12 +153,52 @@ def test_retune_with_a_sigma_is_a_radio_built_with_it(monkeypatch: pytest.Monkey
         assert np.array_equal(radio.silent(scanner, -59), fresh.silent(scanner, -59))
 
 
-@pytest.mark.parametrize(("index", "sigma_db"), [(16, 7.0), (0, presence_grid_radio.SIGMA_DB)])
-def test_a_noisier_store_widens_the_likelihoods_a_quieter_one_does_not(index: int, sigma_db: float) -> None:
-    """Shadowing of 8 dB (the sweep's cell 16): within 5 minutes the grid learns a wider sigma and uses it; today's
-    store (5 dB) keeps the assumed SIGMA_DB (the sigma in use is never narrower)."""
+@pytest.mark.parametrize(("index", "low", "high"), [(16, 6.5, 7.5), (0, 4.5, 5.5), (14, 3.0, 4.0)])
+def test_the_sigma_in_use_follows_the_store_both_ways(index: int, low: float, high: float) -> None:
+    """Within 5 minutes the grid learns the store's shadowing and uses it, wider or narrower than the assumed
+    SIGMA_DB (6 dB): the sweep's cell 16 (8 dB: learned 6.8-7.3, biased low), today's store (5 dB plus the
+    devices' 1 dB), cell 14 (3 dB)."""
     cell = CELLS[index]
     config = cell.layout.config()
     engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
     replay(engine, simulate(cell, 1, minutes=5.0, shoppers=20))
-    assert engine.radio()["sigma_in_use_db"] == engine._radio.sigma_db == sigma_db
+    in_use = engine.radio()["sigma_in_use_db"]
+    assert in_use == engine._radio.sigma_db
+    assert low <= engine._radio.sigma_db <= high
+
+
+def test_a_floor_on_the_sigma_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the previous round's floor (never narrower than SIGMA_DB) today's store keeps the assumed 6 dB."""
+    monkeypatch.setattr(presence_grid_radio, "SIGMA_MIN_DB", presence_grid_radio.SIGMA_DB)
+    config = CELLS[0].layout.config()
+    engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+    replay(engine, simulate(CELLS[0], 1, minutes=5.0, shoppers=20))
+    assert engine._radio.sigma_db == presence_grid_radio.SIGMA_DB
+
+
+def test_a_reading_soon_after_the_last_counts_less(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The readings' coherence (COHERENCE_S): a scanner's first reading of a shopper and one long after its last
+    count fully, the app's 4 Hz adverts 7/8, a card's 2 Hz fully; a tempered reading's likelihood is the full
+    one's raised to level / TEMPER_LEVELS; COHERENCE_S 0 counts every reading fully."""
+    levels = presence_grid_radio.TEMPER_LEVELS
+    assert presence_grid_radio.COHERENCE_S == 0.15
+    assert levels == 8
+    assert temper_level(10.0) == levels
+    assert temper_level(0.5) == levels
+    assert temper_level(0.25) == 7
+    assert temper_level(0.1) == 4
+    assert temper_level(0.0) == 1
+    assert all(temper_level(a) <= temper_level(b) for a, b in itertools.pairwise([0.0, 0.02, 0.05, 0.1, 0.2, 0.4]))
+    thresholds = temper_thresholds()  # the engine's way: a bisection, not an exponential per reading
+    for dt in [k * 0.01 for k in range(200)]:
+        assert min(levels, 1 + bisect.bisect_left(thresholds, dt)) == temper_level(dt)
+    config = CELLS[0].layout.config()
+    radio = GridRadio(config.zones, config.scanners, config.floor, 2.2, CELL_M, STREET_M)
+    full = radio.likelihood(0, -50)
+    for level in range(1, levels):
+        assert np.allclose(radio.likelihood(0, -50, level=level), full ** (level / levels), rtol=1e-12, atol=0.0)
+    radio.retune(2.2, 4.5)  # the tempered tables follow a new sigma
+    assert np.allclose(radio.likelihood(0, -50, level=4), radio.likelihood(0, -50) ** 0.5, rtol=1e-12, atol=0.0)
+    monkeypatch.setattr(presence_grid_radio, "COHERENCE_S", 0.0)
+    assert temper_level(0.0) == levels
+    assert temper_thresholds() == []
