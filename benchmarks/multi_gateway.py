@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import report
 from benchmarks.presence_accuracy import _pct, _visits
 from edge.sim import engines
-from edge.sim.multi import MultiStore, Walk, gateway_id
+from edge.sim.multi import ENGINES, MultiStore, Walk, gateway_id
 from edge.sim.sweep.judge import Score as SweepScore
 from edge.sim.sweep.judge import Visit, agreement, counted_stretches, match, settle
 from tests.mosquitto import Collector, Mosquitto
@@ -105,15 +105,17 @@ def run_accuracy(
     reference: bool = False,
     walk: str = "row",
     stop: tuple[str, float, str] | None = None,
+    engine: str = "threshold",
 ) -> dict[str, Any]:
     """Play the store through 3 ``edge run`` processes (``reference``: ONE gateway, no ``[store]``, hearing
     every scanner); every event the CDP received and every ownership claim seen on the store broker.
     ``stop``: (gateway, seconds into the run, ``kill`` | ``term``): that gateway is killed (-9: the
-    broker sends its last will) or stopped cleanly (its claims cleared, then ``offline``) then."""
+    broker sends its last will) or stopped cleanly (its claims cleared, then ``offline``) then.
+    ``engine``: every gateway's presence engine (``model`` and ``grid`` told the row's true layout)."""
     start = time.time() + 1.0
-    store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=SPACING_M)
+    store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=SPACING_M, engine=engine)
     walks = _walks(store, shoppers, seconds, walk)
-    name = f"accuracy-{walk}-{seed}{'-reference' if reference else ''}"
+    name = f"accuracy-{walk}-{engine}-{seed}{'-reference' if reference else ''}"
     with Mosquitto(work / f"broker-{name}") as broker:
         claims = Collector(broker, ("store-local/v1/+/+/owner/#",))
         try:
@@ -150,6 +152,7 @@ def run_accuracy(
         "shoppers": shoppers,
         "reference": reference,
         "walks": walk,
+        "engine": engine,
         "stop": list(stop) if stop is not None and not reference else None,
         "events": [[g, e, at] for g, e, at in events],
         "claims": owner_rows,
@@ -297,6 +300,22 @@ def judge_oracle(run: dict[str, Any]) -> dict[str, Any]:
         token: [(e.at, str(e.kind), e.zone, None) for e in events] for token, events in said.items()
     }
     return judge_rows(run, rows, by_gateway=False)
+
+
+def judge_offline(run: dict[str, Any], engine: str) -> dict[str, Any]:
+    """ONE ``engine`` hearing every scanner (the reference) on the same store and adverts as ``run``, offline
+    (:func:`edge.sim.engines.run`, fed as ``edge run`` feeds it, no processes), judged as :func:`judge_oracle`."""
+    seconds = run["seconds"]
+    store = MultiStore(gateways=3, seed=run["seed"], start=run["start"], spacing_m=SPACING_M, engine=engine)
+    walks = _walks(store, run["shoppers"], seconds, run.get("walks", "row"))
+    one = engines.run(store, walks, seconds, hear_all=True)["all"]
+    rows: dict[str, list[Row]] = {}
+    for _emitted, event in one.said:  # in the order emitted, times made monotonic (as merged_rows)
+        if event.kind not in ("entered", "exited"):
+            continue  # a dwell: no change of zone
+        mine = rows.setdefault(event.token, [])
+        mine.append((max(event.at, mine[-1][0] if mine else -math.inf), str(event.kind), event.zone, None))
+    return {"engine": engine, **judge_rows(run, rows, by_gateway=False)}
 
 
 def judge_rows(run: dict[str, Any], rows: dict[str, list[Row]], *, by_gateway: bool) -> dict[str, Any]:
@@ -613,7 +632,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="write the runs' raw events and claims (JSON) here")
     parser.add_argument("--load", type=Path, help="judge runs saved with --save instead of running")
     parser.add_argument(
-        "--only", choices=("accuracy", "cost", "oracle"), help="run one part (oracle: no processes, the oracle alone)"
+        "--only",
+        choices=("accuracy", "cost", "oracle", "offline"),
+        help="run one part (oracle: no processes, the oracle alone; offline: the --engine reference, no processes)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="threshold",
+        help="accuracy runs: every gateway's presence engine (model, grid: told the row's true floor and scanners)",
     )
     parser.add_argument(
         "--walks",
@@ -650,6 +677,18 @@ def main(argv: list[str] | None = None) -> int:
             for one in oracles:
                 print(f"oracle (told the true radio): {one}", flush=True)
             oracle = pooled(oracles)
+        elif args.only == "offline":
+            start = 1_800_000_000.0  # no processes: any start
+            runs = [
+                {"seed": seed, "start": start, "seconds": args.seconds, "shoppers": args.shoppers, "walks": args.walks}
+                for seed in args.seeds
+            ]
+            refs = [judge_offline(run, args.engine) for run in runs]
+            for one in refs:
+                print(f"offline reference ({args.engine}, one engine hearing every scanner): {one}", flush=True)
+            reference = pooled(refs)
+            if args.oracle:
+                oracle = pooled([judge_oracle(run) for run in runs])
         elif args.only != "cost":
             if args.load is not None:
                 runs = json.loads(args.load.read_text())
@@ -659,7 +698,14 @@ def main(argv: list[str] | None = None) -> int:
                     for ref in {"no": (False,), "also": (False, True), "only": (True,)}[args.reference]:
                         runs.append(
                             run_accuracy(
-                                work, args.seconds, args.shoppers, seed, reference=ref, walk=args.walks, stop=stop
+                                work,
+                                args.seconds,
+                                args.shoppers,
+                                seed,
+                                reference=ref,
+                                walk=args.walks,
+                                stop=stop,
+                                engine=args.engine,
                             )
                         )
                         if args.save is not None:
@@ -682,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
                 oracle = pooled(oracles)
         alone: dict[str, Any] = {"cpu_pct_mean": None}
         costs: dict[str, dict[str, Any]] = {}
-        if args.only not in ("accuracy", "oracle"):
+        if args.only not in ("accuracy", "oracle", "offline"):
             alone = cost(work, max(args.gateways), args.present, args.window, alone=True)
             print(f"one gateway alone: {alone}", flush=True)
             for n in args.gateways:
@@ -701,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     report(
         "multi_gateway",
         {
+            "engine": args.engine,
             "accuracy": judged,
             "reference": reference,
             "oracle": oracle,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 
 from benchmarks import multi_gateway as bench
+from edge.config import load
 from edge.sim import engines, multi
 from edge.sim.multi import MultiStore, Walk
 from edge.sim.sweep.judge import settle
@@ -127,3 +129,41 @@ def test_the_truth_itself_is_judged_all_right_and_the_oracle_follows_every_walk(
     assert oracle["missed_visits"] == 0
     assert oracle["handoffs_missed"] == 0
     assert 85.0 < oracle["right_zone_pct"] < 100.0
+
+
+@pytest.mark.parametrize("engine", ["model", "grid"])
+def test_a_layout_engines_gateway_config_carries_the_rows_true_layout(engine: str, tmp_path: Path) -> None:
+    store = MultiStore(gateways=3, seed=3, spacing_m=SPACING_M, engine=engine)
+    path = tmp_path / "gw-2.toml"
+    path.write_text(multi.toml_text(store.config(1, mqtt={"url": "mqtt://127.0.0.1:1883"})))
+    config = load(path, trace_given=True)  # as `edge run --config` reads it
+    assert config.presence.engine == engine
+    assert [(s.id, s.x_m, s.y_m, s.height_m) for s in config.scanners] == [
+        (f"gw-{g + 1}-s", store.zone_x(g), 0.0, multi.SCANNER_HEIGHT_M + multi.PHONE_HEIGHT_M) for g in range(3)
+    ]
+    low, high = store.building()
+    assert config.floor.walkable(low, 0.0)
+    assert config.floor.walkable(high, multi.AISLE_HALF_WIDTH_M)
+    assert not config.floor.walkable(0.0, multi.AISLE_HALF_WIDTH_M + 0.5)
+    assert config.floor.door_distance(low, 0.0) == 0.0
+    assert config.floor.door_distance(high, 0.0) == 0.0
+    assert config.floor.door_distance(store.zone_x(1), 0.0) > 5.0
+
+
+def test_the_default_engine_is_the_threshold_one_and_its_config_is_unchanged() -> None:
+    store = MultiStore(gateways=3, seed=3, spacing_m=SPACING_M)
+    assert store.engine == "threshold"
+    assert set(store.config(0)) == {"gateway", "zones", "screens", "store"}
+    with pytest.raises(ValueError, match="engine"):
+        MultiStore(engine="nearest")
+
+
+@pytest.mark.parametrize("engine", ["threshold", "grid"])
+def test_the_offline_reference_follows_every_row_walk_with_each_engine(engine: str) -> None:
+    store = MultiStore(gateways=3, seed=3, start=1_800_000_000.0, spacing_m=SPACING_M)
+    run = {"seed": 3, "start": store.start, "seconds": 90.0, "shoppers": 8, "walks": "row", "reference": True}
+    judged = bench.judge_offline(run, engine)
+    assert judged["engine"] == engine
+    assert judged["missed_visits"] == 0
+    assert judged["handoffs_missed"] == 0
+    assert judged["right_zone_pct"] > 75.0

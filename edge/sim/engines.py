@@ -30,8 +30,9 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from edge.config import PresenceConfig, ZoneConfig
+from edge.config import PresenceConfig, ZoneConfig, from_mapping
 from edge.peers.summary import Slot, to_sightings
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.sim import multi
@@ -39,6 +40,10 @@ from edge.sim.multi import POWER_1M_DBM, MultiStore, Walk, gateway_id
 from edge.sim.sweep.judge import TICK_S, settle
 from edge.sim.sweep.layouts import PHONE_HEIGHT_M, Layout, Scanner, Zone
 from edge.sim.sweep.radio import Radio
+
+if TYPE_CHECKING:
+    from edge.presence_grid import GridEstimator
+    from edge.presence_model import ZoneEstimator
 
 DELAY_S = 0.05
 """A summary's trip: the slot's end to the peer's engine (publish, broker, decode; tens of ms)."""
@@ -53,7 +58,7 @@ class Engine:
     """One gateway's engine and what it said: (emitted, event)."""
 
     gateway: str
-    engine: PresenceEngine
+    engine: PresenceEngine | ZoneEstimator | GridEstimator
     said: list[tuple[float, PresenceEvent]] = field(default_factory=list)
     leads: list[tuple[str, str, float]] = field(default_factory=list)
     """(token, zone, at): a sample at which zone j's fast level led the current zone's by the margin."""
@@ -86,7 +91,7 @@ def run(
     presence = presence or PresenceConfig()
     configs = zone_configs or zones(store)
     names = ["all"] if hear_all else [gateway_id(g) for g in range(store.gateways)]
-    engines = {name: Engine(name, PresenceEngine(configs, presence)) for name in names}
+    engines = {name: Engine(name, _engine(store, configs, presence)) for name in names}
     slots = {name: Slot(name) for name in names}
     token_of = {walk.index: walk.token for walk in walks}
     # (time, order, gateway, sighting or None: a slot's end; or a tick)
@@ -132,9 +137,29 @@ def run(
     return engines
 
 
+def _engine(
+    store: MultiStore, configs: list[ZoneConfig], presence: PresenceConfig
+) -> PresenceEngine | ZoneEstimator | GridEstimator:
+    """The store's :attr:`~MultiStore.engine`, built as ``edge run``'s core builds it (edge/core.py); the
+    layout-aware engines from the gateway config (:meth:`MultiStore.layout`) with the row's true layout."""
+    if store.engine == "threshold":
+        return PresenceEngine(configs, presence)
+    from edge.presence_grid import GridEstimator  # numpy only for the engines that use it (as edge/core.py)
+    from edge.presence_model import ZoneEstimator
+
+    mapping = store.config(0)
+    mapping.pop("store")  # no broker here: the peers' part is this module's
+    config = from_mapping(mapping)
+    if store.engine == "model":
+        return ZoneEstimator(config.zones, config.presence, config.scanners, config.floor)
+    return GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+
+
 def _observe(one: Engine, sighting: Sighting, now: float) -> None:
     engine = one.engine
     one.said.extend((now, event) for event in engine.observe(sighting))
+    if not isinstance(engine, PresenceEngine):
+        return  # the fast levels and margins below are the threshold engine's
     track = engine._tracks.get(sighting.token)
     if track is None:
         return

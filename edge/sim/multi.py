@@ -61,6 +61,13 @@ OUTSIDE_M = 10.0
 shoppers walk into the scanners' reach, as from a street or a mall."""
 DOOR_DWELL_S = (10.0, 60.0)
 """The doors walks: seconds in each zone, uniform in this range (a glance at a shelf to a real look)."""
+AISLE_HALF_WIDTH_M = 1.5
+"""The row's floor for the layout-aware engines: the 3 m wide aisle the zones sit on (the shoppers walk its
+middle), from door to door."""
+PHONE_HEIGHT_M = 1.2
+"""Where the phone is carried; the simulator's :data:`SCANNER_HEIGHT_M` is counted above it, a config's
+``[[scanners]] height_m`` from the floor."""
+ENGINES = ("threshold", "model", "grid")
 
 
 def gateway_id(index: int) -> str:
@@ -95,6 +102,13 @@ class MultiStore:
     seed: int = 1
     start: float = 1_800_000_000.0
     spacing_m: float = SPACING_M
+    engine: str = "threshold"
+    """Every gateway's ``[presence] engine``; ``model`` and ``grid`` get the row's true layout
+    (:meth:`layout`): the scanners' positions and the floor from door to door."""
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine {self.engine!r}: one of {', '.join(ENGINES)}")
 
     def zone_x(self, zone: float) -> float:
         return zone * self.spacing_m
@@ -110,10 +124,33 @@ class MultiStore:
             ],
             "screens": [{"id": f"screen-{index + 1}", "zone": f"z{index + 1}"}],
             "store": {"peers": [gateway_id(g) for g in range(self.gateways) if g != index]},
+            **self.layout(),
         }
         for key, value in sections.items():
             data[key] = {**data.get(key, {}), **value}
         return data
+
+    def layout(self) -> dict[str, Any]:
+        """The config sections of :attr:`engine`: ``presence.engine`` and, for ``model`` and ``grid``, the
+        row's TRUE layout: each scanner at its zone's centre, :data:`SCANNER_HEIGHT_M` above the phone;
+        the floor the aisle from door to door, a door across each end (the zones are the default 3 m
+        discs around their scanners, as :func:`truth`'s)."""
+        if self.engine == "threshold":
+            return {}
+        low, high = self.building()
+        half = AISLE_HALF_WIDTH_M
+        return {
+            "presence": {"engine": self.engine},
+            "scanners": [
+                {"id": f"{gateway_id(g)}-s", "x_m": self.zone_x(g), "y_m": 0.0,
+                 "height_m": SCANNER_HEIGHT_M + PHONE_HEIGHT_M}
+                for g in range(self.gateways)
+            ],
+            "floor": {
+                "area": [{"rect_m": [low, -half, high, half]}],
+                "door": [{"at_m": [x, -half, x, half]} for x in (low, high)],
+            },
+        }  # fmt: skip
 
     def roster(self, shoppers: int, *, version: int = 1) -> bytes:
         entries = [
@@ -317,4 +354,6 @@ def _toml_value(value: object) -> str:
         return msgspec.json.encode(value).decode()  # a JSON string is a TOML basic string
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):  # an inline table: [floor]'s areas and doors
+        return "{" + ", ".join(f"{key} = {_toml_value(v)}" for key, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {type(value).__name__}")
