@@ -517,14 +517,17 @@ def _event_time(event: dict[str, Any]) -> float:
     return parse_start(str(event["time"]))
 
 
-def cost(work: Path, gateways: int, shoppers: int, window_s: float, *, alone: bool = False) -> dict[str, Any]:
-    """100 present shoppers, ``gateways`` processes (``alone``: gw-1 only, without ``[store]``)."""
+def cost(
+    work: Path, gateways: int, shoppers: int, window_s: float, *, alone: bool = False, engine: str = "threshold"
+) -> dict[str, Any]:
+    """100 present shoppers, ``gateways`` processes (``alone``: gw-1 only, without ``[store]``), each running
+    ``engine``."""
     start = time.time() + 1.0
-    store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0)
+    store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0, engine=engine)
     rng = random.Random(11)
     total = START_UP_S + WARM_UP_S + window_s + 2.0
     walks = [Walk(i, start + rng.uniform(1.0, 3.0), (rng.randrange(gateways),), total) for i in range(shoppers)]
-    name = f"cost-{gateways}{'-alone' if alone else ''}"
+    name = f"cost-{engine}-{gateways}{'-alone' if alone else ''}"
     with Mosquitto(work / f"broker-{name}") as broker:
         local = Collector(broker, ("store-local/v1/#",))
         try:
@@ -729,10 +732,10 @@ def main(argv: list[str] | None = None) -> int:
         alone: dict[str, Any] = {"cpu_pct_mean": None}
         costs: dict[str, dict[str, Any]] = {}
         if args.only not in ("accuracy", "oracle", "offline"):
-            alone = cost(work, max(args.gateways), args.present, args.window, alone=True)
+            alone = cost(work, max(args.gateways), args.present, args.window, alone=True, engine=args.engine)
             print(f"one gateway alone: {alone}", flush=True)
             for n in args.gateways:
-                costs[str(n)] = cost(work, n, args.present, args.window)
+                costs[str(n)] = cost(work, n, args.present, args.window, engine=args.engine)
                 print(f"{n} gateways: {costs[str(n)]}", flush=True)
     ratio = {n: round(c["cpu_pct_mean"] / max(alone["cpu_pct_mean"], 0.1), 2) for n, c in costs.items()}
     goals_met = (
