@@ -462,9 +462,14 @@ class Peers:
                         await self.ports.publish(events)
 
     def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
-        """This gateway said ``said`` ahead of its engine, which never got there: what its engine says."""
+        """This gateway said ``said`` ahead of its engine, which never got there: what its engine says --
+        the exit of ``said``, then the entry of its engine's zone if it has one (never that entry alone:
+        a second ``entered`` in one visit)."""
+        zone = self.ports.view.zone_of(token)
+        if zone == said:
+            return []
         exited = speech.caught_up(self.ports.view, token, said, now)
-        return exited if exited is not None else self._gained(token, None, now)
+        return exited if zone is None else exited + self._gained(token, None, now)
 
     def _gained(self, token: str, old: str | None, now: float, *, say: str | None = None) -> list[Event]:
         """The events that make this gateway's stream the shopper's one (:func:`speech.gained`)."""

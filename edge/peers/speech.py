@@ -28,16 +28,29 @@ def gained(
     """The events that make gateway ``me``'s stream the shopper's one: entered (``from_gateway``:
     ``old``) for ``say`` (default: its engine's zone). ``previous``: the latest claim seen for the
     token; ``heard``: what ``me``'s own scanners heard of it in the last slot."""
+    first: list[Event] = []
     if old == me:
         # Given back before anyone else spoke: this gateway's last word stands; only what its
-        # engine did while it was silent is said (plainly: the stream never left this gateway).
+        # engine did while it was silent is said (plainly: the stream never left this gateway), and
+        # as its engine would have said it: the exit of the zone it last said before the entry of
+        # another (an entry alone was a second ``entered`` in one visit: tests/test_peers_duplicate_entered.py).
         said = previous.zone if previous is not None else None
         zone = view.zone_of(token)
         if zone == said:
             return []
-        if zone is None and said is not None:
-            return [_exited(view, token, said, now)]
+        if said is not None:
+            first = [_exited(view, token, said, now)]
+        if zone is None:
+            return first
         old = None
+    return first + _entered(view, presence, token, old, now, previous=previous, heard=heard, say=say)
+
+
+def _entered(
+    view: CoreView, presence: PresenceConfig, token: str, old: str | None, now: float, *,
+    previous: Claim | None, heard: TokenHeard | None, say: str | None,
+) -> list[Event]:  # fmt: skip
+    """:func:`gained`'s words once its stream is this gateway's: see there."""
     for occupant in view.occupants():
         if occupant.token == token:
             where = say or occupant.zone
@@ -71,9 +84,11 @@ def gained(
     return []
 
 
-def caught_up(view: CoreView, token: str, said: str, now: float) -> list[Event] | None:
-    """A gateway said ``said`` ahead of its engine, which never got there: the exit, if its engine
-    has the shopper in no zone; None if it has them somewhere (then :func:`gained` says where)."""
-    if view.zone_of(token) is None:
-        return [_exited(view, token, said, now)]
-    return None
+def caught_up(view: CoreView, token: str, said: str, now: float) -> list[Event]:
+    """A gateway said ``said`` ahead of its engine, which never got there: the exit of ``said``
+    (nothing if its engine is there after all). If its engine has the shopper in another zone, the
+    caller then says that zone (:func:`gained`): after the exit, as the engine itself would, never a
+    second ``entered`` while the CDP has the shopper in ``said`` (tests/test_peers_duplicate_entered.py)."""
+    if view.zone_of(token) == said:
+        return []
+    return [_exited(view, token, said, now)]
