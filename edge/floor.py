@@ -6,6 +6,8 @@ Layout knowledge, like ``[[scanners]]`` positions and ``zones[].area_m``, in the
   an aisle, a room, the space in front of the tills). Their union is the floor; overlaps are fine.
 - ``[[floor.door]]``: where people enter or leave the building, a point ``at_m = [x, y]`` or a segment
   ``at_m = [x0, y0, x1, y1]`` (a wide entrance), on or beside the floor's edge.
+- ``wall_loss_db``: what the building's outer wall takes off a reading of a shopper outside it (dB), where it
+  is known (a survey); without it the grid engine learns it (:mod:`edge.presence_grid_wall`).
 
 Optional: without a ``[floor]`` the model engine assumes the floor around the zones is all walkable
 (their bounding box widened by :data:`~edge.constants.MODEL_OUTSIDE_MARGIN_M`) and people can come from
@@ -38,6 +40,9 @@ still count as on it: scanners sit on the shelving, which is not floor."""
 
 DOOR_OFF_FLOOR_M = 1.0
 """A door must come within this of the floor (it is in the wall at the floor's edge)."""
+
+WALL_LOSS_MAX_DB = 60.0
+"""Bound on ``wall_loss_db``: a metal-clad or coated-glass wall takes 30-40 dB at 2.4 GHz; more is a typo."""
 
 Coordinate = Annotated[float, Meta(ge=-LAYOUT_MAX_M, le=LAYOUT_MAX_M)]
 Rect = tuple[float, float, float, float]
@@ -94,8 +99,12 @@ class FloorConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
 
     area: tuple[FloorArea, ...] = ()
     door: tuple[FloorDoor, ...] = ()
+    wall_loss_db: Annotated[float, Meta(ge=0.0, le=WALL_LOSS_MAX_DB)] | None = None
+    """The outer wall's loss (dB) off a reading of a shopper outside the building, where known; None: learned."""
 
     def __post_init__(self) -> None:
+        if self.wall_loss_db is not None and not self.area:
+            raise InvalidConfigError("wall_loss_db", "a wall needs its floor: add [[floor.area]] rectangles")
         if self.door and not self.area:
             raise InvalidConfigError("door", "doors need the floor they lead onto: add [[floor.area]] rectangles")
         for index, door in enumerate(self.door):

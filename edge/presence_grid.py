@@ -38,6 +38,7 @@ from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.presence_grid_evidence import READING, Evidence
 from edge.presence_grid_radio import LEARN_RADIO as LEARN_RADIO
 from edge.presence_grid_radio import SAMPLE_BEFORE, TEMPER_LEVELS, GridLearner, GridRadio, temper_thresholds
+from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
 from edge.presence_grid_windows import PREDICT_S, Track, Windows
 from edge.rssi import distance_m
 
@@ -54,6 +55,13 @@ STAY_P = 0.25
 """The zone is kept while it holds at least this share (hysteresis against flicker at a boundary)."""
 SILENCE_S = 27.0
 """A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
+
+
+def _learn_wall() -> bool:
+    """:data:`edge.presence_grid_wall.LEARN_WALL`, read when an engine is built (``--set`` changes it)."""
+    from edge import presence_grid_wall
+
+    return presence_grid_wall.LEARN_WALL
 
 
 class GridEngineError(ConfigError):
@@ -78,7 +86,9 @@ class GridEstimator:
         self._exponent = presence.path_loss_exponent
         self._zones = zones
         self._ids = [z.id for z in zones]
-        self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M)
+        told = floor.wall_loss_db
+        wall = WALL_PRIOR_DB if told is None else told
+        self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M, wall)
         self._scanner = {s.id: k for k, s in enumerate(scanners)}
         self._offsets = [s.offset_db for s in scanners]
         self._power_default = presence.measured_power_1m_dbm
@@ -93,6 +103,8 @@ class GridEstimator:
         self._next_predict: float | None = None
         self._learner = GridLearner(radio, presence.path_loss_exponent) if LEARN_RADIO else None
         """The store's path-loss exponent, learned from the posterior (docs/presence.md, "The grid's radio")."""
+        self._wall = WallLearner(radio) if told is None and _learn_wall() and radio.outside.any() else None
+        """The building's wall loss, learned from the posterior on the street (docs/presence.md, "The grid's walls")."""
 
     # --- evidence ------------------------------------------------------------------------------
 
@@ -135,6 +147,9 @@ class GridEstimator:
             learner = None
         if SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, track.power - rssi, track):
             evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
+        wall = self._wall
+        if wall is not None and track.zone < 0 and wall.sample(at, scanner, rssi - track.power, track.power, track):
+            evidence.clear()
         found = evidence.cache.get((READING[level], scanner, residual))
         if found is None:
             found = evidence.reading(scanner, residual, level)
@@ -165,8 +180,12 @@ class GridEstimator:
             self._next_predict = now + PREDICT_S
             if tracks:
                 cx, cy = self._windows.predict(tracks.values())
-                if self._learner is not None:
-                    self._learner.centred(cx.tolist(), cy.tolist())
+                if self._learner is not None or self._wall is not None:
+                    xs, ys = cx.tolist(), cy.tolist()
+                    if self._learner is not None:
+                        self._learner.centred(xs, ys)
+                    if self._wall is not None:
+                        self._wall.centred(xs, ys)
         if tracks and (predict or any(track.dirty for track in tracks.values())):
             shares, act = self._shares()
         else:
@@ -288,8 +307,14 @@ class GridEstimator:
         return None if track is None or track.zone < 0 else self._ids[track.zone]
 
     def radio(self) -> dict[str, float | None]:
-        """What the radio learner knows (the model engine's ``radio()``): exponent in use, learned, sigma, samples."""
-        return {} if self._learner is None else self._learner.report()
+        """What the radio learners know (the model engine's ``radio()``): exponent in use, learned, sigma, samples;
+        the wall in use and, when it is learned, its estimate, standard error and samples (empty with LEARN_RADIO
+        off)."""
+        if self._learner is None:  # (benchmarks read an empty report as "nothing learned")
+            return {}
+        found = self._learner.report()
+        found.update({"wall_db": self._radio.wall_db} if self._wall is None else self._wall.report())
+        return found
 
     def posterior(self, token: str) -> dict[str | None, float]:
         """The shopper's current posterior (None = outside every zone); empty if unknown."""

@@ -105,6 +105,7 @@ class GridRadio:
         exponent: float,
         cell_m: float,
         street_m: float,
+        wall_db: float = 0.0,
     ) -> None:
         x0, y0, x1, y1 = floor.bounds()
         x0, y0, x1, y1 = x0 - street_m, y0 - street_m, x1 + street_m, y1 + street_m
@@ -116,14 +117,13 @@ class GridRadio:
         ys = y0 + (np.arange(ny) + 0.5) * cell_m
         cx = np.repeat(xs, ny)
         cy = np.tile(ys, nx)
-        mask = np.array(
-            [
-                floor.walkable(x, y) or floor.street(x, y, street_m)
-                for x, y in zip(cx.tolist(), cy.tolist(), strict=True)
-            ],
-            dtype=np.float64,
-        )
+        points = list(zip(cx.tolist(), cy.tolist(), strict=True))
+        walkable = np.array([floor.walkable(x, y) for x, y in points], dtype=bool)
+        street = np.array([not floor.walkable(x, y) and floor.street(x, y, street_m) for x, y in points], dtype=bool)
+        mask = (walkable | street).astype(np.float64)
         self.mask: Vector = mask
+        self.outside: Vector = street.astype(np.float64).reshape(nx, ny)
+        """Per cell: 1 on the street (outside the building's walls: a reading from there comes through them)."""
         self.cells = int(mask.sum())
         """How many cells the floor and its street have."""
         positions = {s.id: s for s in scanners}
@@ -154,7 +154,9 @@ class GridRadio:
             self.band.append(((d >= low) * (d <= high) * mask).reshape(nx, ny))
             self._in_range.append(((d <= RANGE_M) * mask).reshape(nx, ny))
         self.exponent = exponent
-        self._means = [-10.0 * exponent * log_d for log_d in self.log_d]
+        self.wall_db = wall_db
+        """The wall loss in use (dB): a cell on the street expects its readings this much weaker."""
+        self._means = self._build_means()
         self._grid = np.arange(_LOW_DB, _HIGH_DB + _STEP_DB / 2, _STEP_DB)
         self.sigma_db = SIGMA_DB
         """The shadowing sigma of the tables in use (SIGMA_DB until one is learned)."""
@@ -173,17 +175,32 @@ class GridRadio:
         self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
         """Per scanner and cell: the mean residual in table steps."""
 
-    def retune(self, exponent: float, sigma_db: float | None = None) -> None:
-        """Rebuild the mean residuals for path-loss ``exponent`` (the learned one), and the density for shadowing
-        ``sigma_db`` when given; the caller drops the arrays it cached from the old ones."""
+    def _build_means(self) -> list[Vector]:
+        """Per scanner and cell: the mean residual (the exponent's path loss, less the wall's on the street)."""
+        wall = self.wall_db * self.outside
+        return [-10.0 * self.exponent * log_d - wall for log_d in self.log_d]
+
+    def retune(self, exponent: float, sigma_db: float | None = None, wall_db: float | None = None) -> None:
+        """Rebuild the mean residuals for path-loss ``exponent`` (the learned one) and ``wall_db`` when given, and
+        the density for shadowing ``sigma_db`` when given; the caller drops the arrays it cached from the old ones."""
         self.exponent = exponent
-        self._means = [-10.0 * exponent * log_d for log_d in self.log_d]
+        if wall_db is not None:
+            self.wall_db = wall_db
+        self._means = self._build_means()
         self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
         if sigma_db is not None and sigma_db != self.sigma_db:
             self.sigma_db = sigma_db
             self._pdf = _density(self._grid, sigma_db)
             self._cdf = np.cumsum(self._pdf) * _STEP_DB
             self._tempered = _tempered(self._pdf)
+
+    def tables(self) -> tuple[Vector, Vector, Vector]:
+        """The density of a reading about its mean, tabulated (the sigma in use): its grid (dB), density, cumulative."""
+        return self._grid, self._pdf, self._cdf
+
+    def in_range(self, scanner: int) -> Vector:
+        """Per cell: 1 where ``scanner`` can hear a shopper (within RANGE_M, on the floor or its street)."""
+        return self._in_range[scanner]
 
     def cell_of(self, x: float, y: float) -> tuple[float, float]:
         """The box's (fractional) cell coordinates of point (x, y)."""

@@ -43,8 +43,25 @@ WINDOW_M = 24.0
 """Each shopper's filter runs on a square window of the floor this wide that follows their mass (bounded work
 per shopper, whatever the store's size): wider than a scanner's reach is deep (a reading's likelihood is
 spread over about 2-11 m from its scanner at 6 dB shadowing)."""
+WINDOW_SHAPED = True
+"""A window over a narrow box takes the shape of the box at the same number of cells (:func:`window_shape`)."""
 RECENTRE_CELLS = 2.0
 """A window follows its mass once the mass's centre is this many cells off the window's centre."""
+
+
+def window_shape(nx: int, ny: int, side: int) -> tuple[int, int]:
+    """A window's cells along x and y over a box of ``nx`` x ``ny``: at most ``side`` x ``side`` cells (the
+    per-shopper work bound), ``side`` square -- but a box narrower than ``side`` one way (a row of zones along one
+    aisle) is covered the other way as far as those cells go (WINDOW_SHAPED), so that a new track's window holds
+    the row and its street at both ends."""
+    if not WINDOW_SHAPED:
+        return min(nx, side), min(ny, side)
+    cells = side * side
+    if ny < side:
+        return min(nx, cells // ny), ny
+    if nx < side:
+        return nx, min(ny, cells // nx)
+    return side, side
 
 
 class Track:
@@ -90,8 +107,7 @@ class Windows:
         nx, ny = radio.shape
         self.mask = radio.mask.reshape(nx, ny)
         """The floor's cells over its box."""
-        side = math.ceil(WINDOW_M / cell_m)
-        self.kx, self.ky = kx, ky = min(nx, side), min(ny, side)
+        self.kx, self.ky = kx, ky = window_shape(nx, ny, math.ceil(WINDOW_M / cell_m))
         self._members = radio.members  # (zones, nx, ny)
         self._zones = len(radio.members)
         self._at_cell = at_cell
