@@ -325,7 +325,7 @@ class PresenceEngine:
                 return
             if self._louder_elsewhere(track, zone, fast, at):  # from the aisle: not yet...
                 left = self._just_left(track, zone, at)  # ...but held like a hand-off from the zone just left?
-                if left is None or track.candidate_n < self._hold(track, zone, left, at):
+                if left is None or track.candidate_n < self._hold(track, zone, left, at, True):
                     return
                 if self._louder_elsewhere(track, zone, fast, at, left):
                     return
@@ -361,13 +361,13 @@ class PresenceEngine:
         floor = zone.enter if back_soon else zone.exit + c.ENTER_SLOW_MARGIN_DB
         return slow + track.offset >= floor
 
-    def _hold(self, track: _Track, zone: _Zone, old: _Zone, at: float) -> int:
+    def _hold(self, track: _Track, zone: _Zone, old: _Zone, at: float, left: bool = False) -> int:
         """Consecutive samples ``zone`` must lead ``old`` for: its ``handoff_samples``, or only
         TREND_HOLD_SAMPLES while the shopper is visibly walking from ``old`` to ``zone``: over the
         last TREND_SPAN_S the new zone's level rises and the old one's falls, their slopes apart by
         TREND_T standard errors (:meth:`RssiWindow.trend`). The hold is there for noise that puts
         the new zone ahead for a moment; a trend that clear is not that noise."""
-        if track.candidate_n >= zone.samples or not (self._remote(zone) or self._remote(old)):
+        if track.candidate_n >= zone.samples or not (left or self._remote(zone) or self._remote(old)):
             return zone.samples
         rising = self._trend(track, zone, at)
         falling = self._trend(track, old, at)
@@ -403,11 +403,20 @@ class PresenceEngine:
 
     def _louder_elsewhere(self, track: _Track, zone: _Zone, fast: float, at: float, left: _Zone | None = None) -> bool:
         """Does a scanner of another zone hear the shopper within ENTER_LEAD_DB of this zone's level?
-        (The scanners of ``left``, the zone just left, need only be the hand-off margin below it.)"""
+
+        With ``left`` (the zone just left: the entry is its pre-empted hand-off) the scanners of
+        ``left`` need only be the hand-off margin below, and a third zone's scanner is read over the
+        slow window (robust, RSSI_WINDOW_S): twice the samples of the fast level's, whose noise at a
+        scanner two zones away withheld the aisle lead for seconds (docs/multi-gateway.md)."""
         for scanner, window in track.windows.items():
             if scanner not in zone.scanners:
-                other = window.level(at, self._fast_s)[0]
-                lead = zone.margin if left is not None and scanner in left.scanners else c.ENTER_LEAD_DB
+                lead = c.ENTER_LEAD_DB
+                if left is None:
+                    other = window.level(at, self._fast_s)[0]
+                elif scanner in left.scanners:
+                    other, lead = window.level(at, self._fast_s)[0], zone.margin
+                else:
+                    other = window.level(at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)[0]
                 if other is not None and other > fast - lead:
                     return True
         return False
@@ -454,8 +463,8 @@ class PresenceEngine:
             track.left_zone, track.left_at = track.zone, now
             track.zone = None
             track.weak = False
-            track.candidate = None
-            track.candidate_n = 0
+            # A hand-off counting towards another zone keeps its count: the exit came first, and the
+            # entry that follows is that hand-off (_just_left), finished by the samples still due.
         self._purge(now)
         return events
 
