@@ -1,7 +1,7 @@
 """The grid presence engine: a Bayes filter over 1 m cells of the store's floor, in numpy -- its decisions.
 
 The sweep prototype's filter (``edge/sim/sweep/grid.py``, ``SparseGrid``: the sweep oracle's algorithm told
-only the gateway config) made cheap enough for the gateway (docs/presence.md, "A cheap grid engine"), in four
+only the gateway config) made cheap enough for the gateway (docs/presence.md, "A cheap grid engine"), in five
 modules of one concept each:
 
 - the grid and the radio (:mod:`edge.presence_grid_radio`): :data:`CELL_M` cells of the config's ``[floor]`` and of
@@ -9,7 +9,9 @@ modules of one concept each:
   with a mask of the cells that exist; a zone's share of a cell from 3 x 3 points; the radio the model engine
   assumes (the exponent ``presence.path_loss_exponent``, then learned from the posterior, as the model learns it;
   each advert's declared power, 6 dB shadowing with deep fades, 30 % of adverts lost, heard within 15 m above
-  -95 dBm, a phone 1.2 m up);
+  -95 dBm, a phone 1.2 m up; on the street, the building's wall's loss less);
+- the building's wall (:mod:`edge.presence_grid_wall`): ``[floor] wall_loss_db`` where told, else learned from the
+  readings whose posterior is on the street (docs/presence.md, "The grid's walls");
 - the shoppers' windows and their motion (:mod:`edge.presence_grid_windows`): per shopper a standing and a walking
   layer on a window that follows their mass, all windows stacked in one array, one motion step for everyone;
 - the evidence (:mod:`edge.presence_grid_evidence`): per sighting one cached likelihood array, per advert's end

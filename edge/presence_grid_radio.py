@@ -2,7 +2,8 @@
 
 :class:`GridRadio` lays the config's ``[floor]`` (and the street outside its doors) out as 1 m cells of the
 floor's bounding box and precomputes, per scanner, the mean RSSI residual (reading less the advert's declared
-power) at every cell. Its likelihoods are arrays over the box, ``shape`` (0 where there is no cell):
+power) at every cell (on the street, :attr:`GridRadio.outside`, less the building's wall: ``wall_db``). Its
+likelihoods are arrays over the box, ``shape`` (0 where there is no cell):
 
 - :meth:`GridRadio.likelihood`: a scanner heard a reading ``residual`` dB under the declared power -- the
   shadowing density (6 dB, 5 % deep fades of 10-25 dB) around each cell's mean, 0 beyond the scanner's range;
