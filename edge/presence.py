@@ -17,9 +17,10 @@ The state machine, per shopper (one zone at a time, or none):
   back within :data:`~edge.constants.REENTRY_GUARD_S` of leaving that zone), and it leads every
   other zone's scanner by :data:`~edge.constants.ENTER_LEAD_DB` (not a shopper in the aisle
   between two zones) -- or, less than :data:`~edge.presence_timing.HANDOFF_AFTER_EXIT_S` after
-  leaving a neighbouring zone, leads that zone's scanners by ``handoff_margin_db`` (the others still
-  by ENTER_LEAD_DB) for ``handoff_samples`` samples: the old zone's exit came just before its
-  hand-off would have, and the entry is judged as that hand-off.
+  leaving a neighbouring zone, leads that zone's scanners by ``handoff_margin_db`` and the others'
+  *slow* levels by ENTER_LEAD_DB for ``handoff_samples`` samples (one, on a clear trend: see
+  hand-off): the old zone's exit came just before its hand-off would have, and the entry is judged
+  as that hand-off, whose count the exit keeps.
 - **stay**: while the slow level is at or above ``exit_rssi_dbm``. Between the two thresholds is
   the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
@@ -366,7 +367,10 @@ class PresenceEngine:
         TREND_HOLD_SAMPLES while the shopper is visibly walking from ``old`` to ``zone``: over the
         last TREND_SPAN_S the new zone's level rises and the old one's falls, their slopes apart by
         TREND_T standard errors (:meth:`RssiWindow.trend`). The hold is there for noise that puts
-        the new zone ahead for a moment; a trend that clear is not that noise."""
+        the new zone ahead for a moment; a trend that clear is not that noise. Read for a hand-off
+        with a zone heard through a peer, and (``left``) for the entry just after leaving ``old``,
+        whose exit already says the shopper walked away from it; a store of its own scanners keeps
+        the hold between two zones it is in."""
         if track.candidate_n >= zone.samples or not (left or self._remote(zone) or self._remote(old)):
             return zone.samples
         rising = self._trend(track, zone, at)
@@ -406,8 +410,10 @@ class PresenceEngine:
 
         With ``left`` (the zone just left: the entry is its pre-empted hand-off) the scanners of
         ``left`` need only be the hand-off margin below, and a third zone's scanner is read over the
-        slow window (robust, RSSI_WINDOW_S): twice the samples of the fast level's, whose noise at a
-        scanner two zones away withheld the aisle lead for seconds (docs/multi-gateway.md)."""
+        slow window (robust, RSSI_WINDOW_S, as the exit reads it): 8-12 samples rather than the fast
+        level's 5-7, which at a scanner two zones away withheld the aisle lead for seconds, and half
+        a second more behind a level that rises as the shopper walks on into the new zone
+        (docs/multi-gateway.md, "The threshold engine's slow hand-offs")."""
         for scanner, window in track.windows.items():
             if scanner not in zone.scanners:
                 lead = c.ENTER_LEAD_DB

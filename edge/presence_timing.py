@@ -100,8 +100,9 @@ slow delivery should lengthen the limit for the next 20-30 s, not for good."""
 HANDOFF_AFTER_EXIT_S = 3.0
 """An entry from no zone less than this after leaving another zone is that zone's hand-off, judged as
 one (the new zone's fast level must lead the old zone's by the hand-off margin for ``handoff_samples``
-samples) rather than as an entry from the aisle (the slow level agreeing, an ENTER_LEAD_DB lead over
-every other scanner). Between neighbouring zones the old zone's exit -- its slow level, which lags the
+samples, counted on from before the exit, or one on a clear trend; a third zone's scanner by
+ENTER_LEAD_DB on its slow level) rather than as an entry from the aisle (an ENTER_LEAD_DB lead over
+every other scanner's fast level). Between neighbouring zones the old zone's exit -- its slow level, which lags the
 fast one by about 1.5 s of walking, falling below the exit threshold -- usually comes just before the
 hand-off would: then the shopper walked 1-2 m further into the new zone before the 8 dB lead held
 (the 4-8 s entries of docs/multi-gateway.md). 3 s is the walk of the slow level's lag plus a 1 m gap
