@@ -150,7 +150,12 @@ class GridEstimator:
         if SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, track.power - rssi, track):
             evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
         wall = self._wall
-        if wall is not None and track.zone < 0 and wall.sample(at, scanner, rssi - track.power, track.power, track):
+        if (
+            wall is not None
+            and track.slot in wall.candidates
+            and track.zone < 0
+            and wall.sample(at, scanner, rssi - track.power, track.power, track)
+        ):
             evidence.clear()
         found = evidence.cache.get((READING[level], scanner, residual))
         if found is None:
@@ -187,7 +192,7 @@ class GridEstimator:
                     if self._learner is not None:
                         self._learner.centred(xs, ys)
                     if self._wall is not None:
-                        self._wall.centred(xs, ys)
+                        self._wall.centred(xs, ys, tracks.values())
         if tracks and (predict or any(track.dirty for track in tracks.values())):
             shares, act = self._shares()
         else:

@@ -14,7 +14,8 @@ GridLearner` learns the exponent:
   and deep fades at the sigma in use), each reading conditioned on having been heard at all (above the receiver's
   sensitivity: a faint reading from the street is heard only when its shadowing is kind, so a plain mean of the
   residuals would learn a thinner wall); its standard error from the likelihood's curvature;
-- it is **used** once its standard error is :data:`WALL_SE_DB` or less, in steps of :data:`WALL_STEP_DB`.
+- it is **used** once its standard error is :data:`WALL_SE_DB` or less, in steps of :data:`WALL_STEP_DB`; the
+  engine asks only about shoppers whose mass's centre is by the street (:attr:`WallLearner.candidates`).
 
 Pure: no I/O, the time from the sightings.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
@@ -39,8 +41,10 @@ WALL_PRIOR_DB = 0.0
 walls)."""
 WALL_MAX_DB = 40.0
 """The estimate's range, 0 to this (a metal-clad or coated-glass wall takes 30-40 dB at 2.4 GHz)."""
+WALL_COARSE_DB = 2.0
+"""The estimate is searched on this grid first (the likelihood is smooth and has one peak)..."""
 WALL_GRID_DB = 0.5
-"""The estimate is searched on this grid (the likelihood is smooth; half a WALL_STEP_DB)."""
+"""... then on this one, a coarse step either side of the coarse best (half a WALL_STEP_DB)."""
 WALL_CONFIDENT_P = 0.8
 """A reading is a sample when at least this share of the shopper's mass is on street cells the scanner reaches."""
 WALL_NEAR_CELLS = 1
@@ -53,12 +57,16 @@ WALL_MIN_SAMPLES = 30
 """No estimate before this many samples (the curvature's standard error is itself an estimate)."""
 WALL_SE_DB = 2.0
 """The estimate is used once its standard error is at most this: a step's worth."""
-WALL_STEP_DB = 1.0
-"""The wall in use moves in steps of this (a 1 dB change moves a street cell's expected reading less than the
-shadowing's 6 dB does), when the estimate is a step from it."""
+WALL_STEP_DB = 2.0
+"""The wall in use moves in steps of this, when the estimate is a step from it: a 2 dB error is a third of the
+shadowing's spread, and each move rebuilds every cached likelihood (in 1 dB steps today's store moved 0 -> 1 dB
+and rebuilt 1.7x the arrays: +7 % per sighting)."""
 WALL_SAMPLES_PER_S = RADIO_SAMPLES_PER_S
 """At most this many samples a second, store-wide, rationed over a burst as the exponent's (RADIO_BURST_S): each
 costs a few array operations over a shopper's window."""
+WALL_LOOK_S = 0.2
+"""After a look at a shopper's posterior that was no sample (not enough of it on the street), none for this long,
+store-wide (a look is a few array operations over a window, about 10-20 us)."""
 WALL_RETUNE_S = 10.0
 """The estimate is looked at (and the likelihoods rebuilt when it moved a step) at most this often."""
 
@@ -75,7 +83,7 @@ class Placed(Protocol):
 class WallLearner:
     """See the module docstring."""
 
-    __slots__ = ("_cx", "_cy", "_empty_at", "_learn_at", "_near", "_radio", "_retune_at", "_samples", "estimate",
+    __slots__ = ("_empty_at", "_learn_at", "_near", "_radio", "_retune_at", "_samples", "candidates", "estimate",
                  "se_db")  # fmt: skip
 
     def __init__(self, radio: GridRadio) -> None:
@@ -90,8 +98,9 @@ class WallLearner:
             grown[:, :-1] |= near[:, 1:]
             near = grown
         self._near: list[list[bool]] = near.tolist()
-        self._cx: list[float] = []
-        self._cy: list[float] = []
+        self.candidates: set[int] = set()
+        """The slots whose mass's centre was near the street at the last motion step (the caller asks
+        :meth:`sample` only about these)."""
         self._samples: deque[tuple[float, float, float]] = deque(maxlen=WALL_SAMPLES_MAX)
         """Per sample: E[log10 d] over the street cells, the residual (reading less declared power) and the
         residual the receiver's sensitivity cuts at (dB)."""
@@ -103,23 +112,25 @@ class WallLearner:
         self.se_db: float | None = None
         """Its standard error (dB)."""
 
-    def centred(self, cx: list[float], cy: list[float]) -> None:
-        """After a motion step: per slot, the centre of its mass in its window's cells."""
-        self._cx, self._cy = cx, cy
+    def centred(self, cx: list[float], cy: list[float], tracks: Iterable[Placed]) -> None:
+        """After a motion step: per slot, the centre of its mass in its window's cells; the tracks whose centre is
+        within WALL_NEAR_CELLS of the street become the candidates (:attr:`candidates`) until the next step."""
+        near, found = self._near, set()
+        for track in tracks:
+            slot, (x0, y0) = track.slot, track.origin
+            if slot < len(cx):
+                ix, iy = round(x0 + cx[slot]), round(y0 + cy[slot])
+                if 0 <= ix < len(near) and 0 <= iy < len(near[0]) and near[ix][iy]:
+                    found.add(slot)
+        self.candidates = found
 
     def sample(self, at: float, scanner: int, residual_db: float, power_dbm: float, track: Placed) -> bool:
-        """A reading ``residual_db`` under the declared power ``power_dbm`` by ``scanner`` of a shopper in no zone,
-        before its evidence: a sample when the rate allows and the posterior is on the street (cheap checks
-        first); True when the wall in use moved (the caller drops its cached arrays)."""
+        """A reading ``residual_db`` under the declared power ``power_dbm`` by ``scanner`` of a shopper in no zone
+        among the :attr:`candidates`, before its evidence: a sample when the rate allows and the posterior is on the
+        street; True when the wall in use moved (the caller drops its cached arrays)."""
         if at < self._learn_at:
             return False
-        slot, (x0, y0) = track.slot, track.origin
-        if slot >= len(self._cx):
-            return False
-        near = self._near
-        ix, iy = round(x0 + self._cx[slot]), round(y0 + self._cy[slot])
-        if not (0 <= ix < len(near) and 0 <= iy < len(near[0]) and near[ix][iy]):
-            return False
+        x0, y0 = track.origin
         state = track.state
         _, kx, ky = state.shape
         radio = self._radio
@@ -128,7 +139,7 @@ class WallLearner:
         reached = both * radio.outside[x0 : x0 + kx, y0 : y0 + ky] * radio.in_range(scanner)[x0 : x0 + kx, y0 : y0 + ky]
         weight = float(reached.sum())
         if not total > 0.0 or weight < WALL_CONFIDENT_P * total:
-            self._learn_at = at + 1.0 / WALL_SAMPLES_PER_S  # a look costs the arrays: rationed as a sample is
+            self._learn_at = at + WALL_LOOK_S  # a look costs the window's arrays: rationed
             return False
         log_d = float((reached * radio.log_d[scanner][x0 : x0 + kx, y0 : y0 + ky]).sum()) / weight
         self._samples.append((log_d, residual_db, SENSITIVITY_DBM - power_dbm))
@@ -168,15 +179,26 @@ class WallLearner:
         sigma = radio.sigma_db
         log_d, residual, limit = np.array(self._samples).T
         mean = -10.0 * radio.exponent * log_d
-        walls = np.arange(0.0, WALL_MAX_DB + WALL_GRID_DB / 2, WALL_GRID_DB)[:, None]
-        z = (residual - mean + walls) / sigma
-        log_heard = np.interp((limit - mean + walls) / sigma, _Z, _LOG_TAIL)
-        ll = (-0.5 * z * z).sum(axis=1) - log_heard.sum(axis=1)
+        gap, cut = (residual - mean) / sigma, (limit - mean) / sigma  # a reading's and the floor's score at 0 dB
+        n, first, second = len(gap), float(gap.sum()), float((gap * gap).sum())
+
+        def likelihood(walls: Vector) -> Vector:
+            """The log-likelihood of each wall: the Gaussian part from the scores' sums, the floor's per sample."""
+            w = walls / sigma
+            tails = np.interp(cut[None, :] + w[:, None], _Z, _LOG_TAIL).sum(axis=1)
+            found: Vector = -0.5 * (second + 2.0 * w * first + n * w * w) - tails
+            return found
+
+        coarse = np.arange(0.0, WALL_MAX_DB + WALL_COARSE_DB / 2, WALL_COARSE_DB)
+        centre = float(coarse[int(likelihood(coarse).argmax())])
+        low = max(0.0, centre - WALL_COARSE_DB)
+        walls = np.arange(low, min(WALL_MAX_DB, centre + WALL_COARSE_DB) + WALL_GRID_DB / 2, WALL_GRID_DB)
+        ll = likelihood(walls)
         best = int(ll.argmax())
         inner = min(max(best, 1), len(ll) - 2)
         curvature = (ll[inner - 1] - 2.0 * ll[inner] + ll[inner + 1]) / (WALL_GRID_DB * WALL_GRID_DB)
         se = 1.0 / math.sqrt(-curvature) if curvature < 0.0 else math.inf
-        return float(walls[best, 0]), se
+        return float(walls[best]), se
 
     def report(self) -> dict[str, float | None]:
         """The wall in use, the estimate, its standard error and the samples so far."""
