@@ -60,6 +60,7 @@ from edge.config import PresenceConfig, ZoneConfig
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
+    RATE_MIN_GAPS,
     REMOTE_LAG_S,
     SILENCE_MIN_S,
     TREND_HOLD_SAMPLES,
@@ -68,6 +69,7 @@ from edge.presence_timing import (
     TREND_T,
     DeliveryLag,
     SilenceRate,
+    in_adverts_s,
     silence_limit_s,
 )
 from edge.rssi import RssiWindow, distance_m
@@ -292,6 +294,7 @@ class PresenceEngine:
                     slow, count = value, used
         if slow is None or count < c.EXIT_MIN_SAMPLES:
             track.weak = False  # too few samples to judge: the silence timer decides
+            self._span_of_adverts(track, zone, c.EXIT_SLOW_SAMPLES)
         else:
             track.rssi = slow
             track.weak = slow + track.offset < zone.exit and at - track.since >= self._window_s
@@ -311,6 +314,11 @@ class PresenceEngine:
         if fast is None and current is None:  # a slow advertiser after a miss: fewer samples, a higher bar
             fast = self._level(track, zone, at, self._fast_s, c.ENTER_FEW_SAMPLES)
             bar += c.ENTER_FEW_SAMPLES_DB
+        if fast is None:  # an advertiser too slow for ENTER_WINDOW_S: its fast level over its own adverts
+            span = self._span_of_adverts(track, zone, c.ENTER_MIN_SAMPLES)
+            if span is not None:
+                fast = self._level(track, zone, at, span, c.ENTER_MIN_SAMPLES)
+                bar = zone.enter
         if fast is None or fast + track.offset < bar or not self._steady(track, zone, current, fast, at):
             if track.candidate is zone:
                 track.candidate = None
@@ -344,6 +352,34 @@ class PresenceEngine:
         track.candidate = None
         track.candidate_n = 0
         events.append(self._event("entered", token, track, zone, at))
+
+    def _span_of_adverts(self, track: _Track, zone: _Zone, count: int) -> float | None:
+        """Seconds that hold ``count`` adverts of a slow advertiser (a card at 1 Hz or less) as the
+        zone's scanners hear it -- its learned mean gap, losses included -- if longer than the fast
+        window; else None (a phone, a 2 Hz card, or a rate not yet learned: the levels as they were).
+
+        For such an advertiser the zone's windows also keep EXIT_SLOW_SAMPLES of its adverts, up to
+        RSSI_HISTORY_S counted in its adverts (:func:`~edge.presence_timing.in_adverts_s`): 5 s hold
+        2-3 samples of a 0.5 Hz card, too few (EXIT_MIN_SAMPLES) to tell a walk away, so only silence
+        could end its visits. Called only where a level lacked samples: never for a phone near it.
+        """
+        gap: float | None = None
+        for scanner in zone.scanners:
+            rate = track.rates.get(scanner)
+            if rate is None:
+                continue
+            rate.settle()
+            if rate.samples >= RATE_MIN_GAPS and (gap is None or rate.mean_gap_s < gap):
+                gap = rate.mean_gap_s
+        if gap is None or count * gap <= self._fast_s:
+            return None
+        for scanner in zone.scanners:
+            window = track.windows.get(scanner)
+            if window is not None:
+                reach = min(c.EXIT_SLOW_SAMPLES * gap, in_adverts_s(track.rates.get(scanner), self._history_s))
+                if window.window_s < reach:
+                    window.window_s = reach
+        return count * gap
 
     def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?

@@ -42,6 +42,7 @@ __all__ = [
     "LOSS_MIN",
     "PENDING_MAX",
     "RATE_MIN_GAPS",
+    "REFERENCE_INTERVAL_S",
     "REMOTE_LAG_S",
     "SILENCE_MIN_S",
     "SLOW_GAP_WEIGHT",
@@ -51,6 +52,7 @@ __all__ = [
     "TREND_T",
     "DeliveryLag",
     "SilenceRate",
+    "in_adverts_s",
     "silence_limit_s",
 ]
 
@@ -119,6 +121,14 @@ own, tens of milliseconds (BlueZ, the loop). It was 0.5 s with one summary per 1
 gateway whose own scanner covers the zone (no lag) is the one that exits the shopper who left
 from there, first-hand."""
 
+REFERENCE_INTERVAL_S = 0.5
+"""The advert interval the engine's spans in seconds were set for: a 2 Hz loyalty card, the slowest
+advertiser of the bundled store (RSSI_HISTORY_S, 5 s, is ten of its adverts; EXIT_TIMEOUT_S, 4 s,
+eight). An advertiser heard to send more slowly (a 1 Hz or 0.5 Hz card) has such a span stretched by
+its own interval over this (:func:`in_adverts_s`): the same number of *its* adverts. RSSI_HISTORY_S
+holds 2-3 adverts of a 0.5 Hz card, fewer than EXIT_MIN_SAMPLES: the slow level could never say
+"walked away". A faster advertiser keeps every span as it was."""
+
 PENDING_MAX = 64
 """Times a :class:`SilenceRate` keeps uncounted before counting them: bounds its memory (a shopper
 standing in a zone for an hour at 10 Hz would otherwise keep 36,000) while counting in batches long
@@ -163,12 +173,15 @@ class SilenceRate(AdvertRate):
     tests/test_presence_timing_lazy.py); read the fields only after it.
     """
 
-    __slots__ = ("pending", "slow_gap_s")
+    __slots__ = ("block_min_s", "block_n", "pending", "shortest_gap_s", "slow_gap_s")
 
     def __init__(self, at: float) -> None:
         super().__init__(at)
         self.slow_gap_s = self.mean_gap_s
         self.pending: list[float] = []  # times heard, not yet counted
+        self.block_min_s = math.inf  # the shortest gap of the current block of RATE_MIN_GAPS gaps...
+        self.block_n = 0
+        self.shortest_gap_s = math.inf  # ...and of the last whole one (see in_adverts_s)
 
     def heard(self, at: float) -> None:
         """One sighting at ``at``, counted at once (after any pending)."""
@@ -177,8 +190,14 @@ class SilenceRate(AdvertRate):
         before, counted = self.last_at, self.samples
         AdvertRate.heard(self, at)  # not super(): one lookup less
         if self.samples != counted:
+            gap = at - before
             weight = max(1.0 / self.samples, SLOW_GAP_WEIGHT)
-            self.slow_gap_s += weight * (at - before - self.slow_gap_s)
+            self.slow_gap_s += weight * (gap - self.slow_gap_s)
+            if gap < self.block_min_s:
+                self.block_min_s = gap
+            self.block_n += 1
+            if self.block_n == RATE_MIN_GAPS:
+                self.shortest_gap_s, self.block_min_s, self.block_n = self.block_min_s, math.inf, 0
 
     def settle(self) -> None:
         """Count the pending times, in order: AdvertRate.heard and the slow gap's step, inlined."""
@@ -186,6 +205,7 @@ class SilenceRate(AdvertRate):
         if not pending:
             return
         last, interval, mean, slow, n = self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples
+        block_min, block_n, shortest = self.block_min_s, self.block_n, self.shortest_gap_s
         same_s, gap_max_s = c.MODEL_SAME_ADVERT_S, c.MODEL_GAP_MAX_S
         fall, rise, mean_weight = c.MODEL_INTERVAL_FALL, c.MODEL_INTERVAL_RISE, c.MODEL_MEAN_GAP_WEIGHT
         for at in pending:  # min() and max() as comparisons: the same values, no call each
@@ -201,8 +221,14 @@ class SilenceRate(AdvertRate):
             mean += mean_weight * (gap - mean)
             weight = 1.0 / n
             slow += (weight if weight > SLOW_GAP_WEIGHT else SLOW_GAP_WEIGHT) * (gap - slow)
+            if gap < block_min:
+                block_min = gap
+            block_n += 1
+            if block_n == RATE_MIN_GAPS:
+                shortest, block_min, block_n = block_min, math.inf, 0
         pending.clear()
         self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples = last, interval, mean, slow, n
+        self.block_min_s, self.block_n, self.shortest_gap_s = block_min, block_n, shortest
 
     @property
     def silence_loss(self) -> float:
@@ -222,6 +248,25 @@ def silence_limit_s(rate: SilenceRate) -> float | None:
     chance_s = max(interval, FADE_S)
     p = FALSE_EXITS_PER_HOUR * chance_s / _SECONDS_PER_HOUR
     return max(SILENCE_MIN_S, chance_s * math.log(p) / math.log(loss))
+
+
+def in_adverts_s(rate: SilenceRate | None, seconds: float) -> float:
+    """``seconds`` counted in this advertiser's adverts: stretched by its interval over
+    :data:`REFERENCE_INTERVAL_S` when it sends more slowly than that, never shortened; as given
+    until a block of :data:`RATE_MIN_GAPS` gaps is counted.
+
+    The interval here is the shortest gap of the last whole block of RATE_MIN_GAPS gaps
+    (:attr:`SilenceRate.shortest_gap_s`): a lost advert makes a gap longer, never shorter, so that is
+    the interval unless every gap of the block held a loss (40 % lost: 0.4 ** 8, 0.07 %; BLE's 0-10 ms
+    advDelay aside). AdvertRate's interval starts from a 0.5 s prior and rises 1 % of the way per gap
+    (made not to creep up to the mean gap): it reads 0.67 s after 40 adverts of a 1 Hz card."""
+    if rate is None:
+        return seconds
+    rate.settle()
+    interval = rate.shortest_gap_s
+    if interval <= REFERENCE_INTERVAL_S or interval == math.inf:
+        return seconds
+    return seconds * interval / REFERENCE_INTERVAL_S
 
 
 class DeliveryLag:
