@@ -356,20 +356,20 @@ class PresenceEngine:
     def _span_of_adverts(self, track: _Track, zone: _Zone, count: int) -> float | None:
         """Seconds that hold ``count`` adverts of a slow advertiser (a card at 1 Hz or less) as the
         zone's scanners hear it -- its learned mean gap, losses included -- if longer than the fast
-        window; else None (a phone, a 2 Hz card, or a rate not yet learned: the levels as they were).
+        window; else None (a phone, a 2 Hz card however lossy, or a rate not yet learned: the levels
+        as they were; :meth:`_slow`).
 
         For such an advertiser the zone's windows also keep EXIT_SLOW_SAMPLES of its adverts, up to
         RSSI_HISTORY_S counted in its adverts (:func:`~edge.presence_timing.in_adverts_s`): 5 s hold
         2-3 samples of a 0.5 Hz card, too few (EXIT_MIN_SAMPLES) to tell a walk away, so only silence
         could end its visits. Called only where a level lacked samples: never for a phone near it.
         """
+        if not self._slow(track):
+            return None
         gap: float | None = None
         for scanner in zone.scanners:
             rate = track.rates.get(scanner)
-            if rate is None:
-                continue
-            rate.settle()
-            if rate.samples >= RATE_MIN_GAPS and (gap is None or rate.mean_gap_s < gap):
+            if rate is not None and rate.samples >= RATE_MIN_GAPS and (gap is None or rate.mean_gap_s < gap):
                 gap = rate.mean_gap_s
         if gap is None or count * gap <= self._fast_s:
             return None
@@ -380,6 +380,21 @@ class PresenceEngine:
                 if window.window_s < reach:
                     window.window_s = reach
         return count * gap
+
+    @staticmethod
+    def _slow(track: _Track) -> bool:
+        """Is this shopper's advertiser slower than a 2 Hz card? Its interval is the same at every
+        scanner, so every scanner that has learned it must say so: a scanner far off, missing most
+        adverts, can see eight gaps in a row each with a loss (:func:`~edge.presence_timing.in_adverts_s`)."""
+        learned = False
+        for rate in track.rates.values():
+            stretched = in_adverts_s(rate, 1.0)
+            if rate.shortest_gap_s == math.inf:
+                continue  # not a block of gaps yet
+            if stretched <= 1.0:
+                return False
+            learned = True
+        return learned
 
     def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?

@@ -34,6 +34,7 @@ from edge import constants as c
 from edge.advert_rate import AdvertRate
 
 __all__ = [
+    "ADV_DELAY_MAX_S",
     "FADE_S",
     "FALSE_EXITS_PER_HOUR",
     "HANDOFF_AFTER_EXIT_S",
@@ -128,6 +129,12 @@ eight). An advertiser heard to send more slowly (a 1 Hz or 0.5 Hz card) has such
 its own interval over this (:func:`in_adverts_s`): the same number of *its* adverts. RSSI_HISTORY_S
 holds 2-3 adverts of a 0.5 Hz card, fewer than EXIT_MIN_SAMPLES: the slow level could never say
 "walked away". A faster advertiser keeps every span as it was."""
+
+ADV_DELAY_MAX_S = 0.01
+"""BLE's advDelay: every advertising event is sent 0-10 ms after its interval (the Bluetooth Core
+specification's pseudo-random delay), so a gap is the interval plus up to this. A 2 Hz card's
+shortest gap is 0.500-0.510 s: it is REFERENCE_INTERVAL_S, not slower (:func:`in_adverts_s` takes this
+off before comparing)."""
 
 PENDING_MAX = 64
 """Times a :class:`SilenceRate` keeps uncounted before counting them: bounds its memory (a shopper
@@ -257,13 +264,14 @@ def in_adverts_s(rate: SilenceRate | None, seconds: float) -> float:
 
     The interval here is the shortest gap of the last whole block of RATE_MIN_GAPS gaps
     (:attr:`SilenceRate.shortest_gap_s`): a lost advert makes a gap longer, never shorter, so that is
-    the interval unless every gap of the block held a loss (40 % lost: 0.4 ** 8, 0.07 %; BLE's 0-10 ms
-    advDelay aside). AdvertRate's interval starts from a 0.5 s prior and rises 1 % of the way per gap
-    (made not to creep up to the mean gap): it reads 0.67 s after 40 adverts of a 1 Hz card."""
+    the interval (plus at most :data:`ADV_DELAY_MAX_S`, taken off) unless every gap of the block held
+    a loss (40 % lost: 0.4 ** 8, 0.07 %). AdvertRate's interval starts from a 0.5 s prior and rises 1 %
+    of the way per gap (made not to creep up to the mean gap): it reads 0.67 s after 40 adverts of a
+    1 Hz card."""
     if rate is None:
         return seconds
     rate.settle()
-    interval = rate.shortest_gap_s
+    interval = rate.shortest_gap_s - ADV_DELAY_MAX_S
     if interval <= REFERENCE_INTERVAL_S or interval == math.inf:
         return seconds
     return seconds * interval / REFERENCE_INTERVAL_S
