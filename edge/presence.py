@@ -58,9 +58,11 @@ import msgspec
 from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
 from edge.presence_timing import (
+    ADV_DELAY_MAX_S,
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
     RATE_MIN_GAPS,
+    REFERENCE_INTERVAL_S,
     REMOTE_LAG_S,
     SILENCE_MIN_S,
     TREND_HOLD_SAMPLES,
@@ -364,6 +366,11 @@ class PresenceEngine:
         2-3 samples of a 0.5 Hz card, too few (EXIT_MIN_SAMPLES) to tell a walk away, so only silence
         could end its visits. Called only where a level lacked samples: never for a phone near it.
         """
+        rates = track.rates
+        for scanner in zone.scanners:  # a phone's or a 2 Hz card's: said, as a rule, by the zone's own scanner
+            rate = rates.get(scanner)
+            if rate is not None and rate.shortest_gap_s - ADV_DELAY_MAX_S <= REFERENCE_INTERVAL_S:
+                return None
         if not self._slow(track):
             return None
         gap: float | None = None
@@ -385,13 +392,15 @@ class PresenceEngine:
     def _slow(track: _Track) -> bool:
         """Is this shopper's advertiser slower than a 2 Hz card? Its interval is the same at every
         scanner, so every scanner that has learned it must say so: a scanner far off, missing most
-        adverts, can see eight gaps in a row each with a loss (:func:`~edge.presence_timing.in_adverts_s`)."""
+        adverts, can see eight gaps in a row each with a loss (:func:`~edge.presence_timing.in_adverts_s`).
+        """
         learned = False
         for rate in track.rates.values():
-            stretched = in_adverts_s(rate, 1.0)
-            if rate.shortest_gap_s == math.inf:
+            rate.settle()  # the times heard are counted once, now or later: no extra work
+            shortest = rate.shortest_gap_s
+            if shortest == math.inf:
                 continue  # not a block of gaps yet
-            if stretched <= 1.0:
+            if shortest - ADV_DELAY_MAX_S <= REFERENCE_INTERVAL_S:
                 return False
             learned = True
         return learned
