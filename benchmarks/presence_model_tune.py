@@ -51,6 +51,7 @@ MODULES = (
     "edge.presence_grid_evidence",
     "edge.presence_grid_radio",
     "edge.presence_grid_wall",
+    "edge.presence_grid_range",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 

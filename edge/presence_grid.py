@@ -12,6 +12,8 @@ modules of one concept each:
   -95 dBm, a phone 1.2 m up; on the street, the building's wall's loss less);
 - the building's wall (:mod:`edge.presence_grid_wall`): ``[floor] wall_loss_db`` where told, else learned from the
   readings whose posterior is on the street (docs/presence.md, "The grid's walls");
+- the hearing range (:mod:`edge.presence_grid_range`): a reading from beyond 15 m impossible until the store's
+  readings show that its scanners hear farther, then rare (docs/presence.md, "The grid's hearing range");
 - the shoppers' windows and their motion (:mod:`edge.presence_grid_windows`): per shopper a standing and a walking
   layer on a window that follows their mass, all windows stacked in one array, one motion step for everyone;
 - the evidence (:mod:`edge.presence_grid_evidence`): per sighting one cached likelihood array, per advert's end
@@ -40,6 +42,7 @@ from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.presence_grid_evidence import READING, Evidence
 from edge.presence_grid_radio import LEARN_RADIO as LEARN_RADIO
 from edge.presence_grid_radio import SAMPLE_BEFORE, TEMPER_LEVELS, GridLearner, GridRadio, temper_thresholds
+from edge.presence_grid_range import RangeLearner
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
 from edge.presence_grid_windows import PREDICT_S, Track, Windows
 from edge.rssi import distance_m
@@ -57,6 +60,13 @@ STAY_P = 0.25
 """The zone is kept while it holds at least this share (hysteresis against flicker at a boundary)."""
 SILENCE_S = 27.0
 """A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
+
+
+def _learn_range() -> bool:
+    """:data:`edge.presence_grid_range.LEARN_RANGE`, read when an engine is built (``--set`` changes it)."""
+    from edge import presence_grid_range
+
+    return presence_grid_range.LEARN_RANGE
 
 
 def _learn_wall() -> bool:
@@ -107,6 +117,8 @@ class GridEstimator:
         """The store's path-loss exponent, learned from the posterior (docs/presence.md, "The grid's radio")."""
         self._wall = WallLearner(radio) if told is None and _learn_wall() and radio.outside.any() else None
         """The building's wall loss, learned from the posterior on the street (docs/presence.md, "The grid's walls")."""
+        self._range = RangeLearner(radio) if _learn_range() else None
+        """Whether readings beyond the range happen (docs/presence.md, "The grid's hearing range")."""
 
     # --- evidence ------------------------------------------------------------------------------
 
@@ -157,6 +169,8 @@ class GridEstimator:
             and wall.sample(at, scanner, rssi - track.power, track.power, track)
         ):
             evidence.clear()
+        if self._range is not None and self._range.sample(at, scanner, residual, track):
+            evidence.clear()
         found = evidence.cache.get((READING[level], scanner, residual))
         if found is None:
             found = evidence.reading(scanner, residual, level)
@@ -187,8 +201,12 @@ class GridEstimator:
             self._next_predict = now + PREDICT_S
             if tracks:
                 cx, cy = self._windows.predict(tracks.values())
-                if self._learner is not None or self._wall is not None:
+                if self._learner is not None or self._wall is not None or self._range is not None:
                     xs, ys = cx.tolist(), cy.tolist()
+                    if self._range is not None:
+                        self._range.centred(xs, ys, tracks.values())
+                        learner = self._learner
+                        self._range.exponent = self._radio.exponent if learner is None else learner.guess()
                     if self._learner is not None:
                         self._learner.centred(xs, ys)
                     if self._wall is not None:
@@ -321,6 +339,7 @@ class GridEstimator:
             return {}
         found = self._learner.report()
         found.update({"wall_db": self._radio.wall_db} if self._wall is None else self._wall.report())
+        found.update({"far_p": self._radio.far_p} if self._range is None else self._range.report())
         return found
 
     def posterior(self, token: str) -> dict[str | None, float]:

@@ -6,7 +6,8 @@ power) at every cell (on the street, :attr:`GridRadio.outside`, less the buildin
 likelihoods are arrays over the box, ``shape`` (0 where there is no cell):
 
 - :meth:`GridRadio.likelihood`: a scanner heard a reading ``residual`` dB under the declared power -- the
-  shadowing density (6 dB, 5 % deep fades of 10-25 dB) around each cell's mean, 0 beyond the scanner's range;
+  shadowing density (6 dB, 5 % deep fades of 10-25 dB) around each cell's mean, 0 beyond the scanner's range
+  (or :attr:`GridRadio.far_p` of it, once :class:`edge.presence_grid_range.RangeLearner` learned far readings);
 - :meth:`GridRadio.silent`: a scanner did not hear an advert of a declared power -- lost (30 %), or below the
   sensitivity, or out of range.
 
@@ -154,6 +155,12 @@ class GridRadio:
             self.log_d.append(np.log10(np.maximum(d, NEAREST_M)).reshape(nx, ny))
             self.band.append(((d >= low) * (d <= high) * mask).reshape(nx, ny))
             self._in_range.append(((d <= RANGE_M) * mask).reshape(nx, ny))
+        self._reachable: list[Vector] = list(self._in_range)
+        """Per scanner and cell: the weight of a reading's density there -- 1 in range, :attr:`far_p` beyond it."""
+        self.far_p = 0.0
+        """A reading's density beyond RANGE_M is this share of its path loss's (0: impossible; learned by
+        :class:`edge.presence_grid_range.RangeLearner`)."""
+        self._mask = mask.reshape(nx, ny)
         self.exponent = exponent
         self.wall_db = wall_db
         """The wall loss in use (dB): a cell on the street expects its readings this much weaker."""
@@ -195,6 +202,12 @@ class GridRadio:
             self._cdf = np.cumsum(self._pdf) * _STEP_DB
             self._tempered = _tempered(self._pdf)
 
+    def reach_far(self, far_p: float) -> None:
+        """Weigh a reading's density beyond RANGE_M by ``far_p`` (0: impossible there); the caller drops the arrays
+        it cached. Over the floor's box only: a reading over a scanner's reach (``near``) is 0 beyond it still."""
+        self.far_p = far_p
+        self._reachable = [r + far_p * (self._mask - r) for r in self._in_range]
+
     def tables(self) -> tuple[Vector, Vector, Vector]:
         """The density of a reading about its mean, tabulated (the sigma in use): its grid (dB), density, cumulative."""
         return self._grid, self._pdf, self._cdf
@@ -212,12 +225,20 @@ class GridRadio:
         nearest 0.1 dB step: one gather, not an interpolation), raised to ``level`` / :data:`TEMPER_LEVELS`
         (:data:`COHERENCE_S`); over the whole box, or ``near``: over the scanner's :attr:`reach` only."""
         at = round((residual - _LOW_DB) / _STEP_DB)
-        steps, in_range = self._steps[scanner], self._in_range[scanner]
+        steps, in_range = self._steps[scanner], self._reachable[scanner]
         if near:
             x0, x1, y0, y1 = self.reach[scanner]
             steps, in_range = steps[x0:x1, y0:y1], in_range[x0:x1, y0:y1]
         pdf = self._pdf if level >= TEMPER_LEVELS else self._tempered[level - 1]
         found: Vector = pdf.take(at - steps, mode="clip") * in_range
+        return found
+
+    def density(self, scanner: int, residual: int, x0: int, x1: int, y0: int, y1: int) -> Vector:
+        """Over the box's rows x0:x1 and columns y0:y1: the density of ``scanner`` reading ``residual`` dB under the
+        declared power at each cell, in range or not (0 off the floor and its street)."""
+        at = round((residual - _LOW_DB) / _STEP_DB)
+        steps = self._steps[scanner][x0:x1, y0:y1]
+        found: Vector = self._pdf.take(at - steps, mode="clip") * self._mask[x0:x1, y0:y1]
         return found
 
     def silent(self, scanner: int, power: int) -> Vector:
@@ -328,6 +349,13 @@ class _Learner(RadioLearner):
         if sw < RADIO_MIN_WEIGHT and max(0.0, residual) / sw > (RADIO_SE * 10.0) ** 2 * sxx:
             return None
         return min(max(n, RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX)
+
+    def guess(self) -> float | None:
+        """The estimate before it is precise enough to use (:data:`RADIO_SE`): after RADIO_SE_MIN_SAMPLES of
+        decayed weight, else None."""
+        if self._sw < RADIO_SE_MIN_SAMPLES or self._sxx <= 0.0:
+            return None
+        return min(max(self._sxy / (10.0 * self._sxx), RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX)
 
     def em_sigma(self, exponent: float) -> float:
         """The shadowing sigma EM's M-step gives at ``exponent``: the root mean square of loss less 10 n log10 d
@@ -468,6 +496,12 @@ class GridLearner:
         if abs(found - self._radio.sigma_db) < SIGMA_DEADBAND_DB:
             return None
         return round(found / SIGMA_STEP_DB) * SIGMA_STEP_DB
+
+    def guess(self) -> float | None:
+        """The exponent learned so far, precise or not (None before a few samples; the model engine's learner:
+        its precise estimate)."""
+        learner = self.learner
+        return learner.guess() if isinstance(learner, _Learner) else learner.learned()
 
     def report(self) -> dict[str, float | None]:
         """The exponent in use, the learned one, the shadowing sigma and the samples so far."""
