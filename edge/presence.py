@@ -512,10 +512,9 @@ class PresenceEngine:
             zone = track.zone
             assert zone is not None
             silent_s = now - track.heard_at
-            if (
-                track.weak
-                or silent_s >= zone.exit_timeout_s
-                or (silent_s >= SILENCE_MIN_S and silent_s >= self._silence_limit_s(track, zone))
+            if track.weak or (
+                (silent_s >= SILENCE_MIN_S or silent_s >= zone.exit_timeout_s)
+                and silent_s >= self._silence_limit_s(track, zone)
             ):
                 events.append(self._event("exited", token, track, zone, now))
                 gone.append(token)
@@ -538,17 +537,20 @@ class PresenceEngine:
         """How long the zone's scanners may stay silent before the shopper has gone
         (:mod:`edge.presence_timing`): the most lenient of its scanners whose rate is learned, plus
         that scanner's delivery lag (a scanner heard late, a peer's, keeps the zone's timer); the
-        zone's ``exit_timeout_s`` when none is learned, and at most that."""
+        zone's ``exit_timeout_s`` when none is learned, and at most that timer counted in the
+        advertiser's own adverts (:func:`~edge.presence_timing.in_adverts_s`: the timer itself but for
+        an advertiser slower than a 2 Hz card, whose lost advert or two would otherwise end its visit)."""
         best: float | None = None
         for scanner in zone.scanners:
             rate = track.rates.get(scanner)
             limit = None if rate is None else silence_limit_s(rate)
             if limit is not None:
                 lag = self._lag.of(scanner)
-                limit = zone.exit_timeout_s if lag > REMOTE_LAG_S else limit + lag
+                cap = in_adverts_s(rate, zone.exit_timeout_s)
+                limit = cap if lag > REMOTE_LAG_S else min(limit + lag, cap)
                 if best is None or limit > best:
                     best = limit
-        return zone.exit_timeout_s if best is None else min(best, zone.exit_timeout_s)
+        return zone.exit_timeout_s if best is None else best
 
     def _purge(self, now: float) -> None:
         """Drop shoppers in no zone who have been silent for a while: memory stays bounded."""

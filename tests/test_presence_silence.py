@@ -3,7 +3,8 @@
 A fast advertiser that goes quiet is let go sooner than a slow one; a slow, lossy card standing still
 is not; a scanner heard a little late gets its delivery lag on top, a peer's (heard once a second)
 keeps the zone's timer; the zone's
-``exit_timeout_s`` stays the cap, so an exit always fires by then.
+``exit_timeout_s``, counted in the advertiser's adverts for one slower than a 2 Hz card, stays the cap,
+so an exit always fires by then.
 """
 
 from __future__ import annotations
@@ -88,10 +89,14 @@ def test_a_slow_card_with_40_percent_loss_standing_still_does_not_exit() -> None
 
 
 def test_the_zones_timer_stays_the_cap() -> None:
-    """With the default 4 s timer a slow card is let go after 4 s of silence, as before."""
+    """With the default 4 s timer a 2 Hz card is let go after 4 s of silence, as before; a 1 Hz card
+    after the same timer counted in its adverts (eight of them: 8 s, edge.presence_timing.in_adverts_s)."""
+    eng = engine(4.0)
+    stand(eng, 0.5, 0.0, 30, seed=4)
+    assert silent_until_exit(eng, T0 + 29.5, T0 + 30) == pytest.approx(4.0, abs=TICK_S)
     eng = engine(4.0)
     stand(eng, 1.0, 0.0, 30, seed=4)
-    assert silent_until_exit(eng, T0 + 29, T0 + 30) == pytest.approx(4.0, abs=TICK_S)
+    assert silent_until_exit(eng, T0 + 29, T0 + 30) == pytest.approx(8.0, abs=TICK_S)
 
 
 def test_an_advertiser_not_yet_learned_gets_the_zones_timer() -> None:

@@ -115,3 +115,13 @@ def test_spans_count_in_the_advertisers_adverts() -> None:
             rate.heard(at)
         assert in_adverts_s(rate, 5.0) == pytest.approx(expected, rel=0.05), hz
     assert 5.0 / REFERENCE_INTERVAL_S == 10  # RSSI_HISTORY_S: ten of a 2 Hz card's adverts
+
+
+def test_a_one_hertz_card_losing_adverts_stays() -> None:
+    """Three adverts lost in a row are a 4 s gap: the zone's timer (exit_timeout_s, 4 s) let the
+    shopper go and back in; the timer counted in the card's adverts (8 s) does not."""
+    eng = PresenceEngine(CONFIG.zones, CONFIG.presence)
+    lost = frozenset({40, 41, 42, 70, 71, 72, 100, 101, 102})
+    events, _ = card(eng, 1.0, T0, 150.0, lost=lost)
+    assert kinds(events) == [("entered", "bakery")]
+    assert eng.zone_of("card-1") == "bakery"
