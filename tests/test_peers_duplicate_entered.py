@@ -2,9 +2,10 @@
 
 Doors seed 4 with the grid engine on three ``edge run`` processes showed one duplicate ``entered``
 (docs/multi-gateway.md): one gateway said ``entered`` for a shopper its own stream already had in a
-zone, with no ``exited`` between. It did not recur in the runs of this round, but edge/peers had two
-places where the service itself spoke an engine's zone as a plain ``entered`` while this gateway's
-own last word was another zone's ``entered``:
+zone, with no ``exited`` between. edge/peers had two places where the service itself spoke an
+engine's zone as a plain ``entered`` while this gateway's own last word was another zone's
+``entered`` (the first one traced this round, twice on doors seed 4 with the grid, shoppers walking
+in whose new owner's grid had them in the far end zone: benchmarks/multi_gateway_words.py):
 
 - **said ahead, never agreed**: a new owner said the previous owner's last zone, one of its own,
   ahead of its engine (``peers_handoffs_ahead``); its engine had the shopper in another zone and
