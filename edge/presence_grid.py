@@ -206,7 +206,7 @@ class GridEstimator:
                     if self._range is not None:
                         self._range.centred(xs, ys, tracks.values())
                         learner = self._learner
-                        self._range.exponent = self._radio.exponent if learner is None else learner.guess()
+                        self._range.judge_at(self._radio.exponent if learner is None else learner.guess())
                     if self._learner is not None:
                         self._learner.centred(xs, ys)
                     if self._wall is not None:

@@ -7,7 +7,7 @@ the range of that scanner (docs/presence.md, "The grid's hearing range"). :class
 what the store's scanners hear:
 
 - a **sample** is any reading of a shopper whose mass's centre is known (at the last motion step) once the radio
-  learner has an estimate of the exponent, precise or not (:attr:`RangeLearner.exponent`); it is **far** when
+  learner has an estimate of the exponent, precise or not (:meth:`RangeLearner.judge_at`); it is **far** when
   that centre is beyond RANGE_M of the scanner that heard it, less than :data:`FAR_CONFIDENT_SHARE` of the mass
   (before the reading's evidence) is within the range, and the reading is :data:`FAR_SIGMAS` shadowing sigmas
   weaker than the path loss's mean at the range: a reading whose best explanation lies beyond the range --
@@ -74,7 +74,7 @@ class Placed(Protocol):
 class RangeLearner:
     """See the module docstring."""
 
-    __slots__ = ("_centres", "_look_at", "_places", "_radio", "exponent", "far", "samples")
+    __slots__ = ("_centres", "_edge", "_look_at", "_places", "_radio", "far", "samples")
 
     def __init__(self, radio: GridRadio) -> None:
         self._radio = radio
@@ -88,10 +88,9 @@ class RangeLearner:
         self.far = 0
         """... of them far."""
         self._look_at: float | None = None
-        self.exponent: float | None = None
-        """The path-loss exponent a reading's weakness is judged at, when steeper than the one in use: the engine
-        sets the radio learner's estimate, precise or not; nothing is counted before there is one (a steep store's
-        weak readings, weighed at the configured exponent, look like far ones)."""
+        self._edge: float | None = None
+        """A reading weaker than this (dB under the declared power) is weak for the range (:meth:`judge_at`); None:
+        nothing is counted yet."""
 
     def centred(self, cx: list[float], cy: list[float], tracks: Iterable[Placed]) -> None:
         """After a motion step: per slot, the centre of its mass in its window's cells."""
@@ -103,32 +102,41 @@ class RangeLearner:
                 found[slot] = (track, (x0 + cx[slot]) * cell, (y0 + cy[slot]) * cell)
         self._centres = found
 
+    def judge_at(self, exponent: float | None) -> None:
+        """After a motion step: judge readings' weakness at path-loss ``exponent`` (the radio learner's estimate,
+        precise or not), or the one in use where that is steeper; None: count nothing (before an estimate, a steep
+        store's weak readings, weighed at the configured exponent, look like far ones)."""
+        if exponent is None:
+            self._edge = None
+            return
+        radio = self._radio
+        steepest = max(radio.exponent, exponent)
+        self._edge = -10.0 * steepest * math.log10(RANGE_M) - FAR_SIGMAS * radio.sigma_db
+
     def sample(self, at: float, scanner: int, residual: int, track: Placed) -> bool:
         """A reading ``residual`` dB under the declared power by ``scanner`` of ``track`` (before its evidence):
-        counted when its mass's centre is known and there is an exponent to judge it at (:attr:`exponent`), far
+        counted when its mass's centre is known and there is an exponent to judge it at (:meth:`judge_at`), far
         when that centre is beyond the range, the reading weak for the range (:data:`FAR_SIGMAS`) and the mass sure
         (:data:`FAR_CONFIDENT_SHARE`) -- the cheap checks first; True when far readings' density moved (the caller
         drops its cached arrays)."""
+        edge = self._edge
+        if edge is None:
+            return False
         entry = self._centres.get(track.slot)
         if entry is None or entry[0] is not track:
             return False
-        if self.exponent is None:
-            return False
         self.samples += 1
-        sx, sy, dz2 = self._places[scanner]
-        dx, dy = entry[1] - sx, entry[2] - sy
-        radio = self._radio
-        reach = RANGE_M
-        exponent = max(radio.exponent, self.exponent)
-        edge = -10.0 * exponent * math.log10(RANGE_M) - FAR_SIGMAS * radio.sigma_db
-        if dx * dx + dy * dy + dz2 > reach * reach and residual < edge:
-            state, (x0, y0) = track.state, track.origin
-            _, kx, ky = state.shape
-            both = state[0] + state[1]
-            total = float(both.sum())
-            near = float((both * radio.in_range(scanner)[x0 : x0 + kx, y0 : y0 + ky]).sum())
-            if total > 0.0 and near < FAR_CONFIDENT_SHARE * total:
-                self.far += 1
+        if residual < edge:
+            sx, sy, dz2 = self._places[scanner]
+            dx, dy = entry[1] - sx, entry[2] - sy
+            if dx * dx + dy * dy + dz2 > RANGE_M * RANGE_M:
+                state, (x0, y0) = track.state, track.origin
+                _, kx, ky = state.shape
+                both = state[0] + state[1]
+                total = float(both.sum())
+                near = float((both * self._radio.in_range(scanner)[x0 : x0 + kx, y0 : y0 + ky]).sum())
+                if total > 0.0 and near < FAR_CONFIDENT_SHARE * total:
+                    self.far += 1
         if self._look_at is None:
             self._look_at = at + FAR_LOOK_S
         if at < self._look_at:

@@ -56,7 +56,7 @@ def _store() -> tuple[GridRadio, RangeLearner, tuple[_Track, tuple[int, int]], t
     reading two sigmas weaker than the path loss's mean at the range."""
     radio = _radio()
     learner = RangeLearner(radio)
-    learner.exponent = 2.2
+    learner.judge_at(2.2)
     weak = round(-22.0 * math.log10(RANGE_M) - 2.0 * radio.sigma_db)
     return radio, learner, _placed(radio, far=True), _placed(radio, far=False), weak
 
@@ -124,7 +124,7 @@ def test_nothing_is_counted_before_the_radio_learner_has_an_estimate() -> None:
         _feed(learner, far, far_cell, weak, clock)
     assert learner.samples == 0
     assert radio.far_p == 0.0
-    learner.exponent = 4.0  # a steeper estimate: the same reading is no longer weak for the range
+    learner.judge_at(4.0)  # a steeper estimate: the same reading is no longer weak for the range
     for _ in range(500):
         _feed(learner, far, far_cell, weak, clock)
     assert learner.samples == 500
