@@ -58,11 +58,8 @@ import msgspec
 from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
 from edge.presence_timing import (
-    ADV_DELAY_MAX_S,
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
-    RATE_MIN_GAPS,
-    REFERENCE_INTERVAL_S,
     REMOTE_LAG_S,
     SILENCE_MIN_S,
     TREND_HOLD_SAMPLES,
@@ -71,8 +68,8 @@ from edge.presence_timing import (
     TREND_T,
     DeliveryLag,
     SilenceRate,
-    in_adverts_s,
-    silence_limit_s,
+    span_of_adverts,
+    zone_silence_limit_s,
 )
 from edge.rssi import RssiWindow, distance_m
 
@@ -296,7 +293,7 @@ class PresenceEngine:
                     slow, count = value, used
         if slow is None or count < c.EXIT_MIN_SAMPLES:
             track.weak = False  # too few samples to judge: the silence timer decides
-            self._span_of_adverts(track, zone, c.EXIT_SLOW_SAMPLES)
+            span_of_adverts(track.rates, windows, zone.scanners, c.EXIT_SLOW_SAMPLES, self._fast_s, self._history_s)
         else:
             track.rssi = slow
             track.weak = slow + track.offset < zone.exit and at - track.since >= self._window_s
@@ -317,7 +314,9 @@ class PresenceEngine:
             fast = self._level(track, zone, at, self._fast_s, c.ENTER_FEW_SAMPLES)
             bar += c.ENTER_FEW_SAMPLES_DB
         if fast is None:  # an advertiser too slow for ENTER_WINDOW_S: its fast level over its own adverts
-            span = self._span_of_adverts(track, zone, c.ENTER_MIN_SAMPLES)
+            span = span_of_adverts(
+                track.rates, track.windows, zone.scanners, c.ENTER_MIN_SAMPLES, self._fast_s, self._history_s
+            )
             if span is not None:
                 fast = self._level(track, zone, at, span, c.ENTER_MIN_SAMPLES)
                 bar = zone.enter
@@ -354,56 +353,6 @@ class PresenceEngine:
         track.candidate = None
         track.candidate_n = 0
         events.append(self._event("entered", token, track, zone, at))
-
-    def _span_of_adverts(self, track: _Track, zone: _Zone, count: int) -> float | None:
-        """Seconds that hold ``count`` adverts of a slow advertiser (a card at 1 Hz or less) as the
-        zone's scanners hear it -- its learned mean gap, losses included -- if longer than the fast
-        window; else None (a phone, a 2 Hz card however lossy, or a rate not yet learned: the levels
-        as they were; :meth:`_slow`).
-
-        For such an advertiser the zone's windows also keep EXIT_SLOW_SAMPLES of its adverts, up to
-        RSSI_HISTORY_S counted in its adverts (:func:`~edge.presence_timing.in_adverts_s`): 5 s hold
-        2-3 samples of a 0.5 Hz card, too few (EXIT_MIN_SAMPLES) to tell a walk away, so only silence
-        could end its visits. Called only where a level lacked samples: never for a phone near it.
-        """
-        rates = track.rates
-        for scanner in zone.scanners:  # a phone's or a 2 Hz card's: said, as a rule, by the zone's own scanner
-            rate = rates.get(scanner)
-            if rate is not None and rate.shortest_gap_s - ADV_DELAY_MAX_S <= REFERENCE_INTERVAL_S:
-                return None
-        if not self._slow(track):
-            return None
-        gap: float | None = None
-        for scanner in zone.scanners:
-            rate = track.rates.get(scanner)
-            if rate is not None and rate.samples >= RATE_MIN_GAPS and (gap is None or rate.mean_gap_s < gap):
-                gap = rate.mean_gap_s
-        if gap is None or count * gap <= self._fast_s:
-            return None
-        for scanner in zone.scanners:
-            window = track.windows.get(scanner)
-            if window is not None:
-                reach = min(c.EXIT_SLOW_SAMPLES * gap, in_adverts_s(track.rates.get(scanner), self._history_s))
-                if window.window_s < reach:
-                    window.window_s = reach
-        return count * gap
-
-    @staticmethod
-    def _slow(track: _Track) -> bool:
-        """Is this shopper's advertiser slower than a 2 Hz card? Its interval is the same at every
-        scanner, so every scanner that has learned it must say so: a scanner far off, missing most
-        adverts, can see eight gaps in a row each with a loss (:func:`~edge.presence_timing.in_adverts_s`).
-        """
-        learned = False
-        for rate in track.rates.values():
-            rate.settle()  # the times heard are counted once, now or later: no extra work
-            shortest = rate.shortest_gap_s
-            if shortest == math.inf:
-                continue  # not a block of gaps yet
-            if shortest - ADV_DELAY_MAX_S <= REFERENCE_INTERVAL_S:
-                return False
-            learned = True
-        return learned
 
     def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?
@@ -514,7 +463,7 @@ class PresenceEngine:
             silent_s = now - track.heard_at
             if track.weak or (
                 (silent_s >= SILENCE_MIN_S or silent_s >= zone.exit_timeout_s)
-                and silent_s >= self._silence_limit_s(track, zone)
+                and silent_s >= zone_silence_limit_s(track.rates, self._lag, zone.scanners, zone.exit_timeout_s)
             ):
                 events.append(self._event("exited", token, track, zone, now))
                 gone.append(token)
@@ -532,25 +481,6 @@ class PresenceEngine:
             # entry that follows is that hand-off (_just_left), finished by the samples still due.
         self._purge(now)
         return events
-
-    def _silence_limit_s(self, track: _Track, zone: _Zone) -> float:
-        """How long the zone's scanners may stay silent before the shopper has gone
-        (:mod:`edge.presence_timing`): the most lenient of its scanners whose rate is learned, plus
-        that scanner's delivery lag (a scanner heard late, a peer's, keeps the zone's timer); the
-        zone's ``exit_timeout_s`` when none is learned, and at most that timer counted in the
-        advertiser's own adverts (:func:`~edge.presence_timing.in_adverts_s`: the timer itself but for
-        an advertiser slower than a 2 Hz card, whose lost advert or two would otherwise end its visit)."""
-        best: float | None = None
-        for scanner in zone.scanners:
-            rate = track.rates.get(scanner)
-            limit = None if rate is None else silence_limit_s(rate)
-            if limit is not None:
-                lag = self._lag.of(scanner)
-                cap = in_adverts_s(rate, zone.exit_timeout_s)
-                limit = cap if lag > REMOTE_LAG_S else min(limit + lag, cap)
-                if best is None or limit > best:
-                    best = limit
-        return zone.exit_timeout_s if best is None else best
 
     def _purge(self, now: float) -> None:
         """Drop shoppers in no zone who have been silent for a while: memory stays bounded."""

@@ -29,9 +29,14 @@ timer: the default 4 s).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from edge import constants as c
 from edge.advert_rate import AdvertRate
+
+if TYPE_CHECKING:
+    from edge.rssi import RssiWindow
 
 __all__ = [
     "ADV_DELAY_MAX_S",
@@ -55,6 +60,9 @@ __all__ = [
     "SilenceRate",
     "in_adverts_s",
     "silence_limit_s",
+    "slow_advertiser",
+    "span_of_adverts",
+    "zone_silence_limit_s",
 ]
 
 # --- constants (module-local: the presence engine's silence rule) ------------------------------
@@ -320,3 +328,84 @@ class DeliveryLag:
         if old is None:
             return 0.0
         return max(0.0, old[0] - (self.newest - old[1]) * LAG_FORGET_S_PER_S)
+
+
+# --- the threshold engine's slow-advertiser and silence rules, per shopper and zone ------------
+
+
+def zone_silence_limit_s(
+    rates: Mapping[str, SilenceRate], lag: DeliveryLag, scanners: Sequence[str], exit_timeout_s: float
+) -> float:
+    """How long the zone's ``scanners`` may stay silent before the shopper has gone: the most lenient
+    of its scanners whose rate is learned (:func:`silence_limit_s`), plus that scanner's delivery lag
+    (a scanner heard late, a peer's, keeps the zone's timer); the zone's ``exit_timeout_s`` when none is
+    learned, and at most that timer counted in the advertiser's own adverts (:func:`in_adverts_s`: the
+    timer itself but for an advertiser slower than a 2 Hz card, whose lost advert or two would otherwise
+    end its visit)."""
+    best: float | None = None
+    for scanner in scanners:
+        rate = rates.get(scanner)
+        limit = None if rate is None else silence_limit_s(rate)
+        if limit is not None:
+            late = lag.of(scanner)
+            cap = in_adverts_s(rate, exit_timeout_s)
+            limit = cap if late > REMOTE_LAG_S else min(limit + late, cap)
+            if best is None or limit > best:
+                best = limit
+    return exit_timeout_s if best is None else best
+
+
+def span_of_adverts(
+    rates: Mapping[str, SilenceRate],
+    windows: Mapping[str, RssiWindow],
+    scanners: Sequence[str],
+    count: int,
+    fast_s: float,
+    history_s: float,
+) -> float | None:
+    """Seconds that hold ``count`` adverts of a slow advertiser (a card at 1 Hz or less) as the zone's
+    ``scanners`` hear it -- its learned mean gap, losses included -- if longer than the fast window
+    ``fast_s``; else None (a phone, a 2 Hz card however lossy, or a rate not yet learned: the levels as
+    they were; :func:`slow_advertiser`).
+
+    For such an advertiser the zone's ``windows`` also keep EXIT_SLOW_SAMPLES of its adverts, up to
+    ``history_s`` (RSSI_HISTORY_S) counted in its adverts (:func:`in_adverts_s`): 5 s hold 2-3 samples
+    of a 0.5 Hz card, too few (EXIT_MIN_SAMPLES) to tell a walk away, so only silence could end its
+    visits. Called only where a level lacked samples: never for a phone near it.
+    """
+    for scanner in scanners:  # a phone's or a 2 Hz card's: said, as a rule, by the zone's own scanner
+        rate = rates.get(scanner)
+        if rate is not None and rate.shortest_gap_s - ADV_DELAY_MAX_S <= REFERENCE_INTERVAL_S:
+            return None
+    if not slow_advertiser(rates):
+        return None
+    gap: float | None = None
+    for scanner in scanners:
+        rate = rates.get(scanner)
+        if rate is not None and rate.samples >= RATE_MIN_GAPS and (gap is None or rate.mean_gap_s < gap):
+            gap = rate.mean_gap_s
+    if gap is None or count * gap <= fast_s:
+        return None
+    for scanner in scanners:
+        window = windows.get(scanner)
+        if window is not None:
+            reach = min(c.EXIT_SLOW_SAMPLES * gap, in_adverts_s(rates.get(scanner), history_s))
+            if window.window_s < reach:
+                window.window_s = reach
+    return count * gap
+
+
+def slow_advertiser(rates: Mapping[str, SilenceRate]) -> bool:
+    """Is this shopper's advertiser slower than a 2 Hz card? Its interval is the same at every scanner,
+    so every scanner that has learned it must say so: a scanner far off, missing most adverts, can see
+    eight gaps in a row each with a loss (:func:`in_adverts_s`)."""
+    learned = False
+    for rate in rates.values():
+        rate.settle()  # the times heard are counted once, now or later: no extra work
+        shortest = rate.shortest_gap_s
+        if shortest == math.inf:
+            continue  # not a block of gaps yet
+        if shortest - ADV_DELAY_MAX_S <= REFERENCE_INTERVAL_S:
+            return False
+        learned = True
+    return learned
