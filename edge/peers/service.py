@@ -59,6 +59,7 @@ from edge.mqtt_link import Link, LinkError, LinkSettings
 from edge.peers import messages, speech, takeover
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.claims import Claims
+from edge.peers.coverage import Coverage
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover
 from edge.peers.release import Releases
@@ -128,12 +129,10 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self._silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
-        self._own_scanners: set[str] = set()
-        """Scanners this gateway hears itself (its sightings'): its zones are those they cover."""
         self._heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
-        self._scanner_of: dict[str, str] = {}
-        """A zone's scanner → the peer whose summaries carry it (only scanners of configured zones)."""
+        self.coverage = Coverage(lambda: ports.config.zones)
+        """Which gateway's scanners cover which zone (edge/peers/coverage.py)."""
         self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._nudge = asyncio.Event()
         self._due: deque[int] = deque()
@@ -170,7 +169,7 @@ class Peers:
 
     def sighted(self, sighting: Sighting) -> None:
         self.slot.add(sighting)
-        self._own_scanners.add(sighting.scanner)
+        self.coverage.heard_own(sighting.scanner)
 
     def owns(self, token: str, via: str) -> bool:
         if token in self._taking or token in self._ahead:
@@ -313,13 +312,9 @@ class Peers:
     def _hand_target(self, token: str, zone: str | None) -> str | None:
         """The alive peer whose scanners alone cover ``zone`` (where this owner last placed ``token``),
         unless it is one of this gateway's zones or this gateway is still ahead of its engine."""
-        if zone is None or token in self._ahead or zone in self._own_zones():
+        if zone is None or token in self._ahead:
             return None
-        scanners = next((z.scanners for z in self.ports.config.zones if z.id == zone), ())
-        gateways = {self._scanner_of[s] for s in scanners if s in self._scanner_of}
-        if len(gateways) != 1:
-            return None
-        (gateway,) = gateways
+        gateway = self.coverage.only_peer(zone)
         return gateway if gateway in self.alive else None
 
     def _hand_now(self, token: str) -> None:
@@ -413,12 +408,6 @@ class Peers:
         if events:
             await self.ports.publish(events)
 
-    def _zone_scanners(self) -> set[str]:
-        return {s for z in self.ports.config.zones for s in z.scanners}
-
-    def _own_zones(self) -> set[str]:
-        return {z.id for z in self.ports.config.zones if self._own_scanners.intersection(z.scanners)}
-
     def _let_go(self, token: str) -> None:
         """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`
         reads the arbiter), and clears its claim -- the next owner's cue to speak -- once the events
@@ -442,7 +431,7 @@ class Peers:
             for token, taking in list(self._taking.items()):
                 verdict = takeover.verdict(
                     taking.peer, self.claims.seen.get(token), self._silent.get(token) == taking.peer,
-                    self.ports.view.zone_of(token), self._own_zones(), token in self._heard_own,
+                    self.ports.view.zone_of(token), self.coverage.own_zones(), token in self._heard_own,
                     now - taking.since, AGREE_S,
                 )  # fmt: skip
                 if verdict is not None:
@@ -507,11 +496,7 @@ class Peers:
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
             hands = {h.token: h.to for h in summary.hands if h.token in rostered}
             self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
-            zoned = self._zone_scanners()
-            for entry in entries:
-                for heard in entry.heard:
-                    if heard.scanner in zoned and heard.scanner not in self._own_scanners:
-                        self._scanner_of[heard.scanner] = peer
+            self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
             await self.ports.deliver(Sightings(now, tuple(sightings)), None)
         if not summary.early:
