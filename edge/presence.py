@@ -9,8 +9,7 @@ thrown out by a few weak adverts).
 
 The state machine, per shopper (one zone at a time, or none):
 
-- **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` (left at the
-  default, raised for a zone smaller than the default's: :func:`_enter_bar`) over at least
+- **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` over at least
   :data:`~edge.constants.ENTER_MIN_SAMPLES` samples (or over two, by
   :data:`~edge.constants.ENTER_FEW_SAMPLES_DB` more: a slow card after a miss), its slow level
   agrees (at least :data:`~edge.constants.ENTER_SLOW_MARGIN_DB` above ``exit_rssi_dbm``, over at
@@ -129,39 +128,14 @@ class Occupant:
     via: str
 
 
-def _enter_bar(config: ZoneConfig, exponent: float) -> float:
-    """The zone's enter threshold: its ``enter_rssi_dbm`` -- or, left at the default, that default
-    raised for a zone smaller than the one it was set for.
-
-    ENTER_RSSI_DBM puts the bar just inside the default zone, the disc of ZONE_RADIUS_M around its
-    scanner. A smaller zone (``area_m``'s rectangle, or a disc of a smaller ``radius_m``) has its
-    bar where the disc of the same floor area would: the path loss (the config's exponent) between
-    ZONE_RADIUS_M and that disc's radius higher. A shopper on the walkway beside a 5 x 2.5 m shelf
-    zone passes 3.25 m from its scanner, outside the zone but inside the default bar's 3.1 m; no
-    other scanner is near enough there for ENTER_LEAD_DB to hold the entry back (the L-shaped store
-    of the sweep: docs/presence.md). A larger zone keeps the default: a lower bar lets ghosts in
-    from further away. The exit threshold is not moved (raising it too cut exits short in the aisle
-    tiles)."""
-    if config.enter_rssi_dbm != c.ENTER_RSSI_DBM:
-        return config.enter_rssi_dbm  # the operator's own
-    if config.area_m is not None:
-        x0, y0, x1, y1 = config.area_m
-        reach_m = math.sqrt((x1 - x0) * (y1 - y0) / math.pi)
-    else:
-        reach_m = config.radius_m
-    if reach_m >= c.ZONE_RADIUS_M:
-        return config.enter_rssi_dbm
-    return config.enter_rssi_dbm + 10.0 * exponent * math.log10(c.ZONE_RADIUS_M / reach_m)
-
-
 class _Zone:
     __slots__ = ("dwell_s", "enter", "exit", "exit_timeout_s", "id", "margin", "only", "samples", "scanners")
 
-    def __init__(self, config: ZoneConfig, exponent: float) -> None:
+    def __init__(self, config: ZoneConfig) -> None:
         self.id = config.id
         self.scanners = config.scanners
         self.only = config.scanners[0] if len(config.scanners) == 1 else None  # its one scanner, if one
-        self.enter = _enter_bar(config, exponent)
+        self.enter = config.enter_rssi_dbm
         self.exit = config.exit_rssi_dbm
         self.exit_timeout_s = config.exit_timeout_s
         self.margin = config.handoff_margin_db
@@ -214,7 +188,7 @@ class PresenceEngine:
     """See the module docstring."""
 
     def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
-        self._zones = {zone.id: _Zone(zone, presence.path_loss_exponent) for zone in zones}
+        self._zones = {zone.id: _Zone(zone) for zone in zones}
         by_scanner: dict[str, list[_Zone]] = {}
         for zone in self._zones.values():
             for scanner in zone.scanners:
