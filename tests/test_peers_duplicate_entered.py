@@ -18,7 +18,7 @@ Now both say the exit of the zone said before the entry of the engine's, as an e
 An engine's own events cannot do this (each engine exits a zone before it enters another), so these
 were the only ways. Played on gw-2's real core, pipeline and SQLite outbox (a manual clock drives
 its engine), its peers service connected to a real mosquitto; gw-3 is a paho client
-(tests/test_peers_will.py). Both cases fail on the old code.
+(tests/peers_replay.py). Both cases fail on the old code.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from edge.peers.messages import Claim, HandingOn
 from edge.peers.timing import AGREE_S
 from edge.presence import Sighting, Sightings
 from tests.mosquitto import Mosquitto
-from tests.test_peers_will import TOKEN, _Gw2, _Gw3, _until
+from tests.peers_replay import TOKEN, Gw2, Gw3, until
 
 LOUD_DBM = -60
 """A scanner beside the shopper."""
@@ -62,7 +62,7 @@ def duplicates(said: list[tuple[str, object, object]]) -> int:
     return found
 
 
-async def hears(gw2: _Gw2, seconds: float, levels: dict[str, int]) -> None:
+async def hears(gw2: Gw2, seconds: float, levels: dict[str, int]) -> None:
     """gw-2's engine hears the shopper every 0.2 s for ``seconds`` (engine time) at ``levels`` (scanner
     -> dBm); ``gw-2-s`` is gw-2's own scanner (the core tells the service so of each own advert)."""
     now, until = gw2.clock.now(), gw2.clock.now() + seconds
@@ -79,7 +79,7 @@ async def hears(gw2: _Gw2, seconds: float, levels: dict[str, int]) -> None:
         await asyncio.sleep(0.02)
 
 
-async def evaluated(gw2: _Gw2, scores: dict[str, float], times: int) -> None:
+async def evaluated(gw2: Gw2, scores: dict[str, float], times: int) -> None:
     """The real arbitration evaluates ``times`` more slots with these scores (gateway -> dBm), and gw-2
     applies its changes (the service's slot loop, without its clock)."""
     peers = gw2.peers
@@ -91,11 +91,11 @@ async def evaluated(gw2: _Gw2, scores: dict[str, float], times: int) -> None:
             await peers._apply(change, gw2.clock.now())
 
 
-async def _store(broker: Mosquitto, tmp_path: Path) -> tuple[_Gw2, _Gw3]:
-    gw2 = _Gw2(broker, tmp_path)
+async def _store(broker: Mosquitto, tmp_path: Path) -> tuple[Gw2, Gw3]:
+    gw2 = Gw2(broker, tmp_path)
     await gw2.__aenter__()
-    gw3 = _Gw3(broker, gw2.multi)
-    await _until(lambda: "gw-3" in gw2.peers.alive, "gw-3 online")
+    gw3 = Gw3(broker, gw2.multi)
+    await until(lambda: "gw-3" in gw2.peers.alive, "gw-3 online")
     return gw2, gw3
 
 
@@ -104,22 +104,22 @@ async def test_said_ahead_and_never_agreed_exits_before_it_enters(broker: Mosqui
     try:
         peers = gw2.peers
         gw3.claims("z3")
-        await _until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
+        await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
         await hears(gw2, 2.0, AT_Z3)
         assert gw2.core.zone_of(TOKEN) == "z3"
         # gw-3's engine placed the shopper in z2, gw-2's only zone: gw-3 hands them on at once (its
         # claim naming z2 and gw-2), then clears its claim once its words are out.
         topic = gw3.topics.owner(TOKEN)
-        gw3._publish(topic, messages.encoder.encode(HandingOn(TOKEN, "gw-3", 1, "z2", hand="gw-2")))
-        await _until(lambda: peers.arbiter.owner(TOKEN) == "gw-2", "the hand")
-        gw3._publish(topic, b"")
+        gw3.publish(topic, messages.encoder.encode(HandingOn(TOKEN, "gw-3", 1, "z2", hand="gw-2")))
+        await until(lambda: peers.arbiter.owner(TOKEN) == "gw-2", "the hand")
+        gw3.publish(topic, b"")
         # gw-2 says z2 ahead of its engine, which still has the shopper in z3.
-        await _until(lambda: gw2.presence() != [], "gw-2 speaks")
+        await until(lambda: gw2.presence() != [], "gw-2 speaks")
         assert gw2.presence() == [(ev.PRESENCE_ENTERED, "z2", "gw-3")]
         assert peers.health()["peers_handoffs_ahead"] == 1
         # Its engine never gets to z2 (the grid may keep a shopper in another zone for seconds).
         await hears(gw2, AGREE_S + 0.4, AT_Z3)
-        await _until(lambda: len(gw2.presence()) > 1, "gw-2 says what its engine says")
+        await until(lambda: len(gw2.presence()) > 1, "gw-2 says what its engine says")
         # The old code said entered z3 here, with z2 never exited: a second entered in one visit.
         assert gw2.presence() == [
             (ev.PRESENCE_ENTERED, "z2", "gw-3"),
@@ -156,7 +156,7 @@ async def test_given_back_after_its_engine_moved_exits_before_it_enters(broker: 
         # gw-2 leads again before gw-3 said anything: given back, its last word (z2) stands.
         await evaluated(gw2, {"gw-2": LOUD_DBM, "gw-3": FAR_DBM}, 3)
         assert peers.arbiter.owner(TOKEN) == "gw-2"
-        await _until(lambda: len(gw2.presence()) > 1, "gw-2 says what its engine did")
+        await until(lambda: len(gw2.presence()) > 1, "gw-2 says what its engine did")
         # The old code said entered z3 alone: z2 never exited, a second entered in one visit.
         assert gw2.presence() == [
             (ev.PRESENCE_ENTERED, "z2", None),
