@@ -266,3 +266,18 @@ async def test_a_shopper_the_roster_dropped_while_the_box_was_down_leaves_no_row
     assert others <= left, "everyone else's queued events stay"
     (ack,) = [d for d in outbox(tmp_path, "edge.consent.withdrawn") if d["token"] == token]
     assert ack["purged_rows"] > 0
+
+
+def test_the_player_s_monotonic_stamps_map_to_the_clock_through_injected_clocks() -> None:
+    """A report stamped ``mono`` seconds on the player's monotonic clock happened (now_mono - mono) x speed
+    before the gateway clock's now: both clocks injected, no wall or monotonic time read."""
+    fake_mono = [1000.0]
+    m = Measure(
+        Place("store-1", "screen-3", "dairy", "in-aisle"),
+        ManualClock(START),
+        lambda: 2.0,
+        monotonic=lambda: fake_mono[0],
+    )
+    assert m.to_clock(997.0) == START - 6.0
+    fake_mono[0] = 1001.0
+    assert m.to_clock(1001.0) == START

@@ -100,12 +100,20 @@ class Place:
 
 
 class Measure:
-    """See the module docstring. ``speed``: the clock's seconds per real second, read when needed."""
+    """See the module docstring. ``speed``: the clock's seconds per real second, read when needed;
+    ``monotonic``: the monotonic clock the player's reports are stamped with (injected, as the clock is)."""
 
-    def __init__(self, place: Place, clock: Clock, speed: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        place: Place,
+        clock: Clock,
+        speed: Callable[[], float],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.place = place
         self.clock = clock
         self.speed = speed
+        self.monotonic = monotonic
         self.matcher = RedemptionMatcher()
         self.redeemed = 0
         self.codes_not_theirs = 0
@@ -120,7 +128,7 @@ class Measure:
         """Codes shown and redeemed since the last :meth:`take_codes` (not yet in the state database)."""
 
     def to_clock(self, mono: float) -> float:
-        return _to_clock(mono, now_clock=self.clock.now(), now_mono=time.monotonic(), speed=self.speed())
+        return _to_clock(mono, now_clock=self.clock.now(), now_mono=self.monotonic(), speed=self.speed())
 
     # --- the player's reports -----------------------------------------------------------------
 
