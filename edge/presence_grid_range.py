@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.presence_grid_radio import RANGE_M, GridRadio
+from edge.presence_grid_wall import Placed
 
 Vector = npt.NDArray[np.float64]
 
@@ -59,16 +59,6 @@ FAR_Z = 2.0
 """... by this many standard errors (and learned not to when below it by as many)."""
 FAR_LOOK_S = 10.0
 """The estimate is looked at (and the likelihoods rebuilt when the answer changed) at most this often."""
-
-
-class Placed(Protocol):
-    """What :class:`RangeLearner` reads of a grid engine's track."""
-
-    slot: int
-    state: Vector
-    """Its layers over its window (2, cells along x, along y)."""
-    origin: tuple[int, int]
-    """The box cell at its window's corner."""
 
 
 class RangeLearner:

@@ -72,7 +72,8 @@ WALL_RETUNE_S = 10.0
 
 
 class Placed(Protocol):
-    """What :class:`WallLearner` reads of a grid engine's track."""
+    """What :class:`WallLearner` (and :class:`~edge.presence_grid_range.RangeLearner`) read of a grid
+    engine's track."""
 
     slot: int
     state: Vector
