@@ -50,6 +50,7 @@ MODULES = (
     "edge.presence_grid_windows",
     "edge.presence_grid_evidence",
     "edge.presence_grid_radio",
+    "edge.presence_grid_learn",
     "edge.presence_grid_wall",
     "edge.presence_grid_range",
 )

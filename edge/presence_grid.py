@@ -40,8 +40,9 @@ from edge.errors import ConfigError
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.presence_grid_evidence import READING, Evidence
-from edge.presence_grid_radio import LEARN_RADIO as LEARN_RADIO
-from edge.presence_grid_radio import SAMPLE_BEFORE, TEMPER_LEVELS, GridLearner, GridRadio, temper_thresholds
+from edge.presence_grid_learn import LEARN_RADIO as LEARN_RADIO
+from edge.presence_grid_learn import SAMPLE_BEFORE, GridLearner
+from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio, temper_thresholds
 from edge.presence_grid_range import RangeLearner
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
 from edge.presence_grid_windows import PREDICT_S, Track, Windows

@@ -34,8 +34,8 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
+from edge.presence_grid_learn import Placed
 from edge.presence_grid_radio import RANGE_M, GridRadio
-from edge.presence_grid_wall import Placed
 
 Vector = npt.NDArray[np.float64]
 

@@ -4,7 +4,7 @@ A shopper outside the building is heard through its outer wall (glass, brick, a 
 cell on the street (:attr:`~edge.presence_grid_radio.GridRadio.outside`) expects ``wall_db`` less than the path
 loss alone says. Without it the grid explains a faint reading from the street by a cell inside, far from the
 scanner that heard it (docs/presence.md, "The grid's walls"). ``[floor] wall_loss_db`` tells it where known;
-otherwise :class:`WallLearner` learns it from the grid's own posterior, as :class:`~edge.presence_grid_radio.
+otherwise :class:`WallLearner` learns it from the grid's own posterior, as :class:`~edge.presence_grid_learn.
 GridLearner` learns the exponent:
 
 - a **sample** is a reading of a shopper in no zone whose posterior (before the reading's evidence: leave-one-out)
@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from edge.presence_grid_radio import RADIO_SAMPLES_PER_S, SENSITIVITY_DBM, GridRadio, ration
+from edge.presence_grid_learn import RADIO_SAMPLES_PER_S, Placed, ration
+from edge.presence_grid_radio import SENSITIVITY_DBM, GridRadio
 
 Vector = npt.NDArray[np.float64]
 
@@ -69,16 +69,6 @@ WALL_LOOK_S = 0.2
 store-wide (a look is a few array operations over a window, about 10-20 us)."""
 WALL_RETUNE_S = 10.0
 """The estimate is looked at (and the likelihoods rebuilt when it moved a step) at most this often."""
-
-
-class Placed(Protocol):
-    """What :class:`WallLearner` (and :class:`~edge.presence_grid_range.RangeLearner`) read of a grid
-    engine's track."""
-
-    slot: int
-    state: Vector
-    """Its layers over its window (2, cells along x, along y)."""
-    origin: tuple[int, int]
 
 
 class WallLearner:

@@ -1,4 +1,4 @@
-"""The grid engine's radio learned online (edge/presence_grid_radio.py ``GridLearner``; docs/presence.md, "The
+"""The grid engine's radio learned online (edge/presence_grid_learn.py ``GridLearner``; docs/presence.md, "The
 grid's radio, learned"): pure, the clock injected by the sightings and ticks; a real simulated store."""
 
 from __future__ import annotations
@@ -10,18 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from edge import presence_grid, presence_grid_radio
+from edge import presence_grid, presence_grid_learn, presence_grid_radio
 from edge.presence_grid import CELL_M, STREET_M, GridEstimator
-from edge.presence_grid_radio import (
-    RADIO_BURST_S,
-    RADIO_SAMPLES_PER_S,
-    RADIO_SE_MIN_SAMPLES,
-    GridRadio,
-    _Learner,
-    ration,
-    temper_level,
-    temper_thresholds,
-)
+from edge.presence_grid_learn import RADIO_BURST_S, RADIO_SAMPLES_PER_S, RADIO_SE_MIN_SAMPLES, _Learner, ration
+from edge.presence_grid_radio import GridRadio, temper_level, temper_thresholds
 from edge.self_calibration import RADIO_MIN_WEIGHT, RadioLearner
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cells import CELLS
@@ -169,7 +161,7 @@ def test_the_sigma_in_use_follows_the_store_both_ways(index: int, low: float, hi
 
 def test_a_floor_on_the_sigma_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """With the previous round's floor (never narrower than SIGMA_DB) today's store keeps the assumed 6 dB."""
-    monkeypatch.setattr(presence_grid_radio, "SIGMA_MIN_DB", presence_grid_radio.SIGMA_DB)
+    monkeypatch.setattr(presence_grid_learn, "SIGMA_MIN_DB", presence_grid_radio.SIGMA_DB)
     config = CELLS[0].layout.config()
     engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
     replay(engine, simulate(CELLS[0], 1, minutes=5.0, shoppers=20))

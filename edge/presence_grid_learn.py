@@ -1,0 +1,264 @@
+"""The grid engine's radio, learned online: the store's path-loss exponent and shadowing sigma.
+
+:class:`GridLearner` feeds the model engine's :class:`edge.self_calibration.RadioLearner` from the grid's own
+posterior (EM's E-step over the window's cells in a scanner's RADIO_NEAR_M band) and retunes the
+:class:`~edge.presence_grid_radio.GridRadio` when the exponent or the sigma in use should move. Samples are
+rationed store-wide (:func:`ration`, a token bucket shared with :mod:`edge.presence_grid_wall`), chosen by place
+(the posterior), never by the reading. Pure: the caller passes the time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+
+from edge.presence_grid_radio import GridRadio, Vector
+from edge.self_calibration import RADIO_EXPONENT_MAX, RADIO_EXPONENT_MIN, RADIO_MIN_WEIGHT, RADIO_NEAR_M, RadioLearner
+
+LEARN_RADIO = True
+"""Learn the store's path-loss exponent from rostered traffic and rebuild the likelihoods when it moves (the model
+engine's :class:`edge.self_calibration.RadioLearner`); ``presence_model_tune.py --engine grid --set
+LEARN_RADIO=0`` compares without."""
+RADIO_RETUNE_S = 30.0
+"""The learned exponent is looked at (and the likelihoods rebuilt when it moved a step) at most this often (the
+model engine's figure)."""
+RADIO_SAMPLES_PER_S = 5.0
+"""At most this many samples a second, store-wide, chosen by time, never by the reading. The model takes up to
+25; here a sample costs a few array operations (about 8 us), and 4 m tiles give 13 a second: at 25 the learning
+cost 1.5 us per sighting there (+30 %), at 5 it holds the per-sighting cost within ~10 %. The learner's memory
+(RADIO_TAU_S, 120 s) still holds up to 600 samples, three times the RADIO_MIN_WEIGHT it needs."""
+RADIO_BURST_S = 30.0
+"""... averaged over this long (a token bucket holding this many seconds of the rate; RADIO_RETUNE_S, the period
+each look at the learned exponent sums over): candidates come in bursts (a shopper settling in a zone within a
+scanner's band is heard by it several times a second, then nobody is for a while), and a sample at most every
+0.2 s passed over most of a burst -- today's store at exponent 3.2 took 2.3 samples a second, not 5, and used the
+configured exponent for the first 250-315 s of 600. The CPU is the same on average; a burst costs at most
+150 samples' arrays (about 1.2 ms) once. 0 is the old spacing."""
+RADIO_PLACED_SHARE = 0.5
+"""A sample is taken when at least this share of the shopper's mass is on cells in the scanner's RADIO_NEAR_M
+band (only those are weighed; the model's figure)."""
+CENTRE_MARGIN_M = 0.5
+"""A reading is a candidate sample only when the centre of the shopper's mass (at the last motion step) is within
+RADIO_NEAR_M widened by this: most readings (a shopper by the scanner that hears them) are then passed over at
+the cost of a few float operations, not the 11-14 us of the sample's arrays (without it, today's store's
+learning cost 14 % per sighting). Selection by place (the posterior), never by the reading."""
+RADIO_CONFIDENT_P = 0.95
+"""... and the shopper is in a zone holding at least this share of their mass (the model's MODEL_CAL_CONFIDENT_P):
+a posterior that has not settled would teach the learner its prior."""
+
+
+LEARN_SIGMA = True
+"""Learn the shadowing sigma too (EM's M-step over the same samples as the exponent) and use it for the likelihoods
+(within :data:`SIGMA_MIN_DB` and :data:`SIGMA_MAX_DB`). At the sweep's sigma of 8 dB the grid learns 6.8-7.0 and, using
+7, makes 4.8 -> 2.8 spurious changes per shopper-hour (42 tuning cells x 3 seeds 77.33 -> 76.15, no other cell
+moved). ``--set LEARN_SIGMA=0`` compares without."""
+SIGMA_MIN_DB, SIGMA_MAX_DB = 3.0, 10.0
+"""The sigma in use is learned both ways (the previous round's floor was the assumed :data:`SIGMA_DB`), within a
+quiet store in line of sight (3 dB) and a crowded one of metal shelving. Alone, narrower (the sweep's 5 dB stores
+learn 4.7-5.3) enters and exits 0.2-1 s sooner nearly everywhere but flaps at zone boundaries (three families
+worse); with the readings' coherence (:data:`COHERENCE_S`) and the leave-one-out samples (:data:`SAMPLE_BEFORE`)
+the 42 tuning cells x 3 seeds go 75.92 -> 72.96, 7 cells passed instead of 1 (docs/presence.md)."""
+SAMPLE_BEFORE = True
+"""A reading is a sample of the radio on the shopper's posterior before its own evidence (leave-one-out): after
+it, the posterior leans to where that reading's residual is small, and the sigma learned is biased low (measured:
+by only 0.05-0.1 dB in the sweep's 5 dB stores; the steep stores' 4.0-4.6 at a true 5.1 is not this)."""
+SIGMA_STEP_DB = 0.5
+"""It moves the tables in steps of this..."""
+SIGMA_DEADBAND_DB = 0.5
+"""... when it is this far from the one in use (its noise between runs of one store is about 0.3-0.5 dB)."""
+RADIO_SE = 0.05
+"""The learned exponent is used once its standard error is at most this -- half a RADIO_STEP (0.75 dB at 5 m), a
+third of the RADIO_DEADBAND it must move by -- rather than after RADIO_MIN_WEIGHT samples of decayed weight:
+the grid takes about 2 samples a second in a steep store, and a decayed weight (RADIO_TAU_S, 120 s) grows to
+200 at 2 a second only after 215 s (today's store at exponent 3.2 used the configured 2.2 for the first 220-315 s
+of 600, and flapped meanwhile). The standard error is the slope's: the residual sigma over 10 sqrt(sum of
+(log10 d)^2), on the same decayed sums; with 5 dB of shadowing and samples 5-8 m out it is reached after about
+150 samples (the old rule's 200 are 0.045). There the learned exponent is now used after 87-225 s."""
+RADIO_SE_MIN_SAMPLES = 30.0
+"""... and not before this much decayed weight: the residual sigma the standard error divides is itself an
+estimate (about 13 % off at 30)."""
+
+
+class _Learner(RadioLearner):
+    """The model engine's :class:`~edge.self_calibration.RadioLearner` with a readiness by the estimate's precision
+    (:data:`RADIO_SE`) instead of by a count of samples (RADIO_MIN_WEIGHT): the same sums and estimate."""
+
+    __slots__ = ()
+
+    def learned(self) -> float | None:
+        sw, sxx = self._sw, self._sxx
+        if sw < min(RADIO_SE_MIN_SAMPLES, RADIO_MIN_WEIGHT) or sxx <= 0.0:
+            return None
+        n = self._sxy / (10.0 * sxx)
+        residual = self._syy - 20.0 * n * self._sxy + 100.0 * n * n * sxx  # sum of (loss - 10 n log d)^2
+        if sw < RADIO_MIN_WEIGHT and max(0.0, residual) / sw > (RADIO_SE * 10.0) ** 2 * sxx:
+            return None
+        return min(max(n, RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX)
+
+    def guess(self) -> float | None:
+        """The estimate before it is precise enough to use (:data:`RADIO_SE`): after RADIO_SE_MIN_SAMPLES of
+        decayed weight, else None."""
+        if self._sw < RADIO_SE_MIN_SAMPLES or self._sxx <= 0.0:
+            return None
+        return min(max(self._sxy / (10.0 * self._sxx), RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX)
+
+    def em_sigma(self, exponent: float) -> float:
+        """The shadowing sigma EM's M-step gives at ``exponent``: the root mean square of loss less 10 n log10 d
+        over the samples' posteriors (their spread of distances included, unlike ``sigma_db()``, which reports
+        the shadowing alone for the model's coarser places)."""
+        n, sw = exponent, max(self._sw, 1e-9)
+        residual = self._syy - 20.0 * n * self._sxy + 100.0 * n * n * self._sxx
+        return math.sqrt(max(0.0, residual) / sw)
+
+
+def ration(empty_at: float, at: float) -> float:
+    """A sample taken at ``at`` from a token bucket that was empty at ``empty_at`` (it fills at
+    RADIO_SAMPLES_PER_S, up to RADIO_BURST_S of it): when it is empty now. The next sample may be taken
+    1 / RADIO_SAMPLES_PER_S after that."""
+    spacing = 1.0 / RADIO_SAMPLES_PER_S
+    return max(empty_at, at - max(RADIO_BURST_S, spacing)) + spacing
+
+
+class Placed(Protocol):
+    """What the grid's learners (:class:`~edge.presence_grid_wall.WallLearner`,
+    :class:`~edge.presence_grid_range.RangeLearner`) read of a grid engine's track."""
+
+    slot: int
+    state: Vector
+    """Its layers over its window (2, cells along x, along y)."""
+    origin: tuple[int, int]
+    """The box cell at its window's corner."""
+
+
+class InZone(Placed, Protocol):
+    """What :class:`GridLearner` reads of a grid engine's track: its place and its zone."""
+
+    zone: int
+    """The zone it is in (-1: none)."""
+
+
+class GridLearner:
+    """Feeds :class:`~edge.self_calibration.RadioLearner` from the grid's posterior: per sample, E[log10 d] and
+    E[(log10 d)^2] of the slant distance to the scanner that heard the reading, over the window's cells in the
+    scanner's RADIO_NEAR_M band, weighted by the posterior after the reading (EM's E-step, as the model's over its
+    sub-places). Pure: the caller passes the time."""
+
+    __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_kernels", "_learn_at", "_near", "_pairs", "_radio",
+                 "_retune_at", "_shares", "learner")  # fmt: skip
+
+    def __init__(self, radio: GridRadio, exponent: float) -> None:
+        self._radio = radio
+        self.learner: RadioLearner = _Learner(exponent) if RADIO_SE > 0.0 else RadioLearner(exponent)
+        self._learn_at = -math.inf
+        """No sample is taken before this (RADIO_SAMPLES_PER_S, RADIO_BURST_S): the bucket holds a token."""
+        self._empty_at = -math.inf
+        """When the token bucket was (or would have been) empty: it holds (t - this) x RADIO_SAMPLES_PER_S tokens
+        at time t, at most RADIO_BURST_S x RADIO_SAMPLES_PER_S."""
+        self._retune_at: float | None = None
+        low, high = RADIO_NEAR_M
+        self._near = ((low - CENTRE_MARGIN_M) ** 2, (high + CENTRE_MARGIN_M) ** 2)
+        self._cx: list[float] = []
+        self._cy: list[float] = []
+        self._shares: Vector = np.zeros((0, len(radio.members)))
+        """Per slot and zone: the zone's share of the slot's mass at the last tick (:meth:`settled`)."""
+        area = radio.members.reshape(len(radio.members), -1)
+        self._pairs: list[list[bool]] = [((area @ band.reshape(-1)) > 0.0).tolist() for band in radio.band]
+        """Per scanner and zone: whether any of the zone's area is in the scanner's band (the model's selection
+        of (scanner, zone) pairs by place)."""
+        self._boxes: list[tuple[int, int, int, int]] = []
+        """Per scanner: the box's rows x0:x1 and columns y0:y1 around its band's cells."""
+        self._kernels: list[Vector] = []
+        """Per scanner, over its band's box: the band, the band x log10 d and the band x (log10 d)^2."""
+        for band, log_d in zip(radio.band, radio.log_d, strict=True):
+            rows, cols = np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0))
+            x0, x1 = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+            y0, y1 = (int(cols[0]), int(cols[-1]) + 1) if len(cols) else (0, 0)
+            b, d = band[x0:x1, y0:y1], log_d[x0:x1, y0:y1]
+            self._boxes.append((x0, x1, y0, y1))
+            self._kernels.append(np.stack([b, b * d, b * d * d]))
+
+    def settled(self, shares: Vector) -> None:
+        """After a tick's decisions: per slot, each zone's share of its mass (read by :meth:`sample`)."""
+        self._shares = shares
+
+    def centred(self, cx: list[float], cy: list[float]) -> None:
+        """After a motion step: per slot, the centre of its mass in its window's cells (read by :meth:`sample`)."""
+        self._cx, self._cy = cx, cy
+
+    def sample(self, at: float, scanner: int, loss_db: float, track: InZone) -> bool:
+        """A reading ``loss_db`` dB under the declared power by ``scanner`` of ``track`` (after the reading's
+        evidence): a sample when the rate allows, the (scanner, zone) pair is one, the centre of the mass at the
+        last motion step is in the band (CENTRE_MARGIN_M) and the zone held RADIO_CONFIDENT_P of the mass at the
+        last tick -- cheap checks first; True when the exponent in use moved (the caller drops its arrays)."""
+        zone = track.zone
+        if zone < 0 or at < self._learn_at or not self._pairs[scanner][zone]:
+            return False
+        slot, origin, cx = track.slot, track.origin, self._cx
+        if slot >= len(cx):
+            return False
+        sx, sy, dz = self._radio.places[scanner]
+        cell = self._radio.cell_m
+        dx, dy = (origin[0] + cx[slot] - sx) * cell, (origin[1] + self._cy[slot] - sy) * cell
+        low, high = self._near
+        if not low <= dx * dx + dy * dy + dz * dz <= high:
+            return False
+        shares = self._shares
+        if slot >= len(shares) or shares[slot, zone] < RADIO_CONFIDENT_P:
+            return False
+        return self.add(at, scanner, loss_db, track.state, origin)
+
+    def add(self, at: float, scanner: int, loss_db: float, state: Vector, origin: tuple[int, int]) -> bool:
+        """One reading ``loss_db`` dB under the declared power by ``scanner`` of a shopper whose posterior over
+        the window at ``origin`` is ``state`` (its layers, any scale), after :meth:`sample`; True when the exponent
+        in use moved (the caller rebuilds its likelihoods)."""
+        _, kx, ky = state.shape
+        x0, y0 = origin
+        bx0, bx1, by0, by1 = self._boxes[scanner]
+        ix0, ix1, iy0, iy1 = max(x0, bx0), min(x0 + kx, bx1), max(y0, by0), min(y0 + ky, by1)
+        if ix0 >= ix1 or iy0 >= iy1:
+            return False
+        window = state[:, ix0 - x0 : ix1 - x0, iy0 - y0 : iy1 - y0]
+        kernels = self._kernels[scanner][:, ix0 - bx0 : ix1 - bx0, iy0 - by0 : iy1 - by0]
+        weight, first, second = (kernels * (window[0] + window[1])).sum(axis=(1, 2)).tolist()
+        if weight < RADIO_PLACED_SHARE * float(state.sum()) or not weight > 0.0:
+            return False
+        learner = self.learner
+        learner.add(at, loss_db, first / weight, second / weight)
+        self._empty_at = ration(self._empty_at, at)
+        self._learn_at = self._empty_at + 1.0 / RADIO_SAMPLES_PER_S
+        if self._retune_at is None:
+            self._retune_at = at + RADIO_RETUNE_S
+        elif at >= self._retune_at:
+            self._retune_at = at + RADIO_RETUNE_S
+            moved = learner.step()
+            sigma = self._sigma() if LEARN_SIGMA else None
+            if moved or sigma is not None:
+                self._radio.retune(learner.exponent, sigma)
+                return True
+        return False
+
+    def _sigma(self) -> float | None:
+        """The shadowing sigma to use when it should move (:data:`LEARN_SIGMA`), else None."""
+        learner = self.learner
+        n = learner.learned()
+        if n is None or not isinstance(learner, _Learner):
+            return None
+        found = min(max(learner.em_sigma(n), SIGMA_MIN_DB), SIGMA_MAX_DB)
+        if abs(found - self._radio.sigma_db) < SIGMA_DEADBAND_DB:
+            return None
+        return round(found / SIGMA_STEP_DB) * SIGMA_STEP_DB
+
+    def guess(self) -> float | None:
+        """The exponent learned so far, precise or not (None before a few samples; the model engine's learner:
+        its precise estimate)."""
+        learner = self.learner
+        return learner.guess() if isinstance(learner, _Learner) else learner.learned()
+
+    def report(self) -> dict[str, float | None]:
+        """The exponent in use, the learned one, the shadowing sigma and the samples so far."""
+        learner = self.learner
+        found = {"exponent": learner.exponent, "learned": learner.learned(), "sigma_db": learner.sigma_db()}
+        found["sigma_in_use_db"] = self._radio.sigma_db
+        return {**found, "samples": float(learner.samples)}
