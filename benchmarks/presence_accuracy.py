@@ -205,7 +205,7 @@ def make_engine(config: Config, name: str) -> PresenceEngine | ZoneEstimator | G
         from edge.presence_grid import GridEstimator
 
         return GridEstimator(config.zones, config.presence, config.scanners, config.floor)
-    return PresenceEngine(config.zones, config.presence)
+    return PresenceEngine(config.zones, config.presence, config.scanners)
 
 
 def run(

@@ -84,7 +84,7 @@ def engines(cell: Cell, config: Config) -> dict[str, Callable[[], Engine]]:
     found: dict[str, Callable[[], Engine]] = {}
     model_presence = msgspec.structs.replace(config.presence, engine="model")
     found["model"] = lambda: ZoneEstimator(config.zones, model_presence, config.scanners, config.floor)
-    found["threshold"] = lambda: PresenceEngine(config.zones, config.presence)
+    found["threshold"] = lambda: PresenceEngine(config.zones, config.presence, config.scanners)
     found["nearest"] = lambda: NearestScanner(config.zones, config.presence)
     found["ema"] = lambda: EmaMargin(config.zones, config.presence)
     if BayesOracle is not None:

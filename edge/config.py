@@ -188,7 +188,9 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     tags: tuple[str, ...] = ()
     type: Literal["entrance", "checkout", "in-aisle", "perimeter", "exterior"] = "in-aisle"
     """Where the zone is in the store (the in-store measurement standard's venue types): impressions carry it."""
-    enter_rssi_dbm: float = c.ENTER_RSSI_DBM
+    enter_rssi_dbm: float | None = None
+    """The zone's enter threshold. Unset, the threshold engine derives it (``edge.presence.enter_bar``):
+    ENTER_RSSI_DBM for a zone the size of the default disc or larger, higher for a smaller one."""
     exit_rssi_dbm: float = c.EXIT_RSSI_DBM
     exit_timeout_s: Seconds = c.EXIT_TIMEOUT_S
     handoff_margin_db: Annotated[float, Meta(ge=0)] = c.HANDOFF_MARGIN_DB
@@ -202,10 +204,10 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     def __post_init__(self) -> None:
         if not self.scanners:
             raise InvalidConfigError("scanners", "a zone needs at least one scanner")
-        if self.exit_rssi_dbm > self.enter_rssi_dbm:
+        enter = c.ENTER_RSSI_DBM if self.enter_rssi_dbm is None else self.enter_rssi_dbm  # a derived bar is >= it
+        if self.exit_rssi_dbm > enter:
             raise InvalidConfigError(
-                "exit_rssi_dbm",
-                f"exit_rssi_dbm ({self.exit_rssi_dbm}) must not be above enter_rssi_dbm ({self.enter_rssi_dbm})",
+                "exit_rssi_dbm", f"exit_rssi_dbm ({self.exit_rssi_dbm}) must not be above enter_rssi_dbm ({enter})"
             )
         if self.area_m is not None:
             x0, y0, x1, y1 = self.area_m

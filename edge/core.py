@@ -84,7 +84,7 @@ class Core:
 
             self.engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
         else:
-            self.engine = PresenceEngine(config.zones, config.presence)
+            self.engine = PresenceEngine(config.zones, config.presence, config.scanners)
         self.counters = Counters()
         self.shelf = ShelfTracker(config, factory)
         self._motion = self.shelf.motion

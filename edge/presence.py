@@ -9,7 +9,8 @@ thrown out by a few weak adverts).
 
 The state machine, per shopper (one zone at a time, or none):
 
-- **enter** (from no zone): the zone's fast level is at or above ``enter_rssi_dbm`` over at least
+- **enter** (from no zone): the zone's fast level is at or above its enter bar (:func:`enter_bar`:
+  ``enter_rssi_dbm``, or left unset, derived from the zone's floor and its scanner's height) over at least
   :data:`~edge.constants.ENTER_MIN_SAMPLES` samples (or over two, by
   :data:`~edge.constants.ENTER_FEW_SAMPLES_DB` more: a slow card after a miss), its slow level
   agrees (at least :data:`~edge.constants.ENTER_SLOW_MARGIN_DB` above ``exit_rssi_dbm``, over at
@@ -56,7 +57,7 @@ from typing import Literal
 import msgspec
 
 from edge import constants as c
-from edge.config import PresenceConfig, ZoneConfig
+from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
@@ -128,14 +129,44 @@ class Occupant:
     via: str
 
 
+def enter_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig] = ()) -> float:
+    """The zone's enter threshold (dBm): the operator's ``enter_rssi_dbm`` if set, else derived.
+
+    ENTER_RSSI_DBM is one distance from the scanner in 3-D: the edge of the default zone, the disc of
+    ZONE_RADIUS_M (R) under a scanner at the default height, h0 above the phone. A smaller zone
+    (``area_m``'s rectangle, or a disc of a smaller ``radius_m``) has its bar where the edge of the
+    disc of the same floor area (radius r) is, in 3-D under its own scanner (h above the phone):
+    10 n log10(sqrt(R^2 + h0^2) / sqrt(r^2 + h^2)) dB higher, never lower. h is the zone's highest
+    positioned scanner's ``height_m`` less MODEL_DEVICE_HEIGHT_M (the least shift), else h0. Under
+    a high scanner the edge of a small zone is already about as far as the default bar's distance,
+    so the bar barely moves (raising it by the same-height formula shut tile visits out). A shopper
+    on the walkway beside a 5 x 2.5 m shelf zone passes 3.25 m from its scanner, outside the zone
+    but inside the default bar (the L-shaped store of the sweep: docs/presence.md). A larger zone
+    keeps the default: a lower bar lets ghosts in from further away."""
+    if zone.enter_rssi_dbm is not None:
+        return zone.enter_rssi_dbm  # the operator's own, always
+    if zone.area_m is not None:
+        x0, y0, x1, y1 = zone.area_m
+        reach_m = math.sqrt((x1 - x0) * (y1 - y0) / math.pi)
+    else:
+        reach_m = zone.radius_m
+    if reach_m >= c.ZONE_RADIUS_M:
+        return c.ENTER_RSSI_DBM
+    heights = [s.height_m for s in scanners if s.id in zone.scanners]
+    above_m = max(max(heights, default=c.SCANNER_HEIGHT_M) - c.MODEL_DEVICE_HEIGHT_M, 0.0)
+    default_above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
+    ratio = math.hypot(c.ZONE_RADIUS_M, default_above_m) / math.hypot(reach_m, above_m)
+    return c.ENTER_RSSI_DBM + max(10.0 * exponent * math.log10(ratio), 0.0)
+
+
 class _Zone:
     __slots__ = ("dwell_s", "enter", "exit", "exit_timeout_s", "id", "margin", "only", "samples", "scanners")
 
-    def __init__(self, config: ZoneConfig) -> None:
+    def __init__(self, config: ZoneConfig, enter_dbm: float) -> None:
         self.id = config.id
         self.scanners = config.scanners
         self.only = config.scanners[0] if len(config.scanners) == 1 else None  # its one scanner, if one
-        self.enter = config.enter_rssi_dbm
+        self.enter = enter_dbm
         self.exit = config.exit_rssi_dbm
         self.exit_timeout_s = config.exit_timeout_s
         self.margin = config.handoff_margin_db
@@ -187,8 +218,11 @@ class _Track:
 class PresenceEngine:
     """See the module docstring."""
 
-    def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
-        self._zones = {zone.id: _Zone(zone) for zone in zones}
+    def __init__(
+        self, zones: Sequence[ZoneConfig], presence: PresenceConfig, scanners: Sequence[ScannerConfig] = ()
+    ) -> None:
+        exponent = presence.path_loss_exponent
+        self._zones = {zone.id: _Zone(zone, enter_bar(zone, exponent, scanners)) for zone in zones}
         by_scanner: dict[str, list[_Zone]] = {}
         for zone in self._zones.values():
             for scanner in zone.scanners:

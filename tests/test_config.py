@@ -47,7 +47,7 @@ def test_the_design_keys_load(tmp_path: Path) -> None:
     assert config.ble.trace == str(tmp_path / "trace.jsonl")
     assert config.zones[0].tags == ("baby",)
     assert config.zones[0].exit_timeout_s == 4.0
-    assert config.zones[0].enter_rssi_dbm > config.zones[0].exit_rssi_dbm
+    assert config.zones[0].enter_rssi_dbm is None  # unset: the threshold engine derives it
     assert config.state_path() == tmp_path / "state"
 
 
@@ -117,3 +117,16 @@ content_dir = "../content"
     assert config.mqtt.key_file == "~/gw.key"  # the home directory: as written
     assert config.signage.frames_dir == str(folder / "frames")
     assert config.signage.content_dir == str(folder / "../content")
+
+
+def test_enter_rssi_dbm_is_optional_and_an_explicit_value_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(GOOD.replace("exit_timeout_s = 4.0", "exit_timeout_s = 4.0\nenter_rssi_dbm = -71.5"))
+    assert load(path).zones[0].enter_rssi_dbm == -71.5  # the default's value, written out: the operator's
+
+
+def test_exit_above_the_default_enter_is_refused_when_enter_is_unset(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(GOOD.replace("exit_timeout_s = 4.0", "exit_rssi_dbm = -71.0"))
+    with pytest.raises(ConfigError, match="must not be above enter_rssi_dbm"):
+        load(path)

@@ -13,7 +13,7 @@ import pytest
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
 from edge.rssi import RssiWindow, distance_m, trimmed_mean
 
 CONFIG = from_mapping(
@@ -29,7 +29,7 @@ T0 = 1_795_428_000.0
 HZ = 4.0
 NEAR_DBM = -55
 """Well inside a zone (under a metre from the scanner)."""
-DEAD_BAND_DBM = round((BABY.enter_rssi_dbm + BABY.exit_rssi_dbm) / 2)
+DEAD_BAND_DBM = round((enter_bar(BABY, CONFIG.presence.path_loss_exponent) + BABY.exit_rssi_dbm) / 2)
 """Between the exit and the enter thresholds."""
 
 
@@ -136,7 +136,7 @@ def test_the_sender_measured_power_shifts_the_thresholds() -> None:
 def test_a_slow_card_enters_on_two_samples_only_when_clearly_inside() -> None:
     """A 2 Hz card after a missed advert has two samples in the fast window: they stand for three
     only ENTER_FEW_SAMPLES_DB above the threshold."""
-    bar = BABY.enter_rssi_dbm + c.ENTER_FEW_SAMPLES_DB
+    bar = enter_bar(BABY, CONFIG.presence.path_loss_exponent) + c.ENTER_FEW_SAMPLES_DB
     loud, marginal = engine(), engine()
     out_loud: list[PresenceEvent] = []
     out_marginal: list[PresenceEvent] = []
@@ -154,7 +154,7 @@ def test_a_shopper_in_the_aisle_between_two_zones_enters_neither() -> None:
     shopper is in neither zone even when both read above the enter threshold."""
     eng = engine()
     events: list[PresenceEvent] = []
-    level = round(BABY.enter_rssi_dbm) + 2
+    level = round(enter_bar(BABY, CONFIG.presence.path_loss_exponent)) + 2
     for i in range(40):
         at = T0 + i / HZ
         events += see(eng, "gw-1", level, at)
@@ -232,7 +232,7 @@ def test_coming_straight_back_needs_a_steady_signal() -> None:
     feed(eng, "gw-1", NEAR_DBM, T0, 10)
     feed(eng, "gw-1", -90, T0 + 10, 6)
     assert eng.zone_of("s-1") is None
-    edge_dbm = round(BABY.enter_rssi_dbm) + 1
+    edge_dbm = round(enter_bar(BABY, CONFIG.presence.path_loss_exponent)) + 1
     burst: list[PresenceEvent] = []
     for i in range(3):
         burst += see(eng, "gw-1", edge_dbm, T0 + 16 + i / HZ)

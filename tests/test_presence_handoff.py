@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
 from edge.presence_timing import HANDOFF_AFTER_EXIT_S
 
 CONFIG = from_mapping({"zones": [{"id": "baby", "scanners": ["gw-1"]}, {"id": "drinks", "scanners": ["gw-2"]}]})
 BABY, DRINKS = CONFIG.zones
 T0 = 1_795_428_000.0
 HZ = 4.0
-NEW_DBM = round(DRINKS.enter_rssi_dbm) + 3
+NEW_DBM = round(enter_bar(DRINKS, CONFIG.presence.path_loss_exponent)) + 3
 """The new zone, well above its enter threshold..."""
 OLD_DBM = NEW_DBM - round(c.ENTER_LEAD_DB) + 1
 """...leading the old zone's scanner by more than the hand-off margin, less than the aisle lead."""

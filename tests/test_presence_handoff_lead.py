@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
 from edge.presence_timing import HANDOFF_AFTER_EXIT_S
 
 CONFIG = from_mapping(
@@ -30,7 +30,7 @@ BABY, DRINKS, BAKERY = CONFIG.zones
 SCANNERS = ("gw-1", "gw-2", "gw-3")
 T0 = 1_795_428_000.0
 HZ = 4.0
-NEW_DBM = round(DRINKS.enter_rssi_dbm) + 3
+NEW_DBM = round(enter_bar(DRINKS, CONFIG.presence.path_loss_exponent)) + 3
 """The new zone, well above its enter threshold..."""
 FAR_DBM = NEW_DBM - round(DRINKS.handoff_margin_db) - 2
 """...leading the zone just left and a third zone by more than the hand-off margin, less than the

@@ -17,13 +17,13 @@ import pytest
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
 from edge.presence_timing import REFERENCE_INTERVAL_S, SilenceRate, in_adverts_s
 
 CONFIG = from_mapping({"zones": [{"id": "bakery", "scanners": ["gw-1"]}, {"id": "drinks", "scanners": ["gw-2"]}]})
 BAKERY, DRINKS = CONFIG.zones
 T0 = 1_795_428_000.0
-NEAR_DBM = round(BAKERY.enter_rssi_dbm) + 8
+NEAR_DBM = round(enter_bar(BAKERY, CONFIG.presence.path_loss_exponent)) + 8
 """At the bakery's shelf: well above its enter threshold..."""
 FAR_DBM = NEAR_DBM - 20
 """...and the other zone's scanner, far below it (no aisle ghost)."""

@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 
 from edge.config import PresenceConfig, ZoneConfig
-from edge.presence import Occupant, PresenceEvent, Sighting
+from edge.presence import Occupant, PresenceEvent, Sighting, enter_bar
 
 NEAREST_RECENT_S = 1.0
 """A scanner's last sample counts for the nearest-scanner choice while younger than this."""
@@ -34,6 +34,7 @@ EMA_HOLD_S = 1.0
 class _Base:
     def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
         self._zones = {z.id: z for z in zones}
+        self._enter = {z.id: enter_bar(z, presence.path_loss_exponent) for z in zones}  # as the engine's
         self._zone_of_scanner = {s: z.id for z in zones for s in z.scanners}
         self._reference = presence.measured_power_1m_dbm
         self._zone: dict[str, tuple[str, float]] = {}
@@ -87,7 +88,7 @@ class NearestScanner(_Base):
             return []
         level = self._level(s)
         config = self._zones[zone]
-        if level < (config.enter_rssi_dbm + config.exit_rssi_dbm) / 2:
+        if level < (self._enter[zone] + config.exit_rssi_dbm) / 2:
             return []
         self._heard[f"{s.token}\0{zone}"] = s.at
         heard = self._levels.setdefault(s.token, {})
@@ -128,13 +129,13 @@ class EmaMargin(_Base):
         best = max(by_zone, key=by_zone.__getitem__)
         want: str | None = current
         if current is None:
-            if by_zone[best] >= self._zones[best].enter_rssi_dbm:
+            if by_zone[best] >= self._enter[best]:
                 want = best
         else:
             held = by_zone.get(current, -math.inf)
-            if best != current and by_zone[best] >= max(self._zones[best].enter_rssi_dbm, held + EMA_MARGIN_DB):
+            if best != current and by_zone[best] >= max(self._enter[best], held + EMA_MARGIN_DB):
                 want = best
-            elif held < self._zones[current].enter_rssi_dbm - EMA_MARGIN_DB:
+            elif held < self._enter[current] - EMA_MARGIN_DB:
                 want = None
         if want == current:
             self._wanted.pop(token, None)
