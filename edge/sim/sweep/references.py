@@ -1,11 +1,12 @@
 """Two naive reference engines, with the presence engine's API, for the sweep to beat.
 
-- :class:`NearestScanner`: every sample at or above the midpoint of the enter and exit thresholds
+- :class:`NearestScanner`: every sample at or above the midpoint of the (fixed) enter and exit thresholds
   places the shopper in the zone of the loudest such sample of the last :data:`NEAREST_RECENT_S`
   (no smoothing, no margin: how ESPresense-style room presence behaves); out when the zone has
   heard no such sample for its ``exit_timeout_s``.
 - :class:`EmaMargin`: an exponential moving average per scanner (time constant :data:`EMA_TAU_S`),
-  a zone's level the loudest of its scanners'; in at ``enter_rssi_dbm``, out below it minus
+  a zone's level the loudest of its scanners'; in at ``enter_rssi_dbm`` (unset: the fixed
+  ``ENTER_RSSI_DBM``, never the engine's derived bar), out below it minus
   :data:`EMA_MARGIN_DB`, a hand-off when another zone leads by the margin; every change must hold
   for :data:`EMA_HOLD_S`; out after ``exit_timeout_s`` of silence.
 
@@ -18,8 +19,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from edge import constants as c
 from edge.config import PresenceConfig, ZoneConfig
-from edge.presence import Occupant, PresenceEvent, Sighting, enter_bar
+from edge.presence import Occupant, PresenceEvent, Sighting
 
 NEAREST_RECENT_S = 1.0
 """A scanner's last sample counts for the nearest-scanner choice while younger than this."""
@@ -34,7 +36,9 @@ EMA_HOLD_S = 1.0
 class _Base:
     def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
         self._zones = {z.id: z for z in zones}
-        self._enter = {z.id: enter_bar(z, presence.path_loss_exponent) for z in zones}  # as the engine's
+        # The naive references keep the fixed bar (ENTER_RSSI_DBM unless the operator set one): the derived
+        # bar is the threshold engine's own refinement, not a baseline's.
+        self._enter = {z.id: c.ENTER_RSSI_DBM if z.enter_rssi_dbm is None else z.enter_rssi_dbm for z in zones}
         self._zone_of_scanner = {s: z.id for z in zones for s in z.scanners}
         self._reference = presence.measured_power_1m_dbm
         self._zone: dict[str, tuple[str, float]] = {}
