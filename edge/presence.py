@@ -31,7 +31,10 @@ The state machine, per shopper (one zone at a time, or none):
   longer than this advertiser's own silence limit (:mod:`edge.presence_timing`: from its advert
   interval and loss, learned per scanner, plus the scanner's delivery lag; at least
   :data:`~edge.presence_timing.SILENCE_MIN_S`), and at the latest ``exit_timeout_s`` after the last
-  sample of the zone (the shopper went silent: left the building, or the phone stopped). No
+  sample of the zone (the shopper went silent: left the building, or the phone stopped) -- unless
+  the silence is more likely a pause (:func:`~edge.presence_timing.hold_s`): it began while the slow
+  level placed the shopper further inside than the slowest walker crosses in that time, or it is
+  no longer than this advertiser's pauses heard so far. No
   advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
   applies: the slow window must first fill with samples from inside the zone.
 - **hand-off**: another zone's fast level is at or above its ``enter_rssi_dbm`` *and* louder than
@@ -69,6 +72,9 @@ from edge.presence_timing import (
     TREND_T,
     DeliveryLag,
     SilenceRate,
+    edge_radius_m,
+    hold_s,
+    pause_of,
     span_of_adverts,
     zone_silence_limit_s,
 )
@@ -152,17 +158,36 @@ def enter_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfi
         reach_m = zone.radius_m
     if reach_m >= c.ZONE_RADIUS_M:
         return c.ENTER_RSSI_DBM
-    heights = [s.height_m for s in scanners if s.id in zone.scanners]
-    above_m = max(max(heights, default=c.SCANNER_HEIGHT_M) - c.MODEL_DEVICE_HEIGHT_M, 0.0)
+    above_m = _above_m(zone, scanners)
     default_above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
     ratio = math.hypot(c.ZONE_RADIUS_M, default_above_m) / math.hypot(reach_m, above_m)
     return c.ENTER_RSSI_DBM + max(10.0 * exponent * math.log10(ratio), 0.0)
 
 
-class _Zone:
-    __slots__ = ("dwell_s", "enter", "exit", "exit_timeout_s", "id", "margin", "only", "samples", "scanners")
+def _above_m(zone: ZoneConfig, scanners: Sequence[ScannerConfig]) -> float:
+    """How far the zone's highest positioned scanner hangs above a phone (else the default height's)."""
+    heights = [s.height_m for s in scanners if s.id in zone.scanners]
+    return max(max(heights, default=c.SCANNER_HEIGHT_M) - c.MODEL_DEVICE_HEIGHT_M, 0.0)
 
-    def __init__(self, config: ZoneConfig, enter_dbm: float) -> None:
+
+class _Zone:
+    __slots__ = (
+        "above_m",
+        "dwell_s",
+        "edge_m",
+        "enter",
+        "exit",
+        "exit_timeout_s",
+        "id",
+        "margin",
+        "only",
+        "samples",
+        "scanners",
+    )
+
+    def __init__(self, config: ZoneConfig, enter_dbm: float, above_m: float, edge_m: float) -> None:
+        self.above_m = above_m  # its scanner over a phone (m)
+        self.edge_m = edge_m  # its exit threshold's distance across the floor (m): where "out" begins
         self.id = config.id
         self.scanners = config.scanners
         self.only = config.scanners[0] if len(config.scanners) == 1 else None  # its one scanner, if one
@@ -185,7 +210,9 @@ class _Track:
         "last_seen",
         "left_at",
         "left_zone",
+        "near",
         "offset",
+        "pause_s",
         "power",
         "rates",
         "rssi",
@@ -213,6 +240,8 @@ class _Track:
         self.via = via
         self.power = power
         self.offset = 0.0
+        self.near = False  # was the latest advert heard at a zone's exit threshold or louder?
+        self.pause_s = 0.0  # the longest pause of the advertiser heard (edge.presence_timing.pause_of)
 
 
 class PresenceEngine:
@@ -222,7 +251,12 @@ class PresenceEngine:
         self, zones: Sequence[ZoneConfig], presence: PresenceConfig, scanners: Sequence[ScannerConfig] = ()
     ) -> None:
         exponent = presence.path_loss_exponent
-        self._zones = {zone.id: _Zone(zone, enter_bar(zone, exponent, scanners)) for zone in zones}
+        reference = presence.measured_power_1m_dbm
+        self._zones: dict[str, _Zone] = {}
+        for config in zones:
+            above_m = _above_m(config, scanners)
+            edge_m = edge_radius_m(reference, config.exit_rssi_dbm, exponent, above_m)
+            self._zones[config.id] = _Zone(config, enter_bar(config, exponent, scanners), above_m, edge_m)
         by_scanner: dict[str, list[_Zone]] = {}
         for zone in self._zones.values():
             for scanner in zone.scanners:
@@ -274,8 +308,14 @@ class PresenceEngine:
             pending.append(at)
             if len(pending) >= PENDING_MAX:
                 rate.settle()
+        near = sighting.rssi + track.offset >= zones[0].exit
         if at > track.last_seen:
+            if at - track.last_seen >= SILENCE_MIN_S:  # silent at every scanner: a pause of the advertiser?
+                pause = pause_of(at - track.last_seen, track.near, near)
+                if pause > track.pause_s:
+                    track.pause_s = pause
             track.last_seen = at
+            track.near = near
         events: list[PresenceEvent] = []
         for zone in zones:
             if track.zone is zone:
@@ -497,7 +537,7 @@ class PresenceEngine:
             silent_s = now - track.heard_at
             if track.weak or (
                 (silent_s >= SILENCE_MIN_S or silent_s >= zone.exit_timeout_s)
-                and silent_s >= zone_silence_limit_s(track.rates, self._lag, zone.scanners, zone.exit_timeout_s)
+                and silent_s >= self._silence_limit_s(track, zone)
             ):
                 events.append(self._event("exited", token, track, zone, now))
                 gone.append(token)
@@ -515,6 +555,12 @@ class PresenceEngine:
             # entry that follows is that hand-off (_just_left), finished by the samples still due.
         self._purge(now)
         return events
+
+    def _silence_limit_s(self, track: _Track, zone: _Zone) -> float:
+        """How long the zone may stay silent before this shopper is gone (edge.presence_timing)."""
+        level = track.rssi + track.offset  # the slow level at the zone's last sample, for the reference phone
+        hold = hold_s(level, zone.edge_m, zone.above_m, self._reference_dbm, self._exponent, track.pause_s)
+        return zone_silence_limit_s(track.rates, self._lag, zone.scanners, zone.exit_timeout_s, hold)
 
     def _purge(self, now: float) -> None:
         """Drop shoppers in no zone who have been silent for a while: memory stays bounded."""

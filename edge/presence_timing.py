@@ -24,6 +24,19 @@ over :data:`REMOTE_LAG_S`) keeps the zone's timer.
 Figures: the row of docs/multi-gateway.md (cards at 3.3 Hz, 10 % lost): 3.5 s, was 6 s; a 10 Hz phone
 losing 10 %: 3.5 s; a 1 Hz card losing 25 %: 7.6 s; losing 40 %: 11.4 s (each capped by the zone's
 timer: the default 4 s).
+
+**A pause, not an exit** (:func:`hold_s`). Losses are one cause of silence; the advertiser stopping
+(a phone's OS dozing the app, a call: 2-10 s) is another, and it says nothing about where the shopper
+is. A shopper who walks out of a zone is heard all the way to its edge and beyond (at 0.6-1.5 m/s, for
+seconds, ever weaker), and the exit fires on that falling level; so a silence that begins while the last
+level placed the shopper well inside is most likely such a pause. Whatever the loss rule says, a silence
+is not taken for an exit before (a) the slowest walker (:data:`WALK_SPEED_MIN_M_S`) could have gone from
+where the last level placed them to beyond the zone's exit radius, nor (b) the longest pause this
+advertiser has been heard to make (a silence at every scanner between two adverts heard near a scanner:
+:func:`pause_of`), each plus the advertiser's interval. A shopper whose last level was at the edge gets
+no more than the loss rule; one standing by the scanner, up to the exit radius over the slowest pace
+(7.5 s under a 2 m scanner). Bounded: the walk by the zone's exit radius, a pause by
+:data:`~edge.constants.MODEL_GAP_MAX_S` (a longer silence is the shopper out of range, not a pause).
 """
 
 from __future__ import annotations
@@ -56,9 +69,13 @@ __all__ = [
     "TREND_NOISE_MIN_DB",
     "TREND_SPAN_S",
     "TREND_T",
+    "WALK_SPEED_MIN_M_S",
     "DeliveryLag",
     "SilenceRate",
+    "edge_radius_m",
+    "hold_s",
     "in_adverts_s",
+    "pause_of",
     "silence_limit_s",
     "slow_advertiser",
     "span_of_adverts",
@@ -172,6 +189,12 @@ TREND_HOLD_SAMPLES = 1
 3: ~1 s of a 3 Hz card) is for noise that puts a neighbour zone ahead for a moment; a shopper whose
 levels rise and fall as they walk over is not that noise, and the margin is crossed when the walk
 puts the new zone ahead."""
+
+WALK_SPEED_MIN_M_S = 0.6
+"""The slowest pace of a shopper leaving a zone (0.6-1.5 m/s: a browser with a trolley at the low end,
+the sweep's slow walkers). The slowest, because the hold (:func:`hold_s`) is the time before which a
+shopper *cannot* have left in silence: a faster walker leaving is heard going (the level falls) and
+exits on that, sooner."""
 
 _SECONDS_PER_HOUR = 3600.0
 
@@ -333,23 +356,63 @@ class DeliveryLag:
 # --- the threshold engine's slow-advertiser and silence rules, per shopper and zone ------------
 
 
+def edge_radius_m(reference_dbm: float, exit_dbm: float, exponent: float, above_m: float) -> float:
+    """How far across the floor from its scanner (hanging ``above_m`` over a phone) a zone's exit
+    threshold lies: the 3-D distance of ``exit_dbm`` by the path-loss relation, less the height."""
+    reach_m = 10.0 ** ((reference_dbm - exit_dbm) / (10.0 * exponent))
+    return math.sqrt(max(reach_m * reach_m - above_m * above_m, 0.0))
+
+
+def hold_s(
+    level_dbm: float, edge_m: float, above_m: float, reference_dbm: float, exponent: float, pause_s: float
+) -> float:
+    """How long a silence that began at ``level_dbm`` (the zone's slow level, for the reference phone)
+    says nothing yet: the slowest walker's time from where that level places the shopper (across the
+    floor, under a scanner ``above_m`` over the phone) to the zone's exit radius ``edge_m``, or the
+    advertiser's longest pause heard (``pause_s``), whichever is longer. The caller adds the interval."""
+    reach_m = 10.0 ** ((reference_dbm - level_dbm) / (10.0 * exponent))
+    across_m = math.sqrt(max(reach_m * reach_m - above_m * above_m, 0.0))
+    walk_s = max(edge_m - across_m, 0.0) / WALK_SPEED_MIN_M_S
+    return walk_s if walk_s > pause_s else pause_s
+
+
+def pause_of(gap_s: float, near_before: bool, near_after: bool) -> float:
+    """The pause a silence of ``gap_s`` at every scanner shows (0.0: none): the advertiser stopped, if
+    it was heard near a scanner (at a zone's exit threshold or louder) on both sides of the silence --
+    not a shopper walking out of range and back, who is heard faint before and after -- and the silence
+    was longer than any loss rule allows for (:data:`SILENCE_MIN_S`) but shorter than out of range
+    (:data:`~edge.constants.MODEL_GAP_MAX_S`)."""
+    if (near_before or near_after) and SILENCE_MIN_S <= gap_s <= c.MODEL_GAP_MAX_S:
+        return gap_s
+    return 0.0
+
+
 def zone_silence_limit_s(
-    rates: Mapping[str, SilenceRate], lag: DeliveryLag, scanners: Sequence[str], exit_timeout_s: float
+    rates: Mapping[str, SilenceRate],
+    lag: DeliveryLag,
+    scanners: Sequence[str],
+    exit_timeout_s: float,
+    hold: float = 0.0,
 ) -> float:
     """How long the zone's ``scanners`` may stay silent before the shopper has gone: the most lenient
     of its scanners whose rate is learned (:func:`silence_limit_s`), plus that scanner's delivery lag
     (a scanner heard late, a peer's, keeps the zone's timer); the zone's ``exit_timeout_s`` when none is
     learned, and at most that timer counted in the advertiser's own adverts (:func:`in_adverts_s`: the
     timer itself but for an advertiser slower than a 2 Hz card, whose lost advert or two would otherwise
-    end its visit)."""
+    end its visit) -- but never less than ``hold`` (:func:`hold_s`: the shopper cannot have walked out
+    yet, or the advertiser pauses that long) plus the scanner's interval and lag."""
     best: float | None = None
     for scanner in scanners:
         rate = rates.get(scanner)
         limit = None if rate is None else silence_limit_s(rate)
         if limit is not None:
+            assert rate is not None
             late = lag.of(scanner)
             cap = in_adverts_s(rate, exit_timeout_s)
             limit = cap if late > REMOTE_LAG_S else min(limit + late, cap)
+            held = hold + rate.interval_s + late
+            if held > limit:
+                limit = held
             if best is None or limit > best:
                 best = limit
     return exit_timeout_s if best is None else best

@@ -18,7 +18,7 @@ import pytest
 from edge import constants as c
 from edge.config import from_mapping
 from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
-from edge.presence_timing import REFERENCE_INTERVAL_S, SilenceRate, in_adverts_s
+from edge.presence_timing import REFERENCE_INTERVAL_S, SilenceRate, hold_s, in_adverts_s
 
 CONFIG = from_mapping({"zones": [{"id": "bakery", "scanners": ["gw-1"]}, {"id": "drinks", "scanners": ["gw-2"]}]})
 BAKERY, DRINKS = CONFIG.zones
@@ -86,7 +86,9 @@ def test_a_half_hertz_card_that_walks_away_leaves_on_its_level() -> None:
 
 
 def test_a_phone_still_leaves_at_the_zone_timer() -> None:
-    """A 4 Hz phone gone silent: out after ``exit_timeout_s`` (or its shorter learned limit), as before."""
+    """A 4 Hz phone gone silent: out after ``exit_timeout_s`` (or its shorter learned limit), or after
+    the hold of a shopper this far inside (the slowest walker's time to the exit radius plus an
+    interval, edge.presence_timing.hold_s), whichever is longer."""
     eng = PresenceEngine(CONFIG.zones, CONFIG.presence)
     events, at = card(eng, 4.0, T0, 20.0, token="phone-1")
     assert kinds(events) == [("entered", "bakery")]
@@ -97,7 +99,10 @@ def test_a_phone_still_leaves_at_the_zone_timer() -> None:
         gone = eng.tick(now)
     assert kinds(gone) == [("exited", "bakery")]
     last = T0 + (round(20.0 * 4.0) - 1) / 4.0
-    assert gone[0].at - last <= BAKERY.exit_timeout_s + 0.25
+    zone = eng._zones["bakery"]
+    ref, exponent = CONFIG.presence.measured_power_1m_dbm, CONFIG.presence.path_loss_exponent
+    held_s = hold_s(NEAR_DBM, zone.edge_m, zone.above_m, ref, exponent, 0.0) + 0.25  # and the phone's interval
+    assert gone[0].at - last <= max(BAKERY.exit_timeout_s, held_s) + 0.25
 
 
 def test_spans_count_in_the_advertisers_adverts() -> None:

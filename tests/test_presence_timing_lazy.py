@@ -149,4 +149,5 @@ def test_the_engine_counting_lazily_emits_what_counting_each_time_did(
     eager = _comings_and_goings(seed)
     assert lazy == eager
     exits = [e for e in lazy if "kind='exited'" in e]
-    assert len(exits) >= 3  # the silences ended visits: the limit was read and decided
+    assert len(exits) >= 1  # a silence ended a visit: the limit was read and decided (the phone's pauses,
+    # once heard, hold later silences as long: edge.presence_timing.hold_s, so fewer than before end one)
