@@ -189,7 +189,7 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     type: Literal["entrance", "checkout", "in-aisle", "perimeter", "exterior"] = "in-aisle"
     """Where the zone is in the store (the in-store measurement standard's venue types): impressions carry it."""
     enter_rssi_dbm: float | None = None
-    """The zone's enter threshold. Unset, the threshold engine derives it (``edge.presence.enter_bar``):
+    """The zone's enter threshold. Unset, the threshold engine derives it (``edge.presence_reach.enter_bar``):
     ENTER_RSSI_DBM for a zone the size of the default disc or larger, higher for a smaller one."""
     exit_rssi_dbm: float = c.EXIT_RSSI_DBM
     exit_timeout_s: Seconds = c.EXIT_TIMEOUT_S

@@ -54,13 +54,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
-
-import msgspec
 
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
+from edge.presence_reach import edge_radius_m, enter_bar, scanner_above_m
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
@@ -72,102 +70,15 @@ from edge.presence_timing import (
     TREND_T,
     DeliveryLag,
     SilenceRate,
-    edge_radius_m,
     hold_s,
     pause_of,
     span_of_adverts,
     zone_silence_limit_s,
 )
+from edge.presence_values import Occupant, PresenceEvent, Sighting, Sightings
 from edge.rssi import RssiWindow, distance_m
 
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
-
-
-class Sighting(msgspec.Struct, frozen=True, gc=False):
-    """One advertisement resolved to an opted-in shopper, as heard by one scanner.
-
-    A frozen msgspec Struct rather than a frozen dataclass: one is built per rostered advert, and a
-    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 15 times
-    the cost here). ``gc=False``: its fields are strings and numbers, which cannot form a cycle.
-    """
-
-    token: str
-    via: str
-    scanner: str
-    rssi: int
-    measured_power_1m_dbm: float | None
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Sightings:
-    """Sightings of another gateway's scanners (edge.peers), for the core's writer (``ports.deliver``)."""
-
-    at: float
-    items: tuple[Sighting, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PresenceEvent:
-    """A presence change; ``rssi`` is smoothed, ``distance_m`` estimated from it, ``probability`` the posterior."""
-
-    kind: Literal["entered", "dwell", "exited"]
-    token: str
-    zone: str
-    at: float
-    via: str
-    rssi: float
-    distance_m: float
-    dwell_s: float
-    probability: float | None = None
-    """The model estimator's posterior of being in ``zone`` (None from the threshold engine)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Occupant:
-    """Who is in a zone now, since when, and how loud."""
-
-    token: str
-    zone: str
-    since: float
-    rssi: float
-    distance_m: float
-    via: str
-
-
-def enter_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig] = ()) -> float:
-    """The zone's enter threshold (dBm): the operator's ``enter_rssi_dbm`` if set, else derived.
-
-    ENTER_RSSI_DBM is one distance from the scanner in 3-D: the edge of the default zone, the disc of
-    ZONE_RADIUS_M (R) under a scanner at the default height, h0 above the phone. A smaller zone
-    (``area_m``'s rectangle, or a disc of a smaller ``radius_m``) has its bar where the edge of the
-    disc of the same floor area (radius r) is, in 3-D under its own scanner (h above the phone):
-    10 n log10(sqrt(R^2 + h0^2) / sqrt(r^2 + h^2)) dB higher, never lower. h is the zone's highest
-    positioned scanner's ``height_m`` less MODEL_DEVICE_HEIGHT_M (the least shift), else h0. Under
-    a high scanner the edge of a small zone is already about as far as the default bar's distance,
-    so the bar barely moves (raising it by the same-height formula shut tile visits out). A shopper
-    on the walkway beside a 5 x 2.5 m shelf zone passes 3.25 m from its scanner, outside the zone
-    but inside the default bar (the L-shaped store of the sweep: docs/presence.md). A larger zone
-    keeps the default: a lower bar lets ghosts in from further away."""
-    if zone.enter_rssi_dbm is not None:
-        return zone.enter_rssi_dbm  # the operator's own, always
-    if zone.area_m is not None:
-        x0, y0, x1, y1 = zone.area_m
-        reach_m = math.sqrt((x1 - x0) * (y1 - y0) / math.pi)
-    else:
-        reach_m = zone.radius_m
-    if reach_m >= c.ZONE_RADIUS_M:
-        return c.ENTER_RSSI_DBM
-    above_m = _above_m(zone, scanners)
-    default_above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
-    ratio = math.hypot(c.ZONE_RADIUS_M, default_above_m) / math.hypot(reach_m, above_m)
-    return c.ENTER_RSSI_DBM + max(10.0 * exponent * math.log10(ratio), 0.0)
-
-
-def _above_m(zone: ZoneConfig, scanners: Sequence[ScannerConfig]) -> float:
-    """How far the zone's highest positioned scanner hangs above a phone (else the default height's)."""
-    heights = [s.height_m for s in scanners if s.id in zone.scanners]
-    return max(max(heights, default=c.SCANNER_HEIGHT_M) - c.MODEL_DEVICE_HEIGHT_M, 0.0)
 
 
 class _Zone:
@@ -254,7 +165,7 @@ class PresenceEngine:
         reference = presence.measured_power_1m_dbm
         self._zones: dict[str, _Zone] = {}
         for config in zones:
-            above_m = _above_m(config, scanners)
+            above_m = scanner_above_m(config, scanners)
             edge_m = edge_radius_m(reference, config.exit_rssi_dbm, exponent, above_m)
             self._zones[config.id] = _Zone(config, enter_bar(config, exponent, scanners), above_m, edge_m)
         by_scanner: dict[str, list[_Zone]] = {}

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 from edge import constants as c
 from edge.advert_rate import AdvertRate
+from edge.presence_reach import edge_radius_m
 
 if TYPE_CHECKING:
     from edge.rssi import RssiWindow
@@ -72,7 +73,6 @@ __all__ = [
     "WALK_SPEED_MIN_M_S",
     "DeliveryLag",
     "SilenceRate",
-    "edge_radius_m",
     "hold_s",
     "in_adverts_s",
     "pause_of",
@@ -356,13 +356,6 @@ class DeliveryLag:
 # --- the threshold engine's slow-advertiser and silence rules, per shopper and zone ------------
 
 
-def edge_radius_m(reference_dbm: float, exit_dbm: float, exponent: float, above_m: float) -> float:
-    """How far across the floor from its scanner (hanging ``above_m`` over a phone) a zone's exit
-    threshold lies: the 3-D distance of ``exit_dbm`` by the path-loss relation, less the height."""
-    reach_m = 10.0 ** ((reference_dbm - exit_dbm) / (10.0 * exponent))
-    return math.sqrt(max(reach_m * reach_m - above_m * above_m, 0.0))
-
-
 def hold_s(
     level_dbm: float, edge_m: float, above_m: float, reference_dbm: float, exponent: float, pause_s: float
 ) -> float:
@@ -370,9 +363,7 @@ def hold_s(
     says nothing yet: the slowest walker's time from where that level places the shopper (across the
     floor, under a scanner ``above_m`` over the phone) to the zone's exit radius ``edge_m``, or the
     advertiser's longest pause heard (``pause_s``), whichever is longer. The caller adds the interval."""
-    reach_m = 10.0 ** ((reference_dbm - level_dbm) / (10.0 * exponent))
-    across_m = math.sqrt(max(reach_m * reach_m - above_m * above_m, 0.0))
-    walk_s = max(edge_m - across_m, 0.0) / WALK_SPEED_MIN_M_S
+    walk_s = max(edge_m - edge_radius_m(reference_dbm, level_dbm, exponent, above_m), 0.0) / WALK_SPEED_MIN_M_S
     return walk_s if walk_s > pause_s else pause_s
 
 

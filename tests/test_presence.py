@@ -13,7 +13,8 @@ import pytest
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence_reach import enter_bar
 from edge.presence_timing import WALK_SPEED_MIN_M_S
 from edge.rssi import RssiWindow, distance_m, trimmed_mean
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence_reach import enter_bar
 from edge.presence_timing import HANDOFF_AFTER_EXIT_S
 
 CONFIG = from_mapping(

@@ -17,7 +17,8 @@ import pytest
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence_reach import enter_bar
 from edge.presence_timing import REFERENCE_INTERVAL_S, SilenceRate, hold_s, in_adverts_s
 
 CONFIG = from_mapping({"zones": [{"id": "bakery", "scanners": ["gw-1"]}, {"id": "drinks", "scanners": ["gw-2"]}]})

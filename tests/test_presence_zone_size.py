@@ -1,4 +1,4 @@
-"""The threshold engine's derived enter bar (edge.presence.enter_bar, issue #13).
+"""The threshold engine's derived enter bar (edge.presence_reach.enter_bar, issue #13).
 
 ENTER_RSSI_DBM is set for the default zone, the 3 m disc around its scanner. A zone whose
 ``enter_rssi_dbm`` is left unset and that is smaller -- a 5 x 2.5 m shelf zone beside a walkway --
@@ -16,7 +16,8 @@ import pytest
 
 from edge import constants as c
 from edge.config import from_mapping
-from edge.presence import PresenceEngine, PresenceEvent, Sighting, enter_bar
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
+from edge.presence_reach import enter_bar
 
 T0 = 1_795_428_000.0
 ADVERT_S = 0.25
