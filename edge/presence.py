@@ -22,10 +22,12 @@ The state machine, per shopper (one zone at a time, or none):
   *slow* levels by ENTER_LEAD_DB for ``handoff_samples`` samples (one, on a clear trend: see
   hand-off): the old zone's exit came just before its hand-off would have, and the entry is judged
   as that hand-off, whose count the exit keeps.
-- **stay**: while the slow level is at or above ``exit_rssi_dbm``. Between the two thresholds is
+- **stay**: while the slow level is at or above the zone's exit threshold (:func:`exit_bar`:
+  ``exit_rssi_dbm``, lowered while the enter bar is derived for a zone whose edge lies further from its
+  scanner than the default zone's -- a higher scanner, a larger floor). Between the two thresholds is
   the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
-  level fell below ``exit_rssi_dbm`` (the shopper walked away; the slow level reaches back for
+  level fell below the exit threshold (the shopper walked away; the slow level reaches back for
   :data:`~edge.constants.EXIT_SLOW_SAMPLES` samples of a slow advertiser, and is judged only on at
   least :data:`~edge.constants.EXIT_MIN_SAMPLES`), or once the zone's scanners have been silent
   longer than this advertiser's own silence limit (:mod:`edge.presence_timing`: from its advert
@@ -58,7 +60,7 @@ from typing import Literal
 
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
-from edge.presence_reach import edge_radius_m, enter_bar, scanner_above_m
+from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
@@ -96,14 +98,14 @@ class _Zone:
         "scanners",
     )
 
-    def __init__(self, config: ZoneConfig, enter_dbm: float, above_m: float, edge_m: float) -> None:
+    def __init__(self, config: ZoneConfig, enter_dbm: float, exit_dbm: float, above_m: float, edge_m: float) -> None:
         self.above_m = above_m  # its scanner over a phone (m)
         self.edge_m = edge_m  # its exit threshold's distance across the floor (m): where "out" begins
         self.id = config.id
         self.scanners = config.scanners
         self.only = config.scanners[0] if len(config.scanners) == 1 else None  # its one scanner, if one
         self.enter = enter_dbm
-        self.exit = config.exit_rssi_dbm
+        self.exit = exit_dbm
         self.exit_timeout_s = config.exit_timeout_s
         self.margin = config.handoff_margin_db
         self.samples = config.handoff_samples
@@ -166,8 +168,10 @@ class PresenceEngine:
         self._zones: dict[str, _Zone] = {}
         for config in zones:
             above_m = scanner_above_m(config, scanners)
-            edge_m = edge_radius_m(reference, config.exit_rssi_dbm, exponent, above_m)
-            self._zones[config.id] = _Zone(config, enter_bar(config, exponent, scanners), above_m, edge_m)
+            exit_dbm = exit_bar(config, exponent, scanners)
+            edge_m = edge_radius_m(reference, exit_dbm, exponent, above_m)
+            enter_dbm = enter_bar(config, exponent, scanners)
+            self._zones[config.id] = _Zone(config, enter_dbm, exit_dbm, above_m, edge_m)
         by_scanner: dict[str, list[_Zone]] = {}
         for zone in self._zones.values():
             for scanner in zone.scanners:
