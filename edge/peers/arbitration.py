@@ -16,7 +16,10 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
   the owner may also hand it on at once, outside any slot, by a claim naming the gateway
   (:meth:`Arbiter.hand`: applied only while that owner still owns it at the claim's epoch);
 - another gateway is louder by :data:`MARGIN_DB` for :data:`HOLD_SLOTS` consecutive evaluations:
-  it takes it (hysteresis: a shopper between two boxes does not flap);
+  it takes it (hysteresis: a shopper between two boxes does not flap); while the owner *keeps* it
+  (its summary of the slot hands it to itself: the zone its stream last said is one of its own), by
+  :data:`KEEP_MARGIN_DB` -- the zone decides against a loudness lead as it does for a hand, so the two
+  rules no longer hand a shopper back and forth when an engine's zone contradicts the loudness;
 - nobody heard it for :data:`RELEASE_SLOTS`: released (no owner).
 
 Each change raises the token's ``epoch`` (monotonic); claims published on the broker carry it, so
@@ -40,6 +43,16 @@ MARGIN_DB = 4.0
 """How much louder a challenger must be: about the spread of a 2 s mean of per-second medians
 between two scanners at equal distance (3 dB of advert noise), so noise alone rarely moves a
 shopper standing half-way; 4 dB is where the challenger's scanner is ~1.4x nearer (22 dB/decade)."""
+KEEP_MARGIN_DB = 12.0
+"""The lead a challenger needs while the owner keeps the shopper (the zone its stream last said is one of
+its own). The zone and the loudness are two estimates of where the shopper is; the engine's reads
+every scanner of the store against the floor, the loudness is one mean per gateway. Where they
+disagree by the 4 dB of :data:`MARGIN_DB` (noise at half-way), handing on by the zone and back by the
+loudness bounced a shopper between two gateways 17-70 times per doors run with the grid engine
+(docs/multi-gateway.md, "Ownership that does not bounce"). 12 dB is the challenger's scanner ~3.5x
+nearer (22 dB/decade: 3 m against 10 m) and 4 times the 3 dB spread of a 2 s mean: a shopper inside the
+owner's zone is not that much nearer another gateway's scanner, so such a lead, for
+:data:`HOLD_SLOTS` evaluations, means the owner's engine is stuck and the loudness moves them."""
 HOLD_SLOTS = 2
 """Consecutive evaluations the challenger must lead: one evaluation of 2 slots is noise-prone
 (106 changes per 100 minutes half-way at 4 dB)."""
@@ -75,11 +88,13 @@ class Arbiter:
         *,
         window_slots: int = WINDOW_SLOTS,
         margin_db: float = MARGIN_DB,
+        keep_margin_db: float = KEEP_MARGIN_DB,
         hold_slots: int = HOLD_SLOTS,
         release_slots: int = RELEASE_SLOTS,
     ) -> None:
         self._window = window_slots
         self._margin = margin_db
+        self._keep_margin = keep_margin_db
         self._hold = hold_slots
         self._release = release_slots
         self._scores: dict[int, dict[str, dict[str, float]]] = {}
@@ -89,8 +104,8 @@ class Arbiter:
         """The last slot evaluated."""
 
     def add(self, slot: int, gateway: str, scores: Mapping[str, float], hands: Mapping[str, str] | None = None) -> None:
-        """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway);
-        a slot already evaluated is ignored."""
+        """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway;
+        to itself: it keeps them, see :data:`KEEP_MARGIN_DB`); a slot already evaluated is ignored."""
         if slot <= self.evaluated:
             return
         self._scores.setdefault(slot, {})[gateway] = dict(scores)
@@ -130,7 +145,7 @@ class Arbiter:
         self, token: str, heard: dict[str, float], now: set[str], slot: int, hands: Mapping[str, Mapping[str, str]]
     ) -> Change | None:
         """``heard``: each alive gateway's mean over the window; ``now``: those heard in ``slot`` itself;
-        ``hands``: per alive gateway, the tokens it hands on in ``slot``."""
+        ``hands``: per alive gateway, the tokens it hands on in ``slot`` (to itself: keeps)."""
         state = self._state.get(token)
         if not heard:
             if state is not None and slot - state.heard_slot >= self._release:
@@ -151,7 +166,8 @@ class Arbiter:
         handed = hands.get(owner, {}).get(token)
         if handed is not None and handed != owner and handed in now:
             return self._move(token, state, handed)
-        if best != owner and best_score >= heard[owner] + self._margin:
+        margin = self._keep_margin if handed == owner else self._margin
+        if best != owner and best_score >= heard[owner] + margin:
             if state.challenger == best:
                 state.streak += 1
             else:

@@ -299,14 +299,23 @@ class Peers:
 
     def _hands_on(self) -> tuple[Hand, ...]:
         """The shoppers this gateway owns and last placed in a zone only one other (alive) gateway's
-        scanners cover: its summary hands them to that gateway (the arbitration moves them at once)."""
+        scanners cover: its summary hands them to that gateway (the arbitration moves them at once);
+        and those it keeps, handed to itself: the zone its stream last said (while it takes a shopper
+        over, the previous owner's) is one of its own (the arbitration's ``KEEP_MARGIN_DB``)."""
         if not self.connected.is_set():
             return ()
+        own = self.coverage.own_zones()
         out = []
         for token, claim in sorted(self.claims.mine.items()):
             gateway = self._hand_target(token, claim.zone)
+            if gateway is None and claim.zone in own:
+                gateway = self.me
             if gateway is not None:
                 out.append(Hand(token, gateway))
+        for token in sorted(self._taking):
+            said = self.claims.seen.get(token)
+            if said is not None and said.zone in own:
+                out.append(Hand(token, self.me))
         return tuple(out)
 
     def _hand_target(self, token: str, zone: str | None) -> str | None:

@@ -73,7 +73,9 @@ class TokenHeard(msgspec.Struct, array_like=True, frozen=True):
 
 class Hand(msgspec.Struct, array_like=True, frozen=True):
     """``[token, gateway]``: the sender owns ``token`` and its engine placed the shopper in a zone only
-    ``gateway``'s scanners cover: the arbitration gives the shopper to that gateway."""
+    ``gateway``'s scanners cover: the arbitration gives the shopper to that gateway. ``gateway`` the
+    sender itself: one of its own zones, it keeps the shopper (a loudness lead needs
+    :data:`edge.peers.arbitration.KEEP_MARGIN_DB`)."""
 
     token: str
     to: str
