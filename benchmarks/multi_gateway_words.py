@@ -12,7 +12,13 @@ For tracing, not judging (``multi_gateway.py --load`` judges): per run,
 - ``handing_words`` / ``straight_back``: words with ``from_gateway``, and those that hand the
   shopper straight back (within 3 s) to the gateway it came from (ownership bouncing);
 - ``takeover_words``: with ``--stop``, every word with ``from_gateway`` = the stopped gateway, its
-  delay after the stop (s, by arrival), and the stopped gateway's last claimed zone.
+  delay after the stop (s, by arrival), and the stopped gateway's last claimed zone;
+- ``moves`` / ``bounces``: every ownership change read from the retained claims (a claim of a new
+  owner at a higher epoch), by what moved it, judged from the previous owner's last claim: ``hand``
+  (it named the new owner: handed at once), ``zone`` (its zone is the new owner's: a hand in a
+  summary), ``own`` (its zone is its own: the loudness lead, or its scanners no longer heard the
+  shopper), ``other`` (no zone, or a third gateway's); and the pairs of those rules that moved a
+  shopper to a gateway and straight back (within :data:`BACK_S`).
 
     python benchmarks/multi_gateway_words.py RUNS.json [--context 8]
 """
@@ -74,10 +80,58 @@ def read(run: dict[str, Any], context: int) -> dict[str, Any]:
             last[gateway] = row
     out: dict[str, Any] = {"seed": run["seed"], "engine": run.get("engine"), "second_entered": second}
     out.update(ahead_then_other=ahead, handing_words=handing, straight_back=back)
+    changes = moves(run)
+    by_rule: dict[str, int] = {}
+    for change in changes:
+        by_rule[change["why"]] = by_rule.get(change["why"], 0) + 1
+    out.update(moves=dict(sorted(by_rule.items())), bounces=bounces(changes))
     stop = run.get("stop")
     if stop:
         out["takeover_words"] = takeovers(run, str(stop[0]), float(run["start"]) + float(stop[1]))
     return out
+
+
+def moves(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each ownership change seen in the retained claims, and what moved it (see the module docstring)."""
+    owner: dict[str, tuple[str, int]] = {}
+    last: dict[str, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for _topic, payload, arrival in run["claims"]:
+        if not payload:
+            continue
+        claim = json.loads(payload)
+        token, new = claim["token"], claim["owner"]
+        held = owner.get(token)
+        if held is None or claim["epoch"] > held[1]:
+            if held is not None and held[0] != new:
+                before = last.get(token, {})
+                zone = before.get("zone")
+                why = "hand" if before.get("hand") == new else "zone" if zone == _zone(new) else "other"
+                why = "own" if why == "other" and zone == _zone(held[0]) else why
+                at = round(arrival - float(run["start"]), 2)
+                out.append({"at": at, "token": token, "old": held[0], "new": new, "why": why})
+            owner[token] = (new, claim["epoch"])
+        if owner[token][0] == new:
+            last[token] = claim
+    return out
+
+
+def bounces(changes: list[dict[str, Any]]) -> dict[str, int]:
+    """The rules that moved a shopper to a gateway and straight back, ``there>back``: how often."""
+    out: dict[str, int] = {}
+    previous: dict[str, dict[str, Any]] = {}
+    for change in changes:
+        before = previous.get(change["token"])
+        back = before is not None and (before["old"], before["new"]) == (change["new"], change["old"])
+        if back and before is not None and change["at"] - before["at"] < BACK_S:
+            pair = f"{before['why']}>{change['why']}"
+            out[pair] = out.get(pair, 0) + 1
+        previous[change["token"]] = change
+    return dict(sorted(out.items()))
+
+
+def _zone(gateway: str) -> str:
+    return "z" + gateway.rsplit("-", 1)[-1]
 
 
 def takeovers(run: dict[str, Any], gone: str, at: float) -> list[dict[str, Any]]:
