@@ -114,7 +114,7 @@ class GridEstimator:
         """The cached likelihood arrays."""
         self._tracks: dict[str, Track] = {}
         self._next_predict: float | None = None
-        self._learner = GridLearner(radio, presence.path_loss_exponent) if LEARN_RADIO else None
+        self._learner = GridLearner(radio, presence.path_loss_exponent, self._offsets) if LEARN_RADIO else None
         """The store's path-loss exponent, learned from the posterior (docs/presence.md, "The grid's radio")."""
         self._wall = WallLearner(radio) if told is None and _learn_wall() and radio.outside.any() else None
         """The building's wall loss, learned from the posterior on the street (docs/presence.md, "The grid's walls")."""
