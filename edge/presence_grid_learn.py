@@ -88,7 +88,8 @@ the grid takes about 2 samples a second in a steep store, and a decayed weight (
 200 at 2 a second only after 215 s (today's store at exponent 3.2 used the configured 2.2 for the first 220-315 s
 of 600, and flapped meanwhile). The standard error is the slope's: the residual sigma over 10 sqrt(sum of
 (log10 d)^2), on the same decayed sums; with 5 dB of shadowing and samples 5-8 m out it is reached after about
-150 samples (the old rule's 200 are 0.045). There the learned exponent is now used after 87-225 s."""
+150 samples (the old rule's 200 are 0.045). There the learned exponent was then used after 207-328 s (seeds 1,
+4, 5: 219, 328, 207 s); with :data:`RADIO_REJECT_Z` after 121 and 108 s (seeds 1, 4)."""
 RADIO_REJECT_Z = 2.0
 """... or sooner, once the exponent in use is outside the estimate's 95 % interval (this many standard errors) by
 more than RADIO_DEADBAND: a store far from the configured exponent (3.2 against 2.2) says so long before its
