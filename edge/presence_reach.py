@@ -7,7 +7,8 @@ path-loss relation the engine already assumes (``measured_power_1m_dbm``, ``path
 - :func:`enter_bar`: the zone's enter threshold, the operator's ``enter_rssi_dbm`` if set, else
   derived from the zone's floor area and its scanner's height (never below ENTER_RSSI_DBM);
 - :func:`exit_bar`: the zone's exit threshold, ``exit_rssi_dbm`` -- lowered, when the enter bar is the
-  engine's, for a zone whose edge lies further from its scanner than the default zone's (never raised);
+  engine's, for a zone whose furthest point lies further from its scanner than the default zone's
+  edge (a higher scanner, a larger floor; never raised);
 - :func:`scanner_above_m`: how far the zone's scanner hangs above a phone;
 - :func:`edge_radius_m`: how far across the floor a level lies from the scanner (the zone's exit
   threshold: where "out" begins; the last level heard: where the shopper stood).
@@ -42,37 +43,41 @@ def enter_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfi
     keeps the default: a lower bar lets ghosts in from further away."""
     if zone.enter_rssi_dbm is not None:
         return zone.enter_rssi_dbm  # the operator's own, always
-    if _reach_m(zone) >= c.ZONE_RADIUS_M:
+    reach_m = _reach_m(zone)
+    if reach_m >= c.ZONE_RADIUS_M:
         return c.ENTER_RSSI_DBM
-    return c.ENTER_RSSI_DBM + max(-_further_db(zone, exponent, scanners), 0.0)
+    return c.ENTER_RSSI_DBM + max(-_further_db(reach_m, exponent, scanner_above_m(zone, scanners)), 0.0)
 
 
 def exit_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig] = ()) -> float:
-    """The zone's exit threshold (dBm): ``exit_rssi_dbm``, lowered for a zone whose edge is further away.
+    """The zone's exit threshold (dBm): ``exit_rssi_dbm``, lowered for a zone that reaches further.
 
-    EXIT_RSSI_DBM lies a margin below the level at the default zone's edge (the disc of ZONE_RADIUS_M
-    under a scanner h0 above the phone): that margin is what keeps a shopper standing at the edge,
-    under shadowing, from reading as gone. A zone whose edge is further from its scanner in 3-D --
-    a scanner hung higher (h > h0: at 2.3 m above the phone the edge of a 3 m disc is 3.8 m away, its
-    level 1.9 dB lower, so the edge sat 1.8 dB above the exit threshold instead of 3.7), or a larger
-    floor (the disc of the same area) -- has its exit threshold lowered by the same
-    10 n log10(sqrt(r^2 + h^2) / sqrt(R^2 + h0^2)) dB, so the margin below its own edge is the
-    default's. Never raised (a smaller or lower zone keeps EXIT_RSSI_DBM: raising it with a raised
+    EXIT_RSSI_DBM lies 3.7 dB below the level at the default zone's edge (the disc of ZONE_RADIUS_M
+    under a scanner h0 above the phone): the margin that keeps a shopper standing at the edge, under
+    shadowing, from reading as gone. A zone whose furthest point is further from its scanner in 3-D
+    -- a scanner hung higher (2.3 m over the phone: a 3 m disc's edge 3.8 m away, 1.9 dB weaker, only
+    1.8 dB above EXIT_RSSI_DBM), or a larger floor (``area_m``'s corner: half its diagonal; else
+    ``radius_m``) -- has its exit threshold lowered by 10 n log10(sqrt(r^2 + h^2) / sqrt(R^2 + h0^2)) dB,
+    so a shopper in its furthest corner keeps the default's margin. The furthest point, not the disc
+    of the same area that :func:`enter_bar` reads: a shopper in a corner is in the zone, while the
+    enter bar is there to keep the walkway beside a shelf out. Never raised (raising it with a raised
     enter bar cut exits short, docs/presence.md). Only while the enter bar is the engine's
     (``enter_rssi_dbm`` unset): an operator who set the enter bar set the zone's bounds by hand."""
     if zone.enter_rssi_dbm is not None:
         return zone.exit_rssi_dbm
-    return zone.exit_rssi_dbm - max(_further_db(zone, exponent, scanners), 0.0)
+    if zone.area_m is not None:
+        x0, y0, x1, y1 = zone.area_m
+        furthest_m = math.hypot(x1 - x0, y1 - y0) / 2.0
+    else:
+        furthest_m = zone.radius_m
+    return zone.exit_rssi_dbm - max(_further_db(furthest_m, exponent, scanner_above_m(zone, scanners)), 0.0)
 
 
-def _further_db(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig]) -> float:
-    """How much lower (dB) the level at the zone's edge is than at the default zone's edge (< 0: higher).
-
-    The edge is the rim of the disc of the zone's floor area (``area_m``'s rectangle, else ``radius_m``)
-    under its scanner, h above the phone; the default's, the disc of ZONE_RADIUS_M under h0."""
-    above_m = scanner_above_m(zone, scanners)
+def _further_db(reach_m: float, exponent: float, above_m: float) -> float:
+    """How much weaker (dB) a point ``reach_m`` across the floor from a scanner ``above_m`` over the
+    phone is heard than the default zone's edge (ZONE_RADIUS_M under h0); < 0: louder."""
     default_above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
-    ratio = math.hypot(_reach_m(zone), above_m) / math.hypot(c.ZONE_RADIUS_M, default_above_m)
+    ratio = math.hypot(reach_m, above_m) / math.hypot(c.ZONE_RADIUS_M, default_above_m)
     return 10.0 * exponent * math.log10(ratio)
 
 
