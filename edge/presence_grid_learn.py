@@ -155,22 +155,25 @@ def truncated_fit(
         z = (limit - b * log_d) / s
         return float(weight @ (-0.5 * q / (s * s) - math.log(s) - _log_cdf(z)))
 
-    def gradient(b: float, s: float) -> tuple[float, float]:
+    def derivatives(b: float, s: float) -> tuple[float, float, Vector]:
+        """The gradient and the Hessian in (10 n, sigma), with lambda = phi / Phi at z and lambda' = -lambda (z +
+        lambda): one pass over the samples."""
         q = loss * loss - 2.0 * b * loss * log_d + b * b * log_d2
-        t = limit - b * log_d
-        lam = _mills(t / s)
-        gb = float(weight @ ((loss * log_d - b * log_d2) / (s * s) + lam * log_d / s))
-        gs = float(weight @ (q / s**3 - 1.0 / s + lam * t / (s * s)))
-        return gb, gs
+        r = loss * log_d - b * log_d2
+        z = (limit - b * log_d) / s
+        lam = _mills(z)
+        bend = lam * (z + lam)
+        gb = float(weight @ (r / (s * s) + lam * log_d / s))
+        gs = float(weight @ (q / s**3 - 1.0 / s + lam * z / s))
+        hbb = float(weight @ ((bend * log_d * log_d - log_d2) / (s * s)))
+        hbs = float(weight @ (-2.0 * r / s**3 + log_d * (bend * z - lam) / (s * s)))
+        hss = float(weight @ (-3.0 * q / s**4 + (1.0 + z * (bend * z - 2.0 * lam)) / (s * s)))
+        return gb, gs, np.array([[hbb, hbs], [hbs, hss]])
 
     b, s = 10.0 * exponent, sigma
     now = value(b, s)
     for _ in range(FIT_ITERATIONS):
-        gb, gs = gradient(b, s)
-        h = 1e-4
-        hbb, hbs = (np.array(gradient(b + h * 10.0, s)) - (gb, gs)) / (h * 10.0)
-        hsb, hss = (np.array(gradient(b, s + h)) - (gb, gs)) / h
-        hessian = np.array([[hbb, 0.5 * (hbs + hsb)], [0.5 * (hbs + hsb), hss]])
+        gb, gs, hessian = derivatives(b, s)
         try:
             step = -np.linalg.solve(hessian, (gb, gs))
         except np.linalg.LinAlgError:
@@ -196,7 +199,8 @@ def truncated_fit(
 FADE_ROUNDS = 3
 """Rounds of EM over the deep fades (:func:`fade_share`) at the first look: each sample's chance of being a fade, then
 the truncated fit of the rest (a fade is not shadowing, and the filter's density has its own share of them, FADE_P);
-each later look does one round from the last look's fit (7 ms a look from the plain estimate, about 1 ms so)."""
+each later look does one round from the last look's fit (about 0.7 ms for 2,300 samples, Newton's steps with the
+Hessian in closed form; with it by differences 1.3 ms, from the plain estimate 7 ms)."""
 
 
 def fade_share(loss: Vector, log_d: Vector, exponent: float, sigma: float) -> Vector:
