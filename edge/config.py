@@ -191,7 +191,10 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     enter_rssi_dbm: float | None = None
     """The zone's enter threshold. Unset, the threshold engine derives it (``edge.presence_reach.enter_bar``):
     ENTER_RSSI_DBM for a zone the size of the default disc or larger, higher for a smaller one."""
-    exit_rssi_dbm: float = c.EXIT_RSSI_DBM
+    exit_rssi_dbm: float | None = None
+    """The zone's exit threshold. Unset, the threshold engine derives it (``edge.presence_reach.exit_bar``):
+    EXIT_RSSI_DBM, lowered for a zone that reaches further from its scanner than the default disc (a higher
+    scanner, a larger floor) while ``enter_rssi_dbm`` is unset too. A value written is the operator's, always."""
     exit_timeout_s: Seconds = c.EXIT_TIMEOUT_S
     handoff_margin_db: Annotated[float, Meta(ge=0)] = c.HANDOFF_MARGIN_DB
     handoff_samples: AtLeastOne = c.HANDOFF_SAMPLES
@@ -205,9 +208,10 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
         if not self.scanners:
             raise InvalidConfigError("scanners", "a zone needs at least one scanner")
         enter = c.ENTER_RSSI_DBM if self.enter_rssi_dbm is None else self.enter_rssi_dbm  # a derived bar is >= it
-        if self.exit_rssi_dbm > enter:
+        exit_ = c.EXIT_RSSI_DBM if self.exit_rssi_dbm is None else self.exit_rssi_dbm  # a derived one is <= it
+        if exit_ > enter:
             raise InvalidConfigError(
-                "exit_rssi_dbm", f"exit_rssi_dbm ({self.exit_rssi_dbm}) must not be above enter_rssi_dbm ({enter})"
+                "exit_rssi_dbm", f"exit_rssi_dbm ({exit_}) must not be above enter_rssi_dbm ({enter})"
             )
         if self.area_m is not None:
             x0, y0, x1, y1 = self.area_m

@@ -50,7 +50,7 @@ def enter_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfi
 
 
 def exit_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig] = ()) -> float:
-    """The zone's exit threshold (dBm): ``exit_rssi_dbm``, lowered for a zone that reaches further.
+    """The zone's exit threshold (dBm): the operator's ``exit_rssi_dbm`` if set, else derived.
 
     EXIT_RSSI_DBM lies 3.7 dB below the level at the default zone's edge (the disc of ZONE_RADIUS_M
     under a scanner h0 above the phone): the margin that keeps a shopper standing at the edge, under
@@ -61,16 +61,19 @@ def exit_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig
     so a shopper in its furthest corner keeps the default's margin. The furthest point, not the disc
     of the same area that :func:`enter_bar` reads: a shopper in a corner is in the zone, while the
     enter bar is there to keep the walkway beside a shelf out. Never raised (raising it with a raised
-    enter bar cut exits short, docs/presence.md). Only while the enter bar is the engine's
-    (``enter_rssi_dbm`` unset): an operator who set the enter bar set the zone's bounds by hand."""
+    enter bar cut exits short, docs/presence.md). Only while both bars are the engine's: an operator who
+    wrote ``exit_rssi_dbm`` gets it, always; one who wrote ``enter_rssi_dbm`` set the zone's bounds by hand
+    and gets EXIT_RSSI_DBM."""
+    if zone.exit_rssi_dbm is not None:
+        return zone.exit_rssi_dbm  # the operator's own, always
     if zone.enter_rssi_dbm is not None:
-        return zone.exit_rssi_dbm
+        return c.EXIT_RSSI_DBM
     if zone.area_m is not None:
         x0, y0, x1, y1 = zone.area_m
         furthest_m = math.hypot(x1 - x0, y1 - y0) / 2.0
     else:
         furthest_m = zone.radius_m
-    return zone.exit_rssi_dbm - max(_further_db(furthest_m, exponent, scanner_above_m(zone, scanners)), 0.0)
+    return c.EXIT_RSSI_DBM - max(_further_db(furthest_m, exponent, scanner_above_m(zone, scanners)), 0.0)
 
 
 def _further_db(reach_m: float, exponent: float, above_m: float) -> float:

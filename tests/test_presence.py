@@ -14,7 +14,7 @@ import pytest
 from edge import constants as c
 from edge.config import from_mapping
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
-from edge.presence_reach import enter_bar
+from edge.presence_reach import enter_bar, exit_bar
 from edge.presence_timing import WALK_SPEED_MIN_M_S
 from edge.rssi import RssiWindow, distance_m, trimmed_mean
 
@@ -31,7 +31,9 @@ T0 = 1_795_428_000.0
 HZ = 4.0
 NEAR_DBM = -55
 """Well inside a zone (under a metre from the scanner)."""
-DEAD_BAND_DBM = round((enter_bar(BABY, CONFIG.presence.path_loss_exponent) + BABY.exit_rssi_dbm) / 2)
+DEAD_BAND_DBM = round(
+    (enter_bar(BABY, CONFIG.presence.path_loss_exponent) + exit_bar(BABY, CONFIG.presence.path_loss_exponent)) / 2
+)
 """Between the exit and the enter thresholds."""
 
 

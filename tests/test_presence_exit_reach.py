@@ -122,3 +122,14 @@ def test_an_operators_enter_bar_keeps_the_configured_exit() -> None:
     assert exit_bar(zones[0], loaded.presence.path_loss_exponent, loaded.scanners) == -73.0
     eng = engine(HIGH_M, enter_rssi_dbm=-70.0, exit_rssi_dbm=-73.0)
     assert eng._zones["baby"].exit == -73.0
+
+
+def test_an_operators_exit_bar_is_kept() -> None:
+    """An ``exit_rssi_dbm`` written is the operator's, even with the enter bar derived and a high scanner, even
+    when it equals the default; unset, the same zone's exit threshold is lowered."""
+    n = c.PATH_LOSS_EXPONENT
+    written, loaded = config(HIGH_M, exit_rssi_dbm=c.EXIT_RSSI_DBM)
+    assert exit_bar(written[0], n, loaded.scanners) == c.EXIT_RSSI_DBM
+    unset, loaded = config(HIGH_M)
+    assert exit_bar(unset[0], n, loaded.scanners) < c.EXIT_RSSI_DBM
+    assert engine(HIGH_M, exit_rssi_dbm=-74.0)._zones["baby"].exit == -74.0

@@ -18,7 +18,7 @@ import pytest
 from edge import constants as c
 from edge.config import from_mapping
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
-from edge.presence_reach import enter_bar
+from edge.presence_reach import enter_bar, exit_bar
 from edge.presence_timing import REFERENCE_INTERVAL_S, SilenceRate, hold_s, in_adverts_s
 
 CONFIG = from_mapping({"zones": [{"id": "bakery", "scanners": ["gw-1"]}, {"id": "drinks", "scanners": ["gw-2"]}]})
@@ -28,7 +28,7 @@ NEAR_DBM = round(enter_bar(BAKERY, CONFIG.presence.path_loss_exponent)) + 8
 """At the bakery's shelf: well above its enter threshold..."""
 FAR_DBM = NEAR_DBM - 20
 """...and the other zone's scanner, far below it (no aisle ghost)."""
-GONE_DBM = round(BAKERY.exit_rssi_dbm) - 12
+GONE_DBM = round(exit_bar(BAKERY, CONFIG.presence.path_loss_exponent)) - 12
 """Walked away: well below the bakery's exit threshold."""
 
 

@@ -92,7 +92,8 @@ class NearestScanner(_Base):
             return []
         level = self._level(s)
         config = self._zones[zone]
-        if level < (self._enter[zone] + config.exit_rssi_dbm) / 2:
+        exit_dbm = c.EXIT_RSSI_DBM if config.exit_rssi_dbm is None else config.exit_rssi_dbm  # the fixed bar
+        if level < (self._enter[zone] + exit_dbm) / 2:
             return []
         self._heard[f"{s.token}\0{zone}"] = s.at
         heard = self._levels.setdefault(s.token, {})
