@@ -52,6 +52,9 @@ Delay = Annotated[float, Meta(ge=0)]
 Positive = Annotated[float, Meta(gt=0)]
 AtLeastOne = Annotated[int, Meta(ge=1)]
 LayoutM = Annotated[float, Meta(ge=-LAYOUT_MAX_M, le=LAYOUT_MAX_M)]
+ThresholdDbm = Annotated[float, Meta(ge=-127, le=20)]
+"""A zone's RSSI threshold: within what a BLE controller reports (HCI, -127..+20 dBm); beyond it (or NaN) no
+reading could ever cross it, so it is refused with the key's name instead of silently never firing."""
 """A coordinate or offset on the store plan (finite: msgspec refuses NaN and inf against bounds)."""
 Rect = tuple[float, float, float, float]
 
@@ -188,10 +191,10 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     tags: tuple[str, ...] = ()
     type: Literal["entrance", "checkout", "in-aisle", "perimeter", "exterior"] = "in-aisle"
     """Where the zone is in the store (the in-store measurement standard's venue types): impressions carry it."""
-    enter_rssi_dbm: float | None = None
+    enter_rssi_dbm: ThresholdDbm | None = None
     """The zone's enter threshold. Unset, the threshold engine derives it (``edge.presence_reach.enter_bar``):
     ENTER_RSSI_DBM for a zone the size of the default disc or larger, higher for a smaller one."""
-    exit_rssi_dbm: float | None = None
+    exit_rssi_dbm: ThresholdDbm | None = None
     """The zone's exit threshold. Unset, the threshold engine derives it (``edge.presence_reach.exit_bar``):
     EXIT_RSSI_DBM, lowered for a zone that reaches further from its scanner than the default disc (a higher
     scanner, a larger floor) while ``enter_rssi_dbm`` is unset too. A value written is the operator's, always."""
