@@ -25,7 +25,7 @@ import msgspec
 from msgspec import Meta
 
 from edge import constants as c
-from edge.config_errors import MAC_PATTERN, InvalidConfigError, where_of
+from edge.config_errors import MAC_PATTERN, InvalidConfigError, first_non_finite, where_of
 from edge.config_ios import AdvertiseConfig, CheckinConfig
 from edge.config_store import StoreConfig, check_store
 from edge.errors import ConfigError
@@ -506,6 +506,8 @@ def from_mapping(data: dict[str, Any], *, source: str = "<config>", trace_given:
 
     ``trace_given``: the trace comes from elsewhere (``edge replay TRACE``), so a replay backend
     without ``ble.trace`` is fine (the one rule that depends on how the config is used)."""
+    if (key := first_non_finite(data)) is not None:
+        raise ConfigError("must be a finite number (not nan or inf)", where=f"{source}: {key}")
     try:
         config = msgspec.convert(data, Config)
     except msgspec.ValidationError as err:

@@ -8,6 +8,7 @@ constraint comes from msgspec as ``Expected `float` > 0.0``. :func:`where_of` tu
 
 from __future__ import annotations
 
+import math
 import re
 
 import msgspec
@@ -75,3 +76,23 @@ def where_of(err: msgspec.ValidationError, data: object = None) -> tuple[str, st
         sub, message = rule.groups()
         key = f"{key}.{sub}" if key else sub
     return _in_words(message, key, data), key
+
+
+def first_non_finite(data: object, key: str = "") -> str | None:
+    """The key path (``zones[0].exit_timeout_s``) of the first NaN or infinite number in a parsed document.
+
+    TOML writes ``nan`` and ``inf``, and Python's JSON reader takes ``NaN`` and ``Infinity``; no config key
+    means anything by them (a watchdog of ``nan`` seconds never bites, a tick of ``inf`` never ticks, so an
+    exit would never fire), and a bound such as ``> 0`` lets ``inf`` through. So every number is finite."""
+    if isinstance(data, float):
+        return None if math.isfinite(data) else key
+    if isinstance(data, dict):
+        items: list[tuple[str, object]] = [(f"{key}.{k}" if key else str(k), v) for k, v in data.items()]
+    elif isinstance(data, list | tuple):
+        items = [(f"{key}[{index}]", v) for index, v in enumerate(data)]
+    else:
+        return None
+    for where, value in items:
+        if (found := first_non_finite(value, where)) is not None:
+            return found
+    return None

@@ -34,6 +34,8 @@ def test_an_override_merges_tables_and_replaces_arrays() -> None:
     [
         ({"zones": [{"id": "a", "scanners": ["g"], "exit_rssi_dbm": -10}]}, "zones[0].exit_rssi_dbm"),
         ({"presence": {"path_loss_exponent": "far"}}, "presence.path_loss_exponent"),
+        ({"presence": {"tick_interval_s": float("inf")}}, "presence.tick_interval_s: must be a finite number"),
+        ({"zones": [{"id": "a", "scanners": ["g"], "exit_timeout_s": float("nan")}]}, "zones[0].exit_timeout_s"),
         ({"mqtt": {"url": "mqtt://evil"}}, "cannot be changed remotely"),
         ({"gateway": {"store": "other"}}, "cannot be changed remotely"),
         ([1, 2], "JSON object"),
@@ -51,6 +53,9 @@ def test_the_handler_persists_a_valid_override_once_and_rejects_an_invalid_one(t
     with pytest.raises(DownlinkError, match=r"presence\.tick_interval_s"):
         handler(Downlink(0.0, TOPIC, b'{"presence": {"tick_interval_s": 0}}'))
     assert not store.path.exists()
+    with pytest.raises(DownlinkError, match=r"presence\.tick_interval_s: must be a finite number"):
+        handler(Downlink(0.0, TOPIC, b'{"presence": {"tick_interval_s": Infinity}}'))  # Python's JSON reads it
+    assert not store.path.exists()
     assert restarts == []
 
     good = {"presence": {"path_loss_exponent": 3.0}}
@@ -59,7 +64,7 @@ def test_the_handler_persists_a_valid_override_once_and_rejects_an_invalid_one(t
     assert restarts == [1]
     handler(Downlink(1.0, TOPIC, json.dumps(good).encode()))  # the retained message again
     assert restarts == [1]
-    assert handler.health() == {"config_overrides_accepted": 1, "config_overrides_rejected": 1}
+    assert handler.health() == {"config_overrides_accepted": 1, "config_overrides_rejected": 2}
 
 
 def test_an_override_that_never_became_ready_is_rolled_back(tmp_path: Path) -> None:
