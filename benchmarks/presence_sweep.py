@@ -9,8 +9,10 @@ today's store as the base, then one axis changed at a time, then a few hard comb
 time, and the gateway config of the cell's layout (scanner positions, zone areas, the ``[floor]`` plan:
 walkable rectangles and doors) but never its radio parameters:
 
+- ``grid``: :class:`edge.presence_grid.GridEstimator` (the Bayes filter over floor positions; run by default
+  since session 13, when the cell's floor plan is given, as it is unless ``GIVE_FLOOR`` is off);
 - ``model``: :class:`edge.presence_model.ZoneEstimator`;
-- ``threshold``: today's :class:`edge.presence.PresenceEngine`;
+- ``threshold``: :class:`edge.presence.PresenceEngine` (the gateway's default engine);
 - ``nearest``, ``ema``: naive references (:mod:`edge.sim.sweep.references`);
 - ``oracle``: a Bayes filter over positions given the TRUE radio model (:mod:`edge.sim.sweep.oracle`):
   the practical limit of the cell.
@@ -27,7 +29,8 @@ shopper-hour -- or, where the oracle itself misses those, enter p95 <= 1.25 x th
 spurious <= the oracle's + 0.5; and no worse than either naive reference on any figure (beyond the
 measurement's grain, :data:`RESOLUTION`).
 The last line is one JSON object (``{"benchmark": "presence_sweep", ...}``) for ``edge bench``;
-the exit status is 1 when the engine under test (``model``, else ``threshold``) misses a cell.
+the exit status is 1 when the engine under test (``--under-test``; default ``grid``, else ``model``, else
+``threshold``) misses a cell.
 """
 
 from __future__ import annotations
@@ -92,12 +95,12 @@ def engines(cell: Cell, config: Config) -> dict[str, Callable[[], Engine]]:
         quiet = silence_s([mix.slowest_interval_s], mix.longest_pause_s)
         speed = cell.walk.speed_m_s[1]
         found["oracle"] = lambda: BayesOracle(cell.layout, cell.radio, speed_m_s=speed, silence_s=quiet, tick_s=TICK_S)
-    if ONLY_ENGINES is not None and config.floor.known:  # the grid engines need a floor: only when asked
-        if "grid" in ONLY_ENGINES:
+    if config.floor.known:  # the grid engines need a floor; the grid is the model-based engine that does best
+        if ONLY_ENGINES is None or "grid" in ONLY_ENGINES:
             from edge.presence_grid import GridEstimator
 
             found["grid"] = lambda: GridEstimator(config.zones, config.presence, config.scanners, config.floor)
-        if "grid-proto" in ONLY_ENGINES:  # the pure-Python prototype it was ported from
+        if ONLY_ENGINES is not None and "grid-proto" in ONLY_ENGINES:  # the pure-Python prototype, only when asked
             from edge.sim.sweep.grid import SparseGrid
 
             found["grid-proto"] = lambda: SparseGrid(config)
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime = time.perf_counter() - started
     runtime_cpu = time.process_time() - cpu_started
     names = list(rows[0]["engines"]) if rows else []
-    under_test = args.under_test or ("model" if "model" in names else "threshold" if "threshold" in names else names[0])
+    under_test = args.under_test or next((n for n in ("grid", "model", "threshold") if n in names), names[0])
     passes = {n: sum(1 for r in rows if r["pass"].get(n)) for n in names}
     cpu = {n: round(sum(r["engines"][n]["cpu_s"] for r in rows), 1) for n in names}
     if args.jobs > 1:  # the work was done by the pool's processes: add up what they measured

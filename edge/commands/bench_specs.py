@@ -262,8 +262,8 @@ def _sweep(r: Raw) -> list[Figure]:
     return [
         fig(n, f"cells passed, {under} engine", passed.get(under), f"of {cells}", peer="oracle (told the radio)",
             peer_value=passed.get("oracle"), at_least=cells),
-        fig(n, "cells passed, threshold engine", passed.get("threshold"), f"of {cells}", peer="oracle (told the radio)",
-            peer_value=passed.get("oracle")),
+        *(fig(n, f"cells passed, {name} engine", passed.get(name), f"of {cells}", peer="oracle (told the radio)",
+              peer_value=passed.get("oracle")) for name in ("model", "threshold") if name != under and name in passed),
         fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0),
     ]  # fmt: skip
 
