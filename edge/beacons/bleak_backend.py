@@ -37,18 +37,12 @@ from bleak.args.bluez import BlueZScannerArgs, OrPattern
 from bleak.assigned_numbers import AdvertisementDataType
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDBusError,
-    BleakError,
-)
-from dbus_fast import AuthError, BusType, Message, MessageType
-from dbus_fast.aio import MessageBus
+from bleak.exc import BleakError
 
 from edge import constants as c
 from edge.backoff import Backoff
 from edge.beacons.advert import APPLE_COMPANY_ID, RUUVI_COMPANY_ID, Advertisement
+from edge.beacons.bluez_errors import adapter_label, probe_adapter, scanner_error
 from edge.beacons.source import Feed, SourceCounters
 from edge.clock import Clock, SystemClock
 from edge.errors import ScannerError, ScannerFailureReason
@@ -97,11 +91,6 @@ _NOTHING: Final[Mapping[Any, bytes]] = MappingProxyType({})
 BluezHandler: TypeAlias = Callable[[str, dict[str, Any]], None]
 """bleak's BlueZ backend's handler of one advert: (D-Bus object path, the device's properties)."""
 
-_DBUS_ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
-_DBUS_NO_SERVICE = frozenset({"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"})
-_DBUS_NO_OBJECT = frozenset({"org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod"})
-_BLUEZ_NOT_READY = "org.bluez.Error.NotReady"
-
 
 def _hush_device_level_logs() -> None:
     """Keep bleak and dbus_fast from logging at DEBUG: their debug lines carry device addresses."""
@@ -109,106 +98,6 @@ def _hush_device_level_logs() -> None:
         quiet = logging.getLogger(name)
         if quiet.getEffectiveLevel() < logging.INFO:
             quiet.setLevel(logging.INFO)
-
-
-def _adapter_label(adapter: str | None) -> str:
-    return f"adapter {adapter}" if adapter else "the default adapter"
-
-
-def scanner_error(err: BaseException, *, adapter: str | None, start_timeout_s: float) -> ScannerError:
-    """The :class:`ScannerError` for a failure of bleak, BlueZ or D-Bus, with what to do about it."""
-    label = _adapter_label(adapter)
-    reason = ScannerFailureReason.OTHER
-    detail = str(err) or type(err).__name__
-    if isinstance(err, BleakBluetoothNotAvailableError):
-        reason = {
-            BleakBluetoothNotAvailableReason.NO_BLUETOOTH: ScannerFailureReason.NO_ADAPTER,
-            BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: ScannerFailureReason.NO_ADAPTER,
-            BleakBluetoothNotAvailableReason.POWERED_OFF: ScannerFailureReason.POWERED_OFF,
-            BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM: ScannerFailureReason.PERMISSION,
-            BleakBluetoothNotAvailableReason.DENIED_BY_USER: ScannerFailureReason.PERMISSION,
-            BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN: ScannerFailureReason.PERMISSION,
-        }.get(err.reason, ScannerFailureReason.OTHER)
-        detail = str(err.args[0])
-        if err.reason is BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE:
-            return ScannerError(
-                "no Bluetooth adapter that can scan for BLE (central role): plug in a Bluetooth 4.0+ USB "
-                "adapter or enable the on-board one (dtoverlay), then `bluetoothctl list`",
-                reason=reason,
-            )
-    elif isinstance(err, BleakDBusError):
-        detail = err.dbus_error
-        if err.dbus_error == _DBUS_ACCESS_DENIED:
-            reason = ScannerFailureReason.PERMISSION
-        elif err.dbus_error in _DBUS_NO_SERVICE:
-            reason = ScannerFailureReason.NO_BLUEZ
-        elif err.dbus_error == _BLUEZ_NOT_READY:
-            reason = ScannerFailureReason.POWERED_OFF
-        elif err.dbus_error in _DBUS_NO_OBJECT:
-            reason = ScannerFailureReason.NO_ADAPTER
-    elif isinstance(err, AuthError | PermissionError):
-        reason = ScannerFailureReason.PERMISSION
-    elif isinstance(err, FileNotFoundError | ConnectionRefusedError):
-        return ScannerError(
-            f"cannot reach the D-Bus system bus ({detail}): start dbus.service, then bluetooth.service "
-            "(`sudo systemctl start bluetooth`)",
-            reason=ScannerFailureReason.NO_BLUEZ,
-        )
-    elif isinstance(err, TimeoutError):
-        return ScannerError(
-            f"BlueZ did not start scanning on {label} within {start_timeout_s:g} s: restart "
-            "bluetooth.service (`sudo systemctl restart bluetooth`) or replug the adapter",
-            reason=ScannerFailureReason.START_TIMEOUT,
-        )
-    message = {
-        ScannerFailureReason.NO_ADAPTER: (
-            f"no Bluetooth adapter found ({label}): plug in a USB adapter or enable the on-board one "
-            "(dtoverlay), then `bluetoothctl list`"
-        ),
-        ScannerFailureReason.POWERED_OFF: (
-            f"the Bluetooth adapter is powered off ({label}): run `bluetoothctl power on`, and "
-            "`rfkill unblock bluetooth` if it is blocked"
-        ),
-        ScannerFailureReason.PERMISSION: (
-            f"not allowed to use BlueZ ({detail}): run as a user in the `bluetooth` group or add the D-Bus "
-            "policy; under systemd add SupplementaryGroups=bluetooth"
-        ),
-        ScannerFailureReason.NO_BLUEZ: (
-            "BlueZ (bluetoothd) is not running: start bluetooth.service (`sudo systemctl start bluetooth`)"
-        ),
-    }.get(reason, f"BLE scanning on {label} failed: {detail}")
-    return ScannerError(message, reason=reason)
-
-
-async def _probe_adapter(adapter: str) -> None:
-    """Fails unless ``/org/bluez/{adapter}`` exists and is powered.
-
-    bleak checks this only for the default adapter; for a named one it would start scanning on a
-    powered-off adapter (passive: silently nothing) or fail with a bare "not found".
-    """
-    from bleak.backends.bluezdbus.utils import get_dbus_authenticator
-
-    bus = MessageBus(bus_type=BusType.SYSTEM, auth=get_dbus_authenticator())
-    try:
-        await bus.connect()
-        reply = await bus.call(
-            Message(
-                destination="org.bluez",
-                path=f"/org/bluez/{adapter}",
-                interface="org.freedesktop.DBus.Properties",
-                member="Get",
-                signature="ss",
-                body=["org.bluez.Adapter1", "Powered"],
-            )
-        )
-    finally:
-        bus.disconnect()
-    if reply.message_type is MessageType.ERROR:
-        raise BleakDBusError(reply.error_name or "org.freedesktop.DBus.Error.Failed", reply.body)
-    if not reply.body[0].value:
-        raise BleakBluetoothNotAvailableError(
-            f"adapter {adapter} is powered off", BleakBluetoothNotAvailableReason.POWERED_OFF
-        )
 
 
 class BleakSource:
@@ -288,7 +177,7 @@ class BleakSource:
             stack.push_async_callback(cancel_and_wait, watchdog)
             self._stack = stack.pop_all()
         self._stopped.clear()
-        logger.info("scanning on %s (%s)", _adapter_label(self.adapter), self.mode)
+        logger.info("scanning on %s (%s)", adapter_label(self.adapter), self.mode)
         return self
 
     async def __aexit__(
@@ -445,7 +334,7 @@ class BleakSource:
         try:
             async with asyncio.timeout(self._start_timeout_s):
                 if self.adapter:
-                    await _probe_adapter(self.adapter)
+                    await probe_adapter(self.adapter)
                 scanner = BleakScanner(self._on_advertisement, scanning_mode=mode, bluez=bluez)
                 asks_first = self._put_question_first(scanner)
                 await scanner.start()
@@ -465,7 +354,7 @@ class BleakSource:
                 # for the life of this source: active scanning works on every BlueZ
                 logger.info(
                     "passive scanning is not available on %s (%s); scanning actively",
-                    _adapter_label(self.adapter),
+                    adapter_label(self.adapter),
                     err.__cause__,
                 )
             else:
@@ -487,7 +376,7 @@ class BleakSource:
                 logger.warning(
                     "scanner start %d on %s failed (%s): %s; retrying in %.1f s",
                     attempt,
-                    _adapter_label(self.adapter),
+                    adapter_label(self.adapter),
                     err.reason.value,
                     err,
                     pause,
@@ -505,7 +394,7 @@ class BleakSource:
                 await scanner.stop()
         except (BleakError, OSError, ValueError, TimeoutError) as err:
             # the adapter may be gone (unplugged, bluetoothd restarted): nothing left to stop
-            logger.warning("stopping the scanner on %s failed: %r", _adapter_label(self.adapter), err)
+            logger.warning("stopping the scanner on %s failed: %r", adapter_label(self.adapter), err)
 
     async def _watch(self) -> None:
         """Restarts scanning whenever no advertisement arrived for ``watchdog_s``.
@@ -530,7 +419,7 @@ class BleakSource:
             logger.log(
                 logging.DEBUG if self.counters.adverts == adverts_at_restart else logging.WARNING,
                 "no advertisement on %s for %.1f s: restarting the scanner",
-                _adapter_label(self.adapter),
+                adapter_label(self.adapter),
                 silent_s,
             )
             adverts_at_restart = self.counters.adverts
@@ -540,5 +429,5 @@ class BleakSource:
                 await self._start_with_retries(attempts=None)
             except Exception:
                 # a bug, not BlueZ (those are retried above): keep healing rather than go deaf
-                logger.exception("restarting the scanner on %s failed", _adapter_label(self.adapter))
+                logger.exception("restarting the scanner on %s failed", adapter_label(self.adapter))
             heard, quiet_since = self.counters.adverts, time.monotonic()  # the new scanner's silence from now

@@ -53,12 +53,12 @@ def nearest_existing(path: Path) -> Path:
 async def check_adapter(config: Config) -> Result:
     if config.ble.backend != "bleak":
         return Result("bluetooth adapter", "skip", f"ble.backend = {config.ble.backend!r}: no adapter used")
-    from edge.beacons.bleak_backend import _probe_adapter, scanner_error
+    from edge.beacons.bluez_errors import probe_adapter, scanner_error
 
     adapter = config.ble.adapter or "hci0"
     try:
         async with asyncio.timeout(c.DOCTOR_TIMEOUT_S):
-            await _probe_adapter(adapter)
+            await probe_adapter(adapter)
     except Exception as err:  # noqa: BLE001 - every failure becomes a result with its fix
         error = scanner_error(err, adapter=adapter, start_timeout_s=c.DOCTOR_TIMEOUT_S)
         problem, _, fix = str(error).partition(": ")
