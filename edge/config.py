@@ -1,6 +1,8 @@
 """The gateway configuration (TOML), validated into frozen values as it is decoded.
 
-Every key is a field of the frozen types below (docs/configuration.md lists them); an unknown key
+Every key is a field of the frozen types below, of :mod:`edge.config_media` (``[signage]``, ``[vision]``),
+:mod:`edge.config_ios`, :mod:`edge.config_store` and :mod:`edge.floor` (docs/configuration.md lists them),
+built from the shared value types of :mod:`edge.config_types`; an unknown key
 in a file is an error. The types carry their own rules: bounds and patterns as msgspec ``Meta``
 constraints (checked while decoding, and shown in the JSON schema), rules about one section in its
 ``__post_init__``, rules across sections (a screen's zone exists, ids are unique) in
@@ -15,9 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -27,51 +27,27 @@ from msgspec import Meta
 from edge import constants as c
 from edge.config_errors import MAC_PATTERN, InvalidConfigError, first_non_finite, where_of
 from edge.config_ios import AdvertiseConfig, CheckinConfig
+from edge.config_media import SignageConfig as SignageConfig  # re-exported: signage imports it from here
+from edge.config_media import VisionConfig
 from edge.config_store import StoreConfig, check_store
+from edge.config_types import SKU as SKU  # re-exported: edge.shelf.messages checks readings' SKUs with it
+from edge.config_types import (
+    AtLeastOne,
+    Delay,
+    Id,
+    LayoutM,
+    Positive,
+    Rect,
+    Seconds,
+    Sku,
+    ThresholdDbm,
+    unique,
+)
 from edge.errors import ConfigError
-from edge.floor import FloorConfig
+from edge.floor import LAYOUT_MAX_M, FloorConfig
 from edge.unknown import strip_unknown
 
 _S = TypeVar("_S", bound=msgspec.Struct)
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-"""Store, gateway, zone, screen and shelf ids: they become MQTT topic levels, so no / + # or spaces."""
-SKU_PATTERN = ID_PATTERN
-"""A SKU (GTIN, PLU or the retailer's own article number): letters, digits, . _ -; at most 64."""
-SKU = re.compile(SKU_PATTERN)
-
-LAYOUT_MAX_M = 10_000.0
-"""Bound on layout coordinates and offsets: a store is smaller than 10 km; larger values are typos."""
-
-Id = Annotated[str, Meta(pattern=ID_PATTERN)]
-Sku = Annotated[str, Meta(pattern=SKU_PATTERN)]
-Seconds = Annotated[float, Meta(gt=0)]
-"""A duration that must be > 0."""
-Delay = Annotated[float, Meta(ge=0)]
-"""A duration that may be 0."""
-Positive = Annotated[float, Meta(gt=0)]
-AtLeastOne = Annotated[int, Meta(ge=1)]
-LayoutM = Annotated[float, Meta(ge=-LAYOUT_MAX_M, le=LAYOUT_MAX_M)]
-ThresholdDbm = Annotated[float, Meta(ge=-127, le=20)]
-"""A zone's RSSI threshold: within what a BLE controller reports (HCI, -127..+20 dBm); beyond it (or NaN) no
-reading could ever cross it, so it is refused with the key's name instead of silently never firing."""
-"""A coordinate or offset on the store plan (finite: msgspec refuses NaN and inf against bounds)."""
-Rect = tuple[float, float, float, float]
-
-
-def _check_rect(rect: Rect, key: str) -> None:
-    x, y, w, h = rect
-    if not (0.0 <= x < 1.0 and 0.0 <= y < 1.0 and w > 0.0 and h > 0.0 and x + w <= 1.0 and y + h <= 1.0):
-        raise InvalidConfigError(key, "must be [x, y, width, height] fractions of the frame, inside 0..1")
-
-
-def _unique(ids: Iterable[str], key: str, what: str = "id") -> None:
-    """``key`` is formatted with the index of the first repeated id."""
-    seen: set[str] = set()
-    for index, value in enumerate(ids):
-        if value in seen:
-            raise InvalidConfigError(key.format(index), f"duplicate {what} {value!r}")
-        seen.add(value)
 
 
 class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -269,74 +245,6 @@ class AttributionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     recent_max_age_s: Seconds = c.RECENT_INTERACTIONS_MAX_AGE_S
 
 
-class VisionRegionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """A shelf region in the shelf camera's view: motion there is a ``touch`` of ``sku`` (no identity)."""
-
-    id: Id
-    shelf: str
-    sku: Sku
-    rect: Rect
-    """x, y, width, height as fractions of the frame (0..1)."""
-    action: Literal["touch", "pickup"] = "touch"
-    motion_fraction: Annotated[float, Meta(gt=0, le=1)] = c.SHELF_MOTION_FRACTION
-    """A fraction of the region's pixels."""
-    debounce_s: Delay = c.SHELF_MOTION_DEBOUNCE_S
-
-    def __post_init__(self) -> None:
-        _check_rect(self.rect, "rect")
-
-
-class VisionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    enabled: bool = False
-    source: str = "/dev/video0"
-    screen: str | None = None
-    roi: Rect = (0.0, 0.0, 1.0, 1.0)
-    """The part of the frame (x, y, width, height as fractions) where a checking-in shopper stands."""
-    window_s: Annotated[float, Meta(gt=0, le=c.VISION_WINDOW_MAX_S)] = c.VISION_WINDOW_S
-    threshold: Annotated[float, Meta(gt=0, lt=1)] = c.FACE_MATCH_COSINE_MIN
-    """A cosine similarity threshold, between 0 and 1."""
-    fps: Annotated[float, Meta(gt=0, le=60)] = c.VISION_FPS
-    shelf_source: str | None = None
-    """The camera watching the shelf regions (never used for faces); none: no shelf regions run."""
-    regions: tuple[VisionRegionConfig, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.enabled and self.screen is None:
-            raise InvalidConfigError("screen", "name the screen whose shoppers the camera may verify")
-        _check_rect(self.roi, "roi")
-        if self.regions and self.shelf_source is None:
-            raise InvalidConfigError("shelf_source", "shelf regions need vision.shelf_source")
-        _unique((region.id for region in self.regions), "regions[{}].id")
-
-
-class SignageConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """The screen this gateway drives (edge.signage); the merchandising rules come from the CDP."""
-
-    enabled: bool = True
-    screen: str | None = None
-    """The ``[[screens]]`` id shown on this box's display; default: the first screen."""
-    backend: Literal["window", "headless"] = "window"
-    fullscreen: bool = True
-    width: Annotated[int, Meta(ge=160, le=7680)] = 1920
-    height: Annotated[int, Meta(ge=160, le=7680)] = 1080
-    frames_dir: str | None = None
-    """Headless: where PNG frames go (every ``frame_every_s``, 0: only on request)."""
-    frame_every_s: Delay = 0.0
-    content_dir: str | None = None
-    """Local content cache (product images, playlist art); default: ``{state_dir}/content``."""
-    play_s: Seconds = c.SIGNAGE_PLAY_S
-    min_display_s: Delay = c.SIGNAGE_MIN_DISPLAY_S
-    sticky_margin_m: Annotated[float, Meta(ge=0)] = c.SIGNAGE_STICKY_MARGIN_M
-    crossfade_s: Delay = c.SIGNAGE_CROSSFADE_S
-    fps: Annotated[int, Meta(ge=1, le=120)] = c.SIGNAGE_FPS
-
-    def __post_init__(self) -> None:
-        if self.min_display_s > self.play_s:
-            raise InvalidConfigError("min_display_s", "must be 0..play_s seconds")
-        if self.crossfade_s >= self.play_s:
-            raise InvalidConfigError("crossfade_s", "must be >= 0 and shorter than play_s")
-
-
 def split_listen(listen: str) -> tuple[str, int]:
     """``host:port`` or ``[v6]:port`` → (host, port); ValueError if it is neither."""
     host, sep, port = listen.rpartition(":")
@@ -404,8 +312,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     def __post_init__(self) -> None:
         """The rules across sections: unique ids, and every reference to a zone, screen or shelf resolves."""
         for kind, items in (("zones", self.zones), ("screens", self.screens), ("shelves", self.shelves)):
-            _unique((item.id for item in items), f"{kind}[{{}}].id")
-        _unique((scanner.id for scanner in self.scanners), "scanners[{}].id", "scanner")
+            unique((item.id for item in items), f"{kind}[{{}}].id")
+        unique((scanner.id for scanner in self.scanners), "scanners[{}].id", "scanner")
         zones = {zone.id for zone in self.zones}
         screens = {screen.id for screen in self.screens}
         placed: tuple[tuple[str, tuple[ScreenConfig | ShelfConfig, ...]], ...] = (
@@ -420,7 +328,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
             if screen is not None and screen not in screens:
                 raise InvalidConfigError(key, f"no screen {screen!r} is configured")
         skus = {shelf.id: frozenset(shelf.skus) for shelf in self.shelves}
-        _unique((tag.id for tag in self.motion_tags), "motion_tags[{}].id")
+        unique((tag.id for tag in self.motion_tags), "motion_tags[{}].id")
         macs: set[str] = set()
         for index, tag in enumerate(self.motion_tags):
             where = f"motion_tags[{index}]"
