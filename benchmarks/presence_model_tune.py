@@ -42,6 +42,7 @@ OTHERS = ("threshold", "nearest", "ema", "oracle")
 MODULES = (
     "edge.constants",
     "edge.presence_model",
+    "edge.presence_model_moves",
     "edge.zone_layout",
     "edge.radio_model",
     "edge.advert_rate",

@@ -38,6 +38,7 @@ from edge.advert_rate import AdvertRate
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
+from edge.presence_model_moves import transitions
 from edge.radio_model import RSSI_MAX_DBM, RSSI_MIN_DBM
 from edge.rssi import distance_m
 from edge.self_calibration import RadioLearner, SelfCalibration
@@ -73,22 +74,6 @@ MISS_ALIVE_S = 5.0
 
 MISS_CACHE_MAX = 4096
 """Bound on the cached products of silent scanners' miss tables (a few per store in practice)."""
-
-AISLE_RATE_HZ = 1.0 / 20.0
-"""Rate of walking between places in no zone (far, a zone's surroundings a step away and further)."""
-
-SUB_MOVE_RATE_HZ = 0.5
-"""Rate of moving from one sub-place of a zone to another (a step along the shelf, out to its edge): a
-shopper's spot within a zone changes within seconds, but crossing the zone takes a few of these steps, so
-a shopper at its centre is not one step from leaving. Sweep tuning cells: 0.2 Hz 131, 0.5 Hz 126, 1 Hz 124
-(with 0.5 taken for the fewer spurious changes)."""
-
-RING_OUT_RATE_HZ = AISLE_RATE_HZ
-"""Rate from a zone's inner surroundings (the ring beside it) out to its outer ones and far. Tried at a walker's
-MODEL_WALK_SPEED_M_S over MODEL_RING_M (0.2 Hz) so that mass leaving a zone walks on instead of being pulled back
-in at MODEL_ZONE_ENTER_RATE_HZ: 42 tuning cells x 3 seeds 92.9 -> 92.5, exits earlier in most cells, but the hard
-family 21.6 -> 22.3 (the slow-walker L-shape: spurious changes up), so not kept (docs/presence.md, "Exits");
-``presence_model_tune.py --set RING_OUT_RATE_HZ=0.2`` compares."""
 
 LEARN_RADIO = True
 """Learn the store's path-loss exponent from rostered traffic (:class:`edge.self_calibration.RadioLearner`) and
@@ -166,52 +151,16 @@ class ZoneEstimator:
         self._steps = c.MODEL_EVIDENCE_STEPS
         self._per_second = c.MODEL_EVIDENCE_STEPS / c.MODEL_CORRELATION_S
         self._leave = c.MODEL_ZONE_LEAVE_RATE_HZ
-        zone_of = layout.zone_of
         self._spans = tuple((group[0], group[-1] + 1) for group in layout.subs)
         """Zone k's sub-places are p[lo:hi] with (lo, hi) = _spans[k - 1]."""
         self._rings = tuple(range(layout.rings[0], layout.places)) if n else ()
         """Every place beside a zone (inner and outer surroundings): the places after the zones'."""
-        walk = c.MODEL_WALK_SPEED_M_S / c.MODEL_HANDOFF_DISTANCE_M
-        ring_set = frozenset(layout.rings)
-        moves: list[tuple[tuple[int, float], ...]] = []
-        for i, touching in enumerate(layout.touches):
-            here = zone_of[i]
-            per_zone: dict[int, int] = {}
-            for j in touching:
-                per_zone[zone_of[j]] = per_zone.get(zone_of[j], 0) + 1
-            found: list[tuple[int, float]] = []
-            for j in touching:
-                there = zone_of[j]
-                if i == 0:
-                    rate = AISLE_RATE_HZ / len(touching)
-                elif here and there == here:  # moving within a zone
-                    rate = SUB_MOVE_RATE_HZ / per_zone[there]
-                elif here and there == 0:  # out of a zone
-                    rate = self._leave / per_zone[0]
-                elif here:  # into a neighbouring zone
-                    rate = walk / per_zone[there]
-                elif there:  # from beside a zone into it
-                    rate = c.MODEL_ZONE_ENTER_RATE_HZ / per_zone[there]
-                elif i in ring_set and j not in ring_set:  # from beside a zone, walking on
-                    rate = RING_OUT_RATE_HZ
-                else:
-                    rate = AISLE_RATE_HZ
-                found.append((j, rate))
-            moves.append(tuple(found))
-        self._walk = walk
-        self._exits = tuple(
-            tuple((j, 1.0 / len(out)) for j in out)
-            for out in (
-                [j for j in touching if zone_of[j] == 0] or [layout.rings[zone_of[i] - 1]] if zone_of[i] else []
-                for i, touching in enumerate(layout.touches)
-            )
-        )
-        out_rate = [sum(rate for _, rate in m) for m in moves]
-        self._rates = tuple(sorted(set(out_rate)))
-        self._rate_of = tuple(self._rates.index(rate) for rate in out_rate)
-        self._shares = tuple(
-            tuple((j, rate / total) for j, rate in m) if total else () for m, total in zip(moves, out_rate, strict=True)
-        )
+        moves = transitions(layout, self._leave)
+        self._walk = moves.walk
+        self._exits = moves.exits
+        self._rates = moves.rates
+        self._rate_of = moves.rate_of
+        self._shares = moves.shares
         prior = [0.0] * layout.places
         for lo, hi in self._spans:
             for a in range(lo, hi):

@@ -393,7 +393,7 @@ def test_a_silence_longer_than_a_pause_grows_unlikely_again() -> None:
 def test_ring_out_rate_sends_a_zones_surroundings_onward(monkeypatch: pytest.MonkeyPatch) -> None:
     """RING_OUT_RATE_HZ (off by default, docs/presence.md "Exits") is the rate from beside a zone outward: raised to a
     walker's, mass beside a zone walks on instead of staying to be pulled back in; into the zone is unchanged."""
-    import edge.presence_model as pm
+    import edge.presence_model_moves as pm  # the motion model's rates live there
 
     def after_one_second(rate: float) -> tuple[float, float]:
         monkeypatch.setattr(pm, "RING_OUT_RATE_HZ", rate)
