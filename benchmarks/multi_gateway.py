@@ -292,30 +292,38 @@ def hand_off_words(events: list[tuple[str, dict[str, Any], float]], gone: str | 
 def judge_oracle(run: dict[str, Any]) -> dict[str, Any]:
     """The sweep's ORACLE on the same store and adverts as ``run`` (offline, :func:`edge.sim.engines.oracle`),
     judged as :func:`judge` judges the gateways (a hand-off: zone j shown, as for the reference)."""
+    return judge_rows(run, oracle_rows(run), by_gateway=False)
+
+
+def oracle_rows(run: dict[str, Any]) -> dict[str, list[Row]]:
+    """The sweep's ORACLE's stream per token on the same store and adverts as ``run`` (offline)."""
     seconds = run["seconds"]
     store = MultiStore(gateways=3, seed=run["seed"], start=run["start"], spacing_m=SPACING_M)
     walks = _walks(store, run["shoppers"], seconds, run.get("walks", "row"))
     said = engines.oracle(store, walks, seconds)
-    rows: dict[str, list[Row]] = {
-        token: [(e.at, str(e.kind), e.zone, None) for e in events] for token, events in said.items()
-    }
-    return judge_rows(run, rows, by_gateway=False)
+    return {token: [(e.at, str(e.kind), e.zone, None) for e in events] for token, events in said.items()}
 
 
 def judge_offline(run: dict[str, Any], engine: str) -> dict[str, Any]:
     """ONE ``engine`` hearing every scanner (the reference) on the same store and adverts as ``run``, offline
     (:func:`edge.sim.engines.run`, fed as ``edge run`` feeds it, no processes), judged as :func:`judge_oracle`."""
+    return {"engine": engine, **judge_rows(run, offline_rows(run, engine), by_gateway=False)}
+
+
+def offline_rows(run: dict[str, Any], engine: str) -> dict[str, list[Row]]:
+    """ONE ``engine`` hearing every scanner: its stream per token on the same store and adverts as ``run``
+    (offline, :func:`edge.sim.engines.run`), in the order emitted, times made monotonic (as :func:`merged_rows`)."""
     seconds = run["seconds"]
     store = MultiStore(gateways=3, seed=run["seed"], start=run["start"], spacing_m=SPACING_M, engine=engine)
     walks = _walks(store, run["shoppers"], seconds, run.get("walks", "row"))
     one = engines.run(store, walks, seconds, hear_all=True)["all"]
     rows: dict[str, list[Row]] = {}
-    for _emitted, event in one.said:  # in the order emitted, times made monotonic (as merged_rows)
+    for _emitted, event in one.said:
         if event.kind not in ("entered", "exited"):
             continue  # a dwell: no change of zone
         mine = rows.setdefault(event.token, [])
         mine.append((max(event.at, mine[-1][0] if mine else -math.inf), str(event.kind), event.zone, None))
-    return {"engine": engine, **judge_rows(run, rows, by_gateway=False)}
+    return rows
 
 
 def judge_rows(run: dict[str, Any], rows: dict[str, list[Row]], *, by_gateway: bool) -> dict[str, Any]:
