@@ -206,6 +206,23 @@ def merged_rows(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, li
     return rows
 
 
+def sent_rows(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, list[Row]]:
+    """Per token, the presence events placed when the CDP got them (arrival order), on the trace's clock:
+    each arrival minus its process's offset (:func:`clock_lags`: the least arrival - stamp). The judge
+    (:func:`merged_rows`) places an event at its stamp, the time of the advert that decided it; a
+    peer's sightings are stamped when the peer heard them, up to a summary's slot before the gateway's
+    engine had them, so a stamp can be earlier than anything the CDP could know."""
+    lags = clock_lags(events)
+    rows: dict[str, list[Row]] = {}
+    for gateway, event, arrival in sorted(events, key=lambda row: row[2]):
+        if event["type"] in ("edge.presence.entered", "edge.presence.exited"):
+            data = event["data"]
+            mine = rows.setdefault(data["token"], [])
+            at = max(arrival - lags[gateway], mine[-1][0] if mine else -math.inf)
+            mine.append((at, event["type"].rsplit(".", 1)[1], data["zone"], gateway))
+    return rows
+
+
 def clock_lags(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, float]:
     """Per gateway, how far its replay clock ran behind the wall clock (arrival - event time, least)."""
     lags: dict[str, float] = {}
@@ -247,11 +264,15 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     the shopper is in the store or placed in a zone."""
     events = [(g, e, at) for g, e, at in run["events"]]
     figures = judge_rows(run, merged_rows(events), by_gateway=not run["reference"])
+    sent = judge_rows(run, sent_rows(events), by_gateway=not run["reference"])
     doubles, duplicates, n_handoffs, by_clock = one_owner(events)
     overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
     stopped = run.get("stop")
     return {
         **figures,
+        # the same stream with each event when the CDP got it, not at its stamp (sent_rows)
+        "right_zone_sent_pct": sent["right_zone_pct"],
+        "handoff_sent_p95_s": sent["handoff_p95_s"],
         **hand_off_words(events, stopped[0] if stopped else None),
         "handoffs_with_from_gateway": n_handoffs,
         "double_owner_moments": doubles,
@@ -494,6 +515,8 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ("zone_handoff_p95_s", max),
         ("spurious_per_shopper_hour", max),
         ("right_zone_pct", min),
+        ("right_zone_sent_pct", min),
+        ("handoff_sent_p95_s", max),
         ("double_owner_moments", sum),
         ("duplicate_entered", sum),
         ("claim_overlap_longest_s", max),

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,10 +51,10 @@ from benchmarks.multi_gateway import (
     Row,
     _walks,
     changes_from,
-    clock_lags,
     merged_rows,
     offline_rows,
     oracle_rows,
+    sent_rows,
 )
 from benchmarks.presence_accuracy import _visits
 from edge.sim.multi import MultiStore
@@ -96,23 +95,6 @@ def true_within(zone: str | None, truth: list[Visit], a: float, b: float) -> boo
             break
         covered = max(covered, t1)
     return covered < b
-
-
-def sent_rows(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, list[Row]]:
-    """Per token, the presence events placed when the CDP got them (arrival order), on the trace's clock:
-    each arrival minus its process's offset (:func:`clock_lags`: the least arrival - stamp). The judge
-    (:func:`merged_rows`) places an event at its stamp, the time of the advert that decided it; a
-    peer's sightings are stamped when the peer heard them, up to a summary's slot before the gateway's
-    engine had them, so a stamp can be earlier than anything the CDP could know."""
-    lags = clock_lags(events)
-    rows: dict[str, list[Row]] = {}
-    for gateway, event, arrival in sorted(events, key=lambda row: row[2]):
-        if event["type"] in ("edge.presence.entered", "edge.presence.exited"):
-            data = event["data"]
-            mine = rows.setdefault(data["token"], [])
-            at = max(arrival - lags[gateway], mine[-1][0] if mine else -math.inf)
-            mine.append((at, event["type"].rsplit(".", 1)[1], data["zone"], gateway))
-    return rows
 
 
 def seen_of(stream: list[Row], end: float) -> list[Visit]:
