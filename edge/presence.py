@@ -24,10 +24,13 @@ The state machine, per shopper (one zone at a time, or none):
   as that hand-off, whose count the exit keeps.
 - **stay**: while the slow level is at or above the zone's exit threshold (:func:`exit_bar`:
   ``exit_rssi_dbm``, lowered while the enter bar is derived for a zone whose edge lies further from its
-  scanner than the default zone's -- a higher scanner, a larger floor). Between the two thresholds is
-  the dead band: nothing changes there, whatever the noise does.
+  scanner than the default zone's -- a higher scanner, a larger floor), or under it but not surely:
+  the level now (the trend line through the scanner's recent samples, read at the present) is not
+  under it by one standard error (:func:`~edge.presence_sure.sure_out`: a walker's falling level is,
+  a dip of a shopper standing at the edge is not). Between the two thresholds is the dead band:
+  nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
-  level fell below the exit threshold (the shopper walked away; the slow level reaches back for
+  level fell below the exit threshold, surely (the shopper walked away; the slow level reaches back for
   :data:`~edge.constants.EXIT_SLOW_SAMPLES` samples of a slow advertiser, and is judged only on at
   least :data:`~edge.constants.EXIT_MIN_SAMPLES`), or once the zone's scanners have been silent
   longer than this advertiser's own silence limit (:mod:`edge.presence_timing`: from its advert
@@ -61,6 +64,7 @@ from typing import Literal
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
+from edge.presence_sure import sure_out
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
@@ -274,18 +278,23 @@ class PresenceEngine:
         slow: float | None = None
         count = 0
         windows = track.windows
+        loudest: RssiWindow | None = None
         for scanner in zone.scanners:
             window = windows.get(scanner)
             if window is not None:
                 value, used = window.level(at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
                 if value is not None and (slow is None or value > slow):
-                    slow, count = value, used
-        if slow is None or count < c.EXIT_MIN_SAMPLES:
+                    slow, count, loudest = value, used, window
+        if slow is None or loudest is None or count < c.EXIT_MIN_SAMPLES:
             track.weak = False  # too few samples to judge: the silence timer decides
             span_of_adverts(track.rates, windows, zone.scanners, c.EXIT_SLOW_SAMPLES, self._fast_s, self._history_s)
         else:
             track.rssi = slow
-            track.weak = slow + track.offset < zone.exit and at - track.since >= self._window_s
+            track.weak = (
+                slow + track.offset < zone.exit
+                and at - track.since >= self._window_s
+                and sure_out(loudest, at, zone.exit, track.offset)  # the level now, surely under (edge.presence_sure)
+            )
         candidate = track.candidate
         if candidate is not None:
             rival = self._level(track, candidate, at, self._fast_s)

@@ -1,0 +1,82 @@
+"""An exit on the level only once it is sure: the level *now*, read from the trend (issue #13).
+
+The threshold engine (:mod:`edge.presence`) lets a shopper go when the zone's slow level (a trimmed mean
+of the last ``rssi_window_s``) falls below the exit threshold. That mean answers "where was the shopper,
+on average, over the last three seconds": for a shopper standing still the best estimate there is, for
+a walker leaving it lags by half the window (1.5 s of walking). And it is one noisy number: a shopper
+standing at a zone's edge reads a few dB over the exit threshold, and a fade, a -4 dB scanner or a
+steeper path loss than the engine's puts the mean under it for a moment -- an exit, and the entry back
+seconds later (a split visit: the sweep's radio cells, docs/presence.md "The threshold engine: a sure
+exit (session 13)").
+
+**The rule** (:func:`sure_out`). A slow level under the exit threshold is acted on only when the level
+at the present moment is under it by one standard error of its estimate: the least-squares line
+through the samples the scanner's window still holds (``RSSI_HISTORY_S``, up to
+``RSSI_WINDOW_MAX_SAMPLES``), read at ``now``, with the standard error of that reading from the
+samples' spread about the line, ``s * sqrt(1/n + (now - t_mean)^2 / Sxx)``. Both kinds of shopper get
+the test they need from one formula, with no threshold of its own:
+
+- a walker leaving has a falling line; read at the present it is dB below the lagging mean (at 1 m/s,
+  1.5 s of a 2 dB/s fall), so the exit comes about when it came before;
+- a shopper standing has a flat line (the slope is noise); read at the present its standard error is
+  about twice the mean's (the line does not know that the shopper is still), so a dip of the mean by
+  a fade or two is not enough: the level must be well under the threshold, or stay under it.
+
+One standard error, as the rule tried last session (one standard error of the mean, which made every
+exit later: a walker's mean is 1.5 s behind the walker). Not a tuned number: the figure the engine is
+judged on is the spurious changes a shopper standing still shows, and a standard error is the scale
+of the noise that makes them. Not on the hot path: read only while the slow level is under the exit
+threshold (a shopper leaving, or a dip).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.rssi import RssiWindow
+
+__all__ = ["present_level", "sure_out"]
+
+
+def present_level(window: RssiWindow, now: float) -> tuple[float, float] | None:
+    """The least-squares line through the window's samples, read at ``now``, and the standard error
+    of that reading (dB): ``None`` with fewer than three samples, or all at one time.
+
+    Reads the window's sample lists in place (``RssiWindow`` keeps them behind a start index; it has no
+    accessor for them): the samples it would average, nothing aged out."""
+    head = window._head
+    ats = window._ats[head:]
+    rssis = window._rssis[head:]
+    n = len(ats)
+    if n < 3:
+        return None
+    mean_t = sum(ats) / n
+    mean_r = sum(rssis) / n
+    sxx = 0.0
+    sxy = 0.0
+    for t, r in zip(ats, rssis, strict=True):
+        dt = t - mean_t
+        sxx += dt * dt
+        sxy += dt * (r - mean_r)
+    if sxx <= 0.0:
+        return None
+    slope = sxy / sxx
+    residual = 0.0
+    for t, r in zip(ats, rssis, strict=True):
+        miss = r - mean_r - slope * (t - mean_t)
+        residual += miss * miss
+    spread = math.sqrt(residual / (n - 2))
+    ahead = now - mean_t
+    return mean_r + slope * ahead, spread * math.sqrt(1.0 / n + ahead * ahead / sxx)
+
+
+def sure_out(window: RssiWindow, now: float, bar_dbm: float, offset_db: float) -> bool:
+    """Is the shopper surely beyond ``bar_dbm`` now: the present level (:func:`present_level`, shifted by
+    the sender's ``offset_db`` to the reference phone) under the bar by one standard error of it?"""
+    found = present_level(window, now)
+    if found is None:
+        return False
+    level, error = found
+    return level + offset_db < bar_dbm - error
