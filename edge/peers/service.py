@@ -1,10 +1,9 @@
 """``Peers``: this gateway's part in a store with several gateways (issue 18), one service.
 
-Its own connection to the store broker (``mqtt.url``; client id = the gateway id, so the ACL's
-``%c`` pattern lets it publish under its own level only; no persistent session; retained
-``online`` birth, ``offline`` last will). Every second (aligned slots of the gateway's clock) it
-publishes the summary of the consent-resolved sightings of the slot just ended
-(:mod:`edge.peers.summary`; half way through, the slot so far, for the peers' engines only),
+Its own connection to the store broker (:mod:`edge.peers.connection`: the gateway id as client id,
+retained ``online`` birth, ``offline`` last will, standalone when cut off). Every second (aligned
+slots of the gateway's clock) it publishes the summary of the consent-resolved sightings of the slot
+just ended (:mod:`edge.peers.summary`; half way through, the slot so far, for the peers' engines only),
 hands peers' summaries to the core's writer as sightings of their scanners (both presence engines
 take them like their own) and feeds every summary, its own included, to the
 :class:`~edge.peers.arbitration.Arbiter`. A slot is evaluated once every alive peer's summary of it
@@ -31,10 +30,10 @@ Meanwhile nobody speaks: the CDP keeps the last word. A previous owner that is g
 a clean stop) is silent already: its last claim seen is its last word, and the new owner waits only
 for its engine (:mod:`edge.peers.takeover`; without that claim it speaks at once).
 
-Cut off from the broker it goes standalone: for :data:`STANDALONE_GRACE_S` ownership is frozen
-(a broker restart does not duplicate anyone), then it owns whatever it hears; health says so
-(``peers_standalone``). A consent withdrawal reaches every gateway (the CDP's withdraw topic):
-each forgets the token's summaries and ownership at once and clears its retained claim.
+Cut off from the broker it goes standalone (:class:`~edge.peers.connection.StoreConnection`:
+ownership frozen for a grace, then it owns whatever it hears); health says so
+(``peers_standalone``). A consent withdrawal reaches every gateway (the CDP's withdraw topic): each
+forgets the token's summaries and ownership at once and clears its retained claim.
 """
 
 from __future__ import annotations
@@ -42,23 +41,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import logging
 import math
-import random
 from collections import deque
 
 import msgspec
-import paho.mqtt.client as paho
 
 from edge import events as ev
-from edge.backoff import Backoff
 from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.limits import scrub
-from edge.mqtt_link import Link, LinkError, LinkSettings
+from edge.mqtt_link import Link, LinkSettings
 from edge.peers import messages, speech, takeover
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.claims import Claims
+from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover
@@ -80,12 +76,7 @@ from edge.peers.timing import (
     EARLY_SUMMARY,
     HAND_AT_ONCE,
     PEER_SILENT_SLOTS,
-    RECONNECT_INITIAL_S,
-    RECONNECT_MAX_S,
-    SETTLE_S,
     SLOT_DEADLINE_S,
-    STANDALONE_GRACE_S,
-    SUMMARY_EXPIRY_S,
     TAKEOVER_POLL_S,
     VIA_APP,
 )
@@ -93,8 +84,6 @@ from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
 from edge.router import where
-
-log = logging.getLogger(__name__)
 
 
 class Peers:
@@ -112,10 +101,31 @@ class Peers:
         self.settings = dataclasses.replace(base, client_id=self.me, session_expiry_s=0)
         self.arbiter = Arbiter()
         self.slot = Slot(self.me)
-        self.link: Link | None = None
-        self.connected = asyncio.Event()
-        self.alive: set[str] = set()
-        """Peers whose retained state is ``online``."""
+        self.intake = Intake(self.topics, self.peers, ports.clock)
+        self.stats: dict[str, int] = {
+            "peers_summaries_sent": 0,
+            "peers_summary_bytes_sent": 0,
+            "peers_summaries_received": 0,
+            "peers_summaries_rejected": 0,
+            "peers_handoffs_in": 0,
+            "peers_handoffs_out": 0,
+            "peers_handoffs_unagreed": 0,
+            "peers_handoffs_ahead": 0,
+            "peers_hands_at_once": 0,
+            "peers_connections": 0,
+            "peers_releases_unflushed": 0,
+        }
+        self.connection = StoreConnection(
+            self.me,
+            self.settings,
+            self.topics,
+            ports.clock,
+            self.stats,
+            self.intake.take,
+            lambda: self.claims.republish_all(),
+            len(self.peers),
+        )
+        """The store broker's link, who is online, settling and standalone (edge/peers/connection.py)."""
         self._last_slot: dict[str, int] = {}
         self.claims = Claims(
             self.topics, ports.clock, lambda: self.link, self.connected, lambda token: self.releases.drop(token)
@@ -136,24 +146,8 @@ class Peers:
         self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._nudge = asyncio.Event()
         self._due: deque[int] = deque()
-        self._cut_off_at: float | None = ports.clock.now()
-        self._settle_until = 0.0
-        self.intake = Intake(self.topics, self.peers, ports.clock)
         self._roster_id = 0
         self._rostered: frozenset[str] = frozenset()
-        self.stats: dict[str, int] = {
-            "peers_summaries_sent": 0,
-            "peers_summary_bytes_sent": 0,
-            "peers_summaries_received": 0,
-            "peers_summaries_rejected": 0,
-            "peers_handoffs_in": 0,
-            "peers_handoffs_out": 0,
-            "peers_handoffs_unagreed": 0,
-            "peers_handoffs_ahead": 0,
-            "peers_hands_at_once": 0,
-            "peers_connections": 0,
-            "peers_releases_unflushed": 0,
-        }
         self.releases = Releases(
             ports.clock,
             lambda: ports.deliver(Sightings(ports.clock.now(), ()), None),
@@ -164,6 +158,25 @@ class Peers:
         )
         """Tokens the arbitration moved away whose claim's clear waits for this gateway's last words
         about them (edge/peers/release.py)."""
+
+    # --- the store broker (edge/peers/connection.py) ----------------------------------------
+
+    @property
+    def link(self) -> Link | None:
+        return self.connection.link
+
+    @link.setter
+    def link(self, link: Link | None) -> None:
+        self.connection.link = link
+
+    @property
+    def connected(self) -> asyncio.Event:
+        return self.connection.connected
+
+    @property
+    def alive(self) -> set[str]:
+        """Peers whose retained state is ``online``."""
+        return self.connection.alive
 
     # --- what the core calls (edge.app wires them) --------------------------------------------
 
@@ -211,49 +224,15 @@ class Peers:
         finally:
             for step in undo:
                 step()
-            link = self.link
-            if link is not None:
-                if not link.closed.done():
-                    # A clean stop: release what this gateway owned (the will covers a crash).
-                    for token in [*self.claims.mine, *self.releases]:
-                        self.claims.clear(token)
-                    link.publish(self.topics.state(), messages.state_payload(self.me, "offline"), retain=True)
-                await link.close()
+            await self.connection.close(self._release_all)
+
+    def _release_all(self) -> None:
+        """A clean stop: release what this gateway owned (the will covers a crash)."""
+        for token in [*self.claims.mine, *self.releases]:
+            self.claims.clear(token)
 
     async def _connection_loop(self) -> None:
-        backoff = Backoff(RECONNECT_INITIAL_S, RECONNECT_MAX_S, 0.2, random.Random())  # noqa: S311 - jitter
-        while True:
-            link = Link(self.settings, on_message=self._on_message, on_puback=lambda _mid, _ok: None)
-            try:
-                await link.connect(will_topic=self.topics.state(), will=messages.state_payload(self.me, "offline"))
-            except LinkError as err:
-                delay = backoff.next_delay()
-                log.warning("peers: %s; standalone, retrying in %.1f s", err, delay)
-                await asyncio.sleep(delay)
-                continue
-            backoff.reset()
-            self.link = link
-            self.stats["peers_connections"] += 1
-            link.publish(self.topics.state(), messages.state_payload(self.me, "online"), retain=True)
-            link.subscribe(self.topics.subscriptions())
-            self._settle_until = self.ports.clock.now() + SETTLE_S
-            self.connected.set()
-            self._cut_off_at = None
-            self.claims.republish_all()
-            log.info("peers: on the store broker with %d peer(s) configured", len(self.peers))
-            # Shielded: a stop cancels this wait, and cancelling the awaited future itself would mark
-            # the link closed, so the clean stop below would skip clearing the claims (only the will said
-            # offline; the claims stayed retained until they expired, beside the next owners').
-            why = await asyncio.shield(link.closed)
-            self.connected.clear()
-            self._cut_off_at = self.ports.clock.now()
-            self.alive.clear()
-            log.warning("peers: cut off from the store broker (%s): standalone", why)
-            await asyncio.sleep(backoff.next_delay())
-
-    def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
-        link.ack(message.mid, message.qos)
-        self.intake.take(message.topic, bytes(message.payload))
+        await self.connection.run()
 
     async def _messages(self) -> None:
         while True:
@@ -346,13 +325,10 @@ class Peers:
         self._let_go(token)
 
     def _publish_summary(self, summary: Summary) -> None:
-        link = self.link
-        if link is None or not self.connected.is_set():
+        if not self.connected.is_set():
             return
         payload = encode(summary)
-        props = messages.expiring(SUMMARY_EXPIRY_S)
-        info = link.client.publish(self.topics.sightings(), payload, qos=1, properties=props)
-        if info.rc == paho.MQTT_ERR_SUCCESS:
+        if self.connection.publish_summary(payload):
             self.stats["peers_summaries_sent"] += 1
             self.stats["peers_summary_bytes_sent"] += len(payload)
 
@@ -365,14 +341,9 @@ class Peers:
 
     async def _evaluate(self, now: float) -> None:
         due = self._due
-        if self.connected.is_set() and now < self._settle_until:
-            due.clear()  # the retained states and claims are still arriving
+        if self.connection.frozen(now):
+            due.clear()  # settling (the retained states and claims still arrive), or a short outage
             return
-        if not self.connected.is_set():
-            cut = self._cut_off_at
-            if cut is not None and now - cut < STANDALONE_GRACE_S:
-                due.clear()  # frozen: nobody gains or loses anyone during a short outage
-                return
         while due:
             slot = due[0]
             standalone = not self.connected.is_set()
