@@ -97,6 +97,10 @@ def true_within(zone: str | None, truth: list[Visit], a: float, b: float) -> boo
     return covered < b
 
 
+def shifted(rows: dict[str, list[Row]], by: float) -> dict[str, list[Row]]:
+    return {token: [(at + by, kind, zone, g) for at, kind, zone, g in mine] for token, mine in rows.items()}
+
+
 def seen_of(stream: list[Row], end: float) -> list[Visit]:
     return _visits(changes_from([(at, kind, zone, None) for at, kind, zone, _ in stream]), end)
 
@@ -214,10 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             streams["three"] = merged_rows(events)
             streams["three_sent"] = sent_rows(events)
         reference = references.get((run["seed"], run.get("walks", "row")))
-        if reference is not None:
+        if reference is not None:  # its own run: its own start (the store and walks are the seed's)
             events = [(g, e, at) for g, e, at in reference["events"]]
-            streams["one_process"] = merged_rows(events)
-            streams["one_process_sent"] = sent_rows(events)
+            shift = run["start"] - reference["start"]
+            streams["one_process"] = shifted(merged_rows(events), shift)
+            streams["one_process_sent"] = shifted(sent_rows(events), shift)
         streams["one"] = offline_rows(run, run.get("engine", args.engine))
         if not args.no_oracle:
             streams["oracle"] = oracle_rows(run)
