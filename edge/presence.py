@@ -24,11 +24,9 @@ The state machine, per shopper (one zone at a time, or none):
   as that hand-off, whose count the exit keeps.
 - **stay**: while the slow level is at or above the zone's exit threshold (:func:`exit_bar`:
   ``exit_rssi_dbm``, lowered while the enter bar is derived for a zone whose edge lies further from its
-  scanner than the default zone's -- a higher scanner, a larger floor), or under it but not surely:
-  the level now (the trend line through the scanner's recent samples, read at the present) is not
-  under it by one standard error (:func:`~edge.presence_sure.sure_out`: a walker's falling level is,
-  a dip of a shopper standing at the edge is not). Between the two thresholds is the dead band:
-  nothing changes there, whatever the noise does.
+  scanner than the default zone's -- a higher scanner, a larger floor), or under it but not surely (the
+  level now, read from the trend, not one standard error under it: :func:`~edge.presence_sure.sure_out`).
+  Between the two thresholds is the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
   level fell below the exit threshold, surely (the shopper walked away; the slow level reaches back for
   :data:`~edge.constants.EXIT_SLOW_SAMPLES` samples of a slow advertiser, and is judged only on at
