@@ -44,11 +44,9 @@ def present_level(window: RssiWindow, now: float) -> tuple[float, float] | None:
     """The least-squares line through the window's samples, read at ``now``, and the standard error
     of that reading (dB): ``None`` with fewer than three samples, or all at one time.
 
-    Reads the window's sample lists in place (``RssiWindow`` keeps them behind a start index; it has no
-    accessor for them): the samples it would average, nothing aged out."""
-    head = window._head
-    ats = window._ats[head:]
-    rssis = window._rssis[head:]
+    The samples are :meth:`RssiWindow.samples` (the caller has just read a level at ``now``, so
+    nothing aged out is among them)."""
+    ats, rssis = window.samples()
     n = len(ats)
     if n < 3:
         return None

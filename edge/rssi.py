@@ -218,6 +218,13 @@ class RssiWindow:
         self._memo = found
         return found
 
+    def samples(self) -> tuple[list[float], list[float]]:
+        """The times and RSSIs of the samples the window holds (oldest first; new lists): the ones a
+        level would average, as last aged by :meth:`add` or :meth:`level` (read a level at ``now``
+        first for the window as of ``now``)."""
+        head = self._head
+        return self._ats[head:], self._rssis[head:]
+
     def trend(self, now: float, span_s: float, noise_min_db: float = 0.0) -> tuple[float, float] | None:
         """The least-squares slope (dB/s) of the samples of the last ``span_s`` before ``now`` and its
         standard error (dB/s, from the residuals' spread, taken as at least ``noise_min_db``);
