@@ -25,7 +25,9 @@ The state machine, per shopper (one zone at a time, or none):
 - **stay**: while the slow level is at or above the zone's exit threshold (:func:`exit_bar`:
   ``exit_rssi_dbm``, lowered while the enter bar is derived for a zone whose edge lies further from its
   scanner than the default zone's -- a higher scanner, a larger floor), or under it but not surely (the
-  level now, read from the trend, not one standard error under it: :func:`~edge.presence_sure.sure_out`).
+  level now, read from the trend, not one standard error under it: :func:`~edge.presence_sure.sure_out`;
+  for an advertiser slower than a 2 Hz card, whose slow level lags seconds, the level now alone decides,
+  by TREND_T standard errors).
   Between the two thresholds is the dead band: nothing changes there, whatever the noise does.
 - **exit**, on a timer (:meth:`PresenceEngine.tick`): at the first tick after a sample whose slow
   level fell below the exit threshold, surely (the shopper walked away; the slow level reaches back for
@@ -288,10 +290,11 @@ class PresenceEngine:
             span_of_adverts(track.rates, windows, zone.scanners, c.EXIT_SLOW_SAMPLES, self._fast_s, self._history_s)
         else:
             track.rssi = slow
-            track.weak = (
-                slow + track.offset < zone.exit
-                and at - track.since >= self._window_s
-                and sure_out(loudest, at, zone.exit, track.offset)  # the level now, surely under (edge.presence_sure)
+            track.weak = at - track.since >= self._window_s and (
+                sure_out(loudest, at, zone.exit, track.offset)  # the level now, surely under (edge.presence_sure)
+                if slow + track.offset < zone.exit
+                # a slow advertiser's slow level reaches back seconds (its window stretched): the line alone
+                else loudest.window_s > self._history_s and sure_out(loudest, at, zone.exit, track.offset, TREND_T)
             )
         candidate = track.candidate
         if candidate is not None:

@@ -22,6 +22,14 @@ the test they need from one formula, with no threshold of its own:
   about twice the mean's (the line does not know that the shopper is still), so a dip of the mean by
   a fade or two is not enough: the level must be well under the threshold, or stay under it.
 
+**A slow advertiser** (a card at 1 Hz or 0.5 Hz, issue #13, docs/presence.md "slow cards and
+lingerers"): its slow level reaches back for EXIT_SLOW_SAMPLES of its adverts (its window stretched to
+6-12 s by :func:`~edge.presence_timing.span_of_adverts`), so it lags a walker by 3-6 s. Its line, read
+at the present, has no such lag; it decides alone, without the slow level under the threshold, when it
+lies under the threshold by TREND_T standard errors (the hand-off's trend test: noise passes it about
+2 % of the time, one-sided). Behind the slow level's gate one error is enough; without it the line must
+carry the whole error budget (one error alone: a 1 Hz card standing still split 3.6 times an hour).
+
 One standard error, as the rule tried last session (one standard error of the mean, which made every
 exit later: a walker's mean is 1.5 s behind the walker). Not a tuned number: the figure the engine is
 judged on is the spurious changes a shopper standing still shows, and a standard error is the scale
@@ -34,6 +42,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from edge.presence_timing import TREND_NOISE_MIN_DB
+
 if TYPE_CHECKING:
     from edge.rssi import RssiWindow
 
@@ -42,7 +52,10 @@ __all__ = ["present_level", "sure_out"]
 
 def present_level(window: RssiWindow, now: float) -> tuple[float, float] | None:
     """The least-squares line through the window's samples, read at ``now``, and the standard error
-    of that reading (dB): ``None`` with fewer than three samples, or all at one time.
+    of that reading (dB): ``None`` with fewer than three samples, or all at one time. The samples'
+    spread about the line is taken as at least TREND_NOISE_MIN_DB (3 dB, the least indoor shadowing
+    per advert): a peer's samples, rebuilt from its summary's median and maximum, and three to six
+    samples of a slow card can look steadier than any advert is.
 
     The samples are :meth:`RssiWindow.samples` (the caller has just read a level at ``now``, so
     nothing aged out is among them)."""
@@ -65,16 +78,17 @@ def present_level(window: RssiWindow, now: float) -> tuple[float, float] | None:
     for t, r in zip(ats, rssis, strict=True):
         miss = r - mean_r - slope * (t - mean_t)
         residual += miss * miss
-    spread = math.sqrt(residual / (n - 2))
+    spread = max(math.sqrt(residual / (n - 2)), TREND_NOISE_MIN_DB)
     ahead = now - mean_t
     return mean_r + slope * ahead, spread * math.sqrt(1.0 / n + ahead * ahead / sxx)
 
 
-def sure_out(window: RssiWindow, now: float, bar_dbm: float, offset_db: float) -> bool:
+def sure_out(window: RssiWindow, now: float, bar_dbm: float, offset_db: float, errors: float = 1.0) -> bool:
     """Is the shopper surely beyond ``bar_dbm`` now: the present level (:func:`present_level`, shifted by
-    the sender's ``offset_db`` to the reference phone) under the bar by one standard error of it?"""
+    the sender's ``offset_db`` to the reference phone) under the bar by ``errors`` standard errors of it
+    (one behind a slow level already under the bar; TREND_T for a slow advertiser's line alone)?"""
     found = present_level(window, now)
     if found is None:
         return False
     level, error = found
-    return level + offset_db < bar_dbm - error
+    return level + offset_db < bar_dbm - errors * error

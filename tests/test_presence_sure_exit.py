@@ -89,7 +89,8 @@ def test_a_walker_leaves_when_the_slow_level_crosses(seed: int) -> None:
 
 
 def test_the_present_level_of_a_line() -> None:
-    """Samples on a line (-1 dB/s plus an alternating 1 dB): read at the present, its end, error below 1 dB."""
+    """Samples on a line (-1 dB/s plus an alternating 1 dB): read at the present, its end; the error from
+    the spread's floor (TREND_NOISE_MIN_DB, 3 dB: the 1 dB about the line is steadier than any advert), 1.29 dB."""
     window = RssiWindow(c.RSSI_HISTORY_S)
     for i in range(20):
         window.add(T0 + i / HZ, -60.0 - i / HZ + (1.0 if i % 2 else -1.0))
@@ -97,10 +98,12 @@ def test_the_present_level_of_a_line() -> None:
     assert found is not None
     level, error = found
     assert level == pytest.approx(-60.0 - 19 / HZ, abs=0.5)
-    assert 0.0 < error < 1.0
-    assert sure_out(window, T0 + 19 / HZ, bar_dbm=-64.0, offset_db=0.0)  # -64.61 under -64.0 by more than 0.45
+    assert error == pytest.approx(1.29, abs=0.01)
+    assert sure_out(window, T0 + 19 / HZ, bar_dbm=-63.0, offset_db=0.0)  # -64.61 under -63.0 by more than 1.29
+    assert not sure_out(window, T0 + 19 / HZ, bar_dbm=-64.0, offset_db=0.0)  # under it, not by an error
     assert not sure_out(window, T0 + 19 / HZ, bar_dbm=-65.0, offset_db=0.0)  # over it
-    assert sure_out(window, T0 + 19 / HZ, bar_dbm=-65.0, offset_db=-1.0)  # a loud sender, shifted to the reference
+    assert sure_out(window, T0 + 19 / HZ, bar_dbm=-65.0, offset_db=-2.0)  # a loud sender, shifted to the reference
+    assert not sure_out(window, T0 + 19 / HZ, bar_dbm=-63.0, offset_db=0.0, errors=2.0)  # two errors: 2.59 dB
 
 
 def test_a_flat_lines_error_is_about_twice_the_means() -> None:
