@@ -75,7 +75,7 @@ def test_a_slow_card_walking_away_leaves_within_its_walk() -> None:
     """20 walkers: each visit ends before the card is 16 m out, 8 s after the edge on average.
 
     Before (the slow level's gate): one of the 20 was still in the zone at 16 m, the others 8.7 s on
-    average; now every one is out, 7.3 s on average."""
+    average; now every one is out, 7.4 s on average."""
     late: list[float] = []
     for seed in range(20):
         events, edge_at = walk_away(seed)
