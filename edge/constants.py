@@ -40,13 +40,16 @@ threw a shopper standing at the shelf out of the zone: 6 samples halve the card'
 and, since the judgement no longer lapses for want of samples, make its exits quicker too."""
 
 HANDOFF_MARGIN_DB = 4.0
-"""A neighbouring zone's fast level must lead the current zone's by this much before a hand-off:
-twice the noise of a 1.5 s trimmed mean of a 4 Hz phone, the dead band against flapping between
-two scanners that both hear a shopper standing between them."""
+"""A neighbouring zone's fast level must lead the current zone's by this much on the sample that
+hands off: twice the noise of a 1.5 s trimmed mean of a 4 Hz phone, the dead band against flapping
+between two scanners that both hear a shopper standing between them. The hand-off itself is decided
+by the sequential test on the lead (:class:`edge.presence_sure.LeadTest`); on a clear trend this lead
+alone, once (:data:`edge.presence_timing.TREND_HOLD_SAMPLES`)."""
 
 HANDOFF_SAMPLES = 3
-"""Consecutive samples of the new zone in which it must lead by HANDOFF_MARGIN_DB (0.75 s for a
-phone at 4 Hz, 1.5 s for a card at 2 Hz): a passing spike never hands off."""
+"""The fewest leads (adverts of either zone) the hand-off's sequential test decides on (0.75 s of a
+phone at 4 Hz heard by one zone): a passing spike never hands off. With no level of the old zone
+(unheard for ENTER_WINDOW_S), the samples the new zone must lead for in a row, as before."""
 
 ENTER_WINDOW_S = 2.0
 """Seconds of samples the fast level (entering, hand-off) averages: 6-7 samples of a phone at

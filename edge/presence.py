@@ -42,9 +42,13 @@ The state machine, per shopper (one zone at a time, or none):
   no longer than this advertiser's pauses heard so far. No
   advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
   applies: the slow window must first fill with samples from inside the zone.
-- **hand-off**: another zone's fast level is at or above its ``enter_rssi_dbm`` *and* louder than
-  the current zone's by ``handoff_margin_db`` for ``handoff_samples`` consecutive samples; emits
-  ``exited`` for the old zone then ``entered`` for the new one, at the same time.
+- **hand-off**: another zone's fast level is at or above its enter bar, and a sequential test on
+  its lead over the current zone (:class:`~edge.presence_sure.LeadTest`: each advert of either zone
+  read against the other's fast level, since the new zone reached its bar) puts the mean lead above
+  0 by TREND_T standard errors over at least ``handoff_samples`` leads, with the fast level leading
+  by ``handoff_margin_db`` at that sample and the new zone's slow level above the old one's
+  (:meth:`PresenceEngine._handoff_due`); or, on a clear trend, the margin alone for TREND_HOLD_SAMPLES
+  samples; emits ``exited`` for the old zone then ``entered`` for the new one, at the same time.
 - **dwell**: every ``dwell_interval_s`` while the shopper stays.
 
 Thresholds are for a reference phone whose RSSI at 1 m is ``PresenceConfig.measured_power_1m_dbm``.
@@ -64,7 +68,7 @@ from typing import Literal
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
-from edge.presence_sure import sure_out
+from edge.presence_sure import LeadTest, sure_out
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
@@ -125,6 +129,7 @@ class _Track:
         "heard_at",
         "last_dwell",
         "last_seen",
+        "lead",
         "left_at",
         "left_zone",
         "near",
@@ -152,6 +157,7 @@ class _Track:
         self.rssi = 0.0
         self.candidate: _Zone | None = None
         self.candidate_n = 0
+        self.lead = LeadTest()  # the candidate's lead over the current zone (a hand-off), sample by sample
         self.left_zone: _Zone | None = None
         self.left_at = 0.0
         self.via = via
@@ -238,9 +244,9 @@ class PresenceEngine:
         events: list[PresenceEvent] = []
         for zone in zones:
             if track.zone is zone:
-                self._stay(track, zone, at)
+                self._stay(track, zone, at, sighting.rssi, window)
             else:
-                self._consider(token, track, zone, at, events)
+                self._consider(token, track, zone, at, events, sighting.rssi, window)
         return events
 
     def _level(
@@ -271,7 +277,7 @@ class PresenceEngine:
                     best = value
         return best
 
-    def _stay(self, track: _Track, zone: _Zone, at: float) -> None:
+    def _stay(self, track: _Track, zone: _Zone, at: float, rssi: float, heard: RssiWindow) -> None:
         """A sample of the current zone: re-arm the silence timer, note whether the shopper is leaving."""
         if at > track.heard_at:  # a peer's samples may arrive older than one already heard
             track.heard_at = at
@@ -299,12 +305,27 @@ class PresenceEngine:
         candidate = track.candidate
         if candidate is not None:
             rival = self._level(track, candidate, at, self._fast_s)
-            held = self._level(track, zone, at, self._fast_s)
-            if rival is None or (held is not None and rival < held + candidate.margin):
+            if rival is None or rival + track.offset < candidate.enter:
                 track.candidate = None
                 track.candidate_n = 0
+                track.lead.clear()
+                return
+            held = self._level(track, zone, at, self._fast_s)
+            if held is not None and rival < held + candidate.margin:
+                track.candidate_n = 0  # the margin's streak (a trend's quick hand-off) is broken
+            if zone.only is not None or heard is loudest:  # this advert of the zone, against the candidate
+                track.lead.add(rival - rssi)
 
-    def _consider(self, token: str, track: _Track, zone: _Zone, at: float, events: list[PresenceEvent]) -> None:
+    def _consider(
+        self,
+        token: str,
+        track: _Track,
+        zone: _Zone,
+        at: float,
+        events: list[PresenceEvent],
+        rssi: float,
+        heard: RssiWindow,
+    ) -> None:
         """A sample of another zone: count it towards entering it (or handing off to it)."""
         fast = self._level(track, zone, at, self._fast_s, c.ENTER_MIN_SAMPLES)
         current = track.zone
@@ -319,12 +340,16 @@ class PresenceEngine:
             if span is not None:
                 fast = self._level(track, zone, at, span, c.ENTER_MIN_SAMPLES)
                 bar = zone.enter
-        if fast is None or fast + track.offset < bar or not self._steady(track, zone, current, fast, at):
+        if current is not None and fast is not None and fast + track.offset >= bar:
+            if not self._handoff_due(track, zone, current, fast, at, rssi, heard):
+                return
+        elif fast is None or fast + track.offset < bar or not self._steady(track, zone, current, fast, at):
             if track.candidate is zone:
                 track.candidate = None
                 track.candidate_n = 0
+                track.lead.clear()
             return
-        if track.candidate is zone:
+        elif track.candidate is zone:
             track.candidate_n += 1
         else:
             track.candidate = zone
@@ -338,8 +363,6 @@ class PresenceEngine:
                     return
                 if self._louder_elsewhere(track, zone, fast, at, left):
                     return
-        elif track.candidate_n < self._hold(track, zone, current, at):
-            return
         if current is not None:
             events.append(self._event("exited", token, track, current, at))
             track.left_zone, track.left_at = current, at
@@ -351,7 +374,42 @@ class PresenceEngine:
         track.rssi = fast
         track.candidate = None
         track.candidate_n = 0
+        track.lead.clear()
         events.append(self._event("entered", token, track, zone, at))
+
+    def _handoff_due(
+        self, track: _Track, zone: _Zone, current: _Zone, fast: float, at: float, rssi: float, heard: RssiWindow
+    ) -> bool:
+        """A sample of ``zone`` (its fast level at its enter threshold) while in ``current``: hand off now?
+
+        The sample's lead (its RSSI over ``current``'s fast level) joins the candidate's
+        :class:`~edge.presence_sure.LeadTest`, as the current zone's adverts do from the other side
+        (:meth:`_stay`). The hand-off is due when the test passes (at least ``handoff_samples`` leads),
+        this sample's fast level leads by ``handoff_margin_db`` and the slow levels agree (the new
+        zone's above the old one's); or, on the margin alone, after TREND_HOLD_SAMPLES while the
+        trend is clear (:meth:`_hold`), or after ``handoff_samples`` while ``current`` is unheard."""
+        if track.candidate is not zone:
+            track.candidate = zone
+            track.candidate_n = 0
+            track.lead.clear()
+        held = self._level(track, current, at, self._fast_s)
+        if held is None:  # nothing of the old zone to lead: the margin's streak as before
+            track.candidate_n += 1
+            return track.candidate_n >= self._hold(track, zone, current, at)
+        steady = fast >= held + zone.margin
+        track.candidate_n = track.candidate_n + 1 if steady else 0
+        if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
+            track.lead.add(rssi - held)
+        if not steady:
+            return False
+        hold = self._hold(track, zone, current, at)
+        if hold < zone.samples and track.candidate_n >= hold:
+            return True
+        if not track.lead.passed(zone.samples):
+            return False
+        new = self._level(track, zone, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
+        old = self._level(track, current, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
+        return new is not None and (old is None or new > old)
 
     def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?

@@ -35,6 +35,10 @@ exit later: a walker's mean is 1.5 s behind the walker). Not a tuned number: the
 judged on is the spurious changes a shopper standing still shows, and a standard error is the scale
 of the noise that makes them. Not on the hot path: read only while the slow level is under the exit
 threshold (a shopper leaving, or a dip).
+
+**A hand-off only once sure** (:class:`LeadTest`, issues #13 and #18): the same measure of noise for the
+other change of zone -- the new zone's lead over the old one, sample by sample, must be above 0 by
+TREND_T standard errors of its mean.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from edge.presence_timing import TREND_NOISE_MIN_DB
+from edge.presence_timing import TREND_NOISE_MIN_DB, TREND_T
 
 if TYPE_CHECKING:
     from edge.rssi import RssiWindow
@@ -92,3 +96,41 @@ def sure_out(window: RssiWindow, now: float, bar_dbm: float, offset_db: float, e
         return False
     level, error = found
     return level + offset_db < bar_dbm - errors * error
+
+
+class LeadTest:
+    """The hand-off's sequential test: is the new zone ahead of the old one, over all samples since it began?
+
+    Each sample is one lead in dB: the new zone's level minus the old zone's, one side read from the
+    advert just heard (its own RSSI), the other from the other zone's fast level. The test passes when
+    the leads' mean is above 0 by TREND_T standard errors, the noise taken from the leads' own spread
+    (at least TREND_NOISE_MIN_DB): a true lead of 6 dB under 5 dB of noise per advert passes in 4-6
+    samples, one of 0-2 dB seldom. The engine starts it again when the new zone's fast level falls under
+    its enter threshold or a hand-off (either way) is made (docs/presence.md, "The threshold engine: a
+    hand-off by sequential test (session 13)")."""
+
+    __slots__ = ("n", "squares", "total")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.total = 0.0
+        self.squares = 0.0
+
+    def clear(self) -> None:
+        self.n = 0
+        self.total = 0.0
+        self.squares = 0.0
+
+    def add(self, lead_db: float) -> None:
+        self.n += 1
+        self.total += lead_db
+        self.squares += lead_db * lead_db
+
+    def passed(self, at_least: int) -> bool:
+        """Do at least ``at_least`` leads (and 2) put their mean above 0 by TREND_T standard errors?"""
+        n = self.n
+        if n < at_least or n < 2:
+            return False
+        mean = self.total / n
+        spread = math.sqrt(max(0.0, (self.squares - n * mean * mean) / (n - 1)))
+        return mean > TREND_T * max(spread, TREND_NOISE_MIN_DB) / math.sqrt(n)

