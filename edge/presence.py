@@ -19,9 +19,9 @@ The state machine, per shopper (one zone at a time, or none):
   other zone's scanner by :data:`~edge.constants.ENTER_LEAD_DB` (not a shopper in the aisle
   between two zones) -- or, less than :data:`~edge.presence_timing.HANDOFF_AFTER_EXIT_S` after
   leaving a neighbouring zone, leads that zone's scanners by ``handoff_margin_db`` and the others'
-  *slow* levels by ENTER_LEAD_DB for ``handoff_samples`` samples (one, on a clear trend: see
-  hand-off): the old zone's exit came just before its hand-off would have, and the entry is judged
-  as that hand-off, whose count the exit keeps.
+  *slow* levels by ENTER_LEAD_DB for ``handoff_samples`` samples (one, on a clear trend; or as soon
+  as the hand-off's sequential test passes: see hand-off): the old zone's exit came just before its
+  hand-off would have, and the entry is judged as that hand-off, whose count and test the exit keeps.
 - **stay**: while the slow level is at or above the zone's exit threshold (:func:`exit_bar`:
   ``exit_rssi_dbm``, lowered while the enter bar is derived for a zone whose edge lies further from its
   scanner than the default zone's -- a higher scanner, a larger floor), or under it but not surely (the
@@ -359,7 +359,11 @@ class PresenceEngine:
                 return
             if self._louder_elsewhere(track, zone, fast, at):  # from the aisle: not yet...
                 left = self._just_left(track, zone, at)  # ...but held like a hand-off from the zone just left?
-                if left is None or track.candidate_n < self._hold(track, zone, left, at, True):
+                if left is None:
+                    return
+                if track.candidate_n < self._hold(track, zone, left, at, True) and not self._leads_left(
+                    track, zone, left, fast, at, rssi, heard
+                ):
                     return
                 if self._louder_elsewhere(track, zone, fast, at, left):
                     return
@@ -410,6 +414,20 @@ class PresenceEngine:
         new = self._level(track, zone, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
         old = self._level(track, current, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
         return new is not None and (old is None or new > old)
+
+    def _leads_left(
+        self, track: _Track, zone: _Zone, left: _Zone, fast: float, at: float, rssi: float, heard: RssiWindow
+    ) -> bool:
+        """The entry just after leaving ``left``, judged as that hand-off by its sequential test: this
+        sample's lead over ``left`` joins the test (begun before the exit), which must pass, with the
+        fast level leading by ``handoff_margin_db`` (:meth:`_handoff_due`, without the slow levels:
+        the exit has just said the old one fell)."""
+        held = self._level(track, left, at, self._fast_s)
+        if held is None:
+            return False
+        if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
+            track.lead.add(rssi - held)
+        return fast >= held + zone.margin and track.lead.passed(zone.samples)
 
     def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?

@@ -83,3 +83,26 @@ def test_the_lead_test_asks_its_samples_and_standard_errors() -> None:
     assert not test.passed(3)
     test.add(small)
     assert test.passed(3)  # the fifth: the error shrinks
+
+
+def test_the_entry_just_after_leaving_the_old_zone_is_judged_by_the_same_test() -> None:
+    """10 s near zone a's scanner, then a's level drops (to -75 dBm, noisy) and b leads it by 4 dB: a's exit
+    fires, and the entry to b -- that hand-off, pre-empted -- comes as soon as the test begun before the
+    exit passes (with the margin on that sample), not after ``handoff_samples`` more in a row (1.74 s)."""
+    eng = PresenceEngine(CONFIG.zones, CONFIG.presence)
+    at = T0
+    for _ in range(int(10 * HZ)):
+        eng.observe(Sighting("s-1", "ibeacon", "gw-1", -58, -59.0, at))
+        eng.tick(at)
+        at += 1 / HZ
+    events = []
+    for i in range(int(10 * HZ)):
+        a = -75 + NOISE_DB[(i + 5) % len(NOISE_DB)]
+        b = -75 + 4 + NOISE_DB[(3 * i + 8) % len(NOISE_DB)]
+        events += eng.observe(Sighting("s-1", "ibeacon", "gw-1", a, -59.0, at))
+        events += eng.observe(Sighting("s-1", "ibeacon", "gw-2", b, -59.0, at + 0.125))
+        events += eng.tick(at + 0.126)
+        at += 1 / HZ
+    changes = [(e.kind, e.zone, e.at) for e in events if e.kind != "dwell"]
+    assert [(kind, zone) for kind, zone, _ in changes[:2]] == [("exited", "a"), ("entered", "b")]
+    assert changes[1][2] - changes[0][2] <= 0.5

@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from edge import presence
+from edge import presence, presence_sure
 from edge.config import from_mapping
 from edge.peers.summary import EARLY_AT_S
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
@@ -71,6 +71,7 @@ def test_a_walk_from_a_peers_zone_hands_off_on_the_first_lead(part_s: float, mon
     fast = play(levels, remote=True, part_s=part_s)
     assert [(e.kind, e.zone) for e in fast] == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
     monkeypatch.setattr(presence, "TREND_T", math.inf)  # no trend is ever clear enough: the hold
+    monkeypatch.setattr(presence_sure, "TREND_T", math.inf)  # nor the lead's sequential test
     held = play(levels, remote=True, part_s=part_s)
     assert [(e.kind, e.zone) for e in held] == [(e.kind, e.zone) for e in fast]
     saved = entered(held, "drinks") - entered(fast, "drinks")
