@@ -68,7 +68,7 @@ from typing import Literal
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
-from edge.presence_sure import LeadTest, sure_out
+from edge.presence_sure import sure_out
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
@@ -85,86 +85,11 @@ from edge.presence_timing import (
     span_of_adverts,
     zone_silence_limit_s,
 )
+from edge.presence_track import ShopperTrack, ZoneRules
 from edge.presence_values import Occupant, PresenceEvent, Sighting, Sightings
 from edge.rssi import RssiWindow, distance_m
 
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
-
-
-class _Zone:
-    __slots__ = (
-        "above_m",
-        "dwell_s",
-        "edge_m",
-        "enter",
-        "exit",
-        "exit_timeout_s",
-        "id",
-        "margin",
-        "only",
-        "samples",
-        "scanners",
-    )
-
-    def __init__(self, config: ZoneConfig, enter_dbm: float, exit_dbm: float, above_m: float, edge_m: float) -> None:
-        self.above_m = above_m  # its scanner over a phone (m)
-        self.edge_m = edge_m  # its exit threshold's distance across the floor (m): where "out" begins
-        self.id = config.id
-        self.scanners = config.scanners
-        self.only = config.scanners[0] if len(config.scanners) == 1 else None  # its one scanner, if one
-        self.enter = enter_dbm
-        self.exit = exit_dbm
-        self.exit_timeout_s = config.exit_timeout_s
-        self.margin = config.handoff_margin_db
-        self.samples = config.handoff_samples
-        self.dwell_s = config.dwell_interval_s
-
-
-class _Track:
-    """Everything the engine knows about one shopper."""
-
-    __slots__ = (
-        "candidate",
-        "candidate_n",
-        "heard_at",
-        "last_dwell",
-        "last_seen",
-        "lead",
-        "left_at",
-        "left_zone",
-        "near",
-        "offset",
-        "pause_s",
-        "power",
-        "rates",
-        "rssi",
-        "since",
-        "via",
-        "weak",
-        "windows",
-        "zone",
-    )
-
-    def __init__(self, via: str, power: float) -> None:
-        self.windows: dict[str, RssiWindow] = {}
-        self.rates: dict[str, SilenceRate] = {}  # per scanner: its advert interval and loss (the silence rule)
-        self.zone: _Zone | None = None
-        self.since = 0.0
-        self.heard_at = 0.0
-        self.weak = False
-        self.last_dwell = 0.0
-        self.last_seen = 0.0
-        self.rssi = 0.0
-        self.candidate: _Zone | None = None
-        self.candidate_n = 0
-        self.lead = LeadTest()  # the candidate's lead over the current zone (a hand-off), sample by sample
-        self.left_zone: _Zone | None = None
-        self.left_at = 0.0
-        self.via = via
-        self.power = power
-        self.offset = 0.0
-        self.near = False  # was the latest advert heard at a zone's exit threshold or louder?
-        self.pause_s = 0.0  # the longest pause of the advertiser heard (edge.presence_timing.pause_of)
 
 
 class PresenceEngine:
@@ -175,14 +100,14 @@ class PresenceEngine:
     ) -> None:
         exponent = presence.path_loss_exponent
         reference = presence.measured_power_1m_dbm
-        self._zones: dict[str, _Zone] = {}
+        self._zones: dict[str, ZoneRules] = {}
         for config in zones:
             above_m = scanner_above_m(config, scanners)
             exit_dbm = exit_bar(config, exponent, scanners)
             edge_m = edge_radius_m(reference, exit_dbm, exponent, above_m)
             enter_dbm = enter_bar(config, exponent, scanners)
-            self._zones[config.id] = _Zone(config, enter_dbm, exit_dbm, above_m, edge_m)
-        by_scanner: dict[str, list[_Zone]] = {}
+            self._zones[config.id] = ZoneRules(config, enter_dbm, exit_dbm, above_m, edge_m)
+        by_scanner: dict[str, list[ZoneRules]] = {}
         for zone in self._zones.values():
             for scanner in zone.scanners:
                 by_scanner.setdefault(scanner, []).append(zone)
@@ -192,8 +117,8 @@ class PresenceEngine:
         self._fast_s = min(c.ENTER_WINDOW_S, presence.rssi_window_s)
         self._reference_dbm = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
-        self._tracks: dict[str, _Track] = {}
-        self._present: dict[str, _Track] = {}
+        self._tracks: dict[str, ShopperTrack] = {}
+        self._present: dict[str, ShopperTrack] = {}
         self._next_purge: float | None = None
         self._lag = DeliveryLag()
 
@@ -209,7 +134,7 @@ class PresenceEngine:
         at = sighting.at
         track = self._tracks.get(token)
         if track is None:
-            track = self._tracks[token] = _Track(sighting.via, self._reference_dbm)
+            track = self._tracks[token] = ShopperTrack(sighting.via, self._reference_dbm)
         track.via = sighting.via
         power = sighting.measured_power_1m_dbm
         if power is not None and power != track.power:
@@ -251,8 +176,8 @@ class PresenceEngine:
 
     def _level(
         self,
-        track: _Track,
-        zone: _Zone,
+        track: ShopperTrack,
+        zone: ZoneRules,
         now: float,
         span_s: float | None,
         min_samples: int = 1,
@@ -277,7 +202,7 @@ class PresenceEngine:
                     best = value
         return best
 
-    def _stay(self, track: _Track, zone: _Zone, at: float, rssi: float, heard: RssiWindow) -> None:
+    def _stay(self, track: ShopperTrack, zone: ZoneRules, at: float, rssi: float, heard: RssiWindow) -> None:
         """A sample of the current zone: re-arm the silence timer, note whether the shopper is leaving."""
         if at > track.heard_at:  # a peer's samples may arrive older than one already heard
             track.heard_at = at
@@ -319,8 +244,8 @@ class PresenceEngine:
     def _consider(
         self,
         token: str,
-        track: _Track,
-        zone: _Zone,
+        track: ShopperTrack,
+        zone: ZoneRules,
         at: float,
         events: list[PresenceEvent],
         rssi: float,
@@ -382,7 +307,14 @@ class PresenceEngine:
         events.append(self._event("entered", token, track, zone, at))
 
     def _handoff_due(
-        self, track: _Track, zone: _Zone, current: _Zone, fast: float, at: float, rssi: float, heard: RssiWindow
+        self,
+        track: ShopperTrack,
+        zone: ZoneRules,
+        current: ZoneRules,
+        fast: float,
+        at: float,
+        rssi: float,
+        heard: RssiWindow,
     ) -> bool:
         """A sample of ``zone`` (its fast level at its enter threshold) while in ``current``: hand off now?
 
@@ -416,7 +348,14 @@ class PresenceEngine:
         return new is not None and (old is None or new > old)
 
     def _leads_left(
-        self, track: _Track, zone: _Zone, left: _Zone, fast: float, at: float, rssi: float, heard: RssiWindow
+        self,
+        track: ShopperTrack,
+        zone: ZoneRules,
+        left: ZoneRules,
+        fast: float,
+        at: float,
+        rssi: float,
+        heard: RssiWindow,
     ) -> bool:
         """The entry just after leaving ``left``, judged as that hand-off by its sequential test: this
         sample's lead over ``left`` joins the test (begun before the exit), which must pass, with the
@@ -429,7 +368,7 @@ class PresenceEngine:
             track.lead.add(rssi - held)
         return fast >= held + zone.margin and track.lead.passed(zone.samples)
 
-    def _steady(self, track: _Track, zone: _Zone, current: _Zone | None, fast: float, at: float) -> bool:
+    def _steady(self, track: ShopperTrack, zone: ZoneRules, current: ZoneRules | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?
 
         From no zone, the slow level must agree (above the exit threshold by
@@ -446,7 +385,7 @@ class PresenceEngine:
         floor = zone.enter if back_soon else zone.exit + c.ENTER_SLOW_MARGIN_DB
         return slow + track.offset >= floor
 
-    def _hold(self, track: _Track, zone: _Zone, old: _Zone, at: float, left: bool = False) -> int:
+    def _hold(self, track: ShopperTrack, zone: ZoneRules, old: ZoneRules, at: float, left: bool = False) -> int:
         """Consecutive samples ``zone`` must lead ``old`` for: its ``handoff_samples``, or only
         TREND_HOLD_SAMPLES while the shopper is visibly walking from ``old`` to ``zone``: over the
         last TREND_SPAN_S the new zone's level rises and the old one's falls, their slopes apart by
@@ -466,11 +405,11 @@ class PresenceEngine:
             return zone.samples
         return TREND_HOLD_SAMPLES
 
-    def _remote(self, zone: _Zone) -> bool:
+    def _remote(self, zone: ZoneRules) -> bool:
         """Is the zone heard through a peer's summaries (a scanner of it arrives late)?"""
         return any(self._lag.of(scanner) > REMOTE_LAG_S for scanner in zone.scanners)
 
-    def _trend(self, track: _Track, zone: _Zone, at: float) -> tuple[float, float] | None:
+    def _trend(self, track: ShopperTrack, zone: ZoneRules, at: float) -> tuple[float, float] | None:
         """The slope (dB/s) and its standard error of the zone's loudest scanner over TREND_SPAN_S."""
         best: RssiWindow | None = None
         loudest = -math.inf
@@ -481,7 +420,7 @@ class PresenceEngine:
                 best, loudest = window, level
         return None if best is None else best.trend(at, TREND_SPAN_S, TREND_NOISE_MIN_DB)
 
-    def _just_left(self, track: _Track, zone: _Zone, at: float) -> _Zone | None:
+    def _just_left(self, track: ShopperTrack, zone: ZoneRules, at: float) -> ZoneRules | None:
         """The zone the shopper left less than HANDOFF_AFTER_EXIT_S ago, if not ``zone``: an entry
         now is that zone's hand-off, which its exit (the slow level falling) came just before."""
         left = track.left_zone
@@ -489,7 +428,9 @@ class PresenceEngine:
             return None
         return left
 
-    def _louder_elsewhere(self, track: _Track, zone: _Zone, fast: float, at: float, left: _Zone | None = None) -> bool:
+    def _louder_elsewhere(
+        self, track: ShopperTrack, zone: ZoneRules, fast: float, at: float, left: ZoneRules | None = None
+    ) -> bool:
         """Does a scanner of another zone hear the shopper within ENTER_LEAD_DB of this zone's level?
 
         With ``left`` (the zone just left: the entry is its pre-empted hand-off) the scanners of
@@ -512,7 +453,7 @@ class PresenceEngine:
         return False
 
     def _event(
-        self, kind: Literal["entered", "dwell", "exited"], token: str, track: _Track, zone: _Zone, at: float
+        self, kind: Literal["entered", "dwell", "exited"], token: str, track: ShopperTrack, zone: ZoneRules, at: float
     ) -> PresenceEvent:
         return PresenceEvent(
             kind,
@@ -557,7 +498,7 @@ class PresenceEngine:
         self._purge(now)
         return events
 
-    def _silence_limit_s(self, track: _Track, zone: _Zone) -> float:
+    def _silence_limit_s(self, track: ShopperTrack, zone: ZoneRules) -> float:
         """How long the zone may stay silent before this shopper is gone (edge.presence_timing)."""
         level = track.rssi + track.offset  # the slow level at the zone's last sample, for the reference phone
         hold = hold_s(level, zone.edge_m, zone.above_m, self._reference_dbm, self._exponent, track.pause_s)
