@@ -7,9 +7,12 @@ and applies the same rule, they reach the same owner without talking about it (n
 consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots of alive gateways:
 
 - nobody owns it: the loudest gateway takes it (ties: the smaller gateway id);
-- the owner no longer hears it (nothing in the window), or is gone (its last will): the loudest other
-  gateway that heard it in the slot just evaluated takes it at once (a shopper who left the store is
-  heard last by whichever box caught a stray advert: that is no reason to move them);
+- the owner no longer hears it (its summaries in the window do not carry it), or is gone (its last
+  will): the loudest other gateway that heard it in the slot just evaluated takes it at once (a shopper
+  who left the store is heard last by whichever box caught a stray advert: that is no reason to move
+  them); an alive owner that sent *no* summary in the window (late: a loaded box or broker, its slot
+  evaluated at the deadline without it) is not deaf, and keeps its shoppers for up to
+  :data:`SILENT_KEEP_SLOTS` slots after its last summary;
 - the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
   gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
   decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
@@ -56,19 +59,38 @@ owner's zone is not that much nearer another gateway's scanner, so such a lead, 
 HOLD_SLOTS = 2
 """Consecutive evaluations the challenger must lead: one evaluation of 2 slots is noise-prone
 (106 changes per 100 minutes half-way at 4 dB)."""
+SILENT_KEEP_SLOTS = 3
+"""An alive owner that sent no summary in the window keeps its shoppers while its last summary (one that
+came after its slot was evaluated included) is at most this many slots old. A summary that misses the
+slot's deadline (``SLOT_DEADLINE_S``) says nothing about the shopper: its gateway's process or the broker
+was slow, and counting it deaf moved standing shoppers away and back at 8 gateways on a loaded machine
+(docs/multi-gateway.md, "Ownership under load"). 3 slots: the silence after which the service no longer
+waits for a peer's summary (``PEER_SILENT_SLOTS``), so a gateway killed without its will being sent yet
+(kill -9: the will comes 1.5 keep-alives later) loses its shoppers 1 s later than before, inside the
+10 s the takeover may take."""
 RELEASE_SLOTS = 30
 """Nobody heard the token for this long: released. Longer than any presence exit timer, so the
 owner emits the exit before it lets go."""
 
 
+WHY = ("new", "gone", "silent", "deaf", "hand", "lead", "keep_lead", "released", "adopt", "at_once")
+"""Why ownership moved: nobody owned it (``new``); the owner is gone (its last will: ``gone``) or sent no
+summary in the window for longer than :data:`SILENT_KEEP_SLOTS` (``silent``); the owner's summaries in
+the window did not carry the token (``deaf``); the owner's summary handed it on (``hand``); a loudness
+lead (``lead``, ``keep_lead`` while the owner kept it); nobody heard it (``released``); a claim on the
+broker with a higher epoch (``adopt``); an owner's claim handing it on at once (``at_once``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
-    """Ownership of ``token`` moved from ``old`` to ``new`` (None: nobody) at ``epoch``."""
+    """Ownership of ``token`` moved from ``old`` to ``new`` (None: nobody) at ``epoch``; ``why``: which
+    rule moved it (one of :data:`WHY`, for the counters and the benchmarks)."""
 
     token: str
     old: str | None
     new: str | None
     epoch: int
+    why: str = "adopt"
 
 
 @dataclass(slots=True)
@@ -91,12 +113,16 @@ class Arbiter:
         keep_margin_db: float = KEEP_MARGIN_DB,
         hold_slots: int = HOLD_SLOTS,
         release_slots: int = RELEASE_SLOTS,
+        silent_keep_slots: int = SILENT_KEEP_SLOTS,
     ) -> None:
         self._window = window_slots
         self._margin = margin_db
         self._keep_margin = keep_margin_db
         self._hold = hold_slots
         self._release = release_slots
+        self._silent_keep = silent_keep_slots
+        self._spoke: dict[str, int] = {}
+        """Gateway → the latest slot of a summary it sent (late ones included)."""
         self._scores: dict[int, dict[str, dict[str, float]]] = {}
         self._hands: dict[int, dict[str, dict[str, str]]] = {}
         self._state: dict[str, _State] = {}
@@ -105,7 +131,9 @@ class Arbiter:
 
     def add(self, slot: int, gateway: str, scores: Mapping[str, float], hands: Mapping[str, str] | None = None) -> None:
         """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway;
-        to itself: it keeps them, see :data:`KEEP_MARGIN_DB`); a slot already evaluated is ignored."""
+        to itself: it keeps them, see :data:`KEEP_MARGIN_DB`); a slot already evaluated is ignored (but
+        says that ``gateway`` speaks: :data:`SILENT_KEEP_SLOTS`)."""
+        self._spoke[gateway] = max(slot, self._spoke.get(gateway, slot))
         if slot <= self.evaluated:
             return
         self._scores.setdefault(slot, {})[gateway] = dict(scores)
@@ -121,9 +149,11 @@ class Arbiter:
             return []
         self.evaluated = slot
         sums: dict[str, dict[str, list[float]]] = {}
+        spoke: set[str] = set()
         for s in range(slot - self._window + 1, slot + 1):
             for gateway, scores in self._scores.get(s, {}).items():
                 if gateway in alive:
+                    spoke.add(gateway)
                     for token, score in scores.items():
                         sums.setdefault(token, {}).setdefault(gateway, []).append(score)
         latest = self._scores.get(slot, {})
@@ -136,36 +166,49 @@ class Arbiter:
         for token in sorted(set(sums) | set(self._state)):
             heard = {g: sum(v) / len(v) for g, v in sums.get(token, {}).items()}
             now = {g for g in heard if token in latest.get(g, {})}
-            change = self._decide(token, heard, now, slot, hands)
+            change = self._decide(token, heard, now, slot, hands, spoke, alive)
             if change is not None:
                 changes.append(change)
         return changes
 
     def _decide(
-        self, token: str, heard: dict[str, float], now: set[str], slot: int, hands: Mapping[str, Mapping[str, str]]
+        self,
+        token: str,
+        heard: dict[str, float],
+        now: set[str],
+        slot: int,
+        hands: Mapping[str, Mapping[str, str]],
+        spoke: set[str],
+        alive: Collection[str],
     ) -> Change | None:
         """``heard``: each alive gateway's mean over the window; ``now``: those heard in ``slot`` itself;
-        ``hands``: per alive gateway, the tokens it hands on in ``slot`` (to itself: keeps)."""
+        ``hands``: per alive gateway, the tokens it hands on in ``slot`` (to itself: keeps); ``spoke``: the
+        alive gateways with a summary (of any tokens) in the window."""
         state = self._state.get(token)
         if not heard:
             if state is not None and slot - state.heard_slot >= self._release:
                 del self._state[token]
-                return Change(token, state.owner, None, state.epoch + 1) if state.owner is not None else None
+                return (
+                    Change(token, state.owner, None, state.epoch + 1, "released") if state.owner is not None else None
+                )
             return None
         best, best_score = min(heard.items(), key=lambda item: (-item[1], item[0]))
         if state is None:
             self._state[token] = _State(best, 1, slot)
-            return Change(token, None, best, 1)
+            return Change(token, None, best, 1, "new")
         state.heard_slot = slot
         owner = state.owner
+        if owner is not None and self._late(owner, slot, spoke, alive):
+            return None  # late, not deaf: its summaries did not reach this slot's evaluation
         if owner is None or owner not in heard:
             fresh = [(g, v) for g, v in heard.items() if g in now]
             if not fresh:
                 return None  # the owner's last word stands until someone hears the shopper again
-            return self._move(token, state, min(fresh, key=lambda item: (-item[1], item[0]))[0])
+            why = "new" if owner is None else "deaf" if owner in spoke else "silent" if owner in alive else "gone"
+            return self._move(token, state, min(fresh, key=lambda item: (-item[1], item[0]))[0], why)
         handed = hands.get(owner, {}).get(token)
         if handed is not None and handed != owner and handed in now:
-            return self._move(token, state, handed)
+            return self._move(token, state, handed, "hand")
         margin = self._keep_margin if handed == owner else self._margin
         if best != owner and best_score >= heard[owner] + margin:
             if state.challenger == best:
@@ -173,17 +216,23 @@ class Arbiter:
             else:
                 state.challenger, state.streak = best, 1
             if state.streak >= self._hold:
-                return self._move(token, state, best)
+                return self._move(token, state, best, "keep_lead" if handed == owner else "lead")
         else:
             state.challenger, state.streak = None, 0
         return None
 
-    def _move(self, token: str, state: _State, new: str) -> Change:
+    def _late(self, owner: str, slot: int, spoke: set[str], alive: Collection[str]) -> bool:
+        """``owner`` is alive and sent no summary in the window, but one at most :data:`SILENT_KEEP_SLOTS`
+        slots before ``slot`` (a late one included)."""
+        last = self._spoke.get(owner)
+        return owner in alive and owner not in spoke and last is not None and slot - last <= self._silent_keep
+
+    def _move(self, token: str, state: _State, new: str, why: str) -> Change:
         old = state.owner
         state.owner = new
         state.epoch += 1
         state.challenger, state.streak = None, 0
-        return Change(token, old, new, state.epoch)
+        return Change(token, old, new, state.epoch, why)
 
     def adopt(self, token: str, owner: str | None, epoch: int, slot: int) -> Change | None:
         """A claim seen on the broker: adopted if its epoch is higher (equal: the smaller id wins)."""
@@ -208,7 +257,7 @@ class Arbiter:
         state = self._state.get(token)
         if state is None or state.owner != owner or state.epoch != epoch or to == owner:
             return None
-        return self._move(token, state, to)
+        return self._move(token, state, to, "at_once")
 
     def owner(self, token: str) -> str | None:
         state = self._state.get(token)

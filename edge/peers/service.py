@@ -52,7 +52,7 @@ from edge.events import Event
 from edge.limits import scrub
 from edge.mqtt_link import Link, LinkSettings
 from edge.peers import messages, speech, takeover
-from edge.peers.arbitration import Arbiter, Change
+from edge.peers.arbitration import WHY, Arbiter, Change
 from edge.peers.claims import Claims
 from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
@@ -73,8 +73,10 @@ from edge.peers.summary import (
 )
 from edge.peers.timing import (
     AGREE_S,
+    DELIVERIES_AHEAD,
     EARLY_SUMMARY,
     HAND_AT_ONCE,
+    INBOX_FIRST_S,
     PEER_SILENT_SLOTS,
     SLOT_DEADLINE_S,
     TAKEOVER_POLL_S,
@@ -83,7 +85,7 @@ from edge.peers.timing import (
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
-from edge.router import where
+from edge.router import Decision, where
 
 
 class Peers:
@@ -114,6 +116,11 @@ class Peers:
             "peers_hands_at_once": 0,
             "peers_connections": 0,
             "peers_releases_unflushed": 0,
+            "peers_slots_unwaited": 0,
+            "peers_slots_unwaited_backlog": 0,
+            "peers_slots_woke_late": 0,
+            "peers_summaries_late": 0,
+            **{f"peers_moves_{why}": 0 for why in WHY},
         }
         self.connection = StoreConnection(
             self.me,
@@ -146,6 +153,8 @@ class Peers:
         self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._nudge = asyncio.Event()
         self._due: deque[int] = deque()
+        self._deliveries: deque[asyncio.Future[Decision]] = deque()
+        """Peers' sightings handed to the core's writer, not yet committed (:meth:`_deliver`)."""
         self._roster_id = 0
         self._rostered: frozenset[str] = frozenset()
         self.releases = Releases(
@@ -224,6 +233,8 @@ class Peers:
         finally:
             for step in undo:
                 step()
+            for delivery in self._deliveries:
+                delivery.cancel()
             await self.connection.close(self._release_all)
 
     def _release_all(self) -> None:
@@ -239,8 +250,22 @@ class Peers:
             message = await self.intake.get()
             try:
                 await self._handle(message)
+                await self._delivered()
             except Exception as err:  # noqa: BLE001 - one bad message never ends the service
                 self.intake.reject(message.gateway, message.kind, HANDLER_ERROR, where(err))
+
+    def _deliver(self, sightings: Sightings) -> None:
+        """Hand a peer's sightings to the core's writer without waiting for their commit: the inbox's next
+        summary (and the slot's evaluation) must not queue behind the writer (:data:`DELIVERIES_AHEAD`).
+        Tasks start in the order they are made, so the writer gets the sightings in arrival order."""
+        self._deliveries.append(asyncio.ensure_future(self.ports.deliver(sightings, None)))
+
+    async def _delivered(self) -> None:
+        """Collect the deliveries the writer has done (their errors raise here), and wait for the oldest
+        while more than :data:`DELIVERIES_AHEAD` are in flight."""
+        deliveries = self._deliveries
+        while deliveries and (deliveries[0].done() or len(deliveries) > DELIVERIES_AHEAD):
+            await deliveries.popleft()
 
     async def _handle(self, message: PeerMessage) -> None:
         gateway, kind, payload = message.gateway, message.kind, message.payload
@@ -265,6 +290,8 @@ class Peers:
                     self._publish_summary(self.slot.peek(boundary - 1))
                 now = clock.now()
             await asyncio.sleep(max(0.0, (boundary - now) / speed))
+            if clock.now() - boundary >= 1.0:
+                self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
             slot = boundary - 1
             hands = self._hands_on()
             summary = self.slot.close(slot, hands)
@@ -347,8 +374,15 @@ class Peers:
         while due:
             slot = due[0]
             standalone = not self.connected.is_set()
-            if not standalone and self._waiting_for(slot) and now < slot + 1 + SLOT_DEADLINE_S:
+            waiting = not standalone and self._waiting_for(slot)
+            if waiting and now < slot + 1 + SLOT_DEADLINE_S:
                 return
+            if waiting and self.intake.waiting and now < slot + 1 + SLOT_DEADLINE_S + INBOX_FIRST_S:
+                return  # its own inbox first: the summary waited for may be in it (INBOX_FIRST_S)
+            if waiting:
+                self.stats["peers_slots_unwaited"] += 1  # evaluated without a live peer's summary
+                if self.intake.waiting:
+                    self.stats["peers_slots_unwaited_backlog"] += 1  # ... while messages wait in its inbox
             due.popleft()
             alive = {self.me} if standalone else {self.me} | self.alive
             for change in self.arbiter.evaluate(slot, alive):
@@ -358,6 +392,7 @@ class Peers:
 
     async def _apply(self, change: Change, now: float) -> None:
         token = change.token
+        self.stats[f"peers_moves_{change.why}"] += 1
         if change.new == self.me and change.old != self.me:
             claim = self.claims.seen.get(token)
             begin = takeover.start(self.me, change.old, claim, self.alive, self.connected.is_set())
@@ -473,12 +508,14 @@ class Peers:
         now = self.ports.clock.now()
         sightings = self._parts.sightings(peer, summary, entries, now)
         if not summary.early:  # an early part (EARLY_SUMMARY) is for the engine only
+            if summary.slot <= self.arbiter.evaluated:
+                self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
             hands = {h.token: h.to for h in summary.hands if h.token in rostered}
             self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
             self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
-            await self.ports.deliver(Sightings(now, tuple(sightings)), None)
+            self._deliver(Sightings(now, tuple(sightings)))
         if not summary.early:
             await self._evaluate(now)
 

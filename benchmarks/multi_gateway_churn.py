@@ -1,0 +1,200 @@
+"""Claims churn of a store's gateways (issue 18), quiet and under CPU load: why ownership moves.
+
+The cost run's setup (:func:`benchmarks.multi_gateway.cost`: 100 standing shoppers spread over a row of
+``--gateways`` ``edge run`` processes on a real mosquitto, threshold engine), optionally beside ``--hog N``
+busy-loop processes (a modest CPU load on a shared machine), with the gateways' health every
+:data:`HEALTH_S`. Over the window it counts the claims on the store broker by kind
+(:func:`benchmarks.multi_gateway.traffic_by_kind`), scaled to 20 s; the ownership changes per present
+shopper (claims with a new owner, and the hands at once); and, from each gateway's health, the rule that
+moved each change it applied (``peers_moves_*``: :data:`edge.peers.arbitration.WHY`), the slots it
+evaluated past the deadline without a live peer's summary (``peers_slots_unwaited``) and the summaries
+that came after their slot was evaluated (``peers_summaries_late``). Each gateway applies every change,
+so the per-rule counts are the mean over the gateways.
+
+The last stdout line is one JSON object (benchmarks/common.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import report
+from benchmarks.multi_gateway import START_UP_S, WARM_UP_S, clock_lags, traffic_by_kind
+from edge.sim.multi import MultiStore, Walk
+from tests.mosquitto import Collector, Mosquitto
+from tests.multi_gateway_store import ProcessStore
+
+HEALTH_S = 5.0
+"""How often each gateway reports its counters: the window's start and end are read to within this."""
+PER_S = 20.0
+"""Claims are reported per 20 s (the cost run's window, the figure in docs/multi-gateway.md)."""
+HOG = "while True: pass"
+COUNTERS = (
+    "peers_moves_",
+    "peers_slots_",
+    "peers_summaries_late",
+    "peers_hands_at_once",
+    "peers_rejected",
+    "peers_deliver",
+)
+
+
+def _health(procs: ProcessStore) -> list[tuple[float, str, dict[str, Any]]]:
+    """(monotonic arrival, gateway, counters) of every health event the CDP received."""
+    with procs.cdp._cond:
+        pairs = list(zip(procs.cdp.messages, procs.cdp.arrived, strict=True))
+    out = []
+    for message, at in pairs:
+        if b"edge.gateway.health" in bytes(message.payload):
+            body = json.loads(bytes(message.payload))
+            if body.get("type") == "edge.gateway.health":
+                out.append((at, message.topic.split("/")[3], body["data"]))
+    return out
+
+
+def _delta(health: list[tuple[float, str, dict[str, Any]]], t0: float, t1: float) -> dict[str, dict[str, int]]:
+    """Per gateway (the health's topic), each ``peers_*`` counter's growth from its last report at or
+    before ``t0`` (the first after it, if none) to its last at or before ``t1``."""
+    by: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+    for at, who, data in health:
+        by.setdefault(who, []).append((at, data))
+    out: dict[str, dict[str, int]] = {}
+    for who, rows in by.items():
+        before = [d for at, d in rows if at <= t0] or [rows[0][1]]
+        after = [d for at, d in rows if at <= t1] or [rows[-1][1]]
+        a, b = before[-1], after[-1]
+        out[who] = {k: int(b[k]) - int(a.get(k, 0)) for k in b if k.startswith("peers_") and isinstance(b[k], int)}
+    return out
+
+
+def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> dict[str, Any]:
+    """Each gateway's whole-slot summaries as an idle subscriber got them over the window: how late (arrival
+    minus the slot's end on the sender's clock, less its clock's least lag), and the slots that never came."""
+    wall = time.time() - time.monotonic()
+    late: list[float] = []
+    slots: dict[str, list[int]] = {}
+    for message, at in zip(local.messages[n0:n1], local.arrived[n0:n1], strict=True):
+        payload = bytes(message.payload)
+        if not message.topic.endswith("/sightings") or b'"early":true' in payload:
+            continue
+        gateway = message.topic.split("/")[3]
+        slot = int(json.loads(payload)["slot"])
+        slots.setdefault(gateway, []).append(slot)
+        late.append(at + wall - lags.get(gateway, 0.0) - (slot + 1))
+    missing = {g: (max(s) - min(s) + 1 - len(set(s))) for g, s in slots.items() if s}
+    late.sort()
+
+    def q(p: float) -> float | None:
+        return round(late[min(len(late) - 1, int(p * len(late)))], 2) if late else None
+
+    return {
+        "count": len(late),
+        "late_p50_s": q(0.5),
+        "late_p95_s": q(0.95),
+        "late_max_s": round(late[-1], 2) if late else None,
+        "over_deadline": sum(1 for x in late if x > 2.5),
+        "missing_slots": sum(missing.values()),
+    }
+
+
+def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) -> dict[str, Any]:
+    start = time.time() + 1.0
+    store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0, engine="threshold")
+    rng = random.Random(11)
+    total = START_UP_S + WARM_UP_S + window_s + 2.0
+    walks = [Walk(i, start + rng.uniform(1.0, 3.0), (rng.randrange(gateways),), total) for i in range(shoppers)]
+    name = f"churn-{gateways}-hog{hogs}"
+    hog_procs: list[subprocess.Popen[bytes]] = []
+    with Mosquitto(work / f"broker-{name}") as broker:
+        local = Collector(broker, ("store-local/v1/#",))
+        try:
+            with ProcessStore(
+                work / name, broker, store, walks, total, shoppers=shoppers, health_interval_s=HEALTH_S
+            ) as procs:
+                online = {f"store-local/v1/store-1/{g}/state" for g in procs.procs}
+                local.wait_for(
+                    lambda ms: online <= {m.topic for m in ms if b'"online"' in bytes(m.payload)}, START_UP_S
+                )
+                procs.cdp.wait_for(lambda ms: bool(ms), START_UP_S)
+                hog_procs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
+                time.sleep(WARM_UP_S)
+                t0, n0 = time.monotonic(), len(local.messages)
+                time.sleep(window_s)
+                t1, n1 = time.monotonic(), len(local.messages)
+                time.sleep(HEALTH_S + 1.0)  # the report that covers the window's end
+                health = _health(procs)
+                lags = clock_lags(procs.events())
+        finally:
+            for hog in hog_procs:
+                hog.kill()
+                hog.wait()
+            local.close()
+    span = t1 - t0
+    kinds = traffic_by_kind([(m.topic, bytes(m.payload)) for m in local.messages[:n1]], n0)
+    claims = {k: round(n * PER_S / span, 1) for k, (n, _) in sorted(kinds.items()) if k.startswith("claim")}
+    owners: dict[str, str] = {}
+    moves = 0
+    for i, message in enumerate(local.messages[:n1]):
+        topic, payload = message.topic, bytes(message.payload)
+        if "/owner/" not in topic or not payload:
+            continue
+        body = json.loads(payload)
+        token, owner = body["token"], body["owner"]
+        if body.get("hand"):
+            owner = body["hand"]
+        if token in owners and owners[token] != owner and i >= n0:
+            moves += 1
+        owners[token] = owner
+    deltas = _delta(health, t0, t1)
+    late = _summaries(local, n0, n1, lags)
+    n = max(len(deltas), 1)
+    counters = sorted({k for d in deltas.values() for k in d})
+    mean = {k: round(sum(d.get(k, 0) for d in deltas.values()) / n * PER_S / span, 1) for k in counters}
+    return {
+        "gateways": gateways,
+        "hogs": hogs,
+        "shoppers": shoppers,
+        "window_s": round(span, 1),
+        "claims_per_20s": claims,
+        "claims_per_20s_total": round(sum(claims.values()), 1),
+        "owner_changes_per_shopper_per_20s": round(moves / shoppers * PER_S / span, 3),
+        "per_gateway_per_20s": {
+            k: v for k, v in mean.items() if k.startswith(("peers_moves_", "peers_slots", "peers_summaries_late"))
+        },
+        "gateways_reporting": len(deltas),
+        # how far apart the processes' replay clocks run (each starts with its process): a summary's slot is
+        # its sender's clock's, so a spread above SLOT_DEADLINE_S makes the late gateway's summaries late
+        "summaries": late,
+        "clock_lag_spread_s": round(max(lags.values()) - min(lags.values()), 2) if lags else None,
+        "clock_lags_s": {g: round(v, 2) for g, v in lags.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gateways", type=int, nargs="*", default=[3, 8])
+    parser.add_argument("--present", type=int, default=100)
+    parser.add_argument("--window", type=float, default=20.0)
+    parser.add_argument("--hog", type=int, nargs="*", default=[0, 1], help="busy-loop processes beside the run")
+    args = parser.parse_args(argv)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="edge-churn-") as tmp:
+        for hogs in args.hog:
+            for n in args.gateways:
+                one = churn(Path(tmp), n, args.present, args.window, hogs)
+                print(json.dumps(one), flush=True)
+                runs.append(one)
+    report("multi_gateway_churn", {"runs": runs})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
