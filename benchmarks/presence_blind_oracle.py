@@ -12,15 +12,15 @@ The model engine is told none of that: only the gateway config (scanner position
 areas or radii). This engine (``blind``) runs the oracle's code on
 
 - **the floor the model knows**: the bounding box of the zones and scanners widened by
-  :data:`~edge.constants.MODEL_OUTSIDE_MARGIN_M` (the margin the model's own plan grid has), all of it
+  :data:`~edge.constants_model.MODEL_OUTSIDE_MARGIN_M` (the margin the model's own plan grid has), all of it
   walkable, no walls, the doors at the two ends of its long axis;
 - **the radio the model assumes**: :data:`~edge.constants.PATH_LOSS_EXPONENT` and
   :data:`~edge.constants.MEASURED_POWER_1M_DBM` via each advert's declared power (as the model does),
-  :data:`~edge.constants.MODEL_SIGMA_DB` of shadowing (covering device calibration too),
-  :data:`~edge.constants.MODEL_OUTLIER_SHARE` of deep fades, no body shadowing, every scanner right,
-  :data:`~edge.constants.MODEL_LOSS_PRIOR` of lost adverts, hearing range
-  :data:`~edge.constants.MODEL_FAR_MAX_M` and a generic receiver sensitivity (:data:`SENSITIVITY_DBM`);
-  a phone at :data:`~edge.constants.MODEL_DEVICE_HEIGHT_M` (the scanner heights are lowered by the
+  :data:`~edge.constants_model.MODEL_SIGMA_DB` of shadowing (covering device calibration too),
+  :data:`~edge.constants_model.MODEL_OUTLIER_SHARE` of deep fades, no body shadowing, every scanner right,
+  :data:`~edge.constants_model.MODEL_LOSS_PRIOR` of lost adverts, hearing range
+  :data:`~edge.constants_model.MODEL_FAR_MAX_M` and a generic receiver sensitivity (:data:`SENSITIVITY_DBM`);
+  a phone at :data:`~edge.constants_model.MODEL_DEVICE_HEIGHT_M` (the scanner heights are lowered by the
   difference from the oracle's own phone height);
 - **a generic shopper**: :data:`WALK_SPEED_M_S`, and a track ended after :data:`SILENCE_S` unheard.
 
@@ -45,6 +45,7 @@ from benchmarks import presence_model_tune as tune
 from benchmarks import presence_sweep as ps
 from benchmarks.common import report
 from edge import constants as c
+from edge import constants_model as cm
 from edge.config import Config
 from edge.presence_model import ZoneEstimator
 from edge.sim.sweep.cell import Cell
@@ -70,13 +71,13 @@ FADE_DB = (10.0, 25.0)
 
 GENERIC_RADIO = Radio(
     exponent=c.PATH_LOSS_EXPONENT,
-    sigma_db=c.MODEL_SIGMA_DB,
-    miss=c.MODEL_LOSS_PRIOR,
-    fade_p=c.MODEL_OUTLIER_SHARE,
+    sigma_db=cm.MODEL_SIGMA_DB,
+    miss=cm.MODEL_LOSS_PRIOR,
+    fade_p=cm.MODEL_OUTLIER_SHARE,
     fade_db=FADE_DB,
     body_rate_hz=0.0,
     wall_db=0.0,
-    range_m=c.MODEL_FAR_MAX_M,
+    range_m=cm.MODEL_FAR_MAX_M,
     sensitivity_dbm=SENSITIVITY_DBM,
     calibration_sigma_db=0.0,
     scanner_error_db=(),
@@ -103,7 +104,7 @@ same without the evidence of scanners that missed an advert); ``--variant NAME=F
 def blind_layout(config: Config, *, plan: bool = False) -> Layout:
     """The sweep :class:`Layout` of what a gateway config says: zones, scanners, and the floor around them --
     the bounding box with a margin, or with ``plan`` the config's ``[floor]`` (walkable rectangles, doors)."""
-    height_shift = c.MODEL_DEVICE_HEIGHT_M - PHONE_HEIGHT_M
+    height_shift = cm.MODEL_DEVICE_HEIGHT_M - PHONE_HEIGHT_M
     positions = {s.id: (s.x_m, s.y_m) for s in config.scanners}
     scanners = tuple(Scanner(s.id, s.x_m, s.y_m, s.height_m - height_shift) for s in config.scanners)
     zones: list[Zone] = []
@@ -125,7 +126,7 @@ def blind_layout(config: Config, *, plan: bool = False) -> Layout:
         street = [(x + ox * STREET_M, y + oy * STREET_M) for (x, y), (ox, oy) in zip(doors, out, strict=True)]
         walkway = (doors[0], doors[-1])
         return Layout("blind-plan", areas, tuple(zones), scanners, walkway, street[0], street[-1], areas)
-    m = c.MODEL_OUTSIDE_MARGIN_M
+    m = cm.MODEL_OUTSIDE_MARGIN_M
     x0, y0 = min(b[0] for b in boxes) - m, min(b[1] for b in boxes) - m
     x1, y1 = max(b[2] for b in boxes) + m, max(b[3] for b in boxes) + m
     if x1 - x0 >= y1 - y0:

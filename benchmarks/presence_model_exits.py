@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import presence_sweep as ps
 from benchmarks.presence_model_tune import override
-from edge import constants as c
+from edge import constants_model as cm
 from edge.sim.sweep import simulate
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import TICK_S, settle
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         if not rows:
             continue
         p = statistics.median(r[0] for r in rows)
-        held = sum(r[0] >= c.MODEL_LEAVE_P for r in rows) / len(rows)
+        held = sum(r[0] >= cm.MODEL_LEAVE_P for r in rows) / len(rows)
         silence = statistics.median(r[1] for r in rows)
         rate = statistics.mean(r[2] for r in rows)
         print(f"{offset:8}{p:16.2f}{held:12.2f}{silence:11.2f}{rate:12.1f}")

@@ -11,8 +11,9 @@ capped at 5) and the goals it misses, then the sum of capped badness and the cel
 are every cell but the held-out ones (index 3, 7, 11, ...), as in docs/presence.md. The last line is one
 JSON object.
 
-``--set NAME=VALUE`` overrides a constant of the model engine for this run (in :mod:`edge.constants` or a
-module-level one of the engine's modules), to compare one physical choice against another side by side.
+``--set NAME=VALUE`` overrides a constant of the model engine for this run (in :mod:`edge.constants`,
+:mod:`edge.constants_model` or a module-level one of the engine's modules), to compare one physical choice
+against another side by side.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ OTHERS = ("threshold", "nearest", "ema", "oracle")
 
 MODULES = (
     "edge.constants",
+    "edge.constants_model",
     "edge.presence_model",
     "edge.presence_model_moves",
     "edge.zone_layout",

@@ -25,6 +25,7 @@ import msgspec
 from msgspec import Meta
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge.config_errors import MAC_PATTERN, InvalidConfigError, first_non_finite, where_of
 from edge.config_ios import AdvertiseConfig, CheckinConfig
 from edge.config_media import SignageConfig as SignageConfig  # re-exported: signage imports it from here
@@ -181,7 +182,7 @@ class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     area_m: Rect | None = None
     """Optional floor area of the zone, ``[x0, y0, x1, y1]`` in metres on the ``[[scanners]]`` plan. Without
     it the zone is the disc of ``radius_m`` around each of its positioned scanners."""
-    radius_m: Annotated[float, Meta(gt=0, le=LAYOUT_MAX_M)] = c.ZONE_RADIUS_M
+    radius_m: Annotated[float, Meta(gt=0, le=LAYOUT_MAX_M)] = cm.ZONE_RADIUS_M
 
     def __post_init__(self) -> None:
         if not self.scanners:
@@ -204,7 +205,7 @@ class ScannerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     id: str
     x_m: LayoutM
     y_m: LayoutM
-    height_m: LayoutM = c.SCANNER_HEIGHT_M
+    height_m: LayoutM = cm.SCANNER_HEIGHT_M
     offset_db: LayoutM = 0.0
     """Calibration: added to every RSSI this scanner reports (``edge calibrate`` or self-calibration)."""
 

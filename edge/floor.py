@@ -10,7 +10,7 @@ Layout knowledge, like ``[[scanners]]`` positions and ``zones[].area_m``, in the
   is known (a survey); without it the grid engine learns it (:mod:`edge.presence_grid_wall`).
 
 Optional: without a ``[floor]`` the model engine assumes the floor around the zones is all walkable
-(their bounding box widened by :data:`~edge.constants.MODEL_OUTSIDE_MARGIN_M`) and people can come from
+(their bounding box widened by :data:`~edge.constants_model.MODEL_OUTSIDE_MARGIN_M`) and people can come from
 anywhere, as before. With one, it knows shelving is not floor, that the building ends at its walls and
 that shoppers arrive and leave by the doors (:mod:`edge.zone_layout`). ``edge doctor`` checks that every
 zone and positioned scanner lies on the floor (:func:`off_floor`).

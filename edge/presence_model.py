@@ -6,22 +6,22 @@ and clock-injected, but no dBm threshold anywhere: each shopper carries a poster
 
 - **predicted** between samples with time-continuous transition rates (irregular sample times are fine)
   between places that touch: out of a zone to what surrounds it at
-  :data:`~edge.constants.MODEL_ZONE_LEAVE_RATE_HZ`, from beside a zone into it at
-  :data:`~edge.constants.MODEL_ZONE_ENTER_RATE_HZ`, every other walk (zone to touching zone, along the
-  aisle, to and from far) at :data:`~edge.constants.MODEL_WALK_SPEED_M_S` over
-  :data:`~edge.constants.MODEL_HANDOFF_DISTANCE_M`;
+  :data:`~edge.constants_model.MODEL_ZONE_LEAVE_RATE_HZ`, from beside a zone into it at
+  :data:`~edge.constants_model.MODEL_ZONE_ENTER_RATE_HZ`, every other walk (zone to touching zone, along the
+  aisle, to and from far) at :data:`~edge.constants_model.MODEL_WALK_SPEED_M_S` over
+  :data:`~edge.constants_model.MODEL_HANDOFF_DISTANCE_M`;
 - **updated** by every sighting with the likelihood of its RSSI at that scanner in each place
   (:mod:`edge.radio_model`: log-distance path loss, heavy-tailed), tempered
-  (:data:`~edge.constants.MODEL_CORRELATION_S`: consecutive adverts are correlated), after correcting the RSSI for the
-  advertiser's own calibrated power and the scanner's configured ``offset_db`` (self-calibration learns
+  (:data:`~edge.constants_model.MODEL_CORRELATION_S`: consecutive adverts are correlated), after correcting the RSSI
+  for the advertiser's own calibrated power and the scanner's configured ``offset_db`` (self-calibration learns
   and reports a per-scanner offset from rostered traffic, but it is not applied: ``[presence] self_calibration``);
 - **updated by silence** on the timer: the likelihood that a shopper still in a zone goes unheard this
   long, from the advertiser's own interval and loss (:mod:`edge.advert_rate`). Silence only ever moves
   probability from the zones and their surroundings to "far", never into a zone.
 
-Events come from the posterior with hysteresis: enter a zone at P >= :data:`~edge.constants.MODEL_ENTER_P`,
-hand off when another zone reaches it, leave when P < :data:`~edge.constants.MODEL_LEAVE_P`, never within
-:data:`~edge.constants.MODEL_MIN_HOLD_S` of entering; ``dwell`` as the threshold engine. Events carry the
+Events come from the posterior with hysteresis: enter a zone at P >= :data:`~edge.constants_model.MODEL_ENTER_P`,
+hand off when another zone reaches it, leave when P < :data:`~edge.constants_model.MODEL_LEAVE_P`, never within
+:data:`~edge.constants_model.MODEL_MIN_HOLD_S` of entering; ``dwell`` as the threshold engine. Events carry the
 posterior as ``probability``.
 """
 
@@ -34,6 +34,7 @@ from typing import Literal
 import msgspec
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge.advert_rate import AdvertRate
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
@@ -148,9 +149,9 @@ class ZoneEstimator:
         """No radio sample is taken before this (RADIO_SAMPLES_PER_S)."""
         self._reference = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
-        self._steps = c.MODEL_EVIDENCE_STEPS
-        self._per_second = c.MODEL_EVIDENCE_STEPS / c.MODEL_CORRELATION_S
-        self._leave = c.MODEL_ZONE_LEAVE_RATE_HZ
+        self._steps = cm.MODEL_EVIDENCE_STEPS
+        self._per_second = cm.MODEL_EVIDENCE_STEPS / cm.MODEL_CORRELATION_S
+        self._leave = cm.MODEL_ZONE_LEAVE_RATE_HZ
         self._spans = tuple((group[0], group[-1] + 1) for group in layout.subs)
         """Zone k's sub-places are p[lo:hi] with (lo, hi) = _spans[k - 1]."""
         self._rings = tuple(range(layout.rings[0], layout.places)) if n else ()
@@ -164,9 +165,9 @@ class ZoneEstimator:
         prior = [0.0] * layout.places
         for lo, hi in self._spans:
             for a in range(lo, hi):
-                prior[a] = c.MODEL_PRIOR_ZONE_P / (hi - lo)
+                prior[a] = cm.MODEL_PRIOR_ZONE_P / (hi - lo)
         for ring in self._rings:
-            prior[ring] = 0.0 if ring in layout.empty else c.MODEL_PRIOR_ZONE_P / 2
+            prior[ring] = 0.0 if ring in layout.empty else cm.MODEL_PRIOR_ZONE_P / 2
         prior[0] = 1.0 - sum(prior)
         if prior[0] <= 0.0:
             prior = [1.0 / layout.places] * layout.places
@@ -179,7 +180,7 @@ class ZoneEstimator:
         self._silent: dict[tuple[frozenset[str], int], list[float]] = {}
         """Product of the miss tables of a set of silent scanners, per evidence weight (bounded cache)."""
         self._next_purge: float | None = None
-        self._steady_p = max(c.MODEL_LEAVE_P, 1.0 - c.MODEL_ENTER_P)
+        self._steady_p = max(cm.MODEL_LEAVE_P, 1.0 - cm.MODEL_ENTER_P)
         """A shopper's zone holding at least this has no hand-off (another zone >= MODEL_ENTER_P) nor exit
         (outside > 1 - MODEL_LEAVE_P) to decide."""
 
@@ -230,7 +231,7 @@ class ZoneEstimator:
             for k in members:
                 lo, hi = self._spans[k - 1]
                 mass = sum(p[lo:hi])
-                if mass >= c.MODEL_CAL_CONFIDENT_P * total:  # how much louder than expected from where they are
+                if mass >= cm.MODEL_CAL_CONFIDENT_P * total:  # how much louder than expected from where they are
                     here = sum([a * b for a, b in zip(p[lo:hi], self._expected[scanner][lo:hi], strict=True)])
                     self._cal.add(scanner, level - here / mass)
                     break
@@ -259,7 +260,7 @@ class ZoneEstimator:
         lo, hi = self._spans[track.zone - 1]
         p = track.p
         mass = sum(p[lo:hi])
-        if mass < c.MODEL_CAL_CONFIDENT_P * total:
+        if mass < cm.MODEL_CAL_CONFIDENT_P * total:
             return
         first = second = weight = 0.0
         for i, m in moments:
@@ -296,7 +297,7 @@ class ZoneEstimator:
         if scanner in self._misses:
             self._alive[scanner] = at
         rate = track.rate
-        if at - rate.last_at <= min(c.MODEL_SAME_ADVERT_S, 0.5 * rate.interval_s):  # the same advert, another scanner
+        if at - rate.last_at <= min(cm.MODEL_SAME_ADVERT_S, 0.5 * rate.interval_s):  # the same advert, another scanner
             track.advert.add(scanner)
             return
         heard = track.advert
@@ -354,15 +355,15 @@ class ZoneEstimator:
             lo, hi = self._spans[current - 1]
             if sum(p[lo:hi]) >= self._steady_p * total:
                 return []
-        elif self._outside(p) > (1.0 - c.MODEL_ENTER_P) * total:  # no zone can reach MODEL_ENTER_P
+        elif self._outside(p) > (1.0 - cm.MODEL_ENTER_P) * total:  # no zone can reach MODEL_ENTER_P
             return []
         best, best_p = 0, -1.0
         for k, (lo, hi) in enumerate(self._spans, start=1):
             mass = sum(p[lo:hi])
             if mass > best_p:
                 best, best_p = k, mass
-        held = at - track.since >= c.MODEL_MIN_HOLD_S
-        if best != current and best_p >= c.MODEL_ENTER_P * total and (current == 0 or held):
+        held = at - track.since >= cm.MODEL_MIN_HOLD_S
+        if best != current and best_p >= cm.MODEL_ENTER_P * total and (current == 0 or held):
             events = []
             if current:
                 events.append(self._event("exited", token, track, current, at))
@@ -372,7 +373,7 @@ class ZoneEstimator:
             track.since = track.dwell_at = at
             events.append(self._event("entered", token, track, best, at))
             return events
-        if current and held and self._outside(p) > (1.0 - c.MODEL_LEAVE_P) * total:
+        if current and held and self._outside(p) > (1.0 - cm.MODEL_LEAVE_P) * total:
             return [self._leave_zone(token, track, at)]
         return []
 
@@ -459,8 +460,8 @@ class ZoneEstimator:
     def _purge(self, now: float) -> None:
         if self._next_purge is not None and now < self._next_purge:
             return
-        self._next_purge = now + c.MODEL_IDLE_S
-        horizon = now - c.MODEL_IDLE_S
+        self._next_purge = now + cm.MODEL_IDLE_S
+        horizon = now - cm.MODEL_IDLE_S
         idle = [token for token, t in self._tracks.items() if t.zone == 0 and t.last_seen < horizon]
         for token in idle:
             del self._tracks[token]

@@ -3,8 +3,8 @@
 :func:`transitions` turns the places of an :class:`edge.zone_layout.Layout` (far, each zone's sub-places,
 the rings beside each zone) and which of them touch into continuous-time rates, grouped for
 :meth:`edge.presence_model.ZoneEstimator._predict`: out of a zone to what surrounds it at the leave rate,
-from beside a zone into it at :data:`~edge.constants.MODEL_ZONE_ENTER_RATE_HZ`, zone to touching zone at
-:data:`~edge.constants.MODEL_WALK_SPEED_M_S` over :data:`~edge.constants.MODEL_HANDOFF_DISTANCE_M`, and
+from beside a zone into it at :data:`~edge.constants_model.MODEL_ZONE_ENTER_RATE_HZ`, zone to touching zone at
+:data:`~edge.constants_model.MODEL_WALK_SPEED_M_S` over :data:`~edge.constants_model.MODEL_HANDOFF_DISTANCE_M`, and
 the slower rates below between places in no zone and between a zone's sub-places. Pure; the constants are
 read when the rates are built (``presence_model_tune.py --set`` changes them for a run).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge import constants as c
+from edge import constants_model as cm
 from edge.zone_layout import Layout
 
 AISLE_RATE_HZ = 1.0 / 20.0
@@ -52,7 +52,7 @@ class Moves:
 def transitions(layout: Layout, leave_rate_hz: float) -> Moves:
     """The rates between the places of ``layout``; ``leave_rate_hz``: out of a zone to its surroundings."""
     zone_of = layout.zone_of
-    walk = c.MODEL_WALK_SPEED_M_S / c.MODEL_HANDOFF_DISTANCE_M
+    walk = cm.MODEL_WALK_SPEED_M_S / cm.MODEL_HANDOFF_DISTANCE_M
     ring_set = frozenset(layout.rings)
     moves: list[tuple[tuple[int, float], ...]] = []
     for i, touching in enumerate(layout.touches):
@@ -72,7 +72,7 @@ def transitions(layout: Layout, leave_rate_hz: float) -> Moves:
             elif here:  # into a neighbouring zone
                 rate = walk / per_zone[there]
             elif there:  # from beside a zone into it
-                rate = c.MODEL_ZONE_ENTER_RATE_HZ / per_zone[there]
+                rate = cm.MODEL_ZONE_ENTER_RATE_HZ / per_zone[there]
             elif i in ring_set and j not in ring_set:  # from beside a zone, walking on
                 rate = RING_OUT_RATE_HZ
             else:

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge.config import ScannerConfig, ZoneConfig
 
 __all__ = ["edge_radius_m", "enter_bar", "exit_bar", "scanner_above_m"]
@@ -44,7 +45,7 @@ def enter_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfi
     if zone.enter_rssi_dbm is not None:
         return zone.enter_rssi_dbm  # the operator's own, always
     reach_m = _reach_m(zone)
-    if reach_m >= c.ZONE_RADIUS_M:
+    if reach_m >= cm.ZONE_RADIUS_M:
         return c.ENTER_RSSI_DBM
     return c.ENTER_RSSI_DBM + max(-_further_db(reach_m, exponent, scanner_above_m(zone, scanners)), 0.0)
 
@@ -79,8 +80,8 @@ def exit_bar(zone: ZoneConfig, exponent: float, scanners: Sequence[ScannerConfig
 def _further_db(reach_m: float, exponent: float, above_m: float) -> float:
     """How much weaker (dB) a point ``reach_m`` across the floor from a scanner ``above_m`` over the
     phone is heard than the default zone's edge (ZONE_RADIUS_M under h0); < 0: louder."""
-    default_above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
-    ratio = math.hypot(reach_m, above_m) / math.hypot(c.ZONE_RADIUS_M, default_above_m)
+    default_above_m = cm.SCANNER_HEIGHT_M - cm.MODEL_DEVICE_HEIGHT_M
+    ratio = math.hypot(reach_m, above_m) / math.hypot(cm.ZONE_RADIUS_M, default_above_m)
     return 10.0 * exponent * math.log10(ratio)
 
 
@@ -95,7 +96,7 @@ def _reach_m(zone: ZoneConfig) -> float:
 def scanner_above_m(zone: ZoneConfig, scanners: Sequence[ScannerConfig]) -> float:
     """How far the zone's highest positioned scanner hangs above a phone (else the default height's)."""
     heights = [s.height_m for s in scanners if s.id in zone.scanners]
-    return max(max(heights, default=c.SCANNER_HEIGHT_M) - c.MODEL_DEVICE_HEIGHT_M, 0.0)
+    return max(max(heights, default=cm.SCANNER_HEIGHT_M) - cm.MODEL_DEVICE_HEIGHT_M, 0.0)
 
 
 def edge_radius_m(reference_dbm: float, level_dbm: float, exponent: float, above_m: float) -> float:

@@ -36,7 +36,7 @@ advertiser has been heard to make (a silence at every scanner between two advert
 :func:`pause_of`), each plus the advertiser's interval. A shopper whose last level was at the edge gets
 no more than the loss rule; one standing by the scanner, up to the exit radius over the slowest pace
 (7.5 s under a 2 m scanner). Bounded: the walk by the zone's exit radius, a pause by
-:data:`~edge.constants.MODEL_GAP_MAX_S` (a longer silence is the shopper out of range, not a pause).
+:data:`~edge.constants_model.MODEL_GAP_MAX_S` (a longer silence is the shopper out of range, not a pause).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge.advert_rate import AdvertRate
 from edge.presence_reach import edge_radius_m
 
@@ -244,8 +245,8 @@ class SilenceRate(AdvertRate):
             return
         last, interval, mean, slow, n = self.last_at, self.interval_s, self.mean_gap_s, self.slow_gap_s, self.samples
         block_min, block_n, shortest = self.block_min_s, self.block_n, self.shortest_gap_s
-        same_s, gap_max_s = c.MODEL_SAME_ADVERT_S, c.MODEL_GAP_MAX_S
-        fall, rise, mean_weight = c.MODEL_INTERVAL_FALL, c.MODEL_INTERVAL_RISE, c.MODEL_MEAN_GAP_WEIGHT
+        same_s, gap_max_s = cm.MODEL_SAME_ADVERT_S, cm.MODEL_GAP_MAX_S
+        fall, rise, mean_weight = cm.MODEL_INTERVAL_FALL, cm.MODEL_INTERVAL_RISE, cm.MODEL_MEAN_GAP_WEIGHT
         for at in pending:  # min() and max() as comparisons: the same values, no call each
             gap = at - last
             half = 0.5 * interval
@@ -372,8 +373,8 @@ def pause_of(gap_s: float, near_before: bool, near_after: bool) -> float:
     it was heard near a scanner (at a zone's exit threshold or louder) on both sides of the silence --
     not a shopper walking out of range and back, who is heard faint before and after -- and the silence
     was longer than any loss rule allows for (:data:`SILENCE_MIN_S`) but shorter than out of range
-    (:data:`~edge.constants.MODEL_GAP_MAX_S`)."""
-    if (near_before or near_after) and SILENCE_MIN_S <= gap_s <= c.MODEL_GAP_MAX_S:
+    (:data:`~edge.constants_model.MODEL_GAP_MAX_S`)."""
+    if (near_before or near_after) and SILENCE_MIN_S <= gap_s <= cm.MODEL_GAP_MAX_S:
         return gap_s
     return 0.0
 

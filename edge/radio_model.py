@@ -4,8 +4,8 @@ RSSI = the advertiser's power at 1 m - 10 n log10(d) + shadowing, with ``n`` the
 (``PresenceConfig.path_loss_exponent``) and ``d`` the distance from the scanner. A shopper "in zone Z" or
 "outside every zone" is not at one distance but anywhere in a region, so each (place, scanner) pair has a
 **distance distribution**, kept as a histogram over :data:`DISTANCE_BINS_M` (log-spaced), and its
-likelihood of an RSSI is the mixture over it of a Gaussian of :data:`~edge.constants.MODEL_SIGMA_DB`, plus a
-uniform share :data:`~edge.constants.MODEL_OUTLIER_SHARE` (deep fades, reflections, a hand over the
+likelihood of an RSSI is the mixture over it of a Gaussian of :data:`~edge.constants_model.MODEL_SIGMA_DB`, plus a
+uniform share :data:`~edge.constants_model.MODEL_OUTLIER_SHARE` (deep fades, reflections, a hand over the
 phone): heavy-tailed, so one wild advert never decides, and robust to exponents of 1.8-3.2.
 
 Where the distances come from:
@@ -13,11 +13,11 @@ Where the distances come from:
 - **with a layout** (``[[scanners]]`` positions; ``area_m`` or discs of ``radius_m`` around the zone's
   positioned scanners): points on a grid over the zone, and over the floor around the zones that is in no
   zone ("outside"), each at its 3-D distance from the scanner (mounting height minus
-  :data:`~edge.constants.MODEL_DEVICE_HEIGHT_M`);
+  :data:`~edge.constants_model.MODEL_DEVICE_HEIGHT_M`);
 - **without one**: a zone's own scanners are *near* (uniform over the disc of ``radius_m``; with m scanners
   in the zone, near with weight 1/m -- the shopper stands at one of them -- and far otherwise), every other
   scanner is *far*, as it is for a shopper outside: anywhere on the floor (uniform by area) from
-  ``radius_m`` to :data:`~edge.constants.MODEL_FAR_MAX_M`.
+  ``radius_m`` to :data:`~edge.constants_model.MODEL_FAR_MAX_M`.
 
 The tables are computed once, at start: the hot path only looks an integer RSSI up.
 """
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from edge import constants as c
+from edge import constants_model as cm
 
 __all__ = [
     "DISTANCE_BINS_M",
@@ -96,9 +96,9 @@ def mix(parts: Sequence[tuple[float, Histogram]]) -> Histogram:
 
 def emission(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db: float) -> list[float]:
     """Likelihood of each integer RSSI (RSSI_MIN_DBM..RSSI_MAX_DBM) for a shopper distributed as ``hist``."""
-    outlier = c.MODEL_OUTLIER_SHARE / (RSSI_MAX_DBM - RSSI_MIN_DBM + 1)
-    norm = (1.0 - c.MODEL_OUTLIER_SHARE) / (sigma_db * math.sqrt(2.0 * math.pi))
-    spread = c.MODEL_EXPONENT_SPREAD
+    outlier = cm.MODEL_OUTLIER_SHARE / (RSSI_MAX_DBM - RSSI_MIN_DBM + 1)
+    norm = (1.0 - cm.MODEL_OUTLIER_SHARE) / (sigma_db * math.sqrt(2.0 * math.pi))
+    spread = cm.MODEL_EXPONENT_SPREAD
     means = [
         (w / len(spread), power_1m_dbm - 10.0 * (exponent + dn) * math.log10(d))
         for w, d in zip(hist, DISTANCE_BINS_M, strict=True)
@@ -121,10 +121,10 @@ def heard_share(hist: Histogram, power_1m_dbm: float, exponent: float, sigma_db:
     MODEL_FAR_MAX_M and above SENSITIVITY_DBM (a deep fade of the outlier share counts as unheard)."""
     share = 0.0
     for w, d in zip(hist, DISTANCE_BINS_M, strict=True):
-        if w > 0.0 and d <= c.MODEL_FAR_MAX_M:
+        if w > 0.0 and d <= cm.MODEL_FAR_MAX_M:
             mean = power_1m_dbm - 10.0 * exponent * math.log10(d)
             share += w * 0.5 * (1.0 + math.erf((mean - SENSITIVITY_DBM) / (sigma_db * math.sqrt(2.0))))
-    return share * (1.0 - c.MODEL_OUTLIER_SHARE)
+    return share * (1.0 - cm.MODEL_OUTLIER_SHARE)
 
 
 def mean_rssi(hist: Histogram, power_1m_dbm: float, exponent: float) -> float:
@@ -138,8 +138,8 @@ def log_moments(
     """Per integer RSSI (RSSI_MIN_DBM..RSSI_MAX_DBM): E[log10 d] and E[(log10 d)^2] of a shopper distributed as
     ``hist`` *given* that reading -- the E-step of the radio learner (a loud reading from a place metres wide
     came from its near part). Shadowing Gaussian of ``sigma_db``; the outlier share leaves the prior."""
-    outlier = c.MODEL_OUTLIER_SHARE / (RSSI_MAX_DBM - RSSI_MIN_DBM + 1)
-    norm = (1.0 - c.MODEL_OUTLIER_SHARE) / (sigma_db * math.sqrt(2.0 * math.pi))
+    outlier = cm.MODEL_OUTLIER_SHARE / (RSSI_MAX_DBM - RSSI_MIN_DBM + 1)
+    norm = (1.0 - cm.MODEL_OUTLIER_SHARE) / (sigma_db * math.sqrt(2.0 * math.pi))
     bins = [
         (w, power_1m_dbm - 10.0 * exponent * math.log10(d), math.log10(d))
         for w, d in zip(hist, DISTANCE_BINS_M, strict=True)

@@ -1,16 +1,16 @@
 """Self-calibration of scanner offsets from rostered traffic: a scanner that reads 4 dB hot is found out.
 
 Every sample of a shopper the zone estimator is confident is in a zone (posterior >=
-:data:`~edge.constants.MODEL_CAL_CONFIDENT_P`), heard by one of that zone's own scanners, is compared with
+:data:`~edge.constants_model.MODEL_CAL_CONFIDENT_P`), heard by one of that zone's own scanners, is compared with
 the RSSI the layout says that scanner hears on average from where the estimator places the shopper within
 the zone (its sub-places, :attr:`edge.zone_layout.Layout.expected`); the difference (how much louder than
-expected) feeds a streaming estimate of that scanner's :data:`~edge.constants.MODEL_CAL_QUANTILE` quantile (a
-sign-step tracker, :data:`~edge.constants.MODEL_CAL_STEP_DB` per sample: O(1), no sample kept). A scanner's
+expected) feeds a streaming estimate of that scanner's :data:`~edge.constants_model.MODEL_CAL_QUANTILE` quantile (a
+sign-step tracker, :data:`~edge.constants_model.MODEL_CAL_STEP_DB` per sample: O(1), no sample kept). A scanner's
 learned offset is the median of all calibrated scanners' quantiles minus its own, bounded by
-:data:`~edge.constants.MODEL_CAL_MAX_DB`. Only differences *between* scanners are learned (never the
+:data:`~edge.constants_model.MODEL_CAL_MAX_DB`. Only differences *between* scanners are learned (never the
 absolute level, which the path-loss model would otherwise chase), and only once
-:data:`~edge.constants.MODEL_CAL_MIN_SCANNERS` scanners each have
-:data:`~edge.constants.MODEL_CAL_MIN_SAMPLES` samples. The samples are corrected for the configured
+:data:`~edge.constants_model.MODEL_CAL_MIN_SCANNERS` scanners each have
+:data:`~edge.constants_model.MODEL_CAL_MIN_SAMPLES` samples. The samples are corrected for the configured
 ``offset_db`` and the advertiser's own power but not for the learned offset (no feedback loop).
 
 Comparing with the expected level rather than with the other scanners' raw levels takes some of the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from edge import constants as c
+from edge import constants_model as cm
 
 __all__ = ["RadioLearner", "SelfCalibration"]
 
@@ -51,9 +51,9 @@ class SelfCalibration:
         if q is None:
             self._quantile[scanner] = rssi
         elif rssi >= q:
-            self._quantile[scanner] = q + c.MODEL_CAL_STEP_DB * c.MODEL_CAL_QUANTILE
+            self._quantile[scanner] = q + cm.MODEL_CAL_STEP_DB * cm.MODEL_CAL_QUANTILE
         else:
-            self._quantile[scanner] = q - c.MODEL_CAL_STEP_DB * (1.0 - c.MODEL_CAL_QUANTILE)
+            self._quantile[scanner] = q - cm.MODEL_CAL_STEP_DB * (1.0 - cm.MODEL_CAL_QUANTILE)
         self._count[scanner] = self._count.get(scanner, 0) + 1
         self._since_refresh += 1
         if self._since_refresh >= _REFRESH_EVERY:
@@ -61,14 +61,14 @@ class SelfCalibration:
             self._refresh()
 
     def _refresh(self) -> None:
-        ready = sorted((q, s) for s, q in self._quantile.items() if self._count.get(s, 0) >= c.MODEL_CAL_MIN_SAMPLES)
-        if len(ready) < c.MODEL_CAL_MIN_SCANNERS:
+        ready = sorted((q, s) for s, q in self._quantile.items() if self._count.get(s, 0) >= cm.MODEL_CAL_MIN_SAMPLES)
+        if len(ready) < cm.MODEL_CAL_MIN_SCANNERS:
             self.learned.clear()
             return
         values = [q for q, _ in ready]
         mid = len(values) // 2
         median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
-        limit = c.MODEL_CAL_MAX_DB
+        limit = cm.MODEL_CAL_MAX_DB
         self.learned.clear()
         self.learned.update({s: min(max(median - q, -limit), limit) for q, s in ready})
 

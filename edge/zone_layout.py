@@ -2,7 +2,7 @@
 
 **Places** (the estimator's hidden states): ``0`` = *far* (in no zone and not near one: the street, the
 back of the store), ``1..n`` = the configured zones in order, ``n+1..2n`` = the *surroundings* of each
-zone (the floor within :data:`~edge.constants.MODEL_RING_M` of it, nearer to it than to any other zone,
+zone (the floor within :data:`~edge.constants_model.MODEL_RING_M` of it, nearer to it than to any other zone,
 in no zone). "No zone" is far plus every surrounding. Splitting "no zone" by where it is keeps what the
 scanners hear *jointly*: a shopper a few metres from zone A's scanner and far from all others is
 "beside A", not "in A" -- a single "outside" state, a mixture over the whole floor per scanner, could
@@ -10,10 +10,10 @@ not tell the two apart and held shoppers walking away in the zone for 10-15 s.
 
 A zone's floor region is its ``area_m`` rectangle, else the discs of ``radius_m`` around its positioned
 scanners (``[[scanners]]``), else unknown (then :mod:`edge.radio_model`'s near/far model from zone
-membership applies: a zone's surroundings are the ring of :data:`~edge.constants.MODEL_RING_M` around
+membership applies: a zone's surroundings are the ring of :data:`~edge.constants_model.MODEL_RING_M` around
 its scanners' discs). Two places **touch** -- a shopper walks from one straight into the other -- when
 they are neighbours on the layout's grid, or zones whose regions come within
-:data:`~edge.constants.MODEL_ADJACENT_GAP_M` of each other or share a scanner; a zone always touches
+:data:`~edge.constants_model.MODEL_ADJACENT_GAP_M` of each other or share a scanner; a zone always touches
 its own surroundings, and far touches every surrounding without a layout.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from edge import constants as c
+from edge import constants_model as cm
 from edge import radio_model as rm
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
@@ -69,7 +69,7 @@ def _grid(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float
 
 def _grid_shape(x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, list[tuple[float, float]]]:
     """(nx, ny, points): point (i, j) is at index i * ny + j."""
-    step = max(c.MODEL_GRID_STEP_M, math.sqrt((x1 - x0) * (y1 - y0) / c.MODEL_GRID_MAX_POINTS))
+    step = max(cm.MODEL_GRID_STEP_M, math.sqrt((x1 - x0) * (y1 - y0) / cm.MODEL_GRID_MAX_POINTS))
     nx, ny = max(1, round((x1 - x0) / step)), max(1, round((y1 - y0) / step))
     points = [(x0 + (i + 0.5) * (x1 - x0) / nx, y0 + (j + 0.5) * (y1 - y0) / ny) for i in range(nx) for j in range(ny)]
     return nx, ny, points
@@ -97,7 +97,7 @@ RING_INNER_SHARE = 0.4
 outside, where a shopper who has just left stands or walks), and the rest: "just outside" must compete
 with "at the zone's edge" on its own, not averaged with the aisle metres away."""
 
-MISS_LOSS = c.MODEL_LOSS_PRIOR
+MISS_LOSS = cm.MODEL_LOSS_PRIOR
 """Share of adverts a scanner in range loses anyway (collisions, its own duty cycle): a scanner's silence is
 evidence only beyond that."""
 
@@ -151,7 +151,7 @@ class Layout:
     ) -> None:
         self.zone_ids = tuple(zone.id for zone in zones)
         n = self.n = len(zones)
-        positions = {s.id: (s.x_m, s.y_m, s.height_m - c.MODEL_DEVICE_HEIGHT_M) for s in scanners}
+        positions = {s.id: (s.x_m, s.y_m, s.height_m - cm.MODEL_DEVICE_HEIGHT_M) for s in scanners}
         self.offsets = {s.id: s.offset_db for s in scanners}
         regions: list[list[Shape]] = []
         for zone in zones:
@@ -196,7 +196,7 @@ class Layout:
                     touch(a, b)
             for j in range(k + 1, n):
                 shared = set(zones[k].scanners) & set(zones[j].scanners)
-                near = any(_gap(s, t) <= c.MODEL_ADJACENT_GAP_M for s in regions[k] for t in regions[j])
+                near = any(_gap(s, t) <= cm.MODEL_ADJACENT_GAP_M for s in regions[k] for t in regions[j])
                 if shared or near:  # on a plan, the grid below says which sub-places meet; else all of them
                     pairs = [(a, b) for a in subs[k] for b in subs[j]]
                     adjacent.append(pairs)
@@ -208,7 +208,7 @@ class Layout:
         if known:
             x0, y0, x1, y1 = _bounds(known)
             if plan is None:  # no floor plan: the zones' bounding box and a margin of aisle around it
-                margin = c.MODEL_OUTSIDE_MARGIN_M
+                margin = cm.MODEL_OUTSIDE_MARGIN_M
                 x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
             else:  # the floor, the zones and the street outside each door
                 fx0, fy0, fx1, fy1 = plan.bounds()
@@ -278,7 +278,7 @@ class Layout:
     ) -> None:
         power, exponent = presence.measured_power_1m_dbm, presence.path_loss_exponent
         n = self.n
-        mean_radius = sum(zone.radius_m for zone in zones) / n if n else c.ZONE_RADIUS_M
+        mean_radius = sum(zone.radius_m for zone in zones) / n if n else cm.ZONE_RADIUS_M
         self.expected: dict[str, tuple[float, ...]] = {}
         """Per scanner, per place: the mean RSSI it hears from a shopper there (self-calibration's reference)."""
         self.tables: dict[str, list[list[tuple[float, ...]]]] = {}
@@ -294,7 +294,7 @@ class Layout:
             where = positions.get(scanner)
             own = [zones[k - 1].radius_m for k in self.members.get(scanner, ())]
             r_out = min(own) if own else mean_radius
-            far_out = rm.ring_histogram(r_out, c.MODEL_FAR_MAX_M)
+            far_out = rm.ring_histogram(r_out, cm.MODEL_FAR_MAX_M)
 
             def at(points: Sequence[tuple[float, float]], where: tuple[float, float, float]) -> rm.Histogram:
                 sx, sy, dz = where
@@ -302,12 +302,12 @@ class Layout:
 
             hists: list[rm.Histogram] = []
             if where is not None and far_points:
-                hists.append(rm.mix([(1.0 - c.MODEL_FAR_SHARE, at(far_points, where)), (c.MODEL_FAR_SHARE, far_out)]))
+                hists.append(rm.mix([(1.0 - cm.MODEL_FAR_SHARE, at(far_points, where)), (cm.MODEL_FAR_SHARE, far_out)]))
             else:
                 hists.append(far_out)
             rings: list[rm.Histogram] = []
             outer: list[rm.Histogram] = []
-            inner_m = c.MODEL_RING_M * RING_INNER_SHARE
+            inner_m = cm.MODEL_RING_M * RING_INNER_SHARE
             for k, zone in enumerate(zones, start=1):
                 parts = sub_points[k - 1]
                 ring, beyond = ring_points[k - 1], ring_points[n + k - 1]
@@ -317,21 +317,21 @@ class Layout:
                     outer.append(at(beyond, where) if beyond else hists[0])
                     continue
                 r = zone.radius_m
-                far = rm.ring_histogram(r, c.MODEL_FAR_MAX_M)
+                far = rm.ring_histogram(r, cm.MODEL_FAR_MAX_M)
                 if any(parts):  # a zone on the plan, heard by a scanner off it: near it with its share, or far
                     share = 1.0 / len(zone.scanners) if scanner in zone.scanners else 0.0
                     near = rm.mix([(share, rm.disc_histogram(r)), (1.0 - share, far)])
                     hists += [near] * len(parts)
                     rings.append(rm.mix([(share, rm.ring_histogram(r, r + inner_m)), (1.0 - share, far)]))
                     outer.append(
-                        rm.mix([(share, rm.ring_histogram(r + inner_m, r + c.MODEL_RING_M)), (1.0 - share, far)])
+                        rm.mix([(share, rm.ring_histogram(r + inner_m, r + cm.MODEL_RING_M)), (1.0 - share, far)])
                     )
                     continue
                 if scanner in zone.scanners:
                     share = 1.0 / len(zone.scanners)
                     beside = rm.ring_histogram(r, r + inner_m)
                     rings.append(rm.mix([(share, beside), (1.0 - share, far)]))
-                    beyond_h = rm.ring_histogram(r + inner_m, r + c.MODEL_RING_M)
+                    beyond_h = rm.ring_histogram(r + inner_m, r + cm.MODEL_RING_M)
                     outer.append(rm.mix([(share, beyond_h), (1.0 - share, far)]))
                 else:
                     rings.append(far)
@@ -342,16 +342,16 @@ class Layout:
                         hists += [rm.disc_histogram(inner), rm.ring_histogram(inner, r)]
                     else:
                         hists += [far, far]
-            columns = [rm.emission(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings + outer]
+            columns = [rm.emission(h, power, exponent, cm.MODEL_SIGMA_DB) for h in hists + rings + outer]
             if where is not None and self.floor_known:
-                heard = [rm.heard_share(h, power, exponent, c.MODEL_SIGMA_DB) for h in hists + rings + outer]
+                heard = [rm.heard_share(h, power, exponent, cm.MODEL_SIGMA_DB) for h in hists + rings + outer]
                 missed = [1.0 - (1.0 - MISS_LOSS) * share for share in heard]
                 self.misses[scanner] = tuple(
                     tuple(
-                        max((v / max(missed)) ** ((b + 1) / c.MODEL_EVIDENCE_STEPS), c.MODEL_LIKELIHOOD_FLOOR)
+                        max((v / max(missed)) ** ((b + 1) / cm.MODEL_EVIDENCE_STEPS), cm.MODEL_LIKELIHOOD_FLOOR)
                         for v in missed
                     )
-                    for b in range(c.MODEL_EVIDENCE_STEPS)
+                    for b in range(cm.MODEL_EVIDENCE_STEPS)
                 )
             self.expected[scanner] = tuple(rm.mean_rssi(h, power, exponent) for h in hists + rings + outer)
             if where is not None:  # the radio learner's E-step, for the zones' sub-places within its band
@@ -359,7 +359,7 @@ class Layout:
                 per_zone: dict[int, tuple[tuple[int, tuple[tuple[float, float], ...]], ...]] = {}
                 for k, group in enumerate(self.subs, start=1):
                     found = tuple(
-                        (i, rm.log_moments(hists[i], power, exponent, c.MODEL_SIGMA_DB))
+                        (i, rm.log_moments(hists[i], power, exponent, cm.MODEL_SIGMA_DB))
                         for i in group
                         if low <= rm.mean_log_distance(hists[i]) <= high
                     )
@@ -367,8 +367,8 @@ class Layout:
                         per_zone[k] = found
                 if per_zone:
                     self.log_distance[scanner] = per_zone
-            floor = c.MODEL_LIKELIHOOD_FLOOR
-            steps = c.MODEL_EVIDENCE_STEPS
+            floor = cm.MODEL_LIKELIHOOD_FLOOR
+            steps = cm.MODEL_EVIDENCE_STEPS
             tables: list[list[tuple[float, ...]]] = [[] for _ in range(steps)]
             for values in zip(*columns, strict=True):
                 top = max(values)
@@ -416,9 +416,9 @@ class Layout:
                 best, best_d = k, d
         if plan is not None and not plan.walkable(x, y):
             return 0 if plan.street(x, y, STREET_M) else -1
-        if best < 0 or best_d > c.MODEL_RING_M:
+        if best < 0 or best_d > cm.MODEL_RING_M:
             return 0
-        return self.rings[best] if best_d <= c.MODEL_RING_M * RING_INNER_SHARE else self.outer[best]
+        return self.rings[best] if best_d <= cm.MODEL_RING_M * RING_INNER_SHARE else self.outer[best]
 
     def _nearest_sub(self, k: int, parts: Sequence[Sequence[tuple[float, float]]], x: float, y: float) -> int:
         best, best_d = self.subs[k][0], math.inf

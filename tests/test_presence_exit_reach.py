@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge.config import ZoneConfig, from_mapping
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.presence_reach import exit_bar
@@ -79,7 +80,7 @@ def test_a_shopper_at_the_edge_under_a_high_scanner_stays() -> None:
 
 def test_the_same_levels_under_a_default_scanner_are_out() -> None:
     """At the default height those levels are 4.9 m across, beyond the zone's exit radius: she is out."""
-    eng = engine(c.SCANNER_HEIGHT_M)
+    eng = engine(cm.SCANNER_HEIGHT_M)
     events = stand_at_the_edge(eng)
     assert changes(events) == [("entered", "baby"), ("exited", "baby")]
 
@@ -96,11 +97,11 @@ def test_the_exit_threshold_is_lowered_by_the_edges_distance() -> None:
     """10 n log10(sqrt(r^2 + h^2) / sqrt(R^2 + h0^2)): 1.9 dB at 2.3 m over the phone, none at the default."""
     zones, loaded = config(HIGH_M)
     n = loaded.presence.path_loss_exponent
-    h0 = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
-    expected = 10.0 * n * math.log10(math.hypot(3.0, HIGH_M - 1.2) / math.hypot(c.ZONE_RADIUS_M, h0))
+    h0 = cm.SCANNER_HEIGHT_M - cm.MODEL_DEVICE_HEIGHT_M
+    expected = 10.0 * n * math.log10(math.hypot(3.0, HIGH_M - 1.2) / math.hypot(cm.ZONE_RADIUS_M, h0))
     assert exit_bar(zones[0], n, loaded.scanners) == pytest.approx(c.EXIT_RSSI_DBM - expected)
     assert expected == pytest.approx(1.88, abs=0.01)
-    default, loaded = config(c.SCANNER_HEIGHT_M)
+    default, loaded = config(cm.SCANNER_HEIGHT_M)
     assert exit_bar(default[0], n, loaded.scanners) == c.EXIT_RSSI_DBM
 
 
@@ -108,11 +109,11 @@ def test_a_larger_zone_lowers_it_a_smaller_one_keeps_it() -> None:
     """Read at the zone's furthest corner (half its diagonal): a 7 x 7 m corner zone (4.95 m) is lowered
     4.6 dB, a 4 x 3 m tile under the high scanner (2.5 m) 0.9 dB; a 5 x 2.5 m shelf (2.8 m) keeps it."""
     n = c.PATH_LOSS_EXPONENT
-    corner, loaded = config(c.SCANNER_HEIGHT_M, area_m=[0.0, 0.0, 7.0, 7.0])
+    corner, loaded = config(cm.SCANNER_HEIGHT_M, area_m=[0.0, 0.0, 7.0, 7.0])
     assert exit_bar(corner[0], n, loaded.scanners) == pytest.approx(c.EXIT_RSSI_DBM - 4.58, abs=0.01)
     tile, loaded = config(HIGH_M, area_m=[0.0, 0.0, 4.0, 3.0])
     assert exit_bar(tile[0], n, loaded.scanners) == pytest.approx(c.EXIT_RSSI_DBM - 0.86, abs=0.01)
-    shelf, loaded = config(c.SCANNER_HEIGHT_M, area_m=[0.0, 0.0, 5.0, 2.5])
+    shelf, loaded = config(cm.SCANNER_HEIGHT_M, area_m=[0.0, 0.0, 5.0, 2.5])
     assert exit_bar(shelf[0], n, loaded.scanners) == c.EXIT_RSSI_DBM
 
 

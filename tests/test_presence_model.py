@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge import constants as c
+from edge import constants_model as cm
 from edge.advert_rate import PAUSE_MAX_S, AdvertRate
 from edge.config import from_mapping
 from edge.presence import PresenceEvent, Sighting
@@ -75,7 +75,7 @@ def test_enter_then_exit_on_silence() -> None:
     entered, exited = (e for e in events if e.kind != "dwell")
     assert entered.at - T0 < 2.0
     assert entered.probability is not None
-    assert entered.probability >= c.MODEL_ENTER_P
+    assert entered.probability >= cm.MODEL_ENTER_P
     assert 10.0 < exited.at - T0 < 45.0  # the silence floor, then the prior leak (about 30 s)
 
 
@@ -386,8 +386,8 @@ def test_a_silence_longer_than_a_pause_grows_unlikely_again() -> None:
         rate.heard(T0 + step * 0.1)
     last = T0 + 3.9
     assert rate.silence_likelihood(last + 0.05) == 1.0
-    assert rate.silence_likelihood(last + PAUSE_MAX_S) == pytest.approx(c.MODEL_SILENCE_FLOOR)
-    assert rate.silence_likelihood(last + 2 * PAUSE_MAX_S) < c.MODEL_SILENCE_FLOOR / 2
+    assert rate.silence_likelihood(last + PAUSE_MAX_S) == pytest.approx(cm.MODEL_SILENCE_FLOOR)
+    assert rate.silence_likelihood(last + 2 * PAUSE_MAX_S) < cm.MODEL_SILENCE_FLOOR / 2
 
 
 def test_ring_out_rate_sends_a_zones_surroundings_onward(monkeypatch: pytest.MonkeyPatch) -> None:

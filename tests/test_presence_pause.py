@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge import presence_timing as pt
 from edge.config import from_mapping
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
@@ -147,4 +148,4 @@ def test_only_a_silence_at_every_scanner_near_one_is_a_pause() -> None:
     assert pt.pause_of(6.0, True, False) == 6.0
     assert pt.pause_of(6.0, False, False) == 0.0
     assert pt.pause_of(pt.SILENCE_MIN_S - 0.1, True, True) == 0.0
-    assert pt.pause_of(c.MODEL_GAP_MAX_S + 1.0, True, True) == 0.0
+    assert pt.pause_of(cm.MODEL_GAP_MAX_S + 1.0, True, True) == 0.0

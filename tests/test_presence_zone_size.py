@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from edge import constants as c
+from edge import constants_model as cm
 from edge.config import from_mapping
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.presence_reach import enter_bar
@@ -49,15 +50,15 @@ def entered(events: list[PresenceEvent]) -> bool:
 
 
 def shift_db(reach_m: float, above_m: float) -> float:
-    default_above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M
-    ratio = math.hypot(c.ZONE_RADIUS_M, default_above_m) / math.hypot(reach_m, above_m)
+    default_above_m = cm.SCANNER_HEIGHT_M - cm.MODEL_DEVICE_HEIGHT_M
+    ratio = math.hypot(cm.ZONE_RADIUS_M, default_above_m) / math.hypot(reach_m, above_m)
     return max(10 * c.PATH_LOSS_EXPONENT * math.log10(ratio), 0.0)
 
 
 def test_the_bar_of_a_small_zone_is_that_of_the_disc_of_its_area_in_3d() -> None:
     eng = engine(area_m=list(SHELF_M))
     reach_m = math.sqrt(5.0 * 2.5 / math.pi)
-    above_m = c.SCANNER_HEIGHT_M - c.MODEL_DEVICE_HEIGHT_M  # no positioned scanner: the default height
+    above_m = cm.SCANNER_HEIGHT_M - cm.MODEL_DEVICE_HEIGHT_M  # no positioned scanner: the default height
     assert eng._zones["shelf"].enter == pytest.approx(c.ENTER_RSSI_DBM + shift_db(reach_m, above_m))
     assert 3.3 < eng._zones["shelf"].enter - c.ENTER_RSSI_DBM < 3.7  # about 3.5 dB
     assert eng._zones["shelf"].exit == c.EXIT_RSSI_DBM  # the exit threshold is not moved
@@ -67,7 +68,7 @@ def test_a_higher_scanner_shifts_the_bar_less() -> None:
     low = engine(area_m=list(SHELF_M), height_m=2.0)._zones["shelf"].enter
     high = engine(area_m=list(SHELF_M), height_m=2.5)._zones["shelf"].enter
     reach_m = math.sqrt(5.0 * 2.5 / math.pi)
-    assert high == pytest.approx(c.ENTER_RSSI_DBM + shift_db(reach_m, 2.5 - c.MODEL_DEVICE_HEIGHT_M))
+    assert high == pytest.approx(c.ENTER_RSSI_DBM + shift_db(reach_m, 2.5 - cm.MODEL_DEVICE_HEIGHT_M))
     assert c.ENTER_RSSI_DBM < high < low  # about 2.5 dB under a 2.5 m scanner, 3.5 under a 2 m one
 
 

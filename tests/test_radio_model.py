@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edge import constants as c
+from edge import constants_model as cm
 from edge import radio_model as rm
 
 
 def test_the_default_trusts_the_configured_exponent() -> None:
-    assert c.MODEL_EXPONENT_SPREAD == (0.0,)
+    assert cm.MODEL_EXPONENT_SPREAD == (0.0,)
 
 
 def test_a_spread_averages_the_tables_of_its_exponents(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -18,7 +18,7 @@ def test_a_spread_averages_the_tables_of_its_exponents(monkeypatch: pytest.Monke
     hist = rm.disc_histogram(3.0, 1.0)
     low = rm.emission(hist, -59.0, 2.2, 6.0)
     high = rm.emission(hist, -59.0, 3.2, 6.0)
-    monkeypatch.setattr(c, "MODEL_EXPONENT_SPREAD", (0.0, 1.0))
+    monkeypatch.setattr(cm, "MODEL_EXPONENT_SPREAD", (0.0, 1.0))
     both = rm.emission(hist, -59.0, 2.2, 6.0)
     assert both == pytest.approx([(a + b) / 2 for a, b in zip(low, high, strict=True)])
     assert sum(both) == pytest.approx(1.0, abs=0.01)  # still a distribution over the integer RSSIs
