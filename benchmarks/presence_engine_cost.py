@@ -74,7 +74,7 @@ def record(seed: int, minutes: float) -> list[Input]:
     return inputs
 
 
-ENGINE_MODULES = ("advert_rate", "rssi", "presence_timing", "presence")
+ENGINE_MODULES = ("advert_rate", "rssi", "presence_timing", "presence_handoff", "presence")
 """The engine's own modules, loaded from ``--against``'s tree under other names (the rest of ``edge``,
 unchanged by an engine change, is shared)."""
 

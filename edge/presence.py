@@ -61,22 +61,17 @@ estimated from it with the sender's own power.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
+from edge.presence_handoff import HandOff
 from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
 from edge.presence_sure import sure_out
 from edge.presence_timing import (
-    HANDOFF_AFTER_EXIT_S,
     PENDING_MAX,
-    REMOTE_LAG_S,
     SILENCE_MIN_S,
-    TREND_HOLD_SAMPLES,
-    TREND_NOISE_MIN_DB,
-    TREND_SPAN_S,
     TREND_T,
     DeliveryLag,
     SilenceRate,
@@ -92,7 +87,7 @@ from edge.rssi import RssiWindow, distance_m
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
 
 
-class PresenceEngine:
+class PresenceEngine(HandOff):
     """See the module docstring."""
 
     def __init__(
@@ -173,34 +168,6 @@ class PresenceEngine:
             else:
                 self._consider(token, track, zone, at, events, sighting.rssi, window)
         return events
-
-    def _level(
-        self,
-        track: ShopperTrack,
-        zone: ZoneRules,
-        now: float,
-        span_s: float | None,
-        min_samples: int = 1,
-        at_least: int = 0,
-        robust: bool = False,
-    ) -> float | None:
-        """The zone's smoothed RSSI as heard (loudest of its scanners), or None if unheard.
-
-        Called, and calling RssiWindow.level, with positional arguments only: a call with keywords
-        is not specialised by CPython 3.11 and costs more, several times per rostered advert."""
-        only = zone.only
-        if only is not None:  # most zones have one scanner: no loop
-            window = track.windows.get(only)
-            return None if window is None else window.level(now, span_s, min_samples, at_least, robust)[0]
-        best: float | None = None
-        windows = track.windows
-        for scanner in zone.scanners:
-            window = windows.get(scanner)
-            if window is not None:
-                value = window.level(now, span_s, min_samples, at_least, robust)[0]
-                if value is not None and (best is None or value > best):
-                    best = value
-        return best
 
     def _stay(self, track: ShopperTrack, zone: ZoneRules, at: float, rssi: float, heard: RssiWindow) -> None:
         """A sample of the current zone: re-arm the silence timer, note whether the shopper is leaving."""
@@ -306,68 +273,6 @@ class PresenceEngine:
         track.lead.clear()
         events.append(self._event("entered", token, track, zone, at))
 
-    def _handoff_due(
-        self,
-        track: ShopperTrack,
-        zone: ZoneRules,
-        current: ZoneRules,
-        fast: float,
-        at: float,
-        rssi: float,
-        heard: RssiWindow,
-    ) -> bool:
-        """A sample of ``zone`` (its fast level at its enter threshold) while in ``current``: hand off now?
-
-        The sample's lead (its RSSI over ``current``'s fast level) joins the candidate's
-        :class:`~edge.presence_sure.LeadTest`, as the current zone's adverts do from the other side
-        (:meth:`_stay`). The hand-off is due when the test passes (at least ``handoff_samples`` leads),
-        this sample's fast level leads by ``handoff_margin_db`` and the slow levels agree (the new
-        zone's above the old one's); or, on the margin alone, after TREND_HOLD_SAMPLES while the
-        trend is clear (:meth:`_hold`), or after ``handoff_samples`` while ``current`` is unheard."""
-        if track.candidate is not zone:
-            track.candidate = zone
-            track.candidate_n = 0
-            track.lead.clear()
-        held = self._level(track, current, at, self._fast_s)
-        if held is None:  # nothing of the old zone to lead: the margin's streak as before
-            track.candidate_n += 1
-            return track.candidate_n >= self._hold(track, zone, current, at)
-        steady = fast >= held + zone.margin
-        track.candidate_n = track.candidate_n + 1 if steady else 0
-        if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
-            track.lead.add(rssi - held)
-        if not steady:
-            return False
-        hold = self._hold(track, zone, current, at)
-        if hold < zone.samples and track.candidate_n >= hold:
-            return True
-        if not track.lead.passed(zone.samples):
-            return False
-        new = self._level(track, zone, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
-        old = self._level(track, current, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
-        return new is not None and (old is None or new > old)
-
-    def _leads_left(
-        self,
-        track: ShopperTrack,
-        zone: ZoneRules,
-        left: ZoneRules,
-        fast: float,
-        at: float,
-        rssi: float,
-        heard: RssiWindow,
-    ) -> bool:
-        """The entry just after leaving ``left``, judged as that hand-off by its sequential test: this
-        sample's lead over ``left`` joins the test (begun before the exit), which must pass, with the
-        fast level leading by ``handoff_margin_db`` (:meth:`_handoff_due`, without the slow levels:
-        the exit has just said the old one fell)."""
-        held = self._level(track, left, at, self._fast_s)
-        if held is None:
-            return False
-        if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
-            track.lead.add(rssi - held)
-        return fast >= held + zone.margin and track.lead.passed(zone.samples)
-
     def _steady(self, track: ShopperTrack, zone: ZoneRules, current: ZoneRules | None, fast: float, at: float) -> bool:
         """Besides a fast level at the enter threshold: is the evidence steady enough to move?
 
@@ -384,49 +289,6 @@ class PresenceEngine:
         back_soon = track.left_zone is zone and at - track.left_at < c.REENTRY_GUARD_S
         floor = zone.enter if back_soon else zone.exit + c.ENTER_SLOW_MARGIN_DB
         return slow + track.offset >= floor
-
-    def _hold(self, track: ShopperTrack, zone: ZoneRules, old: ZoneRules, at: float, left: bool = False) -> int:
-        """Consecutive samples ``zone`` must lead ``old`` for: its ``handoff_samples``, or only
-        TREND_HOLD_SAMPLES while the shopper is visibly walking from ``old`` to ``zone``: over the
-        last TREND_SPAN_S the new zone's level rises and the old one's falls, their slopes apart by
-        TREND_T standard errors (:meth:`RssiWindow.trend`). The hold is there for noise that puts
-        the new zone ahead for a moment; a trend that clear is not that noise. Read for a hand-off
-        with a zone heard through a peer, and (``left``) for the entry just after leaving ``old``,
-        whose exit already says the shopper walked away from it; a store of its own scanners keeps
-        the hold between two zones it is in."""
-        if track.candidate_n >= zone.samples or not (left or self._remote(zone) or self._remote(old)):
-            return zone.samples
-        rising = self._trend(track, zone, at)
-        falling = self._trend(track, old, at)
-        if rising is None or falling is None:
-            return zone.samples
-        (rise, rise_se), (fall, fall_se) = rising, falling
-        if rise <= 0.0 or fall >= 0.0 or rise - fall < TREND_T * math.hypot(rise_se, fall_se):
-            return zone.samples
-        return TREND_HOLD_SAMPLES
-
-    def _remote(self, zone: ZoneRules) -> bool:
-        """Is the zone heard through a peer's summaries (a scanner of it arrives late)?"""
-        return any(self._lag.of(scanner) > REMOTE_LAG_S for scanner in zone.scanners)
-
-    def _trend(self, track: ShopperTrack, zone: ZoneRules, at: float) -> tuple[float, float] | None:
-        """The slope (dB/s) and its standard error of the zone's loudest scanner over TREND_SPAN_S."""
-        best: RssiWindow | None = None
-        loudest = -math.inf
-        for scanner in zone.scanners:
-            window = track.windows.get(scanner)
-            level = None if window is None else window.level(at, self._fast_s)[0]
-            if window is not None and level is not None and level > loudest:
-                best, loudest = window, level
-        return None if best is None else best.trend(at, TREND_SPAN_S, TREND_NOISE_MIN_DB)
-
-    def _just_left(self, track: ShopperTrack, zone: ZoneRules, at: float) -> ZoneRules | None:
-        """The zone the shopper left less than HANDOFF_AFTER_EXIT_S ago, if not ``zone``: an entry
-        now is that zone's hand-off, which its exit (the slow level falling) came just before."""
-        left = track.left_zone
-        if left is None or left is zone or at - track.left_at >= HANDOFF_AFTER_EXIT_S:
-            return None
-        return left
 
     def _louder_elsewhere(
         self, track: ShopperTrack, zone: ZoneRules, fast: float, at: float, left: ZoneRules | None = None

@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from edge import presence, presence_sure
+from edge import presence, presence_handoff, presence_sure
 from edge.config import from_mapping
 from edge.peers.summary import EARLY_AT_S
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
@@ -71,6 +71,7 @@ def test_a_walk_from_a_peers_zone_hands_off_on_the_first_lead(part_s: float, mon
     fast = play(levels, remote=True, part_s=part_s)
     assert [(e.kind, e.zone) for e in fast] == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
     monkeypatch.setattr(presence, "TREND_T", math.inf)  # no trend is ever clear enough: the hold
+    monkeypatch.setattr(presence_handoff, "TREND_T", math.inf)  # the hold reads it there
     monkeypatch.setattr(presence_sure, "TREND_T", math.inf)  # nor the lead's sequential test
     held = play(levels, remote=True, part_s=part_s)
     assert [(e.kind, e.zone) for e in held] == [(e.kind, e.zone) for e in fast]
@@ -84,6 +85,7 @@ def test_a_rise_alone_is_not_a_walk(monkeypatch: pytest.MonkeyPatch) -> None:
     trend = play(levels, remote=True)
     assert [(e.kind, e.zone) for e in trend] == [("entered", "baby"), ("exited", "baby"), ("entered", "drinks")]
     monkeypatch.setattr(presence, "TREND_T", math.inf)
+    monkeypatch.setattr(presence_handoff, "TREND_T", math.inf)  # the hold reads it there
     assert play(levels, remote=True) == trend
 
 
@@ -92,6 +94,7 @@ def test_a_store_of_own_scanners_keeps_the_hold(monkeypatch: pytest.MonkeyPatch)
     levels = walk_over(3.0, 3.0)
     local = play(levels, remote=False)
     monkeypatch.setattr(presence, "TREND_T", math.inf)
+    monkeypatch.setattr(presence_handoff, "TREND_T", math.inf)  # the hold reads it there
     assert play(levels, remote=False) == local
 
 
