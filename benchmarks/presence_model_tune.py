@@ -45,6 +45,7 @@ MODULES = (
     "edge.constants_model",
     "edge.presence_model",
     "edge.presence_model_moves",
+    "edge.presence_model_radio",
     "edge.zone_layout",
     "edge.radio_model",
     "edge.advert_rate",

@@ -40,9 +40,10 @@ from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.presence_model_moves import transitions
+from edge.presence_model_radio import LEARN_RADIO, RadioTuning
 from edge.radio_model import RSSI_MAX_DBM, RSSI_MIN_DBM
 from edge.rssi import distance_m
-from edge.self_calibration import RadioLearner, SelfCalibration
+from edge.self_calibration import SelfCalibration
 from edge.zone_layout import Layout
 
 __all__ = ["ZoneEstimator"]
@@ -75,24 +76,6 @@ MISS_ALIVE_S = 5.0
 
 MISS_CACHE_MAX = 4096
 """Bound on the cached products of silent scanners' miss tables (a few per store in practice)."""
-
-LEARN_RADIO = True
-"""Learn the store's path-loss exponent from rostered traffic (:class:`edge.self_calibration.RadioLearner`) and
-rebuild the emission tables when it moves; ``presence_model_tune.py --set LEARN_RADIO=0`` compares without.
-Only scanners with a position (``[[scanners]]``) give samples: without a layout there is no distance."""
-
-RADIO_RETUNE_S = 30.0
-"""The learned exponent is looked at (and the tables rebuilt when it moved a step) at most this often: a rebuild
-costs 0.1-0.2 s of CPU on a store of 10-20 scanners."""
-
-RADIO_SAMPLES_PER_S = 25.0
-"""At most this many radio samples a second, store-wide (chosen by time, never by the reading, so no bias): a
-spot store gives about 5 a second anyway, tiled aisles 50; the learner's memory (RADIO_TAU_S, 120 s) then
-holds up to 1,200, and the hot path pays for the learner on a few sightings a second only."""
-
-RADIO_PLACED_SHARE = 0.5
-"""A sample is taken when at least this share of the zone's mass is on sub-places within the scanner's
-RADIO_NEAR_M band (only those are weighed): a disc zone's far side may be in the band and its near side not."""
 
 
 class _Track:
@@ -142,11 +125,8 @@ class ZoneEstimator:
         """Applied only with ``[presence] self_calibration = "apply"`` (edge.config says why not by default)."""
         self._expected = layout.expected
         self._presence = presence
-        self._radio = RadioLearner(presence.path_loss_exponent)
+        self._tuning = RadioTuning(presence.path_loss_exponent)
         self._moments = layout.log_distance if LEARN_RADIO else {}
-        self._retune_at: float | None = None
-        self._learn_at = -math.inf
-        """No radio sample is taken before this (RADIO_SAMPLES_PER_S)."""
         self._reference = presence.measured_power_1m_dbm
         self._exponent = presence.path_loss_exponent
         self._steps = cm.MODEL_EVIDENCE_STEPS
@@ -235,50 +215,18 @@ class ZoneEstimator:
                     here = sum([a * b for a, b in zip(p[lo:hi], self._expected[scanner][lo:hi], strict=True)])
                     self._cal.add(scanner, level - here / mass)
                     break
-        if track.zone and at >= self._learn_at:
+        if track.zone and at >= self._tuning.learn_at:
             moments = self._moments.get(scanner)
             if moments is not None:
                 band = moments.get(track.zone)
                 if band is not None:
-                    self._learn(track, band, index, self._reference - level, at, total)
+                    lo, hi = self._spans[track.zone - 1]
+                    exponent = self._tuning.sample(track.p, lo, hi, band, index, self._reference - level, at, total)
+                    if exponent is not None:
+                        self._retune(exponent)
         old = track.levels.get(scanner)
         track.levels[scanner] = sighting.rssi if old is None else old + _LEVEL_WEIGHT * (sighting.rssi - old)
         return self._decide(token, track, at, total)
-
-    def _learn(
-        self,
-        track: _Track,
-        moments: tuple[tuple[int, tuple[tuple[float, float], ...]], ...],
-        index: int,
-        loss_db: float,
-        at: float,
-        total: float,
-    ) -> None:
-        """A radio sample from a shopper the model places in its zone with confidence: the distance moments given
-        the reading, over the zone's sub-places in the scanner's band weighted by the posterior after this advert
-        (EM's E-step)."""
-        lo, hi = self._spans[track.zone - 1]
-        p = track.p
-        mass = sum(p[lo:hi])
-        if mass < cm.MODEL_CAL_CONFIDENT_P * total:
-            return
-        first = second = weight = 0.0
-        for i, m in moments:
-            w = p[i]
-            first += w * m[index][0]
-            second += w * m[index][1]
-            weight += w
-        if weight < RADIO_PLACED_SHARE * mass:
-            return
-        radio = self._radio
-        radio.add(at, loss_db, first / weight, second / weight)
-        self._learn_at = at + 1.0 / RADIO_SAMPLES_PER_S
-        if self._retune_at is None:
-            self._retune_at = at + RADIO_RETUNE_S
-        elif at >= self._retune_at:
-            self._retune_at = at + RADIO_RETUNE_S
-            if radio.step():
-                self._retune(radio.exponent)
 
     def _retune(self, exponent: float) -> None:
         """Rebuild the emission tables for ``exponent`` (the places and every posterior stay)."""
@@ -501,7 +449,7 @@ class ZoneEstimator:
 
     def radio(self) -> dict[str, float | None]:
         """What the radio learner knows: the exponent in use, the learned one, the shadowing sigma, the samples."""
-        radio = self._radio
+        radio = self._tuning.learner
         return {
             "exponent": radio.exponent,
             "learned": radio.learned(),
