@@ -175,6 +175,7 @@ _STYLE = {"ok": "[green]ok[/]", "fail": "[bold red]FAIL[/]", "warn": "[yellow]wa
 
 def print_table(results: list[Result]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="edge doctor", show_lines=False)
@@ -183,7 +184,8 @@ def print_table(results: list[Result]) -> None:
     table.add_column("detail", overflow="fold")
     table.add_column("fix", overflow="fold")
     for r in results:
-        table.add_row(r.name, _STYLE[r.status], r.detail, r.fix)
+        # The texts name TOML tables ("[advertise]", "[[zones]]"): plain text, not rich markup.
+        table.add_row(escape(r.name), _STYLE[r.status], escape(r.detail), escape(r.fix))
     Console(file=sys.stdout, width=160 if not sys.stdout.isatty() else None).print(table)
 
 
