@@ -2,7 +2,9 @@
 
 SIGINT and SIGTERM end ``demo``, ``run`` and ``replay`` cleanly within 5 s in any state (see
 :mod:`edge.shutdown`): ``demo`` and ``run`` exit 0 (stopping is how they end), ``replay``
-130 or 143 (its output is cut short); a second signal forces the exit at once.
+130 or 143 (its output is cut short); a second signal forces the exit at once. A reader of
+``replay``'s stdout that goes away (``edge replay TRACE | head``) stops it the same way, without a
+traceback: exit 141, 128 + SIGPIPE, as a shell reports a pipeline's writer killed by it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
+import signal
 import sys
 from pathlib import Path
 
@@ -24,6 +28,8 @@ log = logging.getLogger("edge")
 
 EXIT_USAGE = 2
 """Exit code for bad input (a bad trace line, config or argument), as argparse uses."""
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+"""``edge replay`` whose stdout reader went away (141): its output is cut short, as by a signal."""
 DEMO_ENGINES: tuple[str, ...] = ("threshold", "model", "grid")
 """``edge demo --engine``: the values of ``[presence] engine`` (edge.sim.store.Engine; not imported here, so
 ``edge --help`` does not load the simulator)."""
@@ -55,14 +61,32 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     source = ReplaySource(Path(args.trace), speed=None, strict=True)
     out = sys.stdout.buffer
     factory_source = f"urn:edge:{config.gateway.store}:{config.gateway.gateway}"
+    stops: list[asyncio.Event] = []
+    reader_gone = False
+
+    def gone() -> None:
+        """The reader closed the pipe: stop the replay as a signal would, and send what is left nowhere."""
+        nonlocal reader_gone
+        reader_gone = True
+        for stop in stops:
+            stop.set()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())  # the buffered rest and the interpreter's last flush go there
+        os.close(devnull)
 
     def sink(event: Event) -> None:
-        out.write(event.to_json(factory_source) + b"\n")
+        if reader_gone:
+            return
+        try:
+            out.write(event.to_json(factory_source) + b"\n")
+        except BrokenPipeError:
+            gone()
 
     rng = random.Random(f"edge-replay:{source.start}")  # noqa: S311 - ids, not secrets: same trace, same ids
 
     async def replay(shutdown: Shutdown, state_dir: Path | None) -> None:
         stop = shutdown.stop_event()
+        stops.append(stop)
         await app.run(config, source, sinks=[sink], fast=True, rng=rng, state_dir=state_dir, stop=stop)
 
     with handling() as shutdown:
@@ -72,7 +96,13 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             with app.temporary_state() as state:
                 shutdown.cleanup.append(Path(state))
                 asyncio.run(replay(shutdown, Path(state)))
-        out.flush()
+        if not reader_gone:
+            try:
+                out.flush()
+            except BrokenPipeError:
+                gone()
+    if reader_gone:
+        return EXIT_BROKEN_PIPE
     # Stopped by SIGINT/SIGTERM: what was committed is on stdout, the rest of the trace is not (130/143).
     return shutdown.exit_code
 
