@@ -4,7 +4,8 @@ SIGINT and SIGTERM end ``demo``, ``run`` and ``replay`` cleanly within 5 s in an
 :mod:`edge.shutdown`): ``demo`` and ``run`` exit 0 (stopping is how they end), ``replay``
 130 or 143 (its output is cut short); a second signal forces the exit at once. A reader of
 ``replay``'s stdout that goes away (``edge replay TRACE | head``) stops it the same way, without a
-traceback: exit 141, 128 + SIGPIPE, as a shell reports a pipeline's writer killed by it.
+traceback: exit 141, 128 + SIGPIPE, as a shell reports a pipeline's writer killed by it; any other
+command whose stdout reader goes away exits 141 too, without a traceback.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def _positive(text: str) -> float:
     return value
 
 
+def _stdout_gone() -> None:
+    """stdout's reader went away: what is still buffered, and the interpreter's last flush, go to /dev/null
+    (else they raise BrokenPipeError again, at exit, with a traceback)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _config(path: str | None) -> Config:
     if path is None:
         from edge.sim.store import default_config
@@ -70,9 +79,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         reader_gone = True
         for stop in stops:
             stop.set()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, out.fileno())  # the buffered rest and the interpreter's last flush go there
-        os.close(devnull)
+        _stdout_gone()
 
     def sink(event: Event) -> None:
         if reader_gone:
@@ -256,5 +263,8 @@ def _main(argv: list[str] | None) -> int:
     except EdgeError as err:
         print(f"edge {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # any command's stdout reader went away (`edge report lift … | head`)
+        _stdout_gone()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         return 130

@@ -2,7 +2,8 @@
 
 Before, the first write after the reader closed the pipe raised BrokenPipeError out of the pipeline's
 sink: a traceback of thirty lines and exit 1. Now the replay stops, removes its temporary state and
-exits 141 (128 + SIGPIPE, what a shell reports for a writer killed by it)."""
+exits 141 (128 + SIGPIPE, what a shell reports for a writer killed by it); any other command whose
+stdout reader goes away (`edge report lift … | head`) exits 141 without a traceback too."""
 
 from __future__ import annotations
 
@@ -61,3 +62,24 @@ def test_a_reader_that_stays_gets_every_event(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     types = [json.loads(line)["type"] for line in done.stdout.splitlines()]
     assert types.count("edge.shelf.interaction") == READINGS
+
+
+def test_any_command_whose_reader_is_gone_exits_141_without_a_traceback(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    trace, config = str(EXAMPLES / "trace.jsonl"), str(EXAMPLES / "store.toml")
+    replay = [sys.executable, "-m", "edge", "replay", trace, "--config", config]
+    events.write_bytes(subprocess.run(replay, capture_output=True, timeout=60, check=True).stdout)
+    purchases = tmp_path / "purchases.jsonl"
+    purchases.write_text("")
+    command = [sys.executable, "-m", "edge", "report", "lift", "--events", str(events), "--purchases", str(purchases)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        child.stdout.close()  # gone before the report is printed
+        try:
+            stderr = child.stderr.read().decode()
+            code = child.wait(timeout=60)
+        finally:
+            child.kill()
+    assert "Traceback" not in stderr, stderr
+    assert code == 128 + signal.SIGPIPE
