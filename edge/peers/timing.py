@@ -26,13 +26,17 @@ skew of NTP-synced boxes and a loaded broker's delay, and above the skew of the 
 processes (each replay clock starts with its process: 1.6 s apart was measured on a loaded machine,
 and a gateway that evaluated without a peer's summary disagreed with the others until the next
 move). It only delays an evaluation while a live peer's summary is late."""
-DELIVERIES_AHEAD = 32
+DELIVERIES_AHEAD = 8
 """Peers' sightings handed to the core's writer and not yet committed, at most; past it the peers' inbox
 waits for the oldest. Waiting for each one's commit (at 8 gateways 23.6-26.6 s of waiting over ~460
 deliveries per gateway in one run, ~55 ms each, with ~14 a second to take) let the inbox fall behind, and a
 slot evaluated at its deadline then found its owner's summaries still queued (docs/multi-gateway.md,
-"Ownership under load"). 32: over 2 s of summaries at 8 gateways; a bound, so a writer that stopped
-committing still holds the inbox back (its bounded queue then drops, counted)."""
+"Ownership under load"). 8: about half a second of summaries at 8 gateways, so the inbox waits only for a
+writer that far behind, and no more than that queues ahead of the box's own adverts: with 32 (over 2 s), a
+busy loop beside 8 gateways left 147-157 claims per 20 s and 0.22-0.25 ownership changes per shopper (most
+moves ``deaf``: probably owners' own summaries missing shoppers their writer had not reached yet); with 8,
+104-114 and 0-0.01. A bound, so a writer that stopped committing still
+holds the inbox back (its bounded queue then drops, counted)."""
 INBOX_FIRST_S = 5.0
 """Past :data:`SLOT_DEADLINE_S`, a slot still waits while messages wait in this gateway's own inbox (at
 most this much longer): a summary there is not late, this gateway is (its loop busy with the messages
