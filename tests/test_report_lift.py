@@ -99,3 +99,24 @@ def test_bad_input_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     bad.write_text('{"token": "s-1", "time": "yesterday"}\n')
     assert cli.main(["report", "lift", "--events", str(events), "--purchases", str(bad)]) == 2
     assert "purchases.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b'{"token": "s-1", "time": "2026-11-23T10:00:00Z", "sku": "caf\xe9"}\n', "not UTF-8"),
+        (b"[" * 200_000 + b"\n", "nests too deep"),
+    ],
+    ids=["latin-1", "deep"],
+)
+def test_undecodable_input_is_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, words: str
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("{}\n")
+    bad = tmp_path / "purchases.jsonl"
+    bad.write_bytes(content)
+    assert cli.main(["report", "lift", "--events", str(events), "--purchases", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "purchases.jsonl" in err
+    assert words in err

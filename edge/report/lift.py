@@ -88,9 +88,11 @@ class Purchase:
 
 def _lines(path: Path, what: str) -> Iterable[tuple[int, dict[str, object]]]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise InputFileError(f"cannot read the {what}: {err.strerror}", path=str(path)) from None
+    except UnicodeDecodeError as err:
+        raise InputFileError(f"the {what} file is not UTF-8 (byte {err.start})", path=str(path)) from None
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -98,6 +100,8 @@ def _lines(path: Path, what: str) -> Iterable[tuple[int, dict[str, object]]]:
             value = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputFileError(f"line {number}: not JSON ({err.msg})", path=str(path)) from None
+        except RecursionError:
+            raise InputFileError(f"line {number}: nests too deep", path=str(path)) from None
         if not isinstance(value, dict):
             raise InputFileError(f"line {number}: not a JSON object", path=str(path))
         yield number, value
