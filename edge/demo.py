@@ -17,6 +17,7 @@ import asyncio
 import collections
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from edge.beacons.replay import ItemsSource
 from edge.config import SignageConfig
 from edge.constants import SIGNAGE_FRAME_EVERY_S
 from edge.core import Core
-from edge.errors import ConfigError
+from edge.errors import ConfigError, InputFileError
 from edge.events import Event
 from edge.shutdown import Shutdown, handling
 from edge.signage.decide import Play
@@ -216,6 +217,17 @@ async def _demo(
     return core, tally
 
 
+def _writable(frames: Path) -> None:
+    """``--headless DIR`` must be a folder the demo can write, checked before the store opens: the player
+    would otherwise log an error per frame and the demo end as if its frames were there."""
+    try:
+        frames.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=frames, prefix=".edge-demo-", suffix=".probe"):
+            pass
+    except OSError as err:
+        raise InputFileError(f"cannot write the frames here: {err.strerror}", path=str(frames)) from None
+
+
 def demo_signage(
     headless: Path | None, screen: str = "screen-1", windowed: bool = False, console: Console | None = None
 ) -> SignageConfig:
@@ -254,6 +266,8 @@ def run_demo(
     """Exit code 0, also when stopped by SIGINT/SIGTERM (that is how a demo ends). ``engine``: the presence
     engine the gateway runs (``[presence] engine``: threshold, model or grid)."""
     console = Console()
+    if headless is not None:
+        _writable(headless)
     signage = demo_signage(headless, screen, windowed, console)
     with handling() as shutdown, app.temporary_state() as state:
         shutdown.cleanup.append(Path(state))
