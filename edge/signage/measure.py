@@ -35,7 +35,7 @@ deletes the written ones: after a restart a withdrawn shopper's code is unknown.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from edge.clock import Clock
@@ -44,6 +44,11 @@ from edge.signage.impression import ATTRIBUTION_WINDOW_S, Facts, Kind, Redemptio
 from edge.signage.impression import to_clock as _to_clock
 
 OFFER_REDEEMED = "edge.offer.redeemed"
+MAX_SHIFT_REAL_S = 0.25
+"""The most a play's times are moved later to start no earlier than its decision, in real seconds
+(times the speed): a replay hands items to the core at most this early (edge.beacons.replay.PACE_S),
+so a decision time further ahead of the clock is not a replay's lead (an event stamped by a fast
+clock elsewhere) and moves the play no further."""
 
 
 @dataclass(slots=True)
@@ -67,6 +72,11 @@ class OnScreen:
     last: float | None = None
     frames: int = 0
     last_frame: float | None = None
+    decided_at: float = float("-inf")
+    """The gateway's time of the decision (:func:`decision_time`): the play's start is never before it."""
+    shift: float = 0.0
+    """Clock seconds added to the play's converted times so that it starts no earlier than
+    ``decided_at`` (set at the first frame; 0 live, up to the replay's hand-over lead)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,17 @@ class Place:
     screen: str
     zone: str
     zone_type: str
+
+
+def decision_time(clock_now: float, occupants_since: Iterable[float], latest_event: float) -> float:
+    """The gateway's time of a decision: the source's clock, or the latest time the core has already
+    reached if later (the latest entry among the zone's occupants, the latest committed event seen).
+
+    Live the two agree (the core stamps what it received, never ahead of now). A replay hands the
+    core its items up to ``PACE_S x speed`` trace seconds before the clock reaches them (edge.beacons.replay;
+    0.25 s at speed 1, 1.0 s at speed 4), so a decision read on the clock alone was before the entry
+    that caused it, and so was the impression."""
+    return max(clock_now, latest_event, max(occupants_since, default=clock_now))
 
 
 class Measure:
@@ -130,6 +151,10 @@ class Measure:
     def to_clock(self, mono: float) -> float:
         return _to_clock(mono, now_clock=self.clock.now(), now_mono=self.monotonic(), speed=self.speed())
 
+    def _at(self, entry: OnScreen, mono: float) -> float:
+        """A play's instant on the gateway's clock, shifted with the whole play (never before its decision)."""
+        return self.to_clock(mono) + entry.shift
+
     # --- the player's reports -----------------------------------------------------------------
 
     def sent(self, number: int, entry: OnScreen) -> None:
@@ -141,8 +166,9 @@ class Measure:
             return None
         entry.start = entry.last = entry.last_frame = mono
         entry.frames = max(entry.frames, 1)
+        entry.shift = min(max(0.0, entry.decided_at - self.to_clock(mono)), MAX_SHIFT_REAL_S * self.speed())
         if entry.code is not None:
-            at = self.to_clock(mono)
+            at = self._at(entry, mono)
             row = CodeRow(entry.code, entry.content, entry.token, entry.play_id, entry.skus, at)
             self._remember(row)
             self._codes_shown.append(row)
@@ -203,11 +229,11 @@ class Measure:
             zone_type=place.zone_type,
             content=entry.content,
             creative_version=entry.creative,
-            start=self.to_clock(entry.start),
-            end=self.to_clock(max(end_mono, entry.start)),
+            start=self._at(entry, entry.start),
+            end=self._at(entry, max(end_mono, entry.start)),
             planned_s=entry.planned_s,
             frames=entry.frames,
-            last_frame_at=self.to_clock(entry.last_frame) if entry.last_frame is not None else None,
+            last_frame_at=self._at(entry, entry.last_frame) if entry.last_frame is not None else None,
             audience=entry.audience,
             reasons=entry.reasons,
             campaign=entry.campaign,

@@ -40,7 +40,7 @@ from edge.signage.caps import CapLedger
 from edge.signage.cards import Card, card_for
 from edge.signage.decide import Inputs, Play, ScreenDecider, Timing
 from edge.signage.impression import creative_version, play_id, redemption_code
-from edge.signage.measure import OFFER_REDEEMED, Impression, Measure, OnScreen
+from edge.signage.measure import OFFER_REDEEMED, Impression, Measure, OnScreen, decision_time
 from edge.signage.measure import Place as MeasurePlace
 from edge.signage.offers import Catalogue, Rules, parse_offers, parse_rules
 from edge.signage.rank import Place
@@ -141,6 +141,8 @@ class Signage:
         """Withdrawals whose screen rows (caps, codes, holdout) could not be purged (health)."""
         self._wake = asyncio.Event()
         self._closing = False
+        self._latest_event = float("-inf")
+        """The latest time of a committed event seen (a replay's core runs ahead of its clock)."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class Signage:
         self._wake.set()
 
     def _on_event(self, event: Event) -> None:
+        self._latest_event = max(self._latest_event, event.time)
         kind = event.type
         if kind.startswith("edge.presence.") and event.data.get("zone") == self.place.zone:
             self._wake.set()
@@ -276,6 +279,7 @@ class Signage:
         occupants = view.occupants(self.place.zone)
         roster = view.roster
         audience = sum(1 for o in occupants if roster is not None and roster.get(o.token) is not None)
+        decided_at = decision_time(now, (o.since for o in occupants), self._latest_event)
         override = self.ops.active(now)
         if override is not None:
             if self._override_on is None or self._override_on[0] != self.ops.version:
@@ -289,6 +293,7 @@ class Signage:
                     planned_s=max(self.ops.ends_at(override) - now, 0.0),
                     audience=audience,
                     reasons=(f"priority:{override.priority}",),
+                    decided_at=decided_at,
                 )
                 self.measure.sent(self._number, entry)
                 self._override_on = (self.ops.version, self._number)
@@ -324,6 +329,7 @@ class Signage:
                 withheld=play.withheld,
                 code=code,
                 skus=offer.skus if offer is not None and play.kind == "offer" else frozenset(),
+                decided_at=decided_at,
             )
             self.measure.sent(number, entry)
             self.player.show(card)
