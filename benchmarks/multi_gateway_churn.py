@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from benchmarks.common import report
 from benchmarks.multi_gateway import START_UP_S, WARM_UP_S, clock_lags, traffic_by_kind
 from edge.sim.multi import MultiStore, Walk
