@@ -24,7 +24,7 @@ from edge.config import load
 from edge.events import OFFER_IMPRESSION, PRESENCE_ENTERED, Event
 from edge.signage.decide import Play
 from edge.signage.measure import MAX_SHIFT_REAL_S, Measure, OnScreen, Place
-from edge.timefmt import parse_start
+from edge.timefmt import format_time, parse_start
 from tests.test_signage_wiring import wait_for
 
 os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
@@ -57,7 +57,7 @@ async def test_an_offer_impression_starts_no_earlier_than_the_entry_that_decided
     entered: dict[str, float] = {}
     for event in events:
         if event.type == PRESENCE_ENTERED and event.data.get("zone") == zone and event.token is not None:
-            entered.setdefault(event.token, event.time)
+            entered.setdefault(event.token, parse_start(format_time(event.time)))  # as published
     impressions = [e.data for e in events if e.type == OFFER_IMPRESSION and e.data["kind"] == "offer"]
     assert impressions, "the offer's play ended when the gateway stopped"
     for data in impressions:

@@ -74,9 +74,9 @@ class OnScreen:
     last_frame: float | None = None
     decided_at: float = float("-inf")
     """The gateway's time of the decision (:func:`decision_time`): the play's start is never before it."""
-    shift: float = 0.0
-    """Clock seconds added to the play's converted times so that it starts no earlier than
-    ``decided_at`` (set at the first frame; 0 live, up to the replay's hand-over lead)."""
+    start_at: float | None = None
+    """The first frame on the gateway's clock, no earlier than ``decided_at`` (set when presented);
+    the play's later instants are measured from it on the monotonic clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +152,12 @@ class Measure:
         return _to_clock(mono, now_clock=self.clock.now(), now_mono=self.monotonic(), speed=self.speed())
 
     def _at(self, entry: OnScreen, mono: float) -> float:
-        """A play's instant on the gateway's clock, shifted with the whole play (never before its decision)."""
-        return self.to_clock(mono) + entry.shift
+        """A presented play's instant on the gateway's clock: its first frame's time plus the monotonic
+        time since, at the clock's speed (the whole play moves with its start; never two readings of the
+        clocks, so ``start`` is exactly the decision's time when it was moved to it)."""
+        assert entry.start is not None
+        assert entry.start_at is not None
+        return entry.start_at + (mono - entry.start) * self.speed()
 
     # --- the player's reports -----------------------------------------------------------------
 
@@ -166,7 +170,8 @@ class Measure:
             return None
         entry.start = entry.last = entry.last_frame = mono
         entry.frames = max(entry.frames, 1)
-        entry.shift = min(max(0.0, entry.decided_at - self.to_clock(mono)), MAX_SHIFT_REAL_S * self.speed())
+        first = self.to_clock(mono)
+        entry.start_at = max(first, min(entry.decided_at, first + MAX_SHIFT_REAL_S * self.speed()))
         if entry.code is not None:
             at = self._at(entry, mono)
             row = CodeRow(entry.code, entry.content, entry.token, entry.play_id, entry.skus, at)
