@@ -27,7 +27,7 @@ from edge.events import CONSENT_WITHDRAWN, OFFER_IMPRESSION, Event
 from edge.inputs import Downlink
 from edge.outbox import OUTBOX_FILE
 from edge.signage.decide import Play
-from edge.signage.measure import OnScreen
+from edge.signage.measure import MAX_SHIFT_REAL_S, OnScreen
 from edge.signage.state import STATE_FILE
 from edge.sim.store import SimulatedStore
 from edge.timefmt import parse_start
@@ -100,10 +100,11 @@ async def test_impressions_meet_the_standard_and_agree_at_speed_4(tmp_path: Path
         assert data["code"] is not None
         assert len(data["code"].rsplit("-", 1)[1]) == 6
     assert len({d["play_id"] for d in stored}) == len(stored)
-    # the start is the first presented frame on the trace clock: not late by (speed - 1) x the play
+    # the start is the first presented frame on the trace clock: not late by (speed - 1) x the play; it may be moved
+    # up to its decision's time, by at most MAX_SHIFT_REAL_S x speed (a replay hands the core its items early)
     for data in offers:
         first = [at for play, _, at in presented if play.content == data["offer"]]
-        assert min(abs(parse_start(str(data["start"])) - at) for at in first) < 0.2 * 4
+        assert min(abs(parse_start(str(data["start"])) - at) for at in first) < (0.2 + MAX_SHIFT_REAL_S) * 4
     completed = [d for d in offers if d["completed"]]
     for data in completed:
         assert data["actual_s"] >= data["planned_s"] - 0.5
