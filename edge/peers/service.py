@@ -6,12 +6,12 @@ slots of the gateway's clock) it publishes the summary of the consent-resolved s
 just ended (:mod:`edge.peers.summary`; half way through, the slot so far, for the peers' engines only),
 hands peers' summaries to the core's writer as sightings of their scanners (both presence engines
 take them like their own) and feeds every summary, its own included, to the
-:class:`~edge.peers.arbitration.Arbiter`. A slot is evaluated once every alive peer's summary of it
-is in (or :data:`SLOT_DEADLINE_S` later); the owner of a token publishes a retained claim with the
-epoch and the zone it reported, clears it when it loses the token, and only the owner's presence
-events pass the core's filter (:attr:`owns`). An owner whose ``entered`` for a zone only one other
-gateway covers is committed hands the shopper on at once: a claim naming that gateway (``hand``),
-then its clear; every gateway applies it (:meth:`Arbiter.hand`).
+:class:`~edge.peers.arbitration.Arbiter` (:mod:`edge.peers.slots`). A slot is evaluated once every
+alive peer's summary of it is in (or :data:`SLOT_DEADLINE_S` later); the owner of a token publishes a
+retained claim with the epoch and the zone it reported, clears it when it loses the token, and only the
+owner's presence events pass the core's filter (:attr:`owns`). An owner whose ``entered`` for a zone
+only one other gateway covers is committed hands the shopper on at once: a claim naming that gateway
+(``hand``), then its clear; every gateway applies it (:meth:`Arbiter.hand`).
 
 A hand-off between two live gateways never makes the CDP's one stream step back: the previous owner
 falls silent at the arbitration's decision (its last claim says where it last placed the shopper) and
@@ -41,8 +41,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import math
-from collections import deque
 
 import msgspec
 
@@ -59,33 +57,13 @@ from edge.peers.coverage import Coverage
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Ahead, Claim, HandingOn, Handover
 from edge.peers.release import Releases
-from edge.peers.summary import (
-    EARLY_AT_S,
-    Hand,
-    Parts,
-    PeerSummaryError,
-    Slot,
-    Summary,
-    TokenHeard,
-    decode,
-    encode,
-    loudest,
-)
-from edge.peers.timing import (
-    AGREE_S,
-    DELIVERIES_AHEAD,
-    EARLY_SUMMARY,
-    HAND_AT_ONCE,
-    INBOX_FIRST_S,
-    PEER_SILENT_SLOTS,
-    SLOT_DEADLINE_S,
-    TAKEOVER_POLL_S,
-    VIA_APP,
-)
+from edge.peers.slots import Slots
+from edge.peers.summary import Hand, Slot
+from edge.peers.timing import AGREE_S, HAND_AT_ONCE, TAKEOVER_POLL_S, VIA_APP
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
-from edge.router import Decision, where
+from edge.router import where
 
 
 class Peers:
@@ -133,7 +111,6 @@ class Peers:
             len(self.peers),
         )
         """The store broker's link, who is online, settling and standalone (edge/peers/connection.py)."""
-        self._last_slot: dict[str, int] = {}
         self.claims = Claims(
             self.topics, ports.clock, lambda: self.link, self.connected, lambda token: self.releases.drop(token)
         )
@@ -146,15 +123,16 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self._silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
-        self._heard_own: dict[str, TokenHeard] = {}
-        """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self.coverage = Coverage(lambda: ports.config.zones)
         """Which gateway's scanners cover which zone (edge/peers/coverage.py)."""
-        self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._nudge = asyncio.Event()
-        self._due: deque[int] = deque()
-        self._deliveries: deque[asyncio.Future[Decision]] = deque()
-        """Peers' sightings handed to the core's writer, not yet committed (:meth:`_deliver`)."""
+        self.slots = Slots(
+            self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
+            lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
+            lambda: self._hands_on(), lambda change, now: self._apply(change, now),
+            lambda now: self.claims.refresh(now),
+        )  # fmt: skip
+        """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
         self._roster_id = 0
         self._rostered: frozenset[str] = frozenset()
         self.releases = Releases(
@@ -225,7 +203,7 @@ class Peers:
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._connection_loop(), name="edge-peers-link")
-                group.create_task(self._slots(), name="edge-peers-slots")
+                group.create_task(self.slots.run(), name="edge-peers-slots")
                 group.create_task(self._messages(), name="edge-peers-in")
                 group.create_task(self._handovers(), name="edge-peers-handovers")
                 group.create_task(self.releases.run(), name="edge-peers-releases")
@@ -233,8 +211,7 @@ class Peers:
         finally:
             for step in undo:
                 step()
-            for delivery in self._deliveries:
-                delivery.cancel()
+            self.slots.cancel()
             await self.connection.close(self._release_all)
 
     def _release_all(self) -> None:
@@ -250,58 +227,20 @@ class Peers:
             message = await self.intake.get()
             try:
                 await self._handle(message)
-                await self._delivered()
+                await self.slots.delivered()
             except Exception as err:  # noqa: BLE001 - one bad message never ends the service
                 self.intake.reject(message.gateway, message.kind, HANDLER_ERROR, where(err))
-
-    def _deliver(self, sightings: Sightings) -> None:
-        """Hand a peer's sightings to the core's writer without waiting for their commit: the inbox's next
-        summary (and the slot's evaluation) must not queue behind the writer (:data:`DELIVERIES_AHEAD`).
-        Tasks start in the order they are made, so the writer gets the sightings in arrival order."""
-        self._deliveries.append(asyncio.ensure_future(self.ports.deliver(sightings, None)))
-
-    async def _delivered(self) -> None:
-        """Collect the deliveries the writer has done (their errors raise here), and wait for the oldest
-        while more than :data:`DELIVERIES_AHEAD` are in flight."""
-        deliveries = self._deliveries
-        while deliveries and (deliveries[0].done() or len(deliveries) > DELIVERIES_AHEAD):
-            await deliveries.popleft()
 
     async def _handle(self, message: PeerMessage) -> None:
         gateway, kind, payload = message.gateway, message.kind, message.payload
         if kind == "sightings" and gateway in self.peers:
-            await self._on_summary(gateway, payload)
+            await self.slots.on_summary(gateway, payload)
         elif kind == "state" and gateway in self.peers and payload:
             self._on_state(gateway, payload)
         elif kind == "owner":
             await self._on_claim(gateway, message.topic, payload)
 
-    # --- slots ---------------------------------------------------------------------------------
-
-    async def _slots(self) -> None:
-        clock = self.ports.clock
-        speed = float(getattr(clock, "speed", 1.0)) or 1.0
-        while True:
-            now = clock.now()
-            boundary = math.floor(now) + 1
-            if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
-                await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
-                if len(self.slot):
-                    self._publish_summary(self.slot.peek(boundary - 1))
-                now = clock.now()
-            await asyncio.sleep(max(0.0, (boundary - now) / speed))
-            if clock.now() - boundary >= 1.0:
-                self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
-            slot = boundary - 1
-            hands = self._hands_on()
-            summary = self.slot.close(slot, hands)
-            self._heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
-            scores = {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
-            self.arbiter.add(slot, self.me, scores, {h.token: h.to for h in hands})
-            self._publish_summary(summary)
-            self._due.append(slot)
-            await self._evaluate(clock.now())
-            self.claims.refresh(clock.now())
+    # --- hands --------------------------------------------------------------------------------
 
     def _hands_on(self) -> tuple[Hand, ...]:
         """The shoppers this gateway owns and last placed in a zone only one other (alive) gateway's
@@ -350,43 +289,6 @@ class Peers:
         self.claims.publish(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
         self._ahead.pop(token, None)
         self._let_go(token)
-
-    def _publish_summary(self, summary: Summary) -> None:
-        if not self.connected.is_set():
-            return
-        payload = encode(summary)
-        if self.connection.publish_summary(payload):
-            self.stats["peers_summaries_sent"] += 1
-            self.stats["peers_summary_bytes_sent"] += len(payload)
-
-    def _waiting_for(self, slot: int) -> list[str]:
-        return [
-            g
-            for g in self.alive
-            if self._last_slot.get(g, -1) >= slot - PEER_SILENT_SLOTS and not self.arbiter.has(slot, g)
-        ]
-
-    async def _evaluate(self, now: float) -> None:
-        due = self._due
-        if self.connection.frozen(now):
-            due.clear()  # settling (the retained states and claims still arrive), or a short outage
-            return
-        while due:
-            slot = due[0]
-            standalone = not self.connected.is_set()
-            waiting = not standalone and self._waiting_for(slot)
-            if waiting and now < slot + 1 + SLOT_DEADLINE_S:
-                return
-            if waiting and self.intake.waiting and now < slot + 1 + SLOT_DEADLINE_S + INBOX_FIRST_S:
-                return  # its own inbox first: the summary waited for may be in it (INBOX_FIRST_S)
-            if waiting:
-                self.stats["peers_slots_unwaited"] += 1  # evaluated without a live peer's summary
-                if self.intake.waiting:
-                    self.stats["peers_slots_unwaited_backlog"] += 1  # ... while messages wait in its inbox
-            due.popleft()
-            alive = {self.me} if standalone else {self.me} | self.alive
-            for change in self.arbiter.evaluate(slot, alive):
-                await self._apply(change, now)
 
     # --- ownership -----------------------------------------------------------------------------
 
@@ -446,7 +348,7 @@ class Peers:
             for token, taking in list(self._taking.items()):
                 verdict = takeover.verdict(
                     taking.peer, self.claims.seen.get(token), self._silent.get(token) == taking.peer,
-                    self.ports.view.zone_of(token), self.coverage.own_zones(), token in self._heard_own,
+                    self.ports.view.zone_of(token), self.coverage.own_zones(), token in self.slots.heard_own,
                     now - taking.since, AGREE_S,
                 )  # fmt: skip
                 if verdict is not None:
@@ -481,7 +383,7 @@ class Peers:
             self.stats["peers_handoffs_in"] += 1
         return speech.gained(
             self.ports.view, self.ports.config.presence, self.me, token, old, now,
-            previous=self.claims.seen.get(token), heard=self._heard_own.get(token), say=say,
+            previous=self.claims.seen.get(token), heard=self.slots.heard_own.get(token), say=say,
         )  # fmt: skip
 
     # --- inputs --------------------------------------------------------------------------------
@@ -495,30 +397,6 @@ class Peers:
             self._rostered = frozenset(s.token for s in roster.shoppers)
         return self._rostered
 
-    async def _on_summary(self, peer: str, payload: bytes) -> None:
-        try:
-            summary = decode(payload, peer=peer)
-        except PeerSummaryError as err:
-            self.stats["peers_summaries_rejected"] += 1
-            self.intake.reject(peer, "sightings", INVALID, scrub(str(err)))
-            return
-        self.stats["peers_summaries_received"] += 1
-        rostered = self._rostered_tokens()
-        entries = [e for e in summary.tokens if e.token in rostered and e.heard]
-        now = self.ports.clock.now()
-        sightings = self._parts.sightings(peer, summary, entries, now)
-        if not summary.early:  # an early part (EARLY_SUMMARY) is for the engine only
-            if summary.slot <= self.arbiter.evaluated:
-                self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
-            self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
-            hands = {h.token: h.to for h in summary.hands if h.token in rostered}
-            self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
-            self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
-        if sightings:
-            self._deliver(Sightings(now, tuple(sightings)))
-        if not summary.early:
-            await self._evaluate(now)
-
     def _on_state(self, peer: str, payload: bytes) -> None:
         try:
             state = messages.states.decode(payload)
@@ -529,7 +407,7 @@ class Peers:
             self.alive.add(peer)
         else:
             self.alive.discard(peer)  # its last will: what it owned goes to the loudest other
-            self._last_slot.pop(peer, None)
+            self.slots.gone(peer)
 
     async def _on_claim(self, gateway: str, topic: str, payload: bytes) -> None:
         if gateway == self.me:
@@ -578,12 +456,10 @@ class Peers:
         if event.type == ev.CONSENT_WITHDRAWN:
             token = str(event.data.get("token"))
             self.arbiter.forget(token)
-            self.slot.forget(token)
+            self.slots.forget(token)  # its slot's part, what its scanners heard, peers' early parts
             self._taking.pop(token, None)
             self._ahead.pop(token, None)
-            self._heard_own.pop(token, None)
             self._silent.pop(token, None)
-            self._parts.forget(token)
             for topic in [t for t, known in self._claim_topics.items() if known == token]:
                 del self._claim_topics[topic]
             self.claims.forget(token)

@@ -1,0 +1,208 @@
+"""The one-second slots of a store with several gateways (issue 18): the summaries out and in, and when a
+slot is evaluated.
+
+Every second (aligned slots of the gateway's clock) :class:`Slots` publishes the summary of the
+consent-resolved sightings of the slot just ended (:mod:`edge.peers.summary`; half way through, the slot
+so far, for the peers' engines only), adds it to the :class:`~edge.peers.arbitration.Arbiter`, and
+remembers what its own scanners heard (:attr:`Slots.heard_own`). A peer's summary is decoded, its
+rostered tokens added to the arbiter, and its sightings handed to the core's writer without waiting for
+their commit (at most :data:`~edge.peers.timing.DELIVERIES_AHEAD` in flight). A slot is evaluated once
+every alive peer's summary of it is in, or :data:`~edge.peers.timing.SLOT_DEADLINE_S` later (its own
+inbox first: :data:`~edge.peers.timing.INBOX_FIRST_S`); nothing is evaluated while ownership is frozen
+(:meth:`edge.peers.connection.StoreConnection.frozen`). What the evaluation changes, the service applies
+(``apply``); what its summary hands on, the service says (``hands``); after each slot the service
+refreshes its claims (``refresh``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from edge.clock import Clock
+from edge.limits import scrub
+from edge.peers.arbitration import Arbiter, Change
+from edge.peers.connection import StoreConnection
+from edge.peers.coverage import Coverage
+from edge.peers.intake import INVALID, Intake
+from edge.peers.summary import (
+    EARLY_AT_S,
+    Hand,
+    Parts,
+    PeerSummaryError,
+    Slot,
+    Summary,
+    TokenHeard,
+    decode,
+    encode,
+    loudest,
+)
+from edge.peers.timing import (
+    DELIVERIES_AHEAD,
+    EARLY_SUMMARY,
+    INBOX_FIRST_S,
+    PEER_SILENT_SLOTS,
+    SLOT_DEADLINE_S,
+)
+from edge.presence import Sightings
+
+
+class Slots:
+    """See the module docstring. ``deliver`` hands sightings to the core's writer (returns once
+    committed); ``rostered`` gives the rostered tokens; ``hands`` what this gateway's summary hands on;
+    ``apply`` applies one ownership change the evaluation made; ``refresh`` renews the claims due."""
+
+    def __init__(
+        self,
+        me: str,
+        slot: Slot,
+        clock: Clock,
+        connection: StoreConnection,
+        arbiter: Arbiter,
+        intake: Intake,
+        coverage: Coverage,
+        stats: dict[str, int],
+        deliver: Callable[[Sightings], Awaitable[object]],
+        rostered: Callable[[], frozenset[str]],
+        hands: Callable[[], tuple[Hand, ...]],
+        apply: Callable[[Change, float], Awaitable[None]],
+        refresh: Callable[[float], None],
+    ) -> None:
+        self.me = me
+        self.slot = slot
+        self.clock = clock
+        self.connection = connection
+        self.arbiter = arbiter
+        self.intake = intake
+        self.coverage = coverage
+        self.stats = stats
+        self.deliver = deliver
+        self.rostered = rostered
+        self.hands = hands
+        self.apply = apply
+        self.refresh = refresh
+        self.heard_own: dict[str, TokenHeard] = {}
+        """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
+        self._last_slot: dict[str, int] = {}
+        self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
+        self._due: deque[int] = deque()
+        self._deliveries: deque[asyncio.Future[object]] = deque()
+        """Peers' sightings handed to the core's writer, not yet committed (:meth:`_deliver`)."""
+
+    async def run(self) -> None:
+        clock = self.clock
+        speed = float(getattr(clock, "speed", 1.0)) or 1.0
+        while True:
+            now = clock.now()
+            boundary = math.floor(now) + 1
+            if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
+                await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
+                if len(self.slot):
+                    self._publish_summary(self.slot.peek(boundary - 1))
+                now = clock.now()
+            await asyncio.sleep(max(0.0, (boundary - now) / speed))
+            if clock.now() - boundary >= 1.0:
+                self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
+            slot = boundary - 1
+            hands = self.hands()
+            summary = self.slot.close(slot, hands)
+            self.heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
+            scores = {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
+            self.arbiter.add(slot, self.me, scores, {h.token: h.to for h in hands})
+            self._publish_summary(summary)
+            self._due.append(slot)
+            await self._evaluate(clock.now())
+            self.refresh(clock.now())
+
+    def forget(self, token: str) -> None:
+        """A consent withdrawal: the token's own and peers' parts are forgotten at once."""
+        self.slot.forget(token)
+        self.heard_own.pop(token, None)
+        self._parts.forget(token)
+
+    def gone(self, peer: str) -> None:
+        """A peer's last will (or clean stop): no slot waits for its summary any more."""
+        self._last_slot.pop(peer, None)
+
+    def cancel(self) -> None:
+        """The service stops: the deliveries in flight are cancelled."""
+        for delivery in self._deliveries:
+            delivery.cancel()
+
+    def _publish_summary(self, summary: Summary) -> None:
+        if not self.connection.connected.is_set():
+            return
+        payload = encode(summary)
+        if self.connection.publish_summary(payload):
+            self.stats["peers_summaries_sent"] += 1
+            self.stats["peers_summary_bytes_sent"] += len(payload)
+
+    def _waiting_for(self, slot: int) -> list[str]:
+        return [
+            g
+            for g in self.connection.alive
+            if self._last_slot.get(g, -1) >= slot - PEER_SILENT_SLOTS and not self.arbiter.has(slot, g)
+        ]
+
+    async def _evaluate(self, now: float) -> None:
+        due = self._due
+        if self.connection.frozen(now):
+            due.clear()  # settling (the retained states and claims still arrive), or a short outage
+            return
+        while due:
+            slot = due[0]
+            standalone = not self.connection.connected.is_set()
+            waiting = not standalone and self._waiting_for(slot)
+            if waiting and now < slot + 1 + SLOT_DEADLINE_S:
+                return
+            if waiting and self.intake.waiting and now < slot + 1 + SLOT_DEADLINE_S + INBOX_FIRST_S:
+                return  # its own inbox first: the summary waited for may be in it (INBOX_FIRST_S)
+            if waiting:
+                self.stats["peers_slots_unwaited"] += 1  # evaluated without a live peer's summary
+                if self.intake.waiting:
+                    self.stats["peers_slots_unwaited_backlog"] += 1  # ... while messages wait in its inbox
+            due.popleft()
+            alive = {self.me} if standalone else {self.me} | self.connection.alive
+            for change in self.arbiter.evaluate(slot, alive):
+                await self.apply(change, now)
+
+    # --- peers' summaries ----------------------------------------------------------------------
+
+    async def on_summary(self, peer: str, payload: bytes) -> None:
+        try:
+            summary = decode(payload, peer=peer)
+        except PeerSummaryError as err:
+            self.stats["peers_summaries_rejected"] += 1
+            self.intake.reject(peer, "sightings", INVALID, scrub(str(err)))
+            return
+        self.stats["peers_summaries_received"] += 1
+        rostered = self.rostered()
+        entries = [e for e in summary.tokens if e.token in rostered and e.heard]
+        now = self.clock.now()
+        sightings = self._parts.sightings(peer, summary, entries, now)
+        if not summary.early:  # an early part (EARLY_SUMMARY) is for the engine only
+            if summary.slot <= self.arbiter.evaluated:
+                self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
+            self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
+            hands = {h.token: h.to for h in summary.hands if h.token in rostered}
+            self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
+            self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
+        if sightings:
+            self._deliver(Sightings(now, tuple(sightings)))
+        if not summary.early:
+            await self._evaluate(now)
+
+    def _deliver(self, sightings: Sightings) -> None:
+        """Hand a peer's sightings to the core's writer without waiting for their commit: the inbox's next
+        summary (and the slot's evaluation) must not queue behind the writer (:data:`DELIVERIES_AHEAD`).
+        Tasks start in the order they are made, so the writer gets the sightings in arrival order."""
+        self._deliveries.append(asyncio.ensure_future(self.deliver(sightings)))
+
+    async def delivered(self) -> None:
+        """Collect the deliveries the writer has done (their errors raise here), and wait for the oldest
+        while more than :data:`DELIVERIES_AHEAD` are in flight."""
+        deliveries = self._deliveries
+        while deliveries and (deliveries[0].done() or len(deliveries) > DELIVERIES_AHEAD):
+            await deliveries.popleft()
