@@ -4,6 +4,7 @@ private D-Bus, and systemd-analyze on the installed units."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import shutil
 import stat
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from edge.config import Config, load
@@ -31,9 +34,47 @@ def _edge(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _self_signed_ca() -> bytes:
+    """A real CA certificate in PEM (a day's validity): what a store's broker CA file holds."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "store broker CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"-----BEGIN CERTIFICATE-----\n\xe2\x80\xa6\n",
+        b"-----BEGIN PRIVATE KEY-----\nMC4CAQA=\n-----END PRIVATE KEY-----\n",
+        b"\x30\x82\x01\x0a",
+    ],
+    ids=["empty", "truncated", "a key", "DER"],
+)
+def test_provision_refuses_a_ca_that_is_not_a_pem_certificate(tmp_path: Path, content: bytes) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(content)
+    root = tmp_path / "root"
+    with pytest.raises(ProvisionError, match="not a PEM certificate"):
+        provision(Request("store-1", "gw-1", "mqtts://broker.example:8883", root=root, ca=ca))
+    assert not (root / "etc/edge/ca.pem").exists()
+
+
 def test_provision_writes_config_key_csr_and_units_and_is_idempotent(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n…\n")
+    (tmp_path / "ca.pem").write_bytes(_self_signed_ca())
     args = ["provision", "--store", "store-7", "--gateway", "gw-2", "--broker", "mqtts://broker.example:8883"]
     first = _edge(*args, "--ca", str(tmp_path / "ca.pem"), "--root", str(root))
     assert first.returncode == 0, first.stderr

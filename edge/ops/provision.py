@@ -159,6 +159,20 @@ def _key_and_csr(plan: _Plan, req: Request) -> None:
     plan.want(CSR_PATH, csr_for(key, req.store, req.gateway).public_bytes(serialization.Encoding.PEM))
 
 
+def _ca_bundle(path: Path) -> bytes:
+    """``--ca``'s bytes, once they are PEM certificates: a key, a CSR or a DER file copied to ``ca.pem`` would only show
+    as a TLS failure at the first connection, far from the mistake."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ProvisionError(f"cannot read --ca {path}: {err.strerror}") from None
+    try:
+        x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ProvisionError(f"--ca {path}: not a PEM certificate (-----BEGIN CERTIFICATE-----)") from None
+    return data
+
+
 def provision(req: Request) -> list[tuple[str, Path]]:
     """Write (or check) every file; what happened to each, relative to ``root``."""
     text = config_text(req)
@@ -174,10 +188,7 @@ def provision(req: Request) -> list[tuple[str, Path]]:
     plan = _Plan(req.root)
     plan.want(CONFIG_PATH, text.encode())
     if req.ca is not None:
-        try:
-            plan.want(CA_PATH, req.ca.read_bytes())
-        except OSError as err:
-            raise ProvisionError(f"cannot read --ca {req.ca}: {err.strerror}") from None
+        plan.want(CA_PATH, _ca_bundle(req.ca))
     executable = req.executable or default_executable()
     names = list(UNIT_FILES) + ([DISPLAY_DROPIN] if req.display else []) + ([CAMERA_DROPIN] if req.camera else [])
     for name in names:
