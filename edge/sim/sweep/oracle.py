@@ -170,6 +170,11 @@ class BayesOracle:
         self._passes = max(1, math.ceil(w / 0.4))
         self._w = w / self._passes
         self._post: Array = np.zeros((4, 2, *self._shape))  # slot, (standing, walking), grid
+        self._work: list[Array] = [np.empty(0)] * 3
+        """The prediction's work arrays, a walking layer per slot each (reused: the prediction is most of the cost)."""
+        self._floor_share: Array = (UNIFORM_SHARE / 2) * self._uniform
+        self._kept: Array = self._mask * (1.0 - UNIFORM_SHARE)
+        """The mask times the share kept (the mask is 0 or 1: the same products as one after the other)."""
         self._slot: dict[str, int] = {}
         self._free: list[int] = list(range(4))
         self._pending: dict[str, list[Array]] = {}
@@ -231,30 +236,44 @@ class BayesOracle:
         self._post = np.concatenate([self._post, np.zeros_like(self._post)])
         self._free += range(n, 2 * n)
 
+    def _predict(self, used: int) -> None:
+        """The motion step of slots ``[0, used)`` in place, in the work arrays (no allocation per tick)."""
+        if self._work[0].shape[0] < used:
+            self._work = [np.empty((self._post.shape[0], *self._shape)) for _ in range(3)]
+        a, b, t = (buffer[:used] for buffer in self._work)
+        both = self._post[:used]
+        stand, post = both[:, 0], both[:, 1]
+        w = self._w
+        keep = 1.0 - 2.0 * w
+        for _ in range(self._passes):  # the walking layer spreads along x (into a), then along y (into b)
+            np.multiply(post, keep, out=a)
+            np.multiply(post[:, :, :-1], w, out=t[:, :, :-1])
+            a[:, :, 1:] += t[:, :, :-1]
+            np.multiply(post[:, :, 1:], w, out=t[:, :, 1:])
+            a[:, :, :-1] += t[:, :, 1:]
+            np.multiply(a, keep, out=b)
+            np.multiply(a[:, :-1, :], w, out=t[:, :-1, :])
+            b[:, 1:, :] += t[:, :-1, :]
+            np.multiply(a[:, 1:, :], w, out=t[:, 1:, :])
+            b[:, :-1, :] += t[:, 1:, :]
+            post = b
+        np.multiply(post, 1.0 - self._to_stand, out=a)  # the new walking layer (a) ...
+        np.multiply(stand, self._to_walk, out=t)
+        a += t
+        np.multiply(stand, 1.0 - self._to_walk, out=stand)  # ... and the new standing layer, in place
+        np.multiply(post, self._to_stand, out=t)
+        stand += t
+        both[:, 1] = a
+        both *= self._kept  # (the mask is 0 or 1: one product is the mask's, then the re-spread share's)
+        both += self._floor_share
+
     def tick(self, now: float) -> list[PresenceEvent]:
         events: list[PresenceEvent] = []
         for token in list(self._advert):
             self._close(token)
         self._ticks += 1
         if self._slot and self._ticks % PREDICT_TICKS == 0:
-            used = max(self._slot.values()) + 1
-            stand, walk = self._post[:used, 0], self._post[:used, 1]
-            post = walk
-            w = self._w
-            for _ in range(self._passes):
-                moved = post * (1.0 - 2.0 * w)
-                moved[:, :, 1:] += w * post[:, :, :-1]
-                moved[:, :, :-1] += w * post[:, :, 1:]
-                post = moved * (1.0 - 2.0 * w)
-                post[:, 1:, :] += w * moved[:, :-1, :]
-                post[:, :-1, :] += w * moved[:, 1:, :]
-            new_stand = stand * (1.0 - self._to_walk) + post * self._to_stand
-            new_walk = post * (1.0 - self._to_stand) + stand * self._to_walk
-            both = np.stack((new_stand, new_walk), axis=1)
-            both *= self._mask
-            both *= 1.0 - UNIFORM_SHARE
-            both += (UNIFORM_SHARE / 2) * self._uniform
-            self._post[:used] = both
+            self._predict(max(self._slot.values()) + 1)
         for token, liks in self._pending.items():
             slot = self._slot.get(token)
             if slot is None:
@@ -277,7 +296,9 @@ class BayesOracle:
         if not self._slot:
             return events
         used = max(self._slot.values()) + 1
-        masses = self._post[:used].sum(axis=1).reshape(used, -1) @ self._membership
+        both = self._post[:used]
+        masses = np.add(both[:, 0], both[:, 1]).reshape(used, -1) @ self._membership
+        bests, tops = masses.argmax(axis=1).tolist(), masses.max(axis=1).tolist()
         for token, slot in list(self._slot.items()):
             current = self._zone.get(token)
             if now - self._last[token] >= self._silence_s:
@@ -287,18 +308,16 @@ class BayesOracle:
                 self._post[slot] = 0.0
                 self._free.append(slot)
                 continue
-            row = masses[slot]
-            best = int(row.argmax())
+            best, top = bests[slot], tops[slot]
             if current is None:
-                if row[best] >= self._enter_p:
+                if top >= self._enter_p:
                     events += self._set(token, self._zones[best], now)
                 continue
-            held = row[self._zones.index(current[0])]
-            if held >= self._stay_p:
+            if masses[slot, self._zones.index(current[0])] >= self._stay_p:
                 continue
-            if row[best] >= self._enter_p:
+            if top >= self._enter_p:
                 events += self._set(token, self._zones[best], now)
-            elif 1.0 - float(row.sum()) >= self._enter_p:
+            elif 1.0 - float(masses[slot].sum()) >= self._enter_p:
                 events += self._set(token, None, now)
         return events
 
