@@ -247,14 +247,12 @@ class BayesOracle:
         keep = 1.0 - 2.0 * w
         for _ in range(self._passes):  # the walking layer spreads along x (into a), then along y (into b)
             np.multiply(post, keep, out=a)
-            np.multiply(post[:, :, :-1], w, out=t[:, :, :-1])
+            np.multiply(post, w, out=t)  # (each neighbour's share once: the same product goes left and right)
             a[:, :, 1:] += t[:, :, :-1]
-            np.multiply(post[:, :, 1:], w, out=t[:, :, 1:])
             a[:, :, :-1] += t[:, :, 1:]
             np.multiply(a, keep, out=b)
-            np.multiply(a[:, :-1, :], w, out=t[:, :-1, :])
+            np.multiply(a, w, out=t)
             b[:, 1:, :] += t[:, :-1, :]
-            np.multiply(a[:, 1:, :], w, out=t[:, 1:, :])
             b[:, :-1, :] += t[:, 1:, :]
             post = b
         np.multiply(post, 1.0 - self._to_stand, out=a)  # the new walking layer (a) ...
