@@ -16,19 +16,11 @@ only one other gateway covers is committed hands the shopper on at once: a claim
 A hand-off between two live gateways never makes the CDP's one stream step back: the previous owner
 falls silent at the arbitration's decision (its last claim says where it last placed the shopper) and
 clears its claim only once every event about the shopper that passed its filter is committed and
-acknowledged by the broker (at most :data:`RELEASE_FLUSH_S`; the next owner speaks on the clear, so
-its first word reaches the CDP after the previous owner's last), and the new owner first waits
-(up to :data:`AGREE_S`) for the previous owner's claim to be cleared (every gateway evaluates the
-same slot, but each at its own moment: until then the previous owner may still announce a zone, and
-its claim carries that zone before the clear) and for its own engine to agree with that zone ("no
-zone" included) or to place the shopper in a zone of its own scanners (heard first-hand): the
-peers' scanners reach an engine a second late, so the new owner's engine often still lags the
-previous owner's, and speaking at once would step the CDP's stream back a zone. Then it claims the
-shopper and emits ``edge.presence.entered`` with ``from_gateway`` (or, when its engine has the
-shopper in no zone while the previous owner had one, ``edge.presence.exited`` for that zone).
-Meanwhile nobody speaks: the CDP keeps the last word. A previous owner that is gone (its last will,
-a clean stop) is silent already: its last claim seen is its last word, and the new owner waits only
-for its engine (:mod:`edge.peers.takeover`; without that claim it speaks at once).
+acknowledged by the broker (at most :data:`RELEASE_FLUSH_S`, :mod:`edge.peers.release`; the next owner
+speaks on the clear, so its first word reaches the CDP after the previous owner's last), and the new
+owner waits for that clear and for its own engine to agree with the previous owner's last zone before
+it claims the shopper and speaks (:mod:`edge.peers.handover`; meanwhile nobody speaks: the CDP keeps
+the last word).
 
 Cut off from the broker it goes standalone (:class:`~edge.peers.connection.StoreConnection`:
 ownership frozen for a grace, then it owns whatever it hears); health says so
@@ -39,7 +31,6 @@ forgets the token's summaries and ownership at once and clears its retained clai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 
 import msgspec
@@ -49,17 +40,18 @@ from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.limits import scrub
 from edge.mqtt_link import Link, LinkSettings
-from edge.peers import messages, speech, takeover
+from edge.peers import messages
 from edge.peers.arbitration import WHY, Arbiter, Change
 from edge.peers.claims import Claims
 from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
+from edge.peers.handover import Handovers
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
-from edge.peers.messages import Ahead, Claim, HandingOn, Handover
+from edge.peers.messages import HandingOn
 from edge.peers.release import Releases
 from edge.peers.slots import Slots
 from edge.peers.summary import Hand, Slot
-from edge.peers.timing import AGREE_S, HAND_AT_ONCE, TAKEOVER_POLL_S, VIA_APP
+from edge.peers.timing import HAND_AT_ONCE, VIA_APP
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
@@ -115,17 +107,10 @@ class Peers:
             self.topics, ports.clock, lambda: self.link, self.connected, lambda token: self.releases.drop(token)
         )
         """What this gateway claims, and the latest claim seen per token (edge/peers/claims.py)."""
-        self._taking: dict[str, Handover] = {}
-        """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
-        self._ahead: dict[str, Ahead] = {}
-        """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
         self._claim_topics: dict[str, str] = {}
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
-        self._silent: dict[str, str] = {}
-        """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
         self.coverage = Coverage(lambda: ports.config.zones)
         """Which gateway's scanners cover which zone (edge/peers/coverage.py)."""
-        self._nudge = asyncio.Event()
         self.slots = Slots(
             self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
@@ -133,6 +118,8 @@ class Peers:
             lambda now: self.claims.refresh(now),
         )  # fmt: skip
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
+        self.handovers = Handovers(self.me, ports, self.claims, self.connection, self.coverage, self.slots, self.stats)
+        """The shoppers given to it that it does not speak for yet, and when it does (edge/peers/handover.py)."""
         self._roster_id = 0
         self._rostered: frozenset[str] = frozenset()
         self.releases = Releases(
@@ -165,6 +152,15 @@ class Peers:
         """Peers whose retained state is ``online``."""
         return self.connection.alive
 
+    # --- taking shoppers over (edge/peers/handover.py) ---------------------------------------
+
+    @property
+    def _nudge(self) -> asyncio.Event:
+        return self.handovers.wake
+
+    async def _handovers(self) -> None:
+        await self.handovers.run()
+
     # --- what the core calls (edge.app wires them) --------------------------------------------
 
     def sighted(self, sighting: Sighting) -> None:
@@ -172,8 +168,8 @@ class Peers:
         self.coverage.heard_own(sighting.scanner)
 
     def owns(self, token: str, via: str) -> bool:
-        if token in self._taking or token in self._ahead:
-            self._nudge.set()  # its engine moved: maybe it agrees with the previous owner now
+        if self.handovers.holds(token):
+            self.handovers.wake.set()  # its engine moved: maybe it agrees with the previous owner now
             return False
         owner = self.arbiter.owner(token)
         if owner is not None:
@@ -257,7 +253,7 @@ class Peers:
                 gateway = self.me
             if gateway is not None:
                 out.append(Hand(token, gateway))
-        for token in sorted(self._taking):
+        for token in sorted(self.handovers.taking):
             said = self.claims.seen.get(token)
             if said is not None and said.zone in own:
                 out.append(Hand(token, self.me))
@@ -266,7 +262,7 @@ class Peers:
     def _hand_target(self, token: str, zone: str | None) -> str | None:
         """The alive peer whose scanners alone cover ``zone`` (where this owner last placed ``token``),
         unless it is one of this gateway's zones or this gateway is still ahead of its engine."""
-        if zone is None or token in self._ahead:
+        if zone is None or token in self.handovers.ahead:
             return None
         gateway = self.coverage.only_peer(zone)
         return gateway if gateway in self.alive else None
@@ -277,7 +273,7 @@ class Peers:
         the zone and the hand goes out, then its clear; every gateway applies the hand on that claim
         (:meth:`Arbiter.hand`: only if this gateway still owns it at that epoch)."""
         mine = self.claims.mine.get(token)
-        if not HAND_AT_ONCE or mine is None or not self.connected.is_set() or token in self._taking:
+        if not HAND_AT_ONCE or mine is None or not self.connected.is_set() or token in self.handovers.taking:
             return
         to = self._hand_target(token, mine.zone)
         if to is None:
@@ -287,7 +283,7 @@ class Peers:
             return
         self.stats["peers_hands_at_once"] += 1
         self.claims.publish(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
-        self._ahead.pop(token, None)
+        self.handovers.lose(token)
         self._let_go(token)
 
     # --- ownership -----------------------------------------------------------------------------
@@ -296,34 +292,10 @@ class Peers:
         token = change.token
         self.stats[f"peers_moves_{change.why}"] += 1
         if change.new == self.me and change.old != self.me:
-            claim = self.claims.seen.get(token)
-            begin = takeover.start(self.me, change.old, claim, self.alive, self.connected.is_set())
-            if begin.at_once or begin.speaker is None:
-                await self._take(token, begin.speaker, change.epoch, now)  # nobody else is speaking
-            else:
-                if begin.silent:  # gone (its will, a stop): its last claim is its last word
-                    self._silent[token] = begin.speaker
-                self._taking[token] = Handover(begin.speaker, change.epoch, now)
-                self._nudge.set()
+            await self.handovers.gain(token, change.old, change.epoch, now)
         elif change.old == self.me and change.new != self.me:
-            self._taking.pop(token, None)  # moved on before this gateway spoke for it
-            self._ahead.pop(token, None)
+            self.handovers.lose(token)
             self._let_go(token)
-
-    async def _take(self, token: str, speaker: str | None, epoch: int, now: float, said: str | None = None) -> None:
-        """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``).
-        ``said``: the previous owner's last zone, one of this gateway's own, where its engine has not
-        placed the shopper yet: this gateway says that zone and holds its engine's events back until
-        its engine agrees (:class:`Ahead`)."""
-        self._taking.pop(token, None)
-        self._silent.pop(token, None)
-        events = self._gained(token, speaker, now, say=said)
-        if said is not None:
-            self._ahead[token] = Ahead(said, now)
-            self.stats["peers_handoffs_ahead"] += 1
-        self.claims.claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
-        if events:
-            await self.ports.publish(events)
 
     def _let_go(self, token: str) -> None:
         """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`
@@ -333,58 +305,6 @@ class Peers:
             return
         self.stats["peers_handoffs_out"] += 1
         self.releases.let_go(token)
-
-    async def _handovers(self) -> None:
-        """Waiting new owners speak once their engine agrees with the previous owner's last zone (see
-        the module docstring), or after :data:`AGREE_S`."""
-        clock = self.ports.clock
-        while True:
-            with contextlib.suppress(TimeoutError):
-                # Idle (nobody waiting): asleep until a hand-off starts (``_apply`` nudges).
-                waiting = self._taking or self._ahead
-                await asyncio.wait_for(self._nudge.wait(), TAKEOVER_POLL_S if waiting else None)
-            self._nudge.clear()
-            now = clock.now()
-            for token, taking in list(self._taking.items()):
-                verdict = takeover.verdict(
-                    taking.peer, self.claims.seen.get(token), self._silent.get(token) == taking.peer,
-                    self.ports.view.zone_of(token), self.coverage.own_zones(), token in self.slots.heard_own,
-                    now - taking.since, AGREE_S,
-                )  # fmt: skip
-                if verdict is not None:
-                    if not verdict.agreed:
-                        self.stats["peers_handoffs_unagreed"] += 1
-                    await self._take(token, taking.peer, taking.epoch, now, verdict.said)
-            for token, ahead in list(self._ahead.items()):
-                zone = self.ports.view.zone_of(token)
-                if zone == ahead.zone:
-                    del self._ahead[token]  # its engine caught up: its own events speak from now on
-                elif now - ahead.since >= AGREE_S:
-                    del self._ahead[token]
-                    self.stats["peers_handoffs_unagreed"] += 1
-                    events = self._caught_up(token, ahead.zone, now)
-                    self.claims.said(token, self.ports.view.zone_of(token))
-                    if events:
-                        await self.ports.publish(events)
-
-    def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
-        """This gateway said ``said`` ahead of its engine, which never got there: what its engine says --
-        the exit of ``said``, then the entry of its engine's zone if it has one (never that entry alone:
-        a second ``entered`` in one visit)."""
-        zone = self.ports.view.zone_of(token)
-        if zone == said:
-            return []
-        exited = speech.caught_up(self.ports.view, token, said, now)
-        return exited if zone is None else exited + self._gained(token, None, now)
-
-    def _gained(self, token: str, old: str | None, now: float, *, say: str | None = None) -> list[Event]:
-        """The events that make this gateway's stream the shopper's one (:func:`speech.gained`)."""
-        if old is not None and old != self.me:
-            self.stats["peers_handoffs_in"] += 1
-        return speech.gained(
-            self.ports.view, self.ports.config.presence, self.me, token, old, now,
-            previous=self.claims.seen.get(token), heard=self.slots.heard_own.get(token), say=say,
-        )  # fmt: skip
 
     # --- inputs --------------------------------------------------------------------------------
 
@@ -423,8 +343,7 @@ class Peers:
             # A peer let a shopper go: its last claim (zone) is its last word.
             token = self._claim_topics.pop(topic, None)
             if token is not None:
-                self._silent[token] = gateway
-                self._nudge.set()
+                self.handovers.cleared(token, gateway)
             return
         try:
             claim = messages.claims.decode(payload)
@@ -438,8 +357,7 @@ class Peers:
             return  # a previous owner's zone update that crossed the new owner's claim
         self.claims.seen[claim.token] = claim
         self._claim_topics[topic] = claim.token
-        if self._silent.get(claim.token) == gateway:
-            del self._silent[claim.token]
+        self.handovers.claimed(claim.token, gateway)
         change = self.arbiter.adopt(claim.token, claim.owner, claim.epoch, self.arbiter.evaluated)
         if change is not None:
             await self._apply(change, self.ports.clock.now())
@@ -457,9 +375,7 @@ class Peers:
             token = str(event.data.get("token"))
             self.arbiter.forget(token)
             self.slots.forget(token)  # its slot's part, what its scanners heard, peers' early parts
-            self._taking.pop(token, None)
-            self._ahead.pop(token, None)
-            self._silent.pop(token, None)
+            self.handovers.forget(token)
             for topic in [t for t, known in self._claim_topics.items() if known == token]:
                 del self._claim_topics[topic]
             self.claims.forget(token)

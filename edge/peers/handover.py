@@ -1,0 +1,172 @@
+"""Taking a shopper over (issue 18): the new owner's wait, and its first words for the shopper.
+
+When the arbitration gives this gateway a shopper another gateway spoke for, :class:`Handovers` decides
+when it starts speaking (:mod:`edge.peers.takeover`, pure): it first waits (up to
+:data:`~edge.peers.timing.AGREE_S`) for the previous owner's claim to be cleared (every gateway evaluates
+the same slot, but each at its own moment: until then the previous owner may still announce a zone, and
+its claim carries that zone before the clear) and for its own engine to agree with that zone ("no zone"
+included) or to place the shopper in a zone of its own scanners (heard first-hand): the peers' scanners
+reach an engine a second late, so the new owner's engine often still lags the previous owner's, and
+speaking at once would step the CDP's stream back a zone. Then it claims the shopper and emits
+``edge.presence.entered`` with ``from_gateway`` (or, when its engine has the shopper in no zone while
+the previous owner had one, ``edge.presence.exited`` for that zone; :mod:`edge.peers.speech`).
+Meanwhile nobody speaks: the CDP keeps the last word. A previous owner that is gone (its last will, a
+clean stop) is silent already: its last claim seen is its last word, and the new owner waits only for
+its engine (without that claim it speaks at once).
+
+When the previous owner's last zone is one of this gateway's own but its engine has not placed the
+shopper there yet, it says that zone at once and holds its engine's events back until its engine agrees
+(:class:`~edge.peers.messages.Ahead`), or says what its engine says after ``AGREE_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from edge.events import Event
+from edge.peers import speech, takeover
+from edge.peers.claims import Claims
+from edge.peers.connection import StoreConnection
+from edge.peers.coverage import Coverage
+from edge.peers.messages import Ahead, Claim, Handover
+from edge.peers.slots import Slots
+from edge.peers.timing import AGREE_S, TAKEOVER_POLL_S
+from edge.ports import Ports
+
+
+class Handovers:
+    """The shoppers this gateway was given and does not speak for yet (:attr:`taking`), those it speaks
+    for ahead of its engine (:attr:`ahead`), and :meth:`run`, which lets them speak. It reads the
+    claims seen (``claims``), who is alive (``connection``), its own zones (``coverage``) and what its
+    own scanners heard (``slots``); ``stats`` is the service's counters."""
+
+    def __init__(
+        self,
+        me: str,
+        ports: Ports,
+        claims: Claims,
+        connection: StoreConnection,
+        coverage: Coverage,
+        slots: Slots,
+        stats: dict[str, int],
+    ) -> None:
+        self.me = me
+        self.ports = ports
+        self.claims = claims
+        self.connection = connection
+        self.coverage = coverage
+        self.slots = slots
+        self.stats = stats
+        self.taking: dict[str, Handover] = {}
+        """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
+        self.ahead: dict[str, Ahead] = {}
+        """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
+        self.silent: dict[str, str] = {}
+        """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
+        self.wake = asyncio.Event()
+        """Set when a hand-off starts, a claim is cleared or a held-back event comes: :meth:`run` looks."""
+
+    def holds(self, token: str) -> bool:
+        """This gateway's engine's events about ``token`` are held back (it waits, or it is ahead)."""
+        return token in self.taking or token in self.ahead
+
+    async def gain(self, token: str, old: str | None, epoch: int, now: float) -> None:
+        """The arbitration moved ``token`` from ``old`` to this gateway at ``epoch``."""
+        claim = self.claims.seen.get(token)
+        begin = takeover.start(self.me, old, claim, self.connection.alive, self.connection.connected.is_set())
+        if begin.at_once or begin.speaker is None:
+            await self._take(token, begin.speaker, epoch, now)  # nobody else is speaking
+        else:
+            if begin.silent:  # gone (its will, a stop): its last claim is its last word
+                self.silent[token] = begin.speaker
+            self.taking[token] = Handover(begin.speaker, epoch, now)
+            self.wake.set()
+
+    def lose(self, token: str) -> None:
+        """The arbitration moved ``token`` away (or this gateway hands it on): no wait, nothing ahead."""
+        self.taking.pop(token, None)  # moved on before this gateway spoke for it
+        self.ahead.pop(token, None)
+
+    def cleared(self, token: str, peer: str) -> None:
+        """``peer`` cleared its claim on ``token``: its last claim (zone) is its last word."""
+        self.silent[token] = peer
+        self.wake.set()
+
+    def claimed(self, token: str, peer: str) -> None:
+        """``peer`` claims ``token`` (again): it speaks for the shopper."""
+        if self.silent.get(token) == peer:
+            del self.silent[token]
+
+    def forget(self, token: str) -> None:
+        """A consent withdrawal: the token's hand-over state is forgotten at once."""
+        self.taking.pop(token, None)
+        self.ahead.pop(token, None)
+        self.silent.pop(token, None)
+
+    async def run(self) -> None:
+        """Waiting new owners speak once their engine agrees with the previous owner's last zone (see
+        the module docstring), or after :data:`AGREE_S`."""
+        clock = self.ports.clock
+        while True:
+            with contextlib.suppress(TimeoutError):
+                # Idle (nobody waiting): asleep until a hand-off starts (``gain`` wakes it).
+                waiting = self.taking or self.ahead
+                await asyncio.wait_for(self.wake.wait(), TAKEOVER_POLL_S if waiting else None)
+            self.wake.clear()
+            now = clock.now()
+            for token, taking in list(self.taking.items()):
+                verdict = takeover.verdict(
+                    taking.peer, self.claims.seen.get(token), self.silent.get(token) == taking.peer,
+                    self.ports.view.zone_of(token), self.coverage.own_zones(), token in self.slots.heard_own,
+                    now - taking.since, AGREE_S,
+                )  # fmt: skip
+                if verdict is not None:
+                    if not verdict.agreed:
+                        self.stats["peers_handoffs_unagreed"] += 1
+                    await self._take(token, taking.peer, taking.epoch, now, verdict.said)
+            for token, ahead in list(self.ahead.items()):
+                zone = self.ports.view.zone_of(token)
+                if zone == ahead.zone:
+                    del self.ahead[token]  # its engine caught up: its own events speak from now on
+                elif now - ahead.since >= AGREE_S:
+                    del self.ahead[token]
+                    self.stats["peers_handoffs_unagreed"] += 1
+                    events = self._caught_up(token, ahead.zone, now)
+                    self.claims.said(token, self.ports.view.zone_of(token))
+                    if events:
+                        await self.ports.publish(events)
+
+    async def _take(self, token: str, speaker: str | None, epoch: int, now: float, said: str | None = None) -> None:
+        """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``).
+        ``said``: the previous owner's last zone, one of this gateway's own, where its engine has not
+        placed the shopper yet: this gateway says that zone and holds its engine's events back until
+        its engine agrees (:class:`Ahead`)."""
+        self.taking.pop(token, None)
+        self.silent.pop(token, None)
+        events = self._gained(token, speaker, now, say=said)
+        if said is not None:
+            self.ahead[token] = Ahead(said, now)
+            self.stats["peers_handoffs_ahead"] += 1
+        self.claims.claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
+        if events:
+            await self.ports.publish(events)
+
+    def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
+        """This gateway said ``said`` ahead of its engine, which never got there: what its engine says --
+        the exit of ``said``, then the entry of its engine's zone if it has one (never that entry alone:
+        a second ``entered`` in one visit)."""
+        zone = self.ports.view.zone_of(token)
+        if zone == said:
+            return []
+        exited = speech.caught_up(self.ports.view, token, said, now)
+        return exited if zone is None else exited + self._gained(token, None, now)
+
+    def _gained(self, token: str, old: str | None, now: float, *, say: str | None = None) -> list[Event]:
+        """The events that make this gateway's stream the shopper's one (:func:`speech.gained`)."""
+        if old is not None and old != self.me:
+            self.stats["peers_handoffs_in"] += 1
+        return speech.gained(
+            self.ports.view, self.ports.config.presence, self.me, token, old, now,
+            previous=self.claims.seen.get(token), heard=self.slots.heard_own.get(token), say=say,
+        )  # fmt: skip
