@@ -1,5 +1,5 @@
 """When a gateway the arbitration gave a shopper starts speaking for it (issue 18): the previous
-owner's last word decides (pure: :class:`edge.peers.service.Peers` asks, then acts).
+owner's last word decides (pure: :class:`edge.peers.handover.Handovers` asks, then acts).
 
 The last word is the previous owner's latest claim seen (its ``zone``: where its stream last placed
 the shopper, "no zone" included), retained on the store broker and kept when it is cleared. A new
