@@ -47,8 +47,9 @@ The state machine, per shopper (one zone at a time, or none):
   read against the other's fast level, since the new zone reached its bar) puts the mean lead above
   0 by TREND_T standard errors over at least ``handoff_samples`` leads, with the fast level leading
   by ``handoff_margin_db`` at that sample and the new zone's slow level above the old one's
-  (:meth:`PresenceEngine._handoff_due`); or, on a clear trend, the margin alone for TREND_HOLD_SAMPLES
-  samples; emits ``exited`` for the old zone then ``entered`` for the new one, at the same time.
+  (:meth:`~edge.presence_handoff.HandOff._handoff_due`, inherited); or, on a clear trend, the margin
+  alone for TREND_HOLD_SAMPLES samples; emits ``exited`` for the old zone then ``entered`` for the
+  new one, at the same time.
 - **dwell**: every ``dwell_interval_s`` while the shopper stays.
 
 Thresholds are for a reference phone whose RSSI at 1 m is ``PresenceConfig.measured_power_1m_dbm``.

@@ -168,7 +168,7 @@ standing in a zone for an hour at 10 Hz would otherwise keep 36,000) while count
 enough that the loop, not a call per time, is the cost (64 floats: half a kilobyte)."""
 
 TREND_SPAN_S = 3.0
-"""The hand-off's trend (:meth:`edge.presence.PresenceEngine._hold`) is the least-squares slope of a
+"""The hand-off's trend (:meth:`edge.presence_handoff.HandOff._hold`) is the least-squares slope of a
 zone's samples over this long: the slow window (RSSI_WINDOW_S), about 10 samples of a 3 Hz card, a
 walker's 3.6 m -- from the middle of one zone of the row into the next. Longer mixes in the dwell
 before the walk (a flat stretch that halves the slope); shorter leaves 5-6 samples, whose slope's
