@@ -11,12 +11,13 @@ through :class:`~edge.presence.PresenceEngine` ``--rounds`` times and reports **
 run of sightings between two ticks; best of the rounds) and a digest of every output: each event's
 fields and the occupants after every tick, floats as ``repr`` (identical, not merely close).
 
-``--against DIR`` replays the same inputs, in the same process and alternating round by round,
-through the engine of another checkout too (``git archive <commit> edge | tar -x -C DIR``; its
-``edge/{advert_rate,rssi,presence_timing,presence}.py`` loaded under other names, the rest of
-``edge`` shared), and fails (exit 1) unless every digest of both engines is the same. ``--inputs
-DIR`` keeps the recorded inputs there (recording takes longer than a replay).
-Last stdout line: one JSON object.
+``--against DIR`` replays the same inputs through the engine of another checkout too (``git archive
+<commit> edge | tar -x -C DIR``), alternating round by round, and fails (exit 1) unless every digest of
+both engines is the same. Each round of either tree runs in a process of its own whose ``edge`` is that
+tree's (``PYTHONPATH``; the whole package, so an older tree reads its own ``edge.constants``, not this
+tree's, where a constant may have moved), and hands back its figures as JSON; the process's start and
+the reading of the inputs are outside the timed part. ``--inputs DIR`` keeps the recorded inputs there
+(recording takes longer than a replay). Last stdout line: one JSON object.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import pickle
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,31 +77,52 @@ def record(seed: int, minutes: float) -> list[Input]:
     return inputs
 
 
-ENGINE_MODULES = ("advert_rate", "rssi", "presence_timing", "presence_handoff", "presence")
-"""The engine's own modules, loaded from ``--against``'s tree under other names (the rest of ``edge``,
-unchanged by an engine change, is shared)."""
+WORKER = "--one-round"
+"""The hidden command line of one round in a tree's own process: ``WORKER TREE INPUTS_PICKLE``."""
 
 
-def load_engine(tree: Path, tag: str) -> Any:
-    """``PresenceEngine`` from ``tree``'s ENGINE_MODULES, loaded beside this tree's (same process)."""
-    import importlib.util
-    import re
+def one_round(tree: Path, inputs: Path) -> dict[str, Any]:
+    """One replay of the recorded ``inputs`` through ``tree``'s engine, in a process whose ``edge`` is
+    ``tree``'s own package (checked: the worker names the file it imported), figures back as JSON."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    command = [sys.executable, str(Path(__file__).resolve()), WORKER, str(tree), str(inputs)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree}: the engine's round failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    imported = Path(row.pop("edge")).resolve()
+    if not imported.is_relative_to(tree.resolve()):
+        raise SystemExit(f"{tree}: its round imported edge from {imported}, not from the tree")
+    return row
 
-    names = "|".join(ENGINE_MODULES)
-    module = None
-    for name in ENGINE_MODULES:
-        path = tree / "edge" / f"{name}.py"
-        if not path.exists():  # an older tree without it (presence_timing came with the silence rule)
-            continue
-        source = path.read_text()
-        source = re.sub(rf"\bfrom edge\.({names}) import", rf"from _{tag}_\1 import", source)
-        spec = importlib.util.spec_from_loader(f"_{tag}_{name}", loader=None)
-        assert spec is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        exec(compile(source, str(path), "exec"), module.__dict__)
-    assert module is not None
-    return module.PresenceEngine
+
+def worker(tree: Path, inputs: Path) -> int:
+    """:data:`WORKER`: one round of this process's ``edge`` (the tree's, by ``PYTHONPATH``) as one JSON line."""
+    import edge
+    from edge.presence import PresenceEngine
+
+    row = replay(pickle.loads(inputs.read_bytes()), 1, {"engine": PresenceEngine})["engine"]
+    print(json.dumps({"edge": edge.__file__, "tree": str(tree), **row}))
+    return 0
+
+
+def alternate(trees: dict[str, Path], inputs: Path, rounds: int) -> dict[str, dict[str, Any]]:
+    """:func:`one_round` of each tree ``rounds`` times, alternating (old, new, new, old, ...), merged as
+    :func:`replay` merges its rounds."""
+    found_by: dict[str, dict[str, Any]] = {name: {"each_us": [], "digests": set()} for name in trees}
+    order = list(trees.items())
+    for index in range(rounds):
+        for name, tree in order if index % 2 == 0 else reversed(order):
+            one = one_round(tree, inputs)
+            row = found_by[name]
+            row["each_us"].extend(one["each_us"])
+            row["digests"].update(one["digests"])
+            for key in ("sightings", "events", "snapshots"):
+                row[key] = one[key]
+    for row in found_by.values():
+        row["observe_us"] = min(row["each_us"])
+        row["digests"] = sorted(row["digests"])
+    return found_by
 
 
 def replay(inputs: list[Input], rounds: int, engines: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -173,8 +197,7 @@ def main() -> int:
     from edge.presence import PresenceEngine
 
     engines: dict[str, Any] = {"new": PresenceEngine}
-    if args.against is not None:
-        engines = {"old": load_engine(args.against.resolve(), "against"), "new": PresenceEngine}
+    trees = None if args.against is None else {"old": args.against.resolve(), "new": ROOT}
     results: dict[str, Any] = {}
     same = True
     with tempfile.TemporaryDirectory(prefix="edge-presence-cost-") as scratch:
@@ -184,7 +207,10 @@ def main() -> int:
             path = keep / f"presence-inputs-seed{seed}-{args.minutes:g}min.pkl"
             if not path.exists():
                 path.write_bytes(pickle.dumps(record(seed, args.minutes), protocol=pickle.HIGHEST_PROTOCOL))
-            rows = replay(pickle.loads(path.read_bytes()), args.rounds, engines)
+            if trees is None:
+                rows = replay(pickle.loads(path.read_bytes()), args.rounds, engines)
+            else:
+                rows = alternate(trees, path, args.rounds)
             digests = {d for row in rows.values() for d in row["digests"]}
             same = same and len(digests) == 1
             result: dict[str, Any] = {"identical": len(digests) == 1}
@@ -210,5 +236,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == WORKER:  # one round in a tree's own process: its edge, not ROOT's
+        sys.exit(worker(Path(sys.argv[2]), Path(sys.argv[3])))
     sys.path.insert(0, str(ROOT))
     sys.exit(main())
