@@ -109,15 +109,21 @@ class Place:
     zone_type: str
 
 
-def decision_time(clock_now: float, occupants_since: Iterable[float], latest_event: float) -> float:
+def decision_time(
+    clock_now: float, occupants_since: Iterable[float], latest_event: float, *, max_ahead: float = float("inf")
+) -> float:
     """The gateway's time of a decision: the source's clock, or the latest time the core has already
-    reached if later (the latest entry among the zone's occupants, the latest committed event seen).
+    reached if later (the latest entry among the zone's occupants, the latest committed event seen),
+    at most ``max_ahead`` past the clock.
 
     Live the two agree (the core stamps what it received, never ahead of now). A replay hands the
     core its items up to ``PACE_S x speed`` trace seconds before the clock reaches them (edge.beacons.replay;
     0.25 s at speed 1, 1.0 s at speed 4), so a decision read on the clock alone was before the entry
-    that caused it, and so was the impression."""
-    return max(clock_now, latest_event, max(occupants_since, default=clock_now))
+    that caused it: its play's time (the caps' and holdout's record, the play id) and, before the play
+    was moved, its impression. ``max_ahead`` (the service gives ``MAX_SHIFT_REAL_S x speed``, the
+    replay's lead) keeps an event stamped by a clock far ahead from carrying the decisions with it."""
+    latest = max(clock_now, latest_event, max(occupants_since, default=clock_now))
+    return min(latest, clock_now + max_ahead)
 
 
 class Measure:

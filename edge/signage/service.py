@@ -25,7 +25,7 @@ import contextlib
 import logging
 import time
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -34,13 +34,14 @@ from edge import events as ev
 from edge.config import SignageConfig
 from edge.events import Event
 from edge.ports import Ports, Ready
+from edge.presence import Occupant
 from edge.router import ORDER_OFFERS, ORDER_RULES, Route, where
 from edge.signage import protocol as p
 from edge.signage.caps import CapLedger
 from edge.signage.cards import Card, card_for
 from edge.signage.decide import Inputs, Play, ScreenDecider, Timing
 from edge.signage.impression import creative_version, play_id, redemption_code
-from edge.signage.measure import OFFER_REDEEMED, Impression, Measure, OnScreen, decision_time
+from edge.signage.measure import MAX_SHIFT_REAL_S, OFFER_REDEEMED, Impression, Measure, OnScreen, decision_time
 from edge.signage.measure import Place as MeasurePlace
 from edge.signage.offers import Catalogue, Rules, parse_offers, parse_rules
 from edge.signage.rank import Place
@@ -143,6 +144,8 @@ class Signage:
         self._closing = False
         self._latest_event = float("-inf")
         """The latest time of a committed event seen (a replay's core runs ahead of its clock)."""
+        self._decided = float("-inf")
+        """The time of the latest decision (:meth:`decision_now`): decisions never go back in time."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -272,14 +275,25 @@ class Signage:
             self.step()
             await self._flush()
 
+    def decision_now(self, occupants: Iterable[Occupant]) -> float:
+        """The time a decision is taken at (:func:`decision_time`): the source's clock, or the time the
+        core has already reached if later (a replay hands the core its items up to ``PACE_S x speed``
+        early), by at most ``MAX_SHIFT_REAL_S x speed``; never before the previous decision. The whole
+        decision reads it (caps and their record, holdout, schedules, dwell, shelf interest, the play's
+        times and id, an override's remaining time), so a play is not decided before the entry that
+        caused it, nor does the screen leave it before its start plus its planned seconds."""
+        ahead = MAX_SHIFT_REAL_S * self.measure.speed()
+        at = decision_time(self.now(), (o.since for o in occupants), self._latest_event, max_ahead=ahead)
+        self._decided = max(self._decided, at)
+        return self._decided
+
     def step(self) -> Play | None:
-        """Decide now; a new play goes to the player at once. An active override wins."""
-        now = self.now()
+        """Decide now (:meth:`decision_now`); a new play goes to the player at once. An active override wins."""
         view = self.ports.view
         occupants = view.occupants(self.place.zone)
+        now = self.decision_now(occupants)
         roster = view.roster
         audience = sum(1 for o in occupants if roster is not None and roster.get(o.token) is not None)
-        decided_at = decision_time(now, (o.since for o in occupants), self._latest_event)
         override = self.ops.active(now)
         if override is not None:
             if self._override_on is None or self._override_on[0] != self.ops.version:
@@ -293,7 +307,7 @@ class Signage:
                     planned_s=max(self.ops.ends_at(override) - now, 0.0),
                     audience=audience,
                     reasons=(f"priority:{override.priority}",),
-                    decided_at=decided_at,
+                    decided_at=now,
                 )
                 self.measure.sent(self._number, entry)
                 self._override_on = (self.ops.version, self._number)
@@ -329,7 +343,7 @@ class Signage:
                 withheld=play.withheld,
                 code=code,
                 skus=offer.skus if offer is not None and play.kind == "offer" else frozenset(),
-                decided_at=decided_at,
+                decided_at=now,
             )
             self.measure.sent(number, entry)
             self.player.show(card)

@@ -1,0 +1,93 @@
+"""Signage decides on the core's time under a replay, not on the source's clock behind it.
+
+A replay hands the core its items up to ``PACE_S x speed`` trace seconds before the source's clock
+reaches them (edge.beacons.replay), so the entry that wakes a decision is stamped up to 1.0 s (speed 4)
+ahead of the clock. The impression was already moved to start no earlier than its decision
+(tests/test_signage_decision_time.py); the decision itself read the clock: the play's time, which the
+frequency caps count from (the ``signage_plays`` row in signage.sqlite), the holdout draw and the play id
+were 0.25-0.63 s before the entry that caused the play at ``--speed 4``, and before the impression the
+CDP counts the same cap from. The decision now reads :func:`edge.signage.measure.decision_time`, bounded
+by the replay's lead.
+
+The example's own files through the real gateway, its replay source and the headless player (SDL's
+dummy driver), a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+
+from edge import app
+from edge.beacons.replay import ReplaySource
+from edge.config import load
+from edge.events import OFFER_IMPRESSION, PRESENCE_ENTERED, Event
+from edge.signage.decide import Play
+from edge.signage.measure import decision_time
+from edge.signage.service import Signage
+from edge.timefmt import parse_start
+from tests.test_signage_wiring import wait_for
+
+os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SPEED = 4.0
+"""The replay's speed: its lead is PACE_S x 4 = 1.0 trace s, the old decision 0.25-0.63 s before the entry."""
+AFTER_THE_OFFER_S = 1.0
+"""Real seconds the gateway runs on after the offer's first frame before it stops (the play ends then)."""
+PUBLISHED_S = 0.0005
+"""Times are published to the millisecond (edge.timefmt): a published start may read this much early."""
+
+
+async def run_the_example(state_dir: Path, speed: float) -> tuple[Signage, list[Event], list[Play]]:
+    """The example through the gateway at ``speed`` until its first offer has been on screen for
+    AFTER_THE_OFFER_S: the screen, every event committed, the offer plays started."""
+    config = load(EXAMPLES / "store.toml")
+    source = ReplaySource(EXAMPLES / "trace.jsonl", speed=speed)
+    events: list[Event] = []
+    offers: list[Play] = []
+    gateway = app.Gateway(config, source, sinks=[events.append], state_dir=state_dir, signage=config.signage)
+    stop = asyncio.Event()
+    async with gateway:
+        signage = gateway.signage
+        assert signage is not None
+        signage.on_started.append(lambda play, _mono: offers.append(play) if play.kind == "offer" else None)
+        runner = asyncio.create_task(gateway.run(stop=stop))
+        await wait_for(lambda: bool(offers), 40 / speed + 10, "the nappies offer on screen")
+        await asyncio.sleep(AFTER_THE_OFFER_S)
+        stop.set()
+        await runner
+    return signage, events, offers
+
+
+async def test_an_offer_is_decided_and_capped_no_earlier_than_the_entry_that_caused_it(tmp_path: Path) -> None:
+    signage, events, offers = await run_the_example(tmp_path, SPEED)
+    zone = signage.place.zone
+    entered: dict[str, float] = {}
+    for event in events:
+        if event.type == PRESENCE_ENTERED and event.data.get("zone") == zone and event.token is not None:
+            entered.setdefault(event.token, event.time)
+    for play in offers:
+        assert play.token in entered
+        ahead = entered[play.token] - play.at
+        assert ahead <= 0.0, f"the offer was decided {ahead:.3f} s before the entry that caused it (speed {SPEED})"
+    with sqlite3.connect(tmp_path / "signage.sqlite") as db:
+        rows = db.execute("SELECT token, offer, at FROM signage_plays ORDER BY at").fetchall()
+    assert [(token, offer) for token, offer, _ in rows] == [(p.token, p.content) for p in offers]
+    impressions = [e.data for e in events if e.type == OFFER_IMPRESSION and e.data["kind"] == "offer"]
+    assert len(impressions) == len(rows), "each capped play ended in an impression when the gateway stopped"
+    for (token, offer, at), data in zip(rows, impressions, strict=True):
+        assert (data["token"], data["offer"]) == (token, offer)
+        assert at >= entered[token], f"the cap counts the play {entered[token] - at:.3f} s before its entry"
+        start = parse_start(str(data["start"]))
+        assert at <= start + PUBLISHED_S, "the cap counts the play no later than the impression the CDP counts"
+
+
+def test_the_decision_time_is_the_cores_time_bounded_by_the_replays_lead() -> None:
+    clock = 1_795_428_021.936
+    assert decision_time(clock, [], float("-inf"), max_ahead=1.0) == clock, "nothing ahead: the clock"
+    assert decision_time(clock, [clock + 0.6], clock + 0.2, max_ahead=1.0) == clock + 0.6, "the entry ahead"
+    assert decision_time(clock, [clock - 9.0], clock + 0.4, max_ahead=1.0) == clock + 0.4, "the latest event ahead"
+    assert decision_time(clock, [], clock + 30.0, max_ahead=1.0) == clock + 1.0, "an event far ahead: the bound"
+    assert decision_time(clock, [clock + 0.6], clock + 0.2) == clock + 0.6, "unbounded by default"
