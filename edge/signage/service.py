@@ -7,8 +7,8 @@ message, so a restarted box plays on without the CDP) and the ``screenshot`` req
 (:mod:`edge.signage.screen_ops`). It listens to committed events (presence in the screen's zone wakes
 a decision at once; shelf interactions with a token are interest, and a pickup may redeem a code, as
 may an app check-in carrying one: the ports' ``checkin_codes``; a withdrawal forgets the shopper, in
-memory and in the state database), decides every SIGNAGE_DECIDE_INTERVAL_S (an active override
-wins over every decision), and turns the player's reports of presented frames into
+memory and in the state database), decides every SIGNAGE_DECIDE_INTERVAL_S once the player has
+started (an active override wins over every decision), and turns the player's reports of presented frames into
 ``edge.offer.impression`` events (:mod:`edge.signage.measure`) published through the ports, so they
 are in the outbox before anything else sees them. Caps,
 holdout groups and the redemption codes shown (still redeemable within the attribution window) are
@@ -146,6 +146,11 @@ class Signage:
         """The latest time of a committed event seen (a replay's core runs ahead of its clock)."""
         self._decided = float("-inf")
         """The time of the latest decision (:meth:`decision_now`): decisions never go back in time."""
+        self._player_started = False
+        """The player has reported ready once: the loop decides from then on. A play decided while it
+        was still starting (0.35-2.7 real s) counted its planned seconds without a screen and was cut by
+        that much (the first welcome on screen 0.8-6.4 s of its 8 at speed 4); once started, decisions
+        go on through a restart of the player, so the card it is sent again is the latest decision."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -272,7 +277,8 @@ class Signage:
             self._wake.clear()
             if self.state is not None:
                 await self.ops.settle(self.state)
-            self.step()
+            if self._player_started:
+                self.step()
             await self._flush()
 
     def decision_now(self, occupants: Iterable[Occupant]) -> float:
@@ -386,6 +392,9 @@ class Signage:
         elif isinstance(report, p.Dropped):
             self.measure.dropped(report.play)
             self._plays.pop(report.play, None)
+        elif isinstance(report, p.Ready) and not self._player_started:
+            self._player_started = True
+            self._wake.set()  # the first decision now, not at the next interval
 
     def _on_player_exit(self, code: int | None) -> None:
         """The player crashed: what it was presenting ends at its last report."""
