@@ -6,7 +6,10 @@ longer hears it") and moved every shopper it owned to the loudest other gateway,
 them back a moment later: 380 claims per 20 s for 100 standing shoppers (docs/multi-gateway.md,
 "Ownership under load"). Now an alive owner that sent *no* summary in the window keeps its shoppers
 while its last summary (a late one included) is at most :data:`SILENT_KEEP_SLOTS` slots old; a summary of
-its own without the token, its last will, or a longer silence (kill -9) move them as before.
+its own without the token, its last will, or a longer silence (kill -9) move them as before. A late summary
+counts for slot k if it was received by slot k's deadline, wherever the gateway's evaluation then was
+(session 15: counted if read before the evaluation, a late summary on either side of two gateways'
+evaluations made them decide differently).
 
 Pure: the arbitration with the slots' scores as the summaries carry them; a late summary is one
 added after its slot was evaluated.
@@ -109,3 +112,59 @@ def test_two_gateways_one_without_the_owners_summary_agree() -> None:
     for slot in range(13, 16):
         assert _slot(on_time, slot, a={"tok": -60.0}) == _slot(late, slot, a={"tok": -60.0}) == []
     assert on_time.owner("tok") == late.owner("tok") == "gw-a"
+
+
+DEADLINE_S = 2.5
+"""Slot k's deadline in these cases: k + 1 + this (``SLOT_DEADLINE_S``)."""
+
+
+def _silent_after_10(arbiter: Arbiter, late: tuple[float, int] | None) -> list[Change]:
+    """gw-a owns the shopper at slot 10, then none of its summaries of slots 11-15 reaches an evaluation in
+    time. ``late``: its summary of slot 13, received at that time (the clock of the deadlines) and read by
+    the service just before it evaluates that slot (after slot 15: None)."""
+    _owned_by_a(arbiter)
+    changes: list[Change] = []
+    for slot in range(11, 16):
+        if late is not None and late[1] == slot:
+            arbiter.add(13, "gw-a", {"tok": -60.0}, received=late[0])
+        arbiter.add(slot, "gw-b", {"tok": -70.0})
+        arbiter.add(slot, "gw-c", {})
+        changes += arbiter.evaluate(slot, ALIVE, slot + 1 + DEADLINE_S)
+    return changes
+
+
+def test_a_late_summary_on_either_side_of_an_evaluation_gives_the_same_owner() -> None:
+    """gw-a's summary of slot 13 is received by gw-b and gw-c 3.6 s after that slot, past slot 14's deadline
+    (17.5). gw-b, behind, reads it before it evaluates slot 14; gw-c evaluated slot 14 before it. The first
+    rule counted it on gw-b (gw-a kept the shopper until slot 16) and not on gw-c (moved at slot 14): two
+    owners until a claim settled it. By the deadline neither had it: both move the shopper at slot 14, to
+    the same gateway at the same epoch."""
+    on_b, on_c = Arbiter(), Arbiter()
+    moved_b = _silent_after_10(on_b, (17.6, 14))
+    moved_c = _silent_after_10(on_c, (17.6, 15))
+    assert moved_b == moved_c == [Change("tok", "gw-a", "gw-b", 2, "silent")]
+    assert (on_b.owner("tok"), on_b.epoch("tok")) == (on_c.owner("tok"), on_c.epoch("tok")) == ("gw-b", 2)
+
+
+def test_a_late_summary_received_by_the_deadline_keeps_the_owner() -> None:
+    """The same summary received 3.4 s after its slot, by slot 14's deadline: gw-a is not silent at slot 14
+    (its slot-13 summary is 1 slot old) and keeps the shopper, however late the service read it; received
+    just past the deadline, it moves them as if it never came."""
+    kept, never, past = Arbiter(), Arbiter(), Arbiter()
+    assert _silent_after_10(kept, (17.4, 14)) == []  # 13 + 3 = 16 is the last slot it keeps them
+    assert kept.owner("tok") == "gw-a"
+    assert _silent_after_10(past, (17.6, 14)) == _silent_after_10(never, None) != []
+
+
+def test_a_summary_of_a_later_slot_keeps_nothing() -> None:
+    """A gateway that evaluates slot 14 late may already hold gw-a's summary of slot 15 (one evaluating on
+    time cannot): it does not count for slot 14, so both move the shopper there."""
+    prompt, behind = Arbiter(), Arbiter()
+    _owned_by_a(prompt)
+    _owned_by_a(behind)
+    for arbiter in (prompt, behind):
+        for slot in range(11, 14):
+            assert _slot(arbiter, slot, a=None) == [], slot
+    behind.add(15, "gw-a", {"tok": -60.0}, received=16.2)
+    moved = [_slot(arbiter, 14, a=None) for arbiter in (prompt, behind)]
+    assert moved[0] == moved[1] == [Change("tok", "gw-a", "gw-b", 2, "silent")]

@@ -12,7 +12,7 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
   who left the store is heard last by whichever box caught a stray advert: that is no reason to move
   them); an alive owner that sent *no* summary in the window (late: a loaded box or broker, its slot
   evaluated at the deadline without it) is not deaf, and keeps its shoppers for up to
-  :data:`SILENT_KEEP_SLOTS` slots after its last summary;
+  :data:`SILENT_KEEP_SLOTS` slots after its last summary received by the slot's deadline;
 - the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
   gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
   decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
@@ -32,6 +32,7 @@ gateway id), see :meth:`Arbiter.adopt`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -61,7 +62,14 @@ HOLD_SLOTS = 2
 (106 changes per 100 minutes half-way at 4 dB)."""
 SILENT_KEEP_SLOTS = 3
 """An alive owner that sent no summary in the window keeps its shoppers while its last summary (one that
-came after its slot was evaluated included) is at most this many slots old. A summary that misses the
+came after its slot was evaluated included) is at most this many slots old by the slots' stamps: at slot
+k, a summary of a slot k-3..k-1 received (taken from the broker, however long it then waited in the inbox)
+by slot k's deadline. What each gateway has by that deadline, not what it happened to have read when it
+evaluated: the first rule counted whatever had come before the evaluation, and a late summary reached two
+gateways on either side of their evaluations, which then decided differently at the 3-slot boundary
+(session 15, ``tests/test_peers_late.py``); a summary is rarely received after the deadline (the broker
+drops it 3 s after it was sent, ``SUMMARY_EXPIRY_S``), so the gateways disagree only where the window
+itself may. A summary that misses the
 slot's deadline (``SLOT_DEADLINE_S``) says nothing about the shopper: its gateway's process or the broker
 was slow, and counting it deaf moved standing shoppers away and back at 8 gateways on a loaded machine
 (docs/multi-gateway.md, "Ownership under load"). 3 slots: the silence after which the service no longer
@@ -121,19 +129,32 @@ class Arbiter:
         self._hold = hold_slots
         self._release = release_slots
         self._silent_keep = silent_keep_slots
-        self._spoke: dict[str, int] = {}
-        """Gateway → the latest slot of a summary it sent (late ones included)."""
+        self._spoke: dict[str, dict[int, float]] = {}
+        """Gateway → slot → when its summary of that slot was received (late ones included; the last
+        :data:`SILENT_KEEP_SLOTS` slots)."""
         self._scores: dict[int, dict[str, dict[str, float]]] = {}
         self._hands: dict[int, dict[str, dict[str, str]]] = {}
         self._state: dict[str, _State] = {}
         self.evaluated = -1
         """The last slot evaluated."""
+        self._deadline = math.inf
+        """The deadline of the slot being evaluated (:meth:`evaluate`)."""
 
-    def add(self, slot: int, gateway: str, scores: Mapping[str, float], hands: Mapping[str, str] | None = None) -> None:
+    def add(
+        self,
+        slot: int,
+        gateway: str,
+        scores: Mapping[str, float],
+        hands: Mapping[str, str] | None = None,
+        received: float | None = None,
+    ) -> None:
         """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway;
         to itself: it keeps them, see :data:`KEEP_MARGIN_DB`); a slot already evaluated is ignored (but
-        says that ``gateway`` speaks: :data:`SILENT_KEEP_SLOTS`)."""
-        self._spoke[gateway] = max(slot, self._spoke.get(gateway, slot))
+        says that ``gateway`` speaks: :data:`SILENT_KEEP_SLOTS`). ``received``: when it was received (the
+        clock of :meth:`evaluate`'s ``deadline``; None: in time for any deadline)."""
+        if slot > self.evaluated - self._silent_keep:
+            stamps = self._spoke.setdefault(gateway, {})
+            stamps[slot] = min(stamps.get(slot, math.inf), -math.inf if received is None else received)
         if slot <= self.evaluated:
             return
         self._scores.setdefault(slot, {})[gateway] = dict(scores)
@@ -143,11 +164,14 @@ class Arbiter:
     def has(self, slot: int, gateway: str) -> bool:
         return gateway in self._scores.get(slot, {})
 
-    def evaluate(self, slot: int, alive: Collection[str]) -> list[Change]:
-        """Evaluate ``slot`` (after every earlier one) with the gateways in ``alive``; the changes."""
+    def evaluate(self, slot: int, alive: Collection[str], deadline: float | None = None) -> list[Change]:
+        """Evaluate ``slot`` (after every earlier one) with the gateways in ``alive``; the changes.
+        ``deadline``: the slot's deadline (the summaries received after it do not keep an owner:
+        :data:`SILENT_KEEP_SLOTS`; None: every summary added counts)."""
         if slot <= self.evaluated:
             return []
         self.evaluated = slot
+        self._deadline = math.inf if deadline is None else deadline
         sums: dict[str, dict[str, list[float]]] = {}
         spoke: set[str] = set()
         for s in range(slot - self._window + 1, slot + 1):
@@ -162,6 +186,11 @@ class Arbiter:
             del self._scores[old]
         for old in [s for s in self._hands if s <= slot]:
             del self._hands[old]
+        for gateway, stamps in list(self._spoke.items()):
+            for old in [s for s in stamps if s < slot - self._silent_keep]:
+                del stamps[old]
+            if not stamps:
+                del self._spoke[gateway]
         changes: list[Change] = []
         for token in sorted(set(sums) | set(self._state)):
             heard = {g: sum(v) / len(v) for g, v in sums.get(token, {}).items()}
@@ -222,10 +251,14 @@ class Arbiter:
         return None
 
     def _late(self, owner: str, slot: int, spoke: set[str], alive: Collection[str]) -> bool:
-        """``owner`` is alive and sent no summary in the window, but one at most :data:`SILENT_KEEP_SLOTS`
-        slots before ``slot`` (a late one included)."""
-        last = self._spoke.get(owner)
-        return owner in alive and owner not in spoke and last is not None and slot - last <= self._silent_keep
+        """``owner`` is alive and sent no summary in the window, but one of a slot at most
+        :data:`SILENT_KEEP_SLOTS` before ``slot``, received by ``slot``'s deadline (a late one included)."""
+        if owner not in alive or owner in spoke:
+            return False
+        stamps = self._spoke.get(owner, {})
+        return any(
+            slot - self._silent_keep <= s < slot and received <= self._deadline for s, received in stamps.items()
+        )
 
     def _move(self, token: str, state: _State, new: str, why: str) -> Change:
         old = state.owner

@@ -59,6 +59,8 @@ class PeerMessage:
     """``sightings``, ``state`` or ``owner``."""
     topic: str
     payload: bytes
+    received: float
+    """When it was taken from the broker (the gateway's clock), not when the service got to it."""
 
 
 class Intake:
@@ -85,7 +87,7 @@ class Intake:
             self.reject(gateway, kind, TOO_DEEP, "nests too deep or does not balance")
         else:
             try:
-                self._queue.put_nowait(PeerMessage(gateway, kind, topic, payload))
+                self._queue.put_nowait(PeerMessage(gateway, kind, topic, payload, self.clock.now()))
             except asyncio.QueueFull:
                 self.reject(gateway, kind, INBOX_FULL, f"over {INBOX_MAX_MESSAGES} messages wait: dropped")
 

@@ -165,12 +165,14 @@ class Slots:
                     self.stats["peers_slots_unwaited_backlog"] += 1  # ... while messages wait in its inbox
             due.popleft()
             alive = {self.me} if standalone else {self.me} | self.connection.alive
-            for change in self.arbiter.evaluate(slot, alive):
+            for change in self.arbiter.evaluate(slot, alive, slot + 1 + SLOT_DEADLINE_S):
                 await self.apply(change, now)
 
     # --- peers' summaries ----------------------------------------------------------------------
 
-    async def on_summary(self, peer: str, payload: bytes) -> None:
+    async def on_summary(self, peer: str, payload: bytes, received: float | None = None) -> None:
+        """A peer's summary, ``received`` from the broker then (None: now; the keep rule reads it:
+        :data:`~edge.peers.arbitration.SILENT_KEEP_SLOTS`)."""
         try:
             summary = decode(payload, peer=peer)
         except PeerSummaryError as err:
@@ -187,7 +189,8 @@ class Slots:
                 self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
             hands = {h.token: h.to for h in summary.hands if h.token in rostered}
-            self.arbiter.add(summary.slot, peer, {e.token: loudest(e) for e in entries}, hands)
+            scores = {e.token: loudest(e) for e in entries}
+            self.arbiter.add(summary.slot, peer, scores, hands, now if received is None else received)
             self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
             self._deliver(Sightings(now, tuple(sightings)))
