@@ -18,6 +18,7 @@ dummy driver), a real SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -49,11 +50,18 @@ interval after the clock reaches its end, and each play's first frame comes a re
 (0.4-2.3 real s, 1.6-9 trace s at speed 4)."""
 
 
-async def run_the_example(state_dir: Path, speed: float) -> tuple[Signage, list[Event], list[Play]]:
-    """The example through the gateway at ``speed`` until its first offer has been on screen for
-    AFTER_THE_OFFER_S: the screen, every event committed, the offer plays started."""
+OVERRIDE_AT_S = 30.0
+"""Trace seconds into the example at which the CDP's override arrives (the shopper at the shelf)."""
+OVERRIDE_TTL_S = 8.0
+
+
+async def run_the_example(
+    state_dir: Path, speed: float, trace: Path = EXAMPLES / "trace.jsonl", kind: str = "offer"
+) -> tuple[Signage, list[Event], list[Play]]:
+    """The example (its ``trace``) through the gateway at ``speed`` until the first card of ``kind`` has
+    been on screen for AFTER_THE_OFFER_S: the screen, every event committed, the offer plays started."""
     config = load(EXAMPLES / "store.toml")
-    source = ReplaySource(EXAMPLES / "trace.jsonl", speed=speed)
+    source = ReplaySource(trace, speed=speed)
     events: list[Event] = []
     offers: list[Play] = []
     gateway = app.Gateway(config, source, sinks=[events.append], state_dir=state_dir, signage=config.signage)
@@ -62,8 +70,10 @@ async def run_the_example(state_dir: Path, speed: float) -> tuple[Signage, list[
         signage = gateway.signage
         assert signage is not None
         signage.on_started.append(lambda play, _mono: offers.append(play) if play.kind == "offer" else None)
+        kinds: set[str] = set()
+        signage.on_presented.append(lambda entry, _mono: kinds.add(entry.kind))
         runner = asyncio.create_task(gateway.run(stop=stop))
-        await wait_for(lambda: bool(offers), 40 / speed + 10, "the nappies offer on screen")
+        await wait_for(lambda: kind in kinds, 40 / speed + 10, f"the first {kind} on screen")
         await asyncio.sleep(AFTER_THE_OFFER_S)
         stop.set()
         await runner
@@ -104,6 +114,33 @@ async def test_the_first_play_is_decided_once_the_player_is_ready_and_keeps_its_
     planned = float(str(first["planned_s"]))
     assert on_screen >= planned - NEXT_DECISION_S, f"the first play was on screen {on_screen:.3f} s of {planned} s"
     assert first["completed"] is True
+
+
+def trace_with_an_override(path: Path) -> Path:
+    """The example's trace with the CDP's override (``ttl_s`` OVERRIDE_TTL_S) at OVERRIDE_AT_S, in order."""
+    lines = (EXAMPLES / "trace.jsonl").read_text().splitlines()
+    payload = {"id": "evac-1", "priority": 90, "title": "Bitte verlassen Sie den Markt", "ttl_s": OVERRIDE_TTL_S}
+    topic = "cdp/v1/store-1/gw-1/override"
+    line = json.dumps({"t": OVERRIDE_AT_S, "kind": "downlink", "topic": topic, "payload": payload})
+    at = next(i for i, text in enumerate(lines) if i > 0 and float(json.loads(text)["t"]) > OVERRIDE_AT_S)
+    path.write_text("\n".join([*lines[:at], line, *lines[at:]]) + "\n")
+    return path
+
+
+async def test_an_override_is_decided_no_earlier_than_its_message_and_plans_its_ttl(tmp_path: Path) -> None:
+    """Before, at speed 4: the override's impression started 0.30 s before the message (at 29.696 s)
+    and planned 8.527 s of an 8 s TTL (the decision read the clock behind the core's receipt)."""
+    trace = trace_with_an_override(tmp_path / "trace.jsonl")
+    state = tmp_path / "state"
+    state.mkdir()
+    _, events, _ = await run_the_example(state, SPEED, trace=trace, kind="override")
+    received = parse_start(str(json.loads(trace.read_text().splitlines()[0])["start"])) + OVERRIDE_AT_S
+    overrides = [e.data for e in events if e.type == OFFER_IMPRESSION and e.data["kind"] == "override"]
+    assert len(overrides) == 1, "the override's play ended when the gateway stopped"
+    start = parse_start(str(overrides[0]["start"]))
+    assert start >= received - PUBLISHED_S, f"the override started {received - start:.3f} s before its message"
+    planned = float(str(overrides[0]["planned_s"]))
+    assert planned <= OVERRIDE_TTL_S + 0.001, f"planned {planned} s of a {OVERRIDE_TTL_S} s TTL"
 
 
 def test_the_decision_time_is_the_cores_time_bounded_by_the_replays_lead() -> None:

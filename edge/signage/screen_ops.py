@@ -97,6 +97,12 @@ class ScreenOps:
         if self.override is override:
             self.first_seen = first
 
+    @property
+    def received(self) -> float:
+        """When the override in force was received, on the core's time (0 before any): a replay hands
+        the core its downlinks up to ``PACE_S x speed`` before the source's clock reaches them."""
+        return self._received
+
     def active(self, now: float) -> Override | None:
         return active_override(self.override, self.first_seen, now)
 

@@ -286,10 +286,11 @@ class Signage:
         core has already reached if later (a replay hands the core its items up to ``PACE_S x speed``
         early), by at most ``MAX_SHIFT_REAL_S x speed``; never before the previous decision. The whole
         decision reads it (caps and their record, holdout, schedules, dwell, shelf interest, the play's
-        times and id, an override's remaining time), so a play is not decided before the entry that
-        caused it, nor does the screen leave it before its start plus its planned seconds."""
+        times and id, an override's remaining time), so a play is not decided before the entry (or an
+        override before the message) that caused it."""
         ahead = MAX_SHIFT_REAL_S * self.measure.speed()
-        at = decision_time(self.now(), (o.since for o in occupants), self._latest_event, max_ahead=ahead)
+        latest = max(self._latest_event, self.ops.received)  # an override's receipt is no event
+        at = decision_time(self.now(), (o.since for o in occupants), latest, max_ahead=ahead)
         self._decided = max(self._decided, at)
         return self._decided
 
