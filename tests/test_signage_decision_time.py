@@ -11,48 +11,25 @@ gateway, its replay source and the headless player (SDL's dummy driver), real SQ
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
 import pytest
 
-from edge import app
-from edge.beacons.replay import ReplaySource
 from edge.clock import ManualClock
-from edge.config import load
-from edge.events import OFFER_IMPRESSION, PRESENCE_ENTERED, Event
-from edge.signage.decide import Play
+from edge.events import OFFER_IMPRESSION, PRESENCE_ENTERED
 from edge.signage.measure import MAX_SHIFT_REAL_S, Measure, OnScreen, Place
 from edge.timefmt import format_time, parse_start
-from tests.test_signage_wiring import wait_for
+from tests.test_signage_decision_clock import run_the_example
 
 os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] = "1"
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-AFTER_THE_OFFER_S = 1.0
-"""Real seconds the gateway runs on after the offer's first frame before it stops (the play ends then)."""
 
 
 @pytest.mark.parametrize("speed", [1.0, 4.0])
 async def test_an_offer_impression_starts_no_earlier_than_the_entry_that_decided_it(
     tmp_path: Path, speed: float
 ) -> None:
-    config = load(EXAMPLES / "store.toml")
-    source = ReplaySource(EXAMPLES / "trace.jsonl", speed=speed)
-    events: list[Event] = []
-    offers: list[Play] = []
-    gateway = app.Gateway(config, source, sinks=[events.append], state_dir=tmp_path, signage=config.signage)
-    stop = asyncio.Event()
-    async with gateway:
-        signage = gateway.signage
-        assert signage is not None
-        signage.on_started.append(lambda play, _mono: offers.append(play) if play.kind == "offer" else None)
-        runner = asyncio.create_task(gateway.run(stop=stop))
-        await wait_for(lambda: bool(offers), 40 / speed + 10, "the nappies offer on screen")
-        await asyncio.sleep(AFTER_THE_OFFER_S)
-        stop.set()
-        await runner
+    signage, events, _offers = await run_the_example(tmp_path, speed)
     zone = signage.place.zone
     entered: dict[str, float] = {}
     for event in events:

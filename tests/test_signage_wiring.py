@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import io
 import json
+import math
 import os
 import signal
 import sqlite3
@@ -170,7 +171,7 @@ async def test_override_on_screen_across_a_restart_until_its_ttl(tmp_path: Path)
     store = SimulatedStore(seed=7)
     config = screen()
     ttl_s = 6.0
-    received = time.time()
+    received = math.nan
     shown: list[tuple[OnScreen, float]] = []
     for attempt in range(2):
         source = ItemsSource(iter(()), start=time.time(), speed=1.0)
@@ -184,6 +185,7 @@ async def test_override_on_screen_across_a_restart_until_its_ttl(tmp_path: Path)
                 await signage.player.wait_ready()
                 arrived = time.monotonic()
                 topic = gateway.core.topics.override
+                received = time.time()  # the TTL counts from here, not from before the gateway started
                 await gateway.ports.deliver(Downlink(source.clock.now(), topic, override(ttl_s)), None)
             else:
                 arrived = time.monotonic()  # restored from the last good store before the first message
