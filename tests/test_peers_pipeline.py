@@ -176,12 +176,7 @@ async def test_peers_summaries_faster_than_the_writer(server: Mosquitto, tmp_pat
     finally:
         client.loop_stop()
         client.disconnect()
-        for task in reversed(tasks):
-            await cancel_and_wait(task)
-        link = peers.link
-        if link is not None:
-            await link.close()
-        await outbox.__aexit__(None, None, None)
+        await stop(tasks, peers, outbox)
 
     assert purged_s < PURGE_S
     # None lost, order kept: every other token's sightings reached the core in the order the summaries arrived.
@@ -195,6 +190,16 @@ async def test_peers_summaries_faster_than_the_writer(server: Mosquitto, tmp_pat
     assert core.zone_of(WITHDRAWN) is None
     # The bound: reached (the writer is the slower) and never passed.
     assert flight["peak"] == DELIVERIES_AHEAD
+
+
+async def stop(tasks: list[asyncio.Task[None]], peers: Peers, outbox: Outbox) -> None:
+    """The service's tasks cancelled, its store link and the outbox closed (tests/test_peers_echo.py too)."""
+    for task in reversed(tasks):
+        await cancel_and_wait(task)
+    link = peers.link
+    if link is not None:
+        await link.close()
+    await outbox.__aexit__(None, None, None)
 
 
 async def _count_after_close(tmp_path: Path, token: str) -> int:

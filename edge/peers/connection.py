@@ -37,8 +37,9 @@ log = logging.getLogger("edge.peers.service")
 
 
 class StoreConnection:
-    """See the module docstring. ``on_message`` takes every message (acknowledged already);
-    ``on_connected`` runs once the link is up and subscribed (the service republishes its claims)."""
+    """See the module docstring. ``on_message`` takes every message (acknowledged already), those the
+    broker sends from its retained store on a (re)subscription (MQTT's retain flag) ``on_retained`` if
+    given; ``on_connected`` runs once the link is up and subscribed (the service republishes its claims)."""
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class StoreConnection:
         on_message: Callable[[str, bytes], None],
         on_connected: Callable[[], None],
         peers: int,
+        on_retained: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.me = me
         self.settings = settings
@@ -57,6 +59,7 @@ class StoreConnection:
         self.clock = clock
         self.stats = stats
         self.on_message = on_message
+        self.on_retained = on_retained or on_message
         self.on_connected = on_connected
         self.peers = peers
         self.link: Link | None = None
@@ -129,4 +132,4 @@ class StoreConnection:
 
     def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
         link.ack(message.mid, message.qos)
-        self.on_message(message.topic, bytes(message.payload))
+        (self.on_retained if message.retain else self.on_message)(message.topic, bytes(message.payload))

@@ -61,6 +61,8 @@ class PeerMessage:
     payload: bytes
     received: float
     """When it was taken from the broker (the gateway's clock), not when the service got to it."""
+    retained: bool = False
+    """Sent by the broker from its retained store on a (re)subscription, not as it was published."""
 
 
 class Intake:
@@ -74,8 +76,9 @@ class Intake:
         self.rejections = Rejections()
         self._queue: asyncio.Queue[PeerMessage] = asyncio.Queue(maxsize=INBOX_MAX_MESSAGES)
 
-    def take(self, topic: str, payload: bytes) -> None:
-        """Queue a message from the broker, or count why not. Never raises."""
+    def take(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """Queue a message from the broker (``retained``: from its retained store), or count why not.
+        Never raises."""
         parsed = self.topics.parse(topic)
         if parsed is None:
             return  # not a store-local topic of this store: nothing to handle
@@ -87,7 +90,7 @@ class Intake:
             self.reject(gateway, kind, TOO_DEEP, "nests too deep or does not balance")
         else:
             try:
-                self._queue.put_nowait(PeerMessage(gateway, kind, topic, payload, self.clock.now()))
+                self._queue.put_nowait(PeerMessage(gateway, kind, topic, payload, self.clock.now(), retained))
             except asyncio.QueueFull:
                 self.reject(gateway, kind, INBOX_FULL, f"over {INBOX_MAX_MESSAGES} messages wait: dropped")
 

@@ -101,6 +101,7 @@ class Peers:
             self.intake.take,
             lambda: self.claims.republish_all(),
             len(self.peers),
+            lambda topic, payload: self.intake.take(topic, payload, retained=True),
         )
         """The store broker's link, who is online, settling and standalone (edge/peers/connection.py)."""
         self.claims = Claims(
@@ -234,7 +235,7 @@ class Peers:
         elif kind == "state" and gateway in self.peers and payload:
             self._on_state(gateway, payload)
         elif kind == "owner":
-            await self._on_claim(gateway, message.topic, payload)
+            await self._on_claim(gateway, message.topic, payload, message.retained)
 
     # --- hands --------------------------------------------------------------------------------
 
@@ -329,10 +330,13 @@ class Peers:
             self.alive.discard(peer)  # its last will: what it owned goes to the loudest other
             self.slots.gone(peer)
 
-    async def _on_claim(self, gateway: str, topic: str, payload: bytes) -> None:
+    async def _on_claim(self, gateway: str, topic: str, payload: bytes, retained: bool = True) -> None:
         if gateway == self.me:
-            if payload and not self.claims.topic_is_mine(topic, list(self.releases)):
-                # A claim left from before a restart: cleared (the arbitration decides anew).
+            if payload and retained and not self.claims.topic_is_mine(topic, list(self.releases)):
+                # A claim left from before a restart (or an outage: its clear could not go out), sent
+                # from the broker's retained store: cleared (the arbitration decides anew). Not the echo
+                # of a claim published since (retained False): its clear is already out after it -- that
+                # echo, read after the release, cleared the claim a second and a third time.
                 link = self.link
                 if link is not None:
                     link.client.publish(topic, b"", qos=1, retain=True)
