@@ -347,7 +347,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
                 raise InvalidConfigError(f"vision.regions[{index}].shelf", f"no shelf {region.shelf!r} is configured")
         if self.advertise is not None and self.advertise.zone is not None and self.advertise.zone not in zones:
             raise InvalidConfigError("advertise.zone", f"no zone {self.advertise.zone!r} is configured")
-        check_store(self.store, self.gateway.gateway, self.mqtt.url is not None)  # edge.config_store
+        check_store(  # edge.config_store
+            self.store, self.gateway.gateway, self.mqtt.url is not None, client_id=self.mqtt.client_id
+        )
         if self.presence.engine == "grid":
             _check_grid(self)
 
@@ -424,7 +426,7 @@ def from_mapping(data: dict[str, Any], *, source: str = "<config>", trace_given:
         raise ConfigError(message, where=f"{source}: {key}" if key else source) from None
     if config.ble.backend == "replay" and not config.ble.trace and not trace_given:
         raise ConfigError('the replay backend needs ble.trace = "path.jsonl"', where=f"{source}: ble.trace")
-    check_store(config.store, config.gateway.gateway, config.mqtt.url is not None, source)
+    check_store(config.store, config.gateway.gateway, config.mqtt.url is not None, source, config.mqtt.client_id)
     return config
 
 

@@ -44,8 +44,13 @@ class StoreConfigError(ConfigError, ValueError):
     """An invalid ``[store]``; a ``ValueError`` too, so a ``Config.__post_init__`` may raise it."""
 
 
-def check_store(store: StoreConfig, gateway: str, has_broker: bool, source: str = "") -> None:
-    """Raises :class:`StoreConfigError` naming the key (after ``source``, if given) for an invalid ``[store]``."""
+def check_store(
+    store: StoreConfig, gateway: str, has_broker: bool, source: str = "", client_id: str | None = None
+) -> None:
+    """Raises :class:`StoreConfigError` naming the key (after ``source``, if given) for an invalid ``[store]``.
+    ``client_id``: ``mqtt.client_id``, which must not be a gateway id of the store (the peers' connection to
+    the store broker uses the gateway id as its client id: two connections with one id take each other's
+    session over and over)."""
     at = f"{source}: " if source else ""
     where = f"{at}store"
     if store.peers and gateway in RESERVED_GATEWAY_IDS:
@@ -71,6 +76,11 @@ def check_store(store: StoreConfig, gateway: str, has_broker: bool, source: str 
     if prefix.split("/")[0] in ("edge", "cdp"):
         raise StoreConfigError(
             "must not start with edge/ or cdp/: the bridge to the CDP forwards those", where=f"{where}.topic_prefix"
+        )
+    if store.peers and client_id is not None and (client_id == gateway or client_id in store.peers):
+        raise StoreConfigError(
+            f"{client_id!r} is a gateway id of the store: the peers' connection uses it as its client id",
+            where=f"{at}mqtt.client_id",
         )
     if store.peers and not has_broker:
         raise StoreConfigError("peers need the store broker: set mqtt.url", where=f"{where}.peers")

@@ -159,10 +159,13 @@ def test_topics_hash_the_token_and_parse() -> None:
         ({"peers": ["gw/2"]}, "not a valid gateway id"),
         ({"peers": ["gw-2"], "topic_prefix": "edge/v1"}, "store.topic_prefix"),
         ({"peers": ["gw-2"], "topic_prefix": "a/+/b"}, "store.topic_prefix"),
+        ({"peers": ["gw-2"], "client_id": "gw-2"}, "mqtt.client_id: 'gw-2' is a gateway id of the store"),
+        ({"peers": ["gw-2"], "client_id": "gw-1"}, "mqtt.client_id: 'gw-1' is a gateway id of the store"),
     ],
 )
 def test_store_config_errors_name_the_key(store: dict[str, object], problem: str) -> None:
-    data = {"gateway": {"gateway": "gw-1"}, "mqtt": {"url": "mqtt://localhost"}, "store": store}
+    mqtt = {"url": "mqtt://localhost"} | ({"client_id": store.pop("client_id")} if "client_id" in store else {})
+    data = {"gateway": {"gateway": "gw-1"}, "mqtt": mqtt, "store": store}
     with pytest.raises(ConfigError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         cfg.from_mapping(data, source="edge.toml")
 
@@ -173,3 +176,5 @@ def test_peers_need_a_broker() -> None:
     ok = cfg.from_mapping({"mqtt": {"url": "mqtt://h"}, "store": {"peers": ["gw-2", "gw-3"]}})
     assert ok.store.enabled
     assert ok.store.topic_prefix == "store-local/v1"
+    own = cfg.from_mapping({"mqtt": {"url": "mqtt://h", "client_id": "edge-s1-gw-1"}, "store": {"peers": ["gw-2"]}})
+    assert own.mqtt.client_id == "edge-s1-gw-1"  # any client id but a gateway's of the store
