@@ -68,8 +68,8 @@ class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
-    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "heard_at", "key", "last", "levels", "origin", "power",
-                 "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
+    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "heard_at", "key", "last", "lean", "lean_at", "levels",
+                 "origin", "power", "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -98,6 +98,11 @@ class Track:
         self.zone = -1
         self.since = at
         self.dwell_at = at
+        self.lean = -1
+        """A decision due but waiting for a later advert (edge.presence_grid ``ENTER_LEAN_P``, ``CONFIRM_LEAVE``):
+        the zone leaned on while in none, or the zones' count ("no zone") while leaving one; -1 if none is..."""
+        self.lean_at = at
+        """...and the time of the last reading heard when it became due."""
 
 
 class Windows:

@@ -78,7 +78,7 @@ def test_walks_from_a_to_b_and_out_with_the_posterior_on_its_events() -> None:
     events = walk(est, [(T0, 2.0), (T0 + 20, 2.0), (T0 + 41, 30.0), (T0 + 60, 30.0)])
     assert kinds(events) == [("entered", "a"), ("exited", "a"), ("entered", "b")]
     entered = [e for e in events if e.kind == "entered"]
-    assert all(e.probability is not None and e.probability >= presence_grid.ENTER_P for e in entered)
+    assert all(e.probability is not None and e.probability >= presence_grid.ENTER_LEAN_P for e in entered)
     assert all(e.via == "eddystone-eid" and e.distance_m > 0 for e in entered)
     assert est.zone_of("s-1") == "b"
     assert [o.zone for o in est.occupants()] == ["b"]
@@ -152,9 +152,12 @@ def test_many_shoppers_grow_the_stack_and_each_keeps_their_own_posterior() -> No
     assert est.occupants() == []
 
 
-def test_the_same_filter_as_the_prototype_on_a_sweep_store() -> None:
+def test_the_same_filter_as_the_prototype_on_a_sweep_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """The 4 m aisle tiles, 2 minutes, 6 shoppers: the engine and the pure-Python prototype it was ported from
-    enter and leave the same zones (within a tick or two: the windows drop what the prototype prunes)."""
+    enter and leave the same zones (within a tick or two: the windows drop what the prototype prunes) -- with the
+    prototype's decisions (ENTER_P and STAY_P alone: the lean of session 15 off)."""
+    monkeypatch.setattr(presence_grid, "ENTER_LEAN_P", 1.0)
+    monkeypatch.setattr(presence_grid, "CONFIRM_LEAVE", False)
     cell = CELLS[2]
     config = cell.layout.config()
     run = simulate(cell, 1, minutes=2.0, shoppers=6)
