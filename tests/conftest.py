@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.fake_bluez import FakeBlueZ, FakeBlueZFactory
+from tests.mosquitto import Mosquitto
 
 # Hypothesis times each example against a 200 ms deadline and fails a slow data generation
 # (too_slow): on a loaded 2-core CI machine a pure function's example can be descheduled that long,
@@ -33,3 +34,10 @@ def fake_bluez_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 def fake_bluez(fake_bluez_factory: FakeBlueZFactory) -> FakeBlueZ:
     """A fake BlueZ with a powered adapter hci0 (with the AdvertisementMonitor API)."""
     return fake_bluez_factory()
+
+
+@pytest.fixture
+def mosquitto_server(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A real mosquitto of its own for the test (tests/mosquitto.py), without persistence; stopped after it."""
+    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
+        yield broker

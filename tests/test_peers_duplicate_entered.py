@@ -24,10 +24,7 @@ its engine), its peers service connected to a real mosquitto; gw-3 is a paho cli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from edge import events as ev
 from edge.peers import messages
@@ -43,12 +40,6 @@ FAR_DBM = -80
 """A neighbouring zone's scanner (edge.sim.multi: about -80 dBm between neighbours)."""
 AT_Z2 = {"gw-2-s": LOUD_DBM, "gw-3-s": FAR_DBM}
 AT_Z3 = {"gw-3-s": LOUD_DBM, "gw-2-s": FAR_DBM}
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as running:
-        yield running
 
 
 def duplicates(said: list[tuple[str, object, object]]) -> int:
@@ -99,8 +90,8 @@ async def _store(broker: Mosquitto, tmp_path: Path) -> tuple[Gw2, Gw3]:
     return gw2, gw3
 
 
-async def test_said_ahead_and_never_agreed_exits_before_it_enters(broker: Mosquitto, tmp_path: Path) -> None:
-    gw2, gw3 = await _store(broker, tmp_path)
+async def test_said_ahead_and_never_agreed_exits_before_it_enters(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    gw2, gw3 = await _store(mosquitto_server, tmp_path)
     try:
         peers = gw2.peers
         gw3.claims("z3")
@@ -138,8 +129,10 @@ async def test_said_ahead_and_never_agreed_exits_before_it_enters(broker: Mosqui
         await gw2.__aexit__(None, None, None)
 
 
-async def test_given_back_after_its_engine_moved_exits_before_it_enters(broker: Mosquitto, tmp_path: Path) -> None:
-    gw2, gw3 = await _store(broker, tmp_path)
+async def test_given_back_after_its_engine_moved_exits_before_it_enters(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    gw2, gw3 = await _store(mosquitto_server, tmp_path)
     try:
         peers = gw2.peers
         await hears(gw2, 2.0, AT_Z2)

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as paho
-import pytest
 
 from edge.app import build_ports
 from edge.clock import ManualClock
@@ -42,16 +40,10 @@ LEFT = "shopper-0002"
 """A token whose claim gw-2's previous process left retained on the broker."""
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
-        yield broker
-
-
-def _left_from_before(server: Mosquitto, topic: str) -> None:
+def _left_from_before(mosquitto_server: Mosquitto, topic: str) -> None:
     """gw-2's previous process: its claim on ``LEFT``, retained, then gone."""
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="gw-2", protocol=paho.MQTTv5)
-    client.connect("127.0.0.1", server.port, 30)
+    client.connect("127.0.0.1", mosquitto_server.port, 30)
     client.loop_start()
     info = client.publish(topic, messages.encoder.encode(Claim(LEFT, "gw-2", 3, "z2")), qos=1, retain=True)
     info.wait_for_publish(10)
@@ -60,14 +52,14 @@ def _left_from_before(server: Mosquitto, topic: str) -> None:
 
 
 async def test_a_claim_let_go_is_cleared_once_and_one_left_from_before_still_is(
-    server: Mosquitto, tmp_path: Path
+    mosquitto_server: Mosquitto, tmp_path: Path
 ) -> None:
     multi = MultiStore(gateways=3, seed=1, start=START)
-    config = from_mapping(multi.config(1, mqtt={"url": server.url, "reconnect_initial_s": 0.05}))
+    config = from_mapping(multi.config(1, mqtt={"url": mosquitto_server.url, "reconnect_initial_s": 0.05}))
     assert config.store is not None
     topics = PeerTopics(config.store.topic_prefix, "store-1", "gw-2")
-    _left_from_before(server, topics.owner(LEFT))
-    watch = Collector(server, (topics.owner(TOKEN), topics.owner(LEFT)))
+    _left_from_before(mosquitto_server, topics.owner(LEFT))
+    watch = Collector(mosquitto_server, (topics.owner(TOKEN), topics.owner(LEFT)))
     clock = ManualClock(START)
     core = Core(config, EventFactory("store-1", "gw-2", random.Random(1)))
     core.set_roster(parse_roster(multi.roster(3)), START)

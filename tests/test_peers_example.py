@@ -11,10 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from edge.config import load
 from tests.mosquitto import Collector, Mosquitto
@@ -26,16 +23,10 @@ WAIT_S = 60.0
 STOP_S = 15.0
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
-        yield broker
-
-
-def test_the_example_store_runs_as_the_docs_say(server: Mosquitto, tmp_path: Path) -> None:
+def test_the_example_store_runs_as_the_docs_say(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
     store = tmp_path / "store"
     script = ROOT / "examples" / "make_multi_store.py"
-    args = [str(store), "--port", str(server.port), "--shoppers", "2", "--seconds", "60"]
+    args = [str(store), "--port", str(mosquitto_server.port), "--shoppers", "2", "--seconds", "60"]
     made = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, check=True, cwd=ROOT)
     configs = [store / f"gw-{n}.toml" for n in (1, 2, 3)]
     assert [f"edge run --config {path} &" for path in configs] == made.stdout.splitlines()[1:4]
@@ -43,9 +34,9 @@ def test_the_example_store_runs_as_the_docs_say(server: Mosquitto, tmp_path: Pat
         config = load(path)
         assert config.store is not None
         assert len(config.store.peers) == 2
-        assert config.mqtt.url == server.url
+        assert config.mqtt.url == mosquitto_server.url
     watch = Collector(
-        server, ("store-local/v1/store-1/+/state", "store-local/v1/store-1/+/owner/+", "edge/v1/+/+/events/+")
+        mosquitto_server, ("store-local/v1/store-1/+/state", "store-local/v1/store-1/+/owner/+", "edge/v1/+/+/events/+")
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = []

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,12 +134,6 @@ def test_any_message_is_refused_cleanly_or_decoded(kind: str, value: Any, depth:
 # --- through a real mosquitto into a running gateway ----------------------------------------------
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
-        yield broker
-
-
 def _config(tmp_path: Path, url: str) -> Any:
     return from_mapping(
         {
@@ -154,18 +147,18 @@ def _config(tmp_path: Path, url: str) -> Any:
 
 
 async def test_retained_poison_and_a_flood_on_peer_topics_leave_the_gateway_working(
-    server: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    mosquitto_server: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A retained 1,500-level claim and state (read again at every start: before, ``edge run``
     ended with "service peers failed" each time), deep and huge summaries and a flood of states:
     the gateway goes on, counts each, and still hears its peer."""
-    cdp = Collector(server, ("edge/v1/store-1/#",))
+    cdp = Collector(mosquitto_server, ("edge/v1/store-1/#",))
     try:
         cdp.publish("cdp/v1/store-1/roster", roster_bytes(version=5, expires=FAR_FUTURE), retain=True)
         cdp.publish(PEER_OWNER, _deep(1_500), retain=True)
         cdp.publish(PEER_STATE, _deep(1_500), retain=True)
         with caplog.at_level(logging.INFO):
-            async with Gateway(_config(tmp_path, server.url), source()) as gateway:
+            async with Gateway(_config(tmp_path, mosquitto_server.url), source()) as gateway:
                 peers = gateway.peers
                 assert peers is not None
                 await asyncio.wait_for(peers.connected.wait(), 20.0)

@@ -19,11 +19,9 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as paho
-import pytest
 
 from edge.app import build_ports
 from edge.clock import ManualClock
@@ -69,12 +67,6 @@ class SlowWriter(Pipeline):
         return await super()._apply(message, max_bytes)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
-        yield broker
-
-
 async def _until(predicate: object, what: str) -> None:
     assert callable(predicate)
     deadline = time.monotonic() + WAIT_S
@@ -93,9 +85,9 @@ def _summary(peer: str, slot: int) -> Summary:
     return Summary(peer, slot, tuple(TokenHeard(token, "ibeacon", -59.0, heard) for token in TOKENS))
 
 
-async def test_peers_summaries_faster_than_the_writer(server: Mosquitto, tmp_path: Path) -> None:
+async def test_peers_summaries_faster_than_the_writer(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
     multi = MultiStore(gateways=4, seed=1, start=START)
-    config = from_mapping(multi.config(0, mqtt={"url": server.url, "reconnect_initial_s": 0.05}))
+    config = from_mapping(multi.config(0, mqtt={"url": mosquitto_server.url, "reconnect_initial_s": 0.05}))
     assert config.store is not None
     clock = ManualClock(START + SLOTS + 2)  # every summary's slot is in the past
     core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
@@ -149,7 +141,7 @@ async def test_peers_summaries_faster_than_the_writer(server: Mosquitto, tmp_pat
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="the-peers", protocol=paho.MQTTv5)
     try:
         await _until(peers.connected.is_set, "gw-1 on the store broker")
-        client.connect("127.0.0.1", server.port, 30)
+        client.connect("127.0.0.1", mosquitto_server.port, 30)
         client.loop_start()
         topics = {peer: PeerTopics(config.store.topic_prefix, "store-1", peer).sightings() for peer in PEERS}
         infos = [

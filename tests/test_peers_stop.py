@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from edge.app import Gateway
 from edge.config import from_mapping
@@ -28,12 +25,6 @@ TOPICS = PeerTopics("store-local/v1", "store-1", "gw-1")
 TOKENS = ("shopper-a", "shopper-b")
 WAIT_S = 20.0
 """Generous: CI machines are loaded; every wait ends as soon as its condition holds."""
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
-        yield broker
 
 
 def _config(tmp_path: Path, url: str) -> Any:
@@ -53,10 +44,12 @@ def _seen(watch: Collector) -> list[tuple[str, bytes]]:
         return [(m.topic, bytes(m.payload)) for m in watch.messages]
 
 
-async def test_a_clean_stop_clears_every_claim_before_saying_offline(server: Mosquitto, tmp_path: Path) -> None:
-    watch = Collector(server, (TOPICS.state(), *(TOPICS.owner(t) for t in TOKENS)))
+async def test_a_clean_stop_clears_every_claim_before_saying_offline(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    watch = Collector(mosquitto_server, (TOPICS.state(), *(TOPICS.owner(t) for t in TOKENS)))
     try:
-        async with Gateway(_config(tmp_path, server.url), source()) as gateway:
+        async with Gateway(_config(tmp_path, mosquitto_server.url), source()) as gateway:
             peers = gateway.peers
             assert peers is not None
             await asyncio.wait_for(peers.connected.wait(), WAIT_S)
@@ -78,7 +71,7 @@ async def test_a_clean_stop_clears_every_claim_before_saying_offline(server: Mos
             cleared = [i for i, (t, p) in enumerate(seen) if t == TOPICS.owner(token) and not p]
             assert cleared, (token, seen)
             assert cleared[0] < offline, (token, seen)
-        left = await asyncio.to_thread(retained, server, "store-local/v1/store-1/gw-1/owner/#")
+        left = await asyncio.to_thread(retained, mosquitto_server, "store-local/v1/store-1/gw-1/owner/#")
         assert left == []
     finally:
         watch.close()

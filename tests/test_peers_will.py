@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,17 +32,11 @@ LAST_SAMPLE_TO_WILL_S = 3.0
 of it 3.25 s later, within AGREE_S."""
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path / "broker", persistence=False) as broker:
-        yield broker
-
-
-async def _seed6(server: Mosquitto, tmp_path: Path, gone: str, last_zone: str | None) -> tuple[Gw2, Gw3]:
+async def _seed6(mosquitto_server: Mosquitto, tmp_path: Path, gone: str, last_zone: str | None) -> tuple[Gw2, Gw3]:
     """gw-3 owns the shopper and last said ``last_zone``; gw-2's engine has them in z3; gw-3 goes."""
-    gw2 = Gw2(server, tmp_path)
+    gw2 = Gw2(mosquitto_server, tmp_path)
     await gw2.__aenter__()
-    gw3 = Gw3(server, gw2.multi)
+    gw3 = Gw3(mosquitto_server, gw2.multi)
     peers = gw2.peers
     gw3.claims("z3")
     await until(lambda: "gw-3" in peers.alive and peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
@@ -61,9 +54,9 @@ async def _seed6(server: Mosquitto, tmp_path: Path, gone: str, last_zone: str | 
 
 @pytest.mark.parametrize("gone", ["killed", "stopped"])
 async def test_a_takeover_on_the_will_says_no_zone_change_the_cdp_did_not_need(
-    server: Mosquitto, tmp_path: Path, gone: str
+    mosquitto_server: Mosquitto, tmp_path: Path, gone: str
 ) -> None:
-    gw2, gw3 = await _seed6(server, tmp_path, gone, last_zone=None)
+    gw2, gw3 = await _seed6(mosquitto_server, tmp_path, gone, last_zone=None)
     try:
         peers = gw2.peers
         await gw2.takes_over()
@@ -77,7 +70,7 @@ async def test_a_takeover_on_the_will_says_no_zone_change_the_cdp_did_not_need(
         assert gw2.presence() == []  # agreed with the last word: claimed silently
         assert peers.health()["peers_handoffs_unagreed"] == 0
         assert peers.claims.mine[TOKEN] == Claim(TOKEN, "gw-2", 2, None)
-        claims = await asyncio.to_thread(retained, server, "store-local/v1/store-1/gw-2/owner/#")
+        claims = await asyncio.to_thread(retained, mosquitto_server, "store-local/v1/store-1/gw-2/owner/#")
         assert [json.loads(m.payload) for m in claims] == [{"token": TOKEN, "owner": "gw-2", "epoch": 2, "zone": None}]
     finally:
         gw3.close()
@@ -85,11 +78,11 @@ async def test_a_takeover_on_the_will_says_no_zone_change_the_cdp_did_not_need(
 
 
 async def test_a_takeover_on_the_will_that_agrees_names_the_dead_owner_at_once(
-    server: Mosquitto, tmp_path: Path
+    mosquitto_server: Mosquitto, tmp_path: Path
 ) -> None:
     """The kill -9 case of tests/test_multi_gateway_faults.py: the dead owner last said z3, where the
     new owner's engine has the shopper too: one ``entered`` z3 from gw-3, at once."""
-    gw2, gw3 = await _seed6(server, tmp_path, "killed", last_zone="z3")
+    gw2, gw3 = await _seed6(mosquitto_server, tmp_path, "killed", last_zone="z3")
     try:
         await gw2.takes_over()
         await until(lambda: gw2.presence() != [], "gw-2 speaks")
