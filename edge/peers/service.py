@@ -89,6 +89,7 @@ class Peers:
             "peers_slots_unwaited": 0,
             "peers_slots_unwaited_backlog": 0,
             "peers_slots_woke_late": 0,
+            "peers_slots_skipped": 0,
             "peers_summaries_late": 0,
             **{f"peers_moves_{why}": 0 for why in WHY},
         }

@@ -99,13 +99,11 @@ class Slots:
             boundary = math.floor(now) + 1
             if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
                 await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
-                if len(self.slot):
-                    self._publish_summary(self.slot.peek(boundary - 1))
                 now = clock.now()
+                if len(self.slot) and now < boundary:  # woken past the slot's end: its early part is no use
+                    self._publish_summary(self.slot.peek(boundary - 1))
             await asyncio.sleep(max(0.0, (boundary - now) / speed))
-            if clock.now() - boundary >= 1.0:
-                self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
-            slot = boundary - 1
+            slot = self._slot_to_close(boundary, clock.now())
             hands = self.hands()
             summary = self.slot.close(slot, hands)
             self.heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
@@ -115,6 +113,21 @@ class Slots:
             self._due.append(slot)
             await self._evaluate(clock.now())
             self.refresh(clock.now())
+
+    def _slot_to_close(self, boundary: int, now: float) -> int:
+        """The slot whose summary goes out now: the one that ended at ``boundary``; or, woken a second or more
+        past it (a busy or starved process), the latest complete slot (``floor(now) - 1``), the only one whose
+        summary its peers can still use in time: its deadline is ``SLOT_DEADLINE_S`` after ``floor(now)``,
+        while the slot due ended more than a second ago (past its deadline from a 2.5 s late wake on). The
+        sightings gathered since the last summary are this gateway's latest hearing; they go out once, under
+        that slot, after every slot published before; the slots in between get no summary (counted,
+        ``peers_slots_skipped``), as before the late wake let out every one but the first."""
+        if now - boundary < 1.0:
+            return boundary - 1
+        self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
+        latest = math.floor(now) - 1
+        self.stats["peers_slots_skipped"] += latest - (boundary - 1)
+        return latest
 
     def forget(self, token: str) -> None:
         """A consent withdrawal: the token's own and peers' parts are forgotten at once."""
@@ -143,8 +156,8 @@ class Slots:
         return [
             g
             for g in self.connection.alive
-            if self._last_slot.get(g, -1) >= slot - PEER_SILENT_SLOTS and not self.arbiter.has(slot, g)
-        ]
+            if slot - PEER_SILENT_SLOTS <= self._last_slot.get(g, -1) < slot and not self.arbiter.has(slot, g)
+        ]  # a peer whose summary of a later slot came has skipped this one (its loop woke late): not waited for
 
     async def _evaluate(self, now: float) -> None:
         due = self._due
