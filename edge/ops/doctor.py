@@ -18,10 +18,17 @@ import dataclasses
 import datetime
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge import constants as c
 from edge.config import Config, load
 from edge.errors import ConfigError
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
+
+    from edge.mqtt_link import LinkSettings
+
 from edge.ops.checks import (
     Result,
     check_adapter,
@@ -36,7 +43,7 @@ from edge.ops.checks import (
     rooted,
 )
 
-NEEDS_CONFIG = ("zones", "camera", "broker", "roster", "advertising")
+NEEDS_CONFIG = ("zones", "camera", "broker", "store", "roster", "advertising")
 """The checks that cannot run without a valid config (what to look at comes from it)."""
 
 
@@ -64,21 +71,13 @@ def _tls_files(config: Config, root: Path) -> Result | None:
     return None
 
 
-async def check_broker(config: Config, root: Path) -> Result:
-    if not config.mqtt.url:
-        return Result("broker", "skip", "no mqtt.url: events stay in the outbox")
-    bad = _tls_files(config, root)
-    if bad is not None:
-        return bad
-    from edge.mqtt_link import Link, LinkError, LinkSettings
-    from edge.topics import Topics
+def _doctor_settings(config: Config, root: Path) -> LinkSettings:
+    """The gateway's own link settings (raises ``LinkError``) under a separate client id, its files under ``root``."""
+    from edge.mqtt_link import LinkSettings
 
     mqtt = config.mqtt
-    try:
-        settings = LinkSettings.from_config(config)
-    except LinkError as err:
-        return Result("broker", "fail", str(err), "fix mqtt.password_file")
-    settings = dataclasses.replace(
+    settings = LinkSettings.from_config(config)
+    return dataclasses.replace(
         settings,
         client_id=f"{settings.client_id}-doctor"[:64],  # a running gateway keeps its own session
         session_expiry_s=0,
@@ -87,6 +86,21 @@ async def check_broker(config: Config, root: Path) -> Result:
         cert_file=str(rooted(root, mqtt.cert_file)) if mqtt.cert_file else None,
         key_file=str(rooted(root, mqtt.key_file)) if mqtt.key_file else None,
     )
+
+
+async def check_broker(config: Config, root: Path) -> Result:
+    if not config.mqtt.url:
+        return Result("broker", "skip", "no mqtt.url: events stay in the outbox")
+    bad = _tls_files(config, root)
+    if bad is not None:
+        return bad
+    from edge.mqtt_link import Link, LinkError
+    from edge.topics import Topics
+
+    try:
+        settings = _doctor_settings(config, root)
+    except LinkError as err:
+        return Result("broker", "fail", str(err), "fix mqtt.password_file")
     where = f"{settings.host}:{settings.port}"
     up = Topics(config.gateway.store, config.gateway.gateway).up
     topic = f"{up}/doctor"
@@ -134,6 +148,66 @@ async def check_broker(config: Config, root: Path) -> Result:
     )
 
 
+STORE_STATES_WAIT_S = 3.0
+"""How long ``edge doctor`` waits for the peers' retained states after subscribing (within
+``DOCTOR_TIMEOUT_S``): the broker sends retained messages right after its SUBACK, so a peer whose state
+has not come by then has none (never connected to this broker, or its state topic was cleared)."""
+
+
+async def check_store(config: Config, root: Path, broker: Result) -> Result:
+    """``[store]``: alone, or the peers named, the topic prefix, and (the broker reachable: ``broker``) each
+    peer's retained state on the store broker (``online``, ``offline``: its last will or clean stop, or none)."""
+    store = config.store
+    if store is None or not store.enabled:
+        return Result("store", "ok", "alone: no [store] peers (this gateway owns every shopper it hears)")
+    from edge.mqtt_link import Link, LinkError
+    from edge.peers import messages
+    from edge.peers.topics import PeerTopics
+    from edge.topics import Topics
+
+    topics = PeerTopics(store.topic_prefix, config.gateway.store, config.gateway.gateway)
+    named = f"peers {', '.join(store.peers)} on {topics.root}/"
+    if broker.status not in ("ok", "warn"):
+        return Result("store", "skip", f"{named}; their states not read: the broker check did not pass")
+    states: dict[str, str] = {}
+    wanted = {topics.state(peer): peer for peer in store.peers}
+    everyone = asyncio.Event()
+
+    def on_message(_link: Link, message: paho.MQTTMessage) -> None:
+        peer = wanted.get(message.topic)
+        if peer is None:
+            return
+        try:
+            states[peer] = messages.states.decode(bytes(message.payload)).state if message.payload else "cleared"
+        except ValueError:
+            states[peer] = "unreadable"
+        if len(states) == len(wanted):
+            everyone.set()
+
+    try:
+        link = Link(_doctor_settings(config, root), on_message=on_message, on_puback=lambda _mid, _ok: None)
+        await link.connect(will_topic=f"{Topics(config.gateway.store, config.gateway.gateway).up}/doctor", will=b"")
+    except LinkError as err:
+        return Result("store", "fail", f"{named}; {err}", "see the broker check")
+    try:
+        link.subscribe(tuple(wanted))
+        try:
+            async with asyncio.timeout(min(STORE_STATES_WAIT_S, c.DOCTOR_TIMEOUT_S)):
+                await everyone.wait()
+        except TimeoutError:
+            pass
+    finally:
+        await link.close()
+    said = ", ".join(f"{peer} {states.get(peer, 'no state')}" for peer in store.peers)
+    if all(states.get(peer) == "online" for peer in store.peers):
+        return Result("store", "ok", f"{named}: {said}")
+    fix = (
+        "start the peers not online (edge run), check that they use this mqtt.url and [store] topic_prefix, "
+        "and that the broker ACL lets this gateway read their state topics"
+    )
+    return Result("store", "warn", f"{named}: {said}", fix)
+
+
 def check_config(path: Path) -> tuple[Result, Config | None]:
     if not path.exists():
         fix = "edge provision --store S --gateway G --broker URL (writes it), or edge doctor --config FILE"
@@ -159,7 +233,8 @@ async def run_checks(config_path: Path, root: Path) -> list[Result]:
         results.append(await check_camera(config))
     results.append(check_display(config))
     if config is not None:
-        results.append(await check_broker(config, root))
+        broker = await check_broker(config, root)
+        results += [broker, await check_store(config, root, broker)]
     results.append(check_clock())
     results.append(check_disk(settings, root))
     if config is not None:
