@@ -72,3 +72,13 @@ def test_an_unreachable_broker_skips_the_states_but_names_the_peers(tmp_path: Pa
     result = asyncio.run(check_store(config, tmp_path, Result("broker", "fail", "refused")))
     assert result.status == "skip"
     assert "peers gw-2, gw-3, gw-4" in result.detail
+
+
+def test_more_peers_than_the_receive_maximum_are_all_read(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    """20 gateways: 19 retained states, more than the 16 unacknowledged messages the link lets the broker send."""
+    config = _config(mosquitto_server.url, gateways=20)
+    assert config.store is not None
+    _states(mosquitto_server, config, dict.fromkeys(config.store.peers, "online"))
+    result = asyncio.run(check_store(config, tmp_path, BROKER_OK))
+    assert result.status == "ok", result
+    assert "gw-20 online" in result.detail

@@ -173,7 +173,8 @@ async def check_store(config: Config, root: Path, broker: Result) -> Result:
     wanted = {topics.state(peer): peer for peer in store.peers}
     everyone = asyncio.Event()
 
-    def on_message(_link: Link, message: paho.MQTTMessage) -> None:
+    def on_message(link: Link, message: paho.MQTTMessage) -> None:
+        link.ack(message.mid, message.qos)  # manual acks: unacknowledged, the broker stops at MQTT_RECEIVE_MAX (16)
         peer = wanted.get(message.topic)
         if peer is None:
             return
