@@ -95,3 +95,45 @@ async def test_a_loop_that_wakes_late_publishes_the_latest_complete_slot(
     assert whole[1]["slot"] == latest + 1
     assert peers.stats["peers_slots_woke_late"] == 1
     assert peers.stats["peers_slots_skipped"] == 2  # the slot slept through and the one after it
+
+
+async def test_a_round_that_runs_past_a_slots_end_speaks_at_once(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    """The round after a summary (its evaluation applies the changes, each gain awaiting the writer's commit of
+    its ``entered``: 8 s at a joining gateway beside a busy loop) takes 3 s: the next summary is the latest
+    complete slot at once, the 2 slots in between counted (the old loop slept to the next boundary first and
+    counted nothing)."""
+    multi = MultiStore(gateways=3, seed=1, start=START)
+    config = from_mapping(multi.config(0, mqtt={"url": mosquitto_server.url, "reconnect_initial_s": 0.05}))
+    assert config.store is not None
+    watch = Collector(mosquitto_server, (PeerTopics(config.store.topic_prefix, "store-1", "gw-1").sightings(),))
+    clock = StarvedClock(START + 0.9)
+    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
+    core.set_roster(parse_roster(multi.roster(3)), START)
+    outbox = Outbox(tmp_path / "state", "urn:edge:store-1:gw-1")
+    await outbox.__aenter__()
+    peers = Peers(build_ports(config, core, Pipeline(core, outbox), clock, tmp_path / "state"), config.store)
+    refresh = peers.slots.refresh
+    rounds: list[float] = []
+
+    def slow_round(now: float) -> None:
+        refresh(now)
+        if not rounds:
+            clock.jumped = 3.0  # the first round's evaluation took 3 s
+        rounds.append(now)
+
+    peers.slots.refresh = slow_round
+    tasks = [asyncio.create_task(peers._connection_loop())]
+    try:
+        await until(peers.connected.is_set, "gw-1 on the store broker")
+        tasks.append(asyncio.create_task(peers.slots.run()))
+        await asyncio.to_thread(
+            watch.wait_for, lambda ms: sum(b'"early":true' not in bytes(m.payload) for m in ms) >= 2, WAIT_S
+        )
+    finally:
+        await stop(tasks, peers, outbox)
+        watch.close()
+    whole = [json.loads(bytes(m.payload)) for m in watch.messages if b'"early":true' not in bytes(m.payload)]
+    first = whole[0]["slot"]
+    assert whole[1]["slot"] == first + 3  # at once: the round ended 3 s on, in slot first + 4
+    assert peers.stats["peers_slots_skipped"] == 2
+    assert peers.stats["peers_slots_woke_late"] == 0  # no sleep woke late

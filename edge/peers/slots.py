@@ -94,16 +94,26 @@ class Slots:
     async def run(self) -> None:
         clock = self.clock
         speed = float(getattr(clock, "speed", 1.0)) or 1.0
+        closed: int | None = None  # the last slot closed
         while True:
             now = clock.now()
-            boundary = math.floor(now) + 1
-            if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
-                await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
-                now = clock.now()
-                if len(self.slot) and now < boundary:  # woken past the slot's end: its early part is no use
-                    self._publish_summary(self.slot.peek(boundary - 1))
-            await asyncio.sleep(max(0.0, (boundary - now) / speed))
-            slot = self._slot_to_close(boundary, clock.now())
+            if closed is None or math.floor(now) - 1 <= closed:  # on time: sleep to the end of the slot
+                boundary = math.floor(now) + 1
+                if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
+                    await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
+                    now = clock.now()
+                    if len(self.slot) and now < boundary:  # woken past the slot's end: its early part is no use
+                        self._publish_summary(self.slot.peek(boundary - 1))
+                await asyncio.sleep(max(0.0, (boundary - now) / speed))
+                due = boundary - 1
+                slot = self._slot_to_close(boundary, clock.now())
+            else:  # the last round (its evaluation, waiting on the writer) ran past a slot's end: speak at once
+                due = closed + 1
+                slot = math.floor(now) - 1
+            if closed is not None and slot <= closed:
+                continue  # the clock stepped back: a slot goes out once, in order
+            self.stats["peers_slots_skipped"] += slot - due
+            closed = slot
             hands = self.hands()
             summary = self.slot.close(slot, hands)
             self.heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
@@ -121,13 +131,11 @@ class Slots:
         while the slot due ended more than a second ago (past its deadline from a 2.5 s late wake on). The
         sightings gathered since the last summary are this gateway's latest hearing; they go out once, under
         that slot, after every slot published before; the slots in between get no summary (counted,
-        ``peers_slots_skipped``), as before the late wake let out every one but the first."""
+        ``peers_slots_skipped``, as are those a round that ran past a slot's end skipped: :meth:`run`)."""
         if now - boundary < 1.0:
             return boundary - 1
         self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
-        latest = math.floor(now) - 1
-        self.stats["peers_slots_skipped"] += latest - (boundary - 1)
-        return latest
+        return math.floor(now) - 1
 
     def forget(self, token: str) -> None:
         """A consent withdrawal: the token's own and peers' parts are forgotten at once."""
