@@ -53,20 +53,26 @@ class StarvedClock:
         return self._start + time.monotonic() - self._t0 + self.jumped
 
 
-async def test_a_loop_that_wakes_late_publishes_the_latest_complete_slot(
-    mosquitto_server: Mosquitto, tmp_path: Path
-) -> None:
+async def _gw1(server: Mosquitto, tmp_path: Path, clock: StarvedClock) -> tuple[Peers, Outbox, Collector]:
+    """gw-1 of a three-gateway store on ``server`` (its real core, pipeline, outbox and peers service on
+    ``clock``), and an idle subscriber to its summaries."""
     multi = MultiStore(gateways=3, seed=1, start=START)
-    config = from_mapping(multi.config(0, mqtt={"url": mosquitto_server.url, "reconnect_initial_s": 0.05}))
+    config = from_mapping(multi.config(0, mqtt={"url": server.url, "reconnect_initial_s": 0.05}))
     assert config.store is not None
-    topic = PeerTopics(config.store.topic_prefix, "store-1", "gw-1").sightings()
-    watch = Collector(mosquitto_server, (topic,))
-    clock = StarvedClock(START + 0.9)
+    watch = Collector(server, (PeerTopics(config.store.topic_prefix, "store-1", "gw-1").sightings(),))
     core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
     core.set_roster(parse_roster(multi.roster(3)), START)
     outbox = Outbox(tmp_path / "state", "urn:edge:store-1:gw-1")
     await outbox.__aenter__()
     peers = Peers(build_ports(config, core, Pipeline(core, outbox), clock, tmp_path / "state"), config.store)
+    return peers, outbox, watch
+
+
+async def test_a_loop_that_wakes_late_publishes_the_latest_complete_slot(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    clock = StarvedClock(START + 0.9)
+    peers, outbox, watch = await _gw1(mosquitto_server, tmp_path, clock)
     tasks = [asyncio.create_task(peers._connection_loop())]
     try:
         await until(peers.connected.is_set, "gw-1 on the store broker")
@@ -102,16 +108,8 @@ async def test_a_round_that_runs_past_a_slots_end_speaks_at_once(mosquitto_serve
     its ``entered``: 8 s at a joining gateway beside a busy loop) takes 3 s: the next summary is the latest
     complete slot at once, the 2 slots in between counted (the old loop slept to the next boundary first and
     counted nothing)."""
-    multi = MultiStore(gateways=3, seed=1, start=START)
-    config = from_mapping(multi.config(0, mqtt={"url": mosquitto_server.url, "reconnect_initial_s": 0.05}))
-    assert config.store is not None
-    watch = Collector(mosquitto_server, (PeerTopics(config.store.topic_prefix, "store-1", "gw-1").sightings(),))
     clock = StarvedClock(START + 0.9)
-    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
-    core.set_roster(parse_roster(multi.roster(3)), START)
-    outbox = Outbox(tmp_path / "state", "urn:edge:store-1:gw-1")
-    await outbox.__aenter__()
-    peers = Peers(build_ports(config, core, Pipeline(core, outbox), clock, tmp_path / "state"), config.store)
+    peers, outbox, watch = await _gw1(mosquitto_server, tmp_path, clock)
     refresh = peers.slots.refresh
     rounds: list[float] = []
 
