@@ -30,6 +30,8 @@ pytestmark = pytest.mark.timeout(90)
 
 WAIT_S = 15.0
 """Bound on each wait for the listener (it answers in milliseconds; a loaded CI box is slower)."""
+PROBE_S = 0.5
+"""How often the probe subscribes again while another node has not yet loaded a retained message."""
 
 
 class Client:
@@ -74,6 +76,21 @@ class Client:
         self.client.loop_stop()
 
 
+async def retained_on(port: int, topic: str) -> None:
+    """Wait (at most WAIT_S) until a fresh subscriber on the node at ``port`` is given ``topic``'s retained
+    message: a probe client subscribes, and subscribes again each PROBE_S while nothing came."""
+    probe = Client(port, "probe-retained")
+    try:
+        assert (await probe.connected())["failure"] is False
+        async with asyncio.timeout(WAIT_S):
+            while not probe.received:
+                probe.client.unsubscribe(topic)
+                probe.client.subscribe(topic, qos=1)
+                await asyncio.sleep(PROBE_S)
+    finally:
+        probe.close()
+
+
 async def test_the_nats_mqtt_listener_keeps_qos1_retained_and_sessions_but_not_mqtt5_or_dedupe(
     tmp_path: Path,
 ) -> None:
@@ -90,7 +107,11 @@ async def test_the_nats_mqtt_listener_keeps_qos1_retained_and_sessions_but_not_m
             assert (await cdp.connected())["failure"] is False
             await cdp.publish("cdp/v1/s1/roster", b'{"version": 1}', retain=True)
 
-            # a gateway on another node: the retained roster arrives on subscribing
+            # a gateway on another node: the retained roster arrives on subscribing -- once that node has it. The
+            # other nodes learn of a retained message from the listener's retained stream asynchronously (each has
+            # a consumer on it, nats-server PR 7622's description), so a subscription made in the instant after the
+            # PUBACK may miss it on a loaded box (it did once in CI, session 15): a probe waits until node 2 has it.
+            await retained_on(second, "cdp/v1/s1/roster")
             gateway = Client(second, "edge-s1-g1", clean=False)
             clients.append(gateway)
             assert (await gateway.connected())["session"] is False
