@@ -20,6 +20,7 @@ import math
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from edge.app import build_ports
 from edge.config import from_mapping
@@ -68,6 +69,11 @@ async def _gw1(server: Mosquitto, tmp_path: Path, clock: StarvedClock) -> tuple[
     return peers, outbox, watch
 
 
+def _whole(messages: list[Any]) -> list[dict[str, Any]]:
+    """The summaries among ``messages`` (not the early parts), decoded, in the order received."""
+    return [json.loads(bytes(m.payload)) for m in messages if b'"early":true' not in bytes(m.payload)]
+
+
 async def test_a_loop_that_wakes_late_publishes_the_latest_complete_slot(
     mosquitto_server: Mosquitto, tmp_path: Path
 ) -> None:
@@ -85,13 +91,11 @@ async def test_a_loop_that_wakes_late_publishes_the_latest_complete_slot(
         assert peers.stats["peers_slots_woke_late"] == 0
         clock.jumped = JUMP_S  # starved: the loop wakes JUMP_S after the boundary it sleeps for
         woke = slept + 1 + JUMP_S
-        await asyncio.to_thread(
-            watch.wait_for, lambda ms: sum(b'"early":true' not in bytes(m.payload) for m in ms) >= 2, WAIT_S
-        )
+        await asyncio.to_thread(watch.wait_for, lambda ms: len(_whole(ms)) >= 2, WAIT_S)
     finally:
         await stop(tasks, peers, outbox)
         watch.close()
-    whole = [json.loads(bytes(m.payload)) for m in watch.messages if b'"early":true' not in bytes(m.payload)]
+    whole = _whole(watch.messages)
     latest = math.floor(woke) - 1
     assert latest == slept + 2
     # The first summary: the latest complete slot, with what its scanners heard (was: the slot slept through).
@@ -124,13 +128,11 @@ async def test_a_round_that_runs_past_a_slots_end_speaks_at_once(mosquitto_serve
     try:
         await until(peers.connected.is_set, "gw-1 on the store broker")
         tasks.append(asyncio.create_task(peers.slots.run()))
-        await asyncio.to_thread(
-            watch.wait_for, lambda ms: sum(b'"early":true' not in bytes(m.payload) for m in ms) >= 2, WAIT_S
-        )
+        await asyncio.to_thread(watch.wait_for, lambda ms: len(_whole(ms)) >= 2, WAIT_S)
     finally:
         await stop(tasks, peers, outbox)
         watch.close()
-    whole = [json.loads(bytes(m.payload)) for m in watch.messages if b'"early":true' not in bytes(m.payload)]
+    whole = _whole(watch.messages)
     first = whole[0]["slot"]
     assert whole[1]["slot"] == first + 3  # at once: the round ended 3 s on, in slot first + 4
     assert peers.stats["peers_slots_skipped"] == 2
