@@ -54,15 +54,17 @@ class StarvedClock:
         return self._start + time.monotonic() - self._t0 + self.jumped
 
 
-async def _gw1(server: Mosquitto, tmp_path: Path, clock: StarvedClock) -> tuple[Peers, Outbox, Collector]:
+async def _gw1(
+    server: Mosquitto, tmp_path: Path, clock: StarvedClock, shoppers: int = 3
+) -> tuple[Peers, Outbox, Collector]:
     """gw-1 of a three-gateway store on ``server`` (its real core, pipeline, outbox and peers service on
-    ``clock``), and an idle subscriber to its summaries."""
+    ``clock``; ``shoppers`` rostered), and an idle subscriber to its summaries (tests/test_peers_rounds.py too)."""
     multi = MultiStore(gateways=3, seed=1, start=START)
     config = from_mapping(multi.config(0, mqtt={"url": server.url, "reconnect_initial_s": 0.05}))
     assert config.store is not None
     watch = Collector(server, (PeerTopics(config.store.topic_prefix, "store-1", "gw-1").sightings(),))
     core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
-    core.set_roster(parse_roster(multi.roster(3)), START)
+    core.set_roster(parse_roster(multi.roster(shoppers)), START)
     outbox = Outbox(tmp_path / "state", "urn:edge:store-1:gw-1")
     await outbox.__aenter__()
     peers = Peers(build_ports(config, core, Pipeline(core, outbox), clock, tmp_path / "state"), config.store)

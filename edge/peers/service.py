@@ -42,6 +42,7 @@ from edge.limits import scrub
 from edge.mqtt_link import Link, LinkSettings
 from edge.peers import messages
 from edge.peers.arbitration import WHY, Arbiter, Change
+from edge.peers.changes import Changes
 from edge.peers.claims import Claims
 from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
@@ -113,11 +114,13 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self.coverage = Coverage(lambda: ports.config.zones)
         """Which gateway's scanners cover which zone (edge/peers/coverage.py)."""
+        self.changes = Changes(self._apply, self.stats)
+        """The ownership changes decided and not applied yet, applied in order on a task of their own, so
+        the slot loop never waits on the writer (edge/peers/changes.py)."""
         self.slots = Slots(
             self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
-            lambda: self._hands_on(), lambda change, now: self._apply(change, now),
-            lambda now: self.claims.refresh(now),
+            lambda: self._hands_on(), self.changes.put, self.changes.full, lambda now: self.claims.refresh(now),
         )  # fmt: skip
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
         self.handovers = Handovers(self.me, ports, self.claims, self.connection, self.coverage, self.slots, self.stats)
@@ -161,7 +164,10 @@ class Peers:
         return self.handovers.wake
 
     async def _handovers(self) -> None:
-        await self.handovers.run()
+        """The hand-overs' loop, and the task that applies the changes decided (edge/peers/changes.py)."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.handovers.run(), name="edge-peers-takeovers")
+            group.create_task(self.changes.run(), name="edge-peers-changes")
 
     # --- what the core calls (edge.app wires them) --------------------------------------------
 
@@ -173,6 +179,8 @@ class Peers:
         if self.handovers.holds(token):
             self.handovers.wake.set()  # its engine moved: maybe it agrees with the previous owner now
             return False
+        if self.changes.queued(token):
+            return False  # a change decided, not applied yet: a gain's first words come when it is
         owner = self.arbiter.owner(token)
         if owner is not None:
             if owner != self.me:
@@ -365,19 +373,20 @@ class Peers:
         self.handovers.claimed(claim.token, gateway)
         change = self.arbiter.adopt(claim.token, claim.owner, claim.epoch, self.arbiter.evaluated)
         if change is not None:
-            await self._apply(change, self.ports.clock.now())
+            self.changes.put(change, self.ports.clock.now())  # after the changes decided before it
         to = claim.hand
         if to is not None and (to == self.me or to in self.alive):
             # The owner handed the shopper on at once (its engine placed them in ``to``'s zone).
             handed = self.arbiter.hand(claim.token, gateway, claim.epoch, to)
             if handed is not None:
-                await self._apply(handed, self.ports.clock.now())
+                self.changes.put(handed, self.ports.clock.now())
 
     def _on_event(self, event: Event) -> None:
         """Committed events: withdrawals purge. (A claim's zone follows this gateway's presence as each
         event passes :meth:`owns`, or as the service itself speaks: not at the commit, which comes later.)"""
         if event.type == ev.CONSENT_WITHDRAWN:
             token = str(event.data.get("token"))
+            self.changes.forget(token)  # none of its changes decided before is applied after this
             self.arbiter.forget(token)
             self.slots.forget(token)  # its slot's part, what its scanners heard, peers' early parts
             self.handovers.forget(token)

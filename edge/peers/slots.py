@@ -9,9 +9,10 @@ rostered tokens added to the arbiter, and its sightings handed to the core's wri
 their commit (at most :data:`~edge.peers.timing.DELIVERIES_AHEAD` in flight). A slot is evaluated once
 every alive peer's summary of it is in, or :data:`~edge.peers.timing.SLOT_DEADLINE_S` later (its own
 inbox first: :data:`~edge.peers.timing.INBOX_FIRST_S`); nothing is evaluated while ownership is frozen
-(:meth:`edge.peers.connection.StoreConnection.frozen`). What the evaluation changes, the service applies
-(``apply``); what its summary hands on, the service says (``hands``); after each slot the service
-refreshes its claims (``refresh``).
+(:meth:`edge.peers.connection.StoreConnection.frozen`). What the evaluation changes, the service queues
+(``apply``: :mod:`edge.peers.changes` applies it on a task of its own, so the round never waits on the
+core's writer; while ``full`` says that queue is at its bound, the slots stay due); what its summary hands
+on, the service says (``hands``); after each slot the service refreshes its claims (``refresh``).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ from edge.presence import Sightings
 class Slots:
     """See the module docstring. ``deliver`` hands sightings to the core's writer (returns once
     committed); ``rostered`` gives the rostered tokens; ``hands`` what this gateway's summary hands on;
-    ``apply`` applies one ownership change the evaluation made; ``refresh`` renews the claims due."""
+    ``apply`` queues one ownership change the evaluation made (it never waits), ``full`` says that queue is
+    at its bound (evaluations wait); ``refresh`` renews the claims due."""
 
     def __init__(
         self,
@@ -67,7 +69,8 @@ class Slots:
         deliver: Callable[[Sightings], Awaitable[object]],
         rostered: Callable[[], frozenset[str]],
         hands: Callable[[], tuple[Hand, ...]],
-        apply: Callable[[Change, float], Awaitable[None]],
+        apply: Callable[[Change, float], None],
+        full: Callable[[], bool],
         refresh: Callable[[float], None],
     ) -> None:
         self.me = me
@@ -82,6 +85,7 @@ class Slots:
         self.rostered = rostered
         self.hands = hands
         self.apply = apply
+        self.full = full
         self.refresh = refresh
         self.heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
@@ -107,7 +111,7 @@ class Slots:
                 await asyncio.sleep(max(0.0, (boundary - now) / speed))
                 due = boundary - 1
                 slot = self._slot_to_close(boundary, clock.now())
-            else:  # the last round (its evaluation, waiting on the writer) ran past a slot's end: speak at once
+            else:  # the last round ran past a slot's end (a starved process): speak at once
                 due = closed + 1
                 slot = math.floor(now) - 1
             if closed is not None and slot <= closed:
@@ -121,7 +125,7 @@ class Slots:
             self.arbiter.add(slot, self.me, scores, {h.token: h.to for h in hands})
             self._publish_summary(summary)
             self._due.append(slot)
-            await self._evaluate(clock.now())
+            self._evaluate(clock.now())
             self.refresh(clock.now())
 
     def _slot_to_close(self, boundary: int, now: float) -> int:
@@ -167,12 +171,13 @@ class Slots:
             if slot - PEER_SILENT_SLOTS <= self._last_slot.get(g, -1) < slot and not self.arbiter.has(slot, g)
         ]  # a peer whose summary of a later slot came has skipped this one (its loop woke late): not waited for
 
-    async def _evaluate(self, now: float) -> None:
+    def _evaluate(self, now: float) -> None:
+        """Evaluate the slots due, in order, and queue their changes (``apply`` never waits)."""
         due = self._due
         if self.connection.frozen(now):
             due.clear()  # settling (the retained states and claims still arrive), or a short outage
             return
-        while due:
+        while due and not self.full():  # the writer far behind: the slots stay due (edge.peers.changes)
             slot = due[0]
             standalone = not self.connection.connected.is_set()
             waiting = not standalone and self._waiting_for(slot)
@@ -187,7 +192,7 @@ class Slots:
             due.popleft()
             alive = {self.me} if standalone else {self.me} | self.connection.alive
             for change in self.arbiter.evaluate(slot, alive, slot + 1 + SLOT_DEADLINE_S):
-                await self.apply(change, now)
+                self.apply(change, now)
 
     # --- peers' summaries ----------------------------------------------------------------------
 
@@ -216,7 +221,7 @@ class Slots:
         if sightings:
             self._deliver(Sightings(now, tuple(sightings)))
         if not summary.early:
-            await self._evaluate(now)
+            self._evaluate(now)
 
     def _deliver(self, sightings: Sightings) -> None:
         """Hand a peer's sightings to the core's writer without waiting for their commit: the inbox's next

@@ -37,6 +37,13 @@ busy loop beside 8 gateways left 147-157 claims per 20 s and 0.22-0.25 ownership
 moves ``deaf``: probably owners' own summaries missing shoppers their writer had not reached yet); with 8,
 104-114 and 0-0.01. A bound, so a writer that stopped committing still
 holds the inbox back (its bounded queue then drops, counted)."""
+CHANGES_AHEAD = 256
+"""Ownership changes decided and not applied yet, at most, before the slot loop defers its evaluations
+(:mod:`edge.peers.changes`; it never waits for them). Applying a gain waits on the core's writer (its
+first words committed: ~55 ms each on a loaded box); the round only decides. 256: more than a whole store
+of the benchmarks' 100 shoppers moving to one gateway at once (a peer's death at two gateways), so a join
+or a death never defers; a writer that far behind (seconds) would apply anything decided now late anyway,
+and a deferred evaluation reaches the same answer (the keep rule reads when summaries were received)."""
 INBOX_FIRST_S = 5.0
 """Past :data:`SLOT_DEADLINE_S`, a slot still waits while messages wait in this gateway's own inbox (at
 most this much longer): a summary there is not late, this gateway is (its loop busy with the messages

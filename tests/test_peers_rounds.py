@@ -1,0 +1,214 @@
+"""A gateway's slot loop never waits on its own writer (issue 18, "Rounds that never wait on the writer").
+
+A gateway that joins a store whose peers hold many shoppers (or whose peer dies) gains many at once, and
+each gain's first words wait for the core's writer to commit them. The round that evaluated the slot used
+to await each gain: beside a busy loop a joining gateway sent no summary for 8 slots and its peers moved
+its shoppers 'silent'. Now the round only decides and :mod:`edge.peers.changes` applies the changes on a
+task of its own, in order; a consent withdrawal purges a token's queued change.
+
+gw-1 of a three-gateway store on a real mosquitto (its real core, pipeline and SQLite outbox, whose commits
+are slowed by :data:`COMMIT_S` each; its peers connection, slot loop and changes task), alone on the store
+broker: its engine places :data:`SHOPPERS` shoppers in its zone first, then its scanners' sightings make the
+arbitration give it all of them in one slot, and the 50 gains take the writer ~10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from edge import events as ev
+from edge.core import Core
+from edge.inputs import Downlink
+from edge.outbox import OUTBOX_FILE, Outbox
+from edge.peers.arbitration import Change
+from edge.peers.changes import Changes
+from edge.peers.service import Peers
+from edge.presence import Sighting, Sightings
+from edge.sim.multi import Walk
+from tests.mosquitto import Collector, Mosquitto
+from tests.peers_replay import START, until
+from tests.test_peers_pipeline import stop
+from tests.test_peers_woke_late import StarvedClock, _gw1, _whole
+
+SHOPPERS = 50
+TOKENS = tuple(Walk(i, 0.0, (), 0.0).token for i in range(SHOPPERS))
+COMMIT_S = 0.2
+"""What each of the outbox's commits takes here (a loaded box's writer: ~55 ms a delivery was measured at 8
+gateways beside a busy loop): the 50 gains' first words take the writer ~10 s."""
+WATCH_S = 5.0
+"""How long the summaries are watched while the gains are applied."""
+WAIT_S = 30.0
+SCANNER = "gw-1-s"
+
+
+async def _until(predicate: Callable[[], bool], what: str) -> None:
+    """As :func:`tests.peers_replay.until`, within :data:`WAIT_S` (the writer's ~10 s of gains)."""
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not within {WAIT_S} s"
+        await asyncio.sleep(0.05)
+
+
+def _slowed(outbox: Outbox) -> list[float]:
+    """Slow ``outbox``'s commits (a real SQLite file, by :data:`COMMIT_S` each); the times they ended."""
+    append = outbox.append
+    done: list[float] = []
+
+    async def slow(batch: list[ev.Event]) -> None:
+        await asyncio.sleep(COMMIT_S)
+        await append(batch)
+        done.append(time.monotonic())
+
+    outbox.append = slow  # type: ignore[method-assign]
+    return done
+
+
+async def _heard(peers: Peers, clock: StarvedClock, tokens: list[str], into_slot: bool) -> None:
+    """One round of gw-1's scanner hearing ``tokens``: into its core (its engine), and into the slot."""
+    now = clock.now()
+    sightings = tuple(Sighting(token, "ibeacon", SCANNER, -60, -59.0, now) for token in tokens)
+    await peers.ports.deliver(Sightings(now, sightings), None)
+    if into_slot:  # what the core hands the service for consent-resolved sightings (Peers.sighted)
+        for sighting in sightings:
+            peers.sighted(sighting)
+
+
+def _entered(tmp_path: Path) -> list[str]:
+    """The tokens of the ``entered`` events in gw-1's outbox file, in commit order."""
+    db = sqlite3.connect(tmp_path / "state" / OUTBOX_FILE)
+    try:
+        rows = db.execute("SELECT body FROM outbox WHERE type = ? ORDER BY seq", (ev.PRESENCE_ENTERED,)).fetchall()
+    finally:
+        db.close()
+    return [str(json.loads(body)["data"]["token"]) for (body,) in rows]
+
+
+async def _gains_under_a_slow_writer(
+    server: Mosquitto, tmp_path: Path, during: Callable[[Peers, StarvedClock, list[str]], Awaitable[None]]
+) -> tuple[Peers, Collector, list[float]]:
+    """gw-1 gains :data:`SHOPPERS` shoppers at once with a slow writer; ``during`` runs once the gains are
+    decided (the changes queued) while its scanners keep hearing the tokens in the list it is given (it may
+    take one out: a withdrawn shopper's sightings no longer reach the service). The service's tasks are
+    stopped and the outbox closed when it returns."""
+    clock = StarvedClock(START + 0.5)
+    peers, outbox, watch = await _gw1(server, tmp_path, clock, shoppers=SHOPPERS)
+    peers.ports.subscribe(peers._on_event)  # withdrawals reach the service (Peers.run does this)
+    core = peers.ports.view
+    assert isinstance(core, Core)
+    core.owns = peers.owns  # the ownership filter (edge.app wires it)
+    heard = list(TOKENS)
+    tasks = [asyncio.create_task(peers._connection_loop())]
+    try:
+        await until(peers.connected.is_set, "gw-1 on the store broker")
+        deadline = time.monotonic() + WAIT_S
+        while not all(peers.ports.view.zone_of(t) for t in TOKENS):  # its engine places them (their events held)
+            assert time.monotonic() < deadline, "gw-1's engine places the shoppers"
+            await _heard(peers, clock, heard, into_slot=False)
+            await asyncio.sleep(0.25)
+        commits = _slowed(outbox)
+
+        async def hear() -> None:
+            while True:
+                await _heard(peers, clock, heard, into_slot=True)
+                await asyncio.sleep(0.25)
+
+        tasks.append(asyncio.create_task(hear()))
+        tasks += [asyncio.create_task(peers.slots.run()), asyncio.create_task(peers._handovers())]
+        await until(lambda: peers.stats["peers_changes_queued"] >= SHOPPERS, "the slot evaluated: 50 gains decided")
+        await during(peers, clock, heard)
+    finally:
+        await stop(tasks, peers, outbox)
+        watch.close()
+    return peers, watch, commits
+
+
+async def test_summaries_go_out_every_slot_while_fifty_gains_wait_on_the_writer(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    watched: dict[str, int] = {}
+
+    async def watch_summaries(peers: Peers, _clock: StarvedClock, _heard: list[str]) -> None:
+        watched["queued_at_decision"] = len(peers.changes)
+        await asyncio.sleep(WATCH_S)
+        watched["claimed_after_watch"] = len(peers.claims.mine)
+        await _until(lambda: len(peers.claims.mine) == SHOPPERS, "every gain applied")
+        await asyncio.sleep(0.5)  # the last gains' first words committed
+
+    peers, watch, commits = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, watch_summaries)
+    # The writer is the slow one: most gains still wait after WATCH_S (the old round waited on each).
+    assert watched["queued_at_decision"] > SHOPPERS / 2
+    assert watched["claimed_after_watch"] < SHOPPERS
+    assert len(commits) >= SHOPPERS / 2
+    # Meanwhile a summary went out for every slot, each once, in order (the old loop: none for ~10 s).
+    slots = [s["slot"] for s in _whole(watch.messages)]
+    assert len(slots) >= WATCH_S, slots
+    assert slots == list(range(slots[0], slots[0] + len(slots))), slots
+    assert peers.stats["peers_slots_skipped"] == 0
+    # Every gain applied, once: one entered per shopper, each with its own claim.
+    assert sorted(_entered(tmp_path)) == sorted(TOKENS)
+    assert sorted(peers.claims.mine) == sorted(TOKENS)
+    assert peers.stats["peers_changes_queued"] == SHOPPERS
+    assert peers.stats["peers_changes_deferred"] == 0
+
+
+async def test_a_withdrawal_purges_a_queued_gain(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    withdrawn = TOKENS[-1]  # the last gain decided: still queued behind the writer's ~10 s
+    seen: dict[str, bool] = {}
+
+    async def withdraw(peers: Peers, clock: StarvedClock, heard: list[str]) -> None:
+        seen["queued"] = peers.changes.queued(withdrawn)
+        heard.remove(withdrawn)
+        body = json.dumps({"token": withdrawn}).encode()
+        await peers.ports.deliver(Downlink(clock.now(), peers.ports.topics.withdraw, body), None)
+        seen["queued_after"] = peers.changes.queued(withdrawn)
+        await _until(lambda: not peers.changes and len(peers.claims.mine) >= SHOPPERS - 1, "the rest applied")
+        await asyncio.sleep(0.5)
+
+    peers, _watch, _ = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, withdraw)
+    assert seen == {"queued": True, "queued_after": False}
+    assert withdrawn not in peers.claims.mine  # never claimed, never spoken for
+    entered = _entered(tmp_path)
+    assert withdrawn not in entered  # nothing of it written after the withdrawal's purge
+    assert sorted(entered) == sorted(t for t in TOKENS if t != withdrawn)
+    assert len(peers.claims.mine) == SHOPPERS - 1
+
+
+async def test_changes_are_applied_in_order_and_a_forgotten_tokens_are_dropped() -> None:
+    applied: list[Change] = []
+    gate = asyncio.Event()
+
+    async def apply(change: Change, _now: float) -> None:
+        await gate.wait()  # a writer that has not committed yet
+        applied.append(change)
+
+    stats: dict[str, int] = {}
+    changes = Changes(apply, stats)
+    first, second, other = (
+        Change("t-1", None, "gw-1", 1),
+        Change("t-1", "gw-1", "gw-2", 2),
+        Change("t-2", None, "gw-1", 1),
+    )
+    for change in (first, other, second):
+        changes.put(change, 0.0)
+    task = asyncio.create_task(changes.run())
+    try:
+        await asyncio.sleep(0.01)  # the first change is being applied (waiting), the other two queued
+        assert changes.queued("t-1")  # its second change
+        assert changes.queued("t-2")
+        changes.forget("t-2")
+        assert not changes.queued("t-2")
+        gate.set()
+        await until(lambda: len(applied) == 2, "the changes applied")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert applied == [first, second]  # one token's changes in order; the forgotten one never applied
+    assert stats["peers_changes_queued"] == 3
+    assert stats["peers_changes_queued_max"] == 3
