@@ -17,11 +17,16 @@ The last stdout line is one JSON object (benchmarks/common.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
+import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import report
 from benchmarks.multi_gateway import START_UP_S, WARM_UP_S, clock_lags, traffic_by_kind
-from edge.sim.multi import MultiStore, Walk
+from edge.sim.multi import MultiStore, Walk, gateway_id
+from edge.trace import header_line, item_line
 from tests.mosquitto import Collector, Mosquitto
 from tests.multi_gateway_store import ProcessStore
 
@@ -39,6 +45,8 @@ HEALTH_S = 5.0
 PER_S = 20.0
 """Claims are reported per 20 s (the cost run's window, the figure in docs/multi-gateway.md)."""
 HOG = "while True: pass"
+JOIN_WATCH_S = 20.0
+"""``--join``: how long the joining gateway is watched from its first summary (its gains fall in the first slots)."""
 COUNTERS = (
     "peers_moves_",
     "peers_slots_",
@@ -180,18 +188,147 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
     }
 
 
+def _start(procs: ProcessStore, me: str) -> None:
+    """Start one gateway's ``edge run`` (as :meth:`ProcessStore.__enter__` does for all)."""
+    with (procs.dir / f"{me}.log").open("ab") as log:
+        procs.procs[me] = subprocess.Popen(
+            [sys.executable, "-m", "edge", "run", "--config", str(procs.configs[me])],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def _offsets(local: Collector, n0: int, n1: int) -> dict[str, float]:
+    """Per gateway, how far its clock runs behind the wall clock by its whole-slot summaries (a summary of slot
+    ``k`` goes out at ``k + 1`` on its clock): the least of arrival minus ``k + 1``."""
+    wall = time.time() - time.monotonic()
+    out: dict[str, float] = {}
+    for message, at in zip(local.messages[n0:n1], local.arrived[n0:n1], strict=True):
+        payload = bytes(message.payload)
+        if message.topic.endswith("/sightings") and b'"early":true' not in payload:
+            gateway = message.topic.split("/")[3]
+            lag = at + wall - (int(json.loads(payload)["slot"]) + 1)
+            out[gateway] = round(min(out.get(gateway, lag), lag), 2)
+    return dict(sorted(out.items()))
+
+
+def _feed(trace: Path, store: MultiStore, walks: list[Walk], gateway: int, seconds: float, lag: float) -> None:
+    """The joining gateway's trace through a FIFO: its header says the moment the process opens it, less the
+    others' clock lag ``lag``. A replay clock starts at its trace's start when the process has started; a
+    process launched into a busy store took 23 s to get there (its clock that far behind its peers' if the
+    trace had said the launch)."""
+    adverts = list(store.adverts(walks, gateway, seconds))
+    with contextlib.suppress(BrokenPipeError), trace.open("wb") as out:
+        at = time.time() - lag
+        out.write(header_line(at))
+        out.flush()
+        for advert in adverts:
+            if advert.at >= at:
+                out.write(item_line(advert, at))
+
+
+def join(work: Path, gateways: int, shoppers: int, hogs: int) -> dict[str, Any]:
+    """The last gateway joins a store whose others already hold the standing shoppers: how long it is silent
+    (its whole-slot summaries at an idle subscriber over :data:`JOIN_WATCH_S` from its first), its own slot
+    counters, and the moves its peers make meanwhile. Its trace starts when it is launched (a replay clock
+    starts with its process: with the store's start its clock would run the join's delay behind)."""
+    start = time.time() + 1.0
+    store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0, engine="threshold")
+    rng = random.Random(11)
+    total = 3 * START_UP_S + WARM_UP_S + JOIN_WATCH_S
+    walks = [Walk(i, start + rng.uniform(1.0, 3.0), (rng.randrange(gateways),), total) for i in range(shoppers)]
+    name = f"join-{gateways}-hog{hogs}"
+    joiner = gateway_id(gateways - 1)
+    hog_procs: list[subprocess.Popen[bytes]] = []
+    with Mosquitto(work / f"broker-{name}") as broker:
+        local = Collector(broker, ("store-local/v1/#",))
+        procs = ProcessStore(work / name, broker, store, walks, total, shoppers=shoppers, health_interval_s=HEALTH_S)
+        try:
+            for me in procs.configs:
+                if me != joiner:
+                    _start(procs, me)
+            online = {f"store-local/v1/store-1/{g}/state" for g in procs.procs}
+            local.wait_for(lambda ms: online <= {m.topic for m in ms if b'"online"' in bytes(m.payload)}, START_UP_S)
+            hog_procs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
+            time.sleep(WARM_UP_S)
+            trace = procs.dir / f"{joiner}.jsonl"
+            trace.unlink()
+            os.mkfifo(trace)
+            lag = statistics.median(_offsets(local, 0, len(local.messages)).values())
+            feed = threading.Thread(target=_feed, args=(trace, store, walks, gateways - 1, total, lag), daemon=True)
+            feed.start()
+            t0, n0 = time.monotonic(), len(local.messages)
+            _start(procs, joiner)
+            mine = f"store-local/v1/store-1/{joiner}/sightings"
+            local.wait_for(lambda ms: any(m.topic == mine for m in ms[n0:]), START_UP_S)
+            time.sleep(JOIN_WATCH_S)
+            t1, n1 = time.monotonic(), len(local.messages)
+            time.sleep(HEALTH_S + 1.0)
+            health = _health(procs)
+            lags = _offsets(local, n0, len(local.messages))
+        finally:
+            for hog in hog_procs:
+                hog.kill()
+                hog.wait()
+            procs.__exit__()
+            local.close()
+    arrivals: list[tuple[float, int]] = []
+    for message, arrived in zip(local.messages[n0:n1], local.arrived[n0:n1], strict=True):
+        payload = bytes(message.payload)
+        if message.topic == mine and b'"early":true' not in payload:
+            arrivals.append((arrived, int(json.loads(payload)["slot"])))
+    slots = [s for _, s in arrivals]
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(arrivals)]
+    deltas = _delta(health, t0, t1)
+    own = [d for at, who, d in health if who == joiner and at <= t1 + HEALTH_S + 1.0]
+    peers_silent = [d.get("peers_moves_silent", 0) for who, d in deltas.items() if who != joiner]
+    others = [d for who, d in deltas.items() if who != joiner]
+    keys = sorted({k for d in others for k in d if k.startswith(("peers_moves_", "peers_slots_"))})
+    owners: dict[str, str] = {}
+    moved = 0
+    for i, message in enumerate(local.messages[:n1]):
+        if "/owner/" in message.topic and bytes(message.payload):
+            body = json.loads(bytes(message.payload))
+            owner = body.get("hand") or body["owner"]
+            moved += i >= n0 and body["token"] in owners and owners[body["token"]] != owner
+            owners[body["token"]] = owner
+    return {
+        "gateways": gateways,
+        "hogs": hogs,
+        "joiner": joiner,
+        "joiner_summaries": len(slots),
+        "joiner_slots_missing": (max(slots) - min(slots) + 1 - len(set(slots))) if slots else None,
+        "joiner_longest_gap_s": round(max(gaps), 2) if gaps else None,
+        "joiner_counters": {
+            k: v
+            for k, v in (own[-1] if own else {}).items()
+            if k.startswith(("peers_slots", "peers_moves", "peers_owned"))
+        },
+        "peers_moves_silent_mean": round(sum(peers_silent) / max(len(peers_silent), 1), 1),
+        "others_mean": {k: round(sum(d.get(k, 0) for d in others) / max(len(others), 1), 1) for k in keys},
+        "owner_changes_per_shopper": round(moved / shoppers, 3),
+        "claimed_by_joiner_at_end": sum(1 for o in owners.values() if o == joiner),
+        "clock_lags_by_summaries_s": lags,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gateways", type=int, nargs="*", default=[3, 8])
     parser.add_argument("--present", type=int, default=100)
     parser.add_argument("--window", type=float, default=20.0)
     parser.add_argument("--hog", type=int, nargs="*", default=[0, 1], help="busy-loop processes beside the run")
+    parser.add_argument("--join", action="store_true", help="the last gateway joins a busy store: its silence")
     args = parser.parse_args(argv)
     runs = []
     with tempfile.TemporaryDirectory(prefix="edge-churn-") as tmp:
         for hogs in args.hog:
             for n in args.gateways:
-                one = churn(Path(tmp), n, args.present, args.window, hogs)
+                if args.join:
+                    one = join(Path(tmp), n, args.present, hogs)
+                else:
+                    one = churn(Path(tmp), n, args.present, args.window, hogs)
                 print(json.dumps(one), flush=True)
                 runs.append(one)
     report("multi_gateway_churn", {"runs": runs})
