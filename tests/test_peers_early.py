@@ -3,7 +3,7 @@ summary at its end delivering only what the early part did not."""
 
 from __future__ import annotations
 
-from edge.peers.summary import EARLY_AT_S, Slot, decode, encode, to_sightings
+from edge.peers.summary import EARLY_AT_S, Parts, Slot, Summary, decode, encode, to_sightings
 from edge.presence import Sighting
 
 SLOT = 100
@@ -52,3 +52,30 @@ def test_nothing_new_after_the_early_part_delivers_nothing() -> None:
     early = slot.peek(SLOT).tokens[0]
     whole = slot.close(SLOT).tokens[0]
     assert to_sightings(whole, SLOT, SLOT + 1.02, early) == []
+
+
+def test_a_late_closed_slot_carries_its_early_part_once() -> None:
+    """A loop woken a second or more late closes a later slot (``Slots.run``) with everything heard since its
+    last summary, the early part's samples included: the early part's slot travels with it (``part_of``)
+    and a peer delivers only the rest. Before, the two slots differed and the peer delivered the early
+    part's samples twice (3 + 5 = 8 sightings for 5 heard)."""
+    sender = Slot("gw-2")
+    heard(sender, (-70, -62, -66), SLOT + 0.05)
+    early = decode(encode(sender.peek(SLOT)), peer="gw-2")
+    heard(sender, (-64, -68), SLOT + 0.6)
+    whole = decode(encode(sender.close(SLOT + 2)), peer="gw-2")  # woken 2.4 s late: the latest complete slot
+    assert (whole.slot, whole.part_of) == (SLOT + 2, SLOT)
+    receiver = Parts()
+    first = receiver.sightings("gw-2", early, list(early.tokens), SLOT + EARLY_AT_S + 0.02)
+    rest = receiver.sightings("gw-2", whole, list(whole.tokens), SLOT + 3.5)
+    assert (len(first), len(rest)) == (3, 2)
+    # the next slot, on time: no part_of, and an early part of another slot is not taken for its own
+    heard(sender, (-71,), SLOT + 3.1)
+    assert b"part_of" not in encode(sender.close(SLOT + 3))
+    heard(sender, (-72,), SLOT + 4.1)
+    stale = decode(encode(sender.peek(SLOT + 4)), peer="gw-2")
+    heard(sender, (-73,), SLOT + 5.1)
+    receiver.sightings("gw-2", stale, list(stale.tokens), SLOT + 4.6)
+    later = sender.close(SLOT + 6)
+    other = Summary("gw-2", SLOT + 6, later.tokens)  # without part_of (a sender without the field): whole
+    assert len(receiver.sightings("gw-2", other, list(other.tokens), SLOT + 7.1)) == 2

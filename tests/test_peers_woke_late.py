@@ -103,6 +103,7 @@ async def test_a_loop_that_wakes_late_publishes_the_latest_complete_slot(
     # The first summary: the latest complete slot, with what its scanners heard (was: the slot slept through).
     assert whole[0]["slot"] == latest
     assert TOKEN in json.dumps(whole[0])
+    assert whole[0]["part_of"] == slept  # its early part's samples are in it: peers deliver them once
     # Then on time again, once each, in order.
     assert whole[1]["slot"] == latest + 1
     assert peers.stats["peers_slots_woke_late"] == 1

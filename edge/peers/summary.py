@@ -88,13 +88,20 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_def
     ``early`` (absent when false): the slot's first part, sent at :data:`EARLY_AT_S` into it, for the
     peers' engines only (their sightings half a slot sooner); the slot's summary at its end still
     covers the whole slot (the arbitration's input) and a peer delivers from it only what the early
-    part did not (:func:`to_sightings` ``after``)."""
+    part did not (:func:`to_sightings` ``after``).
+
+    ``part_of`` (absent unless so): the slot of the early part whose samples this summary also carries,
+    when that is not ``slot`` -- a loop woken a second or more late closes the latest complete slot with
+    everything heard since its last summary, early part included (:meth:`edge.peers.slots.Slots.run`); a
+    peer that had it delivers only the rest (it delivered the early part's samples twice, up to half a
+    slot of sightings, before session 16). A peer that does not know the field delivers them twice."""
 
     gateway: str
     slot: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)]
     tokens: tuple[TokenHeard, ...]
     hands: tuple[Hand, ...] = ()
     early: bool = False
+    part_of: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)] | None = None
 
 
 _encoder = msgspec.json.Encoder()
@@ -152,6 +159,7 @@ class Slot:
     def __init__(self, gateway: str) -> None:
         self.gateway = gateway
         self._tokens: dict[str, _Acc] = {}
+        self._peeked: int | None = None  # the slot of the early part made since the last close
 
     def add(self, sighting: Sighting) -> None:
         acc = self._tokens.get(sighting.token)
@@ -171,11 +179,15 @@ class Slot:
     def close(self, slot: int, hands: tuple[Hand, ...] = ()) -> Summary:
         """The summary of everything added (tokens in sorted order) with ``hands``, and a fresh start."""
         summary = self._summary(slot, hands, early=False)
+        if self._peeked is not None and self._peeked != slot:  # woken late: its early part is in it
+            summary = msgspec.structs.replace(summary, part_of=self._peeked)
         self._tokens = {}
+        self._peeked = None
         return summary
 
     def peek(self, slot: int) -> Summary:
         """The slot so far, as an ``early`` summary (nothing is reset)."""
+        self._peeked = slot
         return self._summary(slot, (), early=True)
 
     def _summary(self, slot: int, hands: tuple[Hand, ...], *, early: bool) -> Summary:
@@ -243,7 +255,7 @@ class Parts:
             early: dict[str, TokenHeard] = {}
         else:
             slot, early = self._early.pop(peer, (summary.slot, {}))
-            if slot != summary.slot:
+            if slot not in (summary.slot, summary.part_of):  # not the early part this summary carries
                 early = {}
         out = [s for e in entries for s in to_sightings(e, summary.slot, now, early.get(e.token))]
         out.sort(key=lambda s: s.at)
