@@ -20,8 +20,9 @@ modules of one concept each:
   one cached array of the scanners that did not hear it;
 - this module, the decisions: enter a zone at :data:`ENTER_P` of the mass, or at :data:`ENTER_LEAN_P` still held
   after one more advert; leave below :data:`STAY_P` to a zone that has reached :data:`ENTER_P`, or to "no zone"
-  once it has held :data:`ENTER_P` over one more advert (:data:`CONFIRM_LEAVE`); a track ends (and its zone is
-  exited) after :data:`SILENCE_S` unheard; the events, the occupants and the queries.
+  once it has held :data:`ENTER_P` over one more advert (:data:`CONFIRM_LEAVE`), heard or missed by every scanner
+  (:data:`MISSED_LEAVE`); a track ends (and its zone is exited) after :data:`SILENCE_S` unheard; the events, the
+  occupants and the queries.
 
 A pure core: no I/O, time only from the sightings and ticks it is given. The same API as
 :class:`edge.presence_model.ZoneEstimator` (``observe``, ``tick``, ``zone_of``, ``forget``, ``occupants``,
@@ -72,6 +73,16 @@ in again). A hand-off to another zone at :data:`ENTER_P` is at once: confirming 
 whose zones touch, 1-5 points of right zone (sweep tuning cells 70.09 -> 73.59). False: leave at once."""
 STAY_P = 0.25
 """The zone is kept while it holds at least this share (hysteresis against flicker at a boundary)."""
+MISSED_LEAVE = True
+"""The one more advert that confirms leaving for "no zone" (:data:`CONFIRM_LEAVE`) may be one that no scanner
+heard: once the advertiser's own interval (the time between the shopper's last two adverts heard) and
+:data:`ADVERT_DELAY_S` have passed since the last reading, the advert due was missed by every scanner -- an
+observation too, and one a shopper who walked out of the scanners' hearing makes from then on. Without it such a
+shopper waited for an advert that never came and was exited by :data:`SILENCE_S`, 27 s later (docs/presence.md,
+"The grid's right zone against the oracle (session 16)"). False: only a heard advert confirms."""
+ADVERT_DELAY_S = 0.01
+"""How late an advert may come after its interval: BLE delays each advertising event by a random 0-10 ms
+(advDelay) so that two advertisers do not collide for ever."""
 SILENCE_S = 27.0
 """A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
 
@@ -151,6 +162,8 @@ class GridEstimator:
             track.scanner = scanner
             self._tracks[sighting.token] = track
             windows.start(track)
+        if at > track.last:  # (a new advert: its readings share one time stamp)
+            track.gap = at - track.last
         track.last = at
         track.via = sighting.via
         track.scanner = scanner
@@ -270,19 +283,22 @@ class GridEstimator:
             return self._dwell(token, track, now, shares)
         if top >= ENTER_P:
             return self._set(token, track, best, now, shares)
-        if 1.0 - sum(shares) >= ENTER_P and (not CONFIRM_LEAVE or self._confirmed(track, len(shares))):
+        if 1.0 - sum(shares) >= ENTER_P and (not CONFIRM_LEAVE or self._confirmed(track, len(shares), now)):
             return self._set(token, track, -1, now, shares)
         if 1.0 - sum(shares) < ENTER_P:
             track.lean = -1
         return self._dwell(token, track, now, shares)
 
     @staticmethod
-    def _confirmed(track: Track, target: int) -> bool:
+    def _confirmed(track: Track, target: int, now: float | None = None) -> bool:
         """Whether the decision for ``target`` (a zone's index, or the zones' count for "no zone") was already
-        due at an earlier decision and an advert has been heard since (:data:`ENTER_LEAN_P`, :data:`CONFIRM_LEAVE`);
-        if it was not, it is due from now on."""
+        due at an earlier decision and an advert has been heard since (:data:`ENTER_LEAN_P`, :data:`CONFIRM_LEAVE`)
+        -- or, when leaving (``now`` given), the advert due since was heard by no scanner (:data:`MISSED_LEAVE`);
+        if it was not due, it is due from now on."""
         if track.lean == target:
-            return track.last > track.lean_at
+            if track.last > track.lean_at:
+                return True
+            return MISSED_LEAVE and now is not None and now - track.last > track.gap + ADVERT_DELAY_S
         track.lean, track.lean_at = target, track.last
         return False
 

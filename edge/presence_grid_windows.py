@@ -68,8 +68,8 @@ class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
-    __slots__ = ("advert_at", "dirty", "dwell_at", "heard", "heard_at", "key", "last", "lean", "lean_at", "levels",
-                 "origin", "power", "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
+    __slots__ = ("advert_at", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean", "lean_at",
+                 "levels", "origin", "power", "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -79,6 +79,10 @@ class Track:
         self.dirty = True
         """Evidence since the last decision."""
         self.last = at
+        self.gap = math.inf
+        """The time between the shopper's last two adverts heard: the advertiser's own interval (a multiple of it
+        after adverts lost in between: never shorter), known from the second advert on (edge.presence_grid
+        ``MISSED_LEAVE``)."""
         self.via = via
         self.power = power
         self.key = round(power)
