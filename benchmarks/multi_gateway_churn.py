@@ -115,6 +115,33 @@ def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> di
     }
 
 
+def _accounting(local: Collector, health: list[tuple[float, str, dict[str, Any]]]) -> dict[str, int]:
+    """Over the whole run, up to each gateway's last health report: the slots missing between its first and
+    last whole summary at the idle subscriber, the slots it skipped (its ``peers_slots_skipped``), what it
+    sent (``peers_summaries_sent``: whole and early parts published) and what the subscriber received of
+    them before that report arrived (the report leaves its process a moment after it is made: a summary or
+    two per gateway sent after it count as received, so ``sent - received`` is a floor of the lost ones)."""
+    last: dict[str, tuple[float, dict[str, Any]]] = {}
+    for at, who, data in health:
+        last[who] = (at, data)
+    out = {"missing": 0, "skipped": 0, "sent": 0, "received": 0}
+    for who, (until, data) in last.items():
+        topic = f"store-local/v1/store-1/{who}/sightings"
+        slots: list[int] = []
+        received = 0
+        for message, at in zip(local.messages, local.arrived, strict=False):
+            if message.topic != topic or at > until:
+                continue
+            received += 1
+            if b'"early":true' not in bytes(message.payload):
+                slots.append(int(json.loads(bytes(message.payload))["slot"]))
+        out["missing"] += (max(slots) - min(slots) + 1 - len(set(slots))) if slots else 0
+        out["skipped"] += int(data.get("peers_slots_skipped", 0))
+        out["sent"] += int(data.get("peers_summaries_sent", 0))
+        out["received"] += received
+    return out
+
+
 def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) -> dict[str, Any]:
     start = time.time() + 1.0
     store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0, engine="threshold")
@@ -165,6 +192,7 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
         owners[token] = owner
     deltas = _delta(health, t0, t1)
     late = _summaries(local, n0, n1, lags)
+    late["accounting"] = _accounting(local, health)
     n = max(len(deltas), 1)
     counters = sorted({k for d in deltas.values() for k in d})
     mean = {k: round(sum(d.get(k, 0) for d in deltas.values()) / n * PER_S / span, 1) for k in counters}
@@ -177,7 +205,9 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
         "claims_per_20s_total": round(sum(claims.values()), 1),
         "owner_changes_per_shopper_per_20s": round(moves / shoppers * PER_S / span, 3),
         "per_gateway_per_20s": {
-            k: v for k, v in mean.items() if k.startswith(("peers_moves_", "peers_slots", "peers_summaries_late"))
+            k: v
+            for k, v in mean.items()
+            if k.startswith(("peers_moves_", "peers_slots", "peers_summaries_late", "peers_changes_"))
         },
         "gateways_reporting": len(deltas),
         # how far apart the processes' replay clocks run (each starts with its process): a summary's slot is

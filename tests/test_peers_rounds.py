@@ -4,10 +4,11 @@ A gateway that joins a store whose peers hold many shoppers (or whose peer dies)
 each gain's first words wait for the core's writer to commit them. The round that evaluated the slot used
 to await each gain: beside a busy loop a joining gateway sent no summary for 8 slots and its peers moved
 its shoppers 'silent'. Now the round only decides and :mod:`edge.peers.changes` applies the changes on a
-task of its own, in order; a consent withdrawal purges a token's queued change.
+task of its own (one token's in order); a consent withdrawal purges a token's queued change.
 
 gw-1 of a three-gateway store on a real mosquitto (its real core, pipeline and SQLite outbox, whose commits
-are slowed by :data:`COMMIT_S` each; its peers connection, slot loop and changes task), alone on the store
+of ``entered`` are slowed to one at a time, :data:`COMMIT_S` each; its peers connection, slot loop and
+changes task), alone on the store
 broker: its engine places :data:`SHOPPERS` shoppers in its zone first, then its scanners' sightings make the
 arbitration give it all of them in one slot, and the 50 gains take the writer ~10 s.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sqlite3
 import time
@@ -55,18 +57,35 @@ async def _until(predicate: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def _slowed(outbox: Outbox) -> list[float]:
-    """Slow ``outbox``'s commits (a real SQLite file, by :data:`COMMIT_S` each); the times they ended."""
+@dataclasses.dataclass
+class SlowWriter:
+    """What the slowed outbox did: the tokens of its ``entered`` commits in the order they came to it (a fair
+    lock: the order they are committed in), and the times those commits ended."""
+
+    came: list[str] = dataclasses.field(default_factory=list)
+    committed: list[float] = dataclasses.field(default_factory=list)
+
+
+def _slowed(outbox: Outbox) -> SlowWriter:
+    """Slow ``outbox``'s commits of ``entered`` events (a real SQLite file; one at a time, :data:`COMMIT_S`
+    each: the gains' first words). Other commits (a withdrawal's) go at once."""
     append = outbox.append
-    done: list[float] = []
+    one = asyncio.Lock()
+    writer = SlowWriter()
 
     async def slow(batch: list[ev.Event]) -> None:
-        await asyncio.sleep(COMMIT_S)
-        await append(batch)
-        done.append(time.monotonic())
+        entered = [str(e.data["token"]) for e in batch if e.type == ev.PRESENCE_ENTERED]
+        if not entered:
+            await append(batch)
+            return
+        writer.came += entered
+        async with one:
+            await asyncio.sleep(COMMIT_S)
+            await append(batch)
+        writer.committed.append(time.monotonic())
 
     outbox.append = slow  # type: ignore[method-assign]
-    return done
+    return writer
 
 
 async def _heard(peers: Peers, clock: StarvedClock, tokens: list[str], into_slot: bool) -> None:
@@ -90,12 +109,14 @@ def _entered(tmp_path: Path) -> list[str]:
 
 
 async def _gains_under_a_slow_writer(
-    server: Mosquitto, tmp_path: Path, during: Callable[[Peers, StarvedClock, list[str]], Awaitable[None]]
-) -> tuple[Peers, Collector, list[float]]:
+    server: Mosquitto,
+    tmp_path: Path,
+    during: Callable[[Peers, StarvedClock, list[str], SlowWriter], Awaitable[None]],
+) -> tuple[Peers, Collector]:
     """gw-1 gains :data:`SHOPPERS` shoppers at once with a slow writer; ``during`` runs once the gains are
-    decided (the changes queued) while its scanners keep hearing the tokens in the list it is given (it may
-    take one out: a withdrawn shopper's sightings no longer reach the service). The service's tasks are
-    stopped and the outbox closed when it returns."""
+    decided while its scanners keep hearing the tokens in the list it is given (it may take one out: a
+    withdrawn shopper's sightings no longer reach the service), and the slowed writer. The service's tasks
+    are stopped and the outbox closed when it returns."""
     clock = StarvedClock(START + 0.5)
     peers, outbox, watch = await _gw1(server, tmp_path, clock, shoppers=SHOPPERS)
     peers.ports.subscribe(peers._on_event)  # withdrawals reach the service (Peers.run does this)
@@ -111,7 +132,7 @@ async def _gains_under_a_slow_writer(
             assert time.monotonic() < deadline, "gw-1's engine places the shoppers"
             await _heard(peers, clock, heard, into_slot=False)
             await asyncio.sleep(0.25)
-        commits = _slowed(outbox)
+        writer = _slowed(outbox)
 
         async def hear() -> None:
             while True:
@@ -121,11 +142,11 @@ async def _gains_under_a_slow_writer(
         tasks.append(asyncio.create_task(hear()))
         tasks += [asyncio.create_task(peers.slots.run()), asyncio.create_task(peers._handovers())]
         await until(lambda: peers.stats["peers_changes_queued"] >= SHOPPERS, "the slot evaluated: 50 gains decided")
-        await during(peers, clock, heard)
+        await during(peers, clock, heard, writer)
     finally:
         await stop(tasks, peers, outbox)
         watch.close()
-    return peers, watch, commits
+    return peers, watch
 
 
 async def test_summaries_go_out_every_slot_while_fifty_gains_wait_on_the_writer(
@@ -133,19 +154,15 @@ async def test_summaries_go_out_every_slot_while_fifty_gains_wait_on_the_writer(
 ) -> None:
     watched: dict[str, int] = {}
 
-    async def watch_summaries(peers: Peers, _clock: StarvedClock, _heard: list[str]) -> None:
-        watched["queued_at_decision"] = len(peers.changes)
+    async def watch_summaries(peers: Peers, _clock: StarvedClock, _heard: list[str], writer: SlowWriter) -> None:
         await asyncio.sleep(WATCH_S)
-        watched["claimed_after_watch"] = len(peers.claims.mine)
-        await _until(lambda: len(peers.claims.mine) == SHOPPERS, "every gain applied")
-        await asyncio.sleep(0.5)  # the last gains' first words committed
+        watched["entered_committed"] = len(writer.committed)
+        await _until(lambda: len(_entered(tmp_path)) >= SHOPPERS, "every gain's entered committed")
 
-    peers, watch, commits = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, watch_summaries)
-    # The writer is the slow one: most gains still wait after WATCH_S (the old round waited on each).
-    assert watched["queued_at_decision"] > SHOPPERS / 2
-    assert watched["claimed_after_watch"] < SHOPPERS
-    assert len(commits) >= SHOPPERS / 2
-    # Meanwhile a summary went out for every slot, each once, in order (the old loop: none for ~10 s).
+    peers, watch = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, watch_summaries)
+    # The writer is the slow one: after WATCH_S most gains' first words still wait for it.
+    assert 0 < watched["entered_committed"] < SHOPPERS / 2
+    # Meanwhile a summary went out for every slot, each once, in order (the old round: slots 1001, 1002, then 1012).
     slots = [s["slot"] for s in _whole(watch.messages)]
     assert len(slots) >= WATCH_S, slots
     assert slots == list(range(slots[0], slots[0] + len(slots))), slots
@@ -157,29 +174,36 @@ async def test_summaries_go_out_every_slot_while_fifty_gains_wait_on_the_writer(
     assert peers.stats["peers_changes_deferred"] == 0
 
 
-async def test_a_withdrawal_purges_a_queued_gain(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
-    withdrawn = TOKENS[-1]  # the last gain decided: still queued behind the writer's ~10 s
+async def test_a_withdrawal_purges_a_queued_change(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    """The last gain's first words wait behind the writer's ~10 s; a later change of the same shopper (a loss to
+    gw-2, as the arbitration decides on a lead) waits behind that gain; the withdrawal drops it."""
     seen: dict[str, bool] = {}
+    last: list[str] = []
 
-    async def withdraw(peers: Peers, clock: StarvedClock, heard: list[str]) -> None:
+    async def withdraw(peers: Peers, clock: StarvedClock, heard: list[str], writer: SlowWriter) -> None:
+        await _until(lambda: len(writer.came) == SHOPPERS, "every gain's first words at the writer")
+        withdrawn = writer.came[-1]  # committed last, ~10 s from now
+        last.append(withdrawn)
+        epoch = peers.arbiter.epoch(withdrawn)
+        peers.changes.put(Change(withdrawn, "gw-1", "gw-2", epoch + 1, "lead"), clock.now())
         seen["queued"] = peers.changes.queued(withdrawn)
         heard.remove(withdrawn)
         body = json.dumps({"token": withdrawn}).encode()
         await peers.ports.deliver(Downlink(clock.now(), peers.ports.topics.withdraw, body), None)
         seen["queued_after"] = peers.changes.queued(withdrawn)
-        await _until(lambda: not peers.changes and len(peers.claims.mine) >= SHOPPERS - 1, "the rest applied")
-        await asyncio.sleep(0.5)
+        await _until(lambda: len(_entered(tmp_path)) >= SHOPPERS - 1, "the other gains' entered committed")
+        await asyncio.sleep(3 * COMMIT_S)
 
-    peers, _watch, _ = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, withdraw)
+    peers, _watch = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, withdraw)
+    withdrawn = last[0]
     assert seen == {"queued": True, "queued_after": False}
-    assert withdrawn not in peers.claims.mine  # never claimed, never spoken for
-    entered = _entered(tmp_path)
-    assert withdrawn not in entered  # nothing of it written after the withdrawal's purge
-    assert sorted(entered) == sorted(t for t in TOKENS if t != withdrawn)
-    assert len(peers.claims.mine) == SHOPPERS - 1
+    assert peers.stats["peers_moves_lead"] == 0  # the queued loss was never applied
+    assert peers.stats["peers_handoffs_out"] == 0
+    assert withdrawn not in peers.claims.mine
+    assert sorted(peers.claims.mine) == sorted(t for t in TOKENS if t != withdrawn)
 
 
-async def test_changes_are_applied_in_order_and_a_forgotten_tokens_are_dropped() -> None:
+async def test_one_tokens_changes_in_order_and_a_withdrawn_tokens_dropped() -> None:
     applied: list[Change] = []
     gate = asyncio.Event()
 
@@ -189,26 +213,26 @@ async def test_changes_are_applied_in_order_and_a_forgotten_tokens_are_dropped()
 
     stats: dict[str, int] = {}
     changes = Changes(apply, stats)
-    first, second, other = (
-        Change("t-1", None, "gw-1", 1),
-        Change("t-1", "gw-1", "gw-2", 2),
-        Change("t-2", None, "gw-1", 1),
-    )
-    for change in (first, other, second):
+    first, second = Change("t-1", None, "gw-1", 1), Change("t-1", "gw-1", "gw-2", 2)
+    gained, lost = Change("t-2", None, "gw-1", 1), Change("t-2", "gw-1", "gw-3", 2)
+    for change in (first, gained, second, lost):
         changes.put(change, 0.0)
     task = asyncio.create_task(changes.run())
     try:
-        await asyncio.sleep(0.01)  # the first change is being applied (waiting), the other two queued
-        assert changes.queued("t-1")  # its second change
+        await asyncio.sleep(0.01)  # each token's first change is being applied (waiting), its second queued
+        assert changes.queued("t-1")
         assert changes.queued("t-2")
-        changes.forget("t-2")
+        assert len(changes) == 2
+        changes.forget("t-2")  # withdrawn: its queued change is dropped
         assert not changes.queued("t-2")
         gate.set()
-        await until(lambda: len(applied) == 2, "the changes applied")
+        await until(lambda: len(applied) == 3, "the changes applied")
+        await asyncio.sleep(0.01)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    assert applied == [first, second]  # one token's changes in order; the forgotten one never applied
-    assert stats["peers_changes_queued"] == 3
-    assert stats["peers_changes_queued_max"] == 3
+    assert applied.index(first) < applied.index(second)  # one token's changes in the order decided
+    assert lost not in applied
+    assert sorted(applied, key=id) == sorted([first, second, gained], key=id)
+    assert (stats["peers_changes_queued"], stats["peers_changes_queued_max"], len(changes)) == (4, 4, 0)
