@@ -120,11 +120,12 @@ def _accounting(local: Collector, health: list[tuple[float, str, dict[str, Any]]
     last whole summary at the idle subscriber, the slots it skipped (its ``peers_slots_skipped``), what it
     sent (``peers_summaries_sent``: whole and early parts published) and what the subscriber received of
     them before that report arrived (the report leaves its process a moment after it is made: a summary or
-    two per gateway sent after it count as received, so ``sent - received`` is a floor of the lost ones)."""
+    two per gateway sent after it count as received, so ``sent - received`` is a floor of the lost ones); the
+    summaries not published (``peers_summaries_unsent``: cut off) and the store connections made."""
     last: dict[str, tuple[float, dict[str, Any]]] = {}
     for at, who, data in health:
         last[who] = (at, data)
-    out = {"missing": 0, "skipped": 0, "sent": 0, "received": 0}
+    out = {"missing": 0, "skipped": 0, "sent": 0, "received": 0, "unsent": 0, "connections": 0}
     for who, (until, data) in last.items():
         topic = f"store-local/v1/store-1/{who}/sightings"
         slots: list[int] = []
@@ -139,6 +140,8 @@ def _accounting(local: Collector, health: list[tuple[float, str, dict[str, Any]]
         out["skipped"] += int(data.get("peers_slots_skipped", 0))
         out["sent"] += int(data.get("peers_summaries_sent", 0))
         out["received"] += received
+        out["unsent"] += int(data.get("peers_summaries_unsent", 0))
+        out["connections"] += int(data.get("peers_connections", 0))
     return out
 
 

@@ -87,6 +87,7 @@ class Slots:
         self.apply = apply
         self.full = full
         self.refresh = refresh
+        self.stats.setdefault("peers_summaries_unsent", 0)
         self.heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._last_slot: dict[str, int] = {}
@@ -158,11 +159,14 @@ class Slots:
 
     def _publish_summary(self, summary: Summary) -> None:
         if not self.connection.connected.is_set():
+            self.stats["peers_summaries_unsent"] += 1  # cut off (standalone): its peers do not hear it
             return
         payload = encode(summary)
         if self.connection.publish_summary(payload):
             self.stats["peers_summaries_sent"] += 1
             self.stats["peers_summary_bytes_sent"] += len(payload)
+        else:
+            self.stats["peers_summaries_unsent"] += 1
 
     def _waiting_for(self, slot: int) -> list[str]:
         return [
