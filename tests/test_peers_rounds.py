@@ -31,6 +31,7 @@ from edge.outbox import OUTBOX_FILE, Outbox
 from edge.peers.arbitration import Change
 from edge.peers.changes import Changes
 from edge.peers.service import Peers
+from edge.peers.timing import CHANGES_IN_FLIGHT
 from edge.presence import Sighting, Sightings
 from edge.sim.multi import Walk
 from tests.mosquitto import Collector, Mosquitto
@@ -174,16 +175,17 @@ async def test_summaries_go_out_every_slot_while_fifty_gains_wait_on_the_writer(
     assert peers.stats["peers_changes_deferred"] == 0
 
 
-async def test_a_withdrawal_purges_a_queued_change(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
-    """The last gain's first words wait behind the writer's ~10 s; a later change of the same shopper (a loss to
-    gw-2, as the arbitration decides on a lead) waits behind that gain; the withdrawal drops it."""
+async def test_a_withdrawal_purges_a_queued_gain(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    """50 gains, CHANGES_IN_FLIGHT applied at once behind the writer's ~10 s: the withdrawal of a shopper whose
+    gain still waits its turn drops it -- never claimed, never spoken for -- and a later change of the same
+    shopper queued behind it (a loss to gw-2, as the arbitration decides on a lead) too."""
     seen: dict[str, bool] = {}
-    last: list[str] = []
+    chosen: list[str] = []
 
-    async def withdraw(peers: Peers, clock: StarvedClock, heard: list[str], writer: SlowWriter) -> None:
-        await _until(lambda: len(writer.came) == SHOPPERS, "every gain's first words at the writer")
-        withdrawn = writer.came[-1]  # committed last, ~10 s from now
-        last.append(withdrawn)
+    async def withdraw(peers: Peers, clock: StarvedClock, heard: list[str], _writer: SlowWriter) -> None:
+        await _until(lambda: len(peers.changes) <= SHOPPERS - CHANGES_IN_FLIGHT, "the first gains under way")
+        withdrawn = [t for t in TOKENS if peers.changes.queued(t)][-1]
+        chosen.append(withdrawn)
         epoch = peers.arbiter.epoch(withdrawn)
         peers.changes.put(Change(withdrawn, "gw-1", "gw-2", epoch + 1, "lead"), clock.now())
         seen["queued"] = peers.changes.queued(withdrawn)
@@ -195,12 +197,14 @@ async def test_a_withdrawal_purges_a_queued_change(mosquitto_server: Mosquitto, 
         await asyncio.sleep(3 * COMMIT_S)
 
     peers, _watch = await _gains_under_a_slow_writer(mosquitto_server, tmp_path, withdraw)
-    withdrawn = last[0]
+    withdrawn = chosen[0]
     assert seen == {"queued": True, "queued_after": False}
-    assert peers.stats["peers_moves_lead"] == 0  # the queued loss was never applied
-    assert peers.stats["peers_handoffs_out"] == 0
-    assert withdrawn not in peers.claims.mine
+    assert withdrawn not in peers.claims.mine  # never claimed
+    assert withdrawn not in _entered(tmp_path)  # never spoken for
+    assert sorted(_entered(tmp_path)) == sorted(t for t in TOKENS if t != withdrawn)
     assert sorted(peers.claims.mine) == sorted(t for t in TOKENS if t != withdrawn)
+    assert peers.stats["peers_moves_lead"] == 0  # the queued loss was never applied
+    assert peers.stats["peers_moves_new"] == SHOPPERS - 1
 
 
 async def test_one_tokens_changes_in_order_and_a_withdrawn_tokens_dropped() -> None:

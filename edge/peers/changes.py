@@ -7,9 +7,9 @@ loop from its next summary: a gateway joining beside a busy loop gained its ~14 
 summary for 8 slots, and its peers moved them all 'silent' (docs/multi-gateway.md, "Rounds that never wait on
 the writer"). So the round only :meth:`Changes.put` s what it decided, and :meth:`Changes.run`, a task of its
 own, applies them: one token's changes in the order decided, one at a time (the claims' adoptions and hands
-go through the same queues), different tokens' side by side -- one at a time, 50 gains behind a writer that
-commits each in 0.2 s took 10 s, and a store's first owners were claimed seconds later than when the round
-applied them (two loops, the slot loop and the inbox, each applying at once).
+go through the same queues), different tokens' side by side, at most :data:`~edge.peers.timing.CHANGES_IN_FLIGHT`
+at once -- one at a time, a store's first owners were claimed seconds later than when the round applied them
+(two loops, the slot loop and the inbox, each applying at once).
 
 While a token has a change queued, this gateway's engine's events about it are held back
 (:meth:`Changes.queued`; ``Peers.owns``): the arbiter already names the new owner, but a gain's first words
@@ -32,12 +32,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from edge.peers.arbitration import Change
-from edge.peers.timing import CHANGES_AHEAD
+from edge.peers.timing import CHANGES_AHEAD, CHANGES_IN_FLIGHT
 
 
 class Changes:
     """Changes decided, applied by :meth:`run` with ``apply`` (``stats``: the service's counters): one token's
-    in the order decided, one at a time; different tokens' side by side."""
+    in the order decided, one at a time; different tokens' side by side, :data:`CHANGES_IN_FLIGHT` at most."""
 
     def __init__(self, apply: Callable[[Change, float], Awaitable[None]], stats: dict[str, int]) -> None:
         self.apply = apply
@@ -48,6 +48,7 @@ class Changes:
         """Token → its changes not started yet, in the order decided."""
         self._waiting = 0  # changes in ``_queues``
         self._busy: set[str] = set()  # tokens whose worker runs
+        self._flight = asyncio.Semaphore(CHANGES_IN_FLIGHT)  # changes being applied
         self._wake = asyncio.Event()
 
     def put(self, change: Change, now: float) -> None:
@@ -77,8 +78,9 @@ class Changes:
         return self._waiting
 
     async def run(self) -> None:
-        """A worker per token with changes waiting (its changes in order); the workers run side by side, so
-        the first words of many gains reach the writer together instead of one commit after another."""
+        """A worker per token with changes waiting (its changes in order); the workers run side by side (at
+        most :data:`CHANGES_IN_FLIGHT` applying), so the first words of many gains do not wait one commit after
+        another."""
         async with asyncio.TaskGroup() as group:
             while True:
                 await self._wake.wait()
@@ -89,14 +91,18 @@ class Changes:
 
     async def _work(self, token: str) -> None:
         try:
-            while (queue := self._queues.get(token)) is not None:
-                change, now = queue.popleft()
-                if not queue:
-                    del self._queues[token]  # a change decided meanwhile starts a new one
-                self._waiting -= 1
-                try:
-                    await self.apply(change, now)
-                except Exception:  # noqa: BLE001 - one change that failed never ends the service (as a bad message)
-                    self.stats["peers_changes_failed"] += 1
+            while token in self._queues:
+                async with self._flight:  # queued (a withdrawal drops it) until one of the slots is free
+                    queue = self._queues.get(token)
+                    if queue is None:
+                        return  # withdrawn while it waited
+                    change, now = queue.popleft()
+                    if not queue:
+                        del self._queues[token]  # a change decided meanwhile starts a new one
+                    self._waiting -= 1
+                    try:
+                        await self.apply(change, now)
+                    except Exception:  # noqa: BLE001 - one change that failed never ends the service
+                        self.stats["peers_changes_failed"] += 1
         finally:
             self._busy.discard(token)

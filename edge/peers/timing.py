@@ -44,6 +44,13 @@ first words committed: ~55 ms each on a loaded box); the round only decides. 256
 of the benchmarks' 100 shoppers moving to one gateway at once (a peer's death at two gateways), so a join
 or a death never defers; a writer that far behind (seconds) would apply anything decided now late anyway,
 and a deferred evaluation reaches the same answer (the keep rule reads when summaries were received)."""
+CHANGES_IN_FLIGHT = 8
+"""Ownership changes applied at once, at most (different tokens'; :mod:`edge.peers.changes`). Applied one at a
+time, a store's first claims beside a busy loop came seconds late (24-95 first claims in the churn benchmark's
+window against 0-21); unbounded, a gateway gaining a whole store would queue all their first words' commits on
+the outbox's lock at once, and a consent withdrawal's purge waits behind them. 8, as
+:data:`DELIVERIES_AHEAD`: a withdrawal waits behind at most 8 such commits (tens of ms); the rest stay queued,
+where a withdrawal drops them."""
 INBOX_FIRST_S = 5.0
 """Past :data:`SLOT_DEADLINE_S`, a slot still waits while messages wait in this gateway's own inbox (at
 most this much longer): a summary there is not late, this gateway is (its loop busy with the messages
