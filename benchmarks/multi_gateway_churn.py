@@ -9,7 +9,11 @@ shopper (claims with a new owner, and the hands at once); and, from each gateway
 moved each change it applied (``peers_moves_*``: :data:`edge.peers.arbitration.WHY`), the slots it
 evaluated past the deadline without a live peer's summary (``peers_slots_unwaited``) and the summaries
 that came after their slot was evaluated (``peers_summaries_late``). Each gateway applies every change,
-so the per-rule counts are the mean over the gateways.
+so the per-rule counts are the mean over the gateways. ``summaries.accounting``: over the whole run, the slots
+missing at the idle subscriber against those the senders skipped, and the summaries sent against those received.
+
+``--join``: the last gateway joins a store whose others already hold the shoppers (beside ``--hog`` busy
+loops): its longest silence at the idle subscriber, the slots missing, its own slot counters, its peers' moves.
 
 The last stdout line is one JSON object (benchmarks/common.py).
 """
