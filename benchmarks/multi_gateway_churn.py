@@ -5,7 +5,8 @@ The cost run's setup (:func:`benchmarks.multi_gateway.cost`: 100 standing shoppe
 busy-loop processes (a modest CPU load on a shared machine), with the gateways' health every
 :data:`HEALTH_S`. Over the window it counts the claims on the store broker by kind
 (:func:`benchmarks.multi_gateway.traffic_by_kind`), scaled to 20 s; the ownership changes per present
-shopper (claims with a new owner, and the hands at once); and, from each gateway's health, the rule that
+shopper (claims with a new owner, and the hands at once); the bounces (the same owner's claim at a new
+epoch: moved and moved back, ``deaf`` then ``lead``); and, from each gateway's health, the rule that
 moved each change it applied (``peers_moves_*``: :data:`edge.peers.arbitration.WHY`), the slots it
 evaluated past the deadline without a live peer's summary (``peers_slots_unwaited``) and the summaries
 that came after their slot was evaluated (``peers_summaries_late``). Each gateway applies every change,
@@ -49,6 +50,9 @@ HEALTH_S = 5.0
 PER_S = 20.0
 """Claims are reported per 20 s (the cost run's window, the figure in docs/multi-gateway.md)."""
 HOG = "while True: pass"
+THIN = 0.5
+"""A whole summary naming fewer than this share of its gateway's median tokens is ``thin`` (session 16: a loop
+woken late left the next slot's summary a moment's sightings; the standing shoppers are heard every slot)."""
 JOIN_WATCH_S = 20.0
 """``--join``: how long the joining gateway is watched from its first summary (its gains fall in the first slots)."""
 COUNTERS = (
@@ -91,19 +95,24 @@ def _delta(health: list[tuple[float, str, dict[str, Any]]], t0: float, t1: float
 
 def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> dict[str, Any]:
     """Each gateway's whole-slot summaries as an idle subscriber got them over the window: how late (arrival
-    minus the slot's end on the sender's clock, less its clock's least lag), and the slots that never came."""
+    minus the slot's end on the sender's clock, less its clock's least lag), the slots that never came,
+    and the ``thin`` ones (:data:`THIN`)."""
     wall = time.time() - time.monotonic()
     late: list[float] = []
     slots: dict[str, list[int]] = {}
+    sizes: dict[str, list[int]] = {}
     for message, at in zip(local.messages[n0:n1], local.arrived[n0:n1], strict=True):
         payload = bytes(message.payload)
         if not message.topic.endswith("/sightings") or b'"early":true' in payload:
             continue
         gateway = message.topic.split("/")[3]
-        slot = int(json.loads(payload)["slot"])
+        body = json.loads(payload)
+        slot = int(body["slot"])
         slots.setdefault(gateway, []).append(slot)
+        sizes.setdefault(gateway, []).append(len(body.get("tokens", ())))
         late.append(at + wall - lags.get(gateway, 0.0) - (slot + 1))
     missing = {g: (max(s) - min(s) + 1 - len(set(s))) for g, s in slots.items() if s}
+    thin = sum(1 for g, n in sizes.items() for k in n if k < THIN * statistics.median(n))
     late.sort()
 
     def q(p: float) -> float | None:
@@ -116,6 +125,7 @@ def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> di
         "late_max_s": round(late[-1], 2) if late else None,
         "over_deadline": sum(1 for x in late if x > 2.5),
         "missing_slots": sum(missing.values()),
+        "thin": thin,
     }
 
 
@@ -184,19 +194,20 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
     span = t1 - t0
     kinds = traffic_by_kind([(m.topic, bytes(m.payload)) for m in local.messages[:n1]], n0)
     claims = {k: round(n * PER_S / span, 1) for k, (n, _) in sorted(kinds.items()) if k.startswith("claim")}
-    owners: dict[str, str] = {}
-    moves = 0
+    owners: dict[str, tuple[str, int]] = {}
+    moves = bounces = 0
     for i, message in enumerate(local.messages[:n1]):
         topic, payload = message.topic, bytes(message.payload)
         if "/owner/" not in topic or not payload:
             continue
         body = json.loads(payload)
-        token, owner = body["token"], body["owner"]
+        token, owner, epoch = body["token"], body["owner"], int(body["epoch"])
         if body.get("hand"):
             owner = body["hand"]
-        if token in owners and owners[token] != owner and i >= n0:
-            moves += 1
-        owners[token] = owner
+        if token in owners and i >= n0:
+            moves += owners[token][0] != owner
+            bounces += owners[token][0] == owner and epoch > owners[token][1]  # moved and back: a new epoch
+        owners[token] = (owner, epoch)
     deltas = _delta(health, t0, t1)
     late = _summaries(local, n0, n1, lags)
     late["accounting"] = _accounting(local, health)
@@ -211,6 +222,8 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
         "claims_per_20s": claims,
         "claims_per_20s_total": round(sum(claims.values()), 1),
         "owner_changes_per_shopper_per_20s": round(moves / shoppers * PER_S / span, 3),
+        # the same owner's claim at a new epoch: the arbitration moved the shopper and back (deaf, then lead)
+        "owner_bounces_per_20s": round(bounces * PER_S / span, 1),
         "per_gateway_per_20s": {
             k: v
             for k, v in mean.items()
