@@ -44,6 +44,7 @@ from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.presence_grid_evidence import READING, Evidence
 from edge.presence_grid_learn import LEARN_RADIO as LEARN_RADIO
 from edge.presence_grid_learn import SAMPLE_BEFORE, GridLearner
+from edge.presence_grid_loss import LossLearner
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio, temper_thresholds
 from edge.presence_grid_range import RangeLearner
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
@@ -92,6 +93,13 @@ def _learn_range() -> bool:
     from edge import presence_grid_range
 
     return presence_grid_range.LEARN_RANGE
+
+
+def _learn_miss() -> bool:
+    """Whether to learn the store's miss rate (LEARN_MISS, read when an engine is made: ``--set`` may change it)."""
+    from edge import presence_grid_loss
+
+    return presence_grid_loss.LEARN_MISS
 
 
 def _learn_wall() -> bool:
@@ -144,6 +152,9 @@ class GridEstimator:
         """The building's wall loss, learned from the posterior on the street (docs/presence.md, "The grid's walls")."""
         self._range = RangeLearner(radio) if _learn_range() else None
         """Whether readings beyond the range happen (docs/presence.md, "The grid's hearing range")."""
+        self._loss = LossLearner(radio) if _learn_miss() else None
+        """The share of adverts a scanner in range misses (docs/presence.md, "The grid learns its scanners' miss
+        rate")."""
 
     # --- evidence ------------------------------------------------------------------------------
 
@@ -172,11 +183,14 @@ class GridEstimator:
         track.levels[scanner] = rssi
         if track.advert_at != at:
             if track.advert_at is not None:
-                evidence.close(track)
+                self._close(track)
             track.advert_at = at
             power = sighting.measured_power_1m_dbm
             track.power = power = self._power_default if power is None else power
             track.key = round(power)
+            loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)
+            if loss is not None and at >= loss.next_at:
+                loss.begin(at, track.slot, track.key, track.state, track.origin)
         residual = round(rssi - track.power)
         track.heard |= 1 << scanner
         last = track.heard_at.get(scanner)
@@ -217,12 +231,14 @@ class GridEstimator:
         tracks = self._tracks
         for token, track in list(tracks.items()):
             if track.advert_at is not None:
-                self._evidence.close(track)
+                self._close(track)
             if now - track.last >= SILENCE_S:
                 if track.zone >= 0:
                     events.append(self._event("exited", token, track, track.zone, now, None))
                 del tracks[token]
                 self._windows.release(track)
+        if self._loss is not None and self._loss.look(now):
+            self._evidence.clear()
         predict = self._next_predict is None or now >= self._next_predict
         if predict:
             self._next_predict = now + PREDICT_S
@@ -254,6 +270,13 @@ class GridEstimator:
         if shares is not None and self._learner is not None:
             self._learner.settled(shares)
         return events
+
+    def _close(self, track: Track) -> None:
+        """The advert being heard is over: the miss rate's learner counts it, the silences go into the posterior."""
+        loss = self._loss
+        if loss is not None and track.slot in loss.pending:
+            loss.end(track.slot, track.heard)
+        self._evidence.close(track)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -362,6 +385,8 @@ class GridEstimator:
         """Drop everything about ``token`` at once (consent withdrawn; its posterior zeroed); emits nothing."""
         track = self._tracks.pop(token, None)
         if track is not None:
+            if self._loss is not None:
+                self._loss.drop(track.slot)
             self._windows.release(track)
 
     def occupants(self, zone: str | None = None) -> list[Occupant]:
@@ -387,6 +412,7 @@ class GridEstimator:
         found = self._learner.report()
         found.update({"wall_db": self._radio.wall_db} if self._wall is None else self._wall.report())
         found.update({"far_p": self._radio.far_p} if self._range is None else self._range.report())
+        found.update({"miss_p": self._radio.miss_p} if self._loss is None else self._loss.report())
         return found
 
     def posterior(self, token: str) -> dict[str | None, float]:

@@ -8,8 +8,8 @@ likelihoods are arrays over the box, ``shape`` (0 where there is no cell):
 - :meth:`GridRadio.likelihood`: a scanner heard a reading ``residual`` dB under the declared power -- the
   shadowing density (6 dB, 5 % deep fades of 10-25 dB) around each cell's mean, 0 beyond the scanner's range
   (or :attr:`GridRadio.far_p` of it, once :class:`edge.presence_grid_range.RangeLearner` learned far readings);
-- :meth:`GridRadio.silent`: a scanner did not hear an advert of a declared power -- lost (30 %), or below the
-  sensitivity, or out of range.
+- :meth:`GridRadio.silent`: a scanner did not hear an advert of a declared power -- lost (30 %, or the store's
+  rate once :class:`edge.presence_grid_loss.LossLearner` learned it), or below the sensitivity, or out of range.
 
 The generic radio the model engine assumes too (the sweep oracle's ``GENERIC``): physical parameters, never
 fitted to a store -- but for the path-loss exponent, which :class:`GridLearner` learns online from the grid's
@@ -181,6 +181,13 @@ class GridRadio:
                 self.reach.append((0, 0, 0, 0))
         self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
         """Per scanner and cell: the mean residual in table steps."""
+        self.miss_p = MISS_P
+        """The share of adverts a scanner in range misses anyway, in use (MISS_P until
+        :class:`edge.presence_grid_loss.LossLearner` learns the store's)."""
+
+    def lose(self, miss_p: float) -> None:
+        """Use miss rate ``miss_p`` in :meth:`silent`; the caller drops the silences it cached."""
+        self.miss_p = miss_p
 
     def _build_means(self) -> list[Vector]:
         """Per scanner and cell: the mean residual (the exponent's path loss, less the wall's on the street)."""
@@ -243,12 +250,12 @@ class GridRadio:
     def silent(self, scanner: int, power: int) -> Vector:
         """Over the scanner's :attr:`reach` (1 everywhere else): the likelihood that ``scanner`` did not hear an
         advert of declared ``power`` dBm -- lost, or below the sensitivity, or out of range; never below
-        :data:`MISS_P`."""
+        the miss rate in use (:attr:`miss_p`)."""
         x0, x1, y0, y1 = self.reach[scanner]
         limit = SENSITIVITY_DBM - power
         means, in_range = self._means[scanner][x0:x1, y0:y1], self._in_range[scanner][x0:x1, y0:y1]
         heard = 1.0 - np.clip(np.interp(limit - means, self._grid, self._cdf), 0.0, 1.0)
-        found: Vector = 1.0 - (1.0 - MISS_P) * in_range * heard
+        found: Vector = 1.0 - (1.0 - self.miss_p) * in_range * heard
         return found
 
 
