@@ -57,6 +57,7 @@ MODULES = (
     "edge.presence_grid_learn",
     "edge.presence_grid_wall",
     "edge.presence_grid_range",
+    "edge.presence_grid_loss",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 
