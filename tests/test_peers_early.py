@@ -3,7 +3,11 @@ summary at its end delivering only what the early part did not."""
 
 from __future__ import annotations
 
-from edge.peers.summary import EARLY_AT_S, Parts, Slot, Summary, decode, encode, to_sightings
+import json
+
+import pytest
+
+from edge.peers.summary import EARLY_AT_S, Parts, PeerSummaryError, Slot, Summary, decode, encode, to_sightings
 from edge.presence import Sighting
 
 SLOT = 100
@@ -79,3 +83,12 @@ def test_a_late_closed_slot_carries_its_early_part_once() -> None:
     later = sender.close(SLOT + 6)
     other = Summary("gw-2", SLOT + 6, later.tokens)  # without part_of (a sender without the field): whole
     assert len(receiver.sightings("gw-2", other, list(other.tokens), SLOT + 7.1)) == 2
+
+
+def test_a_bad_part_of_is_rejected_naming_the_field() -> None:
+    """Hostile input: ``part_of`` out of range or of the wrong type fails the summary with the field named."""
+    raw = json.loads(encode(Summary("gw-2", SLOT, ())))
+    for bad in (-1, 2**41, "x", [1]):
+        raw["part_of"] = bad
+        with pytest.raises(PeerSummaryError, match=r"\$\.part_of"):
+            decode(json.dumps(raw).encode(), peer="gw-2")
