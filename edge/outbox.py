@@ -111,6 +111,13 @@ class Outbox:
         self.dropped = 0
         """Unsent events dropped by the bound since start (reported in ``edge.gateway.health``)."""
         self.purges = 0
+        self.withdrawn: Callable[[str], bool] | None = None
+        """Whether a token is withdrawn now (its events are not written): asked by :meth:`append` under the
+        lock, so an event handed over before a withdrawal's purge and committed after it (a peers' gain in
+        flight, an impression) is dropped, not written after the purge. The pipeline sets it to its core's
+        (edge.pipeline.Pipeline.withdrawn); None: every event is written."""
+        self.withdrawn_dropped = 0
+        """Events dropped by :attr:`withdrawn` since start (reported in ``edge.gateway.health``)."""
         self._recent_purged: collections.deque[str] = collections.deque(maxlen=256)
         self._rows = self._bytes = self._sent = 0
         self._db: aiosqlite.Connection | None = None
@@ -165,7 +172,14 @@ class Outbox:
 
     @_locked
     async def append(self, events: Sequence[Event]) -> None:
-        """Commit ``events`` in one transaction (dropping by the policy past the bound)."""
+        """Commit ``events`` in one transaction (dropping by the policy past the bound); those about a
+        token :attr:`withdrawn` by now are dropped and counted (:attr:`withdrawn_dropped`), never logged."""
+        withdrawn = self.withdrawn
+        if withdrawn is not None:
+            kept = [e for e in events if e.token is None or not withdrawn(e.token)]
+            if len(kept) != len(events):
+                self.withdrawn_dropped += len(events) - len(kept)
+                events = kept
         if not events:
             return
         rows = []

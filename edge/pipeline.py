@@ -34,6 +34,7 @@ from edge.inputs import Downlink, Item, ShelfReading
 from edge.laststate import StateStore
 from edge.outbox import Outbox
 from edge.presence import Sightings
+from edge.roster import Roster
 from edge.router import Decision
 from edge.tasks import cancel_and_wait
 
@@ -89,6 +90,9 @@ class Pipeline:
         self._job: Callable[[], Awaitable[None]] | None = None
         self._serving = False
         self._saved_withdrawals = core.withdrawals_changed
+        self._listed: tuple[Roster | None, frozenset[str]] = (None, frozenset())
+        """The roster :meth:`withdrawn` last read, and the tokens it lists."""
+        outbox.withdrawn = self.withdrawn  # asked under the outbox's lock, at each commit
 
     # --- the ports' side -------------------------------------------------------------------
 
@@ -100,14 +104,38 @@ class Pipeline:
         self.health_extra.append(health)
         return lambda: self.health_extra.remove(health) if health in self.health_extra else None
 
+    def withdrawn(self, token: str) -> bool:
+        """Whether ``token`` is withdrawn now: a withdrawal's tombstone, or not listed by the roster in force
+        (a withdrawal takes the shopper out of it in the core's step, before the writer's purge commits; a
+        newer roster omitting them does the same). The outbox asks under its lock at each commit, so an
+        event about the shopper made before the withdrawal and handed to the writer but not committed by the
+        purge -- a peers' gain applied on its own task, an impression -- is dropped, not written after the
+        purge (docs/multi-gateway.md, "A withdrawal while a change is in flight"). No roster yet: only the
+        tombstones."""
+        core = self.core
+        if token in core.withdrawals:
+            return True
+        roster = core.roster
+        if roster is None:
+            return False
+        read, listed = self._listed
+        if roster is not read:
+            listed = frozenset(s.token for s in roster.shoppers)
+            self._listed = (roster, listed)
+        return token not in listed
+
     async def flush(self) -> None:
-        """Commit the pending batch, then hand it to the sinks."""
+        """Commit the pending batch, then hand it to the sinks (an event about a token withdrawn meanwhile is
+        neither committed nor handed on: :meth:`withdrawn`)."""
         if not self._pending:
             return
         batch = self._pending[:]
         self._pending.clear()
         await self.outbox.append(batch)
+        withdrawn = self.withdrawn
         for event in batch:
+            if event.token is not None and withdrawn(event.token):
+                continue
             for sink in self.sinks:
                 sink(event)
 
@@ -255,7 +283,12 @@ class Pipeline:
             await self.flush()
 
     async def _health_counters(self) -> dict[str, int]:
-        extra = {"outbox_depth": await self.outbox.depth() + len(self._pending), "outbox_dropped": self.outbox.dropped}
+        outbox = self.outbox
+        extra = {
+            "outbox_depth": await outbox.depth() + len(self._pending),
+            "outbox_dropped": outbox.dropped,
+            "outbox_withdrawn_dropped": outbox.withdrawn_dropped,
+        }
         for more in self.health_extra:
             extra.update(more())
         if self._source is not None:

@@ -14,7 +14,11 @@ at once -- one at a time, a store's first owners were claimed seconds later than
 While a token has a change queued, this gateway's engine's events about it are held back
 (:meth:`Changes.queued`; ``Peers.owns``): the arbiter already names the new owner, but a gain's first words
 come from the change's application, as when it was applied in the round. A consent withdrawal purges the
-token's queued changes (:meth:`Changes.forget`): none is applied after it. At a stop the queue is dropped:
+token's queued changes (:meth:`Changes.forget`, when the service hears of it: the writer committed it); and a
+change of a token the core has withdrawn already (``withdrawn``: the roster in force no longer lists it, which
+holds from the core's step, before the writer's purge commits) is dropped when its turn comes, counted as
+``peers_changes_withdrawn``: none is applied after the withdrawal. (What a change applied before it still hands
+the writer is dropped at the commit: edge.pipeline.Pipeline.withdrawn.) At a stop the queue is dropped:
 a gain not applied yet never claimed the shopper (nothing to release), a loss not applied yet still holds
 its claim, which the stop releases with the others.
 
@@ -28,22 +32,40 @@ moment it runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Final
 
 from edge.peers.arbitration import Change
 from edge.peers.timing import CHANGES_AHEAD, CHANGES_IN_FLIGHT
 
+log = logging.getLogger(__name__)
+
+FAILURES_LOG_EVERY: Final = 100
+"""A log line at the first failed change and at every 100th after (as the drain's refused events): a change
+that fails for every gain of a store (a closed outbox at a stop, a broken writer) logs a few lines, not one per
+shopper; ``peers_changes_failed`` counts them all."""
+
 
 class Changes:
     """Changes decided, applied by :meth:`run` with ``apply`` (``stats``: the service's counters): one token's
-    in the order decided, one at a time; different tokens' side by side, :data:`CHANGES_IN_FLIGHT` at most."""
+    in the order decided, one at a time; different tokens' side by side, :data:`CHANGES_IN_FLIGHT` at most.
+    ``withdrawn``: whether a token is withdrawn by now (its changes are dropped, not applied)."""
 
-    def __init__(self, apply: Callable[[Change, float], Awaitable[None]], stats: dict[str, int]) -> None:
+    def __init__(
+        self,
+        apply: Callable[[Change, float], Awaitable[None]],
+        stats: dict[str, int],
+        withdrawn: Callable[[str], bool] = lambda _token: False,
+    ) -> None:
         self.apply = apply
         self.stats = stats
-        for key in ("queued", "queued_max", "deferred", "failed"):
+        self.withdrawn = withdrawn
+        for key in ("queued", "queued_max", "deferred", "failed", "withdrawn"):
             self.stats.setdefault(f"peers_changes_{key}", 0)
+        self._failures: dict[str, int] = {}
+        """A failed change's exception class → how many failed so far (logged: never a token or a message)."""
         self._queues: dict[str, deque[tuple[Change, float]]] = {}
         """Token → its changes not started yet, in the order decided."""
         self._waiting = 0  # changes in ``_queues``
@@ -96,13 +118,27 @@ class Changes:
                     queue = self._queues.get(token)
                     if queue is None:
                         return  # withdrawn while it waited
+                    if self.withdrawn(token):  # the core withdrew it; the service has not heard yet
+                        self.stats["peers_changes_withdrawn"] += len(queue)
+                        self.forget(token)
+                        return
                     change, now = queue.popleft()
                     if not queue:
                         del self._queues[token]  # a change decided meanwhile starts a new one
                     self._waiting -= 1
                     try:
                         await self.apply(change, now)
-                    except Exception:  # noqa: BLE001 - one change that failed never ends the service
-                        self.stats["peers_changes_failed"] += 1
+                    except Exception as err:  # noqa: BLE001 - one change that failed never ends the service
+                        self._failed(err)
         finally:
             self._busy.discard(token)
+
+    def _failed(self, err: Exception) -> None:
+        """Count a change that failed; log the failures' kinds and counts at the first and every
+        :data:`FAILURES_LOG_EVERY` th (the exception's class only: its message could name the token)."""
+        failed = self.stats["peers_changes_failed"] = self.stats["peers_changes_failed"] + 1
+        kind = type(err).__name__
+        self._failures[kind] = self._failures.get(kind, 0) + 1
+        if failed == 1 or failed % FAILURES_LOG_EVERY == 0:
+            kinds = ", ".join(f"{name} x{count}" for name, count in sorted(self._failures.items()))
+            log.warning("peers: %d ownership changes failed so far (%s)", failed, kinds)

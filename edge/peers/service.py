@@ -114,9 +114,10 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self.coverage = Coverage(lambda: ports.config.zones)
         """Which gateway's scanners cover which zone (edge/peers/coverage.py)."""
-        self.changes = Changes(self._apply, self.stats)
+        self.changes = Changes(self._apply, self.stats, lambda token: token not in self._rostered_tokens())
         """The ownership changes decided and not applied yet, applied in order on a task of their own, so
-        the slot loop never waits on the writer (edge/peers/changes.py)."""
+        the slot loop never waits on the writer (edge/peers/changes.py); a change of a token the roster in
+        force no longer lists (the core's withdrawal, before the service hears of it) is dropped."""
         self.slots = Slots(
             self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
