@@ -18,6 +18,8 @@
    oracle`` only that. ``--walks doors`` plays shoppers who walk in through a door at one end of the
    row and out through the other, dwelling 10-60 s per zone (:meth:`MultiStore.door_walks`; use
    ``--seconds 180`` so most visits finish), instead of the row walks that appear and vanish mid-zone.
+   A hand-off that starts less than the goal (3 s) before the run's end is not judged, only counted
+   (``handoffs_unjudged_at_end``: on time, it may still come after the end).
    Figures and their history: docs/multi-gateway.md.
 2. **Cost** — 100 present shoppers spread over the row, at 3 and 8 gateways: store-local traffic
    per gateway (bytes/s sent, and received, per present shopper) and CPU per gateway process
@@ -59,6 +61,12 @@ from tests.test_multi_gateway import check_one_owner, presence_stream
 GOALS = {"handoff_p95_s": 3.0, "spurious_per_shopper_hour": 0.5, "right_zone_pct": 95.0}
 DWELL_S = 20.0
 """Accuracy run: seconds a shopper stays in each zone of the row (then walks 7 m to the next)."""
+HANDOFF_UNJUDGED_AT_END_S = GOALS["handoff_p95_s"]
+"""Accuracy run: a hand-off whose true start (the shopper settling in the next gateway's zone) is less than
+this before the run's end is not judged, but counted (``handoffs_unjudged_at_end``): on time by the goal it may
+still come after the end, where nobody listens, and the judge took it for missed (doors seeds 3 and 5 at 90 s,
+hand-offs starting under a second before the end). The goal is the judge's deadline: a shorter cut would still
+judge hand-offs the run ends in the middle of."""
 SPACING_M = 7.0
 """Accuracy run: between neighbouring scanners (each hears its neighbours' zones)."""
 DOOR_ARRIVALS_S = 40.0
@@ -359,6 +367,7 @@ def judge_rows(run: dict[str, Any], rows: dict[str, list[Row]], *, by_gateway: b
     score = SweepScore()
     handoffs: list[float] = []
     zone_handoffs: list[float] = []
+    unjudged = 0  # hand-offs starting within HANDOFF_UNJUDGED_AT_END_S of the end
     wrong: dict[str, float] = {}
     for walk in walks:
         stream = rows.get(walk.token, [])
@@ -374,6 +383,9 @@ def judge_rows(run: dict[str, Any], rows: dict[str, list[Row]], *, by_gateway: b
         # shopper in that zone from gateway j (the reference's one gateway: in that zone).
         for number, (zone, a, _b) in enumerate(truth):
             if number == 0:
+                continue
+            if a > end - HANDOFF_UNJUDGED_AT_END_S:
+                unjudged += 1
                 continue
             owner = gateway_id(int(zone[1:]) - 1)
             said = [at for at, kind, z, g in stream if z == zone and kind == "entered" and at >= a - 2.0]
@@ -392,6 +404,7 @@ def judge_rows(run: dict[str, Any], rows: dict[str, list[Row]], *, by_gateway: b
         "zone_handoffs_s": [_num(h) for h in zone_handoffs],
         "handoffs_judged": len(handoffs),
         "handoffs_missed": sum(1 for h in handoffs if not math.isfinite(h)),
+        "handoffs_unjudged_at_end": unjudged,
         "right_zone_pct": round(100 * score.right_s / max(score.counted_s, 1e-9), 2),
         "wrong_s": {k: round(v, 1) for k, v in sorted(wrong.items())},
         "counted_s": round(score.counted_s, 1),
@@ -523,6 +536,7 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ("handoff_steps_back", sum),
         ("takeover_words", sum),
         ("takeover_steps_back", sum),
+        ("handoffs_unjudged_at_end", sum),
     ):
         if key not in runs[0]:
             continue  # an engine's stream (the oracle): no owners, no claims
