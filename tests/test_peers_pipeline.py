@@ -102,9 +102,9 @@ async def test_peers_summaries_faster_than_the_writer(mosquitto_server: Mosquitt
     arrived: list[tuple[str, int]] = []  # (peer, slot) of each summary, in the order the service handled them
     handle = peers.slots.on_summary
 
-    async def on_summary(peer: str, payload: bytes, received: float | None = None) -> None:
+    def on_summary(peer: str, payload: bytes, received: float | None = None) -> None:
         arrived.append((peer, decode(payload, peer=peer).slot))
-        await handle(peer, payload, received)
+        handle(peer, payload, received)
 
     peers.slots.on_summary = on_summary  # type: ignore[method-assign]
 

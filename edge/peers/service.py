@@ -241,7 +241,7 @@ class Peers:
     async def _handle(self, message: PeerMessage) -> None:
         gateway, kind, payload = message.gateway, message.kind, message.payload
         if kind == "sightings" and gateway in self.peers:
-            await self.slots.on_summary(gateway, payload, message.received)
+            self.slots.on_summary(gateway, payload, message.received)
         elif kind == "state" and gateway in self.peers and payload:
             self._on_state(gateway, payload)
         elif kind == "owner":

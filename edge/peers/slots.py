@@ -200,7 +200,7 @@ class Slots:
 
     # --- peers' summaries ----------------------------------------------------------------------
 
-    async def on_summary(self, peer: str, payload: bytes, received: float | None = None) -> None:
+    def on_summary(self, peer: str, payload: bytes, received: float | None = None) -> None:
         """A peer's summary, ``received`` from the broker then (None: now; the keep rule reads it:
         :data:`~edge.peers.arbitration.SILENT_KEEP_SLOTS`)."""
         try:
