@@ -25,16 +25,19 @@ from pathlib import Path
 import pytest
 
 from edge import events as ev
+from edge.core import Core
 from edge.inputs import Downlink
 from edge.outbox import OUTBOX_FILE
 from edge.peers.arbitration import Change
 from edge.peers.changes import FAILURES_LOG_EVERY, Changes
+from edge.peers.messages import Handover
 from edge.peers.service import Peers
 from edge.sync.service import MqttSync
 from tests.mosquitto import Collector, Mosquitto
 from tests.peers_replay import until
+from tests.test_peers_pipeline import stop
 from tests.test_peers_rounds import SHOPPERS, TOKENS, SlowWriter, _entered, _gains_under_a_slow_writer, _until
-from tests.test_peers_woke_late import StarvedClock
+from tests.test_peers_woke_late import START, StarvedClock, _gw1
 
 PURGE_S = 1.0
 """The privacy bound: a withdrawal's rows purged (and acknowledged) within 1 s."""
@@ -175,3 +178,30 @@ async def test_a_failed_change_is_logged_by_its_kind_and_count_never_its_token(
         f"peers: {FAILURES_LOG_EVERY} ownership changes failed so far (OSError x{FAILURES_LOG_EVERY})",
     ]
     assert not any(token in line for line in lines for token in tokens)
+
+
+async def test_a_hand_over_of_a_token_the_core_withdrew_never_claims_it(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    """The core withdraws a shopper (its step: the roster in force no longer lists them) while a hand-over of
+    theirs waits for this gateway's engine, before the service hears of the withdrawal: the hand-over is
+    dropped, counted -- no claim on the store broker, no words; another shopper's goes on."""
+    clock = StarvedClock(START + 0.5)
+    peers, outbox, watch = await _gw1(mosquitto_server, tmp_path, clock)
+    try:
+        core = peers.ports.view
+        assert isinstance(core, Core)
+        assert core.roster is not None
+        withdrawn, other = (s.token for s in core.roster.shoppers[:2])
+        handovers = peers.handovers
+        handovers.taking[withdrawn] = Handover("gw-2", 5, clock.now())
+        core.withdraw(withdrawn)  # the core's step; the service has not heard yet
+        await handovers._take(withdrawn, "gw-2", 5, clock.now())
+        await handovers._take(other, "gw-2", 5, clock.now())
+    finally:
+        await stop([], peers, outbox)
+        watch.close()
+    assert withdrawn not in peers.claims.mine
+    assert withdrawn not in handovers.taking
+    assert other in peers.claims.mine
+    assert peers.stats["peers_handoffs_withdrawn"] == 1

@@ -141,9 +141,14 @@ class Handovers:
         """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``).
         ``said``: the previous owner's last zone, one of this gateway's own, where its engine has not
         placed the shopper yet: this gateway says that zone and holds its engine's events back until
-        its engine agrees (:class:`Ahead`)."""
+        its engine agrees (:class:`Ahead`). A token the roster in force no longer lists (the core's
+        withdrawal, in the moments before the service hears of it) is dropped: no claim, no words."""
         self.taking.pop(token, None)
         self.silent.pop(token, None)
+        if not self._listed(token):
+            self.ahead.pop(token, None)
+            self.stats["peers_handoffs_withdrawn"] += 1
+            return
         events = self._gained(token, speaker, now, say=said)
         if said is not None:
             self.ahead[token] = Ahead(said, now)
@@ -151,6 +156,10 @@ class Handovers:
         self.claims.claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
         if events:
             await self.ports.publish(events)
+
+    def _listed(self, token: str) -> bool:
+        roster = self.ports.view.roster
+        return roster is not None and roster.get(token) is not None
 
     def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
         """This gateway said ``said`` ahead of its engine, which never got there: what its engine says --

@@ -83,6 +83,7 @@ class Peers:
             "peers_handoffs_in": 0,
             "peers_handoffs_out": 0,
             "peers_handoffs_unagreed": 0,
+            "peers_handoffs_withdrawn": 0,
             "peers_handoffs_ahead": 0,
             "peers_hands_at_once": 0,
             "peers_connections": 0,
