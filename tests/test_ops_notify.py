@@ -131,6 +131,7 @@ def test_edge_run_reports_ready_watchdog_and_stopping_and_serves_metrics(tmp_pat
             assert "edge_adverts_seen_total" in metrics
             assert 'edge_shoppers{zone="baby"}' in metrics
             assert "edge_outbox_depth" in metrics
+            assert "edge_outbox_withdrawn_dropped_total 0.0" in metrics
             assert "C0:FF:EE" not in metrics
             assert "s-card" not in metrics
 

@@ -54,6 +54,7 @@ class Snapshot:
     zones: dict[str, int] = field(default_factory=dict)
     outbox_rows: int = 0
     outbox_dropped: int = 0
+    outbox_withdrawn_dropped: int = 0
     mqtt: dict[str, int] = field(default_factory=dict)
     publish_latency: tuple[list[tuple[str, float]], float] | None = None
     """Cumulative buckets and the sum, in seconds (None without MQTT)."""
@@ -75,6 +76,7 @@ def snapshot(ports: Ports) -> Snapshot:
         shot.zones[occupant.zone] = shot.zones.get(occupant.zone, 0) + 1
     shot.outbox_rows = ports.outbox.rows
     shot.outbox_dropped = ports.outbox.dropped
+    shot.outbox_withdrawn_dropped = ports.outbox.withdrawn_dropped
     shot.mqtt = readings.mqtt()
     shot.publish_latency = readings.publish_latency()
     shot.decisions = readings.decisions()
@@ -113,6 +115,11 @@ def _families(shot: Snapshot) -> Iterator[Metric]:
     yield shoppers
     yield GaugeMetricFamily("edge_outbox_depth", "Events in the outbox (sent rows kept included)", shot.outbox_rows)
     yield CounterMetricFamily("edge_outbox_dropped", "Unsent events dropped by the outbox bound", shot.outbox_dropped)
+    yield CounterMetricFamily(
+        "edge_outbox_withdrawn_dropped",
+        "Events about a shopper who withdrew before their commit, neither written nor sent",
+        shot.outbox_withdrawn_dropped,
+    )
     for name, value in shot.mqtt.items():
         if name.startswith("mqtt_"):
             yield CounterMetricFamily(f"edge_{name}", f"MQTT sync counter {name}", value=value)
