@@ -96,11 +96,12 @@ def _delta(health: list[tuple[float, str, dict[str, Any]]], t0: float, t1: float
 def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> dict[str, Any]:
     """Each gateway's whole-slot summaries as an idle subscriber got them over the window: how late (arrival
     minus the slot's end on the sender's clock, less its clock's least lag), the slots that never came,
-    and the ``thin`` ones (:data:`THIN`)."""
+    the ``thin`` ones (:data:`THIN`) and the empty ones."""
     wall = time.time() - time.monotonic()
     late: list[float] = []
     slots: dict[str, list[int]] = {}
     sizes: dict[str, list[int]] = {}
+    heard_to: dict[str, list[float | None]] = {}
     for message, at in zip(local.messages[n0:n1], local.arrived[n0:n1], strict=True):
         payload = bytes(message.payload)
         if not message.topic.endswith("/sightings") or b'"early":true' in payload:
@@ -110,6 +111,7 @@ def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> di
         slot = int(body["slot"])
         slots.setdefault(gateway, []).append(slot)
         sizes.setdefault(gateway, []).append(len(body.get("tokens", ())))
+        heard_to.setdefault(gateway, []).append(body.get("heard_to"))
         late.append(at + wall - lags.get(gateway, 0.0) - (slot + 1))
     missing = {g: (max(s) - min(s) + 1 - len(set(s))) for g, s in slots.items() if s}
     thin = sum(1 for g, n in sizes.items() for k in n if k < THIN * statistics.median(n))
@@ -126,7 +128,34 @@ def _summaries(local: Collector, n0: int, n1: int, lags: dict[str, float]) -> di
         "over_deadline": sum(1 for x in late if x > 2.5),
         "missing_slots": sum(missing.values()),
         "thin": thin,
+        "empty": sum(1 for n in sizes.values() for k in n if k == 0),  # naming nobody (session 16's mechanism)
+        "empty_traced": _empties(slots, sizes, heard_to),
     }
+
+
+def _empties(
+    slots: dict[str, list[int]], sizes: dict[str, list[int]], heard_to: dict[str, list[float | None]]
+) -> dict[str, int]:
+    """The empty whole summaries by what came before them from the same gateway: the slot before with at least
+    1.5 times the gateway's median tokens (``after_double``: a late close put this slot's sightings in it), or
+    not; and by their ``heard_to`` (session 17: absent, below the slot's end, or past it)."""
+    out = {"after_double": 0, "after_other": 0, "heard_to_absent": 0, "heard_to_short": 0, "heard_to_reached": 0}
+    for gateway, n in sizes.items():
+        median = statistics.median(n)
+        for i, k in enumerate(n):
+            if k or not median:  # a gateway that hears nobody most slots: its empty summaries are its store's
+                continue
+            before = i > 0 and slots[gateway][i - 1] == slots[gateway][i] - 1 and n[i - 1] >= 1.5 * median
+            out["after_double" if before else "after_other"] += 1
+            h = heard_to[gateway][i]
+            out[
+                "heard_to_absent"
+                if h is None
+                else "heard_to_short"
+                if h < slots[gateway][i] + 1
+                else "heard_to_reached"
+            ] += 1
+    return out
 
 
 def _accounting(local: Collector, health: list[tuple[float, str, dict[str, Any]]]) -> dict[str, int]:
@@ -159,11 +188,15 @@ def _accounting(local: Collector, health: list[tuple[float, str, dict[str, Any]]
     return out
 
 
-def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) -> dict[str, Any]:
+def churn(
+    work: Path, gateways: int, shoppers: int, window_s: float, hogs: int, settle_s: float = 0.0
+) -> dict[str, Any]:
+    """``settle_s``: seconds more after the warm-up before the window (on a loaded machine the store's first
+    claims still fall in the window after :data:`WARM_UP_S`: 45-136 ``claim-new`` per 20 s in session 17)."""
     start = time.time() + 1.0
     store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0, engine="threshold")
     rng = random.Random(11)
-    total = START_UP_S + WARM_UP_S + window_s + 2.0
+    total = START_UP_S + WARM_UP_S + settle_s + window_s + 2.0
     walks = [Walk(i, start + rng.uniform(1.0, 3.0), (rng.randrange(gateways),), total) for i in range(shoppers)]
     name = f"churn-{gateways}-hog{hogs}"
     hog_procs: list[subprocess.Popen[bytes]] = []
@@ -179,7 +212,7 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
                 )
                 procs.cdp.wait_for(lambda ms: bool(ms), START_UP_S)
                 hog_procs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
-                time.sleep(WARM_UP_S)
+                time.sleep(WARM_UP_S + settle_s)
                 t0, n0 = time.monotonic(), len(local.messages)
                 time.sleep(window_s)
                 t1, n1 = time.monotonic(), len(local.messages)
@@ -219,6 +252,7 @@ def churn(work: Path, gateways: int, shoppers: int, window_s: float, hogs: int) 
         "hogs": hogs,
         "shoppers": shoppers,
         "window_s": round(span, 1),
+        "settle_s": settle_s,
         "claims_per_20s": claims,
         "claims_per_20s_total": round(sum(claims.values()), 1),
         "owner_changes_per_shopper_per_20s": round(moves / shoppers * PER_S / span, 3),
@@ -370,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=float, default=20.0)
     parser.add_argument("--hog", type=int, nargs="*", default=[0, 1], help="busy-loop processes beside the run")
     parser.add_argument("--join", action="store_true", help="the last gateway joins a busy store: its silence")
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds more before the window (a loaded machine)")
     args = parser.parse_args(argv)
     runs = []
     with tempfile.TemporaryDirectory(prefix="edge-churn-") as tmp:
@@ -378,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.join:
                     one = join(Path(tmp), n, args.present, hogs)
                 else:
-                    one = churn(Path(tmp), n, args.present, args.window, hogs)
+                    one = churn(Path(tmp), n, args.present, args.window, hogs, args.settle)
                 print(json.dumps(one), flush=True)
                 runs.append(one)
     report("multi_gateway_churn", {"runs": runs})
