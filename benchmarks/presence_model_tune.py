@@ -58,6 +58,7 @@ MODULES = (
     "edge.presence_grid_wall",
     "edge.presence_grid_range",
     "edge.presence_grid_loss",
+    "edge.presence_grid_offsets",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 

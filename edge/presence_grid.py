@@ -136,6 +136,8 @@ class GridEstimator:
         self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M, wall)
         self._scanner = {s.id: k for k, s in enumerate(scanners)}
         self._offsets = [s.offset_db for s in scanners]
+        """Per scanner: the dB added to its readings -- its configured ``offset_db`` plus, once learned and precise,
+        its learned offset (:mod:`edge.presence_grid_offsets`: the learner updates this list in place)."""
         self._power_default = presence.measured_power_1m_dbm
         self._windows = windows = Windows(radio, CELL_M, [radio.cell_of(s.x_m, s.y_m) for s in scanners])
         """Every track's layers over its window, stacked, and their motion."""
@@ -146,7 +148,11 @@ class GridEstimator:
         """The cached likelihood arrays."""
         self._tracks: dict[str, Track] = {}
         self._next_predict: float | None = None
-        self._learner = GridLearner(radio, presence.path_loss_exponent, self._offsets) if LEARN_RADIO else None
+        self._learner = (
+            GridLearner(radio, presence.path_loss_exponent, [s.offset_db for s in scanners], self._offsets)
+            if LEARN_RADIO
+            else None
+        )
         """The store's path-loss exponent, learned from the posterior (docs/presence.md, "The grid's radio")."""
         self._wall = WallLearner(radio) if told is None and _learn_wall() and radio.outside.any() else None
         """The building's wall loss, learned from the posterior on the street (docs/presence.md, "The grid's walls")."""
@@ -413,6 +419,12 @@ class GridEstimator:
         found.update({"wall_db": self._radio.wall_db} if self._wall is None else self._wall.report())
         found.update({"far_p": self._radio.far_p} if self._range is None else self._range.report())
         found.update({"miss_p": self._radio.miss_p} if self._loss is None else self._loss.report())
+        offsets = self._learner.offsets
+        if offsets is not None:  # per scanner: the offset learned (relative to the median) and the one applied
+            for scanner, k in self._scanner.items():
+                found[f"offset_db:{scanner}"] = offsets.learned[k]
+                found[f"offset_applied_db:{scanner}"] = offsets.applied[k]
+                found[f"offset_se_db:{scanner}"] = offsets.se[k]
         return found
 
     def posterior(self, token: str) -> dict[str | None, float]:

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from edge.presence_grid_offsets import LEARN_OFFSETS as LEARN_OFFSETS
+from edge.presence_grid_offsets import OFFSET_TAU_S, OffsetLearner
 from edge.presence_grid_radio import FADE_DB, FADE_P, SENSITIVITY_DBM, GridRadio, Vector
 from edge.self_calibration import (
     RADIO_CLIP_DB,
@@ -275,6 +277,8 @@ class InZone(Placed, Protocol):
     """The zone it is in (-1: none)."""
     power: float
     """The declared power at 1 m of the advert being heard (dBm)."""
+    since: float
+    """When it entered the zone it is in (with its slot: the visit, a cluster of samples for the offsets)."""
 
 
 class GridLearner:
@@ -284,12 +288,18 @@ class GridLearner:
     sub-places). Pure: the caller passes the time."""
 
     __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_fit", "_kept", "_kernels", "_learn_at", "_near", "_offsets",
-                 "_pairs", "_radio", "_retune_at", "_shares", "learner")  # fmt: skip
+                 "_pairs", "_radio", "_retune_at", "_shares", "learner", "offsets")  # fmt: skip
 
-    def __init__(self, radio: GridRadio, exponent: float, offsets: list[float] | None = None) -> None:
+    def __init__(
+        self, radio: GridRadio, exponent: float, offsets: list[float] | None = None, in_use: list[float] | None = None
+    ) -> None:
         self._radio = radio
-        self._offsets = offsets or [0.0] * len(radio.band)
-        """Per scanner: the configured offset (dB) added to its readings (a sample's limit, TRUNCATED)."""
+        self._offsets = in_use if in_use is not None else list(offsets or [0.0] * len(radio.band))
+        """Per scanner: the offset (dB) added to its readings, configured plus learned (a sample's limit, TRUNCATED);
+        the engine's own list when given (``in_use``), which :attr:`offsets` updates in place."""
+        configured = list(offsets or [0.0] * len(radio.band))
+        self.offsets = OffsetLearner(configured, self._offsets) if LEARN_OFFSETS and TRUNCATED else None
+        """The scanners' offsets learned from the same samples (:mod:`edge.presence_grid_offsets`)."""
         self.learner: RadioLearner = _Learner(exponent) if RADIO_SE > 0.0 else RadioLearner(exponent)
         self._learn_at = -math.inf
         """No sample is taken before this (RADIO_SAMPLES_PER_S, RADIO_BURST_S): the bucket holds a token."""
@@ -297,9 +307,10 @@ class GridLearner:
         """When the token bucket was (or would have been) empty: it holds (t - this) x RADIO_SAMPLES_PER_S tokens
         at time t, at most RADIO_BURST_S x RADIO_SAMPLES_PER_S."""
         self._retune_at: float | None = None
-        self._kept: deque[tuple[float, float, float, float, float]] = deque(maxlen=FIT_SAMPLES)
-        """The recent samples (time, loss clipped as the learner clips it, E[log10 d], E[(log10 d)^2], limit) for the
-        truncated fit (:data:`TRUNCATED`)."""
+        self._kept: deque[tuple[float, ...]] = deque(maxlen=FIT_SAMPLES)
+        """The recent samples (time, loss clipped as the learner clips it, E[log10 d], E[(log10 d)^2], limit, scanner,
+        its learned offset in use then, the shopper's visit: slot and time in the zone) for the truncated fit
+        (:data:`TRUNCATED`) and the offsets."""
         self._fit: tuple[float, float] | None = None
         """The truncated fit's exponent and sigma at the last look (None before one)."""
         low, high = RADIO_NEAR_M
@@ -355,7 +366,7 @@ class GridLearner:
         if slot >= len(shares) or shares[slot, zone] < RADIO_CONFIDENT_P:
             return False
         limit = track.power - SENSITIVITY_DBM - self._offsets[scanner]
-        return self.add(at, scanner, loss_db, track.state, origin, limit)
+        return self.add(at, scanner, loss_db, track.state, origin, limit, (slot, track.since))
 
     def add(
         self,
@@ -365,6 +376,7 @@ class GridLearner:
         state: Vector,
         origin: tuple[int, int],
         limit_db: float = math.inf,
+        visit: tuple[int, float] = (0, 0.0),
     ) -> bool:
         """One reading ``loss_db`` dB under the declared power by ``scanner`` of a shopper whose posterior over
         the window at ``origin`` is ``state`` (its layers, any scale), after :meth:`sample`; True when the exponent
@@ -385,9 +397,9 @@ class GridLearner:
         learner.add(at, loss_db, log_d, log_d2)
         if TRUNCATED:
             bound = 10.0 * learner.exponent * log_d
-            self._kept.append(
-                (at, min(max(loss_db, bound - RADIO_CLIP_DB), bound + RADIO_CLIP_DB), log_d, log_d2, limit_db)
-            )
+            learned = 0.0 if self.offsets is None else self.offsets.applied[scanner]
+            clipped = min(max(loss_db, bound - RADIO_CLIP_DB), bound + RADIO_CLIP_DB)
+            self._kept.append((at, clipped, log_d, log_d2, limit_db, float(scanner), learned, *visit))
         self._empty_at = ration(self._empty_at, at)
         self._learn_at = self._empty_at + 1.0 / RADIO_SAMPLES_PER_S
         if self._retune_at is None:
@@ -411,6 +423,12 @@ class GridLearner:
         kept = np.array(self._kept)
         weight = np.exp((kept[:, 0] - at) / RADIO_TAU_S)
         loss, log_d, log_d2, limit = kept[:, 1], kept[:, 2], kept[:, 3], kept[:, 4]
+        offsets = self.offsets
+        if offsets is not None:  # each as read with today's learned offsets (the one in use then taken back out)
+            scanner = kept[:, 5].astype(np.int64)
+            raw_loss, raw_limit = loss + kept[:, 6], limit + kept[:, 6]
+            now = np.array(offsets.applied)[scanner]
+            loss, limit = raw_loss - now, raw_limit - now
         if self._fit is None:  # from the plain estimate, a few rounds of EM over the fades
             sigma = learner.em_sigma(plain) if isinstance(learner, _Learner) else self._radio.sigma_db
             n, sigma, rounds = plain, max(sigma, 1.0), FADE_ROUNDS
@@ -420,6 +438,10 @@ class GridLearner:
             shadow = weight if FADE_ROUNDS == 0 else weight * (1.0 - fade_share(loss, log_d, n, sigma))
             n, sigma = truncated_fit(shadow, loss, log_d, log_d2, limit, n, sigma)
         self._fit = n, sigma
+        if offsets is not None:  # (the readings are corrected from now on; the next look fits the exponent on them)
+            memory = np.exp((kept[:, 0] - at) / OFFSET_TAU_S) * (shadow / np.maximum(weight, 1e-300))
+            _, visit = np.unique(kept[:, 7:9], axis=0, return_inverse=True)
+            offsets.look(memory, raw_loss, log_d, raw_limit, scanner, visit.reshape(-1).astype(np.int64), n, sigma)
         found = max(min(max(n, RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX), learner.configured)
         if abs(found - learner.exponent) < RADIO_DEADBAND:
             return False
