@@ -158,8 +158,10 @@ class Handovers:
             await self.ports.publish(events)
 
     def _listed(self, token: str) -> bool:
+        """Whether the roster in force lists ``token`` (no roster yet: nobody was withdrawn from it, as in
+        :meth:`edge.pipeline.Pipeline.withdrawn`; nobody is resolved either, so no hand-over comes)."""
         roster = self.ports.view.roster
-        return roster is not None and roster.get(token) is not None
+        return roster is None or roster.get(token) is not None
 
     def _caught_up(self, token: str, said: str, now: float) -> list[Event]:
         """This gateway said ``said`` ahead of its engine, which never got there: what its engine says --
