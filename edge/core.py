@@ -135,6 +135,10 @@ class Core:
         zone = self.engine.zone_of(token)
         return zone if zone is not None else self.app.presence.zone_of(token)
 
+    def radio(self) -> dict[str, float | None]:
+        engine = self.engine
+        return {} if isinstance(engine, PresenceEngine) else engine.radio()
+
     # --- timers ----------------------------------------------------------------------------
 
     def advance(self, now: float) -> list[Event]:

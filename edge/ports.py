@@ -68,6 +68,11 @@ class CoreView(Protocol):
 
     def zone_of(self, token: str) -> str | None: ...
 
+    def radio(self) -> dict[str, float | None]:
+        """What the presence engine has learned of the store's radio (the ``model`` and ``grid`` engines:
+        exponent, sigma, per-scanner offsets as ``offset_db:<scanner>``; empty for ``threshold``)."""
+        ...
+
 
 class Service(Protocol):
     """One part of the gateway run by its task group; see the module docstring."""

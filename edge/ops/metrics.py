@@ -3,12 +3,13 @@
 Every series is read at scrape time from the running gateway, through its ports (the core's view,
 the outbox and :class:`edge.ports.Readings`; never the gateway object): core and source counters, outbox
 depth and drops, shoppers per zone, MQTT counters (``edge_mqtt_connections`` counts reconnects too),
-the publish → PUBACK latency histogram the drain keeps (:class:`edge.histogram.Histogram`), and the
-signage decisions by screen and kind. Nothing is added to the hot paths but a few integer
-increments; the snapshot is taken on the event loop (the HTTP server's thread asks for it with
-``run_coroutine_threadsafe``), so it never sees a dict the loop is changing.
+the publish → PUBACK latency histogram the drain keeps (:class:`edge.histogram.Histogram`), the
+signage decisions by screen and kind, and what the presence engine learned of the radio (the learned
+exponent and sigma, each scanner's learned calibration offset: ``edge_presence_radio{quantity,scanner}``).
+Nothing is added to the hot paths but a few integer increments; the snapshot is taken on the event loop (the
+HTTP server's thread asks for it with ``run_coroutine_threadsafe``), so it never sees a dict the loop is changing.
 
-No label ever carries a person: zones, screens, kinds, never a token or an address.
+No label ever carries a person: zones, screens, kinds, scanners, never a token or an address.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Snapshot:
     """Cumulative buckets and the sum, in seconds (None without MQTT)."""
     decisions: dict[tuple[str, str], int] = field(default_factory=dict)
     """(screen, kind) → plays decided."""
+    radio: dict[str, float | None] = field(default_factory=dict)
+    """What the presence engine learned of the radio (:meth:`edge.ports.CoreView.radio`)."""
 
 
 def snapshot(ports: Ports) -> Snapshot:
@@ -80,6 +83,7 @@ def snapshot(ports: Ports) -> Snapshot:
     shot.mqtt = readings.mqtt()
     shot.publish_latency = readings.publish_latency()
     shot.decisions = readings.decisions()
+    shot.radio = ports.view.radio()
     return shot
 
 
@@ -134,6 +138,17 @@ def _families(shot: Snapshot) -> Iterator[Metric]:
     for (screen, kind), count in sorted(shot.decisions.items()):
         decisions.add_metric([screen, kind], count)
     yield decisions
+    radio = GaugeMetricFamily(
+        "edge_presence_radio",
+        "What the presence engine learned of the radio (model and grid engines): exponent, sigma_db, ...; "
+        "per scanner offset_db (learned), offset_applied_db, offset_se_db",
+        labels=["quantity", "scanner"],
+    )
+    for name, learned in sorted(shot.radio.items()):
+        if learned is not None:
+            quantity, _, scanner = name.partition(":")
+            radio.add_metric([quantity, scanner], learned)
+    yield radio
 
 
 class MetricsServer:
