@@ -115,7 +115,7 @@ class Peers:
         """A peer's claim topic → its token (a cleared claim names only the token's hash)."""
         self.coverage = Coverage(lambda: ports.config.zones)
         """Which gateway's scanners cover which zone (edge/peers/coverage.py)."""
-        self.changes = Changes(self._apply, self.stats, lambda token: token not in self._rostered_tokens())
+        self.changes = Changes(self._apply, self.stats, self._withdrawn)
         """The ownership changes decided and not applied yet, applied in order on a task of their own, so
         the slot loop never waits on the writer (edge/peers/changes.py); a change of a token the roster in
         force no longer lists (the core's withdrawal, before the service hears of it) is dropped."""
@@ -330,6 +330,11 @@ class Peers:
             return 0
         source = readings.source_counters()
         return source.get("adverts", 0) - source.get("queue_drops", 0) - self.ports.view.counters.adverts_seen
+
+    def _withdrawn(self, token: str) -> bool:
+        """The roster in force no longer lists ``token`` (no roster yet: nobody withdrawn from it, as in
+        :meth:`edge.pipeline.Pipeline.withdrawn`)."""
+        return self.ports.view.roster is not None and token not in self._rostered_tokens()
 
     def _rostered_tokens(self) -> frozenset[str]:
         roster = self.ports.view.roster
