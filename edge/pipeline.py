@@ -34,7 +34,6 @@ from edge.inputs import Downlink, Item, ShelfReading
 from edge.laststate import StateStore
 from edge.outbox import Outbox
 from edge.presence import Sightings
-from edge.roster import Roster
 from edge.router import Decision
 from edge.tasks import cancel_and_wait
 
@@ -90,7 +89,6 @@ class Pipeline:
         self._job: Callable[[], Awaitable[None]] | None = None
         self._serving = False
         self._saved_withdrawals = core.withdrawals_changed
-        self._listed: tuple[Roster | None, frozenset[str]] = (None, frozenset())
         """The roster :meth:`withdrawn` last read, and the tokens it lists."""
         outbox.withdrawn = self.withdrawn  # asked under the outbox's lock, at each commit
 
@@ -118,11 +116,7 @@ class Pipeline:
         roster = core.roster
         if roster is None:
             return False
-        read, listed = self._listed
-        if roster is not read:
-            listed = frozenset(s.token for s in roster.shoppers)
-            self._listed = (roster, listed)
-        return token not in listed
+        return token not in roster.tokens
 
     async def flush(self) -> None:
         """Commit the pending batch, then hand it to the sinks (an event about a token withdrawn meanwhile is
@@ -171,8 +165,7 @@ class Pipeline:
         if roster is not None and not roster.expired(now):
             # Rows of a token the roster in force does not list (a roster file newer than the last
             # good state that dropped the shopper while the box was off): purged as a withdrawal.
-            listed = {s.token for s in roster.shoppers}
-            gone = tuple(sorted(t for t in await self.outbox.tokens() if t not in listed))
+            gone = tuple(sorted(t for t in await self.outbox.tokens() if t not in roster.tokens))
             if gone:
                 await self._settle(Decision("", purge=gone), now, keep=False)
         self._saved_withdrawals = self.core.withdrawals_changed

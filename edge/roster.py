@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from dataclasses import dataclass
+from collections.abc import KeysView
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -189,16 +190,25 @@ class Roster:
     issued_at: float
     expires_at: float
     shoppers: tuple[Shopper, ...]
+    _by_token: dict[str, Shopper] = field(init=False, repr=False, compare=False, hash=False)
+    """Built once per roster: every event path asks "is this token listed?" (a linear scan of 100 000
+    shoppers per sighting, before). Tokens are unique (the parser rejects a duplicate); if a roster built
+    in code repeats one, the first listed wins, as the scan did."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_token", {s.token: s for s in reversed(self.shoppers)})
 
     def expired(self, now: float) -> bool:
         """An expired roster resolves nobody (fail closed)."""
         return now >= self.expires_at
 
     def get(self, token: str) -> Shopper | None:
-        for shopper in self.shoppers:
-            if shopper.token == token:
-                return shopper
-        return None
+        return self._by_token.get(token)
+
+    @property
+    def tokens(self) -> KeysView[str]:
+        """The listed tokens, a set view (``token in roster.tokens`` without a scan)."""
+        return self._by_token.keys()
 
     def without(self, token: str) -> Roster:
         """This roster less one shopper (a consent withdrawal)."""

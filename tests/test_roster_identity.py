@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ from edge.beacons.advert import APPLE_COMPANY_ID, EDDYSTONE_UUID, Advertisement
 from edge.eid import eid_at, eid_for_counter, window_index
 from edge.errors import RosterError
 from edge.identity import Resolver
-from edge.roster import parse_roster
+from edge.roster import Roster, parse_roster
 from tests.helpers import START, T0, TK, app_advert, card_advert, roster_bytes, roster_dict, uid_advert
 
 
@@ -144,6 +145,21 @@ def test_a_shopper_without_the_presence_scope_is_not_resolved() -> None:
     data["shoppers"][0]["scopes"] = ["personalization"]
     resolver = Resolver(parse_roster(json.dumps(data).encode()))
     assert resolver.resolve(card_advert(START), START) is None
+
+
+def test_the_roster_looks_tokens_up_by_index_and_a_copy_without_one_forgets_it() -> None:
+    roster = parse_roster(roster_bytes())
+    assert set(roster.tokens) == {"s-card", "s-app", "s-uid"}
+    assert "s-app" in roster.tokens
+    assert roster.get("s-app") is roster.shoppers[1]
+    assert roster.get("nobody") is None
+    fewer = roster.without("s-app")
+    assert "s-app" not in fewer.tokens
+    assert fewer.get("s-app") is None
+    assert "s-app" in roster.tokens
+    assert fewer == Roster(roster.version, roster.issued_at, roster.expires_at, fewer.shoppers)  # index not compared
+    twice = Roster(1, 0.0, 1.0, (roster.shoppers[0], dataclasses.replace(roster.shoppers[0], segments=())))
+    assert twice.get("s-card") is twice.shoppers[0]  # a roster built in code: the first listed wins, as a scan did
 
 
 def test_withdrawal_stops_resolution_at_once() -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Set as AbstractSet
 
 import msgspec
 
@@ -127,8 +128,6 @@ class Peers:
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
         self.handovers = Handovers(self.me, ports, self.claims, self.connection, self.coverage, self.slots, self.stats)
         """The shoppers given to it that it does not speak for yet, and when it does (edge/peers/handover.py)."""
-        self._roster_id = 0
-        self._rostered: frozenset[str] = frozenset()
         self.releases = Releases(
             ports.clock,
             lambda: ports.deliver(Sightings(ports.clock.now(), ()), None),
@@ -325,14 +324,9 @@ class Peers:
         :meth:`edge.pipeline.Pipeline.withdrawn`)."""
         return self.ports.view.roster is not None and token not in self._rostered_tokens()
 
-    def _rostered_tokens(self) -> frozenset[str]:
+    def _rostered_tokens(self) -> AbstractSet[str]:
         roster = self.ports.view.roster
-        if roster is None:
-            return frozenset()
-        if id(roster) != self._roster_id:
-            self._roster_id = id(roster)
-            self._rostered = frozenset(s.token for s in roster.shoppers)
-        return self._rostered
+        return frozenset() if roster is None else roster.tokens
 
     def _on_state(self, peer: str, payload: bytes) -> None:
         try:

@@ -21,6 +21,7 @@ import asyncio
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 
 from edge.clock import Clock
 from edge.limits import scrub
@@ -67,7 +68,7 @@ class Slots:
         coverage: Coverage,
         stats: dict[str, int],
         deliver: Callable[[Sightings], Awaitable[object]],
-        rostered: Callable[[], frozenset[str]],
+        rostered: Callable[[], AbstractSet[str]],
         hands: Callable[[], tuple[Hand, ...]],
         apply: Callable[[Change, float], None],
         full: Callable[[], bool],
