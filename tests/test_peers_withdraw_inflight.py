@@ -30,8 +30,9 @@ from edge.inputs import Downlink
 from edge.outbox import OUTBOX_FILE
 from edge.peers.arbitration import Change
 from edge.peers.changes import FAILURES_LOG_EVERY, Changes
-from edge.peers.messages import Handover
+from edge.peers.messages import Claim, Handover
 from edge.peers.service import Peers
+from edge.peers.timing import CLAIM_REFRESH_S
 from edge.sync.service import MqttSync
 from tests.mosquitto import Collector, Mosquitto
 from tests.peers_replay import until
@@ -205,3 +206,43 @@ async def test_a_hand_over_of_a_token_the_core_withdrew_never_claims_it(
     assert withdrawn not in handovers.taking
     assert other in peers.claims.mine
     assert peers.stats["peers_handoffs_withdrawn"] == 1
+
+
+async def test_a_held_claim_of_a_token_the_core_withdrew_is_never_published_again(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    """The core withdraws a shopper whose claim gw-1 holds, before the service hears: the claim is not refreshed,
+    not republished on a reconnection and not moved to a new zone (counted); another shopper's claim is."""
+    clock = StarvedClock(START + 0.5)
+    peers, outbox, watch = await _gw1(mosquitto_server, tmp_path, clock)
+    task = asyncio.create_task(peers._connection_loop())
+    owners: Collector | None = None
+    try:
+        await until(peers.connected.is_set, "gw-1 on the store broker")
+        core = peers.ports.view
+        assert isinstance(core, Core)
+        assert core.roster is not None
+        withdrawn, other = (s.token for s in core.roster.shoppers[:2])
+        topics = {peers.topics.owner(withdrawn): withdrawn, peers.topics.owner(other): other}
+        owners = await asyncio.to_thread(Collector, mosquitto_server, tuple(topics))
+        for token in (withdrawn, other):
+            peers.claims.claim(Claim(token, "gw-1", 1, "z1"))
+        await asyncio.to_thread(owners.wait_for, lambda ms: len(ms) >= 2, 10.0)
+        core.withdraw(withdrawn)  # the core's step; the service has not heard yet
+        peers.claims.refresh(clock.now() + CLAIM_REFRESH_S + 1.0)
+        peers.claims.republish_all()
+        peers.claims.said(withdrawn, "z2")
+        await asyncio.to_thread(owners.wait_for, lambda ms: len(ms) >= 4, 10.0)  # the other's refresh, republish
+        await asyncio.sleep(0.3)  # anything else on its way
+        said = [topics[m.topic] for m in owners.messages]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if owners is not None:
+            owners.close()
+        await stop([], peers, outbox)
+        watch.close()
+    assert said.count(withdrawn) == 1  # its claim before the withdrawal, nothing after
+    assert said.count(other) == 3
+    assert peers.stats["peers_claims_withdrawn"] == 3

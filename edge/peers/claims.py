@@ -36,7 +36,10 @@ class Claims:
     """The claims this gateway holds (:attr:`mine`) and the latest claim seen per token (:attr:`seen`).
 
     ``link`` returns the store broker's link (None while there is none), ``connected`` is set while
-    it is up; ``let_go`` forgets a pending release of a token (claimed again, or cleared at once)."""
+    it is up; ``let_go`` forgets a pending release of a token (claimed again, or cleared at once);
+    ``withdrawn`` says the roster in force no longer lists a token (the core's withdrawal, before the
+    service hears of it and clears the claim): its claim is then never published again -- not refreshed,
+    not republished on a reconnection, not moved to a new zone (counted in ``stats``)."""
 
     def __init__(
         self,
@@ -45,8 +48,12 @@ class Claims:
         link: Callable[[], Link | None],
         connected: asyncio.Event,
         let_go: Callable[[str], bool],
+        withdrawn: Callable[[str], bool],
+        stats: dict[str, int],
     ) -> None:
         self.topics = topics
+        self.withdrawn = withdrawn
+        self.stats = stats
         self.clock = clock
         self.link = link
         self.connected = connected
@@ -68,6 +75,9 @@ class Claims:
     def publish(self, claim: Claim) -> None:
         link = self.link()
         if link is None or not self.connected.is_set():
+            return
+        if self.withdrawn(claim.token):
+            self.stats["peers_claims_withdrawn"] += 1
             return
         payload = messages.encoder.encode(claim)
         link.client.publish(self.topics.owner(claim.token), payload, qos=1, retain=True, properties=claim_properties())

@@ -85,6 +85,7 @@ class Peers:
             "peers_handoffs_out": 0,
             "peers_handoffs_unagreed": 0,
             "peers_handoffs_withdrawn": 0,
+            "peers_claims_withdrawn": 0,
             "peers_handoffs_ahead": 0,
             "peers_hands_at_once": 0,
             "peers_connections": 0,
@@ -109,7 +110,13 @@ class Peers:
         )
         """The store broker's link, who is online, settling and standalone (edge/peers/connection.py)."""
         self.claims = Claims(
-            self.topics, ports.clock, lambda: self.link, self.connected, lambda token: self.releases.drop(token)
+            self.topics,
+            ports.clock,
+            lambda: self.link,
+            self.connected,
+            lambda token: self.releases.drop(token),
+            self._withdrawn,
+            self.stats,
         )
         """What this gateway claims, and the latest claim seen per token (edge/peers/claims.py)."""
         self._claim_topics: dict[str, str] = {}
