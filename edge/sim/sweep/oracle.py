@@ -114,6 +114,13 @@ def _floor(layout: Layout) -> tuple[tuple[int, int], Array, Array, npt.NDArray[n
             for oy in sub:
                 hits = [zone.contains(x + ox, y + oy) for x, y in points]
                 membership[zi] += np.array(hits, dtype=np.float64) / 9.0
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows):  # the grid cropped to the box of the cells that can hold mass (CROP)
+        keep = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        mask = mask[keep].copy()
+        cells = np.arange(cx.size).reshape(shape)[keep].ravel()
+        shape = (mask.shape[0], mask.shape[1])
+        cx, cy, inside, membership = cx[cells], cy[cells], inside[cells], membership[:, cells]
     return shape, cx, cy, inside, mask, membership.T.copy()
 
 
@@ -146,7 +153,11 @@ class BayesOracle:
         self._to_walk = step_s / STAND_S
         self._to_stand = step_s / WALK_S
         self._ticks = 0
-        self._shape, cx, cy, inside, self._mask, self._membership = _floor(layout)
+        self._shape, cx, cy, inside, self._mask, membership = _floor(layout)
+        self._zone_cells = np.flatnonzero(membership.any(axis=1))
+        """The cells any zone has a share of (the zones' masses are sums over these alone)..."""
+        self._membership: Array = membership[self._zone_cells]
+        """...and each zone's share of each of them."""
         self._uniform: Array = self._mask / self._mask.sum()
         errors = radio.errors()
         self._scanner = {s.id: i for i, s in enumerate(layout.scanners)}
@@ -162,8 +173,9 @@ class BayesOracle:
         self._sensitivity = radio.sensitivity_dbm
         self._lik: dict[tuple[int, int], Array] = {}
         self._unheard: dict[tuple[int, int], Array] = {}
-        self._silent: dict[tuple[frozenset[int], int], Array] = {}
-        self._advert: dict[str, tuple[float, float, set[int]]] = {}
+        self._silent: dict[tuple[int, int], Array] = {}
+        self._advert: dict[str, list[float]] = {}
+        """Per token, the advert being collected: its time, declared power and the scanners that heard it (bits)."""
         self._zones = [z.id for z in layout.zones]
         variance = speed_m_s * speed_m_s * step_s * persist_s
         w = variance / (2 * CELL_M * CELL_M)
@@ -171,6 +183,8 @@ class BayesOracle:
         self._w = w / self._passes
         self._post: Array = np.zeros((4, 2, *self._shape))  # slot, (standing, walking), grid
         self._work: list[Array] = [np.empty(0)] * 3
+        self._product: Array = np.empty(self._mask.size)
+        """An advert's evidence, multiplied up (reused)."""
         """The prediction's work arrays, a walking layer per slot each (reused: the prediction is most of the cost)."""
         self._floor_share: Array = (UNIFORM_SHARE / 2) * self._uniform
         self._kept: Array = self._mask * (1.0 - UNIFORM_SHARE)
@@ -212,21 +226,22 @@ class BayesOracle:
             advert = self._advert.get(s.token)
             if advert is None or advert[0] != s.at:
                 self._close(s.token)
-                advert = self._advert[s.token] = (s.at, power, set())
-            advert[2].add(self._scanner[s.scanner])
+                advert = self._advert[s.token] = [s.at, power, 0]
+            advert[2] = int(advert[2]) | 1 << self._scanner[s.scanner]
         return []
 
     def _close(self, token: str) -> None:
         """The advert of ``token`` being collected is complete: the scanners that missed it speak too."""
         advert = self._advert.pop(token, None)
         if advert is not None:
-            _, power, heard = advert
-            key = (frozenset(heard), round(power))
+            _, power, bits = advert
+            heard = int(bits)
+            key = (heard, round(power))
             silent = self._silent.get(key)
             if silent is None:
                 silent = np.ones_like(self._means[0])
                 for i in range(len(self._means)):
-                    if i not in heard:
+                    if not heard >> i & 1:
                         silent = silent * self._not_heard(i, power)
                 self._silent[key] = silent
             self._pending.setdefault(token, []).append(silent)
@@ -255,13 +270,13 @@ class BayesOracle:
             b[:, 1:, :] += t[:, :-1, :]
             b[:, :-1, :] += t[:, 1:, :]
             post = b
-        np.multiply(post, 1.0 - self._to_stand, out=a)  # the new walking layer (a) ...
+        walk = both[:, 1]  # (its old mass spread is in post: the new walking layer goes in its place) ...
+        np.multiply(post, 1.0 - self._to_stand, out=walk)
         np.multiply(stand, self._to_walk, out=t)
-        a += t
+        walk += t
         np.multiply(stand, 1.0 - self._to_walk, out=stand)  # ... and the new standing layer, in place
         np.multiply(post, self._to_stand, out=t)
         stand += t
-        both[:, 1] = a
         both *= self._kept  # (the mask is 0 or 1: one product is the mask's, then the re-spread share's)
         both += self._floor_share
 
@@ -281,9 +296,12 @@ class BayesOracle:
                 self._free.remove(slot)
                 self._post[slot] = self._uniform / 2
             flat = self._post[slot].reshape(2, -1)
-            product = liks[0].copy() if len(liks) > 1 else liks[0]
-            for lik in liks[1:]:
-                product *= lik
+            if len(liks) > 1:  # (into a work array: the products in the same order as one copy multiplied on)
+                product = np.multiply(liks[0], liks[1], out=self._product)
+                for lik in liks[2:]:
+                    product *= lik
+            else:
+                product = liks[0]
             flat *= product
             total = flat.sum()
             if total <= 0.0 or not math.isfinite(total):
@@ -294,8 +312,8 @@ class BayesOracle:
         if not self._slot:
             return events
         used = max(self._slot.values()) + 1
-        both = self._post[:used]
-        masses = np.add(both[:, 0], both[:, 1]).reshape(used, -1) @ self._membership
+        picked = self._post[:used].reshape(used, 2, -1)[:, :, self._zone_cells]
+        masses = np.add(picked[:, 0], picked[:, 1]) @ self._membership
         bests, tops = masses.argmax(axis=1).tolist(), masses.max(axis=1).tolist()
         for token, slot in list(self._slot.items()):
             current = self._zone.get(token)

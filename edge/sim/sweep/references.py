@@ -42,7 +42,8 @@ class _Base:
         self._zone_of_scanner = {s: z.id for z in zones for s in z.scanners}
         self._reference = presence.measured_power_1m_dbm
         self._zone: dict[str, tuple[str, float]] = {}
-        self._heard: dict[str, float] = {}
+        self._heard: dict[tuple[str, str], float] = {}
+        """Per (token, zone): when the zone last heard the token (a sample that counts)."""
         self._levels: dict[str, dict[str, tuple[float, float]]] = {}
 
     def _level(self, s: Sighting) -> float:
@@ -63,7 +64,7 @@ class _Base:
     def tick(self, now: float) -> list[PresenceEvent]:
         events: list[PresenceEvent] = []
         for token, (zone, _) in list(self._zone.items()):
-            if now - self._heard.get(f"{token}\0{zone}", -math.inf) >= self._zones[zone].exit_timeout_s:
+            if now - self._heard.get((token, zone), -math.inf) >= self._zones[zone].exit_timeout_s:
                 events += self._set(token, None, now, -math.inf)
         return events
 
@@ -86,16 +87,22 @@ class _Base:
 class NearestScanner(_Base):
     """See the module docstring."""
 
+    def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
+        super().__init__(zones, presence)
+        self._bar: dict[str, float] = {}
+        """Per zone: the midpoint of its enter and (fixed) exit thresholds, which a sample must reach."""
+        for z in zones:
+            exit_dbm = c.EXIT_RSSI_DBM if z.exit_rssi_dbm is None else z.exit_rssi_dbm  # the fixed bar
+            self._bar[z.id] = (self._enter[z.id] + exit_dbm) / 2
+
     def observe(self, s: Sighting) -> list[PresenceEvent]:
         zone = self._zone_of_scanner.get(s.scanner)
         if zone is None:
             return []
         level = self._level(s)
-        config = self._zones[zone]
-        exit_dbm = c.EXIT_RSSI_DBM if config.exit_rssi_dbm is None else config.exit_rssi_dbm  # the fixed bar
-        if level < (self._enter[zone] + exit_dbm) / 2:
+        if level < self._bar[zone]:
             return []
-        self._heard[f"{s.token}\0{zone}"] = s.at
+        self._heard[(s.token, zone)] = s.at
         heard = self._levels.setdefault(s.token, {})
         heard[s.scanner] = (level, s.at)
         best, best_level = zone, level
@@ -111,13 +118,15 @@ class EmaMargin(_Base):
     def __init__(self, zones: Sequence[ZoneConfig], presence: PresenceConfig) -> None:
         super().__init__(zones, presence)
         self._wanted: dict[str, tuple[str | None, float]] = {}
+        self._timeout = {s: (z, self._zones[z].exit_timeout_s) for s, z in self._zone_of_scanner.items()}
+        """Per scanner: its zone and the zone's exit timeout (a level older than it no longer counts)."""
 
     def observe(self, s: Sighting) -> list[PresenceEvent]:
         zone = self._zone_of_scanner.get(s.scanner)
         if zone is None:
             return []
         token, at = s.token, s.at
-        self._heard[f"{token}\0{zone}"] = at
+        self._heard[(token, zone)] = at
         levels = self._levels.setdefault(token, {})
         previous = levels.get(s.scanner)
         level = self._level(s)
@@ -126,11 +135,13 @@ class EmaMargin(_Base):
             level = previous[0] + alpha * (level - previous[0])
         levels[s.scanner] = (level, at)
         by_zone: dict[str, float] = {}
+        timeout = self._timeout
         for scanner, (value, when) in levels.items():
-            z = self._zone_of_scanner[scanner]
-            if at - when < self._zones[z].exit_timeout_s and value > by_zone.get(z, -math.inf):
+            z, expiry = timeout[scanner]
+            if at - when < expiry and value > by_zone.get(z, -math.inf):
                 by_zone[z] = value
-        current = self.zone_of(token)
+        held_now = self._zone.get(token)
+        current = None if held_now is None else held_now[0]
         best = max(by_zone, key=by_zone.__getitem__)
         want: str | None = current
         if current is None:
