@@ -96,15 +96,12 @@ def _adverts(
     shadow_until, shadow_db = -math.inf, 0.0
     t = trip.start + rng.uniform(0.0, interval)
     stop = min(trip.end, end)
-    inside, sample, sqrt = layout.inside, radio.sample, math.sqrt
+    inside, hear, declared_dbm = layout.inside, radio.hear, float(declared)
     while t < stop:
         x, y = trip.position(t)
-        outside = not inside(x, y)
         body = shadow_db if t < shadow_until else 0.0
-        for scanner, sx, sy, dh2, error in scanners:
-            rssi = sample(rng, power, sqrt((x - sx) ** 2 + (y - sy) ** 2 + dh2), outside, error - body)
-            if rssi is not None:
-                found.append(Sighting(token, via, scanner, rssi, float(declared), t))
+        for scanner, rssi in hear(rng, power, x, y, not inside(x, y), body, scanners):
+            found.append(Sighting(token, via, scanner, rssi, declared_dbm, t))
         step = interval + rng.uniform(0.0, 0.01)  # BLE's 0-10 ms advDelay
         if t >= shadow_until and rng.random() < radio.body_rate_hz * step:
             shadow_until = t + rng.uniform(*radio.body_s)

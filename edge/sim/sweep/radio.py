@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from edge.sim import radio as base
@@ -43,20 +44,39 @@ class Radio:
     def errors(self) -> dict[str, float]:
         return dict(self.scanner_error_db)
 
-    def mean_dbm(self, power_dbm: float, distance_m: float) -> float:
-        return power_dbm - 10.0 * self.exponent * math.log10(max(distance_m, MIN_DISTANCE_M))
-
-    def sample(
-        self, rng: random.Random, power_dbm: float, distance_m: float, outside: bool, extra_db: float
-    ) -> int | None:
-        """One advert's RSSI at one scanner (``extra_db``: body shadowing plus the scanner's error), or None."""
-        if distance_m > self.range_m or rng.random() < self.miss:
-            return None
-        rssi = self.mean_dbm(power_dbm, distance_m) + rng.gauss(0.0, self.sigma_db) + extra_db
-        if outside:
-            rssi -= self.wall_db
-        if rng.random() < self.fade_p:
-            rssi -= rng.uniform(*self.fade_db)
-        if rssi < self.sensitivity_dbm:
-            return None
-        return min(round(rssi), 20)
+    def hear(
+        self,
+        rng: random.Random,
+        power_dbm: float,
+        x: float,
+        y: float,
+        outside: bool,
+        body_db: float,
+        scanners: Sequence[tuple[str, float, float, float, float]],
+    ) -> list[tuple[str, int]]:
+        """One advert sent at (x, y) as each of ``scanners`` (id, x, y, its height above the phone squared, its
+        calibration error) reports it, in their order: (id, RSSI) of those that heard it. ``body_db``: the body
+        shadowing on at the time. Per scanner: the mean at the 3-D distance (the log-distance model, clamped at
+        :data:`MIN_DISTANCE_M`) + N(0, sigma) + its error - the body, - the wall outside, - a deep fade now and
+        then; missed with probability ``miss``, unheard beyond ``range_m`` or below ``sensitivity_dbm``. The
+        draws per scanner: miss (within range), shadowing and fade (heard), the fade's depth (faded)."""
+        found: list[tuple[str, int]] = []
+        random_, gauss, sqrt, log10 = rng.random, rng.gauss, math.sqrt, math.log10
+        reach, miss, sigma, slope = self.range_m, self.miss, self.sigma_db, 10.0 * self.exponent
+        wall = self.wall_db if outside else 0.0
+        fade_p, floor = self.fade_p, self.sensitivity_dbm
+        for scanner, sx, sy, dh2, error in scanners:
+            dx, dy = x - sx, y - sy
+            distance = sqrt(dx * dx + dy * dy + dh2)
+            if distance > reach or random_() < miss:
+                continue
+            near = distance if distance > MIN_DISTANCE_M else MIN_DISTANCE_M
+            rssi = power_dbm - slope * log10(near) + gauss(0.0, sigma) + (error - body_db)
+            if outside:
+                rssi -= wall
+            if random_() < fade_p:
+                rssi -= rng.uniform(*self.fade_db)
+            if rssi >= floor:
+                level = round(rssi)
+                found.append((scanner, level if level < 20 else 20))
+        return found
