@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats.js.errors
@@ -77,42 +77,51 @@ LEADER_POLL_S = 0.1
 """How often a freshly created stream is asked whether it has a leader yet (elections take ~0.1-2 s)."""
 
 
+CREATE_RETRY_S = 0.5
+"""A refused or unanswered create is tried again this soon (an election, a cluster whose peers are not all
+known to its meta leader yet), until ENSURE_TIMEOUT_S."""
+
+
 async def _ensure(js: JetStreamContext, config: StreamConfig) -> None:
     """Create the stream if it is missing; an existing one is left as its operator set it. Returns
     once the stream has a leader: before that nobody answers a publish to it ("no responders"),
     which a caller publishing at once (a fresh cluster, an election after a node loss) would hit.
-    Asked again until ENSURE_TIMEOUT_S."""
+
+    A stream still missing after a create is created again: a create can be refused while the cluster
+    forms ("no suitable peers for placement", a 400 like the answer to a create that crossed another
+    service's) or lost in a meta leader's election. Once a CI run waited the whole 30 s on "stream not
+    found": the create, refused or lost, was never tried again. Bounded by ENSURE_TIMEOUT_S; the error
+    names the last answer."""
     assert config.name is not None
-    deadline = time.monotonic() + ENSURE_TIMEOUT_S
-    while True:
-        try:
-            try:
-                await js.stream_info(config.name)
-            except nats.js.errors.NotFoundError:
-                with contextlib.suppress(nats.js.errors.BadRequestError):  # another service created it in between
-                    await js.add_stream(config)
-            break
-        except _ANSWER_ERRORS as err:  # also a create that timed out (a cluster still electing its meta leader)
-            if time.monotonic() > deadline:
-                raise CentralError(f"JetStream did not answer about stream {config.name}: {err}") from None
-            await asyncio.sleep(0.5)
-    await _has_leader(js, config.name, deadline)
+    await _until_ready(js, config.name, lambda: js.add_stream(config), time.monotonic() + ENSURE_TIMEOUT_S)
 
 
-async def _has_leader(js: JetStreamContext, name: str, deadline: float) -> None:
-    """Wait (bounded by ``deadline``) until the stream ``name`` reports a leader (a single server,
-    without a cluster, always has one)."""
+async def _until_ready(
+    js: JetStreamContext, name: str, create: Callable[[], Awaitable[object]], deadline: float
+) -> None:
+    """Until ``deadline``: the stream ``name`` found with a leader (a single server, without a cluster,
+    always has one), ``create`` run while it is not found."""
     while True:
         why = "no leader yet"
+        pause = LEADER_POLL_S
         try:
             info = await js.stream_info(name)
             if info.cluster is None or info.cluster.leader:
                 return
-        except (*_ANSWER_ERRORS, nats.js.errors.NotFoundError) as err:
+        except nats.js.errors.NotFoundError as missing:
+            why = str(missing) or "not found"
+            pause = CREATE_RETRY_S
+            try:
+                await create()
+                pause = LEADER_POLL_S
+            except (*_ANSWER_ERRORS, nats.js.errors.BadRequestError) as err:
+                why = f"create refused: {err or type(err).__name__}"
+        except _ANSWER_ERRORS as err:
             why = str(err) or type(err).__name__
+            pause = CREATE_RETRY_S
         if time.monotonic() > deadline:
-            raise CentralError(f"stream {name} has no leader after {ENSURE_TIMEOUT_S:.0f} s: {why}")
-        await asyncio.sleep(LEADER_POLL_S)
+            raise CentralError(f"stream {name} not ready after {ENSURE_TIMEOUT_S:.0f} s: {why}")
+        await asyncio.sleep(pause)
 
 
 async def ensure(js: JetStreamContext, limits: StreamLimits | None = None) -> KeyValue:
@@ -121,25 +130,23 @@ async def ensure(js: JetStreamContext, limits: StreamLimits | None = None) -> Ke
     limits = limits or StreamLimits()
     await _ensure(js, events_config(limits))
     await _ensure(js, withdraw_config(limits))
+    config = KeyValueConfig(
+        bucket=c.DOWNLINK_BUCKET,
+        description=DOWNLINK_BUCKET_DESCRIPTION,
+        history=c.DOWNLINK_HISTORY,
+        replicas=limits.replicas,
+        storage=StorageType.FILE,
+    )
+    await _until_ready(
+        js, f"KV_{c.DOWNLINK_BUCKET}", lambda: js.create_key_value(config), time.monotonic() + ENSURE_TIMEOUT_S
+    )
     deadline = time.monotonic() + ENSURE_TIMEOUT_S
     while True:
         try:
-            try:
-                kv = await js.key_value(c.DOWNLINK_BUCKET)
-            except nats.js.errors.BucketNotFoundError:
-                kv = await js.create_key_value(
-                    KeyValueConfig(
-                        bucket=c.DOWNLINK_BUCKET,
-                        description=DOWNLINK_BUCKET_DESCRIPTION,
-                        history=c.DOWNLINK_HISTORY,
-                        replicas=limits.replicas,
-                        storage=StorageType.FILE,
-                    )
-                )
+            kv = await js.key_value(c.DOWNLINK_BUCKET)
             break
         except _ANSWER_ERRORS as err:
             if time.monotonic() > deadline:
                 raise CentralError(f"JetStream did not answer about bucket {c.DOWNLINK_BUCKET}: {err}") from None
-            await asyncio.sleep(0.5)
-    await _has_leader(js, f"KV_{c.DOWNLINK_BUCKET}", deadline)
+            await asyncio.sleep(CREATE_RETRY_S)
     return kv
