@@ -141,9 +141,27 @@ class Downlink:
 
     async def _withdrawals(self, js: nats.js.JetStreamContext, stop: asyncio.Event) -> None:
         config = ConsumerConfig(durable_name="downlink", ack_policy=AckPolicy.EXPLICIT, ack_wait=PUBACK_TIMEOUT_S * 2)
-        sub = await js.pull_subscribe(c.WITHDRAW_SUBJECTS, durable="downlink", stream=c.WITHDRAW_STREAM, config=config)
-        failed, logged_at = 0, -FETCH_LOG_EVERY_S
         loop = asyncio.get_running_loop()
+        failed, logged_at = 0, -FETCH_LOG_EVERY_S
+        while True:  # the durable consumer: its create fails while the cluster elects (never give up on it)
+            try:
+                sub = await js.pull_subscribe(
+                    c.WITHDRAW_SUBJECTS, durable="downlink", stream=c.WITHDRAW_STREAM, config=config
+                )
+                break
+            except (nats.errors.Error, nats.js.errors.Error) as err:
+                failed += 1
+                if loop.time() - logged_at >= FETCH_LOG_EVERY_S:
+                    logged_at = loop.time()
+                    log.warning(
+                        "downlink: no withdrawal consumer yet (%s; %d tries)",
+                        err or type(err).__name__,
+                        failed,
+                    )
+                if stop.is_set():
+                    return
+                await asyncio.sleep(FETCH_RETRY_S)
+        failed, logged_at = 0, -FETCH_LOG_EVERY_S
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(100, timeout=1.0)

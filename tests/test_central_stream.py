@@ -4,6 +4,8 @@ taken for another service's and never tried again: a CI run waited its whole 30 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 
@@ -13,8 +15,10 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
+from central import constants as c
 from central import stream
 from central.cluster import NatsCluster
+from central.downlink import Downlink
 from central.errors import CentralError
 from central.stream import StreamLimits, ensure, events_config
 
@@ -63,4 +67,38 @@ async def test_a_create_refused_once_is_tried_again(cluster: NatsCluster) -> Non
         assert len(tries) == 2
         assert tries[1] - tries[0] >= stream.CREATE_RETRY_S * 0.9  # not hammered
     finally:
+        await nc.close()
+
+
+async def test_the_downlink_makes_its_withdrawal_consumer_once_the_stream_is_there(
+    cluster: NatsCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The durable consumer's create fails while the stream has no leader (here: no stream yet): the downlink
+    tries again, logs it once, and has its consumer as soon as the stream is there (it used to end its
+    withdrawal task on the first failure: no withdrawal forwarded until a restart)."""
+    nc = await nats.connect(servers=cluster.urls)
+    stop = asyncio.Event()
+    js = nc.jetstream()
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await js.delete_stream(c.WITHDRAW_STREAM)
+    service = Downlink("mqtt://127.0.0.1:1", cluster.urls, name="t")
+    task = asyncio.create_task(service._withdrawals(js, stop))
+    try:
+        await asyncio.sleep(1.0)
+        assert not task.done()
+        await stream._ensure(js, stream.withdraw_config(StreamLimits(max_bytes=64 * 1024**2)))
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                info = await js.consumer_info(c.WITHDRAW_STREAM, "downlink")
+                break
+            except nats.js.errors.NotFoundError:
+                assert time.monotonic() < deadline, "no consumer 10 s after the stream"
+                await asyncio.sleep(0.1)
+        assert info.name == "downlink"
+        tried = [r.getMessage() for r in caplog.records if "no withdrawal consumer yet" in r.getMessage()]
+        assert len(tried) == 1, tried
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
         await nc.close()
