@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+from collections.abc import Callable
 
 import nats.errors
 import nats.js.errors
@@ -41,6 +43,21 @@ FETCH_LOG_EVERY_S = 10.0
 """A run of failed pulls is logged once at its start and then once per this, with the count (an election
 takes seconds: five lines a second said nothing more)."""
 """A withdrawal not PUBACKed in 5 s is given back to JetStream (nak) and tried again."""
+
+
+class _Failures:
+    """A run of failures, logged at its start and then once per :data:`FETCH_LOG_EVERY_S` with the count."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.count = 0
+        self._logged_at = -math.inf
+
+    def note(self, message: str, err: Exception) -> None:
+        self.count += 1
+        if self.clock() - self._logged_at >= FETCH_LOG_EVERY_S:
+            self._logged_at = self.clock()
+            log.warning(message, err or type(err).__name__, self.count)
 
 
 class Downlink:
@@ -141,8 +158,7 @@ class Downlink:
 
     async def _withdrawals(self, js: nats.js.JetStreamContext, stop: asyncio.Event) -> None:
         config = ConsumerConfig(durable_name="downlink", ack_policy=AckPolicy.EXPLICIT, ack_wait=PUBACK_TIMEOUT_S * 2)
-        loop = asyncio.get_running_loop()
-        failed, logged_at = 0, -FETCH_LOG_EVERY_S
+        failures = _Failures(asyncio.get_running_loop().time)
         while True:  # the durable consumer: its create fails while the cluster elects (never give up on it)
             try:
                 sub = await js.pull_subscribe(
@@ -150,35 +166,23 @@ class Downlink:
                 )
                 break
             except (nats.errors.Error, nats.js.errors.Error) as err:
-                failed += 1
-                if loop.time() - logged_at >= FETCH_LOG_EVERY_S:
-                    logged_at = loop.time()
-                    log.warning(
-                        "downlink: no withdrawal consumer yet (%s; %d tries)",
-                        err or type(err).__name__,
-                        failed,
-                    )
+                failures.note("downlink: no withdrawal consumer yet (%s; %d tries)", err)
                 if stop.is_set():
                     return
                 await asyncio.sleep(FETCH_RETRY_S)
-        failed, logged_at = 0, -FETCH_LOG_EVERY_S
+        failures = _Failures(failures.clock)
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(100, timeout=1.0)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
             except (nats.errors.Error, nats.js.errors.Error) as err:
-                failed += 1
-                if loop.time() - logged_at >= FETCH_LOG_EVERY_S:
-                    logged_at = loop.time()
-                    log.warning(
-                        "downlink: withdrawal fetch failed (%s; %d in a row)", err or type(err).__name__, failed
-                    )
+                failures.note("downlink: withdrawal fetch failed (%s; %d in a row)", err)
                 await asyncio.sleep(FETCH_RETRY_S)
                 continue
-            if failed:
-                log.info("downlink: withdrawal fetch works again after %d failed", failed)
-                failed, logged_at = 0, -FETCH_LOG_EVERY_S
+            if failures.count:
+                log.info("downlink: withdrawal fetch works again after %d failed", failures.count)
+                failures = _Failures(failures.clock)
             await asyncio.gather(*(self._forward(m) for m in msgs))
 
     async def _forward(self, msg: Msg) -> None:
