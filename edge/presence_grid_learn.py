@@ -12,10 +12,10 @@ receiver hears nothing under its sensitivity) and used once precise or once the 
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from edge.presence_grid_offsets import LEARN_OFFSETS as LEARN_OFFSETS
 from edge.presence_grid_offsets import OFFSET_TAU_S, OffsetLearner
@@ -251,6 +251,16 @@ class _Learner(RadioLearner):
         return math.sqrt(max(0.0, residual) / sw)
 
 
+def visits(slot: Vector, since: Vector) -> npt.NDArray[np.int64]:
+    """Per sample, its visit's index (a visit: a slot and its time of entry) in the order of (slot, entry): as
+    ``np.unique`` of the (slot, entry) rows would number them, from two one-dimensional ones (a tenth of the time)."""
+    _, entry = np.unique(since, return_inverse=True)
+    key = slot.astype(np.int64) * (int(entry.max(initial=0)) + 1) + entry.reshape(-1)
+    _, found = np.unique(key, return_inverse=True)
+    index: npt.NDArray[np.int64] = found.reshape(-1).astype(np.int64)
+    return index
+
+
 def ration(empty_at: float, at: float) -> float:
     """A sample taken at ``at`` from a token bucket that was empty at ``empty_at`` (it fills at
     RADIO_SAMPLES_PER_S, up to RADIO_BURST_S of it): when it is empty now. The next sample may be taken
@@ -287,8 +297,8 @@ class GridLearner:
     scanner's RADIO_NEAR_M band, weighted by the posterior after the reading (EM's E-step, as the model's over its
     sub-places). Pure: the caller passes the time."""
 
-    __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_fit", "_kept", "_kernels", "_learn_at", "_near", "_offsets",
-                 "_pairs", "_radio", "_retune_at", "_shares", "learner", "offsets")  # fmt: skip
+    __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_end", "_fit", "_kept", "_kernels", "_learn_at", "_near",
+                 "_offsets", "_pairs", "_radio", "_retune_at", "_shares", "learner", "offsets")  # fmt: skip
 
     def __init__(
         self, radio: GridRadio, exponent: float, offsets: list[float] | None = None, in_use: list[float] | None = None
@@ -307,10 +317,13 @@ class GridLearner:
         """When the token bucket was (or would have been) empty: it holds (t - this) x RADIO_SAMPLES_PER_S tokens
         at time t, at most RADIO_BURST_S x RADIO_SAMPLES_PER_S."""
         self._retune_at: float | None = None
-        self._kept: deque[tuple[float, ...]] = deque(maxlen=FIT_SAMPLES)
-        """The recent samples (time, loss clipped as the learner clips it, E[log10 d], E[(log10 d)^2], limit, scanner,
-        its learned offset in use then, the shopper's visit: slot and time in the zone) for the truncated fit
-        (:data:`TRUNCATED`) and the offsets."""
+        self._kept: Vector = np.empty((2 * FIT_SAMPLES, 9))
+        """The recent samples, rows ``[_end - FIT_SAMPLES, _end)`` (time, loss clipped as the learner clips it,
+        E[log10 d], E[(log10 d)^2], limit, scanner, its learned offset in use then, the shopper's visit: slot and
+        time in the zone) for the truncated fit (:data:`TRUNCATED`) and the offsets: twice as many rows as are kept,
+        the newest moved to the top when the last is written, so that the kept ones are one slice, never copied per
+        look."""
+        self._end = 0
         self._fit: tuple[float, float] | None = None
         """The truncated fit's exponent and sigma at the last look (None before one)."""
         low, high = RADIO_NEAR_M
@@ -399,7 +412,11 @@ class GridLearner:
             bound = 10.0 * learner.exponent * log_d
             learned = 0.0 if self.offsets is None else self.offsets.applied[scanner]
             clipped = min(max(loss_db, bound - RADIO_CLIP_DB), bound + RADIO_CLIP_DB)
-            self._kept.append((at, clipped, log_d, log_d2, limit_db, float(scanner), learned, *visit))
+            if self._end == len(self._kept):  # (the newest FIT_SAMPLES - 1 to the top: the next row follows them)
+                self._kept[: FIT_SAMPLES - 1] = self._kept[self._end - FIT_SAMPLES + 1 : self._end]
+                self._end = FIT_SAMPLES - 1
+            self._kept[self._end] = (at, clipped, log_d, log_d2, limit_db, float(scanner), learned, *visit)
+            self._end += 1
         self._empty_at = ration(self._empty_at, at)
         self._learn_at = self._empty_at + 1.0 / RADIO_SAMPLES_PER_S
         if self._retune_at is None:
@@ -420,7 +437,7 @@ class GridLearner:
         plain = learner.learned()
         if plain is None:
             return False
-        kept = np.array(self._kept)
+        kept = self._kept[max(0, self._end - FIT_SAMPLES) : self._end]
         weight = np.exp((kept[:, 0] - at) / RADIO_TAU_S)
         loss, log_d, log_d2, limit = kept[:, 1], kept[:, 2], kept[:, 3], kept[:, 4]
         offsets = self.offsets
@@ -440,8 +457,7 @@ class GridLearner:
         self._fit = n, sigma
         if offsets is not None:  # (the readings are corrected from now on; the next look fits the exponent on them)
             memory = np.exp((kept[:, 0] - at) / OFFSET_TAU_S) * (shadow / np.maximum(weight, 1e-300))
-            _, visit = np.unique(kept[:, 7:9], axis=0, return_inverse=True)
-            offsets.look(memory, raw_loss, log_d, raw_limit, scanner, visit.reshape(-1).astype(np.int64), n, sigma)
+            offsets.look(memory, raw_loss, log_d, raw_limit, scanner, visits(kept[:, 7], kept[:, 8]), n, sigma)
         found = max(min(max(n, RADIO_EXPONENT_MIN), RADIO_EXPONENT_MAX), learner.configured)
         if abs(found - learner.exponent) < RADIO_DEADBAND:
             return False

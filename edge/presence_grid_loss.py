@@ -150,10 +150,10 @@ class LossLearner:
         chances = self._chances(power)[:, x0 : x0 + kx, y0 : y0 + ky]
         if chances.shape[1:] != mass.shape:
             return
-        mean = np.einsum("skl,kl->s", chances, mass) / total
-        scanners = np.flatnonzero(mean >= OPPORTUNITY_P)
-        if len(scanners):
-            self.pending[slot] = (scanners.tolist(), mean[scanners].tolist())
+        mean = (np.einsum("skl,kl->s", chances, mass) / total).tolist()
+        scanners = [k for k, a in enumerate(mean) if a >= OPPORTUNITY_P]
+        if scanners:
+            self.pending[slot] = (scanners, [mean[k] for k in scanners])
 
     def end(self, slot: int, heard: int) -> None:
         """The advert of the track in ``slot`` is over; ``heard``: the scanners that heard it (bits)."""

@@ -140,6 +140,8 @@ class Windows:
         """Per slot: each zone's share of each of the window's cells."""
         self.slot_zone = np.zeros(0, dtype=np.intp)
         """Per slot: the index of the zone its track is in (-1: none)."""
+        self._corner = np.zeros((0, 2))
+        """Per slot: its track's origin (x, y), for the motion step's recentring of every window at once."""
         self._free: list[int] = []
         self.used = 0
         """Slots below this may be in use (the stacked operations run over them)."""
@@ -155,6 +157,7 @@ class Windows:
                 [self.window_members, np.zeros((grow, *self.window_members.shape[1:]))]
             )
             self.slot_zone = np.concatenate([self.slot_zone, np.full(grow, -1, dtype=np.intp)])
+            self._corner = np.concatenate([self._corner, np.zeros((grow, 2))])
             self._free = list(range(old + grow - 1, old - 1, -1))
             for track in tracks:  # the stack moved: renew the views of its rows
                 track.state = self.state[track.slot]
@@ -197,6 +200,7 @@ class Windows:
             ]
             state[:] = moved
         track.origin = origin
+        self._corner[slot] = origin
         self._window_mask[slot] = mask
         self.window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(self._zones, -1)
 
@@ -239,17 +243,21 @@ class Windows:
         half_x, half_y = (self.kx - 1) / 2, (self.ky - 1) / 2
         cx[bad], cy[bad] = half_x, half_y  # a window started again stays where it was put
         off = (np.abs(cx - half_x) >= RECENTRE_CELLS) | (np.abs(cy - half_y) >= RECENTRE_CELLS)
-        if off.any():
+        if off.any():  # the windows off their mass: their corners as origin() puts them, every slot at once
+            nx, ny = self.mask.shape
+            corner = self._corner[:used]
+            to_x = np.minimum(np.maximum(np.rint(corner[:, 0] + cx + 0.5 - self.kx / 2), 0.0), nx - self.kx)
+            to_y = np.minimum(np.maximum(np.rint(corner[:, 1] + cy + 0.5 - self.ky / 2), 0.0), ny - self.ky)
+            moves = (off & ((to_x != corner[:, 0]) | (to_y != corner[:, 1]))).tolist()
             for track in tracks:
                 slot = track.slot
-                if off[slot]:
+                if moves[slot]:
                     x0, y0 = track.origin
-                    origin = self.origin(x0 + cx[slot] + 0.5, y0 + cy[slot] + 0.5)
-                    if origin != track.origin:
-                        self.place(track, origin, uniform=False)
-                        # the centre is returned in the new window's cells (its readers add the track's origin)
-                        cx[slot] += x0 - origin[0]
-                        cy[slot] += y0 - origin[1]
+                    origin = (int(to_x[slot]), int(to_y[slot]))
+                    self.place(track, origin, uniform=False)
+                    # the centre is returned in the new window's cells (its readers add the track's origin)
+                    cx[slot] += x0 - origin[0]
+                    cy[slot] += y0 - origin[1]
         return cx, cy
 
     def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
