@@ -131,6 +131,8 @@ class GridEstimator:
         self._exponent = presence.path_loss_exponent
         self._zones = zones
         self._ids = [z.id for z in zones]
+        self._dwell_s = [z.dwell_interval_s for z in zones]
+        """Per zone: its dwell events' interval (s)."""
         told = floor.wall_loss_db
         wall = WALL_PRIOR_DB if told is None else told
         self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M, wall)
@@ -170,15 +172,8 @@ class GridEstimator:
             return []
         at = sighting.at
         track = self._tracks.get(sighting.token)
-        windows, evidence = self._windows, self._evidence
         if track is None:
-            power = sighting.measured_power_1m_dbm
-            slot = windows.slot(self._tracks.values())
-            track = Track(slot, (0, 0), at, sighting.via, self._power_default if power is None else power)
-            track.state = windows.state[slot]
-            track.scanner = scanner
-            self._tracks[sighting.token] = track
-            windows.start(track)
+            track = self._track(sighting, scanner)
         if at > track.last:  # (a new advert: its readings share one time stamp)
             track.gap = at - track.last
         track.last = at
@@ -188,32 +183,32 @@ class GridEstimator:
         rssi = sighting.rssi + self._offsets[scanner]
         track.levels[scanner] = rssi
         if track.advert_at != at:
-            if track.advert_at is not None:
-                self._close(track)
-            track.advert_at = at
-            power = sighting.measured_power_1m_dbm
-            track.power = power = self._power_default if power is None else power
-            track.key = round(power)
-            loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)
-            if loss is not None and at >= loss.next_at:
-                loss.begin(at, track.slot, track.key, track.state, track.origin)
-        residual = round(rssi - track.power)
+            self._advert(track, sighting.measured_power_1m_dbm, at)
+        power = track.power
+        residual = round(rssi - power)
         track.heard |= 1 << scanner
-        last = track.heard_at.get(scanner)
-        track.heard_at[scanner] = at
+        heard_at = track.heard_at
+        last = heard_at.get(scanner)
+        heard_at[scanner] = at
         temper = self._temper
         level = TEMPER_LEVELS if last is None or not temper else 1 + bisect_left(temper, at - last)
-        learner = self._learner  # the radio, learned: when its exponent moves, likelihoods are rebuilt as asked for
-        if learner is not None and track.zone < 0:
-            learner = None
-        if SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, track.power - rssi, track):
+        evidence = self._evidence
+        # the learners, each about its shoppers (the radio's in a zone, the wall's in none by the street) and when its
+        # rate allows: when the radio they learn moves, likelihoods are rebuilt as asked for
+        learner = self._learner if track.zone >= 0 else None
+        if (
+            SAMPLE_BEFORE
+            and learner is not None
+            and at >= learner.next_at
+            and learner.sample(at, scanner, power - rssi, track)
+        ):
             evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
         wall = self._wall
         if (
             wall is not None
-            and track.slot in wall.candidates
             and track.zone < 0
-            and wall.sample(at, scanner, rssi - track.power, track.power, track)
+            and track.slot in wall.candidates
+            and wall.sample(at, scanner, rssi - power, power, track)
         ):
             evidence.clear()
         if self._range is not None and self._range.sample(at, scanner, residual, track):
@@ -226,9 +221,31 @@ class GridEstimator:
         else:
             x0, y0 = track.origin
             track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
-        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, track.power - rssi, track):
+        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, power - rssi, track):
             evidence.clear()
         return []
+
+    def _track(self, sighting: Sighting, scanner: int) -> Track:
+        """A new shopper's track, its window started around ``scanner`` (the one that heard it)."""
+        windows, power = self._windows, sighting.measured_power_1m_dbm
+        slot = windows.slot(self._tracks.values())
+        track = Track(slot, (0, 0), sighting.at, sighting.via, self._power_default if power is None else power)
+        track.state = windows.state[slot]
+        track.scanner = scanner
+        self._tracks[sighting.token] = track
+        windows.start(track)
+        return track
+
+    def _advert(self, track: Track, power: float | None, at: float) -> None:
+        """The track's first reading of a new advert (declared ``power``) at ``at``: the last one is closed."""
+        if track.advert_at is not None:
+            self._close(track)
+        track.advert_at = at
+        track.power = power = self._power_default if power is None else power
+        track.key = round(power)
+        loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)
+        if loss is not None and at >= loss.next_at:
+            loss.begin(at, track.slot, track.key, track.state, track.origin)
 
     # --- timers --------------------------------------------------------------------------------
 
@@ -271,7 +288,7 @@ class GridEstimator:
                     events += self._decide(token, track, now, shares[track.slot].tolist())
                     continue
                 track.lean = -1  # (no decision was due: a lean, if any, is over)
-            if track.zone >= 0:
+            if track.zone >= 0 and now - track.dwell_at >= self._dwell_s[track.zone]:  # (else _dwell has nothing)
                 events += self._dwell(token, track, now, None)
         if shares is not None and self._learner is not None:
             self._learner.settled(shares)
@@ -332,7 +349,7 @@ class GridEstimator:
         return False
 
     def _dwell(self, token: str, track: Track, now: float, shares: list[float] | None) -> list[PresenceEvent]:
-        interval = self._zones[track.zone].dwell_interval_s
+        interval = self._dwell_s[track.zone]
         if now - track.dwell_at < interval:
             return []
         track.dwell_at += interval

@@ -297,8 +297,8 @@ class GridLearner:
     scanner's RADIO_NEAR_M band, weighted by the posterior after the reading (EM's E-step, as the model's over its
     sub-places). Pure: the caller passes the time."""
 
-    __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_end", "_fit", "_kept", "_kernels", "_learn_at", "_near",
-                 "_offsets", "_pairs", "_radio", "_retune_at", "_shares", "learner", "offsets")  # fmt: skip
+    __slots__ = ("_boxes", "_cx", "_cy", "_empty_at", "_end", "_fit", "_kept", "_kernels", "_near", "_offsets",
+                 "_pairs", "_radio", "_retune_at", "_shares", "learner", "next_at", "offsets")  # fmt: skip
 
     def __init__(
         self, radio: GridRadio, exponent: float, offsets: list[float] | None = None, in_use: list[float] | None = None
@@ -311,8 +311,9 @@ class GridLearner:
         self.offsets = OffsetLearner(configured, self._offsets) if LEARN_OFFSETS and TRUNCATED else None
         """The scanners' offsets learned from the same samples (:mod:`edge.presence_grid_offsets`)."""
         self.learner: RadioLearner = _Learner(exponent) if RADIO_SE > 0.0 else RadioLearner(exponent)
-        self._learn_at = -math.inf
-        """No sample is taken before this (RADIO_SAMPLES_PER_S, RADIO_BURST_S): the bucket holds a token."""
+        self.next_at = -math.inf
+        """No sample is taken before this (RADIO_SAMPLES_PER_S, RADIO_BURST_S): the bucket holds a token (the caller
+        need not call :meth:`sample` before it)."""
         self._empty_at = -math.inf
         """When the token bucket was (or would have been) empty: it holds (t - this) x RADIO_SAMPLES_PER_S tokens
         at time t, at most RADIO_BURST_S x RADIO_SAMPLES_PER_S."""
@@ -364,7 +365,7 @@ class GridLearner:
         The sample's limit (:data:`TRUNCATED`): the largest loss the scanner could have heard, the advert's declared
         power less the receiver's sensitivity and the scanner's offset."""
         zone = track.zone
-        if zone < 0 or at < self._learn_at or not self._pairs[scanner][zone]:
+        if zone < 0 or at < self.next_at or not self._pairs[scanner][zone]:
             return False
         slot, origin, cx = track.slot, track.origin, self._cx
         if slot >= len(cx):
@@ -418,7 +419,7 @@ class GridLearner:
             self._kept[self._end] = (at, clipped, log_d, log_d2, limit_db, float(scanner), learned, *visit)
             self._end += 1
         self._empty_at = ration(self._empty_at, at)
-        self._learn_at = self._empty_at + 1.0 / RADIO_SAMPLES_PER_S
+        self.next_at = self._empty_at + 1.0 / RADIO_SAMPLES_PER_S
         if self._retune_at is None:
             self._retune_at = at + RADIO_RETUNE_S
         elif at >= self._retune_at:
