@@ -264,7 +264,8 @@ class Windows:
         """Per slot: each zone's share of the slot's mass, and whether the slot holds no mass (a free slot)."""
         used = self.used
         layers = self.state[:used].reshape(used, 2, -1)
-        masses = np.matmul(self.window_members[:used], layers.transpose(0, 2, 1)).sum(axis=2)
+        both = layers[:, 0] + layers[:, 1]  # (the layers added first: one matrix-vector product per slot, not two)
+        masses = np.matmul(self.window_members[:used], both[:, :, None])[:, :, 0]
         totals = (layers @ self._ones_window).sum(axis=1)
         empty: npt.NDArray[np.bool_] = ~(totals > 0.0)
         totals[empty] = 1.0
