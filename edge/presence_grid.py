@@ -212,7 +212,7 @@ class GridEstimator:
         ):
             evidence.clear()
         if self._range is not None and self._range.sample(at, scanner, residual, track):
-            evidence.clear()
+            evidence.clear(silences=False)  # (far readings' density: a silence does not weigh it)
         found = evidence.cache.get((READING[level], scanner, residual))
         if found is None:
             found = evidence.reading(scanner, residual, level)
@@ -261,7 +261,7 @@ class GridEstimator:
                 del tracks[token]
                 self._windows.release(track)
         if self._loss is not None and self._loss.look(now):
-            self._evidence.clear()
+            self._evidence.clear(readings=False)  # (the miss rate: only silences weigh it)
         predict = self._next_predict is None or now >= self._next_predict
         if predict:
             self._next_predict = now + PREDICT_S

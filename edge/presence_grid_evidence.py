@@ -62,10 +62,17 @@ class Evidence:
         self._quiets: dict[tuple[int, int], Vector] = {}
         """Each scanner's silence (and all of them at once, scanner -1) per declared power: see :meth:`_quiet`."""
 
-    def clear(self) -> None:
-        """Drop every cached array (the radio moved: they are rebuilt as they are asked for)."""
-        self.cache.clear()
-        self._quiets.clear()
+    def clear(self, *, readings: bool = True, silences: bool = True) -> None:
+        """Drop cached arrays (the radio moved: they are rebuilt as they are asked for): the readings' likelihoods
+        (they move with the exponent, the sigma, the wall and far readings' density) and the silences' (with the
+        exponent, the sigma, the wall and the miss rate): a learner that moved one kept the other."""
+        if readings and silences:
+            self.cache.clear()
+        elif readings or silences:
+            for key in [key for key in self.cache if (key[0] == "heard") == silences]:
+                del self.cache[key]
+        if silences:
+            self._quiets.clear()
 
     def _cached(self, key: tuple[str, int, int], make: Callable[[], Vector]) -> Vector:
         found = self.cache.get(key)

@@ -135,10 +135,10 @@ class EmaMargin(_Base):
             level = previous[0] + alpha * (level - previous[0])
         levels[s.scanner] = (level, at)
         by_zone: dict[str, float] = {}
-        timeout = self._timeout
+        timeout, loudest, none = self._timeout, by_zone.get, -math.inf
         for scanner, (value, when) in levels.items():
             z, expiry = timeout[scanner]
-            if at - when < expiry and value > by_zone.get(z, -math.inf):
+            if at - when < expiry and value > loudest(z, none):
                 by_zone[z] = value
         held_now = self._zone.get(token)
         current = None if held_now is None else held_now[0]
