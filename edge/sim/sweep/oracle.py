@@ -195,16 +195,10 @@ class BayesOracle:
         self._last: dict[str, float] = {}
         self._zone: dict[str, tuple[str, float]] = {}
 
-    def _likelihood(self, s: Sighting) -> Array | None:
-        index = self._scanner.get(s.scanner)
-        if index is None:
-            return None
-        power = s.measured_power_1m_dbm if s.measured_power_1m_dbm is not None else -59.0
-        key = (index, round(s.rssi - power))
-        lik = self._lik.get(key)
-        if lik is None:
-            residual = key[1] - self._means[index]
-            lik = self._lik[key] = np.interp(residual, self._table_x, self._table) * self._heard[index]
+    def _reading(self, index: int, residual: int) -> Array:
+        """Likelihood per cell of scanner ``index`` reading ``residual`` dB off the declared power (cached)."""
+        lik = self._lik[(index, residual)] = np.interp(residual - self._means[index], self._table_x, self._table)
+        lik *= self._heard[index]
         return lik
 
     def _not_heard(self, index: int, power: float) -> Array:
@@ -218,16 +212,22 @@ class BayesOracle:
         return found
 
     def observe(self, s: Sighting) -> list[PresenceEvent]:
-        lik = self._likelihood(s)
-        if lik is not None:
-            self._pending.setdefault(s.token, []).append(lik)
-            self._last[s.token] = s.at
-            power = s.measured_power_1m_dbm if s.measured_power_1m_dbm is not None else -59.0
-            advert = self._advert.get(s.token)
-            if advert is None or advert[0] != s.at:
-                self._close(s.token)
-                advert = self._advert[s.token] = [s.at, power, 0]
-            advert[2] = int(advert[2]) | 1 << self._scanner[s.scanner]
+        index = self._scanner.get(s.scanner)
+        if index is None:
+            return []
+        token, at = s.token, s.at
+        power = s.measured_power_1m_dbm if s.measured_power_1m_dbm is not None else -59.0
+        residual = round(s.rssi - power)
+        lik = self._lik.get((index, residual))
+        if lik is None:
+            lik = self._reading(index, residual)
+        self._pending.setdefault(token, []).append(lik)
+        self._last[token] = at
+        advert = self._advert.get(token)
+        if advert is None or advert[0] != at:
+            self._close(token)
+            advert = self._advert[token] = [at, power, 0]
+        advert[2] = int(advert[2]) | 1 << index
         return []
 
     def _close(self, token: str) -> None:
