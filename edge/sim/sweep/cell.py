@@ -97,8 +97,11 @@ def _adverts(
     t = trip.start + rng.uniform(0.0, interval)
     stop = min(trip.end, end)
     inside, hear, declared_dbm = layout.inside, radio.hear, float(declared)
+    legs, starts, leg = trip.legs, trip.starts, 0
     while t < stop:
-        x, y = trip.position(t)
+        while leg + 1 < len(starts) and starts[leg + 1] <= t:  # (trip.position(t), for a time that only grows)
+            leg += 1
+        x, y = legs[leg].at(t)
         body = shadow_db if t < shadow_until else 0.0
         for scanner, rssi in hear(rng, power, x, y, not inside(x, y), body, scanners):
             found.append(Sighting(token, via, scanner, rssi, declared_dbm, t))
