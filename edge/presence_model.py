@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import mul
 from typing import Literal
 
 import msgspec
@@ -191,16 +192,21 @@ class ZoneEstimator:
         if at - track.t >= _PREDICT_STEP_S:
             self._predict(track.p, at - track.t)
             track.t = at
-        level = sighting.rssi + self._offsets.get(scanner, 0.0) + track.offset
-        index = round(level + self._learned.get(scanner, 0.0)) - RSSI_MIN_DBM
+        rssi = sighting.rssi
+        level = rssi + self._offsets.get(scanner, 0.0) + track.offset
+        learned = self._learned
+        index = round(level + learned.get(scanner, 0.0) if learned else level) - RSSI_MIN_DBM  # (+ 0.0: the same)
         index = 0 if index < 0 else _TOP if index > _TOP else index
         heard_at = track.heard_at
         before = heard_at.get(scanner)
         heard_at[scanner] = at
         top = self._steps - 1
-        weight = top if before is None else min(top, int((at - before) * self._per_second))
-        likelihood = table[weight if weight > 0 else 0][index]
-        p = [a * b for a, b in zip(track.p, likelihood, strict=False)]  # as long by construction
+        if before is None:
+            weight = top
+        else:
+            weight = int((at - before) * self._per_second)
+            weight = top if weight > top else weight if weight > 0 else 0
+        p = list(map(mul, track.p, table[weight][index]))  # (the products of a comprehension over zip, at C speed)
         total = sum(p)
         if not _TINY < total <= 1.0:  # kept unnormalised (every likelihood is at most 1) until it gets small
             p = [v / total for v in p] if total > 0.0 and math.isfinite(total) else list(self._prior)
@@ -208,25 +214,34 @@ class ZoneEstimator:
         track.p = p
         members = self._members.get(scanner)
         if members is not None:
+            spans = self._spans
             for k in members:
-                lo, hi = self._spans[k - 1]
+                lo, hi = spans[k - 1]
                 mass = sum(p[lo:hi])
                 if mass >= cm.MODEL_CAL_CONFIDENT_P * total:  # how much louder than expected from where they are
-                    here = sum([a * b for a, b in zip(p[lo:hi], self._expected[scanner][lo:hi], strict=True)])
+                    here = sum(map(mul, p[lo:hi], self._expected[scanner][lo:hi]))
                     self._cal.add(scanner, level - here / mass)
                     break
-        if track.zone and at >= self._tuning.learn_at:
+        current = track.zone
+        if current and at >= self._tuning.learn_at:
             moments = self._moments.get(scanner)
             if moments is not None:
-                band = moments.get(track.zone)
+                band = moments.get(current)
                 if band is not None:
-                    lo, hi = self._spans[track.zone - 1]
-                    exponent = self._tuning.sample(track.p, lo, hi, band, index, self._reference - level, at, total)
+                    lo, hi = self._spans[current - 1]
+                    exponent = self._tuning.sample(p, lo, hi, band, index, self._reference - level, at, total)
                     if exponent is not None:
                         self._retune(exponent)
-        old = track.levels.get(scanner)
-        track.levels[scanner] = sighting.rssi if old is None else old + _LEVEL_WEIGHT * (sighting.rssi - old)
-        return self._decide(token, track, at, total)
+        levels = track.levels
+        old = levels.get(scanner)
+        levels[scanner] = rssi if old is None else old + _LEVEL_WEIGHT * (rssi - old)
+        if current:  # (_decide's first test, inline: most sightings decide nothing)
+            lo, hi = self._spans[current - 1]
+            if sum(p[lo:hi]) >= self._steady_p * total:
+                return []
+        elif p[0] + sum(p[self._rings[0] :]) > (1.0 - cm.MODEL_ENTER_P) * total:
+            return []
+        return self._choose(token, track, at, total)
 
     def _retune(self, exponent: float) -> None:
         """Rebuild the emission tables for ``exponent`` (the places and every posterior stay)."""
@@ -305,6 +320,12 @@ class ZoneEstimator:
                 return []
         elif self._outside(p) > (1.0 - cm.MODEL_ENTER_P) * total:  # no zone can reach MODEL_ENTER_P
             return []
+        return self._choose(token, track, at, total)
+
+    def _choose(self, token: str, track: _Track, at: float, total: float) -> list[PresenceEvent]:
+        """:meth:`_decide` past its first test: the best zone, and whether to enter it, hand off or leave."""
+        p = track.p
+        current = track.zone
         best, best_p = 0, -1.0
         for k, (lo, hi) in enumerate(self._spans, start=1):
             mass = sum(p[lo:hi])
