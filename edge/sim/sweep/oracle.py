@@ -190,7 +190,14 @@ class BayesOracle:
         self._kept: Array = self._mask * (1.0 - UNIFORM_SHARE)
         """The mask times the share kept (the mask is 0 or 1: the same products as one after the other)."""
         self._slot: dict[str, int] = {}
-        self._free: list[int] = list(range(4))
+        """Per tracked token, its slot of the posterior: the slots in use are always the first ``len(self._slot)`` (a
+        freed slot takes the last one's posterior, :meth:`_release`), so the prediction and the zones' masses cover
+        tracked shoppers alone."""
+        self._tokens: list[str] = []
+        """The token of each slot in use."""
+        self._zone_index: dict[str, int] = {}
+        for k, zone_id in enumerate(self._zones):
+            self._zone_index.setdefault(zone_id, k)
         self._pending: dict[str, list[Array]] = {}
         self._last: dict[str, float] = {}
         self._zone: dict[str, tuple[str, float]] = {}
@@ -221,7 +228,11 @@ class BayesOracle:
         lik = self._lik.get((index, residual))
         if lik is None:
             lik = self._reading(index, residual)
-        self._pending.setdefault(token, []).append(lik)
+        pending = self._pending.get(token)
+        if pending is None:
+            self._pending[token] = [lik]
+        else:
+            pending.append(lik)
         self._last[token] = at
         advert = self._advert.get(token)
         if advert is None or advert[0] != at:
@@ -247,9 +258,19 @@ class BayesOracle:
             self._pending.setdefault(token, []).append(silent)
 
     def _grow(self) -> None:
-        n = self._post.shape[0]
         self._post = np.concatenate([self._post, np.zeros_like(self._post)])
-        self._free += range(n, 2 * n)
+
+    def _release(self, token: str) -> None:
+        """Free ``token``'s slot: the last slot in use moves into it (a copy: a slot's arithmetic is its own, so the
+        numbers are those it would have had where it was)."""
+        slot = self._slot.pop(token)
+        last = len(self._slot)
+        moved = self._tokens.pop()
+        if slot != last:
+            self._post[slot] = self._post[last]
+            self._tokens[slot] = moved
+            self._slot[moved] = slot  # (an existing key: the order of the tokens is kept)
+        self._post[last] = 0.0
 
     def _predict(self, used: int) -> None:
         """The motion step of slots ``[0, used)`` in place, in the work arrays (no allocation per tick)."""
@@ -286,14 +307,14 @@ class BayesOracle:
             self._close(token)
         self._ticks += 1
         if self._slot and self._ticks % PREDICT_TICKS == 0:
-            self._predict(max(self._slot.values()) + 1)
+            self._predict(len(self._slot))
         for token, liks in self._pending.items():
             slot = self._slot.get(token)
             if slot is None:
-                if not self._free:
+                slot = self._slot[token] = len(self._tokens)
+                self._tokens.append(token)
+                if slot == self._post.shape[0]:
                     self._grow()
-                slot = self._slot[token] = min(self._free)
-                self._free.remove(slot)
                 self._post[slot] = self._uniform / 2
             flat = self._post[slot].reshape(2, -1)
             if len(liks) > 1:  # (into a work array: the products in the same order as one copy multiplied on)
@@ -311,25 +332,24 @@ class BayesOracle:
         self._pending.clear()
         if not self._slot:
             return events
-        used = max(self._slot.values()) + 1
+        used = len(self._slot)
         picked = self._post[:used].reshape(used, 2, -1)[:, :, self._zone_cells]
         masses = np.add(picked[:, 0], picked[:, 1]) @ self._membership
-        bests, tops = masses.argmax(axis=1).tolist(), masses.max(axis=1).tolist()
-        for token, slot in list(self._slot.items()):
+        bests, tops, rows = masses.argmax(axis=1).tolist(), masses.max(axis=1).tolist(), masses.tolist()
+        last, silence, enter_p, stay_p = self._last, self._silence_s, self._enter_p, self._stay_p
+        for token, slot in list(self._slot.items()):  # (slot: where its masses are, even if a release moved it)
             current = self._zone.get(token)
-            if now - self._last[token] >= self._silence_s:
+            if now - last[token] >= silence:
                 if current is not None:
                     events += self._set(token, None, now)
-                del self._slot[token]
-                self._post[slot] = 0.0
-                self._free.append(slot)
+                self._release(token)
                 continue
             best, top = bests[slot], tops[slot]
             if current is None:
-                if top >= self._enter_p:
+                if top >= enter_p:
                     events += self._set(token, self._zones[best], now)
                 continue
-            if masses[slot, self._zones.index(current[0])] >= self._stay_p:
+            if rows[slot][self._zone_index[current[0]]] >= stay_p:
                 continue
             if top >= self._enter_p:
                 events += self._set(token, self._zones[best], now)
@@ -352,10 +372,8 @@ class BayesOracle:
         return None if current is None else current[0]
 
     def forget(self, token: str) -> None:
-        slot = self._slot.pop(token, None)
-        if slot is not None:
-            self._post[slot] = 0.0
-            self._free.append(slot)
+        if token in self._slot:
+            self._release(token)
         self._pending.pop(token, None)
         self._advert.pop(token, None)
         self._zone.pop(token, None)
