@@ -41,6 +41,7 @@ import math
 import pickle
 import sys
 import time
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -110,8 +111,31 @@ def engines(cell: Cell, config: Config) -> dict[str, Callable[[], Engine]]:
     return found
 
 
+def schedule(run: Run) -> list[tuple[int, float]]:
+    """The ticks of ``run`` in :func:`feed`'s order: (the number of sightings before it, its time) -- every
+    ``TICK_S`` from ``run.start`` (the times summed as feed sums them) up to the last sighting or ``run.end``; a tick
+    comes before a sighting of its own time. Made once per run (:data:`_SCHEDULE`), shared by its engines."""
+    if _SCHEDULE and _SCHEDULE[0][0] is run:
+        return _SCHEDULE[0][1]
+    times = [s.at for s in run.sightings]
+    top = max(run.end, times[-1]) if times else run.end
+    ticks: list[tuple[int, float]] = []
+    next_tick = run.start + TICK_S
+    while next_tick <= top:
+        ticks.append((bisect_left(times, next_tick), next_tick))
+        next_tick += TICK_S
+    _SCHEDULE[:] = [(run, ticks)]
+    return ticks
+
+
+_SCHEDULE: list[tuple[Run, list[tuple[int, float]]]] = []
+"""The last run's :func:`schedule` (the run kept with it, so that it is never taken for another's)."""
+
+
 def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
-    """Every sighting and tick into ``engine``; its zone changes per token."""
+    """Every sighting and tick into ``engine``, in time order (a tick before a sighting of its own time); its zone
+    changes per token. The sightings between two ticks go through ``observe`` by ``map`` and the empty answers are
+    dropped by ``filter``, at C speed (the same calls in the same order as a loop over them)."""
     changes: dict[str, list[tuple[str | None, float]]] = defaultdict(list)
 
     def note(events: Iterable[PresenceEvent]) -> None:
@@ -121,19 +145,18 @@ def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
             elif e.kind == "exited":
                 changes[e.token].append((None, e.at))
 
-    next_tick = run.start + TICK_S
-    observe, tick = engine.observe, engine.tick
-    for s in run.sightings:
-        at = s.at
-        while next_tick <= at:
-            note(tick(next_tick))
-            next_tick += TICK_S
-        events = observe(s)
+    observe, tick, sightings = engine.observe, engine.tick, run.sightings
+    done = 0
+    for before, at in schedule(run):
+        if before > done:
+            for events in filter(None, map(observe, sightings[done:before])):
+                note(events)
+            done = before
+        events = tick(at)
         if events:
             note(events)
-    while next_tick <= run.end:
-        note(tick(next_tick))
-        next_tick += TICK_S
+    for events in filter(None, map(observe, sightings[done:])):
+        note(events)
     return changes
 
 

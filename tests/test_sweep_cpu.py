@@ -1,16 +1,19 @@
 """The sweep's CPU savings (#13) change no decision: an engine copied from a new one decides as a new one, the radio
-learner numbers visits as np.unique of its rows did, and a learner's partial drop of the grid's cached arrays keeps
-the kind that did not move."""
+learner numbers visits as np.unique of its rows did, a learner's partial drop of the grid's cached arrays keeps
+the kind that did not move, feed() makes the plain loop's calls in its order, and the oracle's moving slots decide
+each shopper as if alone."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from benchmarks.presence_sweep import engines, feed, fresh
+from edge.presence import PresenceEvent, Sighting
 from edge.presence_grid import GridEstimator
 from edge.presence_grid_learn import visits
-from edge.sim.sweep import simulate
+from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cells import CELLS
+from edge.sim.sweep.judge import TICK_S
 
 
 def test_an_engine_unpickled_from_a_new_one_decides_as_a_new_one() -> None:
@@ -49,3 +52,57 @@ def test_dropping_one_kind_of_cached_array_keeps_the_other() -> None:
         assert all((key[0] == "heard") == readings for key in evidence.cache)  # the other kind is kept
         evidence.clear()
         assert not evidence.cache
+
+
+def _feed_plainly(engine: object, run: Run) -> list[tuple[str, object]]:
+    """The loop feed() replaced: every sighting in turn, each tick due before it first."""
+    calls: list[tuple[str, object]] = []
+    next_tick = run.start + TICK_S
+    for s in run.sightings:
+        while next_tick <= s.at:
+            calls.append(("tick", next_tick))
+            next_tick += TICK_S
+        calls.append(("observe", s))
+    while next_tick <= run.end:
+        calls.append(("tick", next_tick))
+        next_tick += TICK_S
+    return calls
+
+
+class _Recorder:
+    """An engine that answers nothing and notes every call, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def observe(self, s: Sighting) -> list[PresenceEvent]:
+        self.calls.append(("observe", s))
+        return []
+
+    def tick(self, now: float) -> list[PresenceEvent]:
+        self.calls.append(("tick", now))
+        return []
+
+
+def test_feed_makes_the_calls_of_the_plain_loop_in_its_order() -> None:
+    real = simulate(CELLS[0], 2, minutes=1.0, shoppers=4)
+    ticks = [real.start + TICK_S * k for k in (0, 1, 2, 2, 3, 9)]  # a sighting at a tick's time comes after it
+    on_ticks = [Sighting("t", "app", "scn-entrance", -60, -59.0, at) for at in ticks]
+    for run in (real, Run(real.cell, 2, real.start, real.end, [], on_ticks), Run(real.cell, 2, 0.0, 1.0, [], [])):
+        recorder = _Recorder()
+        feed(recorder, run)
+        assert recorder.calls == _feed_plainly(recorder, run)
+        assert feed(recorder, run) == {}  # (the schedule kept for the run: the same again)
+
+
+def test_the_oracle_decides_each_shopper_as_if_alone() -> None:
+    """Its slots move (a freed slot takes the last one's posterior) and its arrays cover only the tracked shoppers:
+    each shopper's zone changes are those of a run of that shopper's sightings alone."""
+    cell = CELLS[0]
+    run = simulate(cell, 1, minutes=6.0, shoppers=12)  # three shoppers leave while a later slot is in use
+    make = engines(cell, cell.layout.config(floor=True))["oracle"]
+    together = feed(make(), run)
+    assert len(together) >= 10
+    for token in together:
+        alone = Run(cell, 1, run.start, run.end, [], [s for s in run.sightings if s.token == token])
+        assert feed(make(), alone) == {token: together[token]}, token
