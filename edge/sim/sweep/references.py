@@ -96,20 +96,28 @@ class NearestScanner(_Base):
             self._bar[z.id] = (self._enter[z.id] + exit_dbm) / 2
 
     def observe(self, s: Sighting) -> list[PresenceEvent]:
-        zone = self._zone_of_scanner.get(s.scanner)
+        scanner = s.scanner
+        zone = self._zone_of_scanner.get(scanner)
         if zone is None:
             return []
-        level = self._level(s)
+        power = s.measured_power_1m_dbm  # (_level, inline)
+        level = s.rssi + (0.0 if power is None else self._reference - power)
         if level < self._bar[zone]:
             return []
-        self._heard[(s.token, zone)] = s.at
-        heard = self._levels.setdefault(s.token, {})
-        heard[s.scanner] = (level, s.at)
+        token, now = s.token, s.at
+        self._heard[(token, zone)] = now
+        heard = self._levels.get(token)
+        if heard is None:
+            heard = self._levels[token] = {}
+        heard[scanner] = (level, now)
         best, best_level = zone, level
-        for scanner, (value, at) in heard.items():
-            if s.at - at < NEAREST_RECENT_S and value > best_level:
-                best, best_level = self._zone_of_scanner[scanner], value
-        return self._set(s.token, best, s.at, best_level)
+        for other, (value, at) in heard.items():
+            if now - at < NEAREST_RECENT_S and value > best_level:
+                best, best_level = self._zone_of_scanner[other], value
+        current = self._zone.get(token)
+        if current is not None and current[0] == best:
+            return []  # (_set would change nothing)
+        return self._set(token, best, now, best_level)
 
 
 class EmaMargin(_Base):
@@ -125,19 +133,22 @@ class EmaMargin(_Base):
         zone = self._zone_of_scanner.get(s.scanner)
         if zone is None:
             return []
-        token, at = s.token, s.at
+        token, at, scanner = s.token, s.at, s.scanner
         self._heard[(token, zone)] = at
-        levels = self._levels.setdefault(token, {})
-        previous = levels.get(s.scanner)
-        level = self._level(s)
+        levels = self._levels.get(token)
+        if levels is None:
+            levels = self._levels[token] = {}
+        previous = levels.get(scanner)
+        power = s.measured_power_1m_dbm  # (_level, inline)
+        level = s.rssi + (0.0 if power is None else self._reference - power)
         if previous is not None:
             alpha = 1.0 - math.exp(-(at - previous[1]) / EMA_TAU_S)
             level = previous[0] + alpha * (level - previous[0])
-        levels[s.scanner] = (level, at)
+        levels[scanner] = (level, at)
         by_zone: dict[str, float] = {}
         timeout, loudest, none = self._timeout, by_zone.get, -math.inf
-        for scanner, (value, when) in levels.items():
-            z, expiry = timeout[scanner]
+        for other, (value, when) in levels.items():
+            z, expiry = timeout[other]
             if at - when < expiry and value > loudest(z, none):
                 by_zone[z] = value
         held_now = self._zone.get(token)
