@@ -1,15 +1,20 @@
 """The sweep's CPU savings (#13) change no decision: an engine copied from a new one decides as a new one, the radio
 learner numbers visits as np.unique of its rows did, a learner's partial drop of the grid's cached arrays keeps
-the kind that did not move, feed() makes the plain loop's calls in its order, and the oracle's moving slots decide
-each shopper as if alone."""
+the kind that did not move, a full evidence cache drops its oldest array and decides the same, feed() makes the
+plain loop's calls in its order, and the oracle's moving slots decide each shopper as if alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pytest
 
 from benchmarks.presence_sweep import engines, feed, fresh
+from edge import presence_grid_evidence
 from edge.presence import PresenceEvent, Sighting
 from edge.presence_grid import GridEstimator
+from edge.presence_grid_evidence import Vector
 from edge.presence_grid_learn import visits
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cells import CELLS
@@ -106,3 +111,34 @@ def test_the_oracle_decides_each_shopper_as_if_alone() -> None:
     for token in together:
         alone = Run(cell, 1, run.start, run.end, [], [s for s in run.sightings if s.token == token])
         assert feed(make(), alone) == {token: together[token]}, token
+
+
+def test_a_full_evidence_cache_drops_its_oldest_array_and_decides_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    cell = CELLS[30]  # the 10 Hz app: the most arrays asked for
+    config = cell.layout.config(floor=True)
+    run = simulate(cell, 1, minutes=2.0, shoppers=6)
+    make = engines(cell, config)["grid"]
+    plenty = feed(make(), run)
+    monkeypatch.setattr(presence_grid_evidence, "CACHE_BYTES", 1)  # 16 arrays: a miss on most sightings
+    small = make()
+    evidence = small._evidence
+    assert evidence._cache_size == 16
+    first = None
+    made = 0
+
+    def counting(key: tuple[str, int, int], make: Callable[[], Vector]) -> Vector:
+        nonlocal first, made
+        full = len(evidence.cache) >= 16 and key not in evidence.cache
+        oldest = next(iter(evidence.cache)) if full else None
+        found = cached(key, make)
+        if oldest is not None:
+            assert oldest not in evidence.cache
+            assert key in evidence.cache
+            assert len(evidence.cache) == 16
+            made += 1
+        return found
+
+    cached = evidence._cached
+    monkeypatch.setattr(evidence, "_cached", counting)
+    assert feed(small, run) == plenty
+    assert made > 1000
