@@ -1,10 +1,13 @@
 """The sweep's CPU savings (#13) change no decision: an engine copied from a new one decides as a new one, the radio
 learner numbers visits as np.unique of its rows did, a learner's partial drop of the grid's cached arrays keeps
 the kind that did not move, a full evidence cache drops its oldest array and decides the same, feed() makes the
-plain loop's calls in its order, and the oracle's moving slots decide each shopper as if alone."""
+plain loop's calls in its order, the oracle's moving slots decide each shopper as if alone, and the simulator's
+shadowing drawn in line is random.gauss's."""
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +22,9 @@ from edge.presence_grid_learn import visits
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import TICK_S
+from edge.sim.sweep.radio import MIN_DISTANCE_M, Radio
+
+Scanners = list[tuple[str, float, float, float, float]]
 
 
 def test_an_engine_unpickled_from_a_new_one_decides_as_a_new_one() -> None:
@@ -142,3 +148,43 @@ def test_a_full_evidence_cache_drops_its_oldest_array_and_decides_the_same(monke
     monkeypatch.setattr(evidence, "_cached", counting)
     assert feed(small, run) == plenty
     assert made > 1000
+
+
+def _hear_plainly(
+    radio: Radio, rng: random.Random, power: float, x: float, y: float, outside: bool, body: float, scanners: Scanners
+) -> list[tuple[str, int]]:
+    """Radio.hear as it was, with rng.gauss for the shadowing."""
+    found: list[tuple[str, int]] = []
+    for scanner, sx, sy, dh2, error in scanners:
+        dx, dy = x - sx, y - sy
+        distance = math.sqrt(dx * dx + dy * dy + dh2)
+        if distance > radio.range_m or rng.random() < radio.miss:
+            continue
+        near = max(distance, MIN_DISTANCE_M)
+        rssi = power - 10.0 * radio.exponent * math.log10(near) + rng.gauss(0.0, radio.sigma_db) + (error - body)
+        if outside:
+            rssi -= radio.wall_db
+        if rng.random() < radio.fade_p:
+            rssi -= rng.uniform(*radio.fade_db)
+        if rssi >= radio.sensitivity_dbm:
+            found.append((scanner, min(round(rssi), 20)))
+    return found
+
+
+def test_the_simulator_draws_its_shadowing_as_random_gauss_does() -> None:
+    """Radio.hear draws N(0, sigma) in line (random.gauss's pairs, its kept second draw in gauss_next): the same
+    readings and the same state of the generator after, calls to rng.gauss between included."""
+    pick = random.Random(13)
+    for n in range(300):
+        radio = Radio(sigma_db=pick.uniform(3.0, 8.0), miss=pick.uniform(0.0, 0.4), fade_p=pick.uniform(0.0, 0.2))
+        scanners: Scanners = [
+            (f"s{k}", pick.uniform(0, 30), pick.uniform(0, 20), pick.uniform(0, 6), pick.uniform(-4, 4))
+            for k in range(pick.randint(1, 9))
+        ]
+        ours, theirs = random.Random(n), random.Random(n)
+        for _ in range(20):
+            args = (pick.uniform(-70, -50), pick.uniform(-5, 35), pick.uniform(-5, 25), pick.random() < 0.2, 0.0)
+            assert radio.hear(ours, *args, scanners) == _hear_plainly(radio, theirs, *args, scanners)
+            assert ours.getstate() == theirs.getstate()
+            if pick.random() < 0.3:
+                assert ours.gauss(0.0, 1.0) == theirs.gauss(0.0, 1.0)

@@ -97,13 +97,20 @@ def _adverts(
     t = trip.start + rng.uniform(0.0, interval)
     stop = min(trip.end, end)
     inside, hear, declared_dbm = layout.inside, radio.hear, float(declared)
-    legs, starts, leg = trip.legs, trip.starts, 0
+    legs, starts, leg, last = trip.legs, trip.starts, 0, len(trip.starts) - 1
+    moved, still, x, y, outside = True, False, 0.0, 0.0, False
     while t < stop:
-        while leg + 1 < len(starts) and starts[leg + 1] <= t:  # (trip.position(t), for a time that only grows)
+        while leg < last and starts[leg + 1] <= t:  # (trip.position(t), for a time that only grows)
             leg += 1
-        x, y = legs[leg].at(t)
+            moved = True
+        if moved or not still:  # (a standing leg's Leg.at(t) is its start whatever t: placed once)
+            if moved:
+                piece, moved = legs[leg], False
+                still = piece.a == piece.b or piece.t1 <= piece.t0
+            x, y = piece.at(t)
+            outside = not inside(x, y)
         body = shadow_db if t < shadow_until else 0.0
-        for scanner, rssi in hear(rng, power, x, y, not inside(x, y), body, scanners):
+        for scanner, rssi in hear(rng, power, x, y, outside, body, scanners):
             found.append(Sighting(token, via, scanner, rssi, declared_dbm, t))
         step = interval + rng.uniform(0.0, 0.01)  # BLE's 0-10 ms advDelay
         if t >= shadow_until and rng.random() < radio.body_rate_hz * step:

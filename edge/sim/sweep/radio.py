@@ -61,7 +61,8 @@ class Radio:
         then; missed with probability ``miss``, unheard beyond ``range_m`` or below ``sensitivity_dbm``. The
         draws per scanner: miss (within range), shadowing and fade (heard), the fade's depth (faded)."""
         found: list[tuple[str, int]] = []
-        random_, gauss, sqrt, log10 = rng.random, rng.gauss, math.sqrt, math.log10
+        random_, sqrt, log10, log, cos, sin = rng.random, math.sqrt, math.log10, math.log, math.cos, math.sin
+        spare: float | None = rng.gauss_next  # type: ignore[attr-defined]  # (random.gauss in line: _TWO_PI)
         reach, miss, sigma, slope = self.range_m, self.miss, self.sigma_db, 10.0 * self.exponent
         wall = self.wall_db if outside else 0.0
         fade_p, floor = self.fade_p, self.sensitivity_dbm
@@ -71,7 +72,14 @@ class Radio:
             if distance > reach or random_() < miss:
                 continue
             near = distance if distance > MIN_DISTANCE_M else MIN_DISTANCE_M
-            rssi = power_dbm - slope * log10(near) + gauss(0.0, sigma) + (error - body_db)
+            if spare is None:  # (random.gauss: two normals from two uniforms, the second kept for the next draw)
+                x2pi = random_() * _TWO_PI
+                g2rad = sqrt(-2.0 * log(1.0 - random_()))
+                z = cos(x2pi) * g2rad
+                spare = sin(x2pi) * g2rad
+            else:
+                z, spare = spare, None
+            rssi = power_dbm - slope * log10(near) + (0.0 + z * sigma) + (error - body_db)
             if outside:
                 rssi -= wall
             if random_() < fade_p:
@@ -79,4 +87,11 @@ class Radio:
             if rssi >= floor:
                 level = round(rssi)
                 found.append((scanner, level if level < 20 else 20))
+        rng.gauss_next = spare  # type: ignore[attr-defined]  # (its kept draw, back: rng.gauss goes on from it)
         return found
+
+
+_TWO_PI = math.tau
+"""random's TWOPI: :meth:`Radio.hear` draws its shadowing as ``random.Random.gauss`` of CPython 3.11 does (a pair of
+normals from two uniforms, the second kept in ``gauss_next``), in line: a call per reading less, the same numbers
+(tests/test_sweep_cpu.py checks them against ``gauss``)."""
