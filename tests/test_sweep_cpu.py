@@ -1,8 +1,8 @@
 """The sweep's CPU savings (#13) change no decision: an engine copied from a new one decides as a new one, the radio
 learner numbers visits as np.unique of its rows did, a learner's partial drop of the grid's cached arrays keeps
 the kind that did not move, a full evidence cache drops its oldest array and decides the same, feed() makes the
-plain loop's calls in its order, the oracle's moving slots decide each shopper as if alone, and the simulator's
-shadowing drawn in line is random.gauss's."""
+plain loop's calls in its order, the oracle's moving slots decide each shopper as if alone and its motion step by
+flat shifts is the plain one, and the simulator's shadowing drawn in line is random.gauss's."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from edge.presence_grid_learn import visits
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import TICK_S
+from edge.sim.sweep.oracle import BayesOracle
 from edge.sim.sweep.radio import MIN_DISTANCE_M, Radio
 
 Scanners = list[tuple[str, float, float, float, float]]
@@ -188,3 +189,48 @@ def test_the_simulator_draws_its_shadowing_as_random_gauss_does() -> None:
             assert ours.getstate() == theirs.getstate()
             if pick.random() < 0.3:
                 assert ours.gauss(0.0, 1.0) == theirs.gauss(0.0, 1.0)
+
+
+def _predict_plainly(oracle: BayesOracle, used: int) -> None:
+    """The oracle's motion step with the slices of each axis (as it was before _shift_add)."""
+    a, b, t = (np.empty((used, *oracle._shape)) for _ in range(3))
+    both = oracle._post[:used]
+    stand, post = both[:, 0], both[:, 1]
+    w = oracle._w
+    keep = 1.0 - 2.0 * w
+    for _ in range(oracle._passes):
+        np.multiply(post, keep, out=a)
+        np.multiply(post, w, out=t)
+        a[:, :, 1:] += t[:, :, :-1]
+        a[:, :, :-1] += t[:, :, 1:]
+        np.multiply(a, keep, out=b)
+        np.multiply(a, w, out=t)
+        b[:, 1:, :] += t[:, :-1, :]
+        b[:, :-1, :] += t[:, 1:, :]
+        post = b
+    walk = both[:, 1]
+    np.multiply(post, 1.0 - oracle._to_stand, out=walk)
+    np.multiply(stand, oracle._to_walk, out=t)
+    walk += t
+    np.multiply(stand, 1.0 - oracle._to_walk, out=stand)
+    np.multiply(post, oracle._to_stand, out=t)
+    stand += t
+    both *= oracle._kept
+    both += oracle._floor_share
+
+
+@pytest.mark.parametrize("index", [0, 2, 6, 10])
+def test_the_oracles_motion_step_by_flat_shifts_is_the_plain_one(index: int) -> None:
+    cell = CELLS[index]
+    oracle = engines(cell, cell.layout.config(floor=True))["oracle"]()
+    assert isinstance(oracle, BayesOracle)
+    rng = np.random.default_rng(index)
+    for used in (1, 2, 5, 9):
+        while oracle._post.shape[0] < used:
+            oracle._grow()
+        oracle._post[:] = rng.random(oracle._post.shape) * oracle._mask
+        plain = oracle._post.copy()
+        oracle._predict(used)
+        ours, oracle._post = oracle._post, plain
+        _predict_plainly(oracle, used)
+        assert np.array_equal(ours[:used], plain[:used])

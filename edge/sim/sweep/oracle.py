@@ -189,6 +189,7 @@ class BayesOracle:
         self._floor_share: Array = (UNIFORM_SHARE / 2) * self._uniform
         self._kept: Array = self._mask * (1.0 - UNIFORM_SHARE)
         """The mask times the share kept (the mask is 0 or 1: the same products as one after the other)."""
+        self._kept_row, self._floor_row = self._kept.reshape(-1), self._floor_share.reshape(-1)
         self._slot: dict[str, int] = {}
         """Per tracked token, its slot of the posterior: the slots in use are always the first ``len(self._slot)`` (a
         freed slot takes the last one's posterior, :meth:`_release`), so the prediction and the zones' masses cover
@@ -277,6 +278,8 @@ class BayesOracle:
         if self._work[0].shape[0] < used:
             self._work = [np.empty((self._post.shape[0], *self._shape)) for _ in range(3)]
         a, b, t = (buffer[:used] for buffer in self._work)
+        a1, b1, t1 = a.reshape(-1), b.reshape(-1), t.reshape(-1)
+        width = self._shape[1]
         both = self._post[:used]
         stand, post = both[:, 0], both[:, 1]
         w = self._w
@@ -284,12 +287,12 @@ class BayesOracle:
         for _ in range(self._passes):  # the walking layer spreads along x (into a), then along y (into b)
             np.multiply(post, keep, out=a)
             np.multiply(post, w, out=t)  # (each neighbour's share once: the same product goes left and right)
-            a[:, :, 1:] += t[:, :, :-1]
-            a[:, :, :-1] += t[:, :, 1:]
+            _shift_add(a1, t1, 1, a[:, :, 0])  # a[:, :, 1:] += t[:, :, :-1]
+            _shift_add(a1, t1, -1, a[:, :, -1])  # a[:, :, :-1] += t[:, :, 1:]
             np.multiply(a, keep, out=b)
             np.multiply(a, w, out=t)
-            b[:, 1:, :] += t[:, :-1, :]
-            b[:, :-1, :] += t[:, 1:, :]
+            _shift_add(b1, t1, width, b[:, 0, :])  # b[:, 1:, :] += t[:, :-1, :]
+            _shift_add(b1, t1, -width, b[:, -1, :])  # b[:, :-1, :] += t[:, 1:, :]
             post = b
         walk = both[:, 1]  # (its old mass spread is in post: the new walking layer goes in its place) ...
         np.multiply(post, 1.0 - self._to_stand, out=walk)
@@ -298,8 +301,9 @@ class BayesOracle:
         np.multiply(stand, 1.0 - self._to_walk, out=stand)  # ... and the new standing layer, in place
         np.multiply(post, self._to_stand, out=t)
         stand += t
-        both *= self._kept  # (the mask is 0 or 1: one product is the mask's, then the re-spread share's)
-        both += self._floor_share
+        layers = self._post[:used].reshape(2 * used, -1)  # (one row per layer: the same products, no 2-D broadcast)
+        layers *= self._kept_row  # (the mask is 0 or 1: one product is the mask's, then the re-spread share's)
+        layers += self._floor_row
 
     def tick(self, now: float) -> list[PresenceEvent]:
         events: list[PresenceEvent] = []
@@ -380,6 +384,20 @@ class BayesOracle:
 
     def occupants(self, zone: str | None = None) -> list[Occupant]:
         return [Occupant(t, z, since, 0.0, 0.0, "") for t, (z, since) in self._zone.items() if zone in (None, z)]
+
+
+def _shift_add(flat: Array, source: Array, by: int, edge: Array) -> None:
+    """``flat`` += ``source`` shifted ``by`` cells, both a block of slots' grids flattened: +1 from the left neighbour,
+    -1 from the right, +/- the row length from the row before / after. One 1-D operation (a shifted slice of a 3-D
+    array is 2-5x slower); the cells the shift reaches across a row's or a slot's end -- ``edge``, the first or last
+    column or row of every slot -- are put back as they were, so each cell gets exactly the additions the slice of
+    each axis gives it (tests/test_sweep_cpu.py compares them): 97 -> 76 us for 10 slots of today's store."""
+    kept = edge.copy()
+    if by > 0:
+        flat[by:] += source[:-by]
+    else:
+        flat[:by] += source[-by:]
+    edge[...] = kept
 
 
 def silence_s(intervals_s: Sequence[float], longest_pause_s: float) -> float:
