@@ -288,18 +288,20 @@ class ZoneEstimator:
     def _predict(self, p: list[float], dt: float) -> None:
         """Move ``p`` forward by ``dt`` seconds: each place keeps exp(-rate dt), the rest flows by the rates."""
         flows = [0.0] * len(p)
-        stays = [math.exp(-rate * dt) for rate in self._rates]
-        shares, rate_of = self._shares, self._rate_of
+        exp = math.exp
+        stays = [exp(-rate * dt) for rate in self._rates]
         floor = _NEGLIGIBLE * sum(p)
-        for i, pi in enumerate(p):
+        i = 0
+        for pi, rate, shares in zip(p, self._rate_of, self._shares):  # (as long as p: one of each per place)
             if pi > floor:
-                kept = pi * stays[rate_of[i]]
+                kept = pi * stays[rate]
                 flows[i] += kept
                 gone = pi - kept
-                for j, share in shares[i]:
+                for j, share in shares:
                     flows[j] += gone * share
             else:
                 flows[i] += pi
+            i += 1
         p[:] = flows
 
     def _outside(self, p: list[float]) -> float:
