@@ -140,6 +140,7 @@ class GridEstimator:
         self._offsets = [s.offset_db for s in scanners]
         """Per scanner: the dB added to its readings -- its configured ``offset_db`` plus, once learned and precise,
         its learned offset (:mod:`edge.presence_grid_offsets`: the learner updates this list in place)."""
+        radio.offsets = self._offsets  # (the silences allow for it: a scanner reading low hears less far)
         self._power_default = presence.measured_power_1m_dbm
         self._windows = windows = Windows(radio, CELL_M, [radio.cell_of(s.x_m, s.y_m) for s in scanners])
         """Every track's layers over its window, stacked, and their motion."""

@@ -424,11 +424,13 @@ class GridLearner:
             self._retune_at = at + RADIO_RETUNE_S
         elif at >= self._retune_at:
             self._retune_at = at + RADIO_RETUNE_S
+            before = list(self._offsets)
             moved = self._step(at) if TRUNCATED else learner.step()
             sigma = self._sigma() if LEARN_SIGMA else None
             if moved or sigma is not None:
                 self._radio.retune(learner.exponent, sigma)
                 return True
+            return self._offsets != before  # (an offset applied moves its scanner's floor: the silences are rebuilt)
         return False
 
     def _step(self, at: float) -> bool:

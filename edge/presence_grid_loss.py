@@ -40,7 +40,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from edge.presence_grid_radio import MISS_P, SENSITIVITY_DBM, GridRadio
+from edge.presence_grid_radio import MISS_P, GridRadio
 
 Vector = npt.NDArray[np.float64]
 
@@ -100,7 +100,7 @@ class LossLearner:
                                         zip(radio.log_d, (radio.in_range(k) for k in range(len(radio.log_d))),
                                             strict=True)])  # fmt: skip
         """Per scanner and cell: 1 within OPPORTUNITY_M (and the grid's range, on the floor or its street)."""
-        self._audible: dict[tuple[int, float, float], Vector] = {}
+        self._audible: dict[tuple[int, float, float, tuple[float, ...]], Vector] = {}
         """Per declared power (and the radio's exponent and sigma): per scanner and cell, the chance of hearing."""
         self.pending: dict[int, tuple[list[int], list[float]]] = {}
         """Per track slot: the advert's opportunities (scanners, their chances of hearing it); the caller need not
@@ -122,13 +122,14 @@ class LossLearner:
 
     def _chances(self, power: int) -> Vector:
         radio = self._radio
-        key = (power, radio.exponent, radio.sigma_db)
+        floors = tuple(radio.floor_dbm(k) for k in range(len(radio.log_d)))
+        key = (power, radio.exponent, radio.sigma_db, floors)
         found = self._audible.get(key)
         if found is None:
             if len(self._audible) >= 16:
                 self._audible.clear()
             grid, _, cdf = radio.tables()
-            limit = SENSITIVITY_DBM - power
+            limit = np.array(floors)[:, None, None] - power  # (per scanner: its receiver's floor, offset allowed for)
             means = np.stack([-10.0 * radio.exponent * log_d for log_d in radio.log_d])
             heard = 1.0 - np.clip(np.interp(limit - means, grid, cdf), 0.0, 1.0)
             found = self._audible[key] = heard * self._stack

@@ -7,9 +7,11 @@ likelihoods are arrays over the box, ``shape`` (0 where there is no cell):
 
 - :meth:`GridRadio.likelihood`: a scanner heard a reading ``residual`` dB under the declared power -- the
   shadowing density (6 dB, 5 % deep fades of 10-25 dB) around each cell's mean, 0 beyond the scanner's range
-  (or :attr:`GridRadio.far_p` of it, once :class:`edge.presence_grid_range.RangeLearner` learned far readings);
+  (or :attr:`GridRadio.far_p` of it, once :class:`edge.presence_grid_range.RangeLearner` learned far readings),
+  weighed by the share of the cell within the range where its edge crosses the cell (:data:`RANGE_POINTS`);
 - :meth:`GridRadio.silent`: a scanner did not hear an advert of a declared power -- lost (30 %, or the store's
-  rate once :class:`edge.presence_grid_loss.LossLearner` learned it), or below the sensitivity, or out of range.
+  rate once :class:`edge.presence_grid_loss.LossLearner` learned it), or below its receiver's floor (the
+  sensitivity of its own readings: :meth:`GridRadio.floor_dbm`), or out of range.
 
 The generic radio the model engine assumes too (the sweep oracle's ``GENERIC``): physical parameters, never
 fitted to a store -- but for the path-loss exponent, which :class:`GridLearner` learns online from the grid's
@@ -41,8 +43,19 @@ MISS_P = 0.3
 """The share of adverts a scanner in range misses anyway (BLE channel hopping, scan windows)."""
 RANGE_M = 15.0
 """A scanner hears nobody farther than this (walls and shelving in between)."""
+RANGE_POINTS = 8
+"""A cell is within a scanner's range by the share of its area that is (this many points a side, spread evenly over
+the cell): a 1 m cell whose centre is 15.3 m from a scanner holds points 14.6 m from it, where a shopper is heard.
+Judged at the centre alone, the range's edge cut off shoppers a reading had just placed in it: a shopper heard by two
+scanners 25-30 m apart stands near the edge of both ranges, their intersection held no cell centre now and then, and
+the posterior was lost and started again uniform over the window (today's store, 20 shoppers, 10 minutes: 32-46 times
+a run, seeds 1-3; docs/presence.md, "The grid's range, judged over each cell (session 19)"). 1: the centre alone."""
 SENSITIVITY_DBM = -95.0
 """A scanner hears nothing weaker (a typical BLE receiver's floor)."""
+FLOOR_OFFSET = True
+"""A scanner's silence allows for its offset (:meth:`GridRadio.floor_dbm`): its receiver's floor is SENSITIVITY_DBM of
+its own readings, not of the corrected ones (docs/presence.md, "The grid's range, judged over each cell (session
+19)"). False: -95 dBm for every scanner, the correction ignored."""
 PHONE_M = 1.2
 """How high a shopper carries a phone or card (a pocket, a hand)."""
 NEAREST_M = 0.3
@@ -153,7 +166,7 @@ class GridRadio:
             d = np.sqrt((cx - s.x_m) ** 2 + (cy - s.y_m) ** 2 + dz * dz)
             self.log_d.append(np.log10(np.maximum(d, NEAREST_M)).reshape(nx, ny))
             self.band.append(((d >= low) * (d <= high) * mask).reshape(nx, ny))
-            self._in_range.append(((d <= RANGE_M) * mask).reshape(nx, ny))
+            self._in_range.append((_share_within(cx - s.x_m, cy - s.y_m, dz, cell_m) * mask).reshape(nx, ny))
         self._reachable: list[Vector] = list(self._in_range)
         """Per scanner and cell: the weight of a reading's density there -- 1 in range, :attr:`far_p` beyond it."""
         self.far_p = 0.0
@@ -184,6 +197,10 @@ class GridRadio:
         self.miss_p = MISS_P
         """The share of adverts a scanner in range misses anyway, in use (MISS_P until
         :class:`edge.presence_grid_loss.LossLearner` learns the store's)."""
+        self.offsets: list[float] = [0.0] * len(scanners)
+        """Per scanner: the dB added to its readings (configured ``offset_db`` plus the learned offset applied; the
+        engine's own list, updated in place). A scanner corrected by +o dB reads o dB low: its receiver's floor,
+        SENSITIVITY_DBM of its own readings, is SENSITIVITY_DBM + o of the corrected ones (:meth:`floor_dbm`)."""
 
     def lose(self, miss_p: float) -> None:
         """Use miss rate ``miss_p`` in :meth:`silent`; the caller drops the silences it cached."""
@@ -247,16 +264,35 @@ class GridRadio:
         found: Vector = self._pdf.take(at - steps, mode="clip") * self._mask[x0:x1, y0:y1]
         return found
 
+    def floor_dbm(self, scanner: int) -> float:
+        """The weakest reading ``scanner`` reports, on the corrected scale its readings are weighed on: the
+        receiver's SENSITIVITY_DBM plus the dB its readings are corrected by (:attr:`offsets`) -- a scanner that reads
+        4 dB low (corrected by +4) hears nothing under -91 dBm of the corrected readings, so it hears less far."""
+        return SENSITIVITY_DBM + (self.offsets[scanner] if FLOOR_OFFSET else 0.0)
+
     def silent(self, scanner: int, power: int) -> Vector:
         """Over the scanner's :attr:`reach` (1 everywhere else): the likelihood that ``scanner`` did not hear an
         advert of declared ``power`` dBm -- lost, or below the sensitivity, or out of range; never below
         the miss rate in use (:attr:`miss_p`)."""
         x0, x1, y0, y1 = self.reach[scanner]
-        limit = SENSITIVITY_DBM - power
+        limit = self.floor_dbm(scanner) - power
         means, in_range = self._means[scanner][x0:x1, y0:y1], self._in_range[scanner][x0:x1, y0:y1]
         heard = 1.0 - np.clip(np.interp(limit - means, self._grid, self._cdf), 0.0, 1.0)
         found: Vector = 1.0 - (1.0 - self.miss_p) * in_range * heard
         return found
+
+
+def _share_within(dx: Vector, dy: Vector, dz: float, cell_m: float) -> Vector:
+    """Per cell (its centre ``dx``, ``dy`` m from a scanner ``dz`` m above the phone): the share of its area within
+    RANGE_M of the scanner, from RANGE_POINTS x RANGE_POINTS points spread evenly over it."""
+    k = max(1, RANGE_POINTS)
+    offsets = [((a + 0.5) / k - 0.5) * cell_m for a in range(k)]
+    inside = np.zeros(dx.shape)
+    for ox in offsets:
+        for oy in offsets:
+            inside += (dx + ox) ** 2 + (dy + oy) ** 2 + dz * dz <= RANGE_M * RANGE_M
+    found: Vector = inside / (k * k)
+    return found
 
 
 def _zone_at(zones: tuple[ZoneConfig, ...], positions: dict[str, ScannerConfig], x: float, y: float) -> int | None:

@@ -187,10 +187,16 @@ def test_a_reading_soon_after_the_last_counts_less(monkeypatch: pytest.MonkeyPat
     config = CELLS[0].layout.config()
     radio = GridRadio(config.zones, config.scanners, config.floor, 2.2, CELL_M, STREET_M)
     full = radio.likelihood(0, -50)
+    share = radio.in_range(0)  # (a cell the range's edge crosses: its density tempered, then weighed by its share)
+    density = np.divide(full, share, out=np.zeros_like(full), where=share > 0.0)
     for level in range(1, levels):
-        assert np.allclose(radio.likelihood(0, -50, level=level), full ** (level / levels), rtol=1e-12, atol=0.0)
+        tempered = share * density ** (level / levels)
+        assert np.allclose(radio.likelihood(0, -50, level=level), tempered, rtol=1e-12, atol=0.0)
+        whole = share == 1.0
+        assert np.allclose(radio.likelihood(0, -50, level=level)[whole], full[whole] ** (level / levels), rtol=1e-12)
     radio.retune(2.2, 4.5)  # the tempered tables follow a new sigma
-    assert np.allclose(radio.likelihood(0, -50, level=4), radio.likelihood(0, -50) ** 0.5, rtol=1e-12, atol=0.0)
+    whole = share == 1.0
+    assert np.allclose(radio.likelihood(0, -50, level=4)[whole], radio.likelihood(0, -50)[whole] ** 0.5, rtol=1e-12)
     monkeypatch.setattr(presence_grid_radio, "COHERENCE_S", 0.0)
     assert temper_level(0.0) == levels
     assert temper_thresholds() == []

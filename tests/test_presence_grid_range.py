@@ -68,9 +68,12 @@ def test_a_reading_beyond_the_range_is_impossible_until_far_readings_are_learned
     radio.reach_far(FAR_P)
     density = radio.density(0, -40, 0, radio.shape[0], 0, radio.shape[1])
     assert math.isclose(radio.likelihood(0, -40)[cell], FAR_P * density[cell])
-    inside = radio.in_range(0) > 0  # in range the density is whole, as before
+    share = radio.in_range(0)
+    inside = share == 1.0  # in range the density is whole, as before
     whole = radio.density(0, -30, 0, radio.shape[0], 0, radio.shape[1])
     assert np.array_equal(radio.likelihood(0, -30)[inside], whole[inside])
+    edge = (share > 0.0) & (share < 1.0)  # a cell the range's edge crosses: its share in range whole, the rest rare
+    assert np.allclose(radio.likelihood(0, -30)[edge], (share + FAR_P * (1.0 - share))[edge] * whole[edge])
     radio.reach_far(0.0)
     assert radio.likelihood(0, -40)[cell] == 0.0
 
