@@ -41,7 +41,10 @@ The state machine, per shopper (one zone at a time, or none):
   level placed the shopper further inside than the slowest walker crosses in that time, or it is
   no longer than this advertiser's pauses heard so far. No
   advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
-  applies: the slow window must first fill with samples from inside the zone.
+  applies: the slow window must first fill with samples from inside the zone. An exit while a hand-off's
+  candidate already passes the hand-off's test (on the samples counted so far:
+  :meth:`~edge.presence_handoff.HandOff._handoff_stands`) is that hand-off, ``entered`` said in the same tick:
+  which of the timer and the candidate's next sample came first (a peer's samples come late) decides nothing.
 - **hand-off**: another zone's fast level is at or above its enter bar, and a sequential test on
   its lead over the current zone (:class:`~edge.presence_sure.LeadTest`: each advert of either zone
   read against the other's fast level, since the new zone reached its bar) puts the mean lead above
@@ -265,6 +268,12 @@ class PresenceEngine(HandOff):
             track.left_zone, track.left_at = current, at
         else:
             self._present[token] = track
+        self._enter(token, track, zone, at, fast, events)
+
+    def _enter(
+        self, token: str, track: ShopperTrack, zone: ZoneRules, at: float, fast: float, events: list[PresenceEvent]
+    ) -> None:
+        """Place the shopper in ``zone`` at ``at`` (an entry, or a hand-off's second half) and say so."""
         track.zone = zone
         track.since = track.heard_at = track.last_dwell = at
         track.weak = False
@@ -345,7 +354,12 @@ class PresenceEngine(HandOff):
                 and silent_s >= self._silence_limit_s(track, zone)
             ):
                 events.append(self._event("exited", token, track, zone, now))
-                gone.append(token)
+                successor = self._handoff_stands(track, zone, now)
+                if successor is None:
+                    gone.append(token)
+                else:  # the hand-off the exit pre-empted, due now on the evidence counted: said with the exit
+                    track.left_zone, track.left_at = zone, now
+                    self._enter(token, track, successor[0], now, successor[1], events)
             elif now - track.last_dwell >= zone.dwell_s:
                 track.last_dwell += zone.dwell_s
                 if now - track.last_dwell >= zone.dwell_s:

@@ -5,8 +5,8 @@ another's and decides a move between them (the module docstring of :mod:`edge.pr
 zone's level (the loudest of its scanners), the sequential test on the new zone's lead with its margin and
 slow levels (:meth:`HandOff._handoff_due`), the shorter hold on a clear trend or a zone heard through a peer
 (:meth:`HandOff._hold`), and the entry just after an exit that pre-empted a hand-off, judged as that
-hand-off (:meth:`HandOff._just_left`, :meth:`HandOff._leads_left`). The engine inherits it: one object, the
-same calls on the hot path. Pure.
+hand-off (:meth:`HandOff._just_left`, :meth:`HandOff._leads_left`), and at an exit's tick the hand-off already
+due (:meth:`HandOff._handoff_stands`). The engine inherits it: one object, the same calls on the hot path. Pure.
 """
 
 from __future__ import annotations
@@ -98,8 +98,11 @@ class HandOff:
         track.candidate_n = track.candidate_n + 1 if steady else 0
         if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
             track.lead.add(rssi - held)
-        if not steady:
-            return False
+        return steady and self._leads_enough(track, zone, current, at)
+
+    def _leads_enough(self, track: ShopperTrack, zone: ZoneRules, current: ZoneRules, at: float) -> bool:
+        """With the fast level leading by the margin: the hold's streak on a clear trend (:meth:`_hold`), or
+        the sequential test passed with the new zone's slow level above the old one's."""
         hold = self._hold(track, zone, current, at)
         if hold < zone.samples and track.candidate_n >= hold:
             return True
@@ -108,6 +111,31 @@ class HandOff:
         new = self._level(track, zone, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
         old = self._level(track, current, at, self._window_s, 1, c.EXIT_SLOW_SAMPLES, True)
         return new is not None and (old is None or new > old)
+
+    def _handoff_stands(self, track: ShopperTrack, current: ZoneRules, at: float) -> tuple[ZoneRules, float] | None:
+        """At an exit from ``current`` (a timer's, at ``at``): the hand-off candidate whose test stands now, on
+        the samples already counted, and its fast level -- :meth:`_handoff_due`'s decision as the candidate's next
+        sample would take it, without a sample (none is added to the count or the test) -- or None.
+
+        The exit (``current``'s slow level surely under its exit threshold, or its silence) and the hand-off
+        race: whichever of the timer and the candidate's next sample comes first decides. With a zone heard
+        through a peer, whose samples come in its summary's parts 0.5-1.2 s after they were heard, the timer
+        often comes first, and the entry from no zone then asks a third zone for the aisle lead, which a
+        hand-off does not (:meth:`_just_left`): a shopper the evidence already placed in the candidate stayed
+        in no zone for 1.5-2 s more (docs/multi-gateway.md, "A starved owner's empty summary", session 19). The timer
+        now asks first what the hand-off would say. An advertiser too slow for the fast window is left to the entry."""
+        zone = track.candidate
+        if zone is None:
+            return None
+        fast = self._level(track, zone, at, self._fast_s, c.ENTER_MIN_SAMPLES)
+        if fast is None or fast + track.offset < zone.enter:
+            return None
+        held = self._level(track, current, at, self._fast_s)
+        if held is None:  # nothing of the old zone to lead: the margin's streak, as _handoff_due
+            return (zone, fast) if track.candidate_n >= self._hold(track, zone, current, at) else None
+        if fast >= held + zone.margin and self._leads_enough(track, zone, current, at):
+            return zone, fast
+        return None
 
     def _leads_left(
         self,
