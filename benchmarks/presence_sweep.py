@@ -44,7 +44,7 @@ import sys
 import time
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,39 +172,46 @@ class Tally:
     """What an engine reports of itself per seed (the model's learned radio: presence_model_tune.py)."""
 
 
-def fresh(name: str, make: Callable[[], Engine], built: dict[str, bytes] | None) -> Engine:
-    """A new engine: ``make()`` -- or, given ``built`` (the cell's engines as they were made for its first seed,
-    pickled), one unpickled from it: an engine is pure, so a copy of a new one is a new one, and the floors the grid
-    and the model precompute (5-60 ms) are made once per cell instead of once per seed (a copy: 0.1-5 ms). An engine
+def fresh(
+    name: str, make: Callable[[], Engine], built: dict[Hashable, bytes] | None, key: Hashable | None = None
+) -> Engine:
+    """A new engine: ``make()`` -- or, given ``built`` (engines as they were made, pickled, by ``key``: by default the
+    name), one unpickled from it: an engine is pure, so a copy of a new one is a new one, and the floors the grid
+    and the model precompute (5-60 ms) are made once instead of once per seed (a copy: 0.1-5 ms). An engine
     that cannot be pickled is made every time."""
     if built is None:
         return make()
-    blob = built.get(name)
+    key = name if key is None else key
+    blob = built.get(key)
     if blob is None:
         engine = make()
         try:
-            built[name] = pickle.dumps(engine, protocol=pickle.HIGHEST_PROTOCOL)
+            built[key] = pickle.dumps(engine, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError):
-            built[name] = b""
+            built[key] = b""
         return engine
     return pickle.loads(blob) if blob else make()  # (our own engine, pickled in this process)
 
 
 def run_one(
-    index: int, seed: int, minutes: float, shoppers: int, built: dict[str, bytes] | None = None
+    index: int, seed: int, minutes: float, shoppers: int, built: dict[Hashable, bytes] | None = None
 ) -> tuple[int, dict[str, Tally], float]:
-    """Simulate cell ``index`` with ``seed`` and score every engine on it (``built``: see :func:`fresh`)."""
+    """Simulate cell ``index`` with ``seed`` and score every engine on it (``built``: see :func:`fresh`; an engine but
+    the oracle is kept by its name and the cell's config, all it is given, so cells of one layout share it; the oracle,
+    told the cell's radio, by its name alone: the caller drops it when the cell changes)."""
     cell = CELLS[index]
     started = time.process_time()
     run = simulate(cell, seed, minutes=minutes, shoppers=shoppers)
     sim_s = time.process_time() - started
     config = cell.layout.config(floor=GIVE_FLOOR)
+    shared = msgspec.json.encode(config) if built is not None else b""
     tallies: dict[str, Tally] = {}
     for name, make in engines(cell, config).items():
         tally = tallies[name] = Tally()
         started = time.process_time()
         try:
-            changes = feed(fresh(name, make, built), run)
+            key = name if name == "oracle" else (name, shared)
+            changes = feed(fresh(name, make, built, key), run)
         except Exception as err:  # a new engine's bug must not hide the others' figures
             tally.error = f"{type(err).__name__}: {err}"
             continue
@@ -263,14 +270,13 @@ def sweep(cells: list[int], seeds: int, minutes: float, shoppers: int, jobs: int
 
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.starmap(run_one, tasks, chunksize=1)
-    else:  # one process: each cell's engines are made once, for its first seed (fresh())
-        built: dict[int, dict[str, bytes]] = {}
+    else:  # one process: each layout's engines are made once, the oracle once per cell (fresh())
+        built: dict[Hashable, bytes] = {}
         results = []
-        for task in tasks:
-            if task[0] not in built:
-                built.clear()
-                built[task[0]] = {}
-            results.append(run_one(*task, built=built[task[0]]))
+        for k, task in enumerate(tasks):
+            if k and task[0] != tasks[k - 1][0]:
+                built.pop("oracle", None)  # (the last cell's)
+            results.append(run_one(*task, built=built))
     for index, tallies, took in results:
         sim_s += took
         for name, tally in tallies.items():

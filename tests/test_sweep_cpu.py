@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import pytest
 
-from benchmarks.presence_sweep import engines, feed, fresh
+from benchmarks.presence_sweep import engines, feed, fresh, run_one
 from edge import presence_grid_evidence
 from edge.presence import PresenceEvent, Sighting
 from edge.presence_grid import GridEstimator
@@ -32,7 +32,7 @@ def test_an_engine_unpickled_from_a_new_one_decides_as_a_new_one() -> None:
     cell = CELLS[6]  # the L-shaped store: the grid's windows move
     run = simulate(cell, 1, minutes=3.0, shoppers=8)
     config = cell.layout.config(floor=True)
-    built: dict[str, bytes] = {}
+    built: dict[Hashable, bytes] = {}
     for name, make in engines(cell, config).items():
         first = feed(fresh(name, make, built), run)  # made, and pickled as it was made
         assert built[name], name
@@ -234,3 +234,16 @@ def test_the_oracles_motion_step_by_flat_shifts_is_the_plain_one(index: int) -> 
         ours, oracle._post = oracle._post, plain
         _predict_plainly(oracle, used)
         assert np.array_equal(ours[:used], plain[:used])
+
+
+def test_cells_of_one_layout_share_their_engines_and_decide_as_with_new_ones() -> None:
+    """With one process the sweep keeps each engine as made, by its name and the cell's config (all an engine but the
+    oracle is given), so the L-shape's three cells make the model and the grid once; the oracle is kept per cell."""
+    built: dict[Hashable, bytes] = {}
+    for index in (6, 49, 54):  # the L-shaped store, three radios
+        for seed in (1, 2):
+            _, shared, _ = run_one(index, seed, 1.0, 4, built)
+            _, new, _ = run_one(index, seed, 1.0, 4)
+            assert {n: t.score for n, t in shared.items()} == {n: t.score for n, t in new.items()}, (index, seed)
+        built.pop("oracle")
+    assert sorted(key[0] for key in built if isinstance(key, tuple)) == ["ema", "grid", "model", "nearest", "threshold"]
