@@ -291,8 +291,7 @@ class ZoneEstimator:
         exp = math.exp
         stays = [exp(-rate * dt) for rate in self._rates]
         floor = _NEGLIGIBLE * sum(p)
-        i = 0
-        for pi, rate, shares in zip(p, self._rate_of, self._shares):  # (as long as p: one of each per place)
+        for i, (pi, rate, shares) in enumerate(zip(p, self._rate_of, self._shares, strict=True)):  # one per place
             if pi > floor:
                 kept = pi * stays[rate]
                 flows[i] += kept
@@ -301,7 +300,6 @@ class ZoneEstimator:
                     flows[j] += gone * share
             else:
                 flows[i] += pi
-            i += 1
         p[:] = flows
 
     def _outside(self, p: list[float]) -> float:
