@@ -102,6 +102,13 @@ def _learn_miss() -> bool:
     return presence_grid_loss.LEARN_MISS
 
 
+def _temper_silences() -> bool:
+    """:data:`edge.presence_grid_radio.TEMPER_SILENCES`, read when an engine is built (``--set`` changes it)."""
+    from edge import presence_grid_radio
+
+    return presence_grid_radio.TEMPER_SILENCES
+
+
 def _learn_wall() -> bool:
     """:data:`edge.presence_grid_wall.LEARN_WALL`, read when an engine is built (``--set`` changes it)."""
     from edge import presence_grid_wall
@@ -147,6 +154,8 @@ class GridEstimator:
         self._kx, self._ky = windows.kx, windows.ky
         self._temper = temper_thresholds()
         """The readings' coherence (COHERENCE_S): the gaps past which a reading counts one more level."""
+        self._quiet = self._temper if _temper_silences() else []
+        """The same for an advert's silences, by the gap to the advert before (TEMPER_SILENCES; empty: in full)."""
         self._evidence = Evidence(radio, windows.kx, windows.ky)
         """The cached likelihood arrays."""
         self._tracks: dict[str, Track] = {}
@@ -242,6 +251,8 @@ class GridEstimator:
         if track.advert_at is not None:
             self._close(track)
         track.advert_at = at
+        quiet = self._quiet  # (its silences tempered by the gap to the advert before: TEMPER_SILENCES)
+        track.quiet = 1 + bisect_left(quiet, track.gap) if quiet else TEMPER_LEVELS
         track.power = power = self._power_default if power is None else power
         track.key = round(power)
         loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)

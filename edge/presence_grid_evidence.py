@@ -24,6 +24,8 @@ from edge.presence_grid_radio import TEMPER_LEVELS, TEMPER_LEVELS_MAX, GridRadio
 from edge.presence_grid_windows import Track
 
 Vector = npt.NDArray[np.float64]
+Key = tuple[str, int, int] | tuple[str, int, int, int]
+"""A cached array's key: ("reading<level>", scanner, residual) or ("heard", scanners' bits, power, level)."""
 
 NEAR_BOX_CELLS = 4096
 """A floor whose box has more cells than this (about 64 x 64 m) keeps its readings' likelihoods over each
@@ -42,6 +44,9 @@ whatever the radio does; past it the oldest array goes first (a miss costs a few
 sweep's 10 Hz app (cell 30: 2,184 arrays asked for, 1,233 kept) rebuilt 24,615 per seed when a full cache started
 again, 16,244 so (an LRU would rebuild 12,046, but the hot path's lookup is a plain dict's get, which cannot note a
 hit; an OrderedDict's get costs half as much again)."""
+QUIET_LEVELS = 4
+"""Temper levels of the silences kept per declared power (edge.presence_grid_radio ``TEMPER_SILENCES``): an
+advertiser's gaps take one or two (a 10 Hz app's 1/2 and 5/8), the full level is the base of the others."""
 READING = tuple(f"reading{k}" for k in range(TEMPER_LEVELS_MAX + 1))
 """The cache's key of a reading's likelihood per temper level."""
 
@@ -55,15 +60,17 @@ class Evidence:
         self._kx, self._ky = kx, ky
         nx, ny = radio.shape
         self._scanners = len(radio.reach)
-        self.cache: dict[tuple[str, int, int], Vector] = {}
+        self.cache: dict[Key, Vector] = {}
         """Likelihood arrays: of a ("reading", scanner, residual) over the box (or the scanner's reach, see
-        :attr:`near`), of all scanners but the "heard" ones (bits) silent for a declared power over the box."""
+        :attr:`near`), of all scanners but the "heard" ones (bits) silent for a declared power, at a temper level
+        (("heard", bits, power, level)), over the box."""
         self.near = nx * ny > NEAR_BOX_CELLS if NEAR is None else NEAR
         """Readings and silences over each scanner's reach rather than the floor's box (a large store)."""
         spans = [(x1 - x0) * (y1 - y0) for x0, x1, y0, y1 in radio.reach]
         self._cache_size = max(16, CACHE_BYTES // (8 * (max(spans, default=1) if self.near else nx * ny)))
-        self._quiets: dict[tuple[int, int], Vector] = {}
-        """Each scanner's silence (and all of them at once, scanner -1) per declared power: see :meth:`_quiet`."""
+        self._quiets: dict[tuple[int, int, int], Vector] = {}
+        """Each scanner's silence (and all of them at once, scanner -1) per declared power and temper level: see
+        :meth:`_quiet`."""
 
     def clear(self, *, readings: bool = True, silences: bool = True) -> None:
         """Drop cached arrays (the radio moved: they are rebuilt as they are asked for): the readings' likelihoods
@@ -77,7 +84,7 @@ class Evidence:
         if silences:
             self._quiets.clear()
 
-    def _cached(self, key: tuple[str, int, int], make: Callable[[], Vector]) -> Vector:
+    def _cached(self, key: Key, make: Callable[[], Vector]) -> Vector:
         found = self.cache.get(key)
         if found is None:
             cache = self.cache
@@ -92,16 +99,19 @@ class Evidence:
         make = partial(self._radio.likelihood, scanner, residual, near=self.near, level=level)
         return self._cached((READING[level], scanner, residual), make)
 
-    def _quiet(self, scanner: int, power: int) -> Vector:
+    def _quiet(self, scanner: int, power: int, level: int = TEMPER_LEVELS) -> Vector:
         """Over ``scanner``'s reach: its likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1:
-        every scanner's at once, their product, over the box). Kept apart from the main cache, so that a store
-        whose readings and sets of heard scanners overflow that cache does not lose these too."""
-        key = (scanner, power)
+        every scanner's at once, their product, over the box), raised to ``level`` / TEMPER_LEVELS. Kept apart from
+        the main cache, so that a store whose readings and sets of heard scanners overflow that cache does not lose
+        these too."""
+        key = (scanner, power, level)
         found = self._quiets.get(key)
         if found is None:
-            if len(self._quiets) >= QUIET_POWERS * (self._scanners + 1):
+            if len(self._quiets) >= QUIET_LEVELS * QUIET_POWERS * (self._scanners + 1):
                 self._quiets.clear()
-            if scanner >= 0:
+            if level < TEMPER_LEVELS:
+                found = self._quiet(scanner, power) ** (level / TEMPER_LEVELS)
+            elif scanner >= 0:
                 found = self._radio.silent(scanner, power)
             else:
                 found = np.ones(self._radio.shape)
@@ -110,30 +120,38 @@ class Evidence:
             self._quiets[key] = found
         return found
 
-    def _silence(self, heard: int, power: int) -> Vector:
+    def _silence(self, heard: int, power: int, level: int = TEMPER_LEVELS) -> Vector:
         """Per cell: the likelihood that every scanner but the ``heard`` ones (bits) missed an advert of declared
         ``power`` dBm: every scanner's silence, the heard ones' divided back out (a silence is never below the
-        loss rate, so the division is safe) -- one operation per heard scanner, whatever the store's size."""
-        found = self.cache.get(("heard", heard, power))
+        loss rate, so the division is safe) -- one operation per heard scanner, whatever the store's size; raised
+        to ``level`` / TEMPER_LEVELS (edge.presence_grid_radio ``TEMPER_SILENCES``)."""
+        found = self.cache.get(("heard", heard, power, level))
         if found is not None:
             return found
 
         def make() -> Vector:
-            product = self._quiet(-1, power).copy()
-            for scanner, (x0, x1, y0, y1) in enumerate(self._radio.reach):
-                if heard >> scanner & 1:
-                    product[x0:x1, y0:y1] /= self._quiet(scanner, power)
+            product = self.cache.get(("heard", heard, power, TEMPER_LEVELS))  # (the full one, if kept)
+            if product is None:
+                product = self._quiet(-1, power).copy()
+                for scanner, (x0, x1, y0, y1) in enumerate(self._radio.reach):
+                    if heard >> scanner & 1:
+                        product[x0:x1, y0:y1] /= self._quiet(scanner, power)
+            if level < TEMPER_LEVELS:
+                tempered: Vector = product ** (level / TEMPER_LEVELS)
+                return tempered
             return product
 
-        return self._cached(("heard", heard, power), make)
+        return self._cached(("heard", heard, power, level), make)
 
     def close(self, track: Track) -> None:
-        """The advert being heard is over: every scanner that did not hear it multiplies in its silence."""
+        """The advert being heard is over: every scanner that did not hear it multiplies in its silence, tempered
+        by the gap to the advert before (``track.quiet``)."""
         track.advert_at = None
         heard, track.heard = track.heard, 0
         x0, y0 = track.origin
+        level = track.quiet
         if self.near:  # every scanner's silence, then each heard one's divided out where it reaches
-            track.state *= self._quiet(-1, track.key)[x0 : x0 + self._kx, y0 : y0 + self._ky]
+            track.state *= self._quiet(-1, track.key, level)[x0 : x0 + self._kx, y0 : y0 + self._ky]
             while heard:
                 bit = heard & -heard
                 heard ^= bit
@@ -141,11 +159,11 @@ class Evidence:
                 overlap = self._overlap(track.origin, scanner)
                 if overlap is not None:
                     (wx, wy), (rx, ry) = overlap
-                    track.state[:, wx, wy] /= self._quiet(scanner, track.key)[rx, ry]
+                    track.state[:, wx, wy] /= self._quiet(scanner, track.key, level)[rx, ry]
             return
-        silence = self.cache.get(("heard", heard, track.key))
+        silence = self.cache.get(("heard", heard, track.key, level))
         if silence is None:
-            silence = self._silence(heard, track.key)
+            silence = self._silence(heard, track.key, level)
         track.state *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
 
     def _overlap(self, origin: tuple[int, int], scanner: int) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:

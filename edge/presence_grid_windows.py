@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable
 import numpy as np
 import numpy.typing as npt
 
-from edge.presence_grid_radio import GridRadio
+from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio
 
 Vector = npt.NDArray[np.float64]
 
@@ -69,7 +69,7 @@ class Track:
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
     __slots__ = ("advert_at", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean", "lean_at",
-                 "levels", "origin", "power", "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
+                 "levels", "origin", "power", "quiet", "scanner", "since", "slot", "state", "via", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -95,6 +95,9 @@ class Track:
         """The time stamp of the advert being heard (its sightings share it); None once closed."""
         self.heard = 0
         """The scanners that heard the advert being heard, as bits (1 << scanner index)."""
+        self.quiet = TEMPER_LEVELS
+        """How much the advert being heard's silences count, in 1 / TEMPER_LEVELS: by the gap to the shopper's
+        advert before (edge.presence_grid_radio ``TEMPER_SILENCES``); all of it for a first advert."""
         self.heard_at: dict[int, float] = {}
         """Per scanner index: when it last heard the shopper (the readings' coherence, COHERENCE_S)."""
         self.levels: dict[int, float] = {}
