@@ -83,3 +83,20 @@ def test_a_standing_10_hz_shoppers_silences_no_longer_outweigh_its_readings(monk
     low_tempered = sum(low for _, low in tempered) / len(tempered)
     assert low_tempered >= low_full + 0.15
     assert min(low for _, low in tempered) >= 0.5
+
+
+@pytest.mark.parametrize("near", [False, True])
+def test_a_tempered_silence_is_never_stronger_evidence_than_a_full_one(near: bool) -> None:
+    """For every temper level and set of heard scanners (none, one, two): the tempered silence lies between the full
+    one and 1 in every cell -- less evidence, never other evidence -- and the same over each scanner's reach
+    (``near``) as over the box."""
+    engine = _engine()
+    evidence = engine._evidence
+    evidence.near = near
+    for heard in (0, 1 << 1, 1 << 1 | 1 << 3):
+        full = evidence._quiet(-1, -59).copy() if near else evidence._silence(heard, -59)
+        for level in range(1, TEMPER_LEVELS + 1):
+            tempered = evidence._quiet(-1, -59, level) if near else evidence._silence(heard, -59, level)
+            assert np.all(tempered >= full - 1e-12)
+            assert np.all(tempered <= 1.0 + 1e-12)
+            assert np.allclose(tempered, full ** (level / TEMPER_LEVELS))
