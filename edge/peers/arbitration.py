@@ -12,7 +12,9 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
   who left the store is heard last by whichever box caught a stray advert: that is no reason to move
   them); an alive owner that sent *no* summary in the window (late: a loaded box or broker, its slot
   evaluated at the deadline without it) is not deaf, and keeps its shoppers for up to
-  :data:`SILENT_KEEP_SLOTS` slots after its last summary received by the slot's deadline;
+  :data:`SILENT_KEEP_SLOTS` slots after its last summary received by the slot's deadline; a summary closed
+  before the gateway's advert reader reached the slot's end (a starved process: incomplete, ``reached``
+  in :meth:`Arbiter.add`) says nothing of the tokens it does not name, as if it had not come for them;
 - the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
   gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
   decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
@@ -134,6 +136,8 @@ class Arbiter:
         :data:`SILENT_KEEP_SLOTS` slots)."""
         self._scores: dict[int, dict[str, dict[str, float]]] = {}
         self._hands: dict[int, dict[str, dict[str, str]]] = {}
+        self._partial: dict[int, set[str]] = {}
+        """Slot → the gateways whose summary of it was not complete (:meth:`add`)."""
         self._state: dict[str, _State] = {}
         self.evaluated = -1
         """The last slot evaluated."""
@@ -147,16 +151,30 @@ class Arbiter:
         scores: Mapping[str, float],
         hands: Mapping[str, str] | None = None,
         received: float | None = None,
+        reached: int | None = None,
     ) -> None:
         """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway;
         to itself: it keeps them, see :data:`KEEP_MARGIN_DB`); a slot already evaluated is ignored (but
         says that ``gateway`` speaks: :data:`SILENT_KEEP_SLOTS`). ``received``: when it was received (the
-        clock of :meth:`evaluate`'s ``deadline``; None: in time for any deadline)."""
-        if slot > self.evaluated - self._silent_keep:
+        clock of :meth:`evaluate`'s ``deadline``; None: in time for any deadline).
+
+        ``reached``: the last slot whose end the gateway's advert reader had reached when it closed ``slot``
+        (:attr:`edge.peers.summary.Summary.reached`; None: ``slot``, a complete summary). Below ``slot`` the
+        summary is incomplete (a starved process): its scores count, but of the tokens it does not name it
+        has not spoken -- alone it makes no owner ``deaf``. It keeps the owner's shoppers as a summary of
+        ``slot`` would while its reader is at most :data:`SILENT_KEEP_SLOTS` slots behind, and as one of
+        ``reached`` beyond (a reader that stays behind is a silent owner). Counted as one of ``reached``
+        always, the keep ran out at 8 gateways on a loaded machine, where most summaries were incomplete
+        (74.6 ``silent`` moves per gateway per 20 s in one run: docs/multi-gateway.md, session 17)."""
+        spoken = slot if reached is None or slot - reached <= self._silent_keep else reached
+        incomplete = reached is not None and reached < slot
+        if spoken > self.evaluated - self._silent_keep:
             stamps = self._spoke.setdefault(gateway, {})
-            stamps[slot] = min(stamps.get(slot, math.inf), -math.inf if received is None else received)
+            stamps[spoken] = min(stamps.get(spoken, math.inf), -math.inf if received is None else received)
         if slot <= self.evaluated:
             return
+        if incomplete:
+            self._partial.setdefault(slot, set()).add(gateway)
         self._scores.setdefault(slot, {})[gateway] = dict(scores)
         if hands:
             self._hands.setdefault(slot, {})[gateway] = dict(hands)
@@ -175,15 +193,19 @@ class Arbiter:
         sums: dict[str, dict[str, list[float]]] = {}
         spoke: set[str] = set()
         for s in range(slot - self._window + 1, slot + 1):
+            partial = self._partial.get(s, ())
             for gateway, scores in self._scores.get(s, {}).items():
                 if gateway in alive:
-                    spoke.add(gateway)
+                    if gateway not in partial:
+                        spoke.add(gateway)
                     for token, score in scores.items():
                         sums.setdefault(token, {}).setdefault(gateway, []).append(score)
         latest = self._scores.get(slot, {})
         hands = {g: h for g, h in self._hands.get(slot, {}).items() if g in alive}
         for old in [s for s in self._scores if s <= slot - self._window + 1]:
             del self._scores[old]
+        for old in [s for s in self._partial if s <= slot - self._window + 1]:
+            del self._partial[old]
         for old in [s for s in self._hands if s <= slot]:
             del self._hands[old]
         for gateway, stamps in list(self._spoke.items()):
@@ -212,7 +234,7 @@ class Arbiter:
     ) -> Change | None:
         """``heard``: each alive gateway's mean over the window; ``now``: those heard in ``slot`` itself;
         ``hands``: per alive gateway, the tokens it hands on in ``slot`` (to itself: keeps); ``spoke``: the
-        alive gateways with a summary (of any tokens) in the window."""
+        alive gateways with a complete summary (of any tokens) in the window."""
         state = self._state.get(token)
         if not heard:
             if state is not None and slot - state.heard_slot >= self._release:
@@ -227,8 +249,8 @@ class Arbiter:
             return Change(token, None, best, 1, "new")
         state.heard_slot = slot
         owner = state.owner
-        if owner is not None and self._late(owner, slot, spoke, alive):
-            return None  # late, not deaf: its summaries did not reach this slot's evaluation
+        if owner is not None and owner not in heard and self._late(owner, slot, spoke, alive):
+            return None  # late, not deaf: its (complete) summaries did not reach this slot's evaluation
         if owner is None or owner not in heard:
             fresh = [(g, v) for g, v in heard.items() if g in now]
             if not fresh:
@@ -251,7 +273,7 @@ class Arbiter:
         return None
 
     def _late(self, owner: str, slot: int, spoke: set[str], alive: Collection[str]) -> bool:
-        """``owner`` is alive and sent no summary in the window, but one of a slot at most
+        """``owner`` is alive and sent no complete summary in the window, but one of a slot at most
         :data:`SILENT_KEEP_SLOTS` before ``slot``, received by ``slot``'s deadline (a late one included)."""
         if owner not in alive or owner in spoke:
             return False

@@ -131,6 +131,7 @@ class Peers:
             self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
             lambda: self._hands_on(), self.changes.put, self.changes.full, lambda now: self.claims.refresh(now),
+            self._backlog,
         )  # fmt: skip
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
         self.handovers = Handovers(self.me, ports, self.claims, self.connection, self.coverage, self.slots, self.stats)
@@ -325,6 +326,16 @@ class Peers:
         self.releases.let_go(token)
 
     # --- inputs --------------------------------------------------------------------------------
+
+    def _backlog(self) -> int:
+        """Adverts the source handed to the core's writer that it has not taken yet (its summary's
+        ``heard_to``, :meth:`Slots._heard_to`): the source's count less its drops less the core's. 0 without
+        a gateway's readings (ports built by a test)."""
+        readings = self.ports.readings
+        if readings is None:
+            return 0
+        source = readings.source_counters()
+        return source.get("adverts", 0) - source.get("queue_drops", 0) - self.ports.view.counters.adverts_seen
 
     def _withdrawn(self, token: str) -> bool:
         """The roster in force no longer lists ``token`` (no roster yet: nobody withdrawn from it, as in

@@ -31,6 +31,7 @@ from edge.peers.coverage import Coverage
 from edge.peers.intake import INVALID, Intake
 from edge.peers.summary import (
     EARLY_AT_S,
+    SLOT_S,
     Hand,
     Parts,
     PeerSummaryError,
@@ -46,6 +47,8 @@ from edge.peers.timing import (
     EARLY_SUMMARY,
     INBOX_FIRST_S,
     PEER_SILENT_SLOTS,
+    READER_POLL_S,
+    READER_WAIT_S,
     SLOT_DEADLINE_S,
 )
 from edge.presence import Sightings
@@ -73,6 +76,7 @@ class Slots:
         apply: Callable[[Change, float], None],
         full: Callable[[], bool],
         refresh: Callable[[float], None],
+        backlog: Callable[[], int] = lambda: 0,
     ) -> None:
         self.me = me
         self.slot = slot
@@ -88,12 +92,17 @@ class Slots:
         self.apply = apply
         self.full = full
         self.refresh = refresh
+        self.backlog = backlog
+        """Adverts the gateway's source has handed to its reader (the core's writer) not resolved yet."""
         self.stats.setdefault("peers_summaries_unsent", 0)
+        self.stats.setdefault("peers_slots_incomplete", 0)
+        self.stats.setdefault("peers_slots_reader_waited", 0)
         self.heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._last_slot: dict[str, int] = {}
         self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._due: deque[int] = deque()
+        self._stalled_at = -math.inf  # when the loop last woke READER_WAIT_S or more late (:meth:`_woke`)
         self._deliveries: deque[asyncio.Future[object]] = deque()
         """Peers' sightings handed to the core's writer, not yet committed (:meth:`_deliver`)."""
 
@@ -107,24 +116,28 @@ class Slots:
                 boundary = math.floor(now) + 1
                 if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
                     await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
-                    now = clock.now()
+                    now = self._woke(boundary - 1 + EARLY_AT_S)
                     if len(self.slot) and now < boundary:  # woken past the slot's end: its early part is no use
                         self._publish_summary(self.slot.peek(boundary - 1))
                 await asyncio.sleep(max(0.0, (boundary - now) / speed))
                 due = boundary - 1
-                slot = self._slot_to_close(boundary, clock.now())
+                slot = self._slot_to_close(boundary, self._woke(boundary))
             else:  # the last round ran past a slot's end (a starved process): speak at once
                 due = closed + 1
                 slot = math.floor(now) - 1
+                self._stalled_at = now
             if closed is not None and slot <= closed:
                 continue  # the clock stepped back: a slot goes out once, in order
             self.stats["peers_slots_skipped"] += slot - due
             closed = slot
+            await self._reader_catches_up(speed)
             hands = self.hands()
-            summary = self.slot.close(slot, hands)
+            summary = self.slot.close(slot, hands, self._heard_to(clock.now()))
+            if not summary.complete:
+                self.stats["peers_slots_incomplete"] += 1  # closed before its reader reached the slot's end
             self.heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
             scores = {entry.token: loudest(entry) for entry in summary.tokens if entry.heard}
-            self.arbiter.add(slot, self.me, scores, {h.token: h.to for h in hands})
+            self.arbiter.add(slot, self.me, scores, {h.token: h.to for h in hands}, reached=summary.reached)
             self._publish_summary(summary)
             self._due.append(slot)
             self._evaluate(clock.now())
@@ -142,6 +155,38 @@ class Slots:
             return boundary - 1
         self.stats["peers_slots_woke_late"] += 1  # this gateway's loop ran a second or more late
         return math.floor(now) - 1
+
+    async def _reader_catches_up(self, speed: float) -> None:
+        """Let the advert reader take what the source handed it before the slot closes, at most
+        :data:`READER_WAIT_S` (a starved process: its loop and its writer wake late together, the loop first)."""
+        if self.backlog() <= 0:
+            return
+        self.stats["peers_slots_reader_waited"] += 1
+        until = self.clock.now() + READER_WAIT_S
+        await asyncio.sleep(0)  # the writer is often woken already: its turn comes before this one's
+        for _ in range(math.ceil(READER_WAIT_S / READER_POLL_S)):  # the clock bounds it (the count: a clock set back)
+            if self.backlog() <= 0 or self.clock.now() >= until:
+                return
+            await asyncio.sleep(READER_POLL_S / speed)
+
+    def _woke(self, due: float) -> float:
+        """The clock now, after a sleep meant to end at ``due``; a wake :data:`READER_WAIT_S` or more past it
+        says the process (its event loop, which its advert source shares) was stalled then."""
+        now = self.clock.now()
+        if now - due >= READER_WAIT_S:
+            self._stalled_at = now
+        return now
+
+    def _heard_to(self, now: float) -> float:
+        """How far this gateway's reader had got at ``now`` (the summary's ``heard_to``): ``now`` when it has
+        resolved everything its source handed it and the process was not stalled in the last slot (a quiet
+        store or dead scanners: nothing waits, so the slot's silence is its scanners'); otherwise the latest
+        sighting it resolved -- adverts handed over still wait for the writer, or a source on the stalled
+        loop has not handed the slot's adverts over yet (a replay's pump, the slot after a late wake: traced
+        in session 17, half the empty summaries had nothing waiting for the writer)."""
+        if self.backlog() <= 0 and now - self._stalled_at > SLOT_S:
+            return now
+        return min(self.slot.resolved_to, now)
 
     def forget(self, token: str) -> None:
         """A consent withdrawal: the token's own and peers' parts are forgotten at once."""
@@ -221,7 +266,9 @@ class Slots:
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
             hands = {h.token: h.to for h in summary.hands if h.token in rostered}
             scores = {e.token: loudest(e) for e in entries}
-            self.arbiter.add(summary.slot, peer, scores, hands, now if received is None else received)
+            self.arbiter.add(
+                summary.slot, peer, scores, hands, now if received is None else received, reached=summary.reached
+            )
             self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
             self._deliver(Sightings(now, tuple(sightings)))

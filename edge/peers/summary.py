@@ -94,7 +94,14 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_def
     when that is not ``slot`` -- a loop woken a second or more late closes the latest complete slot with
     everything heard since its last summary, early part included (:meth:`edge.peers.slots.Slots.run`); a
     peer that had it delivers only the rest (it delivered the early part's samples twice, up to half a
-    slot of sightings, before session 16). A peer that does not know the field delivers them twice."""
+    slot of sightings, before session 16). A peer that does not know the field delivers them twice.
+
+    ``heard_to`` (session 17; absent from older gateways): the time, on the clock of ``slot``, up to which
+    the gateway's advert reader had resolved what its scanners heard when it closed the slot. Below the
+    slot's end the summary is not :attr:`complete`: a starved process closed it before its reader got
+    there, and the tokens it does not name were not heard *yet*, which says nothing about them (the
+    arbitration reads them as not spoken, not as deaf: :meth:`edge.peers.arbitration.Arbiter.add`). A
+    summary without the field is read as complete, as before: the contract is extended, not changed."""
 
     gateway: str
     slot: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)]
@@ -102,6 +109,20 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_def
     hands: tuple[Hand, ...] = ()
     early: bool = False
     part_of: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)] | None = None
+    heard_to: Annotated[float, msgspec.Meta(ge=0, le=SLOT_MAX)] | None = None
+
+    @property
+    def reached(self) -> int:
+        """The last slot whose end its reader had reached (``slot`` when the sender does not say: an older
+        gateway), at most ``slot``."""
+        if self.heard_to is None:
+            return self.slot
+        return min(self.slot, math.floor(self.heard_to) - SLOT_S)
+
+    @property
+    def complete(self) -> bool:
+        """Its reader had reached the slot's end (or the sender does not say)."""
+        return self.reached >= self.slot
 
 
 _encoder = msgspec.json.Encoder()
@@ -160,8 +181,12 @@ class Slot:
         self.gateway = gateway
         self._tokens: dict[str, _Acc] = {}
         self._peeked: int | None = None  # the slot of the early part made since the last close
+        self.resolved_to = 0.0
+        """The latest time a sighting added was heard: how far the reader has shown it got."""
 
     def add(self, sighting: Sighting) -> None:
+        if sighting.at > self.resolved_to:
+            self.resolved_to = sighting.at
         acc = self._tokens.get(sighting.token)
         if acc is None:
             acc = self._tokens[sighting.token] = _Acc(sighting.via, sighting.measured_power_1m_dbm, {}, {})
@@ -176,11 +201,15 @@ class Slot:
     def __len__(self) -> int:
         return len(self._tokens)
 
-    def close(self, slot: int, hands: tuple[Hand, ...] = ()) -> Summary:
-        """The summary of everything added (tokens in sorted order) with ``hands``, and a fresh start."""
+    def close(self, slot: int, hands: tuple[Hand, ...] = (), heard_to: float | None = None) -> Summary:
+        """The summary of everything added (tokens in sorted order) with ``hands`` and ``heard_to`` (how far
+        the reader had got: :attr:`Summary.heard_to`; None: not said), and a fresh start."""
         summary = self._summary(slot, hands, early=False)
         if self._peeked is not None and self._peeked != slot:  # woken late: its early part is in it
             summary = msgspec.structs.replace(summary, part_of=self._peeked)
+        if heard_to is not None:
+            reached = math.floor(max(0.0, min(heard_to, SLOT_MAX)) * 1000) / 1000  # never rounded past the slot's end
+            summary = msgspec.structs.replace(summary, heard_to=reached)
         self._tokens = {}
         self._peeked = None
         return summary

@@ -92,6 +92,17 @@ RELEASE_POLL_S = 0.02
 one commit and one PUBACK, tens of ms)."""
 TAKEOVER_POLL_S = 0.1
 """How often a waiting new owner looks at its engine (also woken by each presence event it withholds)."""
+READER_WAIT_S = 0.25
+"""Before it closes a slot, the slot loop waits up to this long (the gateway's clock) for its advert reader (the
+core's writer) to take what the source has handed it (session 17, docs/multi-gateway.md "A starved owner's empty
+summary"): a starved process's loop closed a slot while the slot's adverts waited for the writer, and its
+summary named nobody. One hand-over of a replay (``PACE_S``) and one presence tick: the writer takes a batch at
+its next turn (``LINGER_S`` 0.05 s after a live burst), so past this the reader is behind, not about to run, and
+the summary says how far it got (``heard_to``). 2.25 s of the peers' 2.5 s deadline are left. A sleep of the loop
+that ends this late or later marks the process stalled for a slot: its source, on the same event loop, may not
+have handed the slot's adverts over yet (``edge.peers.slots.Slots._woke``)."""
+READER_POLL_S = 0.01
+"""How often the slot loop looks at its reader's backlog while it waits (two counters; 25 looks at most)."""
 PEER_SILENT_SLOTS = 3
 """A peer whose summaries stopped for this many slots is not waited for (it is counted as gone
 once its last will arrives)."""
