@@ -13,6 +13,10 @@ that came after their slot was evaluated (``peers_summaries_late``). Each gatewa
 so the per-rule counts are the mean over the gateways. ``summaries.accounting``: over the whole run, the slots
 missing at the idle subscriber against those the senders skipped, and the summaries sent against those received.
 
+``--changes``: every owner change in the window is listed (:func:`owner_changes`: when, the token shortened, from
+and to, the move's kind as the broker shows it, the zone the claim names, and ``far`` when the new owner's index is
+2 or more from the zone's, 16 m or more at the 8 m spacing) and the far ones are counted in the summary line.
+
 ``--join``: the last gateway joins a store whose others already hold the shoppers (beside ``--hog`` busy
 loops): its longest silence at the idle subscriber, the slots missing, its own slot counters, its peers' moves.
 
@@ -188,8 +192,77 @@ def _accounting(local: Collector, health: list[tuple[float, str, dict[str, Any]]
     return out
 
 
+FAR = 2
+"""An owner this many gateways or more from the zone its claim names (16 m at the 8 m spacing) is ``far``: its
+scanner hears the shopper's zone near the floor (-86 dBm and below), another gateway's zone lies between."""
+
+
+def _index(name: str | None) -> int | None:
+    """``gw-3`` or ``z3`` -> 3; None for anything else."""
+    if not name:
+        return None
+    tail = name.rsplit("-", 1)[-1].lstrip("z")
+    return int(tail) if tail.isdigit() else None
+
+
+def _kind(body: dict[str, Any], old: str, new: str, summaries: list[tuple[str, int, dict[str, Any]]]) -> str:
+    """How an owner change came, as far as the broker shows it: ``at_once`` (the claim names ``hand``); else by the
+    old owner's last two whole summaries before the claim (``summaries``: gateway, slot, body, as they arrived):
+    ``hand`` (the last hands the token to the new owner), ``silent`` (none), ``deaf`` (neither names the token),
+    or ``lead`` (the old owner heard it and did not hand it on: a loudness lead, or a gateway's own decision that
+    the others adopted -- which, the broker cannot tell)."""
+    if body.get("hand"):
+        return "at_once"
+    token = body["token"]
+    last = [b for g, _, b in summaries if g == old][-2:]
+    if not last:
+        return "silent"
+    if any(h[0] == token and h[1] == new for h in last[-1].get("hands", ())):
+        return "hand"
+    if not any(t[0] == token for b in last for t in b.get("tokens", ())):
+        return "deaf"
+    return "lead"
+
+
+def owner_changes(messages: list[tuple[str, bytes, float]], n0: int, t0: float) -> list[dict[str, Any]]:
+    """Every owner change among the claims from message ``n0`` on (``messages``: topic, payload, monotonic arrival,
+    the store broker's in order): seconds after ``t0``, the token (its last 6 characters), from and to (a hand at
+    once: to the gateway it names), the kind (:func:`_kind`), the zone the claim names and ``far`` (:data:`FAR`)."""
+    owners: dict[str, str] = {}
+    summaries: list[tuple[str, int, dict[str, Any]]] = []
+    out: list[dict[str, Any]] = []
+    for i, (topic, payload, at) in enumerate(messages):
+        if topic.endswith("/sightings") and b'"early":true' not in payload:
+            body = json.loads(payload)
+            summaries.append((topic.split("/")[3], int(body["slot"]), body))
+            continue
+        if "/owner/" not in topic or not payload:
+            continue
+        body = json.loads(payload)
+        token, new = body["token"], body.get("hand") or body["owner"]
+        old = owners.get(token)
+        owners[token] = new
+        if i < n0 or old is None or old == new:
+            continue
+        zone = body.get("zone")
+        z, g = _index(zone), _index(new)
+        out.append(
+            {
+                "t": round(at - t0, 2),
+                "token": token[-6:],
+                "from": old,
+                "to": new,
+                "kind": _kind(body, old, new, summaries),
+                "zone": zone,
+                "epoch": int(body["epoch"]),
+                "far": z is not None and g is not None and abs(g - z) >= FAR,
+            }
+        )
+    return out
+
+
 def churn(
-    work: Path, gateways: int, shoppers: int, window_s: float, hogs: int, settle_s: float = 0.0
+    work: Path, gateways: int, shoppers: int, window_s: float, hogs: int, settle_s: float = 0.0, changes: bool = False
 ) -> dict[str, Any]:
     """``settle_s``: seconds more after the warm-up before the window (on a loaded machine the store's first
     claims still fall in the window after :data:`WARM_UP_S`: 45-136 ``claim-new`` per 20 s in session 17)."""
@@ -247,11 +320,24 @@ def churn(
     n = max(len(deltas), 1)
     counters = sorted({k for d in deltas.values() for k in d})
     mean = {k: round(sum(d.get(k, 0) for d in deltas.values()) / n * PER_S / span, 1) for k in counters}
+    listed = (
+        owner_changes(
+            [(m.topic, bytes(m.payload), a) for m, a in zip(local.messages[:n1], local.arrived[:n1], strict=True)],
+            n0,
+            t0,
+        )
+        if changes
+        else []
+    )
+    if changes:
+        for row in listed:
+            print("change", json.dumps(row), flush=True)
     return {
         "gateways": gateways,
         "hogs": hogs,
         "shoppers": shoppers,
         "window_s": round(span, 1),
+        **({"far_changes": sum(r["far"] for r in listed), "changes_listed": len(listed)} if changes else {}),
         "settle_s": settle_s,
         "claims_per_20s": claims,
         "claims_per_20s_total": round(sum(claims.values()), 1),
@@ -405,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hog", type=int, nargs="*", default=[0, 1], help="busy-loop processes beside the run")
     parser.add_argument("--join", action="store_true", help="the last gateway joins a busy store: its silence")
     parser.add_argument("--settle", type=float, default=0.0, help="seconds more before the window (a loaded machine)")
+    parser.add_argument("--changes", action="store_true", help="list every owner change in the window; count far ones")
     args = parser.parse_args(argv)
     runs = []
     with tempfile.TemporaryDirectory(prefix="edge-churn-") as tmp:
@@ -413,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.join:
                     one = join(Path(tmp), n, args.present, hogs)
                 else:
-                    one = churn(Path(tmp), n, args.present, args.window, hogs, args.settle)
+                    one = churn(Path(tmp), n, args.present, args.window, hogs, args.settle, args.changes)
                 print(json.dumps(one), flush=True)
                 runs.append(one)
     report("multi_gateway_churn", {"runs": runs})
