@@ -15,6 +15,11 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
   :data:`SILENT_KEEP_SLOTS` slots after its last summary received by the slot's deadline; a summary closed
   before the gateway's advert reader reached the slot's end (a starved process: incomplete, ``reached``
   in :meth:`Arbiter.add`) says nothing of the tokens it does not name, as if it had not come for them;
+  and the owner is deaf only on its own complete summary of the slot evaluated: while that one is not in
+  (late) or incomplete, the window's earlier summary alone -- a thin one, closed a moment after a late
+  close, may miss a standing shopper -- moves nobody (a gateway whose clock ran ahead evaluated a slot at
+  its deadline with its own summary alone and took the owner's shoppers itself, 16-32 m from their zone,
+  and every peer adopted its claim: docs/multi-gateway.md, "Far owners at 8 gateways");
 - the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
   gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
   decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
@@ -201,6 +206,7 @@ class Arbiter:
                     for token, score in scores.items():
                         sums.setdefault(token, {}).setdefault(gateway, []).append(score)
         latest = self._scores.get(slot, {})
+        said = {g for g in latest if g in alive and g not in self._partial.get(slot, ())}
         hands = {g: h for g, h in self._hands.get(slot, {}).items() if g in alive}
         for old in [s for s in self._scores if s <= slot - self._window + 1]:
             del self._scores[old]
@@ -217,7 +223,7 @@ class Arbiter:
         for token in sorted(set(sums) | set(self._state)):
             heard = {g: sum(v) / len(v) for g, v in sums.get(token, {}).items()}
             now = {g for g in heard if token in latest.get(g, {})}
-            change = self._decide(token, heard, now, slot, hands, spoke, alive)
+            change = self._decide(token, heard, now, slot, hands, spoke, said, alive)
             if change is not None:
                 changes.append(change)
         return changes
@@ -230,11 +236,13 @@ class Arbiter:
         slot: int,
         hands: Mapping[str, Mapping[str, str]],
         spoke: set[str],
+        said: set[str],
         alive: Collection[str],
     ) -> Change | None:
         """``heard``: each alive gateway's mean over the window; ``now``: those heard in ``slot`` itself;
         ``hands``: per alive gateway, the tokens it hands on in ``slot`` (to itself: keeps); ``spoke``: the
-        alive gateways with a complete summary (of any tokens) in the window."""
+        alive gateways with a complete summary (of any tokens) in the window; ``said``: those with a complete
+        summary of ``slot`` itself."""
         state = self._state.get(token)
         if not heard:
             if state is not None and slot - state.heard_slot >= self._release:
@@ -251,6 +259,8 @@ class Arbiter:
         owner = state.owner
         if owner is not None and owner not in heard and self._late(owner, slot, spoke, alive):
             return None  # late, not deaf: its (complete) summaries did not reach this slot's evaluation
+        if owner is not None and owner not in heard and owner in spoke and owner not in said:
+            return None  # its word on this slot is late or incomplete: only that word says it no longer hears them
         if owner is None or owner not in heard:
             fresh = [(g, v) for g, v in heard.items() if g in now]
             if not fresh:
