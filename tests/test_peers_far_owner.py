@@ -3,12 +3,13 @@
 Traced at 8 gateways under load (``benchmarks/multi_gateway_churn.py --gateways 8 --hog 1 --settle 20 --changes``,
 docs/multi-gateway.md, "Far owners at 8 gateways"): gw-7 owns a shopper standing in z7 (-67 dBm at its scanner).
 Its loop closes slot 69 half a second late, so its summary of slot 70 covers 0.7 s and, by chance, none of the
-shopper's adverts (complete: its reader had nothing waiting). gw-3, whose replay clock runs ahead of the others',
-reaches slot 71's deadline with only its own summary of 71 in: the window (70, 71) holds gw-7's thin summary
-without the shopper and nothing of gw-7's for 71, so the old rule called gw-7 ``deaf`` and gave the shopper to the
-loudest gateway that heard them in slot 71 -- gw-3 itself (-93 dBm, 32 m off), whose own summary is always in. It
-claimed them at a higher epoch and every peer adopted the claim: a standing shopper owned 32 m from their zone.
-gw-7's summary of 71, 0.02 s after gw-3's deadline, named the shopper.
+shopper's adverts (complete: its reader had nothing waiting). gw-3 reaches slot 71's deadline with only its own
+summary of 71 in (the others' took over 2 s from their late closes to its starved reader; the clocks agreed within
+0.1 s): the window (70, 71) holds gw-7's thin summary without the shopper and nothing of gw-7's for 71, so the old
+rule called gw-7 ``deaf`` and gave the shopper to the loudest gateway that heard them in slot 71 -- gw-3 itself
+(-93 dBm, 32 m off), whose own summary is always in. The loudness moved them back 2.4 s later, before gw-3 claimed
+them (a new owner waits up to ``AGREE_S``); had it claimed, every peer would have adopted its higher epoch. gw-7's
+summary of 71, 0.02 s after gw-3's deadline, named the shopper.
 
 Now the owner is deaf only on its own complete word on the slot evaluated: a summary of that slot that is late
 (not in) or incomplete says nothing, as the late and the incomplete summaries of the window's other slots already

@@ -17,9 +17,9 @@ consensus round). The rule, per token, over the last :data:`WINDOW_SLOTS` slots 
   in :meth:`Arbiter.add`) says nothing of the tokens it does not name, as if it had not come for them;
   and the owner is deaf only on its own complete summary of the slot evaluated: while that one is not in
   (late) or incomplete, the window's earlier summary alone -- a thin one, closed a moment after a late
-  close, may miss a standing shopper -- moves nobody (a gateway whose clock ran ahead evaluated a slot at
-  its deadline with its own summary alone and took the owner's shoppers itself, 16-32 m from their zone,
-  and every peer adopted its claim: docs/multi-gateway.md, "Far owners at 8 gateways");
+  close, may miss a standing shopper -- moves nobody (a starved gateway evaluated a slot at its deadline
+  with few peers' summaries of it in, its own always, and gave the owner's shoppers to itself or another
+  gateway 16-32 m from their zone: docs/multi-gateway.md, "Far owners at 8 gateways");
 - the owner hands it on (its summary of the slot: its engine placed the shopper in a zone only that
   gateway's scanners cover) and that gateway heard it in the slot: it takes it at once (the zone
   decides before the RSSI lead below would; every gateway reads the same summary, so all agree);
