@@ -79,6 +79,31 @@ def test_an_owner_whose_complete_summaries_lack_the_shopper_is_deaf_and_the_near
     assert [(c.old, c.new, c.epoch, c.why) for c in moved] == [("gw-7", "gw-6", 2, "deaf")]
 
 
+def test_an_owners_late_summary_counts_in_the_next_window() -> None:
+    """The other order, traced with the rule above in force (8 gateways, ``--hog 1``): gw-4 evaluates slot 69
+    without gw-1's summary of it, which comes a moment later naming gw-1's z1 shopper; gw-1's summary of 70 is
+    thin (closed 0.74 s after a late close) and complete without them. A late summary was dropped whole: gw-4's
+    window (69, 70) held gw-1's thin summary alone and moved the shopper ``deaf`` where its peers, who had both,
+    did not. Now the late summary's scores count in the windows still to come whose deadline it was received by,
+    as at every gateway that had it in time (received later, nowhere: tests/test_peers_late.py); its hands do not
+    (they were for its slot)."""
+    near = {"gw-1": -66.0, "gw-2": -79.0, "gw-3": -85.0, "gw-4": -90.0}
+    arbiter = Arbiter()
+    for gateway in GATEWAYS:
+        arbiter.add(68, gateway, {TOKEN: near[gateway]} if gateway in near else {})
+    assert [(c.new, c.why) for c in arbiter.evaluate(68, ALIVE, 71.5)] == [("gw-1", "new")]
+    for gateway in GATEWAYS:
+        if gateway != "gw-1":
+            arbiter.add(69, gateway, {TOKEN: near[gateway]} if gateway in near else {})
+    assert arbiter.evaluate(69, ALIVE, 72.5) == []  # gw-1's 68 is in the window
+    arbiter.add(69, "gw-1", {TOKEN: near["gw-1"]}, {TOKEN: "gw-2"}, received=72.6)  # late, a hand besides
+    for gateway in GATEWAYS:
+        heard = gateway in near and gateway != "gw-1"
+        arbiter.add(70, gateway, {TOKEN: near[gateway]} if heard else {})
+    assert arbiter.evaluate(70, ALIVE, 73.5) == []  # the old rule: deaf, gw-1 -> gw-2
+    assert (arbiter.owner(TOKEN), arbiter.epoch(TOKEN)) == ("gw-1", 1)
+
+
 def test_the_churn_benchmark_lists_owner_changes_and_marks_the_far_ones() -> None:
     """``multi_gateway_churn.py --changes``: the changes after the window's start, their kind as the broker shows
     it, and ``far`` when the new owner is 2 or more gateways from the zone its claim names."""

@@ -143,6 +143,9 @@ class Arbiter:
         self._hands: dict[int, dict[str, dict[str, str]]] = {}
         self._partial: dict[int, set[str]] = {}
         """Slot → the gateways whose summary of it was not complete (:meth:`add`)."""
+        self._came_late: dict[tuple[int, str], float] = {}
+        """(slot, gateway) → when a summary added after its slot was evaluated was received: it counts in a
+        later slot's window only if received by that slot's deadline (:meth:`add`)."""
         self._state: dict[str, _State] = {}
         self.evaluated = -1
         """The last slot evaluated."""
@@ -159,8 +162,14 @@ class Arbiter:
         reached: int | None = None,
     ) -> None:
         """``gateway``'s scores (token → dBm) for ``slot``, and the tokens it hands on (token → gateway;
-        to itself: it keeps them, see :data:`KEEP_MARGIN_DB`); a slot already evaluated is ignored (but
-        says that ``gateway`` speaks: :data:`SILENT_KEEP_SLOTS`). ``received``: when it was received (the
+        to itself: it keeps them, see :data:`KEEP_MARGIN_DB`). A summary of a slot already evaluated (late)
+        says that ``gateway`` speaks (:data:`SILENT_KEEP_SLOTS`), and its scores count in the windows still to
+        come whose deadline it was ``received`` by, as they do at the gateways that had it in time (its hands do
+        not: they were for its slot; received later, it counts nowhere, as every gateway that evaluated by the
+        deadline without it did: ``tests/test_peers_late.py``). Dropped,
+        they left this gateway's next window with the owner's other summary alone -- a thin one, closed a moment
+        after a late close, missed a standing shopper -- and it moved them ``deaf`` where its peers did not
+        (docs/multi-gateway.md, "Far owners at 8 gateways"). ``received``: when it was received (the
         clock of :meth:`evaluate`'s ``deadline``; None: in time for any deadline).
 
         ``reached``: the last slot whose end the gateway's advert reader had reached when it closed ``slot``
@@ -176,12 +185,14 @@ class Arbiter:
         if spoken > self.evaluated - self._silent_keep:
             stamps = self._spoke.setdefault(gateway, {})
             stamps[spoken] = min(stamps.get(spoken, math.inf), -math.inf if received is None else received)
-        if slot <= self.evaluated:
-            return
+        if slot <= self.evaluated - self._window + 1:
+            return  # in no window to come
         if incomplete:
             self._partial.setdefault(slot, set()).add(gateway)
         self._scores.setdefault(slot, {})[gateway] = dict(scores)
-        if hands:
+        if slot <= self.evaluated:
+            self._came_late[(slot, gateway)] = -math.inf if received is None else received
+        if hands and slot > self.evaluated:
             self._hands.setdefault(slot, {})[gateway] = dict(hands)
 
     def has(self, slot: int, gateway: str) -> bool:
@@ -200,7 +211,7 @@ class Arbiter:
         for s in range(slot - self._window + 1, slot + 1):
             partial = self._partial.get(s, ())
             for gateway, scores in self._scores.get(s, {}).items():
-                if gateway in alive:
+                if gateway in alive and self._came_late.get((s, gateway), -math.inf) <= self._deadline:
                     if gateway not in partial:
                         spoke.add(gateway)
                     for token, score in scores.items():
@@ -212,6 +223,8 @@ class Arbiter:
             del self._scores[old]
         for old in [s for s in self._partial if s <= slot - self._window + 1]:
             del self._partial[old]
+        for key in [k for k in self._came_late if k[0] <= slot - self._window + 1]:
+            del self._came_late[key]
         for old in [s for s in self._hands if s <= slot]:
             del self._hands[old]
         for gateway, stamps in list(self._spoke.items()):
