@@ -205,32 +205,35 @@ class GridEstimator:
         evidence = self._evidence
         # the learners, each about its shoppers (the radio's in a zone, the wall's in none by the street) and when its
         # rate allows: when the radio they learn moves, likelihoods are rebuilt as asked for
-        learner = self._learner if track.zone >= 0 else None
-        if (
-            SAMPLE_BEFORE
-            and learner is not None
-            and at >= learner.next_at
-            and learner.sample(at, scanner, power - rssi, track)
-        ):
-            evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
-        wall = self._wall
-        if (
-            wall is not None
-            and track.zone < 0
-            and track.slot in wall.candidates
-            and wall.sample(at, scanner, rssi - power, power, track)
-        ):
-            evidence.clear()
-        if self._range is not None and self._range.sample(at, scanner, residual, track):
+        if track.zone >= 0:
+            learner = self._learner
+            if (
+                SAMPLE_BEFORE
+                and learner is not None
+                and at >= learner.next_at
+                and learner.sample(at, scanner, power - rssi, track)
+            ):
+                evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
+        else:
+            learner = None
+            wall = self._wall
+            if (
+                wall is not None
+                and track.slot in wall.candidates
+                and wall.sample(at, scanner, rssi - power, power, track)
+            ):
+                evidence.clear()
+        far = self._range
+        if far is not None and far.sample(at, scanner, residual, track):
             evidence.clear(silences=False)  # (far readings' density: a silence does not weigh it)
         found = evidence.cache.get((READING[level], scanner, residual))
         if found is None:
             found = evidence.reading(scanner, residual, level)
         if evidence.near:
             evidence.weigh_near(track, scanner, found)
-        else:
-            x0, y0 = track.origin
-            track.state *= found[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        else:  # (np.multiply into the window: the same product as *=, without the operator's dispatch)
+            state = track.state
+            np.multiply(state, found[track.window], out=state)
         if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, power - rssi, track):
             evidence.clear()
         return []

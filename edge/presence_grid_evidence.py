@@ -148,23 +148,24 @@ class Evidence:
         by the gap to the advert before (``track.quiet``)."""
         track.advert_at = None
         heard, track.heard = track.heard, 0
-        x0, y0 = track.origin
         level = track.quiet
-        if self.near:  # every scanner's silence, then each heard one's divided out where it reaches
-            track.state *= self._quiet(-1, track.key, level)[x0 : x0 + self._kx, y0 : y0 + self._ky]
-            while heard:
-                bit = heard & -heard
-                heard ^= bit
-                scanner = bit.bit_length() - 1
-                overlap = self._overlap(track.origin, scanner)
-                if overlap is not None:
-                    (wx, wy), (rx, ry) = overlap
-                    track.state[:, wx, wy] /= self._quiet(scanner, track.key, level)[rx, ry]
+        if not self.near:  # one cached array per set of heard scanners
+            silence = self.cache.get(("heard", heard, track.key, level))
+            if silence is None:
+                silence = self._silence(heard, track.key, level)
+            state = track.state
+            np.multiply(state, silence[track.window], out=state)
             return
-        silence = self.cache.get(("heard", heard, track.key, level))
-        if silence is None:
-            silence = self._silence(heard, track.key, level)
-        track.state *= silence[x0 : x0 + self._kx, y0 : y0 + self._ky]
+        # over each scanner's reach (near): every scanner's silence, then each heard one's divided out where it reaches
+        track.state *= self._quiet(-1, track.key, level)[track.window]
+        while heard:
+            bit = heard & -heard
+            heard ^= bit
+            scanner = bit.bit_length() - 1
+            overlap = self._overlap(track.origin, scanner)
+            if overlap is not None:
+                (wx, wy), (rx, ry) = overlap
+                track.state[:, wx, wy] /= self._quiet(scanner, track.key, level)[rx, ry]
 
     def _overlap(self, origin: tuple[int, int], scanner: int) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
         """Where a window at ``origin`` meets ``scanner``'s reach: (the window's slices, the reach's), or None."""

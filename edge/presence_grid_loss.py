@@ -101,7 +101,8 @@ class LossLearner:
                                             strict=True)])  # fmt: skip
         """Per scanner and cell: 1 within OPPORTUNITY_M (and the grid's range, on the floor or its street)."""
         self._audible: dict[tuple[int, float, float, tuple[float, ...]], Vector] = {}
-        """Per declared power (and the radio's exponent and sigma): per scanner and cell, the chance of hearing."""
+        """Per declared power (and the radio's exponent, sigma and scanners' offsets): per scanner and cell, the chance
+        of hearing."""
         self.pending: dict[int, tuple[list[int], list[float]]] = {}
         """Per track slot: the advert's opportunities (scanners, their chances of hearing it); the caller need not
         call :meth:`end` for a slot not in it."""
@@ -122,12 +123,13 @@ class LossLearner:
 
     def _chances(self, power: int) -> Vector:
         radio = self._radio
-        floors = tuple(radio.floor_dbm(k) for k in range(len(radio.log_d)))
-        key = (power, radio.exponent, radio.sigma_db, floors)
+        # (keyed by the scanners' offsets, from which their floors follow: a tuple of them costs less than the floors)
+        key = (power, radio.exponent, radio.sigma_db, tuple(radio.offsets))
         found = self._audible.get(key)
         if found is None:
             if len(self._audible) >= 16:
                 self._audible.clear()
+            floors = [radio.floor_dbm(k) for k in range(len(radio.log_d))]
             grid, _, cdf = radio.tables()
             limit = np.array(floors)[:, None, None] - power  # (per scanner: its receiver's floor, offset allowed for)
             means = np.stack([-10.0 * radio.exponent * log_d for log_d in radio.log_d])

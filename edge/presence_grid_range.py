@@ -64,15 +64,19 @@ FAR_LOOK_S = 10.0
 class RangeLearner:
     """See the module docstring."""
 
-    __slots__ = ("_centres", "_edge", "_look_at", "_places", "_radio", "far", "samples")
+    __slots__ = ("_centres", "_cx", "_cy", "_edge", "_look_at", "_places", "_radio", "far", "samples")
 
     def __init__(self, radio: GridRadio) -> None:
         self._radio = radio
         cell = radio.cell_m
         self._places = [(sx * cell, sy * cell, dz * dz) for sx, sy, dz in radio.places]
         """Per scanner: its place in the box (m from the first cell's centre) and its height above a phone, squared."""
-        self._centres: dict[int, tuple[object, float, float]] = {}
-        """Per slot: its track and its mass's centre (m, as :attr:`_places`) at the last motion step."""
+        self._centres: dict[int, object] = {}
+        """Per slot: its track at the last motion step..."""
+        self._cx: list[float] = []
+        self._cy: list[float] = []
+        """... and per slot the centre of its mass then, in its window's cells (m from the first cell's centre as
+        :attr:`_places`: plus the window's origin, times the cell)."""
         self.samples = 0
         """Readings counted."""
         self.far = 0
@@ -84,13 +88,9 @@ class RangeLearner:
 
     def centred(self, cx: list[float], cy: list[float], tracks: Iterable[Placed]) -> None:
         """After a motion step: per slot, the centre of its mass in its window's cells."""
-        cell = self._radio.cell_m
-        found: dict[int, tuple[object, float, float]] = {}
-        for track in tracks:
-            slot, (x0, y0) = track.slot, track.origin
-            if slot < len(cx):
-                found[slot] = (track, (x0 + cx[slot]) * cell, (y0 + cy[slot]) * cell)
-        self._centres = found
+        used = len(cx)
+        self._centres = {track.slot: track for track in tracks if track.slot < used}
+        self._cx, self._cy = cx, cy
 
     def judge_at(self, exponent: float | None) -> None:
         """After a motion step: judge readings' weakness at path-loss ``exponent`` (the radio learner's estimate,
@@ -112,13 +112,14 @@ class RangeLearner:
         edge = self._edge
         if edge is None:
             return False
-        entry = self._centres.get(track.slot)
-        if entry is None or entry[0] is not track:
+        slot = track.slot
+        if self._centres.get(slot) is not track:
             return False
         self.samples += 1
-        if residual < edge:
+        if residual < edge:  # (its window has not moved since the motion step: only a motion step moves one)
             sx, sy, dz2 = self._places[scanner]
-            dx, dy = entry[1] - sx, entry[2] - sy
+            (x0, y0), cell = track.origin, self._radio.cell_m
+            dx, dy = (x0 + self._cx[slot]) * cell - sx, (y0 + self._cy[slot]) * cell - sy
             if dx * dx + dy * dy + dz2 > RANGE_M * RANGE_M:
                 state, (x0, y0) = track.state, track.origin
                 _, kx, ky = state.shape
