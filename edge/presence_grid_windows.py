@@ -139,11 +139,6 @@ class Windows:
         self._spread_y = np.eye(ky) * (1.0 - 2.0 * self._w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * self._w
         """The same along y (on the right)."""
         self._xs, self._ys = np.arange(kx, dtype=np.float64), np.arange(ky, dtype=np.float64)
-        self._half = np.array([[(kx - 1) / 2], [(ky - 1) / 2]])
-        """The window's centre (x, y; a column: per slot along the rows of :meth:`predict`'s centres)."""
-        self._half_side = np.array([[kx / 2], [ky / 2]])
-        self._last_corner = np.array([[nx - kx], [ny - ky]], dtype=np.float64)
-        """Half the window's sides and the last corner a window can have in the box (x, y; columns, as above)."""
         self._ones_x, self._ones_y, self._ones_window = np.ones(kx), np.ones(ky), np.ones(kx * ky)
         self.state = np.zeros((0, 2, kx, ky))
         """Per slot: the standing and the walking layer over the track's window."""
@@ -252,25 +247,26 @@ class Windows:
         np.copyto(state, 0.0, where=state < PRUNE_SHARE)
         for track in lost:  # start again
             self.start(track)
-        # x (row 0) and y (row 1) at once from here: each operation below is one call for both axes
-        centre = np.stack((rows @ self._xs, cols @ self._ys))
-        centre *= scale
-        centre[:, bad] = self._half  # a window started again stays where it was put
-        off = (np.abs(centre - self._half) >= RECENTRE_CELLS).any(axis=0)
+        cx, cy = (rows @ self._xs) * scale, (cols @ self._ys) * scale
+        half_x, half_y = (self.kx - 1) / 2, (self.ky - 1) / 2
+        cx[bad], cy[bad] = half_x, half_y  # a window started again stays where it was put
+        off = (np.abs(cx - half_x) >= RECENTRE_CELLS) | (np.abs(cy - half_y) >= RECENTRE_CELLS)
         if off.any():  # the windows off their mass: their corners as origin() puts them, every slot at once
-            corner = self._corner[:used].T
-            to = np.minimum(np.maximum(np.rint(corner + centre + 0.5 - self._half_side), 0.0), self._last_corner)
-            moves = (off & (to != corner).any(axis=0)).tolist()
+            nx, ny = self.mask.shape
+            corner = self._corner[:used]
+            to_x = np.minimum(np.maximum(np.rint(corner[:, 0] + cx + 0.5 - self.kx / 2), 0.0), nx - self.kx)
+            to_y = np.minimum(np.maximum(np.rint(corner[:, 1] + cy + 0.5 - self.ky / 2), 0.0), ny - self.ky)
+            moves = (off & ((to_x != corner[:, 0]) | (to_y != corner[:, 1]))).tolist()
             for track in tracks:
                 slot = track.slot
                 if moves[slot]:
                     x0, y0 = track.origin
-                    origin = (int(to[0, slot]), int(to[1, slot]))
+                    origin = (int(to_x[slot]), int(to_y[slot]))
                     self.place(track, origin, uniform=False)
                     # the centre is returned in the new window's cells (its readers add the track's origin)
-                    centre[0, slot] += x0 - origin[0]
-                    centre[1, slot] += y0 - origin[1]
-        return centre[0], centre[1]
+                    cx[slot] += x0 - origin[0]
+                    cy[slot] += y0 - origin[1]
+        return cx, cy
 
     def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
         """Per slot: each zone's share of the slot's mass, and whether the slot holds no mass (a free slot)."""
