@@ -7,12 +7,14 @@ flat shifts is the plain one, and the simulator's shadowing drawn in line is ran
 from __future__ import annotations
 
 import math
+import pickle
 import random
 from collections.abc import Callable, Hashable
 
 import numpy as np
 import pytest
 
+import benchmarks.presence_sweep as sweep_module
 from benchmarks.presence_sweep import engines, feed, fresh, run_one
 from edge import presence_grid_evidence
 from edge.presence import PresenceEvent, Sighting
@@ -20,10 +22,12 @@ from edge.presence_grid import GridEstimator
 from edge.presence_grid_evidence import Vector
 from edge.presence_grid_learn import visits
 from edge.sim.sweep import Run, simulate
+from edge.sim.sweep.cell import Cell
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import TICK_S
-from edge.sim.sweep.oracle import BayesOracle
+from edge.sim.sweep.oracle import BayesOracle, _tables, silence_s
 from edge.sim.sweep.radio import MIN_DISTANCE_M, Radio
+from edge.sim.sweep.references import EMA_TAU_S, EmaMargin
 
 Scanners = list[tuple[str, float, float, float, float]]
 
@@ -247,3 +251,155 @@ def test_cells_of_one_layout_share_their_engines_and_decide_as_with_new_ones() -
             assert {n: t.score for n, t in shared.items()} == {n: t.score for n, t in new.items()}, (index, seed)
         built.pop("oracle")
     assert sorted(key[0] for key in built if isinstance(key, tuple)) == ["ema", "grid", "model", "nearest", "threshold"]
+
+
+# --- session 22: the oracle's update and shared likelihoods, the EMA reference's loop, the harness's schedule ----
+
+
+class _PlainOracle(BayesOracle):
+    """The oracle's update as it was before session 22: ``ndarray.sum``, the ``*=`` and ``/=`` operators, the slot's
+    layers indexed afresh at every tick."""
+
+    def _update(self) -> None:
+        for token, liks in self._pending.items():
+            slot = self._slot[token] if token in self._slot else self._track(token)
+            flat = self._post[slot].reshape(2, -1)
+            product = liks[0]
+            if len(liks) > 1:
+                product = liks[0] * liks[1]
+                for lik in liks[2:]:
+                    product *= lik
+            flat[0] *= product
+            flat[1] *= product
+            total = flat.sum()
+            if total <= 0.0 or not math.isfinite(total):
+                flat[:] = self._uniform.reshape(-1) / 2
+            else:
+                flat /= total
+        self._pending.clear()
+
+
+def _oracle(cell: Cell, kind: type[BayesOracle] = BayesOracle) -> BayesOracle:
+    mix = cell.mix
+    quiet = silence_s([mix.slowest_interval_s], mix.longest_pause_s)
+    return kind(cell.layout, cell.radio, speed_m_s=cell.walk.speed_m_s[1], silence_s=quiet, tick_s=TICK_S)
+
+
+class _Lockstep:
+    """Two oracles fed the same calls; after every tick their posteriors must be the same, bit for bit."""
+
+    def __init__(self, ours: BayesOracle, plain: BayesOracle) -> None:
+        self.ours, self.plain, self.ticks = ours, plain, 0
+
+    def observe(self, s: Sighting) -> list[PresenceEvent]:
+        assert self.ours.observe(s) == self.plain.observe(s)
+        return []
+
+    def tick(self, now: float) -> list[PresenceEvent]:
+        events = self.ours.tick(now)
+        assert events == self.plain.tick(now)
+        used = len(self.ours._slot)
+        assert used == len(self.plain._slot)
+        assert np.array_equal(self.ours._post[:used], self.plain._post[:used])
+        self.ticks += 1
+        return events
+
+
+@pytest.mark.parametrize("index", [0, 6, 30])
+def test_the_oracles_update_is_the_plain_one_at_every_tick(index: int) -> None:
+    cell = CELLS[index]  # today's store, the L-shape (a new grid), the 10 Hz app (the most evidence per tick)
+    run = simulate(cell, 1, minutes=3.0, shoppers=8)
+    lockstep = _Lockstep(_oracle(cell), _oracle(cell, _PlainOracle))
+    assert feed(lockstep, run)
+    assert lockstep.ticks > 700
+
+
+def test_oracles_sharing_their_likelihoods_decide_as_with_their_own() -> None:
+    """Every oracle of one layout and radio shares one set of likelihood arrays (_tables), kept as the adverts ask for
+    them: an oracle that finds them made by others (another seed, another cell, a copy unpickled) decides as one that
+    makes its own; a copy unpickled shares them too."""
+    cell, other = CELLS[0], CELLS[38]  # (38: short stops -- the same layout and radio, other shoppers)
+    assert (cell.layout, cell.radio) == (other.layout, other.radio)
+    runs = [simulate(c, seed, minutes=2.0, shoppers=6) for c in (cell, other) for seed in (1, 2)]
+    alone = []
+    for run in runs:
+        _tables.cache_clear()
+        alone.append(feed(_oracle(run.cell), run))
+    _tables.cache_clear()
+    first = _oracle(cell)
+    copy = pickle.loads(pickle.dumps(first))
+    assert copy._lik is first._lik
+    assert copy._silent is first._silent
+    assert copy._unheard is first._unheard
+    shared = [feed(first, runs[0])] + [feed(_oracle(run.cell), run) for run in runs[1:]]
+    assert len(first._lik) > 100
+    assert shared == alone
+    assert feed(copy, runs[0]) == alone[0]  # (the tables full of others' arrays by now)
+
+
+class _PlainEma(EmaMargin):
+    """The EMA reference's levels as they were before session 22: beside their times, the zone and timeout looked up
+    per scanner, the leading zone by ``max(by_zone, key=by_zone.__getitem__)``; the decision is the reference's."""
+
+    def observe(self, s: Sighting) -> list[PresenceEvent]:
+        zone = self._zone_of_scanner.get(s.scanner)
+        if zone is None:
+            return []
+        token, at, scanner = s.token, s.at, s.scanner
+        self._heard[(token, zone)] = at
+        levels = self._levels.setdefault(token, {})
+        previous = levels.get(scanner)
+        level = self._level(s)
+        if previous is not None:
+            alpha = 1.0 - math.exp(-(at - previous[1]) / EMA_TAU_S)
+            level = previous[0] + alpha * (level - previous[0])
+        levels[scanner] = (level, at)
+        by_zone: dict[str, float] = {}
+        for other, (value, when) in levels.items():
+            z, expiry = self._timeout[other]
+            if at - when < expiry and value > by_zone.get(z, -math.inf):
+                by_zone[z] = value
+        best = max(by_zone, key=by_zone.__getitem__)
+        return self._decide(token, at, by_zone, best, by_zone[best])
+
+
+@pytest.mark.parametrize("index", [0, 5, 6, 30, 42])
+def test_the_ema_references_loop_decides_as_the_plain_one(index: int) -> None:
+    cell = CELLS[index]  # (5: a zone with two scanners; 42: browsing across a boundary)
+    config = cell.layout.config(floor=True)
+    run = simulate(cell, 1, minutes=5.0, shoppers=10)
+    ours = feed(EmaMargin(config.zones, config.presence), run)
+    assert ours == feed(_PlainEma(config.zones, config.presence), run)
+    assert sum(map(len, ours.values())) >= 15
+
+
+def test_the_ema_reference_breaks_a_tie_between_zones_as_max_does() -> None:
+    """Two zones level (the first reading of each scanner is its level): the first zone in the token's order of
+    scanners leads, as ``max`` over the zones picks -- also when a later reading brings an earlier zone level."""
+    config = CELLS[0].layout.config(floor=True)
+    zones = [z for z in config.zones if z.scanners][:3]
+    a, b, c = (z.scanners[0] for z in zones)
+    for readings in ([(b, -40), (a, -40)], [(a, -50), (b, -40), (a, -30)], [(c, -45), (a, -45), (b, -45)]):
+        sightings = [
+            Sighting("t", "app", scanner, rssi, -59.0, 1000.0 + 0.3 * k + 0.01 * j)
+            for k in range(12)
+            for j, (scanner, rssi) in enumerate(readings)
+        ]
+        run = Run(CELLS[0], 1, 1000.0, 1010.0, [], sightings)
+        ours = feed(EmaMargin(config.zones, config.presence), run)
+        assert ours == feed(_PlainEma(config.zones, config.presence), run)
+
+
+def test_the_runs_schedule_is_made_with_the_run_not_by_the_first_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_one makes the run's schedule of ticks with the run, timed as the simulation: the first engine made (its
+    timer already running) finds it made, so it is not charged for what every engine shares."""
+    seen: list[list[int]] = []
+
+    class Probe(_Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            seen.append([run.seed for run, _ in sweep_module._SCHEDULE])
+
+    monkeypatch.setattr(sweep_module, "engines", lambda cell, config: {"probe": Probe})
+    run_one(0, 3, 0.5, 2)
+    assert seen == [[3]]

@@ -173,10 +173,16 @@ class Layout:
     """Where shoppers can be inside (the rooms, less shelving); default: all of the rooms."""
 
     def walkable(self, x: float, y: float) -> bool:
-        return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in self.floor or self.rooms)
+        for x0, y0, x1, y1 in self.floor or self.rooms:  # noqa: SIM110  (a loop: any() over a generator is 2x slower)
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return True
+        return False
 
     def inside(self, x: float, y: float) -> bool:
-        return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in self.rooms)
+        for x0, y0, x1, y1 in self.rooms:  # noqa: SIM110  (as walkable: asked at every advert of a walking shopper)
+            if x0 <= x <= x1 and y0 <= y <= y1:
+                return True
+        return False
 
     def zone_at(self, x: float, y: float) -> str | None:
         """Ground truth: the zone whose area (x, y) is in, or None."""

@@ -128,39 +128,57 @@ class EmaMargin(_Base):
         self._wanted: dict[str, tuple[str | None, float]] = {}
         self._timeout = {s: (z, self._zones[z].exit_timeout_s) for s, z in self._zone_of_scanner.items()}
         """Per scanner: its zone and the zone's exit timeout (a level older than it no longer counts)."""
+        self._averages: dict[str, dict[str, tuple[float, float, str, float]]] = {}
+        """Per token, per scanner: its moving average, when it was last moved, and the scanner's zone and timeout
+        (carried beside the level: the loop over a token's scanners looks nothing up)."""
 
     def observe(self, s: Sighting) -> list[PresenceEvent]:
-        zone = self._zone_of_scanner.get(s.scanner)
-        if zone is None:
+        scanner = s.scanner
+        found = self._timeout.get(scanner)
+        if found is None:
             return []
-        token, at, scanner = s.token, s.at, s.scanner
+        zone, timeout = found
+        token, at = s.token, s.at
         self._heard[(token, zone)] = at
-        levels = self._levels.get(token)
+        levels = self._averages.get(token)
         if levels is None:
-            levels = self._levels[token] = {}
+            levels = self._averages[token] = {}
         previous = levels.get(scanner)
         power = s.measured_power_1m_dbm  # (_level, inline)
         level = s.rssi + (0.0 if power is None else self._reference - power)
         if previous is not None:
             alpha = 1.0 - math.exp(-(at - previous[1]) / EMA_TAU_S)
             level = previous[0] + alpha * (level - previous[0])
-        levels[scanner] = (level, at)
-        by_zone: dict[str, float] = {}
-        timeout, loudest, none = self._timeout, by_zone.get, -math.inf
-        for other, (value, when) in levels.items():
-            z, expiry = timeout[other]
-            if at - when < expiry and value > loudest(z, none):
-                by_zone[z] = value
+        levels[scanner] = (level, at, zone, timeout)
+        by_zone: dict[str, float] = {}  # (per zone, the loudest level of its scanners still counting)
+        loudest = by_zone.get
+        for value, when, z, expiry in levels.values():
+            if at - when < expiry:
+                top = loudest(z)
+                if top is None or value > top:
+                    by_zone[z] = value
+        if len(by_zone) == 1:  # (the zone that leads: the first of the loudest, as max(by_zone, key=...) picks)
+            ((best, top),) = by_zone.items()
+        else:
+            top = max(by_zone.values())
+            for name, value in by_zone.items():
+                if value == top:
+                    best = name
+                    break
+        return self._decide(token, at, by_zone, best, top)
+
+    def _decide(self, token: str, at: float, by_zone: dict[str, float], best: str, top: float) -> list[PresenceEvent]:
+        """The change ``token`` wants, given each zone's level (``by_zone``) and the zone that leads, at ``top``;
+        made once it has been wanted for :data:`EMA_HOLD_S`."""
         held_now = self._zone.get(token)
         current = None if held_now is None else held_now[0]
-        best = max(by_zone, key=by_zone.__getitem__)
         want: str | None = current
         if current is None:
-            if by_zone[best] >= self._enter[best]:
+            if top >= self._enter[best]:
                 want = best
         else:
             held = by_zone.get(current, -math.inf)
-            if best != current and by_zone[best] >= max(self._enter[best], held + EMA_MARGIN_DB):
+            if best != current and top >= max(self._enter[best], held + EMA_MARGIN_DB):
                 want = best
             elif held < self._enter[current] - EMA_MARGIN_DB:
                 want = None
@@ -178,4 +196,5 @@ class EmaMargin(_Base):
 
     def forget(self, token: str) -> None:
         super().forget(token)
+        self._averages.pop(token, None)
         self._wanted.pop(token, None)
