@@ -348,6 +348,10 @@ class Arbiter:
     def owned_by(self, gateway: str) -> list[str]:
         return sorted(t for t, s in self._state.items() if s.owner == gateway)
 
+    def owned_by_others(self, gateway: str) -> list[str]:
+        """The tokens another gateway than ``gateway`` owns."""
+        return sorted(t for t, s in self._state.items() if s.owner is not None and s.owner != gateway)
+
     def forget(self, token: str) -> None:
         """Consent withdrawn: nothing about the token is kept."""
         self._state.pop(token, None)

@@ -41,7 +41,7 @@ from edge.config_store import StoreConfig
 from edge.events import Event
 from edge.limits import scrub
 from edge.mqtt_link import Link, LinkSettings
-from edge.peers import messages
+from edge.peers import messages, pull
 from edge.peers.arbitration import WHY, Arbiter, Change
 from edge.peers.changes import Changes
 from edge.peers.claims import Claims
@@ -49,11 +49,11 @@ from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
 from edge.peers.handover import Handovers
 from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
-from edge.peers.messages import HandingOn
+from edge.peers.messages import Claim, HandingOn
 from edge.peers.release import Releases
 from edge.peers.slots import Slots
 from edge.peers.summary import Hand, Slot
-from edge.peers.timing import HAND_AT_ONCE, VIA_APP
+from edge.peers.timing import HAND_AT_ONCE, PULL, VIA_APP
 from edge.peers.topics import PeerTopics
 from edge.ports import Ports, Ready
 from edge.presence import Sighting, Sightings
@@ -88,6 +88,7 @@ class Peers:
             "peers_claims_withdrawn": 0,
             "peers_handoffs_ahead": 0,
             "peers_hands_at_once": 0,
+            "peers_pulls_honoured": 0,
             "peers_connections": 0,
             "peers_releases_unflushed": 0,
             "peers_slots_unwaited": 0,
@@ -131,7 +132,7 @@ class Peers:
             self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
             lambda: self._hands_on(), self.changes.put, self.changes.full, lambda now: self.claims.refresh(now),
-            self._backlog,
+            self._backlog, self._pulled,
         )  # fmt: skip
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
         self.handovers = Handovers(self.me, ports, self.claims, self.connection, self.coverage, self.slots, self.stats)
@@ -185,6 +186,12 @@ class Peers:
         self.coverage.heard_own(sighting.scanner)
 
     def owns(self, token: str, via: str) -> bool:
+        owns = self._owns(token, via)
+        if not owns and self._pulls(token) and not self.slots.pull_now.is_set():
+            self.slots.pull_now.set()  # its engine placed another gateway's shopper in its own zone: say so now
+        return owns
+
+    def _owns(self, token: str, via: str) -> bool:
         if self.handovers.holds(token):
             self.handovers.wake.set()  # its engine moved: maybe it agrees with the previous owner now
             return False
@@ -276,7 +283,29 @@ class Peers:
             said = self.claims.seen.get(token)
             if said is not None and said.zone in own:
                 out.append(Hand(token, self.me))
+        out.extend(Hand(token, self.me) for token in self.arbiter.owned_by_others(self.me) if self._pulls(token))
         return tuple(out)
+
+    def _pulls(self, token: str) -> bool:
+        """This gateway's engine places ``token``, another alive gateway's shopper, in one of its own zones
+        (:func:`edge.peers.pull.pulls`; its summaries hand the shopper to itself)."""
+        if not PULL or not self.connected.is_set():
+            return False
+        zone = self.ports.view.zone_of(token)
+        return pull.pulls(self.me, self.arbiter.owner(token), zone, self.coverage.own_zones(), self.alive)
+
+    def _pulled(self, peer: str, tokens: frozenset[str]) -> None:
+        """``peer``'s summary pulls ``tokens``: those this gateway owns and last said in no zone are handed to
+        it at once (:func:`edge.peers.pull.honoured`), as :meth:`_hand_now` hands on."""
+        if not PULL or not self.connected.is_set():
+            return
+        for token in sorted(tokens):
+            mine = self.claims.mine.get(token)
+            busy = self.handovers.holds(token) or self.changes.queued(token)
+            owner = self.arbiter.owner(token)
+            said = None if mine is None else mine.zone
+            if mine is not None and pull.honoured(self.me, owner, said, True, busy, peer, self.alive, heard=True):
+                self._hand_on(token, mine, peer, "peers_pulls_honoured")
 
     def _hand_target(self, token: str, zone: str | None) -> str | None:
         """The alive peer whose scanners alone cover ``zone`` (where this owner last placed ``token``),
@@ -295,12 +324,15 @@ class Peers:
         if not HAND_AT_ONCE or mine is None or not self.connected.is_set() or token in self.handovers.taking:
             return
         to = self._hand_target(token, mine.zone)
-        if to is None:
+        if to is not None:
+            self._hand_on(token, mine, to, "peers_hands_at_once")
+
+    def _hand_on(self, token: str, mine: Claim, to: str, counter: str) -> None:
+        """Hand ``token`` (this gateway's ``mine`` claim) to ``to`` at once, if it still owns it at that epoch:
+        the claim naming ``to`` goes out, then its clear once its last words are (:meth:`_let_go`)."""
+        if self.arbiter.hand(token, self.me, mine.epoch, to) is None:
             return
-        change = self.arbiter.hand(token, self.me, mine.epoch, to)
-        if change is None:
-            return
-        self.stats["peers_hands_at_once"] += 1
+        self.stats[counter] += 1
         self.claims.publish(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
         self.handovers.lose(token)
         self._let_go(token)

@@ -77,6 +77,7 @@ class Slots:
         full: Callable[[], bool],
         refresh: Callable[[float], None],
         backlog: Callable[[], int] = lambda: 0,
+        pulled: Callable[[str, frozenset[str]], None] = lambda _peer, _tokens: None,
     ) -> None:
         self.me = me
         self.slot = slot
@@ -94,6 +95,12 @@ class Slots:
         self.refresh = refresh
         self.backlog = backlog
         """Adverts the gateway's source has handed to its reader (the core's writer) not resolved yet."""
+        self.pulled = pulled
+        """A peer's summary (early part included) pulls these tokens: it hands them to itself and heard them
+        (:mod:`edge.peers.pull`; the service, if it owns one, hands it on at once)."""
+        self.pull_now = asyncio.Event()
+        """Set when this gateway starts pulling a shopper: the slot's early part (its hands carry the pull)
+        goes out now, not half way through the slot; cleared when a summary carrying the hands goes out."""
         self.stats.setdefault("peers_summaries_unsent", 0)
         self.stats.setdefault("peers_slots_incomplete", 0)
         self.stats.setdefault("peers_slots_reader_waited", 0)
@@ -115,10 +122,13 @@ class Slots:
             if closed is None or math.floor(now) - 1 <= closed:  # on time: sleep to the end of the slot
                 boundary = math.floor(now) + 1
                 if EARLY_SUMMARY and now < boundary - 1 + EARLY_AT_S:  # the slot so far, for the peers' engines
-                    await asyncio.sleep((boundary - 1 + EARLY_AT_S - now) / speed)
-                    now = self._woke(boundary - 1 + EARLY_AT_S)
+                    if await self._early_wait((boundary - 1 + EARLY_AT_S - now) / speed):
+                        now = clock.now()  # a pull starts: the early part now (edge.peers.pull)
+                    else:
+                        now = self._woke(boundary - 1 + EARLY_AT_S)
                     if len(self.slot) and now < boundary:  # woken past the slot's end: its early part is no use
-                        self._publish_summary(self.slot.peek(boundary - 1))
+                        self.pull_now.clear()
+                        self._publish_summary(self.slot.peek(boundary - 1, self.hands()))
                 await asyncio.sleep(max(0.0, (boundary - now) / speed))
                 due = boundary - 1
                 slot = self._slot_to_close(boundary, self._woke(boundary))
@@ -132,6 +142,7 @@ class Slots:
             closed = slot
             await self._reader_catches_up(speed)
             hands = self.hands()
+            self.pull_now.clear()
             summary = self.slot.close(slot, hands, self._heard_to(clock.now()))
             if not summary.complete:
                 self.stats["peers_slots_incomplete"] += 1  # closed before its reader reached the slot's end
@@ -142,6 +153,16 @@ class Slots:
             self._due.append(slot)
             self._evaluate(clock.now())
             self.refresh(clock.now())
+
+    async def _early_wait(self, seconds: float) -> bool:
+        """Sleep until the slot's early part is due, or until a pull starts (:attr:`pull_now`): whether it did."""
+        if self.pull_now.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self.pull_now.wait(), max(0.0, seconds))
+        except TimeoutError:
+            return False
+        return True
 
     def _slot_to_close(self, boundary: int, now: float) -> int:
         """The slot whose summary goes out now: the one that ended at ``boundary``; or, woken a second or more
@@ -272,6 +293,10 @@ class Slots:
             self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
             self._deliver(Sightings(now, tuple(sightings)))
+        heard = {e.token for e in entries}
+        pulled = frozenset(h.token for h in summary.hands if h.to == peer and h.token in heard)
+        if pulled:
+            self.pulled(peer, pulled)  # after its sightings are handed to the writer, before any evaluation
         if not summary.early:
             self._evaluate(now)
 

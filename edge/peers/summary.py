@@ -214,10 +214,11 @@ class Slot:
         self._peeked = None
         return summary
 
-    def peek(self, slot: int) -> Summary:
-        """The slot so far, as an ``early`` summary (nothing is reset)."""
+    def peek(self, slot: int, hands: tuple[Hand, ...] = ()) -> Summary:
+        """The slot so far, as an ``early`` summary (nothing is reset), with ``hands`` (the arbitration reads
+        none from an early part; an owner reads the pulls in it: :mod:`edge.peers.pull`)."""
         self._peeked = slot
-        return self._summary(slot, (), early=True)
+        return self._summary(slot, hands, early=True)
 
     def _summary(self, slot: int, hands: tuple[Hand, ...], *, early: bool) -> Summary:
         tokens = []

@@ -74,6 +74,11 @@ HAND_AT_ONCE = True
 summary's hand waited for the slot's end, ~0.5 s on average, and the peers' summaries after it
 (the fourth pass, docs/multi-gateway.md). After the commit, not at the filter: the new owner's
 ``entered`` (from_gateway) must reach the CDP after the previous owner's. False: summaries only."""
+PULL = True
+"""A gateway whose engine places another gateway's shopper in one of its own zones says so in its summaries
+(and sends the slot's early part at once), and an owner whose stream last said no zone hands the shopper to it
+at once (:mod:`edge.peers.pull`; doors seed 6's third hand-off, docs/multi-gateway.md). False: only the owner's
+engine hands a shopper on."""
 EARLY_SUMMARY = True
 """Each gateway also sends its slot's first part half way through it (``early``,
 :data:`edge.peers.summary.EARLY_AT_S`), for the peers' engines only: the arbitration still runs on
