@@ -139,8 +139,8 @@ class _Tables:
     that layout and radio (every seed of a cell, and cells that change only the shoppers or the advertisers): each
     array is a function of its key alone -- a reading's of (scanner, residual dB), a silence's of (the scanners that
     heard, declared power dBm), one scanner's not hearing of (scanner, declared power) -- so a shared array is the
-    array an oracle would have made itself; about 6 % of an oracle's time when each made its own. Pickled as a
-    reference (:func:`_tables` of its key), so an oracle unpickled in this process shares them too."""
+    array an oracle would have made itself (about 3 % of the oracle's time in the sweep when each made its own).
+    Pickled as a reference (:func:`_tables` of its key), so an oracle unpickled in this process shares them too."""
 
     def __init__(self, layout: Layout, radio: Radio) -> None:
         self.key = (layout, radio)
@@ -306,7 +306,7 @@ class BayesOracle:
         their posterior, normalised -- numpy's functions called directly (``np.add.reduce`` is what ``ndarray.sum``
         calls, less its Python wrapper; ``np.multiply(..., out=)`` is ``*=`` less the operator's dispatch) on flat
         views of each slot's layers made once per posterior array (:func:`_rows`): the same numbers as before
-        session 22, 5-6 % less of the oracle's time (tests/test_sweep_cpu.py compares them at every tick)."""
+        session 22, about 3 % less of the oracle's time (tests/test_sweep_cpu.py compares them at every tick)."""
         multiply, divide, add_reduce = np.multiply, np.divide, np.add.reduce
         for token, liks in self._pending.items():
             slot = self._slot.get(token)
