@@ -242,7 +242,7 @@ def test_the_oracles_motion_step_by_flat_shifts_is_the_plain_one(index: int) -> 
 
 def test_cells_of_one_layout_share_their_engines_and_decide_as_with_new_ones() -> None:
     """With one process the sweep keeps each engine as made, by its name and the cell's config (all an engine but the
-    oracle is given), so the L-shape's three cells make the model and the grid once; the oracle is kept per cell."""
+    oracle is given), so the L-shape's three cells make the grid once; the oracle is kept per cell."""
     built: dict[Hashable, bytes] = {}
     for index in (6, 49, 54):  # the L-shaped store, three radios
         for seed in (1, 2):
@@ -250,7 +250,20 @@ def test_cells_of_one_layout_share_their_engines_and_decide_as_with_new_ones() -
             _, new, _ = run_one(index, seed, 1.0, 4)
             assert {n: t.score for n, t in shared.items()} == {n: t.score for n, t in new.items()}, (index, seed)
         built.pop("oracle")
-    assert sorted(key[0] for key in built if isinstance(key, tuple)) == ["ema", "grid", "model", "nearest", "threshold"]
+    assert sorted(key[0] for key in built if isinstance(key, tuple)) == ["ema", "grid", "nearest", "threshold"]
+
+
+def test_the_model_engine_runs_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default the sweep runs what issue #13's table needs (the grid, the threshold engine, the two naive references,
+    the oracle); the model engine, which passes no cell, and the grid's prototype run when ``--engines`` names them
+    or says ``all``."""
+    cell = CELLS[6]
+    config = cell.layout.config(floor=True)
+    assert sorted(engines(cell, config)) == ["ema", "grid", "nearest", "oracle", "threshold"]
+    monkeypatch.setattr(sweep_module, "ONLY_ENGINES", {"all"})
+    assert sorted(engines(cell, config)) == ["ema", "grid", "grid-proto", "model", "nearest", "oracle", "threshold"]
+    monkeypatch.setattr(sweep_module, "ONLY_ENGINES", {"model", "oracle"})
+    assert sorted(engines(cell, config)) == ["model", "oracle"]
 
 
 # --- session 22: the oracle's update and shared likelihoods, the EMA reference's loop, the harness's schedule ----
