@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -197,6 +198,23 @@ class Link:
         while not self.paused and isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
+
+    def read_waiting(self, most: int) -> int:
+        """Read now, without waiting, up to ``most`` packets that already wait in the socket; the number read. For a
+        loop that is about to decide on what it has heard after stalling: the reader callback that would take them
+        runs only after the decision. Nothing while paused (back-pressure) or closed."""
+        reads = 0
+        while reads < most and not self.paused and not self.closed.done():
+            sock = self._sock
+            if sock is None or self._fd < 0 or sock.fileno() < 0:
+                break
+            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            if not pending and not select.select([sock], [], [], 0)[0]:  # a poll: timeout 0, never a wait
+                break
+            if self.client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+            reads += 1
+        return reads
 
     def pause(self) -> None:
         """Stop reading the socket (back-pressure: the broker's messages wait in TCP's buffers and the

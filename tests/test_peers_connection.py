@@ -5,6 +5,9 @@ clean stop's order (the service's release, then ``offline``)."""
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
+import time
 from pathlib import Path
 
 from edge.clock import ManualClock
@@ -103,6 +106,55 @@ async def test_a_clean_stop_releases_then_says_offline(tmp_path: Path) -> None:
             cleared = order.index((claim, b""))
             offline = next(i for i, (t, p) in enumerate(order) if t == STATE and b'"offline"' in p)
             assert cleared < offline
+        finally:
+            observer.close()
+            await cancel_and_wait(task)
+
+
+def _stall_until_waiting(sock: socket.socket, needles: list[bytes], timeout_s: float = 5.0) -> None:
+    """Block (the event loop stalled, as a busy gateway's does) until every needle is in the socket, unread (peeked)."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if select.select([sock], [], [], 0.05)[0] and all(n in sock.recv(65536, socket.MSG_PEEK) for n in needles):
+            return
+        time.sleep(0.01)  # the stall is the point: nothing on the loop may read the socket
+    raise TimeoutError("the summaries did not reach the socket within 5 s")
+
+
+async def test_a_stalled_loop_reads_what_waits_in_its_socket_before_deciding(tmp_path: Path) -> None:
+    """A slot evaluated at its deadline reads what already waits in the socket first (edge/peers/slots.py): the
+    loop stalled, so the reader callback has not run. ``read_waiting`` hands those messages on at once, never waits,
+    and reads nothing while paused (back-pressure)."""
+    clock = ManualClock(START)
+    got: list[str] = []
+    with Mosquitto(tmp_path / "broker") as broker:
+        assert isinstance(broker, Mosquitto)
+        observer = Collector(broker, ("store-local/v1/store-1/+/state",))
+        connection = _connection(broker, clock, got, [])
+        task = asyncio.create_task(connection.run())
+        try:
+            await until(connection.connected.is_set, "connected")
+            first = "store-local/v1/store-1/gw-2/state"
+            await asyncio.to_thread(observer.publish, first, messages.state_payload("gw-2", "online"))
+            await until(lambda: first in got, "subscribed: the first message")
+            got.clear()
+            assert connection.read_waiting() == 0  # nothing waits: returns at once
+            link = connection.link
+            assert link is not None
+            sock = link._sock
+            assert sock is not None
+            summaries = [f"store-local/v1/store-1/gw-{n}/sightings" for n in (2, 3, 4)]
+            # The loop stalls (synchronous calls, no await): the peers' summaries reach the socket, unread.
+            for topic in summaries:
+                observer.publish(topic, b'{"v":1}')
+            _stall_until_waiting(sock, [t.encode() for t in summaries])
+            assert got == []
+            link.pause()
+            assert connection.read_waiting() == 0  # back-pressure holds
+            link.resume()
+            assert connection.read_waiting() == len(summaries)
+            assert got == summaries
+            assert connection.read_waiting() == 0
         finally:
             observer.close()
             await cancel_and_wait(task)

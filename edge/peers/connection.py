@@ -35,6 +35,11 @@ from edge.peers.topics import PeerTopics
 
 log = logging.getLogger("edge.peers.service")
 
+READ_AT_DEADLINE_MAX_PACKETS = 64
+"""Packets :meth:`StoreConnection.read_waiting` reads at most at once: a stalled gateway of a store of 8 has, per
+slot, 7 peers' summaries and their early parts and a few claims waiting (about 20 packets); 64 is three slots of
+that, and stays well under the inbox's 1,024 (:data:`edge.peers.intake.INBOX_MAX_MESSAGES`)."""
+
 
 class StoreConnection:
     """See the module docstring. ``on_message`` takes every message (acknowledged already), those the
@@ -108,6 +113,15 @@ class StoreConnection:
             self.alive.clear()
             log.warning("peers: cut off from the store broker (%s): standalone", why)
             await asyncio.sleep(backoff.next_delay())
+
+    def read_waiting(self) -> int:
+        """Take now what already waits in the socket (at most :data:`READ_AT_DEADLINE_MAX_PACKETS` packets: each
+        message goes to ``on_message`` as the reader callback would pass it); the packets read. For a slot about to
+        be evaluated at its deadline without a peer's summary: a loop that stalled may hold it unread."""
+        link = self.link
+        if link is None or not self.connected.is_set():
+            return 0
+        return link.read_waiting(READ_AT_DEADLINE_MAX_PACKETS)
 
     def publish_summary(self, payload: bytes) -> bool:
         """Send this gateway's summary (not retained, expiring after :data:`SUMMARY_EXPIRY_S`); whether

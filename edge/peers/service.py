@@ -93,6 +93,7 @@ class Peers:
             "peers_releases_unflushed": 0,
             "peers_slots_unwaited": 0,
             "peers_slots_unwaited_backlog": 0,
+            "peers_slots_read_first": 0,
             "peers_slots_woke_late": 0,
             "peers_slots_skipped": 0,
             "peers_summaries_late": 0,

@@ -8,7 +8,8 @@ remembers what its own scanners heard (:attr:`Slots.heard_own`). A peer's summar
 rostered tokens added to the arbiter, and its sightings handed to the core's writer without waiting for
 their commit (at most :data:`~edge.peers.timing.DELIVERIES_AHEAD` in flight). A slot is evaluated once
 every alive peer's summary of it is in, or :data:`~edge.peers.timing.SLOT_DEADLINE_S` later (its own
-inbox first: :data:`~edge.peers.timing.INBOX_FIRST_S`); nothing is evaluated while ownership is frozen
+inbox first: :data:`~edge.peers.timing.INBOX_FIRST_S`; with the inbox empty, what already waits in its socket is
+read first, once per slot, for a loop that stalled); nothing is evaluated while ownership is frozen
 (:meth:`edge.peers.connection.StoreConnection.frozen`). What the evaluation changes, the service queues
 (``apply``: :mod:`edge.peers.changes` applies it on a task of its own, so the round never waits on the
 core's writer; while ``full`` says that queue is at its bound, the slots stay due); what its summary hands
@@ -107,6 +108,9 @@ class Slots:
         self.heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._last_slot: dict[str, int] = {}
+        self._read_for = -1
+        """The last slot whose deadline found a live peer's summary missing and the inbox empty, and so read what
+        waited in the socket (:meth:`StoreConnection.read_waiting`) before deciding."""
         self._parts = Parts()  # what of each peer's slot the engine already has (its early part)
         self._due: deque[int] = deque()
         self._stalled_at = -math.inf  # when the loop last woke READER_WAIT_S or more late (:meth:`_woke`)
@@ -254,6 +258,10 @@ class Slots:
             waiting = not standalone and self._waiting_for(slot)
             if waiting and now < slot + 1 + SLOT_DEADLINE_S:
                 return
+            if waiting and not self.intake.waiting and self._read_for < slot:
+                self._read_for = slot  # once per slot: what waited at its deadline, not the store's next traffic
+                if self.connection.read_waiting():  # a stalled loop's socket may hold the summary waited for
+                    self.stats["peers_slots_read_first"] += 1
             if waiting and self.intake.waiting and now < slot + 1 + SLOT_DEADLINE_S + INBOX_FIRST_S:
                 return  # its own inbox first: the summary waited for may be in it (INBOX_FIRST_S)
             if waiting:
