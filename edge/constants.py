@@ -52,6 +52,15 @@ HANDOFF_SAMPLES = 3
 phone at 4 Hz heard by one zone): a passing spike never hands off. With no level of the old zone
 (unheard for ENTER_WINDOW_S), the samples the new zone must lead for in a row, as before."""
 
+HANDOFF_LEAD_MEMORY_S = 3.0
+"""How far back (s) the hand-off's sequential test (:class:`edge.presence_sure.LeadTest`) remembers its
+leads: a walker's 3.6 m at 1.2 m/s, from the middle of one zone of a row into the next -- the band where
+both zones hear her -- the span of the hand-off's trend too (TREND_SPAN_S). A lead older than that was
+read where the shopper no longer is: a browser who stood on the old zone's side of the boundary (the new
+zone at its bar all along) no longer pays for that stand with a late hand-off when she does cross, and a
+deep fade (a -30 dB lead) is forgotten with it. A shopper standing between two zones still reads leads
+of mean 0 over any 3 s, so the dead band stays (docs/presence.md, "a hand-off that forgets", session 23)."""
+
 ENTER_WINDOW_S = 2.0
 """Seconds of samples the fast level (entering, hand-off) averages: 6-7 samples of a phone at
 4 Hz with 20 % missed, 3 of a card at 2 Hz; about a metre of lag at walking speed, which

@@ -47,7 +47,8 @@ The state machine, per shopper (one zone at a time, or none):
   which of the timer and the candidate's next sample came first (a peer's samples come late) decides nothing.
 - **hand-off**: another zone's fast level is at or above its enter bar, and a sequential test on
   its lead over the current zone (:class:`~edge.presence_sure.LeadTest`: each advert of either zone
-  read against the other's fast level, since the new zone reached its bar) puts the mean lead above
+  read against the other's fast level, since the new zone reached its bar, the last
+  HANDOFF_LEAD_MEMORY_S of them; after an exit that pre-empted it, the old zone's adverts too) puts the mean lead above
   0 by TREND_T standard errors over at least ``handoff_samples`` leads, with the fast level leading
   by ``handoff_margin_db`` at that sample and the new zone's slow level above the old one's
   (:meth:`~edge.presence_handoff.HandOff._handoff_due`, inherited); or, on a clear trend, the margin
@@ -210,7 +211,7 @@ class PresenceEngine(HandOff):
             if held is not None and rival < held + candidate.margin:
                 track.candidate_n = 0  # the margin's streak (a trend's quick hand-off) is broken
             if zone.only is not None or heard is loudest:  # this advert of the zone, against the candidate
-                track.lead.add(rival - rssi)
+                track.lead.add(rival - rssi, at)
 
     def _consider(
         self,
@@ -236,6 +237,9 @@ class PresenceEngine(HandOff):
             if span is not None:
                 fast = self._level(track, zone, at, span, c.ENTER_MIN_SAMPLES)
                 bar = zone.enter
+        candidate = track.candidate
+        if current is None and candidate is not None and candidate is not zone and track.left_zone is zone:
+            self._lead_from_left(track, zone, candidate, at, rssi, heard)  # the zone just left, against its successor
         if current is not None and fast is not None and fast + track.offset >= bar:
             if not self._handoff_due(track, zone, current, fast, at, rssi, heard):
                 return

@@ -97,8 +97,26 @@ class HandOff:
         steady = fast >= held + zone.margin
         track.candidate_n = track.candidate_n + 1 if steady else 0
         if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
-            track.lead.add(rssi - held)
+            track.lead.add(rssi - held, at)
         return steady and self._leads_enough(track, zone, current, at)
+
+    def _lead_from_left(
+        self, track: ShopperTrack, left: ZoneRules, zone: ZoneRules, at: float, rssi: float, heard: RssiWindow
+    ) -> None:
+        """An advert of ``left``, the zone the shopper left less than HANDOFF_AFTER_EXIT_S ago, while ``zone`` (the
+        candidate) is at its enter threshold: its lead (the candidate's fast level over this advert) joins the
+        test, as the current zone's adverts do before the exit (:meth:`~edge.presence.PresenceEngine._stay`).
+        The entry just after an exit that pre-empted the hand-off is judged by that test (:meth:`_leads_left`);
+        with the candidate's adverts alone it waited for ``handoff_samples`` of them, 0.6-0.9 s of a 3 Hz
+        advertiser, while the old zone's adverts, the other half of the same evidence, went unread
+        (docs/presence.md, "a hand-off that forgets", session 23)."""
+        if self._just_left(track, zone, at) is not left:
+            return
+        rival = self._level(track, zone, at, self._fast_s)
+        if rival is None or rival + track.offset < zone.enter:
+            return
+        if left.only is not None or heard.level(at, self._fast_s)[0] == self._level(track, left, at, self._fast_s):
+            track.lead.add(rival - rssi, at)
 
     def _leads_enough(self, track: ShopperTrack, zone: ZoneRules, current: ZoneRules, at: float) -> bool:
         """With the fast level leading by the margin: the hold's streak on a clear trend (:meth:`_hold`), or
@@ -155,7 +173,7 @@ class HandOff:
         if held is None:
             return False
         if zone.only is not None or heard.level(at, self._fast_s)[0] == fast:  # the zone's loudest scanner
-            track.lead.add(rssi - held)
+            track.lead.add(rssi - held, at)
         return fast >= held + zone.margin and track.lead.passed(zone.samples)
 
     def _hold(self, track: ShopperTrack, zone: ZoneRules, old: ZoneRules, at: float, left: bool = False) -> int:

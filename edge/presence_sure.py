@@ -44,8 +44,10 @@ TREND_T standard errors of its mean.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import TYPE_CHECKING
 
+from edge import constants as c
 from edge.presence_timing import TREND_NOISE_MIN_DB, TREND_T
 
 if TYPE_CHECKING:
@@ -107,21 +109,33 @@ class LeadTest:
     (at least TREND_NOISE_MIN_DB): a true lead of 6 dB under 5 dB of noise per advert passes in 4-6
     samples, one of 0-2 dB seldom. The engine starts it again when the new zone's fast level falls under
     its enter threshold or a hand-off (either way) is made (docs/presence.md, "The threshold engine: a
-    hand-off by sequential test (session 13)")."""
+    hand-off by sequential test (session 13)"). It remembers the leads of the last HANDOFF_LEAD_MEMORY_S
+    only (session 23): older ones, read where the shopper no longer is, drop out of the sums."""
 
-    __slots__ = ("n", "squares", "total")
+    __slots__ = ("leads", "n", "squares", "total")
 
     def __init__(self) -> None:
         self.n = 0
         self.total = 0.0
         self.squares = 0.0
+        self.leads: deque[tuple[float, float]] = deque()  # (at, lead) of the leads in the sums, oldest first
 
     def clear(self) -> None:
         self.n = 0
         self.total = 0.0
         self.squares = 0.0
+        self.leads.clear()
 
-    def add(self, lead_db: float) -> None:
+    def add(self, lead_db: float, at: float) -> None:
+        """One lead, read at ``at``; the leads older than HANDOFF_LEAD_MEMORY_S before it leave the sums."""
+        leads = self.leads
+        horizon = at - c.HANDOFF_LEAD_MEMORY_S
+        while leads and leads[0][0] < horizon:
+            old = leads.popleft()[1]
+            self.n -= 1
+            self.total -= old
+            self.squares -= old * old
+        leads.append((at, lead_db))
         self.n += 1
         self.total += lead_db
         self.squares += lead_db * lead_db

@@ -67,21 +67,21 @@ def test_a_shopper_at_the_boundary_is_not_handed_off(lead_db: float) -> None:
 
 def test_the_lead_test_asks_its_samples_and_standard_errors() -> None:
     test = LeadTest()
-    test.add(20.0)
+    test.add(20.0, 0.0)
     assert not test.passed(1)  # one lead has no spread
-    test.add(20.0)
+    test.add(20.0, 0.0)
     assert not test.passed(3)
     assert test.passed(2)  # spread 0: the floor, 20 > TREND_T * 3 / sqrt 2
     test.clear()
     for lead in (8.0, -4.0, 8.0, -4.0):  # mean 2, spread 6.9: 2 < 2 * 6.9 / 2
-        test.add(lead)
+        test.add(lead, 0.0)
     assert not test.passed(3)
     test.clear()
     small = TREND_T * TREND_NOISE_MIN_DB / 2.0  # 4 equal leads of exactly TREND_T standard errors
     for _ in range(4):
-        test.add(small)
+        test.add(small, 0.0)
     assert not test.passed(3)
-    test.add(small)
+    test.add(small, 0.0)
     assert test.passed(3)  # the fifth: the error shrinks
 
 
