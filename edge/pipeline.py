@@ -35,7 +35,7 @@ from edge.laststate import StateStore
 from edge.outbox import Outbox
 from edge.presence import Sightings
 from edge.router import Decision
-from edge.tasks import cancel_and_wait
+from edge.tasks import cancel_and_wait, finish
 
 Sink = Callable[[Event], None]
 Unsubscribe = Callable[[], None]
@@ -125,6 +125,9 @@ class Pipeline:
             return
         batch = self._pending[:]
         self._pending.clear()
+        await finish(self._commit(batch))  # taken out of _pending: a stop must not cut it before its commit
+
+    async def _commit(self, batch: list[Event]) -> None:
         await self.outbox.append(batch)
         withdrawn = self.withdrawn
         for event in batch:

@@ -24,6 +24,7 @@ from edge.signage.caps import CapLedger
 from edge.signage.code_store import SqliteCodeStore
 from edge.signage.measure import CodeRow
 from edge.signage.sqlite_store import create_tables, failing_as, open_store
+from edge.tasks import finish
 
 STATE_FILE = "signage.sqlite"
 OVERRIDE_KEEP_S = 30 * 86_400.0
@@ -65,11 +66,12 @@ class SignageState:
 
     async def save_codes(self, take: Callable[[], tuple[Sequence[CodeRow], Sequence[str]]], now: float) -> int:
         """Write what ``take()`` (:meth:`Measure.take_codes`) returns, taken under the lock so that a
-        withdrawal's purge queued before runs first; returns the number of changes."""
+        withdrawal's purge queued before runs first; returns the number of changes. Once taken, the
+        rows are written to the end even if the service is stopped meanwhile (:func:`~edge.tasks.finish`)."""
         async with self.lock:
             shown, redeemed = take()
             if shown or redeemed:
-                await self.codes.save(shown, redeemed, now)
+                await finish(self.codes.save(shown, redeemed, now))
             else:
                 await self.codes.expire(now)
             return len(shown) + len(redeemed)
