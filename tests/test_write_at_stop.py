@@ -1,8 +1,9 @@
 """A write that has taken its rows out of memory finishes even when the gateway stops it midway
-(edge.tasks.finish): the events of a pipeline flush and the codes of a signage save are in their
-SQLite files afterwards. Each test cancels the writer right after it handed its ``executemany`` to
-aiosqlite's thread: before the fix the commit never came and the rows were in neither place (seen
-in CI as a code on screen just before a stop missing from the state file)."""
+(edge.tasks.finish): the events of a pipeline flush, the codes of a signage save and the plays of
+a cap ledger save are in their SQLite files afterwards. Each test cancels the writer right after
+it handed its ``executemany`` to aiosqlite's thread: before the fix the commit never came and the
+rows were in neither place (seen in CI as a code on screen just before a stop missing from the
+state file)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from edge.core import Core
 from edge.events import EventFactory
 from edge.outbox import OUTBOX_FILE, Outbox
 from edge.pipeline import Pipeline
+from edge.signage.caps import CapLedger
 from edge.signage.measure import CodeRow
 from edge.signage.state import STATE_FILE, open_signage_state
 from edge.sim.store import SimulatedStore
@@ -89,3 +91,16 @@ async def test_a_code_save_cut_by_the_stop_is_still_in_the_state_file(tmp_path: 
     with sqlite3.connect(tmp_path / STATE_FILE) as db:
         saved = db.execute("SELECT code FROM signage_codes ORDER BY code").fetchall()
     assert [code for (code,) in saved] == [r.code for r in rows]
+
+
+async def test_a_cap_save_cut_by_the_stop_still_records_the_plays(tmp_path: Path) -> None:
+    async with open_signage_state(tmp_path) as state:
+        ledger = CapLedger()
+        for i in range(10):
+            ledger.record("screen-3", f"s-{i}", "oat-25", START + i)
+        task: asyncio.Task[object] = asyncio.create_task(state.save(ledger))
+        await _cut(task)
+        assert await state.save(ledger) == 0, "taken once"
+    with sqlite3.connect(tmp_path / STATE_FILE) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM signage_plays").fetchone()
+    assert count == 10

@@ -22,6 +22,7 @@ import aiosqlite
 
 from edge.signage.caps import DAY_S, CapLedger, HoldoutRow, PlayRow
 from edge.signage.sqlite_store import SignageStoreError, create_tables, failing_as, open_store
+from edge.tasks import finish
 
 HOLDOUT_KEEP_S = 90 * DAY_S
 """A holdout group is kept 90 days after it was drawn: longer than a campaign usually runs, so a
@@ -110,7 +111,9 @@ async def load_ledger(store: CapStore, now: float) -> CapLedger:
 
 
 async def save_ledger(store: CapStore, ledger: CapLedger) -> int:
-    """Append what ``ledger`` recorded since the last save; returns the number of rows written."""
+    """Append what ``ledger`` recorded since the last save; returns the number of rows written. Once
+    taken, they are written to the end even if the service is stopped meanwhile (a play lost here
+    would let the shopper see the offer past its cap after a restart)."""
     plays, groups = ledger.take()
-    await store.append(plays, groups)
+    await finish(store.append(plays, groups))
     return len(plays) + len(groups)
