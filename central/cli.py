@@ -43,7 +43,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         await ingest.run(_stop_on_signals())
 
     asyncio.run(main())
-    print(json.dumps({"ingest": args.name, **ingest.stats.as_dict()}), flush=True)
+    # "held": messages still awaiting their JetStream ack at the stop (0 after a clean one)
+    print(json.dumps({"ingest": args.name, **ingest.stats.as_dict(), "held": ingest.inflight}), flush=True)
     return 0
 
 

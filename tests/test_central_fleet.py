@@ -71,6 +71,28 @@ async def _until_stored(servers: list[str], expected: int, within_s: float = 60.
         await nc.close()
 
 
+def _explain(tmp: Path, servers: list[str], summary: dict[str, Any], ingests: dict[str, Any]) -> None:
+    """What a run that came up short leaves for whoever reads CI's log (it failed once there, 1998 of
+    2000, and could not be told apart then): the events missing per gateway, whether an ingest still
+    held some (awaiting JetStream) or none (the broker never delivered them), and each log's tail."""
+    for name, proc in ingests.items():
+        try:
+            print(f"ingest {name} at its stop: {_stats(proc)}")
+        except (subprocess.TimeoutExpired, ValueError, IndexError) as err:
+            print(f"ingest {name}: no stats ({err!r})")
+    _, delivered, stored = asyncio.run(_consume(servers, summary["made"]))
+    missing = {
+        f"{g['store']}/{g['gateway']}": sorted(
+            set(range(1, g["made"] + 1)) - set(delivered.get((g["store"], g["gateway"]), []))
+        )
+        for g in summary["gateways"]
+    }
+    print(f"stored {stored} of {summary['made']}; missing: { ({k: v for k, v in missing.items() if v}) }")
+    for log in (tmp / "ingest.log", tmp / "fleet.log", tmp / "mosquitto" / "broker.log"):
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        print(f"--- the last lines of {log.name}:", *lines[-40:], sep="\n")
+
+
 def _end(*procs: subprocess.Popen[bytes]) -> None:
     """Whatever still runs is killed and every pipe closed (also when the test failed midway)."""
     for proc in procs:
@@ -131,7 +153,11 @@ def test_fleet_with_faults(tmp_path: Path) -> None:
             summary = json.loads(out.decode().strip().splitlines()[-1])
             # The fleet's outboxes are drained into mosquitto; the ingests forward the rest before they
             # stop (a fixed 1 s raced that after the faults: what they had not taken stays in the broker).
-            asyncio.run(_until_stored(cluster.urls, summary["made"]))
+            try:
+                asyncio.run(_until_stored(cluster.urls, summary["made"]))
+            except AssertionError:
+                _explain(tmp_path, cluster.urls, summary, ingests)
+                raise
             stats = [_stats(p) for p in ingests.values()]
         finally:
             _end(fleet, *ingests.values())
