@@ -42,6 +42,13 @@ WITHDRAW_MAX_AGE_S = 24 * 3600.0
 SHARED_GROUP = "cdp-ingest"
 INGEST_FILTER = f"$share/{SHARED_GROUP}/edge/v1/+/+/events/#"
 
+INGEST_STATUS_TOPIC = "central/v1/ingest/{name}/status"
+INGEST_ONLINE = b"online"
+INGEST_OFFLINE = b"offline"
+"""Each bridge's retained status: ``online`` published right after its SUBSCRIBE (so it means the
+subscription is in place), ``offline`` on a clean stop and as its will. A fleet started before any
+bridge is ``online`` loses its first events: the broker drops a message no subscription matches."""
+
 JS_PUBLISH_TIMEOUT_S = 2.0
 """One JetStream publish's wait for its ack; a leader election after a node loss takes ~1-3 s."""
 

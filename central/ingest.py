@@ -10,6 +10,12 @@ id until it succeeds. The bridge holds at most ``inflight_max`` messages (:data:
 it sends that as the MQTT 5 Receive Maximum on CONNECT, so a burst waits in the broker, and stops
 reading its socket should a broker overrun it. A message that is not an event (bad topic, not JSON,
 no id) is acknowledged and counted, never forwarded: it would block the session forever.
+
+Once subscribed, the bridge says so: ``online`` retained on ``central/v1/ingest/{name}/status``
+(``offline`` on a clean stop, and as its will). Until some bridge has subscribed, the broker has no
+session to queue the fleet's events in and drops them after their PUBACK (MQTT: a message no
+subscription matches goes nowhere): start the bridges, and wait for ``online``, before the gateways
+(docs/central.md, "Events that no subscription held").
 """
 
 from __future__ import annotations
@@ -88,6 +94,8 @@ class Ingest:
         inflight_max: int = c.INGEST_INFLIGHT_MAX,
     ) -> None:
         self.settings = link_settings(mqtt_url, f"cdp-ingest-{name}", receive_max=inflight_max)
+        self.status_topic = c.INGEST_STATUS_TOPIC.format(name=name)
+        """Retained ``online`` once this bridge's subscription is in place, ``offline`` when it is not."""
         self.nats_urls = nats_urls
         self.name = name
         self.limits = limits
@@ -132,7 +140,7 @@ class Ingest:
             while not stop.is_set():
                 link = Link(self.settings, on_message=self._on_message, on_puback=lambda mid, ok: None)
                 try:
-                    await link.connect(will_topic=f"central/v1/ingest/{self.name}/status", will=b"offline")
+                    await link.connect(will_topic=self.status_topic, will=c.INGEST_OFFLINE)
                 except LinkError as err:
                     delay = backoff.next_delay()
                     log.warning("ingest %s: MQTT %s; retrying in %.1f s", self.name, err, delay)
@@ -142,12 +150,16 @@ class Ingest:
                 self._link = link
                 self.stats.connections += 1
                 link.subscribe((c.INGEST_FILTER,))
+                # After the SUBSCRIBE on the same connection: the broker handles a client's packets in
+                # order, so whoever reads this retained ``online`` knows the subscription is in place.
+                link.publish(self.status_topic, c.INGEST_ONLINE, retain=True)
                 waits: set[asyncio.Future[Any]] = {stopping, link.closed}
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 if stop.is_set():
                     # Publishes in flight are acknowledged on this link before it closes.
                     if self._tasks:
                         await asyncio.wait(set(self._tasks), timeout=c.JS_PUBLISH_TIMEOUT_S * 2)
+                    link.publish(self.status_topic, c.INGEST_OFFLINE, retain=True)  # close() awaits its PUBACK
                     await link.close()
                     break
                 delay = backoff.next_delay()

@@ -359,3 +359,18 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def until_retained(broker: Broker, expected: dict[str, bytes], within_s: float = START_TIMEOUT_S) -> None:
+    """Until each topic's retained message is the given payload (the latest one counts: a status that
+    goes ``offline`` → ``online``); raises TimeoutError after ``within_s``."""
+    watcher = Collector(broker, tuple(expected))
+    try:
+
+        def done(messages: list[paho.MQTTMessage]) -> bool:
+            latest = {m.topic: bytes(m.payload) for m in messages}
+            return all(latest.get(topic) == payload for topic, payload in expected.items())
+
+        watcher.wait_for(done, within_s)
+    finally:
+        watcher.close()

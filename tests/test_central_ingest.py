@@ -21,7 +21,7 @@ from central import constants as c
 from central.cluster import NatsCluster
 from central.ingest import Ingest
 from central.stream import StreamLimits, ensure
-from tests.mosquitto import Collector, Mosquitto
+from tests.mosquitto import Collector, Mosquitto, until_retained
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +90,31 @@ async def test_a_burst_is_paced_by_the_receive_maximum(tmp_path: Path) -> None:
     # bridge then stops reading its socket at once, so at most one message beyond the bound is held.
     assert BOUND <= ingest.stats.inflight_peak <= BOUND + 1
     assert stored == base + BURST
+
+
+async def test_online_only_once_subscribed_then_offline_at_a_clean_stop(tmp_path: Path) -> None:
+    """The bridge's retained status reads ``online`` only once its shared subscription is in place, so an
+    event published the moment it does is forwarded; ``offline`` after a clean stop. Before session 24
+    nothing said when a bridge was subscribed: the fleet fault test started its gateways beside the
+    bridges, and the first events that beat every SUBSCRIBE were dropped by the broker after their
+    PUBACK (no subscription matched them): CI lost 2 of 2000 so."""
+    status = c.INGEST_STATUS_TOPIC.format(name="status")
+    with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
+        nc = await nats.connect(servers=cluster.urls)
+        await ensure(nc.jetstream(), LIMITS)
+        ingest = Ingest(broker.url, cluster.urls, name="status", limits=LIMITS)
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        try:
+            await asyncio.to_thread(until_retained, broker, {status: c.INGEST_ONLINE}, 30.0)
+            publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
+            try:
+                await asyncio.to_thread(publisher.publish, TOPIC, _event(1))  # no retry: the first one counts
+            finally:
+                publisher.close()
+            await _until(lambda: ingest.stats.forwarded == 1, 15)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 15)
+            await nc.close()
+        await asyncio.to_thread(until_retained, broker, {status: c.INGEST_OFFLINE}, 10.0)
