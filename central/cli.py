@@ -152,7 +152,7 @@ def add_commands(sub: Any) -> None:
     fleet.add_argument("--seed", type=int, default=1)
     fleet.set_defaults(func=_cmd_fleet)
 
-    ingest = csub.add_parser("ingest", help="the bridge: MQTT shared subscription → JetStream (run N of them)")
+    ingest = csub.add_parser("ingest", help="the bridge: MQTT → JetStream (run 2, each forwards every event)")
     ingest.add_argument("--mqtt", required=True, metavar="URL")
     ingest.add_argument("--nats", required=True, metavar="URL[,URL…]")
     ingest.add_argument("--name", default="1", help="this process's name: its MQTT client id is cdp-ingest-NAME")

@@ -39,8 +39,14 @@ WITHDRAW_SUBJECTS = "cdp.v1.*.consent.withdraw"
 WITHDRAW_MAX_AGE_S = 24 * 3600.0
 """A withdrawal not delivered in a day is still carried by the next roster snapshot (its token is gone)."""
 
-SHARED_GROUP = "cdp-ingest"
-INGEST_FILTER = f"$share/{SHARED_GROUP}/edge/v1/+/+/events/#"
+INGEST_FILTER = "edge/v1/+/+/events/#"
+"""Each ingest process's own subscription, in its persistent session: every process gets every event
+and JetStream keeps the first copy (``Nats-Msg-Id``). Not ``$share/cdp-ingest/…``: mosquitto
+(2.0.11 here; the 2.0.20 source writes the same) persists a durable client's plain subscriptions
+but not its shared ones, so after a broker restart no subscription matched the fleet's events until
+a bridge had reconnected and subscribed again, and the events published in that window were PUBACKed
+and dropped (the fleet fault runs lost 12 of 800 so, docs/central.md). The price: N processes do N
+times the forwarding (2 is the pair to run: one alive keeps the stream current)."""
 
 INGEST_STATUS_TOPIC = "central/v1/ingest/{name}/status"
 INGEST_ONLINE = b"online"
@@ -87,12 +93,14 @@ WATERMARK_LOAD_TIMEOUT_S = 30.0
 
 REORDER_HOLD_S = 30.0
 """How long the consumer holds later events of a gateway while one ``sequence`` is missing before it
-counts the hole as a gap and moves on. A shared subscription spreads one gateway over the ingest
-processes, so an event can be overtaken by later ones for as long as its path is stalled: an ingest
-process killed holds its un-acknowledged messages in its MQTT session until it is back (its restart:
-seconds, tens on a loaded box), and a publish caught in a JetStream election waits out the bridge's
-retries. In the full run on 2 shared cores (load ~25) a 10 s hold let 79 of 600,000 events come late
-(handed on out of order, none lost); 30 s covers those faults. Only the gateways with a hole wait."""
+counts the hole as a gap and moves on. Every ingest process forwards every event and the first copy
+to reach JetStream is the one stored, so an event can be overtaken by later ones while each copy's
+path is stalled: a publish caught in a JetStream election waits out the bridges' retries, and a
+bridge killed holds its un-acknowledged messages in its MQTT session until it is back (its restart:
+seconds, tens on a loaded box) -- then only if the other bridge was stalled too. With the shared
+subscription of sessions 1-23 (a killed bridge's share had no other copy), in the full run on 2
+shared cores (load ~25) a 10 s hold let 79 of 600,000 events come late (handed on out of order, none
+lost); 30 s covers those faults. Only the gateways with a hole wait."""
 
 CLUSTER_READY_TIMEOUT_S = 30.0
 """Three local nodes elect a meta leader in ~2-5 s; on a loaded CI machine it can take longer."""

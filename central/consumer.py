@@ -1,8 +1,8 @@
 """A CDP consumer example: a durable pull consumer on ``EDGE_EVENTS`` with explicit acks, every
 message checked with the CloudEvents SDK, and each gateway's events handed on in ``sequence`` order.
 
-A shared subscription spreads one gateway's events over the ingest processes, so the stream holds
-them in arrival order, not quite ``sequence`` order. :class:`Reorder` holds a gateway's later
+The ingest processes race each other's copies of every event into JetStream (the first is stored),
+so the stream holds them in arrival order, not quite ``sequence`` order. :class:`Reorder` holds a gateway's later
 events while an earlier ``sequence`` is missing, for at most :data:`REORDER_HOLD_S`; a hole still
 open then is a **gap** (counted per gateway in ``central_sequence_gaps``, the Prometheus metric)
 and the events after it go on; an event of that hole arriving later is still handed on, out of

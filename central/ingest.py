@@ -1,21 +1,25 @@
 """The bridge (option b): the fleet's MQTT 5 brokers → JetStream, at least once, de-duplicated.
 
-N ingest processes share ``$share/cdp-ingest/edge/v1/+/+/events/#`` (the broker spreads the
-messages over them). Each message is published to ``edge.v1.{store}.{gateway}.{type}`` with
-``Nats-Msg-Id`` = its CloudEvents id, and its MQTT PUBACK is sent (manual ack) only after
-JetStream acknowledged it, so a bridge killed at any point leaves the message un-acknowledged in
-its persistent session: the broker sends it again and JetStream drops the copy (counted as a
-duplicate). A failed JetStream publish (a node down, a leader election) is retried with the same
-id until it succeeds. The bridge holds at most ``inflight_max`` messages (:data:`INGEST_INFLIGHT_MAX`):
+Every ingest process subscribes to ``edge/v1/+/+/events/#`` in its own persistent session (not a
+shared subscription: mosquitto does not persist a ``$share`` subscription, so after a broker restart
+the group is gone until a bridge subscribes again, and the events published meanwhile are PUBACKed
+and dropped; a plain one comes back with the session). So each process forwards every event: the
+first copy is stored, JetStream drops the others by ``Nats-Msg-Id`` (counted as duplicates), and
+one process alive keeps the stream current while another is down. Each message is published to
+``edge.v1.{store}.{gateway}.{type}`` with ``Nats-Msg-Id`` = its CloudEvents id, and its MQTT PUBACK
+is sent (manual ack) only after JetStream acknowledged it, so a bridge killed at any point leaves the
+message un-acknowledged in its persistent session: the broker sends it again and JetStream drops
+the copy. A failed JetStream publish (a node down, a leader election) is retried with the same id
+until it succeeds. The bridge holds at most ``inflight_max`` messages (:data:`INGEST_INFLIGHT_MAX`):
 it sends that as the MQTT 5 Receive Maximum on CONNECT, so a burst waits in the broker, and stops
 reading its socket should a broker overrun it. A message that is not an event (bad topic, not JSON,
 no id) is acknowledged and counted, never forwarded: it would block the session forever.
 
 Once subscribed, the bridge says so: ``online`` retained on ``central/v1/ingest/{name}/status``
-(``offline`` on a clean stop, and as its will). Until some bridge has subscribed, the broker has no
-session to queue the fleet's events in and drops them after their PUBACK (MQTT: a message no
-subscription matches goes nowhere): start the bridges, and wait for ``online``, before the gateways
-(docs/central.md, "Events that no subscription held").
+(``offline`` on a clean stop, and as its will, which mosquitto also sends when it stops). Until a
+bridge has subscribed once, the broker has no session to queue the fleet's events in and drops them
+after their PUBACK (MQTT: a message no subscription matches goes nowhere): start the bridges, and
+wait for ``online``, before the gateways (docs/central.md, "Events that no subscription held").
 """
 
 from __future__ import annotations

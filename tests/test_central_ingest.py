@@ -118,3 +118,41 @@ async def test_online_only_once_subscribed_then_offline_at_a_clean_stop(tmp_path
             await asyncio.wait_for(task, 15)
             await nc.close()
         await asyncio.to_thread(until_retained, broker, {status: c.INGEST_OFFLINE}, 10.0)
+
+
+async def _bridge(broker: Mosquitto, cluster: NatsCluster, until: Callable[[Ingest], bool]) -> None:
+    """An ingest process named ``restart``: once it is ``online``, until ``until(it)``; then a clean stop."""
+    ingest = Ingest(broker.url, cluster.urls, name="restart", limits=LIMITS)
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingest.run(stop))
+    try:
+        await asyncio.to_thread(until_retained, broker, {ingest.status_topic: c.INGEST_ONLINE}, 30.0)
+        await _until(lambda: until(ingest), 15)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+async def test_an_event_published_after_a_broker_restart_waits_for_the_bridge(tmp_path: Path) -> None:
+    """The bridge's subscription lives in its persistent session across a broker restart: an event
+    published after mosquitto restarted, while the bridge is away, waits in that session and is
+    forwarded once the bridge is back. With the ``$share/cdp-ingest/…`` subscription of sessions 1-23
+    it was PUBACKed and dropped (mosquitto does not persist shared subscriptions): the fleet fault
+    runs lost the events gateways sent to a restarted broker before a bridge had subscribed again."""
+    with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
+        nc = await nats.connect(servers=cluster.urls)
+        try:
+            await ensure(nc.jetstream(), LIMITS)
+            await _bridge(broker, cluster, lambda _ingest: True)  # subscribed once; away now, its session kept
+            await asyncio.to_thread(broker.stop)
+            await asyncio.to_thread(broker.start)
+            publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
+            try:
+                await asyncio.to_thread(publisher.publish, TOPIC, _event(1))  # PUBACKed by the broker
+            finally:
+                publisher.close()
+            await _bridge(broker, cluster, lambda ingest: ingest.stats.forwarded == 1)
+            stored = (await nc.jetstream().stream_info(c.EVENTS_STREAM)).state.messages
+        finally:
+            await nc.close()
+    assert stored == 1
