@@ -43,7 +43,9 @@ RADIO_SAMPLES_PER_S = 5.0
 """At most this many samples a second, store-wide, chosen by time, never by the reading. The model takes up to
 25; here a sample costs a few array operations (about 8 us), and 4 m tiles give 13 a second: at 25 the learning
 cost 1.5 us per sighting there (+30 %), at 5 it holds the per-sighting cost within ~10 %. The learner's memory
-(RADIO_TAU_S, 120 s) still holds up to 600 samples, three times the RADIO_MIN_WEIGHT it needs."""
+(RADIO_TAU_S, 120 s) still holds up to 600 samples, three times the RADIO_MIN_WEIGHT it needs. At 2.5 (session 24)
+the grid's CPU fell only 1.4-1.9 % while the 4 m tiles at 8 dB, where the cap binds, learned their sigma later and
+made up to twice the spurious changes (cell 27: 6.9 -> 9.4 and 4.8 -> 9.7 per shopper-hour, seeds 1-3 and 4-6)."""
 RADIO_BURST_S = 30.0
 """... averaged over this long (a token bucket holding this many seconds of the rate; RADIO_RETUNE_S, the period
 each look at the learned exponent sums over): candidates come in bursts (a shopper settling in a zone within a
