@@ -331,6 +331,19 @@ def pin_threads() -> int:
     return moved
 
 
+YARDSTICK = "nearest"
+"""The engine whose CPU time the sweep's is divided by (``runtime_per_yardstick``): the nearest-scanner reference,
+unchanged since the sweep began, a few lines of pure Python fed the same sightings -- so the ratio says what the
+sweep costs whatever the speed of a shared machine that hour (its runs of 2026-12-01 to 03 took 6.1-14.6 s)."""
+
+
+def per_yardstick(runtime_cpu_s: float, rows: list[dict[str, Any]]) -> float | None:
+    """The sweep's CPU over :data:`YARDSTICK`'s in the same run, summed over the cells unrounded (None: it did not
+    run, or too briefly to divide by)."""
+    base = sum(r["engines"][YARDSTICK]["cpu_s"] for r in rows if YARDSTICK in r["engines"])
+    return round(runtime_cpu_s / base, 1) if base > 0.05 else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -390,6 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         f"runtime: {runtime:.1f} s wall, {runtime_cpu:.1f} s CPU ({len(rows)} cells x {args.seeds} seeds, "
         f"{args.minutes:g} min, {args.shoppers} shoppers, {pinned})"
     )
+    yardstick = per_yardstick(runtime_cpu, rows)
+    if yardstick is not None:
+        print(
+            f"the sweep's CPU is {yardstick:.1f}x the {YARDSTICK} reference's in this run ({cpu[YARDSTICK]} s): "
+            "the machine's speed that hour cancels out of this ratio"
+        )
     if BayesOracle is None:
         print("oracle: numpy not installed -- skipped; goals are the absolute ones")
     if args.png:
@@ -399,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         "cells": len(rows), "seeds": args.seeds, "minutes": args.minutes, "shoppers": args.shoppers,
         "runtime_s": round(runtime, 1), "runtime_cpu_s": round(runtime_cpu, 1), "jobs": args.jobs,
         "engines": names, "under_test": under_test,
+        "runtime_per_yardstick": yardstick,
         "pass_count": passes, "cpu_s": cpu, "goals_met": bool(rows) and passes.get(under_test, 0) == len(rows),
         "worst": [r["cell"] for r in worst],
         "results": [{k: v for k, v in r.items() if k != "goals"}

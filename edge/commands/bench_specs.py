@@ -247,10 +247,14 @@ def _central(r: Raw) -> list[Figure]:
     return [
         fig(n, "events lost (a node, an ingest, mosquitto killed)", r["lost"], "", at_most=0),
         fig(n, "invalid CloudEvents", r["invalid"], "", at_most=0),
+        # Each bridge forwards every event (session 24): (bridges - 1) copies of each are removed by design.
         fig(n, "duplicates removed by JetStream", r["duplicates_removed_by_jetstream"], "",
+            peer="the bridges' own copies, (bridges - 1) x events", peer_value=r["duplicates_of_the_bridges"]),
+        fig(n, "duplicates beyond the bridges' copies (resends)", r["duplicates_beyond_the_bridges"], "",
             peer="reaching the consumer", peer_value=r["duplicates_reaching_consumer"]),
-        fig(n, "ingest, events per CPU-second", r["events_per_ingest_cpu_s"], "ev/CPU-s", peer=peer,
+        fig(n, "ingest, messages forwarded per CPU-second", r["messages_per_ingest_cpu_s"], "msg/CPU-s", peer=peer,
             peer_value=r["bare_events_per_client_cpu_s"]),
+        fig(n, "ingest (every bridge), events per CPU-second", r["events_per_ingest_cpu_s"], "ev/CPU-s"),
         fig(n, "NATS, events per CPU-second (busiest node)", min(r["events_per_node_cpu_s"].values()), "ev/CPU-s"),
         fig(n, "end-to-end lag p95 (with the faults)", r["lag_p95_s"], "s"),
     ]  # fmt: skip
@@ -264,7 +268,9 @@ def _sweep(r: Raw) -> list[Figure]:
             peer_value=passed.get("oracle"), at_least=cells),
         *(fig(n, f"cells passed, {name} engine", passed.get(name), f"of {cells}", peer="oracle (told the radio)",
               peer_value=passed.get("oracle")) for name in ("model", "threshold") if name != under and name in passed),
-        fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0),
+        fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0,
+            peer="the nearest reference's CPU: the machine's yardstick", peer_value=r["cpu_s"].get("nearest")),
+        fig(n, "sweep CPU over the nearest reference's", r.get("runtime_per_yardstick"), "x"),
     ]  # fmt: skip
 
 
