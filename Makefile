@@ -66,7 +66,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports  # the layers of edge/ (pyproject.toml [tool.importlinter], docs/architecture.md)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25  # the slowest tests named in every CI log: the suite must stay under 15 minutes
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
