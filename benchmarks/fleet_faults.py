@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import multiprocessing
 import random
@@ -36,15 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ROOT = Path(__file__).resolve().parent.parent
 
 import nats  # noqa: E402
-import nats.errors  # noqa: E402
 import paho.mqtt.client as paho  # noqa: E402
 from paho.mqtt.packettypes import PacketTypes  # noqa: E402
 from paho.mqtt.properties import Properties  # noqa: E402
 
 from central import constants as c  # noqa: E402
 from central.cluster import NatsCluster  # noqa: E402
-from tests.mosquitto import Mosquitto, until_retained  # noqa: E402
-from tests.test_central_fleet import _stream_leader  # noqa: E402 - the test's own (its stream limits)
+from tests.mosquitto import Mosquitto, until_bridges_online  # noqa: E402
+from tests.test_central_fleet import (  # noqa: E402 - the test's own (its stream limits, its bounds)
+    ONLINE_WITHIN_S,
+    _stream_leader,
+    count_stored,
+)
 
 STORE_WAIT_S = 30.0
 """How long a run waits after the fleet for the stream to hold every event (the test allows 60 s)."""
@@ -75,23 +77,11 @@ def _stop_stats(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
         return {"error": repr(err)}
 
 
-async def _stored(servers: list[str]) -> int:
-    nc = await nats.connect(servers=servers)
-    try:
-        return int((await nc.jetstream().stream_info(c.EVENTS_STREAM)).state.messages)
-    finally:
-        await nc.close()
-
-
-async def _until_stored(servers: list[str], expected: int, within_s: float) -> int:
-    deadline = time.monotonic() + within_s
-    stored = 0
-    while True:
-        with contextlib.suppress(nats.errors.Error):  # a timeout while the stream has no leader: asked again
-            stored = await _stored(servers)
-        if stored >= expected or time.monotonic() >= deadline:
-            return stored
-        await asyncio.sleep(0.2)
+def _stored(servers: list[str], expected: int, within_s: float) -> int:
+    """The stream's count once it holds ``expected`` or after ``within_s`` (a failed request asked again; 0
+    when none was answered)."""
+    stored, _error = asyncio.run(count_stored(servers, expected, within_s))
+    return stored or 0
 
 
 async def _stream_events(servers: list[str]) -> list[tuple[str, int, int]]:
@@ -172,13 +162,7 @@ def one_run(directory: Path, args: argparse.Namespace, rng: random.Random) -> di
         log = directory / "ingest.log"
         ingests = {name: _ingest(broker.url, cluster.servers, name, log) for name in ("i1", "i2")}
         if not args.race:  # the fleet waits for both bridges' subscriptions, as the test does
-            try:
-                until_retained(broker, {c.INGEST_STATUS_TOPIC.format(name=n): c.INGEST_ONLINE for n in ingests}, 60.0)
-            except TimeoutError:
-                for proc in ingests.values():
-                    proc.kill()
-                    proc.communicate(timeout=20)
-                raise
+            until_bridges_online(broker, ingests, ONLINE_WITHIN_S)
         cmd = [sys.executable, "-m", "edge", "central", "fleet-sim", "--mqtt", broker.url]
         cmd += ["--gateways", str(args.gateways), "--rate", str(args.rate), "--seconds", str(args.seconds)]
         cmd += ["--state-dir", str(directory / "fleet")]
@@ -203,14 +187,14 @@ def one_run(directory: Path, args: argparse.Namespace, rng: random.Random) -> di
             out, _ = fleet.communicate(timeout=200)
             summary = json.loads(out.decode().strip().splitlines()[-1])
             made = int(summary["made"])
-            stored = asyncio.run(_until_stored(cluster.urls, made, STORE_WAIT_S))
+            stored = _stored(cluster.urls, made, STORE_WAIT_S)
             result.update(
                 made=made, unsent=summary["unsent"], stored=stored, wall_s=round(time.monotonic() - started, 1)
             )
             stats = {name: _stop_stats(p) for name, p in ingests.items()}
             result["ingests"] = stats
             if stored < made:
-                result["late_stored"] = asyncio.run(_stored(cluster.urls))
+                result["late_stored"] = _stored(cluster.urls, made, 0.0)
                 have = {(src, s) for src, s, _ in asyncio.run(_stream_events(cluster.urls))}
                 want = {
                     (f"urn:edge:{g['store']}:{g['gateway']}", n)

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from central import constants as central_constants
 from central.cluster import free_port as free_port  # below the ephemeral range, never one twice
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -374,3 +375,19 @@ def until_retained(broker: Broker, expected: dict[str, bytes], within_s: float =
         watcher.wait_for(done, within_s)
     finally:
         watcher.close()
+
+
+def until_bridges_online(broker: Broker, bridges: dict[str, subprocess.Popen[bytes]], within_s: float) -> None:
+    """Until each ingest bridge (``edge central ingest --name NAME``, keyed by NAME) reads ``online`` on
+    its retained status topic, i.e. has subscribed: only then are the fleet's events queued for it (one
+    no subscription matches is PUBACKed and dropped: docs/central.md, "Events that no subscription
+    held"). On a timeout every bridge is killed, its pipes closed, and the TimeoutError raised."""
+    status = central_constants.INGEST_STATUS_TOPIC
+    try:
+        until_retained(broker, {status.format(name=n): central_constants.INGEST_ONLINE for n in bridges}, within_s)
+    except TimeoutError:
+        for proc in bridges.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=20)
+        raise

@@ -250,7 +250,7 @@ def _central(r: Raw) -> list[Figure]:
         # Each bridge forwards every event (session 24): (bridges - 1) copies of each are removed by design.
         fig(n, "duplicates removed by JetStream", r["duplicates_removed_by_jetstream"], "",
             peer="the bridges' own copies, (bridges - 1) x events", peer_value=r["duplicates_of_the_bridges"]),
-        fig(n, "duplicates beyond the bridges' copies (resends)", r["duplicates_beyond_the_bridges"], "",
+        fig(n, "duplicates beyond the bridges' copies (resends, redeliveries)", r["duplicates_beyond_the_bridges"], "",
             peer="reaching the consumer", peer_value=r["duplicates_reaching_consumer"]),
         fig(n, "ingest, messages forwarded per CPU-second", r["messages_per_ingest_cpu_s"], "msg/CPU-s", peer=peer,
             peer_value=r["bare_events_per_client_cpu_s"]),
