@@ -16,6 +16,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from central import constants as c  # plain values: no extra package
+
+MQTT_EXPIRY_MAX_S = 0xFFFF_FFFF
+"""MQTT 5's largest Session Expiry Interval (a four-byte integer; this value means "never expires")."""
+
+
+def _session_expiry(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MQTT_EXPIRY_MAX_S:
+        # 0 would end the session at each disconnect: the events queued for the bridge meanwhile would be lost.
+        raise argparse.ArgumentTypeError(f"{value}: give 1 to {MQTT_EXPIRY_MAX_S} seconds")
+    return value
+
 
 def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
@@ -32,11 +45,16 @@ def _metrics(port: int | None, registry: Any) -> None:
         start_http_server(port, addr="127.0.0.1", registry=registry)
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
+def ingest_from(args: argparse.Namespace) -> Any:
+    """The :class:`central.ingest.Ingest` that ``edge central ingest`` runs with these arguments."""
     from central.ingest import Ingest
     from central.nats_link import servers
 
-    ingest = Ingest(args.mqtt, servers(args.nats), name=args.name)
+    return Ingest(args.mqtt, servers(args.nats), name=args.name, session_expiry_s=args.session_expiry)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    ingest = ingest_from(args)
 
     async def main() -> None:
         _metrics(args.metrics_port, ingest.registry)
@@ -157,6 +175,15 @@ def add_commands(sub: Any) -> None:
     ingest.add_argument("--nats", required=True, metavar="URL[,URL…]")
     ingest.add_argument("--name", default="1", help="this process's name: its MQTT client id is cdp-ingest-NAME")
     ingest.add_argument("--metrics-port", type=int, default=None, help="Prometheus metrics on 127.0.0.1:PORT")
+    ingest.add_argument(
+        "--session-expiry",
+        type=_session_expiry,
+        default=c.INGEST_SESSION_EXPIRY_S,
+        metavar="S",
+        help="how long the broker keeps this bridge's session (its subscription and queued events) while it is "
+        f"away, in seconds (default {c.INGEST_SESSION_EXPIRY_S}: 7 days; the broker's persistent_client_expiration "
+        "caps it, its max_queued_messages bounds what it holds)",
+    )
     ingest.set_defaults(func=_cmd_ingest)
 
     downlink = csub.add_parser("downlink", help="KV snapshots and withdrawals → retained cdp/v1/{store}/… topics")

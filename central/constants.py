@@ -55,6 +55,15 @@ INGEST_OFFLINE = b"offline"
 subscription is in place), ``offline`` on a clean stop and as its will. A fleet started before any
 bridge is ``online`` loses its first events: the broker drops a message no subscription matches."""
 
+INGEST_SESSION_EXPIRY_S = 7 * 24 * 3600
+"""How long the broker keeps a bridge's MQTT session once it is away (s; the MQTT 5 Session Expiry Interval
+sent on CONNECT, ``edge central ingest --session-expiry``). The session holds the bridge's subscription and
+the events queued for it: once it expires the broker drops that queue and PUBACKs-then-drops every event
+that follows (no subscription matches) until a bridge subscribes again. A week outlasts a long weekend with
+every bridge of a broker down, like the stream's own 7 days (:data:`STREAM_MAX_AGE_S`); the broker can
+shorten it (mosquitto's ``persistent_client_expiration`` caps every session) and its ``max_queued_messages``
+bounds what the session holds (docs/central.md, "How long the bridges may be away")."""
+
 JS_PUBLISH_TIMEOUT_S = 2.0
 """One JetStream publish's wait for its ack; a leader election after a node loss takes ~1-3 s."""
 

@@ -66,6 +66,8 @@ class IngestStats:
     rejected: int = 0
     retries: int = 0
     connections: int = 0
+    resumed: int = 0
+    """Connections on which the broker still held this bridge's session (CONNACK's session present)."""
     inflight_peak: int = 0
     """The most MQTT messages held unacknowledged at once (bounded by the Receive Maximum sent on CONNECT)."""
     started: float = field(default_factory=time.monotonic)
@@ -78,6 +80,7 @@ class IngestStats:
             "rejected": self.rejected,
             "retries": self.retries,
             "mqtt_connections": self.connections,
+            "sessions_resumed": self.resumed,
             "inflight_peak": self.inflight_peak,
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
             "wall_s": round(time.monotonic() - self.started, 3),
@@ -96,8 +99,11 @@ class Ingest:
         limits: StreamLimits | None = None,
         registry: CollectorRegistry | None = None,
         inflight_max: int = c.INGEST_INFLIGHT_MAX,
+        session_expiry_s: int = c.INGEST_SESSION_EXPIRY_S,
     ) -> None:
-        self.settings = link_settings(mqtt_url, f"cdp-ingest-{name}", receive_max=inflight_max)
+        self.settings = link_settings(
+            mqtt_url, f"cdp-ingest-{name}", receive_max=inflight_max, session_expiry_s=session_expiry_s
+        )
         self.status_topic = c.INGEST_STATUS_TOPIC.format(name=name)
         """Retained ``online`` once this bridge's subscription is in place, ``offline`` when it is not."""
         self.nats_urls = nats_urls
@@ -144,7 +150,7 @@ class Ingest:
             while not stop.is_set():
                 link = Link(self.settings, on_message=self._on_message, on_puback=lambda mid, ok: None)
                 try:
-                    await link.connect(will_topic=self.status_topic, will=c.INGEST_OFFLINE)
+                    present, _window = await link.connect(will_topic=self.status_topic, will=c.INGEST_OFFLINE)
                 except LinkError as err:
                     delay = backoff.next_delay()
                     log.warning("ingest %s: MQTT %s; retrying in %.1f s", self.name, err, delay)
@@ -152,6 +158,18 @@ class Ingest:
                     continue
                 backoff.reset()
                 self._link = link
+                if present:
+                    self.stats.resumed += 1
+                else:
+                    # A bridge's first connection ever, or its session is gone: expired (away longer than
+                    # --session-expiry, or the broker's cap) or a broker without persistence restarted. The
+                    # events published meanwhile reached JetStream only through another bridge's session.
+                    log.log(
+                        logging.WARNING if self.stats.connections else logging.INFO,
+                        "ingest %s: the broker held no session for %s (new, expired or lost): subscribing afresh",
+                        self.name,
+                        self.settings.client_id,
+                    )
                 self.stats.connections += 1
                 link.subscribe((c.INGEST_FILTER,))
                 # After the SUBSCRIBE on the same connection: the broker handles a client's packets in

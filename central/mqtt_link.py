@@ -5,15 +5,23 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from central.errors import CentralError
-from edge.constants import MQTT_RECEIVE_MAX
+from edge.constants import MQTT_RECEIVE_MAX, MQTT_SESSION_EXPIRY_S
 from edge.mqtt_link import LinkSettings
 
 
 def link_settings(
-    url: str, client_id: str, *, mqtt5: bool = True, session_expiry_s: int = 3600, receive_max: int = MQTT_RECEIVE_MAX
+    url: str,
+    client_id: str,
+    *,
+    mqtt5: bool = True,
+    session_expiry_s: int = MQTT_SESSION_EXPIRY_S,
+    receive_max: int = MQTT_RECEIVE_MAX,
 ) -> LinkSettings:
-    """``receive_max``: the MQTT 5 Receive Maximum sent on CONNECT (QoS 1 messages the broker may have
-    sent this client unacknowledged); the gateway's own bound unless given."""
+    """``session_expiry_s``: the MQTT 5 Session Expiry Interval sent on CONNECT (how long the broker keeps
+    this client's session, subscriptions and queue, once it is away); the gateway's own hour unless given
+    (the ingest bridge gives :data:`central.constants.INGEST_SESSION_EXPIRY_S`). ``receive_max``: the MQTT 5
+    Receive Maximum sent on CONNECT (QoS 1 messages the broker may have sent this client unacknowledged);
+    the gateway's own bound unless given."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
         raise CentralError(f"--mqtt {url!r}: give mqtt://host:port or mqtts://host:port")

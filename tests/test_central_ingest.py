@@ -6,6 +6,7 @@ the bridge itself pausing its socket, should the broker overrun the bound)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -18,6 +19,7 @@ import nats
 import pytest
 
 from central import constants as c
+from central.cli import add_commands, ingest_from
 from central.cluster import NatsCluster
 from central.ingest import Ingest
 from central.stream import StreamLimits, ensure
@@ -120,9 +122,12 @@ async def test_online_only_once_subscribed_then_offline_at_a_clean_stop(tmp_path
         await asyncio.to_thread(until_retained, broker, {status: c.INGEST_OFFLINE}, 10.0)
 
 
-async def _bridge(broker: Mosquitto, cluster: NatsCluster, until: Callable[[Ingest], bool]) -> None:
-    """An ingest process named ``restart``: once it is ``online``, until ``until(it)``; then a clean stop."""
-    ingest = Ingest(broker.url, cluster.urls, name="restart", limits=LIMITS)
+async def _bridge(
+    broker: Mosquitto, cluster: NatsCluster, until: Callable[[Ingest], bool], ingest: Ingest | None = None
+) -> Ingest:
+    """An ingest process (named ``restart`` unless given): once it is ``online``, until ``until(it)``; then a
+    clean stop."""
+    ingest = ingest or Ingest(broker.url, cluster.urls, name="restart", limits=LIMITS)
     stop = asyncio.Event()
     task = asyncio.create_task(ingest.run(stop))
     try:
@@ -131,6 +136,18 @@ async def _bridge(broker: Mosquitto, cluster: NatsCluster, until: Callable[[Inge
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+    return ingest
+
+
+async def _restart_then_publish(broker: Mosquitto) -> None:
+    """The broker restarted (the sessions come back from its persistence), then one event published: PUBACKed."""
+    await asyncio.to_thread(broker.stop)
+    await asyncio.to_thread(broker.start)
+    publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
+    try:
+        await asyncio.to_thread(publisher.publish, TOPIC, _event(1))
+    finally:
+        publisher.close()
 
 
 async def test_an_event_published_after_a_broker_restart_waits_for_the_bridge(tmp_path: Path) -> None:
@@ -144,15 +161,53 @@ async def test_an_event_published_after_a_broker_restart_waits_for_the_bridge(tm
         try:
             await ensure(nc.jetstream(), LIMITS)
             await _bridge(broker, cluster, lambda _ingest: True)  # subscribed once; away now, its session kept
-            await asyncio.to_thread(broker.stop)
-            await asyncio.to_thread(broker.start)
-            publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
-            try:
-                await asyncio.to_thread(publisher.publish, TOPIC, _event(1))  # PUBACKed by the broker
-            finally:
-                publisher.close()
+            await _restart_then_publish(broker)
             await _bridge(broker, cluster, lambda ingest: ingest.stats.forwarded == 1)
             stored = (await nc.jetstream().stream_info(c.EVENTS_STREAM)).state.messages
         finally:
             await nc.close()
     assert stored == 1
+
+
+def _ingest_args(*extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    return parser.parse_args(["central", "ingest", "--mqtt", "mqtt://127.0.0.1:1", "--nats", "nats://x:4222", *extra])
+
+
+def test_the_session_expiry_is_a_flag_of_the_ingest_command_a_week_by_default() -> None:
+    """``edge central ingest --session-expiry S`` is what its CONNECT asks for; a week unless given (the
+    MQTT link's own default, the gateway's hour, let the broker drop the bridges' sessions -- and every
+    event after -- once they had all been away an hour)."""
+    assert ingest_from(_ingest_args()).settings.session_expiry_s == c.INGEST_SESSION_EXPIRY_S == 7 * 24 * 3600
+    assert ingest_from(_ingest_args("--session-expiry", "90")).settings.session_expiry_s == 90
+    for bad in ("0", "-1", str(2**32)):
+        with pytest.raises(SystemExit):
+            _ingest_args("--session-expiry", bad)
+
+
+async def test_a_bridge_away_keeps_its_session_for_its_expiry_then_the_broker_drops_it(tmp_path: Path) -> None:
+    """On a real mosquitto: two bridges subscribe and stop, one with ``--session-expiry 1``, one with the
+    default; 3 s later (and a broker restart) an event is published. The default one's session still holds
+    its subscription and the event: back, it resumes the session and forwards the event. The other's
+    expired: back, the broker has no session for it (CONNACK's session present is off) and it never gets
+    the event (the CONNECT carried each value; before, every bridge asked for the link's one hour)."""
+    with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
+        nc = await nats.connect(servers=cluster.urls)
+        try:
+            await ensure(nc.jetstream(), LIMITS)
+
+            def bridge(name: str, expiry_s: int = c.INGEST_SESSION_EXPIRY_S) -> Ingest:
+                return Ingest(broker.url, cluster.urls, name=name, limits=LIMITS, session_expiry_s=expiry_s)
+
+            for first in (bridge("week"), bridge("second", 1)):  # subscribed once; away now
+                await _bridge(broker, cluster, lambda _ingest: True, first)
+            await asyncio.sleep(3.0)  # mosquitto looks for expired sessions once a second
+            await _restart_then_publish(broker)
+            week = await _bridge(broker, cluster, lambda ingest: ingest.stats.forwarded == 1, bridge("week"))
+            # Online means subscribed (afresh): had its session held the event, it would have come first.
+            second = await _bridge(broker, cluster, lambda _ingest: True, bridge("second"))
+        finally:
+            await nc.close()
+    assert (week.stats.resumed, week.stats.forwarded) == (1, 1)
+    assert (second.stats.resumed, second.stats.forwarded, second.stats.duplicates) == (0, 0, 0)
