@@ -10,10 +10,13 @@ one process alive keeps the stream current while another is down. Each message i
 is sent (manual ack) only after JetStream acknowledged it, so a bridge killed at any point leaves the
 message un-acknowledged in its persistent session: the broker sends it again and JetStream drops
 the copy. A failed JetStream publish (a node down, a leader election) is retried with the same id
-until it succeeds. The bridge holds at most ``inflight_max`` messages (:data:`INGEST_INFLIGHT_MAX`):
-it sends that as the MQTT 5 Receive Maximum on CONNECT, so a burst waits in the broker, and stops
-reading its socket should a broker overrun it. A message that is not an event (bad topic, not JSON,
-no id) is acknowledged and counted, never forwarded: it would block the session forever.
+until it succeeds. The messages taken within :data:`INGEST_PUBLISH_LINGER_S` are published together
+(``publish_async``: one shared ack subscription, one socket write for the lot), each acknowledged on
+MQTT as its own JetStream ack arrives. The bridge holds at most ``inflight_max`` messages
+(:data:`INGEST_INFLIGHT_MAX`): it sends that as the MQTT 5 Receive Maximum on CONNECT, so a burst
+waits in the broker, and stops reading its socket should a broker overrun it. A message that is not
+an event (bad topic, not JSON, no id) is acknowledged and counted, never forwarded: it would block the
+session forever.
 
 Once subscribed, the bridge says so: ``online`` retained on ``central/v1/ingest/{name}/status``
 (``offline`` on a clean stop, and as its will, which mosquitto also sends when it stops). Until a
@@ -30,7 +33,9 @@ import logging
 import random
 import resource
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -38,6 +43,7 @@ import nats.errors
 import nats.js.errors
 import paho.mqtt.client as paho
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from prometheus_client import CollectorRegistry, Counter
 
 from central import constants as c
@@ -57,6 +63,18 @@ class _Head(msgspec.Struct):
 
 
 _head = msgspec.json.Decoder(_Head)
+
+
+@dataclass(slots=True)
+class _Held:
+    """One MQTT message taken, not yet acknowledged: what its JetStream publish and its PUBACK need."""
+
+    link: Link
+    subject: str
+    payload: bytes
+    msg_id: str
+    mid: int
+    qos: int
 
 
 @dataclass
@@ -123,6 +141,13 @@ class Ingest:
         """MQTT messages taken and not yet acknowledged (the broker's in-flight count for this client)."""
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
         self._js: JetStreamContext | None = None
+        self._batch: list[_Held] = []
+        """Messages taken since the last publish (at most :data:`INGEST_PUBLISH_LINGER_S` ago)."""
+        self._flush: asyncio.TimerHandle | None = None
+        self._stopping = False
+        self._pending_max = max(c.INGEST_PUBLISH_PENDING_MAX, 2 * inflight_max)
+        self._awaiting: set[asyncio.Future[PubAck]] = set()
+        """This bridge's JetStream publishes awaiting their ack."""
 
     @property
     def inflight(self) -> int:
@@ -132,12 +157,13 @@ class Ingest:
     async def run(self, stop: asyncio.Event) -> None:
         nc = await connect(self.nats_urls, f"cdp-ingest-{self.name}")
         try:
-            self._js = nc.jetstream()
+            self._js = nc.jetstream(publish_async_max_pending=self._pending_max)
             await ensure(self._js, self.limits)
             await self._mqtt_loop(stop)
-            if self._tasks:  # a clean stop: let the in-flight publishes finish (bounded)
-                await asyncio.wait(set(self._tasks), timeout=c.JS_PUBLISH_TIMEOUT_S * 2)
+            await self._finish()  # a clean stop: let the in-flight publishes finish (bounded)
         finally:
+            if self._flush is not None:
+                self._flush.cancel()
             for task in self._tasks:
                 task.cancel()
             with contextlib.suppress(Exception):
@@ -178,9 +204,12 @@ class Ingest:
                 waits: set[asyncio.Future[Any]] = {stopping, link.closed}
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 if stop.is_set():
-                    # Publishes in flight are acknowledged on this link before it closes.
-                    if self._tasks:
-                        await asyncio.wait(set(self._tasks), timeout=c.JS_PUBLISH_TIMEOUT_S * 2)
+                    # Take no more (what the broker has not sent waits in the session), and let the
+                    # messages held be published and acknowledged on this link before it closes.
+                    self._stopping = True
+                    link.pause()
+                    await self._finish()
+                    link.resume()  # close() reads the PUBACK of the offline status
                     link.publish(self.status_topic, c.INGEST_OFFLINE, retain=True)  # close() awaits its PUBACK
                     await link.close()
                     break
@@ -207,11 +236,9 @@ class Ingest:
                 log.error("ingest %s: %d messages rejected so far (last: %s)", self.name, self.stats.rejected, err)
             link.ack(message.mid, message.qos)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._forward(link, subject, payload, msg_id, message.mid, message.qos)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._batch.append(_Held(link, subject, payload, msg_id, message.mid, message.qos))
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(c.INGEST_PUBLISH_LINGER_S, self._publish_batch)
         self._held += 1
         self.stats.inflight_peak = max(self.stats.inflight_peak, self._held)
         if self._held > self.inflight_max:
@@ -219,27 +246,112 @@ class Ingest:
             # docs/central.md): stop reading the socket until the bridge is back under its bound.
             link.pause()
 
-    async def _forward(self, link: Link, subject: str, payload: bytes, msg_id: str, mid: int, qos: int) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _publish_batch(self) -> None:
+        self._flush = None
+        batch, self._batch = self._batch, []
+        if batch:
+            self._spawn(self._publish(batch))
+
+    async def _finish(self) -> None:
+        """A clean stop: publish what was gathered and wait for the in-flight publishes (and their retries),
+        at most twice a publish's timeout."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._publish_batch()
+        deadline = time.monotonic() + c.JS_PUBLISH_TIMEOUT_S * 2
+        while self._tasks and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=left)
+
+    async def _publish(self, batch: list[_Held]) -> None:
+        """Publish a batch (nats-py writes it at once), then wait for the acks: each acknowledges its MQTT
+        message as it arrives (:meth:`_answered`); what has no ack within the timeout is retried alone."""
+        sent: list[asyncio.Future[PubAck]] = []
+        for held in batch:
+            future = await self._send(held)
+            if future is None:
+                self._spawn(self._retry(held))
+                continue
+            future.add_done_callback(partial(self._answered, held))
+            sent.append(future)
+        if sent:
+            _done, late = await asyncio.wait(sent, timeout=c.JS_PUBLISH_TIMEOUT_S)
+            for future in late:
+                future.cancel()  # nats-py forgets it (and frees its pending slot); _answered retries it
+
+    async def _send(self, held: _Held) -> asyncio.Future[PubAck] | None:
+        """One JetStream publish with ``Nats-Msg-Id``; its ack's future, or None if it could not be sent."""
         js = self._js
         assert js is not None
+        if js.publish_async_pending() >= self._pending_max:
+            # Never expected (each held message has at most one publish out); checked here because with
+            # ``wait_stall`` nats-py would wait in a task of its own per publish, which costs a loop turn
+            # each: the batch would go out one message per socket write again.
+            self._failed(nats.js.errors.TooManyStalledMsgsError())
+            return None
+        try:
+            future = await js.publish_async(held.subject, held.payload, headers={"Nats-Msg-Id": held.msg_id})
+        except (nats.errors.Error, TimeoutError) as err:
+            self._failed(err)
+            self._forget_unsent(js)
+            return None
+        self._awaiting.add(future)
+        future.add_done_callback(self._awaiting.discard)
+        return future
+
+    def _forget_unsent(self, js: JetStreamContext) -> None:
+        """nats-py 2.16's ``publish_async`` registers its future before writing, and leaves it (and its pending
+        slot) behind when the write raises (connection closed or draining, reconnect buffer full, payload too
+        big): cancel every future that no publish of ours awaits, so failures cannot use up the slots. One of
+        another publish still being written is cancelled too: that publish is retried."""
+        registered: dict[str, asyncio.Future[Any]] = getattr(js, "_publish_async_futures", {})
+        for future in list(registered.values()):
+            if future not in self._awaiting and not future.done():
+                future.cancel()
+
+    def _answered(self, held: _Held, future: asyncio.Future[PubAck]) -> None:
+        if future.cancelled():
+            self._failed(TimeoutError())
+        elif (err := future.exception()) is not None:
+            self._failed(err)
+        else:
+            self._acked(held, future.result())
+            return
+        self._spawn(self._retry(held))
+
+    def _failed(self, err: BaseException) -> None:
+        self.stats.retries += 1
+        if self.stats.retries == 1 or self.stats.retries % 100 == 0:
+            log.warning(
+                "ingest %s: JetStream publish failed (%s); %d retries so far",
+                self.name,
+                err or type(err).__name__,
+                self.stats.retries,
+            )
+
+    async def _retry(self, held: _Held) -> None:
+        """Publish one message again (same Nats-Msg-Id) with a capped back-off until JetStream acknowledges it."""
         delay = c.JS_RETRY_INITIAL_S
         while True:
+            await asyncio.sleep(delay)
+            delay = min(c.JS_RETRY_MAX_S, delay * 2)
+            future = await self._send(held)
+            if future is None:
+                continue
             try:
-                ack = await js.publish(
-                    subject, payload, timeout=c.JS_PUBLISH_TIMEOUT_S, headers={"Nats-Msg-Id": msg_id}
-                )
-                break
-            except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as err:
-                self.stats.retries += 1
-                if self.stats.retries == 1 or self.stats.retries % 100 == 0:
-                    log.warning(
-                        "ingest %s: JetStream publish failed (%s); %d retries so far",
-                        self.name,
-                        err or type(err).__name__,
-                        self.stats.retries,
-                    )
-                await asyncio.sleep(delay)
-                delay = min(c.JS_RETRY_MAX_S, delay * 2)
+                ack = await asyncio.wait_for(future, c.JS_PUBLISH_TIMEOUT_S)
+            except (nats.errors.Error, TimeoutError) as err:
+                self._failed(err)
+                continue
+            self._acked(held, ack)
+            return
+
+    def _acked(self, held: _Held, ack: PubAck) -> None:
+        """JetStream stored this message (or already had it): count it, then its MQTT PUBACK."""
         if ack.duplicate:
             self.stats.duplicates += 1
             self._duplicates.inc()
@@ -247,7 +359,7 @@ class Ingest:
             self.stats.forwarded += 1
             self._forwarded.inc()
         self._held -= 1  # before the PUBACK: only then may the broker send the next
-        link.ack(mid, qos)
+        held.link.ack(held.mid, held.qos)
         current = self._link
-        if current is not None and current.paused and self._held <= self.inflight_max:
+        if current is not None and current.paused and self._held <= self.inflight_max and not self._stopping:
             current.resume()
