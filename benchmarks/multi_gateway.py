@@ -138,6 +138,7 @@ def run_accuracy(
                 sections={"store": {"peers": []}} if reference else None,
                 hear_all=reference,
             ) as gateways:
+                start = gateways.start_at  # the wall-clock moment every gateway's trace starts at
                 if stop is not None and not reference:
                     time.sleep(max(0.0, start + stop[1] - time.time()))
                     if stop[2] == "kill":

@@ -26,7 +26,6 @@ The last stdout line is one JSON object (benchmarks/common.py).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import os
@@ -35,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import report
 from benchmarks.multi_gateway import START_UP_S, WARM_UP_S, clock_lags, traffic_by_kind
 from edge.sim.multi import MultiStore, Walk, gateway_id
-from edge.trace import header_line, item_line
 from tests.mosquitto import Collector, Mosquitto
 from tests.multi_gateway_store import ProcessStore
 
@@ -383,26 +380,11 @@ def _offsets(local: Collector, n0: int, n1: int) -> dict[str, float]:
     return dict(sorted(out.items()))
 
 
-def _feed(trace: Path, store: MultiStore, walks: list[Walk], gateway: int, seconds: float, lag: float) -> None:
-    """The joining gateway's trace through a FIFO: its header says the moment the process opens it, less the
-    others' clock lag ``lag``. A replay clock starts at its trace's start when the process has started; a
-    process launched into a busy store took 23 s to get there (its clock that far behind its peers' if the
-    trace had said the launch)."""
-    adverts = list(store.adverts(walks, gateway, seconds))
-    with contextlib.suppress(BrokenPipeError), trace.open("wb") as out:
-        at = time.time() - lag
-        out.write(header_line(at))
-        out.flush()
-        for advert in adverts:
-            if advert.at >= at:
-                out.write(item_line(advert, at))
-
-
 def join(work: Path, gateways: int, shoppers: int, hogs: int) -> dict[str, Any]:
     """The last gateway joins a store whose others already hold the standing shoppers: how long it is silent
     (its whole-slot summaries at an idle subscriber over :data:`JOIN_WATCH_S` from its first), its own slot
-    counters, and the moves its peers make meanwhile. Its trace starts when it is launched (a replay clock
-    starts with its process: with the store's start its clock would run the join's delay behind)."""
+    counters, and the moves its peers make meanwhile. It plays the store's time like its peers (``ble.start_at``),
+    skipping what played before it was up, as a box that boots into a busy store."""
     start = time.time() + 1.0
     store = MultiStore(gateways=gateways, seed=11, start=start, spacing_m=8.0, engine="threshold")
     rng = random.Random(11)
@@ -422,12 +404,6 @@ def join(work: Path, gateways: int, shoppers: int, hogs: int) -> dict[str, Any]:
             local.wait_for(lambda ms: online <= {m.topic for m in ms if b'"online"' in bytes(m.payload)}, START_UP_S)
             hog_procs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
             time.sleep(WARM_UP_S)
-            trace = procs.dir / f"{joiner}.jsonl"
-            trace.unlink()
-            os.mkfifo(trace)
-            lag = statistics.median(_offsets(local, 0, len(local.messages)).values())
-            feed = threading.Thread(target=_feed, args=(trace, store, walks, gateways - 1, total, lag), daemon=True)
-            feed.start()
             t0, n0 = time.monotonic(), len(local.messages)
             _start(procs, joiner)
             mine = f"store-local/v1/store-1/{joiner}/sightings"

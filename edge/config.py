@@ -92,6 +92,12 @@ class BleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     """The trace to play with the replay backend."""
     speed: Positive = 1.0
     """Replay speed: 1.0 is real time, 4.0 four times faster."""
+    start_at: Annotated[float, Meta(gt=0)] | None = None
+    """The wall-clock moment (Unix seconds) the replay's trace starts playing; absent: when the
+    process opens it. Give every gateway of a simulated store the same: they play the store's time
+    together, as real boxes share the wall clock, however far apart their processes came up. A
+    process up after that moment skips what had played (``source_skipped``), as a box misses what
+    happened before it booted. ``edge replay`` (as fast as possible) ignores it."""
     adapter: str | None = None
     """The BlueZ adapter (``hci0``); default: BlueZ's default adapter."""
     scanner: str | None = None

@@ -22,6 +22,9 @@ from edge.outbox import OUTBOX_FILE
 from edge.sim.multi import MultiStore, Walk, gateway_id, toml_text
 from tests.mosquitto import Broker, Collector
 
+START_LEAD_S = 3.0
+"""From writing the files to the store's first moment: three ``edge run`` processes started together
+come up in 1-2 s on a quiet 2-core machine; one that takes longer misses the trace's first seconds."""
 STOP_TIMEOUT_S = 15.0
 """A SIGTERM'd gateway flushes its outbox and releases its claims: seconds on a loaded machine."""
 OUTBOX_READ_TIMEOUT_S = 5.0
@@ -29,7 +32,12 @@ OUTBOX_READ_TIMEOUT_S = 5.0
 
 
 class ProcessStore:
-    """``gateways`` ``edge run`` processes of one :class:`MultiStore`; a context manager that stops them."""
+    """``gateways`` ``edge run`` processes of one :class:`MultiStore`; a context manager that stops them.
+
+    Every gateway plays its trace from one wall-clock moment, ``start_at`` (``ble.start_at``; default
+    :data:`START_LEAD_S` after the files are written), as the boxes of a store share the wall clock: a
+    process that came up late (or is started again) skips what it missed, it does not play the store
+    seconds behind its peers."""
 
     def __init__(
         self,
@@ -44,6 +52,7 @@ class ProcessStore:
         gateways: int | None = None,
         sections: dict[str, dict[str, Any]] | None = None,
         hear_all: bool = False,
+        start_at: float | None = None,
     ) -> None:
         self.dir = directory
         self.broker = broker
@@ -54,14 +63,15 @@ class ProcessStore:
         roster = directory / "roster.json"
         roster.write_bytes(store.roster(shoppers))
         self.configs: dict[str, Path] = {}
-        for g in range(store.gateways if gateways is None else gateways):
-            me = gateway_id(g)
-            trace = directory / f"{me}.jsonl"
-            store.write_trace(trace, walks, None if hear_all else g, seconds)
+        ids = [gateway_id(g) for g in range(store.gateways if gateways is None else gateways)]
+        for g, me in enumerate(ids):
+            store.write_trace(directory / f"{me}.jsonl", walks, None if hear_all else g, seconds)
+        self.start_at = time.time() + START_LEAD_S if start_at is None else start_at
+        for g, me in enumerate(ids):
             mapping = store.config(
                 g,
                 gateway={"roster_file": str(roster), "state_dir": str(directory / f"state-{me}")},
-                ble={"backend": "replay", "trace": str(trace)},
+                ble={"backend": "replay", "trace": str(directory / f"{me}.jsonl"), "start_at": self.start_at},
                 mqtt={"url": broker.url, "reconnect_initial_s": 0.1, "reconnect_max_s": 1.0},
                 presence={"health_interval_s": health_interval_s},
                 **(sections or {}),

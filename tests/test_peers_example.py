@@ -26,7 +26,7 @@ STOP_S = 15.0
 def test_the_example_store_runs_as_the_docs_say(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
     store = tmp_path / "store"
     script = ROOT / "examples" / "make_multi_store.py"
-    args = [str(store), "--port", str(mosquitto_server.port), "--shoppers", "2", "--seconds", "60"]
+    args = [str(store), "--port", str(mosquitto_server.port), "--shoppers", "2", "--seconds", "60", "--start-in", "3"]
     made = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, check=True, cwd=ROOT)
     configs = [store / f"gw-{n}.toml" for n in (1, 2, 3)]
     assert [f"edge run --config {path} &" for path in configs] == made.stdout.splitlines()[1:4]
@@ -35,6 +35,7 @@ def test_the_example_store_runs_as_the_docs_say(mosquitto_server: Mosquitto, tmp
         assert config.store is not None
         assert len(config.store.peers) == 2
         assert config.mqtt.url == mosquitto_server.url
+    assert len({load(path).ble.start_at for path in configs}) == 1  # one store's time for all three
     watch = Collector(
         mosquitto_server, ("store-local/v1/store-1/+/state", "store-local/v1/store-1/+/owner/+", "edge/v1/+/+/events/+")
     )

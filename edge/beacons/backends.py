@@ -20,7 +20,12 @@ def open_source(config: Config, *, fast: bool = False, strict: bool = False) -> 
         from edge.beacons.replay import ReplaySource
 
         assert config.ble.trace is not None  # checked by edge.config
-        return ReplaySource(Path(config.ble.trace), speed=None if fast else config.ble.speed, strict=strict)
+        return ReplaySource(
+            Path(config.ble.trace),
+            speed=None if fast else config.ble.speed,
+            strict=strict,
+            start_at=config.ble.start_at,
+        )
     from edge.beacons.bleak_backend import BleakSource
 
     return BleakSource(

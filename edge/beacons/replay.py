@@ -19,7 +19,7 @@ from typing import Final, Self
 
 from edge.beacons.advert import Advertisement
 from edge.beacons.source import Feed, SourceCounters
-from edge.clock import Clock, ManualClock, ScaledClock
+from edge.clock import Clock, ManualClock, ScaledClock, SystemClock
 from edge.errors import TraceError
 from edge.inputs import Item
 from edge.trace import TraceReader
@@ -45,17 +45,57 @@ for the writer to take them, so the feed's bound never drops one and the event l
 class ItemsSource:
     """A source over a time-ordered iterator of items starting at Unix time ``start``."""
 
-    def __init__(self, items: Iterator[Item], *, start: float, speed: float | None = 1.0) -> None:
+    def __init__(
+        self,
+        items: Iterator[Item],
+        *,
+        start: float,
+        speed: float | None = 1.0,
+        start_at: float | None = None,
+        wall: Clock | None = None,
+    ) -> None:
         self._items = items
         self.start = start
         self.speed = speed
+        self.start_at = start_at
+        self._wall: Clock = wall or SystemClock()
+        self._held: Item | None = None
         self.clock: Clock = ManualClock(start) if speed is None else ScaledClock(start, speed)
         self.counters = SourceCounters()
 
     async def __aenter__(self) -> Self:
-        if self.speed is not None:
-            self.clock = ScaledClock(self.start, self.speed)
+        """Starts the (scaled) real-time clock: at the trace's start now, or, with ``start_at``
+        (Unix seconds on the wall clock), where the trace is at that moment -- every process given
+        the same ``start_at`` plays the same moment together, as boxes of one store share the wall
+        clock. What had played before (a process that came up late) is skipped and counted
+        (``skipped``), as a box misses what happened before it booted."""
+        if self.speed is None:
+            return self
+        start = self.start
+        if self.start_at is not None:
+            start += (self._wall.now() - self.start_at) * self.speed
+        self.clock = ScaledClock(start, self.speed)
+        if start > self.start:
+            self._skip_before(start)
         return self
+
+    def _skip_before(self, at: float) -> None:
+        skipped = 0
+        while (item := self._next()) is not None and item.at < at:
+            skipped += 1
+        self._held = item
+        self.counters.skipped += skipped
+        if skipped:
+            log.info(
+                "the shared start was %.1f s ago: skipped %d trace items",
+                (at - self.start) / (self.speed or 1.0),
+                skipped,
+            )
+
+    def _first(self) -> Item | None:
+        """The next item, the one kept by :meth:`_skip_before` first."""
+        held, self._held = self._held, None
+        return held if held is not None else self._next()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -103,7 +143,7 @@ class ItemsSource:
         advert = Advertisement
         ahead = PACE_S * (self.speed or 1.0)  # trace seconds
         pause = 0.0  # then PACE_S: one hand-over per PACE_S however dense the items
-        upcoming = self._next()
+        upcoming = self._first()
         while upcoming is not None:
             await asyncio.sleep(max(clock.real_delay(upcoming.at - ahead), pause))
             horizon = clock.now() + ahead
@@ -124,7 +164,8 @@ class ItemsSource:
     async def __aiter__(self) -> AsyncIterator[Item]:
         clock = self.clock
         counters = self.counters
-        while (item := self._next()) is not None:
+        item = self._first()
+        while item is not None:
             if isinstance(clock, ManualClock):
                 clock.set(item.at)
             elif isinstance(clock, ScaledClock):
@@ -134,20 +175,23 @@ class ItemsSource:
             if type(item) is Advertisement:
                 counters.adverts += 1
             yield item
+            item = self._next()
 
 
 class ReplaySource(ItemsSource):
     """A source over a trace file. ``strict``: a bad line raises :class:`TraceError`; otherwise it
     is logged (file and line, never its content), counted, and skipped."""
 
-    def __init__(self, path: Path, *, speed: float | None = 1.0, strict: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, speed: float | None = 1.0, strict: bool = False, start_at: float | None = None
+    ) -> None:
         self._reader = TraceReader.open(path)
         try:
             start = self._reader.read_header()
         except TraceError:
             self._reader.close()
             raise
-        super().__init__(iter(()), start=start, speed=speed)
+        super().__init__(iter(()), start=start, speed=speed, start_at=start_at)
         self._strict = strict
 
     def _next(self) -> Item | None:

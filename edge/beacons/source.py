@@ -38,6 +38,9 @@ class SourceCounters:
     bad_lines: int = 0
     queue_drops: int = 0
     restarts: int = 0
+    skipped: int = 0
+    """A replay started late on a shared start (``ble.start_at``): items that had played before it
+    opened its trace, as a box misses what happened before it booted."""
 
 
 class Feed:
