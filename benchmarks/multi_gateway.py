@@ -78,8 +78,8 @@ window: the shoppers (1-3 s into each process's replay) are heard, owned and ent
 from the processes' launch: on this loaded 2-core machine 8 processes take longer than that to start,
 so the window held their start-up (every first claim and its zone update: 519 of 852 claims)."""
 START_UP_S = 60.0
-"""Cost runs: the longest the processes may take to come up (each replay clock starts with its
-process, so the trace runs this much longer than the warm-up and window)."""
+"""Cost runs: the longest the processes may take to come up (the trace runs this much longer than the
+warm-up and window; every replay plays from one ``ble.start_at``, a late process skipping what it missed)."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -177,9 +177,10 @@ def _walks(store: MultiStore, shoppers: int, seconds: float, walk: str = "row") 
 
 
 def in_order(events: list[tuple[str, dict[str, Any], float]]) -> list[tuple[str, dict[str, Any], float]]:
-    """The events in the order they were SENT, on one clock. Each process's replay clock starts when
-    that process does (up to ~2 s apart on a loaded machine), so the events' own times are not
-    comparable across processes; the CDP's arrival times are, but a process's pipeline may hold an
+    """The events in the order they were SENT, on one clock. Every process's replay clock now plays from
+    one wall-clock moment (``ble.start_at``; until session 26 each started with its process, up to 4 s
+    apart on a loaded machine), but an engine stamps an event with its deciding advert's time, so the
+    events' own times are still not the order sent; the CDP's arrival times are, but a process's pipeline may hold an
     event a few hundred ms (a loaded machine), enough to put a previous owner's last word after the
     new owner's hand-off. So: each event's own time plus its process's offset to the wall clock
     (:func:`clock_lags`, the least arrival - time, i.e. the replay starts aligned after the fact).

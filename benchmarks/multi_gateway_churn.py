@@ -347,8 +347,9 @@ def churn(
             if k.startswith(("peers_moves_", "peers_slots", "peers_summaries_late", "peers_changes_"))
         },
         "gateways_reporting": len(deltas),
-        # how far apart the processes' replay clocks run (each starts with its process): a summary's slot is
-        # its sender's clock's, so a spread above SLOT_DEADLINE_S makes the late gateway's summaries late
+        # how far apart the processes' replay clocks run (one ble.start_at for all since session 26; before,
+        # each started with its process): a summary's slot is its sender's clock's, so a spread above
+        # SLOT_DEADLINE_S makes the late gateway's summaries late
         "summaries": late,
         "clock_lag_spread_s": round(max(lags.values()) - min(lags.values()), 2) if lags else None,
         "clock_lags_s": {g: round(v, 2) for g, v in lags.items()},

@@ -54,10 +54,22 @@ def test_the_example_store_runs_as_the_docs_say(mosquitto_server: Mosquitto, tmp
     try:
 
         def seen(ms: list[object]) -> bool:
+            """Every gateway online, an ``entered``, and the claim of each shopper entered: the claim goes
+            out on the gateway's store-broker link, the event through its outbox on another MQTT client,
+            so they may reach this subscriber in either order (under load, the event first)."""
             topics = [m.topic for m in ms]  # type: ignore[attr-defined]
             online = {t.split("/")[3] for t in topics if t.endswith("/state")}
-            entered = [t for t in topics if t.endswith("/events/edge.presence.entered")]
-            return online == {"gw-1", "gw-2", "gw-3"} and bool(entered)
+            entered = {
+                json.loads(m.payload)["data"]["token"]  # type: ignore[attr-defined]
+                for m in ms
+                if m.topic.endswith("/events/edge.presence.entered")  # type: ignore[attr-defined]
+            }
+            claimed = {
+                json.loads(m.payload)["token"]  # type: ignore[attr-defined]
+                for m in ms
+                if "/owner/" in m.topic and m.payload  # type: ignore[attr-defined]
+            }
+            return online == {"gw-1", "gw-2", "gw-3"} and bool(entered) and entered <= claimed
 
         watch.wait_for(seen, WAIT_S)  # type: ignore[arg-type]
         with watch._cond:
