@@ -138,14 +138,14 @@ def run_accuracy(
                 sections={"store": {"peers": []}} if reference else None,
                 hear_all=reference,
             ) as gateways:
-                start = gateways.start_at  # the wall-clock moment every gateway's trace starts at
+                at = gateways.start_at  # the wall-clock moment every gateway's trace starts at
                 if stop is not None and not reference:
-                    time.sleep(max(0.0, start + stop[1] - time.time()))
+                    time.sleep(max(0.0, at + stop[1] - time.time()))
                     if stop[2] == "kill":
                         gateways.kill(stop[0])
                     else:
                         gateways.procs[stop[0]].send_signal(signal.SIGTERM)
-                time.sleep(max(0.0, start + seconds + 8.0 - time.time()))  # the last exits
+                time.sleep(max(0.0, at + seconds + 8.0 - time.time()))  # the last exits
                 events = gateways.events()
         finally:
             claims.close()
