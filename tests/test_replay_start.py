@@ -10,6 +10,10 @@ had played, as a box misses what happened before it booted.
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +23,11 @@ from edge.beacons.replay import ItemsSource, ReplaySource
 from edge.beacons.source import Feed
 from edge.clock import ManualClock
 from edge.config import load
-from edge.trace import header_line
+from edge.inputs import Downlink, Item
+from edge.outbox import OUTBOX_FILE
+from edge.sim.store import SimulatedStore
+from edge.timefmt import parse_start
+from edge.trace import TraceReader, header_line
 from tests.helpers import card_advert
 
 START = 1_800_000_000.0
@@ -42,10 +50,13 @@ async def _play(source: ItemsSource) -> list[float]:
 
 
 def test_a_process_up_after_the_shared_start_skips_what_played_and_counts_it() -> None:
+    """...but not the CDP's messages (a roster at the trace's start): the broker keeps those for it."""
     wall = ManualClock(100.0)
-    source = ItemsSource(iter(_adverts(20)), start=START, speed=SPEED, start_at=100.0 - 0.1, wall=wall)
+    roster = Downlink(START + 0.5, "cdp/v1/store-1/roster", b"{}")
+    items: list[Item] = [*_adverts(1), roster, *_adverts(20)[1:]]
+    source = ItemsSource(iter(items), start=START, speed=SPEED, start_at=100.0 - 0.1, wall=wall)
     played = asyncio.run(_play(source))
-    assert played == [float(i) for i in range(10, 20)]  # 0.1 real s late at 100x: 10 trace s gone
+    assert played == [0.5] + [float(i) for i in range(10, 20)]  # 0.1 real s late at 100x: 10 trace s gone
     assert source.counters.skipped == 10
     assert source.counters.adverts == 10
 
@@ -98,3 +109,40 @@ def test_the_config_key_reaches_the_replay_source(tmp_path: Path) -> None:
     assert start_at == at
     assert abs(now - (START - 1000.0)) < 10.0  # the trace starts in 1000 s of the wall clock
     assert asyncio.run(opened(fast=True))[1] == START  # edge replay: as fast as it can, from the start
+
+
+def test_edge_run_started_late_skips_what_played_and_says_so_in_its_health(tmp_path: Path) -> None:
+    """A real ``edge run`` whose shared start was 2 s ago at 20x: the trace's first ~40 s are gone (no
+    event stamped before them), counted as ``source_skipped`` in its health, and the rest plays."""
+    store = SimulatedStore(seed=5)
+    trace = tmp_path / "store.jsonl"
+    store.write_trace(trace, 120)
+    zones = "\n".join(
+        f'[[zones]]\nid = "{z.id}"\nscanners = {list(z.scanners)!r}\ntags = {list(z.tags)!r}\n'.replace("'", '"')
+        for z in store.config.zones
+    )
+    config = tmp_path / "edge.toml"
+    late_s = 2.0
+    config.write_text(
+        '[gateway]\nstore = "store-1"\ngateway = "gw-1"\nstate_dir = "state"\n\n[presence]\nhealth_interval_s = 1.0\n\n'
+        f'[ble]\nbackend = "replay"\ntrace = "store.jsonl"\nspeed = 20.0\nstart_at = {time.time() - late_s}\n\n{zones}'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "edge", "run", "--config", str(config)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "trace items" in done.stderr  # the log line: "the shared start was ... skipped N trace items"
+    db = sqlite3.connect(tmp_path / "state" / OUTBOX_FILE)
+    try:
+        rows = [(t, json.loads(body)) for t, body in db.execute("SELECT type, body FROM outbox ORDER BY seq")]
+    finally:
+        db.close()
+    health = [body["data"] for t, body in rows if t == "edge.gateway.health"]
+    assert health
+    assert health[-1]["source_skipped"] > 0
+    reader = TraceReader.open(trace)
+    start = reader.read_header()
+    reader.close()
+    presence = [parse_start(body["time"]) - start for t, body in rows if t.startswith("edge.presence.")]
+    assert presence, "nothing played after the skipped part"
+    assert min(presence) >= late_s * 20.0 - 1.0  # the process took longer than the 2 s to come up: later still

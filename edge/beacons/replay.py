@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +22,7 @@ from edge.beacons.advert import Advertisement
 from edge.beacons.source import Feed, SourceCounters
 from edge.clock import Clock, ManualClock, ScaledClock, SystemClock
 from edge.errors import TraceError
-from edge.inputs import Item
+from edge.inputs import Downlink, Item
 from edge.trace import TraceReader
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class ItemsSource:
         self.speed = speed
         self.start_at = start_at
         self._wall: Clock = wall or SystemClock()
-        self._held: Item | None = None
+        self._held: deque[Item] = deque()
         self.clock: Clock = ManualClock(start) if speed is None else ScaledClock(start, speed)
         self.counters = SourceCounters()
 
@@ -68,7 +69,7 @@ class ItemsSource:
         (Unix seconds on the wall clock), where the trace is at that moment -- every process given
         the same ``start_at`` plays the same moment together, as boxes of one store share the wall
         clock. What had played before (a process that came up late) is skipped and counted
-        (``skipped``), as a box misses what happened before it booted."""
+        (``skipped``), as a box misses what happened before it booted; the CDP's messages are not."""
         if self.speed is None:
             return self
         start = self.start
@@ -80,22 +81,27 @@ class ItemsSource:
         return self
 
     def _skip_before(self, at: float) -> None:
+        """Skips the sightings (adverts, shelf readings) before ``at``; the CDP's messages among them are
+        kept, handed over first: the store broker keeps them (retained) for a box that boots late."""
         skipped = 0
+        kept: list[Item] = []
         while (item := self._next()) is not None and item.at < at:
-            skipped += 1
-        self._held = item
+            if type(item) is Downlink:
+                kept.append(item)
+            else:
+                skipped += 1
+        if item is not None:
+            kept.append(item)
+        self._held = deque(kept)
         self.counters.skipped += skipped
         if skipped:
-            log.info(
-                "the shared start was %.1f s ago: skipped %d trace items",
-                (at - self.start) / (self.speed or 1.0),
-                skipped,
-            )
+            late = (at - self.start) / (self.speed or 1.0)
+            log.info("the shared start was %.1f s ago: skipped %d trace items", late, skipped)
 
     def _first(self) -> Item | None:
-        """The next item, the one kept by :meth:`_skip_before` first."""
-        held, self._held = self._held, None
-        return held if held is not None else self._next()
+        """The next item, those kept by :meth:`_skip_before` first."""
+        held = self._held
+        return held.popleft() if held else self._next()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -152,7 +158,7 @@ class ItemsSource:
                 if type(upcoming) is advert:
                     counters.adverts += 1
                 batch.append(upcoming)
-                upcoming = self._next()
+                upcoming = self._first()
                 if len(batch) >= MANUAL_CHUNK:  # a burst denser than one hand-over: give it, wait till taken
                     feed.put_batch(batch)
                     batch = []
@@ -175,7 +181,7 @@ class ItemsSource:
             if type(item) is Advertisement:
                 counters.adverts += 1
             yield item
-            item = self._next()
+            item = self._first()
 
 
 class ReplaySource(ItemsSource):
