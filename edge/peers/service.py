@@ -216,6 +216,7 @@ class Peers:
         out["peers_standalone"] = 0 if self.connected.is_set() else 1
         out["peers_alive"] = len(self.alive)
         out["peers_owned"] = len(self.arbiter.owned_by(self.me))
+        out["peers_clock_offset_ms"] = self.slots.clocks.worst_ms()
         out.update(self.intake.health())
         return out
 

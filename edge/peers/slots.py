@@ -19,6 +19,7 @@ on, the service says (``hands``); after each slot the service refreshes its clai
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from collections.abc import Set as AbstractSet
 from edge.clock import Clock
 from edge.limits import scrub
 from edge.peers.arbitration import Arbiter, Change
+from edge.peers.clocks import ClockOffsets
 from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
 from edge.peers.intake import INVALID, Intake
@@ -53,6 +55,8 @@ from edge.peers.timing import (
     SLOT_DEADLINE_S,
 )
 from edge.presence import Sightings
+
+log = logging.getLogger(__name__)
 
 
 class Slots:
@@ -105,6 +109,9 @@ class Slots:
         self.stats.setdefault("peers_summaries_unsent", 0)
         self.stats.setdefault("peers_slots_incomplete", 0)
         self.stats.setdefault("peers_slots_reader_waited", 0)
+        self.stats.setdefault("peers_clock_warnings", 0)
+        self.clocks = ClockOffsets()
+        """How far each peer's clock looks from this one's, by its summaries' arrival (edge/peers/clocks.py)."""
         self.heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._last_slot: dict[str, int] = {}
@@ -222,6 +229,7 @@ class Slots:
     def gone(self, peer: str) -> None:
         """A peer's last will (or clean stop): no slot waits for its summary any more."""
         self._last_slot.pop(peer, None)
+        self.clocks.forget(peer)
 
     def cancel(self) -> None:
         """The service stops: the deliveries in flight are cancelled."""
@@ -290,6 +298,14 @@ class Slots:
         now = self.clock.now()
         sightings = self._parts.sightings(peer, summary, entries, now)
         if not summary.early:  # an early part (EARLY_SUMMARY) is for the engine only
+            off = self.clocks.add(peer, summary.slot, now if received is None else received)
+            if off is not None:
+                self.stats["peers_clock_warnings"] += 1
+                log.warning(
+                    "peers: %s's clock looks %.1f s %s this gateway's (its summaries' arrival): hand-offs slow "
+                    "down and two gateways may own a shopper at once; check both boxes' time service (edge doctor)",
+                    peer, abs(off), "behind" if off > 0 else "ahead of",
+                )  # fmt: skip
             if summary.slot <= self.arbiter.evaluated:
                 self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)

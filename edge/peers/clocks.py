@@ -1,0 +1,76 @@
+"""How far each peer's clock looks from this gateway's, read from its summaries' arrival (issue 18).
+
+Every gateway of a store cuts time into the same 1 s slots on its own clock and sends slot ``k``'s summary
+when its clock reaches ``k + 1``; the arbitration waits for a slot's summaries until
+:data:`~edge.peers.timing.SLOT_DEADLINE_S` after its end on the receiver's clock. So the peers' clocks must
+agree. Measured (session 26, docs/multi-gateway.md "One store's time for every gateway"): three gateways on
+the doors walk with their clocks 2 s apart step by step (4 s spread) handed shoppers over ~1 s slower at p95;
+4 s apart (8 s spread), 60-86 moments per run with a shopper owned by two gateways, hand-offs 9-10 s. NTP keeps
+boxes within milliseconds; a box whose clock is seconds off has lost its time service.
+
+A summary of slot ``k`` received at ``t`` on this gateway's clock says ``t - (k + 1)`` = how far the peer's
+clock is behind this one's, plus the summary's delivery (its sender's loop, the broker, this loop). The least
+of that over the last :data:`OFFSET_WINDOW` summaries is the offset plus the quickest delivery -- tens of
+milliseconds on a store's LAN, so a second is a clock, not the network. Pure: the caller gives the times.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Final
+
+OFFSET_WINDOW: Final = 60
+"""Summaries per peer the offset is the least lag of: a minute at one summary a second, long enough that some
+summary went out and came in without a loaded loop's delay, short enough to follow a clock that jumped."""
+
+OFFSET_MIN_SAMPLES: Final = 10
+"""Summaries a peer's offset needs before it is reported: one slow first summary is not a clock."""
+
+CLOCK_OFF_S: Final = 1.0
+"""A peer whose clock looks this far from this gateway's is reported (a warning in the log, once per peer
+until it is back within half of this): well above NTP's milliseconds and a LAN's delivery, well below the
+2 s steps that already slowed hand-offs by a second (the module docstring)."""
+
+
+class ClockOffsets:
+    """Per peer, the least lag of its last :data:`OFFSET_WINDOW` summaries (:meth:`add`)."""
+
+    def __init__(self) -> None:
+        self._lags: dict[str, deque[float]] = {}
+        self.off: set[str] = set()
+        """Peers reported off (beyond :data:`CLOCK_OFF_S`) and not back yet."""
+
+    def add(self, peer: str, slot: int, received: float) -> float | None:
+        """Peer's summary of ``slot`` received at ``received`` (this gateway's clock, Unix seconds). Returns
+        the peer's offset when it has just gone beyond :data:`CLOCK_OFF_S` (report it), else None."""
+        lags = self._lags.get(peer)
+        if lags is None:
+            lags = self._lags[peer] = deque(maxlen=OFFSET_WINDOW)
+        lags.append(received - (slot + 1))
+        offset = self.offset(peer)
+        if offset is None:
+            return None
+        if abs(offset) >= CLOCK_OFF_S and peer not in self.off:
+            self.off.add(peer)
+            return offset
+        if abs(offset) < CLOCK_OFF_S / 2:
+            self.off.discard(peer)
+        return None
+
+    def offset(self, peer: str) -> float | None:
+        """How far ``peer``'s clock is behind this gateway's (s; negative: ahead), None before
+        :data:`OFFSET_MIN_SAMPLES` summaries."""
+        lags = self._lags.get(peer)
+        if lags is None or len(lags) < OFFSET_MIN_SAMPLES:
+            return None
+        return min(lags)
+
+    def worst_ms(self) -> int:
+        """The largest offset of any peer, in milliseconds either way (0: none known yet)."""
+        known = [abs(o) for o in map(self.offset, self._lags) if o is not None]
+        return round(max(known) * 1000) if known else 0
+
+    def forget(self, peer: str) -> None:
+        """``peer`` went away (its will, a clean stop): a clock that comes back is measured anew."""
+        self._lags.pop(peer, None)
+        self.off.discard(peer)
