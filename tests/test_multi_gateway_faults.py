@@ -148,7 +148,14 @@ def test_broker_restart_every_gateway_standalone_and_back_without_duplicates(tmp
         wait(back, 20, "every gateway standalone, then back on the store broker")
         time.sleep(6.0)  # hand-offs after the outage
         stream = stream_of(gateways)
+        latest = dict(health(gateways))  # each gateway's last health
     print(json.dumps({"stream": stream}))
+    # One store's time (ble.start_at): each gateway reads its peers' clocks within a second of its own, the
+    # broker's outage notwithstanding (the least lag of a minute of summaries; edge/peers/clocks.py).
+    offsets = {g: data.get("peers_clock_offset_ms") for g, data in latest.items()}
+    assert set(offsets) == set(ids)
+    assert all(ms is not None and 0 <= ms < 1000 for ms in offsets.values()), offsets
+    print(json.dumps({"clock_offsets_ms": offsets}))
     doubles, duplicates, _ = check_one_owner(stream)
     assert (doubles, duplicates) == (0, 0), stream
     assert set(stream) == everyone

@@ -36,7 +36,7 @@ def test_the_offset_is_the_least_lag_once_there_are_enough_summaries() -> None:
     for k in range(OFFSET_MIN_SAMPLES - 1):
         assert clocks.add("gw-2", k, k + 1 + 0.3) is None
     assert clocks.offset("gw-2") is None  # too few to tell a clock from a slow summary
-    assert clocks.worst_ms() == 0
+    assert clocks.worst_ms() == -1  # none measured yet
     clocks.add("gw-2", 50, 51 + 0.05)  # one quick delivery: the clock is the least lag
     assert clocks.offset("gw-2") == pytest.approx(0.05)
     for k in range(OFFSET_MIN_SAMPLES):
@@ -55,8 +55,6 @@ def test_a_clock_off_is_reported_once_and_again_only_after_it_came_back() -> Non
     assert clocks.off == set()
     reported = [clocks.add("gw-2", k, k + 1 - CLOCK_OFF_S - 0.5) for k in range(200, 200 + OFFSET_MIN_SAMPLES)]
     assert [r for r in reported if r is not None] == [pytest.approx(-CLOCK_OFF_S - 0.5)]
-    clocks.forget("gw-2")  # its will: measured anew when it comes back
-    assert clocks.offset("gw-2") is None
 
 
 async def test_a_gateway_reports_a_peer_whose_summaries_say_its_clock_is_behind(

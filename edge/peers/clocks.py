@@ -66,11 +66,6 @@ class ClockOffsets:
         return min(lags)
 
     def worst_ms(self) -> int:
-        """The largest offset of any peer, in milliseconds either way (0: none known yet)."""
+        """The largest offset of any peer, in milliseconds either way (-1: none measured yet)."""
         known = [abs(o) for o in map(self.offset, self._lags) if o is not None]
-        return round(max(known) * 1000) if known else 0
-
-    def forget(self, peer: str) -> None:
-        """``peer`` went away (its will, a clean stop): a clock that comes back is measured anew."""
-        self._lags.pop(peer, None)
-        self.off.discard(peer)
+        return round(max(known) * 1000) if known else -1

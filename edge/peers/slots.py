@@ -228,8 +228,7 @@ class Slots:
 
     def gone(self, peer: str) -> None:
         """A peer's last will (or clean stop): no slot waits for its summary any more."""
-        self._last_slot.pop(peer, None)
-        self.clocks.forget(peer)
+        self._last_slot.pop(peer, None)  # its clock's offset is kept: a box that restarts keeps its clock
 
     def cancel(self) -> None:
         """The service stops: the deliveries in flight are cancelled."""
