@@ -24,9 +24,11 @@ from edge.signage.service import wait_event
 from edge.sim.store import SimulatedStore
 
 EXIT_WITHIN_S = 5.0
-MOMENTS = 50
+MOMENTS = 40
 """Random moments the headless demo is stopped at: seeded delays in [0, MAX_DELAY_S) after its
-command line is up (start-up, the player starting, the opening's busiest seconds, steady state)."""
+command line is up (start-up, the player starting, the opening's busiest seconds, steady state).
+40, not 50 (session 26): this test was 108 s of an 865 s suite that must stay under 15 minutes; 40
+still puts about five stops in each second of the 8 s span."""
 MAX_DELAY_S = 8.0
 CONCURRENT = 2
 """Demos run at once. Four on the 2-core CI machine starved each other's start-up: a signal in it
@@ -86,7 +88,7 @@ def _one_demo(n: int, delay: float, speed: float, sig: int, root: Path) -> tuple
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_the_headless_demo_stops_cleanly_at_50_random_moments(tmp_path: Path) -> None:
+def test_the_headless_demo_stops_cleanly_at_40_random_moments(tmp_path: Path) -> None:
     rng = random.Random(12)
     plan = [
         (n, rng.uniform(0.0, MAX_DELAY_S), 5.0 if n % 2 else 1.0, signal.SIGINT if n % 4 < 2 else signal.SIGTERM)
