@@ -66,7 +66,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports  # the layers of edge/ (pyproject.toml [tool.importlinter], docs/architecture.md)
-	$(BIN)/pytest --durations=25  # the slowest tests named in every CI log: the suite must stay under 15 minutes
+	$(BIN)/pytest -n 2 --dist loadscope --durations=25  # 2 workers (tests wait on processes more than on the CPU; a module stays on one); the slowest tests named in every CI log: the suite must stay under 15 minutes
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -39,7 +39,24 @@ def nats_server_binary() -> str:
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LISTEN_PORTS_SPAN = 10_000
 """Servers' ports are drawn from this many ports just below the ephemeral range (Linux: 22768-32767)."""
+PORT_SLICE_ENV = "INSTORE_PORT_SLICE"
+"""``k/n``: this process draws from the k-th of n equal slices of that span (tests/conftest.py sets it per pytest-xdist
+worker, and the processes a test starts inherit it): two workers side by side never pick the same port, as one
+process never does. Unset or malformed: the whole span."""
 _handed_out: set[int] = set()
+
+
+def _slice(low: int, high: int) -> tuple[int, int]:
+    """The part of ``[low, high)`` this process draws from (:data:`PORT_SLICE_ENV`)."""
+    index, _, count = os.environ.get(PORT_SLICE_ENV, "").partition("/")
+    try:
+        k, n = int(index), int(count)
+    except ValueError:
+        return low, high
+    if not 0 <= k < n or (high - low) // n < 100:
+        return low, high
+    width = (high - low) // n
+    return low + k * width, low + (k + 1) * width
 
 
 def free_port() -> int:
@@ -56,7 +73,7 @@ def free_port() -> int:
     rng = random.Random()  # noqa: S311 - a port number, not a secret
     if low > 1024 + LISTEN_PORTS_SPAN // 2:
         for _ in range(1000):
-            port = rng.randrange(max(1024, low - LISTEN_PORTS_SPAN), low)
+            port = rng.randrange(*_slice(max(1024, low - LISTEN_PORTS_SPAN), low))
             if port not in _handed_out and _bindable(port):
                 _handed_out.add(port)
                 return port

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from central.cluster import PORT_SLICE_ENV
 from tests.fake_bluez import FakeBlueZ, FakeBlueZFactory
 from tests.mosquitto import Mosquitto
+
+# `make test` runs the suite on pytest-xdist workers side by side (most tests wait on the processes they start, not
+# the CPU): each worker, and every process its tests start, draws its servers' ports from a slice of its own.
+_WORKER, _WORKERS = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+if _WORKER.startswith("gw") and _WORKER[2:].isdigit() and _WORKERS.isdigit():
+    os.environ.setdefault(PORT_SLICE_ENV, f"{_WORKER[2:]}/{_WORKERS}")
 
 # Hypothesis times each example against a 200 ms deadline and fails a slow data generation
 # (too_slow): on a loaded 2-core CI machine a pure function's example can be descheduled that long,
