@@ -86,16 +86,17 @@ def test_enter_p_is_entered_at_once() -> None:
 
 
 def test_leaving_for_no_zone_waits_for_a_later_advert() -> None:
-    """In zone a, its share under STAY_P and "no zone" at 0.9: not left at the first such decision (one advert's
-    swing); left at the first after another advert says so too. (Before session 15: left at once.)"""
+    """In zone a, its share under STAY_P and "no zone" at 0.85 (over ENTER_P, under LEAVE_SURE_P): not left at the
+    first such decision (one advert's swing); left at the first after another advert says so too. (Before session
+    15: left at once.)"""
     est = estimator()
     track = heard(est, T0)
     est._decide("s-1", track, T0 + 0.25, [ENTER_P, 0.0])
     assert est.zone_of("s-1") == "a"
-    assert est._decide("s-1", track, T0 + 0.5, [0.1, 0.0]) == []
+    assert est._decide("s-1", track, T0 + 0.5, [0.15, 0.0]) == []
     assert est.zone_of("s-1") == "a"
     heard(est, T0 + 0.6)
-    events = est._decide("s-1", track, T0 + 0.75, [0.1, 0.0])
+    events = est._decide("s-1", track, T0 + 0.75, [0.15, 0.0])
     assert [(e.kind, e.zone) for e in events] == [("exited", "a")]
     assert est.zone_of("s-1") is None
 
@@ -106,11 +107,11 @@ def test_a_swing_back_cancels_the_leaving() -> None:
     est = estimator()
     track = heard(est, T0)
     est._decide("s-1", track, T0 + 0.25, [ENTER_P, 0.0])
-    est._decide("s-1", track, T0 + 0.5, [0.1, 0.0])
+    est._decide("s-1", track, T0 + 0.5, [0.15, 0.0])
     heard(est, T0 + 0.6)
     est._decide("s-1", track, T0 + 0.75, [0.5, 0.0])
     heard(est, T0 + 0.8)
-    assert est._decide("s-1", track, T0 + 1.0, [0.1, 0.0]) == []
+    assert est._decide("s-1", track, T0 + 1.0, [0.15, 0.0]) == []
     assert est.zone_of("s-1") == "a"
 
 
@@ -131,7 +132,7 @@ def test_switched_off_the_engine_decides_as_before(monkeypatch: pytest.MonkeyPat
         heard(est, T0 + k * 0.25 - 0.1)
         assert est._decide("s-1", track, T0 + k * 0.25, [LEAN, 0.0]) == []
     est._decide("s-1", track, T0 + 1.25, [ENTER_P, 0.0])
-    events = est._decide("s-1", track, T0 + 1.5, [0.1, 0.0])
+    events = est._decide("s-1", track, T0 + 1.5, [0.15, 0.0])
     assert [(e.kind, e.zone) for e in events] == [("exited", "a")]
 
 
@@ -143,3 +144,19 @@ def test_a_walk_in_and_out_of_the_corridor_is_one_visit() -> None:
         path = [(T0, 14.0), (T0 + 10, 14.0), (T0 + 20, 2.0), (T0 + 40, 2.0), (T0 + 52, 14.0), (T0 + 80, 14.0)]
         events = walk(est, path, hz=hz)
         assert [(e.kind, e.zone) for e in events if e.kind != "dwell"] == [("entered", "a"), ("exited", "a")]
+
+
+def test_no_zone_at_leave_sure_p_is_left_at_once() -> None:
+    """At LEAVE_SURE_P (9 to 1) or more of "no zone": left at the first such decision, no confirming advert (session
+    27); just under it, the leaving waits as above."""
+    assert ENTER_P < presence_grid.LEAVE_SURE_P <= 0.95
+    est = estimator()
+    track = heard(est, T0)
+    est._decide("s-1", track, T0 + 0.25, [ENTER_P, 0.0])
+    events = est._decide("s-1", track, T0 + 0.5, [1.0 - presence_grid.LEAVE_SURE_P, 0.0])
+    assert [(e.kind, e.zone) for e in events] == [("exited", "a")]
+    est = estimator()
+    track = heard(est, T0)
+    est._decide("s-1", track, T0 + 0.25, [ENTER_P, 0.0])
+    assert est._decide("s-1", track, T0 + 0.5, [1.0 - presence_grid.LEAVE_SURE_P + 0.01, 0.0]) == []
+    assert est.zone_of("s-1") == "a"
