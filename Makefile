@@ -60,13 +60,17 @@ bench-readme: $(VENV)/.installed-bench
 	$(BIN)/edge bench --json > $(VENV)/bench.json || true  # exit 1 = a goal missed: still a table
 	$(BIN)/python benchmarks/readme_table.py $(VENV)/bench.json
 
+# 2 pytest-xdist workers: most tests wait on the processes they start, not on the CPU (docs/testing.md); a module's
+# tests stay on one worker. `make test PYTEST_WORKERS=` runs one test at a time.
+PYTEST_WORKERS ?= -n 2 --dist loadscope
+
 test: $(VENV)/.installed-test
 	bash .ci/system-packages test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports  # the layers of edge/ (pyproject.toml [tool.importlinter], docs/architecture.md)
-	$(BIN)/pytest -n 2 --dist loadscope --durations=25  # 2 workers (tests wait on processes more than on the CPU; a module stays on one); the slowest tests named in every CI log: the suite must stay under 15 minutes
+	$(BIN)/pytest $(PYTEST_WORKERS) --durations=25  # the slowest tests named in every CI log: the suite must stay under 15 minutes
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -76,7 +80,7 @@ types: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 pytest: $(VENV)/.installed-test
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_WORKERS)
 
 # Rewrites requirements/*.txt from pyproject.toml: one universal lock per install (any OS, CPU and
 # Python >= 3.11 — x86_64 and the Pi's aarch64 alike), with the sha256 of every wheel and sdist.
