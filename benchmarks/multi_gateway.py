@@ -234,12 +234,31 @@ def sent_rows(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, list
 
 
 def clock_lags(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, float]:
-    """Per gateway, how far its replay clock ran behind the wall clock (arrival - event time, least)."""
+    """Per gateway, how far its replay clock ran behind the wall clock (arrival - event time, least). Since every
+    gateway plays from one wall-clock moment (``ble.start_at``, session 26) this is the least delay of its events to
+    the CDP, not its clock; the gateways' own view of each other's clocks is :func:`peers_clocks`."""
     lags: dict[str, float] = {}
     for gateway, event, arrival in events:
         lag = arrival - _event_time(event)
         lags[gateway] = min(lags.get(gateway, math.inf), lag)
     return dict(sorted(lags.items()))
+
+
+def peers_clocks(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, dict[str, int]]:
+    """Per gateway, from its last ``edge.gateway.health`` event: ``peers_clock_offset_ms`` (how far the peer whose clock
+    is furthest from its own looks off, by the summaries' arrival: edge/peers/clocks.py; -1 until measured) and
+    ``peers_clock_warnings``. A gateway without such a health event (an older run, or one stopped before its first)
+    is left out."""
+    out: dict[str, dict[str, int]] = {"peers_clock_offset_ms": {}, "peers_clock_warnings": {}}
+    for gateway, event, _arrival in events:
+        data = event.get("data")
+        if event.get("type") != "edge.gateway.health" or not isinstance(data, dict):
+            continue
+        for key, found in out.items():
+            value = data.get(key)
+            if isinstance(value, int):
+                found[gateway] = value
+    return {key: dict(sorted(found.items())) for key, found in out.items()}
 
 
 def claim_overlaps(claims: list[tuple[str, str, float]]) -> tuple[int, float]:
@@ -291,6 +310,8 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "claim_overlaps": overlaps,
         "claim_overlap_longest_s": longest,
         "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
+        "peers_clock_offset_ms": peers_clocks(events)["peers_clock_offset_ms"],
+        "peers_clock_warnings": peers_clocks(events)["peers_clock_warnings"],
     }
 
 
@@ -545,6 +566,9 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
         values = [r[key] for r in runs]
         worst[key] = None if any(v is None for v in values) else pick(values)
         worst[f"{key}_each"] = values
+    for key in ("peers_clock_offset_ms", "peers_clock_warnings"):  # the worst gateway of each seed
+        if key in runs[0]:
+            worst[f"{key}_each"] = [max(r[key].values(), default=None) for r in runs]
     # 16 hand-offs per seed: a seed's p95 is its slowest hand-off; the seeds' hand-offs pooled give a p95
     # that is not one shopper's.
     for key in ("handoffs_s", "zone_handoffs_s"):

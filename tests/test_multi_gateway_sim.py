@@ -167,3 +167,27 @@ def test_the_offline_reference_follows_every_row_walk_with_each_engine(engine: s
     assert judged["missed_visits"] == 0
     assert judged["handoffs_missed"] == 0
     assert judged["right_zone_pct"] > 75.0
+
+
+def test_the_benchmark_reports_each_gateways_last_word_on_its_peers_clocks() -> None:
+    """``peers_clocks``: per gateway its last health event's ``peers_clock_offset_ms`` and ``peers_clock_warnings``
+    (edge/peers/clocks.py); other events, and health events of a gateway without the keys, are left out."""
+
+    def health(offset: int, warnings: int) -> dict[str, object]:
+        return {
+            "type": "edge.gateway.health",
+            "data": {"peers_clock_offset_ms": offset, "peers_clock_warnings": warnings},
+        }
+
+    events = [
+        ("gw-1", health(-1, 0), 1.0),
+        ("gw-2", {"type": "edge.gateway.health", "data": {"uptime_s": 3}}, 1.1),
+        ("gw-1", {"type": "edge.presence.entered", "data": {"token": "t", "zone": "z1"}}, 1.2),
+        ("gw-1", health(4, 0), 61.0),
+        ("gw-3", health(1200, 1), 61.5),
+    ]
+    assert bench.peers_clocks(events) == {
+        "peers_clock_offset_ms": {"gw-1": 4, "gw-3": 1200},
+        "peers_clock_warnings": {"gw-1": 0, "gw-3": 1},
+    }
+    assert bench.peers_clocks([]) == {"peers_clock_offset_ms": {}, "peers_clock_warnings": {}}
