@@ -296,6 +296,7 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     sent = judge_rows(run, sent_rows(events), by_gateway=not run["reference"])
     doubles, duplicates, n_handoffs, by_clock = one_owner(events)
     overlaps, longest = claim_overlaps([(t, p, at) for t, p, at in run["claims"]])
+    clocks = peers_clocks(events)
     stopped = run.get("stop")
     return {
         **figures,
@@ -310,8 +311,7 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
         "claim_overlaps": overlaps,
         "claim_overlap_longest_s": longest,
         "clock_lag_s": {g: round(v, 2) for g, v in clock_lags(events).items()},
-        "peers_clock_offset_ms": peers_clocks(events)["peers_clock_offset_ms"],
-        "peers_clock_warnings": peers_clocks(events)["peers_clock_warnings"],
+        **clocks,
     }
 
 

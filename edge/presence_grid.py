@@ -354,7 +354,7 @@ class GridEstimator:
         none = 1.0 - sum(shares)
         if none >= ENTER_P and (not CONFIRM_LEAVE or none >= LEAVE_SURE_P or self._confirmed(track, len(shares), now)):
             return self._set(token, track, -1, now, shares)
-        if 1.0 - sum(shares) < ENTER_P:
+        if none < ENTER_P:
             track.lean = -1
         return self._dwell(token, track, now, shares)
 
