@@ -207,6 +207,7 @@ class Gateway:
                 now = self.source.clock.now()
                 if self.config.gateway.roster_file:
                     load_roster_file(self.core, Path(self.config.gateway.roster_file), now)
+                self._keep_radio(stack)
                 self._build_services()  # every route registered before the restore
                 await self.pipeline.restore(now)
                 group = await stack.enter_async_context(asyncio.TaskGroup())
@@ -219,6 +220,23 @@ class Gateway:
         except BaseExceptionGroup as group:
             raise _unwrap(group) from None
         return self
+
+    def _keep_radio(self, stack: AsyncExitStack) -> None:
+        """The grid engine starts from the radio it learned before and keeps what it learns (edge.radio_keeper)."""
+        if self.config.presence.engine != "grid":
+            return  # (numpy only for the engine that uses it)
+        from edge.presence_grid import GridEstimator
+        from edge.radio_keeper import RadioKeeper
+
+        engine = self.core.engine
+        if not isinstance(engine, GridEstimator):
+            return
+        keeper = RadioKeeper(engine, self.config, self.state_dir)
+        keeper.load()
+        self.pipeline.at_health.append(keeper.save)
+        stack.callback(self.pipeline.at_health.remove, keeper.save)
+        stack.callback(self.pipeline.report(keeper.health))
+        stack.callback(lambda: keeper.close(self.source.clock.now()))
 
     def _build_services(self) -> None:
         self.services = []

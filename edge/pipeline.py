@@ -73,6 +73,9 @@ class Pipeline:
         self._source: Source | None = None
         self.health_extra: list[Callable[[], dict[str, int]]] = []
         """More counters for ``edge.gateway.health`` (the services' reports), each called per health event."""
+        self.at_health: list[Callable[[float], Awaitable[None]]] = []
+        """Work done at each health event, before its counters are read (the learned radio kept:
+        edge.radio_keeper)."""
         self.beats = 0
         """Turns of the real-time loop (at least one per tick, or per hand-over of items that ran
         the timers): the systemd watchdog pings only
@@ -299,6 +302,8 @@ class Pipeline:
         if now < self._next_health:
             return
         self._next_health = self._health_due = now + interval
+        for work in self.at_health:
+            await work(now)
         self._pending.append(self.core.health_event(now, await self._health_counters()))
 
     async def _downlink_item(self, item: Downlink) -> None:

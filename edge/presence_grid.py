@@ -37,14 +37,16 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from edge import presence_grid_memory as memory_module
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.errors import ConfigError
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
 from edge.presence_grid_evidence import READING, Evidence
 from edge.presence_grid_learn import LEARN_RADIO as LEARN_RADIO
-from edge.presence_grid_learn import SAMPLE_BEFORE, GridLearner
+from edge.presence_grid_learn import LEARN_SIGMA, SAMPLE_BEFORE, GridLearner
 from edge.presence_grid_loss import LossLearner
+from edge.presence_grid_memory import RadioMemory
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio, temper_thresholds
 from edge.presence_grid_range import RangeLearner
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
@@ -150,6 +152,8 @@ class GridEstimator:
         told = floor.wall_loss_db
         wall = WALL_PRIOR_DB if told is None else told
         self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M, wall)
+        self._sigma_start = radio.sigma_db
+        """The shadowing sigma before anything is learned (:meth:`memory` keeps only what differs)."""
         self._scanner = {s.id: k for k, s in enumerate(scanners)}
         self._offsets = [s.offset_db for s in scanners]
         """Per scanner: the dB added to its readings -- its configured ``offset_db`` plus, once learned and precise,
@@ -466,6 +470,30 @@ class GridEstimator:
                 found[f"offset_applied_db:{scanner}"] = offsets.applied[k]
                 found[f"offset_se_db:{scanner}"] = offsets.se[k]
         return found
+
+    def memory(self) -> RadioMemory | None:
+        """The radio in use, to be kept across a restart (:mod:`edge.presence_grid_memory`); None when nothing is
+        learned here (LEARN_RADIO off) or nothing yet differs from the configured start."""
+        learner = self._learner
+        if learner is None:
+            return None
+        offsets = learner.offsets
+        applied = (
+            {} if offsets is None else {s: offsets.applied[k] for s, k in self._scanner.items() if offsets.applied[k]}
+        )
+        radio = self._radio
+        if learner.learner.exponent == self._exponent and radio.sigma_db == self._sigma_start and not applied:
+            return None
+        return RadioMemory(exponent=learner.learner.exponent, sigma_db=radio.sigma_db, offsets_db=applied)
+
+    def recall(self, memory: RadioMemory) -> None:
+        """Start from a radio kept from an earlier run of this store (:meth:`memory`), before any sighting."""
+        learner = self._learner
+        if learner is None:
+            return
+        offsets = {self._scanner[s]: v for s, v in memory.offsets_db.items() if s in self._scanner}
+        learner.recall(memory.exponent, memory.sigma_db if LEARN_SIGMA and memory_module.KEEP_SIGMA else None, offsets)
+        self._evidence.clear()
 
     def posterior(self, token: str) -> dict[str | None, float]:
         """The shopper's current posterior (None = outside every zone); empty if unknown."""

@@ -484,6 +484,18 @@ class GridLearner:
             return None
         return round(found / SIGMA_STEP_DB) * SIGMA_STEP_DB
 
+    def recall(self, exponent: float, sigma_db: float | None, offsets: dict[int, float]) -> None:
+        """Start from a radio learned before (:mod:`edge.presence_grid_memory`): ``exponent`` and ``sigma_db`` (None:
+        the sigma is not learned here) in use, and per scanner the learned offset applied (dB on top of its configured
+        one). The statistics start afresh: the next looks move these as they would move a configured radio."""
+        self.learner.exponent = exponent
+        learned = self.offsets
+        if learned is not None:
+            for k, value in offsets.items():
+                learned.applied[k] = value
+                learned.in_use[k] = learned.configured[k] + value
+        self._radio.retune(exponent, sigma_db)
+
     def guess(self) -> float | None:
         """The exponent learned so far, precise or not (None before a few samples; the model engine's learner:
         its precise estimate)."""

@@ -143,10 +143,11 @@ class OffsetLearner:
     added to each scanner's readings on top of its configured offset) written into ``in_use`` (the engine's own
     list of per-scanner corrections, configured plus learned)."""
 
-    __slots__ = ("_configured", "applied", "in_use", "learned", "raw", "se")
+    __slots__ = ("applied", "configured", "in_use", "learned", "raw", "se")
 
     def __init__(self, configured: list[float], in_use: list[float]) -> None:
-        self._configured = list(configured)
+        self.configured = list(configured)
+        """Per scanner: its configured ``offset_db``."""
         self.in_use = in_use
         """The engine's per-scanner correction (configured plus applied), updated in place."""
         count = len(configured)
@@ -203,6 +204,6 @@ class OffsetLearner:
                 target = self.applied[k]
             if abs(target - self.applied[k]) >= OFFSET_STEP_DB:
                 self.applied[k] = target
-                self.in_use[k] = self._configured[k] + target
+                self.in_use[k] = self.configured[k] + target
                 moved = True
         return moved

@@ -1,0 +1,109 @@
+"""What the grid engine learned of the store's radio, kept across restarts (issue 13).
+
+The grid engine learns the store's path-loss exponent, its shadowing sigma and each scanner's calibration offset
+online (:mod:`edge.presence_grid_learn`, :mod:`edge.presence_grid_offsets`). A gateway that starts cold uses the
+configured exponent (2.2) until its learner is sure, which takes a minute or two of rostered traffic: in a steep
+store (exponent 3.2) it reads the first shoppers as farther than they are and enters them late (docs/presence.md,
+"The grid's right zone in [4] and [49] (session 23)", and "The grid's radio kept across restarts (session 28)").
+A restart (an update, a power cut, a nightly reboot) need not pay that again: the gateway keeps what is in use in
+``{state_dir}/radio.json`` and starts from it.
+
+What is kept is only what is **in use** -- the exponent, the sigma, the offsets applied -- never the learners'
+samples, so the learners start their statistics afresh from the kept values and move them as they would move a
+configured one (a kept exponent that is clearly wrong is left by the same test, ``RADIO_REJECT_Z``). The engine
+starts from the kept exponent and offsets; the sigma is kept for the record and learned again (:data:`KEEP_SIGMA`).
+Nothing in it comes from one shopper: no token, no time of a visit; it is the radio of the building and its scanners.
+
+A kept radio is used only for the store it was learned in: it names the layout it was learned on (:func:`layout_key`:
+the scanners' ids, places, heights and configured offsets, the floor plan and the configured exponent), and any
+change of those starts cold. Pure: bytes in, values out; the gateway reads and writes the file
+(:mod:`edge.radio_keeper`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from edge.config import PresenceConfig, ScannerConfig
+from edge.floor import FloorConfig
+from edge.presence_grid_learn import SIGMA_MAX_DB, SIGMA_MIN_DB
+from edge.presence_grid_offsets import OFFSET_BOUND_DB
+from edge.self_calibration import RADIO_EXPONENT_MAX, RADIO_EXPONENT_MIN
+
+KEEP_SIGMA = False
+"""Start from the kept shadowing sigma too, not only the exponent and the offsets. Not by default: the sigma is
+learned again within a few minutes of each start, and meanwhile the configured 6 dB (``SIGMA_DB``) keeps the
+first minutes from flapping. Measured on the sweep (42 tuning cells x seeds 1-3, each run started from the radio a
+run of another seed of the cell ended with, ``presence_model_tune.py --warm``): with the sigma kept, spurious changes
+summed over the cells 226.6 -> 245.8 per shopper-hour and 13 -> 10 cells passed; without, 229.0 and 14
+(docs/presence.md, "The grid's radio kept across restarts (session 28)"). ``--set KEEP_SIGMA=1`` compares."""
+
+RADIO_FILE = "radio.json"
+"""The file in the gateway's ``state_dir``."""
+
+MEMORY_VERSION = 1
+"""The file's format; another version is not read (the gateway starts cold and says so)."""
+
+MEMORY_MAX_BYTES = 64 * 1024
+"""A kept radio is a few hundred bytes (a number per scanner): a larger file is not ours."""
+
+
+class RadioMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The radio in use: the path-loss exponent, the shadowing sigma (dB) and the learned offset applied to each
+    scanner (dB on top of its configured ``offset_db``; scanners with none are left out)."""
+
+    exponent: Annotated[float, Meta(ge=RADIO_EXPONENT_MIN, le=RADIO_EXPONENT_MAX)]
+    sigma_db: Annotated[float, Meta(ge=SIGMA_MIN_DB, le=SIGMA_MAX_DB)]
+    offsets_db: dict[str, Annotated[float, Meta(ge=-OFFSET_BOUND_DB, le=OFFSET_BOUND_DB)]] = {}
+
+
+class RadioFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """``radio.json``: the format's version, the layout it was learned on, when it was saved (the gateway's clock,
+    Unix seconds) and the radio."""
+
+    version: int
+    layout: str
+    saved_at: float
+    radio: RadioMemory
+
+
+def layout_key(scanners: tuple[ScannerConfig, ...], floor: FloorConfig, presence: PresenceConfig) -> str:
+    """What a kept radio is valid for: a digest of the scanners (ids, places, heights, configured offsets), the floor
+    plan and the configured exponent. The zones are not in it: they do not change the radio."""
+    told = (tuple(scanners), floor, presence.path_loss_exponent)
+    return hashlib.sha256(msgspec.json.encode(told)).hexdigest()[:32]
+
+
+def encode(memory: RadioMemory, layout: str, saved_at: float) -> bytes:
+    """The file's bytes (indented JSON: an operator may read it)."""
+    found = RadioFile(version=MEMORY_VERSION, layout=layout, saved_at=saved_at, radio=memory)
+    return msgspec.json.format(msgspec.json.encode(found), indent=2) + b"\n"
+
+
+def decode(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> RadioMemory | str:
+    """The kept radio, or why it is not used (one line, naming the field): a file of another format, version or
+    layout, a value out of bounds, an offset for a scanner the config does not have."""
+    if len(data) > MEMORY_MAX_BYTES:
+        return f"{len(data)} bytes, more than {MEMORY_MAX_BYTES}"
+    try:
+        found = msgspec.json.decode(data, type=RadioFile)
+    except msgspec.ValidationError as err:
+        return f"invalid: {err}"
+    except msgspec.DecodeError as err:
+        return f"not JSON: {err}"
+    if found.version != MEMORY_VERSION:
+        return f"version {found.version}, this gateway reads {MEMORY_VERSION}"
+    if found.layout != layout:
+        return "learned on another layout (the scanners, the floor plan or the configured exponent changed)"
+    if not math.isfinite(found.saved_at):
+        return "saved_at: not a finite time"
+    known = {s.id for s in scanners}
+    unknown = sorted(set(found.radio.offsets_db) - known)
+    if unknown:
+        return f"radio.offsets_db: scanner {unknown[0]!r} is not in the config"
+    return found.radio

@@ -1,0 +1,115 @@
+"""The grid engine's learned radio kept in ``{state_dir}/radio.json`` across restarts (issue 13).
+
+What is kept and why: :mod:`edge.presence_grid_memory`. :class:`RadioKeeper` reads the file once when the gateway
+starts (before the first sighting) and hands it to the engine; it writes the radio in use at each health event
+(``presence.health_interval_s``) when it changed since the last write, and once more when the gateway stops.
+
+A file that cannot be used -- unreadable, not ours, of another version, learned on another layout, a value out of
+bounds -- is left where it is, logged once with its path and why, counted (``radio_memory_rejected``), and the
+engine starts cold, as with no file: a kept radio is a head start, never a requirement. A write that fails (a
+full disk, a read-only ``state_dir``) is logged and counted (``radio_memory_save_errors``) and tried again at the
+next health event; the engine goes on with what it learned either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from edge.atomic import write_atomic
+from edge.config import Config
+from edge.presence_grid import GridEstimator
+from edge.presence_grid_memory import MEMORY_MAX_BYTES, RADIO_FILE, RadioMemory, decode, encode, layout_key
+
+log = logging.getLogger(__name__)
+
+
+class RadioKeeper:
+    """Keeps ``engine``'s radio in ``state_dir`` / :data:`~edge.presence_grid_memory.RADIO_FILE`."""
+
+    def __init__(self, engine: GridEstimator, config: Config, state_dir: Path) -> None:
+        self.engine = engine
+        self.path = state_dir / RADIO_FILE
+        self._scanners = config.scanners
+        self.layout = layout_key(config.scanners, config.floor, config.presence)
+        self._written: RadioMemory | None = None
+        """The radio last written or read (nothing to write while it is the one in use)."""
+        self.loaded = 0
+        """1 when this start began from a kept radio."""
+        self.rejected = 0
+        self.saved = 0
+        self.save_errors = 0
+
+    def load(self) -> RadioMemory | None:
+        """Read the kept radio and start the engine from it; None (the engine cold) when there is none or it cannot
+        be used (logged with the file's path and why)."""
+        try:
+            with self.path.open("rb") as file:
+                data = file.read(MEMORY_MAX_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            self._reject(f"cannot be read: {err.strerror or err}")
+            return None
+        found = decode(data, self.layout, self._scanners)
+        if isinstance(found, str):
+            self._reject(found)
+            return None
+        self.engine.recall(found)
+        self._written = found
+        self.loaded = 1
+        offsets = ", ".join(f"{s} {v:+.1f} dB" for s, v in sorted(found.offsets_db.items())) or "none"
+        log.info(
+            "%s: starting from the radio learned before: path-loss exponent %.2f, sigma %.1f dB, offsets %s",
+            self.path,
+            found.exponent,
+            found.sigma_db,
+            offsets,
+        )
+        return found
+
+    def _reject(self, why: str) -> None:
+        self.rejected += 1
+        log.warning("%s: %s; the presence engine starts from the configured radio", self.path, why)
+
+    def due(self, now: float) -> bytes | None:
+        """The file's new bytes when the radio in use differs from the one last written, else None (read on the
+        event loop: the engine is not to be read from another thread)."""
+        memory = self.engine.memory()
+        if memory is None or memory == self._written:
+            return None
+        self._written = memory
+        return encode(memory, self.layout, now)
+
+    def write(self, data: bytes) -> None:
+        """Write ``data`` (:meth:`due`) atomically; a failure is logged and counted, never raised."""
+        try:
+            write_atomic(self.path, data)
+        except OSError as err:
+            self.save_errors += 1
+            self._written = None  # (tried again at the next health event)
+            log.warning("%s: cannot write the learned radio: %s", self.path, err.strerror or err)
+            return
+        self.saved += 1
+
+    async def save(self, now: float) -> None:
+        """At a health event: write the radio in use if it changed (off the event loop)."""
+        data = self.due(now)
+        if data is not None:
+            await asyncio.to_thread(self.write, data)
+
+    def close(self, now: float) -> None:
+        """When the gateway stops: write the radio in use if it changed."""
+        data = self.due(now)
+        if data is not None:
+            self.write(data)
+
+    def health(self) -> dict[str, int]:
+        """Counters for ``edge.gateway.health``."""
+        return {
+            "radio_memory_loaded": self.loaded,
+            "radio_memory_rejected": self.rejected,
+            "radio_memory_saved": self.saved,
+            "radio_memory_save_errors": self.save_errors,
+        }

@@ -1,0 +1,172 @@
+"""The grid engine's learned radio kept across restarts (edge.presence_grid_memory, edge.radio_keeper): the file's
+format and its refusals, the layout it is valid for, the engine started from it, and a gateway that keeps it on
+a real state directory -- started warm the next time, cold (and counted) when the file is bad or unwritable."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from edge import app, presence_grid_memory
+from edge.beacons.replay import ReplaySource
+from edge.config import Config
+from edge.events import Event
+from edge.presence_grid import GridEstimator
+from edge.presence_grid_memory import (
+    MEMORY_MAX_BYTES,
+    RADIO_FILE,
+    RadioFile,
+    RadioMemory,
+    decode,
+    encode,
+    layout_key,
+)
+from edge.presence_grid_radio import SIGMA_DB
+from edge.sim import SimulatedStore
+from edge.sim.store import default_config
+
+CONFIG = default_config("grid")
+LAYOUT = layout_key(CONFIG.scanners, CONFIG.floor, CONFIG.presence)
+FIRST = CONFIG.scanners[0].id
+STEEP = RadioMemory(exponent=3.2, sigma_db=6.5, offsets_db={FIRST: -2.5})
+
+
+def test_a_kept_radio_round_trips_with_its_layout() -> None:
+    data = encode(STEEP, LAYOUT, 1_795_428_000.0)
+    assert decode(data, LAYOUT, CONFIG.scanners) == STEEP
+    kept = msgspec.json.decode(data, type=RadioFile)
+    assert (kept.version, kept.layout, kept.saved_at) == (1, LAYOUT, 1_795_428_000.0)
+
+
+def _file(**radio: Any) -> dict[str, Any]:
+    return {"version": 1, "layout": LAYOUT, "saved_at": 0.0, "radio": {"exponent": 3.0, "sigma_db": 5.0, **radio}}
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b'{"version": 1, "layout"', "not JSON"),
+        (msgspec.json.encode({**_file(), "version": 2}), "version 2"),
+        (msgspec.json.encode({**_file(), "layout": "0" * 32}), "another layout"),
+        (msgspec.json.encode(_file(offsets_db={"scn-nowhere": 1.0})), "scn-nowhere"),
+        (msgspec.json.encode(_file(exponent=9.0)), "radio.exponent"),
+        (msgspec.json.encode(_file(sigma_db=0.5)), "radio.sigma_db"),
+        (msgspec.json.encode(_file(offsets_db={FIRST: 30.0})), "radio.offsets_db"),
+        (msgspec.json.encode({**_file(), "token": "s-0001"}), "token"),
+        (b" " * (MEMORY_MAX_BYTES + 1), "more than"),
+    ],
+)
+def test_a_kept_radio_that_cannot_be_used_says_why(data: bytes, why: str) -> None:
+    found = decode(data, LAYOUT, CONFIG.scanners)
+    assert isinstance(found, str)
+    assert why in found
+
+
+def test_the_layout_is_the_radios_not_the_zones() -> None:
+    """A scanner moved, its configured offset changed, the floor or the configured exponent: another layout (the kept
+    radio was learned on other geometry); the zones' tags or thresholds: the same."""
+    moved = msgspec.structs.replace(CONFIG.scanners[0], x_m=CONFIG.scanners[0].x_m + 1.0)
+    assert layout_key((moved, *CONFIG.scanners[1:]), CONFIG.floor, CONFIG.presence) != LAYOUT
+    calibrated = msgspec.structs.replace(CONFIG.scanners[0], offset_db=3.0)
+    assert layout_key((calibrated, *CONFIG.scanners[1:]), CONFIG.floor, CONFIG.presence) != LAYOUT
+    steeper = msgspec.structs.replace(CONFIG.presence, path_loss_exponent=3.0)
+    assert layout_key(CONFIG.scanners, CONFIG.floor, steeper) != LAYOUT
+    quieter = msgspec.structs.replace(CONFIG.presence, health_interval_s=5.0)
+    assert layout_key(CONFIG.scanners, CONFIG.floor, quieter) == LAYOUT
+
+
+def _engine(config: Config = CONFIG) -> GridEstimator:
+    return GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+
+
+def test_the_engine_starts_from_a_kept_radio() -> None:
+    """The exponent and the offsets kept are in use at once (the offset on top of the configured one); the sigma is
+    learned again (KEEP_SIGMA off), unless asked for."""
+    engine = _engine()
+    assert engine.memory() is None  # nothing learned yet: nothing to keep
+    engine.recall(STEEP)
+    radio = engine.radio()
+    assert radio["exponent"] == 3.2
+    assert radio["sigma_in_use_db"] == SIGMA_DB
+    assert radio[f"offset_applied_db:{FIRST}"] == -2.5
+    assert engine.memory() == msgspec.structs.replace(STEEP, sigma_db=SIGMA_DB)
+    assert _engine().memory() is None  # (another engine of the store: cold)
+
+
+def test_the_kept_sigma_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(presence_grid_memory, "KEEP_SIGMA", True)
+    engine = _engine()
+    engine.recall(STEEP)
+    assert engine.radio()["sigma_in_use_db"] == 6.5
+    assert engine.memory() == STEEP
+
+
+def _run(state: Path, trace: Path, config: Config = CONFIG) -> list[Event]:
+    out: list[Event] = []
+    source = ReplaySource(trace, speed=None, strict=True)
+    asyncio.run(app.run(config, source, sinks=[out.append], fast=True, rng=random.Random(1), state_dir=state))
+    return out
+
+
+def _health(events: list[Event]) -> dict[str, Any]:
+    return [e for e in events if e.type == "edge.gateway.health"][-1].data
+
+
+def _presence(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
+    return [(e.type, e.data) for e in events if e.type.startswith("edge.presence.")]
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("trace") / "store.jsonl"
+    SimulatedStore(seed=1).write_trace(path, 300)
+    return path
+
+
+def test_a_gateway_keeps_its_radio_across_a_restart(tmp_path: Path, trace: Path) -> None:
+    """The first run learns and writes ``radio.json`` (nothing in it but the radio: no token); the second starts
+    from it and has nothing new to write; a stop writes what changed since the last health event."""
+    first = _run(tmp_path, trace)
+    assert _health(first)["radio_memory_loaded"] == 0
+    assert _health(first)["radio_memory_saved"] >= 1
+    data = (tmp_path / RADIO_FILE).read_bytes()
+    kept = msgspec.json.decode(data, type=RadioFile)  # (forbid_unknown_fields: the radio and nothing else)
+    assert kept.layout == LAYOUT
+    assert set(kept.radio.offsets_db) <= {s.id for s in CONFIG.scanners}
+    assert b"token" not in data
+    second = _run(tmp_path, trace)
+    health = _health(second)
+    assert (health["radio_memory_loaded"], health["radio_memory_rejected"]) == (1, 0)
+    assert msgspec.json.decode((tmp_path / RADIO_FILE).read_bytes(), type=RadioFile).radio == kept.radio
+
+
+def test_a_bad_radio_file_starts_cold_and_is_counted(tmp_path: Path, trace: Path) -> None:
+    """A truncated file: the run is the cold run, event for event, with the file counted as rejected (and replaced
+    by what this run learned)."""
+    (tmp_path / "cold").mkdir()
+    (tmp_path / "bad").mkdir()
+    cold = _run(tmp_path / "cold", trace)
+    (tmp_path / "bad" / RADIO_FILE).write_bytes(b'{"version": 1, "lay')
+    bad = _run(tmp_path / "bad", trace)
+    assert _health(bad)["radio_memory_rejected"] == 1
+    assert _health(bad)["radio_memory_loaded"] == 0
+    assert _presence(bad) == _presence(cold)
+    assert decode((tmp_path / "bad" / RADIO_FILE).read_bytes(), LAYOUT, CONFIG.scanners) == decode(
+        (tmp_path / "cold" / RADIO_FILE).read_bytes(), LAYOUT, CONFIG.scanners
+    )
+
+
+def test_a_radio_that_cannot_be_written_is_counted_not_raised(tmp_path: Path, trace: Path) -> None:
+    """``radio.json`` a directory: it cannot be read nor replaced; the run ends normally, the writes counted."""
+    (tmp_path / RADIO_FILE).mkdir()
+    events = _run(tmp_path, trace)
+    health = _health(events)
+    assert health["radio_memory_rejected"] == 1
+    assert health["radio_memory_save_errors"] >= 1
+    assert health["radio_memory_saved"] == 0
+    assert _presence(events)
