@@ -1,7 +1,7 @@
 """The model engine alone on the sweep's cells, the other engines' figures cached: a quick loop for tuning.
 
     python benchmarks/presence_model_tune.py [--cells tuning|held-out|all|0,5,9] [--seeds 1,2]
-                                             [--cache DIR] [--jobs N] [--set NAME=VALUE ...]
+                                             [--cache DIR] [--jobs N] [--set NAME=VALUE ...] [--warm]
 
 Runs :mod:`benchmarks.presence_sweep`'s cell runner with the ``model`` engine only; the threshold engine,
 the naive references and the oracle do not change while the model is tuned, so their tallies per (cell,
@@ -14,6 +14,10 @@ JSON object.
 ``--set NAME=VALUE`` overrides a constant of the model engine for this run (in :mod:`edge.constants`,
 :mod:`edge.constants_model` or a module-level one of the engine's modules), to compare one physical choice
 against another side by side.
+
+``--warm`` (the grid engine): each (cell, seed) is first run cold on another seed of the cell, and the seed's run
+starts from the radio that run ended with (:meth:`edge.presence_grid.GridEstimator.memory`): a gateway restarted in
+a store it has learned (``{state_dir}/radio.json``, :mod:`edge.radio_keeper`). Twice the time.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ MODULES = (
     "edge.presence_grid_range",
     "edge.presence_grid_loss",
     "edge.presence_grid_offsets",
+    "edge.presence_grid_memory",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 
@@ -121,6 +126,13 @@ class _Recorded(ZoneEstimator):
 MADE: list[Any] = []
 """The model engines built in this process (the last one's radio() is reported per cell and seed)."""
 
+WARM_SEED = 1000
+"""``--warm``: each (cell, seed) is first run cold on seed + this (other shoppers, another radio draw of the same
+store), and the seed's run starts from the radio that run ended with (a gateway restarted in the store it learned)."""
+WARM = False
+RECALL: list[Any] = []
+"""The radio the next grid engine built starts from (``--warm``), if any."""
+
 
 def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally]]:
     index, seed, minutes, shoppers, cache = task
@@ -135,9 +147,18 @@ def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally
             class _RecordedGrid(pg.GridEstimator):
                 def __init__(self, *args: Any, **kwargs: Any) -> None:
                     super().__init__(*args, **kwargs)
+                    if RECALL:
+                        self.recall(RECALL[0])
                     MADE.append(self)
 
             pg.GridEstimator = _RecordedGrid  # type: ignore[misc]
+    RECALL.clear()
+    if WARM and ENGINE == "grid":
+        MADE.clear()
+        ps.run_one(index, seed + WARM_SEED, minutes, shoppers)
+        memory = MADE[-1].memory() if MADE else None
+        if memory is not None:
+            RECALL.append(memory)
     MADE.clear()
     _, mine, _ = ps.run_one(index, seed, minutes, shoppers)
     if MADE and ENGINE in mine and (radio := MADE[-1].radio()):  # {}: the grid engine with LEARN_RADIO off
@@ -186,9 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         default="model",
         help="model, grid (edge/presence_grid.py), or grid-proto (its prototype, edge/sim/sweep/grid.py)",
     )
+    parser.add_argument(
+        "--warm", action="store_true", help="grid: start each run from the radio a cold run of the cell learned"
+    )
     args = parser.parse_args(argv)
-    global ENGINE
+    global ENGINE, WARM
     ENGINE = args.engine
+    WARM = args.warm
     override(args.set)
     ps.GIVE_FLOOR = not args.no_floor
     args.cache.mkdir(parents=True, exist_ok=True)
