@@ -88,6 +88,12 @@ def encode(memory: RadioMemory, layout: str, saved_at: float) -> bytes:
 def decode(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> RadioMemory | str:
     """The kept radio, or why it is not used (one line, naming the field): a file of another format, version or
     layout, a value out of bounds, an offset for a scanner the config does not have."""
+    found = read(data, layout, scanners)
+    return found if isinstance(found, str) else found.radio
+
+
+def read(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> RadioFile | str:
+    """The whole file (:func:`decode`'s checks; ``edge doctor`` shows when it was saved), or why it is not used."""
     if len(data) > MEMORY_MAX_BYTES:
         return f"{len(data)} bytes, more than {MEMORY_MAX_BYTES}"
     try:
@@ -106,4 +112,4 @@ def decode(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> Rad
     unknown = sorted(set(found.radio.offsets_db) - known)
     if unknown:
         return f"radio.offsets_db: scanner {unknown[0]!r} is not in the config"
-    return found.radio
+    return found

@@ -170,3 +170,28 @@ def test_a_radio_that_cannot_be_written_is_counted_not_raised(tmp_path: Path, tr
     assert health["radio_memory_save_errors"] >= 1
     assert health["radio_memory_saved"] == 0
     assert _presence(events)
+
+
+def test_edge_doctor_shows_the_kept_radio(tmp_path: Path) -> None:
+    """``edge doctor``'s radio row: nothing learned yet, what was learned and when, or why the next start will not use
+    it (a warning, never a failure); the threshold engine keeps none."""
+    from edge.ops.checks import check_radio
+
+    config = msgspec.structs.replace(CONFIG, gateway=msgspec.structs.replace(CONFIG.gateway, state_dir=str(tmp_path)))
+    assert check_radio(default_config(), tmp_path).status == "skip"
+    first = check_radio(config, Path("/"))
+    assert (first.status, first.detail) == ("ok", "nothing learned yet: the engine starts from the configured radio "
+                                            "(path-loss exponent 2.2)")  # fmt: skip
+    (tmp_path / RADIO_FILE).write_bytes(encode(STEEP, LAYOUT, 1_795_428_000.0))
+    kept = check_radio(config, Path("/"), now=1_795_428_000.0 + 600)
+    assert kept.status == "ok"
+    assert (
+        kept.detail
+        == f"learned: path-loss exponent 3.2, sigma 6.5 dB, scanner offsets {FIRST} -2.5 dB; saved 10 min ago"
+    )
+    moved = msgspec.structs.replace(CONFIG.scanners[0], y_m=CONFIG.scanners[0].y_m + 2.0)
+    elsewhere = msgspec.structs.replace(config, scanners=(moved, *CONFIG.scanners[1:]))
+    stale = check_radio(elsewhere, Path("/"))
+    assert stale.status == "warn"
+    assert "another layout" in stale.detail
+    assert str(tmp_path / RADIO_FILE) in stale.detail

@@ -317,6 +317,36 @@ def check_zones(config: Config) -> Result:
     return Result("zones", "ok", f"{len(config.zones)} zone(s), {len(scanners)} scanner id(s)")
 
 
+# --- the learned radio ------------------------------------------------------------------------------
+
+
+def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
+    """With the grid engine: the radio it learned and keeps in ``{state_dir}/radio.json`` (edge.radio_keeper), or
+    why the next start will not use it. Never a failure: a gateway without it starts from the configured radio."""
+    if config.presence.engine != "grid":
+        return Result("radio", "skip", f"the {config.presence.engine} engine keeps no learned radio")
+    from edge.presence_grid_memory import MEMORY_MAX_BYTES, RADIO_FILE, layout_key, read
+
+    path = rooted(root, config.state_path()) / RADIO_FILE
+    configured = f"the configured radio (path-loss exponent {config.presence.path_loss_exponent:g})"
+    try:
+        with path.open("rb") as file:
+            data = file.read(MEMORY_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return Result("radio", "ok", f"nothing learned yet: the engine starts from {configured}")
+    except OSError as err:
+        return Result("radio", "warn", f"{path}: cannot be read: {err.strerror or err}", "remove it; check state_dir")
+    found = read(data, layout_key(config.scanners, config.floor, config.presence), config.scanners)
+    if isinstance(found, str):
+        fix = "nothing to do: the engine learns again and replaces it (or remove it)"
+        return Result("radio", "warn", f"{path}: {found}: the next start uses {configured}", fix)
+    radio = found.radio
+    offsets = ", ".join(f"{s} {v:+.1f} dB" for s, v in sorted(radio.offsets_db.items())) or "none"
+    age = ((time.time() if now is None else now) - found.saved_at) / 60
+    detail = f"learned: path-loss exponent {radio.exponent:g}, sigma {radio.sigma_db:g} dB, scanner offsets {offsets}"
+    return Result("radio", "ok", f"{detail}; saved {age:.0f} min ago")
+
+
 # --- roster ---------------------------------------------------------------------------------------
 
 

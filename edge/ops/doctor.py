@@ -38,12 +38,13 @@ from edge.ops.checks import (
     check_disk,
     check_display,
     check_permissions,
+    check_radio,
     check_roster,
     check_zones,
     rooted,
 )
 
-NEEDS_CONFIG = ("zones", "camera", "broker", "store", "roster", "advertising")
+NEEDS_CONFIG = ("zones", "camera", "broker", "store", "roster", "radio", "advertising")
 """The checks that cannot run without a valid config (what to look at comes from it)."""
 
 
@@ -240,6 +241,7 @@ async def run_checks(config_path: Path, root: Path) -> list[Result]:
     results.append(check_disk(settings, root))
     if config is not None:
         results.append(check_roster(config, root))
+        results.append(check_radio(config, root))
         results.append(await check_advertising(config))
     else:
         results += [Result(name, "skip", "needs a valid config") for name in NEEDS_CONFIG]
