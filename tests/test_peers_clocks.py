@@ -86,3 +86,53 @@ async def test_a_gateway_reports_a_peer_whose_summaries_say_its_clock_is_behind(
     assert warnings == [warnings[0]]
     assert "gw-2's clock looks 4.0 s behind" in warnings[0]
     assert not any(t in warnings[0] for t in tokens)  # tokens are never logged
+
+
+async def test_a_peer_far_ahead_holds_no_more_than_a_minute_of_slots(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A peer whose clock runs an hour ahead (a box that booted without its time service), or one that sends slots
+    far in the future: each summary's slot would wait in the arbiter until this gateway's clock reached it -- an
+    hour of slots, or without bound for slots years ahead. Beyond SUMMARY_AHEAD_MAX_SLOTS the summary is counted
+    (``peers_summaries_ahead``) and kept out of the arbitration; the clock is still read (and warned about), and
+    what the peer heard still reaches the engine."""
+    from edge.peers.timing import SUMMARY_AHEAD_MAX_SLOTS
+
+    multi = MultiStore(gateways=3, seed=1, start=START)
+    config = from_mapping(multi.config(0, mqtt={"url": "mqtt://127.0.0.1:1"}))
+    assert config.store is not None
+    tokens = tuple(Walk(i, 0.0, (), 0.0).token for i in range(2))
+    clock = ManualClock(START)
+    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
+    core.set_roster(parse_roster(multi.roster(len(tokens))), clock.now())
+    delivered: list[object] = []
+    count = OFFSET_MIN_SAMPLES + 40
+    async with Outbox(tmp_path / "state", "urn:edge:store-1:gw-1") as outbox:
+        pipeline = Pipeline(core, outbox)
+        peers = Peers(build_ports(config, core, pipeline, clock, tmp_path / "state"), config.store)
+
+        async def deliver(sightings: object) -> None:
+            delivered.append(sightings)
+
+        peers.slots.deliver = deliver  # type: ignore[method-assign]
+        try:
+            with caplog.at_level(logging.WARNING, logger="edge.peers.slots"):
+                for step in range(count):
+                    k = int(START) + step + 3600  # gw-2's clock runs an hour ahead of this one
+                    heard = (Heard("gw-2-s", 1, -70, -70.0, k + 0.5),)
+                    summary = Summary("gw-2", k, tuple(TokenHeard(t, "ibeacon", -59.0, heard) for t in tokens))
+                    clock.set(START + step + 1.0)
+                    peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
+                assert peers.health()["peers_clock_offset_ms"] == 3600000
+                for step in range(100):  # and one far in the future each
+                    summary = Summary("gw-2", 2**39 + step, ())
+                    peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
+                await peers.slots.delivered()
+        finally:
+            peers.slots.cancel()
+    health = peers.health()
+    assert health["peers_summaries_ahead"] == count + 100
+    assert health["peers_clock_warnings"] == 1
+    assert not any(peers.slots.arbiter.has(s, "gw-2") for s in range(int(START), int(START) + 3600 + count + 1))
+    assert len(delivered) == count  # what it heard, for the engine
+    assert SUMMARY_AHEAD_MAX_SLOTS < 3600

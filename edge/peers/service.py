@@ -97,6 +97,7 @@ class Peers:
             "peers_slots_woke_late": 0,
             "peers_slots_skipped": 0,
             "peers_summaries_late": 0,
+            "peers_summaries_ahead": 0,
             **{f"peers_moves_{why}": 0 for why in WHY},
         }
         self.connection = StoreConnection(

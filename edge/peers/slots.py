@@ -53,6 +53,7 @@ from edge.peers.timing import (
     READER_POLL_S,
     READER_WAIT_S,
     SLOT_DEADLINE_S,
+    SUMMARY_AHEAD_MAX_SLOTS,
 )
 from edge.presence import Sightings
 
@@ -308,11 +309,14 @@ class Slots:
             if summary.slot <= self.arbiter.evaluated:
                 self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
-            hands = {h.token: h.to for h in summary.hands if h.token in rostered}
-            scores = {e.token: loudest(e) for e in entries}
-            self.arbiter.add(
-                summary.slot, peer, scores, hands, now if received is None else received, reached=summary.reached
-            )
+            if summary.slot > math.floor(now) + SUMMARY_AHEAD_MAX_SLOTS:
+                self.stats["peers_summaries_ahead"] += 1  # a clock over a minute ahead: not waited for, not held
+            else:
+                hands = {h.token: h.to for h in summary.hands if h.token in rostered}
+                scores = {e.token: loudest(e) for e in entries}
+                self.arbiter.add(
+                    summary.slot, peer, scores, hands, now if received is None else received, reached=summary.reached
+                )
             self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
             self._deliver(Sightings(now, tuple(sightings)))

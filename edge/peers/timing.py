@@ -26,6 +26,13 @@ skew of NTP-synced boxes and a loaded broker's delay, and above the skew of the 
 processes (each replay clock starts with its process: 1.6 s apart was measured on a loaded machine,
 and a gateway that evaluated without a peer's summary disagreed with the others until the next
 move). It only delays an evaluation while a live peer's summary is late."""
+SUMMARY_AHEAD_MAX_SLOTS = 60
+"""A peer's summary of a slot more than this many slots after this gateway's current one is kept out of the
+arbitration (counted, ``peers_summaries_ahead``): its sender's clock is over a minute ahead -- a box that lost its
+time service, or one that booted without it -- where NTP keeps a store's boxes within milliseconds (and a second
+already warns: :data:`edge.peers.clocks.CLOCK_OFF_S`). Kept, each such summary waited in the arbiter until this
+gateway's clock reached its slot: an hour ahead, an hour of slots per peer; a slot years ahead (any slot up to
+``SLOT_MAX`` is well-formed), without bound. Its clock is still read and what it heard still reaches the engine."""
 DELIVERIES_AHEAD = 8
 """Peers' sightings handed to the core's writer and not yet committed, at most; past it the peers' inbox
 waits for the oldest. Waiting for each one's commit (at 8 gateways 23.6-26.6 s of waiting over ~460
