@@ -154,6 +154,9 @@ class GridEstimator:
         self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M, wall)
         self._sigma_start = radio.sigma_db
         """The shadowing sigma before anything is learned (:meth:`memory` keeps only what differs)."""
+        self._sigma_kept: float | None = None
+        """A kept sigma not used at start (:meth:`recall`, KEEP_SIGMA off): the record :meth:`memory` keeps until the
+        learner moves the sigma in use."""
         self._scanner = {s.id: k for k, s in enumerate(scanners)}
         self._offsets = [s.offset_db for s in scanners]
         """Per scanner: the dB added to its readings -- its configured ``offset_db`` plus, once learned and precise,
@@ -481,10 +484,12 @@ class GridEstimator:
         applied = (
             {} if offsets is None else {s: offsets.applied[k] for s, k in self._scanner.items() if offsets.applied[k]}
         )
-        radio = self._radio
-        if learner.learner.exponent == self._exponent and radio.sigma_db == self._sigma_start and not applied:
+        sigma = self._radio.sigma_db
+        if sigma == self._sigma_start and self._sigma_kept is not None:
+            sigma = self._sigma_kept  # (a kept sigma not used: kept on until the learner moves the one in use)
+        if learner.learner.exponent == self._exponent and sigma == self._sigma_start and not applied:
             return None
-        return RadioMemory(exponent=learner.learner.exponent, sigma_db=radio.sigma_db, offsets_db=applied)
+        return RadioMemory(exponent=learner.learner.exponent, sigma_db=sigma, offsets_db=applied)
 
     def recall(self, memory: RadioMemory) -> None:
         """Start from a radio kept from an earlier run of this store (:meth:`memory`), before any sighting."""
@@ -492,7 +497,9 @@ class GridEstimator:
         if learner is None:
             return
         offsets = {self._scanner[s]: v for s, v in memory.offsets_db.items() if s in self._scanner}
-        learner.recall(memory.exponent, memory.sigma_db if LEARN_SIGMA and memory_module.KEEP_SIGMA else None, offsets)
+        keep_sigma = LEARN_SIGMA and memory_module.KEEP_SIGMA
+        self._sigma_kept = None if keep_sigma else memory.sigma_db
+        learner.recall(memory.exponent, memory.sigma_db if keep_sigma else None, offsets)
         self._evidence.clear()
 
     def posterior(self, token: str) -> dict[str | None, float]:
