@@ -154,9 +154,10 @@ class GridEstimator:
         self._radio = radio = GridRadio(zones, scanners, floor, presence.path_loss_exponent, CELL_M, STREET_M, wall)
         self._sigma_start = radio.sigma_db
         """The shadowing sigma before anything is learned (:meth:`memory` keeps only what differs)."""
-        self._sigma_kept: float | None = None
-        """A kept sigma not used at start (:meth:`recall`, KEEP_SIGMA off): the record :meth:`memory` keeps until the
-        learner moves the sigma in use."""
+        self._miss_start, self._wall_start = radio.miss_p, radio.wall_db
+        """The miss rate and the wall before anything is learned (:meth:`memory`)."""
+        self._kept: RadioMemory | None = None
+        """The radio this start began from (:meth:`recall`): what :meth:`memory` keeps of the values it did not use."""
         self._scanner = {s.id: k for k, s in enumerate(scanners)}
         self._offsets = [s.offset_db for s in scanners]
         """Per scanner: the dB added to its readings -- its configured ``offset_db`` plus, once learned and precise,
@@ -476,7 +477,8 @@ class GridEstimator:
 
     def memory(self) -> RadioMemory | None:
         """The radio in use, to be kept across a restart (:mod:`edge.presence_grid_memory`); None when nothing is
-        learned here (LEARN_RADIO off) or nothing yet differs from the configured start."""
+        learned here (LEARN_RADIO off) or nothing yet differs from the configured start. A kept value this start did
+        not use (KEEP_SIGMA, KEEP_MISS_WALL) stays the record until its learner moves the one in use."""
         learner = self._learner
         if learner is None:
             return None
@@ -484,22 +486,36 @@ class GridEstimator:
         applied = (
             {} if offsets is None else {s: offsets.applied[k] for s, k in self._scanner.items() if offsets.applied[k]}
         )
-        sigma = self._radio.sigma_db
-        if sigma == self._sigma_start and self._sigma_kept is not None:
-            sigma = self._sigma_kept  # (a kept sigma not used: kept on until the learner moves the one in use)
-        if learner.learner.exponent == self._exponent and sigma == self._sigma_start and not applied:
+        radio, kept = self._radio, self._kept
+        sigma = kept.sigma_db if kept is not None and radio.sigma_db == self._sigma_start else radio.sigma_db
+        miss: float | None = None
+        if self._loss is not None:
+            miss = radio.miss_p if radio.miss_p != self._miss_start else kept.miss_p if kept is not None else None
+        wall: float | None = None
+        if self._wall is not None:
+            wall = radio.wall_db if radio.wall_db != self._wall_start else kept.wall_db if kept is not None else None
+        exponent = learner.learner.exponent
+        if (exponent, sigma, applied, miss, wall) == (self._exponent, self._sigma_start, {}, None, None):
             return None
-        return RadioMemory(exponent=learner.learner.exponent, sigma_db=sigma, offsets_db=applied)
+        return RadioMemory(exponent=exponent, sigma_db=sigma, offsets_db=applied, miss_p=miss, wall_db=wall)
 
     def recall(self, memory: RadioMemory) -> None:
-        """Start from a radio kept from an earlier run of this store (:meth:`memory`), before any sighting."""
+        """Start from a radio kept from an earlier run of this store (:meth:`memory`), before any sighting: its
+        exponent and offsets; its sigma, miss rate and wall only as :data:`~edge.presence_grid_memory.KEEP_SIGMA` and
+        :data:`~edge.presence_grid_memory.KEEP_MISS_WALL` say."""
         learner = self._learner
         if learner is None:
             return
+        self._kept = memory
         offsets = {self._scanner[s]: v for s, v in memory.offsets_db.items() if s in self._scanner}
         keep_sigma = LEARN_SIGMA and memory_module.KEEP_SIGMA
-        self._sigma_kept = None if keep_sigma else memory.sigma_db
         learner.recall(memory.exponent, memory.sigma_db if keep_sigma else None, offsets)
+        radio = self._radio
+        if memory_module.KEEP_MISS_WALL:
+            if memory.miss_p is not None and self._loss is not None:
+                radio.lose(memory.miss_p)
+            if memory.wall_db is not None and self._wall is not None:  # (learned, not told by [floor])
+                radio.retune(radio.exponent, None, memory.wall_db)
         self._evidence.clear()
 
     def posterior(self, token: str) -> dict[str | None, float]:

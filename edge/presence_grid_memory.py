@@ -8,10 +8,11 @@ store (exponent 3.2) it reads the first shoppers as farther than they are and en
 A restart (an update, a power cut, a nightly reboot) need not pay that again: the gateway keeps what is in use in
 ``{state_dir}/radio.json`` and starts from it.
 
-What is kept is only what is **in use** -- the exponent, the sigma, the offsets applied -- never the learners'
-samples, so the learners start their statistics afresh from the kept values and move them as they would move a
-configured one (a kept exponent that is clearly wrong is left by the same test, ``RADIO_REJECT_Z``). The engine
-starts from the kept exponent and offsets; the sigma is kept for the record and learned again (:data:`KEEP_SIGMA`).
+What is kept is only what is **in use** -- the exponent, the sigma, the offsets applied, the scanners' miss rate and
+the building's wall loss when learned -- never the learners' samples, so the learners start their statistics afresh
+from the kept values and move them as they would move configured ones (a kept exponent that is clearly wrong is
+left by the same test, ``RADIO_REJECT_Z``). The engine starts from the kept exponent and offsets; the sigma, the miss
+rate and the wall are kept for the record and learned again (:data:`KEEP_SIGMA`, :data:`KEEP_MISS_WALL`).
 Nothing in it comes from one shopper: no token, no time of a visit; it is the radio of the building and its scanners.
 
 A kept radio is used only for the store it was learned in: it names the layout it was learned on (:func:`layout_key`:
@@ -32,16 +33,25 @@ from msgspec import Meta
 from edge.config import PresenceConfig, ScannerConfig
 from edge.floor import FloorConfig
 from edge.presence_grid_learn import SIGMA_MAX_DB, SIGMA_MIN_DB
+from edge.presence_grid_loss import LOSS_BOUNDS
 from edge.presence_grid_offsets import OFFSET_BOUND_DB
+from edge.presence_grid_wall import WALL_MAX_DB
 from edge.self_calibration import RADIO_EXPONENT_MAX, RADIO_EXPONENT_MIN
 
 KEEP_SIGMA = False
-"""Start from the kept shadowing sigma too, not only the exponent and the offsets. Not by default: the sigma is
-learned again within a few minutes of each start, and meanwhile the configured 6 dB (``SIGMA_DB``) keeps the
-first minutes from flapping. Measured on the sweep (42 tuning cells x seeds 1-3, each run started from the radio a
-run of another seed of the cell ended with, ``presence_model_tune.py --warm``): with the sigma kept, spurious changes
-summed over the cells 226.6 -> 245.8 per shopper-hour and 13 -> 10 cells passed; without, 229.0 and 14
-(docs/presence.md, "The grid's radio kept across restarts (session 28)"). ``--set KEEP_SIGMA=1`` compares."""
+"""Start from the kept shadowing sigma too, not only the exponent and the offsets. Not by default: the sigma is learned
+again within a few minutes of each start, and meanwhile the configured 6 dB (``SIGMA_DB``) keeps the first minutes
+from flapping. Measured on the sweep (42 tuning cells x seeds 1-3, each run started from the radio a run of another
+seed of the cell ended with, ``presence_model_tune.py --warm``): with the sigma kept, spurious changes summed over
+the cells 226.6 -> 245.8 per shopper-hour and 13 -> 10 cells passed; without, 229.0 and 14 (docs/presence.md, "The
+grid's radio kept across restarts (session 28)"). ``--set KEEP_SIGMA=1`` compares."""
+
+KEEP_MISS_WALL = False
+"""Start from the kept miss rate and wall loss too (when they were learned). Not by default: measured as KEEP_SIGMA
+was, with the exponent and offsets kept, the 42 tuning cells x seeds 1-3 went 67.74, 14 passed -> 69.08, 12 with
+these kept as well (spurious changes summed 229.0 -> 235.0 per shopper-hour; [37] 0 -> 1.31, [28] 0.4 -> 1.2, [16]
+2.0 -> 2.8, [45] exit p95 6.68 -> 9.77 s): the priors they start from (a 30 % miss rate, no wall) are the safer
+start, and each is learned again within minutes. Kept in the file for the record (``edge doctor`` shows them)."""
 
 RADIO_FILE = "radio.json"
 """The file in the gateway's ``state_dir``."""
@@ -60,6 +70,11 @@ class RadioMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     exponent: Annotated[float, Meta(ge=RADIO_EXPONENT_MIN, le=RADIO_EXPONENT_MAX)]
     sigma_db: Annotated[float, Meta(ge=SIGMA_MIN_DB, le=SIGMA_MAX_DB)]
     offsets_db: dict[str, Annotated[float, Meta(ge=-OFFSET_BOUND_DB, le=OFFSET_BOUND_DB)]] = {}
+    miss_p: Annotated[float, Meta(ge=LOSS_BOUNDS[0], le=LOSS_BOUNDS[1])] | None = None
+    """The share of adverts a scanner in range misses, when learned (:mod:`edge.presence_grid_loss`)."""
+    wall_db: Annotated[float, Meta(ge=0.0, le=WALL_MAX_DB)] | None = None
+    """The building's wall loss, when learned (:mod:`edge.presence_grid_wall`; not when ``[floor] wall_loss_db`` tells
+    it)."""
 
 
 class RadioFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -26,14 +26,15 @@ from edge.presence_grid_memory import (
     encode,
     layout_key,
 )
-from edge.presence_grid_radio import SIGMA_DB
+from edge.presence_grid_radio import MISS_P, SIGMA_DB
+from edge.presence_grid_wall import WALL_PRIOR_DB
 from edge.sim import SimulatedStore
 from edge.sim.store import default_config
 
 CONFIG = default_config("grid")
 LAYOUT = layout_key(CONFIG.scanners, CONFIG.floor, CONFIG.presence)
 FIRST = CONFIG.scanners[0].id
-STEEP = RadioMemory(exponent=3.2, sigma_db=6.5, offsets_db={FIRST: -2.5})
+STEEP = RadioMemory(exponent=3.2, sigma_db=6.5, offsets_db={FIRST: -2.5}, miss_p=0.25, wall_db=12.0)
 
 
 def test_a_kept_radio_round_trips_with_its_layout() -> None:
@@ -57,6 +58,8 @@ def _file(**radio: Any) -> dict[str, Any]:
         (msgspec.json.encode(_file(exponent=9.0)), "radio.exponent"),
         (msgspec.json.encode(_file(sigma_db=0.5)), "radio.sigma_db"),
         (msgspec.json.encode(_file(offsets_db={FIRST: 30.0})), "radio.offsets_db"),
+        (msgspec.json.encode(_file(miss_p=0.9)), "radio.miss_p"),
+        (msgspec.json.encode(_file(wall_db=-3.0)), "radio.wall_db"),
         (msgspec.json.encode({**_file(), "token": "s-0001"}), "token"),
         (b" " * (MEMORY_MAX_BYTES + 1), "more than"),
     ],
@@ -94,15 +97,18 @@ def test_the_engine_starts_from_a_kept_radio() -> None:
     assert radio["exponent"] == 3.2
     assert radio["sigma_in_use_db"] == SIGMA_DB
     assert radio[f"offset_applied_db:{FIRST}"] == -2.5
+    assert (radio["miss_p"], radio["wall_db"]) == (MISS_P, WALL_PRIOR_DB)  # (learned again: KEEP_MISS_WALL off)
     assert engine.memory() == STEEP  # (the kept sigma stays the record until the learner moves the one in use)
     assert _engine().memory() is None  # (another engine of the store: cold)
 
 
-def test_the_kept_sigma_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_kept_sigma_miss_rate_and_wall_when_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(presence_grid_memory, "KEEP_SIGMA", True)
+    monkeypatch.setattr(presence_grid_memory, "KEEP_MISS_WALL", True)
     engine = _engine()
     engine.recall(STEEP)
-    assert engine.radio()["sigma_in_use_db"] == 6.5
+    radio = engine.radio()
+    assert (radio["sigma_in_use_db"], radio["miss_p"], radio["wall_db"]) == (6.5, 0.25, 12.0)
     assert engine.memory() == STEEP
 
 
@@ -142,7 +148,10 @@ def test_a_gateway_keeps_its_radio_across_a_restart(tmp_path: Path, trace: Path)
     second = _run(tmp_path, trace)
     health = _health(second)
     assert (health["radio_memory_loaded"], health["radio_memory_rejected"]) == (1, 0)
-    assert msgspec.json.decode((tmp_path / RADIO_FILE).read_bytes(), type=RadioFile).radio == kept.radio
+    again = msgspec.json.decode((tmp_path / RADIO_FILE).read_bytes(), type=RadioFile)  # (learned on from the kept)
+    assert again.layout == LAYOUT
+    assert again.radio.miss_p is not None  # (the store's miss rate and wall were learned and kept)
+    assert again.radio.wall_db is not None
 
 
 def test_a_bad_radio_file_starts_cold_and_is_counted(tmp_path: Path, trace: Path) -> None:
@@ -187,7 +196,8 @@ def test_edge_doctor_shows_the_kept_radio(tmp_path: Path) -> None:
     assert kept.status == "ok"
     assert (
         kept.detail
-        == f"learned: path-loss exponent 3.2, sigma 6.5 dB, scanner offsets {FIRST} -2.5 dB; saved 10 min ago"
+        == f"learned: path-loss exponent 3.2, sigma 6.5 dB, scanner offsets {FIRST} -2.5 dB, adverts missed 25 %, "
+        "wall 12 dB; saved 10 min ago"
     )
     moved = msgspec.structs.replace(CONFIG.scanners[0], y_m=CONFIG.scanners[0].y_m + 2.0)
     elsewhere = msgspec.structs.replace(config, scanners=(moved, *CONFIG.scanners[1:]))

@@ -344,6 +344,10 @@ def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
     offsets = ", ".join(f"{s} {v:+.1f} dB" for s, v in sorted(radio.offsets_db.items())) or "none"
     age = ((time.time() if now is None else now) - found.saved_at) / 60
     detail = f"learned: path-loss exponent {radio.exponent:g}, sigma {radio.sigma_db:g} dB, scanner offsets {offsets}"
+    if radio.miss_p is not None:
+        detail += f", adverts missed {radio.miss_p * 100:.0f} %"
+    if radio.wall_db is not None:
+        detail += f", wall {radio.wall_db:g} dB"
     return Result("radio", "ok", f"{detail}; saved {age:.0f} min ago")
 
 
