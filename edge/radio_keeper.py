@@ -5,8 +5,9 @@ starts (before the first sighting) and hands it to the engine; it writes the rad
 (``presence.health_interval_s``) when it changed since the last write, and once more when the gateway stops.
 
 A file that cannot be used -- unreadable, not ours, of another version, learned on another layout, a value out of
-bounds -- is left where it is, logged once with its path and why, counted (``radio_memory_rejected``), and the
-engine starts cold, as with no file: a kept radio is a head start, never a requirement. A write that fails (a
+bounds -- is logged once with its path and why, counted (``radio_memory_rejected``), and the engine starts cold, as
+with no file: a kept radio is a head start, never a requirement. The radio this start learns replaces it at the
+first health event that has one to keep. A write that fails (a
 full disk, a read-only ``state_dir``) is logged and counted (``radio_memory_save_errors``) and tried again at the
 next health event; the engine goes on with what it learned either way.
 """
