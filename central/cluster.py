@@ -129,9 +129,15 @@ class Node:
 class NatsCluster:
     """Three (or ``size``) nodes under ``directory``; a context manager that starts and stops them."""
 
-    def __init__(self, directory: Path, *, size: int = 3, mqtt: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, size: int = 3, mqtt: bool = False, mqtt_ack_wait_s: float | None = None
+    ) -> None:
         self.dir = directory
         self.mqtt = mqtt
+        self.mqtt_ack_wait_s = mqtt_ack_wait_s
+        """The MQTT listener's ``ack_wait`` (None: the server's 30 s): how long a QoS 1 message sent to a client waits
+        for its PUBACK before it is sent again -- also to the same session's next connection, when it went to one
+        the server had not yet seen close."""
         self.nodes = [
             Node(f"n{i + 1}", directory / f"n{i + 1}", free_port(), free_port(), free_port(), free_port())
             for i in range(size)
@@ -159,7 +165,8 @@ class NatsCluster:
             "max_payload: 1MB",
         ]
         if self.mqtt:
-            lines.append(f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port}, stream_replicas: 3 }}")
+            wait = "" if self.mqtt_ack_wait_s is None else f', ack_wait: "{self.mqtt_ack_wait_s:g}s"'
+            lines.append(f"mqtt {{ listen: 127.0.0.1:{node.mqtt_port}, stream_replicas: 3{wait} }}")
         return "\n".join(lines) + "\n"
 
     def start_node(self, node: Node) -> None:
