@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,26 @@ from edge.roster import parse_roster
 from edge.sim.multi import MultiStore, Walk
 
 START = 1000.0
+
+
+@asynccontextmanager
+async def gateway_one(tmp_path: Path) -> AsyncIterator[tuple[Peers, ManualClock, tuple[str, ...]]]:
+    """gw-1 of a simulated store of three, its peers service on a manual clock (no broker: summaries are handed to
+    it), and two rostered tokens."""
+    multi = MultiStore(gateways=3, seed=1, start=START)
+    config = from_mapping(multi.config(0, mqtt={"url": "mqtt://127.0.0.1:1"}))
+    assert config.store is not None
+    tokens = tuple(Walk(i, 0.0, (), 0.0).token for i in range(2))
+    clock = ManualClock(START)
+    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
+    core.set_roster(parse_roster(multi.roster(len(tokens))), clock.now())
+    async with Outbox(tmp_path / "state", "urn:edge:store-1:gw-1") as outbox:
+        pipeline = Pipeline(core, outbox)
+        peers = Peers(build_ports(config, core, pipeline, clock, tmp_path / "state"), config.store)
+        try:
+            yield peers, clock, tokens
+        finally:
+            peers.slots.cancel()
 
 
 def test_the_offset_is_the_least_lag_once_there_are_enough_summaries() -> None:
@@ -60,25 +82,13 @@ def test_a_clock_off_is_reported_once_and_again_only_after_it_came_back() -> Non
 async def test_a_gateway_reports_a_peer_whose_summaries_say_its_clock_is_behind(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    multi = MultiStore(gateways=3, seed=1, start=START)
-    config = from_mapping(multi.config(0, mqtt={"url": "mqtt://127.0.0.1:1"}))
-    assert config.store is not None
-    tokens = tuple(Walk(i, 0.0, (), 0.0).token for i in range(2))
-    clock = ManualClock(START)
-    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
-    core.set_roster(parse_roster(multi.roster(len(tokens))), clock.now())
-    async with Outbox(tmp_path / "state", "urn:edge:store-1:gw-1") as outbox:
-        pipeline = Pipeline(core, outbox)
-        peers = Peers(build_ports(config, core, pipeline, clock, tmp_path / "state"), config.store)
-        try:
-            with caplog.at_level(logging.WARNING, logger="edge.peers.slots"):
-                for k in range(int(START), int(START) + OFFSET_MIN_SAMPLES + 5):
-                    heard = (Heard("gw-2-s", 1, -70, -70.0, k + 0.5),)
-                    summary = Summary("gw-2", k, tuple(TokenHeard(t, "ibeacon", -59.0, heard) for t in tokens))
-                    clock.set(k + 1 + 4.0)  # gw-2's clock runs 4 s behind this one
-                    peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
-        finally:
-            peers.slots.cancel()
+    async with gateway_one(tmp_path) as (peers, clock, tokens):
+        with caplog.at_level(logging.WARNING, logger="edge.peers.slots"):
+            for k in range(int(START), int(START) + OFFSET_MIN_SAMPLES + 5):
+                heard = (Heard("gw-2-s", 1, -70, -70.0, k + 0.5),)
+                summary = Summary("gw-2", k, tuple(TokenHeard(t, "ibeacon", -59.0, heard) for t in tokens))
+                clock.set(k + 1 + 4.0)  # gw-2's clock runs 4 s behind this one
+                peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
     health = peers.health()
     assert health["peers_clock_offset_ms"] == 4000
     assert health["peers_clock_warnings"] == 1
@@ -98,38 +108,26 @@ async def test_a_peer_far_ahead_holds_no_more_than_a_minute_of_slots(
     what the peer heard still reaches the engine."""
     from edge.peers.timing import SUMMARY_AHEAD_MAX_SLOTS
 
-    multi = MultiStore(gateways=3, seed=1, start=START)
-    config = from_mapping(multi.config(0, mqtt={"url": "mqtt://127.0.0.1:1"}))
-    assert config.store is not None
-    tokens = tuple(Walk(i, 0.0, (), 0.0).token for i in range(2))
-    clock = ManualClock(START)
-    core = Core(config, EventFactory("store-1", "gw-1", random.Random(1)))
-    core.set_roster(parse_roster(multi.roster(len(tokens))), clock.now())
     delivered: list[object] = []
     count = OFFSET_MIN_SAMPLES + 40
-    async with Outbox(tmp_path / "state", "urn:edge:store-1:gw-1") as outbox:
-        pipeline = Pipeline(core, outbox)
-        peers = Peers(build_ports(config, core, pipeline, clock, tmp_path / "state"), config.store)
 
-        async def deliver(sightings: object) -> None:
-            delivered.append(sightings)
+    async def deliver(sightings: object) -> None:
+        delivered.append(sightings)
 
-        peers.slots.deliver = deliver  # type: ignore[method-assign]
-        try:
-            with caplog.at_level(logging.WARNING, logger="edge.peers.slots"):
-                for step in range(count):
-                    k = int(START) + step + 3600  # gw-2's clock runs an hour ahead of this one
-                    heard = (Heard("gw-2-s", 1, -70, -70.0, k + 0.5),)
-                    summary = Summary("gw-2", k, tuple(TokenHeard(t, "ibeacon", -59.0, heard) for t in tokens))
-                    clock.set(START + step + 1.0)
-                    peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
-                assert peers.health()["peers_clock_offset_ms"] == 3600000
-                for step in range(100):  # and one far in the future each
-                    summary = Summary("gw-2", 2**39 + step, ())
-                    peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
-                await peers.slots.delivered()
-        finally:
-            peers.slots.cancel()
+    async with gateway_one(tmp_path) as (peers, clock, tokens):
+        peers.slots.deliver = deliver
+        with caplog.at_level(logging.WARNING, logger="edge.peers.slots"):
+            for step in range(count):
+                k = int(START) + step + 3600  # gw-2's clock runs an hour ahead of this one
+                heard = (Heard("gw-2-s", 1, -70, -70.0, k + 0.5),)
+                summary = Summary("gw-2", k, tuple(TokenHeard(t, "ibeacon", -59.0, heard) for t in tokens))
+                clock.set(START + step + 1.0)
+                peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
+            assert peers.health()["peers_clock_offset_ms"] == 3600000
+            for step in range(100):  # and one far in the future each
+                summary = Summary("gw-2", 2**39 + step, ())
+                peers.slots.on_summary("gw-2", encode(summary), received=clock.now())
+            await peers.slots.delivered()
     health = peers.health()
     assert health["peers_summaries_ahead"] == count + 100
     assert health["peers_clock_warnings"] == 1
