@@ -54,8 +54,11 @@ commits ahead of it: ~55 ms a delivery was measured at 8 gateways under load).""
 WITHDRAW_AFTER = 40
 """The withdrawal comes once the core has taken this many deliveries (of 90)."""
 PURGE_S = 1.0
-WAIT_S = 20.0
-"""Bound on each real-time wait (the whole burst takes ~3 s)."""
+WAIT_S = 60.0
+"""Bound on each real-time wait (the whole burst takes ~3 s alone). Each of the 90 deliveries is its own commit, an
+fsync (the outbox's ``synchronous=FULL``); in session 28's CI, beside the other worker's disk-heavy tests, the burst
+was not delivered within 20 s once (22.2 s in all; 3.1 s in every run alone or beside two busy loops, 9 runs): a
+bound that catches a hang, not a measure of speed."""
 
 
 class SlowWriter(Pipeline):
