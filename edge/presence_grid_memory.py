@@ -128,3 +128,14 @@ def read(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> Radio
     if unknown:
         return f"radio.offsets_db: scanner {unknown[0]!r} is not in the config"
     return found
+
+
+def describe(radio: RadioMemory) -> str:
+    """One line for people (the gateway's log, ``edge doctor``): what the kept radio says."""
+    offsets = ", ".join(f"{s} {v:+.1f} dB" for s, v in sorted(radio.offsets_db.items())) or "none"
+    found = f"path-loss exponent {radio.exponent:g}, sigma {radio.sigma_db:g} dB, scanner offsets {offsets}"
+    if radio.miss_p is not None:
+        found += f", adverts missed {radio.miss_p * 100:.0f} %"
+    if radio.wall_db is not None:
+        found += f", wall {radio.wall_db:g} dB"
+    return found

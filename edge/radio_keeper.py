@@ -19,11 +19,33 @@ import logging
 from pathlib import Path
 
 from edge.atomic import write_atomic
-from edge.config import Config
+from edge.config import Config, ScannerConfig
 from edge.presence_grid import GridEstimator
-from edge.presence_grid_memory import MEMORY_MAX_BYTES, RADIO_FILE, RadioMemory, decode, encode, layout_key
+from edge.presence_grid_memory import (
+    MEMORY_MAX_BYTES,
+    RADIO_FILE,
+    RadioFile,
+    RadioMemory,
+    describe,
+    encode,
+    layout_key,
+    read,
+)
 
 log = logging.getLogger(__name__)
+
+
+def read_kept(path: Path, layout: str, scanners: tuple[ScannerConfig, ...]) -> RadioFile | str | None:
+    """The kept radio at ``path`` (:func:`edge.presence_grid_memory.read`), why it cannot be used, or None when there is
+    no file (``edge doctor`` reads it the same way)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MEMORY_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    return read(data, layout, scanners)
 
 
 class RadioKeeper:
@@ -45,30 +67,18 @@ class RadioKeeper:
     def load(self) -> RadioMemory | None:
         """Read the kept radio and start the engine from it; None (the engine cold) when there is none or it cannot
         be used (logged with the file's path and why)."""
-        try:
-            with self.path.open("rb") as file:
-                data = file.read(MEMORY_MAX_BYTES + 1)
-        except FileNotFoundError:
+        found = read_kept(self.path, self.layout, self._scanners)
+        if found is None:
             return None
-        except OSError as err:
-            self._reject(f"cannot be read: {err.strerror or err}")
-            return None
-        found = decode(data, self.layout, self._scanners)
         if isinstance(found, str):
             self._reject(found)
             return None
-        self.engine.recall(found)
-        self._written = found
+        radio = found.radio
+        self.engine.recall(radio)
+        self._written = radio
         self.loaded = 1
-        offsets = ", ".join(f"{s} {v:+.1f} dB" for s, v in sorted(found.offsets_db.items())) or "none"
-        log.info(
-            "%s: starting from the radio learned before: path-loss exponent %.2f, sigma %.1f dB, offsets %s",
-            self.path,
-            found.exponent,
-            found.sigma_db,
-            offsets,
-        )
-        return found
+        log.info("%s: starting from the radio learned before: %s", self.path, describe(radio))
+        return radio
 
     def _reject(self, why: str) -> None:
         self.rejected += 1

@@ -325,30 +325,19 @@ def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
     why the next start will not use it. Never a failure: a gateway without it starts from the configured radio."""
     if config.presence.engine != "grid":
         return Result("radio", "skip", f"the {config.presence.engine} engine keeps no learned radio")
-    from edge.presence_grid_memory import MEMORY_MAX_BYTES, RADIO_FILE, layout_key, read
+    from edge.presence_grid_memory import RADIO_FILE, describe, layout_key
+    from edge.radio_keeper import read_kept
 
     path = rooted(root, config.state_path()) / RADIO_FILE
     configured = f"the configured radio (path-loss exponent {config.presence.path_loss_exponent:g})"
-    try:
-        with path.open("rb") as file:
-            data = file.read(MEMORY_MAX_BYTES + 1)
-    except FileNotFoundError:
+    found = read_kept(path, layout_key(config.scanners, config.floor, config.presence), config.scanners)
+    if found is None:
         return Result("radio", "ok", f"nothing learned yet: the engine starts from {configured}")
-    except OSError as err:
-        return Result("radio", "warn", f"{path}: cannot be read: {err.strerror or err}", "remove it; check state_dir")
-    found = read(data, layout_key(config.scanners, config.floor, config.presence), config.scanners)
     if isinstance(found, str):
         fix = "nothing to do: the engine learns again and replaces it (or remove it)"
         return Result("radio", "warn", f"{path}: {found}: the next start uses {configured}", fix)
-    radio = found.radio
-    offsets = ", ".join(f"{s} {v:+.1f} dB" for s, v in sorted(radio.offsets_db.items())) or "none"
     age = ((time.time() if now is None else now) - found.saved_at) / 60
-    detail = f"learned: path-loss exponent {radio.exponent:g}, sigma {radio.sigma_db:g} dB, scanner offsets {offsets}"
-    if radio.miss_p is not None:
-        detail += f", adverts missed {radio.miss_p * 100:.0f} %"
-    if radio.wall_db is not None:
-        detail += f", wall {radio.wall_db:g} dB"
-    return Result("radio", "ok", f"{detail}; saved {age:.0f} min ago")
+    return Result("radio", "ok", f"learned: {describe(found.radio)}; saved {age:.0f} min ago")
 
 
 # --- roster ---------------------------------------------------------------------------------------
