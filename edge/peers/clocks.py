@@ -6,7 +6,9 @@ when its clock reaches ``k + 1``; the arbitration waits for a slot's summaries u
 agree. Measured (session 26, docs/multi-gateway.md "One store's time for every gateway"): three gateways on
 the doors walk with their clocks 2 s apart step by step (4 s spread) handed shoppers over ~1 s slower at p95;
 4 s apart (8 s spread), 60-86 moments per run with a shopper owned by two gateways, hand-offs 9-10 s. NTP keeps
-boxes within milliseconds; a box whose clock is seconds off has lost its time service.
+boxes within milliseconds; a box whose clock is seconds off has lost its time service. Since session 29 the offsets
+read here also move each gateway's slot clock to the median of the store's clocks (:mod:`edge.peers.storetime`);
+they are the boxes' own clocks' offsets (each summary says how far its slot clock was moved), not the slot clocks'.
 
 A summary of slot ``k`` received at ``t`` on this gateway's clock says ``t - (k + 1)`` = how far the peer's
 clock is behind this one's, plus the summary's delivery (its sender's loop, the broker, this loop). The least
@@ -40,13 +42,15 @@ class ClockOffsets:
         self.off: set[str] = set()
         """Peers reported off (beyond :data:`CLOCK_OFF_S`) and not back yet."""
 
-    def add(self, peer: str, slot: int, received: float) -> float | None:
-        """Peer's summary of ``slot`` received at ``received`` (this gateway's clock, Unix seconds). Returns
-        the peer's offset when it has just gone beyond :data:`CLOCK_OFF_S` (report it), else None."""
+    def add(self, peer: str, slot: int, received: float, theirs: float = 0.0, mine: float = 0.0) -> float | None:
+        """Peer's summary of ``slot`` received at ``received`` (this gateway's slot clock, Unix seconds), its
+        sender's slot clock then ``theirs`` seconds from its own clock (the summary's ``moved``) and this one's
+        ``mine`` (:mod:`edge.peers.storetime`): the lag is read between the two boxes' own clocks. Returns the
+        peer's offset when it has just gone beyond :data:`CLOCK_OFF_S` (report it), else None."""
         lags = self._lags.get(peer)
         if lags is None:
             lags = self._lags[peer] = deque(maxlen=OFFSET_WINDOW)
-        lags.append(received - (slot + 1))
+        lags.append(received - (slot + 1) + theirs - mine)
         offset = self.offset(peer)
         if offset is None:
             return None

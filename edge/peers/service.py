@@ -52,6 +52,7 @@ from edge.peers.intake import HANDLER_ERROR, INVALID, Intake, PeerMessage
 from edge.peers.messages import Claim, HandingOn
 from edge.peers.release import Releases
 from edge.peers.slots import Slots
+from edge.peers.storetime import StoreTime
 from edge.peers.summary import Hand, Slot
 from edge.peers.timing import HAND_AT_ONCE, PULL, VIA_APP
 from edge.peers.topics import PeerTopics
@@ -75,7 +76,11 @@ class Peers:
         self.settings = dataclasses.replace(base, client_id=self.me, session_expiry_s=0)
         self.arbiter = Arbiter()
         self.slot = Slot(self.me)
-        self.intake = Intake(self.topics, self.peers, ports.clock)
+        self.time = StoreTime(ports.clock)
+        """The slot clock: this gateway's, moved to the median of the store's clocks (edge/peers/storetime.py). The
+        store broker's messages, the slots, the arbitration and the claims run on it; adverts, events and the
+        hand-overs on the gateway's own."""
+        self.intake = Intake(self.topics, self.peers, self.time)
         self.stats: dict[str, int] = {
             "peers_summaries_sent": 0,
             "peers_summary_bytes_sent": 0,
@@ -104,7 +109,7 @@ class Peers:
             self.me,
             self.settings,
             self.topics,
-            ports.clock,
+            self.time,
             self.stats,
             self.intake.take,
             lambda: self.claims.republish_all(),
@@ -114,7 +119,7 @@ class Peers:
         """The store broker's link, who is online, settling and standalone (edge/peers/connection.py)."""
         self.claims = Claims(
             self.topics,
-            ports.clock,
+            self.time,
             lambda: self.link,
             self.connected,
             lambda token: self.releases.drop(token),
@@ -131,9 +136,10 @@ class Peers:
         the slot loop never waits on the writer (edge/peers/changes.py); a change of a token the roster in
         force no longer lists (the core's withdrawal, before the service hears of it) is dropped."""
         self.slots = Slots(
-            self.me, self.slot, ports.clock, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
+            self.me, self.slot, self.time, self.connection, self.arbiter, self.intake, self.coverage, self.stats,
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
-            lambda: self._hands_on(), self.changes.put, self.changes.full, lambda now: self.claims.refresh(now),
+            lambda: self._hands_on(), lambda change, _now: self.changes.put(change, ports.clock.now()),
+            self.changes.full, lambda now: self.claims.refresh(now),
             self._backlog, self._pulled,
         )  # fmt: skip
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
@@ -184,6 +190,9 @@ class Peers:
     # --- what the core calls (edge.app wires them) --------------------------------------------
 
     def sighted(self, sighting: Sighting) -> None:
+        time = self.time
+        if time.correction != 0.0 or time.moving:  # (its own clock's stamp on the slot clock)
+            sighting = msgspec.structs.replace(sighting, at=time.to_store(sighting.at))
         self.slot.add(sighting)
         self.coverage.heard_own(sighting.scanner)
 
@@ -218,6 +227,8 @@ class Peers:
         out["peers_alive"] = len(self.alive)
         out["peers_owned"] = len(self.arbiter.owned_by(self.me))
         out["peers_clock_offset_ms"] = self.slots.clocks.worst_ms()
+        out["peers_clock_correction_ms"] = round(self.time.correction * 1000)
+        out["peers_clock_moves"] = self.time.moves
         out.update(self.intake.health())
         return out
 

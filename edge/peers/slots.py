@@ -25,13 +25,15 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 
-from edge.clock import Clock
+import msgspec
+
 from edge.limits import scrub
 from edge.peers.arbitration import Arbiter, Change
 from edge.peers.clocks import ClockOffsets
 from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
 from edge.peers.intake import INVALID, Intake
+from edge.peers.storetime import SLEW_RATE, StoreTime
 from edge.peers.summary import (
     EARLY_AT_S,
     SLOT_S,
@@ -55,7 +57,7 @@ from edge.peers.timing import (
     SLOT_DEADLINE_S,
     SUMMARY_AHEAD_MAX_SLOTS,
 )
-from edge.presence import Sightings
+from edge.presence import Sighting, Sightings
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class Slots:
         self,
         me: str,
         slot: Slot,
-        clock: Clock,
+        clock: StoreTime,
         connection: StoreConnection,
         arbiter: Arbiter,
         intake: Intake,
@@ -112,7 +114,8 @@ class Slots:
         self.stats.setdefault("peers_slots_reader_waited", 0)
         self.stats.setdefault("peers_clock_warnings", 0)
         self.clocks = ClockOffsets()
-        """How far each peer's clock looks from this one's, by its summaries' arrival (edge/peers/clocks.py)."""
+        """How far each peer's clock looks from this one's, by its summaries' arrival (edge/peers/clocks.py); the
+        slot clock moves to the median of them (edge/peers/storetime.py)."""
         self.heard_own: dict[str, TokenHeard] = {}
         """Token → what this gateway's own scanners heard of it in the last slot (its summary's entry)."""
         self._last_slot: dict[str, int] = {}
@@ -127,9 +130,9 @@ class Slots:
 
     async def run(self) -> None:
         clock = self.clock
-        speed = float(getattr(clock, "speed", 1.0)) or 1.0
         closed: int | None = None  # the last slot closed
         while True:
+            speed = clock.speed  # (the slot clock's: faster or slower while it moves to the store's median)
             now = clock.now()
             if closed is None or math.floor(now) - 1 <= closed:  # on time: sleep to the end of the slot
                 boundary = math.floor(now) + 1
@@ -155,7 +158,7 @@ class Slots:
             await self._reader_catches_up(speed)
             hands = self.hands()
             self.pull_now.clear()
-            summary = self.slot.close(slot, hands, self._heard_to(clock.now()))
+            summary = self.slot.close(slot, hands, self._heard_to(clock.now()), clock.moved())
             if not summary.complete:
                 self.stats["peers_slots_incomplete"] += 1  # closed before its reader reached the slot's end
             self.heard_own = {entry.token: entry for entry in summary.tokens if entry.heard}
@@ -298,7 +301,9 @@ class Slots:
         now = self.clock.now()
         sightings = self._parts.sightings(peer, summary, entries, now)
         if not summary.early:  # an early part (EARLY_SUMMARY) is for the engine only
-            off = self.clocks.add(peer, summary.slot, now if received is None else received)
+            off = self.clocks.add(
+                peer, summary.slot, now if received is None else received, summary.moved or 0.0, self.clock.moved()
+            )
             if off is not None:
                 self.stats["peers_clock_warnings"] += 1
                 log.warning(
@@ -306,6 +311,7 @@ class Slots:
                     "down and two gateways may own a shopper at once; check both boxes' time service (edge doctor)",
                     peer, abs(off), "behind" if off > 0 else "ahead of",
                 )  # fmt: skip
+            self._agree()
             if summary.slot <= self.arbiter.evaluated:
                 self.stats["peers_summaries_late"] += 1  # its slot was evaluated without it
             self._last_slot[peer] = max(self._last_slot.get(peer, -1), summary.slot)
@@ -319,13 +325,34 @@ class Slots:
                 )
             self.coverage.heard_by(peer, (heard.scanner for entry in entries for heard in entry.heard))
         if sightings:
-            self._deliver(Sightings(now, tuple(sightings)))
+            self._deliver(self._on_own_clock(now, sightings))
         heard = {e.token for e in entries}
         pulled = frozenset(h.token for h in summary.hands if h.to == peer and h.token in heard)
         if pulled:
             self.pulled(peer, pulled)  # after its sightings are handed to the writer, before any evaluation
         if not summary.early:
             self._evaluate(now)
+
+    def _agree(self) -> None:
+        """Move the slot clock towards the store's median once every live peer's clock is read
+        (:meth:`StoreTime.consider`); the move is logged and counted."""
+        clocks = self.clocks
+        alive = self.connection.alive
+        moved = self.clock.consider({peer: clocks.offset(peer) for peer in alive}, alive)
+        if moved is not None:
+            log.warning(
+                "peers: the store's clocks disagree (this gateway's is %.1f s %s the median of its and its %d live "
+                "peers'): its slots move there over %.0f s; check the boxes' time service (edge doctor)",
+                abs(moved), "behind" if moved > 0 else "ahead of", len(alive), abs(moved) / SLEW_RATE,
+            )  # fmt: skip
+
+    def _on_own_clock(self, now: float, sightings: list[Sighting]) -> Sightings:
+        """A peer's sightings (stamped on the slot clock) on this gateway's own clock, for its engine."""
+        clock = self.clock
+        if clock.correction == 0.0 and not clock.moving:
+            return Sightings(now, tuple(sightings))
+        shift = clock.to_own(now) - now
+        return Sightings(now + shift, tuple(msgspec.structs.replace(s, at=s.at + shift) for s in sightings))
 
     def _deliver(self, sightings: Sightings) -> None:
         """Hand a peer's sightings to the core's writer without waiting for their commit: the inbox's next

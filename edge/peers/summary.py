@@ -46,6 +46,10 @@ many bytes as the slot's summary again (each token's entry once more)."""
 SLOT_MAX: Final = 2**40
 """A slot is ``floor`` of a time in seconds since 1970: 2^40 s is 34,000 years away, and keeps a
 hostile slot far from the integers that overflow anything downstream."""
+MOVED_MAX_S: Final = 86_400.0
+"""A summary's ``moved`` (how far its sender's slot clock stands from its own clock) beyond a day either way is
+refused: the gateways move theirs at most a minute from their own at a time (:mod:`edge.peers.storetime`), and a
+hostile value must stay far from anything that overflows."""
 
 
 class PeerSummaryError(EdgeError):
@@ -101,7 +105,11 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_def
     slot's end the summary is not :attr:`complete`: a starved process closed it before its reader got
     there, and the tokens it does not name were not heard *yet*, which says nothing about them (the
     arbitration reads them as not spoken, not as deaf: :meth:`edge.peers.arbitration.Arbiter.add`). A
-    summary without the field is read as complete, as before: the contract is extended, not changed."""
+    summary without the field is read as complete, as before: the contract is extended, not changed.
+
+    ``moved`` (session 29; absent when 0 and from older gateways): how far the sender's slot clock stood from its
+    own clock when it closed the slot (s; :mod:`edge.peers.storetime`), so a receiver reads the sender's own clock
+    from the summary's arrival (:mod:`edge.peers.clocks`). Absent reads as 0, as an older gateway's is."""
 
     gateway: str
     slot: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)]
@@ -110,6 +118,7 @@ class Summary(msgspec.Struct, frozen=True, forbid_unknown_fields=False, omit_def
     early: bool = False
     part_of: Annotated[int, msgspec.Meta(ge=0, le=SLOT_MAX)] | None = None
     heard_to: Annotated[float, msgspec.Meta(ge=0, le=SLOT_MAX)] | None = None
+    moved: Annotated[float, msgspec.Meta(ge=-MOVED_MAX_S, le=MOVED_MAX_S)] | None = None
 
     @property
     def reached(self) -> int:
@@ -201,10 +210,15 @@ class Slot:
     def __len__(self) -> int:
         return len(self._tokens)
 
-    def close(self, slot: int, hands: tuple[Hand, ...] = (), heard_to: float | None = None) -> Summary:
-        """The summary of everything added (tokens in sorted order) with ``hands`` and ``heard_to`` (how far
-        the reader had got: :attr:`Summary.heard_to`; None: not said), and a fresh start."""
+    def close(
+        self, slot: int, hands: tuple[Hand, ...] = (), heard_to: float | None = None, moved: float = 0.0
+    ) -> Summary:
+        """The summary of everything added (tokens in sorted order) with ``hands``, ``heard_to`` (how far
+        the reader had got: :attr:`Summary.heard_to`; None: not said) and ``moved`` (:attr:`Summary.moved`;
+        said when not 0), and a fresh start."""
         summary = self._summary(slot, hands, early=False)
+        if moved:
+            summary = msgspec.structs.replace(summary, moved=round(max(-MOVED_MAX_S, min(moved, MOVED_MAX_S)), 3))
         if self._peeked is not None and self._peeked != slot:  # woken late: its early part is in it
             summary = msgspec.structs.replace(summary, part_of=self._peeked)
         if heard_to is not None:
