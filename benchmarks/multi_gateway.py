@@ -114,6 +114,7 @@ def run_accuracy(
     walk: str = "row",
     stop: tuple[str, float, str] | None = None,
     engine: str = "threshold",
+    skew_s: float = 0.0,
 ) -> dict[str, Any]:
     """Play the store through 3 ``edge run`` processes (``reference``: ONE gateway, no ``[store]``, hearing
     every scanner); every event the CDP received and every ownership claim seen on the store broker.
@@ -137,6 +138,7 @@ def run_accuracy(
                 gateways=1 if reference else None,
                 sections={"store": {"peers": []}} if reference else None,
                 hear_all=reference,
+                skew_s=0.0 if reference else skew_s,
             ) as gateways:
                 at = gateways.start_at  # the wall-clock moment every gateway's trace starts at
                 if stop is not None and not reference:
@@ -163,6 +165,7 @@ def run_accuracy(
         "walks": walk,
         "engine": engine,
         "stop": list(stop) if stop is not None and not reference else None,
+        "skew_s": 0.0 if reference else skew_s,
         "events": [[g, e, at] for g, e, at in events],
         "claims": owner_rows,
     }
@@ -247,9 +250,14 @@ def clock_lags(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, flo
 def peers_clocks(events: list[tuple[str, dict[str, Any], float]]) -> dict[str, dict[str, int]]:
     """Per gateway, from its last ``edge.gateway.health`` event: ``peers_clock_offset_ms`` (how far the peer whose clock
     is furthest from its own looks off, by the summaries' arrival: edge/peers/clocks.py; -1 until measured) and
-    ``peers_clock_warnings``. A gateway without such a health event (an older run, or one stopped before its first)
-    is left out."""
-    out: dict[str, dict[str, int]] = {"peers_clock_offset_ms": {}, "peers_clock_warnings": {}}
+    ``peers_clock_warnings``, and since session 29 ``peers_clock_correction_ms`` (how far it moved its slot clock
+    towards the store's median: edge/peers/storetime.py). A gateway without such a health event (an older run, or one
+    stopped before its first) is left out."""
+    out: dict[str, dict[str, int]] = {
+        "peers_clock_offset_ms": {},
+        "peers_clock_warnings": {},
+        "peers_clock_correction_ms": {},
+    }
     for gateway, event, _arrival in events:
         data = event.get("data")
         if event.get("type") != "edge.gateway.health" or not isinstance(data, dict):
@@ -291,7 +299,7 @@ def judge(run: dict[str, Any]) -> dict[str, Any]:
     docs/multi-gateway.md): the exact ground truth settled (visits of one zone < 3 s apart merged, a
     visit < 3 s a transit nobody must report), matched to the CDP's visits, right zone over the time
     the shopper is in the store or placed in a zone."""
-    events = [(g, e, at) for g, e, at in run["events"]]
+    events = on_store_clock([(g, e, at) for g, e, at in run["events"]], run.get("skew_s") or 0.0)
     figures = judge_rows(run, merged_rows(events), by_gateway=not run["reference"])
     sent = judge_rows(run, sent_rows(events), by_gateway=not run["reference"])
     doubles, duplicates, n_handoffs, by_clock = one_owner(events)
@@ -569,6 +577,8 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("peers_clock_offset_ms", "peers_clock_warnings"):  # the worst gateway of each seed
         if key in runs[0]:
             worst[f"{key}_each"] = [max(r[key].values(), default=None) for r in runs]
+    if "peers_clock_correction_ms" in runs[0]:  # each gateway's, per seed
+        worst["peers_clock_correction_ms_each"] = [r["peers_clock_correction_ms"] for r in runs]
     # 16 hand-offs per seed: a seed's p95 is its slowest hand-off; the seeds' hand-offs pooled give a p95
     # that is not one shopper's.
     for key in ("handoffs_s", "zone_handoffs_s"):
@@ -580,6 +590,22 @@ def pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _num(value: float) -> float | None:
     return round(value, 2) if math.isfinite(value) else None
+
+
+def on_store_clock(
+    events: list[tuple[str, dict[str, Any], float]], skew_s: float
+) -> list[tuple[str, dict[str, Any], float]]:
+    """The events with each gateway's stamps put back on the store's clock (``--skew``: gateway g's clock runs
+    ``g * skew_s`` behind gw-1's, which is the store's; its events are stamped on it)."""
+    if not skew_s:
+        return events
+    from edge.timefmt import format_time
+
+    out = []
+    for gateway, event, arrival in events:
+        behind = (int(gateway.rsplit("-", 1)[1]) - 1) * skew_s
+        out.append((gateway, {**event, "time": format_time(_event_time(event) + behind)}, arrival))
+    return out
 
 
 def _event_time(event: dict[str, Any]) -> float:
@@ -723,6 +749,12 @@ def main(argv: list[str] | None = None) -> int:
         help="accuracy runs: shoppers appearing and vanishing mid-zone (row) or walking in and out through doors",
     )
     parser.add_argument("--oracle", action="store_true", help="judge the sweep's oracle on each seed's adverts too")
+    parser.add_argument(
+        "--skew",
+        type=float,
+        default=0.0,
+        help="accuracy runs: gateway g's clock runs g x SKEW seconds behind gw-1's (boxes without a time service)",
+    )
     parser.add_argument("--timelines", type=int, default=0, help="print each seed's N slowest hand-offs' timelines")
     parser.add_argument(
         "--stop",
@@ -780,6 +812,7 @@ def main(argv: list[str] | None = None) -> int:
                                 walk=args.walks,
                                 stop=stop,
                                 engine=args.engine,
+                                skew_s=args.skew,
                             )
                         )
                         if args.save is not None:

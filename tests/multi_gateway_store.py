@@ -37,7 +37,9 @@ class ProcessStore:
     Every gateway plays its trace from one wall-clock moment, ``start_at`` (``ble.start_at``; default
     :data:`START_LEAD_S` after the files are written), as the boxes of a store share the wall clock: a
     process that came up late (or is started again) skips what it missed, it does not play the store
-    seconds behind its peers."""
+    seconds behind its peers. ``skew_s``: gateway g's clock runs ``g * skew_s`` behind the first's, hearing the
+    store at the same moments (boxes that lost their time service: :meth:`MultiStore.write_trace`'s
+    ``clock_off_s``)."""
 
     def __init__(
         self,
@@ -53,6 +55,7 @@ class ProcessStore:
         sections: dict[str, dict[str, Any]] | None = None,
         hear_all: bool = False,
         start_at: float | None = None,
+        skew_s: float = 0.0,
     ) -> None:
         self.dir = directory
         self.broker = broker
@@ -65,7 +68,7 @@ class ProcessStore:
         self.configs: dict[str, Path] = {}
         ids = [gateway_id(g) for g in range(store.gateways if gateways is None else gateways)]
         for g, me in enumerate(ids):
-            store.write_trace(directory / f"{me}.jsonl", walks, None if hear_all else g, seconds)
+            store.write_trace(directory / f"{me}.jsonl", walks, None if hear_all else g, seconds, -g * skew_s)
         self.start_at = time.time() + START_LEAD_S if start_at is None else start_at
         for g, me in enumerate(ids):
             mapping = store.config(

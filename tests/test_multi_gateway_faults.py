@@ -249,3 +249,58 @@ def test_a_withdrawal_purges_summaries_and_claims_on_every_gateway(tmp_path: Pat
     assert not [t for t, p in on_claim_topics.items() if p], "the token's claim topics end with a clear"
     assert not [t for t, p in others_after if token.encode() in p], "a store-local message names the withdrawn token"
     assert not [m.topic for m in claims if token.encode() in m.payload], "a retained claim for it remains"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_boxes_whose_clocks_are_4_and_8_s_behind_move_their_slots_to_one_time(tmp_path: Path) -> None:
+    """Three processes whose clocks run 0 / 4 / 8 s behind the store's (their time service lost; each hears the
+    store at the same moments: ``skew_s``). Each reads the others' clocks from their summaries and moves its slot
+    clock to the median (edge/peers/storetime.py): gw-1 back 4 s, gw-3 forward 4 s, gw-2 not at all; then two
+    shoppers stand in z1 and z3 and one walks z1 -> z2 -> z3 past all three boxes, and the CDP hears one owner at a
+    time. Before session 29 such
+    a store had 69-81 two-owner moments in 180 s of the doors walk (docs/multi-gateway.md)."""
+    start = time.time() + 1.0
+    store = MultiStore(gateways=3, seed=8, start=start, spacing_m=7.0)
+    # Once the clocks have met (10 summaries read, then 16 s of slew), one shopper stands in z1, one in z3, and one
+    # walks z1 -> z3. Before that the store runs as it did before session 29 (two-owner moments included).
+    met_s = 30.0
+    walks = [
+        Walk(0, start + met_s, (0,), 40.0),
+        Walk(1, start + met_s, (2,), 40.0),
+        Walk(2, start + met_s + 2.0, (0, 1, 2), 7.0),
+    ]
+    with (
+        Mosquitto(tmp_path / "broker") as broker,
+        ProcessStore(
+            tmp_path / "store", broker, store, walks, met_s + 45.0, shoppers=3, health_interval_s=1.0, skew_s=4.0
+        ) as gateways,
+    ):
+        ids = list(gateways.procs)
+
+        def moving() -> bool:
+            """gw-1 and gw-3 started their moves (gw-2's clock is the median already)."""
+            latest = dict(health(gateways))
+            return set(latest) == set(ids) and all(latest[g].get("peers_clock_moves", 0) >= 1 for g in ("gw-1", "gw-3"))
+
+        wait(moving, 40, "the gateways off the median moving their slot clocks")
+        wait(lambda: len(stream_of_arrival(gateways).get(walks[2].token, [])) >= 3, 75, "the walker entered 3 zones")
+        time.sleep(3.0)
+        latest = dict(health(gateways))
+        stream = stream_of_arrival(gateways)
+    moved = {g: data["peers_clock_correction_ms"] for g, data in latest.items()}
+    offsets = {g: data["peers_clock_offset_ms"] for g, data in latest.items()}
+    print(json.dumps({"corrections_ms": moved, "offsets_ms": offsets, "stream": stream}))
+    expected = {"gw-1": 8000, "gw-2": 4000, "gw-3": 8000}  # the boxes' own clocks still disagree: reported
+    assert offsets == {g: pytest.approx(ms, abs=500) for g, ms in expected.items()}
+    assert moved["gw-1"] == pytest.approx(-4000, abs=500)
+    assert moved["gw-2"] == pytest.approx(0, abs=500)
+    assert moved["gw-3"] == pytest.approx(4000, abs=500)
+    doubles, duplicates, _ = check_one_owner(stream)
+    assert (doubles, duplicates) == (0, 0), stream
+    assert {w.token for w in walks} <= set(stream)
+
+
+def stream_of_arrival(store: ProcessStore) -> dict[str, list[tuple[str, str, str, str | None]]]:
+    """The CDP's presence stream in arrival order (the boxes' stamps are on clocks seconds apart)."""
+    return presence_stream([(gateway, event) for gateway, event, _ in store.events()], by_arrival=True)

@@ -189,5 +189,34 @@ def test_the_benchmark_reports_each_gateways_last_word_on_its_peers_clocks() -> 
     assert bench.peers_clocks(events) == {
         "peers_clock_offset_ms": {"gw-1": 4, "gw-3": 1200},
         "peers_clock_warnings": {"gw-1": 0, "gw-3": 1},
+        "peers_clock_correction_ms": {},  # (health events before session 29 do not say it)
     }
-    assert bench.peers_clocks([]) == {"peers_clock_offset_ms": {}, "peers_clock_warnings": {}}
+    assert bench.peers_clocks([]) == {
+        "peers_clock_offset_ms": {},
+        "peers_clock_warnings": {},
+        "peers_clock_correction_ms": {},
+    }
+
+
+def test_a_box_whose_clock_is_off_hears_the_store_at_the_same_moments(tmp_path: Path) -> None:
+    """``--skew`` (session 29): gateway g's trace starts ``g x skew`` earlier on its clock, its items at the same
+    offsets from that start (a replay from one ``ble.start_at`` plays them at the same wall moments), and the
+    judge puts each gateway's event stamps back on the store's clock."""
+    import json
+
+    from edge.timefmt import format_time, parse_start
+
+    store = MultiStore(gateways=3, seed=3, start=1_800_000_000.0)
+    walks = [Walk(0, store.start + 1.0, (1,), 5.0)]
+    lines = {}
+    for g, off in ((0, 0.0), (2, -8.0)):
+        path = tmp_path / f"gw-{g + 1}.jsonl"
+        store.write_trace(path, walks, 1, 10.0, off)  # both hear z2's scanner (gateway 1's): the same adverts
+        lines[g] = path.read_text().splitlines()
+    assert parse_start(json.loads(lines[2][0])["start"]) == store.start - 8.0
+    assert lines[0][1:] == lines[2][1:]  # every item at the same offset from its trace's start
+    event = {"type": "edge.presence.entered", "time": format_time(store.start + 3.0), "data": {}}
+    events = [("gw-1", event, 0.0), ("gw-3", {**event, "time": format_time(store.start - 5.0)}, 0.0)]
+    fixed = bench.on_store_clock(events, 4.0)
+    assert [parse_start(e["time"]) for _, e, _ in fixed] == [store.start + 3.0, store.start + 3.0]
+    assert bench.on_store_clock(events, 0.0) is events

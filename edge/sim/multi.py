@@ -318,14 +318,19 @@ class MultiStore:
             for slot, gateways in sorted(heard.items())
         }
 
-    def write_trace(self, path: Path, walks: list[Walk], gateway: int | None, seconds: float) -> int:
+    def write_trace(
+        self, path: Path, walks: list[Walk], gateway: int | None, seconds: float, clock_off_s: float = 0.0
+    ) -> int:
         """Gateway ``gateway``'s trace (what its scanner heard) for ``edge run``'s replay backend;
-        ``None``: every scanner's, merged (one gateway hearing the whole row: the reference)."""
+        ``None``: every scanner's, merged (one gateway hearing the whole row: the reference).
+        ``clock_off_s``: the gateway's clock runs this far from the store's (a box without its time service):
+        the trace's start, and so every stamp, moves by it; played from one ``ble.start_at``, its adverts still
+        come when the store's shoppers send them."""
         count = 0
         every = range(self.gateways) if gateway is None else (gateway,)
         adverts = heapq.merge(*(self.adverts(walks, g, seconds) for g in every), key=lambda a: a.at)
         with path.open("wb") as out:
-            out.write(header_line(self.start))
+            out.write(header_line(self.start + clock_off_s))
             for advert in adverts:
                 out.write(item_line(advert, self.start))
                 count += 1
