@@ -190,9 +190,8 @@ class Peers:
     # --- what the core calls (edge.app wires them) --------------------------------------------
 
     def sighted(self, sighting: Sighting) -> None:
-        time = self.time
-        if time.correction != 0.0 or time.moving:  # (its own clock's stamp on the slot clock)
-            sighting = msgspec.structs.replace(sighting, at=time.to_store(sighting.at))
+        if self.time.shifted:  # (its own clock's stamp on the slot clock)
+            sighting = msgspec.structs.replace(sighting, at=self.time.to_store(sighting.at))
         self.slot.add(sighting)
         self.coverage.heard_own(sighting.scanner)
 

@@ -348,10 +348,9 @@ class Slots:
 
     def _on_own_clock(self, now: float, sightings: list[Sighting]) -> Sightings:
         """A peer's sightings (stamped on the slot clock) on this gateway's own clock, for its engine."""
-        clock = self.clock
-        if clock.correction == 0.0 and not clock.moving:
+        if not self.clock.shifted:
             return Sightings(now, tuple(sightings))
-        shift = clock.to_own(now) - now
+        shift = self.clock.to_own(now) - now
         return Sightings(now + shift, tuple(msgspec.structs.replace(s, at=s.at + shift) for s in sightings))
 
     def _deliver(self, sightings: Sightings) -> None:

@@ -76,6 +76,11 @@ class StoreTime:
         return base * (1.0 + math.copysign(SLEW_RATE, move[1]))
 
     @property
+    def shifted(self) -> bool:
+        """The slot clock is not this gateway's clock (moved, or moving): stamps must be put from one to the other."""
+        return self.correction != 0.0 or self.moving
+
+    @property
     def moving(self) -> bool:
         """A move is under way (:meth:`now` settles it once done)."""
         if self._move is not None:
