@@ -23,7 +23,14 @@ from edge.config import from_mapping
 from edge.core import Core
 from edge.events import EventFactory
 from edge.outbox import Outbox
-from edge.peers.clocks import CLOCK_OFF_S, OFFSET_MIN_SAMPLES, OFFSET_WINDOW, ClockOffsets
+from edge.peers.clocks import (
+    CLOCK_OFF_S,
+    CLOCK_QUICK_S,
+    OFFSET_MIN_SAMPLES,
+    OFFSET_QUICK_SAMPLES,
+    OFFSET_WINDOW,
+    ClockOffsets,
+)
 from edge.peers.service import Peers
 from edge.peers.summary import Heard, Summary, TokenHeard, encode
 from edge.pipeline import Pipeline
@@ -65,6 +72,28 @@ def test_the_offset_is_the_least_lag_once_there_are_enough_summaries() -> None:
         clocks.add("gw-3", k, k + 1 - 0.4)  # gw-3's clock is ahead: its summaries come "early"
     assert clocks.offset("gw-3") == pytest.approx(-0.4)
     assert clocks.worst_ms() == 400
+
+
+def test_a_clock_seconds_off_is_read_from_three_summaries_a_smaller_lag_waits_for_ten() -> None:
+    clocks = ClockOffsets()
+    for k in range(OFFSET_QUICK_SAMPLES):
+        clocks.add("gw-2", k, k + 1 + 4.02)  # 4 s behind: two gateways would own a shopper at once
+        clocks.add("gw-3", k, k + 1 - 4.0)  # 4 s ahead: no delivery makes a summary early
+        clocks.add("gw-4", k, k + 1 + 1.5)  # a loop stalled at start, or a clock 1.5 s behind: wait and see
+    assert OFFSET_QUICK_SAMPLES < OFFSET_MIN_SAMPLES
+    assert clocks.offset("gw-2") == pytest.approx(4.02)
+    assert clocks.offset("gw-3") == pytest.approx(-4.0)
+    assert clocks.offset("gw-4") is None
+    late = ClockOffsets()
+    for k in range(OFFSET_QUICK_SAMPLES - 1):
+        late.add("gw-2", k, k + 1 + 8.0)
+    assert late.offset("gw-2") is None  # two summaries are not a clock, however late
+    settled = ClockOffsets()
+    for k in range(OFFSET_MIN_SAMPLES - 1):  # the stall passes: the least lag is the clock's
+        settled.add("gw-4", k, k + 1 + (CLOCK_QUICK_S + 0.5 if k < OFFSET_QUICK_SAMPLES else 0.03))
+        assert settled.offset("gw-4") == (pytest.approx(CLOCK_QUICK_S + 0.5) if k == OFFSET_QUICK_SAMPLES - 1 else None)
+    settled.add("gw-4", 20, 21.03)
+    assert settled.offset("gw-4") == pytest.approx(0.03)
 
 
 def test_a_clock_off_is_reported_once_and_again_only_after_it_came_back() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from edge.clock import ManualClock
-from edge.peers.clocks import OFFSET_MIN_SAMPLES, ClockOffsets
+from edge.peers.clocks import CLOCK_QUICK_S, OFFSET_MIN_SAMPLES, OFFSET_QUICK_SAMPLES, ClockOffsets
 from edge.peers.storetime import AGREE_MAX_S, AGREE_MIN_S, SLEW_RATE, StoreTime
 from edge.peers.summary import Heard, Summary, TokenHeard, encode
 from edge.presence import Sighting, Sightings
@@ -99,6 +99,20 @@ def test_the_slot_clocks_meet_at_the_median_and_never_go_back_nor_skip(offs: lis
         assert box.time.correction + box.time.clock.off == pytest.approx(median, abs=0.6)
         assert all(b > a for a, b in zip(box.readings, box.readings[1:], strict=False))  # never back
         assert box.slots == list(range(box.slots[0], box.slots[0] + len(box.slots)))  # each slot once, in order
+
+
+def test_clocks_seconds_apart_start_moving_after_three_summaries_and_meet_in_twenty_seconds() -> None:
+    """Session 30: a clock :data:`CLOCK_QUICK_S` or more off is read from :data:`OFFSET_QUICK_SAMPLES` summaries
+    (before, :data:`OFFSET_MIN_SAMPLES`: the row walk's two-owner moments came while the clocks were read)."""
+    early = OFFSET_QUICK_SAMPLES + 1.0  # s: its summaries, and their delivery
+    boxes = run_store([0.0, -4.0, -8.0], seconds=early)
+    assert [b.time.moves for b in boxes] == [1, 0, 1]  # gw-2's clock is the median
+    met = run_store([0.0, -4.0, -8.0], seconds=early + 4.0 / SLEW_RATE)
+    assert spread(met) < AGREE_MIN_S
+    slight = run_store([0.0, -(CLOCK_QUICK_S - 0.5), -2 * (CLOCK_QUICK_S - 0.5)], seconds=OFFSET_MIN_SAMPLES - 2.0)
+    assert [b.time.moves for b in slight] == [0, 0, 0]  # 1.5 s apart: a slow delivery could pass for it; wait
+    settled = run_store([0.0, -(CLOCK_QUICK_S - 0.5), -2 * (CLOCK_QUICK_S - 0.5)], seconds=OFFSET_MIN_SAMPLES + 2.0)
+    assert [b.time.moves for b in settled] == [1, 0, 1]
 
 
 def test_clocks_that_agree_are_not_moved() -> None:

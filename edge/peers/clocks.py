@@ -28,6 +28,18 @@ summary went out and came in without a loaded loop's delay, short enough to foll
 OFFSET_MIN_SAMPLES: Final = 10
 """Summaries a peer's offset needs before it is reported: one slow first summary is not a clock."""
 
+OFFSET_QUICK_SAMPLES: Final = 3
+"""Summaries that suffice for an offset of :data:`CLOCK_QUICK_S` or more (session 30): three summaries in a row
+delivered that late would take a gateway stalled for seconds, and a clock that far off is what makes two gateways
+own a shopper at once -- each second it waits for :data:`OFFSET_MIN_SAMPLES` is a second of that (the row walk with
+boxes 0 / 4 / 8 s behind: 2 two-owner moments a run before the clocks met at 26 s)."""
+
+CLOCK_QUICK_S: Final = 2.0
+"""An offset this large (s, either way) is read from :data:`OFFSET_QUICK_SAMPLES` summaries: boxes 2 s apart only
+slowed hand-offs by about a second (session 26), 4 s apart owned shoppers two at once; and 2 s is 40 times a store
+LAN's quickest delivery. A smaller one waits for :data:`OFFSET_MIN_SAMPLES`, where a slow delivery could pass for
+it."""
+
 CLOCK_OFF_S: Final = 1.0
 """A peer whose clock looks this far from this gateway's is reported (a warning in the log, once per peer
 until it is back within half of this): well above NTP's milliseconds and a LAN's delivery, well below the
@@ -63,11 +75,15 @@ class ClockOffsets:
 
     def offset(self, peer: str) -> float | None:
         """How far ``peer``'s clock is behind this gateway's (s; negative: ahead), None before
-        :data:`OFFSET_MIN_SAMPLES` summaries."""
+        :data:`OFFSET_MIN_SAMPLES` summaries (:data:`OFFSET_QUICK_SAMPLES` for one of :data:`CLOCK_QUICK_S` or
+        more)."""
         lags = self._lags.get(peer)
-        if lags is None or len(lags) < OFFSET_MIN_SAMPLES:
+        if lags is None or len(lags) < OFFSET_QUICK_SAMPLES:
             return None
-        return min(lags)
+        least = min(lags)
+        if len(lags) < OFFSET_MIN_SAMPLES and abs(least) < CLOCK_QUICK_S:
+            return None
+        return least
 
     def worst_ms(self) -> int:
         """The largest offset of any peer, in milliseconds either way (-1: none measured yet)."""
