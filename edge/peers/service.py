@@ -226,7 +226,7 @@ class Peers:
         out["peers_alive"] = len(self.alive)
         out["peers_owned"] = len(self.arbiter.owned_by(self.me))
         out["peers_clock_offset_ms"] = self.slots.clocks.worst_ms()
-        out["peers_clock_correction_ms"] = round(self.time.correction * 1000)
+        out["peers_clock_correction_ms"] = round(self.time.moved() * 1000)  # where the slot clock stands now
         out["peers_clock_moves"] = self.time.moves
         out.update(self.intake.health())
         return out
