@@ -353,6 +353,19 @@ def churn(
         "summaries": late,
         "clock_lag_spread_s": round(max(lags.values()) - min(lags.values()), 2) if lags else None,
         "clock_lags_s": {g: round(v, 2) for g, v in lags.items()},
+        # since the start (not the window): gateways that moved their slot clocks, though every box here runs on
+        # one clock -- a starved loop's late summaries read as a clock behind (edge/peers/clocks.py)
+        "slot_clock_moves": _moves(health),
+    }
+
+
+def _moves(health: list[tuple[float, str, dict[str, Any]]]) -> dict[str, list[int]]:
+    """Per gateway that moved its slot clock, its last report's ``[peers_clock_moves, peers_clock_correction_ms]``."""
+    last = {who: data for _, who, data in health}
+    return {
+        who: [int(data.get("peers_clock_moves", 0)), int(data.get("peers_clock_correction_ms", 0))]
+        for who, data in sorted(last.items())
+        if data.get("peers_clock_moves")
     }
 
 
