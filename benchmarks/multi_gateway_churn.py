@@ -470,6 +470,7 @@ def join(work: Path, gateways: int, shoppers: int, hogs: int) -> dict[str, Any]:
         "owner_changes_per_shopper": round(moved / shoppers, 3),
         "claimed_by_joiner_at_end": sum(1 for o in owners.values() if o == joiner),
         "clock_lags_by_summaries_s": lags,
+        "slot_clock_moves": _moves(health),  # a joiner starting on a loaded machine must not read as a clock off
     }
 
 
