@@ -32,7 +32,8 @@ OFFSET_QUICK_SAMPLES: Final = 3
 """Summaries that suffice for an offset of :data:`CLOCK_QUICK_S` or more (session 30): three summaries in a row
 delivered that late would take a gateway stalled for seconds, and a clock that far off is what makes two gateways
 own a shopper at once -- each second it waits for :data:`OFFSET_MIN_SAMPLES` is a second of that (the row walk with
-boxes 0 / 4 / 8 s behind: 2 two-owner moments a run before the clocks met at 26 s)."""
+boxes 0 / 4 / 8 s behind: 2-4 two-owner moments a run, 9-16 s in, before the clocks met at 26 s; none in four runs
+since, the clocks meeting at about 19 s: docs/multi-gateway.md)."""
 
 CLOCK_QUICK_S: Final = 2.0
 """An offset this large (s, either way) is read from :data:`OFFSET_QUICK_SAMPLES` summaries: boxes 2 s apart only
