@@ -96,6 +96,26 @@ def test_a_clock_seconds_off_is_read_from_three_summaries_a_smaller_lag_waits_fo
     assert settled.offset("gw-4") == pytest.approx(0.03)
 
 
+@pytest.mark.parametrize("stall_s", [2.5, 4.5, 9.0])
+def test_summaries_that_queued_behind_a_stall_are_not_read_as_a_clock(stall_s: float) -> None:
+    """Session 31: a loop stalled while its peers' summaries came in reads them all at once when it wakes (they are
+    stamped when paho hands them over), so their lags fall by a slot from the oldest to the newest -- and the newest,
+    sent in the slot before the wake, is less than a slot late: no stall reaches ``CLOCK_QUICK_S``, however long
+    (session 30's note feared one of about 4 s would). A sender woken late sends only its latest complete slot
+    (edge.peers.slots ``_slot_to_close``), likewise less than a slot late."""
+    for woke in (0.5 + stall_s, 0.5 + stall_s + 0.47):  # stalled from 0.5 s; slot k's summary went out at k + 1
+        clocks = ClockOffsets()
+        queued = int(woke)  # the slots whose summaries went out before the wake: 0 .. floor(woke) - 1
+        for k in range(queued):
+            clocks.add("gw-2", k, woke + 0.02)
+        assert clocks.offset("gw-2") is None  # the newest lag is under a slot: wait for ten
+        for k in range(queued, OFFSET_MIN_SAMPLES):
+            clocks.add("gw-2", k, k + 1.03)
+        newest = woke + 0.02 - queued
+        assert 0.0 < newest < 1.0 < CLOCK_QUICK_S
+        assert clocks.offset("gw-2") == pytest.approx(min(0.03, newest))
+
+
 def test_a_clock_off_is_reported_once_and_again_only_after_it_came_back() -> None:
     clocks = ClockOffsets()
     reported = [clocks.add("gw-2", k, k + 1 + 4.0) for k in range(OFFSET_MIN_SAMPLES + 5)]
