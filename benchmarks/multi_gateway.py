@@ -118,8 +118,9 @@ def run_accuracy(
 ) -> dict[str, Any]:
     """Play the store through 3 ``edge run`` processes (``reference``: ONE gateway, no ``[store]``, hearing
     every scanner); every event the CDP received and every ownership claim seen on the store broker.
-    ``stop``: (gateway, seconds into the run, ``kill`` | ``term``): that gateway is killed (-9: the
-    broker sends its last will) or stopped cleanly (its claims cleared, then ``offline``) then.
+    ``stop``: (gateway, seconds into the run, ``kill`` | ``term`` | ``stallD``): that gateway is killed (-9: the
+    broker sends its last will), stopped cleanly (its claims cleared, then ``offline``) or frozen for ``D`` seconds
+    (SIGSTOP, then SIGCONT: a box whose storage or swap stalled it, which then goes on from where it was) then.
     ``engine``: every gateway's presence engine (``model`` and ``grid`` told the row's true layout)."""
     start = time.time() + 1.0
     store = MultiStore(gateways=3, seed=seed, start=start, spacing_m=SPACING_M, engine=engine)
@@ -145,6 +146,11 @@ def run_accuracy(
                     time.sleep(max(0.0, at + stop[1] - time.time()))
                     if stop[2] == "kill":
                         gateways.kill(stop[0])
+                    elif stop[2].startswith("stall"):
+                        frozen = gateways.procs[stop[0]]
+                        frozen.send_signal(signal.SIGSTOP)
+                        time.sleep(float(stop[2].removeprefix("stall")))
+                        frozen.send_signal(signal.SIGCONT)
                     else:
                         gateways.procs[stop[0]].send_signal(signal.SIGTERM)
                 time.sleep(max(0.0, at + seconds + 8.0 - time.time()))  # the last exits
@@ -758,8 +764,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timelines", type=int, default=0, help="print each seed's N slowest hand-offs' timelines")
     parser.add_argument(
         "--stop",
-        metavar="GATEWAY@SECONDS[:kill|term]",
-        help="accuracy runs: kill -9 (default) or cleanly stop one gateway this far into each run (its will)",
+        metavar="GATEWAY@SECONDS[:kill|term|stallD]",
+        help="accuracy runs: kill -9 (default), cleanly stop (its will) or freeze for D seconds (SIGSTOP, then SIGCONT)"
+        " one gateway this far into each run",
     )
     args = parser.parse_args(argv)
     stop: tuple[str, float, str] | None = None

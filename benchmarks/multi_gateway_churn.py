@@ -356,7 +356,18 @@ def churn(
         # since the start (not the window): gateways that moved their slot clocks, though every box here runs on
         # one clock -- a starved loop's late summaries read as a clock behind (edge/peers/clocks.py)
         "slot_clock_moves": _moves(health),
+        # since the start: gateways whose slot loop stopped for AWAY_S or more (a starved process) and which so said
+        # nothing to the CDP until they had caught up -- [peers_rejoins, peers_silent_away (events held),
+        # peers_rejoin_words (changes said once caught up)] (edge/peers/timing.py AWAY_S, session 31)
+        "rejoins": _rejoins(health),
     }
+
+
+def _rejoins(health: list[tuple[float, str, dict[str, Any]]]) -> dict[str, list[int]]:
+    """Per gateway that came back from a stall, its last report's rejoin counters (see ``rejoins`` above)."""
+    last = {who: data for _, who, data in health}
+    keys = ("peers_rejoins", "peers_silent_away", "peers_rejoin_words")
+    return {who: [int(data.get(k, 0)) for k in keys] for who, data in sorted(last.items()) if data.get(keys[0])}
 
 
 def _moves(health: list[tuple[float, str, dict[str, Any]]]) -> dict[str, list[int]]:
