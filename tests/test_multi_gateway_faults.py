@@ -1,5 +1,6 @@
 """Three ``edge run`` processes of one store on a real mosquitto, and their failures (issue 18):
-``kill -9`` of the gateway that owns a shopper, and a restart of the store broker.
+``kill -9`` of the gateway that owns a shopper, the owner frozen for 15 s and resumed, and a restart of the store
+broker.
 
 What is judged is what the CDP sees: the events on ``edge/v1/+/+/events/#`` (tests/multi_gateway_store.py).
 """
@@ -8,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,18 @@ from tests.test_multi_gateway import check_one_owner, presence_stream
 
 TAKEOVER_MAX_S = 10.0
 """The issue's bound: another gateway speaks for the dead owner's shopper within this."""
+FROZEN_S = 15.0
+"""How long the owner is frozen (SIGSTOP: a box whose storage or swap stalled it): longer than the takeover bound,
+shorter than the broker's 1.5 keep-alives (45 s), so no will is sent: its peers see only its summaries stop."""
+FROZEN_TAKEOVER_MAX_S = 12.0
+"""Another gateway speaks for a frozen owner's shopper within this: no will comes, so its peers count it silent at
+the deadline of the fourth slot after its last summary (``SILENT_KEEP_SLOTS`` 3 + 1 slots + ``SLOT_DEADLINE_S``
+2.5 s, and up to a slot of alignment: 6.5-7.5 s), and the new owner then waits up to ``AGREE_S`` (4 s) for its
+engine to agree with the frozen owner's zone -- which only the frozen owner's scanners cover here, so it waits it
+out (9.5-9.9 s measured)."""
+RESUMED_S = 10.0
+"""How long the test watches after the frozen gateway goes on (it reads what queued meanwhile, then the store
+settles)."""
 SETTLED_S = 3.0
 """An owner counts as settled once it has spoken for the shopper this long with no event since (the
 first speaker may hand the shopper to a louder box within a few seconds: arbitration over 2 s, 2 in a row)."""
@@ -66,20 +82,27 @@ def settled_owner(broker: Broker, store: ProcessStore, token: str, within_s: flo
     raise TimeoutError(f"no settled owner within {within_s} s (presence {seen[0]}, claims {seen[1]})")
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(90)
-def test_kill_9_of_the_owner_another_takes_over_within_10_s(tmp_path: Path) -> None:
+@contextmanager
+def standing_shopper(tmp_path: Path, seconds: float) -> Iterator[tuple[Broker, ProcessStore, str, str]]:
+    """The kill and freeze tests' store: three gateways on a real mosquitto, shopper 0 standing in z1 (gw-1's zone,
+    gw-2 hears it too) and shopper 1 in z3 (gw-3's) for ``seconds``; yields once shopper 0's owner has settled:
+    (broker, gateways, shopper 0's token, its owner)."""
     start = time.time() + 1.0
     store = MultiStore(gateways=3, seed=5, start=start, spacing_m=7.0)
-    # Shopper 0 stands in z1 (gw-1's zone, gw-2 hears it too); shopper 1 stands in z3 (gw-3's).
-    walks = [Walk(0, start + 4.0, (0,), 60.0), Walk(1, start + 4.0, (2,), 60.0)]
+    walks = [Walk(0, start + 4.0, (0,), seconds), Walk(1, start + 4.0, (2,), seconds)]
     with (
         Mosquitto(tmp_path / "broker") as broker,
-        ProcessStore(tmp_path / "store", broker, store, walks, 60.0, shoppers=2) as gateways,
+        ProcessStore(tmp_path / "store", broker, store, walks, seconds, shoppers=2) as gateways,
     ):
         token = walks[0].token
         wait(lambda: any(e["type"] == "edge.presence.entered" for _, e, _ in gateways.presence(token)), 25, "entered")
-        owner = settled_owner(broker, gateways, token, 30.0)
+        yield broker, gateways, token, settled_owner(broker, gateways, token, 30.0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_kill_9_of_the_owner_another_takes_over_within_10_s(tmp_path: Path) -> None:
+    with standing_shopper(tmp_path, 60.0) as (broker, gateways, token, owner):
         killed = gateways.kill(owner)
 
         def taken_over() -> bool:
@@ -99,6 +122,47 @@ def test_kill_9_of_the_owner_another_takes_over_within_10_s(tmp_path: Path) -> N
     assert [json.loads(m.payload)["state"] for m in states] == ["offline"]  # its last will
     doubles, duplicates, _ = check_one_owner(stream)
     assert (doubles, duplicates) == (0, 0), stream
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_an_owner_frozen_15_s_loses_its_shopper_and_resumes_without_a_second_speaker(tmp_path: Path) -> None:
+    """Session 31. The owner stops for 15 s without dying (SIGSTOP: its connection stays open, no will) and then
+    goes on with what it held: another gateway speaks for its shopper (the silent owner's rule,
+    ``SILENT_KEEP_SLOTS``: :data:`FROZEN_TAKEOVER_MAX_S`), and when it resumes -- its engine still placing the
+    shopper, its claims at the epochs of 15 s before -- it reads the store's newer claims before it speaks
+    (``edge.peers.timing.AWAY_S``): never two speakers, no duplicate ``entered``, at most one exit / enter pair for
+    the shopper, and one claim on the broker once settled. Before the fix the resumed gateway said an exit and an
+    entry of its engine's backlog for the shopper another gateway had taken over, then took it back."""
+    with standing_shopper(tmp_path, 75.0) as (broker, gateways, token, owner):
+        frozen = gateways.procs[owner]
+        frozen.send_signal(signal.SIGSTOP)
+        stopped = time.time()
+        try:
+
+            def taken_over() -> bool:
+                return any(g != owner and at > stopped for g, _, at in gateways.presence(token))
+
+            wait(taken_over, FROZEN_TAKEOVER_MAX_S, "another gateway takes over")
+            time.sleep(max(0.0, stopped + FROZEN_S - time.time()))
+        finally:
+            frozen.send_signal(signal.SIGCONT)
+        resumed = time.time()
+        time.sleep(RESUMED_S)
+        rows = [(g, e["type"], e["data"].get("from_gateway"), at) for g, e, at in gateways.presence(token)]
+        last_speaker = rows[-1][0]
+        claims = claimants(broker, token)
+        stream = stream_of(gateways)
+    takeover_s = min(at for g, _, _, at in rows if g != owner and at > stopped) - stopped
+    after = [(g, kind, origin, round(at - stopped, 2)) for g, kind, origin, at in rows if at > stopped]
+    print(json.dumps({"takeover_s": round(takeover_s, 2), "resumed_s": round(resumed - stopped, 2), "after": after}))
+    assert takeover_s <= FROZEN_TAKEOVER_MAX_S
+    assert after[0][2] == owner, after  # the takeover names the frozen owner
+    assert sum(kind == "edge.presence.exited" for _, kind, _, _ in after) <= 1, after
+    assert sum(kind == "edge.presence.entered" and origin is None for _, kind, origin, _ in after) <= 1, after
+    doubles, duplicates, _ = check_one_owner(stream)
+    assert (doubles, duplicates) == (0, 0), stream
+    assert claims == {last_speaker}, (claims, after)
 
 
 HEALTH = "edge.gateway.health"

@@ -62,14 +62,23 @@ class Handovers:
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
         self.ahead: dict[str, Ahead] = {}
         """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
+        self.rejoining: dict[str, tuple[int, float]] = {}
+        """Tokens it still owns after a stall whose engine's zone changed meanwhile: token → (epoch, since)."""
         self.silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
         self.wake = asyncio.Event()
         """Set when a hand-off starts, a claim is cleared or a held-back event comes: :meth:`run` looks."""
 
     def holds(self, token: str) -> bool:
-        """This gateway's engine's events about ``token`` are held back (it waits, or it is ahead)."""
-        return token in self.taking or token in self.ahead
+        """This gateway's engine's events about ``token`` are held back (it waits, it is ahead, or it is back from a
+        stall and about to say what its engine did meanwhile)."""
+        return token in self.taking or token in self.ahead or token in self.rejoining
+
+    def rejoin(self, token: str, epoch: int, now: float) -> None:
+        """Back from a stall, this gateway still owns ``token`` at ``epoch`` and its engine's zone is no longer the one
+        its claim said: :meth:`run` says the change at once (its own last word stands: :func:`speech.gained`)."""
+        self.rejoining[token] = (epoch, now)
+        self.wake.set()
 
     async def gain(self, token: str, old: str | None, epoch: int, now: float) -> None:
         """The arbitration moved ``token`` from ``old`` to this gateway at ``epoch``."""
@@ -87,6 +96,7 @@ class Handovers:
         """The arbitration moved ``token`` away (or this gateway hands it on): no wait, nothing ahead."""
         self.taking.pop(token, None)  # moved on before this gateway spoke for it
         self.ahead.pop(token, None)
+        self.rejoining.pop(token, None)
 
     def cleared(self, token: str, peer: str) -> None:
         """``peer`` cleared its claim on ``token``: its last claim (zone) is its last word."""
@@ -101,6 +111,7 @@ class Handovers:
     def forget(self, token: str) -> None:
         """A consent withdrawal: the token's hand-over state is forgotten at once."""
         self.taking.pop(token, None)
+        self.rejoining.pop(token, None)
         self.ahead.pop(token, None)
         self.silent.pop(token, None)
 
@@ -115,6 +126,9 @@ class Handovers:
                 await asyncio.wait_for(self.wake.wait(), TAKEOVER_POLL_S if waiting else None)
             self.wake.clear()
             now = clock.now()
+            for token, (epoch, _since) in list(self.rejoining.items()):
+                del self.rejoining[token]
+                await self._take(token, self.me, epoch, now)  # its own last word: the claim's zone (speech.gained)
             for token, taking in list(self.taking.items()):
                 verdict = takeover.verdict(
                     taking.peer, self.claims.seen.get(token), self.silent.get(token) == taking.peer,

@@ -103,6 +103,8 @@ class Peers:
             "peers_slots_skipped": 0,
             "peers_summaries_late": 0,
             "peers_summaries_ahead": 0,
+            "peers_silent_away": 0,
+            "peers_rejoin_words": 0,
             **{f"peers_moves_{why}": 0 for why in WHY},
         }
         self.connection = StoreConnection(
@@ -140,7 +142,7 @@ class Peers:
             lambda sightings: ports.deliver(sightings, None), lambda: self._rostered_tokens(),
             lambda: self._hands_on(), lambda change, _now: self.changes.put(change, ports.clock.now()),
             self.changes.full, lambda now: self.claims.refresh(now),
-            self._backlog, self._pulled,
+            self._backlog, self._pulled, self._rejoined,
         )  # fmt: skip
         """Its summaries out and in, and when a slot is evaluated (edge/peers/slots.py)."""
         self.handovers = Handovers(self.me, ports, self.claims, self.connection, self.coverage, self.slots, self.stats)
@@ -202,6 +204,9 @@ class Peers:
         return owns
 
     def _owns(self, token: str, via: str) -> bool:
+        if self.slots.away(self.time.now()):
+            self.stats["peers_silent_away"] += 1  # its peers may have taken its shoppers meanwhile: not yet known
+            return False
         if self.handovers.holds(token):
             self.handovers.wake.set()  # its engine moved: maybe it agrees with the previous owner now
             return False
@@ -360,6 +365,19 @@ class Peers:
         elif change.old == self.me and change.new != self.me:
             self.handovers.lose(token)
             self._let_go(token)
+
+    def _rejoined(self, now: float) -> None:
+        """Back from a stall (:data:`~edge.peers.timing.AWAY_S`) and caught up: the shoppers it still owns whose zone
+        its engine changed meanwhile -- its events were held back, and the CDP's last word is its claim's zone -- get
+        that change said now, as a shopper given back before anyone else spoke does (:func:`edge.peers.speech.gained`:
+        the exit of the zone said, then the entry of its engine's, never a second ``entered``)."""
+        view = self.ports.view
+        for token, mine in list(self.claims.mine.items()):
+            if self.arbiter.owner(token) != self.me or self.handovers.holds(token) or self.changes.queued(token):
+                continue  # moved on (its change says so), or its words wait for a hand-over already
+            if view.zone_of(token) != mine.zone:
+                self.stats["peers_rejoin_words"] += 1
+                self.handovers.rejoin(token, mine.epoch, now)
 
     def _let_go(self, token: str) -> None:
         """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`

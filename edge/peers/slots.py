@@ -48,6 +48,7 @@ from edge.peers.summary import (
     loudest,
 )
 from edge.peers.timing import (
+    AWAY_S,
     DELIVERIES_AHEAD,
     EARLY_SUMMARY,
     INBOX_FIRST_S,
@@ -86,6 +87,7 @@ class Slots:
         refresh: Callable[[float], None],
         backlog: Callable[[], int] = lambda: 0,
         pulled: Callable[[str, frozenset[str]], None] = lambda _peer, _tokens: None,
+        rejoined: Callable[[float], None] = lambda _now: None,
     ) -> None:
         self.me = me
         self.slot = slot
@@ -106,6 +108,16 @@ class Slots:
         self.pulled = pulled
         """A peer's summary (early part included) pulls these tokens: it hands them to itself and heard them
         (:mod:`edge.peers.pull`; the service, if it owns one, hands it on at once)."""
+        self.rejoined = rejoined
+        """Called once the loop, back from a stall of :data:`AWAY_S` or more, has evaluated a slot closed since (the
+        service then says what its engine did meanwhile to the shoppers it still owns)."""
+        self.ran_at = -math.inf
+        """When the loop last finished a round (the slot clock)..."""
+        self.back_at: float | None = None
+        """...and when it found it had not for :data:`AWAY_S` or more (None: it has caught up since)."""
+        self._rejoin_slot = -1
+        """The first slot closed after that return: once it is evaluated, the gateway has caught up."""
+        self.stats.setdefault("peers_rejoins", 0)
         self.pull_now = asyncio.Event()
         """Set when this gateway starts pulling a shopper: the slot's early part (its hands carry the pull)
         goes out now, not half way through the slot; cleared when a summary carrying the hands goes out."""
@@ -153,6 +165,9 @@ class Slots:
                 self._stalled_at = now
             if closed is not None and slot <= closed:
                 continue  # the clock stepped back: a slot goes out once, in order
+            if self.back_at is None and self._stalled(clock.now()):
+                self.back_at, self._rejoin_slot = clock.now(), slot  # back from a stall: silent until caught up
+                self.stats["peers_rejoins"] += 1
             self.stats["peers_slots_skipped"] += slot - due
             closed = slot
             await self._reader_catches_up(speed)
@@ -167,7 +182,22 @@ class Slots:
             self._publish_summary(summary)
             self._due.append(slot)
             self._evaluate(clock.now())
-            self.refresh(clock.now())
+            if self.back_at is not None and self.arbiter.evaluated >= self._rejoin_slot:
+                self.back_at = None  # caught up: the claims that queued meanwhile are read, a fresh slot decided
+                self.rejoined(clock.now())
+            if self.back_at is None:  # (not a claim of 15 s before while the store may have moved on)
+                self.refresh(clock.now())
+            self.ran_at = clock.now()
+
+    def away(self, now: float) -> bool:
+        """This gateway may have looked silent to its peers and not caught up yet (:data:`AWAY_S`): its loop has not
+        finished a round for that long, or it has come back from such a stall and not yet evaluated a slot closed
+        since. Its service says nothing to the CDP meanwhile (``Peers.owns``)."""
+        return self.back_at is not None or self._stalled(now)
+
+    def _stalled(self, now: float) -> bool:
+        """No round finished for :data:`AWAY_S` (never before the first round: it speaks for nobody yet)."""
+        return self.ran_at > -math.inf and now - self.ran_at > AWAY_S
 
     async def _early_wait(self, seconds: float) -> bool:
         """Sleep until the slot's early part is due, or until a pull starts (:attr:`pull_now`): whether it did."""

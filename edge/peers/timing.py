@@ -118,6 +118,18 @@ READER_POLL_S = 0.01
 PEER_SILENT_SLOTS = 3
 """A peer whose summaries stopped for this many slots is not waited for (it is counted as gone
 once its last will arrives)."""
+AWAY_S = 5.0
+"""A slot loop that has not finished a round for this long (the slot clock, s) may have looked silent to its peers, who
+take a silent owner's shoppers (the arbitration's ``SILENT_KEEP_SLOTS``, 3): at the earliest at the deadline
+(``SLOT_DEADLINE_S``, 2.5 s) of the fourth slot after its last summary, about 6.5 s after it went out. Until it has come
+back and evaluated a slot closed since, with the claims that queued meanwhile read, it says nothing to the CDP
+(``edge.peers.slots.Slots.away``): a gateway frozen for 15 s (SIGSTOP: a box whose storage or swap stalled it) went on
+where it was, its engine's backlog of adverts gave an exit and an entry of a shopper another gateway had taken over
+meanwhile, and it said both before it read that gateway's claim (session 31, docs/multi-gateway.md). 5 s leaves 1.5 s
+for clocks and deliveries; 3 s (a loop late by three slots) also caught the starved loops of a loaded store, which no
+peer could have counted silent yet: 8 gateways beside two busy-loop processes (``multi_gateway_churn.py --hog 2``)
+went on 1-3 rejoins per gateway a run and 0.24-0.58 owner changes per shopper per 20 s, against 0-0.18 before this
+rule, and at 5 s 0-1 rejoins a run and 0.01-0.02."""
 VIA_APP = "app"
 """edge.checkin's app presence: no radio decides its owner; the store's first alive gateway emits it."""
 RECONNECT_INITIAL_S = 0.5
