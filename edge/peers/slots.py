@@ -168,6 +168,7 @@ class Slots:
             if self.back_at is None and self._stalled(clock.now()):
                 self.back_at, self._rejoin_slot = clock.now(), slot  # back from a stall: silent until caught up
                 self.stats["peers_rejoins"] += 1
+                self.connection.read_waiting()  # what queued in its socket meanwhile: claims that moved its shoppers
             self.stats["peers_slots_skipped"] += slot - due
             closed = slot
             await self._reader_catches_up(speed)
@@ -293,6 +294,8 @@ class Slots:
         if self.connection.frozen(now):
             due.clear()  # settling (the retained states and claims still arrive), or a short outage
             return
+        if self.back_at is not None and self.intake.waiting and now < self.back_at + AWAY_S:
+            return  # back from a stall: what queued meanwhile first, then decide (an owner it missed, not an old epoch)
         while due and not self.full():  # the writer far behind: the slots stay due (edge.peers.changes)
             slot = due[0]
             standalone = not self.connection.connected.is_set()
