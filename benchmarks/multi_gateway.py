@@ -773,7 +773,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.stop:
         where_, _, how = args.stop.partition(":")
         gateway, _, at = where_.partition("@")
-        stop = (gateway, float(at), how or "kill")
+        how = how or "kill"
+        try:
+            seconds = float(at)
+            frozen_s = float(how.removeprefix("stall")) if how.startswith("stall") else 0.0
+        except ValueError:
+            seconds = frozen_s = math.nan
+        if not gateway or not seconds >= 0 or not (how in ("kill", "term") or frozen_s > 0):
+            parser.error(f"--stop {args.stop!r}: expected GATEWAY@SECONDS[:kill|term|stallD], D seconds > 0")
+        stop = (gateway, seconds, how)
     with tempfile.TemporaryDirectory(prefix="edge-multi-") as tmp:
         work = Path(tmp)
         judged: dict[str, Any] = dict.fromkeys(("handoff_p95_s", "spurious_per_shopper_hour", "right_zone_pct"))
