@@ -62,8 +62,8 @@ class Handovers:
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
         self.ahead: dict[str, Ahead] = {}
         """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
-        self.rejoining: dict[str, tuple[int, float]] = {}
-        """Tokens it still owns after a stall whose engine's zone changed meanwhile: token → (epoch, since)."""
+        self.rejoining: dict[str, int] = {}
+        """Tokens it still owns after a stall whose engine's zone changed meanwhile: token → its epoch."""
         self.silent: dict[str, str] = {}
         """Token → the peer that last cleared its claim on it (it no longer speaks for the shopper)."""
         self.wake = asyncio.Event()
@@ -74,10 +74,10 @@ class Handovers:
         stall and about to say what its engine did meanwhile)."""
         return token in self.taking or token in self.ahead or token in self.rejoining
 
-    def rejoin(self, token: str, epoch: int, now: float) -> None:
+    def rejoin(self, token: str, epoch: int) -> None:
         """Back from a stall, this gateway still owns ``token`` at ``epoch`` and its engine's zone is no longer the one
         its claim said: :meth:`run` says the change at once (its own last word stands: :func:`speech.gained`)."""
-        self.rejoining[token] = (epoch, now)
+        self.rejoining[token] = epoch
         self.wake.set()
 
     async def gain(self, token: str, old: str | None, epoch: int, now: float) -> None:
@@ -126,7 +126,7 @@ class Handovers:
                 await asyncio.wait_for(self.wake.wait(), TAKEOVER_POLL_S if waiting else None)
             self.wake.clear()
             now = clock.now()
-            for token, (epoch, _since) in list(self.rejoining.items()):
+            for token, epoch in list(self.rejoining.items()):
                 del self.rejoining[token]
                 await self._take(token, self.me, epoch, now)  # its own last word: the claim's zone (speech.gained)
             for token, taking in list(self.taking.items()):

@@ -366,7 +366,7 @@ class Peers:
             self.handovers.lose(token)
             self._let_go(token)
 
-    def _rejoined(self, now: float) -> None:
+    def _rejoined(self, _now: float) -> None:
         """Back from a stall (:data:`~edge.peers.timing.AWAY_S`) and caught up: the shoppers it still owns whose zone
         its engine changed meanwhile -- its events were held back, and the CDP's last word is its claim's zone -- get
         that change said now, as a shopper given back before anyone else spoke does (:func:`edge.peers.speech.gained`:
@@ -377,7 +377,7 @@ class Peers:
                 continue  # moved on (its change says so), or its words wait for a hand-over already
             if view.zone_of(token) != mine.zone:
                 self.stats["peers_rejoin_words"] += 1
-                self.handovers.rejoin(token, mine.epoch, now)
+                self.handovers.rejoin(token, mine.epoch)
 
     def _let_go(self, token: str) -> None:
         """The arbitration moved ``token`` away: this gateway is silent for it from now on (:meth:`owns`
