@@ -51,6 +51,12 @@ def _entered(
     previous: Claim | None, heard: TokenHeard | None, say: str | None,
 ) -> list[Event]:  # fmt: skip
     """:func:`gained`'s words once its stream is this gateway's: see there."""
+    if old is not None and previous is not None and previous.owner == old and previous.zone is None:
+        # The previous owner had the shopper in no zone (its last word an exit, or it never spoke: it
+        # took them while they were out of every zone it hears): an entry ends no presence of its, so
+        # it is a plain one. Named, the CDP saw a hand-off from a gateway it never heard of the
+        # shopper from (a box back from a 50 s freeze gained two shoppers so: docs/multi-gateway.md).
+        old = None
     for occupant in view.occupants():
         if occupant.token == token:
             where = say or occupant.zone
