@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,15 @@ class Gw2:
             await self.ticks()
             self.peers._nudge.set()
             await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def gw2_and_gw3(server: Mosquitto, tmp_path: Path) -> AsyncIterator[tuple[Gw2, Gw3]]:
+    """gw-2 running, gw-3 online in its view; both closed after."""
+    async with Gw2(server, tmp_path) as gw2:
+        gw3 = Gw3(server, gw2.multi)
+        try:
+            await until(lambda: "gw-3" in gw2.peers.alive, "gw-3 online")
+            yield gw2, gw3
+        finally:
+            gw3.close()

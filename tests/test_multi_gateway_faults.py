@@ -30,12 +30,12 @@ TAKEOVER_MAX_S = 10.0
 FROZEN_S = 15.0
 """How long the owner is frozen (SIGSTOP: a box whose storage or swap stalled it): longer than the takeover bound,
 shorter than the broker's 1.5 keep-alives (45 s), so no will is sent: its peers see only its summaries stop."""
-FROZEN_TAKEOVER_MAX_S = 12.0
-"""Another gateway speaks for a frozen owner's shopper within this: no will comes, so its peers count it silent at
-the deadline of the fourth slot after its last summary (``SILENT_KEEP_SLOTS`` 3 + 1 slots + ``SLOT_DEADLINE_S``
-2.5 s, and up to a slot of alignment: 6.5-7.5 s), and the new owner then waits up to ``AGREE_S`` (4 s) for its
-engine to agree with the frozen owner's zone -- which only the frozen owner's scanners cover here, so it waits it
-out (9.5-9.9 s measured)."""
+FROZEN_TAKEOVER_MAX_S = 10.0
+"""Another gateway claims a frozen owner's shopper within this: no will comes, so its peers count it silent at the
+deadline of the fourth slot after its last summary (``SILENT_KEEP_SLOTS`` 3 + 1 slots + ``SLOT_DEADLINE_S`` 2.5 s,
+and up to a slot of alignment: 6.5-7.5 s). The shopper's zone is covered only by the frozen owner's scanner, so the
+new owner keeps its last word (``said_by``) and says nothing (session 32; until then it waited ``AGREE_S`` and said
+the exit: 9.4-9.9 s). Measured: 5.9-6.0 s (the freeze lands mid-slot, after its summary of the slot before)."""
 RESUMED_S = 10.0
 """How long the test watches after the frozen gateway goes on (it reads what queued meanwhile, then the store
 settles)."""
@@ -61,7 +61,7 @@ def stream_of(store: ProcessStore) -> dict[str, list[tuple[str, str, str, str | 
 
 def claimants(broker: Broker, token: str) -> set[str]:
     """The gateways whose retained claim for ``token`` is on the store broker now."""
-    return {m.topic.split("/")[3] for m in retained(broker, f"store-local/v1/store-1/+/owner/{token_hash(token)}")}
+    return {m.topic.split("/")[3] for m in retained(broker, claim_topic(token))}
 
 
 def settled_owner(broker: Broker, store: ProcessStore, token: str, within_s: float) -> str:
@@ -127,23 +127,29 @@ def test_kill_9_of_the_owner_another_takes_over_within_10_s(tmp_path: Path) -> N
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_an_owner_frozen_15_s_loses_its_shopper_and_resumes_without_a_second_speaker(tmp_path: Path) -> None:
-    """Session 31. The owner stops for 15 s without dying (SIGSTOP: its connection stays open, no will) and then
-    goes on with what it held: another gateway speaks for its shopper (the silent owner's rule,
-    ``SILENT_KEEP_SLOTS``: :data:`FROZEN_TAKEOVER_MAX_S`), and when it resumes -- its engine still placing the
-    shopper, its claims at the epochs of 15 s before -- it reads the store's newer claims before it speaks
-    (``edge.peers.timing.AWAY_S``): never two speakers, no duplicate ``entered``, at most one exit / enter pair for
-    the shopper, and one claim on the broker once settled. Before the fix the resumed gateway said an exit and an
-    entry of its engine's backlog for the shopper another gateway had taken over, then took it back."""
+    """Sessions 31-32. The owner stops for 15 s without dying (SIGSTOP: its connection stays open, no will) and then
+    goes on with what it held. Another gateway takes its shopper over (the silent owner's rule,
+    ``SILENT_KEEP_SLOTS``: :data:`FROZEN_TAKEOVER_MAX_S`): the shopper stands in z1, which only the frozen box hears,
+    so it claims them keeping the box's last word and says nothing; when the box resumes -- its engine still placing
+    the shopper, its claims at the epochs of 15 s before -- it reads the store's newer claims before it speaks
+    (``edge.peers.timing.AWAY_S``) and is given the shopper back. Nothing is said about the shopper after the freeze,
+    never two speakers, and the box's is the one claim on the broker once settled. Before session 31 the resumed
+    box said an exit and an entry of its engine's backlog for the shopper another gateway had taken over; before
+    session 32 the new owner said the exit after ``AGREE_S`` and the box the entry when it came back."""
     with standing_shopper(tmp_path, 75.0) as (broker, gateways, token, owner):
         frozen = gateways.procs[owner]
         frozen.send_signal(signal.SIGSTOP)
         stopped = time.time()
         try:
+            kept: list[dict[str, Any]] = []
 
             def taken_over() -> bool:
-                return any(g != owner and at > stopped for g, _, at in gateways.presence(token))
+                claims = [json.loads(m.payload) for m in retained(broker, claim_topic(token), 5.0)]
+                kept[:] = [c for c in claims if c["owner"] != owner]
+                return bool(kept)
 
-            wait(taken_over, FROZEN_TAKEOVER_MAX_S, "another gateway takes over")
+            wait(taken_over, FROZEN_TAKEOVER_MAX_S, "another gateway claims the shopper")
+            takeover_s = time.time() - stopped
             time.sleep(max(0.0, stopped + FROZEN_S - time.time()))
         finally:
             frozen.send_signal(signal.SIGCONT)
@@ -153,16 +159,19 @@ def test_an_owner_frozen_15_s_loses_its_shopper_and_resumes_without_a_second_spe
         last_speaker = rows[-1][0]
         claims = claimants(broker, token)
         stream = stream_of(gateways)
-    takeover_s = min(at for g, _, _, at in rows if g != owner and at > stopped) - stopped
     after = [(g, kind, origin, round(at - stopped, 2)) for g, kind, origin, at in rows if at > stopped]
-    print(json.dumps({"takeover_s": round(takeover_s, 2), "resumed_s": round(resumed - stopped, 2), "after": after}))
+    print(json.dumps({"takeover_s": round(takeover_s, 2), "kept": kept, "resumed_s": round(resumed - stopped, 2),
+                      "after": after}))  # fmt: skip
     assert takeover_s <= FROZEN_TAKEOVER_MAX_S
-    assert after[0][2] == owner, after  # the takeover names the frozen owner
-    assert sum(kind == "edge.presence.exited" for _, kind, _, _ in after) <= 1, after
-    assert sum(kind == "edge.presence.entered" and origin is None for _, kind, origin, _ in after) <= 1, after
+    assert [c.get("said_by") for c in kept] == [owner], kept  # the frozen box's last word kept
+    assert after == []  # the shopper stood in z1 throughout: the CDP hears nothing new (5 runs of 5, 3 loaded)
     doubles, duplicates, _ = check_one_owner(stream)
     assert (doubles, duplicates) == (0, 0), stream
-    assert claims == {last_speaker}, (claims, after)
+    assert claims == {last_speaker} == {owner}, (claims, after)  # given back
+
+
+def claim_topic(token: str) -> str:
+    return f"store-local/v1/store-1/+/owner/{token_hash(token)}"
 
 
 HEALTH = "edge.gateway.health"

@@ -69,9 +69,12 @@ async def test_a_takeover_on_the_will_says_no_zone_change_the_cdp_did_not_need(
         await until(lambda: TOKEN in peers.claims.mine, "gw-2's claim")
         assert gw2.presence() == []  # agreed with the last word: claimed silently
         assert peers.health()["peers_handoffs_unagreed"] == 0
-        assert peers.claims.mine[TOKEN] == Claim(TOKEN, "gw-2", 2, None)
+        # claimed silently: the CDP last heard of the shopper from gw-3 (session 32: `said_by`)
+        assert peers.claims.mine[TOKEN] == Claim(TOKEN, "gw-2", 2, None, said_by="gw-3")
         claims = await asyncio.to_thread(retained, mosquitto_server, "store-local/v1/store-1/gw-2/owner/#")
-        assert [json.loads(m.payload) for m in claims] == [{"token": TOKEN, "owner": "gw-2", "epoch": 2, "zone": None}]
+        assert [json.loads(m.payload) for m in claims] == [
+            {"token": TOKEN, "owner": "gw-2", "epoch": 2, "zone": None, "said_by": "gw-3"}
+        ]
     finally:
         gw3.close()
         await gw2.__aexit__(None, None, None)

@@ -195,6 +195,11 @@ class Arbiter:
         if hands and slot > self.evaluated:
             self._hands.setdefault(slot, {})[gateway] = dict(hands)
 
+    def speaks(self, gateway: str) -> bool:
+        """``gateway``'s summary of one of the last :data:`SILENT_KEEP_SLOTS` slots evaluated (or of a later one)
+        came: it is not silent."""
+        return any(s > self.evaluated - self._silent_keep for s in self._spoke.get(gateway, {}))
+
     def has(self, slot: int, gateway: str) -> bool:
         return gateway in self._scores.get(slot, {})
 

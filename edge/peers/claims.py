@@ -114,10 +114,11 @@ class Claims:
 
     def said(self, token: str, zone: str | None) -> None:
         """This gateway's stream placed ``token`` in ``zone``: its claim carries it (if it changed: the
-        hand-off's own ``entered`` names the zone just claimed)."""
+        hand-off's own ``entered`` names the zone just claimed), and this gateway as the CDP's last speaker (a
+        ``said_by`` of a claim made in silence is dropped)."""
         held = self.mine.get(token)
-        if held is not None and zone != held.zone:
-            self.claim(msgspec.structs.replace(held, zone=zone))
+        if held is not None and (zone != held.zone or held.voice != held.owner):
+            self.claim(msgspec.structs.replace(held, zone=zone, said_by=msgspec.UNSET))
 
     def forget(self, token: str) -> None:
         """A withdrawal: nothing of ``token`` is kept, and its claim is cleared if this gateway held one."""

@@ -17,19 +17,25 @@ its engine (without that claim it speaks at once).
 When the previous owner's last zone is one of this gateway's own but its engine has not placed the
 shopper there yet, it says that zone at once and holds its engine's events back until its engine agrees
 (:class:`~edge.peers.messages.Ahead`), or says what its engine says after ``AGREE_S``.
+
+When the previous owner is alive but silent (frozen) and its last zone is one only its scanners hear, the new
+owner keeps its last word (:class:`~edge.peers.messages.Kept`, :func:`edge.peers.takeover.keeps`): it claims
+the shopper with ``said_by`` naming that owner and says nothing until the word gives way
+(:func:`edge.peers.takeover.kept_ends`); given back meanwhile, nothing was said at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 from edge.events import Event
 from edge.peers import speech, takeover
 from edge.peers.claims import Claims
 from edge.peers.connection import StoreConnection
 from edge.peers.coverage import Coverage
-from edge.peers.messages import Ahead, Claim, Handover
+from edge.peers.messages import Ahead, Claim, Handover, Kept
 from edge.peers.slots import Slots
 from edge.peers.timing import AGREE_S, TAKEOVER_POLL_S
 from edge.ports import Ports
@@ -62,6 +68,8 @@ class Handovers:
         """Tokens the arbitration gave this gateway, not yet spoken for (waiting for its engine)."""
         self.ahead: dict[str, Ahead] = {}
         """Tokens this gateway speaks for with the previous owner's zone, its engine not there yet."""
+        self.kept: dict[str, Kept] = {}
+        """Tokens this gateway owns keeping a silent gateway's last word (:func:`takeover.keeps`): nothing said yet."""
         self.rejoining: dict[str, int] = {}
         """Tokens it still owns after a stall whose engine's zone changed meanwhile: token → its epoch."""
         self.silent: dict[str, str] = {}
@@ -72,7 +80,7 @@ class Handovers:
     def holds(self, token: str) -> bool:
         """This gateway's engine's events about ``token`` are held back (it waits, it is ahead, or it is back from a
         stall and about to say what its engine did meanwhile)."""
-        return token in self.taking or token in self.ahead or token in self.rejoining
+        return token in self.taking or token in self.ahead or token in self.rejoining or token in self.kept
 
     def rejoin(self, token: str, epoch: int) -> None:
         """Back from a stall, this gateway still owns ``token`` at ``epoch`` and its engine's zone is no longer the one
@@ -80,16 +88,25 @@ class Handovers:
         self.rejoining[token] = epoch
         self.wake.set()
 
-    async def gain(self, token: str, old: str | None, epoch: int, now: float) -> None:
-        """The arbitration moved ``token`` from ``old`` to this gateway at ``epoch``."""
+    async def gain(self, token: str, old: str | None, epoch: int, now: float, *, silent: bool = False) -> None:
+        """The arbitration moved ``token`` from ``old`` to this gateway at ``epoch`` (``silent``: because ``old``'s
+        summaries stopped, though it is alive)."""
         claim = self.claims.seen.get(token)
         begin = takeover.start(self.me, old, claim, self.connection.alive, self.connection.connected.is_set())
-        if begin.at_once or begin.speaker is None:
+        covered_by = None if claim is None or claim.zone is None else self.coverage.only_peer(claim.zone)
+        if claim is not None and old is not None and takeover.keeps(self.me, old, begin, silent, claim, covered_by):
+            # Nobody hears the zone the silent owner last said: its word stands, with this gateway as the owner.
+            self.stats["peers_handoffs_kept"] += 1
+            self.kept[token] = Kept(old, claim, epoch)
+            self.claims.claim(Claim(token, self.me, epoch, claim.zone, said_by=old))
+            self.wake.set()
+        elif begin.at_once or begin.speaker is None:
             await self._take(token, begin.speaker, epoch, now)  # nobody else is speaking
         else:
             if begin.silent:  # gone (its will, a stop): its last claim is its last word
                 self.silent[token] = begin.speaker
-            self.taking[token] = Handover(begin.speaker, epoch, now)
+            via = claim.owner if claim is not None and claim.voice != claim.owner else None
+            self.taking[token] = Handover(begin.speaker, epoch, now, via)
             self.wake.set()
 
     def lose(self, token: str) -> None:
@@ -97,6 +114,7 @@ class Handovers:
         self.taking.pop(token, None)  # moved on before this gateway spoke for it
         self.ahead.pop(token, None)
         self.rejoining.pop(token, None)
+        self.kept.pop(token, None)  # (back to the silent gateway, or on: the claim's ``said_by`` goes with it)
 
     def cleared(self, token: str, peer: str) -> None:
         """``peer`` cleared its claim on ``token``: its last claim (zone) is its last word."""
@@ -114,6 +132,7 @@ class Handovers:
         self.rejoining.pop(token, None)
         self.ahead.pop(token, None)
         self.silent.pop(token, None)
+        self.kept.pop(token, None)
 
     async def run(self) -> None:
         """Waiting new owners speak once their engine agrees with the previous owner's last zone (see
@@ -122,16 +141,17 @@ class Handovers:
         while True:
             with contextlib.suppress(TimeoutError):
                 # Idle (nobody waiting): asleep until a hand-off starts (``gain`` wakes it).
-                waiting = self.taking or self.ahead
+                waiting = self.taking or self.ahead or self.kept
                 await asyncio.wait_for(self.wake.wait(), TAKEOVER_POLL_S if waiting else None)
             self.wake.clear()
             now = clock.now()
             for token, epoch in list(self.rejoining.items()):
                 del self.rejoining[token]
                 await self._take(token, self.me, epoch, now)  # its own last word: the claim's zone (speech.gained)
+            await self._keeps(now)
             for token, taking in list(self.taking.items()):
                 verdict = takeover.verdict(
-                    taking.peer, self.claims.seen.get(token), self.silent.get(token) == taking.peer,
+                    taking.peer, self.claims.seen.get(token), self.silent.get(token) in (taking.peer, taking.via),
                     self.ports.view.zone_of(token), self.coverage.own_zones(), token in self.slots.heard_own,
                     now - taking.since, AGREE_S,
                 )  # fmt: skip
@@ -151,6 +171,22 @@ class Handovers:
                     if events:
                         await self.ports.publish(events)
 
+    async def _keeps(self, now: float) -> None:
+        """The kept last words that give way now (:func:`takeover.kept_ends`): this gateway says what its engine
+        says, as any new owner of the silent gateway's shopper would have (``from_gateway``: that gateway)."""
+        for token, kept in list(self.kept.items()):
+            if kept.back_at is None and self.slots.arbiter.speaks(kept.peer):
+                kept = self.kept[token] = dataclasses.replace(kept, back_at=now)
+            zone = self.ports.view.zone_of(token)
+            if takeover.kept_ends(kept.last.zone, kept.peer, zone, self.connection.alive, kept.back_at, now, AGREE_S):
+                del self.kept[token]
+                if not self._listed(token):
+                    continue  # withdrawn meanwhile: its claim goes with the withdrawal
+                events = self._gained(token, kept.peer, now, previous=kept.last)
+                self.claims.claim(Claim(token, self.me, kept.epoch, zone))
+                if events:
+                    await self.ports.publish(events)
+
     async def _take(self, token: str, speaker: str | None, epoch: int, now: float, said: str | None = None) -> None:
         """Speak for ``token`` from now on: claim it, and tell the CDP (``from_gateway``: ``speaker``).
         ``said``: the previous owner's last zone, one of this gateway's own, where its engine has not
@@ -167,7 +203,14 @@ class Handovers:
         if said is not None:
             self.ahead[token] = Ahead(said, now)
             self.stats["peers_handoffs_ahead"] += 1
-        self.claims.claim(Claim(token, self.me, epoch, said or self.ports.view.zone_of(token)))
+        zone = said or self.ports.view.zone_of(token)
+        if not events and speaker is not None and speaker != self.me:
+            # Nothing to say (its engine agrees with the last word, "no zone" included): the CDP's last speaker is
+            # still ``speaker``, and the claim says so -- the next owner's words name it, not this gateway, which
+            # the CDP never heard of the shopper from (a box back from a 50 s freeze named one: doors seed 5).
+            self.claims.claim(Claim(token, self.me, epoch, zone, said_by=speaker))
+        else:
+            self.claims.claim(Claim(token, self.me, epoch, zone))
         if events:
             await self.ports.publish(events)
 
@@ -187,11 +230,14 @@ class Handovers:
         exited = speech.caught_up(self.ports.view, token, said, now)
         return exited if zone is None else exited + self._gained(token, None, now)
 
-    def _gained(self, token: str, old: str | None, now: float, *, say: str | None = None) -> list[Event]:
-        """The events that make this gateway's stream the shopper's one (:func:`speech.gained`)."""
+    def _gained(
+        self, token: str, old: str | None, now: float, *, say: str | None = None, previous: Claim | None = None
+    ) -> list[Event]:
+        """The events that make this gateway's stream the shopper's one (:func:`speech.gained`); ``previous``: the
+        last word, when not the latest claim seen (a kept one)."""
         if old is not None and old != self.me:
             self.stats["peers_handoffs_in"] += 1
         return speech.gained(
             self.ports.view, self.ports.config.presence, self.me, token, old, now,
-            previous=self.claims.seen.get(token), heard=self.slots.heard_own.get(token), say=say,
+            previous=previous or self.claims.seen.get(token), heard=self.slots.heard_own.get(token), say=say,
         )  # fmt: skip

@@ -20,11 +20,26 @@ def expiring(seconds: int) -> Properties:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Handover:
-    """A hand-off under way to this gateway: ``peer`` is the previous owner, ``epoch`` the new one."""
+    """A hand-off under way to this gateway: ``peer`` is the previous owner (the CDP's last speaker), ``epoch``
+    the new one; ``via``: the owner whose claim named ``peer`` as the speaker (it kept ``peer``'s last word:
+    :class:`Kept`), whose clear counts as ``peer``'s."""
 
     peer: str
     epoch: int
     since: float
+    via: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Kept:
+    """This gateway owns a shopper at ``epoch`` and keeps ``last``, the claim of a silent gateway (``peer``) that
+    placed them in a zone only its scanners hear: it said nothing, and its engine's events are held back
+    (:func:`edge.peers.takeover.keeps`); ``back_at``: when ``peer``'s summaries came again (None: not yet)."""
+
+    peer: str
+    last: Claim
+    epoch: int
+    back_at: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -60,10 +75,22 @@ Epoch = Annotated[int, msgspec.Meta(ge=0, le=EPOCH_MAX)]
 
 
 class Claim(msgspec.Struct, frozen=True):
+    """``owner`` holds ``token`` at ``epoch``; ``zone``: where the CDP last heard of the shopper from this
+    claim's :attr:`voice` (None: in no zone). ``said_by``: the gateway the CDP last heard of the shopper from,
+    when not the owner -- an owner that took a silent (frozen) gateway's shopper whose zone only that
+    gateway hears keeps its last word and says nothing (:mod:`edge.peers.takeover`); absent otherwise, and
+    a gateway that does not know it ignores it."""
+
     token: Token
     owner: Name
     epoch: Epoch
     zone: Name | None = None
+    said_by: Name | msgspec.UnsetType = msgspec.UNSET  # (unset: not in the message at all)
+
+    @property
+    def voice(self) -> str:
+        """The gateway whose words about the shopper the CDP heard last: ``said_by``, else the owner."""
+        return self.owner if isinstance(self.said_by, msgspec.UnsetType) else self.said_by
 
 
 class HandingOn(Claim, frozen=True):

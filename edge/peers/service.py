@@ -92,6 +92,7 @@ class Peers:
             "peers_handoffs_withdrawn": 0,
             "peers_claims_withdrawn": 0,
             "peers_handoffs_ahead": 0,
+            "peers_handoffs_kept": 0,
             "peers_hands_at_once": 0,
             "peers_pulls_honoured": 0,
             "peers_connections": 0,
@@ -351,7 +352,7 @@ class Peers:
         if self.arbiter.hand(token, self.me, mine.epoch, to) is None:
             return
         self.stats[counter] += 1
-        self.claims.publish(HandingOn(token, self.me, mine.epoch, mine.zone, hand=to))
+        self.claims.publish(HandingOn(token, self.me, mine.epoch, mine.zone, said_by=mine.said_by, hand=to))
         self.handovers.lose(token)
         self._let_go(token)
 
@@ -361,7 +362,7 @@ class Peers:
         token = change.token
         self.stats[f"peers_moves_{change.why}"] += 1
         if change.new == self.me and change.old != self.me:
-            await self.handovers.gain(token, change.old, change.epoch, now)
+            await self.handovers.gain(token, change.old, change.epoch, now, silent=change.why == "silent")
         elif change.old == self.me and change.new != self.me:
             self.handovers.lose(token)
             self._let_go(token)

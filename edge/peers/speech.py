@@ -51,12 +51,6 @@ def _entered(
     previous: Claim | None, heard: TokenHeard | None, say: str | None,
 ) -> list[Event]:  # fmt: skip
     """:func:`gained`'s words once its stream is this gateway's: see there."""
-    if old is not None and previous is not None and previous.owner == old and previous.zone is None:
-        # The previous owner had the shopper in no zone (its last word an exit, or it never spoke: it
-        # took them while they were out of every zone it hears): an entry ends no presence of its, so
-        # it is a plain one. Named, the CDP saw a hand-off from a gateway it never heard of the
-        # shopper from (a box back from a 50 s freeze gained two shoppers so: docs/multi-gateway.md).
-        old = None
     for occupant in view.occupants():
         if occupant.token == token:
             where = say or occupant.zone
@@ -85,7 +79,7 @@ def _entered(
         if old is not None:
             data["from_gateway"] = old
         return [view.factory.make(ev.PRESENCE_ENTERED, now, say, data, token=token)]
-    if old is not None and previous is not None and previous.owner == old and previous.zone is not None:
+    if old is not None and previous is not None and previous.voice == old and previous.zone is not None:
         return [_exited(view, token, previous.zone, now, from_gateway=old)]
     return []
 

@@ -11,6 +11,14 @@ and clears its claim once its last words are out; the new owner waits for the cl
 last will, or a clean stop: it is silent already, so nothing is waited for but the engine). Only a
 gateway with no previous owner, given back its own shopper, standalone, or without the dead owner's
 claim (expired, never received: no last word known) speaks at once.
+
+One previous owner is neither: alive but silent (a box frozen for seconds keeps its connection, so no will
+comes; the arbitration moves its shoppers when its summaries stop). Where its last word places a shopper in a
+zone only its own scanners cover, nobody can hear whether they are still there, and the new owner keeps that
+word (:func:`keeps`): it claims the shopper naming the silent box as the CDP's last speaker (``said_by``) and says
+nothing, until its engine places the shopper elsewhere, the box is gone, or the box speaks again and does not get
+the shopper back within ``AGREE_S`` (:func:`kept_ends`). The ``voice`` of a claim (``said_by``, else its owner) is
+the previous owner every rule here reads.
 """
 
 from __future__ import annotations
@@ -23,6 +31,12 @@ WILL_KEEPS_LAST_WORD = True
 """A takeover from a dead or stopped owner waits for the engine to agree with that owner's last claim,
 as a live hand-off does. False: it speaks its engine's zone at once (before session 10: doors seed 6
 sent a spurious ``entered`` z3 after the owner's ``exited`` z3, docs/multi-gateway.md)."""
+
+
+KEEP_UNHEARD = True
+"""A new owner of a silent (frozen, not gone) gateway's shopper whose last zone only that gateway hears keeps its
+last word (:func:`keeps`, session 32). False: it waits for its engine as in any hand-off, and says the exit after
+``AGREE_S``."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,7 +53,7 @@ def start(me: str, old: str | None, claim: Claim | None, alive: set[str], connec
     """A shopper moves from ``old`` to ``me``; ``claim``: the latest claim seen for it."""
     # The last word the CDP heard: the latest claim's (the arbitration may have named a gateway that
     # never spoke: it was still waiting for its engine when the shopper moved on).
-    speaker = None if old is None else claim.owner if claim is not None else old
+    speaker = None if old is None else claim.voice if claim is not None else old
     if speaker is None or speaker == me or not connected:
         return Start(speaker, at_once=True)  # nobody else is speaking
     if speaker in alive:
@@ -47,6 +61,44 @@ def start(me: str, old: str | None, claim: Claim | None, alive: set[str], connec
     if claim is None or not WILL_KEEPS_LAST_WORD:
         return Start(speaker, at_once=True)  # gone, its last word unknown: the engine's zone at once
     return Start(speaker, at_once=False, silent=True)  # gone: its last claim is the last word
+
+
+def keeps(me: str, old: str | None, begin: Start, silent: bool, claim: Claim | None, covered_by: str | None) -> bool:
+    """Whether ``me``, given ``old``'s shopper, keeps ``old``'s last word -- claims the shopper and says
+    nothing -- rather than waiting for its engine: ``old`` is alive but was ``silent`` (the arbitration moved
+    the shopper because its summaries stopped: a box frozen for seconds, its connection open), and its last word
+    places the shopper in a zone whose scanners are all ``old``'s (``covered_by``: the one gateway whose scanners
+    cover it). Nobody can hear whether the shopper is still there; what this gateway's engine says of that zone
+    is its silence, and the exit it would say after ``AGREE_S`` is a guess -- one exit / enter pair when the box
+    comes back with the shopper where they were (doors seed 3, gw-2 frozen 15 s: 21.8 spurious changes per
+    shopper-hour, docs/multi-gateway.md). :mod:`edge.peers.handover` ends the keep (:func:`kept_ends`)."""
+    return (
+        KEEP_UNHEARD
+        and silent
+        and old is not None
+        and old != me
+        and begin.speaker == old
+        and not begin.at_once
+        and not begin.silent
+        and claim is not None
+        and claim.zone is not None
+        and covered_by == old
+    )
+
+
+def kept_ends(
+    last_zone: str | None, peer: str, zone: str | None, alive: set[str], back_at: float | None, now: float,
+    agree_s: float,
+) -> bool:  # fmt: skip
+    """Whether a kept last word (``peer``'s, placing the shopper in ``last_zone``) gives way to this gateway's
+    engine (``zone``): its engine places the shopper in another zone (heard there, so the CDP learns it); ``peer``
+    is gone (its will: nobody will hear that zone again); or ``peer`` speaks again (since ``back_at``) and
+    ``agree_s`` passed without the arbitration giving the shopper back to it (they are no longer there)."""
+    if zone is not None and zone != last_zone:
+        return True
+    if peer not in alive:
+        return True
+    return back_at is not None and now - back_at >= agree_s
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -73,7 +125,7 @@ def verdict(
         # The previous owner evaluates the same slot a moment apart: until its claim is cleared it
         # may still say something (its final zone comes before the clear).
         agreed = False
-    elif claim is None or claim.owner != peer:
+    elif claim is None or claim.voice != peer:
         agreed = True  # nothing known of what the previous owner said
     else:
         agreed = zone == claim.zone or (zone is not None and zone in own)
