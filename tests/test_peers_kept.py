@@ -26,9 +26,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge import events as ev
+from edge.peers import messages
 from edge.peers.arbitration import Change
 from edge.peers.messages import Claim
 from edge.peers.timing import AGREE_S
+from edge.peers.topics import PeerTopics
 from tests.mosquitto import Mosquitto
 from tests.peers_replay import TOKEN, Gw2, Gw3, gw2_and_gw3, until
 from tests.test_peers_duplicate_entered import AT_Z2, AT_Z3, hears
@@ -111,3 +113,23 @@ async def test_the_frozen_owners_will_the_exit_is_said(mosquitto_server: Mosquit
         await gw2.waits(1.0)
         await until(lambda: gw2.presence() != [], "gw-2 says the exit")
         assert gw2.presence() == [(ev.PRESENCE_EXITED, "z3", "gw-3")]
+
+
+async def test_a_kept_word_moves_on_with_the_shopper(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
+    """Row seed 4 with gw-2 frozen (session 32): gw-1 kept gw-2's word for a shopper in z2, a louder gw-3 took the
+    shopper from gw-1, and -- the keep asked only of a ``silent`` move -- waited ``AGREE_S`` and said z2's exit.
+    Here gw-3 is the keeper of frozen gw-1's word (z1, only gw-1's scanner) and gw-2 takes the shopper from it
+    (``lead``): gw-2 keeps gw-1's word too, and says nothing."""
+    async with gw2_and_gw3(mosquitto_server, tmp_path) as (gw2, gw3):
+        peers = gw2.peers
+        gw1 = PeerTopics(gw3.topics.prefix, "store-1", "gw-1")
+        gw3.publish(gw1.state(), messages.state_payload("gw-1", "online"))  # alive, its summaries stopped
+        await until(lambda: "gw-1" in peers.alive, "gw-1 online")
+        peers.coverage.heard_by("gw-1", ["gw-1-s"])
+        gw3.publish(gw3.topics.owner(TOKEN), messages.encoder.encode(Claim(TOKEN, "gw-3", 3, "z1", said_by="gw-1")))
+        await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 keeps the shopper")
+        await peers._apply(Change(TOKEN, "gw-3", "gw-2", 4, "lead"), gw2.clock.now())
+        assert peers.claims.mine[TOKEN] == Claim(TOKEN, "gw-2", 4, "z1", said_by="gw-1")
+        assert peers.handovers.kept[TOKEN].peer == "gw-1"
+        await gw2.waits(AGREE_S + 2.0)
+        assert gw2.presence() == []

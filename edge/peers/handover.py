@@ -88,17 +88,21 @@ class Handovers:
         self.rejoining[token] = epoch
         self.wake.set()
 
-    async def gain(self, token: str, old: str | None, epoch: int, now: float, *, silent: bool = False) -> None:
-        """The arbitration moved ``token`` from ``old`` to this gateway at ``epoch`` (``silent``: because ``old``'s
-        summaries stopped, though it is alive)."""
+    async def gain(self, token: str, old: str | None, epoch: int, now: float) -> None:
+        """The arbitration moved ``token`` from ``old`` to this gateway at ``epoch``."""
         claim = self.claims.seen.get(token)
         begin = takeover.start(self.me, old, claim, self.connection.alive, self.connection.connected.is_set())
+        speaker = begin.speaker
         covered_by = None if claim is None or claim.zone is None else self.coverage.only_peer(claim.zone)
-        if claim is not None and old is not None and takeover.keeps(self.me, old, begin, silent, claim, covered_by):
-            # Nobody hears the zone the silent owner last said: its word stands, with this gateway as the owner.
+        if (
+            claim is not None
+            and speaker is not None
+            and takeover.keeps(begin, claim, covered_by, self.slots.arbiter.speaks(speaker))
+        ):
+            # Nobody hears the zone the silent gateway last said: its word stands, with this gateway as the owner.
             self.stats["peers_handoffs_kept"] += 1
-            self.kept[token] = Kept(old, claim, epoch)
-            self.claims.claim(Claim(token, self.me, epoch, claim.zone, said_by=old))
+            self.kept[token] = Kept(speaker, claim, epoch)
+            self.claims.claim(Claim(token, self.me, epoch, claim.zone, said_by=speaker))
             self.wake.set()
         elif begin.at_once or begin.speaker is None:
             await self._take(token, begin.speaker, epoch, now)  # nobody else is speaking

@@ -362,7 +362,7 @@ class Peers:
         token = change.token
         self.stats[f"peers_moves_{change.why}"] += 1
         if change.new == self.me and change.old != self.me:
-            await self.handovers.gain(token, change.old, change.epoch, now, silent=change.why == "silent")
+            await self.handovers.gain(token, change.old, change.epoch, now)
         elif change.old == self.me and change.new != self.me:
             self.handovers.lose(token)
             self._let_go(token)

@@ -63,26 +63,25 @@ def start(me: str, old: str | None, claim: Claim | None, alive: set[str], connec
     return Start(speaker, at_once=False, silent=True)  # gone: its last claim is the last word
 
 
-def keeps(me: str, old: str | None, begin: Start, silent: bool, claim: Claim | None, covered_by: str | None) -> bool:
-    """Whether ``me``, given ``old``'s shopper, keeps ``old``'s last word -- claims the shopper and says
-    nothing -- rather than waiting for its engine: ``old`` is alive but was ``silent`` (the arbitration moved
-    the shopper because its summaries stopped: a box frozen for seconds, its connection open), and its last word
-    places the shopper in a zone whose scanners are all ``old``'s (``covered_by``: the one gateway whose scanners
-    cover it). Nobody can hear whether the shopper is still there; what this gateway's engine says of that zone
-    is its silence, and the exit it would say after ``AGREE_S`` is a guess -- one exit / enter pair when the box
-    comes back with the shopper where they were (doors seed 3, gw-2 frozen 15 s: 21.8 spurious changes per
-    shopper-hour, docs/multi-gateway.md). :mod:`edge.peers.handover` ends the keep (:func:`kept_ends`)."""
+def keeps(begin: Start, claim: Claim, covered_by: str | None, speaks: bool) -> bool:
+    """Whether a new owner keeps the last word of ``claim`` -- claims the shopper and says nothing -- rather than
+    waiting for its engine: the claim's voice (``begin.speaker``, the gateway the CDP last heard of the shopper
+    from) is alive but silent (``speaks`` False: its summaries stopped, a box frozen for seconds with its connection
+    open), and that word places the shopper in a zone whose scanners are all that gateway's (``covered_by``: the one
+    gateway whose scanners cover it). Nobody can hear whether the shopper is still there; what this gateway's engine
+    says of that zone is its silence, and the exit it would say after ``AGREE_S`` is a guess -- one exit / enter
+    pair when the box comes back with the shopper where they were (doors seed 3, gw-2 frozen 15 s: 21.8 spurious
+    changes per shopper-hour, docs/multi-gateway.md). It holds whether the shopper comes from the silent gateway or
+    from another that kept its word (and lost the shopper to a louder one meanwhile). :mod:`edge.peers.handover`
+    ends the keep (:func:`kept_ends`)."""
     return (
         KEEP_UNHEARD
-        and silent
-        and old is not None
-        and old != me
-        and begin.speaker == old
-        and not begin.at_once
+        and not begin.at_once  # (the voice is another gateway, alive, and this one is connected)
         and not begin.silent
-        and claim is not None
+        and not speaks
         and claim.zone is not None
-        and covered_by == old
+        and begin.speaker is not None
+        and covered_by == begin.speaker
     )
 
 
