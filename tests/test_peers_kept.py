@@ -133,3 +133,25 @@ async def test_a_kept_word_moves_on_with_the_shopper(mosquitto_server: Mosquitto
         assert peers.handovers.kept[TOKEN].peer == "gw-1"
         await gw2.waits(AGREE_S + 2.0)
         assert gw2.presence() == []
+
+
+async def test_a_live_hand_off_still_waits_for_the_previous_owners_clear(
+    mosquitto_server: Mosquitto, tmp_path: Path
+) -> None:
+    """The keep's ``Handover.via`` first counted "nobody cleared" as the clear of a hand-off with no keeper
+    (``None in (peer, None)``): a new owner spoke before the previous owner's last words were out, and the CDP got
+    them in the wrong order (tests/test_multi_gateway.py failed in CI and beside two busy loops). gw-3, speaking,
+    loses the shopper to gw-2 (``lead``), whose engine has them in its own z2: gw-2 says nothing until gw-3's
+    clear."""
+    async with gw2_and_gw3(mosquitto_server, tmp_path) as (gw2, gw3):
+        peers = gw2.peers
+        gw3.claims("z3")
+        await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
+        await hears(gw2, 2.0, AT_Z2)
+        assert gw2.core.zone_of(TOKEN) == "z2"
+        await peers._apply(Change(TOKEN, "gw-3", "gw-2", 2, "lead"), gw2.clock.now())
+        await gw2.waits(1.0)
+        assert gw2.presence() == []  # gw-3 may still say its last words
+        gw3.publish(gw3.topics.owner(TOKEN), b"")
+        await until(lambda: gw2.presence() != [], "gw-2 speaks on the clear")
+        assert gw2.presence() == [(ev.PRESENCE_ENTERED, "z2", "gw-3")]

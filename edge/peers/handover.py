@@ -154,8 +154,9 @@ class Handovers:
                 await self._take(token, self.me, epoch, now)  # its own last word: the claim's zone (speech.gained)
             await self._keeps(now)
             for token, taking in list(self.taking.items()):
+                quiet = self.silent.get(token)  # (None: nobody cleared -- not the ``via`` of a plain hand-off)
                 verdict = takeover.verdict(
-                    taking.peer, self.claims.seen.get(token), self.silent.get(token) in (taking.peer, taking.via),
+                    taking.peer, self.claims.seen.get(token), quiet is not None and quiet in (taking.peer, taking.via),
                     self.ports.view.zone_of(token), self.coverage.own_zones(), token in self.slots.heard_own,
                     now - taking.since, AGREE_S,
                 )  # fmt: skip
