@@ -188,7 +188,7 @@ class Handovers:
                 if not self._listed(token):
                     continue  # withdrawn meanwhile: its claim goes with the withdrawal
                 events = self._gained(token, kept.peer, now, previous=kept.last)
-                self.claims.claim(Claim(token, self.me, kept.epoch, zone))
+                self._claim(token, kept.epoch, zone, kept.peer, events)
                 if events:
                     await self.ports.publish(events)
 
@@ -208,16 +208,19 @@ class Handovers:
         if said is not None:
             self.ahead[token] = Ahead(said, now)
             self.stats["peers_handoffs_ahead"] += 1
-        zone = said or self.ports.view.zone_of(token)
+        self._claim(token, epoch, said or self.ports.view.zone_of(token), speaker, events)
+        if events:
+            await self.ports.publish(events)
+
+    def _claim(self, token: str, epoch: int, zone: str | None, speaker: str | None, events: list[Event]) -> None:
+        """Claim ``token`` as this gateway's, its stream placing the shopper in ``zone``, once it has said ``events``.
+        With nothing said (its engine agrees with the last word, "no zone" included), the CDP's last speaker is still
+        ``speaker``, and the claim says so (``said_by``): the next owner's words name it, not this gateway, which the
+        CDP never heard of the shopper from (a box back from a 50 s freeze named one: doors seed 5)."""
         if not events and speaker is not None and speaker != self.me:
-            # Nothing to say (its engine agrees with the last word, "no zone" included): the CDP's last speaker is
-            # still ``speaker``, and the claim says so -- the next owner's words name it, not this gateway, which
-            # the CDP never heard of the shopper from (a box back from a 50 s freeze named one: doors seed 5).
             self.claims.claim(Claim(token, self.me, epoch, zone, said_by=speaker))
         else:
             self.claims.claim(Claim(token, self.me, epoch, zone))
-        if events:
-            await self.ports.publish(events)
 
     def _listed(self, token: str) -> bool:
         """Whether the roster in force lists ``token`` (no roster yet: nobody was withdrawn from it, as in

@@ -32,9 +32,10 @@ class Handover:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Kept:
-    """This gateway owns a shopper at ``epoch`` and keeps ``last``, the claim of a silent gateway (``peer``) that
-    placed them in a zone only its scanners hear: it said nothing, and its engine's events are held back
-    (:func:`edge.peers.takeover.keeps`); ``back_at``: when ``peer``'s summaries came again (None: not yet)."""
+    """This gateway owns a shopper at ``epoch`` and keeps ``last``, the latest claim seen, whose voice is a silent
+    gateway (``peer``) that placed them in a zone only its scanners hear (the claim is that gateway's, or another
+    keeper's): it said nothing, and its engine's events are held back (:func:`edge.peers.takeover.keeps`);
+    ``back_at``: when ``peer``'s summaries came again (None: not yet)."""
 
     peer: str
     last: Claim
@@ -77,9 +78,10 @@ Epoch = Annotated[int, msgspec.Meta(ge=0, le=EPOCH_MAX)]
 class Claim(msgspec.Struct, frozen=True):
     """``owner`` holds ``token`` at ``epoch``; ``zone``: where the CDP last heard of the shopper from this
     claim's :attr:`voice` (None: in no zone). ``said_by``: the gateway the CDP last heard of the shopper from,
-    when not the owner -- an owner that took a silent (frozen) gateway's shopper whose zone only that
-    gateway hears keeps its last word and says nothing (:mod:`edge.peers.takeover`); absent otherwise, and
-    a gateway that does not know it ignores it."""
+    when not the owner -- the owner took the shopper and had nothing to say (its engine agreed with the last
+    word), or it keeps a silent (frozen) gateway's last word for a zone only that gateway hears
+    (:mod:`edge.peers.takeover`); absent otherwise (dropped at the owner's first word), and a gateway that does
+    not know it ignores it."""
 
     token: Token
     owner: Name
