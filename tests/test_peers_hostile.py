@@ -175,7 +175,11 @@ async def test_retained_poison_and_a_flood_on_peer_topics_leave_the_gateway_work
                 # Out of range: decoded, refused by the type, counted (an epoch past 2^53, a slot past 2^40).
                 cdp.publish(PEER_OWNER, b'{"token": "%s", "owner": "gw-2", "epoch": %d}' % (SECRET.encode(), 2**60))
                 cdp.publish(PEER_SIGHTINGS, b'{"gateway": "gw-2", "slot": %d, "tokens": []}' % 2**62)
-                await wait_until(lambda: counts.get("invalid", 0) >= 2, within_s=20.0)
+                # A claim naming, as the CDP's last speaker, no gateway of the store (it would reach the CDP as a
+                # hand-off's from_gateway): refused, counted.
+                stranger = b'{"token": "%s", "owner": "gw-2", "epoch": 1, "said_by": "gw-9"}' % SECRET.encode()
+                cdp.publish(PEER_OWNER, stranger)
+                await wait_until(lambda: counts.get("invalid", 0) >= 3, within_s=20.0)
                 # A handler that raises (a bug no check foresaw) is counted; the service goes on.
                 handle = peers._on_state
 
@@ -192,7 +196,7 @@ async def test_retained_poison_and_a_flood_on_peer_topics_leave_the_gateway_work
                 health = peers.health()
                 assert health["peers_rejected_too_deep"] >= 3
                 assert health["peers_rejected_too_large"] >= 1
-                assert health["peers_rejected_invalid"] >= 2
+                assert health["peers_rejected_invalid"] >= 3
                 assert health["peers_summaries_rejected"] >= 1
     finally:
         for topic in (PEER_OWNER, PEER_STATE, "cdp/v1/store-1/roster"):

@@ -446,6 +446,10 @@ class Peers:
         except msgspec.DecodeError as err:
             self.intake.reject(gateway, "owner", INVALID, scrub(str(err)))
             return
+        if claim.voice not in self.peers and claim.voice != self.me:
+            # (its ``said_by`` would reach the CDP as a hand-off's ``from_gateway``: only a gateway of this store)
+            self.intake.reject(gateway, "owner", INVALID, "said_by names no gateway of this store")
+            return
         if claim.owner != gateway or claim.token not in self._rostered_tokens():
             return
         known = self.claims.seen.get(claim.token)
