@@ -32,7 +32,7 @@ from edge.peers.messages import Claim, HandingOn
 from edge.peers.timing import AGREE_S
 from edge.presence import Sighting, Sightings
 from tests.mosquitto import Mosquitto
-from tests.peers_replay import TOKEN, Gw2, Gw3, until
+from tests.peers_replay import TOKEN, Gw2, gw2_and_gw3, until
 
 LOUD_DBM = -60
 """A scanner beside the shopper."""
@@ -82,17 +82,8 @@ async def evaluated(gw2: Gw2, scores: dict[str, float], times: int) -> None:
             await peers._apply(change, gw2.clock.now())
 
 
-async def _store(broker: Mosquitto, tmp_path: Path) -> tuple[Gw2, Gw3]:
-    gw2 = Gw2(broker, tmp_path)
-    await gw2.__aenter__()
-    gw3 = Gw3(broker, gw2.multi)
-    await until(lambda: "gw-3" in gw2.peers.alive, "gw-3 online")
-    return gw2, gw3
-
-
 async def test_said_ahead_and_never_agreed_exits_before_it_enters(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
-    gw2, gw3 = await _store(mosquitto_server, tmp_path)
-    try:
+    async with gw2_and_gw3(mosquitto_server, tmp_path) as (gw2, gw3):
         peers = gw2.peers
         gw3.claims("z3")
         await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
@@ -124,16 +115,12 @@ async def test_said_ahead_and_never_agreed_exits_before_it_enters(mosquitto_serv
         await hears(gw2, 3.0, AT_Z2)
         assert gw2.presence()[3:] == [(ev.PRESENCE_EXITED, "z3", None), (ev.PRESENCE_ENTERED, "z2", None)]
         assert duplicates(gw2.presence()) == 0
-    finally:
-        gw3.close()
-        await gw2.__aexit__(None, None, None)
 
 
 async def test_given_back_after_its_engine_moved_exits_before_it_enters(
     mosquitto_server: Mosquitto, tmp_path: Path
 ) -> None:
-    gw2, gw3 = await _store(mosquitto_server, tmp_path)
-    try:
+    async with gw2_and_gw3(mosquitto_server, tmp_path) as (gw2, _gw3):
         peers = gw2.peers
         await hears(gw2, 2.0, AT_Z2)
         await evaluated(gw2, {"gw-2": LOUD_DBM, "gw-3": FAR_DBM}, 1)  # nobody owned it: the loudest
@@ -158,6 +145,3 @@ async def test_given_back_after_its_engine_moved_exits_before_it_enters(
         ]
         assert duplicates(gw2.presence()) == 0
         assert peers.claims.mine[TOKEN].zone == "z3"
-    finally:
-        gw3.close()
-        await gw2.__aexit__(None, None, None)
