@@ -86,6 +86,8 @@ async def _ensure(js: JetStreamContext, config: StreamConfig) -> None:
     """Create the stream if it is missing; an existing one is left as its operator set it. Returns
     once the stream has a leader: before that nobody answers a publish to it ("no responders"),
     which a caller publishing at once (a fresh cluster, an election after a node loss) would hit.
+    It narrows that window, not closes it: CI once saw the bucket's first put, just after this returned,
+    answered "no responders" (the leader's interest not yet at the client's server), so writers retry.
 
     A stream still missing after a create is created again: a create can be refused while the cluster
     forms ("no suitable peers for placement", a 400 like the answer to a create that crossed another

@@ -51,7 +51,9 @@ async def _started(
     js = nc.jetstream()
     try:
         kv = await ensure(js, StreamLimits(max_bytes=64 * 1024**2))
-        await kv.put(snapshot_key("s1", "roster"), b'{"version": 1}')
+        # A writer retries (as the CDP's must): a stream with a leader can still answer "no responders"
+        # for a moment (CI once, the bucket's first put) while the leader's interest reaches this server.
+        await _until_ok(lambda: kv.put(snapshot_key("s1", "roster"), b'{"version": 1}'), 10)
     except BaseException:
         await nc.close()
         raise
