@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.js.errors
 import pytest
 
 from central.cluster import NatsCluster
@@ -68,8 +69,18 @@ async def _publish(servers: list[str]) -> None:
     try:
         js = nc.jetstream()
         await ensure(js, LIMITS)
+        deadline = time.monotonic() + 10
         for gateway, seq in _arrival_order():
-            await js.publish(f"edge.v1.s1.{gateway}.edge.shelf.interaction", _body("s1", gateway, seq))
+            while True:
+                try:
+                    await js.publish(f"edge.v1.s1.{gateway}.edge.shelf.interaction", _body("s1", gateway, seq))
+                    break
+                except nats.js.errors.NoStreamResponseError:
+                    # Nothing stored: a stream whose leader was just elected can answer "no responders"
+                    # for a moment (CI once, a bucket's first put after ensure()). Bounded.
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.1)
     finally:
         await nc.close()
 
