@@ -5,7 +5,8 @@ The cost run's setup (:func:`benchmarks.multi_gateway.cost`: 100 standing shoppe
 busy-loop processes (a modest CPU load on a shared machine), with the gateways' health every
 :data:`HEALTH_S`. Over the window it counts the claims on the store broker by kind
 (:func:`benchmarks.multi_gateway.traffic_by_kind`), scaled to 20 s; the ownership changes per present
-shopper (claims with a new owner, and the hands at once); the bounces (the same owner's claim at a new
+shopper (claims with a new owner, and the hands at once); the ``entered`` / ``exited`` the CDP received per
+shopper (what those moves cost upstream: every shopper stands still); the bounces (the same owner's claim at a new
 epoch: moved and moved back, ``deaf`` then ``lead``); and, from each gateway's health, the rule that
 moved each change it applied (``peers_moves_*``: :data:`edge.peers.arbitration.WHY`), the slots it
 evaluated past the deadline without a live peer's summary (``peers_slots_unwaited``) and the summaries
@@ -77,6 +78,22 @@ def _health(procs: ProcessStore) -> list[tuple[float, str, dict[str, Any]]]:
             if body.get("type") == "edge.gateway.health":
                 out.append((at, message.topic.split("/")[3], body["data"]))
     return out
+
+
+def _presence_words(procs: ProcessStore, t0: float, t1: float) -> dict[str, int]:
+    """The ``edge.presence.entered`` / ``exited`` events the CDP received between ``t0`` and ``t1`` (monotonic
+    arrival), by kind: what the store's ownership moves cost the CDP. The shoppers stand still, so every one
+    of them is a word about a shopper who did not move (a keep, session 32, spares some under a stall)."""
+    with procs.cdp._cond:
+        pairs = list(zip(procs.cdp.messages, procs.cdp.arrived, strict=True))
+    words: dict[str, int] = {}
+    for message, at in pairs:
+        payload = bytes(message.payload)
+        if t0 <= at < t1 and b"edge.presence." in payload:
+            kind = json.loads(payload).get("type", "")
+            if kind in ("edge.presence.entered", "edge.presence.exited"):
+                words[kind.rsplit(".", 1)[1]] = words.get(kind.rsplit(".", 1)[1], 0) + 1
+    return words
 
 
 def _delta(health: list[tuple[float, str, dict[str, Any]]], t0: float, t1: float) -> dict[str, dict[str, int]]:
@@ -288,6 +305,7 @@ def churn(
                 t1, n1 = time.monotonic(), len(local.messages)
                 time.sleep(HEALTH_S + 1.0)  # the report that covers the window's end
                 health = _health(procs)
+                words = _presence_words(procs, t0, t1)
                 lags = clock_lags(procs.events())
         finally:
             for hog in hog_procs:
@@ -341,6 +359,9 @@ def churn(
         "owner_changes_per_shopper_per_20s": round(moves / shoppers * PER_S / span, 3),
         # the same owner's claim at a new epoch: the arbitration moved the shopper and back (deaf, then lead)
         "owner_bounces_per_20s": round(bounces * PER_S / span, 1),
+        # what the CDP heard of those standing shoppers in the window: entered / exited per shopper per 20 s
+        "cdp_presence_per_shopper_per_20s": round(sum(words.values()) / shoppers * PER_S / span, 3),
+        "cdp_presence_words": words,
         "per_gateway_per_20s": {
             k: v
             for k, v in mean.items()
