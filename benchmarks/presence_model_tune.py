@@ -64,6 +64,7 @@ MODULES = (
     "edge.presence_grid_loss",
     "edge.presence_grid_offsets",
     "edge.presence_grid_memory",
+    "edge.presence_sure",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 

@@ -36,6 +36,9 @@ judged on is the spurious changes a shopper standing still shows, and a standard
 of the noise that makes them. Not on the hot path: read only while the slow level is under the exit
 threshold (a shopper leaving, or a dip).
 
+**Deep fades** (:data:`FADE_DB`, session 33): readings far under a robust line through the window are left
+out of the line read at the present; a shopper standing through a run of multipath nulls is not shown out.
+
 **A hand-off only once sure** (:class:`LeadTest`, issues #13 and #18): the same measure of noise for the
 other change of zone -- the new zone's lead over the old one, sample by sample, must be above 0 by
 TREND_T standard errors of its mean.
@@ -55,6 +58,16 @@ if TYPE_CHECKING:
 
 __all__ = ["present_level", "sure_out"]
 
+FADE_DB: float | None = 12.0
+"""dB under a robust line through the window (the median of the pairwise slopes, the median intercept) at which a
+reading is taken for a deep fade and left out of the line read at the present: a multipath null takes 10-30 dB off
+one advert, shadowing a few dB either way (3-8 dB sigma indoors), so 12 dB under is two sigma of 6 dB shadowing,
+one-sided -- a reading a shopper's position seldom explains and a fade usually does. Only the low side: nothing
+makes a reading louder than where the phone is. The robust line first because the least-squares one is the thing
+fades drag down (three fades of twenty, one of them recent, pull it 4-8 dB: an exit). Not tuned: 9 and 15 dB were
+run beside it on the sweep (docs/presence.md, "The threshold engine: deep fades set aside (session 33)"). None: no
+reading set aside (the rule before)."""
+
 
 def present_level(window: RssiWindow, now: float) -> tuple[float, float] | None:
     """The least-squares line through the window's samples, read at ``now``, and the standard error
@@ -64,8 +77,37 @@ def present_level(window: RssiWindow, now: float) -> tuple[float, float] | None:
     samples of a slow card can look steadier than any advert is.
 
     The samples are :meth:`RssiWindow.samples` (the caller has just read a level at ``now``, so
-    nothing aged out is among them)."""
+    nothing aged out is among them), less the deep fades (:data:`FADE_DB`, :func:`_unfaded`)."""
     ats, rssis = window.samples()
+    if FADE_DB is not None and len(ats) >= 3:
+        ats, rssis = _unfaded(ats, rssis, FADE_DB)
+    found = _line(ats, rssis, now)
+    return None if found is None else (found[0], found[1])
+
+
+def _unfaded(ats: list[float], rssis: list[float], fade_db: float) -> tuple[list[float], list[float]]:
+    """The samples less those ``fade_db`` or more under a robust line through them (Theil-Sen: the median of the
+    pairwise slopes, the median intercept), which a few deep fades do not drag down as they drag a least-squares
+    line; all of them if fewer than three would be left. Not on the hot path (read while a level is under a bar)."""
+    n = len(ats)
+    t0 = ats[0]
+    times = [t - t0 for t in ats]
+    slopes = sorted(
+        (rssis[j] - rssis[i]) / (times[j] - times[i]) for i in range(n) for j in range(i + 1, n) if times[j] > times[i]
+    )
+    if not slopes:
+        return ats, rssis
+    slope = slopes[len(slopes) // 2]
+    base = sorted(r - slope * t for t, r in zip(times, rssis, strict=True))[n // 2]
+    kept = [k for k in range(n) if rssis[k] - base - slope * times[k] > -fade_db]
+    if len(kept) == n or len(kept) < 3:
+        return ats, rssis
+    return [ats[k] for k in kept], [rssis[k] for k in kept]
+
+
+def _line(ats: list[float], rssis: list[float], now: float) -> tuple[float, float] | None:
+    """The least-squares line through the samples read at ``now`` and its standard error (see
+    :func:`present_level`)."""
     n = len(ats)
     if n < 3:
         return None
