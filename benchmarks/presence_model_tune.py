@@ -65,6 +65,8 @@ MODULES = (
     "edge.presence_grid_offsets",
     "edge.presence_grid_memory",
     "edge.presence_sure",
+    "edge.presence",
+    "edge.presence_pauses",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 

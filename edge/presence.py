@@ -72,6 +72,7 @@ from typing import Literal
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.presence_handoff import HandOff
+from edge.presence_pauses import Pauses
 from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
 from edge.presence_sure import sure_out
 from edge.presence_timing import (
@@ -90,6 +91,11 @@ from edge.presence_values import Occupant, PresenceEvent, Sighting, Sightings
 from edge.rssi import RssiWindow, distance_m
 
 __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings"]
+
+STORE_PAUSES = True
+"""A shopper's silence is held as long as the longest recent pause of any advertiser of its kind in the store
+(:mod:`edge.presence_pauses`), not only its own: its phone's first pause is no longer an exit (session 33). False:
+each shopper's own pauses only, the rule before."""
 
 
 class PresenceEngine(HandOff):
@@ -121,6 +127,7 @@ class PresenceEngine(HandOff):
         self._present: dict[str, ShopperTrack] = {}
         self._next_purge: float | None = None
         self._lag = DeliveryLag()
+        self._pauses = Pauses()
 
     # --- hot path ----------------------------------------------------------------------------
 
@@ -164,6 +171,8 @@ class PresenceEngine(HandOff):
                 pause = pause_of(at - track.last_seen, track.near, near)
                 if pause > track.pause_s:
                     track.pause_s = pause
+                if pause > 0.0 and STORE_PAUSES:
+                    self._pauses.heard(track.via, pause)
             track.last_seen = at
             track.near = near
         events: list[PresenceEvent] = []
@@ -382,7 +391,11 @@ class PresenceEngine(HandOff):
     def _silence_limit_s(self, track: ShopperTrack, zone: ZoneRules) -> float:
         """How long the zone may stay silent before this shopper is gone (edge.presence_timing)."""
         level = track.rssi + track.offset  # the slow level at the zone's last sample, for the reference phone
-        hold = hold_s(level, zone.edge_m, zone.above_m, self._reference_dbm, self._exponent, track.pause_s)
+        pause = track.pause_s
+        kind = self._pauses.of(track.via)  # the store's phones of its kind pause alike (edge.presence_pauses)
+        if kind > pause:
+            pause = kind
+        hold = hold_s(level, zone.edge_m, zone.above_m, self._reference_dbm, self._exponent, pause)
         return zone_silence_limit_s(track.rates, self._lag, zone.scanners, zone.exit_timeout_s, hold)
 
     def _purge(self, now: float) -> None:
