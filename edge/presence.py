@@ -94,8 +94,10 @@ __all__ = ["Occupant", "PresenceEngine", "PresenceEvent", "Sighting", "Sightings
 
 STORE_PAUSES = True
 """A shopper's silence is held as long as the longest recent pause of any advertiser of its kind in the store
-(:mod:`edge.presence_pauses`), not only its own: its phone's first pause is no longer an exit (session 33). False:
-each shopper's own pauses only, the rule before."""
+(:mod:`edge.presence_pauses`), not only its own: its phone's first pause is no longer an exit (session 33). Only a
+pause this gateway's own scanners heard both sides of teaches the store: a peer's summaries that stop (a broker
+restart) are a silence of the store's messages, not of the phone. False: each shopper's own pauses only, the rule
+before."""
 
 
 class PresenceEngine(HandOff):
@@ -167,14 +169,16 @@ class PresenceEngine(HandOff):
                 rate.settle()
         near = sighting.rssi + track.offset >= zones[0].exit
         if at > track.last_seen:
+            local = scanner in lag.punctual
             if at - track.last_seen >= SILENCE_MIN_S:  # silent at every scanner: a pause of the advertiser?
                 pause = pause_of(at - track.last_seen, track.near, near)
                 if pause > track.pause_s:
                     track.pause_s = pause
-                if pause > 0.0 and STORE_PAUSES:
+                if pause > 0.0 and STORE_PAUSES and local and track.local:  # (not a peer's summaries that stopped)
                     self._pauses.heard(track.via, pause)
             track.last_seen = at
             track.near = near
+            track.local = local
         events: list[PresenceEvent] = []
         for zone in zones:
             if track.zone is zone:

@@ -61,6 +61,7 @@ class ShopperTrack:
         "lead",
         "left_at",
         "left_zone",
+        "local",
         "near",
         "offset",
         "pause_s",
@@ -93,4 +94,5 @@ class ShopperTrack:
         self.power = power
         self.offset = 0.0
         self.near = False  # was the latest advert heard at a zone's exit threshold or louder?
+        self.local = False  # ...and first by one of this gateway's own scanners (no delivery lag)?
         self.pause_s = 0.0  # the longest pause of the advertiser heard (edge.presence_timing.pause_of)

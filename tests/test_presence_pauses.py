@@ -73,3 +73,21 @@ def test_a_card_is_not_held_by_the_phones_pause() -> None:
             events += eng.tick(at + 0.02)
     events += silent(eng, T0 + 74, 9.0)
     assert ("card-1", "exited") in [(e.token, e.kind) for e in events if e.kind != "dwell"]
+
+
+def test_a_silence_of_a_peers_summaries_teaches_the_store_nothing() -> None:
+    """s-1 is heard only through a peer's summaries (each sample a second late: the drinks zone's scanner is another
+    gateway's); they stop 9 s (the store broker restarted) and come back. That is no pause of the phone: s-2, heard
+    by this gateway's own scanner at the baby zone's edge, leaves on its first 9 s silence as before."""
+    eng = engine()
+    events = []
+    for i in range(round(40 * HZ)):
+        at = T0 + i / HZ
+        if 30 <= at - T0 < 39:
+            continue  # the broker's restart: nothing from the peer
+        events += eng.tick(at + 1.0)  # the peer's sample reaches the engine a second after it was heard
+        events += eng.observe(Sighting("s-1", "ibeacon", "gw-2", -60, -59.0, at))
+    assert ("drinks", "s-1") in [(e.zone, e.token) for e in events if e.kind == "entered"]
+    events = heard(eng, EDGE_DBM, T0 + 44, 30, token="s-2")
+    events += silent(eng, T0 + 74, 9.0)
+    assert ("s-2", "exited") in [(e.token, e.kind) for e in events if e.kind != "dwell"]
