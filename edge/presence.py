@@ -39,9 +39,10 @@ The state machine, per shopper (one zone at a time, or none):
   sample of the zone (the shopper went silent: left the building, or the phone stopped) -- unless
   the silence is more likely a pause (:func:`~edge.presence_timing.hold_s`): it began while the slow
   level placed the shopper further inside than the slowest walker crosses in that time, or it is
-  no longer than this advertiser's pauses heard so far. No
-  advertisement is needed for it to fire. For the first ``rssi_window_s`` after entering only the silence timer
-  applies: the slow window must first fill with samples from inside the zone. An exit while a hand-off's
+  no longer than this advertiser's longest pause heard, or the longest recent one of its kind in the
+  store (:mod:`edge.presence_pauses`, :data:`STORE_PAUSES`). No advertisement is needed for it to fire.
+  For the first ``rssi_window_s`` after entering only the silence timer applies: the slow window must
+  first fill with samples from inside the zone. An exit while a hand-off's
   candidate already passes the hand-off's test (on the samples counted so far:
   :meth:`~edge.presence_handoff.HandOff._handoff_stands`) is that hand-off, ``entered`` said in the same tick:
   which of the timer and the candidate's next sample came first (a peer's samples come late) decides nothing.

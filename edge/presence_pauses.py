@@ -22,6 +22,9 @@ from collections import deque
 PAUSES_KEPT = 32
 """Pauses remembered per kind of advertiser: about half an hour of a store whose twenty shoppers' phones pause once
 a minute; an outlier is forgotten after that many more."""
+KINDS_MAX = 16
+"""Kinds of advertiser learned at most (the parsers know a handful; a ``via`` is never longer than 32 characters):
+a bound on the memory whatever reaches the engine; a kind past it keeps its shoppers' own pauses only."""
 
 
 class Pauses:
@@ -35,6 +38,8 @@ class Pauses:
         """A pause of ``pause_s`` (> 0) of an advertiser of kind ``via``."""
         kept = self._heard.get(via)
         if kept is None:
+            if len(self._heard) >= KINDS_MAX:
+                return
             kept = self._heard[via] = deque(maxlen=PAUSES_KEPT)
         kept.append(pause_s)
         self._longest[via] = max(kept)

@@ -12,7 +12,7 @@ import pytest
 
 from edge import presence
 from edge.presence import PresenceEngine, Sighting
-from edge.presence_pauses import PAUSES_KEPT, Pauses
+from edge.presence_pauses import KINDS_MAX, PAUSES_KEPT, Pauses
 from tests.test_presence_pause import EDGE_DBM, FAR_DBM, HZ, T0, TICK_S, changes, engine, heard, silent
 
 
@@ -29,6 +29,14 @@ def test_the_kinds_pause_is_the_longest_of_the_last_ones_heard() -> None:
     assert pauses.of("eid") == 9.0  # still among the last PAUSES_KEPT
     pauses.heard("eid", 5.0)
     assert pauses.of("eid") == 5.0  # an odd long silence is forgotten after PAUSES_KEPT more
+
+
+def test_the_kinds_learned_are_bounded() -> None:
+    pauses = Pauses()
+    for k in range(KINDS_MAX + 5):
+        pauses.heard(f"kind-{k}", 6.0)
+    assert pauses.of(f"kind-{KINDS_MAX - 1}") == 6.0
+    assert pauses.of(f"kind-{KINDS_MAX}") == 0.0  # past the bound: its shoppers' own pauses only
 
 
 def _first_shoppers_pause(eng: PresenceEngine) -> None:
