@@ -32,7 +32,7 @@ from edge.peers.messages import Claim, HandingOn
 from edge.peers.timing import AGREE_S
 from edge.presence import Sighting, Sightings
 from tests.mosquitto import Mosquitto
-from tests.peers_replay import TOKEN, Gw2, gw2_and_gw3, until
+from tests.peers_replay import TOKEN, Gw2, Gw3, gw2_and_gw3, until
 
 LOUD_DBM = -60
 """A scanner beside the shopper."""
@@ -70,6 +70,15 @@ async def hears(gw2: Gw2, seconds: float, levels: dict[str, int]) -> None:
         await asyncio.sleep(0.02)
 
 
+async def gw3_owns_gw2_hears(gw2: Gw2, gw3: Gw3, levels: dict[str, int], zone: str) -> None:
+    """gw-3 claims the shopper in its z3 and owns them; then gw-2's engine hears them 2 s at ``levels`` and places
+    them in ``zone``."""
+    gw3.claims("z3")
+    await until(lambda: gw2.peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
+    await hears(gw2, 2.0, levels)
+    assert gw2.core.zone_of(TOKEN) == zone
+
+
 async def evaluated(gw2: Gw2, scores: dict[str, float], times: int) -> None:
     """The real arbitration evaluates ``times`` more slots with these scores (gateway -> dBm), and gw-2
     applies its changes (the service's slot loop, without its clock)."""
@@ -85,10 +94,7 @@ async def evaluated(gw2: Gw2, scores: dict[str, float], times: int) -> None:
 async def test_said_ahead_and_never_agreed_exits_before_it_enters(mosquitto_server: Mosquitto, tmp_path: Path) -> None:
     async with gw2_and_gw3(mosquitto_server, tmp_path) as (gw2, gw3):
         peers = gw2.peers
-        gw3.claims("z3")
-        await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
-        await hears(gw2, 2.0, AT_Z3)
-        assert gw2.core.zone_of(TOKEN) == "z3"
+        await gw3_owns_gw2_hears(gw2, gw3, AT_Z3, "z3")
         # gw-3's engine placed the shopper in z2, gw-2's only zone: gw-3 hands them on at once (its
         # claim naming z2 and gw-2), then clears its claim once its words are out.
         topic = gw3.topics.owner(TOKEN)

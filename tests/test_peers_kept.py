@@ -33,7 +33,7 @@ from edge.peers.timing import AGREE_S
 from edge.peers.topics import PeerTopics
 from tests.mosquitto import Mosquitto
 from tests.peers_replay import TOKEN, Gw2, Gw3, gw2_and_gw3, until
-from tests.test_peers_duplicate_entered import AT_Z2, AT_Z3, hears
+from tests.test_peers_duplicate_entered import AT_Z2, AT_Z3, gw3_owns_gw2_hears, hears
 
 KEPT = Claim(TOKEN, "gw-2", 2, "z3", said_by="gw-3")
 """gw-2's claim while it keeps gw-3's last word (gw-3 claimed at epoch 1)."""
@@ -44,10 +44,7 @@ async def frozen_owner(gw2: Gw2, gw3: Gw3) -> None:
     gw-3's summaries; then gw-3's summaries stop and the arbitration moves the shopper to gw-2 (``silent``)."""
     peers = gw2.peers
     peers.coverage.heard_by("gw-3", ["gw-3-s"])  # its summaries carried z3's scanner
-    gw3.claims("z3")
-    await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
-    await hears(gw2, 2.0, AT_Z3)
-    assert gw2.core.zone_of(TOKEN) == "z3"
+    await gw3_owns_gw2_hears(gw2, gw3, AT_Z3, "z3")
     slot = peers.arbiter.evaluated + 10  # gw-3's last summary is 10 slots old: it is silent
     peers.arbiter.add(slot, "gw-2", {TOKEN: -80.0})
     assert peers.arbiter.evaluate(slot, {"gw-2", "gw-3"}) == [Change(TOKEN, "gw-3", "gw-2", 2, "silent")]
@@ -145,10 +142,7 @@ async def test_a_live_hand_off_still_waits_for_the_previous_owners_clear(
     clear."""
     async with gw2_and_gw3(mosquitto_server, tmp_path) as (gw2, gw3):
         peers = gw2.peers
-        gw3.claims("z3")
-        await until(lambda: peers.arbiter.owner(TOKEN) == "gw-3", "gw-3 owns the shopper")
-        await hears(gw2, 2.0, AT_Z2)
-        assert gw2.core.zone_of(TOKEN) == "z2"
+        await gw3_owns_gw2_hears(gw2, gw3, AT_Z2, "z2")
         await peers._apply(Change(TOKEN, "gw-3", "gw-2", 2, "lead"), gw2.clock.now())
         await gw2.waits(1.0)
         assert gw2.presence() == []  # gw-3 may still say its last words
