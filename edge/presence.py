@@ -61,8 +61,9 @@ Thresholds are for a reference phone whose RSSI at 1 m is ``PresenceConfig.measu
 A sighting that carries its own calibrated power (iBeacon's measured power, Eddystone's ranging
 data) is compared after shifting by the difference (capped at
 :data:`~edge.constants.MEASURED_POWER_CORRECTION_MAX_DB`), so a weak loyalty card and a loud phone
-enter at the same distance. Events carry the slow level as heard (``rssi``) and the distance
-estimated from it with the sender's own power.
+enter at the same distance. A scanner's configured ``offset_db`` (``[[scanners]]``, measured by ``edge calibrate
+--scanner``) is added to every reading it reports, as the other engines do. Events carry the slow level as heard
+(``rssi``, the scanner's offset applied) and the distance estimated from it with the sender's own power.
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ class PresenceEngine(HandOff):
         self._next_purge: float | None = None
         self._lag = DeliveryLag()
         self._pauses = Pauses()
+        self._calibration = {s.id: s.offset_db for s in scanners if s.offset_db}
+        """Per scanner: the configured ``offset_db`` added to every reading it reports (``edge calibrate
+        --scanner``); empty when no scanner has one, the usual case, which costs the hot path one test."""
 
     # --- hot path ----------------------------------------------------------------------------
 
@@ -142,6 +146,9 @@ class PresenceEngine(HandOff):
             return []
         token = sighting.token
         at = sighting.at
+        rssi: float = sighting.rssi
+        if self._calibration:
+            rssi += self._calibration.get(scanner, 0.0)
         track = self._tracks.get(token)
         if track is None:
             track = self._tracks[token] = ShopperTrack(sighting.via, self._reference_dbm)
@@ -154,7 +161,7 @@ class PresenceEngine(HandOff):
         window = track.windows.get(scanner)
         if window is None:
             window = track.windows[scanner] = RssiWindow(self._history_s)
-        window.add(at, sighting.rssi)
+        window.add(at, rssi)
         lag = self._lag
         if at >= lag.newest and scanner in lag.punctual:  # DeliveryLag.saw's usual case, in place
             lag.newest = at
@@ -168,7 +175,7 @@ class PresenceEngine(HandOff):
             pending.append(at)
             if len(pending) >= PENDING_MAX:
                 rate.settle()
-        near = sighting.rssi + track.offset >= zones[0].exit
+        near = rssi + track.offset >= zones[0].exit
         if at > track.last_seen:
             local = scanner in lag.punctual
             if at - track.last_seen >= SILENCE_MIN_S:  # silent at every scanner: a pause of the advertiser?
@@ -183,9 +190,9 @@ class PresenceEngine(HandOff):
         events: list[PresenceEvent] = []
         for zone in zones:
             if track.zone is zone:
-                self._stay(track, zone, at, sighting.rssi, window)
+                self._stay(track, zone, at, rssi, window)
             else:
-                self._consider(token, track, zone, at, events, sighting.rssi, window)
+                self._consider(token, track, zone, at, events, rssi, window)
         return events
 
     def _stay(self, track: ShopperTrack, zone: ZoneRules, at: float, rssi: float, heard: RssiWindow) -> None:
