@@ -483,3 +483,8 @@ within ±1 dB."""
 
 CALIBRATE_MIN_SAMPLES = 10
 """Fewest samples ``edge calibrate`` accepts before writing a value."""
+
+CALIBRATE_OFFSET_MAX_DB = 12.0
+"""The largest scanner offset ``edge calibrate --scanner`` writes: twice the ±6 dB by which adapters, antennas and
+enclosures differ (hardware/README.md). A scanner further off than that is held wrong (not 1 m, not in line of
+sight, another beacon) or broken, not miscalibrated."""

@@ -42,7 +42,12 @@ def _calibrate(args: argparse.Namespace) -> int:
     from edge.ops.calibrate import calibrate
 
     return calibrate(
-        Path(args.config), token=args.token, beacon=args.beacon, seconds=args.seconds, write=not args.dry_run
+        Path(args.config),
+        token=args.token,
+        beacon=args.beacon,
+        seconds=args.seconds,
+        write=not args.dry_run,
+        scanner=args.scanner,
     )
 
 
@@ -73,6 +78,12 @@ def add_commands(sub: Any) -> None:
     which = cal.add_mutually_exclusive_group(required=True)
     which.add_argument("--token", default=None, help="a rostered shopper's token (their device)")
     which.add_argument("--beacon", default=None, metavar="JSON", help='a roster id, e.g. {"type": "ibeacon", …}')
+    cal.add_argument(
+        "--scanner",
+        default=None,
+        metavar="ID",
+        help="the beacon is 1 m from this scanner: write its [[scanners]] offset_db instead of the 1 m power",
+    )
     cal.add_argument("--seconds", type=float, default=c.CALIBRATE_SECONDS, help="how long to listen")
     cal.add_argument("--dry-run", action="store_true", help="measure only; do not write the config")
     cal.set_defaults(func=_calibrate)
