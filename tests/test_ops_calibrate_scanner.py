@@ -40,11 +40,12 @@ path_loss_exponent = 2.4  # measured
 """
 
 
-def _trace(tmp_path: Path, hot_dbm: list[int]) -> None:
+def _trace(tmp_path: Path, hot_dbm: list[int], far: bool = True) -> None:
     lines = []
     for i, value in enumerate(hot_dbm * 3):
         lines.append(ble_line(i * 0.5, card_advert(1_795_428_000.0 + i * 0.5, rssi=value, scanner="gw-1")))
-        lines.append(ble_line(i * 0.5 + 0.1, card_advert(1_795_428_000.1 + i * 0.5, rssi=-80, scanner="gw-2")))
+        if far:
+            lines.append(ble_line(i * 0.5 + 0.1, card_advert(1_795_428_000.1 + i * 0.5, rssi=-80, scanner="gw-2")))
     write_trace(tmp_path / "cal.jsonl", lines)
 
 
@@ -111,3 +112,15 @@ def test_set_scanner_value_replaces_or_adds_in_the_scanners_own_table() -> None:
     inline = 'scanners = [{id = "a", x_m = 0, y_m = 0}]\n'
     with pytest.raises(CalibrationError, match="by hand"):
         set_scanner_value(inline, "a", "offset_db", "1.0")
+
+
+def test_the_gateway_wide_calibration_reads_a_scanner_through_its_offset(tmp_path: Path) -> None:
+    """Once gw-1's offset is written, the 1 m power measured over it is the corrected one the engines compare with."""
+    _trace(tmp_path, [-55] * 10, far=False)
+    config = tmp_path / "edge.toml"
+    config.write_text(CONFIG)
+    assert _calibrate(config, "--scanner", "gw-1", "--seconds", "60").returncode == 0
+    result = _calibrate(config, "--seconds", "60")
+    assert result.returncode == 0, result.stderr
+    assert "30 samples: median -59.0 dBm" in result.stdout
+    assert load(config).presence.measured_power_1m_dbm == -59.0

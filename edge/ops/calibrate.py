@@ -86,7 +86,7 @@ def stored_roster(config: Config) -> Roster:
     raise CalibrationError("no roster to find --token in (gateway.roster_file or a received one): use --beacon")
 
 
-def summarise(samples: list[int], advertised: float | None) -> Measurement:
+def summarise(samples: list[float], advertised: float | None) -> Measurement:
     if len(samples) < c.CALIBRATE_MIN_SAMPLES:
         raise CalibrationError(
             f"only {len(samples)} samples (need {c.CALIBRATE_MIN_SAMPLES}): is the beacon on and 1 m away? "
@@ -99,11 +99,13 @@ def summarise(samples: list[int], advertised: float | None) -> Measurement:
 async def measure(
     config: Config, roster: Roster, token: str, seconds: float, scanner: str | None = None
 ) -> Measurement:
-    """Listen for ``seconds`` (of the source's clock: a replay runs fast) and summarise the samples (only
-    ``scanner``'s, when given)."""
+    """Listen for ``seconds`` (of the source's clock: a replay runs fast) and summarise the samples: only
+    ``scanner``'s, raw (its offset is what is measured), when given; else every scanner's, each corrected by its
+    configured ``offset_db``, as the engines read them."""
     resolver = Resolver()
     resolver.set_roster(roster)
-    samples: list[int] = []
+    samples: list[float] = []
+    offsets = {} if scanner is not None else {s.id: s.offset_db for s in config.scanners if s.offset_db}
     advertised: float | None = None
     fast = config.ble.backend == "replay"
     source = open_source(config, fast=fast)
@@ -120,7 +122,7 @@ async def measure(
                 return
             found = resolver.resolve(item, item.at)
             if found is not None and found.shopper.token == token:
-                samples.append(item.rssi)
+                samples.append(item.rssi + offsets.get(item.scanner, 0.0))
                 advertised = found.measured_power_1m_dbm or advertised
 
     async with source:
