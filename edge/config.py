@@ -37,6 +37,7 @@ from edge.config_types import (
     Delay,
     Id,
     LayoutM,
+    OffsetDb,
     Positive,
     Rect,
     Seconds,
@@ -212,7 +213,7 @@ class ScannerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     x_m: LayoutM
     y_m: LayoutM
     height_m: LayoutM = cm.SCANNER_HEIGHT_M
-    offset_db: LayoutM = 0.0
+    offset_db: OffsetDb = 0.0
     """Calibration: added to every RSSI this scanner reports (``edge calibrate`` or self-calibration)."""
 
 

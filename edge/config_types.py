@@ -33,6 +33,14 @@ Positive = Annotated[float, Meta(gt=0)]
 AtLeastOne = Annotated[int, Meta(ge=1)]
 LayoutM = Annotated[float, Meta(ge=-LAYOUT_MAX_M, le=LAYOUT_MAX_M)]
 """A coordinate or offset on the store plan (finite: msgspec refuses NaN and inf against bounds)."""
+OFFSET_DB_MAX = 20.0
+"""The largest scanner calibration offset a config may carry (dB, either way): a receiver's RSSI is to be accurate
+to +-6 dB (Bluetooth Core, HCI_Read_RSSI), and an external antenna or attenuator may add some 12 dB more; beyond 20 dB
+a value is a slip (a missing decimal point, a coordinate in the wrong key) that would move every reading of the
+scanner out of its zones or into all of them, so it is refused with the key's name. ``edge calibrate --scanner``
+writes at most its own, narrower CALIBRATE_OFFSET_MAX_DB."""
+OffsetDb = Annotated[float, Meta(ge=-OFFSET_DB_MAX, le=OFFSET_DB_MAX)]
+"""A scanner's calibration offset, added to every reading it reports (finite, within +-OFFSET_DB_MAX)."""
 ThresholdDbm = Annotated[float, Meta(ge=-127, le=20)]
 """A zone's RSSI threshold: within what a BLE controller reports (HCI, -127..+20 dBm); beyond it (or NaN) no
 reading could ever cross it, so it is refused with the key's name instead of silently never firing."""

@@ -70,6 +70,16 @@ def test_the_design_keys_load(tmp_path: Path) -> None:
         (("[vision]", "[presence]\ntick_interval_s = inf\n\n[vision]"), "presence.tick_interval_s", "finite"),
         (("[vision]", "[presence]\nmeasured_power_1m_dbm = nan\n[vision]"), "presence.measured_power_1m_dbm", "finite"),
         (("exit_timeout_s = 4.0", "enter_rssi_dbm = 1e300"), "zones[0].enter_rssi_dbm", "<= 20"),
+        (
+            ("[vision]", '[[scanners]]\nid = "gw-1"\nx_m = 0\ny_m = 0\noffset_db = 40\n\n[vision]'),
+            "scanners[0].offset_db",
+            "<= 20",
+        ),
+        (
+            ("[vision]", '[[scanners]]\nid = "gw-1"\nx_m = 0\ny_m = 0\noffset_db = -21\n\n[vision]'),
+            "scanners[0].offset_db",
+            ">= -20",
+        ),
         (('store = "store-1"', 'store = "store/1"'), "gateway.store", "not a valid id"),
         (('backend = "replay"', 'backend = "hci"'), "ble.backend", "Invalid enum value 'hci'"),
         (('screen = "screen-1"', 'screen = "screen-9"'), "vision.screen", "no screen"),
