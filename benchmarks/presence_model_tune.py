@@ -67,6 +67,7 @@ MODULES = (
     "edge.presence_sure",
     "edge.presence",
     "edge.presence_pauses",
+    "edge.presence_offsets",
 )
 """Where ``--set`` looks for a constant (every module that has it gets the new value)."""
 
@@ -133,8 +134,26 @@ WARM_SEED = 1000
 """``--warm``: each (cell, seed) is first run cold on seed + this (other shoppers, another radio draw of the same
 store), and the seed's run starts from the radio that run ended with (a gateway restarted in the store it learned)."""
 WARM = False
+WARM_MINUTES: float | None = None
+"""``--warm-minutes``: how long the cold run learns (default: as long as the run judged). A gateway keeps what it
+learned across restarts, so "restarted in a store it has learned" may mean after hours of traffic, not minutes."""
 RECALL: list[Any] = []
 """The radio the next grid engine built starts from (``--warm``), if any."""
+
+
+def _recorded(engine: type[Any]) -> type[Any]:
+    """``engine`` that starts from the radio in RECALL (``--warm``) and is remembered in MADE (its radio reported)."""
+
+    class Recorded(engine):  # type: ignore[misc,valid-type]
+        recorded = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if RECALL:
+                self.recall(RECALL[0])
+            MADE.append(self)
+
+    return Recorded
 
 
 def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally]]:
@@ -145,26 +164,22 @@ def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally
     if ENGINE == "grid":  # presence_sweep imports the grid engine from its module when it builds one
         import edge.presence_grid as pg
 
-        if pg.GridEstimator.__name__ != "_RecordedGrid":
-
-            class _RecordedGrid(pg.GridEstimator):
-                def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    super().__init__(*args, **kwargs)
-                    if RECALL:
-                        self.recall(RECALL[0])
-                    MADE.append(self)
-
-            pg.GridEstimator = _RecordedGrid  # type: ignore[misc]
+        if not getattr(pg.GridEstimator, "recorded", False):
+            pg.GridEstimator = _recorded(pg.GridEstimator)  # type: ignore[misc]
+    if ENGINE == "threshold" and not getattr(ps.PresenceEngine, "recorded", False):
+        ps.PresenceEngine = _recorded(ps.PresenceEngine)  # type: ignore[misc]
     RECALL.clear()
-    if WARM and ENGINE == "grid":
+    if WARM and ENGINE in ("grid", "threshold"):
         MADE.clear()
-        ps.run_one(index, seed + WARM_SEED, minutes, shoppers)
+        warm_minutes = minutes if WARM_MINUTES is None else WARM_MINUTES
+        ps.run_one(index, seed + WARM_SEED, warm_minutes, round(shoppers * warm_minutes / minutes))
         memory = MADE[-1].memory() if MADE else None
         if memory is not None:
             RECALL.append(memory)
     MADE.clear()
     _, mine, _ = ps.run_one(index, seed, minutes, shoppers)
-    if MADE and ENGINE in mine and (radio := MADE[-1].radio()):  # {}: the grid engine with LEARN_RADIO off
+    # (the grid's radio with LEARN_RADIO off: {}; the threshold engine's offsets are not reported here)
+    if MADE and ENGINE in mine and ENGINE != "threshold" and (radio := MADE[-1].radio()):
         mine[ENGINE].notes.append({"seed": seed, **radio})
     tallies.update(mine)
     return index, tallies
@@ -211,12 +226,22 @@ def main(argv: list[str] | None = None) -> int:
         help="model, grid (edge/presence_grid.py), or grid-proto (its prototype, edge/sim/sweep/grid.py)",
     )
     parser.add_argument(
-        "--warm", action="store_true", help="grid: start each run from the radio a cold run of the cell learned"
+        "--warm",
+        action="store_true",
+        help="grid, threshold: start each run from the radio (the threshold engine: the scanner offsets) a cold run "
+        "of the cell learned",
+    )
+    parser.add_argument(
+        "--warm-minutes",
+        type=float,
+        default=None,
+        help="with --warm: how long the cold run learns (default: --minutes), with shoppers in proportion",
     )
     args = parser.parse_args(argv)
-    global ENGINE, WARM
+    global ENGINE, WARM, WARM_MINUTES
     ENGINE = args.engine
     WARM = args.warm
+    WARM_MINUTES = args.warm_minutes
     override(args.set)
     ps.GIVE_FLOOR = not args.no_floor
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from edge.laststate import StateStore
 from edge.outbox import Outbox
 from edge.pipeline import Pipeline, Sink
 from edge.ports import Ports, Readings, Service
+from edge.presence import PresenceEngine
 from edge.roster import load_roster_file as read_roster_file
 
 if TYPE_CHECKING:
@@ -222,16 +223,27 @@ class Gateway:
         return self
 
     def _keep_radio(self, stack: AsyncExitStack) -> None:
-        """The grid engine starts from the radio it learned before and keeps what it learns (edge.radio_keeper)."""
-        if self.config.presence.engine != "grid":
-            return  # (numpy only for the engine that uses it)
-        from edge.presence_grid import GridEstimator
+        """The grid engine starts from the radio it learned before and keeps what it learns, the threshold engine its
+        scanner offsets (edge.radio_keeper)."""
         from edge.radio_keeper import RadioKeeper
 
         engine = self.core.engine
-        if not isinstance(engine, GridEstimator):
+        keeper: RadioKeeper[Any]
+        if isinstance(engine, PresenceEngine):
+            if not engine.learns_offsets:
+                return  # (no scanner positions: nothing to learn, no file)
+            from edge.presence_offsets_memory import OFFSETS_KEPT
+
+            keeper = RadioKeeper(engine, OFFSETS_KEPT, self.config, self.state_dir)
+        elif self.config.presence.engine == "grid":  # (numpy only for the engine that uses it)
+            from edge.presence_grid import GridEstimator
+            from edge.presence_grid_memory import GRID_KEPT
+
+            if not isinstance(engine, GridEstimator):
+                return
+            keeper = RadioKeeper(engine, GRID_KEPT, self.config, self.state_dir)
+        else:
             return
-        keeper = RadioKeeper(engine, self.config, self.state_dir)
         keeper.load()
         self.pipeline.at_health.append(keeper.save)
         stack.callback(self.pipeline.at_health.remove, keeper.save)

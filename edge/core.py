@@ -136,8 +136,7 @@ class Core:
         return zone if zone is not None else self.app.presence.zone_of(token)
 
     def radio(self) -> dict[str, float | None]:
-        engine = self.engine
-        return {} if isinstance(engine, PresenceEngine) else engine.radio()
+        return self.engine.radio()
 
     # --- timers ----------------------------------------------------------------------------
 

@@ -70,7 +70,7 @@ class CoreView(Protocol):
 
     def radio(self) -> dict[str, float | None]:
         """What the presence engine has learned of the store's radio (the ``model`` and ``grid`` engines:
-        exponent, sigma, per-scanner offsets as ``offset_db:<scanner>``; empty for ``threshold``)."""
+        exponent, sigma, per-scanner offsets as ``offset_db:<scanner>``; ``threshold``: the offsets only)."""
         ...
 
 

@@ -74,6 +74,8 @@ from typing import Literal
 from edge import constants as c
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.presence_handoff import HandOff
+from edge.presence_offsets import SETTLED_S, OffsetLearner
+from edge.presence_offsets_memory import OffsetsMemory
 from edge.presence_pauses import Pauses
 from edge.presence_reach import edge_radius_m, enter_bar, exit_bar, scanner_above_m
 from edge.presence_sure import sure_out
@@ -135,6 +137,9 @@ class PresenceEngine(HandOff):
         self._calibration = {s.id: s.offset_db for s in scanners if s.offset_db}
         """Per scanner: the configured ``offset_db`` added to every reading it reports (``edge calibrate
         --scanner``); empty when no scanner has one, the usual case, which costs the hot path one test."""
+        self._offsets = OffsetLearner(zones, scanners, presence.path_loss_exponent, presence.measured_power_1m_dbm)
+        self._learning = self._offsets.learning
+        self._learned = self._offsets.applied  # (the learner updates it in place)
 
     # --- hot path ----------------------------------------------------------------------------
 
@@ -150,6 +155,10 @@ class PresenceEngine(HandOff):
         if self._calibration:
             rssi += self._calibration.get(scanner, 0.0)
         track = self._tracks.get(token)
+        if self._learning and track is not None and track.zone is not None and at - track.since >= SETTLED_S:
+            self._offsets.sample(track, track.zone.id, track.since, scanner, rssi + track.offset)
+        if self._learned:
+            rssi += self._learned.get(scanner, 0.0)
         if track is None:
             track = self._tracks[token] = ShopperTrack(sighting.via, self._reference_dbm)
         track.via = sighting.via
@@ -392,6 +401,8 @@ class PresenceEngine(HandOff):
                 events.append(self._event("dwell", token, track, zone, now))
         for token in gone:
             track = self._present.pop(token)
+            if track.cal:
+                self._offsets.close(track)
             track.left_zone, track.left_at = track.zone, now
             track.zone = None
             track.weak = False
@@ -423,8 +434,30 @@ class PresenceEngine(HandOff):
 
     # --- consent and queries -----------------------------------------------------------------
 
+    def radio(self) -> dict[str, float | None]:
+        """What the engine has learned of the store's radio: per scanner its offset, once a scanner has enough
+        visits (:meth:`edge.presence_offsets.OffsetLearner.report`); empty before, or with no layout to learn from."""
+        return self._offsets.report()
+
+    @property
+    def learns_offsets(self) -> bool:
+        """Whether the layout lets the engine learn its scanners' offsets (:mod:`edge.presence_offsets`)."""
+        return self._learning
+
+    def memory(self) -> OffsetsMemory | None:
+        """The learned scanner offsets in use, to be kept across a restart (:mod:`edge.presence_offsets_memory`); None
+        while there is nothing to keep (none learned, none recalled)."""
+        if not self._learned and not self._offsets.base:
+            return None
+        return OffsetsMemory(offsets_db=dict(self._learned))
+
+    def recall(self, memory: OffsetsMemory) -> None:
+        """Start from scanner offsets learned before (:meth:`memory` of a run before in this store)."""
+        self._offsets.recall(memory.offsets_db)
+
     def forget(self, token: str) -> None:
-        """Drop everything about ``token`` at once (consent withdrawn); emits nothing."""
+        """Drop everything about ``token`` at once (consent withdrawn); emits nothing (its visit's running sums
+        for the offsets go with its track, unlearned)."""
         self._tracks.pop(token, None)
         self._present.pop(token, None)
 

@@ -24,12 +24,12 @@ change of those starts cold. Pure: bytes in, values out; the gateway reads and w
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
+from edge import radio_file
 from edge.config import PresenceConfig, ScannerConfig
 from edge.floor import FloorConfig
 from edge.presence_grid_learn import SIGMA_MAX_DB, SIGMA_MIN_DB
@@ -59,8 +59,7 @@ RADIO_FILE = "radio.json"
 MEMORY_VERSION = 1
 """The file's format; another version is not read (the gateway starts cold and says so)."""
 
-MEMORY_MAX_BYTES = 64 * 1024
-"""A kept radio is a few hundred bytes (a number per scanner): a larger file is not ours."""
+MEMORY_MAX_BYTES = radio_file.MEMORY_MAX_BYTES
 
 
 class RadioMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -108,26 +107,9 @@ def decode(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> Rad
 
 
 def read(data: bytes, layout: str, scanners: tuple[ScannerConfig, ...]) -> RadioFile | str:
-    """The whole file (:func:`decode`'s checks; ``edge doctor`` shows when it was saved), or why it is not used."""
-    if len(data) > MEMORY_MAX_BYTES:
-        return f"{len(data)} bytes, more than {MEMORY_MAX_BYTES}"
-    try:
-        found = msgspec.json.decode(data, type=RadioFile)
-    except msgspec.ValidationError as err:
-        return f"invalid: {err}"
-    except msgspec.DecodeError as err:
-        return f"not JSON: {err}"
-    if found.version != MEMORY_VERSION:
-        return f"version {found.version}, this gateway reads {MEMORY_VERSION}"
-    if found.layout != layout:
-        return "learned on another layout (the scanners, the floor plan or the configured exponent changed)"
-    if not math.isfinite(found.saved_at):
-        return "saved_at: not a finite time"
-    known = {s.id for s in scanners}
-    unknown = sorted(set(found.radio.offsets_db) - known)
-    if unknown:
-        return f"radio.offsets_db: scanner {unknown[0]!r} is not in the config"
-    return found
+    """The whole file (:func:`decode`'s checks, :func:`edge.radio_file.read`; ``edge doctor`` shows when it was saved),
+    or why it is not used."""
+    return radio_file.read(data, RadioFile, MEMORY_VERSION, layout, scanners)
 
 
 def describe(radio: RadioMemory) -> str:
@@ -139,3 +121,13 @@ def describe(radio: RadioMemory) -> str:
     if radio.wall_db is not None:
         found += f", wall {radio.wall_db:g} dB"
     return found
+
+
+GRID_KEPT: radio_file.Kept[RadioMemory] = radio_file.Kept(
+    RADIO_FILE,
+    lambda config: layout_key(config.scanners, config.floor, config.presence),
+    read,
+    encode,
+    describe,
+)
+"""The grid engine's kept radio, for :class:`edge.radio_keeper.RadioKeeper`."""

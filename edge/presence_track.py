@@ -53,6 +53,9 @@ class ShopperTrack:
     """Everything the engine knows about one shopper."""
 
     __slots__ = (
+        "cal",
+        "cal_seen",
+        "cal_since",
         "candidate",
         "candidate_n",
         "heard_at",
@@ -96,3 +99,6 @@ class ShopperTrack:
         self.near = False  # was the latest advert heard at a zone's exit threshold or louder?
         self.local = False  # ...and first by one of this gateway's own scanners (no delivery lag)?
         self.pause_s = 0.0  # the longest pause of the advertiser heard (edge.presence_timing.pause_of)
+        self.cal: dict[str, list[float]] = {}  # this visit's departures per scanner (edge.presence_offsets): sum, n
+        self.cal_since = 0.0  # ...of the visit that began then
+        self.cal_seen: set[str] | None = None  # the scanners this shopper's visits already counted for

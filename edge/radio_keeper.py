@@ -1,6 +1,8 @@
-"""The grid engine's learned radio kept in ``{state_dir}/radio.json`` across restarts (issue 13).
+"""An engine's learned radio kept in ``{state_dir}`` across restarts (issue 13): the grid engine's ``radio.json``, the
+threshold engine's ``offsets.json``.
 
-What is kept and why: :mod:`edge.presence_grid_memory`. :class:`RadioKeeper` reads the file once when the gateway
+What is kept and why: :mod:`edge.presence_grid_memory`, :mod:`edge.presence_offsets_memory`; the file's format and
+checks: :mod:`edge.radio_file`. :class:`RadioKeeper` reads the file once when the gateway
 starts (before the first sighting) and hands it to the engine; it writes the radio in use at each health event
 (``presence.health_interval_s``) when it changed since the last write, and once more when the gateway stops.
 
@@ -17,27 +19,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from edge.atomic import write_atomic
 from edge.config import Config, ScannerConfig
-from edge.presence_grid import GridEstimator
-from edge.presence_grid_memory import (
-    MEMORY_MAX_BYTES,
-    RADIO_FILE,
-    RadioFile,
-    RadioMemory,
-    describe,
-    encode,
-    layout_key,
-    read,
-)
+from edge.radio_file import MEMORY_MAX_BYTES, Kept, KeptFile
 
 log = logging.getLogger(__name__)
 
+M = TypeVar("M")
 
-def read_kept(path: Path, layout: str, scanners: tuple[ScannerConfig, ...]) -> RadioFile | str | None:
-    """The kept radio at ``path`` (:func:`edge.presence_grid_memory.read`), why it cannot be used, or None when there is
-    no file (``edge doctor`` reads it the same way)."""
+
+class Remembers(Protocol[M]):
+    """An engine that keeps a radio: what it has in use (None: nothing to keep), and a start from a kept one."""
+
+    def memory(self) -> M | None: ...
+
+    def recall(self, radio: M) -> None: ...
+
+
+def read_kept(path: Path, layout: str, scanners: tuple[ScannerConfig, ...], kept: Kept[M]) -> KeptFile[M] | str | None:
+    """The kept radio at ``path`` (``kept.read``), why it cannot be used, or None when there is no file (``edge
+    doctor`` reads it the same way)."""
     try:
         with path.open("rb") as file:
             data = file.read(MEMORY_MAX_BYTES + 1)
@@ -45,18 +48,19 @@ def read_kept(path: Path, layout: str, scanners: tuple[ScannerConfig, ...]) -> R
         return None
     except OSError as err:
         return f"cannot be read: {err.strerror or err}"
-    return read(data, layout, scanners)
+    return kept.read(data, layout, scanners)
 
 
-class RadioKeeper:
-    """Keeps ``engine``'s radio in ``state_dir`` / :data:`~edge.presence_grid_memory.RADIO_FILE`."""
+class RadioKeeper(Generic[M]):
+    """Keeps ``engine``'s radio in ``state_dir`` / ``kept.file``."""
 
-    def __init__(self, engine: GridEstimator, config: Config, state_dir: Path) -> None:
+    def __init__(self, engine: Remembers[M], kept: Kept[M], config: Config, state_dir: Path) -> None:
         self.engine = engine
-        self.path = state_dir / RADIO_FILE
+        self.kept = kept
+        self.path = state_dir / kept.file
         self._scanners = config.scanners
-        self.layout = layout_key(config.scanners, config.floor, config.presence)
-        self._written: RadioMemory | None = None
+        self.layout = kept.layout(config)
+        self._written: M | None = None
         """The radio last written or read (nothing to write while it is the one in use)."""
         self.loaded = 0
         """1 when this start began from a kept radio."""
@@ -64,10 +68,10 @@ class RadioKeeper:
         self.saved = 0
         self.save_errors = 0
 
-    def load(self) -> RadioMemory | None:
+    def load(self) -> M | None:
         """Read the kept radio and start the engine from it; None (the engine cold) when there is none or it cannot
         be used (logged with the file's path and why)."""
-        found = read_kept(self.path, self.layout, self._scanners)
+        found = read_kept(self.path, self.layout, self._scanners, self.kept)
         if found is None:
             return None
         if isinstance(found, str):
@@ -77,7 +81,7 @@ class RadioKeeper:
         self.engine.recall(radio)
         self._written = radio
         self.loaded = 1
-        log.info("%s: starting from the radio learned before: %s", self.path, describe(radio))
+        log.info("%s: starting from the radio learned before: %s", self.path, self.kept.describe(radio))
         return radio
 
     def _reject(self, why: str) -> None:
@@ -91,7 +95,7 @@ class RadioKeeper:
         if memory is None or memory == self._written:
             return None
         self._written = memory
-        return encode(memory, self.layout, now)
+        return self.kept.encode(memory, self.layout, now)
 
     def write(self, data: bytes) -> None:
         """Write ``data`` (:meth:`due`) atomically; a failure is logged and counted, never raised."""

@@ -48,3 +48,11 @@ def mosquitto_server(tmp_path: Path) -> Iterator[Mosquitto]:
     """A real mosquitto of its own for the test (tests/mosquitto.py), without persistence; stopped after it."""
     with Mosquitto(tmp_path / "broker", persistence=False) as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def store_trace_5min(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five minutes of the bundled simulated store (seed 1) as a trace (tests.gateway_runs.store_trace)."""
+    from tests.gateway_runs import store_trace
+
+    return store_trace(tmp_path_factory.mktemp("trace"))

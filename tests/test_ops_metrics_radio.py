@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 from edge.core import Core
 from edge.events import EventFactory
 from edge.ops.metrics import Snapshot, _families
+from edge.presence import PresenceEngine
 from edge.sim.store import default_config
 
 
@@ -44,9 +45,23 @@ def test_the_grid_engines_learned_radio_is_on_the_endpoint_per_scanner() -> None
         assert f'quantity="offset_db",scanner="{scanner.id}"' not in text
 
 
-def test_the_threshold_engine_learns_no_radio_and_the_family_is_empty() -> None:
+def test_the_threshold_engine_shows_nothing_before_it_has_learned_an_offset() -> None:
     core = Core(default_config("threshold"), EventFactory("store-1", "gw-1", random.Random(1)))
     assert core.radio() == {}
     text = _scrape(core)
     assert "# TYPE edge_presence_radio gauge" in text
     assert "edge_presence_radio{" not in text
+
+
+def test_the_threshold_engines_learned_offsets_are_on_the_endpoint() -> None:
+    """Its scanner offsets, once learned (edge.presence_offsets): the hot scanner's applied, the others' 0."""
+    from tests.test_presence_offsets import config, run, store
+
+    engine = PresenceEngine(*config())
+    run(engine, store(1, {"scn-b": 4.0}))
+    registry = CollectorRegistry()
+    registry.register(_Shot(Snapshot(radio=engine.radio())))
+    text = generate_latest(registry).decode()
+    assert 'edge_presence_radio{quantity="offset_applied_db",scanner="scn-b"} -4.0' in text
+    assert 'edge_presence_radio{quantity="offset_applied_db",scanner="scn-a"} 0.0' in text
+    assert 'quantity="offset_se_db",scanner="scn-b"' in text

@@ -4,18 +4,14 @@ a real state directory -- started warm the next time, cold (and counted) when th
 
 from __future__ import annotations
 
-import asyncio
-import random
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from edge import app, presence_grid_memory
-from edge.beacons.replay import ReplaySource
+from edge import presence_grid_memory
 from edge.config import Config
-from edge.events import Event
 from edge.presence_grid import GridEstimator
 from edge.presence_grid_memory import (
     MEMORY_MAX_BYTES,
@@ -28,8 +24,8 @@ from edge.presence_grid_memory import (
 )
 from edge.presence_grid_radio import MISS_P, SIGMA_DB
 from edge.presence_grid_wall import WALL_PRIOR_DB
-from edge.sim import SimulatedStore
 from edge.sim.store import default_config
+from tests.gateway_runs import last_health, presence_of, run_gateway
 
 CONFIG = default_config("grid")
 LAYOUT = layout_key(CONFIG.scanners, CONFIG.floor, CONFIG.presence)
@@ -112,41 +108,19 @@ def test_the_kept_sigma_miss_rate_and_wall_when_asked_for(monkeypatch: pytest.Mo
     assert engine.memory() == STEEP
 
 
-def _run(state: Path, trace: Path, config: Config = CONFIG) -> list[Event]:
-    out: list[Event] = []
-    source = ReplaySource(trace, speed=None, strict=True)
-    asyncio.run(app.run(config, source, sinks=[out.append], fast=True, rng=random.Random(1), state_dir=state))
-    return out
-
-
-def _health(events: list[Event]) -> dict[str, Any]:
-    return [e for e in events if e.type == "edge.gateway.health"][-1].data
-
-
-def _presence(events: list[Event]) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, e.data) for e in events if e.type.startswith("edge.presence.")]
-
-
-@pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("trace") / "store.jsonl"
-    SimulatedStore(seed=1).write_trace(path, 300)
-    return path
-
-
-def test_a_gateway_keeps_its_radio_across_a_restart(tmp_path: Path, trace: Path) -> None:
+def test_a_gateway_keeps_its_radio_across_a_restart(tmp_path: Path, store_trace_5min: Path) -> None:
     """The first run learns and writes ``radio.json`` (nothing in it but the radio: no token); the second starts
     from it and has nothing new to write; a stop writes what changed since the last health event."""
-    first = _run(tmp_path, trace)
-    assert _health(first)["radio_memory_loaded"] == 0
-    assert _health(first)["radio_memory_saved"] >= 1
+    first = run_gateway(tmp_path, store_trace_5min, CONFIG)
+    assert last_health(first)["radio_memory_loaded"] == 0
+    assert last_health(first)["radio_memory_saved"] >= 1
     data = (tmp_path / RADIO_FILE).read_bytes()
     kept = msgspec.json.decode(data, type=RadioFile)  # (forbid_unknown_fields: the radio and nothing else)
     assert kept.layout == LAYOUT
     assert set(kept.radio.offsets_db) <= {s.id for s in CONFIG.scanners}
     assert b"token" not in data
-    second = _run(tmp_path, trace)
-    health = _health(second)
+    second = run_gateway(tmp_path, store_trace_5min, CONFIG)
+    health = last_health(second)
     assert (health["radio_memory_loaded"], health["radio_memory_rejected"]) == (1, 0)
     again = msgspec.json.decode((tmp_path / RADIO_FILE).read_bytes(), type=RadioFile)  # (learned on from the kept)
     assert again.layout == LAYOUT
@@ -154,40 +128,41 @@ def test_a_gateway_keeps_its_radio_across_a_restart(tmp_path: Path, trace: Path)
     assert again.radio.wall_db is not None
 
 
-def test_a_bad_radio_file_starts_cold_and_is_counted(tmp_path: Path, trace: Path) -> None:
+def test_a_bad_radio_file_starts_cold_and_is_counted(tmp_path: Path, store_trace_5min: Path) -> None:
     """A truncated file: the run is the cold run, event for event, with the file counted as rejected (and replaced
     by what this run learned)."""
     (tmp_path / "cold").mkdir()
     (tmp_path / "bad").mkdir()
-    cold = _run(tmp_path / "cold", trace)
+    cold = run_gateway(tmp_path / "cold", store_trace_5min, CONFIG)
     (tmp_path / "bad" / RADIO_FILE).write_bytes(b'{"version": 1, "lay')
-    bad = _run(tmp_path / "bad", trace)
-    assert _health(bad)["radio_memory_rejected"] == 1
-    assert _health(bad)["radio_memory_loaded"] == 0
-    assert _presence(bad) == _presence(cold)
+    bad = run_gateway(tmp_path / "bad", store_trace_5min, CONFIG)
+    assert last_health(bad)["radio_memory_rejected"] == 1
+    assert last_health(bad)["radio_memory_loaded"] == 0
+    assert presence_of(bad) == presence_of(cold)
     assert decode((tmp_path / "bad" / RADIO_FILE).read_bytes(), LAYOUT, CONFIG.scanners) == decode(
         (tmp_path / "cold" / RADIO_FILE).read_bytes(), LAYOUT, CONFIG.scanners
     )
 
 
-def test_a_radio_that_cannot_be_written_is_counted_not_raised(tmp_path: Path, trace: Path) -> None:
+def test_a_radio_that_cannot_be_written_is_counted_not_raised(tmp_path: Path, store_trace_5min: Path) -> None:
     """``radio.json`` a directory: it cannot be read nor replaced; the run ends normally, the writes counted."""
     (tmp_path / RADIO_FILE).mkdir()
-    events = _run(tmp_path, trace)
-    health = _health(events)
+    events = run_gateway(tmp_path, store_trace_5min, CONFIG)
+    health = last_health(events)
     assert health["radio_memory_rejected"] == 1
     assert health["radio_memory_save_errors"] >= 1
     assert health["radio_memory_saved"] == 0
-    assert _presence(events)
+    assert presence_of(events)
 
 
 def test_edge_doctor_shows_the_kept_radio(tmp_path: Path) -> None:
     """``edge doctor``'s radio row: nothing learned yet, what was learned and when, or why the next start will not use
-    it (a warning, never a failure); the threshold engine keeps none."""
+    it (a warning, never a failure); the model engine keeps none (the threshold engine's offsets:
+    tests/test_presence_offsets_memory.py)."""
     from edge.ops.checks import check_radio
 
     config = msgspec.structs.replace(CONFIG, gateway=msgspec.structs.replace(CONFIG.gateway, state_dir=str(tmp_path)))
-    assert check_radio(default_config(), tmp_path).status == "skip"
+    assert check_radio(default_config("model"), tmp_path).status == "skip"
     first = check_radio(config, Path("/"))
     assert (first.status, first.detail) == ("ok", "nothing learned yet: the engine starts from the configured radio "
                                             "(path-loss exponent 2.2)")  # fmt: skip

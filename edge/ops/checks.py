@@ -17,12 +17,15 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from edge import constants as c
 from edge.config import Config
 from edge.errors import EdgeError
 from edge.floor import off_floor
+from edge.radio_file import Kept
+
+M = TypeVar("M")
 
 Status = Literal["ok", "fail", "warn", "skip"]
 
@@ -321,23 +324,39 @@ def check_zones(config: Config) -> Result:
 
 
 def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
-    """With the grid engine: the radio it learned and keeps in ``{state_dir}/radio.json`` (edge.radio_keeper), or
-    why the next start will not use it. Never a failure: a gateway without it starts from the configured radio."""
-    if config.presence.engine != "grid":
-        return Result("radio", "skip", f"the {config.presence.engine} engine keeps no learned radio")
-    from edge.presence_grid_memory import RADIO_FILE, describe, layout_key
+    """What the presence engine learned of the radio and keeps (edge.radio_keeper): the grid engine's radio in
+    ``{state_dir}/radio.json``, the threshold engine's scanner offsets in ``{state_dir}/offsets.json``, or why the next
+    start will not use it. Never a failure: a gateway without it starts from the configured radio."""
+    if config.presence.engine == "grid":
+        from edge.presence_grid_memory import GRID_KEPT
+
+        configured = f"the configured radio (path-loss exponent {config.presence.path_loss_exponent:g})"
+        return _kept_radio(config, root, GRID_KEPT, configured, now)
+    if config.presence.engine == "threshold":
+        from edge.presence_offsets import OffsetLearner
+        from edge.presence_offsets_memory import OFFSETS_KEPT
+
+        told = config.presence
+        learner = OffsetLearner(config.zones, config.scanners, told.path_loss_exponent, told.measured_power_1m_dbm)
+        if not learner.learning:
+            why = "no [[scanners]] positions with zones 4.5-16 m from other zones' scanners"
+            return Result("radio", "skip", f"the threshold engine learns no scanner offsets here ({why})")
+        return _kept_radio(config, root, OFFSETS_KEPT, "the configured scanner offsets", now)
+    return Result("radio", "skip", f"the {config.presence.engine} engine keeps no learned radio")
+
+
+def _kept_radio(config: Config, root: Path, kept: Kept[M], configured: str, now: float | None) -> Result:
     from edge.radio_keeper import read_kept
 
-    path = rooted(root, config.state_path()) / RADIO_FILE
-    configured = f"the configured radio (path-loss exponent {config.presence.path_loss_exponent:g})"
-    found = read_kept(path, layout_key(config.scanners, config.floor, config.presence), config.scanners)
+    path = rooted(root, config.state_path()) / kept.file
+    found = read_kept(path, kept.layout(config), config.scanners, kept)
     if found is None:
         return Result("radio", "ok", f"nothing learned yet: the engine starts from {configured}")
     if isinstance(found, str):
         fix = "nothing to do: the engine learns again and replaces it (or remove it)"
         return Result("radio", "warn", f"{path}: {found}: the next start uses {configured}", fix)
     age = ((time.time() if now is None else now) - found.saved_at) / 60
-    return Result("radio", "ok", f"learned: {describe(found.radio)}; saved {age:.0f} min ago")
+    return Result("radio", "ok", f"learned: {kept.describe(found.radio)}; saved {age:.0f} min ago")
 
 
 # --- roster ---------------------------------------------------------------------------------------
