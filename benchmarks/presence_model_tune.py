@@ -2,6 +2,7 @@
 
     python benchmarks/presence_model_tune.py [--cells tuning|held-out|all|0,5,9] [--seeds 1,2]
                                              [--cache DIR] [--jobs N] [--set NAME=VALUE ...] [--warm]
+                                             [--warm-minutes M]
 
 Runs :mod:`benchmarks.presence_sweep`'s cell runner with the ``model`` engine only; the threshold engine,
 the naive references and the oracle do not change while the model is tuned, so their tallies per (cell,
@@ -15,9 +16,11 @@ JSON object.
 :mod:`edge.constants_model` or a module-level one of the engine's modules), to compare one physical choice
 against another side by side.
 
-``--warm`` (the grid engine): each (cell, seed) is first run cold on another seed of the cell, and the seed's run
-starts from the radio that run ended with (:meth:`edge.presence_grid.GridEstimator.memory`): a gateway restarted in
-a store it has learned (``{state_dir}/radio.json``, :mod:`edge.radio_keeper`). Twice the time.
+``--warm`` (the grid and the threshold engines): each (cell, seed) is first run cold on another seed of the cell, and
+the seed's run starts from the radio that run ended with (:meth:`edge.presence_grid.GridEstimator.memory`; the
+threshold engine's scanner offsets, :meth:`edge.presence.PresenceEngine.memory`): a gateway restarted in a store it
+has learned (``{state_dir}/radio.json`` / ``offsets.json``, :mod:`edge.radio_keeper`). Twice the time;
+``--warm-minutes`` lets the cold run learn longer (with shoppers in proportion).
 """
 
 from __future__ import annotations
