@@ -24,6 +24,7 @@ CONFIG = default_config("threshold")
 LAYOUT = layout_key(CONFIG)
 FIRST = CONFIG.scanners[0].id
 HOT = OffsetsMemory(offsets_db={FIRST: -2.5})
+STEEPER = msgspec.structs.replace(CONFIG, presence=msgspec.structs.replace(CONFIG.presence, path_loss_exponent=3.0))
 
 
 def test_kept_offsets_round_trip_with_their_layout() -> None:
@@ -43,7 +44,7 @@ def _file(**radio: Any) -> dict[str, Any]:
         # (the checks every kept radio shares, edge.radio_file.read: tests/test_radio_memory.py; here this file's own)
         (msgspec.json.encode(_file(offsets_db={FIRST: 30.0})), "radio.offsets_db"),
         (msgspec.json.encode(_file(exponent=3.0)), "exponent"),  # (the grid's radio is not this engine's)
-        (msgspec.json.encode({**_file(), "layout": layout_key(default_config("grid"))}), "another layout"),
+        (msgspec.json.encode({**_file(), "layout": layout_key(STEEPER)}), "another layout"),
         (msgspec.json.encode({**_file(), "token": "s-0001"}), "token"),
         (msgspec.json.encode(_file()).replace(b'"saved_at":0.0', b'"saved_at":1e400'), "saved_at"),
     ],
@@ -61,8 +62,7 @@ def test_the_layout_is_what_the_learner_expects_from() -> None:
     assert layout_key(msgspec.structs.replace(CONFIG, scanners=(moved, *CONFIG.scanners[1:]))) != LAYOUT
     smaller = msgspec.structs.replace(CONFIG.zones[0], radius_m=2.0)
     assert layout_key(msgspec.structs.replace(CONFIG, zones=(smaller, *CONFIG.zones[1:]))) != LAYOUT
-    steeper = msgspec.structs.replace(CONFIG.presence, path_loss_exponent=3.0)
-    assert layout_key(msgspec.structs.replace(CONFIG, presence=steeper)) != LAYOUT
+    assert layout_key(STEEPER) != LAYOUT
     louder = msgspec.structs.replace(CONFIG.presence, measured_power_1m_dbm=-55.0)
     assert layout_key(msgspec.structs.replace(CONFIG, presence=louder)) != LAYOUT
     tagged = msgspec.structs.replace(CONFIG.zones[0], tags=("fresh",))
