@@ -140,6 +140,8 @@ class PresenceEngine(HandOff):
         self._offsets = OffsetLearner(zones, scanners, presence.path_loss_exponent, presence.measured_power_1m_dbm)
         self._learning = self._offsets.learning
         self._learned = self._offsets.applied  # (the learner updates it in place)
+        for zone in self._zones.values():
+            zone.expected = self._offsets.expected(zone.id)  # (read per sighting: no call for the others' scanners)
 
     # --- hot path ----------------------------------------------------------------------------
 
@@ -155,8 +157,13 @@ class PresenceEngine(HandOff):
         if self._calibration:
             rssi += self._calibration.get(scanner, 0.0)
         track = self._tracks.get(token)
-        if self._learning and track is not None and track.zone is not None and at - track.since >= SETTLED_S:
-            self._offsets.sample(track, track.zone.id, track.since, scanner, rssi + track.offset)
+        if (
+            track is not None
+            and (settled := track.zone) is not None
+            and scanner in settled.expected  # (empty unless the layout lets this zone teach the learner)
+            and at - track.since >= SETTLED_S
+        ):
+            self._offsets.sample(track, track.since, scanner, rssi + track.offset, settled.expected[scanner])
         if self._learned:
             rssi += self._learned.get(scanner, 0.0)
         if track is None:

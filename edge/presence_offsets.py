@@ -150,15 +150,13 @@ class OffsetLearner:
         """Whether the layout gives anything to learn from (scanner positions, zones NEAR_M-FAR_M apart)."""
         return bool(self._expected)
 
-    def sample(self, track: ShopperTrack, zone: str, since: float, scanner: str, level: float) -> None:
+    def expected(self, zone: str) -> dict[str, float]:
+        """Per scanner that learns from shoppers settled in ``zone``: the level it should hear them at (dBm)."""
+        return dict(self._expected.get(zone, {}))
+
+    def sample(self, track: ShopperTrack, since: float, scanner: str, level: float, mean: float) -> None:
         """A reading ``level`` (dBm for the reference phone, the configured offset applied, not the learned one) by
-        ``scanner`` of a shopper settled in ``zone`` since ``since``."""
-        expected = self._expected.get(zone)
-        if expected is None:
-            return
-        mean = expected.get(scanner)
-        if mean is None:
-            return
+        ``scanner`` of a shopper settled since ``since`` in a zone where it should read ``mean`` (:meth:`expected`)."""
         if track.cal_since != since:
             self.close(track)
             track.cal_since = since

@@ -28,6 +28,7 @@ class ZoneRules:
         "enter",
         "exit",
         "exit_timeout_s",
+        "expected",
         "id",
         "margin",
         "only",
@@ -47,6 +48,8 @@ class ZoneRules:
         self.margin = config.handoff_margin_db
         self.samples = config.handoff_samples
         self.dwell_s = config.dwell_interval_s
+        self.expected: dict[str, float] = {}  # per other zone's scanner that learns from shoppers settled here: the
+        # level it should hear them at (edge.presence_offsets; empty: none, or not learning)
 
 
 class ShopperTrack:

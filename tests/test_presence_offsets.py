@@ -107,10 +107,12 @@ def test_a_visit_counts_once_it_is_over_and_a_withdrawn_one_never() -> None:
         track = ShopperTrack("app", -59.0)
         for scanner in ("scn-b", "scn-c"):  # the zone a's neighbours, as heard from zone a
             for _ in range(6):
-                learner.sample(track, "a", T0 + visit, scanner, expected + (4.0 if scanner == "scn-b" else 0.0))
+                level = expected + (4.0 if scanner == "scn-b" else 0.0)
+                learner.sample(track, T0 + visit, scanner, level, learner.expected("a")[scanner])
         for scanner in ("scn-a", "scn-d"):
             for _ in range(6):
-                learner.sample(track, "b", T0 + visit + 0.5, scanner, expected)  # a new visit closes the last
+                mean = learner.expected("b")[scanner]
+                learner.sample(track, T0 + visit + 0.5, scanner, expected, mean)  # (a new visit: a's closed)
         assert track.cal  # the second visit still open
         learner.close(track)
         assert not track.cal
@@ -118,6 +120,6 @@ def test_a_visit_counts_once_it_is_over_and_a_withdrawn_one_never() -> None:
     assert learner.applied == {"scn-b": -4.0}  # no spread at all: sure at once
     withdrawn = ShopperTrack("app", -59.0)
     for _ in range(6):
-        learner.sample(withdrawn, "a", T0 + 99.0, "scn-b", expected + 20.0)
+        learner.sample(withdrawn, T0 + 99.0, "scn-b", expected + 20.0, expected)
     assert withdrawn.cal  # held on the track only; the engine's forget() drops the track with it
     assert learner.estimate["scn-b"] == pytest.approx(-4.0)
