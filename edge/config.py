@@ -167,6 +167,9 @@ class PresenceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     brought ghost visits (sweep tuning cells, 3 seeds: sum of capped badness 118 applied, 100 not applied; not
     applied was as good or better even in the cells with a scanner 4 dB off). ``offset_db`` (``edge
     calibrate``) remains the correction."""
+    learn_offsets: bool = True
+    """The ``threshold`` engine learns each scanner's offset from rostered traffic (with ``[[scanners]]`` placed) and
+    applies it once sure, on top of ``offset_db`` (edge.presence_offsets); false: only ``offset_db``."""
 
 
 class ZoneConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -137,7 +137,9 @@ class PresenceEngine(HandOff):
         self._calibration = {s.id: s.offset_db for s in scanners if s.offset_db}
         """Per scanner: the configured ``offset_db`` added to every reading it reports (``edge calibrate
         --scanner``); empty when no scanner has one, the usual case, which costs the hot path one test."""
-        self._offsets = OffsetLearner(zones, scanners, presence.path_loss_exponent, presence.measured_power_1m_dbm)
+        self._offsets = OffsetLearner(
+            zones, scanners, presence.path_loss_exponent, presence.measured_power_1m_dbm, presence.learn_offsets
+        )
         self._learning = self._offsets.learning
         self._learned = self._offsets.applied  # (the learner updates it in place)
         for zone in self._zones.values():

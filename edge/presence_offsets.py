@@ -111,7 +111,12 @@ class OffsetLearner:
     __slots__ = ("_expected", "_scanners", "applied", "base", "estimate", "standard_error")
 
     def __init__(
-        self, zones: Sequence[ZoneConfig], scanners: Sequence[ScannerConfig], exponent: float, reference_dbm: float
+        self,
+        zones: Sequence[ZoneConfig],
+        scanners: Sequence[ScannerConfig],
+        exponent: float,
+        reference_dbm: float,
+        enabled: bool = True,
     ) -> None:
         where = {s.id: s for s in scanners}
         self._expected: dict[str, dict[str, float]] = {}
@@ -132,7 +137,7 @@ class OffsetLearner:
             if found:
                 self._expected[zone.id] = found
         heard = {scanner for found in self._expected.values() for scanner in found}
-        if not LEARN_OFFSETS or len(heard) < MIN_SCANNERS:
+        if not (enabled and LEARN_OFFSETS) or len(heard) < MIN_SCANNERS:
             self._expected.clear()  # nothing to learn from: the engine's hot path sees an empty table
         self._scanners: dict[str, _Scanner] = {}
         self.base: dict[str, float] = {}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
+import msgspec
 import pytest
 
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig, from_mapping
@@ -123,3 +125,21 @@ def test_a_visit_counts_once_it_is_over_and_a_withdrawn_one_never() -> None:
         learner.sample(withdrawn, T0 + 99.0, "scn-b", expected + 20.0, expected)
     assert withdrawn.cal  # held on the track only; the engine's forget() drops the track with it
     assert learner.estimate["scn-b"] == pytest.approx(-4.0)
+
+
+def test_learn_offsets_false_learns_nothing() -> None:
+    """``[presence] learn_offsets = false``: only the configured ``offset_db``; ``edge doctor`` says why."""
+    from edge.ops.checks import check_radio
+    from edge.sim.store import default_config
+
+    zones, presence, scanners = config()
+    off = msgspec.structs.replace(presence, learn_offsets=False)
+    engine = PresenceEngine(zones, off, scanners)
+    assert not engine.learns_offsets
+    run(engine, store(1, {"scn-b": 4.0}, shoppers=8))
+    assert engine.radio() == {}
+    told = default_config("threshold")
+    told = msgspec.structs.replace(told, presence=msgspec.structs.replace(told.presence, learn_offsets=False))
+    row = check_radio(told, Path("/"))
+    assert (row.status, row.detail) == ("skip", "the threshold engine learns no scanner offsets here ([presence] "
+                                        "learn_offsets = false)")  # fmt: skip

@@ -337,9 +337,15 @@ def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
         from edge.presence_offsets_memory import OFFSETS_KEPT
 
         told = config.presence
-        learner = OffsetLearner(config.zones, config.scanners, told.path_loss_exponent, told.measured_power_1m_dbm)
+        learner = OffsetLearner(
+            config.zones, config.scanners, told.path_loss_exponent, told.measured_power_1m_dbm, told.learn_offsets
+        )
         if not learner.learning:
-            why = "no [[scanners]] positions with zones 4.5-16 m from other zones' scanners"
+            why = (
+                "[presence] learn_offsets = false"
+                if not told.learn_offsets
+                else "no [[scanners]] positions with zones 4.5-16 m from other zones' scanners"
+            )
             return Result("radio", "skip", f"the threshold engine learns no scanner offsets here ({why})")
         return _kept_radio(config, root, OFFSETS_KEPT, "the configured scanner offsets", now)
     return Result("radio", "skip", f"the {config.presence.engine} engine keeps no learned radio")
