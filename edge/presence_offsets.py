@@ -49,7 +49,7 @@ LEARN_OFFSETS = True
 """Learn each scanner's offset from rostered traffic and apply it once sure (``--set LEARN_OFFSETS=0``: not)."""
 SETTLED_S = 3.0
 """A shopper counts as standing in the zone once present this long (s): a slow window's worth (RSSI_WINDOW_S), so
-an entry's first seconds, when the shopper may still walk in from the edge, are not taken for the zone's centre."""
+an entry's first seconds, when the shopper may still be walking in from outside it, are not taken for its floor."""
 NEAR_M = 4.5
 """Nearest a sampled scanner may be to any point of the zone's floor (m, in 3-D), as the grid's learner's 4.5 m:
 nearer, where in the zone the shopper stands moves the expected level by more than the shadowing does. Judged over
@@ -77,6 +77,10 @@ minutes this costs a new store are paid once."""
 MIN_SHOPPERS = 8
 """... from at least this many shoppers: one shopper's visits share their way of walking and standing (and the same
 phone), so sixteen visits of three shoppers are not sixteen independent departures."""
+VISITS_KEPT = 400
+"""A scanner's statistic weighs about its last this many visits (at this count, what it holds is halved: its mean
+kept, its weight halved): an adapter replaced or a shelf moved changes a scanner's calibration, and its new offset
+shows within a few hundred visits, not after all the visits since the gateway started."""
 MIN_SCANNERS = 3
 """The median the offsets are relative to needs this many scanners with MIN_VISITS: with two, one scanner off would
 be split half-and-half between them."""
@@ -191,6 +195,11 @@ class OffsetLearner:
                 if scanner not in seen:
                     seen.add(scanner)
                     stat.shoppers += 1
+                if stat.visits >= VISITS_KEPT:  # the older half weighs half: a scanner's calibration may change
+                    stat.visits //= 2
+                    stat.shoppers //= 2
+                    stat.total /= 2.0
+                    stat.square /= 2.0
                 stat.visits += 1
                 stat.total += departure
                 stat.square += departure * departure

@@ -143,3 +143,35 @@ def test_learn_offsets_false_learns_nothing() -> None:
     row = check_radio(told, Path("/"))
     assert (row.status, row.detail) == ("skip", "the threshold engine learns no scanner offsets here ([presence] "
                                         "learn_offsets = false)")  # fmt: skip
+
+
+def test_a_scanner_recalibrated_later_is_learned_again() -> None:
+    """A scanner 4 dB hot for 1,200 visits, then put right: 400 visits later its offset is taken back (VISITS_KEPT:
+    the statistic weighs its last few hundred visits; over every visit since the start it would still read -3 dB)."""
+    zones, _, scanners = config()
+    learner = OffsetLearner(zones, scanners, 2.2, -59.0)
+    rng = random.Random(1)
+
+    def visit(k: int, hot: float) -> None:
+        track = ShopperTrack("app", -59.0)
+        for zone, heard in (("a", ("scn-b", "scn-c")), ("d", ("scn-b", "scn-c"))):
+            expected = learner.expected(zone)
+            for scanner in heard:
+                for _ in range(6):
+                    level = expected[scanner] + rng.gauss(0.0, 3.0) + (hot if scanner == "scn-b" else 0.0)
+                    learner.sample(track, T0 + k + (0.5 if zone == "d" else 0.0), scanner, level, expected[scanner])
+        for zone, heard in (("b", ("scn-a", "scn-d")), ("c", ("scn-a", "scn-d"))):
+            expected = learner.expected(zone)
+            for scanner in heard:
+                for _ in range(6):
+                    level = expected[scanner] + rng.gauss(0.0, 3.0)
+                    learner.sample(track, T0 + k + (0.7 if zone == "c" else 0.6), scanner, level, expected[scanner])
+        learner.close(track)
+
+    for k in range(1200):
+        visit(k, 4.0)
+    assert learner.applied == {"scn-b": pytest.approx(-4.0, abs=0.5)}
+    for k in range(1200, 1600):
+        visit(k, 0.0)
+    assert learner.applied == {}
+    assert abs(learner.estimate["scn-b"]) < APPLY_DB
