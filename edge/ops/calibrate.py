@@ -25,6 +25,7 @@ import re
 import statistics
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,14 +203,15 @@ def set_scanner_value(text: str, scanner: str, key: str, value: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_checked(path: Path, new: str) -> Config:
-    """Write ``new`` over ``path`` only if it is a valid config; the config it is."""
+def _write_checked(path: Path, new: str, meant: Callable[[Config], bool] = lambda _: True) -> None:
+    """Write ``new`` over ``path`` only if it is a valid config and says what was ``meant``."""
     try:
         config = from_mapping(tomllib.loads(new), source=str(path))  # the file changes only if the result is valid
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", where=str(path)) from None
+    if not meant(config):
+        raise CalibrationError(f"could not write the value in {path} as meant: write it by hand")
     write_atomic(path, new.encode("utf-8"), mode=path.stat().st_mode & 0o777)
-    return config
 
 
 def write_measured_power(path: Path, dbm: float) -> None:
@@ -233,10 +235,11 @@ def scanner_offset(config: Config, m: Measurement) -> float:
 
 def write_scanner_offset(path: Path, scanner: str, offset_db: float) -> None:
     new = set_scanner_value(path.read_text(encoding="utf-8"), scanner, "offset_db", f"{offset_db:.1f}")
-    check = {s.id: s.offset_db for s in from_mapping(tomllib.loads(new), source=str(path)).scanners}
-    if check.get(scanner) != offset_db:  # e.g. two tables with the same id: never write what was not meant
-        raise CalibrationError(f"could not set scanner {scanner!r}'s offset_db in {path}: write it by hand")
-    _write_checked(path, new)
+
+    def meant(config: Config) -> bool:  # (the scanner's own table edited: never write what was not meant)
+        return {s.id: s.offset_db for s in config.scanners}.get(scanner) == offset_db
+
+    _write_checked(path, new, meant)
 
 
 def calibrate(
