@@ -40,13 +40,30 @@ def test_summary_round_trip_carries_tokens_and_levels_only() -> None:
     assert (a.token, a.heard[0].count, a.heard[0].max, a.heard[0].median) == ("tok-a", 3, -60, -65.0)
     assert loudest(a) == -65.0
     sightings = to_sightings(a, 100, 101.2)
-    assert [s.rssi for s in sightings] == [-65, -65, -60]
+    # The loudest last, its mirror about the median first: as loud on average as heard (-70, -60, -65).
+    assert [s.rssi for s in sightings] == [-70, -65, -60]
     # Stamped when the peer heard them (the slot, up to its last advert at 100.7), not at arrival.
     assert sightings[-1].at == 100.7
     assert 100.0 <= sightings[0].at < sightings[-1].at
     assert {s.scanner for s in sightings} == {"s-2a"}
     # A peer's clock ahead of this one's: nothing is stamped in this gateway's future.
     assert max(s.at for s in to_sightings(a, 100, 100.5)) == 100.5
+
+
+def test_a_peers_samples_come_back_as_loud_on_average_as_heard() -> None:
+    """The samples rebuilt from a summary average its median: the loudest alone no longer pulls them up
+    (before: n - 1 at the median and the loudest, (max - median) / n too loud); two come back exactly."""
+    for heard in ((-70, -60), (-81, -66, -74), (-90, -72, -80, -77), (-75, -75, -75), (-88,)):
+        slot = Slot("gw-2")
+        for i, rssi in enumerate(heard):
+            slot.add(Sighting("tok-a", "ibeacon", "s-2a", rssi, None, 100.1 + i * 0.2))
+        entry = slot.close(100).tokens[0]
+        back = [s.rssi for s in to_sightings(entry, 100, 101.05)]
+        assert len(back) == len(heard)
+        assert back[-1] == max(heard)
+        assert abs(sum(back) / len(back) - entry.heard[0].median) <= 0.5  # (each sample a whole dBm)
+        if len(heard) <= 2:
+            assert sorted(back) == sorted(heard)
 
 
 def test_slot_close_starts_afresh_and_forgets() -> None:

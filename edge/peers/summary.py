@@ -5,9 +5,10 @@ address) into a :class:`Slot`, and once a second publishes the slot as a :class:
 its ``via``, its calibrated power and, per scanner, the sample count, loudest and median RSSI and the
 last time heard. Peers decode it with :func:`decode` (size, count and range limits; anything out of
 bounds is rejected whole) and turn it back into sightings with :func:`to_sightings`: ``count``
-samples spread over the slot up to the last time heard, one at the loudest level (last) and the rest
-at the median, so both presence engines (threshold and model) see a peer's scanner like one of their
-own -- at the times it heard them, only delivered a second late.
+samples spread over the slot up to the last time heard, one at the loudest level (last), one as far
+under the median as the loudest is over it (first) and the rest at the median, so the presence engines
+see a peer's scanner like one of their own -- at the times it heard them, only delivered a second late,
+and as loud on average as the peer heard it (the median: two samples come back exactly as heard).
 """
 
 from __future__ import annotations
@@ -256,6 +257,15 @@ def to_sightings(entry: TokenHeard, slot: int, now: float, after: TokenHeard | N
     samples spread evenly over the slot up to the scanner's ``last`` (the loudest one last), never
     after ``now`` (a peer's clock a little ahead of this one's).
 
+    The levels: the loudest last, its mirror about the median first (``2 * median - max``, as far under the
+    median as the loudest is over it) and the rest at the median. Their mean is the median, a noise's
+    centre, and two samples come back exactly as heard. With the rest at the median and no mirror (until
+    session 35) the loudest alone pulled the mean up by ``(max - median) / count``: 1-2 dB over a second's
+    2-3 samples of 5 dB shadowing, so a gateway heard its peers' scanners louder than its own -- on the
+    sweep's stores as a gateway hearing two thirds of their zones through two peers, the threshold engine
+    made 2-3 times the spurious zone changes in its spot stores and learned its own scanners 1-1.3 dB
+    quiet against its peers' (docs/multi-gateway.md, "A peer's samples as loud as heard (session 35)").
+
     ``after``: the same token's entry in the slot's early part, already delivered: only the samples
     heard since (``count`` minus its count, spread after its ``last``; the loudest one among them
     only if louder than the early part's).
@@ -278,8 +288,10 @@ def to_sightings(entry: TokenHeard, slot: int, now: float, after: TokenHeard | N
             first = min(max(early.last, first), last)
             loud = h.max if h.max > early.max else round(h.median)
         step = (last - first) / n
+        middle = round(h.median)
+        low = max(RSSI_MIN_DBM, round(2 * h.median - loud))
         for i in range(n):
-            rssi = loud if i == n - 1 else round(h.median)
+            rssi = loud if i == n - 1 else low if i == 0 else middle
             out.append(Sighting(entry.token, entry.via, h.scanner, rssi, entry.power, last - (n - 1 - i) * step))
     out.sort(key=lambda s: s.at)
     return out
