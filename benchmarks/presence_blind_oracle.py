@@ -50,7 +50,7 @@ from edge.config import Config
 from edge.presence_model import ZoneEstimator
 from edge.sim.sweep.cell import Cell
 from edge.sim.sweep.cells import CELLS
-from edge.sim.sweep.judge import REFERENCES, TICK_S, badness, cell_goals, judge
+from edge.sim.sweep.judge import TICK_S, badness, judge
 from edge.sim.sweep.layouts import PHONE_HEIGHT_M, Layout, Scanner, Zone
 from edge.sim.sweep.oracle import BayesOracle
 from edge.sim.sweep.radio import Radio
@@ -223,9 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu = dict.fromkeys(names, 0.0)
     per_cell: list[dict[str, Any]] = []
     for index in cells:
-        figs = {name: ps.figures(t) for name, t in merged[index].items()}
-        goals = cell_goals(figs.get("oracle"))
-        refs = {name: figs[name] for name in REFERENCES if name in figs}
+        figs, goals, refs = tune.cell_inputs(merged[index])
         row: dict[str, Any] = {"index": index}
         print(f"[{index:2d}] {CELLS[index].name[:70]}")
         for name in names:

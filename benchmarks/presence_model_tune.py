@@ -188,6 +188,16 @@ def one(task: tuple[int, int, float, int, str]) -> tuple[int, dict[str, ps.Tally
     return index, tallies
 
 
+def cell_inputs(
+    tallies: dict[str, ps.Tally],
+) -> tuple[dict[str, dict[str, Any]], dict[str, float], dict[str, dict[str, Any]]]:
+    """A cell's figures per engine (its seeds merged), its goals (relaxed to the oracle's reach) and the naive
+    references' figures: what :func:`edge.sim.sweep.judge.judge` and ``badness`` read."""
+    figs = {name: ps.figures(t) for name, t in tallies.items()}
+    goals = cell_goals(figs.get("oracle"))
+    return figs, goals, {name: figs[name] for name in REFERENCES if name in figs}
+
+
 def cell_parser(doc: str | None, *, cells: str, seeds: str, jobs: int) -> argparse.ArgumentParser:
     """The options of a run over the sweep's cells with the other engines cached (shared with
     benchmarks/presence_blind_oracle.py)."""
@@ -256,9 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     missing: dict[str, int] = {}
     cpu = 0.0
     for index in cells:
-        figs = {name: ps.figures(t) for name, t in merged[index].items()}
-        goals = cell_goals(figs.get("oracle"))
-        refs = {name: figs[name] for name in REFERENCES if name in figs}
+        figs, goals, refs = cell_inputs(merged[index])
         figs["model"] = figs[ENGINE]
         missed = judge("model", figs["model"], goals, refs)
         bad = min(CAP, badness(figs["model"], goals))

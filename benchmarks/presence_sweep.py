@@ -57,7 +57,7 @@ import msgspec
 from benchmarks.common import pin_to_one_core, report
 from benchmarks.presence_accuracy import _pct, _visits
 from edge.config import Config
-from edge.presence import PresenceEngine, PresenceEvent
+from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.presence_model import ZoneEstimator
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cell import Cell
@@ -85,6 +85,12 @@ GIVE_FLOOR = True
 ONLY_ENGINES: set[str] | None = None
 """--engines: run only these (the references and the oracle are still needed for the verdicts); ``all``: every
 engine, the opt-in ones too."""
+
+HEARD: Callable[[Run], list[tuple[float, Sighting]]] | None = None
+"""How the engines under test get a run's sightings: None, each at its time (:func:`feed`); else the (arrival,
+sighting) pairs this gives, in arrival order (:func:`feed_arrivals`: ``benchmarks/presence_peers.py``, a gateway
+hearing most scanners through its peers' summaries). The references and the oracle always hear every sighting at
+its time."""
 
 OPT_IN = frozenset({"model", "grid-proto"})
 """Engines run only when ``--engines`` names them (or says ``all``). Issue #13's table needs the new engine (the grid),
@@ -147,11 +153,13 @@ _SCHEDULE: list[tuple[Run, list[tuple[int, float]]]] = []
 """The last run's :func:`schedule` (the run kept with it, so that it is never taken for another's)."""
 
 
-def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
-    """Every sighting and tick into ``engine``, in time order (a tick before a sighting of its own time); its zone
-    changes per token. The sightings between two ticks go through ``observe`` by ``map`` and the empty answers are
-    dropped by ``filter``, at C speed (the same calls in the same order as a loop over them)."""
-    changes: dict[str, list[tuple[str | None, float]]] = defaultdict(list)
+Changes = dict[str, list[tuple[str | None, float]]]
+"""Each token's zone changes as an engine said them: (zone, or None for an exit; its time)."""
+
+
+def _changes() -> tuple[Changes, Callable[[Iterable[PresenceEvent]], None]]:
+    """An empty :data:`Changes` and the function that notes events' zone changes in it (a dwell is none)."""
+    changes: Changes = defaultdict(list)
 
     def note(events: Iterable[PresenceEvent]) -> None:
         for e in events:
@@ -160,6 +168,14 @@ def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
             elif e.kind == "exited":
                 changes[e.token].append((None, e.at))
 
+    return changes, note
+
+
+def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
+    """Every sighting and tick into ``engine``, in time order (a tick before a sighting of its own time); its zone
+    changes per token. The sightings between two ticks go through ``observe`` by ``map`` and the empty answers are
+    dropped by ``filter``, at C speed (the same calls in the same order as a loop over them)."""
+    changes, note = _changes()
     observe, tick, sightings = engine.observe, engine.tick, run.sightings
     done = 0
     for before, at in schedule(run):
@@ -172,6 +188,26 @@ def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
             note(events)
     for events in filter(None, map(observe, sightings[done:])):
         note(events)
+    return changes
+
+
+def feed_arrivals(
+    engine: Engine, arrivals: list[tuple[float, Sighting]], run: Run
+) -> dict[str, list[tuple[str | None, float]]]:
+    """:func:`feed` for sightings that arrive after they were heard (``arrivals``: (arrival, sighting) in arrival
+    order): each observed at its arrival, the ticks every ``TICK_S`` from ``run.start`` between them (a tick before
+    an arrival of its own time) up to the run's end or the last arrival; its zone changes per token."""
+    changes, note = _changes()
+    top = max(run.end, arrivals[-1][0]) if arrivals else run.end
+    next_tick = run.start + TICK_S  # (summed as schedule() sums it: the same ticks as feed's)
+    for arrived, sighting in arrivals:
+        while next_tick <= arrived:
+            note(engine.tick(next_tick))
+            next_tick += TICK_S
+        note(engine.observe(sighting))
+    while next_tick <= top:
+        note(engine.tick(next_tick))
+        next_tick += TICK_S
     return changes
 
 
@@ -226,7 +262,11 @@ def run_one(
         started = time.process_time()
         try:
             key = name if name == "oracle" else (name, shared)
-            changes = feed(fresh(name, make, built, key), run)
+            engine = fresh(name, make, built, key)
+            if HEARD is None or name in REFERENCES or name == "oracle":
+                changes = feed(engine, run)
+            else:
+                changes = feed_arrivals(engine, HEARD(run), run)
         except Exception as err:  # a new engine's bug must not hide the others' figures
             tally.error = f"{type(err).__name__}: {err}"
             continue

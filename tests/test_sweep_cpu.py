@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import benchmarks.presence_sweep as sweep_module
-from benchmarks.presence_sweep import engines, feed, fresh, run_one
+from benchmarks.presence_sweep import engines, feed, feed_arrivals, fresh, run_one
 from edge import presence_grid_evidence
 from edge.presence import PresenceEvent, Sighting
 from edge.presence_grid import GridEstimator
@@ -26,6 +26,7 @@ from edge.sim.sweep.cell import Cell
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import TICK_S
 from edge.sim.sweep.oracle import BayesOracle, _tables, silence_s
+from edge.sim.sweep.peers import as_gateway, owners
 from edge.sim.sweep.radio import MIN_DISTANCE_M, Radio
 from edge.sim.sweep.references import EMA_TAU_S, EmaMargin
 
@@ -109,6 +110,16 @@ def test_feed_makes_the_calls_of_the_plain_loop_in_its_order() -> None:
         feed(recorder, run)
         assert recorder.calls == _feed_plainly(recorder, run)
         assert feed(recorder, run) == {}  # (the schedule kept for the run: the same again)
+
+
+def test_feed_arrivals_of_sightings_at_their_time_makes_feeds_calls() -> None:
+    """benchmarks/presence_peers.py's way in (sightings that arrive late) with every sighting on time, as one gateway
+    hearing every scanner gets them (edge.sim.sweep.peers): the same calls as feed, in its order."""
+    real = simulate(CELLS[0], 2, minutes=1.0, shoppers=4)
+    for arrivals in (as_gateway(real, owners(CELLS[0].layout, 1), 0), [(s.at, s) for s in real.sightings]):
+        recorder = _Recorder()
+        feed_arrivals(recorder, arrivals, real)
+        assert recorder.calls == _feed_plainly(recorder, real)
 
 
 def test_the_oracle_decides_each_shopper_as_if_alone() -> None:
