@@ -261,10 +261,12 @@ def to_sightings(entry: TokenHeard, slot: int, now: float, after: TokenHeard | N
     median as the loudest is over it) and the rest at the median. Their mean is the median, a noise's
     centre, and two samples come back exactly as heard. With the rest at the median and no mirror (until
     session 35) the loudest alone pulled the mean up by ``(max - median) / count``: 1-2 dB over a second's
-    2-3 samples of 5 dB shadowing, so a gateway heard its peers' scanners louder than its own -- on the
-    sweep's stores as a gateway hearing two thirds of their zones through two peers, the threshold engine
-    made 2-3 times the spurious zone changes in its spot stores and learned its own scanners 1-1.3 dB
-    quiet against its peers' (docs/multi-gateway.md, "A peer's samples as loud as heard (session 35)").
+    2-3 samples of 5 dB shadowing, so a gateway heard its peers' scanners louder than its own: on the
+    sweep's spot stores as the middle gateway of three (two thirds of the zones heard through two peers,
+    ``benchmarks/presence_peers.py``) the threshold engine made 1.6-2.4 spurious zone changes per
+    shopper-hour where it made 0-0.4 hearing every scanner (0.4-0.8 now), and its offset learner took its
+    own scanners for about 0.8 dB quiet (docs/multi-gateway.md, "A peer's samples as loud as heard
+    (session 35)").
 
     ``after``: the same token's entry in the slot's early part, already delivered: only the samples
     heard since (``count`` minus its count, spread after its ``last``; the loudest one among them
