@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateways", type=int, default=3)
     parser.add_argument("--me", type=int, default=1, help="the gateway whose hearing is judged (0-based)")
     args = parser.parse_args(argv)
+    if args.gateways < 1:
+        parser.error(f"--gateways must be at least 1, not {args.gateways}")
     if not 0 <= args.me < args.gateways:
         parser.error("--me must name one of the --gateways")
     args.cache.mkdir(parents=True, exist_ok=True)
