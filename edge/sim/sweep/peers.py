@@ -18,11 +18,14 @@ from collections.abc import Sequence
 
 from edge.peers.summary import EARLY_AT_S, SLOT_S, Parts, Slot
 from edge.presence import Sighting
-from edge.sim.engines import DELAY_S  # (a part's trip to the peer's engine: the row's simulation takes the same)
 from edge.sim.sweep.cell import Run
 from edge.sim.sweep.layouts import Layout
 
 __all__ = ["DELAY_S", "as_gateway", "owners"]
+
+DELAY_S = 0.05
+"""From a part's end to its arrival at the gateway: the store broker's trip and the peer's encode, tens of ms (the
+value of edge/sim/engines.py's own DELAY_S, not imported from it: that module imports this package)."""
 
 
 def owners(layout: Layout, gateways: int) -> dict[str, int]:
