@@ -44,8 +44,8 @@ HANDOFF_MARGIN_DB = 4.0
 """A neighbouring zone's fast level must lead the current zone's by this much on the sample that
 hands off: twice the noise of a 1.5 s trimmed mean of a 4 Hz phone, the dead band against flapping
 between two scanners that both hear a shopper standing between them. The hand-off itself is decided
-by the sequential test on the lead (:class:`edge.presence_sure.LeadTest`); on a clear trend this lead
-alone, once (:data:`edge.presence_timing.TREND_HOLD_SAMPLES`)."""
+by the sequential test on the lead (:class:`edge.presence_sure.LeadTest`); on a clear trend, for the entry just
+after an exit, this lead alone, once (:data:`edge.presence_timing.TREND_HOLD_SAMPLES`)."""
 
 HANDOFF_SAMPLES = 3
 """The fewest leads (adverts of either zone) the hand-off's sequential test decides on (0.75 s of a

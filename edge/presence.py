@@ -52,9 +52,10 @@ The state machine, per shopper (one zone at a time, or none):
   HANDOFF_LEAD_MEMORY_S of them; after an exit that pre-empted it, the old zone's adverts too) puts the mean lead above
   0 by TREND_T standard errors over at least ``handoff_samples`` leads, with the fast level leading
   by ``handoff_margin_db`` at that sample and the new zone's slow level above the old one's
-  (:meth:`~edge.presence_handoff.HandOff._handoff_due`, inherited); or, on a clear trend, the margin
-  alone for TREND_HOLD_SAMPLES samples; emits ``exited`` for the old zone then ``entered`` for the
-  new one, at the same time.
+  (:meth:`~edge.presence_handoff.HandOff._handoff_due`, inherited) (on a clear trend, the margin alone for
+  TREND_HOLD_SAMPLES samples: the entry just after an exit above, and a zone heard through a peer only with
+  :data:`~edge.presence_timing.REMOTE_TREND_HOLD`, off since session 36); emits ``exited`` for the old zone then
+  ``entered`` for the new one, at the same time.
 - **dwell**: every ``dwell_interval_s`` while the shopper stays.
 
 Thresholds are for a reference phone whose RSSI at 1 m is ``PresenceConfig.measured_power_1m_dbm``.

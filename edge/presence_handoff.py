@@ -17,6 +17,7 @@ from edge import constants as c
 from edge.presence_timing import (
     HANDOFF_AFTER_EXIT_S,
     REMOTE_LAG_S,
+    REMOTE_TREND_HOLD,
     TREND_HOLD_SAMPLES,
     TREND_NOISE_MIN_DB,
     TREND_SPAN_S,
@@ -181,11 +182,13 @@ class HandOff:
         TREND_HOLD_SAMPLES while the shopper is visibly walking from ``old`` to ``zone``: over the
         last TREND_SPAN_S the new zone's level rises and the old one's falls, their slopes apart by
         TREND_T standard errors (:meth:`RssiWindow.trend`). The hold is there for noise that puts
-        the new zone ahead for a moment; a trend that clear is not that noise. Read for a hand-off
-        with a zone heard through a peer, and (``left``) for the entry just after leaving ``old``,
-        whose exit already says the shopper walked away from it; a store of its own scanners keeps
-        the hold between two zones it is in."""
-        if track.candidate_n >= zone.samples or not (left or self._remote(zone) or self._remote(old)):
+        the new zone ahead for a moment; a trend that clear is not that noise. Read for the entry just
+        after leaving ``old`` (``left``), whose exit already says the shopper walked away from it, and
+        (:data:`~edge.presence_timing.REMOTE_TREND_HOLD`, off since session 36) for a hand-off with a
+        zone heard through a peer; otherwise the hold stands between two zones, heard first-hand or not."""
+        if track.candidate_n >= zone.samples or not (
+            left or (REMOTE_TREND_HOLD and (self._remote(zone) or self._remote(old)))
+        ):
             return zone.samples
         rising = self._trend(track, zone, at)
         falling = self._trend(track, old, at)

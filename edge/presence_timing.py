@@ -65,6 +65,7 @@ __all__ = [
     "RATE_MIN_GAPS",
     "REFERENCE_INTERVAL_S",
     "REMOTE_LAG_S",
+    "REMOTE_TREND_HOLD",
     "SILENCE_MIN_S",
     "SLOW_GAP_WEIGHT",
     "TREND_HOLD_SAMPLES",
@@ -141,12 +142,23 @@ REMOTE_LAG_S = 0.25
 """A scanner whose samples reach the engine later than this (a peer's, heard through its summaries:
 a slot's early part half way through it and the rest at its end, :mod:`edge.peers.summary`) keeps
 the zone's fixed timer: its silences are the summaries' timing (a part, the broker, a loaded peer)
-as much as the advertiser's, and its jitter has no model here; and its hand-offs may be held
-shorter on a clear trend (:data:`TREND_T`). A peer's samples arrive up to a part (0.5 s) plus the
+as much as the advertiser's, and its jitter has no model here (its hand-offs were held shorter on a
+clear trend until session 36: :data:`REMOTE_TREND_HOLD`). A peer's samples arrive up to a part (0.5 s) plus the
 broker late, the largest lag kept (:class:`DeliveryLag`) 0.3-0.55 s for a 3 Hz card; a gateway's
 own, tens of milliseconds (BlueZ, the loop). It was 0.5 s with one summary per 1 s slot. The
 gateway whose own scanner covers the zone (no lag) is the one that exits the shopper who left
 from there, first-hand."""
+
+REMOTE_TREND_HOLD = False
+"""Whether a hand-off with a zone heard through a peer (:data:`REMOTE_LAG_S`) may hold for TREND_HOLD_SAMPLES on a
+clear trend instead of ``handoff_samples``, as the entry just after an exit does. It did from the row's tuning
+(docs/multi-gateway.md, the hand-off's third pass) until session 36: on the presence sweep's stores as the middle
+gateway of three (benchmarks/presence_peers.py) it made the aisle tiles on either side of a boundary between two
+gateways flap as every hand-off did when it was tried on all of them ([47] aisle 3 m, 8 dB: 98.9 spurious changes
+per shopper-hour through peers, 46.4 without it, 39.3 hearing every scanner; [2] 3.95 -> 0, [26] 4.93 -> 0.99), while
+the three-gateway walks gain little from it now (offline, 192 hand-offs: doors p50 / p95 1.58 / 2.59 s with it, 1.66
+/ 2.59 without; row 1.68 / 2.41, 1.75 / 2.49): the lead test and the hand-off at the exit's tick came since. A
+noisy store's trend is "clear" by chance often enough; a delivery lag is no reason to believe it more."""
 
 REFERENCE_INTERVAL_S = 0.5
 """The advert interval the engine's spans in seconds were set for: a 2 Hz loyalty card, the slowest
