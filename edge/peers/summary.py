@@ -8,7 +8,9 @@ bounds is rejected whole) and turn it back into sightings with :func:`to_sightin
 samples spread over the slot up to the last time heard, one at the loudest level (last), one as far
 under the median as the loudest is over it (first) and the rest at the median, so the presence engines
 see a peer's scanner like one of their own -- at the times it heard them, only delivered a second late,
-and as loud on average as the peer heard it (the median: two samples come back exactly as heard).
+and as loud on average as the peer heard it (the median: two samples come back exactly as heard). A slot's
+samples after its early part come back at the level that gives the whole slot its median with the early
+part's (:func:`_rest`), so a shopper walking away is heard walking away.
 """
 
 from __future__ import annotations
@@ -257,8 +259,8 @@ def to_sightings(entry: TokenHeard, slot: int, now: float, after: TokenHeard | N
     samples spread evenly over the slot up to the scanner's ``last`` (the loudest one last), never
     after ``now`` (a peer's clock a little ahead of this one's).
 
-    The levels: the loudest last, its mirror about the median first (``2 * median - max``, as far under the
-    median as the loudest is over it) and the rest at the median. Their mean is the median, a noise's
+    The levels (:func:`_levels`): the loudest last, its mirror about the median first (``2 * median - max``, as far
+    under the median as the loudest is over it) and the rest at the median. Their mean is the median, a noise's
     centre, and two samples come back exactly as heard. With the rest at the median and no mirror (until
     session 35) the loudest alone pulled the mean up by ``(max - median) / count``: 1-2 dB over a second's
     2-3 samples of 5 dB shadowing, so a gateway heard its peers' scanners louder than its own: on the
@@ -269,8 +271,9 @@ def to_sightings(entry: TokenHeard, slot: int, now: float, after: TokenHeard | N
     (session 35)").
 
     ``after``: the same token's entry in the slot's early part, already delivered: only the samples
-    heard since (``count`` minus its count, spread after its ``last``; the loudest one among them
-    only if louder than the early part's).
+    heard since (``count`` minus its count, spread after its ``last``), at the level that gives the whole
+    slot its median with the early part's levels as delivered, the loudest one among them only if louder
+    than the early part's (:func:`_rest`).
 
     Stamped at their arrival instead (the first version: spread over the second before it), a peer's
     samples reached the engine 1-2 s younger than they were: its fast level of the zone a walker had
@@ -281,22 +284,59 @@ def to_sightings(entry: TokenHeard, slot: int, now: float, after: TokenHeard | N
         n = h.count
         last = min(max(h.last, slot), slot + SLOT_S, now)
         first = min(slot, last)
-        loud = h.max
         early = before.get(h.scanner)
-        if early is not None:
+        if early is None:
+            levels = _levels(n, h.median, h.max)
+        else:
             n -= early.count
             if n <= 0:
                 continue
             first = min(max(early.last, first), last)
-            loud = h.max if h.max > early.max else round(h.median)
+            delivered = _levels(early.count, early.median, early.max)
+            levels = _rest(delivered, n, h.median, h.max if h.max > early.max else None)
         step = (last - first) / n
-        middle = round(h.median)
-        low = max(RSSI_MIN_DBM, round(2 * h.median - loud))
-        for i in range(n):
-            rssi = loud if i == n - 1 else low if i == 0 else middle
+        for i, rssi in enumerate(levels):
             out.append(Sighting(entry.token, entry.via, h.scanner, rssi, entry.power, last - (n - 1 - i) * step))
     out.sort(key=lambda s: s.at)
     return out
+
+
+def _levels(n: int, median: float, loud: int) -> list[int]:
+    """The levels of ``n`` samples whose median is ``median`` and loudest ``loud``, in time order: the loudest last,
+    its mirror about the median first, the rest at the median (one sample: the loudest)."""
+    if n == 1:
+        return [loud]
+    low = max(RSSI_MIN_DBM, round(2 * median - loud))
+    return [low, *([round(median)] * (n - 2)), loud]
+
+
+def _rest(delivered: list[int], n: int, median: float, loud: int | None) -> list[int]:
+    """The levels of a slot's ``n`` samples after its early part (``delivered``: the levels the early part came back
+    as), such that the slot's samples have the slot's ``median``: the rest at one level ``v``, the slot's loudest
+    (``loud``, when it came after the early part) last. ``v`` is looked for between the loudest's mirror about the
+    median and the loudest; where no level there gives the median (the early part's levels are themselves rebuilt),
+    the nearer end.
+
+    Until session 36 the rest came back at the slot's median (the loudest last): a slot whose early part was heard
+    louder than its rest -- a shopper walking away -- came back with its rest as loud as the slot's middle (a 2 Hz
+    card heard at -77 then -91 dBm: the -91 came back at -84), and the engine left a peer's zone seconds late in the
+    sweep's spot stores (docs/multi-gateway.md, "A slot's rest as heard (session 36)")."""
+    fixed = [loud] if loud is not None else []
+    k = n - len(fixed)
+    if k <= 0:
+        return fixed
+    others = sorted([*delivered, *fixed])
+    top = loud if loud is not None else others[-1]
+    lo, hi = max(RSSI_MIN_DBM, 2 * median - top), float(top)
+
+    def median_with(v: float) -> float:
+        return statistics.median([*others, *([v] * k)])
+
+    # the median is v itself, or the mean of v and one of the others: those are the only candidates
+    found = [c for c in (median, *(2 * median - x for x in others)) if lo <= c <= hi and median_with(c) == median]
+    nearer_end = hi if median_with(hi) < median else lo
+    v = min(found, key=lambda c: abs(c - median)) if found else nearer_end
+    return [*([round(v)] * k), *fixed]
 
 
 class Parts:
