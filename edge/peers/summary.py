@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -328,12 +329,22 @@ def _rest(delivered: list[int], n: int, median: float, loud: int | None) -> list
     others = sorted([*delivered, *fixed])
     top = loud if loud is not None else others[-1]
     lo, hi = max(RSSI_MIN_DBM, 2 * median - top), float(top)
+    size = len(others) + k
+    upper, lower = size // 2, (size - 1) // 2  # the middle one or two of all of them, sorted
 
     def median_with(v: float) -> float:
-        return statistics.median([*others, *([v] * k)])
+        """The median of ``others`` and ``k`` levels at ``v``, without building them (a peer's slot may hold 200
+        samples: a list sorted per candidate cost milliseconds an entry)."""
+        at = bisect_left(others, v)
+
+        def nth(i: int) -> float:
+            return others[i] if i < at else v if i < at + k else others[i - k]
+
+        return (nth(lower) + nth(upper)) / 2
 
     # the median is v itself, or the mean of v and one of the others: those are the only candidates
-    found = [c for c in (median, *(2 * median - x for x in others)) if lo <= c <= hi and median_with(c) == median]
+    candidates = dict.fromkeys((median, *(2 * median - x for x in others)))  # (in order: the first of a tie wins)
+    found = [c for c in candidates if lo <= c <= hi and median_with(c) == median]
     nearer_end = hi if median_with(hi) < median else lo
     v = min(found, key=lambda c: abs(c - median)) if found else nearer_end
     return [*([round(v)] * k), *fixed]
