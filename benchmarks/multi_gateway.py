@@ -54,6 +54,7 @@ from edge.sim import engines
 from edge.sim.multi import ENGINES, MultiStore, Walk, gateway_id
 from edge.sim.sweep.judge import Score as SweepScore
 from edge.sim.sweep.judge import Visit, agreement, counted_stretches, match, settle
+from tests import multi_gateway_store
 from tests.mosquitto import Collector, Mosquitto
 from tests.multi_gateway_store import ProcessStore
 from tests.test_multi_gateway import check_one_owner, presence_stream
@@ -768,7 +769,15 @@ def main(argv: list[str] | None = None) -> int:
         help="accuracy runs: kill -9 (default), cleanly stop (its will) or freeze for D seconds (SIGSTOP, then SIGCONT)"
         " one gateway this far into each run",
     )
+    parser.add_argument(
+        "--full-screens",
+        action="store_true",
+        help="every simulated box's player at the default 1920 x 1080, 30 frames a second (until session 37: on a"
+        " 2-core machine eight of them starve the gateways) instead of tests.multi_gateway_store.SCREEN",
+    )
     args = parser.parse_args(argv)
+    if args.full_screens:
+        multi_gateway_store.SCREEN = {}
     stop: tuple[str, float, str] | None = None
     if args.stop:
         where_, _, how = args.stop.partition(":")

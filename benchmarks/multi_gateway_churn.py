@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import report
 from benchmarks.multi_gateway import START_UP_S, WARM_UP_S, clock_lags, traffic_by_kind
 from edge.sim.multi import MultiStore, Walk, gateway_id
+from tests import multi_gateway_store
 from tests.mosquitto import Collector, Mosquitto
 from tests.multi_gateway_store import ProcessStore
 
@@ -515,7 +516,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--join", action="store_true", help="the last gateway joins a busy store: its silence")
     parser.add_argument("--settle", type=float, default=0.0, help="seconds more before the window (a loaded machine)")
     parser.add_argument("--changes", action="store_true", help="list every owner change in the window; count far ones")
+    parser.add_argument(
+        "--full-screens",
+        action="store_true",
+        help="every box's player at 1920 x 1080, 30 fps (until session 37; on 2 cores eight starve the gateways)",
+    )
     args = parser.parse_args(argv)
+    if args.full_screens:
+        multi_gateway_store.SCREEN = {}
     runs = []
     with tempfile.TemporaryDirectory(prefix="edge-churn-") as tmp:
         for hogs in args.hog:

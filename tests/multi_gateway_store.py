@@ -29,6 +29,13 @@ STOP_TIMEOUT_S = 15.0
 """A SIGTERM'd gateway flushes its outbox and releases its claims: seconds on a loaded machine."""
 OUTBOX_READ_TIMEOUT_S = 5.0
 """A read of a running gateway's outbox waits this long for its writer's lock (milliseconds held)."""
+SCREEN: dict[str, Any] = {"backend": "headless", "width": 320, "height": 180, "fps": 5}
+"""Each simulated box's screen (``[signage]``; a caller's ``sections`` may set another): its player runs and plays
+the offers its gateway decides, on a small headless surface at 5 frames a second. The boxes of one simulated store
+share this machine's cores, where a real box has its own: at the default 1920 x 1080 and 30 frames a second each
+player took about a fifth of a core, so eight of them took nearly both cores of the 2-core machine the benchmarks
+run on and starved the gateways they stand beside (session 37: at 8 gateways 50-60 % of the slot loop's sleeps
+to its early part woke a second or more late; docs/multi-gateway.md, "The simulated boxes' screens")."""
 
 
 class ProcessStore:
@@ -77,7 +84,7 @@ class ProcessStore:
                 ble={"backend": "replay", "trace": str(directory / f"{me}.jsonl"), "start_at": self.start_at},
                 mqtt={"url": broker.url, "reconnect_initial_s": 0.1, "reconnect_max_s": 1.0},
                 presence={"health_interval_s": health_interval_s},
-                **(sections or {}),
+                **{"signage": SCREEN, **(sections or {})},
             )
             path = directory / f"{me}.toml"
             path.write_text(toml_text(mapping))
