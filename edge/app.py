@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Self
 from edge import unknown
 from edge.beacons.source import Source
 from edge.clock import Clock
-from edge.config import Config, SignageConfig
+from edge.config import Config, SignageConfig, chosen_engine
 from edge.core import Core
 from edge.errors import ServiceError
 from edge.events import EventFactory
@@ -235,7 +235,7 @@ class Gateway:
             from edge.presence_offsets_memory import OFFSETS_KEPT
 
             keeper = RadioKeeper(engine, OFFSETS_KEPT, self.config, self.state_dir)
-        elif self.config.presence.engine == "grid":  # (numpy only for the engine that uses it)
+        elif chosen_engine(self.config) == "grid":  # (numpy only for the engine that uses it)
             from edge.presence_grid import GridEstimator
             from edge.presence_grid_memory import GRID_KEPT
 

@@ -22,7 +22,7 @@ from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.checkin.app_presence import VIA_APP, app_event_data
 from edge.checkin.intake import AppCheckins
 from edge.checkin.proof import CheckinError
-from edge.config import Config
+from edge.config import Config, chosen_engine
 from edge.events import Event, EventFactory
 from edge.identity import Admit, Resolver
 from edge.inputs import Downlink, Item, ShelfReading
@@ -77,9 +77,10 @@ class Core:
         self.factory = factory
         self.resolver = Resolver()
         self.engine: PresenceEngine | ZoneEstimator | GridEstimator
-        if config.presence.engine == "model":
+        engine = chosen_engine(config)
+        if engine == "model":
             self.engine = ZoneEstimator(config.zones, config.presence, config.scanners, config.floor)
-        elif config.presence.engine == "grid":  # numpy only for the engine that uses it (RSS, start time)
+        elif engine == "grid":  # numpy only for the engine that uses it (RSS, start time)
             from edge.presence_grid import GridEstimator
 
             self.engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)

@@ -14,7 +14,7 @@ import pytest
 from edge import app
 from edge.beacons.advert import Advertisement
 from edge.beacons.replay import ItemsSource
-from edge.config import from_mapping, load
+from edge.config import chosen_engine, from_mapping, load
 from edge.events import Event
 from edge.floor import off_floor
 from edge.inputs import Item
@@ -34,7 +34,7 @@ def test_the_bundled_config_validates_with_the_grid_engine() -> None:
     assert {s.id for s in again.scanners} == {s for s, _ in floor.DEFAULT_PLAN.scanners}
     zones = [(z.id, z.area_m, z.radius_m, z.scanners) for z in again.zones]
     assert off_floor(again.floor, zones, [(s.id, s.x_m, s.y_m) for s in again.scanners]) == []
-    assert default_config().presence.engine == "threshold", "the default engine stays the threshold engine"
+    assert chosen_engine(default_config()) == "threshold", "the default (auto) runs the threshold engine here"
     assert default_config().floor == config.floor
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from edge import constants as c
-from edge.config import Config
+from edge.config import Config, chosen_engine
 from edge.errors import EdgeError
 from edge.floor import off_floor
 from edge.radio_file import Kept
@@ -317,7 +317,10 @@ def check_zones(config: Config) -> Result:
             f"this box's scanner id {own!r} is in no zone's scanners: its own radio places nobody",
             f"add {own!r} to a zone's scanners (or set ble.scanner to the id the zones use)",
         )
-    return Result("zones", "ok", f"{len(config.zones)} zone(s), {len(scanners)} scanner id(s)")
+    engine = chosen_engine(config)
+    why = " (auto: the store is drawn)" if engine == "grid" and config.presence.engine == "auto" else ""
+    counts = f"{len(config.zones)} zone(s), {len(scanners)} scanner id(s)"
+    return Result("zones", "ok", f"{counts}, the {engine} engine{why}")
 
 
 # --- the learned radio ------------------------------------------------------------------------------
@@ -327,12 +330,13 @@ def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
     """What the presence engine learned of the radio and keeps (edge.radio_keeper): the grid engine's radio in
     ``{state_dir}/radio.json``, the threshold engine's scanner offsets in ``{state_dir}/offsets.json``, or why the next
     start will not use it. Never a failure: a gateway without it starts from the configured radio."""
-    if config.presence.engine == "grid":
+    engine = chosen_engine(config)
+    if engine == "grid":
         from edge.presence_grid_memory import GRID_KEPT
 
         configured = f"the configured radio (path-loss exponent {config.presence.path_loss_exponent:g})"
         return _kept_radio(config, root, GRID_KEPT, configured, now)
-    if config.presence.engine == "threshold":
+    if engine == "threshold":
         from edge.presence_offsets import OffsetLearner
         from edge.presence_offsets_memory import OFFSETS_KEPT
 
@@ -348,7 +352,7 @@ def check_radio(config: Config, root: Path, now: float | None = None) -> Result:
             )
             return Result("radio", "skip", f"the threshold engine learns no scanner offsets here ({why})")
         return _kept_radio(config, root, OFFSETS_KEPT, "the configured scanner offsets", now)
-    return Result("radio", "skip", f"the {config.presence.engine} engine keeps no learned radio")
+    return Result("radio", "skip", f"the {engine} engine keeps no learned radio")
 
 
 def _kept_radio(config: Config, root: Path, kept: Kept[M], configured: str, now: float | None) -> Result:

@@ -1,0 +1,98 @@
+"""``[presence] engine = "auto"`` (the default): the grid where the config draws the store, the threshold engine
+elsewhere (:func:`edge.config.chosen_engine`); a named engine is always the one that runs."""
+
+from __future__ import annotations
+
+import random
+
+import msgspec
+import pytest
+
+from edge.config import Config, chosen_engine, from_mapping
+from edge.core import Core
+from edge.errors import ConfigError
+from edge.events import EventFactory
+from edge.floor import FloorConfig
+from edge.presence import PresenceEngine
+from edge.presence_grid import GridEstimator
+from edge.sim.store import default_config
+from edge.sim.sweep import simulate
+from edge.sim.sweep.cells import CELLS
+
+TILES = CELLS[2]
+"""The sweep's aisle of 4 m tiles: zones drawn as rectangles on a floor plan, each under a placed scanner."""
+
+
+def drawn() -> Config:
+    return TILES.layout.config()
+
+
+def test_a_drawn_store_runs_the_grid_and_the_bundled_store_the_threshold_engine() -> None:
+    assert drawn().presence.engine == "auto"
+    assert chosen_engine(drawn()) == "grid"
+    bundled = default_config()
+    assert bundled.presence.engine == "auto"
+    assert bundled.floor.known, "the bundled store has a floor plan..."
+    assert all(zone.area_m is None for zone in bundled.zones), "...but its zones are named by their scanners"
+    assert chosen_engine(bundled) == "threshold"
+
+
+def test_a_store_not_wholly_drawn_keeps_the_threshold_engine() -> None:
+    config = drawn()
+    no_floor = msgspec.structs.replace(config, floor=FloorConfig())
+    assert chosen_engine(no_floor) == "threshold"
+    first, *rest = config.zones
+    one_undrawn = msgspec.structs.replace(config, zones=(msgspec.structs.replace(first, area_m=None), *rest))
+    assert chosen_engine(one_undrawn) == "threshold"
+    unplaced = msgspec.structs.replace(config, scanners=tuple(s for s in config.scanners if s.id not in first.scanners))
+    assert chosen_engine(unplaced) == "threshold", "a zone no placed scanner hears is not on the drawing"
+    assert chosen_engine(msgspec.structs.replace(config, zones=())) == "threshold"
+
+
+@pytest.mark.parametrize("named", ["threshold", "model", "grid"])
+def test_a_named_engine_is_the_one_that_runs(named: str) -> None:
+    data = msgspec.to_builtins(drawn())
+    data["presence"]["engine"] = named
+    assert chosen_engine(from_mapping(data)) == named
+
+
+def test_the_config_file_may_say_auto_or_nothing() -> None:
+    data = msgspec.to_builtins(drawn())
+    data["presence"].pop("engine", None)
+    assert from_mapping(data).presence.engine == "auto"
+    data["presence"]["engine"] = "auto"
+    assert chosen_engine(from_mapping(data)) == "grid"
+    data["presence"]["engine"] = "best"
+    with pytest.raises(ConfigError, match=r"presence\.engine"):
+        from_mapping(data)
+
+
+def test_the_grid_named_without_a_floor_is_still_refused() -> None:
+    data = msgspec.to_builtins(msgspec.structs.replace(drawn(), floor=FloorConfig()))
+    data["presence"]["engine"] = "grid"
+    with pytest.raises(ConfigError, match="floor plan"):
+        from_mapping(data)
+    data["presence"]["engine"] = "auto"
+    assert chosen_engine(from_mapping(data)) == "threshold"
+
+
+def test_the_gateway_core_builds_the_chosen_engine_and_it_places_shoppers() -> None:
+    """The core of a drawn store runs the grid: a minute of the tiled aisle's shoppers through it enters zones,
+    each ``entered`` carrying the zone's posterior share; the bundled store's core runs the threshold engine."""
+    factory = EventFactory("store-1", "gw-1", random.Random(1))
+    assert isinstance(Core(default_config(), factory).engine, PresenceEngine)
+    core = Core(drawn(), factory)
+    engine = core.engine
+    assert isinstance(engine, GridEstimator)
+    run = simulate(TILES, 1, minutes=2.0, shoppers=6)
+    entered = []
+    next_tick = run.start
+    for sighting in run.sightings:
+        while next_tick <= sighting.at:
+            entered += [e for e in engine.tick(next_tick) if e.kind == "entered"]
+            next_tick += 0.25
+        entered += [e for e in engine.observe(sighting) if e.kind == "entered"]
+    assert entered, "nobody was placed in two minutes of a tiled aisle"
+    zones = {zone.id for zone in drawn().zones}
+    assert {e.zone for e in entered} <= zones
+    assert all(e.probability is not None and 0.5 <= e.probability <= 1.0 for e in entered)
