@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import presence_sweep as ps
 from edge.presence_model import ZoneEstimator
 from edge.sim.sweep.cells import CELLS
-from edge.sim.sweep.judge import REFERENCES, badness, cell_goals, judge
+from edge.sim.sweep.judge import BADNESS_CAP, REFERENCES, badness, cell_goals, judge
 from edge.sim.sweep.report import fmt
 
-CAP = 5.0
+CAP = BADNESS_CAP
 """Badness per cell is capped here (as in docs/presence.md) so one hopeless cell does not drown the rest."""
 
 OTHERS = ("threshold", "nearest", "ema", "oracle")

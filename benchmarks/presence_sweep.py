@@ -1,6 +1,6 @@
 """Presence SWEEP: every presence engine on many simulated stores, radios, advertisers and shoppers.
 
-    python benchmarks/presence_sweep.py [--minutes 10] [--shoppers 20] [--seeds 3] [--only TEXT]
+    python benchmarks/presence_sweep.py [--minutes 10] [--shoppers 20] [--seeds 3] [--first-seed 1] [--only TEXT]
                                         [--jobs N] [--png PATH] [--quick] [--engines all|NAME,...] [--json]
 
 The sweep simulator (:mod:`edge.sim.sweep`) plays each cell (:data:`edge.sim.sweep.cells.CELLS`:
@@ -56,13 +56,24 @@ import msgspec
 
 from benchmarks.common import pin_to_one_core, report
 from benchmarks.presence_accuracy import _pct, _visits
-from edge.config import Config
+from edge.config import Config, chosen_engine
 from edge.presence import PresenceEngine, PresenceEvent, Sighting
 from edge.presence_model import ZoneEstimator
 from edge.sim.sweep import Run, simulate
 from edge.sim.sweep.cell import Cell
 from edge.sim.sweep.cells import CELLS
-from edge.sim.sweep.judge import REFERENCES, TICK_S, Score, agreement, badness, cell_goals, judge, match, settle
+from edge.sim.sweep.judge import (
+    BADNESS_CAP,
+    REFERENCES,
+    TICK_S,
+    Score,
+    agreement,
+    badness,
+    cell_goals,
+    judge,
+    match,
+    settle,
+)
 from edge.sim.sweep.references import EmaMargin, NearestScanner
 from edge.sim.sweep.report import fmt, heat_map, table
 
@@ -316,8 +327,10 @@ def figures(tally: Tally) -> dict[str, Any]:
     }
 
 
-def sweep(cells: list[int], seeds: int, minutes: float, shoppers: int, jobs: int) -> tuple[list[dict[str, Any]], float]:
-    tasks = [(i, seed, minutes, shoppers) for i in cells for seed in range(1, seeds + 1)]
+def sweep(
+    cells: list[int], seeds: int, minutes: float, shoppers: int, jobs: int, first_seed: int = 1
+) -> tuple[list[dict[str, Any]], float]:
+    tasks = [(i, seed, minutes, shoppers) for i in cells for seed in range(first_seed, first_seed + seeds)]
     merged: dict[int, dict[str, Tally]] = {i: {} for i in cells}
     sim_s = 0.0
     if jobs > 1:
@@ -346,6 +359,7 @@ def sweep(cells: list[int], seeds: int, minutes: float, shoppers: int, jobs: int
         rows.append({
             "index": index, "cell": cell.name, "axis": cell.axis, "layout": cell.layout.name, "goals": goals,
             "engines": figs, "missed": verdicts, "pass": {n: not v for n, v in verdicts.items()},
+            "default": chosen_engine(cell.layout.config(floor=GIVE_FLOOR)),
         })  # fmt: skip
     return rows, sim_s
 
@@ -377,6 +391,23 @@ unchanged since the sweep began, a few lines of pure Python fed the same sightin
 sweep costs whatever the speed of a shared machine that hour (its runs of 2026-12-01 to 03 took 6.1-14.6 s)."""
 
 
+def capped_badness(row: dict[str, Any], name: str) -> float:
+    """How far engine ``name``'s worst figure in the cell ``row`` is from its goal, capped at 5 (1: met)."""
+    return min(BADNESS_CAP, badness(row["engines"][name], row["goals"]))
+
+
+def default_engine(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The gateway's default engine (``[presence] engine = "auto"``: :func:`edge.config.chosen_engine` of each cell's
+    config) over the cells: passed, capped badness, in how many the grid runs; None unless both engines ran."""
+    if not rows or any(row["default"] not in row["engines"] for row in rows):
+        return None
+    return {
+        "passed": sum(1 for row in rows if row["pass"][row["default"]]),
+        "capped_badness": round(sum(capped_badness(row, row["default"]) for row in rows), 2),
+        "grid_cells": sum(1 for row in rows if row["default"] == "grid"),
+    }
+
+
 def per_yardstick(runtime_cpu_s: float, rows: list[dict[str, Any]]) -> float | None:
     """The sweep's CPU over :data:`YARDSTICK`'s in the same run, summed over the cells unrounded (None: it did not
     run, or too briefly to divide by)."""
@@ -389,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--shoppers", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--first-seed", type=int, default=1, help="seeds FIRST..FIRST+SEEDS-1 (another set: is a change general?)"
+    )
     parser.add_argument("--only", default=None, help="cells whose name contains this text")
     parser.add_argument("--jobs", type=int, default=1, help="processes (the runtime goal is for one)")
     parser.add_argument("--png", type=Path, default=None, help="write a heat map of the sweep here")
@@ -414,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         else f"{args.jobs} processes"
     )
     started, cpu_started = time.perf_counter(), time.process_time()
-    rows, sim_s = sweep(cells, args.seeds, args.minutes, args.shoppers, args.jobs)
+    rows, sim_s = sweep(cells, args.seeds, args.minutes, args.shoppers, args.jobs, args.first_seed)
     runtime = time.perf_counter() - started
     runtime_cpu = time.process_time() - cpu_started
     names = list(rows[0]["engines"]) if rows else []
@@ -438,6 +472,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(f"cells passed (of {len(rows)}): " + ", ".join(f"{n} {passes[n]}" for n in names))
+    default = default_engine(rows)
+    if default is not None:
+        print(
+            f'the default engine ([presence] engine = "auto": the grid in the {default["grid_cells"]} drawn stores, '
+            f"the threshold engine in the rest): {default['passed']} cells passed, "
+            f"capped badness {default['capped_badness']}"
+        )
     print("CPU seconds per engine: " + ", ".join(f"{n} {cpu[n]}" for n in names) + f", simulation {sim_s:.1f}")
     print(
         f"runtime: {runtime:.1f} s wall, {runtime_cpu:.1f} s CPU ({len(rows)} cells x {args.seeds} seeds, "
@@ -455,11 +496,14 @@ def main(argv: list[str] | None = None) -> int:
         heat_map(rows, args.png)
         print(f"heat map: {args.png}")
     summary = {
-        "cells": len(rows), "seeds": args.seeds, "minutes": args.minutes, "shoppers": args.shoppers,
+        "cells": len(rows), "seeds": args.seeds, "first_seed": args.first_seed, "minutes": args.minutes,
+        "shoppers": args.shoppers,
         "runtime_s": round(runtime, 1), "runtime_cpu_s": round(runtime_cpu, 1), "jobs": args.jobs,
         "engines": names, "under_test": under_test,
         "runtime_per_yardstick": yardstick,
-        "pass_count": passes, "cpu_s": cpu, "goals_met": bool(rows) and passes.get(under_test, 0) == len(rows),
+        "pass_count": passes, "default_engine": default, "cpu_s": cpu,
+        "capped_badness": {n: round(sum(capped_badness(r, n) for r in rows), 2) for n in names},
+        "goals_met": bool(rows) and passes.get(under_test, 0) == len(rows),
         "worst": [r["cell"] for r in worst],
         "results": [{k: v for k, v in r.items() if k != "goals"}
                     | {"goals": {k: (None if math.isinf(v) else v) for k, v in r["goals"].items()}} for r in rows],

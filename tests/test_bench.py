@@ -294,3 +294,21 @@ def test_the_engines_row_quick_end_to_end() -> None:
     names = [f["name"] for f in document["figures"]]
     assert [name.split(" engine")[0] for name in names[::2]] == ["threshold", "model", "grid"]
     assert all(f["value"] > 0 for f in document["figures"])
+
+
+def test_the_sweep_row_shows_the_default_engine_beside_the_threshold_engine_and_the_oracle() -> None:
+    from edge.commands.bench_specs import _sweep
+
+    raw = {
+        "cells": 55, "under_test": "grid", "runtime_cpu_s": 250.0, "runtime_per_yardstick": 40.0,
+        "pass_count": {"grid": 18, "threshold": 9, "oracle": 14}, "cpu_s": {"nearest": 6.0},
+        "default_engine": {"passed": 11, "capped_badness": 113.54, "grid_cells": 20},
+        "capped_badness": {"grid": 86.99, "threshold": 145.66},
+    }  # fmt: skip
+    rows = {f.name: f for f in _sweep(raw)}
+    default = rows["cells passed, the default engine (auto: the grid where the store is drawn)"]
+    assert (default.value, default.peer_value) == (11, 14)
+    badness = rows["capped badness, the default engine (55: every cell met)"]
+    assert (badness.value, badness.peer_value) == (113.54, 145.66)
+    del raw["default_engine"]
+    assert not any("default engine" in name for name in {f.name for f in _sweep(raw)}), "an older report: no row"

@@ -95,3 +95,26 @@ def test_a_transit_is_neither_required_nor_spurious() -> None:
     score = Score()
     match(score, [("a", 0.0, 20.0)], [], [("a", 1.0, 22.0), ("b", 25.5, 28.0)], 100.0)
     assert score.spurious_visits == 1
+
+
+def test_the_default_engine_is_judged_as_the_engine_each_cell_s_config_chooses() -> None:
+    """The sweep reports the gateway's default (``auto``): in each cell the engine its config chooses -- the grid in
+    the drawn stores (aisle tiles, the L-shape), the threshold engine in the spot stores -- and its figures there."""
+    from benchmarks.presence_sweep import GIVE_FLOOR, capped_badness, default_engine
+    from edge.config import chosen_engine
+
+    chosen = {cell.layout.name: chosen_engine(cell.layout.config(floor=GIVE_FLOOR)) for cell in CELLS}
+    assert {name for name, engine in chosen.items() if engine == "threshold"} == {"spots"}
+    goals = {"enter_p95_s": 3.0, "exit_p95_s": 8.0, "right_zone_pct": 95.0, "spurious_per_shopper_hour": 0.5}
+    good = {"enter_p95_s": 2.0, "exit_p95_s": 4.0, "right_zone_pct": 96.0, "spurious_per_shopper_hour": 0.0}
+    bad = {"enter_p95_s": None, "exit_p95_s": 4.0, "right_zone_pct": 90.0, "spurious_per_shopper_hour": 0.0}
+    rows = [
+        {"default": "grid", "engines": {"grid": good, "threshold": bad}, "goals": goals,
+         "pass": {"grid": True, "threshold": False}},
+        {"default": "threshold", "engines": {"grid": bad, "threshold": good}, "goals": goals,
+         "pass": {"grid": False, "threshold": True}},
+    ]  # fmt: skip
+    assert capped_badness(rows[0], "threshold") == 5.0  # (an infinite entry, capped)
+    assert default_engine(rows) == {"passed": 2, "capped_badness": 1.6, "grid_cells": 1}
+    del rows[0]["engines"]["grid"]
+    assert default_engine(rows) is None, "without the engine a cell's default runs, there is no default's figure"

@@ -268,6 +268,12 @@ def _sweep(r: Raw) -> list[Figure]:
             peer_value=passed.get("oracle"), at_least=cells),
         *(fig(n, f"cells passed, {name} engine", passed.get(name), f"of {cells}", peer="oracle (told the radio)",
               peer_value=passed.get("oracle")) for name in ("model", "threshold") if name != under and name in passed),
+        *(row for default in [r.get("default_engine")] if default for row in (
+            fig(n, "cells passed, the default engine (auto: the grid where the store is drawn)", default["passed"],
+                f"of {cells}", peer="oracle (told the radio)", peer_value=passed.get("oracle")),
+            fig(n, "capped badness, the default engine (55: every cell met)", default["capped_badness"], "",
+                peer="the threshold engine everywhere", peer_value=r.get("capped_badness", {}).get("threshold")),
+        )),
         fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0,
             peer="the nearest reference's CPU: the machine's yardstick", peer_value=r["cpu_s"].get("nearest")),
         fig(n, "sweep CPU over the nearest reference's", r.get("runtime_per_yardstick"), "x"),

@@ -195,6 +195,11 @@ def judge(name: str, figs: dict[str, Any], goals: dict[str, float], refs: dict[s
     return missed
 
 
+BADNESS_CAP = 5.0
+"""A cell's badness counts at most this much in a sum over cells ("capped badness"): one cell missed by far must not
+drown the rest (docs/presence.md)."""
+
+
 def badness(figs: dict[str, Any], goals: dict[str, float]) -> float:
     """How far the worst figure is from its goal, as a ratio (<= 1: every goal met)."""
     ratios = []
