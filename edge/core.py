@@ -86,6 +86,8 @@ class Core:
             self.engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
         else:
             self.engine = PresenceEngine(config.zones, config.presence, config.scanners)
+        drawn = engine == "grid" and config.presence.engine == "auto"
+        log.info("presence engine: %s%s", engine, ' ([presence] engine = "auto": the store is drawn)' if drawn else "")
         self.counters = Counters()
         self.shelf = ShelfTracker(config, factory)
         self._motion = self.shelf.motion

@@ -3,6 +3,7 @@ elsewhere (:func:`edge.config.chosen_engine`); a named engine is always the one 
 
 from __future__ import annotations
 
+import logging
 import random
 
 import msgspec
@@ -76,12 +77,16 @@ def test_the_grid_named_without_a_floor_is_still_refused() -> None:
     assert chosen_engine(from_mapping(data)) == "threshold"
 
 
-def test_the_gateway_core_builds_the_chosen_engine_and_it_places_shoppers() -> None:
-    """The core of a drawn store runs the grid: a minute of the tiled aisle's shoppers through it enters zones,
-    each ``entered`` carrying the zone's posterior share; the bundled store's core runs the threshold engine."""
+def test_the_gateway_core_builds_the_chosen_engine_and_it_places_shoppers(caplog: pytest.LogCaptureFixture) -> None:
+    """The core of a drawn store runs the grid and says so in its log: a minute of the tiled aisle's shoppers through
+    it enters zones, each ``entered`` carrying the zone's posterior share; the bundled store's core runs the threshold
+    engine."""
     factory = EventFactory("store-1", "gw-1", random.Random(1))
+    caplog.set_level(logging.INFO, logger="edge.core")
     assert isinstance(Core(default_config(), factory).engine, PresenceEngine)
+    assert "presence engine: threshold" in caplog.text
     core = Core(drawn(), factory)
+    assert 'presence engine: grid ([presence] engine = "auto": the store is drawn)' in caplog.text
     engine = core.engine
     assert isinstance(engine, GridEstimator)
     run = simulate(TILES, 1, minutes=2.0, shoppers=6)
