@@ -271,7 +271,7 @@ def _sweep(r: Raw) -> list[Figure]:
         *(row for default in [r.get("default_engine")] if default for row in (
             fig(n, "cells passed, the default engine (auto: the grid where the store is drawn)", default["passed"],
                 f"of {cells}", peer="oracle (told the radio)", peer_value=passed.get("oracle")),
-            fig(n, "capped badness, the default engine (55: every cell met)", default["capped_badness"], "",
+            fig(n, f"capped badness, the default engine ({cells}: every cell met)", default["capped_badness"], "",
                 peer="the threshold engine everywhere", peer_value=r.get("capped_badness", {}).get("threshold")),
         )),
         fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0,
