@@ -47,7 +47,7 @@ import msgspec
 
 from edge import constants as c
 from edge.beacons.advert import Advertisement
-from edge.config import Config
+from edge.config import Config, chosen_engine
 from edge.floor import FloorConfig
 from edge.identity import Resolver
 from edge.inputs import Downlink
@@ -215,7 +215,7 @@ def run(
     config = layout_config(store.config, layout)
     start, end = store.start, store.start + minutes * 60
     resolver = Resolver()
-    under_test = engine_name or config.presence.engine
+    under_test = engine_name or chosen_engine(config)  # (the default, "auto": as edge.core chooses)
     engine = make_engine(config, under_test)
     naive = NaiveTracker(config)
     tick_s = config.presence.tick_interval_s
