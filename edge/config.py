@@ -46,7 +46,7 @@ from edge.config_types import (
     unique,
 )
 from edge.errors import ConfigError
-from edge.floor import LAYOUT_MAX_M, FloorConfig
+from edge.floor import LAYOUT_MAX_M, FloorConfig, off_floor
 from edge.unknown import strip_unknown
 
 _S = TypeVar("_S", bound=msgspec.Struct)
@@ -293,7 +293,8 @@ Engine = Literal["threshold", "model", "grid"]
 def chosen_engine(config: Config) -> Engine:
     """The presence engine ``config`` runs: the one ``[presence] engine`` names, or for ``auto`` (the default) the
     ``grid`` where the store is **drawn** -- a floor plan (``[floor]``), every zone a rectangle on it (``area_m``) and
-    heard by at least one placed scanner (``[[scanners]]``) -- and ``threshold`` elsewhere.
+    heard by at least one placed scanner (``[[scanners]]``), every zone and scanner on the floor
+    (:func:`edge.floor.off_floor`) -- and ``threshold`` elsewhere.
 
     Why the drawing decides (docs/presence.md, "The default engine follows the store's drawing (session 38)"): the
     grid estimates where a shopper stands from every scanner at once and needs the drawing to do it; the threshold
@@ -312,7 +313,12 @@ def chosen_engine(config: Config) -> Engine:
         return "threshold"
     placed = {scanner.id for scanner in config.scanners}
     drawn = all(zone.area_m is not None and placed.intersection(zone.scanners) for zone in config.zones)
-    return "grid" if drawn else "threshold"
+    on_floor = not off_floor(  # (a zone or scanner drawn off the floor: `edge doctor` fails it; the grid would
+        config.floor,  # never place a shopper there, the threshold engine reads the zone's scanner alone)
+        ((zone.id, zone.area_m, zone.radius_m, zone.scanners) for zone in config.zones),
+        ((scanner.id, scanner.x_m, scanner.y_m) for scanner in config.scanners),
+    )
+    return "grid" if drawn and on_floor else "threshold"
 
 
 def _check_grid(config: Config) -> None:

@@ -48,6 +48,10 @@ def test_a_store_not_wholly_drawn_keeps_the_threshold_engine() -> None:
     unplaced = msgspec.structs.replace(config, scanners=tuple(s for s in config.scanners if s.id not in first.scanners))
     assert chosen_engine(unplaced) == "threshold", "a zone no placed scanner hears is not on the drawing"
     assert chosen_engine(msgspec.structs.replace(config, zones=())) == "threshold"
+    x0, y0, x1, y1 = first.area_m or (0.0, 0.0, 0.0, 0.0)
+    far = msgspec.structs.replace(first, area_m=(x0 + 100.0, y0, x1 + 100.0, y1))
+    off = msgspec.structs.replace(config, zones=(far, *rest))
+    assert chosen_engine(off) == "threshold", "a zone drawn off the floor: the grid would never place anyone there"
 
 
 @pytest.mark.parametrize("named", ["threshold", "model", "grid"])
