@@ -321,6 +321,13 @@ def chosen_engine(config: Config) -> Engine:
     return "grid" if drawn and on_floor else "threshold"
 
 
+def engine_said(config: Config) -> str:
+    """The engine ``config`` runs as an operator reads it (``edge run``'s log, ``edge doctor``): ``grid (auto: the
+    store is drawn)`` when ``auto`` chose the grid, else the engine's name."""
+    engine = chosen_engine(config)
+    return f"{engine} (auto: the store is drawn)" if engine == "grid" and config.presence.engine == "auto" else engine
+
+
 def _check_grid(config: Config) -> None:
     """The grid engine (edge.presence_grid) filters over the floor plan: it needs one, and every zone on it."""
     if not config.floor.known:

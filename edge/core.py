@@ -22,7 +22,7 @@ from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.checkin.app_presence import VIA_APP, app_event_data
 from edge.checkin.intake import AppCheckins
 from edge.checkin.proof import CheckinError
-from edge.config import Config, chosen_engine
+from edge.config import Config, chosen_engine, engine_said
 from edge.events import Event, EventFactory
 from edge.identity import Admit, Resolver
 from edge.inputs import Downlink, Item, ShelfReading
@@ -86,8 +86,7 @@ class Core:
             self.engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
         else:
             self.engine = PresenceEngine(config.zones, config.presence, config.scanners)
-        drawn = engine == "grid" and config.presence.engine == "auto"
-        log.info("presence engine: %s%s", engine, ' ([presence] engine = "auto": the store is drawn)' if drawn else "")
+        log.info("presence engine: %s", engine_said(config))
         self.counters = Counters()
         self.shelf = ShelfTracker(config, factory)
         self._motion = self.shelf.motion

@@ -64,14 +64,15 @@ def test_a_config_without_zones_or_with_this_radio_in_none_warns(tmp_path: Path)
     good = check_zones(
         load(_config(tmp_path, '[gateway]\ngateway = "gw-7"\n\n[[zones]]\nid = "a"\nscanners = ["gw-7"]\n'))
     )
-    assert (good.status, good.detail) == ("ok", "1 zone(s), 1 scanner id(s), the threshold engine")
+    assert (good.status, good.detail) == ("ok", "1 zone(s), 1 scanner id(s), the presence engine threshold")
     drawn = (
         '[gateway]\ngateway = "gw-7"\n\n[[zones]]\nid = "a"\nscanners = ["gw-7"]\narea_m = [0.0, 0.0, 4.0, 3.0]\n\n'
         '[[scanners]]\nid = "gw-7"\nx_m = 2.0\ny_m = 1.5\n\n[[floor.area]]\nrect_m = [0.0, 0.0, 12.0, 3.0]\n'
     )
-    assert check_zones(load(_config(tmp_path, drawn))).detail.endswith("the grid engine (auto: the store is drawn)")
+    said = check_zones(load(_config(tmp_path, drawn))).detail
+    assert said.endswith("the presence engine grid (auto: the store is drawn)")
     named = drawn.replace("[gateway]", '[presence]\nengine = "threshold"\n\n[gateway]')
-    assert check_zones(load(_config(tmp_path, named))).detail.endswith("the threshold engine")
+    assert check_zones(load(_config(tmp_path, named))).detail.endswith("the presence engine threshold")
     replay = _config(
         tmp_path, '[ble]\nbackend = "replay"\ntrace = "t.jsonl"\n\n[[zones]]\nid = "a"\nscanners = ["s"]\n'
     )

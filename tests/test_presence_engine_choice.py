@@ -90,7 +90,7 @@ def test_the_gateway_core_builds_the_chosen_engine_and_it_places_shoppers(caplog
     assert isinstance(Core(default_config(), factory).engine, PresenceEngine)
     assert "presence engine: threshold" in caplog.text
     core = Core(drawn(), factory)
-    assert 'presence engine: grid ([presence] engine = "auto": the store is drawn)' in caplog.text
+    assert "presence engine: grid (auto: the store is drawn)" in caplog.text
     engine = core.engine
     assert isinstance(engine, GridEstimator)
     run = simulate(TILES, 1, minutes=2.0, shoppers=6)

@@ -260,6 +260,19 @@ def _central(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _sweep_default(r: Raw) -> list[Figure]:
+    """The sweep's rows for the default engine (``auto``: each cell's chosen engine); none from a report without it."""
+    n, cells, default = "presence_sweep", r["cells"], r.get("default_engine")
+    if not default:
+        return []
+    return [
+        fig(n, "cells passed, the default engine (auto: the grid where the store is drawn)", default["passed"],
+            f"of {cells}", peer="oracle (told the radio)", peer_value=r["pass_count"].get("oracle")),
+        fig(n, f"capped badness, the default engine ({cells}: every cell met)", default["capped_badness"], "",
+            peer="the threshold engine everywhere", peer_value=r.get("capped_badness", {}).get("threshold")),
+    ]  # fmt: skip
+
+
 def _sweep(r: Raw) -> list[Figure]:
     n, cells, passed = "presence_sweep", r["cells"], r["pass_count"]
     under = r["under_test"]
@@ -268,12 +281,7 @@ def _sweep(r: Raw) -> list[Figure]:
             peer_value=passed.get("oracle"), at_least=cells),
         *(fig(n, f"cells passed, {name} engine", passed.get(name), f"of {cells}", peer="oracle (told the radio)",
               peer_value=passed.get("oracle")) for name in ("model", "threshold") if name != under and name in passed),
-        *(row for default in [r.get("default_engine")] if default for row in (
-            fig(n, "cells passed, the default engine (auto: the grid where the store is drawn)", default["passed"],
-                f"of {cells}", peer="oracle (told the radio)", peer_value=passed.get("oracle")),
-            fig(n, f"capped badness, the default engine ({cells}: every cell met)", default["capped_badness"], "",
-                peer="the threshold engine everywhere", peer_value=r.get("capped_badness", {}).get("threshold")),
-        )),
+        *_sweep_default(r),
         fig(n, "sweep CPU time", r["runtime_cpu_s"], "s", at_most=300.0,
             peer="the nearest reference's CPU: the machine's yardstick", peer_value=r["cpu_s"].get("nearest")),
         fig(n, "sweep CPU over the nearest reference's", r.get("runtime_per_yardstick"), "x"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from edge import constants as c
-from edge.config import Config, chosen_engine
+from edge.config import Config, chosen_engine, engine_said
 from edge.errors import EdgeError
 from edge.floor import off_floor
 from edge.radio_file import Kept
@@ -317,10 +317,8 @@ def check_zones(config: Config) -> Result:
             f"this box's scanner id {own!r} is in no zone's scanners: its own radio places nobody",
             f"add {own!r} to a zone's scanners (or set ble.scanner to the id the zones use)",
         )
-    engine = chosen_engine(config)
-    why = " (auto: the store is drawn)" if engine == "grid" and config.presence.engine == "auto" else ""
     counts = f"{len(config.zones)} zone(s), {len(scanners)} scanner id(s)"
-    return Result("zones", "ok", f"{counts}, the {engine} engine{why}")
+    return Result("zones", "ok", f"{counts}, the presence engine {engine_said(config)}")
 
 
 # --- the learned radio ------------------------------------------------------------------------------
