@@ -105,3 +105,17 @@ def test_the_gateway_core_builds_the_chosen_engine_and_it_places_shoppers(caplog
     zones = {zone.id for zone in drawn().zones}
     assert {e.zone for e in entered} <= zones
     assert all(e.probability is not None and 0.5 <= e.probability <= 1.0 for e in entered)
+
+
+def test_the_drawn_example_is_the_sweeps_tiled_aisle_and_runs_the_grid() -> None:
+    """examples/aisle-drawn.toml names no engine: it is drawn, so the default runs the grid, and doctor says so."""
+    from pathlib import Path
+
+    from edge.config import load
+    from edge.ops.checks import check_zones
+
+    example = load(Path(__file__).resolve().parent.parent / "examples" / "aisle-drawn.toml")
+    assert example.presence.engine == "auto"
+    assert chosen_engine(example) == "grid"
+    assert (example.zones, example.scanners, example.floor) == (drawn().zones, drawn().scanners, drawn().floor)
+    assert check_zones(example).detail.endswith("the presence engine grid (auto: the store is drawn)")
