@@ -105,6 +105,11 @@ def test_the_gateway_core_builds_the_chosen_engine_and_it_places_shoppers(caplog
     zones = {zone.id for zone in drawn().zones}
     assert {e.zone for e in entered} <= zones
     assert all(e.probability is not None and 0.5 <= e.probability <= 1.0 for e in entered)
+    placed = next(e.token for e in entered if engine.zone_of(e.token) is not None)
+    core.withdraw(placed)  # the core's withdrawal reaches the grid as it reaches the threshold engine
+    assert engine.zone_of(placed) is None
+    assert placed not in {o.token for o in engine.occupants()}
+    assert not [e for e in engine.tick(next_tick) if e.token == placed], "nothing more is said of a withdrawn token"
 
 
 def test_the_drawn_example_is_the_sweeps_tiled_aisle_and_runs_the_grid() -> None:
