@@ -19,13 +19,14 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from edge.beacons.advert import RUUVI_COMPANY_ID, Advertisement
 from edge.config import (
     Config,
+    Engine,
     GatewayConfig,
     MotionTagConfig,
     PresenceConfig,
@@ -48,8 +49,6 @@ from edge.trace import format_time, header_line, item_line, parse_start
 
 __all__ = ["DEFAULT_START", "Engine", "SimulatedStore", "default_config"]
 
-Engine = Literal["threshold", "model", "grid"]
-"""``[presence] engine``: which presence engine the simulated store's gateway runs."""
 
 DEFAULT_START = parse_start("2026-11-23T10:00:00Z")
 """Wall-clock time of t = 0 unless told otherwise: a Monday morning."""
