@@ -42,13 +42,13 @@ from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.errors import ConfigError
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
-from edge.presence_grid_evidence import READING, Evidence
+from edge.presence_grid_evidence import FAINT, READING, Evidence
 from edge.presence_grid_learn import LEARN_RADIO as LEARN_RADIO
 from edge.presence_grid_learn import LEARN_SIGMA, SAMPLE_BEFORE, GridLearner
 from edge.presence_grid_loss import LossLearner
 from edge.presence_grid_memory import RadioMemory
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio, temper_thresholds
-from edge.presence_grid_range import RangeLearner
+from edge.presence_grid_range import FAR_P, RangeLearner, faint_edge_db
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
 from edge.presence_grid_windows import PREDICT_S, Track, Windows
 from edge.rssi import distance_m
@@ -102,6 +102,13 @@ def _learn_range() -> bool:
     from edge import presence_grid_range
 
     return presence_grid_range.LEARN_RANGE
+
+
+def _faint_far() -> bool:
+    """:data:`edge.presence_grid_range.FAINT_FAR`, read when an engine is built (``--set`` changes it)."""
+    from edge import presence_grid_range
+
+    return presence_grid_range.FAINT_FAR
 
 
 def _learn_miss() -> bool:
@@ -185,6 +192,9 @@ class GridEstimator:
         """The building's wall loss, learned from the posterior on the street (docs/presence.md, "The grid's walls")."""
         self._range = RangeLearner(radio) if _learn_range() else None
         """Whether readings beyond the range happen (docs/presence.md, "The grid's hearing range")."""
+        self._faint_far = _faint_far()
+        """Weigh faint readings with far readings rare from the first (docs/presence.md, "The grid's faint
+        readings")."""
         self._loss = LossLearner(radio) if _learn_miss() else None
         """The share of adverts a scanner in range misses (docs/presence.md, "The grid learns its scanners' miss
         rate")."""
@@ -241,13 +251,23 @@ class GridEstimator:
         far = self._range
         if far is not None and far.sample(at, scanner, residual, track):
             evidence.clear(silences=False)  # (far readings' density: a silence does not weigh it)
-        found = evidence.cache.get((READING[level], scanner, residual))
-        if found is None:
-            found = evidence.reading(scanner, residual, level)
-        if evidence.near:
+        radio = self._radio
+        if evidence.near:  # (over the scanner's reach: beyond it a reading is impossible, learned or faint)
+            found = evidence.cache.get((READING[level], scanner, residual))
+            if found is None:
+                found = evidence.reading(scanner, residual, level)
             evidence.weigh_near(track, scanner, found)
-        else:  # (np.multiply into the window: the same product as *=, without the operator's dispatch)
-            state = track.state
+        else:
+            if self._faint_far and radio.far_p == 0.0 and residual < faint_edge_db(radio.exponent, radio.sigma_db):
+                # a faint reading: from beyond the range, rare, not impossible (edge.presence_grid_range FAINT_SIGMAS)
+                found = evidence.cache.get((FAINT[level], scanner, residual))
+                if found is None:
+                    found = evidence.faint(scanner, residual, FAR_P, level)
+            else:
+                found = evidence.cache.get((READING[level], scanner, residual))
+                if found is None:
+                    found = evidence.reading(scanner, residual, level)
+            state = track.state  # (np.multiply into the window: as *=, without the operator's dispatch)
             np.multiply(state, found[track.window], out=state)
         if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, power - rssi, track):
             evidence.clear()

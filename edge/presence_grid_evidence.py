@@ -25,7 +25,8 @@ from edge.presence_grid_windows import Track
 
 Vector = npt.NDArray[np.float64]
 Key = tuple[str, int, int] | tuple[str, int, int, int]
-"""A cached array's key: ("reading<level>", scanner, residual) or ("heard", scanners' bits, power, level)."""
+"""A cached array's key: ("reading<level>" or "faint<level>", scanner, residual) or ("heard", scanners' bits, power,
+level)."""
 
 NEAR_BOX_CELLS = 4096
 """A floor whose box has more cells than this (about 64 x 64 m) keeps its readings' likelihoods over each
@@ -49,6 +50,8 @@ QUIET_LEVELS = 4
 advertiser's gaps take one or two (a 10 Hz app's 1/2 and 5/8), the full level is the base of the others."""
 READING = tuple(f"reading{k}" for k in range(TEMPER_LEVELS_MAX + 1))
 """The cache's key of a reading's likelihood per temper level."""
+FAINT = tuple(f"faint{k}" for k in range(TEMPER_LEVELS_MAX + 1))
+"""... and of a faint reading's (far readings rare beyond the range: :meth:`Evidence.faint`)."""
 
 
 class Evidence:
@@ -98,6 +101,12 @@ class Evidence:
         raised to ``level`` / TEMPER_LEVELS (keyed ``READING[level]``)."""
         make = partial(self._radio.likelihood, scanner, residual, near=self.near, level=level)
         return self._cached((READING[level], scanner, residual), make)
+
+    def faint(self, scanner: int, residual: int, far_p: float, level: int = TEMPER_LEVELS) -> Vector:
+        """As :meth:`reading`, over the box, with a reading's density beyond the range weighed by ``far_p`` whatever
+        the store has learned (a faint reading: edge.presence_grid_range ``FAINT_SIGMAS``; keyed ``FAINT[level]``)."""
+        make = partial(self._radio.likelihood, scanner, residual, level=level, far_p=far_p)
+        return self._cached((FAINT[level], scanner, residual), make)
 
     def _quiet(self, scanner: int, power: int, level: int = TEMPER_LEVELS) -> Vector:
         """Over ``scanner``'s reach: its likelihood of missing an advert of declared ``power`` dBm (``scanner`` -1:

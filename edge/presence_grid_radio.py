@@ -252,12 +252,21 @@ class GridRadio:
         """The box's (fractional) cell coordinates of point (x, y)."""
         return (x - self._x0) / self.cell_m - 0.5, (y - self._y0) / self.cell_m - 0.5
 
-    def likelihood(self, scanner: int, residual: int, *, near: bool = False, level: int = TEMPER_LEVELS) -> Vector:
+    def likelihood(
+        self, scanner: int, residual: int, *, near: bool = False, level: int = TEMPER_LEVELS, far_p: float | None = None
+    ) -> Vector:
         """Per cell: the density of ``scanner`` reading ``residual`` dB under the declared power (the table's
         nearest 0.1 dB step: one gather, not an interpolation), raised to ``level`` / :data:`TEMPER_LEVELS`
-        (:data:`COHERENCE_S`); over the whole box, or ``near``: over the scanner's :attr:`reach` only."""
+        (:data:`COHERENCE_S`); over the whole box, or ``near``: over the scanner's :attr:`reach` only. Beyond
+        RANGE_M the density is weighed by :attr:`far_p`, or by ``far_p`` where given (a faint reading's,
+        edge.presence_grid_range ``FAINT_SIGMAS``)."""
         at = round((residual - _LOW_DB) / _STEP_DB)
-        steps, in_range = self._steps[scanner], self._reachable[scanner]
+        steps = self._steps[scanner]
+        if far_p is None:
+            in_range = self._reachable[scanner]
+        else:
+            share = self._in_range[scanner]
+            in_range = share + far_p * (self._mask - share)
         if near:
             x0, x1, y0, y1 = self.reach[scanner]
             steps, in_range = steps[x0:x1, y0:y1], in_range[x0:x1, y0:y1]

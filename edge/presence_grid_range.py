@@ -18,6 +18,15 @@ what the store's scanners hear:
   share is above :data:`FAR_SHARE_MIN` by :data:`FAR_Z` standard errors, and impossible again once it is below
   it by as many (a range learned per store, not per scanner: a store's shelving and walls are one kind).
 
+A **faint** reading -- weaker than the path loss's mean at the range by :data:`FAINT_SIGMAS` shadowing sigmas (the
+exponent and the sigma in use, :func:`faint_edge_db`) -- is weighed with far readings rare (:data:`FAR_P`) from the
+first, before the store has shown anything: a reading that weak is what a shopper beyond the range gives, and
+without it a shopper heard through the front wall, 20-27 m from a scanner inside, was moved by one such reading
+from the street onto the floor within the range, often into the zone at the far end of the store (docs/presence.md,
+"The grid's faint readings (session 39)"). A strong reading keeps the range's cut-off until the store is learned
+to hear far: the sweep's wrong posteriors beyond the range come with strong readings, and the cut-off is what
+corrects them.
+
 Measured (docs/presence.md, "The grid's hearing range"): the three-gateway doors walk, whose simulator hears
 down to the receiver's floor, moves to far readings rare in seeds 4-6 after 400-1050 counted readings (5-7 of them
 far); the sweep's stores, whose simulator hears nobody beyond 15 m, count 0-6 far readings
@@ -39,6 +48,8 @@ from edge.presence_grid_radio import RANGE_M, GridRadio
 
 Vector = npt.NDArray[np.float64]
 
+LOG_RANGE = math.log10(RANGE_M)
+"""log10 of RANGE_M (m), for the path loss's mean at the range."""
 LEARN_RANGE = True
 """Learn whether readings beyond RANGE_M happen (``--set LEARN_RANGE=0``: they stay impossible)."""
 FAR_P = 0.01
@@ -59,6 +70,18 @@ FAR_Z = 2.0
 """... by this many standard errors (and learned not to when below it by as many)."""
 FAR_LOOK_S = 10.0
 """The estimate is looked at (and the likelihoods rebuilt when the answer changed) at most this often."""
+FAINT_FAR = True
+"""Weigh a faint reading with far readings rare from the first (``--set FAINT_FAR=0``: only once learned)."""
+FAINT_SIGMAS = 0.5
+"""A reading is faint when it is this many shadowing sigmas weaker than the path loss's mean at the range: half a
+sigma, so that a reading the range's edge gives more often than not is never faint (at 0 the sweep's spot stores lose
+a pass, [19]; at 1 the doors walk keeps two shoppers in 14 runs placed at the far end: docs/presence.md)."""
+
+
+def faint_edge_db(exponent: float, sigma_db: float) -> float:
+    """A reading (dB under the declared power) weaker than this is faint (:data:`FAINT_SIGMAS`), at path-loss
+    ``exponent`` and shadowing ``sigma_db``."""
+    return -10.0 * exponent * LOG_RANGE - FAINT_SIGMAS * sigma_db
 
 
 class RangeLearner:

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from edge import presence_grid_radio
+from edge import presence_grid_radio, presence_grid_range
 from edge.presence_grid import CELL_M, STREET_M, GridEstimator
 from edge.presence_grid_radio import RANGE_M, GridRadio
 from edge.presence_grid_windows import Windows
@@ -74,8 +74,11 @@ def test_a_shopper_heard_near_the_edge_of_two_ranges_is_not_lost(monkeypatch: py
     at the edge of both ranges. Judged over each cell's area the posterior follows every shopper from their first
     sighting to the end (a window started once per track); judged at the cells' centres (RANGE_POINTS 1, the grid
     before session 19) their intersection held no cell now and then, the posterior was lost and started again
-    uniform over the window (and the shopper entered a zone on the restarted posterior's first lean)."""
+    uniform over the window (and the shopper entered a zone on the restarted posterior's first lean). The defect is
+    shown without session 39's faint readings (a faint reading from beyond the range is rare, not impossible: that
+    alone spares some of these restarts, 4 more than the tracks instead of 6 and more)."""
     monkeypatch.setattr(presence_grid_radio, "RANGE_POINTS", points)
+    monkeypatch.setattr(presence_grid_range, "FAINT_FAR", points != 1)
     cell = CELLS[0]
     config = cell.layout.config()
     engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
