@@ -13,7 +13,8 @@ modules of one concept each:
 - the building's wall (:mod:`edge.presence_grid_wall`): ``[floor] wall_loss_db`` where told, else learned from the
   readings whose posterior is on the street (docs/presence.md, "The grid's walls");
 - the hearing range (:mod:`edge.presence_grid_range`): a reading from beyond 15 m impossible until the store's
-  readings show that its scanners hear farther, then rare (docs/presence.md, "The grid's hearing range");
+  readings show that its scanners hear farther, then rare (docs/presence.md, "The grid's hearing range") -- a faint
+  one rare from the first (docs/presence.md, "The grid's faint readings (session 39)");
 - the shoppers' windows and their motion (:mod:`edge.presence_grid_windows`): per shopper a standing and a walking
   layer on a window that follows their mass, all windows stacked in one array, one motion step for everyone;
 - the evidence (:mod:`edge.presence_grid_evidence`): per sighting one cached likelihood array, per advert's end
