@@ -253,14 +253,23 @@ class GridEstimator:
         if far is not None and far.sample(at, scanner, residual, track):
             evidence.clear(silences=False)  # (far readings' density: a silence does not weigh it)
         radio = self._radio
-        if evidence.near:  # (over the scanner's reach: beyond it a reading is impossible, learned or faint)
-            found = evidence.cache.get((READING[level], scanner, residual))
-            if found is None:
-                found = evidence.reading(scanner, residual, level)
-            evidence.weigh_near(track, scanner, found)
+        # a faint reading: from beyond the range, rare, not impossible (edge.presence_grid_range FAINT_SIGMAS)
+        faint = self._faint_far and residual < faint_edge_db(radio.exponent, radio.sigma_db)
+        state = track.state  # (np.multiply into the window: as *=, without the operator's dispatch)
+        if evidence.near:  # (over each scanner's reach; a faint reading over the track's window, not kept)
+            if faint:
+                xs, ys = track.window
+                box = (xs.start, xs.stop, ys.start, ys.stop)
+                np.multiply(
+                    state, radio.likelihood_within(scanner, residual, radio.far_p or FAR_P, box, level), out=state
+                )
+            else:
+                found = evidence.cache.get((READING[level], scanner, residual))
+                if found is None:
+                    found = evidence.reading(scanner, residual, level)
+                evidence.weigh_near(track, scanner, found)
         else:
-            if self._faint_far and radio.far_p == 0.0 and residual < faint_edge_db(radio.exponent, radio.sigma_db):
-                # a faint reading: from beyond the range, rare, not impossible (edge.presence_grid_range FAINT_SIGMAS)
+            if faint and radio.far_p == 0.0:
                 found = evidence.cache.get((FAINT[level], scanner, residual))
                 if found is None:
                     found = evidence.faint(scanner, residual, FAR_P, level)
@@ -268,7 +277,6 @@ class GridEstimator:
                 found = evidence.cache.get((READING[level], scanner, residual))
                 if found is None:
                     found = evidence.reading(scanner, residual, level)
-            state = track.state  # (np.multiply into the window: as *=, without the operator's dispatch)
             np.multiply(state, found[track.window], out=state)
         if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, power - rssi, track):
             evidence.clear()

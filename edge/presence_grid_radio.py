@@ -260,18 +260,30 @@ class GridRadio:
         (:data:`COHERENCE_S`); over the whole box, or ``near``: over the scanner's :attr:`reach` only. Beyond
         RANGE_M the density is weighed by :attr:`far_p`, or by ``far_p`` where given (a faint reading's,
         edge.presence_grid_range ``FAINT_SIGMAS``)."""
+        if far_p is not None:
+            return self.likelihood_within(scanner, residual, far_p, (0, self.shape[0], 0, self.shape[1]), level)
         at = round((residual - _LOW_DB) / _STEP_DB)
-        steps = self._steps[scanner]
-        if far_p is None:
-            in_range = self._reachable[scanner]
-        else:
-            share = self._in_range[scanner]
-            in_range = share + far_p * (self._mask - share)
+        steps, in_range = self._steps[scanner], self._reachable[scanner]
         if near:
             x0, x1, y0, y1 = self.reach[scanner]
             steps, in_range = steps[x0:x1, y0:y1], in_range[x0:x1, y0:y1]
         pdf = self._pdf if level >= TEMPER_LEVELS else self._tempered[level - 1]
         found: Vector = pdf.take(at - steps, mode="clip") * in_range
+        return found
+
+    def likelihood_within(
+        self, scanner: int, residual: int, far_p: float, box: tuple[int, int, int, int], level: int = TEMPER_LEVELS
+    ) -> Vector:
+        """Over the box's rows x0:x1 and columns y0:y1 (``box``): as :meth:`likelihood`, a reading's density beyond
+        RANGE_M weighed by ``far_p`` -- a faint reading's (edge.presence_grid_range ``FAINT_SIGMAS``), over the whole
+        box or, where the likelihoods are kept over each scanner's reach, over a track's window."""
+        x0, x1, y0, y1 = box
+        at = round((residual - _LOW_DB) / _STEP_DB)
+        steps = self._steps[scanner][x0:x1, y0:y1]
+        share = self._in_range[scanner][x0:x1, y0:y1]
+        reach = share + far_p * (self._mask[x0:x1, y0:y1] - share)
+        pdf = self._pdf if level >= TEMPER_LEVELS else self._tempered[level - 1]
+        found: Vector = pdf.take(at - steps, mode="clip") * reach
         return found
 
     def density(self, scanner: int, residual: int, x0: int, x1: int, y0: int, y1: int) -> Vector:

@@ -25,7 +25,8 @@ without it a shopper heard through the front wall, 20-27 m from a scanner inside
 from the street onto the floor within the range, often into the zone at the far end of the store (docs/presence.md,
 "The grid's faint readings (session 39)"). A strong reading keeps the range's cut-off until the store is learned
 to hear far: the sweep's wrong posteriors beyond the range come with strong readings, and the cut-off is what
-corrects them.
+corrects them. Where the likelihoods are kept over each scanner's reach (a large store), a faint reading is weighed
+over the track's window instead, with the learned ``far_p`` or :data:`FAR_P`.
 
 Measured (docs/presence.md, "The grid's hearing range"): the three-gateway doors walk, whose simulator hears
 down to the receiver's floor, moves to far readings rare in seeds 4-6 after 400-1050 counted readings (5-7 of them

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from edge import presence_grid_range
+from edge import presence_grid_evidence, presence_grid_range
 from edge.config import from_mapping
 from edge.presence import Sighting
 from edge.presence_grid import GridEstimator
@@ -65,10 +65,16 @@ def test_a_faint_reading_is_weighed_with_far_readings_rare_whatever_the_store_ha
     assert math.isclose(edge, -10 * radio.exponent * math.log10(RANGE_M) - FAINT_SIGMAS * radio.sigma_db)
 
 
-def test_a_faint_reading_leaves_a_shopper_on_the_street_a_strong_one_does_not() -> None:
+@pytest.mark.parametrize("near", [False, True])
+def test_a_faint_reading_leaves_a_shopper_on_the_street_a_strong_one_does_not(
+    near: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Mass outside the far door, 20+ m from the first scanner: a faint reading by that scanner (as through the
-    front wall) keeps it there; a strong one, which nobody beyond the range gives, moves it within the range."""
+    front wall) keeps it there; a strong one, which nobody beyond the range gives, moves it within the range. The
+    same where the likelihoods are kept over each scanner's reach (``near``: a large store's)."""
+    monkeypatch.setattr(presence_grid_evidence, "NEAR", near)
     store, engine = _row()
+    assert engine._evidence.near is near
     radio = engine._radio
     faint = math.floor(faint_edge_db(radio.exponent, radio.sigma_db)) - 3
     token, cell = _on_the_street(store, engine)
@@ -83,13 +89,14 @@ def test_a_faint_reading_leaves_a_shopper_on_the_street_a_strong_one_does_not() 
     assert engine._tracks[token].state[0][cell] == 0.0
 
 
-def _far_end_entries(faint_far: bool, seed: int) -> int:
+def _far_end_entries(faint_far: bool, seed: int, near: bool = False) -> int:
     """Doors walk of ``seed`` (8 shoppers from 10 m outside either door), one grid hearing every scanner: how many
     shoppers' first ``entered`` is for the zone at the other end of the store from the door they came in by."""
     store = MultiStore(gateways=3, seed=seed, start=START, engine="grid")
     walks = store.door_walks(8, 40.0)
     mp = pytest.MonkeyPatch()
     mp.setattr(presence_grid_range, "FAINT_FAR", faint_far)
+    mp.setattr(presence_grid_evidence, "NEAR", near)
     try:
         said = engines.run(store, walks, 180.0, hear_all=True)["all"].said
     finally:
@@ -109,3 +116,11 @@ def test_shoppers_walking_in_from_the_street_are_not_placed_at_the_far_end_of_th
     the other end (23 of 32 such visits once); now none on these seeds."""
     assert sum(_far_end_entries(True, seed) for seed in (3, 4)) == 0
     assert sum(_far_end_entries(False, seed) for seed in (3, 4)) >= 2
+
+
+def test_the_same_where_the_likelihoods_are_kept_over_each_scanners_reach() -> None:
+    """A store larger than NEAR_BOX_CELLS keeps each reading's likelihood over its scanner's reach, beyond which it
+    was 0 whatever the store had learned: a faint reading is weighed over the track's window there (forced on the
+    row, the doors walk as over the whole box)."""
+    assert sum(_far_end_entries(True, seed, near=True) for seed in (3, 4)) == 0
+    assert sum(_far_end_entries(False, seed, near=True) for seed in (3, 4)) >= 2
