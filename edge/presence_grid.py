@@ -194,6 +194,8 @@ class GridEstimator:
         self._range = RangeLearner(radio) if _learn_range() else None
         """Whether readings beyond the range happen (docs/presence.md, "The grid's hearing range")."""
         self._faint_far = _faint_far()
+        self._faint_readings = 0
+        """Faint readings weighed with far readings rare that the store had not learned to expect (``radio()``)."""
         """Weigh faint readings with far readings rare from the first (docs/presence.md, "The grid's faint
         readings")."""
         self._loss = LossLearner(radio) if _learn_miss() else None
@@ -258,6 +260,7 @@ class GridEstimator:
         state = track.state  # (np.multiply into the window: as *=, without the operator's dispatch)
         if evidence.near:  # (over each scanner's reach; a faint reading over the track's window, not kept)
             if faint:
+                self._faint_readings += 1
                 xs, ys = track.window
                 box = (xs.start, xs.stop, ys.start, ys.stop)
                 np.multiply(
@@ -270,6 +273,7 @@ class GridEstimator:
                 evidence.weigh_near(track, scanner, found)
         else:
             if faint and radio.far_p == 0.0:
+                self._faint_readings += 1
                 found = evidence.cache.get((FAINT[level], scanner, residual))
                 if found is None:
                     found = evidence.faint(scanner, residual, FAR_P, level)
@@ -488,14 +492,15 @@ class GridEstimator:
 
     def radio(self) -> dict[str, float | None]:
         """What the radio learners know (the model engine's ``radio()``): exponent in use, learned, sigma, samples;
-        the wall in use and, when it is learned, its estimate, standard error and samples (empty with LEARN_RADIO
-        off)."""
+        the wall in use and, when it is learned, its estimate, standard error and samples; the faint readings weighed
+        as possibly from beyond the range so far (empty with LEARN_RADIO off)."""
         if self._learner is None:  # (benchmarks read an empty report as "nothing learned")
             return {}
         found = self._learner.report()
         found.update({"wall_db": self._radio.wall_db} if self._wall is None else self._wall.report())
         found.update({"far_p": self._radio.far_p} if self._range is None else self._range.report())
         found.update({"miss_p": self._radio.miss_p} if self._loss is None else self._loss.report())
+        found["faint_readings"] = float(self._faint_readings)
         offsets = self._learner.offsets
         if offsets is not None:  # per scanner: the offset learned (relative to the median) and the one applied
             for scanner, k in self._scanner.items():

@@ -80,6 +80,7 @@ def test_a_faint_reading_leaves_a_shopper_on_the_street_a_strong_one_does_not(
     token, cell = _on_the_street(store, engine)
     engine.observe(Sighting(token, "ibeacon", "gw-1-s", POWER_1M_DBM + faint, float(POWER_1M_DBM), START + 0.5))
     state = engine._tracks[token].state
+    assert engine.radio()["faint_readings"] == 1.0  # (edge_presence_radio{quantity="faint_readings"})
     assert state[0][cell] > 0.0
     assert state[0][cell] == pytest.approx(state.sum(), rel=1e-9)  # nowhere else had mass: it stays on the street
 
@@ -87,6 +88,7 @@ def test_a_faint_reading_leaves_a_shopper_on_the_street_a_strong_one_does_not(
     token, cell = _on_the_street(store, engine)
     engine.observe(Sighting(token, "ibeacon", "gw-1-s", POWER_1M_DBM - 20, float(POWER_1M_DBM), START + 0.5))
     assert engine._tracks[token].state[0][cell] == 0.0
+    assert engine.radio()["faint_readings"] == 0.0
 
 
 def _far_end_entries(faint_far: bool, seed: int, near: bool = False) -> int:
