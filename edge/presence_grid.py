@@ -194,10 +194,10 @@ class GridEstimator:
         self._range = RangeLearner(radio) if _learn_range() else None
         """Whether readings beyond the range happen (docs/presence.md, "The grid's hearing range")."""
         self._faint_far = _faint_far()
-        self._faint_readings = 0
-        """Faint readings weighed with far readings rare that the store had not learned to expect (``radio()``)."""
         """Weigh faint readings with far readings rare from the first (docs/presence.md, "The grid's faint
         readings")."""
+        self._faint_readings = 0
+        """Faint readings weighed with far readings rare that the store had not learned to expect (``radio()``)."""
         self._loss = LossLearner(radio) if _learn_miss() else None
         """The share of adverts a scanner in range misses (docs/presence.md, "The grid learns its scanners' miss
         rate")."""

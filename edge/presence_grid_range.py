@@ -75,8 +75,9 @@ FAINT_FAR = True
 """Weigh a faint reading with far readings rare from the first (``--set FAINT_FAR=0``: only once learned)."""
 FAINT_SIGMAS = 0.5
 """A reading is faint when it is this many shadowing sigmas weaker than the path loss's mean at the range: half a
-sigma, so that a reading the range's edge gives more often than not is never faint (at 0 the sweep's spot stores lose
-a pass, [19]; at 1 the doors walk keeps two shoppers in 14 runs placed at the far end: docs/presence.md)."""
+sigma, so that about 69 % of the readings of a shopper at the range's edge are not faint (at 0 half of them would be,
+and the sweep's spot stores lose a pass, [19]; at 1 the doors walk keeps two shoppers in 14 runs placed at the far
+end: docs/presence.md, "The grid's faint readings (session 39)")."""
 
 
 def faint_edge_db(exponent: float, sigma_db: float) -> float:
