@@ -362,6 +362,9 @@ class GridEstimator:
         loss = self._loss
         if loss is not None and track.slot in loss.pending:
             loss.end(track.slot, track.heard)
+        far = self._range
+        if far is not None and far.heard(track.heard):  # (proof that the store hears beyond the range)
+            self._evidence.clear(silences=False)
         self._evidence.close(track)
 
     # --- decisions -----------------------------------------------------------------------------

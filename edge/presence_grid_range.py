@@ -71,6 +71,12 @@ FAR_Z = 2.0
 """... by this many standard errors (and learned not to when below it by as many)."""
 FAR_LOOK_S = 10.0
 """The estimate is looked at (and the likelihoods rebuilt when the answer changed) at most this often."""
+FAR_PROOFS = 20
+"""Adverts heard by scanners with no common cell within their ranges (:meth:`RangeLearner.heard`) after which the
+range is dropped: a store whose scanners hear 30 m and more (an open hall, sensitive receivers). One could be a
+scanner placed wrong in the config; twenty are a store. Such a store never bootstrapped the share above: with every
+reading from beyond 15 m cut off, the posterior was lost so often that the radio learner never had an estimate to
+judge by (docs/presence.md, "The grid's faint readings (session 39)": the sweep's stores heard to 60 m)."""
 FAINT_FAR = True
 """Weigh a faint reading with far readings rare from the first (``--set FAINT_FAR=0``: only once learned)."""
 FAINT_SIGMAS = 0.5
@@ -89,7 +95,9 @@ def faint_edge_db(exponent: float, sigma_db: float) -> float:
 class RangeLearner:
     """See the module docstring."""
 
-    __slots__ = ("_centres", "_cx", "_cy", "_edge", "_look_at", "_places", "_radio", "far", "samples")
+    __slots__ = (
+        "_centres", "_cx", "_cy", "_edge", "_feasible", "_look_at", "_places", "_radio", "far", "proofs", "samples"
+    )  # fmt: skip
 
     def __init__(self, radio: GridRadio) -> None:
         self._radio = radio
@@ -106,6 +114,10 @@ class RangeLearner:
         """Readings counted."""
         self.far = 0
         """... of them far."""
+        self.proofs = 0
+        """Adverts heard by scanners whose ranges share no cell of the floor (:meth:`heard`)."""
+        self._feasible: dict[int, bool] = {}
+        """Per set of scanners (bits): whether some cell of the floor lies within the range of all of them."""
         self._look_at: float | None = None
         self._edge: float | None = None
         """A reading weaker than this (dB under the declared power) is weak for the range (:meth:`judge_at`); None:
@@ -160,6 +172,32 @@ class RangeLearner:
         self._look_at = at + FAR_LOOK_S
         return self.step()
 
+    def heard(self, scanners: int) -> bool:
+        """An advert heard by the ``scanners`` (bits) is over: if no cell of the floor lies within the range of all
+        of them, at least one heard it from beyond the range -- proof that this store's scanners hear farther,
+        whatever the posterior says. After :data:`FAR_PROOFS` of them the range is dropped (``far_p`` 1: a reading
+        is weighed by the path loss alone, as near as far); True when that happened (the caller drops its arrays)."""
+        if scanners & (scanners - 1) == 0 or self._radio.far_p >= 1.0:  # (one scanner: always feasible)
+            return False
+        feasible = self._feasible.get(scanners)
+        if feasible is None:
+            radio, both = self._radio, None
+            bits, k = scanners, 0
+            while bits:
+                if bits & 1:
+                    share = radio.in_range(k)
+                    both = share > 0.0 if both is None else both & (share > 0.0)
+                bits >>= 1
+                k += 1
+            feasible = self._feasible[scanners] = bool(both is not None and both.any())
+        if feasible:
+            return False
+        self.proofs += 1
+        if self.proofs < FAR_PROOFS:
+            return False
+        self._radio.reach_far(1.0)
+        return True
+
     def share(self) -> tuple[float, float]:
         """The far readings' share (with the prior) and its standard error."""
         n = self.samples + FAR_PRIOR_SAMPLES
@@ -170,6 +208,8 @@ class RangeLearner:
         """Move far readings' density when the evidence is clear; True when it moved."""
         p, se = self.share()
         radio = self._radio
+        if radio.far_p >= 1.0:  # (proven: no range, for good)
+            return False
         if radio.far_p == 0.0 and p - FAR_Z * se > FAR_SHARE_MIN:
             radio.reach_far(FAR_P)
             return True
@@ -181,4 +221,10 @@ class RangeLearner:
     def report(self) -> dict[str, float | None]:
         """Far readings' density in use, their share, its standard error and the samples so far."""
         p, se = self.share()
-        return {"far_p": self._radio.far_p, "far_share": p, "far_se": se, "far_samples": float(self.samples)}
+        return {
+            "far_p": self._radio.far_p,
+            "far_share": p,
+            "far_se": se,
+            "far_samples": float(self.samples),
+            "far_proofs": float(self.proofs),
+        }

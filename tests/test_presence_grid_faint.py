@@ -5,6 +5,7 @@ cut-off (the correction of a wrong posterior)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,9 +16,12 @@ from edge.config import from_mapping
 from edge.presence import Sighting
 from edge.presence_grid import GridEstimator
 from edge.presence_grid_radio import RANGE_M
-from edge.presence_grid_range import FAINT_SIGMAS, FAR_P, faint_edge_db
+from edge.presence_grid_range import FAINT_SIGMAS, FAR_P, FAR_PROOFS, faint_edge_db
 from edge.sim import engines
 from edge.sim.multi import POWER_1M_DBM, MultiStore
+from edge.sim.sweep import simulate
+from edge.sim.sweep.cells import CELLS
+from edge.sim.sweep.judge import TICK_S
 
 START = 1_800_000_000.0
 
@@ -126,3 +130,33 @@ def test_the_same_where_the_likelihoods_are_kept_over_each_scanners_reach() -> N
     row, the doors walk as over the whole box)."""
     assert sum(_far_end_entries(True, seed, near=True) for seed in (3, 4)) == 0
     assert sum(_far_end_entries(False, seed, near=True) for seed in (3, 4)) >= 2
+
+
+def _hall(range_m: float) -> GridEstimator:
+    """Today's store (the sweep's spots, scanners up to 40 m apart) simulated for 3 minutes with its scanners
+    hearing ``range_m``, one grid engine fed every sighting and tick."""
+    cell = CELLS[0]
+    cell = dataclasses.replace(cell, radio=dataclasses.replace(cell.radio, range_m=range_m))
+    run = simulate(cell, 1, minutes=3.0, shoppers=10)
+    config = cell.layout.config()
+    engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
+    next_tick = run.start + TICK_S
+    for s in run.sightings:
+        while next_tick <= s.at:
+            engine.tick(next_tick)
+            next_tick += TICK_S
+        engine.observe(s)
+    return engine
+
+
+def test_a_store_heard_beyond_twice_the_range_drops_the_range_one_that_is_not_keeps_it() -> None:
+    """An advert heard by scanners whose ranges share no cell of the floor proves the store hears farther than the
+    range: after FAR_PROOFS of them the range is dropped (a reading weighed by the path loss alone). A store whose
+    scanners hear 60 m shows it within minutes; the same store cut off at 15 m never does."""
+    far = _hall(60.0).radio()
+    assert far["far_p"] == 1.0
+    assert far["far_proofs"] == FAR_PROOFS
+    near = _hall(RANGE_M).radio()
+    assert near["far_proofs"] == 0.0
+    assert near["far_p"] is not None
+    assert near["far_p"] < 1.0
