@@ -21,7 +21,7 @@ from edge.sim import engines
 from edge.sim.multi import POWER_1M_DBM, MultiStore
 from edge.sim.sweep import simulate
 from edge.sim.sweep.cells import CELLS
-from edge.sim.sweep.judge import TICK_S
+from tests.test_presence_grid_learn import replay
 
 START = 1_800_000_000.0
 
@@ -140,12 +140,7 @@ def _hall(range_m: float) -> GridEstimator:
     run = simulate(cell, 1, minutes=3.0, shoppers=10)
     config = cell.layout.config()
     engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
-    next_tick = run.start + TICK_S
-    for s in run.sightings:
-        while next_tick <= s.at:
-            engine.tick(next_tick)
-            next_tick += TICK_S
-        engine.observe(s)
+    replay(engine, run)
     return engine
 
 
