@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from edge.presence_grid import CELL_M, STREET_M
 from edge.presence_grid_radio import RANGE_M, GridRadio
-from edge.presence_grid_range import FAR_LOOK_S, FAR_P, FAR_PRIOR_SAMPLES, RangeLearner
+from edge.presence_grid_range import FAR_LEARNED_P, FAR_LOOK_S, FAR_P, FAR_PRIOR_SAMPLES, RangeLearner
 from edge.sim.sweep.cells import CELLS
 
 Vector = npt.NDArray[np.float64]
@@ -80,8 +80,9 @@ def test_a_reading_beyond_the_range_is_impossible_until_far_readings_are_learned
 
 def test_weak_readings_of_a_shopper_surely_beyond_the_range_teach_it_to_hear_far() -> None:
     """A scanner hears, now and then, a shopper whom every other reading places beyond its range, weaker than its
-    path loss's mean at the range by more than a sigma: once one reading in 100 is such, far readings are rare,
-    not impossible (and were impossible before the evidence was clear: the cautious prior)."""
+    path loss's mean at the range by more than a sigma: once one reading in 100 is such, the range is dropped
+    (FAR_LEARNED_P: the path loss alone), where far readings were impossible before the evidence was clear (the
+    cautious prior)."""
     radio, learner, (far, far_cell), (near, near_cell), weak = _store()
     clock = [0.0]
     for _ in range(FAR_LOOK_S_READINGS):  # the first look: too few to tell
@@ -95,7 +96,7 @@ def test_weak_readings_of_a_shopper_surely_beyond_the_range_teach_it_to_hear_far
         _feed(learner, far, far_cell, weak, clock)
         if radio.far_p > 0.0:
             break
-    assert radio.far_p == FAR_P
+    assert radio.far_p == FAR_LEARNED_P
     assert learner.far >= 3
     assert learner.samples < 2000
 
