@@ -531,15 +531,19 @@ class GridEstimator:
         wall: float | None = None
         if self._wall is not None:
             wall = radio.wall_db if radio.wall_db != self._wall_start else kept.wall_db if kept is not None else None
+        far: float | None = None
+        if self._range is not None:  # (a kept far hearing this start did not use stays the record until it moves)
+            far = radio.far_p or (kept.far_p if kept is not None and not self._range.moved else None)
         exponent = learner.learner.exponent
-        if (exponent, sigma, applied, miss, wall) == (self._exponent, self._sigma_start, {}, None, None):
+        if (exponent, sigma, applied, miss, wall, far) == (self._exponent, self._sigma_start, {}, None, None, None):
             return None
-        return RadioMemory(exponent=exponent, sigma_db=sigma, offsets_db=applied, miss_p=miss, wall_db=wall)
+        return RadioMemory(exponent=exponent, sigma_db=sigma, offsets_db=applied, miss_p=miss, wall_db=wall, far_p=far)
 
     def recall(self, memory: RadioMemory) -> None:
         """Start from a radio kept from an earlier run of this store (:meth:`memory`), before any sighting: its
-        exponent and offsets; its sigma, miss rate and wall only as :data:`~edge.presence_grid_memory.KEEP_SIGMA` and
-        :data:`~edge.presence_grid_memory.KEEP_MISS_WALL` say."""
+        exponent and offsets; its sigma, miss rate, wall and far hearing only as
+        :data:`~edge.presence_grid_memory.KEEP_SIGMA`, :data:`~edge.presence_grid_memory.KEEP_MISS_WALL` and
+        :data:`~edge.presence_grid_memory.KEEP_FAR` say."""
         learner = self._learner
         if learner is None:
             return
@@ -553,6 +557,8 @@ class GridEstimator:
                 radio.lose(memory.miss_p)
             if memory.wall_db is not None and self._wall is not None:  # (learned, not told by [floor])
                 radio.retune(radio.exponent, None, memory.wall_db)
+        if memory_module.KEEP_FAR and memory.far_p and self._range is not None:
+            self._range.recall(memory.far_p)
         self._evidence.clear()
 
     def posterior(self, token: str) -> dict[str | None, float]:

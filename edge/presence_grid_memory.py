@@ -8,11 +8,13 @@ store (exponent 3.2) it reads the first shoppers as farther than they are and en
 A restart (an update, a power cut, a nightly reboot) need not pay that again: the gateway keeps what is in use in
 ``{state_dir}/radio.json`` and starts from it.
 
-What is kept is only what is **in use** -- the exponent, the sigma, the offsets applied, the scanners' miss rate and
-the building's wall loss when learned -- never the learners' samples, so the learners start their statistics afresh
+What is kept is only what is **in use** -- the exponent, the sigma, the offsets applied, the scanners' miss rate,
+the building's wall loss when learned and whether the store hears beyond the grid's 15 m range -- never the learners'
+samples, so the learners start their statistics afresh
 from the kept values and move them as they would move configured ones (a kept exponent that is clearly wrong is
 left by the same test, ``RADIO_REJECT_Z``). The engine starts from the kept exponent and offsets; the sigma, the miss
-rate and the wall are kept for the record and learned again (:data:`KEEP_SIGMA`, :data:`KEEP_MISS_WALL`).
+rate, the wall and the far hearing are kept for the record and learned again (:data:`KEEP_SIGMA`,
+:data:`KEEP_MISS_WALL`, :data:`KEEP_FAR`).
 Nothing in it comes from one shopper: no token, no time of a visit; it is the radio of the building and its scanners.
 
 A kept radio is used only for the store it was learned in: it names the layout it was learned on (:func:`layout_key`:
@@ -53,6 +55,15 @@ these kept as well (spurious changes summed 229.0 -> 235.0 per shopper-hour; [37
 2.0 -> 2.8, [45] exit p95 6.68 -> 9.77 s): the priors they start from (a 30 % miss rate, no wall) are the safer
 start, and each is learned again within minutes. Kept in the file for the record (``edge doctor`` shows them)."""
 
+KEEP_FAR = False
+"""Start from the kept far hearing too (``far_p``: the store learned or proven to hear beyond 15 m). Not by default:
+measured with each run started from what a run of another seed ended with (docs/presence.md, "The learned range: far
+readings at 0.3, not 0.01 (session 40)"), the sweep heard to 60 m went 165.97 -> 154.04 capped badness with it, but
+the doors walk lost 0.8-2.2 points of right zone on every seed (seeds 3-8: 92.83-94.72 -> 91.34-93.04 %, the same
+to the digit as far readings allowed from the start of a cold run, which cost the same there; the doors walk learns
+its far hearing again within its first minutes anyway). Kept in the file for the record (``edge doctor`` shows it);
+``--set KEEP_FAR=1`` compares."""
+
 RADIO_FILE = "radio.json"
 """The file in the gateway's ``state_dir``."""
 
@@ -74,6 +85,12 @@ class RadioMemory(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     wall_db: Annotated[float, Meta(ge=0.0, le=WALL_MAX_DB)] | None = None
     """The building's wall loss, when learned (:mod:`edge.presence_grid_wall`; not when ``[floor] wall_loss_db`` tells
     it)."""
+    far_p: Annotated[float, Meta(ge=0.0, le=1.0)] | None = None
+    """A reading's density beyond the grid's 15 m range, as a share of its path loss's, when the store was learned to
+    hear beyond it (:mod:`edge.presence_grid_range`: 0.3 learned from the readings, 1 proven by adverts heard by
+    scanners with no common cell in range); None: cut off there, as a store is assumed to be at first. Added in
+    session 40: a file without it reads as None, and a gateway older than that refuses a file with it (it starts
+    cold and says so)."""
 
 
 class RadioFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -120,6 +137,8 @@ def describe(radio: RadioMemory) -> str:
         found += f", adverts missed {radio.miss_p * 100:.0f} %"
     if radio.wall_db is not None:
         found += f", wall {radio.wall_db:g} dB"
+    if radio.far_p is not None:
+        found += ", heard beyond 15 m" + (" (proven)" if radio.far_p >= 1.0 else f" (far readings x{radio.far_p:g})")
     return found
 
 

@@ -107,7 +107,8 @@ class RangeLearner:
     """See the module docstring."""
 
     __slots__ = (
-        "_centres", "_cx", "_cy", "_edge", "_feasible", "_look_at", "_places", "_radio", "far", "proofs", "samples"
+        "_centres", "_cx", "_cy", "_edge", "_feasible", "_look_at", "_places", "_radio", "far", "moved", "proofs",
+        "proven", "samples"
     )  # fmt: skip
 
     def __init__(self, radio: GridRadio) -> None:
@@ -127,6 +128,11 @@ class RangeLearner:
         """... of them far."""
         self.proofs = 0
         """Adverts heard by scanners whose ranges share no cell of the floor (:meth:`heard`)."""
+        self.proven = False
+        """Whether the range is dropped for good: :data:`FAR_PROOFS` such adverts were heard, or a kept radio said so
+        (:meth:`recall`)."""
+        self.moved = False
+        """Whether this learner moved far readings' density since it started (a kept one is not its move)."""
         self._feasible: dict[int, bool] = {}
         """Per set of scanners (bits): whether some cell of the floor lies within the range of all of them."""
         self._look_at: float | None = None
@@ -188,7 +194,7 @@ class RangeLearner:
         of them, at least one heard it from beyond the range -- proof that this store's scanners hear farther,
         whatever the posterior says. After :data:`FAR_PROOFS` of them the range is dropped (``far_p`` 1: a reading
         is weighed by the path loss alone, as near as far); True when that happened (the caller drops its arrays)."""
-        if scanners & (scanners - 1) == 0 or self.proofs >= FAR_PROOFS:  # (one scanner: always feasible)
+        if scanners & (scanners - 1) == 0 or self.proven:  # (one scanner: always feasible)
             return False
         feasible = self._feasible.get(scanners)
         if feasible is None:
@@ -206,8 +212,17 @@ class RangeLearner:
         self.proofs += 1
         if self.proofs < FAR_PROOFS:
             return False
+        self.proven = self.moved = True
         self._radio.reach_far(1.0)
         return True
+
+    def recall(self, far_p: float) -> None:
+        """Start from far readings' density ``far_p`` kept from an earlier run of this store
+        (:mod:`edge.presence_grid_memory`): 1 is the range proven dropped (for good, as :meth:`heard` leaves it), less
+        is what the share had learned (:data:`FAR_LEARNED_P`), which the share moves again as it would have."""
+        if far_p >= 1.0:
+            self.proven = True
+        self._radio.reach_far(far_p)
 
     def share(self) -> tuple[float, float]:
         """The far readings' share (with the prior) and its standard error."""
@@ -219,13 +234,15 @@ class RangeLearner:
         """Move far readings' density when the evidence is clear; True when it moved."""
         p, se = self.share()
         radio = self._radio
-        if self.proofs >= FAR_PROOFS:  # (proven by the adverts: no range, for good)
+        if self.proven:  # (proven by the adverts: no range, for good)
             return False
         if radio.far_p == 0.0 and p - FAR_Z * se > FAR_SHARE_MIN:
             radio.reach_far(FAR_LEARNED_P)
+            self.moved = True
             return True
         if radio.far_p > 0.0 and p + FAR_Z * se < FAR_SHARE_MIN:
             radio.reach_far(0.0)
+            self.moved = True
             return True
         return False
 

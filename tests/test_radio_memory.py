@@ -19,10 +19,12 @@ from edge.presence_grid_memory import (
     RadioFile,
     RadioMemory,
     decode,
+    describe,
     encode,
     layout_key,
 )
 from edge.presence_grid_radio import MISS_P, SIGMA_DB
+from edge.presence_grid_range import FAR_LEARNED_P
 from edge.presence_grid_wall import WALL_PRIOR_DB
 from edge.sim.store import default_config
 from tests.gateway_runs import last_health, presence_of, run_gateway
@@ -56,6 +58,7 @@ def _file(**radio: Any) -> dict[str, Any]:
         (msgspec.json.encode(_file(offsets_db={FIRST: 30.0})), "radio.offsets_db"),
         (msgspec.json.encode(_file(miss_p=0.9)), "radio.miss_p"),
         (msgspec.json.encode(_file(wall_db=-3.0)), "radio.wall_db"),
+        (msgspec.json.encode(_file(far_p=1.5)), "radio.far_p"),
         (msgspec.json.encode({**_file(), "token": "s-0001"}), "token"),
         (b" " * (MEMORY_MAX_BYTES + 1), "more than"),
     ],
@@ -106,6 +109,41 @@ def test_the_kept_sigma_miss_rate_and_wall_when_asked_for(monkeypatch: pytest.Mo
     radio = engine.radio()
     assert (radio["sigma_in_use_db"], radio["miss_p"], radio["wall_db"]) == (6.5, 0.25, 12.0)
     assert engine.memory() == STEEP
+
+
+@pytest.mark.parametrize(("far_p", "proven"), [(FAR_LEARNED_P, False), (1.0, True)])
+def test_the_engine_starts_from_the_kept_far_hearing_when_asked(
+    far_p: float, proven: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With KEEP_FAR, a store learned (or proven) to hear beyond the grid's 15 m range starts so after a restart; a
+    proven one stays so for good (the share cannot move it); a file from before session 40 (no ``far_p``) reads as
+    one cut off there, as a cold start is."""
+    monkeypatch.setattr(presence_grid_memory, "KEEP_FAR", True)
+    kept = msgspec.structs.replace(STEEP, far_p=far_p)
+    assert decode(encode(kept, LAYOUT, 0.0), LAYOUT, CONFIG.scanners) == kept
+    engine = _engine()
+    engine.recall(kept)
+    assert engine.radio()["far_p"] == far_p
+    assert engine.memory() == kept
+    range_learner = engine._range
+    assert range_learner is not None
+    assert range_learner.proven is proven
+    assert range_learner.step() is False  # (nothing counted yet: the kept value stands)
+    assert describe(kept).endswith(
+        "heard beyond 15 m (proven)" if proven else f"heard beyond 15 m (far readings x{far_p:g})"
+    )
+    old = _file()
+    assert decode(msgspec.json.encode(old), LAYOUT, CONFIG.scanners) == RadioMemory(exponent=3.0, sigma_db=5.0)
+
+
+def test_the_kept_far_hearing_is_the_record_not_the_start() -> None:
+    """By default (KEEP_FAR off) a restarted engine cuts readings off at 15 m until its learner sees far ones again,
+    and keeps the far hearing it was given as the record until then."""
+    kept = msgspec.structs.replace(STEEP, far_p=FAR_LEARNED_P)
+    engine = _engine()
+    engine.recall(kept)
+    assert engine.radio()["far_p"] == 0.0
+    assert engine.memory() == kept
 
 
 def test_a_gateway_keeps_its_radio_across_a_restart(tmp_path: Path, store_trace_5min: Path) -> None:
