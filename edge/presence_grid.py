@@ -112,6 +112,13 @@ def _faint_far() -> bool:
     return presence_grid_range.FAINT_FAR
 
 
+def _far_silence() -> bool:
+    """:data:`edge.presence_grid_radio.FAR_SILENCE`, read at run time (``--set`` changes it)."""
+    from edge import presence_grid_radio
+
+    return presence_grid_radio.FAR_SILENCE
+
+
 def _learn_miss() -> bool:
     """Whether to learn the store's miss rate (LEARN_MISS, read when an engine is made: ``--set`` may change it)."""
     from edge import presence_grid_loss
@@ -253,7 +260,7 @@ class GridEstimator:
                 evidence.clear()
         far = self._range
         if far is not None and far.sample(at, scanner, residual, track):
-            evidence.clear(silences=False)  # (far readings' density: a silence does not weigh it)
+            evidence.clear(silences=_far_silence())  # (far readings' density: a silence weighs it if FAR_SILENCE)
         radio = self._radio
         # a faint reading: from beyond the range, rare, not impossible (edge.presence_grid_range FAINT_SIGMAS)
         faint = self._faint_far and residual < faint_edge_db(radio.exponent, radio.sigma_db)
@@ -364,7 +371,7 @@ class GridEstimator:
             loss.end(track.slot, track.heard)
         far = self._range
         if far is not None and far.heard(track.heard):  # (proof that the store hears beyond the range)
-            self._evidence.clear(silences=False)
+            self._evidence.clear(silences=_far_silence())
         self._evidence.close(track)
 
     # --- decisions -----------------------------------------------------------------------------

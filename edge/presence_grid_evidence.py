@@ -124,7 +124,7 @@ class Evidence:
                 found = self._radio.silent(scanner, power)
             else:
                 found = np.ones(self._radio.shape)
-                for other, (x0, x1, y0, y1) in enumerate(self._radio.reach):
+                for other, (x0, x1, y0, y1) in enumerate(self._radio.quiet_reach):
                     found[x0:x1, y0:y1] *= self._quiet(other, power)
             self._quiets[key] = found
         return found
@@ -142,7 +142,7 @@ class Evidence:
             product = self.cache.get(("heard", heard, power, TEMPER_LEVELS))  # (the full one, if kept)
             if product is None:
                 product = self._quiet(-1, power).copy()
-                for scanner, (x0, x1, y0, y1) in enumerate(self._radio.reach):
+                for scanner, (x0, x1, y0, y1) in enumerate(self._radio.quiet_reach):
                     if heard >> scanner & 1:
                         product[x0:x1, y0:y1] /= self._quiet(scanner, power)
             if level < TEMPER_LEVELS:
@@ -171,15 +171,18 @@ class Evidence:
             bit = heard & -heard
             heard ^= bit
             scanner = bit.bit_length() - 1
-            overlap = self._overlap(track.origin, scanner)
+            overlap = self._overlap(track.origin, scanner, quiet=True)
             if overlap is not None:
                 (wx, wy), (rx, ry) = overlap
                 track.state[:, wx, wy] /= self._quiet(scanner, track.key, level)[rx, ry]
 
-    def _overlap(self, origin: tuple[int, int], scanner: int) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
-        """Where a window at ``origin`` meets ``scanner``'s reach: (the window's slices, the reach's), or None."""
+    def _overlap(
+        self, origin: tuple[int, int], scanner: int, quiet: bool = False
+    ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+        """Where a window at ``origin`` meets ``scanner``'s reach (``quiet``: where its silence weighs): (the
+        window's slices, the reach's), or None."""
         x0, y0 = origin
-        rx0, rx1, ry0, ry1 = self._radio.reach[scanner]
+        rx0, rx1, ry0, ry1 = (self._radio.quiet_reach if quiet else self._radio.reach)[scanner]
         ix0, ix1 = max(x0, rx0), min(x0 + self._kx, rx1)
         iy0, iy1 = max(y0, ry0), min(y0 + self._ky, ry1)
         if ix0 >= ix1 or iy0 >= iy1:

@@ -43,6 +43,14 @@ MISS_P = 0.3
 """The share of adverts a scanner in range misses anyway (BLE channel hopping, scan windows)."""
 RANGE_M = 15.0
 """A scanner hears nobody farther than this (walls and shelving in between)."""
+FAR_SILENCE = True
+"""Once far readings are weighed (:attr:`GridRadio.far_p` over 0: the store is learned or proven to hear beyond
+RANGE_M), a scanner's silence weighs beyond RANGE_M too, as the complement of those readings: a scanner that would
+hear a shopper 25 m away at ``far_p`` of the path loss's rate and did not is evidence, as near. Until session 41 a
+silence weighed within RANGE_M only, so that once far readings were allowed a shopper was pulled towards scanners
+that did not hear them (their silence said nothing there) -- an improper model: the sweep heard to 60 m 149.27 ->
+141.14 capped badness, the doors walk's 14 seeds within 0.05 points, the sweep as it is identical (no store of it
+learns far readings); docs/presence.md, "Far hearing: the silences too (session 41)". False: as before."""
 RANGE_POINTS = 8
 """A cell is within a scanner's range by the share of its area that is (this many points a side, spread evenly over
 the cell): a 1 m cell whose centre is 15.3 m from a scanner holds points 14.6 m from it, where a shopper is heard.
@@ -201,6 +209,9 @@ class GridRadio:
                 self.reach.append((int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1))
             else:
                 self.reach.append((0, 0, 0, 0))
+        self.quiet_reach: list[tuple[int, int, int, int]] = list(self.reach)
+        """Per scanner: where its silence weighs (1 elsewhere): its :attr:`reach`, or the whole box once far readings
+        happen (:data:`FAR_SILENCE`)."""
         self._steps = [np.rint(m / _STEP_DB).astype(np.intp) for m in self._means]
         """Per scanner and cell: the mean residual in table steps."""
         self.miss_p = MISS_P
@@ -236,9 +247,14 @@ class GridRadio:
 
     def reach_far(self, far_p: float) -> None:
         """Weigh a reading's density beyond RANGE_M by ``far_p`` (0: impossible there); the caller drops the arrays
-        it cached. Over the floor's box only: a reading over a scanner's reach (``near``) is 0 beyond it still."""
+        it cached. Over the floor's box only: a reading over a scanner's reach (``near``) is 0 beyond it still. A
+        silence weighs over the whole box from then on (:attr:`quiet_reach`, :data:`FAR_SILENCE`)."""
         self.far_p = far_p
         self._reachable = [r + far_p * (self._mask - r) for r in self._in_range]
+        whole = (0, self.shape[0], 0, self.shape[1])
+        self.quiet_reach = [
+            whole if FAR_SILENCE and far_p > 0.0 and reach[1] > reach[0] else reach for reach in self.reach
+        ]
 
     def tables(self) -> tuple[Vector, Vector, Vector]:
         """The density of a reading about its mean, tabulated (the sigma in use): its grid (dB), density, cumulative."""
@@ -301,12 +317,14 @@ class GridRadio:
         return SENSITIVITY_DBM + (self.offsets[scanner] if FLOOR_OFFSET else 0.0)
 
     def silent(self, scanner: int, power: int) -> Vector:
-        """Over the scanner's :attr:`reach` (1 everywhere else): the likelihood that ``scanner`` did not hear an
-        advert of declared ``power`` dBm -- lost, or below the sensitivity, or out of range; never below
-        the miss rate in use (:attr:`miss_p`)."""
-        x0, x1, y0, y1 = self.reach[scanner]
+        """Over the scanner's :attr:`quiet_reach` (1 everywhere else): the likelihood that ``scanner`` did not hear
+        an advert of declared ``power`` dBm -- lost, or below the sensitivity, or out of range (beyond RANGE_M heard
+        at :attr:`far_p` of the rate, :data:`FAR_SILENCE`); never below the miss rate in use (:attr:`miss_p`)."""
+        x0, x1, y0, y1 = self.quiet_reach[scanner]
         limit = self.floor_dbm(scanner) - power
         means, in_range = self._means[scanner][x0:x1, y0:y1], self._in_range[scanner][x0:x1, y0:y1]
+        if FAR_SILENCE and self.far_p > 0.0:
+            in_range = in_range + self.far_p * (self._mask[x0:x1, y0:y1] - in_range)
         heard = 1.0 - np.clip(np.interp(limit - means, self._grid, self._cdf), 0.0, 1.0)
         found: Vector = 1.0 - (1.0 - self.miss_p) * in_range * heard
         return found

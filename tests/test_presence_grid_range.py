@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
+from edge import presence_grid_radio
 from edge.presence_grid import CELL_M, STREET_M
 from edge.presence_grid_radio import RANGE_M, GridRadio
 from edge.presence_grid_range import FAR_LEARNED_P, FAR_LOOK_S, FAR_P, FAR_PRIOR_SAMPLES, RangeLearner
@@ -133,3 +135,40 @@ def test_nothing_is_counted_before_the_radio_learner_has_an_estimate() -> None:
         _feed(learner, far, far_cell, weak, clock)
     assert learner.samples == 500
     assert learner.far == 0
+
+
+@pytest.mark.parametrize("far_silence", [True, False])
+def test_once_far_readings_are_weighed_a_silence_weighs_beyond_the_range_too(
+    far_silence: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAR_SILENCE: a scanner's silence beyond the range is the complement of the far readings allowed there -- an
+    advert missed (the miss rate), below the receiver's floor, or not heard at far_p of the path loss's rate; within
+    the range as before. Before far readings are weighed, and with FAR_SILENCE off, a silence weighs within the
+    scanner's reach only (1 beyond it)."""
+    monkeypatch.setattr(presence_grid_radio, "FAR_SILENCE", far_silence)
+    radio = _radio()
+    (_track, cell), (_near, close) = _placed(radio, far=True), _placed(radio, far=False)
+    power = -59
+    x0, x1, y0, y1 = radio.reach[0]
+    cut = np.ones(radio.shape)
+    cut[x0:x1, y0:y1] = radio.silent(0, power)
+    assert cut[cell] == 1.0  # the range: nobody beyond it is heard, so its silence says nothing there
+    assert radio.quiet_reach[0] == radio.reach[0]
+    radio.reach_far(FAR_LEARNED_P)
+    q0, q1, r0, r1 = radio.quiet_reach[0]
+    silent = np.ones(radio.shape)
+    silent[q0:q1, r0:r1] = radio.silent(0, power)
+    if not far_silence:
+        assert radio.quiet_reach[0] == radio.reach[0]
+        assert np.array_equal(silent, cut)
+        return
+    assert radio.quiet_reach[0] == (0, radio.shape[0], 0, radio.shape[1])
+    grid, _pdf, cdf = radio.tables()
+    mean = -10.0 * radio.exponent * radio.log_d[0][cell]
+    above = 1.0 - float(np.interp(radio.floor_dbm(0) - power - mean, grid, cdf))
+    assert above > 0.5  # the scanner would hear a shopper there more often than not, were it in range
+    assert math.isclose(silent[cell], 1.0 - (1.0 - radio.miss_p) * FAR_LEARNED_P * above)
+    assert silent[cell] < 1.0
+    assert math.isclose(silent[close], cut[close])  # within the range: as before
+    radio.reach_far(0.0)  # learned back: the range again
+    assert radio.quiet_reach[0] == radio.reach[0]
