@@ -39,10 +39,13 @@ def _late_exits(far_learned_p: float, seed: int) -> list[float]:
 
 
 def test_a_shopper_who_walks_out_of_the_door_is_let_go() -> None:
-    """Seeds 3-4: every exit within 4 s of the door (0.6-3.6 s), in under half the time 0.01's pull took (3.4-5.6 s a
-    shopper: 57.1 s summed against 20.6)."""
+    """Seeds 3-4: every exit within 5 s of the door (0.6-4.6 s), in under half the time 0.01's pull takes (3.4-5.6 s
+    a shopper: 22.2 s summed against 56.9). Session 40 measured 0.6-3.6 s (20.6 s summed); since session 41 a
+    scanner's silence weighs beyond the range too (edge/presence_grid_radio.py ``FAR_SILENCE``), and seed 3's first
+    shopper to leave is let go 4.55 s after the door instead of 3.6 (docs/presence.md, "Far hearing: the silences
+    too (session 41)")."""
     now = [s for seed in (3, 4) for s in _late_exits(presence_grid_range.FAR_LEARNED_P, seed)]
     before = [s for seed in (3, 4) for s in _late_exits(presence_grid_range.FAR_P, seed)]
     assert len(now) == len(before) >= 10
-    assert max(now) < 4.0
+    assert max(now) < 5.0
     assert sum(now) < 0.5 * sum(before)
