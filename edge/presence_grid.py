@@ -94,6 +94,13 @@ shopper waited for an advert that never came and was exited by :data:`SILENCE_S`
 ADVERT_DELAY_S = 0.01
 """How late an advert may come after its interval: BLE delays each advertising event by a random 0-10 ms
 (advDelay) so that two advertisers do not collide for ever."""
+SAME_ADVERT_S = 0.03
+"""Readings of one shopper by different scanners this close in time (or half the advertiser's interval, if less) are
+one advert: each radio stamps what it hears itself, so one advert's readings differ by a few ms of scanner and
+transport latency (the model engine's ``MODEL_SAME_ADVERT_S``). Until session 41 only readings with one time stamp
+were one advert, as every simulator here stamps them: with 0-5 ms between one advert's stamps, each reading was an
+advert of its own with every other scanner silent, and the sweep went 86.77 -> 91.63 capped badness, 18 -> 10 cells
+passed (docs/presence.md, "One advert, several stamps (session 41)")."""
 SILENCE_S = 27.0
 """A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
 
@@ -219,7 +226,12 @@ class GridEstimator:
         track = self._tracks.get(sighting.token)
         if track is None:
             track = self._track(sighting, scanner)
-        if at > track.last:  # (a new advert: its readings share one time stamp)
+        advert_at = track.advert_at
+        same = advert_at is not None and (
+            at == advert_at
+            or (not track.heard >> scanner & 1 and abs(at - advert_at) <= min(SAME_ADVERT_S, 0.5 * track.gap))
+        )  # (another scanner's reading of the advert being heard: one advert's stamps differ by a few ms)
+        if at > track.last and not same:  # (a new advert)
             track.gap = at - track.last
         track.last = at
         track.via = sighting.via
@@ -227,7 +239,7 @@ class GridEstimator:
         track.dirty = True
         rssi = sighting.rssi + self._offsets[scanner]
         track.levels[scanner] = rssi
-        if track.advert_at != at:
+        if not same:
             self._advert(track, sighting.measured_power_1m_dbm, at)
         power = track.power
         residual = round(rssi - power)
