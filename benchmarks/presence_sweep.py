@@ -1,7 +1,8 @@
 """Presence SWEEP: every presence engine on many simulated stores, radios, advertisers and shoppers.
 
     python benchmarks/presence_sweep.py [--minutes 10] [--shoppers 20] [--seeds 3] [--first-seed 1] [--only TEXT]
-                                        [--jobs N] [--png PATH] [--quick] [--engines all|NAME,...] [--json]
+                                        [--jobs N] [--png PATH] [--quick] [--engines all|NAME,...]
+                                        [--stamp-jitter-ms MS] [--json]
 
 The sweep simulator (:mod:`edge.sim.sweep`) plays each cell (:data:`edge.sim.sweep.cells.CELLS`:
 today's store as the base, then one axis changed at a time, then a few hard combinations) for
@@ -29,6 +30,11 @@ Goals per cell: exit p95 <= 8 s and right zone >= 95 %; enter p95 <= 3 s and spu
 shopper-hour -- or, where the oracle itself misses those, enter p95 <= 1.25 x the oracle's and
 spurious <= the oracle's + 0.5; and no worse than either naive reference on any figure (beyond the
 measurement's grain, :data:`RESOLUTION`).
+
+``--stamp-jitter-ms MS``: the engines under test hear each reading stamped up to MS later than it was heard (uniform,
+one draw per reading, the same for every engine; in the order of the moved stamps), as a gateway's radios stamp one
+advert a few ms apart -- every simulator here stamps one advert's readings with one time (docs/presence.md, "One
+advert, several stamps (session 41)"). The references and the oracle hear the true stamps.
 The last line is one JSON object (``{"benchmark": "presence_sweep", ...}``) for ``edge bench``;
 the exit status is 1 when the engine under test (``--under-test``; default ``grid``, else ``model``, else
 ``threshold``) misses a cell.
@@ -41,6 +47,7 @@ import json
 import math
 import os
 import pickle
+import random
 import sys
 import time
 from bisect import bisect_left
@@ -200,6 +207,22 @@ def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
     for events in filter(None, map(observe, sightings[done:])):
         note(events)
     return changes
+
+
+def jittered(max_s: float) -> Callable[[Run], list[tuple[float, Sighting]]]:
+    """A :data:`HEARD` for ``--stamp-jitter-ms``: each sighting of a run stamped (and arriving) up to ``max_s`` later,
+    uniform, from a generator seeded by the run's start (the same stamps for every engine), in the moved order."""
+
+    def heard(run: Run) -> list[tuple[float, Sighting]]:
+        rng = random.Random(round(run.start * 1000))  # (a simulation)
+        moved = []
+        for s in run.sightings:
+            at = s.at + rng.uniform(0.0, max_s)
+            moved.append((at, Sighting(s.token, s.via, s.scanner, s.rssi, s.measured_power_1m_dbm, at)))
+        moved.sort(key=lambda pair: pair[0])
+        return moved
+
+    return heard
 
 
 def feed_arrivals(
@@ -432,8 +455,19 @@ def main(argv: list[str] | None = None) -> int:
         "--engines", default=None, help="comma-separated: run only these engines; all: every engine (the model too)"
     )
     parser.add_argument("--save", type=Path, default=None, help="also write the JSON report to this file")
+    parser.add_argument(
+        "--stamp-jitter-ms",
+        type=float,
+        default=0.0,
+        help="the engines under test hear each reading stamped up to this much later (one advert's radios differ)",
+    )
     parser.add_argument("--json", action="store_true", help="(the JSON line is always printed last)")
     args = parser.parse_args(argv)
+    if args.stamp_jitter_ms < 0.0 or not math.isfinite(args.stamp_jitter_ms):
+        parser.error("--stamp-jitter-ms: a finite number of ms, 0 or more")
+    if args.stamp_jitter_ms > 0.0:
+        global HEARD
+        HEARD = jittered(args.stamp_jitter_ms / 1000.0)
     if args.engines:
         global ONLY_ENGINES
         ONLY_ENGINES = set(args.engines.split(","))
@@ -497,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"heat map: {args.png}")
     summary = {
         "cells": len(rows), "seeds": args.seeds, "first_seed": args.first_seed, "minutes": args.minutes,
+        "stamp_jitter_ms": args.stamp_jitter_ms,
         "shoppers": args.shoppers,
         "runtime_s": round(runtime, 1), "runtime_cpu_s": round(runtime_cpu, 1), "jobs": args.jobs,
         "engines": names, "under_test": under_test,

@@ -99,8 +99,9 @@ SAME_ADVERT_S = 0.03
 one advert: each radio stamps what it hears itself, so one advert's readings differ by a few ms of scanner and
 transport latency (the model engine's ``MODEL_SAME_ADVERT_S``). Until session 41 only readings with one time stamp
 were one advert, as every simulator here stamps them: with 0-5 ms between one advert's stamps, each reading was an
-advert of its own with every other scanner silent, and the sweep went 86.77 -> 91.63 capped badness, 18 -> 10 cells
-passed (docs/presence.md, "One advert, several stamps (session 41)")."""
+advert of its own with every other scanner silent, and the sweep went 86.77 -> 91.48 capped badness, 18 -> 10 cells
+passed (``benchmarks/presence_sweep.py --stamp-jitter-ms 5``; 88.70 and 17 with this rule; docs/presence.md, "One
+advert, several stamps (session 41)")."""
 SILENCE_S = 27.0
 """A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
 

@@ -61,3 +61,24 @@ def test_each_reading_an_advert_of_its_own_was_not_the_same(monkeypatch: pytest.
     monkeypatch.setattr(presence_grid, "SAME_ADVERT_S", 0.0)
     apart = _posterior(0.005)
     assert apart["produce"] < exact["produce"] - 0.15
+
+
+def test_the_sweep_stamps_each_reading_apart_when_asked() -> None:
+    """``benchmarks/presence_sweep.py --stamp-jitter-ms``: every reading once, stamped 0 to the most later, arriving
+    in the moved order, the same draw for every engine."""
+    from benchmarks.presence_sweep import jittered
+    from edge.sim.sweep import simulate
+
+    run = simulate(CELLS[0], 1, minutes=1.0, shoppers=3)
+    heard = jittered(0.005)(run)
+    assert heard == jittered(0.005)(run)
+    assert all(at == s.at for at, s in heard)
+    moved = [at for at, _ in heard]
+    assert moved == sorted(moved)
+    assert sorted((s.token, s.scanner, s.rssi) for _, s in heard) == sorted(
+        (s.token, s.scanner, s.rssi) for s in run.sightings
+    )
+    true = sorted(s.at for s in run.sightings)  # (each moved by 0-5 ms: so is each order statistic)
+    assert len(true) > 100
+    assert all(0.0 <= m - t <= 0.005 for m, t in zip(moved, true, strict=True))
+    assert any(m != t for m, t in zip(moved, true, strict=True))
