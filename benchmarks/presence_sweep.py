@@ -209,6 +209,11 @@ def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
     return changes
 
 
+STAMP_JITTER_MAX_MS = 1000.0
+"""``--stamp-jitter-ms`` at most a second: one advert's stamps, not a clock's error (a run whose stamps moved hours
+would tick through them every 0.25 s)."""
+
+
 def jittered(max_s: float) -> Callable[[Run], list[tuple[float, Sighting]]]:
     """A :data:`HEARD` for ``--stamp-jitter-ms``: each sighting of a run stamped (and arriving) up to ``max_s`` later,
     uniform, from a generator seeded by the run's start (the same stamps for every engine), in the moved order."""
@@ -463,8 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="(the JSON line is always printed last)")
     args = parser.parse_args(argv)
-    if args.stamp_jitter_ms < 0.0 or not math.isfinite(args.stamp_jitter_ms):
-        parser.error("--stamp-jitter-ms: a finite number of ms, 0 or more")
+    if not 0.0 <= args.stamp_jitter_ms <= STAMP_JITTER_MAX_MS:  # (NaN fails both comparisons)
+        parser.error(f"--stamp-jitter-ms: ms from 0 to {STAMP_JITTER_MAX_MS:g} (one advert's stamps)")
     if args.stamp_jitter_ms > 0.0:
         global HEARD
         HEARD = jittered(args.stamp_jitter_ms / 1000.0)

@@ -82,3 +82,15 @@ def test_the_sweep_stamps_each_reading_apart_when_asked() -> None:
     assert len(true) > 100
     assert all(0.0 <= m - t <= 0.005 for m, t in zip(moved, true, strict=True))
     assert any(m != t for m, t in zip(moved, true, strict=True))
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e12"])
+def test_the_sweep_refuses_a_stamp_jitter_out_of_range(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Negative, not a number, or more than a second (hours of moved stamps would be ticked through every 0.25 s):
+    refused by name before anything runs."""
+    from benchmarks.presence_sweep import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([f"--stamp-jitter-ms={value}"])
+    assert exited.value.code == 2
+    assert "--stamp-jitter-ms: ms from 0 to 1000" in capsys.readouterr().err
