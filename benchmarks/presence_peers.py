@@ -2,6 +2,7 @@
 through its peers' summaries, against the same engine hearing every scanner itself.
 
     python benchmarks/presence_peers.py [--engine threshold|grid] [--gateways 3] [--me 1]
+                                        [--delivery summaries|stream] [--delay-s 0.05]
                                         [--cells all] [--seeds 1,2,3] [--jobs 2] [--cache DIR]
 
 Every cell of the presence sweep (``benchmarks/presence_sweep.py``, :mod:`edge.sim.sweep`) is run for each seed
@@ -11,6 +12,11 @@ neighbouring zones, one run per gateway; its own scanners at once, each other ga
 summaries -- the early half-slot part and the slot's whole -- rebuilt into samples on arrival, 50 ms after each
 part's end, as ``edge run`` feeds them). The references and the oracle hear every sighting in both, from the tuning
 cache (``--cache``, shared with ``benchmarks/presence_model_tune.py``).
+
+``--delay-s``: from a part's end to its arrival (the store broker's trip; default 0.05 s). ``--delivery stream``:
+each peer's sightings as heard, ``--delay-s`` after it -- not what ``edge run`` does, the bound of a store that
+forwarded every rostered reading instead of its summaries (what the summaries' latency costs: docs/presence.md,
+"What a peer's late samples cost (session 42)").
 
 Per cell: both runs' four figures and capped badness (each figure's miss of its goal, capped at 5 a cell:
 :func:`edge.sim.sweep.judge.badness`). The figure is the sum of capped badness through peers, the baseline the same
@@ -31,22 +37,25 @@ from benchmarks import presence_sweep as ps
 from benchmarks.common import report
 from edge.sim.sweep.cells import CELLS
 from edge.sim.sweep.judge import badness, judge
-from edge.sim.sweep.peers import as_gateway, owners
+from edge.sim.sweep.peers import DELAY_S, as_gateway, owners
 from edge.sim.sweep.report import fmt
 
 PEERS = "@peers"
 """The suffix of the engine's tally through peers."""
+DELAY_MAX_S = 10.0
+"""``--delay-s`` at most this: ten slots late, a peer's samples are older than any decision they could change."""
 
 
-def one(task: tuple[int, int, float, int, str, str, int, int]) -> tuple[int, dict[str, ps.Tally]]:
-    """One cell and seed: the cached references, the engine alone, the engine as gateway ``me``."""
-    index, seed, minutes, shoppers, cache, engine, gateways, me = task
+def one(task: tuple[int, int, float, int, str, str, int, int, float, bool]) -> tuple[int, dict[str, ps.Tally]]:
+    """One cell and seed: the cached references, the engine alone, the engine as gateway ``me`` (its peers' sightings
+    ``delay_s`` after each part, or after each reading if ``stream``)."""
+    index, seed, minutes, shoppers, cache, engine, gateways, me, delay_s, stream = task
     tallies = dict(tune._others(index, seed, minutes, shoppers, Path(cache)))
     ps.ONLY_ENGINES = {engine}
     ps.HEARD = None
     _, alone, _ = ps.run_one(index, seed, minutes, shoppers)
     split = owners(CELLS[index].layout, gateways)
-    ps.HEARD = lambda run: as_gateway(run, split, me)
+    ps.HEARD = lambda run: as_gateway(run, split, me, delay_s=delay_s, stream=stream)
     try:
         _, shared, _ = ps.run_one(index, seed, minutes, shoppers)
     finally:
@@ -61,7 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="threshold", choices=("threshold", "grid"))
     parser.add_argument("--gateways", type=int, default=3)
     parser.add_argument("--me", type=int, default=1, help="the gateway whose hearing is judged (0-based)")
+    parser.add_argument(
+        "--delivery",
+        default="summaries",
+        choices=("summaries", "stream"),
+        help="a peer's sightings in its summaries' parts (edge run), or each as heard (a bound)",
+    )
+    parser.add_argument(
+        "--delay-s", type=float, default=DELAY_S, help=f"a part's (or reading's) delivery delay, s (default {DELAY_S})"
+    )
     args = parser.parse_args(argv)
+    if not 0.0 <= args.delay_s <= DELAY_MAX_S:  # (NaN fails both)
+        parser.error(f"--delay-s must be 0-{DELAY_MAX_S:g} s, not {args.delay_s}")
     if args.gateways < 1:
         parser.error(f"--gateways must be at least 1, not {args.gateways}")
     if not 0 <= args.me < args.gateways:
@@ -70,7 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     cells = tune.pick(args.cells)
     seeds = [int(s) for s in args.seeds.split(",")]
     tasks = [
-        (i, s, args.minutes, args.shoppers, str(args.cache), args.engine, args.gateways, args.me)
+        (
+            i,
+            s,
+            args.minutes,
+            args.shoppers,
+            str(args.cache),
+            args.engine,
+            args.gateways,
+            args.me,
+            args.delay_s,
+            args.delivery == "stream",
+        )
         for i in cells
         for s in seeds
     ]
@@ -99,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         per_cell.append(row)
     print(
-        f"{args.engine}, gateway {args.me} of {args.gateways}: capped badness {totals['peers']:.2f} through peers "
+        f"{args.engine}, gateway {args.me} of {args.gateways} ({args.delivery}, {args.delay_s:g} s late): "
+        f"capped badness {totals['peers']:.2f} through peers "
         f"({passed['peers']} cells passed), {totals['alone']:.2f} hearing every scanner ({passed['alone']} passed)"
     )
     report(
@@ -108,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             "engine": args.engine,
             "gateways": args.gateways,
             "me": args.me,
+            "delivery": args.delivery,
+            "delay_s": args.delay_s,
             "seeds": seeds,
             "cells": len(cells),
             "figure": round(totals["peers"], 2),

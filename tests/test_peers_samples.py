@@ -40,6 +40,34 @@ def test_a_gateway_gets_every_sighting_its_own_at_once_its_peers_at_their_parts_
     assert sorted((s.token, s.scanner) for _, s in got) == sorted((s.token, s.scanner) for s in run.sightings)
 
 
+def test_a_streamed_peer_delivers_each_sighting_as_heard_after_the_delay() -> None:
+    """``benchmarks/presence_peers.py --delivery stream``: no summary, each peer sighting ``delay_s`` after it was
+    heard, unchanged; the gateway's own at their time."""
+    cell = CELLS[_cell("today's store")]
+    run = simulate(cell, 1, minutes=1.0, shoppers=4)
+    owner = owners(cell.layout, 3)
+    got = as_gateway(run, owner, 1, delay_s=0.2, stream=True)
+    assert [t for t, _ in got] == sorted(t for t, _ in got)
+    assert sorted((s.at, s.token, s.scanner, s.rssi) for _, s in got) == sorted(
+        (s.at, s.token, s.scanner, s.rssi) for s in run.sightings
+    )
+    for arrived, sighting in got:
+        late = 0.0 if owner[sighting.scanner] == 1 else 0.2
+        assert arrived == pytest.approx(sighting.at + late)
+    assert {t - s.at for t, s in as_gateway(run, owner, 1, delay_s=0.0, stream=True)} == {0.0}
+
+
+@pytest.mark.parametrize("value", ["-0.1", "nan", "inf", "10.5"])
+def test_the_peers_benchmark_refuses_a_delay_out_of_range(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--delay-s`` below 0, above ten slots or not a number is refused by name before anything runs."""
+    from benchmarks import presence_peers
+
+    with pytest.raises(SystemExit) as exited:
+        presence_peers.main(["--delay-s", value, "--cells", "0", "--seeds", "1"])
+    assert exited.value.code == 2
+    assert "--delay-s" in capsys.readouterr().err
+
+
 def _learned(cell_index: int, gateways: int) -> dict[str, float]:
     cell = CELLS[cell_index]
     run = simulate(cell, 1, minutes=30.0, shoppers=60)

@@ -40,17 +40,26 @@ def owners(layout: Layout, gateways: int) -> dict[str, int]:
     return found
 
 
-def as_gateway(run: Run, owner: dict[str, int], me: int, *, delay_s: float = DELAY_S) -> list[tuple[float, Sighting]]:
+def as_gateway(
+    run: Run, owner: dict[str, int], me: int, *, delay_s: float = DELAY_S, stream: bool = False
+) -> list[tuple[float, Sighting]]:
     """The run's sightings as gateway ``me`` gets them: its own scanners' at their time, each other gateway's in
     its parts (the early half and the rest of each slot, :class:`~edge.peers.summary.Slot`), rebuilt on arrival,
-    ``delay_s`` after the part's end. A scanner :func:`owners` does not name is this gateway's."""
+    ``delay_s`` after the part's end. A scanner :func:`owners` does not name is this gateway's.
+
+    ``stream``: each peer's sightings as heard, each ``delay_s`` after it was heard -- not what ``edge run`` does
+    (it sends summaries), the bound a store that forwarded every rostered reading would reach
+    (``benchmarks/presence_peers.py --delivery stream``)."""
     out: list[tuple[float, Sighting]] = []
     peers = sorted({g for g in owner.values() if g != me})
     mine = [s for s in run.sightings if owner.get(s.scanner, me) == me]
     out.extend((s.at, s) for s in mine)
     for peer in peers:
         heard = [s for s in run.sightings if owner.get(s.scanner, me) == peer]
-        out.extend(_delivered(heard, f"gw-{peer}", delay_s))
+        if stream:
+            out.extend((s.at + delay_s, s) for s in heard)
+        else:
+            out.extend(_delivered(heard, f"gw-{peer}", delay_s))
     out.sort(key=lambda pair: pair[0])  # (stable: a peer's part after this gateway's own sightings of that time)
     return out
 
