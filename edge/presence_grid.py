@@ -33,7 +33,7 @@ A pure core: no I/O, time only from the sightings and ticks it is given. The sam
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,7 @@ from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio, temper_thresholds
 from edge.presence_grid_range import FAR_P, RangeLearner, faint_edge_db
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
 from edge.presence_grid_windows import PREDICT_S, Track, Windows
+from edge.presence_timing import LAG_FORGET_S_PER_S
 from edge.rssi import distance_m
 
 Vector = npt.NDArray[np.float64]
@@ -102,6 +103,22 @@ were one advert, as every simulator here stamps them: with 0-5 ms between one ad
 advert of its own with every other scanner silent, and the sweep went 86.77 -> 91.48 capped badness, 18 -> 10 cells
 passed (``benchmarks/presence_sweep.py --stamp-jitter-ms 5``; 88.70 and 17 with this rule; docs/presence.md, "One
 advert, several stamps (session 41)")."""
+LATE_JOIN_S = 0.5
+"""A reading older than the shopper's newest joins the advert it was a reading of, if one was heard within half the
+advertiser's interval and at most this of it: a peer's scanners report a slot late (edge.peers), in samples rebuilt
+from their summary; taken as adverts of their own, every advert heard here and there was once an advert heard here
+with the peer's scanners silent and again one heard there with these silent. The late scanners' silences, and the
+miss-rate learner's count of an advert, wait besides until their readings could have come (:meth:`GridEstimator.lag`
+after it): counted at once, each gateway's scanners missed the other's adverts and the rate learned through peers
+ran to its 0.6 bound (0.17-0.21 hearing every scanner; docs/presence.md, "What a peer's late samples cost (session
+42)"). Half a 1 Hz card's interval. 0: every reading not of the open advert is a new one, as before session 42."""
+PAST_S = 3.0
+"""How long a closed advert is kept for late readings: a peer's slot (1 s) and its delivery, with room for a slow
+broker."""
+PAST_MAX = 64
+"""At most this many closed adverts kept per shopper (a 10 Hz phone's 3 s and its peers' own)."""
+BIRTH_AFTER_LAG = True
+"""A shopper first heard less than the readings' lateness ago (:meth:`GridEstimator.lag`) enters no zone yet."""
 SILENCE_S = 27.0
 """A shopper unheard this long has left: longer than any advertiser's pause (an app paused by its OS)."""
 
@@ -198,6 +215,14 @@ class GridEstimator:
         """The cached likelihood arrays."""
         self._tracks: dict[str, Track] = {}
         self._next_predict: float | None = None
+        self._newest = -np.inf
+        """The newest time seen (a tick's or a reading's)."""
+        self._remote = 0
+        """The scanners whose readings come late (bits): a peer's (edge.peers), their silences deferred."""
+        self._all = (1 << len(scanners)) - 1
+        self._lag = (0.0, 0.0)
+        """The largest lateness of a reading seen (newest time seen minus its stamp, s) and when (forgotten at
+        LAG_FORGET_S_PER_S: one slow delivery defers the next 20 s of silences, not all of them)."""
         self._learner = (
             GridLearner(radio, presence.path_loss_exponent, [s.offset_db for s in scanners], self._offsets)
             if LEARN_RADIO
@@ -224,6 +249,14 @@ class GridEstimator:
         if scanner is None:  # a scanner the config does not place: no evidence about where
             return []
         at = sighting.at
+        if at >= self._newest:
+            self._newest = at
+            if self._remote >> scanner & 1:
+                self._remote &= ~(1 << scanner)
+        elif self._newest - at > SAME_ADVERT_S and LATE_JOIN_S:  # (a reading that came late: a peer's scanner)
+            self._remote |= 1 << scanner
+            if self._newest - at > self.lag():
+                self._lag = (self._newest - at, self._newest)
         track = self._tracks.get(sighting.token)
         if track is None:
             track = self._track(sighting, scanner)
@@ -232,19 +265,82 @@ class GridEstimator:
             at == advert_at
             or (not track.heard >> scanner & 1 and abs(at - advert_at) <= min(SAME_ADVERT_S, 0.5 * track.gap))
         )  # (another scanner's reading of the advert being heard: one advert's stamps differ by a few ms)
-        if at > track.last and not same:  # (a new advert)
-            track.gap = at - track.last
-        track.last = at
+        if not same and LATE_JOIN_S and (at < track.last or (at == track.last and track.past)):
+            self._late(track, scanner, at, sighting.measured_power_1m_dbm)  # (a reading older than the newest)
+        else:
+            if at > track.last and not same:  # (a new advert)
+                track.gap = at - track.last
+            track.last = at
+            if not same:
+                self._advert(track, sighting.measured_power_1m_dbm, at)
+            track.heard |= 1 << scanner
         track.via = sighting.via
+        self._reading(track, scanner, sighting.rssi + self._offsets[scanner], at)
+        return []
+
+    def _late(self, track: Track, scanner: int, at: float, power: float | None) -> None:
+        """A reading stamped before the shopper's newest (a peer's sample, rebuilt from its summary a slot later; a
+        radio whose callbacks lag): the advert it is a reading of is looked for among the open one and those closed
+        in the last :data:`PAST_S` -- the nearest within half the advertiser's interval (at most
+        :data:`LATE_JOIN_S`) that the scanner did not hear -- and its silence there divided back out; found none, it
+        is an advert of its own, every other scanner silent."""
+        bit = 1 << scanner
+        reach = min(0.5 * track.gap, LATE_JOIN_S)
+        advert_at = track.advert_at
+        if advert_at is not None and not track.heard & bit and abs(at - advert_at) <= reach:
+            track.heard |= bit  # (the open advert: its silences are not in yet)
+            return
+        best: list[Any] | None = None
+        for past in track.past:
+            if (
+                not int(past[1]) & bit
+                and abs(at - past[0]) <= reach
+                and (best is None or abs(at - past[0]) < abs(at - best[0]))
+            ):
+                best = past
+        if best is not None:
+            best[1] = int(best[1]) | bit
+            if int(best[4]) & bit:  # (its silence not weighed yet)
+                best[4] = int(best[4]) & ~bit
+            else:
+                self._evidence.unsilence(track, scanner, int(best[2]), int(best[3]))
+            return
+        key = track.key if power is None else round(power)
+        quiet = self._quiet
+        level = 1 + bisect_left(quiet, track.gap) if quiet else TEMPER_LEVELS
+        deferred = self._remote & ~bit
+        self._evidence.silence(track, bit | deferred, key, level)
+        self._remember(track, [at, bit, key, level, deferred, None])
+
+    def _remember(self, track: Track, advert: list[Any]) -> None:
+        """A closed advert into the track's recent ones (:data:`PAST_S`, at most :data:`PAST_MAX`), in stamp order."""
+        past = track.past
+        past.append(advert)
+        if len(past) > 1 and past[-2][0] > advert[0]:
+            past.sort(key=lambda p: p[0])
+        newest = past[-1][0]
+        while past and (past[0][0] < newest - PAST_S or len(past) > PAST_MAX):
+            self._weigh_deferred(track, past.pop(0))
+
+    def _weigh_deferred(self, track: Track, advert: list[Any]) -> None:
+        """The silences of a closed advert's late scanners that have not heard it (its readings could have come)."""
+        deferred = int(advert[4])
+        if deferred:
+            advert[4] = 0
+            self._evidence.silence(track, self._all & ~deferred, int(advert[2]), int(advert[3]))
+        found = advert[5]
+        if found is not None:
+            advert[5] = None
+            if self._loss is not None:
+                self._loss.count(found, int(advert[1]))
+
+    def _reading(self, track: Track, scanner: int, rssi: float, at: float) -> None:
+        """One reading's evidence into the track (and the learners' samples)."""
         track.scanner = scanner
         track.dirty = True
-        rssi = sighting.rssi + self._offsets[scanner]
         track.levels[scanner] = rssi
-        if not same:
-            self._advert(track, sighting.measured_power_1m_dbm, at)
         power = track.power
         residual = round(rssi - power)
-        track.heard |= 1 << scanner
         heard_at = track.heard_at
         last = heard_at.get(scanner)
         heard_at[scanner] = at
@@ -304,7 +400,6 @@ class GridEstimator:
             np.multiply(state, found[track.window], out=state)
         if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, power - rssi, track):
             evidence.clear()
-        return []
 
     def _track(self, sighting: Sighting, scanner: int) -> Track:
         """A new shopper's track, its window started around ``scanner`` (the one that heard it)."""
@@ -332,12 +427,25 @@ class GridEstimator:
 
     # --- timers --------------------------------------------------------------------------------
 
+    def lag(self) -> float:
+        """How late readings come (s): the largest lateness seen lately, forgotten at LAG_FORGET_S_PER_S."""
+        late, when = self._lag
+        return max(0.0, late - (self._newest - when) * LAG_FORGET_S_PER_S) if late else 0.0
+
     def tick(self, now: float) -> list[PresenceEvent]:
+        if now > self._newest:
+            self._newest = now
         events: list[PresenceEvent] = []
         tracks = self._tracks
+        due = now - self.lag() - SAME_ADVERT_S if self._remote else None
         for token, track in list(tracks.items()):
             if track.advert_at is not None:
                 self._close(track)
+            if due is not None:
+                for advert in track.past:
+                    if advert[0] > due:
+                        break
+                    self._weigh_deferred(track, advert)
             if now - track.last >= SILENCE_S:
                 if track.zone >= 0:
                     events.append(self._event("exited", token, track, track.zone, now, None))
@@ -380,12 +488,20 @@ class GridEstimator:
     def _close(self, track: Track) -> None:
         """The advert being heard is over: the miss rate's learner counts it, the silences go into the posterior."""
         loss = self._loss
+        found = None
         if loss is not None and track.slot in loss.pending:
-            loss.end(track.slot, track.heard)
+            if self._remote and LATE_JOIN_S:
+                found = loss.take(track.slot)  # (counted with the late scanners' readings: _weigh_deferred)
+            else:
+                loss.end(track.slot, track.heard)
         far = self._range
         if far is not None and far.heard(track.heard):  # (proof that the store hears beyond the range)
             self._evidence.clear(silences=_far_silence())
-        self._evidence.close(track)
+        deferred = self._remote & ~track.heard
+        if self._remote and LATE_JOIN_S:  # (kept only where readings come late: a gateway alone keeps none)
+            stamp = track.last if track.advert_at is None else track.advert_at
+            self._remember(track, [stamp, track.heard, track.key, track.quiet, deferred, found])
+        self._evidence.close(track, deferred)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -407,6 +523,8 @@ class GridEstimator:
         top = shares[best]
         current = track.zone
         if current < 0:
+            if BIRTH_AFTER_LAG and now - track.born < self.lag():
+                return []  # (its first readings by the late scanners are still on their way)
             if top >= ENTER_P or (top >= ENTER_LEAN_P and self._confirmed(track, best)):
                 return self._set(token, track, best, now, shares)
             return []

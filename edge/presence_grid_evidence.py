@@ -152,29 +152,38 @@ class Evidence:
 
         return self._cached(("heard", heard, power, level), make)
 
-    def close(self, track: Track) -> None:
+    def close(self, track: Track, deferred: int = 0) -> None:
         """The advert being heard is over: every scanner that did not hear it multiplies in its silence, tempered
-        by the gap to the advert before (``track.quiet``)."""
+        by the gap to the advert before (``track.quiet``) -- but the ``deferred`` ones (bits: scanners whose readings
+        come late, whose silence is weighed once they could have come)."""
         track.advert_at = None
         heard, track.heard = track.heard, 0
-        level = track.quiet
+        self.silence(track, heard | deferred, track.key, track.quiet)
+
+    def silence(self, track: Track, heard: int, key: int, level: int = TEMPER_LEVELS) -> None:
+        """Every scanner but the ``heard`` ones (bits) missed an advert of declared power ``key`` dBm."""
         if not self.near:  # one cached array per set of heard scanners
-            silence = self.cache.get(("heard", heard, track.key, level))
+            silence = self.cache.get(("heard", heard, key, level))
             if silence is None:
-                silence = self._silence(heard, track.key, level)
+                silence = self._silence(heard, key, level)
             state = track.state
             np.multiply(state, silence[track.window], out=state)
             return
         # over each scanner's reach (near): every scanner's silence, then each heard one's divided out where it reaches
-        track.state *= self._quiet(-1, track.key, level)[track.window]
+        track.state *= self._quiet(-1, key, level)[track.window]
         while heard:
             bit = heard & -heard
             heard ^= bit
-            scanner = bit.bit_length() - 1
-            overlap = self._overlap(track.origin, scanner, quiet=True)
-            if overlap is not None:
-                (wx, wy), (rx, ry) = overlap
-                track.state[:, wx, wy] /= self._quiet(scanner, track.key, level)[rx, ry]
+            self.unsilence(track, bit.bit_length() - 1, key, level)
+
+    def unsilence(self, track: Track, scanner: int, key: int, level: int = TEMPER_LEVELS) -> None:
+        """``scanner``'s silence for an advert of declared power ``key`` dBm divided back out of the track (it heard
+        the advert after all: a reading of it that came late; a silence is never below the loss rate, so the division
+        is safe)."""
+        overlap = self._overlap(track.origin, scanner, quiet=True)
+        if overlap is not None:
+            (wx, wy), (rx, ry) = overlap
+            track.state[:, wx, wy] /= self._quiet(scanner, key, level)[rx, ry]
 
     def _overlap(
         self, origin: tuple[int, int], scanner: int, quiet: bool = False

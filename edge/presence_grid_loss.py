@@ -163,8 +163,16 @@ class LossLearner:
     def end(self, slot: int, heard: int) -> None:
         """The advert of the track in ``slot`` is over; ``heard``: the scanners that heard it (bits)."""
         found = self.pending.pop(slot, None)
-        if found is None:
-            return
+        if found is not None:
+            self.count(found, heard)
+
+    def take(self, slot: int) -> tuple[list[int], list[float]] | None:
+        """The advert of the track in ``slot`` is over, but who heard it is not known yet (a peer's scanners report
+        late): its opportunities, for :meth:`count` once they could have."""
+        return self.pending.pop(slot, None)
+
+    def count(self, found: tuple[list[int], list[float]], heard: int) -> None:
+        """An advert's opportunities (:meth:`take`) and the scanners that heard it (bits), counted."""
         scanners, chances = found
         mask = 0
         for s in scanners:

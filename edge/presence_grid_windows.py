@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,8 +69,8 @@ class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
-    __slots__ = ("advert_at", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean", "lean_at",
-                 "levels", "origin", "power", "quiet", "scanner", "since", "slot", "state", "via", "window",
+    __slots__ = ("advert_at", "born", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean", "lean_at",
+                 "levels", "origin", "past", "power", "quiet", "scanner", "since", "slot", "state", "via", "window",
                  "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
@@ -102,12 +103,17 @@ class Track:
         self.quiet = TEMPER_LEVELS
         """How much the advert being heard's silences count, in 1 / TEMPER_LEVELS: by the gap to the shopper's
         advert before (edge.presence_grid_radio ``TEMPER_SILENCES``); all of it for a first advert."""
+        self.past: list[list[Any]] = []
+        """The adverts closed in the last few seconds, oldest first: ``[stamp, heard (bits), key, quiet]`` each, for
+        a reading that comes late (edge.presence_grid ``LATE_JOIN_S``)."""
         self.heard_at: dict[int, float] = {}
         """Per scanner index: when it last heard the shopper (the readings' coherence, COHERENCE_S)."""
         self.levels: dict[int, float] = {}
         """The last RSSI (calibrated) per scanner index, for the events' rssi and distance."""
         self.zone = -1
         self.since = at
+        self.born = at
+        """When the shopper was first heard (edge.presence_grid ``BIRTH_AFTER_LAG``)."""
         self.dwell_at = at
         self.lean = -1
         """A decision due but waiting for a later advert (edge.presence_grid ``ENTER_LEAN_P``, ``CONFIRM_LEAVE``):
