@@ -104,8 +104,9 @@ class Track:
         """How much the advert being heard's silences count, in 1 / TEMPER_LEVELS: by the gap to the shopper's
         advert before (edge.presence_grid_radio ``TEMPER_SILENCES``); all of it for a first advert."""
         self.past: list[list[Any]] = []
-        """The adverts closed in the last few seconds, oldest first: ``[stamp, heard (bits), key, quiet]`` each, for
-        a reading that comes late (edge.presence_grid ``LATE_JOIN_S``)."""
+        """The adverts closed in the last few seconds, oldest first, kept only once readings come late
+        (edge.presence_grid ``LATE_JOIN_S``): ``[stamp, heard (bits), key, quiet, deferred (bits: late scanners whose
+        silence is not weighed yet), the miss-rate learner's opportunities not counted yet or None]`` each."""
         self.heard_at: dict[int, float] = {}
         """Per scanner index: when it last heard the shopper (the readings' coherence, COHERENCE_S)."""
         self.levels: dict[int, float] = {}
