@@ -28,8 +28,13 @@ def test_the_early_part_is_the_slot_so_far_and_resets_nothing() -> None:
     heard(slot, (-64, -68), SLOT + 0.6)
     whole = slot.close(SLOT)
     assert not whole.early
-    assert b"early" not in encode(whole)  # a whole slot's summary is as it was
+    assert b'"early"' not in encode(whole)  # a whole slot's summary is as it was...
     assert (early.tokens[0].heard[0].count, whole.tokens[0].heard[0].count) == (3, 5)
+    # ...but for each scanner's first time heard (session 43): the early part's is the slot's first, the
+    # summary's the first since the early part, and it says so
+    assert (early.tokens[0].heard[0].span_ms, early.rest_firsts) == (300, False)  # (0.05 to 0.35)
+    assert (whole.tokens[0].heard[0].span_ms, whole.rest_firsts) == (150, True)  # (0.6 to 0.75)
+    assert b'"rest_firsts":true' in encode(whole)
 
 
 def test_the_summary_after_an_early_part_delivers_the_rest_only_once() -> None:
