@@ -33,7 +33,7 @@ A pure core: no I/O, time only from the sightings and ticks it is given. The sam
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +51,7 @@ from edge.presence_grid_memory import RadioMemory
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio, temper_thresholds
 from edge.presence_grid_range import FAR_P, RangeLearner, faint_edge_db
 from edge.presence_grid_wall import WALL_PRIOR_DB, WallLearner
-from edge.presence_grid_windows import PREDICT_S, Track, Windows
+from edge.presence_grid_windows import PREDICT_S, Kept, Track, Windows
 from edge.presence_timing import LAG_FORGET_S_PER_S
 from edge.rssi import distance_m
 
@@ -290,49 +290,49 @@ class GridEstimator:
         if advert_at is not None and not track.heard & bit and abs(at - advert_at) <= reach:
             track.heard |= bit  # (the open advert: its silences are not in yet)
             return
-        best: list[Any] | None = None
+        best: Kept | None = None
         for past in track.past:
             if (
-                not int(past[1]) & bit
-                and abs(at - past[0]) <= reach
-                and (best is None or abs(at - past[0]) < abs(at - best[0]))
+                not past.heard & bit
+                and abs(at - past.at) <= reach
+                and (best is None or abs(at - past.at) < abs(at - best.at))
             ):
                 best = past
         if best is not None:
-            best[1] = int(best[1]) | bit
-            if int(best[4]) & bit:  # (its silence not weighed yet)
-                best[4] = int(best[4]) & ~bit
+            best.heard |= bit
+            if best.deferred & bit:  # (its silence not weighed yet)
+                best.deferred &= ~bit
             else:
-                self._evidence.unsilence(track, scanner, int(best[2]), int(best[3]))
+                self._evidence.unsilence(track, scanner, best.key, best.quiet)
             return
         key = track.key if power is None else round(power)
         quiet = self._quiet
         level = 1 + bisect_left(quiet, track.gap) if quiet else TEMPER_LEVELS
         deferred = self._remote & ~bit
         self._evidence.silence(track, bit | deferred, key, level)
-        self._remember(track, [at, bit, key, level, deferred, None])
+        self._remember(track, Kept(at, bit, key, level, deferred, None))
 
-    def _remember(self, track: Track, advert: list[Any]) -> None:
+    def _remember(self, track: Track, advert: Kept) -> None:
         """A closed advert into the track's recent ones (:data:`PAST_S`, at most :data:`PAST_MAX`), in stamp order."""
         past = track.past
         past.append(advert)
-        if len(past) > 1 and past[-2][0] > advert[0]:
-            past.sort(key=lambda p: p[0])
-        newest = past[-1][0]
-        while past and (past[0][0] < newest - PAST_S or len(past) > PAST_MAX):
+        if len(past) > 1 and past[-2].at > advert.at:
+            past.sort(key=lambda p: p.at)
+        newest = past[-1].at
+        while past and (past[0].at < newest - PAST_S or len(past) > PAST_MAX):
             self._weigh_deferred(track, past.pop(0))
 
-    def _weigh_deferred(self, track: Track, advert: list[Any]) -> None:
+    def _weigh_deferred(self, track: Track, advert: Kept) -> None:
         """The silences of a closed advert's late scanners that have not heard it (its readings could have come)."""
-        deferred = int(advert[4])
+        deferred = advert.deferred
         if deferred:
-            advert[4] = 0
-            self._evidence.silence(track, self._all & ~deferred, int(advert[2]), int(advert[3]))
-        found = advert[5]
+            advert.deferred = 0
+            self._evidence.silence(track, self._all & ~deferred, advert.key, advert.quiet)
+        found = advert.found
         if found is not None:
-            advert[5] = None
+            advert.found = None
             if self._loss is not None:
-                self._loss.count(found, int(advert[1]))
+                self._loss.count(found, advert.heard)
 
     def _reading(self, track: Track, scanner: int, rssi: float, at: float) -> None:
         """One reading's evidence into the track (and the learners' samples)."""
@@ -443,7 +443,7 @@ class GridEstimator:
                 self._close(track)
             if due is not None:
                 for advert in track.past:
-                    if advert[0] > due:
+                    if advert.at > due:
                         break
                     self._weigh_deferred(track, advert)
             if now - track.last >= SILENCE_S:
@@ -500,7 +500,7 @@ class GridEstimator:
         deferred = self._remote & ~track.heard
         if self._remote and LATE_JOIN_S:  # (kept only where readings come late: a gateway alone keeps none)
             stamp = track.last if track.advert_at is None else track.advert_at
-            self._remember(track, [stamp, track.heard, track.key, track.quiet, deferred, found])
+            self._remember(track, Kept(stamp, track.heard, track.key, track.quiet, deferred, found))
         self._evidence.close(track, deferred)
 
     # --- decisions -----------------------------------------------------------------------------

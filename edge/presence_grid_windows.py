@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +64,30 @@ def window_shape(nx: int, ny: int, side: int) -> tuple[int, int]:
     return side, side
 
 
+class Kept:
+    """A shopper's closed advert, kept a few seconds for readings that come late (edge.presence_grid
+    ``LATE_JOIN_S``)."""
+
+    __slots__ = ("at", "deferred", "found", "heard", "key", "quiet")
+
+    def __init__(
+        self, at: float, heard: int, key: int, quiet: int, deferred: int, found: tuple[list[int], list[float]] | None
+    ) -> None:
+        self.at = at
+        """Its time stamp."""
+        self.heard = heard
+        """The scanners that heard it (bits), late ones included once their readings came."""
+        self.key = key
+        """Its declared power (dBm, rounded): which silence arrays weigh it."""
+        self.quiet = quiet
+        """How much its silences count (1 / TEMPER_LEVELS)."""
+        self.deferred = deferred
+        """The late scanners whose silence for it is not weighed yet (bits)."""
+        self.found = found
+        """The miss-rate learner's opportunities for it, not counted yet (edge.presence_grid_loss ``take``), or
+        None."""
+
+
 class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
@@ -103,10 +126,9 @@ class Track:
         self.quiet = TEMPER_LEVELS
         """How much the advert being heard's silences count, in 1 / TEMPER_LEVELS: by the gap to the shopper's
         advert before (edge.presence_grid_radio ``TEMPER_SILENCES``); all of it for a first advert."""
-        self.past: list[list[Any]] = []
+        self.past: list[Kept] = []
         """The adverts closed in the last few seconds, oldest first, kept only once readings come late
-        (edge.presence_grid ``LATE_JOIN_S``): ``[stamp, heard (bits), key, quiet, deferred (bits: late scanners whose
-        silence is not weighed yet), the miss-rate learner's opportunities not counted yet or None]`` each."""
+        (edge.presence_grid ``LATE_JOIN_S``)."""
         self.heard_at: dict[int, float] = {}
         """Per scanner index: when it last heard the shopper (the readings' coherence, COHERENCE_S)."""
         self.levels: dict[int, float] = {}
