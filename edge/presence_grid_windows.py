@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -64,28 +65,23 @@ def window_shape(nx: int, ny: int, side: int) -> tuple[int, int]:
     return side, side
 
 
+@dataclass(slots=True)
 class Kept:
     """A shopper's closed advert, kept a few seconds for readings that come late (edge.presence_grid
     ``LATE_JOIN_S``)."""
 
-    __slots__ = ("at", "deferred", "found", "heard", "key", "quiet")
-
-    def __init__(
-        self, at: float, heard: int, key: int, quiet: int, deferred: int, found: tuple[list[int], list[float]] | None
-    ) -> None:
-        self.at = at
-        """Its time stamp."""
-        self.heard = heard
-        """The scanners that heard it (bits), late ones included once their readings came."""
-        self.key = key
-        """Its declared power (dBm, rounded): which silence arrays weigh it."""
-        self.quiet = quiet
-        """How much its silences count (1 / TEMPER_LEVELS)."""
-        self.deferred = deferred
-        """The late scanners whose silence for it is not weighed yet (bits)."""
-        self.found = found
-        """The miss-rate learner's opportunities for it, not counted yet (edge.presence_grid_loss ``take``), or
-        None."""
+    at: float
+    """Its time stamp."""
+    heard: int
+    """The scanners that heard it (bits), late ones included once their readings came."""
+    key: int
+    """Its declared power (dBm, rounded): which silence arrays weigh it."""
+    quiet: int
+    """How much its silences count (1 / TEMPER_LEVELS)."""
+    deferred: int
+    """The late scanners whose silence for it is not weighed yet (bits)."""
+    found: tuple[list[int], list[float]] | None
+    """The miss-rate learner's opportunities for it, not counted yet (edge.presence_grid_loss ``take``), or None."""
 
 
 class Track:
