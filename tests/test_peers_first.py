@@ -121,3 +121,13 @@ def test_a_summary_with_first_round_trips() -> None:
     assert isinstance(summary, Summary)
     assert not summary.rest_firsts
     assert b"rest_firsts" not in encode(summary)
+
+
+@pytest.mark.parametrize("flag", ['"yes"', "1", "null"])
+def test_a_rest_firsts_that_is_not_a_boolean_is_refused(flag: str) -> None:
+    payload = (
+        '{"gateway":"gw-2","slot":100,"tokens":[["tok-a","ibeacon",-59.0,[["s-2",3,-60,-66.0,100.9,200]]]],'
+        '"rest_firsts":' + flag + "}"
+    ).encode()
+    with pytest.raises(PeerSummaryError, match="gw-2"):
+        decode(payload, peer="gw-2")
