@@ -67,6 +67,7 @@ MODULES = (
     "edge.presence_grid_loss",
     "edge.presence_grid_offsets",
     "edge.presence_grid_memory",
+    "edge.presence_grid_devices",
     "edge.presence_sure",
     "edge.presence",
     "edge.presence_pauses",

@@ -43,6 +43,7 @@ from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.errors import ConfigError
 from edge.floor import FloorConfig
 from edge.presence import Occupant, PresenceEvent, Sighting
+from edge.presence_grid_devices import LEARN_DEVICES
 from edge.presence_grid_evidence import FAINT, READING, Evidence
 from edge.presence_grid_learn import LEARN_RADIO as LEARN_RADIO
 from edge.presence_grid_learn import LEARN_SIGMA, SAMPLE_BEFORE, GridLearner
@@ -305,7 +306,7 @@ class GridEstimator:
             else:
                 self._evidence.unsilence(track, scanner, best.key, best.quiet)
             return
-        key = track.key if power is None else round(power)
+        key = track.key if power is None else round(power + track.device.applied)
         quiet = self._quiet
         level = 1 + bisect_left(quiet, track.gap) if quiet else TEMPER_LEVELS
         deferred = self._remote & ~bit
@@ -347,6 +348,12 @@ class GridEstimator:
         temper = self._temper
         level = TEMPER_LEVELS if last is None or not temper else 1 + bisect_left(temper, at - last)
         evidence = self._evidence
+        device = track.device
+        declared = power - device.applied  # (the learners of the store's radio read what the advert declared)
+        if LEARN_DEVICES and device.due:  # (an advert sampled: against the posterior before it, Device.mass)
+            radio = self._radio
+            means = radio.means(scanner)[track.window]
+            device.sample(rssi - declared, means, track.state, radio.sigma_db, power - radio.floor_dbm(scanner))
         # the learners, each about its shoppers (the radio's in a zone, the wall's in none by the street) and when its
         # rate allows: when the radio they learn moves, likelihoods are rebuilt as asked for
         if track.zone >= 0:
@@ -355,16 +362,16 @@ class GridEstimator:
                 SAMPLE_BEFORE
                 and learner is not None
                 and at >= learner.next_at
-                and learner.sample(at, scanner, power - rssi, track)
+                and learner.sample(at, scanner, declared - rssi, track, declared)
             ):
-                evidence.clear()  # (on the posterior before this reading's evidence: leave-one-out)
+                self._retuned()  # (on the posterior before this reading's evidence: leave-one-out)
         else:
             learner = None
             wall = self._wall
             if (
                 wall is not None
                 and track.slot in wall.candidates
-                and wall.sample(at, scanner, rssi - power, power, track)
+                and wall.sample(at, scanner, rssi - declared, declared, track)
             ):
                 evidence.clear()
         far = self._range
@@ -398,8 +405,16 @@ class GridEstimator:
                 if found is None:
                     found = evidence.reading(scanner, residual, level)
             np.multiply(state, found[track.window], out=state)
-        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, power - rssi, track):
-            evidence.clear()
+        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, declared - rssi, track, declared):
+            self._retuned()
+
+    def _retuned(self) -> None:
+        """The exponent in use moved: the cached likelihoods are dropped, and every shopper's device offset starts
+        again -- its samples were departures from a radio no longer in use (a store steeper than configured read, until
+        its exponent was learned, as quiet phones: edge.presence_grid_devices)."""
+        self._evidence.clear()
+        for track in self._tracks.values():
+            track.device.restart()
 
     def _track(self, sighting: Sighting, scanner: int) -> Track:
         """A new shopper's track, its window started around ``scanner`` (the one that heard it)."""
@@ -419,7 +434,10 @@ class GridEstimator:
         track.advert_at = at
         quiet = self._quiet  # (its silences tempered by the gap to the advert before: TEMPER_SILENCES)
         track.quiet = 1 + bisect_left(quiet, track.gap) if quiet else TEMPER_LEVELS
-        track.power = power = self._power_default if power is None else power
+        power = self._power_default if power is None else power
+        device = track.device
+        track.power = power = power + device.applied  # (the device's learned offset: edge.presence_grid_devices)
+        device.advert(at)
         track.key = round(power)
         loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)
         if loss is not None and at >= loss.next_at:
@@ -634,7 +652,8 @@ class GridEstimator:
     def radio(self) -> dict[str, float | None]:
         """What the radio learners know (the model engine's ``radio()``): exponent in use, learned, sigma, samples;
         the wall in use and, when it is learned, its estimate, standard error and samples; the faint readings weighed
-        as possibly from beyond the range so far (empty with LEARN_RADIO off)."""
+        as possibly from beyond the range so far; the shoppers followed whose device's offset is applied
+        (``devices_offset``: a count, never a token) (empty with LEARN_RADIO off)."""
         if self._learner is None:  # (benchmarks read an empty report as "nothing learned")
             return {}
         found = self._learner.report()
@@ -642,6 +661,7 @@ class GridEstimator:
         found.update({"far_p": self._radio.far_p} if self._range is None else self._range.report())
         found.update({"miss_p": self._radio.miss_p} if self._loss is None else self._loss.report())
         found["faint_readings"] = float(self._faint_readings)
+        found["devices_offset"] = float(sum(1 for track in self._tracks.values() if track.device.applied))
         offsets = self._learner.offsets
         if offsets is not None:  # per scanner: the offset learned (relative to the median) and the one applied
             for scanner, k in self._scanner.items():
@@ -649,6 +669,12 @@ class GridEstimator:
                 found[f"offset_applied_db:{scanner}"] = offsets.applied[k]
                 found[f"offset_se_db:{scanner}"] = offsets.se[k]
         return found
+
+    def device_offset(self, token: str) -> int | None:
+        """How many dB louder than it declares the shopper's device is, as applied (edge.presence_grid_devices; None:
+        the shopper is not followed)."""
+        track = self._tracks.get(token)
+        return None if track is None else track.device.applied
 
     def memory(self) -> RadioMemory | None:
         """The radio in use, to be kept across a restart (:mod:`edge.presence_grid_memory`); None when nothing is

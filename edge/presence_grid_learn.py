@@ -359,13 +359,13 @@ class GridLearner:
         """After a motion step: per slot, the centre of its mass in its window's cells (read by :meth:`sample`)."""
         self._cx, self._cy = cx, cy
 
-    def sample(self, at: float, scanner: int, loss_db: float, track: InZone) -> bool:
+    def sample(self, at: float, scanner: int, loss_db: float, track: InZone, declared: float | None = None) -> bool:
         """A reading ``loss_db`` dB under the declared power by ``scanner`` of ``track`` (after the reading's
         evidence): a sample when the rate allows, the (scanner, zone) pair is one, the centre of the mass at the
         last motion step is in the band (CENTRE_MARGIN_M) and the zone held RADIO_CONFIDENT_P of the mass at the
         last tick -- cheap checks first; True when the exponent in use moved (the caller drops its arrays).
         The sample's limit (:data:`TRUNCATED`): the largest loss the scanner could have heard, the advert's declared
-        power less the receiver's sensitivity and the scanner's offset."""
+        power (``declared``, or the track's) less the receiver's sensitivity and the scanner's offset."""
         zone = track.zone
         if zone < 0 or at < self.next_at or not self._pairs[scanner][zone]:
             return False
@@ -381,7 +381,7 @@ class GridLearner:
         shares = self._shares
         if slot >= len(shares) or shares[slot, zone] < RADIO_CONFIDENT_P:
             return False
-        limit = track.power - SENSITIVITY_DBM - self._offsets[scanner]
+        limit = (track.power if declared is None else declared) - SENSITIVITY_DBM - self._offsets[scanner]
         return self.add(at, scanner, loss_db, track.state, origin, limit, (slot, track.since))
 
     def add(

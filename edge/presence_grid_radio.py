@@ -260,6 +260,10 @@ class GridRadio:
         """The density of a reading about its mean, tabulated (the sigma in use): its grid (dB), density, cumulative."""
         return self._grid, self._pdf, self._cdf
 
+    def means(self, scanner: int) -> Vector:
+        """Per cell: ``scanner``'s mean residual (the path loss at the exponent in use, less the wall on the street)."""
+        return self._means[scanner]
+
     def in_range(self, scanner: int) -> Vector:
         """Per cell: 1 where ``scanner`` can hear a shopper (within RANGE_M, on the floor or its street)."""
         return self._in_range[scanner]

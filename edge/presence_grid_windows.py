@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge.presence_grid_devices import Device
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio
 
 Vector = npt.NDArray[np.float64]
@@ -88,9 +89,9 @@ class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
-    __slots__ = ("advert_at", "born", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean", "lean_at",
-                 "levels", "origin", "past", "power", "quiet", "scanner", "since", "slot", "state", "via", "window",
-                 "zone")  # fmt: skip
+    __slots__ = ("advert_at", "born", "device", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean",
+                 "lean_at", "levels", "origin", "past", "power", "quiet", "scanner", "since", "slot", "state", "via",
+                 "window", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -110,7 +111,9 @@ class Track:
         self.via = via
         self.power = power
         self.key = round(power)
-        """The declared power as the caches key it."""
+        """The power (declared, plus :attr:`device`'s offset) as the caches key it."""
+        self.device = Device()
+        """How much louder than it declares the shopper's device is, learned (edge.presence_grid_devices)."""
         self.state: Vector = np.zeros(0)
         """A view of the track's row of the stacked layers (renewed when the stack grows)."""
         self.scanner = -1

@@ -155,8 +155,10 @@ def test_many_shoppers_grow_the_stack_and_each_keeps_their_own_posterior() -> No
 def test_the_same_filter_as_the_prototype_on_a_sweep_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """The 4 m aisle tiles, 2 minutes, 6 shoppers: the engine and the pure-Python prototype it was ported from
     enter and leave the same zones (within a tick or two: the windows drop what the prototype prunes) -- with the
-    prototype's decisions (ENTER_P and STAY_P alone: the lean of session 15 off)."""
+    prototype's decisions (ENTER_P and STAY_P alone: the lean of session 15 off) and every device as loud as it
+    declares (the prototype learns no device offset: edge.presence_grid_devices)."""
     monkeypatch.setattr(presence_grid, "ENTER_LEAN_P", 1.0)
+    monkeypatch.setattr(presence_grid, "LEARN_DEVICES", False)
     monkeypatch.setattr(presence_grid, "CONFIRM_LEAVE", False)
     cell = CELLS[2]
     config = cell.layout.config()
