@@ -2,7 +2,7 @@
 
     python benchmarks/presence_sweep.py [--minutes 10] [--shoppers 20] [--seeds 3] [--first-seed 1] [--only TEXT]
                                         [--jobs N] [--png PATH] [--quick] [--engines all|NAME,...]
-                                        [--stamp-jitter-ms MS] [--json]
+                                        [--stamp-jitter-ms MS] [--device-sigma-db DB] [--json]
 
 The sweep simulator (:mod:`edge.sim.sweep`) plays each cell (:data:`edge.sim.sweep.cells.CELLS`:
 today's store as the base, then one axis changed at a time, then a few hard combinations) for
@@ -35,6 +35,10 @@ measurement's grain, :data:`RESOLUTION`).
 one draw per reading, the same for every engine; in the order of the moved stamps), as a gateway's radios stamp one
 advert a few ms apart -- every simulator here stamps one advert's readings with one time (docs/presence.md, "One
 advert, several stamps (session 41)"). The references and the oracle hear the true stamps.
+
+``--device-sigma-db DB``: every cell's devices DB (one standard deviation, per device) louder or quieter than the power
+their adverts declare, where the sweep's own are within 1 dB -- as phone models differ at one declared power; the
+oracle is told it (docs/presence.md, "The grid learns each shopper's device (session 44)").
 The last line is one JSON object (``{"benchmark": "presence_sweep", ...}``) for ``edge bench``;
 the exit status is 1 when the engine under test (``--under-test``; default ``grid``, else ``model``, else
 ``threshold``) misses a cell.
@@ -53,7 +57,7 @@ import time
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +213,8 @@ def feed(engine: Engine, run: Run) -> dict[str, list[tuple[str | None, float]]]:
     return changes
 
 
+DEVICE_SIGMA_MAX_DB = 10.0
+"""``--device-sigma-db`` at most 10 dB: phone models differ by several dB at one declared power, not by tens."""
 STAMP_JITTER_MAX_MS = 1000.0
 """``--stamp-jitter-ms`` at most a second: one advert's stamps, not a clock's error (a run whose stamps moved hours
 would tick through them every 0.25 s)."""
@@ -466,10 +472,23 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="the engines under test hear each reading stamped up to this much later (one advert's radios differ)",
     )
+    parser.add_argument(
+        "--device-sigma-db",
+        type=float,
+        default=None,
+        help="every cell's devices this far (sd, dB) from the power they declare (the sweep's own: 1 dB; "
+        "edge/presence_grid_devices.py)",
+    )
     parser.add_argument("--json", action="store_true", help="(the JSON line is always printed last)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.stamp_jitter_ms <= STAMP_JITTER_MAX_MS:  # (NaN fails both comparisons)
         parser.error(f"--stamp-jitter-ms: ms from 0 to {STAMP_JITTER_MAX_MS:g} (one advert's stamps)")
+    if args.device_sigma_db is not None:
+        if not 0.0 <= args.device_sigma_db <= DEVICE_SIGMA_MAX_DB:
+            parser.error(f"--device-sigma-db: dB from 0 to {DEVICE_SIGMA_MAX_DB:g} (a phone model's spread)")
+        global CELLS
+        sigma = args.device_sigma_db
+        CELLS = tuple(replace(c, radio=c.radio.but(calibration_sigma_db=sigma)) for c in CELLS)
     if args.stamp_jitter_ms > 0.0:
         global HEARD
         HEARD = jittered(args.stamp_jitter_ms / 1000.0)

@@ -204,3 +204,25 @@ def test_a_store_whose_phones_differ_by_5_db_is_placed_better_with_it(monkeypatc
 
 def test_the_prior_is_a_phone_models_spread() -> None:
     assert presence_grid_devices.DEVICE_PRIOR_DB == DEVICE_PRIOR_DB == 4.0
+
+
+def test_the_sweep_gives_every_cell_the_device_spread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--device-sigma-db 4``: every cell's radio (the engines never see it) draws each device 4 dB (sd) from what it
+    declares; the cells are otherwise the sweep's."""
+    from benchmarks import presence_sweep
+
+    ran: list[float] = []
+
+    def sweep(cells: list[int], *_args: object) -> tuple[list[object], float]:
+        ran.extend(presence_sweep.CELLS[i].radio.calibration_sigma_db for i in cells)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(presence_sweep, "sweep", sweep)
+    monkeypatch.setattr(presence_sweep, "CELLS", CELLS)
+    with pytest.raises(SystemExit):
+        presence_sweep.main(["--device-sigma-db", "4", "--only", "aisle tiles"])
+    assert ran
+    assert set(ran) == {4.0}
+    assert [c.name for c in presence_sweep.CELLS if "aisle tiles" in c.name] == [
+        c.name for c in CELLS if "aisle tiles" in c.name
+    ]

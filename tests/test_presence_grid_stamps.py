@@ -84,13 +84,20 @@ def test_the_sweep_stamps_each_reading_apart_when_asked() -> None:
     assert any(m != t for m, t in zip(moved, true, strict=True))
 
 
-@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e12"])
-def test_the_sweep_refuses_a_stamp_jitter_out_of_range(value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Negative, not a number, or more than a second (hours of moved stamps would be ticked through every 0.25 s):
+@pytest.mark.parametrize(
+    ("option", "value", "bounds"),
+    [("--stamp-jitter-ms", v, "ms from 0 to 1000") for v in ("-1", "nan", "inf", "1e12")]
+    + [("--device-sigma-db", v, "dB from 0 to 10") for v in ("-1", "nan", "inf", "11")],
+)
+def test_the_sweep_refuses_a_stamp_jitter_or_device_spread_out_of_range(
+    option: str, value: str, bounds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Negative, not a number, or more than a second of stamps (hours of moved stamps would be ticked through every
+    0.25 s) or 10 dB of devices' spread (phone models differ by several dB, not tens: edge/presence_grid_devices.py):
     refused by name before anything runs."""
     from benchmarks.presence_sweep import main
 
     with pytest.raises(SystemExit) as exited:
-        main([f"--stamp-jitter-ms={value}"])
+        main([f"{option}={value}"])
     assert exited.value.code == 2
-    assert "--stamp-jitter-ms: ms from 0 to 1000" in capsys.readouterr().err
+    assert f"{option}: {bounds}" in capsys.readouterr().err
