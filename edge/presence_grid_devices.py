@@ -58,19 +58,21 @@ DEVICE_HEARD_SD = 2.0
 than expected (above its receiver's floor): under it the quiet readings go unheard and the mean of the heard ones is
 too loud (2.3 % of them lost at 2)."""
 DEVICE_MIN_READINGS = 3
-"""An advert sampled counts only if at least this many scanners heard it: one reading's departure is the offset plus
-the error of the place the posterior gives, which the offset moves -- a shopper heard by one scanner only drifted
-round that loop to a 4 dB offset and out of their zone (tests/test_presence_grid_silences.py, seed 7). Two scanners
-at different distances tell an offset (every reading too loud or too quiet) from a place (one too loud, the other
-too quiet)."""
+"""An advert sampled counts only if at least this many scanners heard it: a reading's departure is the offset plus
+the error of the place the posterior gives, which the offset moves. Scanners at different distances tell an offset
+(every reading too loud or too quiet) from a place (one too loud, the others too quiet) only as far as the posterior
+is where the readings say: with two, a shopper standing by one scanner, the posterior pulled 2 m off by the others'
+silences, drifted round that loop to a 4-5 dB offset and out of their zone (tests/test_presence_grid_silences.py,
+seed 7); with three, none of its ten seeds did."""
 DEVICE_MAX_SE_DB = 1.5
-"""An offset applies once its standard error is at most this (dB; about a dozen samples, 6 s of a phone or a card's
-12 adverts): a few loud readings are a shopper near a scanner as likely as a loud phone."""
+"""An offset applies once its standard error is at most this (dB; about a dozen readings: four or five adverts of
+three scanners, as many seconds): a few loud readings are a shopper near a scanner as likely as a loud phone."""
 DEVICE_MIN_DB = 2.0
 """...and only where it is at least this far from 0 (dB): a device within 2 dB of what it declares is left as it says
-(its offset's error would cost as much as it corrects, and each step moves the shopper's posterior: with every offset
-applied, the sweep's shoppers, whose devices are within 1 dB of what they declare, made 1-2 more spurious changes an
-hour, 86.77 -> 97.04 capped badness; with this rule and :data:`DEVICE_MAX_SE_DB` 87.68)."""
+(its offset's error would cost as much as it corrects, and each step moves the shopper's posterior: in a first
+version, which sampled one reading at a time and applied every offset, the sweep's shoppers, whose devices are within
+1 dB of what they declare, made 1-2 more spurious changes an hour, 86.77 -> 97.04 capped badness; with this rule and
+:data:`DEVICE_MAX_SE_DB` 87.68)."""
 
 
 @dataclass(slots=True)
@@ -127,8 +129,8 @@ class Device:
         """A reading of the advert sampled, ``departure_of`` dB over the declared power (its calibrated level less the
         declared power), by a scanner whose mean residual over the track's window is ``means`` (cells x cells), with the
         track's posterior ``state`` (its layers; the one before the advert's first reading is kept for the rest) and
-        the shadowing ``sigma_db``. ``headroom_db``:
-        how far the advert's power as applied stands above the scanner's receiver floor."""
+        the shadowing ``sigma_db``. ``headroom_db``: how far the advert's power as applied stands above the scanner's
+        receiver floor."""
         mass = self.mass
         if mass is None:  # (the advert's first reading: the posterior before the advert, for each of its readings)
             mass = state[0] + state[1]
