@@ -68,6 +68,7 @@ MODULES = (
     "edge.presence_grid_offsets",
     "edge.presence_grid_memory",
     "edge.presence_grid_devices",
+    "edge.presence_grid_shade",
     "edge.presence_sure",
     "edge.presence",
     "edge.presence_pauses",

@@ -1,8 +1,8 @@
 """The grid presence engine: a Bayes filter over 1 m cells of the store's floor, in numpy -- its decisions.
 
 The sweep prototype's filter (``edge/sim/sweep/grid.py``, ``SparseGrid``: the sweep oracle's algorithm told
-only the gateway config) made cheap enough for the gateway (docs/presence.md, "A cheap grid engine"), in five
-modules of one concept each:
+only the gateway config) made cheap enough for the gateway (docs/presence.md, "A cheap grid engine"), in modules
+of one concept each (among them):
 
 - the grid and the radio (:mod:`edge.presence_grid_radio`): :data:`CELL_M` cells of the config's ``[floor]`` and of
   the street within :data:`STREET_M` outside each door, laid out as the floor's bounding box (row-major, x then y)
@@ -19,6 +19,9 @@ modules of one concept each:
   layer on a window that follows their mass, all windows stacked in one array, one motion step for everyone;
 - the evidence (:mod:`edge.presence_grid_evidence`): per sighting one cached likelihood array, per advert's end
   one cached array of the scanners that did not hear it;
+- the shopper's body (:mod:`edge.presence_grid_shade`): every advert two or more scanners heard weighed as well as
+  if the body were in the way, the posterior the mixture of the two by the probability that it is (docs/presence.md,
+  "The grid hears the shopper's body (session 45)");
 - this module, the decisions: enter a zone at :data:`ENTER_P` of the mass, or at :data:`ENTER_LEAN_P` still held
   after one more advert; leave below :data:`STAY_P` to a zone that has reached :data:`ENTER_P`, or to "no zone"
   once it has held :data:`ENTER_P` over one more advert (:data:`CONFIRM_LEAVE`), heard or missed by every scanner
@@ -39,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge import presence_grid_memory as memory_module
+from edge import presence_grid_shade as shade_module
 from edge.config import PresenceConfig, ScannerConfig, ZoneConfig
 from edge.errors import ConfigError
 from edge.floor import FloorConfig
@@ -377,13 +381,21 @@ class GridEstimator:
         far = self._range
         if far is not None and far.sample(at, scanner, residual, track):
             evidence.clear(silences=_far_silence())  # (far readings' density: a silence weighs it if FAR_SILENCE)
-        radio = self._radio
+        self._weigh(track, track.state, scanner, residual, level, True)
+        if track.shading:  # (weighed with the body in the way at the advert's close, if enough scanners heard it)
+            track.shadows.append((scanner, residual + shade_module.SHADE_DB, level))
+        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, declared - rssi, track, declared):
+            self._retuned()
+
+    def _weigh(self, track: Track, state: Vector, scanner: int, residual: int, level: int, count: bool) -> None:
+        """A reading ``residual`` dB off the track's power by ``scanner`` into ``state`` (the track's layers, or its
+        advert's with the body in the way); ``count``: a faint one counts in ``radio()``."""
+        radio, evidence = self._radio, self._evidence
         # a faint reading: from beyond the range, rare, not impossible (edge.presence_grid_range FAINT_SIGMAS)
         faint = self._faint_far and residual < faint_edge_db(radio.exponent, radio.sigma_db)
-        state = track.state  # (np.multiply into the window: as *=, without the operator's dispatch)
         if evidence.near:  # (over each scanner's reach; a faint reading over the track's window, not kept)
             if faint:
-                self._faint_readings += 1
+                self._faint_readings += count
                 xs, ys = track.window
                 box = (xs.start, xs.stop, ys.start, ys.stop)
                 np.multiply(
@@ -393,10 +405,10 @@ class GridEstimator:
                 found = evidence.cache.get((READING[level], scanner, residual))
                 if found is None:
                     found = evidence.reading(scanner, residual, level)
-                evidence.weigh_near(track, scanner, found)
+                evidence.weigh_near(track, scanner, found, state)
         else:
             if faint and radio.far_p == 0.0:
-                self._faint_readings += 1
+                self._faint_readings += count
                 found = evidence.cache.get((FAINT[level], scanner, residual))
                 if found is None:
                     found = evidence.faint(scanner, residual, FAR_P, level)
@@ -405,8 +417,6 @@ class GridEstimator:
                 if found is None:
                     found = evidence.reading(scanner, residual, level)
             np.multiply(state, found[track.window], out=state)
-        if not SAMPLE_BEFORE and learner is not None and learner.sample(at, scanner, declared - rssi, track, declared):
-            self._retuned()
 
     def _retuned(self) -> None:
         """The exponent in use moved: the cached likelihoods are dropped, and every shopper's device offset starts
@@ -442,6 +452,12 @@ class GridEstimator:
         loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)
         if loss is not None and at >= loss.next_at:
             loss.begin(at, track.slot, track.key, track.state, track.origin)
+        if shade_module.SHADE and track.body.prior(at) > 0.0:  # (weighed with the body in the way as well)
+            if track.shaded.shape != track.state.shape:
+                track.shaded = np.empty_like(track.state)
+            np.copyto(track.shaded, track.state)  # (the posterior before the advert: weighed so at its close)
+            track.shadows.clear()
+            track.shading = True
 
     # --- timers --------------------------------------------------------------------------------
 
@@ -516,10 +532,44 @@ class GridEstimator:
         if far is not None and far.heard(track.heard):  # (proof that the store hears beyond the range)
             self._evidence.clear(silences=_far_silence())
         deferred = self._remote & ~track.heard
+        stamp = track.last if track.advert_at is None else track.advert_at
         if self._remote and LATE_JOIN_S:  # (kept only where readings come late: a gateway alone keeps none)
-            stamp = track.last if track.advert_at is None else track.advert_at
             self._remember(track, Kept(stamp, track.heard, track.key, track.quiet, deferred, found))
+        shading = track.shading and track.heard.bit_count() >= shade_module.SHADE_HEARD
+        if shading:  # (the advert with the body in the way: every reading SHADE_DB louder than heard, heard less far)
+            evidence, shaded, window = self._evidence, track.shaded, track.window
+            radio = self._radio
+            faint = faint_edge_db(radio.exponent, radio.sigma_db) if self._faint_far else -np.inf
+            for scanner, residual, level in track.shadows:
+                if evidence.near or residual < faint:  # (weighed as _reading weighs it)
+                    self._weigh(track, shaded, scanner, residual, level, False)
+                    continue
+                likelihood = evidence.cache.get((READING[level], scanner, residual))
+                if likelihood is None:
+                    likelihood = evidence.reading(scanner, residual, level)
+                np.multiply(shaded, likelihood[window], out=shaded)
+            quieter = track.key - shade_module.SHADE_DB
+            self._evidence.silence(track, track.heard | deferred, quieter, track.quiet, track.shaded)
         self._evidence.close(track, deferred)
+        if shading:
+            self._unshade(track, stamp)
+        track.shading = False
+
+    @staticmethod
+    def _unshade(track: Track, at: float) -> None:
+        """The advert at ``at`` weighed both ways (edge.presence_grid_shade): the body's probability is updated by
+        how much of the posterior's mass each way kept, and the posterior becomes the mixture of the two by the
+        probability before the advert."""
+        track.shading = False
+        state, shaded = track.state, track.shaded
+        body = track.body
+        prior = body.prior(at)
+        body.update(at, prior, float(state.sum()), float(shaded.sum()))
+        if prior >= 1.0:
+            np.copyto(state, shaded)
+            return
+        np.multiply(shaded, prior / (1.0 - prior), out=shaded)  # (the layers' scale is the motion step's to set)
+        np.add(state, shaded, out=state)
 
     # --- decisions -----------------------------------------------------------------------------
 

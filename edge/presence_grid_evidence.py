@@ -160,30 +160,36 @@ class Evidence:
         heard, track.heard = track.heard, 0
         self.silence(track, heard | deferred, track.key, track.quiet)
 
-    def silence(self, track: Track, heard: int, key: int, level: int = TEMPER_LEVELS) -> None:
-        """Every scanner but the ``heard`` ones (bits) missed an advert of declared power ``key`` dBm."""
+    def silence(
+        self, track: Track, heard: int, key: int, level: int = TEMPER_LEVELS, state: Vector | None = None
+    ) -> None:
+        """Every scanner but the ``heard`` ones (bits) missed an advert of declared power ``key`` dBm (into the
+        track's layers, or ``state``: the layers of its advert with the body in the way, edge.presence_grid_shade)."""
+        if state is None:
+            state = track.state
         if not self.near:  # one cached array per set of heard scanners
             silence = self.cache.get(("heard", heard, key, level))
             if silence is None:
                 silence = self._silence(heard, key, level)
-            state = track.state
             np.multiply(state, silence[track.window], out=state)
             return
         # over each scanner's reach (near): every scanner's silence, then each heard one's divided out where it reaches
-        track.state *= self._quiet(-1, key, level)[track.window]
+        state *= self._quiet(-1, key, level)[track.window]
         while heard:
             bit = heard & -heard
             heard ^= bit
-            self.unsilence(track, bit.bit_length() - 1, key, level)
+            self.unsilence(track, bit.bit_length() - 1, key, level, state)
 
-    def unsilence(self, track: Track, scanner: int, key: int, level: int = TEMPER_LEVELS) -> None:
+    def unsilence(
+        self, track: Track, scanner: int, key: int, level: int = TEMPER_LEVELS, state: Vector | None = None
+    ) -> None:
         """``scanner``'s silence for an advert of declared power ``key`` dBm divided back out of the track (it heard
         the advert after all: a reading of it that came late; a silence is never below the loss rate, so the division
-        is safe)."""
+        is safe) -- or out of ``state``."""
         overlap = self._overlap(track.origin, scanner, quiet=True)
         if overlap is not None:
             (wx, wy), (rx, ry) = overlap
-            track.state[:, wx, wy] /= self._quiet(scanner, key, level)[rx, ry]
+            (track.state if state is None else state)[:, wx, wy] /= self._quiet(scanner, key, level)[rx, ry]
 
     def _overlap(
         self, origin: tuple[int, int], scanner: int, quiet: bool = False
@@ -201,9 +207,10 @@ class Evidence:
             slice(iy0 - ry0, iy1 - ry0),
         )
 
-    def weigh_near(self, track: Track, scanner: int, found: Vector) -> None:
-        """A reading's likelihood over the scanner's reach (``found``) into the track's window: 0 outside it."""
-        state, overlap = track.state, self._overlap(track.origin, scanner)
+    def weigh_near(self, track: Track, scanner: int, found: Vector, state: Vector) -> None:
+        """A reading's likelihood over the scanner's reach (``found``) into the track's window (its layers
+        ``state``): 0 outside it."""
+        overlap = self._overlap(track.origin, scanner)
         if overlap is None:
             state[...] = 0.0
             return

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from edge.presence_grid_devices import Device
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio
+from edge.presence_grid_shade import Shade
 
 Vector = npt.NDArray[np.float64]
 
@@ -89,9 +90,9 @@ class Track:
     """One shopper followed by the grid engine: its row of the stacked arrays, its window, the advert being
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
-    __slots__ = ("advert_at", "born", "device", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last", "lean",
-                 "lean_at", "levels", "origin", "past", "power", "quiet", "scanner", "since", "slot", "state", "via",
-                 "window", "zone")  # fmt: skip
+    __slots__ = ("advert_at", "body", "born", "device", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last",
+                 "lean", "lean_at", "levels", "origin", "past", "power", "quiet", "scanner", "shaded", "shading",
+                 "shadows", "since", "slot", "state", "via", "window", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -116,6 +117,16 @@ class Track:
         """How much louder than it declares the shopper's device is, learned (edge.presence_grid_devices)."""
         self.state: Vector = np.zeros(0)
         """A view of the track's row of the stacked layers (renewed when the stack grows)."""
+        self.body = Shade()
+        """Whether the shopper's body is in the way of their phone, as a probability (edge.presence_grid_shade)."""
+        self.shaded: Vector = np.zeros(0)
+        """The layers before the advert being heard, to be weighed as if the body were in the way (the same shape as
+        :attr:`state`, allocated at the first advert; edge.presence_grid_shade)..."""
+        self.shading = False
+        """...while an advert is being heard and will be weighed so..."""
+        self.shadows: list[tuple[int, int, int]] = []
+        """...its readings as they would be with the body in the way (scanner, residual + SHADE_DB, temper level),
+        weighed at its close if enough scanners heard it (edge.presence_grid_shade ``SHADE_HEARD``)."""
         self.scanner = -1
         """The last scanner that heard the shopper (where the window goes if the evidence contradicts it)."""
         self.advert_at: float | None = None
