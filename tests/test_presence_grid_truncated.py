@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge import presence_grid, presence_grid_learn
+from edge import presence_grid, presence_grid_learn, presence_grid_shade
 from edge.presence_grid import GridEstimator
 from edge.presence_grid_learn import truncated_fit
 from edge.sim.sweep import simulate
@@ -80,9 +80,11 @@ def run_steep(truncated: bool, monkeypatch: pytest.MonkeyPatch) -> GridEstimator
 def test_the_grid_in_a_steep_store_uses_its_exponent(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cell 13 (exponent 3.2, 5 dB and the devices' 1 dB), 5 minutes: the fit learns 3.1-3.3 and about 5 dB, and the
     grid uses 3.1 or steeper; without the truncation (the previous code) the plain regression's 2.9-3.0. The sigma
-    in use stays the plain M-step's (at the fit's exponent: FIT_SIGMA). The devices' offsets off (session 44): the
-    two fits compared on the posteriors they alone make (with them the plain regression's reaches 3.1 too)."""
+    in use stays the plain M-step's (at the fit's exponent: FIT_SIGMA). The devices' offsets (session 44) and the body's
+    shadow (session 45) off: the two fits compared on the posteriors they alone make (with either the plain
+    regression's reaches 3.1 too)."""
     monkeypatch.setattr(presence_grid, "LEARN_DEVICES", False)
+    monkeypatch.setattr(presence_grid_shade, "SHADE", False)
     engine = run_steep(True, monkeypatch)
     report = engine.radio()
     assert report["fit_exponent"] == pytest.approx(3.2, abs=0.1)
