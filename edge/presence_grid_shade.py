@@ -27,7 +27,8 @@ SHADE_DB = 5
 """How much quieter the body makes every reading of an advert (dB, whole: it shifts the cached likelihoods'
 keys): within the 3-10 dB a human torso costs at 2.4 GHz, toward its shallow end -- the readings' own shadowing
 (5-6 dB) spreads one shift over the rest. 7, the range's middle, did as well on the sweep's body-shadowed stores and
-a point worse over the whole sweep on both seed sets (docs/presence.md)."""
+a point worse over the whole sweep on both seed sets (in the first version: every advert, no bound;
+docs/presence.md)."""
 SHADE_HEARD = 2
 """Only an advert at least this many scanners heard is weighed with the body in the way: a drop common to every
 reading is a shadow only where there are readings to share it (one scanner's low reading is as well a shopper
@@ -38,11 +39,14 @@ SHADE_SHARE = 0.1
 """The share of the time a shopper's body is in the way, before any advert tells (the chain's stationary
 probability)."""
 SHADE_MAX_S = 8.0
-"""A shadow believed (probability at least a half) for longer than this is not the body's (s): then it is not
-weighed at all for :data:`SHADE_S`. A body is in the way for the seconds a shopper stands turned away; readings low
-for longer are the shopper's place -- above all a shopper who walked out of the door, heard through the building's
-wall as if standing inside behind their body for as long as any scanner hears them (without the bound, the doors
-walk's leavers held a zone by the door until the track's silence ended it, 27 s on)."""
+"""A shadow believed (:data:`BELIEVED_P`) for longer than this is not the body's (s): then it is not weighed at all
+for :data:`SHADE_S`. A body is in the way for the seconds a shopper stands turned away; readings low for longer are
+the shopper's place -- a shopper who walked out of the door reads, through the building's wall, like one standing
+inside behind their body. A guard: in the first version (every advert weighed) leavers of the doors walk held a zone
+inside until the track's silence ended it, 27 s on, and this bound alone did not let them go -- :data:`SHADE_HEARD`
+did; the bound was not measured apart from it."""
+BELIEVED_P = 0.5
+"""A shadow is believed while its probability is at least this: more likely than not."""
 
 
 class Shade:
@@ -72,7 +76,7 @@ class Shade:
         rate = 1.0 / (SHADE_S * (1.0 - SHADE_SHARE))  # (the two rates' sum)
         p = SHADE_SHARE + (self.p - SHADE_SHARE) * math.exp(-rate * max(0.0, at - self.at))
         if self.since is not None:
-            if p < 0.5:
+            if p < BELIEVED_P:
                 self.since = None
             elif at - self.since > SHADE_MAX_S:
                 self.since, self.until, self.p, self.at = None, at + SHADE_S, 0.0, at
@@ -82,14 +86,14 @@ class Shade:
     def update(self, at: float, prior: float, clear: float, shaded: float) -> float:
         """The advert at ``at`` weighed: ``clear`` and ``shaded`` are the masses the position's posterior kept
         under each hypothesis (its evidence's likelihood, up to one factor); the probability after it, returned
-        and kept. Nothing explained (both 0): unchanged."""
+        and kept. Nothing explained (both 0, or not finite): the prior stands."""
         total = (1.0 - prior) * clear + prior * shaded
         if total > 0.0 and math.isfinite(total):
             self.p = min(1.0, max(0.0, prior * shaded / total))
         else:
             self.p = prior
         self.at = at
-        if self.p < 0.5:
+        if self.p < BELIEVED_P:
             self.since = None
         elif self.since is None:
             self.since = at
