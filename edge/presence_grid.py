@@ -703,7 +703,8 @@ class GridEstimator:
         """What the radio learners know (the model engine's ``radio()``): exponent in use, learned, sigma, samples;
         the wall in use and, when it is learned, its estimate, standard error and samples; the faint readings weighed
         as possibly from beyond the range so far; the shoppers followed whose device's offset is applied
-        (``devices_offset``: a count, never a token) (empty with LEARN_RADIO off)."""
+        (``devices_offset``: a count, never a token) and whose body is believed in the way of their phone at their last
+        advert (``bodies_shadowed``, likewise: edge.presence_grid_shade) (empty with LEARN_RADIO off)."""
         if self._learner is None:  # (benchmarks read an empty report as "nothing learned")
             return {}
         found = self._learner.report()
@@ -712,6 +713,8 @@ class GridEstimator:
         found.update({"miss_p": self._radio.miss_p} if self._loss is None else self._loss.report())
         found["faint_readings"] = float(self._faint_readings)
         found["devices_offset"] = float(sum(1 for track in self._tracks.values() if track.device.applied))
+        believed = shade_module.BELIEVED_P
+        found["bodies_shadowed"] = float(sum(1 for track in self._tracks.values() if track.body.p >= believed))
         offsets = self._learner.offsets
         if offsets is not None:  # per scanner: the offset learned (relative to the median) and the one applied
             for scanner, k in self._scanner.items():

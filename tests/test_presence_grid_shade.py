@@ -46,7 +46,7 @@ def test_a_shadow_lasts_at_most_its_bound_then_none_for_a_while() -> None:
     assert any(believed[first_off + math.ceil(SHADE_S) :])
 
 
-def _stand(shade: bool, seed: int, monkeypatch: pytest.MonkeyPatch) -> int:
+def _stand(shade: bool, seed: int, monkeypatch: pytest.MonkeyPatch, shadowed: list[float] | None = None) -> int:
     """Three minutes of a shopper standing 1.5 m from scn-produce (its zone: 3 m around it) in today's store with a
     2 Hz card, readings from the store's radio (exponent 2.2, 5 dB shadowing, 20 % missed, heard within 15 m above
     -95 dBm) -- and every 20 s their body in the way for 6 s, every reading 10 dB down: the zone's exits."""
@@ -65,6 +65,10 @@ def _stand(shade: bool, seed: int, monkeypatch: pytest.MonkeyPatch) -> int:
         at += 0.5 + rng.uniform(0.0, 0.01)
         while tick <= at:
             exits += sum(e.kind == "exited" for e in engine.tick(tick))
+            if shadowed is not None:
+                report = engine.radio()
+                assert not any("tok" in key for key in report)
+                shadowed.append(report["bodies_shadowed"])
             tick += TICK_S
     return exits
 
@@ -97,3 +101,14 @@ def test_an_advert_one_scanner_heard_says_nothing_of_the_body() -> None:
     assert track.body.p != SHADE_SHARE
     engine.forget("tok")
     assert "tok" not in engine._tracks
+
+
+def test_the_radio_report_counts_the_shoppers_behind_their_body_never_naming_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``bodies_shadowed`` (on /metrics as edge_presence_radio{quantity="bodies_shadowed"}): 1 during most of the
+    standing shopper's shadows (6 s of every 20), 0 between them; never a token in the report."""
+    shadowed: list[float] = []
+    _stand(True, 1, monkeypatch, shadowed)
+    assert set(shadowed) == {0.0, 1.0}
+    assert 0.15 <= sum(shadowed) / len(shadowed) <= 0.35  # (0.25: the shadows are 0.3 of the time)
