@@ -19,9 +19,9 @@ of one concept each (among them):
   layer on a window that follows their mass, all windows stacked in one array, one motion step for everyone;
 - the evidence (:mod:`edge.presence_grid_evidence`): per sighting one cached likelihood array, per advert's end
   one cached array of the scanners that did not hear it;
-- the shopper's body (:mod:`edge.presence_grid_shade`): every advert two or more scanners heard weighed as well as
-  if the body were in the way, the posterior the mixture of the two by the probability that it is (docs/presence.md,
-  "The grid hears the shopper's body (session 45)");
+- the shopper's body (:mod:`edge.presence_grid_shade`): an advert two or more scanners heard whose readings fall
+  weighed as well as if the body were in the way, the posterior the mixture of the two by the probability that it is
+  (docs/presence.md, "The grid hears the shopper's body (session 45)");
 - this module, the decisions: enter a zone at :data:`ENTER_P` of the mass, or at :data:`ENTER_LEAN_P` still held
   after one more advert; leave below :data:`STAY_P` to a zone that has reached :data:`ENTER_P`, or to "no zone"
   once it has held :data:`ENTER_P` over one more advert (:data:`CONFIRM_LEAVE`), heard or missed by every scanner
@@ -343,6 +343,8 @@ class GridEstimator:
         """One reading's evidence into the track (and the learners' samples)."""
         track.scanner = scanner
         track.dirty = True
+        if track.shade_due:
+            self._shade(track, scanner, rssi, at)
         track.levels[scanner] = rssi
         power = track.power
         residual = round(rssi - power)
@@ -452,12 +454,7 @@ class GridEstimator:
         loss = self._loss  # (before the advert's first reading: the posterior from the earlier ones)
         if loss is not None and at >= loss.next_at:
             loss.begin(at, track.slot, track.key, track.state, track.origin)
-        if shade_module.SHADE and track.body.prior(at) > 0.0:  # (weighed with the body in the way as well)
-            if track.shaded.shape != track.state.shape:
-                track.shaded = np.empty_like(track.state)
-            np.copyto(track.shaded, track.state)  # (the posterior before the advert: weighed so at its close)
-            track.shadows.clear()
-            track.shading = True
+        track.shade_due = shade_module.SHADE  # (whether the body is weighed too: at its first reading, _shade)
 
     # --- timers --------------------------------------------------------------------------------
 
@@ -554,6 +551,25 @@ class GridEstimator:
         if shading:
             self._unshade(track, stamp)
         track.shading = False
+
+    @staticmethod
+    def _shade(track: Track, scanner: int, rssi: float, at: float) -> None:
+        """The first reading of an advert (``rssi`` by ``scanner`` at ``at``): whether the advert is weighed with the
+        body in the way as well (edge.presence_grid_shade) -- while a shadow is followed (SHADE_FOLLOW_P), or when
+        the reading is SHADE_DROP_DB or more under the scanner's last one -- and if so, the posterior before it kept."""
+        track.shade_due = False
+        body = track.body
+        prior = body.prior(at)
+        if prior <= 0.0:
+            return
+        last = track.levels.get(scanner)
+        if prior < shade_module.SHADE_FOLLOW_P and (last is None or rssi > last - shade_module.SHADE_DROP_DB):
+            return
+        if track.shaded.shape != track.state.shape:
+            track.shaded = np.empty_like(track.state)
+        np.copyto(track.shaded, track.state)  # (the posterior before the advert: weighed so at its close)
+        track.shadows.clear()
+        track.shading = True
 
     @staticmethod
     def _unshade(track: Track, at: float) -> None:

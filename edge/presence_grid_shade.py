@@ -3,8 +3,9 @@
 A phone in a back pocket, or held in front of a shopper who turns away, loses 4-10 dB to the body on its way to
 every scanner at once, for the seconds the shopper stands so (docs/presence.md, "The grid hears the shopper's body
 (session 45)"). Read as position, such a drop is a walk away from every scanner: the posterior leaves the zone and
-comes back a few seconds later (a spurious exit and entry). The grid's filter weighs every advert that
-:data:`SHADE_HEARD` or more scanners heard under two hypotheses -- the body clear, and the body in the way (every
+comes back a few seconds later (a spurious exit and entry). The grid's filter weighs an advert that
+:data:`SHADE_HEARD` or more scanners heard, whose first reading falls (:data:`SHADE_DROP_DB`) or while a shadow is
+followed (:data:`SHADE_FOLLOW_P`), under two hypotheses -- the body clear, and the body in the way (every
 reading :data:`SHADE_DB` quieter, the advertiser heard as far as one that much quieter) -- and keeps, per shopper,
 the probability of the second, bounded in time (:data:`SHADE_MAX_S`): a hidden two-state
 Markov chain beside the position (a shadow starts about :data:`SHADE_SHARE` of the time, lasts about
@@ -33,6 +34,12 @@ SHADE_HEARD = 2
 """Only an advert at least this many scanners heard is weighed with the body in the way: a drop common to every
 reading is a shadow only where there are readings to share it (one scanner's low reading is as well a shopper
 farther from it)."""
+SHADE_FOLLOW_P = 0.2
+"""An advert is weighed with the body in the way while the probability is at least this (a shadow followed: twice
+the share, which a shadow leaves about 7 s after it ends)..."""
+SHADE_DROP_DB = 2.5
+"""...or when its first reading is at least this under the same scanner's last (dB: half a shadow, SHADE_DB / 2).
+The others, weighed so, cost the grid a third to a half more per sighting to find the body not in the way."""
 SHADE_S = 4.0
 """How long a shadow lasts on average (s): a shopper stands turned from the shelf for a few seconds."""
 SHADE_SHARE = 0.1

@@ -91,8 +91,8 @@ class Track:
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
     __slots__ = ("advert_at", "body", "born", "device", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last",
-                 "lean", "lean_at", "levels", "origin", "past", "power", "quiet", "scanner", "shaded", "shading",
-                 "shadows", "since", "slot", "state", "via", "window", "zone")  # fmt: skip
+                 "lean", "lean_at", "levels", "origin", "past", "power", "quiet", "scanner", "shade_due", "shaded",
+                 "shading", "shadows", "since", "slot", "state", "via", "window", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -122,6 +122,8 @@ class Track:
         self.shaded: Vector = np.zeros(0)
         """The layers before the advert being heard, to be weighed as if the body were in the way (the same shape as
         :attr:`state`, allocated at the first advert; edge.presence_grid_shade)..."""
+        self.shade_due = False
+        """Whether the advert being heard is yet to be judged for weighing so (at its first reading)..."""
         self.shading = False
         """...while an advert is being heard and will be weighed so..."""
         self.shadows: list[tuple[int, int, int]] = []

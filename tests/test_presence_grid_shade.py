@@ -82,22 +82,28 @@ def test_a_standing_shopper_behind_their_own_body_stays_in_the_zone(monkeypatch:
     assert 3 * sum(with_body) <= sum(without)
 
 
-def test_an_advert_one_scanner_heard_says_nothing_of_the_body() -> None:
+def test_only_adverts_two_scanners_heard_falling_say_anything_of_the_body() -> None:
     """A common drop needs readings to share it: adverts one scanner heard leave the body's probability where it was
-    (SHADE_HEARD), adverts two heard move it; withdrawal forgets it with the track."""
+    (SHADE_HEARD) even when they fall 10 dB; adverts two heard at steady levels are not weighed so either (their
+    first reading not SHADE_DROP_DB under its scanner's last); two heard falling move it. Withdrawal forgets it."""
     config = CELLS[0].layout.config(floor=True)
     engine = GridEstimator(config.zones, config.presence, config.scanners, config.floor)
-    for k in range(5):
-        engine.observe(Sighting("tok", "ibeacon", "scn-produce", -75, -59, T0 + k))
+    for k in range(6):
+        engine.observe(Sighting("tok", "ibeacon", "scn-produce", -70 - 10 * (k % 2), -59, T0 + k))
         engine.tick(T0 + k + 0.25)
     track = engine._tracks["tok"]
     assert track.body.at is None
-    assert track.body.p == SHADE_SHARE
-    for k in range(5, 10):
+    for k in range(6, 12):
         engine.observe(Sighting("tok", "ibeacon", "scn-produce", -75, -59, T0 + k))
         engine.observe(Sighting("tok", "ibeacon", "scn-household", -90, -59, T0 + k))
         engine.tick(T0 + k + 0.25)
-    assert track.body.at == T0 + 9
+    assert track.body.at is None
+    assert track.body.p == SHADE_SHARE
+    for k in range(12, 16):
+        engine.observe(Sighting("tok", "ibeacon", "scn-produce", -75 - 8 * (k % 2), -59, T0 + k))
+        engine.observe(Sighting("tok", "ibeacon", "scn-household", -90 - 8 * (k % 2), -59, T0 + k))
+        engine.tick(T0 + k + 0.25)
+    assert track.body.at is not None
     assert track.body.p != SHADE_SHARE
     engine.forget("tok")
     assert "tok" not in engine._tracks
