@@ -546,7 +546,7 @@ class GridEstimator:
                     likelihood = evidence.reading(scanner, residual, level)
                 np.multiply(shaded, likelihood[window], out=shaded)
             quieter = track.key - shade_module.SHADE_DB
-            self._evidence.silence(track, track.heard | deferred, quieter, track.quiet, track.shaded)
+            evidence.silence(track, track.heard | deferred, quieter, track.quiet, shaded)
         self._evidence.close(track, deferred)
         if shading:
             self._unshade(track, stamp)
@@ -576,7 +576,6 @@ class GridEstimator:
         """The advert at ``at`` weighed both ways (edge.presence_grid_shade): the body's probability is updated by
         how much of the posterior's mass each way kept, and the posterior becomes the mixture of the two by the
         probability before the advert."""
-        track.shading = False
         state, shaded = track.state, track.shaded
         body = track.body
         prior = body.prior(at)
