@@ -23,10 +23,10 @@ of one concept each (among them):
   weighed as well as if the body were in the way, the posterior the mixture of the two by the probability that it is
   (docs/presence.md, "The grid hears the shopper's body (session 45)");
 - this module, the decisions: enter a zone at :data:`ENTER_P` of the mass, or at :data:`ENTER_LEAN_P` still held
-  after one more advert; leave below :data:`STAY_P` to a zone that has reached :data:`ENTER_P`, or to "no zone"
+  after one more advert; leave below :data:`STAY_P` to a zone that has reached :data:`HANDOFF_P`, or to "no zone"
   once it has held :data:`ENTER_P` over one more advert (:data:`CONFIRM_LEAVE`), heard or missed by every scanner
-  (:data:`MISSED_LEAVE`), or at once at :data:`LEAVE_SURE_P`; a track ends (and its zone is exited) after
-  :data:`SILENCE_S` unheard; the events, the occupants and the queries.
+  (:data:`MISSED_LEAVE`), or at once at :data:`LEAVE_SURE_P` -- never within :data:`HOLD_S` of the entry; a track
+  ends (and its zone is exited) after :data:`SILENCE_S` unheard; the events, the occupants and the queries.
 
 A pure core: no I/O, time only from the sightings and ticks it is given. The same API as
 :class:`edge.presence_model.ZoneEstimator` (``observe``, ``tick``, ``zone_of``, ``forget``, ``occupants``,
@@ -67,8 +67,11 @@ CELL_M = 1.0
 """Grid resolution: 1 m. Coarser costs accuracy (2 m: tuning cells 91.7 -> 113.2, docs/presence.md)."""
 STREET_M = 5.0
 """How far outside each door the grid reaches: a few steps of the street, where arriving shoppers are heard."""
-ENTER_P = 0.75
-"""A zone is entered when it holds this share of the shopper's mass."""
+ENTER_P = 0.8
+"""A zone is entered, from no zone, when it holds this share of the shopper's mass (0.75 until session 46: a walker's
+heading (edge.presence_grid_windows ``HEADINGS``) lets the posterior run a step ahead of a shopper walking up to a
+zone, and 4 to 1 entered them a step early, then out and in again; docs/presence.md, "The grid knows a walker's
+heading (session 46)")."""
 ENTER_LEAN_P = 0.5
 """A zone that holds at least this share -- half the mass: the shopper is more likely in it than anywhere else --
 at one decision, and still at a later one after one more advert has been heard, is entered without waiting for
@@ -88,6 +91,14 @@ of the true exits. Exit p95 0.02-1.85 s sooner in 29 of 42 tuning cells, right z
 points); capped badness 67.96 -> 67.63 on seeds 1-3, 68.29 -> 67.74 on seeds 4-6, held out 19.48 -> 19.36, no pass
 lost; 0.95 gained half as much, 0.85 lost a pass to a flap, 0.8 three. docs/presence.md, "The grid's sure leaving
 (session 27)". Over 1: every leaving confirmed."""
+HANDOFF_P = 0.75
+"""A shopper in a zone is handed to another when it holds this share (and theirs is under :data:`STAY_P`): 3 to 1, as
+every entry was before session 46 -- at :data:`ENTER_P` a walker crossing a 4 m tile at 1 Hz more often went from the
+tile before it to the one after (sweep [35], 43 visits missed against 23 over seeds 4-6)."""
+HOLD_S = 2.0
+"""A zone entered less than this long ago is not left for "no zone" (a hand-off to another zone is not held): the
+posterior of a shopper walking into a zone swings about its edge for a second or two, and an entry a step early
+followed by a leaving made a visit of two (docs/presence.md, "The grid knows a walker's heading (session 46)")."""
 STAY_P = 0.25
 """The zone is kept while it holds at least this share (hysteresis against flicker at a boundary)."""
 MISSED_LEAVE = True
@@ -614,9 +625,11 @@ class GridEstimator:
         if shares[current] >= STAY_P:
             track.lean = -1
             return self._dwell(token, track, now, shares)
-        if top >= ENTER_P:
+        if top >= HANDOFF_P:
             return self._set(token, track, best, now, shares)
         none = 1.0 - sum(shares)
+        if now - track.since < HOLD_S:
+            return self._dwell(token, track, now, shares)
         if none >= ENTER_P and (not CONFIRM_LEAVE or none >= LEAVE_SURE_P or self._confirmed(track, len(shares), now)):
             return self._set(token, track, -1, now, shares)
         if none < ENTER_P:

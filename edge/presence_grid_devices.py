@@ -133,7 +133,7 @@ class Device:
         receiver floor."""
         mass = self.mass
         if mass is None:  # (the advert's first reading: the posterior before the advert, for each of its readings)
-            mass = state[0] + state[1]
+            mass = state.sum(axis=0)
             total = float(mass.sum())
             if not total > 0.0:
                 return

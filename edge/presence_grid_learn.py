@@ -405,7 +405,7 @@ class GridLearner:
             return False
         window = state[:, ix0 - x0 : ix1 - x0, iy0 - y0 : iy1 - y0]
         kernels = self._kernels[scanner][:, ix0 - bx0 : ix1 - bx0, iy0 - by0 : iy1 - by0]
-        weight, first, second = (kernels * (window[0] + window[1])).sum(axis=(1, 2)).tolist()
+        weight, first, second = (kernels * window.sum(axis=0)).sum(axis=(1, 2)).tolist()
         if weight < RADIO_PLACED_SHARE * float(state.sum()) or not weight > 0.0:
             return False
         learner = self.learner

@@ -145,7 +145,7 @@ class LossLearner:
         (the track's previous advert was ended)."""
         if at < self.next_at:
             return
-        mass = state[0] + state[1]
+        mass = state.sum(axis=0)
         total = float(mass.sum())
         if not total > 0.0:
             return

@@ -181,7 +181,7 @@ class RangeLearner:
             if dx * dx + dy * dy + dz2 > RANGE_M * RANGE_M:
                 state, (x0, y0) = track.state, track.origin
                 _, kx, ky = state.shape
-                both = state[0] + state[1]
+                both = state.sum(axis=0)
                 total = float(both.sum())
                 near = float((both * self._radio.in_range(scanner)[x0 : x0 + kx, y0 : y0 + ky]).sum())
                 if total > 0.0 and near < FAR_CONFIDENT_SHARE * total:

@@ -125,7 +125,7 @@ class WallLearner:
         state = track.state
         _, kx, ky = state.shape
         radio = self._radio
-        both = state[0] + state[1]
+        both = state.sum(axis=0)
         total = float(both.sum())
         reached = both * radio.outside[x0 : x0 + kx, y0 : y0 + ky] * radio.in_range(scanner)[x0 : x0 + kx, y0 : y0 + ky]
         weight = float(reached.sum())

@@ -1,14 +1,15 @@
 """The grid engine's shoppers on windows of the floor that follow their mass, stacked, and their motion step.
 
-Each shopper's standing and walking layer live on a :data:`WINDOW_M` square window of the 1 m grid, moved when the
-mass's centre is :data:`RECENTRE_CELLS` off its centre; all shoppers' windows are rows of one
-``(slots, 2, cells along x, cells along y)`` array, so a motion step is about fifteen array operations for
-everyone, not per shopper (docs/presence.md, "A cheap grid engine"):
+Each shopper's standing layer and walking layers (one per heading) live on a :data:`WINDOW_M` square window of the
+1 m grid, moved when the mass's centre is :data:`RECENTRE_CELLS` off its centre; all shoppers' windows are rows of
+one ``(slots, 1 + HEADINGS, cells along x, cells along y)`` array, so a motion step is about fifteen array
+operations for everyone, not per shopper (docs/presence.md, "A cheap grid engine"):
 
-- the walking layer diffuses every :data:`PREDICT_S` (a tridiagonal matrix along x, one along y, each followed by
-  the window's floor mask: walls and shelving absorb);
+- the walking layers move every :data:`PREDICT_S`, each carried along its heading (:data:`HEADINGS`) and spread (a
+  tridiagonal matrix along x, one along y, per heading, each followed by the window's floor mask: walls and shelving
+  absorb);
 - mass switches layers (standing about :data:`STAND_S`, walking about :data:`WALK_S`), the layers' exchange and the
-  scaling to 1 one 2 x 2 product per slot; cells under :data:`PRUNE_SHARE` of the mass are dropped.
+  scaling to 1 one (1 + HEADINGS) square product per slot; cells under :data:`PRUNE_SHARE` of the mass are dropped.
 
 Pure: no I/O, no clock (:mod:`edge.presence_grid` calls :meth:`Windows.predict` on its ticks).
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from edge.errors import ConfigError
 from edge.presence_grid_devices import Device
 from edge.presence_grid_radio import TEMPER_LEVELS, GridRadio
 from edge.presence_grid_shade import Shade
@@ -37,6 +39,19 @@ STAND_S = 30.0
 """Mean time a shopper stands before walking on (a stop at a shelf)."""
 WALK_S = 8.0
 """Mean time a shopper walks before stopping (a few metres between shelves)."""
+HEADINGS = 4
+"""The walking layer is this many, one per heading (east, west, north, south: the grid's axes, along which a store's
+aisles run), each carried :data:`HEADING_SPEED_M_S` along its heading every motion step as well as spread: a shopper
+walking along an aisle is predicted ahead, not only around where they were (docs/presence.md, "The grid knows a
+walker's heading (session 46)"). 1: one walking layer that only spreads, as before session 46."""
+HEADING_SPEED_M_S = 0.8
+"""How fast a heading's layer is carried: a slow walking pace (shoppers walk 0.6-1.5 m/s; the spread covers the
+rest)."""
+HEADING_SPREAD = 0.5
+"""A heading layer's spread, as a share of the variance of the undirected walking layer's (:data:`PERSIST_S`):
+who keeps a heading wanders less than who might go anywhere."""
+TURN_S = 4.0
+"""Mean time a walker keeps a heading before turning to another (any of the others alike)."""
 PREDICT_S = 0.5
 """How often the walking layer moves: twice a second, a step shorter than a cell at walking pace."""
 PRUNE_SHARE = 1e-6
@@ -169,20 +184,46 @@ class Windows:
         self._zones = len(radio.members)
         self._at_cell = at_cell
         """Per scanner: its box cell (where a track's window starts again)."""
+        if HEADINGS not in (1, 2, 4):
+            raise ConfigError(f"HEADINGS must be 1, 2 or 4, not {HEADINGS}")
         w = SPEED_M_S * SPEED_M_S * PREDICT_S * PERSIST_S / (2 * cell_m * cell_m)
-        self._passes = max(1, math.ceil(w / 0.4))
-        self._w = w / self._passes
+        carry = 0.0
+        if HEADINGS > 1:
+            w *= HEADING_SPREAD
+            carry = HEADING_SPEED_M_S * PREDICT_S / cell_m
+        self._passes = passes = max(1, math.ceil(w / 0.4), math.ceil(carry))
+        w, carry = w / passes, carry / passes
+
+        def step(n: int, towards: int) -> Vector:
+            """A pass along an axis of ``n`` cells, applied on the left: carried ``carry`` of a cell towards higher
+            (+1) or lower (-1) indices or not (0), then each cell keeps 1 - 2w and gives w to each neighbour."""
+            spread = np.eye(n) * (1.0 - 2.0 * w) + (np.eye(n, k=1) + np.eye(n, k=-1)) * w
+            if not towards:
+                return spread
+            carried: Vector = spread @ (np.eye(n) * (1.0 - carry) + np.eye(n, k=-towards) * carry)
+            return carried
+
+        along_x, along_y = ((1, -1, 0, 0), (0, 0, 1, -1)) if HEADINGS == 4 else ((1, -1)[:HEADINGS], (0, 0))
+        if HEADINGS == 1:
+            along_x = (0,)
+        self._step_x = np.stack([step(kx, towards) for towards in along_x])
+        """Per heading, a pass along x (on the left of each layer)..."""
+        self._step_y = np.stack([step(ky, towards).T for towards in along_y[:HEADINGS]])
+        """...and one along y (on the right)."""
         to_walk, to_stand = PREDICT_S / STAND_S, PREDICT_S / WALK_S
-        self._switch = np.array([[1.0 - to_walk, to_stand], [to_walk, 1.0 - to_stand]])
-        """One motion step's exchange between the standing (row 0) and the walking (row 1) layer."""
-        self._spread_x = np.eye(kx) * (1.0 - 2.0 * self._w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * self._w
-        """A pass of diffusion along x (on the left): each cell keeps 1 - 2w and gives w to each neighbour."""
-        self._spread_y = np.eye(ky) * (1.0 - 2.0 * self._w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * self._w
-        """The same along y (on the right)."""
+        turn = PREDICT_S / TURN_S if HEADINGS > 1 else 0.0
+        layers = 1 + HEADINGS
+        switch = np.zeros((layers, layers))
+        switch[0, 0], switch[1:, 0], switch[0, 1:] = 1.0 - to_walk, to_walk / HEADINGS, to_stand
+        switch[1:, 1:] = (1.0 - to_stand) * turn / max(1, HEADINGS - 1)
+        np.fill_diagonal(switch[1:, 1:], (1.0 - to_stand) * (1.0 - turn))
+        self._switch = switch
+        """One motion step's exchange between the standing (row 0) and the walking layers (a walker turns to
+        another heading at :data:`TURN_S`), column to row."""
         self._xs, self._ys = np.arange(kx, dtype=np.float64), np.arange(ky, dtype=np.float64)
         self._ones_x, self._ones_y, self._ones_window = np.ones(kx), np.ones(ky), np.ones(kx * ky)
-        self.state = np.zeros((0, 2, kx, ky))
-        """Per slot: the standing and the walking layer over the track's window."""
+        self.state = np.zeros((0, 1 + HEADINGS, kx, ky))
+        """Per slot: the standing layer and the walking layers (one per heading) over the track's window."""
         self._window_mask = np.zeros((0, kx, ky))
         self.window_members = np.zeros((0, self._zones, kx * ky))
         """Per slot: each zone's share of each of the window's cells."""
@@ -238,8 +279,9 @@ class Windows:
         slot, (x0, y0), kx, ky = track.slot, origin, self.kx, self.ky
         mask = self.mask[x0 : x0 + kx, y0 : y0 + ky]
         state = self.state[slot]
-        if uniform:
-            state[:] = mask
+        if uniform:  # half standing, half walking
+            state[0] = mask
+            state[1:] = mask / HEADINGS
         else:
             (ox, oy), moved = track.origin, np.zeros_like(state)
             dx, dy = x0 - ox, y0 - oy
@@ -254,7 +296,7 @@ class Windows:
         self.window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(self._zones, -1)
 
     def predict(self, tracks: Collection[Track]) -> tuple[Vector, Vector]:
-        """One motion step for every track at once: the walking layer spreads (along x, then along y, each a
+        """One motion step for every track at once: the walking layers move (along x, then along y, each a
         tridiagonal matrix followed by the mask: walls and shelving absorb), the layers exchange, each track's
         mass is scaled to 1, cells under :data:`PRUNE_SHARE` dropped, and a window whose mass has moved off its
         centre follows it (mass walking off a window's edge is lost, like mass walking into a wall). A track
@@ -264,18 +306,19 @@ class Windows:
         used = self.used
         state = self.state[:used]
         mask = self._window_mask[:used]
-        walk = state[:, 1]
+        walk = state[:, 1:]
         moved = walk
+        masks = mask[:, None]
         for _ in range(self._passes):
-            moved = np.matmul(self._spread_x, moved)
-            moved *= mask
-            moved = (moved.reshape(-1, self.ky) @ self._spread_y).reshape(mask.shape)
-            moved *= mask
+            moved = np.matmul(self._step_x, moved)
+            moved *= masks
+            moved = np.matmul(moved, self._step_y)
+            moved *= masks
         stand = state[:, 0]
-        # row and column sums of both layers (the exchange below keeps them: it moves mass between the layers of
+        # row and column sums of all layers (the exchange below keeps them: it moves mass between the layers of
         # a cell), by matrix products: numpy's reductions over inner axes are slower
-        rows = stand @ self._ones_y + moved @ self._ones_y
-        cols = self._ones_x @ stand + self._ones_x @ moved
+        rows = stand @ self._ones_y + (moved @ self._ones_y).sum(axis=1)
+        cols = self._ones_x @ stand + (self._ones_x @ moved).sum(axis=1)
         totals = rows.sum(axis=1)
         bad = ~((totals > 1e-250) & np.isfinite(totals))  # evidence that no cell explains (or a free slot)
         lost = [track for track in tracks if bad[track.slot]] if bad.any() else []
@@ -284,7 +327,7 @@ class Windows:
         walk[...] = moved
         # the layers' exchange and the scaling to 1 in one product per slot
         step = self._switch[None, :, :] * scale[:, None, None]
-        state[...] = np.matmul(step, state.reshape(used, 2, -1)).reshape(state.shape)
+        state[...] = np.matmul(step, state.reshape(used, 1 + HEADINGS, -1)).reshape(state.shape)
         np.copyto(state, 0.0, where=state < PRUNE_SHARE)
         for track in lost:  # start again
             self.start(track)
@@ -312,8 +355,8 @@ class Windows:
     def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
         """Per slot: each zone's share of the slot's mass, and whether the slot holds no mass (a free slot)."""
         used = self.used
-        layers = self.state[:used].reshape(used, 2, -1)
-        both = layers[:, 0] + layers[:, 1]  # (the layers added first: one matrix-vector product per slot, not two)
+        layers = self.state[:used].reshape(used, 1 + HEADINGS, -1)
+        both = layers.sum(axis=1)  # (the layers added first: one matrix-vector product per slot, not one a layer)
         masses = np.matmul(self.window_members[:used], both[:, :, None])[:, :, 0]
         totals = (layers @ self._ones_window).sum(axis=1)
         empty: npt.NDArray[np.bool_] = ~(totals > 0.0)
@@ -324,7 +367,7 @@ class Windows:
     def track_shares(self, track: Track) -> list[float]:
         """One track's share of its mass in each zone (zeros if it holds none)."""
         state = self.state[track.slot]
-        both = (state[0] + state[1]).reshape(-1)
+        both = state.sum(axis=0).reshape(-1)
         total = float(both.sum())
         masses = self.window_members[track.slot] @ both
         found: list[float] = (masses / total if total > 0.0 else masses * 0.0).tolist()
