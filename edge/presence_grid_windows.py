@@ -5,9 +5,9 @@ Each shopper's standing layer and walking layers (one per heading) live on a :da
 one ``(slots, 1 + HEADINGS, cells along x, cells along y)`` array, so a motion step is about fifteen array
 operations for everyone, not per shopper (docs/presence.md, "A cheap grid engine"):
 
-- the walking layers move every :data:`PREDICT_S`, each carried along its heading (:data:`HEADINGS`) and spread (a
-  tridiagonal matrix along x, one along y, per heading, each followed by the window's floor mask: walls and shelving
-  absorb);
+- the walking layers move every :data:`PREDICT_S`: spread (a tridiagonal matrix along x, one along y, each followed by
+  the window's floor mask: walls and shelving absorb), then each carried along its heading (:data:`HEADINGS`) where
+  the floor goes on (a walker meeting a wall stays, and turns);
 - mass switches layers (standing about :data:`STAND_S`, walking about :data:`WALK_S`), the layers' exchange and the
   scaling to 1 one (1 + HEADINGS) square product per slot; cells under :data:`PRUNE_SHARE` of the mass are dropped.
 
@@ -194,22 +194,13 @@ class Windows:
         self._passes = passes = max(1, math.ceil(w / 0.4), math.ceil(carry))
         w, carry = w / passes, carry / passes
 
-        def step(n: int, towards: int) -> Vector:
-            """A pass along an axis of ``n`` cells, applied on the left: carried ``carry`` of a cell towards higher
-            (+1) or lower (-1) indices or not (0), then each cell keeps 1 - 2w and gives w to each neighbour."""
-            spread = np.eye(n) * (1.0 - 2.0 * w) + (np.eye(n, k=1) + np.eye(n, k=-1)) * w
-            if not towards:
-                return spread
-            carried: Vector = spread @ (np.eye(n) * (1.0 - carry) + np.eye(n, k=-towards) * carry)
-            return carried
-
-        along_x, along_y = ((1, -1, 0, 0), (0, 0, 1, -1)) if HEADINGS == 4 else ((1, -1)[:HEADINGS], (0, 0))
-        if HEADINGS == 1:
-            along_x = (0,)
-        self._step_x = np.stack([step(kx, towards) for towards in along_x])
-        """Per heading, a pass along x (on the left of each layer)..."""
-        self._step_y = np.stack([step(ky, towards).T for towards in along_y[:HEADINGS]])
-        """...and one along y (on the right)."""
+        self._spread_x = np.eye(kx) * (1.0 - 2.0 * w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * w
+        """A pass of the spread along x (on the left of each walking layer): each cell keeps 1 - 2w and gives w to
+        each neighbour..."""
+        self._spread_y = np.eye(ky) * (1.0 - 2.0 * w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * w
+        """...and along y (on the right)."""
+        self._carry = carry
+        """How far each pass carries a heading's walkers (a share of a cell; 0 with one walking layer)."""
         to_walk, to_stand = PREDICT_S / STAND_S, PREDICT_S / WALK_S
         turn = PREDICT_S / TURN_S if HEADINGS > 1 else 0.0
         layers = 1 + HEADINGS
@@ -310,10 +301,12 @@ class Windows:
         moved = walk
         masks = mask[:, None]
         for _ in range(self._passes):
-            moved = np.matmul(self._step_x, moved)
+            moved = np.matmul(self._spread_x, moved)
             moved *= masks
-            moved = np.matmul(moved, self._step_y)
+            moved = (moved.reshape(-1, self.ky) @ self._spread_y).reshape(moved.shape)
             moved *= masks
+            if self._carry:
+                self._carry_along(moved, mask)
         stand = state[:, 0]
         # row and column sums of all layers (the exchange below keeps them: it moves mass between the layers of
         # a cell), by matrix products: numpy's reductions over inner axes are slower
@@ -351,6 +344,31 @@ class Windows:
                     cx[slot] += x0 - origin[0]
                     cy[slot] += y0 - origin[1]
         return cx, cy
+
+    def _carry_along(self, moved: Vector, mask: Vector) -> None:
+        """Each heading's walkers carried :attr:`_carry` of a cell its way, in place -- where the next cell that way is
+        floor; against a wall or shelving they stay (and turn, at :data:`TURN_S`), not vanish: absorbed there, as the
+        spread is, the walkers into a corridor's end were lost and the posterior drifted back to the standing mass
+        (a shopper who walked out of hearing was held in the zone they left for 27 s; docs/presence.md, "The grid
+        knows a walker's heading (session 46)")."""
+        c = self._carry
+        east = moved[:, 0]
+        go = east[:, :-1, :] * (c * mask[:, 1:, :])
+        east[:, :-1, :] -= go
+        east[:, 1:, :] += go
+        west = moved[:, 1]
+        go = west[:, 1:, :] * (c * mask[:, :-1, :])
+        west[:, 1:, :] -= go
+        west[:, :-1, :] += go
+        if HEADINGS == 4:
+            north = moved[:, 2]
+            go = north[:, :, :-1] * (c * mask[:, :, 1:])
+            north[:, :, :-1] -= go
+            north[:, :, 1:] += go
+            south = moved[:, 3]
+            go = south[:, :, 1:] * (c * mask[:, :, :-1])
+            south[:, :, 1:] -= go
+            south[:, :, :-1] += go
 
     def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
         """Per slot: each zone's share of the slot's mass, and whether the slot holds no mass (a free slot)."""

@@ -13,13 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge import presence_grid, presence_grid_evidence
+from edge import presence_grid, presence_grid_evidence, presence_grid_windows
 from edge.config import Config, from_mapping, load
 from edge.errors import ConfigError
 from edge.presence import PresenceEvent, Sighting
 from edge.presence_grid import GridEngineError, GridEstimator
 from edge.sim.sweep import simulate
 from edge.sim.sweep.cells import CELLS
+from edge.sim.sweep.grid import ENTER_P as SPARSE_ENTER_P
 from edge.sim.sweep.grid import SparseGrid
 from edge.sim.sweep.judge import TICK_S
 
@@ -155,9 +156,13 @@ def test_many_shoppers_grow_the_stack_and_each_keeps_their_own_posterior() -> No
 def test_the_same_filter_as_the_prototype_on_a_sweep_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """The 4 m aisle tiles, 2 minutes, 6 shoppers: the engine and the pure-Python prototype it was ported from
     enter and leave the same zones (within a tick or two: the windows drop what the prototype prunes) -- with the
-    prototype's decisions (ENTER_P and STAY_P alone: the lean of session 15 off) and every device as loud as it
-    declares (the prototype learns no device offset: edge.presence_grid_devices)."""
+    prototype's decisions (ENTER_P and STAY_P alone: the lean of session 15 off; entering at the prototype's 0.75, no
+    hold after an entry: session 46), its one walking layer that only spreads (no headings: session 46) and every
+    device as loud as it declares (the prototype learns no device offset: edge.presence_grid_devices)."""
     monkeypatch.setattr(presence_grid, "ENTER_LEAN_P", 1.0)
+    monkeypatch.setattr(presence_grid, "ENTER_P", SPARSE_ENTER_P)
+    monkeypatch.setattr(presence_grid, "HOLD_S", 0.0)
+    monkeypatch.setattr(presence_grid_windows, "HEADINGS", 1)
     monkeypatch.setattr(presence_grid, "LEARN_DEVICES", False)
     monkeypatch.setattr(presence_grid, "CONFIRM_LEAVE", False)
     cell = CELLS[2]

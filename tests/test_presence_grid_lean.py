@@ -1,7 +1,7 @@
 """The grid's decisions on a lean confirmed by a later advert (edge/presence_grid.py ``ENTER_LEAN_P``,
 ``CONFIRM_LEAVE``; docs/presence.md, "The grid's entry against the EMA (session 15)"): a zone holding half the
 shopper's mass at one decision and still at the next one after another advert is entered; "no zone" at ENTER_P is
-left for only once it still holds after another advert; a hand-off to another zone at ENTER_P is at once.
+left for only once it still holds after another advert; a hand-off to another zone at HANDOFF_P is at once.
 
 The decisions are driven with the shares a real engine would compute (``_decide`` is what ``tick`` calls with a
 track's shares); the track is a real one, made by a real sighting. Pure: the times are the test's."""
@@ -19,6 +19,13 @@ from tests.test_presence_grid import CONFIG, T0, estimator, rssi_at, walk
 
 LEAN = (ENTER_LEAN_P + ENTER_P) / 2
 """A share between the lean and ENTER_P (0.625 today): entered only once confirmed."""
+
+
+@pytest.fixture(autouse=True)
+def _no_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These rules are decided within a second or two of an entry: the hold after an entry (HOLD_S, session 46) is off
+    here and tested in tests/test_presence_grid_headings.py."""
+    monkeypatch.setattr(presence_grid, "HOLD_S", 0.0)
 
 
 def heard(est: GridEstimator, at: float, token: str = "s-1") -> Track:

@@ -22,6 +22,13 @@ OUT = [0.15, 0.0]
 """Zone a's share under STAY_P, "no zone" at 0.85 (under LEAVE_SURE_P): leaving is due, once confirmed."""
 
 
+@pytest.fixture(autouse=True)
+def _no_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These rules are decided within a second or two of an entry: the hold after an entry (HOLD_S, session 46) is off
+    here and tested in tests/test_presence_grid_headings.py."""
+    monkeypatch.setattr(presence_grid, "HOLD_S", 0.0)
+
+
 def heard(est: GridEstimator, at: float, token: str = "s-1") -> Track:
     """One advert of ``token`` heard by zone a's scanner at ``at``; the engine's track for it."""
     est.observe(Sighting(token, "eddystone-eid", "gw-a", rssi_at(2.0, 2.0), -59.0, at))
