@@ -287,8 +287,9 @@ class Windows:
         self.window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(self._zones, -1)
 
     def predict(self, tracks: Collection[Track]) -> tuple[Vector, Vector]:
-        """One motion step for every track at once: the walking layers move (along x, then along y, each a
-        tridiagonal matrix followed by the mask: walls and shelving absorb), the layers exchange, each track's
+        """One motion step for every track at once: the walking layers spread (along x, then along y, each a
+        tridiagonal matrix followed by the mask: walls and shelving absorb) and are carried along their headings
+        (:meth:`_carry_along`), the layers exchange, each track's
         mass is scaled to 1, cells under :data:`PRUNE_SHARE` dropped, and a window whose mass has moved off its
         centre follows it (mass walking off a window's edge is lost, like mass walking into a wall). A track
         whose evidence no cell explains starts again (:meth:`start`). Returns per slot the centre of its mass before
