@@ -5,9 +5,10 @@ Each shopper's standing layer and walking layers (one per heading) live on a :da
 one ``(slots, 1 + HEADINGS, cells along x, cells along y)`` array, so a motion step is about fifteen array
 operations for everyone, not per shopper (docs/presence.md, "A cheap grid engine"):
 
-- the walking layers move every :data:`PREDICT_S`: spread (a tridiagonal matrix along x, one along y, each followed by
-  the window's floor mask: walls and shelving absorb), then each carried along its heading (:data:`HEADINGS`) where
-  the floor goes on (a walker meeting a wall stays, and turns);
+- the walking layers move every :data:`PREDICT_S`: spread and carried along their heading (:data:`HEADINGS`) by a
+  tridiagonal matrix along x and one along y per heading, each followed by the window's floor mask (walls and
+  shelving absorb what the spread sends them); the walkers the carry sends into a wall stay, and turn (the window's
+  blocked map, made when it is placed, gives them back);
 - mass switches layers (standing about :data:`STAND_S`, walking about :data:`WALK_S`), the layers' exchange and the
   scaling to 1 one (1 + HEADINGS) square product per slot; cells under :data:`PRUNE_SHARE` of the mass are dropped.
 
@@ -65,6 +66,32 @@ WINDOW_SHAPED = True
 """A window over a narrow box takes the shape of the box at the same number of cells (:func:`window_shape`)."""
 RECENTRE_CELLS = 2.0
 """A window follows its mass once the mass's centre is this many cells off the window's centre."""
+
+
+_ALONG_X = (1.0, -1.0, 0.0, 0.0)
+"""Each heading's way along x, in the layers' order (east, west, north, south)..."""
+_ALONG_Y = (0.0, 0.0, 1.0, -1.0)
+"""...and along y."""
+
+
+def _shift(n: int, by: float) -> Vector:
+    """The matrix (on the left of a column) that moves ``|by|`` of each of ``n`` cells' mass one cell up (``by`` > 0)
+    or down (< 0); the last cell's share moves off the end."""
+    diagonal = -abs(by) * np.eye(n)
+    return diagonal + by * np.eye(n, k=-1) if by > 0 else diagonal - by * np.eye(n, k=1)
+
+
+def _blocked_ahead(mask: Vector) -> Vector:
+    """Per heading (the layers' order), each floor cell of a window that has no floor next to it that way (a wall,
+    shelving, or the window's edge): the cells whose walkers a carry that way would lose."""
+    floor = mask > 0.0
+    ahead = np.zeros((HEADINGS, *mask.shape), dtype=bool)
+    ahead[0, :-1] = floor[1:]  # east: the next cell along x
+    ahead[1, 1:] = floor[:-1]  # west
+    if HEADINGS == 4:
+        ahead[2, :, :-1] = floor[:, 1:]  # north: the next cell along y
+        ahead[3, :, 1:] = floor[:, :-1]  # south
+    return (floor & ~ahead).astype(np.float64)
 
 
 def window_shape(nx: int, ny: int, side: int) -> tuple[int, int]:
@@ -194,11 +221,13 @@ class Windows:
         self._passes = passes = max(1, math.ceil(w / 0.4), math.ceil(carry))
         w, carry = w / passes, carry / passes
 
-        self._spread_x = np.eye(kx) * (1.0 - 2.0 * w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * w
-        """A pass of the spread along x (on the left of each walking layer): each cell keeps 1 - 2w and gives w to
-        each neighbour..."""
-        self._spread_y = np.eye(ky) * (1.0 - 2.0 * w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * w
-        """...and along y (on the right)."""
+        spread_x = np.eye(kx) * (1.0 - 2.0 * w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * w
+        spread_y = np.eye(ky) * (1.0 - 2.0 * w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * w
+        self._pass_x = np.stack([spread_x + _shift(kx, carry * along) for along in _ALONG_X[:HEADINGS]])
+        """A pass along x for each heading's layer (on its left): each cell keeps 1 - 2w and gives w to each
+        neighbour, and an east or west walker's layer moves ``carry`` of a cell its way..."""
+        self._pass_y = np.stack([spread_y + _shift(ky, carry * along).T for along in _ALONG_Y[:HEADINGS]])
+        """...and along y (on its right), a north or south walker's layer moving its way."""
         self._carry = carry
         """How far each pass carries a heading's walkers (a share of a cell; 0 with one walking layer)."""
         to_walk, to_stand = PREDICT_S / STAND_S, PREDICT_S / WALK_S
@@ -216,6 +245,9 @@ class Windows:
         self.state = np.zeros((0, 1 + HEADINGS, kx, ky))
         """Per slot: the standing layer and the walking layers (one per heading) over the track's window."""
         self._window_mask = np.zeros((0, kx, ky))
+        self._blocked = np.zeros((0, HEADINGS, kx, ky))
+        """Per slot and heading: the share of a floor cell's walkers the pass's carry sends into a wall, shelving or
+        off the window (given back to the cell after the pass: they stay, and turn at :data:`TURN_S`)."""
         self.window_members = np.zeros((0, self._zones, kx * ky))
         """Per slot: each zone's share of each of the window's cells."""
         self.slot_zone = np.zeros(0, dtype=np.intp)
@@ -233,6 +265,7 @@ class Windows:
             grow = max(8, old)
             self.state = np.concatenate([self.state, np.zeros((grow, *self.state.shape[1:]))])
             self._window_mask = np.concatenate([self._window_mask, np.zeros((grow, *self._window_mask.shape[1:]))])
+            self._blocked = np.concatenate([self._blocked, np.zeros((grow, *self._blocked.shape[1:]))])
             self.window_members = np.concatenate(
                 [self.window_members, np.zeros((grow, *self.window_members.shape[1:]))]
             )
@@ -284,12 +317,15 @@ class Windows:
         track.window = (slice(x0, x0 + kx), slice(y0, y0 + ky))
         self._corner[slot] = origin
         self._window_mask[slot] = mask
+        if self._carry:
+            self._blocked[slot] = self._carry * _blocked_ahead(mask)
         self.window_members[slot] = self._members[:, x0 : x0 + kx, y0 : y0 + ky].reshape(self._zones, -1)
 
     def predict(self, tracks: Collection[Track]) -> tuple[Vector, Vector]:
         """One motion step for every track at once: the walking layers spread (along x, then along y, each a
         tridiagonal matrix followed by the mask: walls and shelving absorb) and are carried along their headings
-        (:meth:`_carry_along`), the layers exchange, each track's
+        in the same matrices (a heading's walkers the carry sends into a wall stay: the window's blocked map, made
+        when it is placed, gives them back), the layers exchange, each track's
         mass is scaled to 1, cells under :data:`PRUNE_SHARE` dropped, and a window whose mass has moved off its
         centre follows it (mass walking off a window's edge is lost, like mass walking into a wall). A track
         whose evidence no cell explains starts again (:meth:`start`). Returns per slot the centre of its mass before
@@ -301,13 +337,18 @@ class Windows:
         walk = state[:, 1:]
         moved = walk
         masks = mask[:, None]
+        blocked = self._blocked[:used] if self._carry else None
         for _ in range(self._passes):
-            moved = np.matmul(self._spread_x, moved)
+            before = moved
+            moved = np.matmul(self._pass_x, moved)
             moved *= masks
-            moved = (moved.reshape(-1, self.ky) @ self._spread_y).reshape(moved.shape)
+            if blocked is not None:  # the east and west walkers the carry sent into a wall stay
+                moved[:, :2] += before[:, :2] * blocked[:, :2]
+            before = moved
+            moved = np.matmul(moved, self._pass_y)
             moved *= masks
-            if self._carry:
-                self._carry_along(moved, mask)
+            if blocked is not None and HEADINGS == 4:  # ... and the north and south walkers
+                moved[:, 2:] += before[:, 2:] * blocked[:, 2:]
         stand = state[:, 0]
         # row and column sums of all layers (the exchange below keeps them: it moves mass between the layers of
         # a cell), by matrix products: numpy's reductions over inner axes are slower
@@ -345,31 +386,6 @@ class Windows:
                     cx[slot] += x0 - origin[0]
                     cy[slot] += y0 - origin[1]
         return cx, cy
-
-    def _carry_along(self, moved: Vector, mask: Vector) -> None:
-        """Each heading's walkers carried :attr:`_carry` of a cell its way, in place -- where the next cell that way is
-        floor; against a wall or shelving they stay (and turn, at :data:`TURN_S`), not vanish: absorbed there, as the
-        spread is, the walkers into a corridor's end were lost and the posterior drifted back to the standing mass
-        (a shopper who walked out of hearing was held in the zone they left for 27 s; docs/presence.md, "The grid
-        knows a walker's heading (session 46)")."""
-        c = self._carry
-        east = moved[:, 0]
-        go = east[:, :-1, :] * (c * mask[:, 1:, :])
-        east[:, :-1, :] -= go
-        east[:, 1:, :] += go
-        west = moved[:, 1]
-        go = west[:, 1:, :] * (c * mask[:, :-1, :])
-        west[:, 1:, :] -= go
-        west[:, :-1, :] += go
-        if HEADINGS == 4:
-            north = moved[:, 2]
-            go = north[:, :, :-1] * (c * mask[:, :, 1:])
-            north[:, :, :-1] -= go
-            north[:, :, 1:] += go
-            south = moved[:, 3]
-            go = south[:, :, 1:] * (c * mask[:, :, :-1])
-            south[:, :, 1:] -= go
-            south[:, :, :-1] += go
 
     def shares(self) -> tuple[Vector, npt.NDArray[np.bool_]]:
         """Per slot: each zone's share of the slot's mass, and whether the slot holds no mass (a free slot)."""

@@ -162,3 +162,19 @@ def test_no_zone_is_left_within_the_hold_of_its_entry() -> None:
     entered = track.since
     handed = engine._decide("tok", track, entered + 0.25, [0.1, HANDOFF_P] + [0.15 / (zones - 2)] * (zones - 2))
     assert [(e.kind, e.zone) for e in handed] == [("exited", "tile-0"), ("entered", "tile-1")]
+
+
+def test_the_blocked_map_holds_the_floor_cells_a_heading_cannot_walk_on_from() -> None:
+    """Per heading, a window's blocked map is 1 on the floor cells whose next cell that way is a wall, shelving or off
+    the window, and 0 elsewhere: the walkers the motion step gives back to their cell (a walker meeting a wall stays,
+    and turns; absorbed, a shopper who walked down a corridor out of hearing was held where they had been)."""
+    windows, track = _windows()
+    windows.start(track)
+    mask = windows.mask[track.window] > 0.0
+    blocked = presence_grid_windows._blocked_ahead(windows.mask[track.window])
+    assert blocked.shape == (HEADINGS, *mask.shape)
+    ahead = np.zeros((HEADINGS, *mask.shape), dtype=bool)  # the floor one cell on, each way (off the window: none)
+    ahead[0, :-1], ahead[1, 1:], ahead[2, :, :-1], ahead[3, :, 1:] = mask[1:], mask[:-1], mask[:, 1:], mask[:, :-1]
+    assert (blocked == (mask & ~ahead)).all()
+    assert blocked.any()
+    assert not blocked[:, ~mask].any()
