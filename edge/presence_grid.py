@@ -5,7 +5,7 @@ only the gateway config) made cheap enough for the gateway (docs/presence.md, "A
 of one concept each (among them):
 
 - the grid and the radio (:mod:`edge.presence_grid_radio`): :data:`CELL_M` cells of the config's ``[floor]`` and of
-  the street within :data:`STREET_M` outside each door, laid out as the floor's bounding box (row-major, x then y)
+  the street within :data:`STREET_M` outside each door, laid out as the box around them (row-major, x then y)
   with a mask of the cells that exist; a zone's share of a cell from 3 x 3 points; the radio the model engine
   assumes (the exponent ``presence.path_loss_exponent``, then learned from the posterior, as the model learns it;
   each advert's declared power, 6 dB shadowing with deep fades, 30 % of adverts lost, heard within 15 m above

@@ -1,7 +1,10 @@
 """The grid engine's floor and radio: its cells, its zones' shares of them, and its likelihood tables.
 
 :class:`GridRadio` lays the config's ``[floor]`` (and the street outside its doors) out as 1 m cells of the
-floor's bounding box and precomputes, per scanner, the mean RSSI residual (reading less the advert's declared
+box around them -- the floor's bounding box widened by the street, then cropped to the rows and columns that hold a
+cell (the street is a half-disc at each door: the square around it held rows no shopper can stand on, a third of an
+aisle's box; every array and every shopper's window is that much smaller, the sweep's figures unchanged)
+-- and precomputes, per scanner, the mean RSSI residual (reading less the advert's declared
 power) at every cell (on the street, :attr:`GridRadio.outside`, less the building's wall: ``wall_db``). Its
 likelihoods are arrays over the box, ``shape`` (0 where there is no cell):
 
@@ -125,6 +128,19 @@ def temper_thresholds() -> list[float]:
     return [-COHERENCE_S * math.log(1.0 - k / TEMPER_LEVELS) for k in range(1, TEMPER_LEVELS)]
 
 
+def _cells(
+    floor: FloorConfig, x0: float, y0: float, nx: int, ny: int, cell_m: float, street_m: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per cell of the ``nx`` x ``ny`` box from (``x0``, ``y0``), row-major: whether its centre is on the floor, and
+    whether it is on the street within ``street_m`` of a door."""
+    xs = x0 + (np.arange(nx) + 0.5) * cell_m
+    ys = y0 + (np.arange(ny) + 0.5) * cell_m
+    points = list(zip(np.repeat(xs, ny).tolist(), np.tile(ys, nx).tolist(), strict=True))
+    walkable = np.array([floor.walkable(x, y) for x, y in points], dtype=bool)
+    street = np.array([not floor.walkable(x, y) and floor.street(x, y, street_m) for x, y in points], dtype=bool)
+    return walkable, street
+
+
 class GridRadio:
     """See the module docstring. ``shape`` is the box (cells along x, along y); ``mask`` marks its cells."""
 
@@ -141,6 +157,15 @@ class GridRadio:
         x0, y0, x1, y1 = floor.bounds()
         x0, y0, x1, y1 = x0 - street_m, y0 - street_m, x1 + street_m, y1 + street_m
         nx, ny = math.ceil((x1 - x0) / cell_m), math.ceil((y1 - y0) / cell_m)
+        walkable, street = _cells(floor, x0, y0, nx, ny, cell_m, street_m)
+        used = (walkable | street).reshape(nx, ny)
+        rows, cols = np.flatnonzero(used.any(axis=1)), np.flatnonzero(used.any(axis=0))
+        if len(rows):  # (the box cropped to its floor and street)
+            kept = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+            x0, y0 = x0 + kept[0].start * cell_m, y0 + kept[1].start * cell_m
+            walkable = walkable.reshape(nx, ny)[kept].reshape(-1)
+            street = street.reshape(nx, ny)[kept].reshape(-1)
+            nx, ny = kept[0].stop - kept[0].start, kept[1].stop - kept[1].start
         self.shape = (nx, ny)
         self._x0, self._y0, self.cell_m = x0, y0, cell_m
         self.size = nx * ny
@@ -148,9 +173,6 @@ class GridRadio:
         ys = y0 + (np.arange(ny) + 0.5) * cell_m
         cx = np.repeat(xs, ny)
         cy = np.tile(ys, nx)
-        points = list(zip(cx.tolist(), cy.tolist(), strict=True))
-        walkable = np.array([floor.walkable(x, y) for x, y in points], dtype=bool)
-        street = np.array([not floor.walkable(x, y) and floor.street(x, y, street_m) for x, y in points], dtype=bool)
         mask = (walkable | street).astype(np.float64)
         self.mask: Vector = mask
         self.outside: Vector = street.astype(np.float64).reshape(nx, ny)
