@@ -74,6 +74,13 @@ _ALONG_Y = (0.0, 0.0, 1.0, -1.0)
 """...and along y."""
 
 
+def _spread(n: int, w: float) -> Vector:
+    """The matrix (on the left of a column) that spreads each of ``n`` cells' mass: it keeps 1 - 2w and gives w to each
+    neighbour; an end cell's share off the end is lost."""
+    spread: Vector = np.eye(n) * (1.0 - 2.0 * w) + (np.eye(n, k=1) + np.eye(n, k=-1)) * w
+    return spread
+
+
 def _shift(n: int, by: float) -> Vector:
     """The matrix (on the left of a column) that moves ``|by|`` of each of ``n`` cells' mass one cell up (``by`` > 0)
     or down (< 0); the last cell's share moves off the end."""
@@ -221,8 +228,7 @@ class Windows:
         self._passes = passes = max(1, math.ceil(w / 0.4), math.ceil(carry))
         w, carry = w / passes, carry / passes
 
-        spread_x = np.eye(kx) * (1.0 - 2.0 * w) + (np.eye(kx, k=1) + np.eye(kx, k=-1)) * w
-        spread_y = np.eye(ky) * (1.0 - 2.0 * w) + (np.eye(ky, k=1) + np.eye(ky, k=-1)) * w
+        spread_x, spread_y = _spread(kx, w), _spread(ky, w)
         self._pass_x = np.stack([spread_x + _shift(kx, carry * along) for along in _ALONG_X[:HEADINGS]])
         """A pass along x for each heading's layer (on its left): each cell keeps 1 - 2w and gives w to each
         neighbour, and an east or west walker's layer moves ``carry`` of a cell its way..."""
