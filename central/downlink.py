@@ -36,17 +36,18 @@ from edge.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 PUBACK_TIMEOUT_S = 5.0
+"""A withdrawal not PUBACKed in 5 s is given back to JetStream (nak) and tried again."""
 FETCH_RETRY_S = 0.2
 """After a failed pull (the withdrawal consumer has no leader during an election): retry this soon, so a
 withdrawal goes on within a fifth of a second of the new leader."""
 FETCH_LOG_EVERY_S = 10.0
 """A run of failed pulls is logged once at its start and then once per this, with the count (an election
-takes seconds: five lines a second said nothing more)."""
-"""A withdrawal not PUBACKed in 5 s is given back to JetStream (nak) and tried again."""
+takes seconds: five lines a second said nothing more). The pace holds across runs: an election whose pulls
+fail, succeed once and fail again is still one line per 10 s."""
 
 
 class _Failures:
-    """A run of failures, logged at its start and then once per :data:`FETCH_LOG_EVERY_S` with the count."""
+    """Runs of failures, logged at most once per :data:`FETCH_LOG_EVERY_S` with the current run's count."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
@@ -58,6 +59,10 @@ class _Failures:
         if self.clock() - self._logged_at >= FETCH_LOG_EVERY_S:
             self._logged_at = self.clock()
             log.warning(message, err or type(err).__name__, self.count)
+
+    def end_run(self) -> None:
+        """A success ends the run (its count starts again), not the pace of the log."""
+        self.count = 0
 
 
 class Downlink:
@@ -170,7 +175,7 @@ class Downlink:
                 if stop.is_set():
                     return
                 await asyncio.sleep(FETCH_RETRY_S)
-        failures = _Failures(failures.clock)
+        failures = _Failures(failures.clock)  # the pulls' own pace: their first failure is always said
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(100, timeout=1.0)
@@ -182,7 +187,7 @@ class Downlink:
                 continue
             if failures.count:
                 log.info("downlink: withdrawal fetch works again after %d failed", failures.count)
-                failures = _Failures(failures.clock)
+                failures.end_run()
             await asyncio.gather(*(self._forward(m) for m in msgs))
 
     async def _forward(self, msg: Msg) -> None:

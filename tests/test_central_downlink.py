@@ -123,6 +123,29 @@ async def _until_ok(what: Callable[[], Awaitable[Any]], within_s: float) -> Any:
             await asyncio.sleep(0.1)
 
 
+def test_failed_pulls_are_said_once_per_10_s_even_when_one_succeeds_between(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An election's pulls fail, one succeeds, and they fail again (CI, 2026-12-05: two lines 6.4 s apart,
+    the second "1 in a row"): the pace of the log holds across runs; each line gives its run's count."""
+    now = [0.0]
+    failures = downlink._Failures(lambda: now[0])
+    message = "downlink: withdrawal fetch failed (%s; %d in a row)"
+    with caplog.at_level("WARNING", logger="central.downlink"):
+        for t in (0.0, 0.2, 0.4):
+            now[0] = t
+            failures.note(message, TimeoutError("no responders"))
+        failures.end_run()
+        for t in (3.0, 3.2, 9.8, 10.0, 10.2):
+            now[0] = t
+            failures.note(message, TimeoutError("no responders"))
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        "downlink: withdrawal fetch failed (no responders; 1 in a row)",
+        "downlink: withdrawal fetch failed (no responders; 4 in a row)",
+    ]
+
+
 @pytest.mark.slow
 async def test_downlink_survives_a_node_killed_during_a_roster_update_and_a_withdrawal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
