@@ -68,9 +68,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """The store's IANA time zone (``Europe/Berlin``)."""
 
     def __post_init__(self) -> None:
-        import zoneinfo
-
         from edge.phrases import LANGUAGE_CODE, LANGUAGES
+        from edge.timezone import time_zone
 
         if not LANGUAGE_CODE.match(self.language):
             raise InvalidConfigError(
@@ -80,11 +79,9 @@ class GatewayConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
             have = ", ".join(sorted(LANGUAGES))
             raise InvalidConfigError("language", f"no built-in phrases for {self.language!r} (have {have})")
         try:
-            zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise InvalidConfigError(
-                "timezone", f'{self.timezone!r} is not an IANA time zone ("Europe/Berlin")'
-            ) from None
+            time_zone(self.timezone)
+        except ValueError as err:
+            raise InvalidConfigError("timezone", str(err)) from None
 
 
 class BleConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -181,6 +182,25 @@ def test_a_bad_offers_or_rules_payload_or_file_names_the_field(tmp_path: Path) -
     with pytest.raises(InputFileError) as err:
         load_rules_file(rules)
     assert str(err.value) == f"{rules}: $.issued_at: 'yesterday' is not an RFC 3339 time"
+
+
+@pytest.mark.parametrize(
+    ("zone", "what"),
+    [
+        ("Mars/Base", "is not an IANA time zone"),
+        ("Europe", "is not an IANA time zone"),
+        ("../../etc/passwd", "is not an IANA time zone"),
+        ("Europe/\x00", "is not an IANA time zone"),
+        ("x" * 65, "Expected `str` of length <= 64"),
+    ],
+)
+def test_an_offers_time_zone_the_database_does_not_hold_is_named(zone: str, what: str) -> None:
+    """zoneinfo reads the name as a path: a directory ("Europe") raised OSError, which no downlink handler
+    expects (found by mutating the examples' fields, session 49); the schema bounds the name's length."""
+    offers = json.loads((Path(__file__).parent.parent / "examples" / "offers.json").read_text())
+    assert parse_offers(json.dumps(offers).encode()).timezone.key == "Europe/Berlin"
+    with pytest.raises(DownlinkError, match=rf"offers rejected: \$\.timezone: .*{re.escape(what)}"):
+        parse_offers(json.dumps({**offers, "timezone": zone}).encode())
 
 
 def test_a_config_override_with_unknown_keys_applies_the_known_ones(caplog: pytest.LogCaptureFixture) -> None:

@@ -273,6 +273,8 @@ def test_language_and_timezone_load_and_default(tmp_path: Path) -> None:
         ('timezone = "Europe/Berln"', "gateway.timezone", "not an IANA time zone"),
         ('timezone = "../../etc/passwd"', "gateway.timezone", "not an IANA time zone"),
         ('timezone = ""', "gateway.timezone", "not an IANA time zone"),
+        ('timezone = "Europe"', "gateway.timezone", "not an IANA time zone"),  # a directory: OSError, once
+        (f'timezone = "{"x" * 300}"', "gateway.timezone", "not an IANA time zone"),  # too long a file name
     ],
 )
 def test_a_bad_language_or_timezone_is_named(tmp_path: Path, extra: str, where: str, what: str) -> None:

@@ -25,6 +25,7 @@ from edge import constants as c
 from edge import jsonschema
 from edge.errors import DownlinkError, InputFileError
 from edge.signage.schedule import ALWAYS, DAY_NAMES, Schedule, from_daypart, window
+from edge.timezone import time_zone
 from edge.trace import parse_start
 from edge.unknown import decode_noting, located
 
@@ -311,9 +312,9 @@ def _schedule(windows: list[ScheduleWindow], where: str) -> Schedule:
 def _catalogue(raw: OffersPayload) -> Catalogue:
     issued = _time(raw.issued_at, "$.issued_at", 0.0)
     try:
-        tz = zoneinfo.ZoneInfo(raw.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"$.timezone: {raw.timezone!r} is not an IANA time zone") from None
+        tz = time_zone(raw.timezone)
+    except ValueError as err:
+        raise ValueError(f"$.timezone: {err}") from None
     offers = []
     seen: set[str] = set()
     for index, spec in enumerate(raw.offers):

@@ -24,7 +24,6 @@ import collections
 import contextlib
 import logging
 import time
-import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
@@ -48,6 +47,7 @@ from edge.signage.rank import Place
 from edge.signage.screen_ops import ScreenOps
 from edge.signage.state import SignageState, open_signage_state
 from edge.signage.supervisor import PlayerProcess
+from edge.timezone import time_zone
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Signage:
         screen = next(s for s in screens if s.id == screen_id)
         zone = next(z for z in gateway.zones if z.id == screen.zone)
         # "UTC" is the config's default: then the catalogue's own time zone reads the schedules.
-        tz = zoneinfo.ZoneInfo(gateway.gateway.timezone) if gateway.gateway.timezone != "UTC" else None
+        tz = time_zone(gateway.gateway.timezone) if gateway.gateway.timezone != "UTC" else None
         self.place = Place(screen.id, zone.id, frozenset(zone.tags), timezone=tz, zone_type=zone.type)
         timing = Timing(self.config.play_s, self.config.min_display_s, self.config.sticky_margin_m)
         self.language = gateway.gateway.language
