@@ -41,6 +41,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from central import constants as c
 from central.subjects import subject_gateway
 from central.watermarks import Marks, Watermarks, raise_if_cancelled
+from edge.limits import JSON_DEPTH_MAX, too_deep
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ Deliver = Callable[[str, str, int, dict[str, Any]], None]
 def validate(body: bytes) -> tuple[_Envelope, BaseCloudEvent]:
     """The envelope fields and the SDK's event; raises ValueError for anything invalid. (The SDK
     makes up an ``id`` when there is none, so the id is required here first.)"""
+    if too_deep(body):  # msgspec and the SDK's json recurse: RecursionError, which the errors below miss
+        raise ValueError(f"the event nests deeper than {JSON_DEPTH_MAX} levels")
     try:
         head = _envelope.decode(body)
         event = _format.read(CloudEvent, body)

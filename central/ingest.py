@@ -52,6 +52,7 @@ from central.mqtt_link import link_settings
 from central.nats_link import connect
 from central.stream import StreamLimits, ensure
 from central.subjects import event_subject
+from edge.limits import JSON_DEPTH_MAX, too_deep
 from edge.mqtt_link import Link, LinkError
 from edge.sync.policy import Backoff
 
@@ -63,6 +64,15 @@ class _Head(msgspec.Struct):
 
 
 _head = msgspec.json.Decoder(_Head)
+
+
+def _subject_and_id(topic: str, payload: bytes) -> tuple[str, str]:
+    """The JetStream subject of an event topic and the event's id (its ``Nats-Msg-Id``); CentralError or
+    msgspec's decode errors for a message that is not an event."""
+    subject, _store, _gateway = event_subject(topic)
+    if too_deep(payload):  # msgspec recurses even to skip a field: RecursionError, not a DecodeError
+        raise CentralError(f"{topic}: nests deeper than {JSON_DEPTH_MAX} levels")
+    return subject, _head.decode(payload).id
 
 
 @dataclass(slots=True)
@@ -227,8 +237,7 @@ class Ingest:
     def _on_message(self, link: Link, message: paho.MQTTMessage) -> None:
         payload = bytes(message.payload)
         try:
-            subject, _store, _gateway = event_subject(message.topic)
-            msg_id = _head.decode(payload).id
+            subject, msg_id = _subject_and_id(message.topic, payload)
         except (CentralError, msgspec.DecodeError, msgspec.ValidationError) as err:
             self.stats.rejected += 1
             self._rejected.inc()

@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from edge.errors import InputFileError, RosterError
-from edge.limits import scrub
+from edge.limits import JSON_DEPTH_MAX, scrub, too_deep
 from edge.timefmt import parse_start
 from edge.unknown import decode_noting, located, note_scopes
 
@@ -317,6 +317,8 @@ def load_roster_file(path: Path) -> Roster:
         payload = path.read_bytes()
     except OSError as err:
         raise InputFileError(f"cannot read the roster: {err.strerror}", path=str(path)) from None
+    if too_deep(payload):  # as a downlink is checked: msgspec's RecursionError is no decode error
+        raise InputFileError(f"nests deeper than {JSON_DEPTH_MAX} levels", path=str(path))
     try:
         return parse_roster(payload)
     except RosterFieldError as err:

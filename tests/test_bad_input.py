@@ -203,6 +203,17 @@ def test_an_offers_time_zone_the_database_does_not_hold_is_named(zone: str, what
         parse_offers(json.dumps({**offers, "timezone": zone}).encode())
 
 
+def test_a_roster_offers_or_rules_file_nested_too_deep_is_named(tmp_path: Path) -> None:
+    """A downlink is checked for depth before msgspec sees it; a file was not, and msgspec's RecursionError (no
+    decode error) ended `edge run` with a traceback instead of exit 2 naming the file (session 49)."""
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'{"version": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    for load in (load_roster_file, load_offers_file, load_rules_file):
+        with pytest.raises(InputFileError) as err:
+            load(path)
+        assert str(err.value) == f"{path}: nests deeper than 32 levels", load
+
+
 def test_a_config_override_with_unknown_keys_applies_the_known_ones(caplog: pytest.LogCaptureFixture) -> None:
     base = default_config()
     override = {"presence": {"path_loss_exponnt": 3.0, "tick_interval_s": 0.5}, "lighting": {"level": 3}}

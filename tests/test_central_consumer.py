@@ -164,3 +164,23 @@ def test_restarted_consumer_resumes_watermarks(tmp_path: Path) -> None:
         assert second.reorder.late == 0
         again = sum(len(set(seen1.get(k, [])) & set(seen2.get(k, []))) for k in seen2)
         print(f"crash: {sum(map(len, seen1.values()))} + {sum(map(len, seen2.values()))} handed on, {again} twice")
+
+
+def test_an_event_nested_too_deep_is_invalid_not_a_crash() -> None:
+    """The SDK's json and msgspec recurse through a body nested 100,000 deep (RecursionError, which the
+    consumer's ``invalid`` count did not catch); it is now an invalid event like any other."""
+    from central.consumer import validate
+
+    good = {
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "urn:edge:s1:g1",
+        "type": "edge.shelf.interaction",
+        "time": "2026-12-05T18:00:00.000Z",
+    }
+    head, event = validate(json.dumps({**good, "sequence": "1", "data": {"a": [1, [2]]}}).encode())
+    assert (head.id, event.get_id()) == ("e-1", "e-1")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = json.dumps({**good, "sequence": "1"}).encode()[:-1] + b', "data": ' + deep + b"}"
+    with pytest.raises(ValueError, match="nests deeper than 32 levels"):
+        validate(body)

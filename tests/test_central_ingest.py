@@ -211,3 +211,41 @@ async def test_a_bridge_away_keeps_its_session_for_its_expiry_then_the_broker_dr
             await nc.close()
     assert (week.stats.resumed, week.stats.forwarded) == (1, 1)
     assert (second.stats.resumed, second.stats.forwarded, second.stats.duplicates) == (0, 0, 0)
+
+
+async def test_messages_that_are_not_events_are_counted_and_the_next_event_goes_on(tmp_path: Path) -> None:
+    """Hostile or broken messages on an event topic -- not JSON, no id, an id of the wrong type, and a valid
+    head with a body nested 100,000 deep (msgspec recurses even to skip a field: RecursionError, which its
+    decode errors do not cover) -- are acknowledged, counted and left out; the event after them is stored."""
+    with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
+        nc = await nats.connect(servers=cluster.urls)
+        await ensure(nc.jetstream(), LIMITS)
+        ingest = Ingest(broker.url, cluster.urls, name="hostile", limits=LIMITS)
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingest.run(stop))
+        publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
+        deep = b"[" * 100_000 + b"]" * 100_000
+        bad = [b"{not json", b'{"specversion": "1.0"}', b'{"id": 7}', b'{"id": "deep-1", "data": ' + deep + b"}"]
+        try:
+            deadline = time.monotonic() + 15
+            warm_up = 0
+            while ingest.stats.forwarded == 0:  # until the bridge is up and subscribed
+                assert time.monotonic() < deadline, "the bridge forwarded nothing"
+                warm_up += 1
+                await asyncio.to_thread(publisher.publish, TOPIC, _event(-warm_up))
+                await asyncio.sleep(0.2)
+            base = ingest.stats.forwarded
+            for payload in bad:
+                publisher.client.publish(TOPIC, payload, qos=1)
+            publisher.client.publish(TOPIC, _event(1), qos=1)
+            await _until(lambda: ingest.stats.forwarded > base, 10)
+            await _until(lambda: ingest.stats.rejected == len(bad), 5)
+            assert not task.done()
+            stored = (await nc.jetstream().stream_info(c.EVENTS_STREAM)).state.messages
+        finally:
+            publisher.close()
+            stop.set()
+            await asyncio.wait_for(task, 15)
+            await nc.close()
+    assert stored == base + 1
+    assert ingest.inflight == 0

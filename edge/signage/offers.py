@@ -24,6 +24,7 @@ import msgspec
 from edge import constants as c
 from edge import jsonschema
 from edge.errors import DownlinkError, InputFileError
+from edge.limits import JSON_DEPTH_MAX, too_deep
 from edge.signage.schedule import ALWAYS, DAY_NAMES, Schedule, from_daypart, window
 from edge.timezone import time_zone
 from edge.trace import parse_start
@@ -382,6 +383,8 @@ def _load_file(path: Path, what: str, decode: Callable[[bytes], _T]) -> _T:
         payload = path.read_bytes()
     except OSError as err:
         raise InputFileError(f"cannot read the {what}: {err.strerror}", path=str(path)) from None
+    if too_deep(payload):  # as a downlink is checked: msgspec's RecursionError is no decode error
+        raise InputFileError(f"nests deeper than {JSON_DEPTH_MAX} levels", path=str(path))
     try:
         return decode(payload)
     except (msgspec.DecodeError, ValueError) as err:
