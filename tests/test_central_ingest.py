@@ -46,6 +46,17 @@ async def _until(predicate: Callable[[], bool], within_s: float) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _warm_up(ingest: Ingest, publisher: Collector) -> None:
+    """Events until the bridge is up and subscribed (it has forwarded one), within 15 s."""
+    deadline = time.monotonic() + 15
+    warm_up = 0
+    while ingest.stats.forwarded == 0:
+        assert time.monotonic() < deadline, "the bridge forwarded nothing"
+        warm_up += 1
+        await asyncio.to_thread(publisher.publish, TOPIC, _event(-warm_up))
+        await asyncio.sleep(0.2)
+
+
 def _signal_nodes(cluster: NatsCluster, sig: signal.Signals) -> None:
     for node in cluster.nodes:
         assert node.proc is not None
@@ -61,13 +72,7 @@ async def test_a_burst_is_paced_by_the_receive_maximum(tmp_path: Path) -> None:
         task = asyncio.create_task(ingest.run(stop))
         publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
         try:
-            deadline = time.monotonic() + 15
-            warm_up = 0
-            while ingest.stats.forwarded == 0:  # until the bridge is up and subscribed
-                assert time.monotonic() < deadline, "the bridge forwarded nothing"
-                warm_up += 1
-                await asyncio.to_thread(publisher.publish, TOPIC, _event(-warm_up))
-                await asyncio.sleep(0.2)
+            await _warm_up(ingest, publisher)
             await asyncio.sleep(0.5)
             base = ingest.stats.forwarded
             _signal_nodes(cluster, signal.SIGSTOP)  # JetStream stalls: no publish is acknowledged
@@ -227,13 +232,7 @@ async def test_messages_that_are_not_events_are_counted_and_the_next_event_goes_
         deep = b"[" * 100_000 + b"]" * 100_000
         bad = [b"{not json", b'{"specversion": "1.0"}', b'{"id": 7}', b'{"id": "deep-1", "data": ' + deep + b"}"]
         try:
-            deadline = time.monotonic() + 15
-            warm_up = 0
-            while ingest.stats.forwarded == 0:  # until the bridge is up and subscribed
-                assert time.monotonic() < deadline, "the bridge forwarded nothing"
-                warm_up += 1
-                await asyncio.to_thread(publisher.publish, TOPIC, _event(-warm_up))
-                await asyncio.sleep(0.2)
+            await _warm_up(ingest, publisher)
             base = ingest.stats.forwarded
             for payload in bad:
                 publisher.client.publish(TOPIC, payload, qos=1)
