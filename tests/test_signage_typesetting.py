@@ -83,6 +83,34 @@ def test_the_example_that_started_it(renderer: CardRenderer) -> None:
     assert "50 km." in lines[-1]
 
 
+def test_a_long_word_is_cut_to_the_lines_shown_as_it_always_was(renderer: CardRenderer) -> None:
+    """A word wider than the column is cut with a hyphen at the longest head that fits (found by bisection
+    since session 49: a 2,000-character word was measured cut by cut, 3.7 s a card) and only the lines shown are
+    made; the same lines as cutting one character at a time."""
+    font = renderer.font(50)
+    width = font.size("Windelgrößenwechsel")[0]
+    word = "Windelgrößenwechselzeitraumverlängerung" * 50
+    lines = renderer.wrap(font, word, width, 3)
+    assert len(lines) == 3
+    assert lines[-1].endswith("…")
+    assert all(font.size(line)[0] <= width for line in lines)
+    head = len(word) - 1  # what the one-character-at-a-time loop found
+    while head > 1 and font.size(word[:head] + "-")[0] > width:
+        head -= 1
+    assert lines[0] == word[:head] + "-"
+    assert renderer.wrap(font, "kurz " + word[:60], width, 20)[0] == "kurz"
+    assert "".join(line.rstrip("-") for line in renderer.wrap(font, word[:200], width, 20)) == word[:200]
+
+
+def test_a_nul_in_a_cdp_text_is_left_out_not_a_crash(renderer: CardRenderer) -> None:
+    """SDL_ttf refuses NUL (ValueError in the player before session 49); the other control characters draw."""
+    card = Card(play=1, kind="offer", headline="Soft\x00 nappies", text="Gentle\x00", code="BABY20\x00")
+    spelled = renderer.spelled(card)
+    assert (spelled.headline, spelled.text, spelled.code) == ("Soft nappies", "Gentle", "BABY20")
+    renderer.render(card)
+    assert renderer.spelled(spelled) is spelled
+
+
 def test_kerning_comes_from_the_font(any_renderer: CardRenderer) -> None:
     font = any_renderer.font(100)
     for pair in ("AV", "To", "LT"):
