@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import sys
 import time
@@ -64,6 +65,12 @@ def test_override_until_and_priority_and_bad_payloads() -> None:
         parse_override(b'{"id": "x"}')
     with pytest.raises(DownlinkError, match=r"\$.until"):
         parse_override(b'{"id": "x", "title": "t", "until": "tomorrow"}')
+    # bounded as an offer's headline and text (session 49: they were not)
+    assert parse_override(json.dumps({"id": "x", "title": "t" * 400, "body": {"en": "b" * 2000}}).encode())
+    with pytest.raises(DownlinkError, match=r"\$.title: Expected `str` of length <= 400"):
+        parse_override(json.dumps({"id": "x", "title": "t" * 401}).encode())
+    with pytest.raises(DownlinkError, match=r"\$.body\[...\]: Expected `str` of length <= 2000"):
+        parse_override(json.dumps({"id": "x", "title": "t", "body": {"en": "b" * 1_000_000}}).encode())
 
 
 @pytest.fixture(scope="module")

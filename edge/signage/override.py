@@ -31,7 +31,13 @@ CALM = (20, 48, 96)
 MAX_TTL_S = 7 * 86_400
 """An override without an end would stay for ever if the CDP forgot it: a week is the longest."""
 
-_Texts = str | dict[Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")], str]
+TITLE_MAX_CHARS = 400
+BODY_MAX_CHARS = 2000
+"""An override's title and body are bounded as an offer's headline and text are (a screen shows a few lines of
+either; an unbounded one was wrapped word by word before the cut: a hostile megabyte held the player)."""
+_Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
+_Title = Annotated[str, msgspec.Meta(max_length=TITLE_MAX_CHARS)]
+_Body = Annotated[str, msgspec.Meta(max_length=BODY_MAX_CHARS)]
 
 
 class OverridePayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
@@ -39,8 +45,8 @@ class OverridePayload(msgspec.Struct, forbid_unknown_fields=False, kw_only=True)
 
     id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     priority: Annotated[int, msgspec.Meta(ge=0, le=100)] = 50
-    title: _Texts = ""
-    body: _Texts = ""
+    title: _Title | dict[_Lang, _Title] = ""
+    body: _Body | dict[_Lang, _Body] = ""
     until: str | None = None
     ttl_s: Annotated[float, msgspec.Meta(gt=0, le=MAX_TTL_S)] | None = None
     clear: bool = False
