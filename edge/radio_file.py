@@ -23,6 +23,7 @@ from typing import Generic, Protocol, TypeVar
 import msgspec
 
 from edge.config import Config, ScannerConfig
+from edge.limits import JSON_DEPTH_MAX, too_deep
 
 __all__ = ["MEMORY_MAX_BYTES", "Kept", "KeptFile", "read"]
 
@@ -62,6 +63,8 @@ def read(data: bytes, kind: type[F], version: int, layout: str, scanners: tuple[
     """The file decoded as ``kind``, or why it is not used (one line, naming the field)."""
     if len(data) > MEMORY_MAX_BYTES:
         return f"{len(data)} bytes, more than {MEMORY_MAX_BYTES}"
+    if too_deep(data):  # 64 KiB of brackets is deep enough for msgspec's RecursionError
+        return f"nests deeper than {JSON_DEPTH_MAX} levels"
     try:
         found = msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as err:

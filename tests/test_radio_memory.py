@@ -61,6 +61,7 @@ def _file(**radio: Any) -> dict[str, Any]:
         (msgspec.json.encode(_file(far_p=1.5)), "radio.far_p"),
         (msgspec.json.encode({**_file(), "token": "s-0001"}), "token"),
         (b" " * (MEMORY_MAX_BYTES + 1), "more than"),
+        (b'{"radio": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "nests deeper than 32 levels"),  # RecursionError once
     ],
 )
 def test_a_kept_radio_that_cannot_be_used_says_why(data: bytes, why: str) -> None:
