@@ -78,6 +78,21 @@ def _locked(
     return wrapper
 
 
+def state_file_hint(err: Exception) -> str:
+    """What an operator does about a state file (``state_dir``'s SQLite files) that does not open.
+
+    A damaged file -- one SQLite reads as no database, or a malformed one (a failing SD card) -- is not
+    moved aside by the gateway: it may hold unsent events, and rows of shoppers a later withdrawal could no
+    longer purge. The operator keeps it for inspection and deletes it; the gateway starts with an empty one.
+    Anything else is the folder's permissions or space."""
+    if isinstance(err, aiosqlite.DatabaseError) and not isinstance(err, aiosqlite.OperationalError):
+        return (
+            "the file is damaged: stop the gateway, move the file out of state_dir and start again (it may hold "
+            "unsent events to inspect; delete it then: it holds shopper tokens that a withdrawal no longer reaches)"
+        )
+    return "check that state_dir is writable and has free space"
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """An unsent row claimed by the drain; ``body`` already carries its ``sequence``."""
@@ -145,7 +160,7 @@ class Outbox:
         except (OSError, aiosqlite.Error) as err:
             self._db = None
             await self._stack.aclose()
-            raise OutboxError(f"cannot open the outbox {self.path}: {err}; check that state_dir is writable") from None
+            raise OutboxError(f"cannot open the outbox {self.path}: {err}; {state_file_hint(err)}") from None
         return self
 
     async def __aexit__(

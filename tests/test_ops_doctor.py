@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from edge.config import load
-from edge.ops.checks import check_zones
+from edge.ops.checks import check_disk, check_zones
 from edge.ops.doctor import NEEDS_CONFIG, run_checks
 
 WITHOUT_CONFIG = ("bluetooth adapter", "permissions", "display", "clock", "disk")
@@ -119,3 +119,18 @@ async def test_the_roster_check_reads_what_the_gateway_stored_through_the_last_g
     assert (fresh.status, fresh.detail) == ("ok", "version 7, 10 min old")
     expired = check_roster(config, Path("/"), now=START + 2 * 86_400)
     assert (expired.status, expired.detail) == ("fail", "version 7 has expired: nobody is recognised")
+
+
+def test_a_damaged_state_file_fails_the_disk_check_saying_what_to_do(tmp_path: Path) -> None:
+    """The gateway refuses to start on a state file SQLite reads as no database: doctor says so (it said
+    "outbox unreadable" under an ok), naming the file, and leaves the file where it is."""
+    config = load(_config(tmp_path, '[gateway]\nstate_dir = "/state"\n'))
+    state = tmp_path / "state"
+    state.mkdir()
+    assert check_disk(config, tmp_path).status == "ok"
+    (state / "signage.sqlite").write_bytes(b"\x00\x13 not SQLite " * 4096)
+    result = check_disk(config, tmp_path)
+    assert result.status == "fail"
+    assert result.detail.startswith(f"{state / 'signage.sqlite'}: file is not a database")
+    assert result.fix.startswith("the file is damaged: stop the gateway, move the file out of state_dir")
+    assert (state / "signage.sqlite").exists()

@@ -6,8 +6,13 @@ import random
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from edge.errors import OutboxError
 from edge.events import PRESENCE_ENTERED, EventFactory, uuid7
 from edge.outbox import Outbox, runs
+from edge.signage.sqlite_store import SignageStoreError
+from edge.signage.state import STATE_FILE, open_signage_state
 
 
 def test_uuid7_has_version_variant_and_time_order() -> None:
@@ -69,3 +74,20 @@ async def test_claims_number_rows_in_order_across_gaps_and_marks_by_runs(tmp_pat
         assert db.execute("SELECT seq, sent, sequence FROM outbox ORDER BY seq").fetchall() == [
             (1, 1, 1), (2, 1, 2), (5, 0, 3), (6, 1, 4), (8, 1, 5)
         ]  # fmt: skip
+
+
+async def test_a_damaged_state_file_is_named_kept_and_what_to_do_said(tmp_path: Path) -> None:
+    """A file SQLite reads as no database (a failing SD card): the outbox and the screen's state refuse it with
+    what to do -- not "check that state_dir is writable", which sent an operator to the wrong place -- and leave
+    it where it is (it may hold unsent events, and shopper tokens only the operator may now delete)."""
+    damaged = b"\x00\x13 not SQLite " * 4096
+    (tmp_path / "outbox.sqlite").write_bytes(damaged)
+    with pytest.raises(OutboxError, match=r"outbox\.sqlite: file is not a database; the file is damaged: stop"):
+        async with Outbox(tmp_path, "urn:edge:store-1:gw-1"):
+            pass
+    assert (tmp_path / "outbox.sqlite").read_bytes() == damaged
+    (tmp_path / STATE_FILE).write_bytes(damaged)
+    with pytest.raises(SignageStoreError, match=r"file is not a database; the file is damaged: stop"):
+        async with open_signage_state(tmp_path):
+            pass
+    assert (tmp_path / STATE_FILE).read_bytes() == damaged

@@ -23,7 +23,9 @@ from edge import constants as c
 from edge.config import Config, chosen_engine, engine_said
 from edge.errors import EdgeError
 from edge.floor import off_floor
+from edge.outbox import OUTBOX_FILE, state_file_hint
 from edge.radio_file import Kept
+from edge.signage.state import STATE_FILE
 
 M = TypeVar("M")
 
@@ -132,6 +134,21 @@ def check_permissions(config: Config, root: Path) -> Result:
     return Result("permissions", "ok", "unit installed without capabilities, in the bluetooth group; keys 0600")
 
 
+def _damaged(path: Path) -> sqlite3.DatabaseError | None:
+    """The error of a state file SQLite reads as damaged (no database, or malformed); None when it is readable,
+    missing, or unreadable for another reason (locked, permissions: the other checks' business)."""
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    except sqlite3.DatabaseError as err:
+        return err
+    return None
+
+
 def check_disk(config: Config, root: Path) -> Result:
     state = rooted(root, config.state_path())
     where = nearest_existing(state)
@@ -140,7 +157,7 @@ def check_disk(config: Config, root: Path) -> Result:
     free = shutil.disk_usage(where).free
     need = max(c.DOCTOR_MIN_FREE_BYTES, 2 * config.mqtt.outbox_max_bytes)
     depth = ""
-    outbox = state / "outbox.sqlite"
+    outbox = state / OUTBOX_FILE
     if outbox.exists():
         try:
             with sqlite3.connect(f"file:{outbox}?mode=ro", uri=True, timeout=1) as db:
@@ -149,6 +166,10 @@ def check_disk(config: Config, root: Path) -> Result:
         except sqlite3.Error as err:
             depth = f"; outbox unreadable ({err})"
     detail = f"{free / 2**20:.0f} MiB free at {where}{depth}"
+    for name in (OUTBOX_FILE, STATE_FILE):
+        damaged = _damaged(state / name)
+        if damaged is not None:  # the gateway would refuse to start on it
+            return Result("disk", "fail", f"{state / name}: {damaged}; {detail}", state_file_hint(damaged))
     if free < need:
         return Result("disk", "fail", detail, f"free {need / 2**20:.0f} MiB (or lower mqtt.outbox_max_bytes)")
     return Result("disk", "ok", detail)

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 import aiosqlite
 
 from edge.errors import EdgeError
+from edge.outbox import state_file_hint
 
 
 class Store(Protocol):
@@ -58,10 +59,12 @@ async def open_sqlite(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path)
     except (OSError, aiosqlite.Error) as err:
-        raise SignageStoreError(f"cannot open {path}: {err}; check that state_dir is writable") from None
+        raise SignageStoreError(f"cannot open {path}: {err}; {state_file_hint(err)}") from None
     try:
-        with failing_as(SignageStoreError, "switch to WAL", str(path)):
-            await db.execute("PRAGMA journal_mode=WAL")
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")  # the first read of the file: a damaged one fails here
+        except aiosqlite.Error as err:
+            raise SignageStoreError(f"cannot open {path}: {err}; {state_file_hint(err)}") from None
         yield db
     finally:
         await db.close()
