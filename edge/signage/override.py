@@ -32,9 +32,10 @@ MAX_TTL_S = 7 * 86_400
 """An override without an end would stay for ever if the CDP forgot it: a week is the longest."""
 
 TITLE_MAX_CHARS = 400
+"""Characters of an override's title (each language), as an offer's headline: a screen shows a few lines of it
+(unbounded before session 49: a hostile megabyte was wrapped word by word and held the player's builder)."""
 BODY_MAX_CHARS = 2000
-"""An override's title and body are bounded as an offer's headline and text are (a screen shows a few lines of
-either; an unbounded one was wrapped word by word before the cut: a hostile megabyte held the player)."""
+"""Characters of an override's body (each language), as an offer's text."""
 _Lang = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}$")]
 _Title = Annotated[str, msgspec.Meta(max_length=TITLE_MAX_CHARS)]
 _Body = Annotated[str, msgspec.Meta(max_length=BODY_MAX_CHARS)]
