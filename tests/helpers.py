@@ -99,3 +99,19 @@ def ble_line(t: float, adv: Advertisement) -> dict[str, Any]:
         "service_data": {k: v.hex() for k, v in adv.service_data.items()},
         "service_uuids": [],
     }
+
+
+MISSING = object()
+"""For :func:`put`: the key is deleted instead of set."""
+
+
+def put(document: Any, path: tuple[str | int, ...], value: object) -> None:
+    """Set (or, with :data:`MISSING`, delete) the key at ``path`` of a parsed JSON or TOML ``document``, in place:
+    the mutation tests' one edit."""
+    parent = document
+    for key in path[:-1]:
+        parent = parent[key]
+    if value is MISSING:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value

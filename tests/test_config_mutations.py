@@ -9,19 +9,18 @@ import math
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from edge.app import build_core
 from edge.config import from_mapping
 from edge.errors import ConfigError
+from tests.helpers import MISSING, put
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HOSTILE: tuple[object, ...] = (
     -1, 0, 1e-9, 1e6, 2**70, math.nan, math.inf, "", "x" * 300, "Europe", [], {}, True, [[1e308, 0, 2, 2]],
 )  # fmt: skip
-MISSING = object()
 START = 1_800_000_000.0
 
 
@@ -36,16 +35,6 @@ def _keys(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str
             yield from _keys(item, (*path, index))
 
 
-def _set(config: dict[str, Any], path: tuple[str | int, ...], value: object) -> None:
-    parent: Any = config
-    for key in path[:-1]:
-        parent = parent[key]
-    if value is MISSING:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-
-
 @pytest.mark.parametrize("name", ["store.toml", "sim-store-grid.toml", "aisle-drawn.toml"])
 def test_every_key_mutated_is_named_or_runs(name: str) -> None:
     base = tomllib.loads((EXAMPLES / name).read_text())
@@ -54,7 +43,7 @@ def test_every_key_mutated_is_named_or_runs(name: str) -> None:
     for path in _keys(base):
         for value in (*HOSTILE, MISSING):
             mutated = copy.deepcopy(base)
-            _set(mutated, path, value)
+            put(mutated, path, value)
             try:
                 config = from_mapping(mutated, source=source, trace_given=True)
             except ConfigError as err:

@@ -27,6 +27,7 @@ from edge.signage.decide import Inputs, ScreenDecider
 from edge.signage.offers import Catalogue, Rules, parse_offers, parse_rules
 from edge.signage.rank import Place
 from edge.signage.render import BUNDLED_CONTENT, CardRenderer, ContentCache
+from tests.helpers import MISSING, put
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HOSTILE: tuple[object, ...] = (
@@ -35,7 +36,6 @@ HOSTILE: tuple[object, ...] = (
 MONDAY_0900 = 1_795_420_800.0 + 9 * 3600  # 2026-11-23 09:00 UTC
 TIMES = tuple(MONDAY_0900 + k * 3600 * 29 for k in range(4))
 """Four moments across the week at different hours (the example's schedules and dayparts in and out)."""
-MISSING = object()
 
 
 def _paths(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
@@ -48,13 +48,7 @@ def _paths(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[st
 
 def _mutated(base: dict[str, Any], path: tuple[str | int, ...], value: object) -> bytes:
     copy = json.loads(json.dumps(base))
-    parent = copy
-    for key in path[:-1]:
-        parent = parent[key]
-    if value is MISSING:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
+    put(copy, path, value)
     return json.dumps(copy).encode()
 
 
