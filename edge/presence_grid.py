@@ -35,6 +35,7 @@ A pure core: no I/O, time only from the sightings and ticks it is given. The sam
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from typing import Literal
 
@@ -111,6 +112,11 @@ shopper waited for an advert that never came and was exited by :data:`SILENCE_S`
 ADVERT_DELAY_S = 0.01
 """How late an advert may come after its interval: BLE delays each advertising event by a random 0-10 ms
 (advDelay) so that two advertisers do not collide for ever."""
+RESTART_LOUDEST = True
+"""A track whose evidence no cell of its window explains (readings of one advert from scanners too far apart to be
+heard from one place: a reflection, a relayed advert, a scanner placed wrong in the config) starts again around the
+scanner of its advert's loudest reading -- the strongest evidence of where the shopper is -- not the last one heard,
+which put the window at whichever end of the contradiction spoke last (session 49)."""
 SAME_ADVERT_S = 0.03
 """Readings of one shopper by different scanners this close in time (or half the advertiser's interval, if less) are
 one advert: each radio stamps what it hears itself, so one advert's readings differ by a few ms of scanner and
@@ -352,7 +358,8 @@ class GridEstimator:
 
     def _reading(self, track: Track, scanner: int, rssi: float, at: float) -> None:
         """One reading's evidence into the track (and the learners' samples)."""
-        track.scanner = scanner
+        if rssi >= track.loudest or not RESTART_LOUDEST:
+            track.scanner, track.loudest = scanner, rssi
         track.dirty = True
         if track.shade_due:
             self._shade(track, scanner, rssi, at)
@@ -455,6 +462,7 @@ class GridEstimator:
         if track.advert_at is not None:
             self._close(track)
         track.advert_at = at
+        track.loudest = -math.inf
         quiet = self._quiet  # (its silences tempered by the gap to the advert before: TEMPER_SILENCES)
         track.quiet = 1 + bisect_left(quiet, track.gap) if quiet else TEMPER_LEVELS
         power = self._power_default if power is None else power

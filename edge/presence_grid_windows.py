@@ -140,8 +140,8 @@ class Track:
     heard and its decision state (the fields :class:`~edge.presence_grid_radio.GridLearner` reads included)."""
 
     __slots__ = ("advert_at", "body", "born", "device", "dirty", "dwell_at", "gap", "heard", "heard_at", "key", "last",
-                 "lean", "lean_at", "levels", "origin", "past", "power", "quiet", "scanner", "shade_due", "shaded",
-                 "shading", "shadows", "since", "slot", "state", "via", "window", "zone")  # fmt: skip
+                 "lean", "lean_at", "levels", "loudest", "origin", "past", "power", "quiet", "scanner", "shade_due",
+                 "shaded", "shading", "shadows", "since", "slot", "state", "via", "window", "zone")  # fmt: skip
 
     def __init__(self, slot: int, origin: tuple[int, int], at: float, via: str, power: float) -> None:
         self.slot = slot
@@ -179,7 +179,10 @@ class Track:
         """...its readings as they would be with the body in the way (scanner, residual + SHADE_DB, temper level),
         weighed at its close if enough scanners heard it (edge.presence_grid_shade ``SHADE_HEARD``)."""
         self.scanner = -1
-        """The last scanner that heard the shopper (where the window goes if the evidence contradicts it)."""
+        """Where the window starts again if the evidence contradicts it: the scanner of the advert's loudest reading
+        (edge.presence_grid ``RESTART_LOUDEST``; else the last scanner that heard the shopper)."""
+        self.loudest = -math.inf
+        """The loudest reading (calibrated RSSI) of the advert being heard, by :attr:`scanner`."""
         self.advert_at: float | None = None
         """The time stamp of the advert being heard (its sightings share it); None once closed."""
         self.heard = 0
