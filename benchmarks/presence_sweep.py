@@ -2,7 +2,8 @@
 
     python benchmarks/presence_sweep.py [--minutes 10] [--shoppers 20] [--seeds 3] [--first-seed 1] [--only TEXT]
                                         [--jobs N] [--png PATH] [--quick] [--engines all|NAME,...]
-                                        [--stamp-jitter-ms MS] [--device-sigma-db DB] [--json]
+                                        [--stamp-jitter-ms MS] [--device-sigma-db DB] [--contradict-share P]
+                                        [--json]
 
 The sweep simulator (:mod:`edge.sim.sweep`) plays each cell (:data:`edge.sim.sweep.cells.CELLS`:
 today's store as the base, then one axis changed at a time, then a few hard combinations) for
@@ -35,6 +36,12 @@ measurement's grain, :data:`RESOLUTION`).
 one draw per reading, the same for every engine; in the order of the moved stamps), as a gateway's radios stamp one
 advert a few ms apart -- every simulator here stamps one advert's readings with one time (docs/presence.md, "One
 advert, several stamps (session 41)"). The references and the oracle hear the true stamps.
+
+``--contradict-share P``: for a share P of each shopper's adverts, the engines under test hear one more reading that
+contradicts the others -- by a scanner that did not hear the advert, at least 20 m from the one that heard it loudest,
+10-20 dB under that reading: a reflection, a relayed advert, a scanner placed wrong in the config (docs/presence.md,
+"Session 49: a contradicted track starts again at its loudest reading"). The references and the oracle hear the
+true readings.
 
 ``--device-sigma-db DB``: every cell's devices DB (one standard deviation, per device) louder or quieter than the power
 their adverts declare, where the sweep's own are within 1 dB -- as phone models differ at one declared power; the
@@ -232,6 +239,53 @@ def jittered(max_s: float) -> Callable[[Run], list[tuple[float, Sighting]]]:
             moved.append((at, Sighting(s.token, s.via, s.scanner, s.rssi, s.measured_power_1m_dbm, at)))
         moved.sort(key=lambda pair: pair[0])
         return moved
+
+    return heard
+
+
+CONTRADICT_MAX = 0.5
+"""``--contradict-share`` at most half the adverts: a store where most adverts contradict is a misconfigured one."""
+CONTRADICT_FROM_M = 20.0
+"""The contradicting scanner is at least this far from the advert's loudest: no place hears both as they read."""
+CONTRADICT_UNDER_DB = (10.0, 20.0)
+"""How far under the advert's loudest reading the contradicting one is (uniform): a reflection's, or a relay's
+heard from afar -- louder than the path to a scanner 20 m away would allow, quieter than the true loudest."""
+
+
+def contradicted(
+    share: float, then: Callable[[Run], list[tuple[float, Sighting]]] | None = None
+) -> Callable[[Run], list[tuple[float, Sighting]]]:
+    """A :data:`HEARD` for ``--contradict-share``: the run's readings, and for ``share`` of the adverts (a token's
+    readings with one stamp) one more by a scanner that did not hear it, at least :data:`CONTRADICT_FROM_M` from the
+    loudest one's, :data:`CONTRADICT_UNDER_DB` under it -- from a generator seeded by the run's start (the same for
+    every engine); then ``then`` (``--stamp-jitter-ms``) if given, else each at its stamp."""
+
+    def heard(run: Run) -> list[tuple[float, Sighting]]:
+        rng = random.Random(round(run.start * 1000) + 1)  # (a simulation; not the jitter's draw)
+        places = {s.id: (s.x_m, s.y_m) for s in run.cell.layout.config().scanners}
+        adverts: dict[tuple[str, float], list[Sighting]] = defaultdict(list)
+        for sighting in run.sightings:
+            adverts[(sighting.token, sighting.at)].append(sighting)
+        out: list[Sighting] = []
+        for readings in adverts.values():
+            out.extend(readings)
+            if rng.random() >= share:
+                continue
+            loudest = max(readings, key=lambda s: s.rssi)
+            heard_by = {s.scanner for s in readings}
+            far = [
+                scanner
+                for scanner, place in places.items()
+                if scanner not in heard_by and math.dist(place, places[loudest.scanner]) >= CONTRADICT_FROM_M
+            ]
+            if far:
+                rssi = round(loudest.rssi - rng.uniform(*CONTRADICT_UNDER_DB))
+                s = loudest
+                out.append(Sighting(s.token, s.via, rng.choice(far), rssi, s.measured_power_1m_dbm, s.at))
+        out.sort(key=lambda s: s.at)
+        if then is not None:
+            return then(replace(run, sightings=out))
+        return [(s.at, s) for s in out]
 
     return heard
 
@@ -479,8 +533,17 @@ def main(argv: list[str] | None = None) -> int:
         help="every cell's devices this far (sd, dB) from the power they declare (the sweep's own: 1 dB; "
         "edge/presence_grid_devices.py)",
     )
+    parser.add_argument(
+        "--contradict-share",
+        type=float,
+        default=0.0,
+        help="this share of adverts gets one more reading from a scanner 20 m or more from the loudest, 10-20 dB under "
+        "it (a reflection, a relayed advert, a scanner placed wrong)",
+    )
     parser.add_argument("--json", action="store_true", help="(the JSON line is always printed last)")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.contradict_share <= CONTRADICT_MAX:
+        parser.error(f"--contradict-share: a share from 0 to {CONTRADICT_MAX:g}")
     if not 0.0 <= args.stamp_jitter_ms <= STAMP_JITTER_MAX_MS:  # (NaN fails both comparisons)
         parser.error(f"--stamp-jitter-ms: ms from 0 to {STAMP_JITTER_MAX_MS:g} (one advert's stamps)")
     if args.device_sigma_db is not None:
@@ -489,9 +552,11 @@ def main(argv: list[str] | None = None) -> int:
         global CELLS
         sigma = args.device_sigma_db
         CELLS = tuple(replace(c, radio=c.radio.but(calibration_sigma_db=sigma)) for c in CELLS)
+    global HEARD
     if args.stamp_jitter_ms > 0.0:
-        global HEARD
         HEARD = jittered(args.stamp_jitter_ms / 1000.0)
+    if args.contradict_share > 0.0:
+        HEARD = contradicted(args.contradict_share, HEARD)
     if args.engines:
         global ONLY_ENGINES
         ONLY_ENGINES = set(args.engines.split(","))
@@ -555,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"heat map: {args.png}")
     summary = {
         "cells": len(rows), "seeds": args.seeds, "first_seed": args.first_seed, "minutes": args.minutes,
-        "stamp_jitter_ms": args.stamp_jitter_ms,
+        "stamp_jitter_ms": args.stamp_jitter_ms, "contradict_share": args.contradict_share,
         "shoppers": args.shoppers,
         "runtime_s": round(runtime, 1), "runtime_cpu_s": round(runtime_cpu, 1), "jobs": args.jobs,
         "engines": names, "under_test": under_test,

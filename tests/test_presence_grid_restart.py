@@ -59,3 +59,29 @@ def test_the_last_scanner_heard_was_where_it_started_again_before(monkeypatch: p
     monkeypatch.setattr(presence_grid, "RESTART_LOUDEST", False)
     off, half = _contradicted(loudest_first=True)
     assert off > half, (off, half)  # around the far scanner, 30 m away
+
+
+def test_the_sweep_adds_contradicting_readings_when_asked() -> None:
+    """``benchmarks/presence_sweep.py --contradict-share``: every reading once, and for about that share of the
+    adverts one more by a scanner that did not hear it, 20 m or more from the loudest one's, 10-20 dB under it; the
+    same draw every time (every engine hears the same)."""
+    from benchmarks.presence_sweep import CONTRADICT_FROM_M, contradicted
+    from edge.sim.sweep import simulate
+
+    run = simulate(CELLS[0], 1, minutes=2.0, shoppers=5)
+    heard = contradicted(0.2)(run)
+    assert heard == contradicted(0.2)(run)
+    places = {s.id: (s.x_m, s.y_m) for s in CELLS[0].layout.config().scanners}
+    adverts: dict[tuple[str, float], list[Sighting]] = {}
+    for sighting in run.sightings:
+        adverts.setdefault((sighting.token, sighting.at), []).append(sighting)
+    extra = [s for _, s in heard if s not in run.sightings]
+    assert len(heard) == len(run.sightings) + len(extra)
+    assert 0.1 * len(adverts) < len(extra) < 0.3 * len(adverts)
+    for ghost in extra:
+        readings = adverts[(ghost.token, ghost.at)]
+        loudest = max(readings, key=lambda s: s.rssi)
+        assert ghost.scanner not in {s.scanner for s in readings}
+        assert math.dist(places[ghost.scanner], places[loudest.scanner]) >= CONTRADICT_FROM_M
+        assert 10 <= loudest.rssi - ghost.rssi <= 20
+    assert [at for at, _ in heard] == sorted(at for at, _ in heard)
