@@ -14,9 +14,11 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from central import constants as c
 from central.cli import add_commands, ingest_from
@@ -46,6 +48,17 @@ async def _until(predicate: Callable[[], bool], within_s: float) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _started(
+    cluster: NatsCluster, broker: Mosquitto, name: str, **kwargs: Any
+) -> tuple[NatsClient, Ingest, asyncio.Event, asyncio.Task[None]]:
+    """A NATS connection with the stream in place, and an ingest bridge running until its ``stop`` is set."""
+    nc = await nats.connect(servers=cluster.urls)
+    await ensure(nc.jetstream(), LIMITS)
+    ingest = Ingest(broker.url, cluster.urls, name=name, limits=LIMITS, **kwargs)
+    stop = asyncio.Event()
+    return nc, ingest, stop, asyncio.create_task(ingest.run(stop))
+
+
 async def _warm_up(ingest: Ingest, publisher: Collector) -> None:
     """Events until the bridge is up and subscribed (it has forwarded one), within 15 s."""
     deadline = time.monotonic() + 15
@@ -65,11 +78,7 @@ def _signal_nodes(cluster: NatsCluster, sig: signal.Signals) -> None:
 
 async def test_a_burst_is_paced_by_the_receive_maximum(tmp_path: Path) -> None:
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
-        nc = await nats.connect(servers=cluster.urls)
-        await ensure(nc.jetstream(), LIMITS)
-        ingest = Ingest(broker.url, cluster.urls, name="paced", limits=LIMITS, inflight_max=BOUND)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ingest.run(stop))
+        nc, ingest, stop, task = await _started(cluster, broker, "paced", inflight_max=BOUND)
         publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
         try:
             await _warm_up(ingest, publisher)
@@ -107,11 +116,7 @@ async def test_online_only_once_subscribed_then_offline_at_a_clean_stop(tmp_path
     PUBACK (no subscription matched them): CI lost 2 of 2000 so."""
     status = c.INGEST_STATUS_TOPIC.format(name="status")
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
-        nc = await nats.connect(servers=cluster.urls)
-        await ensure(nc.jetstream(), LIMITS)
-        ingest = Ingest(broker.url, cluster.urls, name="status", limits=LIMITS)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ingest.run(stop))
+        nc, ingest, stop, task = await _started(cluster, broker, "status")
         try:
             await asyncio.to_thread(until_retained, broker, {status: c.INGEST_ONLINE}, 30.0)
             publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
@@ -223,11 +228,7 @@ async def test_messages_that_are_not_events_are_counted_and_the_next_event_goes_
     head with a body nested 100,000 deep (msgspec recurses even to skip a field: RecursionError, which its
     decode errors do not cover) -- are acknowledged, counted and left out; the event after them is stored."""
     with NatsCluster(tmp_path / "nats") as cluster, Mosquitto(tmp_path / "mosquitto") as broker:
-        nc = await nats.connect(servers=cluster.urls)
-        await ensure(nc.jetstream(), LIMITS)
-        ingest = Ingest(broker.url, cluster.urls, name="hostile", limits=LIMITS)
-        stop = asyncio.Event()
-        task = asyncio.create_task(ingest.run(stop))
+        nc, ingest, stop, task = await _started(cluster, broker, "hostile")
         publisher = await asyncio.to_thread(Collector, broker, ("nothing/here",))
         deep = b"[" * 100_000 + b"]" * 100_000
         bad = [b"{not json", b'{"specversion": "1.0"}', b'{"id": 7}', b'{"id": "deep-1", "data": ' + deep + b"}"]
